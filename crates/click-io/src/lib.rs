@@ -1,0 +1,1 @@
+//! click-io crate (under construction).

@@ -1,0 +1,1 @@
+//! click crate (under construction).

@@ -1,0 +1,1 @@
+//! hostnet crate (under construction).

@@ -1,0 +1,1 @@
+//! topology crate (under construction).

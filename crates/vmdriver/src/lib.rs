@@ -1,0 +1,1 @@
+//! vmdriver crate (under construction).

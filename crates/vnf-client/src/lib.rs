@@ -1,0 +1,1 @@
+//! vnf-client crate (under construction).

@@ -1,9 +1,177 @@
-//! The `coo-vnf` agent (COO REST API); the binary is `src/bin/coo-vnf.rs` of the root package.
+//! The `coo-vnf` agent: the Click-On-OSv (COO) REST API in front of a Click engine
+//! (coo-click, reference Click, any Click-compatible binary, or kernel forwarding).
+//! The binary is `src/bin/coo-vnf.rs` of the root package; docs in `docs/rest-api.md`.
 
+pub mod api;
+pub mod cli;
+pub mod control;
+pub mod engine;
+pub mod header;
+pub mod kernel_forward;
+pub mod listen;
+pub mod osv_json;
+pub mod query;
+pub mod rewrite;
+pub mod service;
+pub mod sysinfo;
+
+use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Entry point of the `coo-vnf` binary.
+use anyhow::Context;
+use clap::Parser;
+
+use crate::api::AppState;
+use crate::kernel_forward::RealTc;
+use crate::service::{Agent, AgentConfig};
+
+/// Entry point of the `coo-vnf` binary. Exit codes: 0 ok, 2 bad arguments, 1 runtime error.
 pub fn main() -> ExitCode {
-    eprintln!("coo-vnf: under construction");
-    ExitCode::from(1)
+    let args = match cli::Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&args.log))
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = check_args(&args) {
+        eprintln!("coo-vnf: {e}");
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("coo-vnf: cannot start runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("coo-vnf: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn check_args(args: &cli::Args) -> Result<(), String> {
+    for i in &args.interfaces {
+        cli::validate_ifname(i)?;
+    }
+    let parent = args
+        .function
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !parent.is_dir() {
+        return Err(format!(
+            "directory of the function file {} does not exist",
+            args.function.display()
+        ));
+    }
+    if let Some(w) = &args.workdir {
+        // sun_path holds 108 bytes; the control socket lives in the workdir.
+        if w.join("click.sock").as_os_str().len() > 100 {
+            return Err(format!("workdir path {} too long for a UNIX socket", w.display()));
+        }
+    }
+    Ok(())
+}
+
+/// Removes a workdir we created ourselves.
+struct TempWorkdir(Option<std::path::PathBuf>);
+
+impl Drop for TempWorkdir {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_dir_all(p);
+        }
+    }
+}
+
+async fn run(args: cli::Args) -> anyhow::Result<()> {
+    let function = std::path::absolute(&args.function).context("function path")?;
+    let (workdir, _guard) = match &args.workdir {
+        Some(w) => {
+            std::fs::create_dir_all(w).with_context(|| format!("create {}", w.display()))?;
+            (w.clone(), TempWorkdir(None))
+        }
+        None => {
+            let w = std::env::temp_dir().join(format!("coo-vnf-{}", std::process::id()));
+            std::fs::create_dir_all(&w).with_context(|| format!("create {}", w.display()))?;
+            (w.clone(), TempWorkdir(Some(w)))
+        }
+    };
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&workdir, std::fs::Permissions::from_mode(0o700));
+    }
+    let cfg = AgentConfig {
+        function,
+        interfaces: args.interfaces.clone(),
+        io_mode: args.io_mode.clone(),
+        workdir,
+        start_timeout: Duration::from_millis(args.start_timeout_ms),
+        call_timeout: Duration::from_millis(args.call_timeout_ms),
+        stop_grace: Duration::from_secs(3),
+        tc: Arc::new(RealTc),
+    };
+    let state = Arc::new(AppState {
+        agent: Agent::new(cfg, args.engine.clone()),
+        token: args.token.clone().filter(|t| !t.is_empty()),
+    });
+    let router = api::router(state.clone());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Vec::new();
+    for spec in &args.listen {
+        let bound = listen::bind(spec)
+            .await
+            .with_context(|| format!("listen on {spec}"))?;
+        // Callers (tests, the netns driver) learn the real address from this line.
+        println!("coo-vnf: listening on {}", bound.local());
+        tasks.push(tokio::spawn(listen::serve(bound, router.clone(), stop_rx.clone())));
+    }
+    let _ = std::io::stdout().flush();
+    if args.autostart {
+        match state.agent.start().await {
+            Ok(o) => tracing::info!(?o, "autostart"),
+            Err(e) => tracing::error!("autostart failed: {e}"),
+        }
+    }
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    state.agent.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+    else {
+        // Without signal handlers we can only serve until killed.
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
 }

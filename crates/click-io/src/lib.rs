@@ -1,1 +1,38 @@
-//! click-io crate (under construction).
+//! Packet I/O and control sockets for coo-click.
+//!
+//! - [`PacketRx`] / [`PacketTx`]: batched AF_PACKET I/O on a Linux interface of the calling
+//!   thread's network namespace (TPACKET_V3 or V2 receive rings, `sendmmsg` sends), with
+//!   throughput and latency modes ([`IoMode`]).
+//! - [`controlsocket`]: Click's ControlSocket text protocol as a poll-driven server over
+//!   TCP and UNIX sockets, generic over a [`controlsocket::HandlerHost`].
+//! - [`register_elements`]: FromDevice, ToDevice, FromDPDKDevice, ToDPDKDevice (port N of
+//!   [`IoOptions::ports`]) and ControlSocket for the `click` engine's [`click::Registry`].
+//! - [`IoDriver`]: ControlSocket listeners and device readiness for a running [`click::Router`]
+//!   (which implements [`controlsocket::HandlerHost`]).
+//! - [`testnet`]: throw-away namespaces and veth pairs for tests and benchmarks.
+
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod controlsocket;
+mod driver;
+mod elements;
+mod error;
+mod ifname;
+mod mode;
+mod router_host;
+mod rx;
+mod sys;
+pub mod testnet;
+mod tx;
+
+pub use driver::IoDriver;
+pub use elements::{
+    register_elements, ControlSocketElement, ControlSocketSpec, FromDeviceElement, IoOptions,
+    ToDeviceElement,
+};
+pub use error::IoError;
+pub use ifname::IfName;
+pub use mode::{IoMode, UnknownIoMode};
+pub use rx::{PacketRx, RxConfig, RxCounters, RxFrame, RxRing};
+pub use sys::wait_readable;
+pub use tx::{PacketTx, TxConfig, TxCounters};

@@ -1,1 +1,28 @@
-//! measure crate (under construction).
+//! `measure`: pure measurement logic for coo-bench (no I/O).
+//!
+//! - [`search`]: RFC 2544 NDR/PDR search as a sans-IO state machine (MLRsearch-like).
+//! - [`trial`]: one trial's record and its soundness flags.
+//! - [`latency`]: HDR-histogram summaries (p50, p90, p99, p99.9, max) and CDF points.
+//! - [`stats`]: median, spread, seeded bootstrap confidence intervals.
+//! - [`report`]: the versioned report schema; [`csv`], [`plot`] (SVG), [`table`] render it.
+//! - [`compare`]: per-metric difference with a confidence interval and a verdict.
+//! - [`sim`]: a seeded simulated device to test the search against.
+
+pub mod compare;
+pub mod csv;
+pub mod latency;
+pub mod plot;
+pub mod report;
+pub mod search;
+pub mod sim;
+pub mod stats;
+pub mod table;
+pub mod trial;
+
+pub use compare::{compare, CompareOptions, Comparison, Verdict};
+pub use latency::LatencySummary;
+pub use report::{FrameSize, Report, SCHEMA_VERSION};
+pub use search::{
+    Goal, GoalResult, ResultFlag, Search, SearchConfig, SearchOutcome, Step, TrialRequest,
+};
+pub use trial::{assess, NfCounters, SoundnessFlag, SoundnessLimits, TrialPurpose, TrialRecord};

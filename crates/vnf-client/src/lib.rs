@@ -1,1 +1,13 @@
-//! vnf-client crate (under construction).
+//! Typed async client for the `coo-vnf` agent and any COO (Click-On-OSv) REST endpoint, over
+//! TCP or UNIX sockets with timeouts and bounded connect retries, plus the runner for PyCOO
+//! execution scripts.
+
+pub mod client;
+pub mod endpoint;
+pub mod script;
+
+pub use client::{
+    ClientError, Counters, ElementCounters, Health, InterfaceCounters, Metric, Metrics, Options,
+    RawResponse, ReplaceVia, StartOutcome, StopOutcome, VnfClient, VnfIdentification,
+};
+pub use endpoint::{BadEndpoint, Endpoint};

@@ -1,0 +1,425 @@
+//! REST layer: COO's `/click_plugin/*` API with byte-identical success bodies, plus `/v1/*`
+//! extras. Real failures get a 4xx/5xx status and COO's error shape
+//! `{"message": "...", "code": N}`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::control::ControlError;
+use crate::engine::{EngineSpec, StartError};
+use crate::osv_json::OsvJson;
+use crate::query;
+use crate::service::{Agent, AgentError, Identification, StartOutcome, StopOutcome};
+
+/// Largest accepted request body.
+pub const MAX_BODY: usize = 1024 * 1024;
+/// Largest accepted query string (write_file carries a whole config in it).
+pub const MAX_QUERY: usize = 1024 * 1024;
+
+/// State shared by all handlers.
+pub struct AppState {
+    pub agent: Agent,
+    pub token: Option<String>,
+}
+
+type Shared = Arc<AppState>;
+
+/// An error response in COO's shape.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = OsvJson::Object(vec![
+            ("message", OsvJson::Str(self.message)),
+            ("code", OsvJson::Int(i64::from(self.status.as_u16()))),
+        ]);
+        let mut r = json_response(body.render());
+        *r.status_mut() = self.status;
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
+}
+
+fn control_status(e: &ControlError) -> StatusCode {
+    match e {
+        ControlError::Handler { code, .. } => match code {
+            510 | 511 => StatusCode::NOT_FOUND,
+            530 => StatusCode::FORBIDDEN,
+            500 | 501 => StatusCode::BAD_REQUEST,
+            520 | 521 => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::BAD_GATEWAY,
+        },
+        ControlError::BadHandlerName(_) => StatusCode::BAD_REQUEST,
+        ControlError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+        _ => StatusCode::BAD_GATEWAY,
+    }
+}
+
+impl From<AgentError> for ApiError {
+    fn from(e: AgentError) -> Self {
+        let status = match &e {
+            AgentError::NotRunning | AgentError::NoControlSocket(_) | AgentError::Busy => {
+                StatusCode::CONFLICT
+            }
+            AgentError::Start(s) => match s {
+                StartError::EarlyExit { .. } | StartError::Config(_) => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+                StartError::NotReady { .. } => StatusCode::GATEWAY_TIMEOUT,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            AgentError::Control(c) => control_status(c),
+            AgentError::FunctionMissing { .. } => StatusCode::NOT_FOUND,
+            AgentError::FunctionIo { .. } | AgentError::Stop(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let message = match &e {
+            AgentError::FunctionMissing { .. } | AgentError::FunctionIo { .. } => {
+                format!("Error Opening File: {e}")
+            }
+            _ => e.to_string(),
+        };
+        ApiError::new(status, message)
+    }
+}
+
+fn json_response(body: String) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
+}
+
+fn coo(v: OsvJson) -> Response {
+    json_response(v.render())
+}
+
+fn text(body: impl Into<Bytes>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        body.into(),
+    )
+        .into_response()
+}
+
+fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|r| {
+        let status = r.status();
+        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            format!("request body larger than {MAX_BODY} bytes")
+        } else {
+            r.body_text()
+        };
+        ApiError::new(status, message)
+    })
+}
+
+fn utf8(body: Bytes, what: &str) -> Result<String, ApiError> {
+    String::from_utf8(body.to_vec())
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, format!("{what} is not valid UTF-8")))
+}
+
+async fn version() -> Response {
+    coo(OsvJson::Str("2.0".into()))
+}
+
+async fn running(State(s): State<Shared>) -> Response {
+    coo(OsvJson::Bool(s.agent.running().await))
+}
+
+async fn start(State(s): State<Shared>) -> Result<Response, ApiError> {
+    let msg = match s.agent.start().await? {
+        // "Sucess" (sic) is COO's spelling; clients may match it.
+        StartOutcome::Started { pid } => format!("Sucess: PID {pid}"),
+        StartOutcome::AlreadyRunning => "Click is already running".to_owned(),
+    };
+    Ok(coo(OsvJson::Str(msg)))
+}
+
+async fn stop(State(s): State<Shared>) -> Result<Response, ApiError> {
+    let msg = match s.agent.stop().await? {
+        StopOutcome::Stopped => "Success",
+        StopOutcome::NotRunning => "Click is not running",
+    };
+    Ok(coo(OsvJson::Str(msg.into())))
+}
+
+async fn read_file(State(s): State<Shared>) -> Result<Response, ApiError> {
+    Ok(coo(OsvJson::Str(s.agent.read_function()?)))
+}
+
+/// `path` must name the VNF's function file; COO wrote anywhere (arbitrary file write).
+fn allowed_write_path(agent: &Agent, path: &str) -> bool {
+    let function = &agent.config().function;
+    let name = function
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path == "func.click"
+        || path == "/func.click"
+        || (!name.is_empty() && (path == name || path.strip_prefix('/') == Some(name.as_str())))
+        || std::path::Path::new(path) == function.as_path()
+}
+
+async fn write_file(
+    State(s): State<Shared>,
+    req_query: axum::extract::RawQuery,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let pairs = query::parse(req_query.0.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let path = query::get(&pairs, "path").unwrap_or("");
+    if path.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "Missing mandatory parameter 'path'",
+        ));
+    }
+    let body = body_or_error(body)?;
+    // Extension: the content may come in the body instead of the URL.
+    let content = match query::get(&pairs, "content") {
+        Some(c) if !c.is_empty() => c.to_owned(),
+        _ if !body.is_empty() => utf8(body, "request body")?,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "Missing mandatory parameter 'content'",
+            ))
+        }
+    };
+    if !allowed_write_path(&s.agent, path) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("write_file may only write the VNF function file (func.click), not {path:?}"),
+        ));
+    }
+    s.agent.write_function(&content)?;
+    Ok(text("OK!!"))
+}
+
+async fn vnf_identification(State(s): State<Shared>) -> Response {
+    let fields = |h: Option<crate::header::VnfHeader>| {
+        let h = h.unwrap_or_default();
+        OsvJson::Object(vec![
+            ("provider", OsvJson::Str(h.provider)),
+            ("description", OsvJson::Str(h.description)),
+            ("version", OsvJson::Str(h.version)),
+            ("id", OsvJson::Str(h.id)),
+            ("name", OsvJson::Str(h.name)),
+        ])
+    };
+    coo(match s.agent.identification().await {
+        Identification::NotRunning => fields(None),
+        Identification::Valid(h) => fields(Some(h)),
+        Identification::Invalid => OsvJson::Object(vec![]),
+    })
+}
+
+async fn metrics(State(s): State<Shared>) -> Response {
+    let m = s.agent.metrics().await;
+    let metric = |id: i64, value: i64, name: &str| {
+        OsvJson::Object(vec![
+            ("id", OsvJson::Int(id)),
+            ("value", OsvJson::Int(value)),
+            ("name", OsvJson::Str(name.into())),
+        ])
+    };
+    coo(OsvJson::Object(vec![
+        ("time_ms", OsvJson::Int(m.time_ms)),
+        (
+            "list",
+            OsvJson::List(vec![
+                metric(0, m.cpu, "CPU Usage"),
+                metric(1, m.disk, "Disk Usage"),
+                metric(2, m.memory, "Memory Usage"),
+                metric(3, m.net_tx, "Net TX"),
+                metric(4, m.net_rx, "Net RX"),
+            ]),
+        ),
+    ]))
+}
+
+async fn log(State(s): State<Shared>) -> Response {
+    // Unlike COO, the last run's output survives a stop (so an error script's `log` is useful).
+    let body = s
+        .agent
+        .log()
+        .unwrap_or_else(|| "Click is not running".to_owned());
+    coo(OsvJson::Str(body))
+}
+
+async fn health(State(s): State<Shared>) -> Response {
+    axum::Json(s.agent.health().await).into_response()
+}
+
+async fn counters(State(s): State<Shared>) -> Result<Response, ApiError> {
+    Ok(axum::Json(s.agent.counters().await?).into_response())
+}
+
+async fn read_handler(State(s): State<Shared>, Path(name): Path<String>) -> Result<Response, ApiError> {
+    Ok(text(s.agent.read_handler(&name).await?))
+}
+
+async fn write_handler(
+    State(s): State<Shared>,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_or_error(body)?;
+    let msg = s.agent.write_handler(&name, &body).await?;
+    Ok(axum::Json(serde_json::json!({ "message": msg })).into_response())
+}
+
+async fn get_function(State(s): State<Shared>) -> Result<Response, ApiError> {
+    Ok(text(s.agent.read_function()?))
+}
+
+async fn put_function(
+    State(s): State<Shared>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let content = utf8(body_or_error(body)?, "function")?;
+    s.agent.write_function(&content)?;
+    Ok(axum::Json(serde_json::json!({
+        "path": s.agent.config().function.display().to_string(),
+        "bytes": content.len(),
+    }))
+    .into_response())
+}
+
+async fn get_engine(State(s): State<Shared>) -> Response {
+    axum::Json(serde_json::json!({ "engine": s.agent.engine().await.to_string() })).into_response()
+}
+
+async fn set_engine(
+    State(s): State<Shared>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let text = utf8(body_or_error(body)?, "engine")?;
+    let spec: EngineSpec = text
+        .parse()
+        .map_err(|e: crate::engine::BadEngine| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    s.agent.set_engine(spec.clone()).await?;
+    Ok(axum::Json(serde_json::json!({ "engine": spec.to_string() })).into_response())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "Not found")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
+}
+
+fn token_ok(headers: &HeaderMap, token: &str) -> bool {
+    let Some(given) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    // Constant-time comparison: no early exit on the first differing byte.
+    let (a, b) = (given.trim().as_bytes(), token.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Mutating calls need the bearer token when one is configured.
+async fn auth(State(s): State<Shared>, req: Request, next: Next) -> Response {
+    let read_only = matches!(*req.method(), Method::GET | Method::HEAD);
+    if let (false, Some(token)) = (read_only, &s.token) {
+        if !token_ok(req.headers(), token) {
+            return ApiError::new(StatusCode::UNAUTHORIZED, "missing or wrong bearer token")
+                .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+async fn query_limit(req: Request, next: Next) -> Response {
+    if req.uri().query().map_or(0, str::len) > MAX_QUERY {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("query string larger than {MAX_QUERY} bytes"),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// The full router.
+pub fn router(state: Shared) -> Router {
+    use axum::routing::post;
+    Router::new()
+        .route("/click_plugin/version", get(version))
+        .route("/click_plugin/running", get(running))
+        .route("/click_plugin/start", post(start))
+        .route("/click_plugin/stop", post(stop))
+        .route("/click_plugin/read_file", get(read_file))
+        .route("/click_plugin/write_file", post(write_file))
+        .route("/click_plugin/vnf_identification", get(vnf_identification))
+        .route("/click_plugin/metrics", get(metrics))
+        .route("/click_plugin/log", get(log))
+        .route("/v1/health", get(health))
+        .route("/v1/counters", get(counters))
+        .route("/v1/handlers/{name}", get(read_handler).post(write_handler))
+        .route("/v1/function", get(get_function).put(put_function))
+        .route("/v1/engine", get(get_engine).post(set_engine))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn(query_limit))
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_check() {
+        let mut h = HeaderMap::new();
+        assert!(!token_ok(&h, "s3cret"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer s3cret"));
+        assert!(token_ok(&h, "s3cret"));
+        assert!(!token_ok(&h, "s3cre"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic s3cret"));
+        assert!(!token_ok(&h, "s3cret"));
+    }
+
+    #[test]
+    fn error_shape() {
+        let r = ApiError::new(StatusCode::NOT_FOUND, "Not found").into_response();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    }
+}

@@ -1,0 +1,88 @@
+//! `coo-vnf` command line.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::engine::EngineSpec;
+use crate::listen::ListenSpec;
+
+/// The VNF agent: COO REST API in front of a Click engine.
+#[derive(Debug, Parser)]
+#[command(name = "coo-vnf", version, about)]
+pub struct Args {
+    /// Listen address, `tcp:HOST:PORT` or `unix:/path` (repeatable).
+    #[arg(long, required = true)]
+    pub listen: Vec<ListenSpec>,
+    /// The VNF's function file (read_file/write_file target; started by `start`).
+    #[arg(long)]
+    pub function: PathBuf,
+    /// Data interfaces in PyCOO order: port N of FromDPDKDevice(N) is the N-th.
+    #[arg(long, value_delimiter = ',')]
+    pub interfaces: Vec<String>,
+    /// Engine: coo-click, click (reference), kernel-forward, or a path to a Click-compatible binary.
+    #[arg(long, default_value = "coo-click")]
+    pub engine: EngineSpec,
+    /// Bearer token required for mutating calls (POST/PUT).
+    #[arg(long, env = "COO_VNF_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Start the engine right away.
+    #[arg(long)]
+    pub autostart: bool,
+    /// coo-click I/O mode (throughput|latency), passed as --io-mode.
+    #[arg(long)]
+    pub io_mode: Option<String>,
+    /// Directory for the engine's control socket, log and config snapshot
+    /// (default: a fresh directory under $TMPDIR, removed at exit).
+    #[arg(long)]
+    pub workdir: Option<PathBuf>,
+    /// How long `start` waits for the engine's control socket.
+    #[arg(long, default_value_t = 10_000)]
+    pub start_timeout_ms: u64,
+    /// Timeout of each ControlSocket call.
+    #[arg(long, default_value_t = 5_000)]
+    pub call_timeout_ms: u64,
+    /// Log filter (tracing EnvFilter syntax).
+    #[arg(long, env = "COO_VNF_LOG", default_value = "info")]
+    pub log: String,
+}
+
+/// Interface names as the kernel accepts them (≤ 15 bytes, no '/', ':' or whitespace).
+pub fn validate_ifname(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 15
+        && name != "."
+        && name != ".."
+        && name.bytes().all(|b| b.is_ascii_graphic() && b != b'/' && b != b':' && b != b',');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("invalid interface name {name:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses() {
+        let a = Args::try_parse_from([
+            "coo-vnf", "--listen", "tcp:127.0.0.1:0", "--listen", "unix:/tmp/x.sock",
+            "--function", "/tmp/f.click", "--interfaces", "a,b", "--engine", "kernel-forward",
+        ])
+        .unwrap();
+        assert_eq!(a.listen.len(), 2);
+        assert_eq!(a.interfaces, vec!["a", "b"]);
+        assert_eq!(a.engine, EngineSpec::KernelForward);
+        assert!(Args::try_parse_from(["coo-vnf", "--function", "f"]).is_err());
+    }
+
+    #[test]
+    fn ifnames() {
+        assert!(validate_ifname("veth0").is_ok());
+        assert!(validate_ifname("a234567890123456").is_err());
+        assert!(validate_ifname("a/b").is_err());
+        assert!(validate_ifname("").is_err());
+    }
+}

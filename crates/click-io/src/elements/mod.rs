@@ -1,0 +1,75 @@
+//! Click element classes backed by real devices: FromDevice, ToDevice, FromDPDKDevice,
+//! ToDPDKDevice (bound to the N-th `--ports` interface) and ControlSocket.
+
+mod control;
+mod from_device;
+mod to_device;
+
+use std::sync::Arc;
+
+use click::Registry;
+
+use crate::ifname::IfName;
+use crate::mode::IoMode;
+
+pub use control::{ControlSocketElement, ControlSocketSpec};
+pub use from_device::FromDeviceElement;
+pub use to_device::ToDeviceElement;
+
+/// Options for the device elements of one router.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IoOptions {
+    /// Interfaces in PyCOO order: `FromDPDKDevice(N)`/`ToDPDKDevice(N)` use the N-th.
+    pub ports: Vec<IfName>,
+    /// Throughput or latency mode for every device element.
+    pub mode: IoMode,
+}
+
+/// Registers FromDevice, ToDevice, FromDPDKDevice, ToDPDKDevice and ControlSocket.
+pub fn register_elements(registry: &mut Registry, opts: &IoOptions) {
+    let o = Arc::new(opts.clone());
+    let (a, b, c, d) = (o.clone(), o.clone(), o.clone(), o);
+    registry.register("FromDevice", move || {
+        Box::new(FromDeviceElement::new(false, a.clone()))
+    });
+    registry.register("FromDPDKDevice", move || {
+        Box::new(FromDeviceElement::new(true, b.clone()))
+    });
+    registry.register("ToDevice", move || {
+        Box::new(ToDeviceElement::new(false, c.clone()))
+    });
+    registry.register("ToDPDKDevice", move || {
+        Box::new(ToDeviceElement::new(true, d.clone()))
+    });
+    registry.register("ControlSocket", || Box::new(ControlSocketElement::default()));
+}
+
+/// Resolves a device argument: an interface name, or for the DPDK classes a port number
+/// into `ports` (a name is accepted there too, so rewritten configs keep working).
+pub(crate) fn resolve_device(
+    dpdk: bool,
+    arg: &str,
+    opts: &IoOptions,
+) -> Result<IfName, String> {
+    let arg = click::args::unquote(arg.trim());
+    if dpdk {
+        if let Ok(n) = arg.parse::<usize>() {
+            return opts.ports.get(n).cloned().ok_or_else(|| {
+                if opts.ports.is_empty() {
+                    format!("port {n}: no interfaces given (use --ports IF0,IF1,...)")
+                } else {
+                    format!(
+                        "port {n} out of range: --ports lists {} interface(s) ({})",
+                        opts.ports.len(),
+                        opts.ports
+                            .iter()
+                            .map(|p| p.as_str())
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    )
+                }
+            });
+        }
+    }
+    IfName::new(&arg).map_err(|e| e.to_string())
+}

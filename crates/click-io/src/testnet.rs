@@ -1,0 +1,220 @@
+//! Throw-away network namespaces and veth pairs for tests and benchmarks.
+//!
+//! Everything is created with `ip` under a unique `cbt` + 4 hex prefix and removed on drop
+//! (also while unwinding from a panic). Deleting a namespace deletes the veth ends in it,
+//! and deleting one veth end deletes its peer.
+
+use std::fs::File;
+use std::io;
+use std::process::Command;
+
+/// A `cbt` + 4 random hex digits prefix for object names (7 bytes, leaves 8 for suffixes).
+pub fn unique_prefix() -> String {
+    let mut b = [0u8; 2];
+    let ok = File::open("/dev/urandom")
+        .and_then(|mut f| io::Read::read_exact(&mut f, &mut b))
+        .is_ok();
+    if !ok {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let x = t ^ std::process::id().rotate_left(7);
+        b = [(x >> 8) as u8, x as u8];
+    }
+    format!("cbt{:02x}{:02x}", b[0], b[1])
+}
+
+/// Why namespace-based tests cannot run here, or `None` when they can.
+pub fn netns_unavailable() -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("needs root (network namespaces, AF_PACKET)".into());
+    }
+    match Command::new("ip").arg("-V").output() {
+        Ok(o) if o.status.success() => None,
+        _ => Some("`ip` (iproute2) is not installed".into()),
+    }
+}
+
+fn ip(args: &[&str]) -> io::Result<()> {
+    let out = Command::new("ip").args(args).output()?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )))
+    }
+}
+
+/// A named network namespace (`/run/netns/NAME`), deleted on drop.
+#[derive(Debug)]
+pub struct Netns {
+    name: String,
+}
+
+impl Netns {
+    /// `ip netns add NAME` and bring its loopback up.
+    pub fn create(name: &str) -> io::Result<Self> {
+        ip(&["netns", "add", name])?;
+        let ns = Netns {
+            name: name.to_owned(),
+        };
+        ip(&["-n", name, "link", "set", "lo", "up"])?;
+        Ok(ns)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `/run/netns/NAME`.
+    pub fn path(&self) -> String {
+        format!("/run/netns/{}", self.name)
+    }
+
+    /// Runs `ip -n NAME ARGS...`.
+    pub fn ip(&self, args: &[&str]) -> io::Result<()> {
+        let mut v = vec!["-n", self.name.as_str()];
+        v.extend_from_slice(args);
+        ip(&v)
+    }
+
+    /// Runs `f` on a new thread that has joined this namespace and returns its result.
+    pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> io::Result<T> {
+        let h = self.spawn(f)?;
+        h.join()
+            .map_err(|_| io::Error::other("thread in namespace panicked"))
+    }
+
+    /// Spawns a thread that joins this namespace, then runs `f`.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> io::Result<std::thread::JoinHandle<T>> {
+        let file = File::open(self.path())?;
+        let h = std::thread::Builder::new()
+            .name(format!("netns-{}", self.name))
+            .spawn(move || {
+                // setns only affects the calling thread, which is ours alone.
+                if let Err(e) = nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET) {
+                    panic!("setns: {e}");
+                }
+                drop(file);
+                f()
+            })?;
+        Ok(h)
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        if let Err(e) = ip(&["netns", "del", &self.name]) {
+            eprintln!("warning: could not delete netns {}: {e}", self.name);
+        }
+    }
+}
+
+/// Creates a veth pair `a` in `ns_a` and `b` in `ns_b`, both up, with IPv6 disabled so
+/// the kernel sends no router solicitations into measurements.
+pub fn veth_between(ns_a: &Netns, a: &str, ns_b: &Netns, b: &str) -> io::Result<()> {
+    ip(&[
+        "link",
+        "add",
+        a,
+        "netns",
+        ns_a.name(),
+        "type",
+        "veth",
+        "peer",
+        "name",
+        b,
+        "netns",
+        ns_b.name(),
+    ])?;
+    for (ns, dev) in [(ns_a, a), (ns_b, b)] {
+        let _ = Command::new("ip")
+            .args(["netns", "exec", ns.name(), "sysctl", "-qw"])
+            .arg(format!("net.ipv6.conf.{dev}.disable_ipv6=1"))
+            .output();
+        ns.ip(&["link", "set", dev, "up"])?;
+    }
+    Ok(())
+}
+
+/// A 60..=1514-byte (64..=1518 on the wire with FCS) Ethernet/IPv4/UDP test frame with valid IPv4 header checksum, from
+/// 198.18.0.1 to 198.19.0.1 (testbed range), payload `seq` (u64 BE) then zeros.
+pub fn udp_frame(len: usize, seq: u64) -> Vec<u8> {
+    let len = len.clamp(60, 1514);
+    let mut f = vec![0u8; len];
+    f[0..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 0x02]);
+    f[6..12].copy_from_slice(&[0x02, 0, 0, 0, 0, 0x01]);
+    f[12..14].copy_from_slice(&[0x08, 0x00]);
+    let ip_len = (len - 14) as u16;
+    let ip = &mut f[14..34];
+    ip[0] = 0x45;
+    ip[2..4].copy_from_slice(&ip_len.to_be_bytes());
+    ip[8] = 64;
+    ip[9] = 17;
+    ip[12..16].copy_from_slice(&[198, 18, 0, 1]);
+    ip[16..20].copy_from_slice(&[198, 19, 0, 1]);
+    let mut sum: u32 = 0;
+    for c in ip.chunks(2) {
+        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    let udp_len = ip_len - 20;
+    let udp = &mut f[34..42];
+    udp[0..2].copy_from_slice(&1024u16.to_be_bytes());
+    udp[2..4].copy_from_slice(&5001u16.to_be_bytes());
+    udp[4..6].copy_from_slice(&udp_len.to_be_bytes());
+    if len >= 50 {
+        f[42..50].copy_from_slice(&seq.to_be_bytes());
+    }
+    f
+}
+
+/// The sequence number written by [`udp_frame`], if the frame is one of ours.
+pub fn udp_frame_seq(frame: &[u8]) -> Option<u64> {
+    if frame.len() < 50 || frame[12..14] != [0x08, 0x00] || frame[23] != 17 {
+        return None;
+    }
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&frame[42..50]);
+    Some(u64::from_be_bytes(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_shape() {
+        let p = unique_prefix();
+        assert_eq!(p.len(), 7);
+        assert!(p.starts_with("cbt"));
+        assert!(p[3..].chars().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn frame_roundtrip_and_checksum() {
+        let f = udp_frame(64, 42);
+        assert_eq!(f.len(), 64);
+        assert_eq!(udp_frame_seq(&f), Some(42));
+        // The IPv4 header sums to 0xffff with its checksum.
+        let mut sum: u32 = 0;
+        for c in f[14..34].chunks(2) {
+            sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
+        }
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        assert_eq!(sum, 0xffff);
+    }
+}

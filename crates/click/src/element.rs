@@ -1,0 +1,311 @@
+//! The [`Element`] trait, the run-time context [`Ctx`] and the configure-time context
+//! [`ConfigureCx`].
+
+use crate::args::AddressInfo;
+use crate::packet::{PacketBatch, Timestamp};
+use crate::router::Core;
+use std::any::Any;
+
+/// Push or pull, as resolved for one port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Processing {
+    /// Upstream calls downstream.
+    Push,
+    /// Downstream calls upstream.
+    Pull,
+    /// Takes the mode of its peer.
+    Agnostic,
+}
+
+/// A handler an element exposes: name and Click permission flags (`r`, `w`, `rw`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HandlerSpec {
+    /// Handler name.
+    pub name: String,
+    /// Readable?
+    pub read: bool,
+    /// Writable?
+    pub write: bool,
+}
+
+impl HandlerSpec {
+    /// Read-only handler.
+    pub fn r(name: &str) -> Self {
+        HandlerSpec { name: name.into(), read: true, write: false }
+    }
+    /// Write-only handler.
+    pub fn w(name: &str) -> Self {
+        HandlerSpec { name: name.into(), read: false, write: true }
+    }
+    /// Read-write handler.
+    pub fn rw(name: &str) -> Self {
+        HandlerSpec { name: name.into(), read: true, write: true }
+    }
+}
+
+/// Result of a read handler.
+pub type ReadResult = Option<Result<String, String>>;
+/// Result of a write handler.
+pub type WriteResult = Option<Result<(), String>>;
+
+/// One element instance. Implement this to add an element class (also from another crate) and
+/// register a factory with [`crate::Registry::register`].
+///
+/// Packets move in batches: `push(port, batch)` receives a [`PacketBatch`]; an element forwards
+/// with [`Ctx::output`] and pulls with [`Ctx::pull`]. Per-element dispatch is one virtual call
+/// per batch, not per packet.
+pub trait Element: Any {
+    /// Click class name.
+    fn class_name(&self) -> &'static str;
+    /// Port counts in Click syntax (`"1/1"`, `"1/1-2"`, `"1/-"`, `"-/-"`, `"0/1"`, `"1-/="`).
+    fn port_count(&self) -> &'static str {
+        "0/0"
+    }
+    /// Processing code (`"a"`, `"h"`, `"l"`, `"h/l"`, `"a/ah"`, ...).
+    fn processing(&self) -> &'static str {
+        "a"
+    }
+    /// Flow code (`"x/x"` = every input reaches every output; `"xy/x"` etc.).
+    fn flow_code(&self) -> &'static str {
+        "x/x"
+    }
+    /// Parse the configuration string. Called after port counts are known (`cx.ninputs`,
+    /// `cx.noutputs`). Errors are `\n`-separated messages reported Click-style.
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let _ = cx;
+        if crate::args::split_args(conf).is_empty() {
+            Ok(())
+        } else {
+            Err("too many arguments".into())
+        }
+    }
+    /// Called once after all elements are configured and connected; schedule tasks/timers here.
+    fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        let _ = ctx;
+        Ok(())
+    }
+    /// Receive a batch on a push input.
+    fn push(&mut self, port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        let _ = (port, ctx);
+        drop(batch);
+    }
+    /// Produce up to `max` packets on a pull output (empty = nothing available).
+    fn pull(&mut self, port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
+        let _ = (port, max, ctx);
+        Vec::new()
+    }
+    /// Does this element own a task?
+    fn has_task(&self) -> bool {
+        false
+    }
+    /// Run the task once; return whether it did work. Call [`Ctx::reschedule`] to run again.
+    fn run_task(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        let _ = ctx;
+        false
+    }
+    /// A timer scheduled with [`Ctx::schedule_timer`] fired.
+    fn run_timer(&mut self, id: u32, ctx: &mut Ctx<'_>) {
+        let _ = (id, ctx);
+    }
+    /// File descriptor an I/O driver should poll for readability; when ready the driver calls
+    /// [`crate::Router::schedule_task`] for this element.
+    fn io_fd(&self) -> Option<i32> {
+        None
+    }
+    /// Is this element a source of "non-empty" notifications (a Queue)? Pulling tasks
+    /// downstream of it then sleep while it is empty and are woken by [`Ctx::set_signal`].
+    fn is_empty_notifier(&self) -> bool {
+        false
+    }
+    /// Element-specific handlers (generic ones are added by the router).
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        Vec::new()
+    }
+    /// Read an element-specific handler; `None` = no such handler.
+    fn read_handler(&mut self, name: &str, param: &str, ctx: &mut Ctx<'_>) -> ReadResult {
+        let _ = (name, param, ctx);
+        None
+    }
+    /// Write an element-specific handler; `None` = no such handler.
+    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> WriteResult {
+        let _ = (name, value, ctx);
+        None
+    }
+    /// Router is being torn down or stopped (flush output files).
+    fn cleanup(&mut self, ctx: &mut Ctx<'_>) {
+        let _ = ctx;
+    }
+    /// For downcasting by external drivers.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// Implements `as_any_mut` for an element type.
+#[macro_export]
+macro_rules! any_impl {
+    () => {
+        fn as_any_mut(&mut self) -> &mut dyn ::std::any::Any {
+            self
+        }
+    };
+}
+
+/// What an element sees while configuring.
+pub struct ConfigureCx<'a> {
+    /// Element name (e.g. `c` or `Counter@2` or `comp/part`).
+    pub name: &'a str,
+    /// Number of connected inputs.
+    pub ninputs: usize,
+    /// Number of connected outputs.
+    pub noutputs: usize,
+    /// AddressInfo table.
+    pub addrs: &'a AddressInfo,
+    /// Other elements' (name, class, config) for cross-references (mappers, patterns).
+    pub elements: &'a [(String, String, String)],
+    /// Warnings to print (without failing).
+    pub warnings: Vec<String>,
+}
+
+impl ConfigureCx<'_> {
+    /// Look up another element by name, relative to this element's compound scope first.
+    pub fn find_element(&self, name: &str) -> Option<&(String, String, String)> {
+        let mut prefix = self.name;
+        loop {
+            let cand = match prefix.rfind('/') {
+                Some(i) => {
+                    prefix = &prefix[..i];
+                    format!("{prefix}/{name}")
+                }
+                None => name.to_string(),
+            };
+            if let Some(e) = self.elements.iter().find(|e| e.0 == cand) {
+                return Some(e);
+            }
+            if !cand.contains('/') || cand == name {
+                return self.elements.iter().find(|e| e.0 == name);
+            }
+        }
+    }
+}
+
+/// Run-time context handed to element code: forwarding, pulling, scheduling, timers, time,
+/// chatter, files, and handler calls on other elements.
+pub struct Ctx<'a> {
+    pub(crate) core: &'a Core,
+    pub(crate) idx: usize,
+}
+
+impl<'a> Ctx<'a> {
+    /// This element's index in the router.
+    pub fn index(&self) -> usize {
+        self.idx
+    }
+    /// This element's name.
+    pub fn name(&self) -> &str {
+        &self.core.names[self.idx]
+    }
+    /// Push `batch` out of output `port` (dropped when the port is unconnected).
+    #[inline]
+    pub fn output(&mut self, port: usize, batch: PacketBatch) {
+        if batch.is_empty() {
+            return;
+        }
+        self.core.push_to(self.idx, port, batch);
+    }
+    /// Pull up to `max` packets from input `port`.
+    #[inline]
+    pub fn pull(&mut self, port: usize, max: usize) -> PacketBatch {
+        self.core.pull_from(self.idx, port, max)
+    }
+    /// Current time (simulated under `--simtime`).
+    pub fn now(&self) -> Timestamp {
+        self.core.now()
+    }
+    /// Keep (or put) this element's task on the run queue.
+    #[inline]
+    pub fn reschedule(&mut self) {
+        self.core.schedule(self.idx);
+    }
+    /// Take this element's task off the run queue.
+    pub fn unschedule(&mut self) {
+        self.core.unschedule(self.idx);
+    }
+    /// Is this element's task scheduled?
+    pub fn scheduled(&self) -> bool {
+        self.core.is_scheduled(self.idx)
+    }
+    /// Schedule task of element `idx`.
+    pub fn schedule_element(&mut self, idx: usize) {
+        self.core.schedule(idx);
+    }
+    /// Schedule (or move) timer `id` of this element to fire at `at`.
+    pub fn schedule_timer(&mut self, id: u32, at: Timestamp) {
+        self.core.schedule_timer(self.idx, id, at);
+    }
+    /// Cancel timer `id`.
+    pub fn unschedule_timer(&mut self, id: u32) {
+        self.core.unschedule_timer(self.idx, id);
+    }
+    /// Is timer `id` pending?
+    pub fn timer_scheduled(&self, id: u32) -> bool {
+        self.core.timer_pending(self.idx, id)
+    }
+    /// Set this element's "non-empty" notifier signal (queues). A false→true change wakes the
+    /// pulling tasks that listen to it.
+    #[inline]
+    pub fn set_signal(&mut self, active: bool) {
+        self.core.set_signal(self.idx, active);
+    }
+    /// Are any of this element's empty-notifier sources (upstream queues) non-empty? Returns
+    /// `true` when it has no such source.
+    pub fn upstream_active(&self) -> bool {
+        self.core.upstream_active(self.idx)
+    }
+    /// Ask the driver to stop (Click `please_stop_driver`).
+    pub fn stop_router(&mut self) {
+        self.core.request_stop();
+    }
+    /// Print a message (Click chatter).
+    pub fn chatter(&mut self, msg: &str) {
+        self.core.env.borrow_mut().chatter(msg);
+    }
+    /// Access the router's environment (files).
+    pub fn env(&self) -> std::cell::RefMut<'_, Box<dyn crate::env::Env>> {
+        self.core.env.borrow_mut()
+    }
+    /// Call a read handler (`elem.handler` or a global one) from element code (Script).
+    pub fn call_read(&mut self, handler: &str, param: &str) -> Result<String, String> {
+        self.core.call_read(handler, param, Some(self.idx))
+    }
+    /// Call a write handler from element code.
+    pub fn call_write(&mut self, handler: &str, value: &str) -> Result<(), String> {
+        self.core.call_write(handler, value, Some(self.idx))
+    }
+    /// Number of connected inputs of this element.
+    pub fn ninputs(&self) -> usize {
+        self.core.port_counts(self.idx).0
+    }
+    /// Number of connected outputs of this element.
+    pub fn noutputs(&self) -> usize {
+        self.core.port_counts(self.idx).1
+    }
+    /// Is input `port` pull?
+    pub fn input_is_pull(&self, port: usize) -> bool {
+        self.core.port_is_pull(self.idx, false, port)
+    }
+    /// Is output `port` pull?
+    pub fn output_is_pull(&self, port: usize) -> bool {
+        self.core.port_is_pull(self.idx, true, port)
+    }
+    /// Number of elements in the router.
+    pub fn element_count(&self) -> usize {
+        self.core.names.len()
+    }
+    /// Name of element `i`.
+    pub fn element_name(&self, i: usize) -> Option<&str> {
+        self.core.names.get(i).map(|s| s.as_str())
+    }
+    /// Is the router's clock simulated?
+    pub fn simulated_time(&self) -> bool {
+        self.core.clock.is_simulated()
+    }
+}

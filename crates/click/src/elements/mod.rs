@@ -1,0 +1,51 @@
+//! Built-in element classes.
+
+use crate::packet::{Packet, PacketBatch};
+use crate::registry::Registry;
+
+pub mod standard;
+
+/// Register every built-in class.
+pub fn register_all(r: &mut Registry) {
+    standard::register(r);
+}
+
+/// Split `batch` in place: packets for which `keep` returns false are removed and returned.
+#[inline]
+pub fn split_batch(batch: &mut PacketBatch, mut keep: impl FnMut(&mut Packet) -> bool) -> PacketBatch {
+    batch.extract_if(.., |p| !keep(p)).collect()
+}
+
+/// Format a bool like Click (`true`/`false`).
+pub fn bool_str(b: bool) -> String {
+    if b { "true".into() } else { "false".into() }
+}
+
+/// Parse a handler write value.
+pub fn parse_bool_h(v: &str) -> Result<bool, String> {
+    crate::args::parse_bool(v).ok_or_else(|| "expected boolean".to_string())
+}
+
+/// Parse an unsigned handler write value.
+pub fn parse_u64_h(v: &str) -> Result<u64, String> {
+    crate::args::parse_u64(v.trim()).ok_or_else(|| "expected unsigned integer".to_string())
+}
+
+/// Generate `push` and `pull` for an agnostic element with `fn process(&mut self, &mut PacketBatch, &mut Ctx)`
+/// that edits the batch in place (optionally sending rejects to output 1 itself).
+#[macro_export]
+macro_rules! simple_push_pull {
+    () => {
+        fn push(&mut self, _port: usize, mut batch: $crate::PacketBatch, ctx: &mut $crate::Ctx<'_>) {
+            self.process(&mut batch, ctx);
+            ctx.output(0, batch);
+        }
+        fn pull(&mut self, _port: usize, max: usize, ctx: &mut $crate::Ctx<'_>) -> $crate::PacketBatch {
+            let mut batch = ctx.pull(0, max);
+            if !batch.is_empty() {
+                self.process(&mut batch, ctx);
+            }
+            batch
+        }
+    };
+}

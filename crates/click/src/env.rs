@@ -1,0 +1,153 @@
+//! The router's window on the outside world: clock, chatter (stderr-like messages) and files.
+//! Injected so tests and `--simtime` runs stay deterministic; [`StdEnv`] is the real one.
+
+use crate::packet::Timestamp;
+use std::cell::Cell;
+use std::io::Write;
+
+/// Time source for a router.
+pub trait Clock {
+    /// Current time. A simulated clock may advance a little on every read (Click does, by 1 µs).
+    fn now(&self) -> Timestamp;
+    /// Jump to `t` (only simulated clocks move; real clocks ignore it).
+    fn advance_to(&self, _t: Timestamp) {}
+    /// True for simulated time (`--simtime`).
+    fn is_simulated(&self) -> bool {
+        false
+    }
+}
+
+/// Wall-clock time.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let d = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(d.as_nanos() as i64)
+    }
+}
+
+/// Simulated time as in Click's `--simtime`: starts at 1000000000 s, advances 1 µs per read and
+/// jumps to the next timer when the router is idle.
+#[derive(Debug)]
+pub struct SimClock {
+    t: Cell<Timestamp>,
+}
+
+impl SimClock {
+    /// Start at `start`.
+    pub fn new(start: Timestamp) -> Self {
+        SimClock { t: Cell::new(start) }
+    }
+}
+
+impl Default for SimClock {
+    fn default() -> Self {
+        SimClock::new(Timestamp::new(1_000_000_000, 0))
+    }
+}
+
+impl Clock for SimClock {
+    fn now(&self) -> Timestamp {
+        let t = self.t.get();
+        self.t.set(t + Timestamp(1000));
+        t
+    }
+    fn advance_to(&self, t: Timestamp) {
+        if t > self.t.get() {
+            self.t.set(t);
+        }
+    }
+    fn is_simulated(&self) -> bool {
+        true
+    }
+}
+
+/// Files and messages. Paths `-` mean stdin/stdout as in Click.
+pub trait Env {
+    /// Print a message line (Click "chatter", normally stderr).
+    fn chatter(&mut self, msg: &str);
+    /// Whole file contents.
+    fn read_file(&mut self, path: &str) -> std::io::Result<Vec<u8>>;
+    /// A writer for an output file (truncate/create).
+    fn create_file(&mut self, path: &str) -> std::io::Result<Box<dyn Write>>;
+}
+
+/// The real environment: stderr, the file system, stdin/stdout for `-`.
+#[derive(Debug, Default)]
+pub struct StdEnv;
+
+impl Env for StdEnv {
+    fn chatter(&mut self, msg: &str) {
+        let mut e = std::io::stderr().lock();
+        let _ = e.write_all(msg.as_bytes());
+        if !msg.ends_with('\n') {
+            let _ = e.write_all(b"\n");
+        }
+    }
+    fn read_file(&mut self, path: &str) -> std::io::Result<Vec<u8>> {
+        if path == "-" {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut v)?;
+            Ok(v)
+        } else {
+            std::fs::read(path)
+        }
+    }
+    fn create_file(&mut self, path: &str) -> std::io::Result<Box<dyn Write>> {
+        if path == "-" {
+            Ok(Box::new(std::io::stdout()))
+        } else {
+            Ok(Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)))
+        }
+    }
+}
+
+/// A recording environment for tests: chatter and written files are kept in memory.
+#[derive(Debug, Default, Clone)]
+pub struct MemEnv {
+    /// Chatter lines.
+    pub chatter: std::rc::Rc<std::cell::RefCell<String>>,
+    /// Input files by path.
+    pub files: std::collections::HashMap<String, Vec<u8>>,
+    /// Output files by path.
+    pub outputs: std::rc::Rc<std::cell::RefCell<std::collections::HashMap<String, Vec<u8>>>>,
+}
+
+struct MemWriter {
+    path: String,
+    out: std::rc::Rc<std::cell::RefCell<std::collections::HashMap<String, Vec<u8>>>>,
+}
+
+impl Write for MemWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.borrow_mut().entry(self.path.clone()).or_default().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Env for MemEnv {
+    fn chatter(&mut self, msg: &str) {
+        let mut c = self.chatter.borrow_mut();
+        c.push_str(msg);
+        if !msg.ends_with('\n') {
+            c.push('\n');
+        }
+    }
+    fn read_file(&mut self, path: &str) -> std::io::Result<Vec<u8>> {
+        self.files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, path.to_string()))
+    }
+    fn create_file(&mut self, path: &str) -> std::io::Result<Box<dyn Write>> {
+        self.outputs.borrow_mut().insert(path.to_string(), Vec::new());
+        Ok(Box::new(MemWriter { path: path.to_string(), out: self.outputs.clone() }))
+    }
+}

@@ -1,0 +1,1057 @@
+//! The router: builds elements from a flattened configuration, checks ports and push/pull,
+//! runs tasks and timers, and dispatches handlers.
+
+use crate::args::AddressInfo;
+use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec};
+use crate::env::{Clock, Env, StdEnv, SystemClock};
+use crate::lang::{self, FlatConfig};
+use crate::packet::{PacketBatch, Timestamp};
+use crate::registry::Registry;
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::fmt;
+
+/// Version reported by the `version` handler and `--version`.
+pub const CLICK_VERSION: &str = "2.1";
+
+/// Configuration errors, one Click-style `file:line: message` per line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// Messages in order.
+    pub messages: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.messages.join("\n"))
+    }
+}
+
+/// Handler call errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandlerError {
+    /// No element with that name.
+    #[error("no element named '{0}'")]
+    NoElement(String),
+    /// No handler with that name.
+    #[error("no handler named '{0}'")]
+    NoHandler(String),
+    /// The handler exists but is not readable/writable.
+    #[error("{0}")]
+    Permission(String),
+    /// The handler failed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Router construction options.
+pub struct RouterOptions {
+    /// Time source (real or simulated).
+    pub clock: Box<dyn Clock>,
+    /// Files and chatter.
+    pub env: Box<dyn Env>,
+    /// `NAME=value` overrides of top-level `define`s.
+    pub defines: Vec<(String, String)>,
+}
+
+impl Default for RouterOptions {
+    fn default() -> Self {
+        RouterOptions { clock: Box::new(SystemClock), env: Box::new(StdEnv), defines: Vec::new() }
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+#[derive(Default)]
+struct Timers {
+    heap: BinaryHeap<Reverse<(i64, u64, u32, u32)>>,
+    live: HashMap<(u32, u32), (i64, u64)>,
+    seq: u64,
+}
+
+/// Shared run-time state. Elements sit in `RefCell`s so a push can call into the next element
+/// while the caller is still borrowed; a re-entrant push into a busy element is deferred.
+pub(crate) struct Core {
+    pub(crate) elems: Vec<RefCell<Box<dyn Element>>>,
+    pub(crate) names: Vec<String>,
+    classes: Vec<&'static str>,
+    configs: Vec<String>,
+    out_peer: Vec<Vec<(u32, u32)>>,
+    in_peer: Vec<Vec<(u32, u32)>>,
+    ninputs: Vec<usize>,
+    noutputs: Vec<usize>,
+    in_push: Vec<Vec<bool>>,
+    out_push: Vec<Vec<bool>>,
+    scheduled: Vec<Cell<bool>>,
+    has_task: Vec<bool>,
+    signal: Vec<Cell<bool>>,
+    listeners: Vec<Vec<u32>>,
+    sources: Vec<Vec<u32>>,
+    timers: RefCell<Timers>,
+    deferred: RefCell<Vec<(u32, u32, PacketBatch)>>,
+    stop: Cell<bool>,
+    pub(crate) clock: Box<dyn Clock>,
+    pub(crate) env: RefCell<Box<dyn Env>>,
+    flat: FlatConfig,
+    config_text: String,
+    class_list: Vec<String>,
+    hotconfig: RefCell<Option<String>>,
+}
+
+impl Core {
+    #[inline]
+    pub(crate) fn push_to(&self, from: usize, port: usize, batch: PacketBatch) {
+        let Some(&(e, p)) = self.out_peer[from].get(port) else { return };
+        if e == NONE {
+            return;
+        }
+        match self.elems[e as usize].try_borrow_mut() {
+            Ok(mut el) => {
+                let mut cx = Ctx { core: self, idx: e as usize };
+                el.push(p as usize, batch, &mut cx);
+            }
+            Err(_) => self.deferred.borrow_mut().push((e, p, batch)),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn pull_from(&self, to: usize, port: usize, max: usize) -> PacketBatch {
+        let Some(&(e, p)) = self.in_peer[to].get(port) else { return Vec::new() };
+        if e == NONE {
+            return Vec::new();
+        }
+        match self.elems[e as usize].try_borrow_mut() {
+            Ok(mut el) => {
+                let mut cx = Ctx { core: self, idx: e as usize };
+                el.pull(p as usize, max, &mut cx)
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+
+    pub(crate) fn port_counts(&self, idx: usize) -> (usize, usize) {
+        (self.ninputs[idx], self.noutputs[idx])
+    }
+    pub(crate) fn port_is_pull(&self, idx: usize, output: bool, port: usize) -> bool {
+        let v = if output { &self.out_push[idx] } else { &self.in_push[idx] };
+        v.get(port).is_some_and(|p| !p)
+    }
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+    #[inline]
+    pub(crate) fn schedule(&self, idx: usize) {
+        if let Some(s) = self.scheduled.get(idx) {
+            s.set(true);
+        }
+    }
+    pub(crate) fn unschedule(&self, idx: usize) {
+        if let Some(s) = self.scheduled.get(idx) {
+            s.set(false);
+        }
+    }
+    pub(crate) fn is_scheduled(&self, idx: usize) -> bool {
+        self.scheduled.get(idx).is_some_and(|s| s.get())
+    }
+    pub(crate) fn schedule_timer(&self, idx: usize, id: u32, at: Timestamp) {
+        let mut t = self.timers.borrow_mut();
+        t.seq += 1;
+        let seq = t.seq;
+        t.live.insert((idx as u32, id), (at.0, seq));
+        t.heap.push(Reverse((at.0, seq, idx as u32, id)));
+    }
+    pub(crate) fn unschedule_timer(&self, idx: usize, id: u32) {
+        self.timers.borrow_mut().live.remove(&(idx as u32, id));
+    }
+    pub(crate) fn timer_pending(&self, idx: usize, id: u32) -> bool {
+        self.timers.borrow().live.contains_key(&(idx as u32, id))
+    }
+    #[inline]
+    pub(crate) fn set_signal(&self, idx: usize, active: bool) {
+        let s = &self.signal[idx];
+        if active && !s.get() {
+            for &l in &self.listeners[idx] {
+                self.scheduled[l as usize].set(true);
+            }
+        }
+        s.set(active);
+    }
+    pub(crate) fn upstream_active(&self, idx: usize) -> bool {
+        let src = &self.sources[idx];
+        src.is_empty() || src.iter().any(|&s| s == NONE || self.signal[s as usize].get())
+    }
+    pub(crate) fn request_stop(&self) {
+        self.stop.set(true);
+    }
+
+    fn split_handler(name: &str) -> (Option<&str>, &str) {
+        match name.rfind('.') {
+            Some(i) => (Some(&name[..i]), &name[i + 1..]),
+            None => (None, name),
+        }
+    }
+
+    fn find_element(&self, name: &str) -> Option<usize> {
+        if let Some(i) = self.names.iter().position(|n| n == name) {
+            return Some(i);
+        }
+        // Click also accepts 1-based element numbers.
+        name.parse::<usize>().ok().filter(|&n| n >= 1 && n <= self.names.len()).map(|n| n - 1)
+    }
+
+    pub(crate) fn generic_handlers(&self, i: usize) -> Vec<HandlerSpec> {
+        let mut v = vec![
+            HandlerSpec::r("name"),
+            HandlerSpec::r("class"),
+            HandlerSpec::r("config"),
+            HandlerSpec::r("ports"),
+            HandlerSpec::r("handlers"),
+        ];
+        if self.has_task[i] {
+            v.push(HandlerSpec::r("scheduled"));
+            v.push(HandlerSpec::rw("tickets"));
+        }
+        v
+    }
+
+    fn element_handlers(&self, i: usize) -> Vec<HandlerSpec> {
+        let mut v = match self.elems[i].try_borrow() {
+            Ok(e) => e.handlers(),
+            Err(_) => Vec::new(),
+        };
+        v.extend(self.generic_handlers(i));
+        v
+    }
+
+    fn ports_text(&self, i: usize) -> String {
+        let mut s = String::new();
+        let side = |n: usize, push: &Vec<bool>, what: &str, peers: Vec<String>| {
+            let mut s = format!("{} {}{}\n", n, what, if n == 1 { "" } else { "s" });
+            for p in 0..n {
+                s.push_str(if push.get(p).copied().unwrap_or(true) { "push" } else { "pull" });
+                s.push('\t');
+                s.push_str(peers.get(p).map(|x| x.as_str()).unwrap_or(""));
+                s.push('\n');
+            }
+            s
+        };
+        let ins: Vec<String> = (0..self.ninputs[i])
+            .map(|p| {
+                let mut v = Vec::new();
+                for (e, outs) in self.out_peer.iter().enumerate() {
+                    for (q, &(t, tp)) in outs.iter().enumerate() {
+                        if t as usize == i && tp as usize == p {
+                            v.push(format!("{} [{}]", self.names[e], q));
+                        }
+                    }
+                }
+                for (e, ins) in self.in_peer.iter().enumerate() {
+                    let _ = (e, ins);
+                }
+                if let Some(&(e, q)) = self.in_peer[i].get(p) {
+                    if e != NONE {
+                        v.push(format!("{} [{}]", self.names[e as usize], q));
+                    }
+                }
+                v.join(", ")
+            })
+            .collect();
+        let outs: Vec<String> = (0..self.noutputs[i])
+            .map(|p| {
+                let mut v = Vec::new();
+                if let Some(&(e, q)) = self.out_peer[i].get(p) {
+                    if e != NONE {
+                        v.push(format!("[{}] {}", q, self.names[e as usize]));
+                    }
+                }
+                for (e, ins) in self.in_peer.iter().enumerate() {
+                    for (q, &(t, tp)) in ins.iter().enumerate() {
+                        if t as usize == i && tp as usize == p {
+                            v.push(format!("[{}] {}", q, self.names[e]));
+                        }
+                    }
+                }
+                v.join(", ")
+            })
+            .collect();
+        s.push_str(&side(self.ninputs[i], &self.in_push[i], "input", ins));
+        s.push_str(&side(self.noutputs[i], &self.out_push[i], "output", outs));
+        s
+    }
+
+    pub(crate) fn call_read(&self, handler: &str, param: &str, _caller: Option<usize>) -> Result<String, String> {
+        let (elem, h) = Self::split_handler(handler);
+        let Some(elem) = elem else {
+            return match h {
+                "version" => Ok(format!("{CLICK_VERSION}\n")),
+                "config" => Ok(self.config_text.clone()),
+                "flatconfig" => Ok(self.flat.unparse()),
+                "list" => {
+                    let mut s = format!("{}\n", self.names.len());
+                    for n in &self.names {
+                        s.push_str(n);
+                        s.push('\n');
+                    }
+                    Ok(s)
+                }
+                "classes" => Ok(self.class_list.iter().map(|c| format!("{c}\n")).collect()),
+                "requirements" => Ok(self.flat.requirements.iter().map(|c| format!("{c}\n")).collect()),
+                "packages" => Ok(String::new()),
+                "handlers" => Ok(["version\tr", "config\tr", "flatconfig\tr", "list\tr", "classes\tr", "requirements\tr", "packages\tr", "stop\tw", "hotconfig\tw"]
+                    .iter()
+                    .map(|s| format!("{s}\n"))
+                    .collect()),
+                "stop" | "hotconfig" => Err(format!("'{h}' not a read handler")),
+                _ => Err(format!("no global handler '{h}'")),
+            };
+        };
+        let Some(i) = self.find_element(elem) else {
+            return Err(format!("no element named '{elem}'"));
+        };
+        match h {
+            "name" => return Ok(format!("{}\n", self.names[i])),
+            "class" => return Ok(format!("{}\n", self.classes[i])),
+            "config" => return Ok(format!("{}\n", self.configs[i])),
+            "ports" => return Ok(self.ports_text(i)),
+            "scheduled" if self.has_task[i] => return Ok(format!("{}\n", self.scheduled[i].get())),
+            "tickets" if self.has_task[i] => return Ok("1024\n".into()),
+            "handlers" => {
+                let mut s = String::new();
+                for hs in self.element_handlers(i) {
+                    let perm = match (hs.read, hs.write) {
+                        (true, true) => "rw",
+                        (true, false) => "r",
+                        _ => "w",
+                    };
+                    s.push_str(&format!("{}\t{}\n", hs.name, perm));
+                }
+                return Ok(s);
+            }
+            _ => {}
+        }
+        let Ok(mut e) = self.elems[i].try_borrow_mut() else {
+            return Err(format!("element '{elem}' is busy"));
+        };
+        let mut cx = Ctx { core: self, idx: i };
+        match e.read_handler(h, param, &mut cx) {
+            Some(r) => r,
+            None => {
+                let hs = e.handlers();
+                if hs.iter().any(|x| x.name == h) {
+                    Err(format!("'{handler}' not a read handler"))
+                } else {
+                    Err(format!("no handler '{handler}'"))
+                }
+            }
+        }
+    }
+
+    pub(crate) fn call_write(&self, handler: &str, value: &str, _caller: Option<usize>) -> Result<(), String> {
+        let (elem, h) = Self::split_handler(handler);
+        let Some(elem) = elem else {
+            return match h {
+                "stop" => {
+                    self.request_stop();
+                    Ok(())
+                }
+                "hotconfig" => {
+                    *self.hotconfig.borrow_mut() = Some(value.to_string());
+                    Ok(())
+                }
+                _ => Err(format!("'{h}' not a write handler")),
+            };
+        };
+        let Some(i) = self.find_element(elem) else {
+            return Err(format!("no element named '{elem}'"));
+        };
+        if h == "tickets" && self.has_task[i] {
+            return Ok(());
+        }
+        let Ok(mut e) = self.elems[i].try_borrow_mut() else {
+            return Err(format!("element '{elem}' is busy"));
+        };
+        let mut cx = Ctx { core: self, idx: i };
+        match e.write_handler(h, value, &mut cx) {
+            Some(r) => r,
+            None => {
+                if e.handlers().iter().any(|x| x.name == h) || ["name", "class", "config", "ports", "handlers"].contains(&h) {
+                    Err(format!("'{handler}' not a write handler"))
+                } else {
+                    Err(format!("no handler '{handler}'"))
+                }
+            }
+        }
+    }
+
+    fn flush_deferred(&self) {
+        loop {
+            let d = std::mem::take(&mut *self.deferred.borrow_mut());
+            if d.is_empty() {
+                return;
+            }
+            for (e, p, b) in d {
+                if let Ok(mut el) = self.elems[e as usize].try_borrow_mut() {
+                    let mut cx = Ctx { core: self, idx: e as usize };
+                    el.push(p as usize, b, &mut cx);
+                }
+            }
+        }
+    }
+}
+
+/// Parsed port-count spec: (in_lo, in_hi, out_lo, out_hi, out_equals_in_plus).
+#[derive(Clone, Copy, Debug)]
+struct PortCount {
+    in_lo: usize,
+    in_hi: usize,
+    out_lo: usize,
+    out_hi: usize,
+    out_eq: Option<usize>,
+}
+
+fn parse_range(s: &str) -> (usize, usize) {
+    let s = s.trim();
+    if s == "-" {
+        return (0, usize::MAX);
+    }
+    match s.split_once('-') {
+        Some((a, b)) => {
+            let lo = a.parse().unwrap_or(0);
+            let hi = if b.is_empty() { usize::MAX } else { b.parse().unwrap_or(usize::MAX) };
+            (lo, hi)
+        }
+        None => {
+            let n = s.parse().unwrap_or(0);
+            (n, n)
+        }
+    }
+}
+
+fn parse_port_count(s: &str) -> PortCount {
+    let (i, o) = match s.split_once('/') {
+        Some((i, o)) => (i, o),
+        None => (s, s),
+    };
+    let (in_lo, in_hi) = parse_range(i);
+    if let Some(rest) = o.strip_prefix('=') {
+        let plus = rest.chars().filter(|c| *c == '+').count();
+        return PortCount { in_lo, in_hi, out_lo: 0, out_hi: usize::MAX, out_eq: Some(plus) };
+    }
+    let (out_lo, out_hi) = parse_range(o);
+    PortCount { in_lo, in_hi, out_lo, out_hi, out_eq: None }
+}
+
+fn code_at(code: &str, port: usize) -> u8 {
+    let b = code.as_bytes();
+    if b.is_empty() {
+        return b'a';
+    }
+    b[port.min(b.len() - 1)]
+}
+
+fn processing_codes(p: &str) -> (&str, &str) {
+    match p.split_once('/') {
+        Some((i, o)) => (i, o),
+        None => (p, p),
+    }
+}
+
+/// A configured, initialized router.
+pub struct Router {
+    core: Core,
+    tasks: Vec<usize>,
+    cleaned: bool,
+}
+
+impl fmt::Debug for Router {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Router").field("elements", &self.core.names).finish()
+    }
+}
+
+const P_PUSH: u8 = 1;
+const P_PULL: u8 = 2;
+const P_AGN: u8 = 0;
+
+impl Router {
+    /// Parse, check, configure and initialize a router with the real clock and environment.
+    pub fn new(text: &str, file_name: &str, registry: &Registry) -> Result<Router, ConfigError> {
+        Router::with_options(text, file_name, registry, RouterOptions::default())
+    }
+
+    /// Parse only: the flattened configuration (for `-o` without initializing).
+    pub fn flatten(text: &str, file_name: &str, registry: &Registry, defines: &[(String, String)]) -> Result<FlatConfig, ConfigError> {
+        let is_class = |c: &str| registry.contains(c);
+        lang::parse_with_defines(text, file_name, &is_class, defines).map_err(|messages| ConfigError { messages })
+    }
+
+    /// Build a router with explicit options (clock, environment, defines).
+    pub fn with_options(text: &str, file_name: &str, registry: &Registry, opts: RouterOptions) -> Result<Router, ConfigError> {
+        let flat = Router::flatten(text, file_name, registry, &opts.defines)?;
+        let mut errors: Vec<String> = Vec::new();
+        let n = flat.elements.len();
+        // instantiate
+        let mut elems: Vec<Box<dyn Element>> = Vec::with_capacity(n);
+        for e in &flat.elements {
+            match registry.create(&e.class) {
+                Some(el) => elems.push(el),
+                None => {
+                    let sugg = registry.suggestions(&e.class);
+                    let mut m = format!("{}: unknown element class '{}'", e.landmark, e.class);
+                    if !sugg.is_empty() {
+                        m.push_str(&format!(" (did you mean {}?)", sugg.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(" or ")));
+                    }
+                    errors.push(m);
+                    elems.push(Box::new(crate::elements::standard::Idle::default()));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ConfigError { messages: errors });
+        }
+        let decl = |i: usize| format!("'{} :: {}'", flat.elements[i].name, flat.elements[i].class);
+        // port counts
+        let mut nin = vec![0usize; n];
+        let mut nout = vec![0usize; n];
+        for c in &flat.connections {
+            nout[c.from] = nout[c.from].max(c.from_port + 1);
+            nin[c.to] = nin[c.to].max(c.to_port + 1);
+        }
+        let mut ninputs = vec![0usize; n];
+        let mut noutputs = vec![0usize; n];
+        for i in 0..n {
+            let pc = parse_port_count(elems[i].port_count());
+            ninputs[i] = nin[i].clamp(pc.in_lo, pc.in_hi.max(pc.in_lo));
+            noutputs[i] = match pc.out_eq {
+                Some(plus) => ninputs[i] + plus,
+                None => nout[i].clamp(pc.out_lo, pc.out_hi.max(pc.out_lo)),
+            };
+        }
+        // configure (AddressInfo first, like Click's configure order)
+        let mut addrs = AddressInfo::default();
+        for (i, e) in flat.elements.iter().enumerate() {
+            if e.class == "AddressInfo" {
+                if let Err(m) = crate::elements::standard::parse_address_info(&e.config, &mut addrs) {
+                    errors.push(format!("{}: While configuring {}:", e.landmark, decl(i)));
+                    errors.extend(m.lines().map(|l| format!("  {l}")));
+                }
+            }
+        }
+        let infos: Vec<(String, String, String)> =
+            flat.elements.iter().map(|e| (e.name.clone(), e.class.clone(), e.config.clone())).collect();
+        let mut warnings = Vec::new();
+        for i in 0..n {
+            let mut cx = ConfigureCx {
+                name: &flat.elements[i].name,
+                ninputs: ninputs[i],
+                noutputs: noutputs[i],
+                addrs: &addrs,
+                elements: &infos,
+                warnings: Vec::new(),
+            };
+            if let Err(m) = elems[i].configure(&flat.elements[i].config, &mut cx) {
+                errors.push(format!("{}: While configuring {}:", flat.elements[i].landmark, decl(i)));
+                errors.extend(m.lines().map(|l| format!("  {l}")));
+            }
+            for w in cx.warnings {
+                warnings.push(format!("{}: warning: {}", flat.elements[i].landmark, w));
+            }
+        }
+        let mut env = opts.env;
+        for w in &warnings {
+            env.chatter(w);
+        }
+        // port ranges
+        let mut conns = Vec::new();
+        for (k, c) in flat.connections.iter().enumerate() {
+            let mut ok = true;
+            if c.from_port >= noutputs[c.from] {
+                errors.push(format!("{}: {} has no output {}", flat.connection_landmarks[k], decl(c.from), c.from_port));
+                ok = false;
+            }
+            if c.to_port >= ninputs[c.to] {
+                errors.push(format!("{}: {} has no input {}", flat.connection_landmarks[k], decl(c.to), c.to_port));
+                ok = false;
+            }
+            if ok {
+                conns.push(*c);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ConfigError { messages: errors });
+        }
+        // push/pull resolution (Click's algorithm: spread through connections and flow codes)
+        let mut ipers: Vec<Vec<u8>> = Vec::with_capacity(n);
+        let mut opers: Vec<Vec<u8>> = Vec::with_capacity(n);
+        for i in 0..n {
+            let (ic, oc) = processing_codes(elems[i].processing());
+            let conv = |c: u8| match c {
+                b'h' => P_PUSH,
+                b'l' => P_PULL,
+                _ => P_AGN,
+            };
+            ipers.push((0..ninputs[i]).map(|p| conv(code_at(ic, p))).collect());
+            opers.push((0..noutputs[i]).map(|p| conv(code_at(oc, p))).collect());
+        }
+        // (from elem, from port, to elem, to port, is_internal)
+        let mut all: Vec<(usize, usize, usize, usize, bool)> = conns.iter().map(|c| (c.from, c.from_port, c.to, c.to_port, false)).collect();
+        for i in 0..n {
+            let fc = elems[i].flow_code();
+            let (fi, fo) = processing_codes(fc);
+            for ip in 0..ninputs[i] {
+                if ipers[i][ip] != P_AGN {
+                    continue;
+                }
+                for op in 0..noutputs[i] {
+                    if opers[i][op] == P_AGN && flow_linked(fi, fo, ip, op) {
+                        all.push((i, op, i, ip, true));
+                    }
+                }
+            }
+        }
+        let mut bad = vec![false; all.len()];
+        loop {
+            let mut changed = false;
+            for (k, c) in all.iter().enumerate() {
+                if bad[k] {
+                    continue;
+                }
+                let pf = opers[c.0][c.1];
+                let pt = ipers[c.2][c.3];
+                if pt == P_AGN {
+                    if pf != P_AGN {
+                        ipers[c.2][c.3] = pf;
+                        changed = true;
+                    }
+                } else if pf == P_AGN {
+                    opers[c.0][c.1] = pt;
+                    changed = true;
+                } else if pf != pt {
+                    let (t1, t2) = if pf == P_PUSH { ("push", "pull") } else { ("pull", "push") };
+                    if !c.4 {
+                        errors.push(format!(
+                            "{}: {} {} output {} connected to {} {} input {}",
+                            flat.elements[c.0].landmark,
+                            decl(c.0),
+                            t1,
+                            c.1,
+                            decl(c.2),
+                            t2,
+                            c.3
+                        ));
+                    } else {
+                        errors.push(format!(
+                            "{}: agnostic {} in mixed context: {} input {}, {} output {}",
+                            flat.elements[c.0].landmark,
+                            decl(c.0),
+                            t2,
+                            c.3,
+                            t1,
+                            c.1
+                        ));
+                    }
+                    bad[k] = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ConfigError { messages: errors });
+        }
+        let in_push: Vec<Vec<bool>> = ipers.iter().map(|v| v.iter().map(|&p| p != P_PULL).collect()).collect();
+        let out_push: Vec<Vec<bool>> = opers.iter().map(|v| v.iter().map(|&p| p != P_PULL).collect()).collect();
+        // completeness: reuse of push outputs / pull inputs, unused ports
+        let mut out_peer: Vec<Vec<(u32, u32)>> = (0..n).map(|i| vec![(NONE, 0); noutputs[i]]).collect();
+        let mut in_peer: Vec<Vec<(u32, u32)>> = (0..n).map(|i| vec![(NONE, 0); ninputs[i]]).collect();
+        let mut in_used: Vec<Vec<bool>> = (0..n).map(|i| vec![false; ninputs[i]]).collect();
+        let mut out_used: Vec<Vec<bool>> = (0..n).map(|i| vec![false; noutputs[i]]).collect();
+        let mut sorted = conns.clone();
+        sorted.sort_by_key(|c| (c.to, c.to_port, c.from, c.from_port));
+        for c in &sorted {
+            if !in_push[c.to][c.to_port] {
+                if in_used[c.to][c.to_port] {
+                    errors.push(format!("{}: illegal reuse of {} pull input {}", flat.elements[c.to].landmark, decl(c.to), c.to_port));
+                }
+                in_peer[c.to][c.to_port] = (c.from as u32, c.from_port as u32);
+            }
+            in_used[c.to][c.to_port] = true;
+        }
+        sorted.sort_by_key(|c| (c.from, c.from_port, c.to, c.to_port));
+        for c in &sorted {
+            if out_push[c.from][c.from_port] {
+                if out_used[c.from][c.from_port] {
+                    errors.push(format!("{}: illegal reuse of {} push output {}", flat.elements[c.from].landmark, decl(c.from), c.from_port));
+                }
+                out_peer[c.from][c.from_port] = (c.to as u32, c.to_port as u32);
+            }
+            out_used[c.from][c.from_port] = true;
+        }
+        for i in 0..n {
+            for p in 0..ninputs[i] {
+                if !in_used[i][p] {
+                    errors.push(format!("{}: {} input {} unused", flat.elements[i].landmark, decl(i), p));
+                }
+            }
+            for p in 0..noutputs[i] {
+                if !out_used[i][p] {
+                    errors.push(format!("{}: {} output {} unused", flat.elements[i].landmark, decl(i), p));
+                }
+            }
+        }
+        errors.dedup();
+        if !errors.is_empty() {
+            return Err(ConfigError { messages: errors });
+        }
+        // notifier sources for pulling tasks
+        let notifier: Vec<bool> = elems.iter().map(|e| e.is_empty_notifier()).collect();
+        let has_task: Vec<bool> = elems.iter().map(|e| e.has_task()).collect();
+        let mut sources: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut listeners: Vec<Vec<u32>> = vec![Vec::new(); n];
+        for i in 0..n {
+            if !has_task[i] || in_push[i].iter().all(|&p| p) {
+                continue;
+            }
+            let mut stack: Vec<usize> = in_peer[i].iter().filter(|p| p.0 != NONE).map(|p| p.0 as usize).collect();
+            let mut seen = vec![false; n];
+            while let Some(s) = stack.pop() {
+                if seen[s] {
+                    continue;
+                }
+                seen[s] = true;
+                if notifier[s] {
+                    sources[i].push(s as u32);
+                    listeners[s].push(i as u32);
+                } else if in_peer[s].iter().any(|p| p.0 != NONE) {
+                    stack.extend(in_peer[s].iter().filter(|p| p.0 != NONE).map(|p| p.0 as usize));
+                } else {
+                    sources[i].push(NONE);
+                }
+            }
+        }
+        let mut class_list = registry.class_names();
+        class_list.sort();
+        let core = Core {
+            names: flat.elements.iter().map(|e| e.name.clone()).collect(),
+            classes: elems.iter().map(|e| e.class_name()).collect(),
+            configs: flat.elements.iter().map(|e| e.config.clone()).collect(),
+            elems: elems.into_iter().map(RefCell::new).collect(),
+            out_peer,
+            in_peer,
+            ninputs,
+            noutputs,
+            in_push,
+            out_push,
+            scheduled: (0..n).map(|_| Cell::new(false)).collect(),
+            has_task: has_task.clone(),
+            signal: (0..n).map(|_| Cell::new(false)).collect(),
+            listeners,
+            sources,
+            timers: RefCell::new(Timers::default()),
+            deferred: RefCell::new(Vec::new()),
+            stop: Cell::new(false),
+            clock: opts.clock,
+            env: RefCell::new(env),
+            flat,
+            config_text: text.to_string(),
+            class_list,
+            hotconfig: RefCell::new(None),
+        };
+        // initialize
+        for i in 0..n {
+            let r = {
+                let mut e = core.elems[i].borrow_mut();
+                let mut cx = Ctx { core: &core, idx: i };
+                e.initialize(&mut cx)
+            };
+            if let Err(m) = r {
+                errors.push(format!("{}: While initializing {}:", core.flat.elements[i].landmark, decl_of(&core, i)));
+                errors.extend(m.lines().map(|l| format!("  {l}")));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ConfigError { messages: errors });
+        }
+        let tasks = (0..n).filter(|&i| has_task[i]).collect();
+        Ok(Router { core, tasks, cleaned: false })
+    }
+
+    /// Run every scheduled task once, then expired timers. Returns whether anything did work.
+    pub fn run_tasks_once(&mut self) -> bool {
+        let core = &self.core;
+        let mut work = false;
+        for &t in &self.tasks {
+            if core.stop.get() {
+                break;
+            }
+            let s = &core.scheduled[t];
+            if s.get() {
+                s.set(false);
+                if let Ok(mut e) = core.elems[t].try_borrow_mut() {
+                    let mut cx = Ctx { core, idx: t };
+                    work |= e.run_task(&mut cx);
+                }
+                if !core.deferred.borrow().is_empty() {
+                    core.flush_deferred();
+                }
+            }
+        }
+        work |= self.run_timers();
+        work
+    }
+
+    /// Fire all timers whose time has come. Returns whether any fired.
+    pub fn run_timers(&mut self) -> bool {
+        let core = &self.core;
+        let mut fired = false;
+        let now = core.clock.now();
+        loop {
+            if core.stop.get() {
+                break;
+            }
+            let next = {
+                let mut t = core.timers.borrow_mut();
+                match t.heap.peek() {
+                    Some(Reverse((at, seq, e, id))) if *at <= now.0 => {
+                        let (at, seq, e, id) = (*at, *seq, *e, *id);
+                        t.heap.pop();
+                        if t.live.get(&(e, id)) == Some(&(at, seq)) {
+                            t.live.remove(&(e, id));
+                            Some((e, id))
+                        } else {
+                            None
+                        }
+                    }
+                    Some(_) => break,
+                    None => break,
+                }
+            };
+            if let Some((e, id)) = next {
+                fired = true;
+                if let Ok(mut el) = core.elems[e as usize].try_borrow_mut() {
+                    let mut cx = Ctx { core, idx: e as usize };
+                    el.run_timer(id, &mut cx);
+                }
+                core.flush_deferred();
+            }
+        }
+        fired
+    }
+
+    /// Expiry of the earliest pending timer.
+    pub fn next_timer(&self) -> Option<Timestamp> {
+        let mut t = self.core.timers.borrow_mut();
+        while let Some(Reverse((at, seq, e, id))) = t.heap.peek().copied() {
+            if t.live.get(&(e, id)) == Some(&(at, seq)) {
+                return Some(Timestamp(at));
+            }
+            t.heap.pop();
+        }
+        None
+    }
+
+    /// Is any task scheduled?
+    pub fn has_scheduled_tasks(&self) -> bool {
+        self.tasks.iter().any(|&t| self.core.scheduled[t].get())
+    }
+
+    /// Current router time.
+    pub fn now(&self) -> Timestamp {
+        self.core.clock.now()
+    }
+
+    /// Is the clock simulated?
+    pub fn simulated_time(&self) -> bool {
+        self.core.clock.is_simulated()
+    }
+
+    /// Move a simulated clock forward to `t` (no-op for real time).
+    pub fn advance_clock(&mut self, t: Timestamp) {
+        self.core.clock.advance_to(t);
+    }
+
+    /// Has a stop been requested (DriverManager, Script `stop`, InfiniteSource STOP, `stop` handler)?
+    pub fn stopped(&self) -> bool {
+        self.core.stop.get()
+    }
+
+    /// Request a stop.
+    pub fn stop(&mut self) {
+        self.core.request_stop();
+    }
+
+    /// Clear a previous stop request (Click's DriverManager may continue after `stop`).
+    pub fn clear_stop(&mut self) {
+        self.core.stop.set(false);
+    }
+
+    /// Put element `idx`'s task on the run queue (I/O readiness).
+    pub fn schedule_task(&self, idx: usize) {
+        self.core.schedule(idx);
+    }
+
+    /// Element names in router order.
+    pub fn element_names(&self) -> &[String] {
+        &self.core.names
+    }
+
+    /// Index of the element called `name`.
+    pub fn element_index(&self, name: &str) -> Option<usize> {
+        self.core.find_element(name)
+    }
+
+    /// Class name of element `idx`.
+    pub fn element_class(&self, idx: usize) -> Option<&'static str> {
+        self.core.classes.get(idx).copied()
+    }
+
+    /// Handlers of element `idx` (element-specific then generic).
+    pub fn element_handlers(&self, idx: usize) -> Vec<HandlerSpec> {
+        if idx >= self.core.names.len() {
+            return Vec::new();
+        }
+        self.core.element_handlers(idx)
+    }
+
+    /// `(element index, fd)` for every element that wants readiness polling.
+    pub fn io_fds(&self) -> Vec<(usize, i32)> {
+        self.core
+            .elems
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.try_borrow().ok().and_then(|e| e.io_fd()).map(|fd| (i, fd)))
+            .collect()
+    }
+
+    /// Run `f` on element `idx` with a context (for I/O drivers and tests).
+    pub fn with_element<R>(&self, idx: usize, f: impl FnOnce(&mut dyn Element, &mut Ctx<'_>) -> R) -> Option<R> {
+        let cell = self.core.elems.get(idx)?;
+        let mut e = cell.try_borrow_mut().ok()?;
+        let mut cx = Ctx { core: &self.core, idx };
+        let r = f(&mut **e, &mut cx);
+        drop(e);
+        self.core.flush_deferred();
+        Some(r)
+    }
+
+    /// Read handler `elem.handler` or a global handler (`version`, `list`, `config`, ...).
+    pub fn read_handler(&mut self, name: &str) -> Result<String, HandlerError> {
+        self.read_handler_param(name, "")
+    }
+
+    /// Read handler with a parameter.
+    pub fn read_handler_param(&mut self, name: &str, param: &str) -> Result<String, HandlerError> {
+        self.check_handler(name)?;
+        let r = self.core.call_read(name, param, None).map_err(HandlerError::Failed);
+        self.core.flush_deferred();
+        r
+    }
+
+    /// Write handler.
+    pub fn write_handler(&mut self, name: &str, value: &str) -> Result<(), HandlerError> {
+        self.check_handler(name)?;
+        let r = self.core.call_write(name, value, None).map_err(HandlerError::Failed);
+        self.core.flush_deferred();
+        r
+    }
+
+    fn check_handler(&self, name: &str) -> Result<(), HandlerError> {
+        if let (Some(e), h) = Core::split_handler(name) {
+            let Some(i) = self.core.find_element(e) else {
+                return Err(HandlerError::NoElement(e.to_string()));
+            };
+            if !self.core.element_handlers(i).iter().any(|x| x.name == h) && !matches!(h, "scheduled" | "tickets") {
+                return Err(HandlerError::NoHandler(name.to_string()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Does handler `name` exist, and is it readable / writable?
+    pub fn handler_flags(&self, name: &str) -> Option<(bool, bool)> {
+        match Core::split_handler(name) {
+            (Some(e), h) => {
+                let i = self.core.find_element(e)?;
+                self.core.element_handlers(i).into_iter().find(|x| x.name == h).map(|x| (x.read, x.write))
+            }
+            (None, h) => match h {
+                "version" | "config" | "flatconfig" | "list" | "classes" | "requirements" | "packages" | "handlers" => Some((true, false)),
+                "stop" | "hotconfig" => Some((false, true)),
+                _ => None,
+            },
+        }
+    }
+
+    /// The flattened configuration.
+    pub fn flat_config(&self) -> &FlatConfig {
+        &self.core.flat
+    }
+
+    /// A pending `hotconfig` write (the driver replaces the router with it).
+    pub fn take_hotconfig(&mut self) -> Option<String> {
+        self.core.hotconfig.borrow_mut().take()
+    }
+
+    /// Replace the environment (chatter/files).
+    pub fn set_env(&mut self, env: Box<dyn Env>) {
+        *self.core.env.borrow_mut() = env;
+    }
+
+    /// Let elements flush output files; called automatically on drop.
+    pub fn cleanup(&mut self) {
+        if self.cleaned {
+            return;
+        }
+        self.cleaned = true;
+        for i in 0..self.core.elems.len() {
+            if let Ok(mut e) = self.core.elems[i].try_borrow_mut() {
+                let mut cx = Ctx { core: &self.core, idx: i };
+                e.cleanup(&mut cx);
+            }
+        }
+    }
+
+    /// Drive the router until it stops or nothing can happen any more: runs tasks, fires timers
+    /// (jumping simulated time forward when idle). `max_rounds` bounds the loop (0 = no bound).
+    /// Returns whether the router stopped by request. With real time, idles by busy-waiting,
+    /// so tests and benches should prefer simulated time or sources with STOP.
+    pub fn run_to_completion(&mut self, max_rounds: u64) -> bool {
+        let mut rounds = 0u64;
+        while !self.stopped() {
+            rounds += 1;
+            if max_rounds != 0 && rounds > max_rounds {
+                return false;
+            }
+            if self.run_tasks_once() {
+                continue;
+            }
+            if self.has_scheduled_tasks() {
+                continue;
+            }
+            match self.next_timer() {
+                Some(t) if self.simulated_time() => self.advance_clock(t),
+                Some(_) => {}
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        self.cleanup();
+    }
+}
+
+fn decl_of(core: &Core, i: usize) -> String {
+    format!("'{} :: {}'", core.names[i], core.classes[i])
+}
+
+fn flow_linked(fi: &str, fo: &str, ip: usize, op: usize) -> bool {
+    let a = code_at(fi, ip);
+    let b = code_at(fo, op);
+    a == b || a == b'#' && b == b'#' && ip == op
+}

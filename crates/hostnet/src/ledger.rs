@@ -1,0 +1,419 @@
+//! Cleanup ledger: an append-only JSON-lines file listing every OS object a run creates,
+//! each line written and synced BEFORE the object is created, so teardown (even after
+//! SIGKILL) removes exactly what was made, in reverse order.
+//!
+//! Lines: `{"op":"create","seq":N,"object":{...}}`, `{"op":"failed","seq":N}` (creation
+//! failed: nothing to remove), `{"op":"removed","seq":N}` (teardown progress, so an
+//! interrupted teardown resumes where it stopped).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::names::{IfName, NetnsName};
+use crate::ops::{NetError, NetOps};
+use crate::process::{ProcId, ProcessOps};
+
+/// An object the testbed created.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Object {
+    Netns {
+        name: NetnsName,
+    },
+    /// A bridge, tap, or veth pair (named by one end; deleting it deletes both).
+    Link {
+        netns: Option<NetnsName>,
+        name: IfName,
+    },
+    Process {
+        pid: i32,
+        start_time: u64,
+        label: String,
+    },
+}
+
+impl Object {
+    /// A process entry for `id`.
+    pub fn process(id: ProcId, label: impl Into<String>) -> Self {
+        Object::Process {
+            pid: id.pid,
+            start_time: id.start_time,
+            label: label.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Object {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Object::Netns { name } => write!(f, "netns {name}"),
+            Object::Link { netns: Some(n), name } => write!(f, "link {name} in netns {n}"),
+            Object::Link { netns: None, name } => write!(f, "link {name}"),
+            Object::Process { pid, label, .. } => write!(f, "process {pid} ({label})"),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+enum Line {
+    Create { seq: u64, object: Object },
+    Failed { seq: u64 },
+    Removed { seq: u64 },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("ledger {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A ledger entry still standing (created, neither failed nor removed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub seq: u64,
+    pub object: Object,
+}
+
+/// An open ledger, appending.
+pub struct Ledger {
+    path: PathBuf,
+    file: File,
+    next_seq: u64,
+}
+
+impl Ledger {
+    fn io(&self, source: io::Error) -> LedgerError {
+        LedgerError::Io {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Create a new, empty ledger (fails if it exists).
+    pub fn create(path: &Path) -> Result<Self, LedgerError> {
+        let err = |source| LedgerError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let file = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(path)
+            .map_err(err)?;
+        // Make the new directory entry itself durable.
+        if let Some(dir) = path.parent() {
+            File::open(dir).and_then(|d| d.sync_all()).map_err(err)?;
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            next_seq: 0,
+        })
+    }
+
+    /// Open an existing ledger to append to it.
+    pub fn open(path: &Path) -> Result<Self, LedgerError> {
+        let lines = read_lines(path)?;
+        let next_seq = lines
+            .iter()
+            .filter_map(|l| match l {
+                Line::Create { seq, .. } => Some(seq + 1),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|source| LedgerError::Io {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            next_seq,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn append(&mut self, line: &Line) -> Result<(), LedgerError> {
+        let mut buf = serde_json::to_vec(line).map_err(|e| self.io(io::Error::other(e)))?;
+        buf.push(b'\n');
+        // One write per line (O_APPEND) so a crash leaves at most one torn last line.
+        self.file.write_all(&buf).map_err(|e| self.io(e))?;
+        self.file.sync_data().map_err(|e| self.io(e))
+    }
+
+    /// Record `object` as about to be created; returns its sequence number.
+    pub fn record(&mut self, object: &Object) -> Result<u64, LedgerError> {
+        let seq = self.next_seq;
+        self.append(&Line::Create {
+            seq,
+            object: object.clone(),
+        })?;
+        self.next_seq += 1;
+        Ok(seq)
+    }
+
+    /// The creation recorded as `seq` did not happen.
+    pub fn mark_failed(&mut self, seq: u64) -> Result<(), LedgerError> {
+        self.append(&Line::Failed { seq })
+    }
+
+    pub fn mark_removed(&mut self, seq: u64) -> Result<(), LedgerError> {
+        self.append(&Line::Removed { seq })
+    }
+
+    /// Record, create with `f`, and mark the entry failed if `f` fails.
+    pub fn create_with<T, E: From<LedgerError>>(
+        &mut self,
+        object: &Object,
+        f: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E> {
+        let seq = self.record(object)?;
+        match f() {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                // A process we could not start, or a name the kernel refused: nothing to
+                // remove later (and the name may belong to someone else).
+                self.mark_failed(seq)?;
+                Err(e)
+            }
+        }
+    }
+}
+
+fn read_lines(path: &Path) -> Result<Vec<Line>, LedgerError> {
+    let file = File::open(path).map_err(|source| LedgerError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|source| LedgerError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Line>(&line) {
+            Ok(l) => out.push(l),
+            // A torn last line after a crash: its object was not created yet.
+            Err(e) => tracing::warn!("{}:{}: skipping unreadable line: {e}", path.display(), i + 1),
+        }
+    }
+    Ok(out)
+}
+
+/// Objects still standing, in creation order.
+pub fn entries(path: &Path) -> Result<Vec<Entry>, LedgerError> {
+    let mut live: BTreeMap<u64, Object> = BTreeMap::new();
+    for l in read_lines(path)? {
+        match l {
+            Line::Create { seq, object } => {
+                live.insert(seq, object);
+            }
+            Line::Failed { seq } | Line::Removed { seq } => {
+                live.remove(&seq);
+            }
+        }
+    }
+    Ok(live
+        .into_iter()
+        .map(|(seq, object)| Entry { seq, object })
+        .collect())
+}
+
+/// What teardown did.
+#[derive(Debug, Default)]
+pub struct TeardownReport {
+    pub removed: Vec<Object>,
+    pub errors: Vec<(Object, NetError)>,
+}
+
+/// Remove every object still standing in the ledger at `path`, newest first. Objects that
+/// are already gone count as removed. Links inside a namespace that this ledger also
+/// removes are not deleted one by one: deleting the namespace takes them with it.
+/// Continues past errors and reports them all.
+pub fn teardown(
+    path: &Path,
+    net: &dyn NetOps,
+    procs: &dyn ProcessOps,
+) -> Result<TeardownReport, LedgerError> {
+    let live = entries(path)?;
+    let mut ledger = Ledger::open(path)?;
+    let dying: BTreeSet<NetnsName> = live
+        .iter()
+        .filter_map(|e| match &e.object {
+            Object::Netns { name } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    // Signal every process first so they exit in parallel.
+    for e in &live {
+        if let Object::Process {
+            pid, start_time, ..
+        } = &e.object
+        {
+            procs.request_stop(&ProcId {
+                pid: *pid,
+                start_time: *start_time,
+            });
+        }
+    }
+    let mut report = TeardownReport::default();
+    for e in live.iter().rev() {
+        let res = match &e.object {
+            Object::Process {
+                pid, start_time, ..
+            } => procs.stop(&ProcId {
+                pid: *pid,
+                start_time: *start_time,
+            }),
+            Object::Link {
+                netns: Some(ns), ..
+            } if dying.contains(ns) => Ok(()),
+            Object::Link { netns, name } => net.delete_link(netns.as_ref(), name),
+            Object::Netns { name } => procs
+                .stop_all_in_netns(name)
+                .and_then(|()| net.delete_netns(name)),
+        };
+        match res {
+            Ok(()) => {
+                ledger.mark_removed(e.seq)?;
+                report.removed.push(e.object.clone());
+            }
+            Err(err) => report.errors.push((e.object.clone(), err)),
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::{Call, RecordingNetOps, RecordingProcesses};
+
+    fn ns(s: &str) -> NetnsName {
+        NetnsName::new(s).unwrap()
+    }
+    fn ifn(s: &str) -> IfName {
+        IfName::new(s).unwrap()
+    }
+
+    #[test]
+    fn record_fail_remove_roundtrip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ledger");
+        let mut l = Ledger::create(&p).unwrap();
+        let a = Object::Netns { name: ns("cbt0001-a") };
+        let b = Object::Link {
+            netns: None,
+            name: ifn("cbt0001-br"),
+        };
+        let c = Object::process(
+            ProcId {
+                pid: 42,
+                start_time: 7,
+            },
+            "agent x",
+        );
+        l.record(&a).unwrap();
+        let sb = l.record(&b).unwrap();
+        l.mark_failed(sb).unwrap();
+        let sc = l.record(&c).unwrap();
+        let got = entries(&p).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].object, a);
+        assert_eq!(got[1].object, c);
+        l.mark_removed(sc).unwrap();
+        assert_eq!(entries(&p).unwrap().len(), 1);
+        // Reopen continues numbering.
+        let mut l2 = Ledger::open(&p).unwrap();
+        assert_eq!(l2.record(&b).unwrap(), 3);
+    }
+
+    #[test]
+    fn torn_last_line_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ledger");
+        let mut l = Ledger::create(&p).unwrap();
+        l.record(&Object::Netns { name: ns("cbt0002-a") }).unwrap();
+        drop(l);
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"{\"op\":\"create\",\"seq\":1,\"obj").unwrap();
+        assert_eq!(entries(&p).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn teardown_reverse_order_skips_links_in_dying_netns() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ledger");
+        let mut l = Ledger::create(&p).unwrap();
+        let net = RecordingNetOps::default();
+        let procs = RecordingProcesses::default();
+        l.record(&Object::Netns { name: ns("cbt0003-sw") }).unwrap();
+        l.record(&Object::Link {
+            netns: Some(ns("cbt0003-sw")),
+            name: ifn("cbt0003-br0"),
+        })
+        .unwrap();
+        l.record(&Object::Link {
+            netns: None,
+            name: ifn("cbt0003tap"),
+        })
+        .unwrap();
+        let pid = ProcId {
+            pid: 99,
+            start_time: 1,
+        };
+        l.record(&Object::process(pid, "agent")).unwrap();
+        let rep = teardown(&p, &net, &procs).unwrap();
+        assert!(rep.errors.is_empty());
+        assert_eq!(rep.removed.len(), 4);
+        assert_eq!(procs.stopped(), vec![pid]);
+        assert_eq!(
+            net.calls(),
+            vec![
+                Call::DeleteLink(None, ifn("cbt0003tap")),
+                Call::DeleteNetns(ns("cbt0003-sw")),
+            ]
+        );
+        // Everything marked removed: a second teardown does nothing.
+        assert!(entries(&p).unwrap().is_empty());
+        let rep2 = teardown(&p, &net, &procs).unwrap();
+        assert!(rep2.removed.is_empty());
+    }
+
+    #[test]
+    fn teardown_continues_past_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ledger");
+        let mut l = Ledger::create(&p).unwrap();
+        let net = RecordingNetOps::default();
+        net.fail_on("delete_netns cbt0004-a");
+        l.record(&Object::Netns { name: ns("cbt0004-a") }).unwrap();
+        l.record(&Object::Netns { name: ns("cbt0004-b") }).unwrap();
+        let rep = teardown(&p, &net, &RecordingProcesses::default()).unwrap();
+        assert_eq!(rep.errors.len(), 1);
+        assert_eq!(rep.removed.len(), 1);
+        // The failed one stays in the ledger for a later `clean`.
+        let left = entries(&p).unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].object, Object::Netns { name: ns("cbt0004-a") });
+    }
+}

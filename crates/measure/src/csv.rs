@@ -1,0 +1,82 @@
+//! report.csv: one row per (variant, frame size, metric) — tidy "long" format, easy to pivot.
+
+use std::fmt::Write as _;
+
+use crate::report::{Report, VariantStatus};
+
+/// Renders the CSV text (header included).
+pub fn to_csv(report: &Report) -> String {
+    let mut out = String::from("variant,status,frame_size,metric,value,unit\n");
+    for v in &report.variants {
+        let status = match &v.status {
+            VariantStatus::Measured => "measured",
+            VariantStatus::Skipped { .. } => "skipped",
+            VariantStatus::Failed { .. } => "failed",
+        };
+        if v.results.is_empty() {
+            let _ = writeln!(out, "{},{status},,,,", field(&v.name));
+        }
+        for r in &v.results {
+            let mut row = |metric: &str, value: f64, unit: &str| {
+                let _ = writeln!(
+                    out,
+                    "{},{status},{},{metric},{value},{unit}",
+                    field(&v.name),
+                    r.frame_size
+                );
+            };
+            if let Some(ndr) = &r.ndr {
+                row("ndr", ndr.median, "pps");
+                row("ndr_min", ndr.min, "pps");
+                row("ndr_max", ndr.max, "pps");
+                row("ndr_l1", r.frame_size.wire_bps(ndr.median), "bps");
+                if let Some(ratio) = report.ratio_vs_baseline(v, r.frame_size) {
+                    row("ndr_ratio_vs_baseline", ratio, "ratio");
+                }
+            }
+            if let Some(pdr) = &r.pdr {
+                row("pdr", pdr.median, "pps");
+                row("pdr_l1", r.frame_size.wire_bps(pdr.median), "bps");
+            }
+            for l in &r.latency {
+                let Some(s) = &l.probe else { continue };
+                let load = l.load_pct;
+                row(
+                    &format!("latency_{load}pct_p50"),
+                    s.p50_ns as f64 / 1e3,
+                    "us",
+                );
+                row(
+                    &format!("latency_{load}pct_p90"),
+                    s.p90_ns as f64 / 1e3,
+                    "us",
+                );
+                row(
+                    &format!("latency_{load}pct_p99"),
+                    s.p99_ns as f64 / 1e3,
+                    "us",
+                );
+                row(
+                    &format!("latency_{load}pct_p99.9"),
+                    s.p999_ns as f64 / 1e3,
+                    "us",
+                );
+                row(
+                    &format!("latency_{load}pct_max"),
+                    s.max_ns as f64 / 1e3,
+                    "us",
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Quotes a field when it holds a comma, quote or newline (RFC 4180).
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,213 @@
+//! SVG plots (rendered to strings; the caller writes the files).
+
+use plotters::prelude::*;
+
+use crate::report::{FrameSize, Report, VariantStatus};
+
+/// Errors from plotting (plotters reports drawing errors as strings).
+#[derive(Debug, thiserror::Error)]
+#[error("plot failed: {0}")]
+pub struct PlotError(String);
+
+fn err<E: std::fmt::Debug>(e: E) -> PlotError {
+    PlotError(format!("{e:?}"))
+}
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+/// Grouped bars: NDR (median, Mpps) per frame size, one bar per measured variant, with
+/// min–max whiskers over repetitions.
+pub fn throughput_svg(report: &Report) -> Result<String, PlotError> {
+    let variants: Vec<_> = report
+        .variants
+        .iter()
+        .filter(|v| v.status == VariantStatus::Measured)
+        .collect();
+    let mut sizes: Vec<FrameSize> = variants
+        .iter()
+        .flat_map(|v| v.results.iter().map(|r| r.frame_size))
+        .collect();
+    sizes.sort();
+    sizes.dedup();
+    let ymax = variants
+        .iter()
+        .flat_map(|v| {
+            v.results
+                .iter()
+                .filter_map(|r| r.ndr.as_ref().map(|a| a.max))
+        })
+        .fold(0.0f64, f64::max)
+        / 1e6;
+    let ymax = if ymax > 0.0 { ymax * 1.15 } else { 1.0 };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 500)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let n = sizes.len().max(1);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!("{}: NDR per variant", report.topology),
+                ("sans-serif", 20),
+            )
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0f64..n as f64, 0f64..ymax)
+            .map_err(err)?;
+        let labels = sizes.clone();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n * 2 + 1)
+            .x_label_formatter(&|x| {
+                let i = x.floor() as usize;
+                if (x - i as f64 - 0.5).abs() < 0.01 {
+                    labels.get(i).map(|s| format!("{s} B")).unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc("frame size")
+            .y_desc("NDR (Mpps)")
+            .draw()
+            .map_err(err)?;
+        let nv = variants.len().max(1) as f64;
+        let bar = 0.8 / nv;
+        for (vi, v) in variants.iter().enumerate() {
+            let color = PALETTE[vi % PALETTE.len()];
+            let mut bars = Vec::new();
+            let mut whiskers = Vec::new();
+            for (si, size) in sizes.iter().enumerate() {
+                let Some(a) = v.result(*size).and_then(|r| r.ndr.as_ref()) else {
+                    continue;
+                };
+                let x0 = si as f64 + 0.1 + vi as f64 * bar;
+                bars.push(Rectangle::new(
+                    [(x0, 0.0), (x0 + bar * 0.9, a.median / 1e6)],
+                    color.filled(),
+                ));
+                let xm = x0 + bar * 0.45;
+                whiskers.push(PathElement::new(
+                    vec![(xm, a.min / 1e6), (xm, a.max / 1e6)],
+                    BLACK,
+                ));
+            }
+            chart
+                .draw_series(bars)
+                .map_err(err)?
+                .label(v.name.clone())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
+                });
+            chart.draw_series(whiskers).map_err(err)?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// (variant, load percent, (latency µs, percentile) points).
+type CdfSeries = (String, f64, Vec<(f64, f64)>);
+
+/// Latency CDF (log-scale µs) of the latency stream, one line per measured variant, at the
+/// load closest to `load_pct` for `frame_size`.
+pub fn latency_cdf_svg(
+    report: &Report,
+    frame_size: FrameSize,
+    load_pct: f64,
+) -> Result<String, PlotError> {
+    let mut series: Vec<CdfSeries> = Vec::new();
+    for v in report
+        .variants
+        .iter()
+        .filter(|v| v.status == VariantStatus::Measured)
+    {
+        let Some(r) = v.result(frame_size) else {
+            continue;
+        };
+        let Some(point) = r
+            .latency
+            .iter()
+            .filter(|l| l.probe.is_some())
+            .min_by(|a, b| {
+                (a.load_pct - load_pct)
+                    .abs()
+                    .total_cmp(&(b.load_pct - load_pct).abs())
+            })
+        else {
+            continue;
+        };
+        let Some(probe) = &point.probe else { continue };
+        let pts = probe
+            .cdf
+            .iter()
+            .map(|(p, ns)| ((*ns).max(1) as f64 / 1e3, *p))
+            .collect();
+        series.push((v.name.clone(), point.load_pct, pts));
+    }
+    let xs = series.iter().flat_map(|s| s.2.iter().map(|p| p.0));
+    let (xmin, xmax) = xs.fold((f64::INFINITY, 0.0f64), |(a, b), x| (a.min(x), b.max(x)));
+    let (xmin, xmax) = if xmax > 0.0 {
+        (xmin.max(0.1) * 0.8, xmax * 1.25)
+    } else {
+        (0.1, 1000.0)
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 500)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(
+                format!(
+                    "{}: one-way latency CDF, {frame_size} B, ~{load_pct}% of NDR",
+                    report.topology
+                ),
+                ("sans-serif", 20),
+            )
+            .margin(15)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d((xmin..xmax).log_scale(), 0f64..100f64)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("latency (µs, log scale)")
+            .y_desc("percentile")
+            .draw()
+            .map_err(err)?;
+        for (i, (name, load, pts)) in series.into_iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            chart
+                .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+                .map_err(err)?
+                .label(format!("{name} @ {load}%"))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 15, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}

@@ -1,0 +1,112 @@
+//! A simulated device under test: deterministic (seeded), pure, for testing the search.
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::search::TrialRequest;
+use crate::trial::{assess, SoundnessLimits, TrialPurpose, TrialRecord};
+
+/// Device model: no loss up to the knee, a quadratic loss ramp up to `capacity_pps`, and above
+/// it every frame beyond the capacity is dropped.
+#[derive(Debug, Clone)]
+pub struct SimulatedDevice {
+    pub capacity_pps: f64,
+    /// Knee as a fraction below the capacity where loss starts (0 = sharp cliff).
+    pub knee_fraction: f64,
+    /// Loss ratio reached at the capacity (end of the ramp).
+    pub loss_at_capacity: f64,
+    /// Relative standard deviation of the capacity from trial to trial.
+    pub noise: f64,
+    /// Fastest rate the simulated generator can send (None = unlimited).
+    pub generator_max_pps: Option<f64>,
+    rng: StdRng,
+}
+
+impl SimulatedDevice {
+    pub fn new(capacity_pps: f64, seed: u64) -> SimulatedDevice {
+        SimulatedDevice {
+            capacity_pps,
+            knee_fraction: 0.0,
+            loss_at_capacity: 0.0,
+            noise: 0.0,
+            generator_max_pps: None,
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    pub fn with_knee(mut self, knee_fraction: f64, loss_at_capacity: f64) -> Self {
+        self.knee_fraction = knee_fraction;
+        self.loss_at_capacity = loss_at_capacity;
+        self
+    }
+
+    pub fn with_noise(mut self, noise: f64) -> Self {
+        self.noise = noise;
+        self
+    }
+
+    pub fn with_generator_max(mut self, pps: f64) -> Self {
+        self.generator_max_pps = Some(pps);
+        self
+    }
+
+    /// Loss ratio at `rate` for a device whose capacity is `capacity`.
+    fn loss_ratio(&self, rate: f64, capacity: f64) -> f64 {
+        let knee = capacity * (1.0 - self.knee_fraction);
+        if rate <= knee {
+            0.0
+        } else if rate <= capacity {
+            let x = (rate - knee) / (capacity - knee).max(f64::MIN_POSITIVE);
+            self.loss_at_capacity * x * x
+        } else {
+            // Beyond capacity the device forwards what it did at capacity; the rest is lost.
+            1.0 - capacity * (1.0 - self.loss_at_capacity) / rate
+        }
+    }
+
+    /// The noiseless highest rate with loss ≤ `loss_pct` (the truth a search should find).
+    pub fn true_rate(&self, loss_pct: f64) -> f64 {
+        let thr = loss_pct / 100.0;
+        let (mut lo, mut hi) = (0.0, self.capacity_pps * 10.0);
+        for _ in 0..200 {
+            let mid = (lo + hi) / 2.0;
+            if self.loss_ratio(mid, self.capacity_pps) <= thr {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// One standard normal sample (Box–Muller; avoids an extra dependency).
+    fn gaussian(&mut self) -> f64 {
+        let u1: f64 = self.rng.gen_range(f64::MIN_POSITIVE..1.0);
+        let u2: f64 = self.rng.gen_range(0.0..1.0);
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+
+    /// Runs one simulated trial and assesses its soundness.
+    pub fn trial(&mut self, req: &TrialRequest) -> TrialRecord {
+        let achieved = match self.generator_max_pps {
+            Some(g) if req.rate_pps > g => g,
+            _ => req.rate_pps,
+        };
+        let capacity = self.capacity_pps * (1.0 + self.noise * self.gaussian());
+        let sent = (achieved * req.duration_s).round() as u64;
+        let lost = ((sent as f64) * self.loss_ratio(achieved, capacity)).round() as u64;
+        let mut record = TrialRecord {
+            purpose: Some(TrialPurpose::Search),
+            requested_rate_pps: req.rate_pps,
+            requested_duration_s: req.duration_s,
+            sent,
+            received: sent - lost.min(sent),
+            lost: lost.min(sent),
+            achieved_tx_pps: achieved,
+            elapsed_s: req.duration_s,
+            ..Default::default()
+        };
+        assess(&mut record, &SoundnessLimits::default());
+        record
+    }
+}

@@ -1,0 +1,127 @@
+//! Terminal table comparing the variants of one report, with ratios vs the baseline.
+
+use std::fmt::Write as _;
+
+use crate::report::{Report, VariantStatus};
+
+fn mpps(pps: f64) -> String {
+    format!("{:.3}", pps / 1e6)
+}
+
+fn us(ns: u64) -> String {
+    format!("{:.1}", ns as f64 / 1e3)
+}
+
+/// Renders a fixed-width table: one line per (variant, frame size).
+pub fn variants_table(report: &Report) -> String {
+    let header = [
+        "variant",
+        "frame",
+        "NDR Mpps",
+        "±spread",
+        "vs base",
+        "PDR Mpps",
+        "lat load",
+        "p50 µs",
+        "p99 µs",
+        "p99.9 µs",
+        "max µs",
+        "notes",
+    ];
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for v in &report.variants {
+        match &v.status {
+            VariantStatus::Skipped { reason } => {
+                rows.push(row_with_note(&v.name, format!("skipped: {reason}")));
+                continue;
+            }
+            VariantStatus::Failed { error } => {
+                rows.push(row_with_note(&v.name, format!("failed: {error}")));
+                continue;
+            }
+            VariantStatus::Measured => {}
+        }
+        for r in &v.results {
+            let ndr = r.ndr.as_ref();
+            let lat = r
+                .latency
+                .iter()
+                .filter(|l| l.probe.is_some())
+                .min_by(|a, b| {
+                    (a.load_pct - 50.0)
+                        .abs()
+                        .total_cmp(&(b.load_pct - 50.0).abs())
+                });
+            let probe = lat.and_then(|l| l.probe.as_ref());
+            let mut notes: Vec<String> = Vec::new();
+            for rep in &r.repetitions {
+                for g in [&rep.ndr, &rep.pdr].into_iter().flatten() {
+                    for f in &g.flags {
+                        let s = format!("{}:{}", g.goal, f.short_name());
+                        if !notes.contains(&s) {
+                            notes.push(s);
+                        }
+                    }
+                }
+            }
+            rows.push(vec![
+                v.name.clone(),
+                r.frame_size.to_string(),
+                ndr.map_or("-".into(), |a| mpps(a.median)),
+                ndr.map_or("-".into(), |a| format!("{:.1}%", a.spread_pct)),
+                report
+                    .ratio_vs_baseline(v, r.frame_size)
+                    .map_or("-".into(), |x| format!("{x:.2}×")),
+                r.pdr.as_ref().map_or("-".into(), |a| mpps(a.median)),
+                lat.map_or("-".into(), |l| format!("{}%", l.load_pct)),
+                probe.map_or("-".into(), |p| us(p.p50_ns)),
+                probe.map_or("-".into(), |p| us(p.p99_ns)),
+                probe.map_or("-".into(), |p| us(p.p999_ns)),
+                probe.map_or("-".into(), |p| us(p.max_ns)),
+                notes.join(" "),
+            ]);
+        }
+    }
+    render(&header, &rows)
+}
+
+fn row_with_note(name: &str, note: String) -> Vec<String> {
+    let mut r = vec!["-".to_string(); 12];
+    r[0] = name.to_string();
+    r[11] = note;
+    r
+}
+
+/// Left-aligned first column, right-aligned numbers, last column free text.
+pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
+    let n = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate().take(n) {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: Vec<&str>, out: &mut String| {
+        for (i, c) in cells.iter().enumerate() {
+            let pad = widths[i].saturating_sub(c.chars().count());
+            if i == 0 || i + 1 == n {
+                let _ = write!(out, "{c}{}", " ".repeat(if i + 1 == n { 0 } else { pad }));
+            } else {
+                let _ = write!(out, "{}{c}", " ".repeat(pad));
+            }
+            if i + 1 < n {
+                out.push_str("  ");
+            }
+        }
+        out.push('\n');
+    };
+    line(header.to_vec(), &mut out);
+    let total: usize = widths.iter().sum::<usize>() + 2 * (n - 1);
+    out.push_str(&"-".repeat(total.min(160)));
+    out.push('\n');
+    for r in rows {
+        line(r.iter().map(String::as_str).collect(), &mut out);
+    }
+    out
+}

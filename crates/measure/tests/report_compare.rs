@@ -1,0 +1,196 @@
+//! Report building, rendering (JSON, CSV, SVG, table) and comparison, from simulated devices.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use measure::latency::{new_histogram, LatencySummary};
+use measure::report::{
+    FrameSizeResult, HostFingerprint, LatencyPoint, Repetition, RunSettings, ToolInfo,
+    VariantReport, VariantStatus,
+};
+use measure::search::run_search;
+use measure::sim::SimulatedDevice;
+use measure::{
+    compare, CompareOptions, FrameSize, Goal, Report, SearchConfig, Verdict, SCHEMA_VERSION,
+};
+
+fn latency(base_us: u64) -> LatencySummary {
+    let mut h = new_histogram();
+    for i in 0..1000u64 {
+        h.record(base_us * 1000 + i * 10).unwrap();
+    }
+    LatencySummary::from_histogram(&h).unwrap()
+}
+
+fn variant(name: &str, capacity: f64, reps: usize, seed: u64, lat_us: u64) -> VariantReport {
+    let cfg = SearchConfig::default();
+    let repetitions: Vec<Repetition> = (0..reps)
+        .map(|i| {
+            let mut dev = SimulatedDevice::new(capacity, seed + i as u64).with_noise(0.002);
+            let (o, trials) = run_search(cfg.clone(), |r| dev.trial(r)).unwrap();
+            Repetition {
+                ndr: o.goal(Goal::Ndr).cloned(),
+                pdr: o.goal(Goal::Pdr).cloned(),
+                trials,
+            }
+        })
+        .collect();
+    let lat = vec![LatencyPoint {
+        load_pct: 50.0,
+        rate_pps: capacity / 2.0,
+        probe: Some(latency(lat_us)),
+        load: Some(latency(lat_us)),
+        trial: Default::default(),
+    }];
+    VariantReport {
+        name: name.into(),
+        status: VariantStatus::Measured,
+        engines: BTreeMap::from([("fw".into(), "coo-click".into())]),
+        functions: BTreeMap::new(),
+        results: vec![FrameSizeResult::new(FrameSize::Bytes(64), repetitions, lat)],
+        notes: vec![],
+    }
+}
+
+fn report(variants: Vec<VariantReport>) -> Report {
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: "coo-bench".into(),
+            version: "0.1.0".into(),
+            git_revision: None,
+        },
+        topology: "fw-nat".into(),
+        topology_path: "topologies/fw-nat.json".into(),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        finished_at: "2026-01-01T00:01:00Z".into(),
+        host: HostFingerprint {
+            cpu_model: "sim".into(),
+            cpu_count: 2,
+            ..Default::default()
+        },
+        settings: RunSettings {
+            mode: "ndr-pdr".into(),
+            frame_sizes: vec![FrameSize::Bytes(64)],
+            repetitions: 5,
+            latency_loads_pct: vec![50.0],
+            warmup_s: 1.0,
+            latency_stream_pps: 1000.0,
+            quick: false,
+            search: SearchConfig::default(),
+        },
+        baseline: Some("kernel-forward".into()),
+        variants,
+        notes: vec![],
+    }
+}
+
+#[test]
+fn report_round_trips_and_renders() {
+    let mut skipped = variant("reference-click", 1.0e6, 0, 0, 10);
+    skipped.status = VariantStatus::Skipped {
+        reason: "COO_BENCH_REFERENCE_CLICK not set".into(),
+    };
+    skipped.results.clear();
+    let r = report(vec![
+        variant("kernel-forward", 1.0e6, 3, 1, 10),
+        variant("coo-click", 0.6e6, 3, 10, 20),
+        skipped,
+    ]);
+    let json = r.to_json().unwrap();
+    let back = Report::from_json(&json).unwrap();
+    assert_eq!(back, r);
+    let ratio = r
+        .ratio_vs_baseline(&r.variants[1], FrameSize::Bytes(64))
+        .unwrap();
+    assert!((ratio - 0.6).abs() < 0.02, "{ratio}");
+
+    let csv = measure::csv::to_csv(&r);
+    assert!(csv.starts_with("variant,status,frame_size,metric,value,unit\n"));
+    assert!(csv.contains("coo-click,measured,64,ndr_ratio_vs_baseline,"));
+    assert!(csv.contains("reference-click,skipped,"));
+    assert!(csv.contains("latency_50pct_p99"));
+
+    let table = measure::table::variants_table(&r);
+    assert!(
+        table.contains("skipped: COO_BENCH_REFERENCE_CLICK not set"),
+        "{table}"
+    );
+    assert!(
+        table.contains("0.60×") || table.contains("0.59×") || table.contains("0.61×"),
+        "{table}"
+    );
+
+    let svg = measure::plot::throughput_svg(&r).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("coo-click"));
+    let cdf = measure::plot::latency_cdf_svg(&r, FrameSize::Bytes(64), 50.0).unwrap();
+    assert!(cdf.contains("<svg") && cdf.contains("kernel-forward"));
+}
+
+#[test]
+fn wrong_schema_version_is_refused() {
+    let r = report(vec![]);
+    let json = r
+        .to_json()
+        .unwrap()
+        .replacen("\"schema_version\": 1", "\"schema_version\": 99", 1);
+    let err = Report::from_json(&json).unwrap_err();
+    assert!(err.to_string().contains("99"), "{err}");
+}
+
+#[test]
+fn a_a_comparison_shows_no_difference_and_calibrates_noise() {
+    let a = report(vec![variant("coo-click", 1.0e6, 5, 100, 20)]);
+    let b = report(vec![variant("coo-click", 1.0e6, 5, 200, 20)]);
+    let c = compare(&a, &b, &CompareOptions::default());
+    assert!(!c.metrics.is_empty());
+    assert!(
+        c.metrics
+            .iter()
+            .all(|m| m.verdict == Verdict::NoSignificantDifference),
+        "{}",
+        c.render_table()
+    );
+    assert!(!c.fails(0.0));
+    let (tp, _) = c.suggested_noise();
+    assert!(tp.unwrap() < 2.0);
+}
+
+#[test]
+fn regression_is_detected_and_gates() {
+    let a = report(vec![variant("coo-click", 1.0e6, 5, 100, 20)]);
+    let b = report(vec![variant("coo-click", 0.8e6, 5, 200, 40)]);
+    let c = compare(&a, &b, &CompareOptions::default());
+    let ndr = c.metrics.iter().find(|m| m.metric == "ndr").unwrap();
+    assert_eq!(ndr.verdict, Verdict::Worse);
+    assert_eq!(ndr.method, "bootstrap");
+    assert!((ndr.diff_pct + 20.0).abs() < 2.0, "{}", ndr.diff_pct);
+    let ci = ndr.ci.unwrap();
+    assert!(ci.low < ndr.diff_pct && ndr.diff_pct < ci.high);
+    assert!(c.fails(10.0));
+    assert!(!c.fails(150.0));
+    let p50 = c
+        .metrics
+        .iter()
+        .find(|m| m.metric == "latency_50pct_p50")
+        .unwrap();
+    assert_eq!(p50.verdict, Verdict::Worse);
+    // and the other way round it is an improvement
+    let back = compare(&b, &a, &CompareOptions::default());
+    assert!(back
+        .metrics
+        .iter()
+        .any(|m| m.metric == "ndr" && m.verdict == Verdict::Better));
+    assert!(!back.fails(0.0));
+}
+
+#[test]
+fn single_repetition_uses_search_interval() {
+    let a = report(vec![variant("coo-click", 1.0e6, 1, 100, 20)]);
+    let b = report(vec![variant("coo-click", 1.001e6, 1, 200, 20)]);
+    let c = compare(&a, &b, &CompareOptions::default());
+    let ndr = c.metrics.iter().find(|m| m.metric == "ndr").unwrap();
+    assert_eq!(ndr.method, "search-interval");
+    assert_eq!(ndr.verdict, Verdict::NoSignificantDifference);
+}

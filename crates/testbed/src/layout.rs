@@ -1,0 +1,118 @@
+//! `Testbed`: what a run instantiated, serialized to `<run dir>/testbed.json`.
+//! Everything other parts (run, exec, traffic) need to find namespaces, interfaces and
+//! agents is here.
+
+use std::path::PathBuf;
+
+use hostnet::{IfName, Ipv4Cidr, Mac, NetnsName};
+use serde::{Deserialize, Serialize};
+
+/// Version of the testbed.json format.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Testbed {
+    pub version: u32,
+    pub run_id: String,
+    pub topology_id: String,
+    /// The topology file or PyCOO directory `up` was given.
+    pub topology_source: PathBuf,
+    pub variant: String,
+    /// Per-run name prefix, `cb` + 4 hex digits.
+    pub prefix: String,
+    pub driver: String,
+    pub run_dir: PathBuf,
+    /// Namespace holding every bridge of the run (named like the prefix). Bridged traffic
+    /// bypasses netfilter there; the host namespace holds nothing of the testbed.
+    pub switch_netns: NetnsName,
+    /// Milliseconds since the Unix epoch when `up` finished.
+    pub created_unix_ms: u64,
+    pub bridges: Vec<BridgeInfo>,
+    pub vnfs: Vec<VnfInstance>,
+    pub source: Attachment,
+    pub sinks: Vec<Attachment>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeInfo {
+    /// Link name in the topology.
+    pub link: String,
+    pub name: IfName,
+    pub from: String,
+    pub to: String,
+    /// netem on the `to` end's bridge port, if the link has an impairment.
+    pub netem: Option<hostnet::Netem>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VnfInstance {
+    pub id: String,
+    pub netns: NetnsName,
+    /// `/run/netns/<netns>`.
+    pub netns_path: PathBuf,
+    pub engine: String,
+    /// The working copy the agent serves (`<workdir>/func.click`).
+    pub function: PathBuf,
+    /// Where the function was copied from.
+    pub function_source: PathBuf,
+    pub workdir: PathBuf,
+    /// Data interfaces in PyCOO order: `interfaces[n].port == n`.
+    pub interfaces: Vec<InterfaceInfo>,
+    pub agent: AgentInfo,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceInfo {
+    /// Name inside the VNF namespace; its bridge port in the switch namespace has the same name.
+    pub name: IfName,
+    pub port: usize,
+    pub mac: Mac,
+    /// Bridge (prefixed name) in the switch namespace.
+    pub bridge: IfName,
+    /// Link name in the topology.
+    pub link: String,
+    pub peer: String,
+    /// `ingress` or `egress`.
+    pub direction: String,
+    /// VNF data interfaces carry no IP address.
+    pub address: Option<Ipv4Cidr>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentInfo {
+    /// `unix:/run/coo-bench/<run>/agents/<vnf>.sock`, reachable from the host.
+    pub endpoint: String,
+    /// Also listening here, inside the VNF namespace only.
+    pub tcp_in_netns: String,
+    pub pid: Option<i32>,
+    pub start_time: Option<u64>,
+    pub log: PathBuf,
+}
+
+/// The traffic source (Incoming Point) or a sink (Outgoing Point).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    /// IP / OP id in the topology.
+    pub id: String,
+    pub netns: NetnsName,
+    pub netns_path: PathBuf,
+    pub ifname: IfName,
+    pub mac: Mac,
+    pub ip: Ipv4Cidr,
+    pub bridge: IfName,
+}
+
+impl Testbed {
+    pub fn vnf(&self, id: &str) -> Option<&VnfInstance> {
+        self.vnfs.iter().find(|v| v.id == id)
+    }
+    pub fn sink(&self, op_id: &str) -> Option<&Attachment> {
+        self.sinks.iter().find(|s| s.id == op_id)
+    }
+}

@@ -1,0 +1,452 @@
+//! Pure planning: a validated `Topology` + variant + name prefix → the ordered list of
+//! actions that instantiate it, and the `Testbed` description they produce. No I/O.
+//!
+//! Layout (netns driver):
+//! - switch namespace `<prefix>`: every bridge `<prefix>-<link>` (netfilter off, IPv6 off,
+//!   no address), and one port per attached interface, named like that interface;
+//! - per VNF a namespace `<prefix>-<vnf>` with its data veths `<prefix>-<vnf>-<port>` in
+//!   PyCOO order (port N = N-th), the descriptor's MACs (else generated locally
+//!   administered ones), no addresses;
+//! - source namespace `<prefix>-<IP id>` with 198.18.0.1/15, one sink namespace
+//!   `<prefix>-<OP id>` per Outgoing Point with 198.19.0.<k+1>/15;
+//! - IPv6 off and loopback up in every namespace; no default route anywhere.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use hostnet::{IfName, Ipv4Cidr, Mac, NameError, NetnsName, Netem, VethEnd};
+use serde::{Deserialize, Serialize};
+use topology::{Direction, LinkName, NodeId, Point, Topology, Variant};
+
+use crate::layout::{
+    AgentInfo, Attachment, BridgeInfo, InterfaceInfo, Testbed, VnfInstance, FORMAT_VERSION,
+};
+
+/// Source address (matches traffic/default.json `src_ip`).
+pub const SOURCE_IP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+/// First sink address (matches traffic/default.json `dst_ip`); sink k gets 198.19.0.(k+1).
+pub const FIRST_SINK_IP: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
+/// Every testbed address lies in the RFC 2544 benchmarking range 198.18.0.0/15.
+pub const PREFIX_LEN: u8 = 15;
+/// The agent's TCP listener inside each VNF namespace (COO's port).
+pub const AGENT_TCP: &str = "127.0.0.1:8000";
+
+/// One step of instantiation. Creating steps are written to the ledger before they run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    CreateNetns {
+        name: NetnsName,
+    },
+    /// Optional sysctls (absent keys are skipped), e.g. bridge-nf-call-* without br_netfilter.
+    Sysctl {
+        netns: NetnsName,
+        key: String,
+        value: String,
+    },
+    LinkUp {
+        netns: NetnsName,
+        name: IfName,
+    },
+    CreateBridge {
+        netns: NetnsName,
+        name: IfName,
+        mac: Option<Mac>,
+    },
+    DisableBridgeNetfilter {
+        netns: NetnsName,
+        bridge: IfName,
+    },
+    CreateVeth {
+        a: VethEnd,
+        b: VethEnd,
+    },
+    AttachToBridge {
+        netns: NetnsName,
+        port: IfName,
+        bridge: IfName,
+    },
+    AddAddress {
+        netns: NetnsName,
+        link: IfName,
+        addr: Ipv4Cidr,
+    },
+    SetNetem {
+        netns: NetnsName,
+        link: IfName,
+        netem: Netem,
+    },
+    StartAgent(AgentSpec),
+}
+
+/// How to start one VNF's agent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSpec {
+    pub vnf: String,
+    pub netns: NetnsName,
+    pub interfaces: Vec<IfName>,
+    pub engine: String,
+    pub function_source: PathBuf,
+    /// `<workdir>/func.click`, a copy of `function_source`.
+    pub function: PathBuf,
+    pub workdir: PathBuf,
+    pub socket: PathBuf,
+    pub tcp: String,
+    pub log: PathBuf,
+}
+
+/// The actions and the testbed they yield (agent pids still unknown).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    pub testbed: Testbed,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{what}: {source}")]
+    Name {
+        what: String,
+        #[source]
+        source: NameError,
+    },
+    #[error("name prefix {0:?} must be `cb` followed by 4 hex digits")]
+    BadPrefix(String),
+    #[error("link {link} of {node} is not in the topology")]
+    UnknownLink { node: String, link: String },
+    #[error("derived name {0} is used twice (rename a node or link)")]
+    Collision(String),
+}
+
+fn name_err(what: impl Into<String>) -> impl FnOnce(NameError) -> PlanError {
+    let what = what.into();
+    move |source| PlanError::Name { what, source }
+}
+
+/// The two bytes behind a prefix `cbHHHH`.
+fn prefix_bytes(prefix: &str) -> Result<[u8; 2], PlanError> {
+    let bad = || PlanError::BadPrefix(prefix.to_owned());
+    let hex = prefix.strip_prefix("cb").ok_or_else(bad)?;
+    if hex.len() != 4 {
+        return Err(bad());
+    }
+    let v = u16::from_str_radix(hex, 16).map_err(|_| bad())?;
+    Ok(v.to_be_bytes())
+}
+
+/// Role byte of generated MACs.
+const ROLE_VNF: u8 = 0x00;
+const ROLE_SOURCE: u8 = 0x01;
+const ROLE_SINK: u8 = 0x02;
+
+fn gen_mac(pb: [u8; 2], role: u8, node: usize, port: usize) -> Mac {
+    Mac::local([pb[0], pb[1], role, node as u8, port as u8])
+}
+
+fn conv_mac(m: &topology::MacAddr) -> Mac {
+    Mac(m.octets())
+}
+
+struct Builder<'a> {
+    topo: &'a Topology,
+    prefix: &'a str,
+    sw: NetnsName,
+    actions: Vec<Action>,
+    names: BTreeSet<String>,
+}
+
+impl Builder<'_> {
+    /// Every derived name must be unique (namespaces and interfaces share this check so a
+    /// bridge can never clash with a port in the switch namespace either).
+    fn claim(&mut self, name: &str) -> Result<(), PlanError> {
+        if !self.names.insert(name.to_owned()) {
+            return Err(PlanError::Collision(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    fn ns_of(&self, node: &str) -> Result<NetnsName, PlanError> {
+        NetnsName::new(format!("{}-{node}", self.prefix))
+            .map_err(name_err(format!("namespace of {node}")))
+    }
+
+    fn bridge_of(&self, node: &str, link: &LinkName) -> Result<IfName, PlanError> {
+        if self.topo.link(link.as_str()).is_none() {
+            return Err(PlanError::UnknownLink {
+                node: node.to_owned(),
+                link: link.to_string(),
+            });
+        }
+        IfName::new(topology::names::bridge_name(self.prefix, link))
+            .map_err(name_err(format!("bridge of link {link}")))
+    }
+
+    fn ifname(&self, node: &NodeId, port: usize) -> Result<IfName, PlanError> {
+        IfName::new(topology::names::interface_name(self.prefix, node, port))
+            .map_err(name_err(format!("interface {port} of {node}")))
+    }
+
+    fn new_ns(&mut self, name: &NetnsName) -> Result<(), PlanError> {
+        self.claim(&format!("netns:{name}"))?;
+        self.actions.push(Action::CreateNetns { name: name.clone() });
+        for k in ["all", "default"] {
+            // No IPv6: no link-local addresses, router solicitations or MLD reports
+            // polluting measured traffic (and no address on any bridge port).
+            self.actions.push(Action::Sysctl {
+                netns: name.clone(),
+                key: format!("net/ipv6/conf/{k}/disable_ipv6"),
+                value: "1".into(),
+            });
+        }
+        self.actions.push(Action::LinkUp {
+            netns: name.clone(),
+            name: IfName::new("lo").map_err(name_err("lo"))?,
+        });
+        Ok(())
+    }
+
+    /// A veth with one end `name` in `ns` and the other, same name, on `bridge`.
+    fn veth(&mut self, ns: &NetnsName, name: &IfName, mac: Mac, bridge: &IfName) -> Result<(), PlanError> {
+        self.claim(&format!("if:{name}"))?;
+        let sw = self.sw.clone();
+        self.actions.push(Action::CreateVeth {
+            a: VethEnd {
+                name: name.clone(),
+                netns: Some(ns.clone()),
+                mac: Some(mac),
+            },
+            b: VethEnd {
+                name: name.clone(),
+                netns: Some(sw.clone()),
+                mac: None,
+            },
+        });
+        self.actions.push(Action::AttachToBridge {
+            netns: sw.clone(),
+            port: name.clone(),
+            bridge: bridge.clone(),
+        });
+        self.actions.push(Action::LinkUp {
+            netns: sw,
+            name: name.clone(),
+        });
+        self.actions.push(Action::LinkUp {
+            netns: ns.clone(),
+            name: name.clone(),
+        });
+        Ok(())
+    }
+
+    fn attach(&mut self, point: &Point, ns: &NetnsName, mac: Mac, ip: Ipv4Addr) -> Result<Attachment, PlanError> {
+        let name = self.ifname(&point.id, 0)?;
+        let bridge = self.bridge_of(point.id.as_str(), &point.link)?;
+        self.veth(ns, &name, mac, &bridge)?;
+        let cidr = Ipv4Cidr {
+            addr: ip,
+            prefix_len: PREFIX_LEN,
+        };
+        self.actions.push(Action::AddAddress {
+            netns: ns.clone(),
+            link: name.clone(),
+            addr: cidr,
+        });
+        Ok(Attachment {
+            id: point.id.to_string(),
+            netns: ns.clone(),
+            netns_path: ns.path(),
+            ifname: name,
+            mac,
+            ip: cidr,
+            bridge,
+        })
+    }
+}
+
+/// Plan the netns testbed of `topo` under `variant` with name `prefix` (`cbHHHH`), run id
+/// `run_id` and run directory `run_dir` (agent sockets and workdirs live there).
+pub fn plan(
+    topo: &Topology,
+    variant: &Variant,
+    prefix: &str,
+    run_id: &str,
+    run_dir: &Path,
+) -> Result<Plan, PlanError> {
+    let pb = prefix_bytes(prefix)?;
+    let sw = NetnsName::new(prefix).map_err(name_err("switch namespace"))?;
+    let mut b = Builder {
+        topo,
+        prefix,
+        sw: sw.clone(),
+        actions: Vec::new(),
+        names: BTreeSet::new(),
+    };
+
+    // Switch namespace first: everything else attaches to it.
+    b.new_ns(&sw)?;
+    for k in ["iptables", "ip6tables", "arptables"] {
+        b.actions.push(Action::Sysctl {
+            netns: sw.clone(),
+            key: format!("net/bridge/bridge-nf-call-{k}"),
+            value: "0".into(),
+        });
+    }
+    let vnf_ns: Vec<NetnsName> = topo
+        .vnfs
+        .iter()
+        .map(|v| b.ns_of(v.id.as_str()))
+        .collect::<Result<_, _>>()?;
+    let src_ns = b.ns_of(topo.incoming.id.as_str())?;
+    let sink_ns: Vec<NetnsName> = topo
+        .outgoing
+        .iter()
+        .map(|o| b.ns_of(o.id.as_str()))
+        .collect::<Result<_, _>>()?;
+    for n in vnf_ns.iter().chain([&src_ns]).chain(sink_ns.iter()) {
+        b.new_ns(n)?;
+    }
+
+    let mut bridges = Vec::new();
+    for l in &topo.links {
+        let name = b.bridge_of(l.from.as_str(), &l.name)?;
+        b.claim(&format!("if:{name}"))?;
+        b.actions.push(Action::CreateBridge {
+            netns: sw.clone(),
+            name: name.clone(),
+            mac: l.bridge_mac.as_ref().map(conv_mac),
+        });
+        b.actions.push(Action::DisableBridgeNetfilter {
+            netns: sw.clone(),
+            bridge: name.clone(),
+        });
+        b.actions.push(Action::LinkUp {
+            netns: sw.clone(),
+            name: name.clone(),
+        });
+        bridges.push(BridgeInfo {
+            link: l.name.to_string(),
+            name,
+            from: l.from.to_string(),
+            to: l.to.to_string(),
+            netem: l.impairment.as_ref().map(|i| Netem {
+                delay_us: u64::from(i.delay_us),
+                jitter_us: u64::from(i.jitter_us),
+                loss_pct: i.loss_pct,
+                rate_mbit: i.rate_mbit.map(f64::from).unwrap_or(0.0),
+            }),
+        });
+    }
+
+    let resolved = topo.resolve(variant);
+    let mut vnfs = Vec::new();
+    let mut agents = Vec::new();
+    for (i, (v, ns)) in topo.vnfs.iter().zip(&vnf_ns).enumerate() {
+        let mut ifs = Vec::new();
+        for itf in &v.interfaces {
+            let name = b.ifname(&v.id, itf.port)?;
+            let bridge = b.bridge_of(v.id.as_str(), &itf.link)?;
+            let mac = itf
+                .mac
+                .as_ref()
+                .map(conv_mac)
+                .unwrap_or_else(|| gen_mac(pb, ROLE_VNF, i, itf.port));
+            b.veth(ns, &name, mac, &bridge)?;
+            ifs.push(InterfaceInfo {
+                name,
+                port: itf.port,
+                mac,
+                bridge,
+                link: itf.link.to_string(),
+                peer: itf.peer.to_string(),
+                direction: match itf.direction {
+                    Direction::Ingress => "ingress".into(),
+                    Direction::Egress => "egress".into(),
+                },
+                address: None,
+            });
+        }
+        let r = &resolved[i];
+        let workdir = run_dir.join(v.id.as_str());
+        let socket = run_dir.join("agents").join(format!("{}.sock", v.id));
+        let spec = AgentSpec {
+            vnf: v.id.to_string(),
+            netns: ns.clone(),
+            interfaces: ifs.iter().map(|x| x.name.clone()).collect(),
+            engine: r.engine.to_string(),
+            function_source: r.function.clone(),
+            function: workdir.join("func.click"),
+            workdir: workdir.clone(),
+            socket: socket.clone(),
+            tcp: AGENT_TCP.to_owned(),
+            log: workdir.join("agent.log"),
+        };
+        vnfs.push(VnfInstance {
+            id: v.id.to_string(),
+            netns: ns.clone(),
+            netns_path: ns.path(),
+            engine: spec.engine.clone(),
+            function: spec.function.clone(),
+            function_source: spec.function_source.clone(),
+            workdir,
+            interfaces: ifs,
+            agent: AgentInfo {
+                endpoint: format!("unix:{}", socket.display()),
+                tcp_in_netns: AGENT_TCP.to_owned(),
+                pid: None,
+                start_time: None,
+                log: spec.log.clone(),
+            },
+        });
+        agents.push(Action::StartAgent(spec));
+    }
+
+    let source = b.attach(&topo.incoming, &src_ns, gen_mac(pb, ROLE_SOURCE, 0, 0), SOURCE_IP)?;
+    let mut sinks = Vec::new();
+    for (k, (op, ns)) in topo.outgoing.iter().zip(&sink_ns).enumerate() {
+        let ip = Ipv4Addr::from(u32::from(FIRST_SINK_IP) + k as u32);
+        sinks.push(b.attach(op, ns, gen_mac(pb, ROLE_SINK, k, 0), ip)?);
+    }
+
+    // Impairments: the egress of the `to` end's bridge port carries from → to traffic.
+    for br in &bridges {
+        let Some(netem) = br.netem else { continue };
+        let port = vnfs
+            .iter()
+            .find(|v| v.id == br.to)
+            .and_then(|v| v.interfaces.iter().find(|i| i.link == br.link))
+            .map(|i| i.name.clone())
+            .or_else(|| sinks.iter().find(|s| s.id == br.to).map(|s| s.ifname.clone()));
+        if let Some(link) = port {
+            b.actions.push(Action::SetNetem {
+                netns: sw.clone(),
+                link,
+                netem,
+            });
+        }
+    }
+
+    // Agents last: their interfaces and loopback exist when they start.
+    b.actions.extend(agents);
+
+    let testbed = Testbed {
+        version: FORMAT_VERSION,
+        run_id: run_id.to_owned(),
+        topology_id: topo.id.to_string(),
+        topology_source: topo.source.clone(),
+        variant: variant.name.clone(),
+        prefix: prefix.to_owned(),
+        driver: "netns".into(),
+        run_dir: run_dir.to_owned(),
+        switch_netns: sw,
+        created_unix_ms: 0,
+        bridges,
+        vnfs,
+        source,
+        sinks,
+    };
+    Ok(Plan {
+        actions: b.actions,
+        testbed,
+    })
+}

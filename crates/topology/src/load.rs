@@ -1,0 +1,436 @@
+//! Reading a topology from disk: a unified JSON file, a PyCOO SFC file, or a PyCOO directory.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{ErrorKind, LoadError, LoadErrors};
+use crate::locate::{read_source, SourceText};
+use crate::model::{SourceFormat, Topology};
+use crate::raw::pycoo::{SfcDescriptor, VnfDescriptor};
+use crate::raw::unified::{TopologyFile, TrafficRef};
+use crate::spec::{FunctionRef, Spec, SpecConn, SpecPoint, SpecVnf, PYCOO_KEYS, UNIFIED_KEYS};
+use crate::traffic::TrafficProfile;
+use crate::validate::{validate, DEFAULT_MEMORY_MIB, DEFAULT_VCPUS};
+use crate::{script, LoadOptions};
+
+/// Function a PyCOO VNF runs when the execution script names none.
+pub const DEFAULT_PYCOO_FUNCTION: &str = "forward.click";
+
+fn errs(e: LoadError) -> LoadErrors {
+    LoadErrors(vec![e])
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, LoadErrors> {
+    std::fs::canonicalize(path).map_err(|e| {
+        errs(LoadError::new(
+            ErrorKind::Io {
+                path: path.to_owned(),
+                message: e.to_string(),
+            },
+            None,
+        ))
+    })
+}
+
+pub(crate) fn load_path(path: &Path, opts: &LoadOptions) -> Result<Topology, LoadErrors> {
+    let path = absolute(path)?;
+    if path.is_dir() {
+        if path.join("SFC").is_dir() {
+            let sfc = pick_descriptor(&path.join("SFC"), "sfc.json")?.ok_or_else(|| {
+                errs(LoadError::new(
+                    ErrorKind::NotATopology { path: path.clone() },
+                    None,
+                ))
+            })?;
+            return load_pycoo(&path, &sfc, opts);
+        }
+        return Err(errs(LoadError::new(ErrorKind::NotATopology { path }, None)));
+    }
+    let src = read_source(&path).map_err(errs)?;
+    if looks_like_pycoo_sfc(&src.text) {
+        let parent = path.parent().unwrap_or(Path::new("/"));
+        let dir = if parent.file_name().is_some_and(|n| n == "SFC") {
+            parent.parent().unwrap_or(parent)
+        } else {
+            parent
+        };
+        return load_pycoo(dir, &path, opts);
+    }
+    unified_from_source(src, opts)
+}
+
+/// PyCOO SFC descriptors have upper-case keys; the unified format has lower-case ones.
+fn looks_like_pycoo_sfc(text: &str) -> bool {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(map)) => {
+            map.contains_key("VNFS") || map.contains_key("CONNECTIONS") || map.contains_key("OPS")
+        }
+        _ => false,
+    }
+}
+
+/// The single `*.json` in `dir` (editor back-ups `*~` are skipped); `preferred` breaks ties.
+fn pick_descriptor(dir: &Path, preferred: &str) -> Result<Option<PathBuf>, LoadErrors> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(None);
+    };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    found.sort();
+    match found.len() {
+        0 => Ok(None),
+        1 => Ok(found.pop()),
+        _ => {
+            let pref = dir.join(preferred);
+            if found.contains(&pref) {
+                return Ok(Some(pref));
+            }
+            Err(errs(LoadError::new(
+                ErrorKind::AmbiguousDescriptor {
+                    dir: dir.to_owned(),
+                    candidates: found
+                        .iter()
+                        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                        .collect(),
+                },
+                None,
+            )))
+        }
+    }
+}
+
+/// Parses unified topology text; `file` gives the base directory for relative paths.
+pub(crate) fn unified_from_text(
+    text: &str,
+    file: &Path,
+    opts: &LoadOptions,
+) -> Result<Topology, LoadErrors> {
+    unified_from_source(SourceText::new(file, text), opts)
+}
+
+fn unified_from_source(src: SourceText, opts: &LoadOptions) -> Result<Topology, LoadErrors> {
+    let file: TopologyFile = src.parse().map_err(errs)?;
+    let base_dir = src.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut errors = Vec::new();
+    let (traffic, traffic_source) = match &file.traffic {
+        None => (TrafficProfile::default(), None),
+        Some(TrafficRef::Inline(profile)) => (profile.clone(), None),
+        Some(TrafficRef::File(rel)) => {
+            let path = base_dir.join(rel);
+            match read_source(&path) {
+                Err(mut e) => {
+                    e.at = Some(src.find_pair("traffic", rel));
+                    errors.push(e);
+                    (TrafficProfile::default(), None)
+                }
+                Ok(tsrc) => match tsrc.parse::<TrafficProfile>() {
+                    Ok(p) => (p, Some(tsrc)),
+                    Err(e) => {
+                        errors.push(e);
+                        (TrafficProfile::default(), None)
+                    }
+                },
+            }
+        }
+    };
+    let ip_id = file.incoming.id.clone();
+    let op_ids: Vec<&String> = file.outgoing.iter().map(|o| &o.id).collect();
+    let point = |p: &crate::raw::unified::PointEntry| SpecPoint {
+        id: Some(p.id.clone()),
+        link: Some(p.link.clone().unwrap_or_else(|| p.id.clone())),
+        bridge_mac: p.bridge_mac.clone(),
+    };
+    let connections = file
+        .connections
+        .iter()
+        .enumerate()
+        .map(|(index, c)| {
+            let endpoint = c.from == ip_id || op_ids.contains(&&c.to);
+            let link = c.link.clone().or_else(|| {
+                (!endpoint).then(|| {
+                    let name = format!("{}-{}", c.from, c.to);
+                    if name.len() <= crate::names::MAX_LINK_NAME {
+                        name
+                    } else {
+                        format!("l{index}")
+                    }
+                })
+            });
+            SpecConn {
+                from: Some(c.from.clone()),
+                to: Some(c.to.clone()),
+                link,
+                from_mac: c.from_mac.clone(),
+                to_mac: c.to_mac.clone(),
+                bridge_mac: c.bridge_mac.clone(),
+                impairment: c.impairment.clone(),
+            }
+        })
+        .collect();
+    let spec = Spec {
+        format: SourceFormat::Unified,
+        keys: UNIFIED_KEYS,
+        source: src.path.clone(),
+        base_dir,
+        id: Some(file.id.clone()),
+        driver: file.driver,
+        vnfs: Some(
+            file.vnfs
+                .iter()
+                .map(|v| SpecVnf {
+                    id: Some(v.id.clone()),
+                    function: FunctionRef::Relative(v.function.clone()),
+                    engine: v.engine.clone(),
+                    memory_mib: i64::from(v.memory_mib.unwrap_or(DEFAULT_MEMORY_MIB)),
+                    vcpus: i64::from(v.vcpus.unwrap_or(DEFAULT_VCPUS)),
+                    management_mac: v.management_mac.clone(),
+                    image: v.image.clone(),
+                    descriptor: None,
+                })
+                .collect(),
+        ),
+        ip: Some(point(&file.incoming)),
+        ops: Some(file.outgoing.iter().map(point).collect()),
+        connections: Some(connections),
+        require_macs: false,
+        variants: file.variants.clone(),
+        traffic,
+        traffic_source,
+        benchmark: file.benchmark.clone().unwrap_or_default(),
+        script: None,
+        errors,
+        main: src,
+    };
+    validate(spec, opts)
+}
+
+/// Loads a PyCOO SFC descriptor with its VNF descriptors and execution script from `dir`.
+fn load_pycoo(dir: &Path, sfc_path: &Path, opts: &LoadOptions) -> Result<Topology, LoadErrors> {
+    let src = read_source(sfc_path).map_err(errs)?;
+    let sfc: SfcDescriptor = src.parse().map_err(errs)?;
+    pycoo_from_parts(dir, src, sfc, opts)
+}
+
+/// Parses PyCOO SFC text (VNF descriptors and script are read from `dir`).
+pub(crate) fn pycoo_from_text(
+    dir: &Path,
+    sfc_file: &Path,
+    text: &str,
+    opts: &LoadOptions,
+) -> Result<Topology, LoadErrors> {
+    let src = SourceText::new(sfc_file, text);
+    let sfc: SfcDescriptor = src.parse().map_err(errs)?;
+    pycoo_from_parts(dir, src, sfc, opts)
+}
+
+fn pycoo_from_parts(
+    dir: &Path,
+    src: SourceText,
+    sfc: SfcDescriptor,
+    opts: &LoadOptions,
+) -> Result<Topology, LoadErrors> {
+    let mut errors = Vec::new();
+
+    let script_file = match pick_descriptor(&dir.join("SCRIPT"), "sfcscript.json") {
+        Ok(found) => found,
+        Err(mut e) => {
+            errors.append(&mut e.0);
+            None
+        }
+    };
+    let script = script_file.and_then(|path| match script::load(&path) {
+        Ok(s) => Some(s),
+        Err(mut e) => {
+            errors.append(&mut e.0);
+            None
+        }
+    });
+
+    let sfc_dir = src.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut vnfs = Vec::new();
+    for entry in sfc.vnfs.iter().flatten() {
+        let Some(id) = &entry.id else {
+            vnfs.push(empty_vnf(None));
+            continue;
+        };
+        let path = match &entry.path {
+            Some(rel) => sfc_dir.join(rel),
+            None => dir.join("VNF").join(format!("{id}.json")),
+        };
+        let mut vnf = empty_vnf(Some(id.clone()));
+        vnf.function = pycoo_function(dir, id, script.as_ref(), opts);
+        match read_descriptor(id, &path, &src, &mut errors) {
+            Some((desc, dsrc)) => {
+                vnf.memory_mib = desc.memory.unwrap_or(0);
+                vnf.vcpus = desc.vcpu.unwrap_or(0);
+                vnf.management_mac = desc.management_mac.clone().filter(|m| !m.is_empty());
+                vnf.descriptor = Some(dsrc);
+            }
+            None => {
+                // Keep the VNF so graph rules still see it; its own error is already recorded.
+                vnf.memory_mib = i64::from(DEFAULT_MEMORY_MIB);
+                vnf.vcpus = i64::from(DEFAULT_VCPUS);
+            }
+        }
+        vnfs.push(vnf);
+    }
+
+    let point = |p: &crate::raw::pycoo::SfcPoint| SpecPoint {
+        id: p.id.clone(),
+        link: p.link.clone(),
+        bridge_mac: p.link_mac.clone(),
+    };
+    let spec = Spec {
+        format: SourceFormat::Pycoo,
+        keys: PYCOO_KEYS,
+        source: dir.to_owned(),
+        base_dir: dir.to_owned(),
+        id: sfc.id.clone(),
+        driver: None,
+        vnfs: sfc.vnfs.as_ref().map(|_| vnfs),
+        ip: sfc.ip.as_ref().map(point),
+        ops: sfc.ops.as_ref().map(|ops| ops.iter().map(point).collect()),
+        connections: sfc.connections.as_ref().map(|conns| {
+            conns
+                .iter()
+                .map(|c| SpecConn {
+                    from: c.oll.clone(),
+                    to: c.ill.clone(),
+                    link: c.link.clone(),
+                    from_mac: c.oll_mac.clone(),
+                    to_mac: c.ill_mac.clone(),
+                    bridge_mac: c.link_mac.clone(),
+                    impairment: None,
+                })
+                .collect()
+        }),
+        require_macs: true,
+        variants: Vec::new(),
+        traffic: TrafficProfile::default(),
+        traffic_source: None,
+        benchmark: Default::default(),
+        script,
+        errors,
+        main: src,
+    };
+    validate(spec, opts)
+}
+
+fn empty_vnf(id: Option<String>) -> SpecVnf {
+    SpecVnf {
+        id,
+        function: FunctionRef::Relative(DEFAULT_PYCOO_FUNCTION.to_owned()),
+        engine: None,
+        memory_mib: 0,
+        vcpus: 0,
+        management_mac: None,
+        image: None,
+        descriptor: None,
+    }
+}
+
+/// Where a PyCOO VNF's function comes from: the script's `path`+`function` relative to the
+/// PyCOO directory (PyCOO runs from there), else a built-in function of the same file name;
+/// without a script entry, the built-in forwarder.
+fn pycoo_function(
+    dir: &Path,
+    vnf: &str,
+    script: Option<&script::Script>,
+    opts: &LoadOptions,
+) -> FunctionRef {
+    let named = script.and_then(|s| s.entry(vnf)).and_then(|e| {
+        let file = e.function_file()?;
+        Some((file, e.function.clone()?))
+    });
+    let (shown, file_name, mut candidates) = match named {
+        Some((file, name)) => (file.clone(), name, vec![dir.join(&file)]),
+        None => (
+            format!("{DEFAULT_PYCOO_FUNCTION} (default)"),
+            DEFAULT_PYCOO_FUNCTION.to_owned(),
+            Vec::new(),
+        ),
+    };
+    for builtin in &opts.function_dirs {
+        candidates.push(builtin.join(&file_name));
+    }
+    FunctionRef::Candidates { shown, candidates }
+}
+
+fn read_descriptor(
+    id: &str,
+    path: &Path,
+    sfc: &SourceText,
+    errors: &mut Vec<LoadError>,
+) -> Option<(VnfDescriptor, SourceText)> {
+    if !path.is_file() {
+        errors.push(LoadError::new(
+            ErrorKind::PycooVnfDescriptorMissing {
+                vnf: id.to_owned(),
+                path: path.to_owned(),
+            },
+            Some(sfc.find_pair("ID", id)),
+        ));
+        return None;
+    }
+    let dsrc = match read_source(path) {
+        Ok(s) => s,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
+    let desc: VnfDescriptor = match dsrc.parse() {
+        Ok(d) => d,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
+    let field_err = |field: &str, reason: &str| {
+        LoadError::new(
+            ErrorKind::PycooVnfInvalidField {
+                vnf: id.to_owned(),
+                field: field.to_owned(),
+                reason: reason.to_owned(),
+            },
+            Some(dsrc.find_key(field, 0)),
+        )
+    };
+    match desc.id.as_deref() {
+        None | Some("") => errors.push(field_err("ID", "is missing or empty")),
+        Some(found) if found != id => errors.push(LoadError::new(
+            ErrorKind::VnfDescriptorIdMismatch {
+                expected: id.to_owned(),
+                found: found.to_owned(),
+                path: path.to_owned(),
+            },
+            Some(dsrc.find_pair("ID", found)),
+        )),
+        Some(_) => {}
+    }
+    if desc.memory.is_none_or(|m| m <= 0) {
+        errors.push(field_err("MEMORY", "must be a number of MiB > 0"));
+    }
+    if desc.vcpu.is_none_or(|v| v <= 0) {
+        errors.push(field_err("VCPU", "must be a number > 0"));
+    }
+    if desc.management_mac.as_deref().is_none_or(str::is_empty) {
+        errors.push(field_err("MANAGEMENT_MAC", "is missing or empty"));
+    }
+    for (index, iface) in desc.interfaces.iter().flatten().enumerate() {
+        for (field, value) in [("ID", &iface.id), ("MAC", &iface.mac)] {
+            if value.is_none() {
+                errors.push(LoadError::new(
+                    ErrorKind::PycooVnfInterfaceIncomplete {
+                        vnf: id.to_owned(),
+                        index,
+                        field: field.to_owned(),
+                    },
+                    Some(dsrc.find_key("INTERFACES", 0)),
+                ));
+            }
+        }
+    }
+    Some((desc, dsrc))
+}

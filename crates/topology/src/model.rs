@@ -1,0 +1,293 @@
+//! The validated topology model: what every other crate consumes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use schemars::gen::SchemaGenerator;
+use schemars::schema::{InstanceType, Schema, SchemaObject};
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::bench::BenchmarkSettings;
+use crate::ids::{LinkName, MacAddr, NodeId, TopologyId};
+use crate::script::Script;
+use crate::traffic::TrafficProfile;
+
+/// A validated topology. Built only by [`crate::load`] / [`crate::parse_unified`]; every
+/// invariant listed in docs/topology-format.md holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct Topology {
+    pub id: TopologyId,
+    /// Directory that relative paths were resolved against (absolute).
+    pub base_dir: PathBuf,
+    /// The file or PyCOO directory this topology was loaded from.
+    pub source: PathBuf,
+    pub format: SourceFormat,
+    pub driver: Option<DriverKind>,
+    /// VNFs in PyCOO `VNFS` order.
+    pub vnfs: Vec<Vnf>,
+    pub incoming: Point,
+    pub outgoing: Vec<Point>,
+    /// One per bridge, in connection order (the IP's and each OP's bridge are links too).
+    pub links: Vec<Link>,
+    /// Never empty: an implicit variant named "default" when the file lists none.
+    pub variants: Vec<Variant>,
+    pub traffic: TrafficProfile,
+    pub benchmark: BenchmarkSettings,
+    /// PyCOO execution script (PyCOO directories only).
+    pub script: Option<Script>,
+}
+
+/// Where a topology came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SourceFormat {
+    Unified,
+    Pycoo,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DriverKind {
+    /// Each VNF is a network namespace (default).
+    Netns,
+    /// Each VNF is a libvirt VM.
+    Vm,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Vnf {
+    pub id: NodeId,
+    /// Click function file of the default variant (absolute).
+    pub function: PathBuf,
+    pub engine: EngineSpec,
+    pub memory_mib: u32,
+    pub vcpus: u32,
+    pub management_mac: Option<MacAddr>,
+    /// Guest image for the VM driver (absolute), when the VNF needs its own.
+    pub image: Option<PathBuf>,
+    /// Data interfaces; `interfaces[n].port == n`.
+    pub interfaces: Vec<VnfInterface>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VnfInterface {
+    /// Click port N of `FromDPDKDevice(N)` / `ToDPDKDevice(N)`, in PyCOO order.
+    pub port: usize,
+    /// Bridge this interface is attached to (unprefixed).
+    pub link: LinkName,
+    pub mac: Option<MacAddr>,
+    /// Node at the other end of the link.
+    pub peer: NodeId,
+    pub direction: Direction,
+}
+
+/// Direction of traffic through an interface, seen from its VNF.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Traffic enters the VNF here (the VNF is the connection's `ILL` / `to`).
+    Ingress,
+    /// Traffic leaves the VNF here (the VNF is the connection's `OLL` / `from`).
+    Egress,
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        })
+    }
+}
+
+/// The Incoming Point (traffic source) or an Outgoing Point (sink) and its bridge.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Point {
+    pub id: NodeId,
+    pub link: LinkName,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Link {
+    pub name: LinkName,
+    /// Node traffic leaves from (PyCOO `OLL`).
+    pub from: NodeId,
+    /// Node traffic enters (PyCOO `ILL`).
+    pub to: NodeId,
+    pub from_mac: Option<MacAddr>,
+    pub to_mac: Option<MacAddr>,
+    /// MAC of the host bridge itself (NIEP `LINK_MAC`).
+    pub bridge_mac: Option<MacAddr>,
+    pub impairment: Option<Impairment>,
+}
+
+/// netem-style impairment of one link (applied in the `from` → `to` direction).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Impairment {
+    /// Added one-way delay, microseconds.
+    #[serde(default)]
+    pub delay_us: u32,
+    /// Delay jitter, microseconds (needs `delay_us`).
+    #[serde(default)]
+    pub jitter_us: u32,
+    /// Random loss, percent (0..=100).
+    #[serde(default)]
+    pub loss_pct: f64,
+    /// Rate limit, Mbit/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_mbit: Option<u32>,
+}
+
+/// Which Click engine runs a VNF's function.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+pub enum EngineSpec {
+    /// Our Rust engine (`coo-click`).
+    #[default]
+    CooClick,
+    /// Reference C++ Click userlevel binary (`click`; env `COO_BENCH_REFERENCE_CLICK`).
+    ReferenceClick,
+    /// No user-space NF: the kernel joins the VNF's two interfaces (baseline).
+    KernelForward,
+    /// Any other Click-compatible binary, by path (absolute after validation).
+    External(PathBuf),
+}
+
+impl EngineSpec {
+    /// Engine names accepted besides paths.
+    pub const NAMES: [&'static str; 3] = ["coo-click", "click", "kernel-forward"];
+
+    /// Parses a name; anything containing `/` is a path, any other unknown word is `None`.
+    pub fn parse_name(text: &str) -> Option<EngineSpec> {
+        match text {
+            "coo-click" => Some(EngineSpec::CooClick),
+            "click" => Some(EngineSpec::ReferenceClick),
+            "kernel-forward" => Some(EngineSpec::KernelForward),
+            other if other.contains('/') => Some(EngineSpec::External(PathBuf::from(other))),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            EngineSpec::CooClick => "coo-click".into(),
+            EngineSpec::ReferenceClick => "click".into(),
+            EngineSpec::KernelForward => "kernel-forward".into(),
+            EngineSpec::External(path) => path.to_string_lossy(),
+        }
+    }
+}
+
+impl fmt::Display for EngineSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_str())
+    }
+}
+
+/// Error for an engine word that is neither a known name nor a path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown engine `{0}` (expected coo-click, click, kernel-forward or a path containing `/`)"
+)]
+pub struct EngineParseError(pub String);
+
+impl FromStr for EngineSpec {
+    type Err = EngineParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EngineSpec::parse_name(s).ok_or_else(|| EngineParseError(s.to_owned()))
+    }
+}
+
+impl Serialize for EngineSpec {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EngineSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for EngineSpec {
+    fn schema_name() -> String {
+        "EngineSpec".to_owned()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        engine_schema()
+    }
+}
+
+pub(crate) fn engine_schema() -> Schema {
+    let mut schema = SchemaObject {
+        instance_type: Some(InstanceType::String.into()),
+        ..Default::default()
+    };
+    schema.metadata().description = Some(
+        "`coo-click` (default), `click` (reference Click), `kernel-forward`, or a path (containing `/`) to a Click-compatible binary"
+            .to_owned(),
+    );
+    Schema::Object(schema)
+}
+
+/// One alternative implementation of the chain, compared against the others.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Variant {
+    pub name: String,
+    pub description: Option<String>,
+    /// Per-VNF overrides; VNFs not listed keep their defaults.
+    pub vnfs: BTreeMap<NodeId, VnfOverride>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct VnfOverride {
+    pub engine: Option<EngineSpec>,
+    /// Absolute after validation.
+    pub function: Option<PathBuf>,
+}
+
+/// Engine and function a VNF runs in one variant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ResolvedVnf {
+    pub id: NodeId,
+    pub engine: EngineSpec,
+    pub function: PathBuf,
+}
+
+impl Topology {
+    pub fn vnf(&self, id: &str) -> Option<&Vnf> {
+        self.vnfs.iter().find(|v| v.id.as_str() == id)
+    }
+
+    pub fn variant(&self, name: &str) -> Option<&Variant> {
+        self.variants.iter().find(|v| v.name == name)
+    }
+
+    pub fn link(&self, name: &str) -> Option<&Link> {
+        self.links.iter().find(|l| l.name.as_str() == name)
+    }
+
+    /// Engine and function of every VNF (in `vnfs` order) under `variant`.
+    pub fn resolve(&self, variant: &Variant) -> Vec<ResolvedVnf> {
+        self.vnfs
+            .iter()
+            .map(|vnf| {
+                let over = variant.vnfs.get(&vnf.id);
+                ResolvedVnf {
+                    id: vnf.id.clone(),
+                    engine: over
+                        .and_then(|o| o.engine.clone())
+                        .unwrap_or_else(|| vnf.engine.clone()),
+                    function: over
+                        .and_then(|o| o.function.clone())
+                        .unwrap_or_else(|| vnf.function.clone()),
+                }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,157 @@
+//! The unified topology file (docs/topology-format.md). Paths are relative to the file.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::bench::BenchmarkSettings;
+use crate::ids::optional_mac_schema;
+use crate::model::{DriverKind, Impairment};
+use crate::traffic::TrafficProfile;
+
+/// A coo-bench topology: a chain of Click VNFs between one Incoming Point and Outgoing Points.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "coo-bench topology")]
+pub struct TopologyFile {
+    /// Optional reference to the JSON Schema (ignored).
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// Topology name (PyCOO's SFC `ID`).
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// How VNFs are instantiated: `netns` (default) or `vm`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver: Option<DriverKind>,
+    /// VNFs in PyCOO `VNFS` order (this order, with `connections` order, fixes the Click ports).
+    pub vnfs: Vec<VnfEntry>,
+    /// The Incoming Point: where the traffic generator attaches.
+    pub incoming: PointEntry,
+    /// Outgoing Points: where sinks attach.
+    pub outgoing: Vec<PointEntry>,
+    /// Directed edges, traffic flows `from` → `to`.
+    pub connections: Vec<ConnectionEntry>,
+    /// A traffic profile file (relative path) or an inline profile; default profile when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<TrafficRef>,
+    /// Alternative implementations to compare; none means one variant named `default`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variants: Vec<VariantEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub benchmark: Option<BenchmarkSettings>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VnfEntry {
+    /// VNF id: ASCII letters, digits, `_`, `-`; at most 6 bytes (it is part of interface names).
+    pub id: String,
+    /// Click function file (relative to the topology file).
+    pub function: String,
+    /// `coo-click` (default), `click`, `kernel-forward`, or a path to a Click-compatible binary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    /// Memory in MiB (VM driver; default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mib: Option<u32>,
+    /// vCPUs (VM driver; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vcpus: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_mac_schema")]
+    pub management_mac: Option<String>,
+    /// Guest image for the VM driver (relative to the topology file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointEntry {
+    pub id: String,
+    /// Bridge of the point (default: the point's id); at most 8 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// MAC of the host bridge (NIEP `LINK_MAC`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_mac_schema")]
+    pub bridge_mac: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionEntry {
+    /// Node traffic leaves from (PyCOO `OLL`): the Incoming Point or a VNF.
+    pub from: String,
+    /// Node traffic enters (PyCOO `ILL`): a VNF or an Outgoing Point.
+    pub to: String,
+    /// Bridge between two VNFs (default `<from>-<to>` when that fits 8 bytes, else `l<index>`).
+    /// Not allowed on connections from the Incoming Point or to an Outgoing Point: they use the
+    /// point's link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// MAC of `from`'s interface (PyCOO `OLL_MAC`); generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_mac_schema")]
+    pub from_mac: Option<String>,
+    /// MAC of `to`'s interface (PyCOO `ILL_MAC`); generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_mac_schema")]
+    pub to_mac: Option<String>,
+    /// MAC of the host bridge of a VNF-to-VNF link (NIEP `LINK_MAC`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "optional_mac_schema")]
+    pub bridge_mac: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub impairment: Option<Impairment>,
+}
+
+/// Traffic profile reference: a path (string) or an inline object.
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum TrafficRef {
+    File(String),
+    Inline(TrafficProfile),
+}
+
+impl<'de> Deserialize<'de> for TrafficRef {
+    // Hand-written instead of `untagged`, whose error ("did not match any variant") hides the
+    // unknown field name inside an inline profile.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(deserializer)?;
+        match value {
+            serde_json::Value::String(path) => Ok(TrafficRef::File(path)),
+            other => TrafficProfile::deserialize(other)
+                .map(TrafficRef::Inline)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantEntry {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Per-VNF overrides, keyed by VNF id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vnfs: BTreeMap<String, OverrideEntry>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideEntry {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
+    /// Click function file (relative to the topology file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+}
+
+/// Parses unified topology text (strict).
+pub fn parse(text: &str) -> Result<TopologyFile, serde_json::Error> {
+    serde_json::from_str(text)
+}

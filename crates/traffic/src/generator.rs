@@ -1,0 +1,259 @@
+//! The paced generator: prebuilt templates, sendmmsg batches, a per-batch token bucket.
+
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+use crate::error::{os, Result, TrafficError};
+use crate::frame::{Distribution, Template, TestHeader, LATENCY_STREAM, MAX_LOAD_STREAMS};
+use crate::sys::{monotonic_ns, PacketSocket};
+
+/// Largest batch handed to one sendmmsg call.
+pub const MAX_BATCH: usize = 64;
+const SLOT: usize = 1536;
+
+/// What one generator phase sends.
+pub struct Phase {
+    pub tag: u8,
+    pub rate_pps: f64,
+    pub frames: u64,
+    pub latency_pps: f64,
+    /// Give up (the trial will be flagged) when sending takes longer than this.
+    pub deadline: Duration,
+}
+
+/// What the generator did.
+#[derive(Debug, Clone, Default)]
+pub struct GenStats {
+    /// Frames accepted by the kernel per stream id.
+    pub sent_per_stream: Vec<u64>,
+    pub sent: u64,
+    pub elapsed_ns: u64,
+    /// sendmmsg calls that returned ENOBUFS/EAGAIN (frames were retried).
+    pub retries: u64,
+    pub gave_up: bool,
+}
+
+/// The generator's reusable state: socket, templates and slot buffers.
+pub struct Generator {
+    sock: PacketSocket,
+    /// templates[flow][size index]
+    templates: Vec<Vec<Template>>,
+    /// Size indices in send order (IMIX cycle or a single size).
+    cycle: Vec<usize>,
+    distribution: Distribution,
+    slots: Vec<[u8; SLOT]>,
+    lat_slot: [u8; SLOT],
+    rng: u64,
+}
+
+/// xorshift64*: cheap, good enough to spread flows.
+fn next_rand(state: &mut u64) -> u64 {
+    let mut x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+}
+
+fn wait_until(due_ns: u64) {
+    loop {
+        let now = monotonic_ns();
+        if now >= due_ns {
+            return;
+        }
+        let left = due_ns - now;
+        if left > 60_000 {
+            // Sleep most of the gap (timer slack is set to 1 ns), spin the rest.
+            std::thread::sleep(Duration::from_nanos(left - 40_000));
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+impl Generator {
+    pub fn new(
+        sock: PacketSocket,
+        templates: Vec<Vec<Template>>,
+        cycle: Vec<usize>,
+        distribution: Distribution,
+    ) -> Result<Generator> {
+        if templates.is_empty() || cycle.is_empty() {
+            return Err(TrafficError::Spec("no flows or frame sizes".into()));
+        }
+        // SAFETY: prctl with plain integer arguments; a 1 ns slack makes short sleeps precise.
+        unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1, 0, 0, 0) };
+        Ok(Generator {
+            sock,
+            templates,
+            cycle,
+            distribution,
+            slots: vec![[0u8; SLOT]; MAX_BATCH],
+            lat_slot: [0u8; SLOT],
+            rng: 0x9e37_79b9_7f4a_7c15,
+        })
+    }
+
+    pub fn socket(&self) -> &PacketSocket {
+        &self.sock
+    }
+
+    /// Sends one phase at its rate; returns what was sent.
+    pub fn run(&mut self, phase: &Phase) -> Result<GenStats> {
+        let mut stats = GenStats {
+            sent_per_stream: vec![0; 256],
+            ..Default::default()
+        };
+        if phase.frames == 0 || phase.rate_pps <= 0.0 {
+            return Ok(stats);
+        }
+        let flows = self.templates.len() as u64;
+        // About 100 µs of traffic per batch: large batches at high rates, single frames at low.
+        let batch = ((phase.rate_pps * 1e-4).round() as usize).clamp(1, MAX_BATCH);
+        let ns_per_frame = 1e9 / phase.rate_pps;
+        let lat_interval_ns = if phase.latency_pps > 0.0 {
+            (1e9 / phase.latency_pps) as u64
+        } else {
+            u64::MAX
+        };
+        let mut seq = vec![0u32; 256];
+        let start = monotonic_ns();
+        let deadline = start + phase.deadline.as_nanos() as u64;
+        let mut next_lat = start;
+        let mut k: u64 = 0;
+        let mut slot_stream = [0u8; MAX_BATCH];
+        let mut iov: Vec<libc::iovec> = Vec::with_capacity(MAX_BATCH);
+        // SAFETY: mmsghdr is plain old data; zeroed is a valid initial value.
+        let mut msgs: Vec<libc::mmsghdr> = (0..MAX_BATCH)
+            .map(|_| unsafe { std::mem::zeroed() })
+            .collect();
+        while k < phase.frames {
+            let due = start + (k as f64 * ns_per_frame) as u64;
+            wait_until(due);
+            let now = monotonic_ns();
+            if now > deadline {
+                stats.gave_up = true;
+                break;
+            }
+            if phase.latency_pps > 0.0 && now >= next_lat {
+                self.send_latency_frame(phase.tag, &mut seq, &mut stats)?;
+                next_lat = next_lat.saturating_add(lat_interval_ns).max(now);
+            }
+            let n = batch.min((phase.frames - k) as usize);
+            iov.clear();
+            let tx_ns = monotonic_ns();
+            for (j, (slot, slot_stream)) in self
+                .slots
+                .iter_mut()
+                .zip(slot_stream.iter_mut())
+                .take(n)
+                .enumerate()
+            {
+                let idx = k + j as u64;
+                let flow = match self.distribution {
+                    Distribution::RoundRobin => idx % flows,
+                    Distribution::Random => next_rand(&mut self.rng) % flows,
+                } as usize;
+                let size = self.cycle[(idx % self.cycle.len() as u64) as usize];
+                let stream = (flow % usize::from(MAX_LOAD_STREAMS)) as u8;
+                let th = TestHeader {
+                    tag: phase.tag,
+                    stream,
+                    seq: seq[usize::from(stream)],
+                    tx_ns,
+                };
+                seq[usize::from(stream)] = seq[usize::from(stream)].wrapping_add(1);
+                *slot_stream = stream;
+                let len = self.templates[flow][size].fill(slot, &th);
+                iov.push(libc::iovec {
+                    iov_base: slot.as_mut_ptr().cast(),
+                    iov_len: len,
+                });
+                stats.sent_per_stream[usize::from(stream)] += 1;
+            }
+            for (m, v) in msgs.iter_mut().zip(iov.iter_mut()) {
+                m.msg_hdr.msg_iov = v;
+                m.msg_hdr.msg_iovlen = 1;
+                m.msg_len = 0;
+            }
+            let mut done = 0usize;
+            while done < n {
+                // SAFETY: msgs[done..n] point at live iovecs and slot buffers.
+                let rc = unsafe {
+                    libc::sendmmsg(
+                        self.sock.as_raw_fd(),
+                        msgs[done..].as_mut_ptr(),
+                        (n - done) as u32,
+                        0,
+                    )
+                };
+                if rc > 0 {
+                    done += rc as usize;
+                    continue;
+                }
+                let err = std::io::Error::last_os_error();
+                match err.raw_os_error() {
+                    Some(libc::ENOBUFS) | Some(libc::EAGAIN) | Some(libc::EINTR) => {
+                        stats.retries += 1;
+                        if monotonic_ns() > deadline {
+                            // Frames not sent must not count as sent.
+                            for stream in &slot_stream[done..n] {
+                                stats.sent_per_stream[usize::from(*stream)] -= 1;
+                            }
+                            stats.gave_up = true;
+                            break;
+                        }
+                        std::thread::yield_now();
+                    }
+                    _ => {
+                        return Err(TrafficError::Os {
+                            what: "sendmmsg",
+                            source: err,
+                        })
+                    }
+                }
+            }
+            if stats.gave_up {
+                break;
+            }
+            k += n as u64;
+        }
+        let end = monotonic_ns();
+        let nominal = (phase.frames as f64 * ns_per_frame) as u64;
+        stats.elapsed_ns = if stats.gave_up {
+            end - start
+        } else {
+            (end - start).max(nominal)
+        };
+        stats.sent = stats.sent_per_stream.iter().sum();
+        Ok(stats)
+    }
+
+    fn send_latency_frame(&mut self, tag: u8, seq: &mut [u32], stats: &mut GenStats) -> Result<()> {
+        let stream = usize::from(LATENCY_STREAM);
+        let th = TestHeader {
+            tag,
+            stream: LATENCY_STREAM,
+            seq: seq[stream],
+            tx_ns: monotonic_ns(),
+        };
+        let len = self.templates[0][self.cycle[0]].fill(&mut self.lat_slot, &th);
+        // SAFETY: lat_slot holds `len` initialised bytes.
+        let rc =
+            unsafe { libc::send(self.sock.as_raw_fd(), self.lat_slot.as_ptr().cast(), len, 0) };
+        if rc < 0 {
+            let err = std::io::Error::last_os_error();
+            return match err.raw_os_error() {
+                Some(libc::ENOBUFS) | Some(libc::EAGAIN) | Some(libc::EINTR) => {
+                    stats.retries += 1;
+                    Ok(())
+                }
+                _ => Err(os("send(latency frame)")),
+            };
+        }
+        seq[stream] = seq[stream].wrapping_add(1);
+        stats.sent_per_stream[stream] += 1;
+        Ok(())
+    }
+}

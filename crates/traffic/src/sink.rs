@@ -1,0 +1,121 @@
+//! The sink: a TPACKET_V3 ring, per-stream accounting and one-way latency histograms.
+
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use hdrhistogram::Histogram;
+
+use crate::accounting::SeqTracker;
+use crate::error::Result;
+use crate::frame::{parse_test_header, LATENCY_STREAM};
+use crate::ring::{RingConfig, RxRing};
+use crate::sys::{monotonic_ns, realtime_ns, PacketSocket};
+
+/// A latency histogram: 1 ns .. 100 s, 3 significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("constant histogram bounds are valid")
+}
+
+/// What one sink saw.
+#[derive(Debug, Clone)]
+pub struct SinkStats {
+    /// Trackers indexed by stream id (empty tracker = nothing seen).
+    pub streams: Vec<SeqTracker>,
+    /// Test frames of another trial (or of the warm-up phase).
+    pub foreign: u64,
+    /// Frames that are not test frames at all (ARP, IPv6 ND, ...).
+    pub other: u64,
+    /// Frames the kernel dropped because the ring was full.
+    pub drops: u64,
+    /// Latency of the latency stream, ns.
+    pub probe_latency: Histogram<u64>,
+    /// Latency of load frames, ns (includes batching inside the generator).
+    pub load_latency: Histogram<u64>,
+    /// Frames whose latency could not be computed (clock went backwards, absurd values).
+    pub bad_timestamps: u64,
+}
+
+/// A ready sink: ring set up and bound.
+pub struct Sink {
+    sock: PacketSocket,
+    ring: RxRing,
+    tag: u8,
+    retire_ms: u32,
+}
+
+impl Sink {
+    pub fn open(ifname: &str, tag: u8) -> Result<Sink> {
+        let sock = PacketSocket::open(ifname, true)?;
+        let cfg = RingConfig::default();
+        let ring = RxRing::new(&sock, cfg)?;
+        // Frames queued before the trial started are stale; forget the counters too.
+        let _ = sock.take_drops()?;
+        Ok(Sink {
+            sock,
+            ring,
+            tag,
+            retire_ms: cfg.retire_ms,
+        })
+    }
+
+    /// Receives until `stop` is set, then sweeps the ring for a few retire periods more.
+    pub fn run(mut self, stop: Arc<AtomicBool>) -> Result<SinkStats> {
+        let mut st = SinkStats {
+            streams: vec![SeqTracker::default(); 256],
+            foreign: 0,
+            other: 0,
+            drops: 0,
+            probe_latency: new_histogram(),
+            load_latency: new_histogram(),
+            bad_timestamps: 0,
+        };
+        let mut stop_at: Option<u64> = None;
+        let tag = self.tag;
+        loop {
+            // Realtime − monotonic, refreshed per block: kernel stamps are realtime.
+            let offset = realtime_ns() as i128 - monotonic_ns() as i128;
+            let n = self.ring.drain_block(|f| {
+                let Some(th) = parse_test_header(f.data) else {
+                    st.other += 1;
+                    return;
+                };
+                if th.tag != tag {
+                    st.foreign += 1;
+                    return;
+                }
+                st.streams[usize::from(th.stream)].record(th.seq);
+                let rx_mono = f.rx_realtime_ns as i128 - offset;
+                let lat = rx_mono - th.tx_ns as i128;
+                let hist = if th.stream == LATENCY_STREAM {
+                    &mut st.probe_latency
+                } else {
+                    &mut st.load_latency
+                };
+                if lat > 0 && lat < 100_000_000_000 && hist.record(lat as u64).is_ok() {
+                } else {
+                    st.bad_timestamps += 1;
+                }
+            });
+            if n > 0 {
+                continue;
+            }
+            if stop.load(Ordering::Acquire) {
+                let now = monotonic_ns();
+                let until = *stop_at.get_or_insert(now + u64::from(self.retire_ms) * 3_000_000);
+                if now >= until {
+                    break;
+                }
+            }
+            let mut pfd = libc::pollfd {
+                fd: self.sock.as_raw_fd(),
+                events: libc::POLLIN | libc::POLLERR,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd; a short timeout keeps the stop flag responsive.
+            unsafe { libc::poll(&mut pfd, 1, 5) };
+        }
+        st.drops = self.sock.take_drops()?;
+        Ok(st)
+    }
+}

@@ -1,0 +1,386 @@
+//! One trial: threads, namespaces, phases, merging and checks.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use crate::accounting::{SeqTracker, StreamStats};
+use crate::error::{Result, TrafficError};
+use crate::frame::{build_template, FlowSpec, FrameSizes, MacAddr, Template};
+use crate::generator::{GenStats, Generator, Phase};
+use crate::sink::{new_histogram, Sink, SinkStats};
+use crate::sys::{enter_netns, if_counters, pin_to_cpu, PacketSocket};
+
+/// Where a generator or sink attaches: an interface inside a network namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attach {
+    /// Namespace file, e.g. /run/netns/NAME; None = the caller's namespace.
+    pub netns: Option<PathBuf>,
+    pub ifname: String,
+    /// Pin the thread to this CPU.
+    #[serde(default)]
+    pub cpu: Option<usize>,
+}
+
+/// One trial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrialSpec {
+    pub source: Attach,
+    pub sinks: Vec<Attach>,
+    pub flows: FlowSpec,
+    pub frame_size: FrameSizes,
+    /// Load rate, frames per second (the latency stream comes on top).
+    pub rate_pps: f64,
+    pub duration: Duration,
+    pub warmup: Duration,
+    /// Rate of the latency stream beside the load (0 = none).
+    pub latency_stream_pps: f64,
+    /// Destination MAC of test frames (the next hop's interface); None = broadcast.
+    pub dst_mac: Option<MacAddr>,
+    /// Time to wait for frames still in flight after the generator stops.
+    pub drain: Duration,
+}
+
+impl TrialSpec {
+    /// A spec with defaults for everything but where to attach and how fast to send.
+    pub fn new(source: Attach, sinks: Vec<Attach>, rate_pps: f64, duration: Duration) -> TrialSpec {
+        TrialSpec {
+            source,
+            sinks,
+            flows: FlowSpec::default(),
+            frame_size: FrameSizes::Fixed(64),
+            rate_pps,
+            duration,
+            warmup: Duration::ZERO,
+            latency_stream_pps: 0.0,
+            dst_mac: None,
+            drain: Duration::from_millis(100),
+        }
+    }
+}
+
+/// What a trial measured.
+#[derive(Debug, Clone)]
+pub struct TrialResult {
+    pub requested_pps: f64,
+    /// Frames accepted by the kernel in the measured phase (load + latency stream).
+    pub sent: u64,
+    pub received: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub reordered: u64,
+    pub streams: Vec<StreamStats>,
+    /// Test frames from the warm-up or an earlier trial.
+    pub foreign_frames: u64,
+    /// Non-test frames at the sinks.
+    pub other_frames: u64,
+    /// Frames the sinks' rings dropped (the sink was the bottleneck).
+    pub sink_drops: u64,
+    pub tx_retries: u64,
+    pub elapsed: Duration,
+    /// Load frames per second actually achieved over the sending window.
+    pub achieved_pps: f64,
+    /// The generator gave up before sending everything (deadline).
+    pub generator_gave_up: bool,
+    /// Latency of the latency stream (ns).
+    pub latency: Histogram<u64>,
+    /// Latency of the load frames (ns).
+    pub load_latency: Histogram<u64>,
+    /// The source interface's kernel TX counter over the measured phase.
+    pub source_tx_packets: Option<u64>,
+    /// Counters that disagree (each a human-readable sentence).
+    pub anomalies: Vec<String>,
+}
+
+impl TrialResult {
+    /// Loss of the measured phase, percent of sent.
+    pub fn loss_pct(&self) -> f64 {
+        if self.sent == 0 {
+            100.0
+        } else {
+            100.0 * self.lost as f64 / self.sent as f64
+        }
+    }
+}
+
+/// Trial tags cycle so frames of one trial are never counted in the next.
+static NEXT_TAG: AtomicU8 = AtomicU8::new(1);
+
+fn next_tag() -> u8 {
+    // Tags 1..=127 for measured phases; warm-up uses tag | 0x80.
+    let t = NEXT_TAG.fetch_add(1, Ordering::Relaxed) % 127 + 1;
+    t & 0x7f
+}
+
+fn validate(spec: &TrialSpec) -> Result<()> {
+    if !(spec.rate_pps.is_finite() && spec.rate_pps > 0.0) {
+        return Err(TrafficError::Spec(format!(
+            "rate {} pps must be positive",
+            spec.rate_pps
+        )));
+    }
+    if spec.duration.is_zero() {
+        return Err(TrafficError::Spec("duration must be positive".into()));
+    }
+    if spec.sinks.is_empty() {
+        return Err(TrafficError::Spec("at least one sink is needed".into()));
+    }
+    if spec.flows.count == 0 || spec.flows.count > 65_536 {
+        return Err(TrafficError::Spec(format!(
+            "flow count {} must be 1..=65536",
+            spec.flows.count
+        )));
+    }
+    if !(spec.latency_stream_pps >= 0.0 && spec.latency_stream_pps.is_finite()) {
+        return Err(TrafficError::Spec("latency stream rate must be ≥ 0".into()));
+    }
+    Ok(())
+}
+
+fn enter(attach: &Attach) -> Result<()> {
+    if let Some(ns) = &attach.netns {
+        enter_netns(ns)?;
+    }
+    if let Some(cpu) = attach.cpu {
+        pin_to_cpu(cpu)?;
+    }
+    Ok(())
+}
+
+fn spawn<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<JoinHandle<Result<T>>> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map_err(|source| TrafficError::Os {
+            what: "spawn thread",
+            source,
+        })
+}
+
+struct GenOutcome {
+    stats: GenStats,
+    tx_delta: Option<u64>,
+}
+
+/// Runs one trial (blocking; call it from a thread of its own or `spawn_blocking`).
+pub fn run_trial(spec: &TrialSpec) -> Result<TrialResult> {
+    validate(spec)?;
+    let tag = next_tag();
+    let stop = Arc::new(AtomicBool::new(false));
+
+    // Sinks first, so they see the first frame.
+    let mut sinks: Vec<JoinHandle<Result<SinkStats>>> = Vec::new();
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
+    for attach in &spec.sinks {
+        let attach = attach.clone();
+        let stop = stop.clone();
+        let ready = ready_tx.clone();
+        sinks.push(spawn("coo-sink", move || {
+            let opened = enter(&attach).and_then(|_| Sink::open(&attach.ifname, tag));
+            match opened {
+                Ok(sink) => {
+                    let _ = ready.send(Ok(()));
+                    sink.run(stop)
+                }
+                Err(e) => {
+                    let _ = ready.send(Err(TrafficError::SinkNotReady(format!(
+                        "{}: {e}",
+                        attach.ifname
+                    ))));
+                    Err(e)
+                }
+            }
+        })?);
+    }
+    drop(ready_tx);
+    let mut startup_error = None;
+    for _ in 0..spec.sinks.len() {
+        match ready_rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => startup_error = Some(e),
+            Err(_) => startup_error = Some(TrafficError::SinkNotReady("timeout".into())),
+        }
+    }
+    if let Some(e) = startup_error {
+        stop.store(true, Ordering::Release);
+        for s in sinks {
+            let _ = s.join();
+        }
+        return Err(e);
+    }
+
+    let gen_spec = spec.clone();
+    let generator = spawn("coo-gen", move || generate(&gen_spec, tag));
+    let gen_result = match generator {
+        Ok(h) => h
+            .join()
+            .map_err(|_| TrafficError::Panicked("generator"))
+            .and_then(|r| r),
+        Err(e) => Err(e),
+    };
+    if gen_result.is_ok() {
+        std::thread::sleep(spec.drain);
+    }
+    stop.store(true, Ordering::Release);
+    let mut sink_stats = Vec::new();
+    let mut sink_error = None;
+    for s in sinks {
+        match s.join() {
+            Ok(Ok(st)) => sink_stats.push(st),
+            Ok(Err(e)) => sink_error = Some(e),
+            Err(_) => sink_error = Some(TrafficError::Panicked("sink")),
+        }
+    }
+    let gen = gen_result?;
+    if let Some(e) = sink_error {
+        return Err(e);
+    }
+    Ok(combine(spec, gen, sink_stats))
+}
+
+fn templates(spec: &TrialSpec, src_mac: MacAddr) -> Result<(Vec<Vec<Template>>, Vec<usize>)> {
+    let cycle = spec.frame_size.cycle();
+    let mut sizes: Vec<u16> = cycle.clone();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let index: Vec<usize> = cycle
+        .iter()
+        .filter_map(|s| sizes.iter().position(|x| x == s))
+        .collect();
+    let dst = spec.dst_mac.unwrap_or(MacAddr::BROADCAST);
+    let mut all = Vec::with_capacity(spec.flows.count as usize);
+    for flow in 0..spec.flows.count {
+        let per_size = sizes
+            .iter()
+            .map(|s| build_template(&spec.flows, flow, *s, src_mac, dst))
+            .collect::<Result<Vec<_>>>()?;
+        all.push(per_size);
+    }
+    Ok((all, index))
+}
+
+fn generate(spec: &TrialSpec, tag: u8) -> Result<GenOutcome> {
+    enter(&spec.source)?;
+    let sock = PacketSocket::open(&spec.source.ifname, false)?;
+    sock.bypass_qdisc()?;
+    let src_mac = sock.mac()?;
+    let (tpl, cycle) = templates(spec, src_mac)?;
+    let mut gen = Generator::new(sock, tpl, cycle, spec.flows.distribution)?;
+    // A generator that cannot keep up stops near the nominal end and reports what it sent
+    // (its shortfall is then visible as a lower achieved rate).
+    let deadline = |d: Duration| d + d / 10 + Duration::from_millis(50);
+    if !spec.warmup.is_zero() {
+        let frames = (spec.rate_pps * spec.warmup.as_secs_f64()).round() as u64;
+        gen.run(&Phase {
+            tag: tag | 0x80,
+            rate_pps: spec.rate_pps,
+            frames,
+            latency_pps: 0.0,
+            deadline: deadline(spec.warmup),
+        })?;
+    }
+    let before = if_counters(&spec.source.ifname).ok();
+    let frames = (spec.rate_pps * spec.duration.as_secs_f64())
+        .round()
+        .max(1.0) as u64;
+    let stats = gen.run(&Phase {
+        tag,
+        rate_pps: spec.rate_pps,
+        frames,
+        latency_pps: spec.latency_stream_pps,
+        deadline: deadline(spec.duration),
+    })?;
+    let after = if_counters(&spec.source.ifname).ok();
+    let tx_delta = match (before, after) {
+        (Some(b), Some(a)) => Some(a.tx_packets.saturating_sub(b.tx_packets)),
+        _ => None,
+    };
+    Ok(GenOutcome { stats, tx_delta })
+}
+
+fn combine(spec: &TrialSpec, gen: GenOutcome, sinks: Vec<SinkStats>) -> TrialResult {
+    let mut anomalies = Vec::new();
+    let mut merged: Vec<SeqTracker> = vec![SeqTracker::default(); 256];
+    let mut latency = new_histogram();
+    let mut load_latency = new_histogram();
+    let (mut foreign, mut other, mut drops) = (0, 0, 0);
+    for s in &sinks {
+        for (m, t) in merged.iter_mut().zip(&s.streams) {
+            m.merge(t);
+        }
+        let _ = latency.add(&s.probe_latency);
+        let _ = load_latency.add(&s.load_latency);
+        foreign += s.foreign;
+        other += s.other;
+        drops += s.drops;
+    }
+    let mut streams = Vec::new();
+    for (id, tracker) in merged.iter().enumerate() {
+        let sent = gen.stats.sent_per_stream.get(id).copied().unwrap_or(0);
+        if sent == 0 && tracker.unique == 0 && tracker.duplicated == 0 {
+            continue;
+        }
+        match StreamStats::from_tracker(id as u8, sent, tracker) {
+            Ok(s) => streams.push(s),
+            Err(e) => {
+                anomalies.push(e);
+                streams.push(StreamStats {
+                    stream: id as u8,
+                    sent,
+                    received: tracker.unique,
+                    lost: sent.saturating_sub(tracker.unique),
+                    duplicated: tracker.duplicated,
+                    reordered: tracker.reordered,
+                });
+            }
+        }
+    }
+    let sum = |f: fn(&StreamStats) -> u64| streams.iter().map(f).sum::<u64>();
+    let sent = gen.stats.sent;
+    if let Some(tx) = gen.tx_delta {
+        // Other kernel traffic (IPv6 ND, ...) may add a few frames; never fewer than sent.
+        if tx < sent || tx > sent + 64 + sent / 10_000 {
+            anomalies.push(format!(
+                "generator sent {sent} frames but the interface counted {tx}"
+            ));
+        }
+    }
+    let elapsed = Duration::from_nanos(gen.stats.elapsed_ns);
+    let load_sent = sent - gen.stats.sent_per_stream.get(255).copied().unwrap_or(0);
+    let achieved = if elapsed.is_zero() {
+        0.0
+    } else {
+        load_sent as f64 / elapsed.as_secs_f64()
+    };
+    TrialResult {
+        requested_pps: spec.rate_pps,
+        sent,
+        received: sum(|s| s.received),
+        lost: sum(|s| s.lost),
+        duplicated: sum(|s| s.duplicated),
+        reordered: sum(|s| s.reordered),
+        streams,
+        foreign_frames: foreign,
+        other_frames: other,
+        sink_drops: drops,
+        tx_retries: gen.stats.retries,
+        elapsed,
+        achieved_pps: achieved,
+        generator_gave_up: gen.stats.gave_up,
+        latency,
+        load_latency,
+        source_tx_packets: gen.tx_delta,
+        anomalies,
+    }
+}

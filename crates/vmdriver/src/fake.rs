@@ -1,0 +1,117 @@
+//! A recording fake [`VmDriver`] for orchestration tests without libvirt.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use crate::driver::{DomainInfo, DomainState, VmDriver, VmError};
+use crate::xml::{domain_xml, DomainSpec};
+
+/// One recorded call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    Start { name: String, xml: String },
+    Destroy { name: String },
+    List { prefix: String },
+    State { name: String },
+}
+
+#[derive(Default)]
+struct Inner {
+    calls: Vec<Call>,
+    domains: BTreeMap<String, (DomainState, PathBuf)>,
+    fail_start: Option<String>,
+}
+
+/// Records calls and keeps an in-memory domain table.
+#[derive(Default)]
+pub struct RecordingVmDriver {
+    inner: Mutex<Inner>,
+}
+
+impl RecordingVmDriver {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Makes `start` of the named domain fail (to test rollback paths).
+    pub fn fail_start_of(&self, name: &str) {
+        self.lock().fail_start = Some(name.to_string());
+    }
+    /// All calls so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().calls.clone()
+    }
+    /// Names of domains currently present.
+    pub fn domains(&self) -> Vec<String> {
+        self.lock().domains.keys().cloned().collect()
+    }
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panicking test thread must not hide the recorded calls from the others.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl VmDriver for RecordingVmDriver {
+    fn start(&self, spec: &DomainSpec) -> Result<DomainInfo, VmError> {
+        let mut g = self.lock();
+        g.calls.push(Call::Start {
+            name: spec.name.clone(),
+            xml: domain_xml(spec),
+        });
+        if g.fail_start.as_deref() == Some(spec.name.as_str()) {
+            return Err(VmError::Create {
+                name: spec.name.clone(),
+                message: "injected failure".into(),
+            });
+        }
+        if g.domains.contains_key(&spec.name) {
+            return Err(VmError::Create {
+                name: spec.name.clone(),
+                message: "domain already exists".into(),
+            });
+        }
+        g.domains.insert(
+            spec.name.clone(),
+            (DomainState::Running, spec.console_log.clone()),
+        );
+        Ok(DomainInfo {
+            name: spec.name.clone(),
+            state: DomainState::Running,
+        })
+    }
+
+    fn destroy(&self, name: &str) -> Result<(), VmError> {
+        let mut g = self.lock();
+        g.calls.push(Call::Destroy { name: name.into() });
+        g.domains.remove(name);
+        Ok(())
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<DomainInfo>, VmError> {
+        let mut g = self.lock();
+        g.calls.push(Call::List {
+            prefix: prefix.into(),
+        });
+        Ok(g.domains
+            .iter()
+            .filter(|(n, _)| n.starts_with(prefix))
+            .map(|(n, (s, _))| DomainInfo {
+                name: n.clone(),
+                state: *s,
+            })
+            .collect())
+    }
+
+    fn state(&self, name: &str) -> Result<DomainState, VmError> {
+        let mut g = self.lock();
+        g.calls.push(Call::State { name: name.into() });
+        g.domains
+            .get(name)
+            .map(|(s, _)| *s)
+            .ok_or_else(|| VmError::NoSuchDomain(name.into()))
+    }
+
+    fn console_log(&self, name: &str) -> Option<PathBuf> {
+        self.lock().domains.get(name).map(|(_, p)| p.clone())
+    }
+}

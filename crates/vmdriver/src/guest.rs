@@ -1,0 +1,192 @@
+//! The kernel command line contract between the host (domain XML) and the guest init.
+//!
+//! Host side: [`GuestConfig::to_cmdline`]; guest side: [`GuestConfig::from_cmdline`] on
+//! `/proc/cmdline`. Interfaces are identified by MAC, not by guest name, because the guest's
+//! `ethN` numbering follows PCI probe order, which we do not rely on.
+//! This file is also compiled into the guest init binary (std + `crate::mac` only).
+
+use std::net::Ipv4Addr;
+
+use crate::mac::MacAddr;
+
+/// Serial console marker the guest init prints once the agent accepts connections.
+pub const READY_MARKER: &str = "COO-GUEST-READY";
+/// Serial console marker printed in probe mode (then the guest powers off).
+pub const PROBE_MARKER: &str = "COO-GUEST-PROBE-OK";
+/// Default TCP port of the agent inside the guest (PyCOO's port).
+pub const AGENT_PORT: u16 = 8000;
+
+/// What the guest init needs to know, carried on the kernel command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestConfig {
+    /// Management address and prefix length (`coo.mgmt=198.19.255.10/16`); `None` = DHCP.
+    pub mgmt: Option<(Ipv4Addr, u8)>,
+    /// MAC of the management NIC (`coo.mgmt_mac=`).
+    pub mgmt_mac: MacAddr,
+    /// MACs of the data NICs in PyCOO order (`coo.data=mac,mac,...`).
+    pub data_macs: Vec<MacAddr>,
+    /// Engine for the agent (`coo.engine=`): coo-click, click, kernel-forward, or a path.
+    pub engine: String,
+    /// Agent TCP port (`coo.port=`).
+    pub port: u16,
+    /// Probe mode (`coo.probe=1`): print [`PROBE_MARKER`] and power off.
+    pub probe: bool,
+}
+
+/// A command line the guest init cannot use.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CmdlineError {
+    #[error("kernel command line lacks {0}")]
+    Missing(&'static str),
+    #[error("bad value for {key}: {value:?}")]
+    BadValue { key: &'static str, value: String },
+}
+
+impl GuestConfig {
+    /// Kernel command line: console on ttyS0, reboot (= VM exit) on panic, our `coo.*` keys.
+    pub fn to_cmdline(&self) -> String {
+        let mut s = String::from("console=ttyS0 panic=-1 quiet loglevel=3");
+        match self.mgmt {
+            Some((ip, len)) => s.push_str(&format!(" coo.mgmt={ip}/{len}")),
+            None => s.push_str(" coo.mgmt=dhcp"),
+        }
+        s.push_str(&format!(" coo.mgmt_mac={}", self.mgmt_mac));
+        if !self.data_macs.is_empty() {
+            let macs: Vec<String> = self.data_macs.iter().map(|m| m.to_string()).collect();
+            s.push_str(&format!(" coo.data={}", macs.join(",")));
+        }
+        s.push_str(&format!(" coo.engine={}", self.engine));
+        s.push_str(&format!(" coo.port={}", self.port));
+        if self.probe {
+            s.push_str(" coo.probe=1");
+        }
+        s
+    }
+
+    /// Parses `/proc/cmdline`; unknown keys are ignored (the kernel's own).
+    pub fn from_cmdline(cmdline: &str) -> Result<Self, CmdlineError> {
+        let get = |key: &str| {
+            cmdline
+                .split_whitespace()
+                .filter_map(|w| w.strip_prefix(key)?.strip_prefix('='))
+                .next_back()
+        };
+        let mgmt = match get("coo.mgmt").ok_or(CmdlineError::Missing("coo.mgmt"))? {
+            "dhcp" => None,
+            v => Some(parse_cidr(v).ok_or_else(|| CmdlineError::BadValue {
+                key: "coo.mgmt",
+                value: v.to_string(),
+            })?),
+        };
+        let mac_of = |key: &'static str, v: &str| {
+            v.parse::<MacAddr>().map_err(|_| CmdlineError::BadValue {
+                key,
+                value: v.to_string(),
+            })
+        };
+        let mgmt_mac = mac_of(
+            "coo.mgmt_mac",
+            get("coo.mgmt_mac").ok_or(CmdlineError::Missing("coo.mgmt_mac"))?,
+        )?;
+        let data_macs = match get("coo.data") {
+            None | Some("") => Vec::new(),
+            Some(v) => v
+                .split(',')
+                .map(|m| mac_of("coo.data", m))
+                .collect::<Result<_, _>>()?,
+        };
+        let engine = get("coo.engine").unwrap_or("coo-click").to_string();
+        let port = match get("coo.port") {
+            None => AGENT_PORT,
+            Some(v) => v.parse().map_err(|_| CmdlineError::BadValue {
+                key: "coo.port",
+                value: v.to_string(),
+            })?,
+        };
+        let probe = get("coo.probe") == Some("1");
+        Ok(GuestConfig {
+            mgmt,
+            mgmt_mac,
+            data_macs,
+            engine,
+            port,
+            probe,
+        })
+    }
+}
+
+/// `a.b.c.d/len` with len ≤ 32.
+pub fn parse_cidr(v: &str) -> Option<(Ipv4Addr, u8)> {
+    let (ip, len) = v.split_once('/')?;
+    let len: u8 = len.parse().ok()?;
+    (len <= 32).then_some(())?;
+    Some((ip.parse().ok()?, len))
+}
+
+/// Netmask for a prefix length.
+pub fn netmask(len: u8) -> Ipv4Addr {
+    let bits = if len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(len.min(32)))
+    };
+    Ipv4Addr::from(bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> GuestConfig {
+        GuestConfig {
+            mgmt: Some((Ipv4Addr::new(198, 19, 255, 10), 16)),
+            mgmt_mac: "52:54:00:00:00:01".parse().unwrap(),
+            data_macs: vec![
+                "52:54:00:00:00:02".parse().unwrap(),
+                "52:54:00:00:00:03".parse().unwrap(),
+            ],
+            engine: "coo-click".into(),
+            port: 8000,
+            probe: false,
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let c = cfg();
+        let line = c.to_cmdline();
+        assert!(line.starts_with("console=ttyS0 panic=-1"));
+        assert!(line.contains("coo.mgmt=198.19.255.10/16"));
+        assert!(line.contains("coo.data=52:54:00:00:00:02,52:54:00:00:00:03"));
+        assert_eq!(GuestConfig::from_cmdline(&line).unwrap(), c);
+        let mut d = c.clone();
+        d.mgmt = None;
+        d.data_macs.clear();
+        d.probe = true;
+        assert_eq!(GuestConfig::from_cmdline(&d.to_cmdline()).unwrap(), d);
+    }
+
+    #[test]
+    fn errors_are_named() {
+        assert_eq!(
+            GuestConfig::from_cmdline("console=ttyS0"),
+            Err(CmdlineError::Missing("coo.mgmt"))
+        );
+        assert!(matches!(
+            GuestConfig::from_cmdline("coo.mgmt=1.2.3.4/40 coo.mgmt_mac=52:54:00:00:00:01"),
+            Err(CmdlineError::BadValue { key: "coo.mgmt", .. })
+        ));
+        assert!(matches!(
+            GuestConfig::from_cmdline("coo.mgmt=dhcp coo.mgmt_mac=52:54:00:00:00:01 coo.data=x"),
+            Err(CmdlineError::BadValue { key: "coo.data", .. })
+        ));
+    }
+
+    #[test]
+    fn netmasks() {
+        assert_eq!(netmask(16), Ipv4Addr::new(255, 255, 0, 0));
+        assert_eq!(netmask(0), Ipv4Addr::new(0, 0, 0, 0));
+        assert_eq!(netmask(32), Ipv4Addr::new(255, 255, 255, 255));
+        assert_eq!(netmask(15), Ipv4Addr::new(255, 254, 0, 0));
+    }
+}

@@ -1,0 +1,224 @@
+//! One call for the testbed: start a VNF as a VM on given bridges and get its management
+//! endpoint; the domain spec for it is computed purely ([`domain_spec`]).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::accel::{qemu_binary, Accel};
+use crate::driver::{VmDriver, VmError};
+use crate::guest::{GuestConfig, AGENT_PORT};
+use crate::image::Image;
+use crate::mac::MacAddr;
+use crate::ready::{wait_agent_ready, ReadyError};
+use crate::xml::{BootSpec, DomainSpec, NicSpec};
+
+/// What the testbed knows about one VNF VM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VnfVmSpec {
+    /// Run prefix (`cb1a2b`): domain `<prefix>-<vnf_id>`, taps `<prefix>v<index>n<nic>`.
+    pub prefix: String,
+    pub vnf_id: String,
+    /// Position of the VNF in the topology (keeps tap names short and unique).
+    pub index: usize,
+    pub memory_mib: u32,
+    pub vcpus: u32,
+    /// Management bridge (the host has no address on it).
+    pub mgmt_bridge: String,
+    /// Guest management address and prefix length, in 198.18.0.0/15.
+    pub mgmt_addr: (Ipv4Addr, u8),
+    /// Management MAC; derived from prefix and VNF id when absent.
+    pub mgmt_mac: Option<MacAddr>,
+    /// Data NICs in PyCOO order: (bridge, MAC).
+    pub data: Vec<(String, MacAddr)>,
+    /// Engine the agent runs (coo-click, click, kernel-forward, or a path present in the image).
+    pub engine: String,
+    /// Run directory; the console log goes to `<run_dir>/vm/<vnf_id>.console.log`.
+    pub run_dir: PathBuf,
+}
+
+/// A started VNF VM.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VnfVm {
+    pub domain: String,
+    pub accel: Accel,
+    /// Agent REST endpoint, reachable from the management namespace only.
+    pub endpoint: SocketAddr,
+    pub console_log: PathBuf,
+    /// Host tap names (for cleanup checks).
+    pub taps: Vec<String>,
+    /// Time from `start` returning to the agent answering (None until waited).
+    pub boot_to_ready_ms: Option<u64>,
+}
+
+/// The domain spec for `spec` booting `image` (pure).
+pub fn domain_spec(spec: &VnfVmSpec, vmlinuz: &Path, initramfs: &Path, accel: Accel) -> DomainSpec {
+    let mgmt_mac = spec.mgmt_mac.unwrap_or_else(|| {
+        MacAddr::derived(format!("{}/{}/mgmt", spec.prefix, spec.vnf_id).as_bytes())
+    });
+    let guest = GuestConfig {
+        mgmt: Some(spec.mgmt_addr),
+        mgmt_mac,
+        data_macs: spec.data.iter().map(|(_, m)| *m).collect(),
+        engine: spec.engine.clone(),
+        port: AGENT_PORT,
+        probe: false,
+    };
+    let tap = |nic: usize| format!("{}v{}n{}", spec.prefix, spec.index, nic);
+    let mut nics = vec![NicSpec {
+        bridge: spec.mgmt_bridge.clone(),
+        mac: mgmt_mac,
+        tap: Some(tap(0)),
+    }];
+    for (i, (bridge, mac)) in spec.data.iter().enumerate() {
+        nics.push(NicSpec {
+            bridge: bridge.clone(),
+            mac: *mac,
+            tap: Some(tap(i + 1)),
+        });
+    }
+    DomainSpec {
+        name: format!("{}-{}", spec.prefix, spec.vnf_id),
+        accel,
+        memory_mib: spec.memory_mib,
+        vcpus: spec.vcpus,
+        boot: BootSpec::Kernel {
+            kernel: vmlinuz.to_path_buf(),
+            initrd: initramfs.to_path_buf(),
+            cmdline: guest.to_cmdline(),
+        },
+        nics,
+        console_log: spec
+            .run_dir
+            .join("vm")
+            .join(format!("{}.console.log", spec.vnf_id)),
+        emulator: qemu_binary(),
+    }
+}
+
+/// Starts the VM (does not wait for the agent; see [`wait_ready`]).
+pub fn start_vnf(
+    driver: &dyn VmDriver,
+    image: &Image,
+    accel: Accel,
+    spec: &VnfVmSpec,
+) -> Result<VnfVm, VmError> {
+    let ds = domain_spec(spec, &image.vmlinuz, &image.initramfs, accel);
+    if let Some(dir) = ds.console_log.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| VmError::Create {
+            name: ds.name.clone(),
+            message: format!("{}: {e}", dir.display()),
+        })?;
+    }
+    driver.start(&ds)?;
+    Ok(VnfVm {
+        domain: ds.name.clone(),
+        accel,
+        endpoint: SocketAddr::from((spec.mgmt_addr.0, AGENT_PORT)),
+        console_log: ds.console_log.clone(),
+        taps: ds.nics.iter().filter_map(|n| n.tap.clone()).collect(),
+        boot_to_ready_ms: None,
+    })
+}
+
+/// Waits until the agent answers from the management namespace; records boot-to-ready time
+/// (measured from `started`, the instant before [`start_vnf`]).
+pub fn wait_ready(
+    vm: &mut VnfVm,
+    mgmt_netns: &Path,
+    started: Instant,
+    timeout: Duration,
+) -> Result<Duration, ReadyError> {
+    wait_agent_ready(Some(mgmt_netns), vm.endpoint, timeout)?;
+    let t = started.elapsed();
+    vm.boot_to_ready_ms = Some(t.as_millis() as u64);
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::{Call, RecordingVmDriver};
+
+    fn spec() -> VnfVmSpec {
+        VnfVmSpec {
+            prefix: "cb1a2b".into(),
+            vnf_id: "vnf1".into(),
+            index: 1,
+            memory_mib: 256,
+            vcpus: 1,
+            mgmt_bridge: "cb1a2b-mgmt".into(),
+            mgmt_addr: (Ipv4Addr::new(198, 19, 255, 11), 16),
+            mgmt_mac: None,
+            data: vec![
+                ("cb1a2b-l1".into(), "52:54:00:00:01:01".parse().unwrap()),
+                ("cb1a2b-l2".into(), "52:54:00:00:01:02".parse().unwrap()),
+            ],
+            engine: "coo-click".into(),
+            run_dir: "/run/coo-bench/r1".into(),
+        }
+    }
+
+    #[test]
+    fn spec_has_mgmt_first_then_data_in_order() {
+        let ds = domain_spec(&spec(), Path::new("/k"), Path::new("/i"), Accel::Tcg);
+        assert_eq!(ds.name, "cb1a2b-vnf1");
+        let bridges: Vec<&str> = ds.nics.iter().map(|n| n.bridge.as_str()).collect();
+        assert_eq!(bridges, ["cb1a2b-mgmt", "cb1a2b-l1", "cb1a2b-l2"]);
+        let taps: Vec<&str> = ds.nics.iter().filter_map(|n| n.tap.as_deref()).collect();
+        assert_eq!(taps, ["cb1a2bv1n0", "cb1a2bv1n1", "cb1a2bv1n2"]);
+        assert!(taps.iter().all(|t| t.len() <= 15));
+        let BootSpec::Kernel { cmdline, .. } = &ds.boot else {
+            panic!("kernel boot expected")
+        };
+        let g = GuestConfig::from_cmdline(cmdline).unwrap();
+        assert_eq!(g.mgmt, Some((Ipv4Addr::new(198, 19, 255, 11), 16)));
+        assert_eq!(g.mgmt_mac, ds.nics[0].mac);
+        assert_eq!(g.data_macs, vec![ds.nics[1].mac, ds.nics[2].mac]);
+        assert_eq!(
+            ds.console_log,
+            PathBuf::from("/run/coo-bench/r1/vm/vnf1.console.log")
+        );
+    }
+
+    #[test]
+    fn start_through_fake_records_xml() {
+        let fake = RecordingVmDriver::new();
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = spec();
+        s.run_dir = dir.path().to_path_buf();
+        let image = Image {
+            dir: dir.path().into(),
+            vmlinuz: "/k".into(),
+            initramfs: "/i".into(),
+            manifest: crate::image::Manifest {
+                format: "x".into(),
+                hash: "h".into(),
+                kernel_package: "p".into(),
+                kernel_release: "r".into(),
+                modules: vec![],
+                files: vec![],
+                initramfs_bytes: 0,
+            },
+            built_now: false,
+        };
+        let vm = start_vnf(&fake, &image, Accel::Tcg, &s).unwrap();
+        assert_eq!(vm.endpoint, "198.19.255.11:8000".parse().unwrap());
+        assert_eq!(vm.taps.len(), 3);
+        assert!(dir.path().join("vm").is_dir());
+        match &fake.calls()[0] {
+            Call::Start { name, xml } => {
+                assert_eq!(name, "cb1a2b-vnf1");
+                assert!(xml.contains("<domain type='qemu'>"));
+                assert!(xml.contains("coo.data=52:54:00:00:01:01,52:54:00:00:01:02"));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(fake.console_log("cb1a2b-vnf1"), Some(vm.console_log.clone()));
+        crate::driver::destroy_all(&fake, "cb1a2b").unwrap();
+        assert!(fake.domains().is_empty());
+    }
+}

@@ -1,0 +1,606 @@
+//! Typed async client for the agent's REST API (COO `/click_plugin/*` and `/v1/*` extras),
+//! over TCP or a UNIX socket, one HTTP/1.1 connection per call.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::{Deserialize, Serialize};
+use tokio::net::{TcpStream, UnixStream};
+
+use crate::endpoint::Endpoint;
+
+/// Largest response body accepted.
+const MAX_RESPONSE: usize = 64 * 1024 * 1024;
+
+/// Query/path encoding: everything but unreserved characters.
+const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Whole-call timeout (connect + request + response).
+    pub timeout: Duration,
+    /// Timeout of one connection attempt.
+    pub connect_timeout: Duration,
+    /// Extra connection attempts after a connect error (never after a request was sent).
+    pub retries: u32,
+    /// Bearer token for mutating calls.
+    pub token: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(3),
+            retries: 3,
+            token: None,
+        }
+    }
+}
+
+/// Client failures.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("cannot connect to {endpoint}")]
+    Connect {
+        endpoint: Endpoint,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{endpoint}: {what} timed out after {after:?}")]
+    Timeout {
+        endpoint: Endpoint,
+        what: &'static str,
+        after: Duration,
+    },
+    #[error("{endpoint}: http error")]
+    Http {
+        endpoint: Endpoint,
+        #[source]
+        source: hyper::Error,
+    },
+    #[error("{endpoint}: {method} {path}: HTTP {status}: {message}")]
+    Status {
+        endpoint: Endpoint,
+        method: String,
+        path: String,
+        status: u16,
+        message: String,
+    },
+    #[error("{endpoint}: {path}: unexpected response {body:?}")]
+    UnexpectedBody {
+        endpoint: Endpoint,
+        path: String,
+        body: String,
+    },
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+}
+
+impl ClientError {
+    /// HTTP status of a `Status` error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// A response as received.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Bytes,
+}
+
+impl RawResponse {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// What `start` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartOutcome {
+    Started { pid: u32 },
+    AlreadyRunning,
+}
+
+/// What `stop` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopOutcome {
+    Stopped,
+    NotRunning,
+}
+
+/// `vnf_identification` (all empty while the engine does not run).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct VnfIdentification {
+    pub provider: String,
+    pub description: String,
+    pub version: String,
+    pub id: String,
+    pub name: String,
+}
+
+/// One COO metric.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    pub id: u32,
+    pub value: i64,
+    pub name: String,
+}
+
+/// COO `metrics`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    pub time_ms: i64,
+    pub list: Vec<Metric>,
+}
+
+impl Metrics {
+    /// Value of the metric called `name` (e.g. "Net RX").
+    pub fn get(&self, name: &str) -> Option<i64> {
+        self.list.iter().find(|m| m.name == name).map(|m| m.value)
+    }
+}
+
+/// `GET /v1/health`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+    pub engine: String,
+    pub running: bool,
+    pub pid: Option<u32>,
+    pub function: String,
+    pub interfaces: Vec<String>,
+}
+
+/// `GET /v1/counters`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Counters {
+    pub engine: String,
+    pub running: bool,
+    pub elements: Vec<ElementCounters>,
+    pub interfaces: Vec<InterfaceCounters>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ElementCounters {
+    pub name: String,
+    pub class: String,
+    pub handlers: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct InterfaceCounters {
+    pub name: String,
+    pub port: usize,
+    pub rx_packets: u64,
+    pub tx_packets: u64,
+    pub rx_dropped: u64,
+    pub tx_dropped: u64,
+    pub rx_bytes: u64,
+    pub tx_bytes: u64,
+}
+
+impl Counters {
+    /// The value of handler `h` of element `elem`, parsed as an integer.
+    pub fn handler_u64(&self, elem: &str, h: &str) -> Option<u64> {
+        self.elements
+            .iter()
+            .find(|e| e.name == elem)?
+            .handlers
+            .get(h)?
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
+/// How `replace_function` delivered the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplaceVia {
+    /// `PUT /v1/function` (body).
+    PutFunction,
+    /// `POST /click_plugin/write_file?path=func.click&content=…` (a plain COO agent).
+    WriteFile,
+}
+
+/// Client of one agent.
+#[derive(Debug, Clone)]
+pub struct VnfClient {
+    endpoint: Endpoint,
+    options: Options,
+}
+
+enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+/// Percent-encodes a query value or path segment (COO's PyCOO client did not: bug 3).
+pub fn encode(s: &str) -> String {
+    utf8_percent_encode(s, ENCODE).to_string()
+}
+
+fn parse_json_string(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<String>(body).ok()
+}
+
+impl VnfClient {
+    pub fn new(endpoint: Endpoint, options: Options) -> Self {
+        VnfClient { endpoint, options }
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    async fn connect_once(&self) -> std::io::Result<Stream> {
+        match &self.endpoint {
+            Endpoint::Tcp(a) => TcpStream::connect(a).await.map(Stream::Tcp),
+            Endpoint::Unix(p) => UnixStream::connect(p).await.map(Stream::Unix),
+        }
+    }
+
+    /// Connects, retrying connect errors only (nothing was sent yet, so retrying is safe).
+    async fn connect(&self) -> Result<Stream, ClientError> {
+        let mut pause = Duration::from_millis(100);
+        let mut attempt = 0;
+        loop {
+            let r = tokio::time::timeout(self.options.connect_timeout, self.connect_once()).await;
+            let err = match r {
+                Ok(Ok(s)) => return Ok(s),
+                Ok(Err(e)) => e,
+                Err(_) => std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"),
+            };
+            if attempt >= self.options.retries {
+                return Err(ClientError::Connect {
+                    endpoint: self.endpoint.clone(),
+                    source: err,
+                });
+            }
+            attempt += 1;
+            tracing::debug!(endpoint = %self.endpoint, attempt, "connect failed: {err}; retrying");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    async fn send<S>(&self, io: S, req: Request<Full<Bytes>>) -> Result<RawResponse, ClientError>
+    where
+        S: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let http = |source| ClientError::Http {
+            endpoint: self.endpoint.clone(),
+            source,
+        };
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.map_err(http)?;
+        let driver = tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let resp = sender.send_request(req).await.map_err(http)?;
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = Limited::new(resp.into_body(), MAX_RESPONSE)
+            .collect()
+            .await
+            .map_err(|e| ClientError::UnexpectedBody {
+                endpoint: self.endpoint.clone(),
+                path: String::new(),
+                body: format!("reading body: {e}"),
+            })?
+            .to_bytes();
+        driver.abort();
+        Ok(RawResponse {
+            status,
+            content_type,
+            body,
+        })
+    }
+
+    /// Sends one request and returns the response whatever its status (for tests and tools).
+    pub async fn request(
+        &self,
+        method: &str,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+        content_type: Option<&str>,
+    ) -> Result<RawResponse, ClientError> {
+        let method = Method::from_bytes(method.as_bytes())
+            .map_err(|_| ClientError::InvalidRequest(format!("method {method:?}")))?;
+        let host = match &self.endpoint {
+            Endpoint::Tcp(a) => a.to_string(),
+            Endpoint::Unix(_) => "localhost".to_owned(),
+        };
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(path_and_query)
+            .header(HOST, host);
+        if let Some(t) = &self.options.token {
+            let v = HeaderValue::from_str(&format!("Bearer {t}"))
+                .map_err(|_| ClientError::InvalidRequest("token is not a valid header value".into()))?;
+            builder = builder.header(AUTHORIZATION, v);
+        }
+        if let Some(ct) = content_type {
+            builder = builder.header(CONTENT_TYPE, ct);
+        }
+        let req = builder
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| ClientError::InvalidRequest(e.to_string()))?;
+        let fut = async {
+            match self.connect().await? {
+                Stream::Tcp(s) => self.send(TokioIo::new(s), req).await,
+                Stream::Unix(s) => self.send(TokioIo::new(s), req).await,
+            }
+        };
+        tokio::time::timeout(self.options.timeout, fut)
+            .await
+            .map_err(|_| ClientError::Timeout {
+                endpoint: self.endpoint.clone(),
+                what: "request",
+                after: self.options.timeout,
+            })?
+    }
+
+    /// A request whose non-2xx status becomes `ClientError::Status` (with the agent's message).
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+        content_type: Option<&str>,
+    ) -> Result<RawResponse, ClientError> {
+        let r = self.request(method, path, body, content_type).await?;
+        if (200..300).contains(&r.status) {
+            return Ok(r);
+        }
+        let message = serde_json::from_slice::<serde_json::Value>(&r.body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| r.text());
+        Err(ClientError::Status {
+            endpoint: self.endpoint.clone(),
+            method: method.to_owned(),
+            path: path.split('?').next().unwrap_or(path).to_owned(),
+            status: r.status,
+            message,
+        })
+    }
+
+    fn unexpected(&self, path: &str, body: &[u8]) -> ClientError {
+        let mut text = String::from_utf8_lossy(body).into_owned();
+        text.truncate(500);
+        ClientError::UnexpectedBody {
+            endpoint: self.endpoint.clone(),
+            path: path.to_owned(),
+            body: text,
+        }
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let r = self.call("GET", path, None, None).await?;
+        serde_json::from_slice(&r.body).map_err(|_| self.unexpected(path, &r.body))
+    }
+
+    async fn get_string(&self, path: &str) -> Result<String, ClientError> {
+        let r = self.call("GET", path, None, None).await?;
+        parse_json_string(&r.body).ok_or_else(|| self.unexpected(path, &r.body))
+    }
+
+    /// `GET /click_plugin/version` (COO: "2.0").
+    pub async fn version(&self) -> Result<String, ClientError> {
+        self.get_string("/click_plugin/version").await
+    }
+
+    /// `GET /click_plugin/running`.
+    pub async fn running(&self) -> Result<bool, ClientError> {
+        self.get_json("/click_plugin/running").await
+    }
+
+    /// `POST /click_plugin/start`; a failed start is an error (the agent answers 4xx/5xx).
+    pub async fn start(&self) -> Result<StartOutcome, ClientError> {
+        let path = "/click_plugin/start";
+        let r = self.call("POST", path, None, None).await?;
+        let s = parse_json_string(&r.body).ok_or_else(|| self.unexpected(path, &r.body))?;
+        if s == "Click is already running" {
+            return Ok(StartOutcome::AlreadyRunning);
+        }
+        // COO's own spelling is "Sucess"; accept the correct one too.
+        s.strip_prefix("Sucess: PID ")
+            .or_else(|| s.strip_prefix("Success: PID "))
+            .and_then(|p| p.trim().parse().ok())
+            .map(|pid| StartOutcome::Started { pid })
+            .ok_or_else(|| self.unexpected(path, &r.body))
+    }
+
+    /// `POST /click_plugin/stop`.
+    pub async fn stop(&self) -> Result<StopOutcome, ClientError> {
+        let path = "/click_plugin/stop";
+        let r = self.call("POST", path, None, None).await?;
+        match parse_json_string(&r.body).as_deref() {
+            Some("Success") => Ok(StopOutcome::Stopped),
+            Some("Click is not running") => Ok(StopOutcome::NotRunning),
+            _ => Err(self.unexpected(path, &r.body)),
+        }
+    }
+
+    /// `GET /click_plugin/read_file`: the function file.
+    pub async fn read_file(&self) -> Result<String, ClientError> {
+        let path = "/click_plugin/read_file";
+        let s = self.get_string(path).await?;
+        if s == "Error Opening File" {
+            return Err(self.unexpected(path, s.as_bytes()));
+        }
+        Ok(s)
+    }
+
+    /// `POST /click_plugin/write_file?path=…&content=…`, properly URL-encoded.
+    pub async fn write_file(&self, file: &str, content: &str) -> Result<(), ClientError> {
+        let path = format!(
+            "/click_plugin/write_file?path={}&content={}",
+            encode(file),
+            encode(content)
+        );
+        let r = self.call("POST", &path, None, None).await?;
+        if r.body.as_ref() == b"OK!!" {
+            Ok(())
+        } else {
+            Err(self.unexpected("/click_plugin/write_file", &r.body))
+        }
+    }
+
+    /// `GET /click_plugin/vnf_identification`; `None` when the header is invalid (`{}`).
+    pub async fn vnf_identification(&self) -> Result<Option<VnfIdentification>, ClientError> {
+        let path = "/click_plugin/vnf_identification";
+        let r = self.call("GET", path, None, None).await?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&r.body).map_err(|_| self.unexpected(path, &r.body))?;
+        if v.as_object().is_some_and(|o| o.is_empty()) {
+            return Ok(None);
+        }
+        serde_json::from_value(v)
+            .map(Some)
+            .map_err(|_| self.unexpected(path, &r.body))
+    }
+
+    /// `GET /click_plugin/metrics`.
+    pub async fn metrics(&self) -> Result<Metrics, ClientError> {
+        self.get_json("/click_plugin/metrics").await
+    }
+
+    /// `GET /click_plugin/log`: the engine's output (or "Click is not running").
+    pub async fn log(&self) -> Result<String, ClientError> {
+        self.get_string("/click_plugin/log").await
+    }
+
+    /// `GET /v1/health`.
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        self.get_json("/v1/health").await
+    }
+
+    /// `GET /v1/counters`.
+    pub async fn counters(&self) -> Result<Counters, ClientError> {
+        self.get_json("/v1/counters").await
+    }
+
+    /// `GET /v1/handlers/{elem.handler}`: the raw handler text.
+    pub async fn read_handler(&self, name: &str) -> Result<String, ClientError> {
+        let r = self
+            .call("GET", &format!("/v1/handlers/{}", encode(name)), None, None)
+            .await?;
+        Ok(r.text())
+    }
+
+    /// `POST /v1/handlers/{elem.handler}` with the value as body; returns the engine's message.
+    pub async fn write_handler(&self, name: &str, value: &str) -> Result<String, ClientError> {
+        let path = format!("/v1/handlers/{}", encode(name));
+        let r = self
+            .call("POST", &path, Some(value.as_bytes().to_vec()), Some("text/plain"))
+            .await?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&r.body).map_err(|_| self.unexpected(&path, &r.body))?;
+        Ok(v.get("message").and_then(|m| m.as_str()).unwrap_or("").to_owned())
+    }
+
+    /// `GET /v1/function`: the function file as text.
+    pub async fn get_function(&self) -> Result<String, ClientError> {
+        Ok(self.call("GET", "/v1/function", None, None).await?.text())
+    }
+
+    /// `PUT /v1/function` with the config as body.
+    pub async fn put_function(&self, content: &str) -> Result<(), ClientError> {
+        self.call(
+            "PUT",
+            "/v1/function",
+            Some(content.as_bytes().to_vec()),
+            Some("text/plain"),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `PUT /v1/function`, or COO's write_file when the agent has no `/v1` API.
+    pub async fn replace_function(&self, content: &str) -> Result<ReplaceVia, ClientError> {
+        match self.put_function(content).await {
+            Ok(()) => Ok(ReplaceVia::PutFunction),
+            Err(ClientError::Status { status: 404 | 405, .. }) => {
+                self.write_file("func.click", content).await?;
+                Ok(ReplaceVia::WriteFile)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /v1/engine`.
+    pub async fn engine(&self) -> Result<String, ClientError> {
+        let v: serde_json::Value = self.get_json("/v1/engine").await?;
+        Ok(v.get("engine").and_then(|e| e.as_str()).unwrap_or("").to_owned())
+    }
+
+    /// `POST /v1/engine` (`coo-click`, `click`, `kernel-forward` or a path); the engine must be stopped.
+    pub async fn set_engine(&self, spec: &str) -> Result<String, ClientError> {
+        let r = self
+            .call("POST", "/v1/engine", Some(spec.as_bytes().to_vec()), Some("text/plain"))
+            .await?;
+        let v: serde_json::Value =
+            serde_json::from_slice(&r.body).map_err(|_| self.unexpected("/v1/engine", &r.body))?;
+        Ok(v.get("engine").and_then(|e| e.as_str()).unwrap_or("").to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_is_complete() {
+        assert_eq!(encode("a b&c=d#e+f%g/h\n"), "a%20b%26c%3Dd%23e%2Bf%25g%2Fh%0A");
+        assert_eq!(encode("func.click"), "func.click");
+    }
+
+    #[tokio::test]
+    async fn connect_error_after_bounded_retries() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = VnfClient::new(
+            Endpoint::Unix(dir.path().join("none.sock")),
+            Options {
+                retries: 2,
+                ..Options::default()
+            },
+        );
+        let e = c.version().await.unwrap_err();
+        assert!(matches!(e, ClientError::Connect { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn metrics_lookup() {
+        let m: Metrics = serde_json::from_str(
+            r#"{"time_ms": 1, "list": [{"id": 0, "value": 7, "name": "CPU Usage"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(m.get("CPU Usage"), Some(7));
+        assert_eq!(m.get("Net RX"), None);
+    }
+}

@@ -1,0 +1,721 @@
+//! `coo-bench run`: topology → testbed up → kernel-forward baseline and every variant
+//! (configure engines/functions through the agents, warm up, NDR/PDR search per frame size,
+//! latency at fractions of NDR, per-NF counters around each trial) → report → testbed down
+//! (also on error and Ctrl-C).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use measure::report::{
+    FrameSizeResult, HostFingerprint, LatencyPoint, Repetition, RunSettings, ToolInfo, VariantReport,
+    VariantStatus,
+};
+use measure::search::{Search, Step};
+use measure::{
+    FrameSize, Goal, LatencySummary, NfCounters, Report, SearchConfig, SoundnessFlag, SoundnessLimits,
+    TrialPurpose, TrialRecord, SCHEMA_VERSION,
+};
+use testbed::Testbed;
+use topology::{EngineSpec, Topology};
+use vnf_client::{Counters, Endpoint, Options, VnfClient};
+
+const INVALID: u8 = 2;
+const BASELINE: &str = "kernel-forward";
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Topology file or PyCOO directory.
+    pub path: PathBuf,
+    /// Variant to measure (repeatable; default: every variant of the topology).
+    #[arg(long = "variant", value_name = "NAME")]
+    pub variants: Vec<String>,
+    /// Smoke test: short trials, coarse precision, one frame size, one latency load (< 1 min).
+    #[arg(long)]
+    pub quick: bool,
+    /// Directory under which `<topology>-<UTC timestamp>/` is created.
+    #[arg(long, default_value = "results")]
+    pub out: PathBuf,
+    /// Do not measure the kernel-forward baseline even when the topology asks for it.
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// Override the frame sizes (bytes including FCS, or `imix`), e.g. `64,1518`.
+    #[arg(long, value_delimiter = ',', value_name = "SIZES")]
+    pub frame_sizes: Vec<String>,
+    /// Override the number of search repetitions.
+    #[arg(long)]
+    pub repetitions: Option<u32>,
+    /// Rate of the latency stream that runs beside the load, frames per second.
+    #[arg(long, default_value_t = 1000.0)]
+    pub latency_stream_pps: f64,
+}
+
+/// Set by SIGINT/SIGTERM; checked between trials.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+fn install_signal_handlers() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+    }
+}
+
+fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// One variant to measure: the engine and function of every VNF.
+#[derive(Debug, Clone)]
+struct VariantPlan {
+    name: String,
+    vnfs: Vec<(String, EngineSpec, PathBuf)>,
+}
+
+/// Removes the testbed when dropped (normal end, error, or interruption).
+struct DownGuard {
+    run_id: String,
+}
+
+impl Drop for DownGuard {
+    fn drop(&mut self) {
+        match testbed::down(&self.run_id) {
+            Ok(rep) => eprintln!("testbed {} removed ({} objects)", rep.run_id, rep.removed),
+            Err(e) => eprintln!("error: teardown of {} failed: {e}; run `coo-bench clean`", self.run_id),
+        }
+    }
+}
+
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let topo = match topology::load(&args.path) {
+        Ok(t) => t,
+        Err(errs) => {
+            eprintln!("{}: invalid topology:\n{errs}", args.path.display());
+            return Ok(ExitCode::from(INVALID));
+        }
+    };
+    let settings = match settings(&topo, &args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(INVALID));
+        }
+    };
+    let plans = match variant_plans(&topo, &args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(INVALID));
+        }
+    };
+    install_signal_handlers();
+    let started_at = chrono::Utc::now();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            // Forwards the signal flag to testbed::up's cancel flag while up is running.
+            while !cancel.load(Ordering::SeqCst) {
+                if interrupted() {
+                    cancel.store(true, Ordering::SeqCst);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let up_opts = testbed::UpOptions { cancel: Some(cancel.clone()), ..Default::default() };
+    eprintln!("bringing up {} ...", topo.id.as_str());
+    let up = testbed::up(&topo, &up_opts);
+    cancel.store(true, Ordering::SeqCst);
+    let _ = watcher.join();
+    let tb = up.with_context(|| format!("testbed up for {}", topo.id.as_str()))?;
+    let guard = DownGuard { run_id: tb.run_id.clone() };
+
+    let clients = clients(&tb)?;
+    let mut host = host_fingerprint(&tb);
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.enable_steady_tick(Duration::from_millis(200));
+
+    let ctx = Ctx { tb: &tb, clients: &clients, rt: &rt, settings: &settings, bar: &bar, flows: flows(&topo) };
+    let mut variants = Vec::new();
+    let mut notes = Vec::new();
+    for plan in &plans {
+        if interrupted() {
+            notes.push(format!("interrupted before variant {}", plan.name));
+            break;
+        }
+        let report = measure_variant(&ctx, plan, &mut host);
+        variants.push(report);
+    }
+    bar.finish_and_clear();
+    drop(guard);
+
+    let finished_at = chrono::Utc::now();
+    let baseline = variants
+        .iter()
+        .find(|v| v.name == BASELINE && v.status == VariantStatus::Measured)
+        .map(|v| v.name.clone());
+    if baseline.is_some() {
+        notes.push("ratios are NDR(variant) / NDR(kernel-forward) at the same frame size, measured in this run".into());
+    }
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo { name: "coo-bench".into(), version: env!("CARGO_PKG_VERSION").into(), git_revision: git_revision() },
+        topology: topo.id.as_str().to_string(),
+        topology_path: args.path.display().to_string(),
+        started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        finished_at: finished_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        host,
+        settings: settings.run.clone(),
+        baseline,
+        variants,
+        notes,
+    };
+    let dir = args.out.join(format!("{}-{}", topo.id.as_str(), started_at.format("%Y%m%dT%H%M%SZ")));
+    write_report(&report, &dir)?;
+    print!("{}", measure::table::variants_table(&report));
+    println!("report: {}", dir.join("report.json").display());
+    if interrupted() {
+        eprintln!("interrupted; partial report written");
+        return Ok(ExitCode::from(1));
+    }
+    let measured = report.variants.iter().any(|v| v.status == VariantStatus::Measured);
+    Ok(if measured { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Everything a measurement needs.
+struct Settings {
+    run: RunSettings,
+    sizes: Vec<FrameSize>,
+    latency_duration_s: f64,
+    warmup_rate_pps: f64,
+    limits: SoundnessLimits,
+}
+
+fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
+    let b = &topo.benchmark;
+    let mut sizes: Vec<FrameSize> = if args.frame_sizes.is_empty() {
+        b.frame_sizes.iter().map(|s| FrameSize::Bytes(u32::from(*s))).collect()
+    } else {
+        args.frame_sizes
+            .iter()
+            .map(|s| match s.trim() {
+                "imix" => Ok(FrameSize::IMIX),
+                n => n.parse::<u32>().map(FrameSize::Bytes).map_err(|_| anyhow!("bad frame size {n:?}")),
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    if sizes.is_empty() {
+        sizes.push(FrameSize::Bytes(64));
+    }
+    let goals = match b.mode {
+        topology::BenchmarkMode::Ndr => vec![Goal::Ndr],
+        topology::BenchmarkMode::Pdr => vec![Goal::Pdr],
+        _ => vec![Goal::Ndr, Goal::Pdr],
+    };
+    let mut search = SearchConfig {
+        min_rate_pps: b.min_rate_pps as f64,
+        max_rate_pps: b.max_rate_pps as f64,
+        ndr_loss_pct: b.ndr_loss_pct,
+        pdr_loss_pct: b.pdr_loss_pct,
+        precision_pct: b.precision_pct,
+        coarse_precision_pct: (b.precision_pct * 4.0).max(2.0),
+        initial_duration_s: (b.trial_duration_s / 4.0).max(0.25).min(b.trial_duration_s),
+        final_duration_s: b.trial_duration_s,
+        goals,
+        ..SearchConfig::default()
+    };
+    let mut loads = b.latency_loads_pct.clone();
+    let mut repetitions = args.repetitions.unwrap_or(b.repetitions).max(1);
+    let mut warmup_s = topo.traffic.warmup_s;
+    if args.quick {
+        sizes.truncate(1);
+        search.precision_pct = search.precision_pct.max(2.0);
+        search.coarse_precision_pct = search.precision_pct * 2.5;
+        search.initial_duration_s = 0.2;
+        search.final_duration_s = 0.4;
+        search.max_trials = 14;
+        loads = vec![50.0];
+        repetitions = 1;
+        warmup_s = warmup_s.min(0.3);
+    }
+    search.validate().map_err(|e| anyhow!(e))?;
+    let warmup_rate_pps = match topo.traffic.rate {
+        topology::traffic::Rate::Pps(p) => p as f64,
+        topology::traffic::Rate::Bps(bps) => bps as f64 / ((sizes[0].average_bytes() + 20.0) * 8.0),
+    }
+    .clamp(search.min_rate_pps, search.max_rate_pps);
+    let mode = serde_json::to_value(b.mode).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    Ok(Settings {
+        latency_duration_s: search.final_duration_s,
+        run: RunSettings {
+            mode,
+            frame_sizes: sizes.clone(),
+            repetitions,
+            latency_loads_pct: loads,
+            warmup_s,
+            latency_stream_pps: args.latency_stream_pps,
+            quick: args.quick,
+            search,
+        },
+        sizes,
+        warmup_rate_pps,
+        limits: SoundnessLimits::default(),
+    })
+}
+
+fn variant_plans(topo: &Topology, args: &RunArgs) -> anyhow::Result<Vec<VariantPlan>> {
+    let mut plans = Vec::new();
+    if topo.benchmark.baseline && !args.no_baseline {
+        plans.push(VariantPlan {
+            name: BASELINE.into(),
+            vnfs: topo
+                .vnfs
+                .iter()
+                .map(|v| (v.id.as_str().to_string(), EngineSpec::KernelForward, v.function.clone()))
+                .collect(),
+        });
+    }
+    let chosen: Vec<&topology::Variant> = if args.variants.is_empty() {
+        topo.variants.iter().collect()
+    } else {
+        args.variants
+            .iter()
+            .map(|n| {
+                topo.variant(n).ok_or_else(|| {
+                    let names: Vec<&str> = topo.variants.iter().map(|v| v.name.as_str()).collect();
+                    anyhow!("topology has no variant {n:?} (available: {})", names.join(", "))
+                })
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    for v in chosen {
+        if v.name == BASELINE {
+            bail!("variant name {BASELINE:?} is reserved for the baseline");
+        }
+        plans.push(VariantPlan {
+            name: v.name.clone(),
+            vnfs: topo
+                .resolve(v)
+                .into_iter()
+                .map(|r| (r.id.as_str().to_string(), r.engine, r.function))
+                .collect(),
+        });
+    }
+    Ok(plans)
+}
+
+fn flows(topo: &Topology) -> traffic::FlowSpec {
+    use topology::traffic as t;
+    let f = &topo.traffic.flows;
+    traffic::FlowSpec {
+        protocol: match topo.traffic.protocol {
+            t::Protocol::Udp => traffic::Protocol::Udp,
+            t::Protocol::Tcp => traffic::Protocol::Tcp,
+            t::Protocol::Icmp => traffic::Protocol::Icmp,
+        },
+        count: f.count,
+        src_ip: f.src_ip,
+        dst_ip: f.dst_ip,
+        src_port: f.src_port,
+        dst_port: f.dst_port,
+        vary: f
+            .vary
+            .iter()
+            .map(|v| match v {
+                t::FlowField::SrcIp => traffic::FlowField::SrcIp,
+                t::FlowField::DstIp => traffic::FlowField::DstIp,
+                t::FlowField::SrcPort => traffic::FlowField::SrcPort,
+                t::FlowField::DstPort => traffic::FlowField::DstPort,
+            })
+            .collect(),
+        distribution: match f.distribution {
+            t::Distribution::RoundRobin => traffic::Distribution::RoundRobin,
+            t::Distribution::Random => traffic::Distribution::Random,
+        },
+    }
+}
+
+/// Why an engine cannot run here (None = it can).
+fn engine_missing(engine: &EngineSpec) -> Option<String> {
+    match engine {
+        EngineSpec::ReferenceClick => match std::env::var_os("COO_BENCH_REFERENCE_CLICK") {
+            None => Some("reference Click is not installed (COO_BENCH_REFERENCE_CLICK is not set)".into()),
+            Some(p) if !Path::new(&p).is_file() => {
+                Some(format!("reference Click not found at {}", Path::new(&p).display()))
+            }
+            Some(_) => None,
+        },
+        EngineSpec::External(p) if !p.is_file() => Some(format!("engine {} not found", p.display())),
+        _ => None,
+    }
+}
+
+fn clients(tb: &Testbed) -> anyhow::Result<BTreeMap<String, VnfClient>> {
+    let mut out = BTreeMap::new();
+    for v in &tb.vnfs {
+        let ep = Endpoint::from_str(&v.agent.endpoint).map_err(|e| anyhow!("agent endpoint of {}: {e}", v.id))?;
+        let opts = Options { timeout: Duration::from_secs(20), ..Options::default() };
+        out.insert(v.id.clone(), VnfClient::new(ep, opts));
+    }
+    Ok(out)
+}
+
+struct Ctx<'a> {
+    tb: &'a Testbed,
+    clients: &'a BTreeMap<String, VnfClient>,
+    rt: &'a tokio::runtime::Runtime,
+    settings: &'a Settings,
+    bar: &'a ProgressBar,
+    flows: traffic::FlowSpec,
+}
+
+fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint) -> VariantReport {
+    let engines: BTreeMap<String, String> = plan.vnfs.iter().map(|(id, e, _)| (id.clone(), e.to_string())).collect();
+    let functions: BTreeMap<String, String> =
+        plan.vnfs.iter().map(|(id, _, f)| (id.clone(), f.display().to_string())).collect();
+    let mut report = VariantReport {
+        name: plan.name.clone(),
+        status: VariantStatus::Measured,
+        engines,
+        functions,
+        results: Vec::new(),
+        notes: Vec::new(),
+    };
+    if let Some(reason) = plan.vnfs.iter().find_map(|(_, e, _)| engine_missing(e)) {
+        eprintln!("variant {}: skipped: {reason}", plan.name);
+        report.status = VariantStatus::Skipped { reason };
+        return report;
+    }
+    ctx.bar.set_message(format!("{}: configuring engines", plan.name));
+    match ctx.rt.block_on(configure(ctx.clients, plan)) {
+        Ok(versions) => {
+            for (engine, version) in versions {
+                host.engines.entry(engine).or_insert(version);
+            }
+        }
+        Err(e) => {
+            eprintln!("variant {}: failed: {e:#}", plan.name);
+            report.status = VariantStatus::Failed { error: format!("{e:#}") };
+            return report;
+        }
+    }
+    let s = ctx.settings;
+    let mut warmup = Some(run_one(ctx, &plan.name, s.sizes[0], s.warmup_rate_pps, s.run.warmup_s.max(0.1), TrialPurpose::Warmup).0);
+    if warmup.as_ref().is_some_and(|w| w.received == 0) {
+        let error = "readiness check: no test frame crossed the chain during warm-up".to_string();
+        eprintln!("variant {}: failed: {error}", plan.name);
+        report.status = VariantStatus::Failed { error };
+        return report;
+    }
+    for size in &s.sizes {
+        let mut reps = Vec::new();
+        for rep in 0..s.run.repetitions {
+            if interrupted() {
+                report.notes.push("interrupted".into());
+                break;
+            }
+            let mut r = search_once(ctx, &plan.name, *size, rep);
+            if let Some(w) = warmup.take() {
+                r.trials.insert(0, w);
+            }
+            reps.push(r);
+        }
+        let ndr = measure::stats::median(&reps.iter().filter_map(|r| r.ndr.as_ref()?.rate_pps).collect::<Vec<_>>());
+        let mut latency = Vec::new();
+        if let Some(ndr) = ndr {
+            for load in &s.run.latency_loads_pct {
+                if interrupted() {
+                    break;
+                }
+                let rate = (ndr * load / 100.0).max(1.0);
+                let (trial, probe, load_lat) = run_one(ctx, &plan.name, *size, rate, s.latency_duration_s, TrialPurpose::Latency);
+                let valid = trial.is_valid();
+                latency.push(LatencyPoint {
+                    load_pct: *load,
+                    rate_pps: rate,
+                    probe: if valid { probe } else { None },
+                    load: if valid { load_lat } else { None },
+                    trial,
+                });
+            }
+        } else {
+            report.notes.push(format!("{size} B: no valid NDR, latency not measured"));
+        }
+        report.results.push(FrameSizeResult::new(*size, reps, latency));
+    }
+    let _ = ctx.rt.block_on(stop_all(ctx.clients));
+    report
+}
+
+fn search_once(ctx: &Ctx<'_>, variant: &str, size: FrameSize, rep: u32) -> Repetition {
+    let s = ctx.settings;
+    let mut search = match Search::new(s.run.search.clone()) {
+        Ok(x) => x,
+        Err(e) => {
+            return Repetition { ndr: None, pdr: None, trials: vec![broken(0.0, 0.0, &e)] };
+        }
+    };
+    let mut trials = Vec::new();
+    loop {
+        match search.next_step() {
+            Step::Trial(req) => {
+                if interrupted() {
+                    break;
+                }
+                ctx.bar.set_message(format!(
+                    "{variant}, {size} B, rep {}: {} trial {} at {:.4} Mpps for {:.2} s",
+                    rep + 1,
+                    req.goal,
+                    trials.len() + 1,
+                    req.rate_pps / 1e6,
+                    req.duration_s
+                ));
+                let (rec, _, _) = run_one(ctx, variant, size, req.rate_pps, req.duration_s, TrialPurpose::Search);
+                trials.push(rec.clone());
+                search.record(rec);
+            }
+            Step::Done(outcome) => {
+                return Repetition {
+                    ndr: outcome.goal(Goal::Ndr).cloned(),
+                    pdr: outcome.goal(Goal::Pdr).cloned(),
+                    trials,
+                };
+            }
+        }
+    }
+    Repetition { ndr: None, pdr: None, trials }
+}
+
+fn broken(rate: f64, duration: f64, reason: &str) -> TrialRecord {
+    TrialRecord {
+        requested_rate_pps: rate,
+        requested_duration_s: duration,
+        flags: vec![SoundnessFlag::Broken { reason: reason.to_string() }],
+        ..Default::default()
+    }
+}
+
+fn attach(netns_path: &Path, ifname: &str) -> traffic::Attach {
+    traffic::Attach { netns: Some(netns_path.to_path_buf()), ifname: ifname.to_string(), cpu: None }
+}
+
+/// Runs one trial with per-NF counters read before and after.
+fn run_one(
+    ctx: &Ctx<'_>,
+    _variant: &str,
+    size: FrameSize,
+    rate: f64,
+    duration_s: f64,
+    purpose: TrialPurpose,
+) -> (TrialRecord, Option<LatencySummary>, Option<LatencySummary>) {
+    let tb = ctx.tb;
+    let before = ctx.rt.block_on(read_counters(ctx.clients));
+    let src = &tb.source;
+    // Frames go to the first VNF's interface on the source's bridge (its MAC), so bridges
+    // forward them without flooding.
+    let dst_mac = tb
+        .vnfs
+        .iter()
+        .flat_map(|v| v.interfaces.iter())
+        .find(|i| i.bridge == src.bridge)
+        .map(|i| traffic::MacAddr(i.mac.0));
+    let frame_size = match size {
+        FrameSize::Bytes(b) => traffic::FrameSizes::Fixed(u16::try_from(b).unwrap_or(u16::MAX)),
+        FrameSize::Imix(_) => traffic::FrameSizes::Imix,
+    };
+    let spec = traffic::TrialSpec {
+        source: attach(&src.netns_path, src.ifname.as_str()),
+        sinks: tb.sinks.iter().map(|s| attach(&s.netns_path, s.ifname.as_str())).collect(),
+        flows: ctx.flows.clone(),
+        frame_size,
+        rate_pps: rate,
+        duration: Duration::from_secs_f64(duration_s),
+        warmup: Duration::ZERO,
+        latency_stream_pps: ctx.settings.run.latency_stream_pps.min(rate / 10.0),
+        dst_mac,
+        drain: Duration::from_millis(100),
+    };
+    let (mut rec, probe, load) = match traffic::run_trial(&spec) {
+        Ok(r) => {
+            let probe = LatencySummary::from_histogram(&r.latency);
+            let load = LatencySummary::from_histogram(&r.load_latency);
+            let mut rec = TrialRecord {
+                purpose: Some(purpose),
+                requested_rate_pps: rate,
+                requested_duration_s: duration_s,
+                sent: r.sent,
+                received: r.received,
+                lost: r.lost,
+                duplicated: r.duplicated,
+                reordered: r.reordered,
+                sink_drops: r.sink_drops,
+                achieved_tx_pps: r.achieved_pps,
+                elapsed_s: r.elapsed.as_secs_f64(),
+                flags: Vec::new(),
+                latency: probe.clone().or_else(|| load.clone()),
+                nf_counters: Vec::new(),
+            };
+            for a in &r.anomalies {
+                rec.flags.push(SoundnessFlag::CountersDisagree { detail: a.clone() });
+            }
+            (rec, probe, load)
+        }
+        Err(e) => {
+            let mut rec = broken(rate, duration_s, &e.to_string());
+            rec.purpose = Some(purpose);
+            (rec, None, None)
+        }
+    };
+    let after = ctx.rt.block_on(read_counters(ctx.clients));
+    rec.nf_counters = nf_deltas(&before, &after);
+    if purpose != TrialPurpose::Warmup {
+        measure::assess(&mut rec, &ctx.settings.limits);
+    }
+    (rec, probe, load)
+}
+
+async fn read_counters(clients: &BTreeMap<String, VnfClient>) -> BTreeMap<String, Counters> {
+    let mut out = BTreeMap::new();
+    for (id, c) in clients {
+        if let Ok(counters) = c.counters().await {
+            out.insert(id.clone(), counters);
+        }
+    }
+    out
+}
+
+/// Per-NF in/out/dropped over one trial from the agents' interface counters.
+fn nf_deltas(before: &BTreeMap<String, Counters>, after: &BTreeMap<String, Counters>) -> Vec<NfCounters> {
+    let mut out = Vec::new();
+    for (id, a) in after {
+        let Some(b) = before.get(id) else { continue };
+        let sum = |c: &Counters, f: fn(&vnf_client::InterfaceCounters) -> u64| c.interfaces.iter().map(f).sum::<u64>();
+        let packets_in = sum(a, |i| i.rx_packets).saturating_sub(sum(b, |i| i.rx_packets));
+        let packets_out = sum(a, |i| i.tx_packets).saturating_sub(sum(b, |i| i.tx_packets));
+        out.push(NfCounters {
+            vnf: id.clone(),
+            packets_in,
+            packets_out,
+            dropped: packets_in.saturating_sub(packets_out),
+            source: format!("interfaces ({})", a.engine),
+        });
+    }
+    out
+}
+
+/// Switches every VNF to the variant's engine and function and starts it; returns engine
+/// name → version.
+async fn configure(clients: &BTreeMap<String, VnfClient>, plan: &VariantPlan) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut versions = BTreeMap::new();
+    for (id, engine, function) in &plan.vnfs {
+        let c = clients.get(id).ok_or_else(|| anyhow!("no agent for VNF {id}"))?;
+        let _ = c.stop().await;
+        let spec = engine.to_string();
+        c.set_engine(&spec).await.with_context(|| format!("{id}: select engine {spec}"))?;
+        if *engine != EngineSpec::KernelForward {
+            let text = std::fs::read_to_string(function).with_context(|| format!("{id}: read {}", function.display()))?;
+            c.put_function(&text).await.with_context(|| format!("{id}: install {}", function.display()))?;
+        }
+        c.start().await.with_context(|| format!("{id}: start {spec}"))?;
+        let mut running = false;
+        for _ in 0..50 {
+            if c.health().await.map(|h| h.running).unwrap_or(false) {
+                running = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        if !running {
+            let log = c.log().await.unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(5).collect();
+            bail!("{id}: engine {spec} is not running after start; log tail: {}", tail.join(" | "));
+        }
+        if let Ok(v) = c.version().await {
+            versions.entry(spec).or_insert(v);
+        }
+    }
+    Ok(versions)
+}
+
+async fn stop_all(clients: &BTreeMap<String, VnfClient>) {
+    for c in clients.values() {
+        let _ = c.stop().await;
+    }
+}
+
+fn first_line(path: &str, key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string())
+}
+
+fn host_fingerprint(tb: &Testbed) -> HostFingerprint {
+    let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
+    HostFingerprint {
+        hostname: read("/proc/sys/kernel/hostname").unwrap_or_default(),
+        cpu_model: first_line("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown".into()),
+        cpu_count: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        kernel: read("/proc/sys/kernel/osrelease").unwrap_or_default(),
+        driver: tb.driver.clone(),
+        accelerator: if tb.driver == "vm" {
+            if Path::new("/dev/kvm").exists() { "kvm".into() } else { "tcg".into() }
+        } else {
+            "none".into()
+        },
+        governor: read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+        engines: BTreeMap::new(),
+    }
+}
+
+fn git_revision() -> Option<String> {
+    let out = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let rev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let dirty = std::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .map(|o| !o.stdout.is_empty())
+        .unwrap_or(false);
+    Some(if dirty { format!("{rev}-dirty") } else { rev })
+}
+
+fn write_report(report: &Report, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    let write = |name: &str, text: &str| -> anyhow::Result<()> {
+        let p = dir.join(name);
+        std::fs::write(&p, text).with_context(|| format!("write {}", p.display()))
+    };
+    write("report.json", &report.to_json()?)?;
+    write("report.csv", &measure::csv::to_csv(report))?;
+    match measure::plot::throughput_svg(report) {
+        Ok(svg) => write("throughput.svg", &svg)?,
+        Err(e) => eprintln!("warning: {e}"),
+    }
+    for size in &report.settings.frame_sizes {
+        let load = report.settings.latency_loads_pct.iter().copied().find(|l| (*l - 50.0).abs() < 1e-9).or_else(|| report.settings.latency_loads_pct.first().copied());
+        let Some(load) = load else { break };
+        match measure::plot::latency_cdf_svg(report, *size, load) {
+            Ok(svg) => write(&format!("latency-cdf-{size}.svg"), &svg)?,
+            Err(e) => eprintln!("warning: {e}"),
+        }
+    }
+    Ok(())
+}

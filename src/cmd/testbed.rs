@@ -1,0 +1,264 @@
+//! `up`, `down`, `status`, `clean`: the netns testbed (crate `testbed`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use testbed::{Testbed, UpError, UpOptions};
+
+const INVALID: u8 = 2;
+
+#[derive(Args)]
+pub struct UpArgs {
+    /// Topology: unified JSON file or PyCOO directory (VNF/, SFC/, SCRIPT/).
+    pub path: PathBuf,
+    /// Variant to instantiate (default: the first).
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Run id (default `<topology-id>-<4 hex>`).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Start every VNF's engine right away (otherwise: `POST /click_plugin/start`).
+    #[arg(long)]
+    pub start: bool,
+    /// coo-click I/O mode passed to the agents (throughput|latency).
+    #[arg(long)]
+    pub io_mode: Option<String>,
+    /// How long to wait for every agent to answer.
+    #[arg(long, default_value_t = 10_000)]
+    pub timeout_ms: u64,
+    /// Print testbed.json instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct DownArgs {
+    /// Run id, or a topology id with exactly one testbed up.
+    pub id: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct CleanArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+static CANCEL: AtomicPtr<AtomicBool> = AtomicPtr::new(std::ptr::null_mut());
+
+extern "C" fn on_signal(_: libc::c_int) {
+    let p = CANCEL.load(Ordering::SeqCst);
+    if !p.is_null() {
+        // SAFETY: `p` comes from a leaked Arc that lives for the rest of the process.
+        unsafe { (*p).store(true, Ordering::SeqCst) };
+    }
+}
+
+/// SIGINT/SIGTERM set the returned flag; `up` then removes what it made and fails.
+fn cancel_on_signals() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let leaked = Arc::into_raw(flag.clone()) as *mut AtomicBool;
+    CANCEL.store(leaked, Ordering::SeqCst);
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only does an atomic load and store.
+        unsafe {
+            libc::signal(sig, on_signal as *const () as libc::sighandler_t);
+        }
+    }
+    flag
+}
+
+fn exit_for(err: &UpError) -> u8 {
+    match err {
+        UpError::NoSuchVariant { .. }
+        | UpError::Plan(_)
+        | UpError::NoSuchRun(_)
+        | UpError::Ambiguous { .. } => INVALID,
+        _ => 1,
+    }
+}
+
+fn fail(err: UpError) -> anyhow::Result<ExitCode> {
+    eprintln!("error: {err}");
+    Ok(ExitCode::from(exit_for(&err)))
+}
+
+fn print_table(tb: &Testbed) {
+    println!(
+        "testbed {} (topology {}, variant {}, prefix {}, bridges in netns {})",
+        tb.run_id, tb.topology_id, tb.variant, tb.prefix, tb.switch_netns
+    );
+    let mut rows = vec![[
+        "VNF".to_owned(),
+        "INTERFACE".into(),
+        "PORT".into(),
+        "MAC".into(),
+        "BRIDGE".into(),
+        "ADDRESS".into(),
+        "REST ENDPOINT".into(),
+    ]];
+    rows.push([
+        format!("{} (source)", tb.source.id),
+        tb.source.ifname.to_string(),
+        "-".into(),
+        tb.source.mac.to_string(),
+        tb.source.bridge.to_string(),
+        tb.source.ip.to_string(),
+        "-".into(),
+    ]);
+    for v in &tb.vnfs {
+        for (i, itf) in v.interfaces.iter().enumerate() {
+            rows.push([
+                if i == 0 { v.id.clone() } else { String::new() },
+                itf.name.to_string(),
+                itf.port.to_string(),
+                itf.mac.to_string(),
+                itf.bridge.to_string(),
+                itf.address.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
+                if i == 0 { v.agent.endpoint.clone() } else { String::new() },
+            ]);
+        }
+    }
+    for s in &tb.sinks {
+        rows.push([
+            format!("{} (sink)", s.id),
+            s.ifname.to_string(),
+            "-".into(),
+            s.mac.to_string(),
+            s.bridge.to_string(),
+            s.ip.to_string(),
+            "-".into(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .collect();
+    for r in rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+}
+
+pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
+    let topo = match topology::load(&args.path) {
+        Ok(t) => t,
+        Err(errs) => {
+            eprintln!("{}: invalid topology:\n{errs}", args.path.display());
+            return Ok(ExitCode::from(INVALID));
+        }
+    };
+    let opts = UpOptions {
+        variant: args.variant,
+        run_id: args.run_id,
+        autostart: args.start,
+        io_mode: args.io_mode,
+        ready_timeout: Duration::from_millis(args.timeout_ms),
+        cancel: Some(cancel_on_signals()),
+        ..Default::default()
+    };
+    match testbed::up(&topo, &opts) {
+        Ok(tb) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&tb)?);
+            } else {
+                print_table(&tb);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => fail(e),
+    }
+}
+
+pub fn down(args: DownArgs) -> anyhow::Result<ExitCode> {
+    match testbed::down(&args.id) {
+        Ok(rep) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&rep)?);
+            } else {
+                println!("removed testbed {} ({} objects)", rep.run_id, rep.removed);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => fail(e),
+    }
+}
+
+pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let runs = match testbed::status() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&runs)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if runs.is_empty() {
+        println!("no testbeds under {}", testbed::run_root().display());
+    }
+    for r in &runs {
+        println!("{}  state={}  ledger objects={}", r.run_id, r.state, r.ledger_objects);
+        if !r.missing_netns.is_empty() {
+            println!("  missing namespaces: {}", r.missing_netns.join(", "));
+        }
+        if let Some(tb) = &r.testbed {
+            print_table(tb);
+        }
+        for a in &r.agents {
+            println!(
+                "  agent {}: pid {} {} {}  {}",
+                a.vnf,
+                a.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                if a.alive { "alive" } else { "DEAD" },
+                if a.answers { "answering" } else { "not answering" },
+                a.endpoint
+            );
+        }
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn clean(args: CleanArgs) -> anyhow::Result<ExitCode> {
+    let rep = match testbed::clean() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rep)?);
+    } else {
+        println!(
+            "removed {} run(s), {} object(s)",
+            rep.removed_runs.len(),
+            rep.objects_removed
+        );
+        for r in &rep.busy_runs {
+            println!("skipped {r}: in progress");
+        }
+        for n in &rep.foreign_netns {
+            println!("left alone: netns {n} (in no ledger)");
+        }
+        for f in &rep.failed {
+            eprintln!("failed: {f}");
+        }
+    }
+    Ok(if rep.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

@@ -1,0 +1,177 @@
+//! Shared helpers of the root testbed integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use testbed::{Testbed, UpOptions};
+
+pub fn root_or_skip() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: needs root (network namespaces, bridges)");
+        return false;
+    }
+    true
+}
+
+pub fn pycoo_xyz() -> topology::Topology {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pycoo/ClickOnOSvManager");
+    topology::load(&dir).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub fn options(root: &Path) -> UpOptions {
+    UpOptions {
+        run_root: Some(root.to_owned()),
+        agent_binary: Some(PathBuf::from(env!("CARGO_BIN_EXE_coo-vnf"))),
+        ready_timeout: Duration::from_secs(20),
+        ..Default::default()
+    }
+}
+
+/// Brings a testbed down when dropped, even if the test panics.
+pub struct Up {
+    pub tb: Testbed,
+    pub root: PathBuf,
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        if let Ok(net) = hostnet::RtNetOps::new() {
+            let _ = testbed::down_with(&self.root, &self.tb.run_id, &net, &hostnet::RealProcesses::default());
+        }
+    }
+}
+
+/// Names in /run/netns starting with `prefix`.
+pub fn netns_with_prefix(prefix: &str) -> Vec<String> {
+    hostnet::netns::list()
+        .unwrap()
+        .into_iter()
+        .map(|n| n.to_string())
+        .filter(|n| n == prefix || n.starts_with(&format!("{prefix}-")))
+        .collect()
+}
+
+/// GET/POST on an agent's UNIX socket; returns (status, body).
+pub fn agent_call(tb: &Testbed, vnf: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let sock = tb.vnf(vnf).unwrap().agent.endpoint.strip_prefix("unix:").unwrap().to_owned();
+    let mut s = std::os::unix::net::UnixStream::connect(sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: l\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum = 0u32;
+    for c in data.chunks(2) {
+        let w = u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]);
+        sum += u32::from(w);
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// An Ethernet/IPv4/UDP frame from the source to the sink carrying `marker`.
+pub fn udp_frame(tb: &Testbed, marker: &[u8]) -> Vec<u8> {
+    let sink = &tb.sinks[0];
+    let mut f = Vec::new();
+    f.extend_from_slice(&sink.mac.0);
+    f.extend_from_slice(&tb.source.mac.0);
+    f.extend_from_slice(&[0x08, 0x00]);
+    let udp_len = 8 + marker.len();
+    let total = 20 + udp_len;
+    let mut ip = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0, 0, 64, 17, 0, 0];
+    ip.extend_from_slice(&tb.source.ip.addr.octets());
+    ip.extend_from_slice(&sink.ip.addr.octets());
+    let c = checksum(&ip);
+    ip[10] = (c >> 8) as u8;
+    ip[11] = c as u8;
+    f.extend_from_slice(&ip);
+    f.extend_from_slice(&[0x04, 0x00, 0x13, 0x89, (udp_len >> 8) as u8, udp_len as u8, 0, 0]);
+    f.extend_from_slice(marker);
+    f
+}
+
+fn packet_socket(ifname: &str) -> std::io::Result<i32> {
+    // SAFETY: plain socket syscalls on values we own; the fd is closed by the caller.
+    unsafe {
+        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, (libc::ETH_P_ALL as u16).to_be() as i32);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let cname = std::ffi::CString::new(ifname).unwrap();
+        let idx = libc::if_nametoindex(cname.as_ptr());
+        let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
+        sll.sll_ifindex = idx as i32;
+        if libc::bind(fd, &sll as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_ll>() as u32) != 0 {
+            let e = std::io::Error::last_os_error();
+            libc::close(fd);
+            return Err(e);
+        }
+        let tv = libc::timeval { tv_sec: 0, tv_usec: 200_000 };
+        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv as *const _ as *const libc::c_void, std::mem::size_of::<libc::timeval>() as u32);
+        Ok(fd)
+    }
+}
+
+/// Send `count` frames carrying `marker` from the source namespace; count how many arrive
+/// at the first sink within `wait`. Traffic stays inside the testbed's namespaces.
+pub fn send_through_chain(tb: &Testbed, marker: &[u8], count: usize, wait: Duration) -> usize {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = tb.sinks[0].clone();
+    let m = marker.to_vec();
+    let recv = std::thread::spawn(move || {
+        hostnet::netns::run_in(Some(&sink.netns), move || {
+            let fd = packet_socket(sink.ifname.as_str()).unwrap();
+            tx.send(()).unwrap();
+            let deadline = std::time::Instant::now() + wait;
+            let mut got = 0;
+            let mut buf = [0u8; 2048];
+            while std::time::Instant::now() < deadline {
+                // SAFETY: reading into our own buffer.
+                let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+                if n > 0 && buf[..n as usize].windows(m.len()).any(|w| w == m.as_slice()) {
+                    got += 1;
+                    if got == count {
+                        break;
+                    }
+                }
+            }
+            // SAFETY: closing the fd we opened.
+            unsafe { libc::close(fd) };
+            got
+        })
+        .unwrap()
+    });
+    rx.recv().unwrap();
+    let frame = udp_frame(tb, marker);
+    let src = tb.source.clone();
+    hostnet::netns::run_in(Some(&src.netns), move || {
+        let fd = packet_socket(src.ifname.as_str()).unwrap();
+        for _ in 0..count {
+            // SAFETY: sending from our own buffer on a bound packet socket.
+            unsafe { libc::send(fd, frame.as_ptr() as *const libc::c_void, frame.len(), 0) };
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // SAFETY: closing the fd we opened.
+        unsafe { libc::close(fd) };
+    })
+    .unwrap();
+    recv.join().unwrap()
+}

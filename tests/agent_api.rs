@@ -18,7 +18,8 @@ const HEADER_A: &str = "//VNF_HEADER\n//VNF_VERSION: 1.0\n//VNF_ID:5ad5c7f4-1b2c
 const HEADER_B: &str = "//VNF_HEADER\n//VNF_VERSION: 2.1\n//VNF_ID:00000000-1111-2222-3333-444444444444\n//VNF_PROVIDER: coo bench\n//VNF_NAME: Firewall\n//VNF_RELEASE_DATE: 2024-01-02 10-11\n//VNF_RELEASE_VERSION: 2.1\n//VNF_RELEASE_LIFESPAN: 2025-01-02\n//VNF_DESCRIPTION: Blocks ICMP.\n";
 /// The fake engine opens no interfaces; the names only feed the DPDK-element rewrite.
 const FAKE_IFS: &[&str] = &["fake0", "fake1"];
-const FORWARD: &str = "FromDPDKDevice(0) -> ToDPDKDevice(1);\nFromDPDKDevice(1) -> ToDPDKDevice(0);\n";
+const FORWARD: &str =
+    "FromDPDKDevice(0) -> ToDPDKDevice(1);\nFromDPDKDevice(1) -> ToDPDKDevice(0);\n";
 
 // ---------------------------------------------------------------------------------------------
 // Fake engine: `ENGINE -u SOCK FUNC` → this binary's `fake_engine_entry` test.
@@ -27,7 +28,10 @@ const FORWARD: &str = "FromDPDKDevice(0) -> ToDPDKDevice(1);\nFromDPDKDevice(1) 
 #[test]
 #[ignore = "fake engine entry point, started by the agent through a wrapper script"]
 fn fake_engine_entry() {
-    let (Ok(sock), Ok(func)) = (std::env::var("AGENT_FAKE_SOCK"), std::env::var("AGENT_FAKE_FUNC")) else {
+    let (Ok(sock), Ok(func)) = (
+        std::env::var("AGENT_FAKE_SOCK"),
+        std::env::var("AGENT_FAKE_FUNC"),
+    ) else {
         eprintln!("skipped: fake_engine_entry runs only as the fake engine");
         return;
     };
@@ -68,7 +72,10 @@ fn serve_control(
             return Ok(());
         }
         let words: Vec<&str> = line.split_whitespace().collect();
-        let cmd = words.first().map(|c| c.to_ascii_uppercase()).unwrap_or_default();
+        let cmd = words
+            .first()
+            .map(|c| c.to_ascii_uppercase())
+            .unwrap_or_default();
         let h = words.get(1).copied().unwrap_or("");
         // Counters grow with time: 5000 bytes and 50 packets per ms since the last reset.
         let ms = (start.elapsed() - *reset.lock().unwrap()).as_millis() as u64;
@@ -168,7 +175,14 @@ fn opts(token: Option<&str>) -> Options {
 }
 
 /// Starts coo-vnf with a UNIX and a loopback TCP listener, prefix for `ip netns exec`.
-fn spawn_agent(dir: &Path, name: &str, engine: &str, interfaces: &[&str], extra: &[&str], wrap: &[&str]) -> Agent {
+fn spawn_agent(
+    dir: &Path,
+    name: &str,
+    engine: &str,
+    interfaces: &[&str],
+    extra: &[&str],
+    wrap: &[&str],
+) -> Agent {
     let unix = dir.join(format!("{name}.sock"));
     let function = dir.join(format!("{name}.click"));
     let workdir = dir.join(format!("{name}-work"));
@@ -210,7 +224,10 @@ fn spawn_agent(dir: &Path, name: &str, engine: &str, interfaces: &[&str], extra:
         if let Some(a) = line.trim().strip_prefix("coo-vnf: listening on tcp:") {
             tcp = format!("tcp:{a}");
         }
-        assert!(line.starts_with("coo-vnf: listening on"), "agent said {line:?}");
+        assert!(
+            line.starts_with("coo-vnf: listening on"),
+            "agent said {line:?}"
+        );
     }
     // Keep draining stdout so the agent never blocks on a full pipe.
     std::thread::spawn(move || {
@@ -227,7 +244,12 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-async fn raw(c: &VnfClient, method: &str, path: &str, body: Option<&[u8]>) -> (u16, String, Option<String>) {
+async fn raw(
+    c: &VnfClient,
+    method: &str,
+    path: &str,
+    body: Option<&[u8]>,
+) -> (u16, String, Option<String>) {
     let r = c
         .request(method, path, body.map(|b| b.to_vec()), None)
         .await
@@ -238,9 +260,14 @@ async fn raw(c: &VnfClient, method: &str, path: &str, body: Option<&[u8]>) -> (u
 /// Asserts a COO-shaped error body with the given status.
 fn assert_error(r: &(u16, String, Option<String>), status: u16) {
     assert_eq!(r.0, status, "body {}", r.1);
-    let v: serde_json::Value = serde_json::from_str(&r.1).unwrap_or_else(|_| panic!("not JSON: {:?}", r.1));
+    let v: serde_json::Value =
+        serde_json::from_str(&r.1).unwrap_or_else(|_| panic!("not JSON: {:?}", r.1));
     assert_eq!(v["code"], status, "{}", r.1);
-    assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", r.1);
+    assert!(
+        v["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{}",
+        r.1
+    );
     assert_eq!(r.2.as_deref(), Some("application/json"));
 }
 
@@ -252,7 +279,14 @@ fn rest_api_every_endpoint_with_fake_engine() {
     let dir = tempfile::tempdir().unwrap();
     let engine = fake_engine_script(dir.path());
     std::fs::write(dir.path().join("vnf.click"), format!("{HEADER_A}{FORWARD}")).unwrap();
-    let agent = spawn_agent(dir.path(), "vnf", engine.to_str().unwrap(), FAKE_IFS, &[], &[]);
+    let agent = spawn_agent(
+        dir.path(),
+        "vnf",
+        engine.to_str().unwrap(),
+        FAKE_IFS,
+        &[],
+        &[],
+    );
     rt().block_on(async {
         let c = agent.client();
         let t = agent.tcp_client();
@@ -372,7 +406,14 @@ fn rest_hostile_input_gets_clean_errors() {
     let engine = fake_engine_script(dir.path());
     std::fs::write(dir.path().join("vnf.click"), FORWARD).unwrap();
     let outside = dir.path().join("outside.txt");
-    let agent = spawn_agent(dir.path(), "vnf", engine.to_str().unwrap(), FAKE_IFS, &[], &[]);
+    let agent = spawn_agent(
+        dir.path(),
+        "vnf",
+        engine.to_str().unwrap(),
+        FAKE_IFS,
+        &[],
+        &[],
+    );
     rt().block_on(async {
         let c = agent.client();
         for path in [
@@ -388,39 +429,107 @@ fn rest_hostile_input_gets_clean_errors() {
             assert_error(&raw(&c, "POST", &q, None).await, 403);
         }
         assert!(!outside.exists());
-        assert_error(&raw(&c, "POST", "/click_plugin/write_file?content=x", None).await, 400);
-        assert_error(&raw(&c, "POST", "/click_plugin/write_file?path=&content=x", None).await, 400);
-        assert_error(&raw(&c, "POST", "/click_plugin/write_file?path=func.click", None).await, 400);
-        assert_error(&raw(&c, "POST", "/click_plugin/write_file?path=func.click&path=/etc/x&content=x", None).await, 400);
+        assert_error(
+            &raw(&c, "POST", "/click_plugin/write_file?content=x", None).await,
+            400,
+        );
+        assert_error(
+            &raw(&c, "POST", "/click_plugin/write_file?path=&content=x", None).await,
+            400,
+        );
+        assert_error(
+            &raw(&c, "POST", "/click_plugin/write_file?path=func.click", None).await,
+            400,
+        );
+        assert_error(
+            &raw(
+                &c,
+                "POST",
+                "/click_plugin/write_file?path=func.click&path=/etc/x&content=x",
+                None,
+            )
+            .await,
+            400,
+        );
         // Invalid UTF-8 in the query and in bodies.
-        assert_error(&raw(&c, "POST", "/click_plugin/write_file?path=func.click&content=%FF%FE", None).await, 400);
-        assert_error(&raw(&c, "PUT", "/v1/function", Some(b"\xff\xfe\x00")).await, 400);
+        assert_error(
+            &raw(
+                &c,
+                "POST",
+                "/click_plugin/write_file?path=func.click&content=%FF%FE",
+                None,
+            )
+            .await,
+            400,
+        );
+        assert_error(
+            &raw(&c, "PUT", "/v1/function", Some(b"\xff\xfe\x00")).await,
+            400,
+        );
         assert_error(&raw(&c, "POST", "/v1/engine", Some(b"\xff")).await, 400);
         // Huge body and huge query.
         // The agent answers 413 before reading the body, so write it from another thread.
-        let reply = raw_http(&agent.unix, b"PUT /v1/function HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n\r\n", 2 * 1024 * 1024);
+        let reply = raw_http(
+            &agent.unix,
+            b"PUT /v1/function HTTP/1.1\r\nHost: x\r\nContent-Length: 2097152\r\n\r\n",
+            2 * 1024 * 1024,
+        );
         assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
-        assert!(reply.ends_with(r#"{"message": "request body larger than 1048576 bytes", "code": 413}"#), "{reply}");
-        let q = format!("/click_plugin/write_file?path=func.click&content={}", "a".repeat(1_100_000));
+        assert!(
+            reply
+                .ends_with(r#"{"message": "request body larger than 1048576 bytes", "code": 413}"#),
+            "{reply}"
+        );
+        let q = format!(
+            "/click_plugin/write_file?path=func.click&content={}",
+            "a".repeat(62_000)
+        );
         assert_error(&raw(&c, "POST", &q, None).await, 413);
+        let head = format!(
+            "POST /click_plugin/write_file?path=func.click&content={} HTTP/1.1\r\nHost: x\r\n\r\n",
+            "a".repeat(200_000)
+        );
+        let reply = raw_http(&agent.unix, head.as_bytes(), 0);
+        assert!(
+            reply.starts_with("HTTP/1.1 4"),
+            "{}",
+            &reply[..reply.len().min(200)]
+        );
+        // A big config through the COO call still works: the client moves it into the body.
+        let big = format!("// {}\n{FORWARD}", "x".repeat(300_000));
+        c.write_file("func.click", &big).await.unwrap();
+        assert_eq!(c.read_file().await.unwrap(), big);
+        c.put_function(FORWARD).await.unwrap();
         assert_eq!(c.read_file().await.unwrap(), FORWARD);
         // Unknown endpoints and wrong methods.
         assert_error(&raw(&c, "GET", "/nope", None).await, 404);
-        assert_error(&raw(&c, "GET", "/click_plugin/../etc/passwd", None).await, 404);
+        assert_error(
+            &raw(&c, "GET", "/click_plugin/../etc/passwd", None).await,
+            404,
+        );
         assert_error(&raw(&c, "GET", "/click_plugin/start", None).await, 405);
         assert_error(&raw(&c, "DELETE", "/click_plugin/log", None).await, 405);
         assert_error(&raw(&c, "POST", "/click_plugin/version", None).await, 405);
         // Bad handler names and engines.
         assert_error(&raw(&c, "GET", "/v1/handlers/a%20b", None).await, 400);
         assert_error(&raw(&c, "GET", "/v1/handlers/a%0AQUIT", None).await, 400);
-        assert_error(&raw(&c, "POST", "/v1/engine", Some(b"fastclick")).await, 400);
+        assert_error(
+            &raw(&c, "POST", "/v1/engine", Some(b"fastclick")).await,
+            400,
+        );
         // Handlers of a stopped engine.
         assert_error(&raw(&c, "GET", "/v1/handlers/c.count", None).await, 409);
         c.start().await.unwrap();
         assert_error(&raw(&c, "GET", "/v1/handlers/nope.count", None).await, 404);
-        assert_error(&raw(&c, "POST", "/v1/handlers/c.count", Some(b"1")).await, 403);
+        assert_error(
+            &raw(&c, "POST", "/v1/handlers/c.count", Some(b"1")).await,
+            403,
+        );
         // Not HTTP at all, then a half request: the agent drops them and keeps serving.
-        for junk in [&b"\x00\x01\x02 garbage\r\n\r\n"[..], b"GET /click_plugin/version HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab"] {
+        for junk in [
+            &b"\x00\x01\x02 garbage\r\n\r\n"[..],
+            b"GET /click_plugin/version HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab",
+        ] {
             let mut s = std::os::unix::net::UnixStream::connect(&agent.unix).unwrap();
             s.write_all(junk).unwrap();
             s.shutdown(std::net::Shutdown::Write).unwrap();
@@ -457,7 +566,14 @@ fn rest_bearer_token_guards_mutating_calls() {
     let dir = tempfile::tempdir().unwrap();
     let engine = fake_engine_script(dir.path());
     std::fs::write(dir.path().join("vnf.click"), FORWARD).unwrap();
-    let agent = spawn_agent(dir.path(), "vnf", engine.to_str().unwrap(), FAKE_IFS, &["--token", "s3cret"], &[]);
+    let agent = spawn_agent(
+        dir.path(),
+        "vnf",
+        engine.to_str().unwrap(),
+        FAKE_IFS,
+        &["--token", "s3cret"],
+        &[],
+    );
     rt().block_on(async {
         let anon = agent.client();
         let wrong = VnfClient::new(Endpoint::Unix(agent.unix.clone()), opts(Some("nope")));
@@ -471,7 +587,10 @@ fn rest_bearer_token_guards_mutating_calls() {
             assert_eq!(e.status(), Some(401));
         }
         assert!(!anon.running().await.unwrap());
-        assert!(matches!(good.start().await.unwrap(), StartOutcome::Started { .. }));
+        assert!(matches!(
+            good.start().await.unwrap(),
+            StartOutcome::Started { .. }
+        ));
         assert_eq!(good.stop().await.unwrap(), StopOutcome::Stopped);
     });
 }
@@ -481,8 +600,29 @@ fn agent_sigkill_takes_engine_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let engine = fake_engine_script(dir.path());
     std::fs::write(dir.path().join("vnf.click"), FORWARD).unwrap();
-    let mut agent = spawn_agent(dir.path(), "vnf", engine.to_str().unwrap(), FAKE_IFS, &["--autostart"], &[]);
-    let pid = rt().block_on(async { agent.client().health().await.unwrap().pid.unwrap() });
+    let mut agent = spawn_agent(
+        dir.path(),
+        "vnf",
+        engine.to_str().unwrap(),
+        FAKE_IFS,
+        &["--autostart"],
+        &[],
+    );
+    let pid = rt().block_on(async {
+        // --autostart runs right after the listeners are up.
+        let c = agent.client();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let h = c.health().await.unwrap();
+            match h.pid {
+                Some(pid) => break pid,
+                None if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await
+                }
+                None => panic!("autostart did not start the engine: {:?}", c.log().await),
+            }
+        }
+    });
     assert!(Path::new(&format!("/proc/{pid}")).exists());
     agent.child.kill().unwrap();
     agent.child.wait().unwrap();
@@ -496,7 +636,12 @@ fn agent_sigkill_takes_engine_with_it() {
 
 fn engine_alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        Ok(s) => !s
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z'),
         Err(_) => false,
     }
 }
@@ -516,8 +661,22 @@ fn script_runner_instantiate_update_end_and_error_list() {
     for n in ["x", "y"] {
         std::fs::write(dir.path().join(format!("{n}.click")), "// empty\n").unwrap();
     }
-    let x = spawn_agent(dir.path(), "x", engine.to_str().unwrap(), FAKE_IFS, &[], &[]);
-    let y = spawn_agent(dir.path(), "y", engine.to_str().unwrap(), FAKE_IFS, &[], &[]);
+    let x = spawn_agent(
+        dir.path(),
+        "x",
+        engine.to_str().unwrap(),
+        FAKE_IFS,
+        &[],
+        &[],
+    );
+    let y = spawn_agent(
+        dir.path(),
+        "y",
+        engine.to_str().unwrap(),
+        FAKE_IFS,
+        &[],
+        &[],
+    );
     let text = r#"[
       {"x": {"function": "forward.click", "path": "FUNCTIONS/",
              "instantiate": {"1": "replace", "2": "start", "3": "running", "4": "id"},
@@ -537,13 +696,18 @@ fn script_runner_instantiate_update_end_and_error_list() {
         base_dirs: vec![dir.path().to_owned()],
     };
     rt().block_on(async {
-        let r = script::run(&s, "instantiate", &clients, &opts).await.unwrap();
+        let r = script::run(&s, "instantiate", &clients, &opts)
+            .await
+            .unwrap();
         assert!(r.success(), "{r:?}");
         assert_eq!(r.skipped, ["y2"]);
         assert_eq!(r.steps.len(), 7);
         assert!(r.steps[3].detail.contains("Forward"), "{:?}", r.steps[3]);
         assert!(x.client().running().await.unwrap() && y.client().running().await.unwrap());
-        assert_eq!(y.client().vnf_identification().await.unwrap().unwrap().name, "Firewall");
+        assert_eq!(
+            y.client().vnf_identification().await.unwrap().unwrap().name,
+            "Firewall"
+        );
         let r = script::run(&s, "update", &clients, &opts).await.unwrap();
         assert!(r.success(), "{r:?}");
         assert_eq!(r.steps.len(), 7, "only x has update");
@@ -560,13 +724,18 @@ fn script_runner_instantiate_update_end_and_error_list() {
                 e.function = Some("broken.click".into());
             }
         }
-        let r = script::run(&broken, "broken", &clients, &opts).await.unwrap();
+        let r = script::run(&broken, "broken", &clients, &opts)
+            .await
+            .unwrap();
         assert!(!r.success());
         let f = r.failure.as_ref().unwrap();
         assert_eq!((f.vnf.as_str(), f.number), ("y", 3));
         assert!(f.message.contains("422"), "{}", f.message);
         let last = r.steps.last().unwrap();
-        assert_eq!((last.phase, last.action), (script::Phase::Error, topology::script::Action::Log));
+        assert_eq!(
+            (last.phase, last.action),
+            (script::Phase::Error, topology::script::Action::Log)
+        );
         assert!(last.detail.contains("fake config error"), "{}", last.detail);
     });
 }
@@ -579,7 +748,9 @@ fn real_engine_counter(engine: &str) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("vnf.click"),
-        format!("{HEADER_A}src :: InfiniteSource(LIMIT 500, STOP false) -> c :: Counter -> Discard;\n"),
+        format!(
+            "{HEADER_A}src :: InfiniteSource(LIMIT 500, STOP false) -> c :: Counter -> Discard;\n"
+        ),
     )
     .unwrap();
     let agent = spawn_agent(dir.path(), "vnf", engine, &[], &[], &[]);
@@ -590,13 +761,22 @@ fn real_engine_counter(engine: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut count = 0;
         while count < 500 && Instant::now() < deadline {
-            count = c.read_handler("c.count").await.unwrap().trim().parse().unwrap();
+            count = c
+                .read_handler("c.count")
+                .await
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(count, 500);
         let k = c.counters().await.unwrap();
         assert_eq!(k.handler_u64("c", "count"), Some(500));
-        assert_eq!(c.vnf_identification().await.unwrap().unwrap().name, "Forward");
+        assert_eq!(
+            c.vnf_identification().await.unwrap().unwrap().name,
+            "Forward"
+        );
         assert!(c.write_handler("c.reset", "").await.is_ok());
         assert_eq!(c.read_handler("c.count").await.unwrap().trim(), "0");
         let e = c.read_handler("c.nonexistent").await.unwrap_err();
@@ -666,7 +846,11 @@ impl Drop for Netns {
 
 fn sh(args: &[&str]) {
     let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn root_reason() -> Option<String> {
@@ -691,12 +875,26 @@ fn make_netns() -> (Netns, String) {
     for n in &guard.names {
         sh(&["ip", "netns", "add", n]);
         for k in ["all", "default"] {
-            sh(&["ip", "netns", "exec", n, "sysctl", "-qw", &format!("net.ipv6.conf.{k}.disable_ipv6=1")]);
+            sh(&[
+                "ip",
+                "netns",
+                "exec",
+                n,
+                "sysctl",
+                "-qw",
+                &format!("net.ipv6.conf.{k}.disable_ipv6=1"),
+            ]);
         }
     }
     let (nf, src, dst) = (&guard.names[0], &guard.names[1], &guard.names[2]);
-    for (mine, peer, peer_ns) in [(format!("{p}a"), format!("{p}s0"), src), (format!("{p}b"), format!("{p}d0"), dst)] {
-        sh(&["ip", "link", "add", &mine, "netns", nf, "type", "veth", "peer", "name", &peer, "netns", peer_ns]);
+    for (mine, peer, peer_ns) in [
+        (format!("{p}a"), format!("{p}s0"), src),
+        (format!("{p}b"), format!("{p}d0"), dst),
+    ] {
+        sh(&[
+            "ip", "link", "add", &mine, "netns", nf, "type", "veth", "peer", "name", &peer,
+            "netns", peer_ns,
+        ]);
         sh(&["ip", "-n", nf, "link", "set", &mine, "up"]);
         sh(&["ip", "-n", peer_ns, "link", "set", &peer, "up"]);
     }
@@ -746,7 +944,13 @@ fn send_frames(netns: &str, ifname: &str, n: usize) {
 
 fn rx_packets(netns: &str, ifname: &str) -> u64 {
     let out = Command::new("ip")
-        .args(["netns", "exec", netns, "cat", &format!("/sys/class/net/{ifname}/statistics/rx_packets")])
+        .args([
+            "netns",
+            "exec",
+            netns,
+            "cat",
+            &format!("/sys/class/net/{ifname}/statistics/rx_packets"),
+        ])
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
@@ -760,7 +964,14 @@ fn forward_through(engine: &str, function: &str) -> vnf_client::Counters {
     std::fs::write(dir.path().join("vnf.click"), function).unwrap();
     let ifs = [format!("{p}a"), format!("{p}b")];
     let ifs: Vec<&str> = ifs.iter().map(String::as_str).collect();
-    let agent = spawn_agent(dir.path(), "vnf", engine, &ifs, &[], &["ip", "netns", "exec", nf]);
+    let agent = spawn_agent(
+        dir.path(),
+        "vnf",
+        engine,
+        &ifs,
+        &[],
+        &["ip", "netns", "exec", nf],
+    );
     rt().block_on(async {
         let c = agent.client();
         if let Err(e) = c.start().await {
@@ -778,13 +989,20 @@ fn forward_through(engine: &str, function: &str) -> vnf_client::Counters {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert!(got >= N as u64, "{engine}: only {got} of {N} frames reached the sink");
+        assert!(
+            got >= N as u64,
+            "{engine}: only {got} of {N} frames reached the sink"
+        );
         let m = c.metrics().await.unwrap();
         assert_eq!(m.list.len(), 5);
         let k = c.counters().await.unwrap();
         let a = &k.interfaces[0];
         assert!(a.rx_packets >= N as u64, "{a:?}");
-        assert!(k.interfaces[1].tx_packets >= N as u64, "{:?}", k.interfaces[1]);
+        assert!(
+            k.interfaces[1].tx_packets >= N as u64,
+            "{:?}",
+            k.interfaces[1]
+        );
         c.stop().await.unwrap();
         k
     })
@@ -862,4 +1080,92 @@ fn endpoint_errors_are_typed() {
     );
     let e = rt().block_on(c.running()).unwrap_err();
     assert!(matches!(e, ClientError::Connect { .. }), "{e:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// `coo-bench exec`.
+
+#[test]
+fn exec_command_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = fake_engine_script(dir.path());
+    let fdir = dir.path().join("FUNCTIONS");
+    std::fs::create_dir(&fdir).unwrap();
+    std::fs::write(fdir.join("fwd.click"), format!("{HEADER_A}{FORWARD}")).unwrap();
+    std::fs::write(fdir.join("bad.click"), "FAIL_CONFIG;\n").unwrap();
+    std::fs::write(dir.path().join("x.click"), FORWARD).unwrap();
+    let x = spawn_agent(
+        dir.path(),
+        "x",
+        engine.to_str().unwrap(),
+        FAKE_IFS,
+        &[],
+        &[],
+    );
+    let sdir = dir.path().join("SCRIPT");
+    std::fs::create_dir(&sdir).unwrap();
+    let script = sdir.join("sfcscript.json");
+    std::fs::write(
+        &script,
+        r#"[{"x": {"function": "fwd.click", "path": "FUNCTIONS/",
+                  "instantiate": {"1": "replace", "2": "start", "3": "running", "4": "id"},
+                  "end": {"1": "stop", "2": "running"},
+                  "broken": {"1": "stop", "2": "running", "3": "start"},
+                  "error": {"1": "stop", "2": "log"}}}]"#,
+    )
+    .unwrap();
+    let ep = format!("x=unix:{}", x.unix.display());
+    let exec = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_coo-bench"))
+            .arg("exec")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let s = script.to_str().unwrap();
+    let (code, out) = exec(&[s, "instantiate", "--endpoint", &ep]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("[x] 2. start: ok: started, PID"), "{out}");
+    assert!(out.contains("name=\"Forward\""), "{out}");
+    // The script's directory's parent is a base directory (PyCOO ran from its root).
+    let (code, out) = exec(&[
+        dir.path().to_str().unwrap(),
+        "end",
+        "--endpoint",
+        &ep,
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("\"failure\": null"), "{out}");
+    // A start that really fails: exit 1, error list ran, engine stderr shown.
+    let rt = rt();
+    rt.block_on(x.client().put_function("FAIL_CONFIG;\n"))
+        .unwrap();
+    let (code, out) = exec(&[s, "broken", "--endpoint", &ep]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("[x] error 2. log: ok") && out.contains("fake config error"),
+        "{out}"
+    );
+    assert!(out.contains("FAILED at VNF x step 3 (start)"), "{out}");
+    // Invalid input: exit 2.
+    assert_eq!(exec(&[s, "nosuchtask", "--endpoint", &ep]).0, Some(2));
+    assert_eq!(
+        exec(&[s, "end", "--endpoint", "x=ftp://nowhere"]).0,
+        Some(2)
+    );
+    assert_eq!(exec(&[s, "end"]).0, Some(2));
+    assert_eq!(
+        exec(&["/nonexistent/script.json", "end", "--endpoint", &ep]).0,
+        Some(2)
+    );
+    // An unreachable agent is a runtime failure: exit 1.
+    let (code, out) = exec(&[s, "end", "--endpoint", "x=unix:/nonexistent/agent.sock"]);
+    assert_eq!(code, Some(1), "{out}");
 }

@@ -1,5 +1,6 @@
 //! Root acceptance tests of the netns testbed: a frame from the source through x, y, z to
 //! the sink (inside the namespaces only), and two concurrent testbeds of one topology.
+#![allow(clippy::unwrap_used)]
 
 mod testbed_support;
 
@@ -58,8 +59,14 @@ fn testbed_chain_frame_goes_source_x_y_z_sink() {
         let marker = format!("coo-bench-e2e-{engine}-{}", tb.prefix);
         let got = send_through_chain(tb, marker.as_bytes(), 5, Duration::from_secs(3));
         stop_all(tb);
-        assert!(got >= 1, "{engine}: no frame reached the sink through x, y, z");
+        assert!(
+            got >= 1,
+            "{engine}: no frame reached the sink through x, y, z"
+        );
         eprintln!("{engine}: {got}/5 frames source → x → y → z → sink");
+        for r in &reasons {
+            eprintln!("note: an earlier engine could not run: {r}");
+        }
         // The frames crossed every VNF's engine.
         for v in &tb.vnfs {
             let (st, body) = agent_call(tb, &v.id, "GET", "/click_plugin/running", "");
@@ -82,8 +89,14 @@ fn testbed_two_concurrent_testbeds_of_one_topology() {
         let hb = s.spawn(|| testbed::up(&topo, &options(root.path())));
         (ha.join().unwrap(), hb.join().unwrap())
     });
-    let a = Up { tb: a.unwrap(), root: root.path().to_owned() };
-    let b = Up { tb: b.unwrap(), root: root.path().to_owned() };
+    let a = Up {
+        tb: a.unwrap(),
+        root: root.path().to_owned(),
+    };
+    let b = Up {
+        tb: b.unwrap(),
+        root: root.path().to_owned(),
+    };
     assert_ne!(a.tb.prefix, b.tb.prefix);
     assert_ne!(a.tb.run_id, b.tb.run_id);
     for up in [&a, &b] {
@@ -95,10 +108,15 @@ fn testbed_two_concurrent_testbeds_of_one_topology() {
     }
     // Same MACs in both (from the descriptor), yet isolated: a frame sent in A with no
     // engine never shows up in B's sink.
-    assert_eq!(a.tb.vnfs[0].interfaces[0].mac, b.tb.vnfs[0].interfaces[0].mac);
+    assert_eq!(
+        a.tb.vnfs[0].interfaces[0].mac,
+        b.tb.vnfs[0].interfaces[0].mac
+    );
     let st = testbed::status_in(root.path()).unwrap();
     assert_eq!(st.len(), 2);
-    assert!(st.iter().all(|r| r.state == "up" && r.agents.iter().all(|g| g.alive && g.answers)));
+    assert!(st
+        .iter()
+        .all(|r| r.state == "up" && r.agents.iter().all(|g| g.alive && g.answers)));
     let (pa, pb) = (a.tb.prefix.clone(), b.tb.prefix.clone());
     let net = hostnet::RtNetOps::new().unwrap();
     let procs = hostnet::RealProcesses::default();
@@ -107,4 +125,59 @@ fn testbed_two_concurrent_testbeds_of_one_topology() {
     assert_eq!(netns_with_prefix(&pb).len(), 6, "down of A touched B");
     drop(b);
     assert!(netns_with_prefix(&pb).is_empty());
+}
+
+/// The wiring alone (veths, MACs, bridges, port order), proven with kernel redirects the
+/// test installs itself inside each VNF namespace (port 0 ⇄ port 1), independent of engines.
+#[test]
+fn testbed_chain_plumbing_with_tc_redirect() {
+    if !root_or_skip() {
+        return;
+    }
+    if hostnet::find_in_path("tc").is_none() {
+        eprintln!("skipped: tc not installed (Debian iproute2)");
+        return;
+    }
+    let topo = pycoo_xyz();
+    let root = tempfile::tempdir().unwrap();
+    let up = Up {
+        tb: testbed::up(&topo, &options(root.path())).unwrap(),
+        root: root.path().to_owned(),
+    };
+    let tb = &up.tb;
+    for v in &tb.vnfs {
+        let (a, b) = (v.interfaces[0].name.as_str(), v.interfaces[1].name.as_str());
+        for (from, to) in [(a, b), (b, a)] {
+            let ns = v.netns.as_str();
+            let run = |args: &[&str]| {
+                let out = std::process::Command::new("tc")
+                    .arg("-n")
+                    .arg(ns)
+                    .args(args)
+                    .output()
+                    .unwrap();
+                (
+                    out.status.success(),
+                    String::from_utf8_lossy(&out.stderr).into_owned(),
+                )
+            };
+            let (ok, err) = run(&["qdisc", "add", "dev", from, "ingress"]);
+            assert!(ok, "{err}");
+            let (ok, err) = run(&[
+                "filter", "add", "dev", from, "parent", "ffff:", "protocol", "all", "u32", "match",
+                "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev", to,
+            ]);
+            if !ok {
+                eprintln!("skipped: kernel cannot redirect with tc u32+mirred: {err}");
+                return;
+            }
+        }
+    }
+    let marker = format!("coo-bench-plumbing-{}", tb.prefix);
+    let got = send_through_chain(tb, marker.as_bytes(), 5, Duration::from_secs(3));
+    assert!(
+        got >= 1,
+        "no frame reached the sink through the x, y, z namespaces"
+    );
+    eprintln!("plumbing: {got}/5 frames source → x → y → z → sink");
 }

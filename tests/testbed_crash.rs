@@ -1,5 +1,6 @@
 //! Root tests of teardown after interruption: SIGKILL of `coo-bench up` then `clean`
 //! leaves zero residue; SIGINT during `up` removes what was made by itself.
+#![allow(clippy::unwrap_used)]
 
 mod testbed_support;
 
@@ -84,20 +85,34 @@ fn testbed_sigkill_during_up_then_clean_leaves_nothing() {
     let (_run, lp) = found.expect("up never wrote its ledger");
     let (ns, pids) = recorded(&lp);
     let prefix = prefix_of(&ns);
-    assert!(!netns_with_prefix(&prefix).is_empty(), "nothing was created before the kill");
+    assert!(
+        !netns_with_prefix(&prefix).is_empty(),
+        "nothing was created before the kill"
+    );
 
     let out = Command::new(env!("CARGO_BIN_EXE_coo-bench"))
         .arg("clean")
         .env("COO_BENCH_RUN_DIR", root.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "clean failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "clean failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Zero residue: namespaces (and with them every link and bridge), processes, run dir.
-    assert!(netns_with_prefix(&prefix).is_empty(), "{:?}", netns_with_prefix(&prefix));
+    assert!(
+        netns_with_prefix(&prefix).is_empty(),
+        "{:?}",
+        netns_with_prefix(&prefix)
+    );
     for p in &pids {
         assert!(!p.alive(), "agent {} survived clean", p.pid);
     }
-    let host_links = hostnet::netns::run_in(None, || std::fs::read_dir("/sys/class/net").unwrap().count()).unwrap();
+    let host_links = hostnet::netns::run_in(None, || {
+        std::fs::read_dir("/sys/class/net").unwrap().count()
+    })
+    .unwrap();
     assert!(host_links > 0);
     let ours = std::fs::read_dir("/sys/class/net")
         .unwrap()
@@ -105,13 +120,19 @@ fn testbed_sigkill_during_up_then_clean_leaves_nothing() {
         .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
         .count();
     assert_eq!(ours, 0);
-    assert!(testbed::runs::list_runs(root.path()).unwrap().is_empty(), "run dir / ledger left");
+    assert!(
+        testbed::runs::list_runs(root.path()).unwrap().is_empty(),
+        "run dir / ledger left"
+    );
     // No process of ours left anywhere: every coo-vnf whose socket lived under this root.
     let root_s = root.path().to_string_lossy().into_owned();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
             let cmd = String::from_utf8_lossy(&cmd);
-            assert!(!(cmd.contains("coo-vnf") && cmd.contains(&root_s)), "left: {cmd}");
+            assert!(
+                !(cmd.contains("coo-vnf") && cmd.contains(&root_s)),
+                "left: {cmd}"
+            );
         }
     }
 }
@@ -132,7 +153,10 @@ fn testbed_sigint_during_up_removes_what_was_made() {
     if out.status.success() {
         // `up` finished before the signal landed; nothing to check but a normal down.
         eprintln!("note: up completed before SIGINT; cleaning");
-        let _ = Command::new(env!("CARGO_BIN_EXE_coo-bench")).arg("clean").env("COO_BENCH_RUN_DIR", root.path()).status();
+        let _ = Command::new(env!("CARGO_BIN_EXE_coo-bench"))
+            .arg("clean")
+            .env("COO_BENCH_RUN_DIR", root.path())
+            .status();
     }
     if let Some(p) = prefix_guess {
         assert!(netns_with_prefix(p.trim()).is_empty());

@@ -1,6 +1,7 @@
 //! Network safety of the netns testbed (root): after `up`, the host namespace holds no
 //! address and no route on any testbed bridge or port, no namespace has a default route,
 //! and every address lies in 198.18.0.0/15 inside a testbed namespace.
+#![allow(clippy::unwrap_used)]
 
 mod testbed_support;
 
@@ -15,21 +16,36 @@ fn testbed_safety_no_host_address_no_default_route() {
     let topo = pycoo_xyz();
     let root = tempfile::tempdir().unwrap();
     let tb = testbed::up(&topo, &options(root.path())).unwrap();
-    let up = Up { tb, root: root.path().to_owned() };
+    let up = Up {
+        tb,
+        root: root.path().to_owned(),
+    };
     let tb = &up.tb;
     let net = RtNetOps::new().unwrap();
 
     // Host namespace: no testbed link at all, so no address or route on one either.
     let host_links = net.list_links(None).unwrap();
-    let ours: Vec<_> = host_links.iter().filter(|l| l.name.starts_with(&tb.prefix)).collect();
-    assert!(ours.is_empty(), "testbed links in the host namespace: {ours:?}");
+    let ours: Vec<_> = host_links
+        .iter()
+        .filter(|l| l.name.starts_with(&tb.prefix))
+        .collect();
+    assert!(
+        ours.is_empty(),
+        "testbed links in the host namespace: {ours:?}"
+    );
     let bridge_names: Vec<&str> = tb.bridges.iter().map(|b| b.name.as_str()).collect();
     for a in net.list_addresses(None).unwrap() {
-        assert!(!a.link.starts_with(&tb.prefix) && !bridge_names.contains(&a.link.as_str()), "{a:?}");
+        assert!(
+            !a.link.starts_with(&tb.prefix) && !bridge_names.contains(&a.link.as_str()),
+            "{a:?}"
+        );
     }
     for r in net.list_routes(None).unwrap() {
         if let Some(l) = &r.link {
-            assert!(!l.starts_with(&tb.prefix), "host route via testbed link: {r:?}");
+            assert!(
+                !l.starts_with(&tb.prefix),
+                "host route via testbed link: {r:?}"
+            );
         }
     }
 
@@ -46,9 +62,15 @@ fn testbed_safety_no_host_address_no_default_route() {
                 assert!(a.address == "127.0.0.1", "{ns}: {a:?}");
                 continue;
             }
-            let ip: std::net::Ipv4Addr = a.address.parse().unwrap_or_else(|_| panic!("non-IPv4 address in {ns}: {a:?}"));
+            let ip: std::net::Ipv4Addr = a
+                .address
+                .parse()
+                .unwrap_or_else(|_| panic!("non-IPv4 address in {ns}: {a:?}"));
             assert!(bench.contains(ip), "{ns}: {a:?}");
-            assert!(ns == &tb.source.netns || tb.sinks.iter().any(|s| &s.netns == ns), "address in {ns}: {a:?}");
+            assert!(
+                ns == &tb.source.netns || tb.sinks.iter().any(|s| &s.netns == ns),
+                "address in {ns}: {a:?}"
+            );
         }
     }
     // Bridges: in the switch namespace, up, no address; every port attached.
@@ -68,7 +90,10 @@ fn testbed_safety_no_host_address_no_default_route() {
         }
     }
     // Bridge netfilter off in the switch namespace (where br_netfilter exists).
-    if let Some(v) = hostnet::netns::read_sysctl(Some(&tb.switch_netns), "net/bridge/bridge-nf-call-iptables").unwrap() {
+    if let Some(v) =
+        hostnet::netns::read_sysctl(Some(&tb.switch_netns), "net/bridge/bridge-nf-call-iptables")
+            .unwrap()
+    {
         assert_eq!(v, "0");
     }
     drop(up);

@@ -111,7 +111,10 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<ExitCode> {
         base_dirs.push(topo.base_dir.clone());
         for (id, _) in &endpoints {
             if !order.contains(id) {
-                return invalid(format_args!("--endpoint {id}: no such VNF in {}", t.display()));
+                return invalid(format_args!(
+                    "--endpoint {id}: no such VNF in {}",
+                    t.display()
+                ));
             }
         }
     }
@@ -136,10 +139,12 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<ExitCode> {
     println!("script {} task {:?}", file.display(), args.task);
     let report = match runtime.block_on(script::run(&script, &args.task, &clients, &opts)) {
         Ok(r) => r,
-        Err(e @ (ScriptError::UnknownTask { .. }
-        | ScriptError::ReplaceWithoutFunction { .. }
-        | ScriptError::FunctionMissing { .. }
-        | ScriptError::NoEndpoints { .. })) => return invalid(e),
+        Err(
+            e @ (ScriptError::UnknownTask { .. }
+            | ScriptError::ReplaceWithoutFunction { .. }
+            | ScriptError::FunctionMissing { .. }
+            | ScriptError::NoEndpoints { .. }),
+        ) => return invalid(e),
         Err(e) => return Err(e.into()),
     };
     if args.json {

@@ -399,7 +399,7 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
         notes: Vec::new(),
     };
     if let Some(reason) = plan.vnfs.iter().find_map(|(_, e, _)| engine_missing(e)) {
-        eprintln!("variant {}: skipped: {reason}", plan.name);
+        ctx.bar.println(format!("variant {}: skipped: {reason}", plan.name));
         report.status = VariantStatus::Skipped { reason };
         return report;
     }
@@ -411,7 +411,7 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
             }
         }
         Err(e) => {
-            eprintln!("variant {}: failed: {e:#}", plan.name);
+            ctx.bar.println(format!("variant {}: failed: {e:#}", plan.name));
             report.status = VariantStatus::Failed { error: format!("{e:#}") };
             return report;
         }
@@ -420,7 +420,7 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
     let mut warmup = Some(run_one(ctx, &plan.name, s.sizes[0], s.warmup_rate_pps, s.run.warmup_s.max(0.1), TrialPurpose::Warmup).0);
     if warmup.as_ref().is_some_and(|w| w.received == 0) {
         let error = "readiness check: no test frame crossed the chain during warm-up".to_string();
-        eprintln!("variant {}: failed: {error}", plan.name);
+        ctx.bar.println(format!("variant {}: failed: {error}", plan.name));
         report.status = VariantStatus::Failed { error };
         return report;
     }
@@ -458,7 +458,10 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
         } else {
             report.notes.push(format!("{size} B: no valid NDR, latency not measured"));
         }
-        report.results.push(FrameSizeResult::new(*size, reps, latency));
+        let result = FrameSizeResult::new(*size, reps, latency);
+        let mpps = |a: &Option<measure::stats::Aggregate>| a.as_ref().map_or("-".to_string(), |a| format!("{:.3} Mpps", a.median / 1e6));
+        ctx.bar.println(format!("variant {}: {size} B: NDR {}, PDR {}", plan.name, mpps(&result.ndr), mpps(&result.pdr)));
+        report.results.push(result);
     }
     let _ = ctx.rt.block_on(stop_all(ctx.clients));
     report

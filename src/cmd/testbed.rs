@@ -125,8 +125,14 @@ fn print_table(tb: &Testbed) {
                 itf.port.to_string(),
                 itf.mac.to_string(),
                 itf.bridge.to_string(),
-                itf.address.map(|a| a.to_string()).unwrap_or_else(|| "-".into()),
-                if i == 0 { v.agent.endpoint.clone() } else { String::new() },
+                itf.address
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| "-".into()),
+                if i == 0 {
+                    v.agent.endpoint.clone()
+                } else {
+                    String::new()
+                },
             ]);
         }
     }
@@ -211,7 +217,10 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         println!("no testbeds under {}", testbed::run_root().display());
     }
     for r in &runs {
-        println!("{}  state={}  ledger objects={}", r.run_id, r.state, r.ledger_objects);
+        println!(
+            "{}  state={}  ledger objects={}",
+            r.run_id, r.state, r.ledger_objects
+        );
         if !r.missing_netns.is_empty() {
             println!("  missing namespaces: {}", r.missing_netns.join(", "));
         }
@@ -224,7 +233,11 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
                 a.vnf,
                 a.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
                 if a.alive { "alive" } else { "DEAD" },
-                if a.answers { "answering" } else { "not answering" },
+                if a.answers {
+                    "answering"
+                } else {
+                    "not answering"
+                },
                 a.endpoint
             );
         }

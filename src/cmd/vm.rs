@@ -136,7 +136,7 @@ fn print_report(r: &doctor::Report) {
         }
     }
     match &r.accelerator {
-        Some(a) => println!("accelerator: {} ({})", a.accel, a.reason),
+        Some(a) => println!("accelerator: {}", a.accel),
         None => println!("accelerator: not probed"),
     }
     println!(

@@ -1,5 +1,5 @@
 //! Shared helpers of the root testbed integration tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -38,7 +38,12 @@ pub struct Up {
 impl Drop for Up {
     fn drop(&mut self) {
         if let Ok(net) = hostnet::RtNetOps::new() {
-            let _ = testbed::down_with(&self.root, &self.tb.run_id, &net, &hostnet::RealProcesses::default());
+            let _ = testbed::down_with(
+                &self.root,
+                &self.tb.run_id,
+                &net,
+                &hostnet::RealProcesses::default(),
+            );
         }
     }
 }
@@ -56,7 +61,14 @@ pub fn netns_with_prefix(prefix: &str) -> Vec<String> {
 /// GET/POST on an agent's UNIX socket; returns (status, body).
 pub fn agent_call(tb: &Testbed, vnf: &str, method: &str, path: &str, body: &str) -> (u16, String) {
     use std::io::{Read, Write};
-    let sock = tb.vnf(vnf).unwrap().agent.endpoint.strip_prefix("unix:").unwrap().to_owned();
+    let sock = tb
+        .vnf(vnf)
+        .unwrap()
+        .agent
+        .endpoint
+        .strip_prefix("unix:")
+        .unwrap()
+        .to_owned();
     let mut s = std::os::unix::net::UnixStream::connect(sock).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     write!(
@@ -68,8 +80,15 @@ pub fn agent_call(tb: &Testbed, vnf: &str, method: &str, path: &str, body: &str)
     let mut out = Vec::new();
     s.read_to_end(&mut out).unwrap();
     let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -94,14 +113,36 @@ pub fn udp_frame(tb: &Testbed, marker: &[u8]) -> Vec<u8> {
     f.extend_from_slice(&[0x08, 0x00]);
     let udp_len = 8 + marker.len();
     let total = 20 + udp_len;
-    let mut ip = vec![0x45, 0, (total >> 8) as u8, total as u8, 0, 1, 0, 0, 64, 17, 0, 0];
+    let mut ip = vec![
+        0x45,
+        0,
+        (total >> 8) as u8,
+        total as u8,
+        0,
+        1,
+        0,
+        0,
+        64,
+        17,
+        0,
+        0,
+    ];
     ip.extend_from_slice(&tb.source.ip.addr.octets());
     ip.extend_from_slice(&sink.ip.addr.octets());
     let c = checksum(&ip);
     ip[10] = (c >> 8) as u8;
     ip[11] = c as u8;
     f.extend_from_slice(&ip);
-    f.extend_from_slice(&[0x04, 0x00, 0x13, 0x89, (udp_len >> 8) as u8, udp_len as u8, 0, 0]);
+    f.extend_from_slice(&[
+        0x04,
+        0x00,
+        0x13,
+        0x89,
+        (udp_len >> 8) as u8,
+        udp_len as u8,
+        0,
+        0,
+    ]);
     f.extend_from_slice(marker);
     f
 }
@@ -109,7 +150,11 @@ pub fn udp_frame(tb: &Testbed, marker: &[u8]) -> Vec<u8> {
 fn packet_socket(ifname: &str) -> std::io::Result<i32> {
     // SAFETY: plain socket syscalls on values we own; the fd is closed by the caller.
     unsafe {
-        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, (libc::ETH_P_ALL as u16).to_be() as i32);
+        let fd = libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW,
+            (libc::ETH_P_ALL as u16).to_be() as i32,
+        );
         if fd < 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -119,13 +164,27 @@ fn packet_socket(ifname: &str) -> std::io::Result<i32> {
         sll.sll_family = libc::AF_PACKET as u16;
         sll.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
         sll.sll_ifindex = idx as i32;
-        if libc::bind(fd, &sll as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_ll>() as u32) != 0 {
+        if libc::bind(
+            fd,
+            &sll as *const _ as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        ) != 0
+        {
             let e = std::io::Error::last_os_error();
             libc::close(fd);
             return Err(e);
         }
-        let tv = libc::timeval { tv_sec: 0, tv_usec: 200_000 };
-        libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv as *const _ as *const libc::c_void, std::mem::size_of::<libc::timeval>() as u32);
+        let tv = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 200_000,
+        };
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            &tv as *const _ as *const libc::c_void,
+            std::mem::size_of::<libc::timeval>() as u32,
+        );
         Ok(fd)
     }
 }
@@ -145,8 +204,13 @@ pub fn send_through_chain(tb: &Testbed, marker: &[u8], count: usize, wait: Durat
             let mut buf = [0u8; 2048];
             while std::time::Instant::now() < deadline {
                 // SAFETY: reading into our own buffer.
-                let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
-                if n > 0 && buf[..n as usize].windows(m.len()).any(|w| w == m.as_slice()) {
+                let n =
+                    unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+                if n > 0
+                    && buf[..n as usize]
+                        .windows(m.len())
+                        .any(|w| w == m.as_slice())
+                {
                     got += 1;
                     if got == count {
                         break;

@@ -21,8 +21,9 @@ use crate::service::{Agent, AgentError, Identification, StartOutcome, StopOutcom
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 1024 * 1024;
-/// Largest accepted query string (write_file carries a whole config in it).
-pub const MAX_QUERY: usize = 1024 * 1024;
+/// Largest accepted query string (COO's write_file carries a whole config in it). The HTTP
+/// stack refuses URIs above 64 KiB itself (414); bigger configs go in the body.
+pub const MAX_QUERY: usize = 60 * 1024;
 
 /// State shared by all handlers.
 pub struct AppState {
@@ -110,7 +111,10 @@ impl From<AgentError> for ApiError {
 
 fn json_response(body: String) -> Response {
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body,
     )
         .into_response()
@@ -144,8 +148,12 @@ fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError>
 }
 
 fn utf8(body: Bytes, what: &str) -> Result<String, ApiError> {
-    String::from_utf8(body.to_vec())
-        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, format!("{what} is not valid UTF-8")))
+    String::from_utf8(body.to_vec()).map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("{what} is not valid UTF-8"),
+        )
+    })
 }
 
 async fn version() -> Response {
@@ -285,7 +293,10 @@ async fn counters(State(s): State<Shared>) -> Result<Response, ApiError> {
     Ok(axum::Json(s.agent.counters().await?).into_response())
 }
 
-async fn read_handler(State(s): State<Shared>, Path(name): Path<String>) -> Result<Response, ApiError> {
+async fn read_handler(
+    State(s): State<Shared>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
     Ok(text(s.agent.read_handler(&name).await?))
 }
 
@@ -325,9 +336,9 @@ async fn set_engine(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let text = utf8(body_or_error(body)?, "engine")?;
-    let spec: EngineSpec = text
-        .parse()
-        .map_err(|e: crate::engine::BadEngine| ApiError::new(StatusCode::BAD_REQUEST, e.to_string()))?;
+    let spec: EngineSpec = text.parse().map_err(|e: crate::engine::BadEngine| {
+        ApiError::new(StatusCode::BAD_REQUEST, e.to_string())
+    })?;
     s.agent.set_engine(spec.clone()).await?;
     Ok(axum::Json(serde_json::json!({ "engine": spec.to_string() })).into_response())
 }
@@ -410,10 +421,16 @@ mod tests {
     fn bearer_check() {
         let mut h = HeaderMap::new();
         assert!(!token_ok(&h, "s3cret"));
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer s3cret"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer s3cret"),
+        );
         assert!(token_ok(&h, "s3cret"));
         assert!(!token_ok(&h, "s3cre"));
-        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic s3cret"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic s3cret"),
+        );
         assert!(!token_ok(&h, "s3cret"));
     }
 

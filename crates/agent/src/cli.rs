@@ -53,7 +53,9 @@ pub fn validate_ifname(name: &str) -> Result<(), String> {
         && name.len() <= 15
         && name != "."
         && name != ".."
-        && name.bytes().all(|b| b.is_ascii_graphic() && b != b'/' && b != b':' && b != b',');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'/' && b != b':' && b != b',');
     if ok {
         Ok(())
     } else {
@@ -68,8 +70,17 @@ mod tests {
     #[test]
     fn parses() {
         let a = Args::try_parse_from([
-            "coo-vnf", "--listen", "tcp:127.0.0.1:0", "--listen", "unix:/tmp/x.sock",
-            "--function", "/tmp/f.click", "--interfaces", "a,b", "--engine", "kernel-forward",
+            "coo-vnf",
+            "--listen",
+            "tcp:127.0.0.1:0",
+            "--listen",
+            "unix:/tmp/x.sock",
+            "--function",
+            "/tmp/f.click",
+            "--interfaces",
+            "a,b",
+            "--engine",
+            "kernel-forward",
         ])
         .unwrap();
         assert_eq!(a.listen.len(), 2);

@@ -59,9 +59,7 @@ pub struct ControlClient {
 
 /// Handler names travel inside a request line: no whitespace or control bytes.
 pub fn validate_handler_name(name: &str) -> Result<(), ControlError> {
-    let ok = !name.is_empty()
-        && name.len() <= 1024
-        && name.bytes().all(|b| b.is_ascii_graphic());
+    let ok = !name.is_empty() && name.len() <= 1024 && name.bytes().all(|b| b.is_ascii_graphic());
     if ok {
         Ok(())
     } else {
@@ -73,12 +71,13 @@ impl ControlClient {
     /// Connects and checks the `Click::ControlSocket/` greeting.
     pub async fn connect(path: &Path, timeout: Duration) -> Result<Self, ControlError> {
         let fut = async {
-            let stream = UnixStream::connect(path)
-                .await
-                .map_err(|source| ControlError::Connect {
-                    path: path.to_owned(),
-                    source,
-                })?;
+            let stream =
+                UnixStream::connect(path)
+                    .await
+                    .map_err(|source| ControlError::Connect {
+                        path: path.to_owned(),
+                        source,
+                    })?;
             let (r, w) = stream.into_split();
             let mut client = ControlClient {
                 reader: BufReader::new(r),
@@ -138,7 +137,11 @@ impl ControlClient {
         }
     }
 
-    async fn command(&mut self, line: &str, payload: Option<&[u8]>) -> Result<(u16, String), ControlError> {
+    async fn command(
+        &mut self,
+        line: &str,
+        payload: Option<&[u8]>,
+    ) -> Result<(u16, String), ControlError> {
         self.writer.write_all(line.as_bytes()).await?;
         self.writer.write_all(b"\r\n").await?;
         if let Some(p) = payload {
@@ -147,7 +150,6 @@ impl ControlClient {
         self.writer.flush().await?;
         self.reply().await
     }
-
 
     /// `READ handler`: the handler's raw value.
     pub async fn read(&mut self, handler: &str) -> Result<Vec<u8>, ControlError> {
@@ -162,7 +164,9 @@ impl ControlClient {
             let n: usize = data
                 .strip_prefix("DATA ")
                 .and_then(|n| n.trim().parse().ok())
-                .ok_or_else(|| ControlError::Protocol(format!("expected DATA line, got {data:?}")))?;
+                .ok_or_else(|| {
+                    ControlError::Protocol(format!("expected DATA line, got {data:?}"))
+                })?;
             if n > MAX_DATA {
                 return Err(ControlError::Protocol(format!("DATA {n} too large")));
             }
@@ -237,7 +241,10 @@ async fn bounded<T>(
 /// Parses the payload of the global `list` handler: `N\nname\n...`.
 pub fn parse_list(payload: &str) -> Vec<String> {
     let mut lines = payload.lines();
-    let n: usize = lines.next().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
+    let n: usize = lines
+        .next()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(0);
     lines
         .map(str::trim)
         .filter(|l| !l.is_empty())
@@ -266,7 +273,10 @@ mod tests {
 
     #[test]
     fn list_payload() {
-        assert_eq!(parse_list("2\na\nFromDevice@2\n"), vec!["a", "FromDevice@2"]);
+        assert_eq!(
+            parse_list("2\na\nFromDevice@2\n"),
+            vec!["a", "FromDevice@2"]
+        );
         assert!(parse_list("").is_empty());
     }
 
@@ -308,15 +318,24 @@ mod tests {
             let mut b = [0u8; 3];
             r.read_exact(&mut b).await.unwrap();
             assert_eq!(&b, b"a\nb");
-            w.write_all(b"200-warning\r\n220 Write handler 'c.x' OK\r\n").await.unwrap();
+            w.write_all(b"200-warning\r\n220 Write handler 'c.x' OK\r\n")
+                .await
+                .unwrap();
             line.clear();
             r.read_line(&mut line).await.unwrap();
-            w.write_all(b"511 No read handler named 'c.nope'\r\n").await.unwrap();
+            w.write_all(b"511 No read handler named 'c.nope'\r\n")
+                .await
+                .unwrap();
         });
-        let mut c = ControlClient::connect(&path, Duration::from_secs(2)).await.unwrap();
+        let mut c = ControlClient::connect(&path, Duration::from_secs(2))
+            .await
+            .unwrap();
         assert_eq!(c.greeting(), "Click::ControlSocket/1.3");
         assert_eq!(c.read_string("c.count").await.unwrap(), "42");
-        assert_eq!(c.write("c.x", b"a\nb").await.unwrap(), "warning\nWrite handler 'c.x' OK");
+        assert_eq!(
+            c.write("c.x", b"a\nb").await.unwrap(),
+            "warning\nWrite handler 'c.x' OK"
+        );
         let err = c.read("c.nope").await.unwrap_err();
         assert_eq!(err.code(), Some(511));
         server.await.unwrap();

@@ -233,8 +233,14 @@ mod tests {
 
     #[test]
     fn engine_names() {
-        assert_eq!("coo-click".parse::<EngineSpec>().unwrap(), EngineSpec::CooClick);
-        assert_eq!("click".parse::<EngineSpec>().unwrap(), EngineSpec::ReferenceClick);
+        assert_eq!(
+            "coo-click".parse::<EngineSpec>().unwrap(),
+            EngineSpec::CooClick
+        );
+        assert_eq!(
+            "click".parse::<EngineSpec>().unwrap(),
+            EngineSpec::ReferenceClick
+        );
         assert_eq!(
             " kernel-forward\n".parse::<EngineSpec>().unwrap(),
             EngineSpec::KernelForward
@@ -252,7 +258,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = ProcessEngine::launch(Launch {
             binary: "/bin/sh".into(),
-            args: vec!["-c".into(), "echo 'config: syntax error' >&2; exit 3".into()],
+            args: vec![
+                "-c".into(),
+                "echo 'config: syntax error' >&2; exit 3".into(),
+            ],
             socket: &dir.path().join("s.sock"),
             log: &dir.path().join("log"),
             ready_timeout: Duration::from_secs(5),

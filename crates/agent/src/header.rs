@@ -16,7 +16,8 @@ pub struct VnfHeader {
 
 fn is_dotted_number(v: &str) -> bool {
     !v.is_empty()
-        && v.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        && v.split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn is_uuid(v: &str) -> bool {
@@ -114,7 +115,9 @@ mod tests {
 
     #[test]
     fn crlf_and_trailing_spaces() {
-        let s = GOOD.replace("//VNF_HEADER\n", "//VNF_HEADER  \n").replace('\n', "\r\n");
+        let s = GOOD
+            .replace("//VNF_HEADER\n", "//VNF_HEADER  \n")
+            .replace('\n', "\r\n");
         assert!(parse(&s).is_some());
     }
 

@@ -62,7 +62,9 @@ pub struct KernelForward {
 
 impl std::fmt::Debug for KernelForward {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KernelForward").field("ifs", &self.ifs).finish()
+        f.debug_struct("KernelForward")
+            .field("ifs", &self.ifs)
+            .finish()
     }
 }
 
@@ -83,21 +85,24 @@ impl KernelForward {
         for (from, to) in [(a, b), (b, a)] {
             // A crashed agent may have left the qdisc behind; the namespace is ours.
             let _ = kf.tc.tc(&["qdisc", "del", "dev", from, "ingress"]);
-            let r = kf.tc.tc(&["qdisc", "add", "dev", from, "ingress"]).and_then(|()| {
-                kf.tc
-                    .tc(&[
-                        "filter", "add", "dev", from, "ingress", "matchall", "action", "mirred",
-                        "egress", "redirect", "dev", to,
-                    ])
-                    // Kernels without cls_matchall: a u32 filter matching every packet.
-                    .or_else(|_| {
-                        kf.tc.tc(&[
-                            "filter", "add", "dev", from, "ingress", "protocol", "all", "u32",
-                            "match", "u32", "0", "0", "action", "mirred", "egress", "redirect",
-                            "dev", to,
+            let r = kf
+                .tc
+                .tc(&["qdisc", "add", "dev", from, "ingress"])
+                .and_then(|()| {
+                    kf.tc
+                        .tc(&[
+                            "filter", "add", "dev", from, "ingress", "matchall", "action",
+                            "mirred", "egress", "redirect", "dev", to,
                         ])
-                    })
-            });
+                        // Kernels without cls_matchall: a u32 filter matching every packet.
+                        .or_else(|_| {
+                            kf.tc.tc(&[
+                                "filter", "add", "dev", from, "ingress", "protocol", "all", "u32",
+                                "match", "u32", "0", "0", "action", "mirred", "egress", "redirect",
+                                "dev", to,
+                            ])
+                        })
+                });
             if let Err(e) = r {
                 kf.undo();
                 return Err(e);
@@ -177,7 +182,10 @@ mod tests {
         });
         assert!(KernelForward::start(&ifs(), rec.clone()).is_err());
         let calls = rec.calls.lock().unwrap().clone();
-        assert_eq!(calls[calls.len() - 2..], ["qdisc del dev a0 ingress", "qdisc del dev b1 ingress"]);
+        assert_eq!(
+            calls[calls.len() - 2..],
+            ["qdisc del dev a0 ingress", "qdisc del dev b1 ingress"]
+        );
     }
 
     #[test]
@@ -186,7 +194,10 @@ mod tests {
             fail_on: Some("matchall".into()),
             ..Default::default()
         });
-        KernelForward::start(&ifs(), rec.clone()).unwrap().stop().unwrap();
+        KernelForward::start(&ifs(), rec.clone())
+            .unwrap()
+            .stop()
+            .unwrap();
         let calls = rec.calls.lock().unwrap().clone();
         assert!(calls.contains(
             &"filter add dev a0 ingress protocol all u32 match u32 0 0 action mirred egress redirect dev b1".to_owned()
@@ -197,7 +208,10 @@ mod tests {
     fn drop_undoes_and_needs_two() {
         let rec = Arc::new(RecordingTc::default());
         drop(KernelForward::start(&ifs(), rec.clone()).unwrap());
-        assert_eq!(rec.calls.lock().unwrap().last().unwrap(), "qdisc del dev b1 ingress");
+        assert_eq!(
+            rec.calls.lock().unwrap().last().unwrap(),
+            "qdisc del dev b1 ingress"
+        );
         assert!(KernelForward::start(&["x".to_string()], rec).is_err());
     }
 }

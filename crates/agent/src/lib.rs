@@ -86,7 +86,10 @@ fn check_args(args: &cli::Args) -> Result<(), String> {
     if let Some(w) = &args.workdir {
         // sun_path holds 108 bytes; the control socket lives in the workdir.
         if w.join("click.sock").as_os_str().len() > 100 {
-            return Err(format!("workdir path {} too long for a UNIX socket", w.display()));
+            return Err(format!(
+                "workdir path {} too long for a UNIX socket",
+                w.display()
+            ));
         }
     }
     Ok(())
@@ -143,7 +146,11 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
             .with_context(|| format!("listen on {spec}"))?;
         // Callers (tests, the netns driver) learn the real address from this line.
         println!("coo-vnf: listening on {}", bound.local());
-        tasks.push(tokio::spawn(listen::serve(bound, router.clone(), stop_rx.clone())));
+        tasks.push(tokio::spawn(listen::serve(
+            bound,
+            router.clone(),
+            stop_rx.clone(),
+        )));
     }
     let _ = std::io::stdout().flush();
     if args.autostart {
@@ -164,8 +171,10 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-    else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         // Without signal handlers we can only serve until killed.
         std::future::pending::<()>().await;
         return;

@@ -32,7 +32,9 @@ impl FromStr for ListenSpec {
     type Err = BadListen;
     fn from_str(s: &str) -> Result<Self, BadListen> {
         if let Some(a) = s.strip_prefix("tcp:") {
-            a.parse().map(ListenSpec::Tcp).map_err(|_| BadListen(s.to_owned()))
+            a.parse()
+                .map(ListenSpec::Tcp)
+                .map_err(|_| BadListen(s.to_owned()))
         } else if let Some(p) = s.strip_prefix("unix:") {
             if p.is_empty() || p.len() > 100 {
                 return Err(BadListen(s.to_owned()));

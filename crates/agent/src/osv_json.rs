@@ -67,7 +67,10 @@ mod tests {
             (
                 "list",
                 OsvJson::List(vec![
-                    OsvJson::Object(vec![("id", OsvJson::Int(0)), ("name", OsvJson::Str("a\"".into()))]),
+                    OsvJson::Object(vec![
+                        ("id", OsvJson::Int(0)),
+                        ("name", OsvJson::Str("a\"".into())),
+                    ]),
                     OsvJson::Object(vec![]),
                 ]),
             ),
@@ -76,7 +79,10 @@ mod tests {
             v.render(),
             r#"{"time_ms": 5, "list": [{"id": 0, "name": "a\""},{}]}"#
         );
-        assert_eq!(OsvJson::Str("Sucess: PID 1".into()).render(), "\"Sucess: PID 1\"");
+        assert_eq!(
+            OsvJson::Str("Sucess: PID 1".into()).render(),
+            "\"Sucess: PID 1\""
+        );
         assert_eq!(OsvJson::Bool(true).render(), "true");
     }
 }

@@ -24,7 +24,8 @@ pub fn parse(query: &str) -> Result<Vec<(String, String)>, QueryError> {
     let mut out: Vec<(String, String)> = Vec::new();
     for part in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
-        let key = decode(k).map_err(|b| QueryError::NotUtf8(String::from_utf8_lossy(&b).into_owned()))?;
+        let key =
+            decode(k).map_err(|b| QueryError::NotUtf8(String::from_utf8_lossy(&b).into_owned()))?;
         let value = decode(v).map_err(|_| QueryError::NotUtf8(key.clone()))?;
         if out.iter().any(|(existing, _)| *existing == key) {
             return Err(QueryError::Duplicate(key));
@@ -36,7 +37,10 @@ pub fn parse(query: &str) -> Result<Vec<(String, String)>, QueryError> {
 
 /// The value of `name`, if present.
 pub fn get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 #[cfg(test)]
@@ -55,7 +59,13 @@ mod tests {
 
     #[test]
     fn rejects() {
-        assert_eq!(parse("content=%FF%FE"), Err(QueryError::NotUtf8("content".into())));
-        assert_eq!(parse("path=a&path=b"), Err(QueryError::Duplicate("path".into())));
+        assert_eq!(
+            parse("content=%FF%FE"),
+            Err(QueryError::NotUtf8("content".into()))
+        );
+        assert_eq!(
+            parse("path=a&path=b"),
+            Err(QueryError::Duplicate("path".into()))
+        );
     }
 }

@@ -20,7 +20,10 @@ pub enum RewriteError {
     Unbalanced { element: &'static str },
 }
 
-const ELEMENTS: [(&str, &str); 2] = [("FromDPDKDevice", "FromDevice"), ("ToDPDKDevice", "ToDevice")];
+const ELEMENTS: [(&str, &str); 2] = [
+    ("FromDPDKDevice", "FromDevice"),
+    ("ToDPDKDevice", "ToDevice"),
+];
 
 fn is_ident(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'@' || b == b'/'

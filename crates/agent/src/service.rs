@@ -122,9 +122,23 @@ pub struct Health {
 
 /// Read handlers that hold counters; `/v1/counters` reports these.
 const COUNTER_HANDLERS: &[&str] = &[
-    "count", "byte_count", "in_bytes", "out_bytes", "n_sent", "n_dropped", "drops", "dropped",
-    "length", "highwater_length", "rate", "bit_rate", "byte_rate", "packets", "bytes",
-    "received", "sent",
+    "count",
+    "byte_count",
+    "in_bytes",
+    "out_bytes",
+    "n_sent",
+    "n_dropped",
+    "drops",
+    "dropped",
+    "length",
+    "highwater_length",
+    "rate",
+    "bit_rate",
+    "byte_rate",
+    "packets",
+    "bytes",
+    "received",
+    "sent",
 ];
 
 enum Running {
@@ -159,8 +173,14 @@ struct Samples {
 #[derive(Debug, Clone)]
 enum Target {
     None,
-    Process { socket: PathBuf, pid: u32, generation: u64 },
-    Kernel { generation: u64 },
+    Process {
+        socket: PathBuf,
+        pid: u32,
+        generation: u64,
+    },
+    Kernel {
+        generation: u64,
+    },
 }
 
 /// Shared agent state.
@@ -347,7 +367,11 @@ impl Agent {
         Ok(StartOutcome::Started { pid })
     }
 
-    async fn launch(&self, spec: &EngineSpec, function: &[u8]) -> Result<ProcessEngine, StartError> {
+    async fn launch(
+        &self,
+        spec: &EngineSpec,
+        function: &[u8],
+    ) -> Result<ProcessEngine, StartError> {
         std::fs::create_dir_all(&self.cfg.workdir)
             .map_err(|e| StartError::Io(format!("workdir {}: {e}", self.cfg.workdir.display())))?;
         let socket = self.socket_path();
@@ -519,7 +543,10 @@ impl Agent {
                     Err(e) => return Err(e.into()),
                 };
                 let mut handlers = std::collections::BTreeMap::new();
-                for h in readable.iter().filter(|h| COUNTER_HANDLERS.contains(&h.as_str())) {
+                for h in readable
+                    .iter()
+                    .filter(|h| COUNTER_HANDLERS.contains(&h.as_str()))
+                {
                     if let Ok(v) = c.read_string(&format!("{name}.{h}")).await {
                         handlers.insert(h.clone(), v.trim().to_owned());
                     }
@@ -661,7 +688,8 @@ impl Agent {
                 if s.generation != generation {
                     return None;
                 }
-                s.ring.retain(|x| now.at.duration_since(x.at) < Duration::from_secs(30));
+                s.ring
+                    .retain(|x| now.at.duration_since(x.at) < Duration::from_secs(30));
                 let base = pick_baseline(&s.ring, now.at);
                 s.ring.push(now);
                 if s.ring.len() > 64 {
@@ -697,7 +725,10 @@ fn pick_baseline(ring: &[Sample], now: Instant) -> Option<Sample> {
     ring.iter()
         .rev()
         .find(|s| now.duration_since(s.at) >= min_age)
-        .or_else(|| ring.iter().find(|s| now.duration_since(s.at) > Duration::ZERO))
+        .or_else(|| {
+            ring.iter()
+                .find(|s| now.duration_since(s.at) > Duration::ZERO)
+        })
         .copied()
 }
 
@@ -720,7 +751,11 @@ fn rates(base: &Sample, now: &Sample) -> (i64, i64, i64) {
         bytes_per_ms / 100_000.0 * 100.0
     };
     let clamp = |v: f64| v.round().clamp(0.0, 100.0) as i64;
-    (clamp(cpu), clamp(pct(base.tx, now.tx)), clamp(pct(base.rx, now.rx)))
+    (
+        clamp(cpu),
+        clamp(pct(base.tx, now.tx)),
+        clamp(pct(base.rx, now.rx)),
+    )
 }
 
 #[cfg(test)]
@@ -747,7 +782,10 @@ mod tests {
         let now = t0 + Duration::from_millis(1000);
         assert_eq!(pick_baseline(&ring, now).unwrap().at, t0);
         let now = t0 + Duration::from_millis(1100);
-        assert_eq!(pick_baseline(&ring, now).unwrap().at, t0 + Duration::from_millis(900));
+        assert_eq!(
+            pick_baseline(&ring, now).unwrap().at,
+            t0 + Duration::from_millis(900)
+        );
         assert!(pick_baseline(&[], now).is_none());
     }
 
@@ -758,7 +796,12 @@ mod tests {
         // 1 s, half a CPU second, 50 MB received (50 %), 200 MB sent (clamped to 100 %).
         let (cpu, tx, rx) = rates(
             &s(t0, 0, 0, 0),
-            &s(t0 + Duration::from_secs(1), tps / 2, 50_000_000, 200_000_000),
+            &s(
+                t0 + Duration::from_secs(1),
+                tps / 2,
+                50_000_000,
+                200_000_000,
+            ),
         );
         assert_eq!((cpu, tx, rx), (50, 100, 50));
         assert_eq!(rates(&s(t0, 5, 5, 5), &s(t0, 9, 9, 9)), (0, 0, 0));

@@ -123,7 +123,14 @@ mod tests {
         assert_eq!(v[0].0, "lo");
         assert_eq!(
             v[0].1,
-            IfStats { rx_bytes: 100, rx_packets: 2, rx_dropped: 0, tx_bytes: 300, tx_packets: 4, tx_dropped: 5 }
+            IfStats {
+                rx_bytes: 100,
+                rx_packets: 2,
+                rx_dropped: 0,
+                tx_bytes: 300,
+                tx_packets: 4,
+                tx_dropped: 5
+            }
         );
         assert!(if_stats("lo").is_some());
     }

@@ -4,7 +4,7 @@
 //! [`IoDriver::wait_idle`] when no task did work.
 
 use std::io;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use click::Router;
 
@@ -18,7 +18,14 @@ pub struct IoDriver {
     server: ControlServer,
     pollfds: Vec<libc::pollfd>,
     owners: Vec<Option<usize>>,
+    /// Endpoints already listening (a hot-swapped router keeps its ControlSockets).
+    opened: Vec<Endpoint>,
+    last_service: Option<Instant>,
 }
+
+/// How often `poll` looks at control connections while the router is busy: often enough for
+/// interactive use, rarely enough that the accept/read system calls cost nothing per packet.
+const SERVICE_INTERVAL: Duration = Duration::from_millis(1);
 
 impl IoDriver {
     /// A driver with no listeners yet.
@@ -28,13 +35,22 @@ impl IoDriver {
             server: ControlServer::new(),
             pollfds: Vec::new(),
             owners: Vec::new(),
+            opened: Vec::new(),
+            last_service: None,
         }
     }
 
     /// Adds a listener (`-p PORT` → TCP on all addresses of the namespace, as Click does;
     /// `-u PATH` → UNIX socket).
     pub fn listen(&mut self, ep: &Endpoint, cfg: SessionConfig) -> io::Result<Bound> {
-        self.server.listen(ep, cfg)
+        let b = self.server.listen(ep, cfg)?;
+        self.opened.push(ep.clone());
+        Ok(b)
+    }
+
+    /// True when any listener is open.
+    pub fn has_listeners(&self) -> bool {
+        !self.opened.is_empty()
     }
 
     /// Opens the listeners that `ControlSocket(...)` elements of `router` ask for.
@@ -51,11 +67,15 @@ impl IoDriver {
                 })
                 .flatten();
             let Some(spec) = spec else { continue };
+            if self.opened.contains(&spec.endpoint) {
+                continue;
+            }
             let name = router.element_names()[idx].clone();
             let bound = self
                 .server
                 .listen(&spec.endpoint, spec.session)
                 .map_err(|e| format!("{name}: {}: {e}", describe(&spec.endpoint)))?;
+            self.opened.push(spec.endpoint.clone());
             if let Bound::Tcp(port) = bound {
                 router.with_element(idx, |e, _| {
                     if let Some(c) = e.as_any_mut().downcast_mut::<ControlSocketElement>() {
@@ -68,7 +88,19 @@ impl IoDriver {
     }
 
     /// Serves ControlSocket clients without blocking; returns whether anything happened.
+    /// Looks at most once per millisecond, so a busy forwarding loop pays nothing per batch.
     pub fn poll(&mut self, router: &mut Router) -> bool {
+        if self.opened.is_empty() {
+            return false;
+        }
+        let now = Instant::now();
+        if self
+            .last_service
+            .is_some_and(|t| now.duration_since(t) < SERVICE_INTERVAL)
+        {
+            return false;
+        }
+        self.last_service = Some(now);
         self.server.service(router)
     }
 
@@ -95,9 +127,10 @@ impl IoDriver {
         self.server.poll_fds(&mut self.pollfds);
         self.owners
             .resize(self.owners.len() + (self.pollfds.len() - before), None);
-        let timeout_ms = match self.mode {
-            IoMode::Latency => 0,
-            IoMode::Throughput => max_wait.as_millis().min(i32::MAX as u128) as i32,
+        let timeout_ms = if self.mode == IoMode::Latency && before > 0 {
+            0
+        } else {
+            max_wait.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
         };
         // SAFETY: `pollfds` is a valid array of pollfd of the length given.
         let n = unsafe {
@@ -121,6 +154,7 @@ impl IoDriver {
             }
         }
         if control {
+            self.last_service = Some(Instant::now());
             self.server.service(router);
         }
     }

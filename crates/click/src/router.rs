@@ -20,6 +20,9 @@ pub const CLICK_VERSION: &str = "2.1";
 pub struct ConfigError {
     /// Messages in order.
     pub messages: Vec<String>,
+    /// True when parsing succeeded but configuring/checking/initializing failed (Click then
+    /// adds "Router could not be initialized!").
+    pub during_init: bool,
 }
 
 impl fmt::Display for ConfigError {
@@ -483,7 +486,7 @@ impl Router {
     /// Parse only: the flattened configuration (for `-o` without initializing).
     pub fn flatten(text: &str, file_name: &str, registry: &Registry, defines: &[(String, String)]) -> Result<FlatConfig, ConfigError> {
         let is_class = |c: &str| registry.contains(c);
-        lang::parse_with_defines(text, file_name, &is_class, defines).map_err(|messages| ConfigError { messages })
+        lang::parse_with_defines(text, file_name, &is_class, defines).map_err(|messages| ConfigError { messages, during_init: false })
     }
 
     /// Build a router with explicit options (clock, environment, defines).
@@ -503,12 +506,12 @@ impl Router {
                         m.push_str(&format!(" (did you mean {}?)", sugg.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(" or ")));
                     }
                     errors.push(m);
-                    elems.push(Box::new(crate::elements::standard::Idle::default()));
+                    elems.push(Box::new(crate::elements::standard::Idle));
                 }
             }
         }
         if !errors.is_empty() {
-            return Err(ConfigError { messages: errors });
+            return Err(ConfigError { messages: errors, during_init: false });
         }
         let decl = |i: usize| format!("'{} :: {}'", flat.elements[i].name, flat.elements[i].class);
         // port counts
@@ -579,7 +582,7 @@ impl Router {
             }
         }
         if !errors.is_empty() {
-            return Err(ConfigError { messages: errors });
+            return Err(ConfigError { messages: errors, during_init: true });
         }
         // push/pull resolution (Click's algorithm: spread through connections and flow codes)
         let mut ipers: Vec<Vec<u8>> = Vec::with_capacity(n);
@@ -659,7 +662,7 @@ impl Router {
             }
         }
         if !errors.is_empty() {
-            return Err(ConfigError { messages: errors });
+            return Err(ConfigError { messages: errors, during_init: true });
         }
         let in_push: Vec<Vec<bool>> = ipers.iter().map(|v| v.iter().map(|&p| p != P_PULL).collect()).collect();
         let out_push: Vec<Vec<bool>> = opers.iter().map(|v| v.iter().map(|&p| p != P_PULL).collect()).collect();
@@ -703,7 +706,7 @@ impl Router {
         }
         errors.dedup();
         if !errors.is_empty() {
-            return Err(ConfigError { messages: errors });
+            return Err(ConfigError { messages: errors, during_init: true });
         }
         // notifier sources for pulling tasks
         let notifier: Vec<bool> = elems.iter().map(|e| e.is_empty_notifier()).collect();
@@ -772,7 +775,7 @@ impl Router {
             }
         }
         if !errors.is_empty() {
-            return Err(ConfigError { messages: errors });
+            return Err(ConfigError { messages: errors, during_init: true });
         }
         let tasks = (0..n).filter(|&i| has_task[i]).collect();
         Ok(Router { core, tasks, cleaned: false })

@@ -108,7 +108,11 @@ impl RecordingNetOps {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn run<T>(&self, call: Call, f: impl FnOnce(&mut State) -> Result<T, NetError>) -> Result<T, NetError> {
+    fn run<T>(
+        &self,
+        call: Call,
+        f: impl FnOnce(&mut State) -> Result<T, NetError>,
+    ) -> Result<T, NetError> {
         let mut s = self.lock();
         s.calls.push(call.clone());
         if s.fail_on.contains(&call.key()) {
@@ -195,7 +199,12 @@ impl NetOps for RecordingNetOps {
         })
     }
 
-    fn create_bridge(&self, ns: Option<&NetnsName>, name: &IfName, mac: Option<Mac>) -> Result<(), NetError> {
+    fn create_bridge(
+        &self,
+        ns: Option<&NetnsName>,
+        name: &IfName,
+        mac: Option<Mac>,
+    ) -> Result<(), NetError> {
         let call = Call::CreateBridge(ns.cloned(), name.clone(), mac);
         self.run(call.clone(), |s| {
             let link = FakeLink {
@@ -299,12 +308,20 @@ impl NetOps for RecordingNetOps {
         })
     }
 
-    fn move_link(&self, ns: Option<&NetnsName>, name: &IfName, to: Option<&NetnsName>) -> Result<(), NetError> {
+    fn move_link(
+        &self,
+        ns: Option<&NetnsName>,
+        name: &IfName,
+        to: Option<&NetnsName>,
+    ) -> Result<(), NetError> {
         let call = Call::MoveLink(ns.cloned(), name.clone(), to.cloned());
         self.run(call.clone(), |s| {
             check_ns(s, &to.cloned(), &call)?;
             let key = (ns.cloned(), name.clone());
-            let link = s.links.remove(&key).ok_or_else(|| fake_err(&call, "no such link"))?;
+            let link = s
+                .links
+                .remove(&key)
+                .ok_or_else(|| fake_err(&call, "no such link"))?;
             let new_key = (to.cloned(), name.clone());
             if let Some(p) = &link.peer {
                 if let Some(pl) = s.links.get_mut(p) {
@@ -316,7 +333,12 @@ impl NetOps for RecordingNetOps {
         })
     }
 
-    fn add_address(&self, ns: Option<&NetnsName>, name: &IfName, addr: Ipv4Cidr) -> Result<(), NetError> {
+    fn add_address(
+        &self,
+        ns: Option<&NetnsName>,
+        name: &IfName,
+        addr: Ipv4Cidr,
+    ) -> Result<(), NetError> {
         self.run(Call::AddAddress(ns.cloned(), name.clone(), addr), |s| {
             link_mut(s, &ns.cloned(), name)?;
             s.addrs.push((ns.cloned(), name.clone(), addr));
@@ -324,21 +346,39 @@ impl NetOps for RecordingNetOps {
         })
     }
 
-    fn set_bridge_port(&self, ns: Option<&NetnsName>, port: &IfName, bridge: &IfName) -> Result<(), NetError> {
-        self.run(Call::SetBridgePort(ns.cloned(), port.clone(), bridge.clone()), |s| {
-            link_mut(s, &ns.cloned(), bridge)?;
-            link_mut(s, &ns.cloned(), port)?.master = Some(bridge.clone());
-            Ok(())
-        })
+    fn set_bridge_port(
+        &self,
+        ns: Option<&NetnsName>,
+        port: &IfName,
+        bridge: &IfName,
+    ) -> Result<(), NetError> {
+        self.run(
+            Call::SetBridgePort(ns.cloned(), port.clone(), bridge.clone()),
+            |s| {
+                link_mut(s, &ns.cloned(), bridge)?;
+                link_mut(s, &ns.cloned(), port)?.master = Some(bridge.clone());
+                Ok(())
+            },
+        )
     }
 
-    fn disable_bridge_netfilter(&self, ns: Option<&NetnsName>, bridge: &IfName) -> Result<(), NetError> {
-        self.run(Call::DisableBridgeNetfilter(ns.cloned(), bridge.clone()), |s| {
-            link_mut(s, &ns.cloned(), bridge).map(|_| ())
-        })
+    fn disable_bridge_netfilter(
+        &self,
+        ns: Option<&NetnsName>,
+        bridge: &IfName,
+    ) -> Result<(), NetError> {
+        self.run(
+            Call::DisableBridgeNetfilter(ns.cloned(), bridge.clone()),
+            |s| link_mut(s, &ns.cloned(), bridge).map(|_| ()),
+        )
     }
 
-    fn set_netem(&self, ns: Option<&NetnsName>, dev: &IfName, netem: &Netem) -> Result<(), NetError> {
+    fn set_netem(
+        &self,
+        ns: Option<&NetnsName>,
+        dev: &IfName,
+        netem: &Netem,
+    ) -> Result<(), NetError> {
         self.run(Call::SetNetem(ns.cloned(), dev.clone(), *netem), |s| {
             link_mut(s, &ns.cloned(), dev).map(|_| ())
         })
@@ -398,14 +438,20 @@ pub struct RecordingProcesses {
 
 impl RecordingProcesses {
     pub fn stopped(&self) -> Vec<ProcId> {
-        self.stopped.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.stopped
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
 impl ProcessOps for RecordingProcesses {
     fn request_stop(&self, _p: &ProcId) {}
     fn stop(&self, p: &ProcId) -> Result<(), NetError> {
-        self.stopped.lock().unwrap_or_else(|e| e.into_inner()).push(*p);
+        self.stopped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(*p);
         Ok(())
     }
     fn alive(&self, p: &ProcId) -> bool {

@@ -51,7 +51,10 @@ impl std::fmt::Display for Object {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Object::Netns { name } => write!(f, "netns {name}"),
-            Object::Link { netns: Some(n), name } => write!(f, "link {name} in netns {n}"),
+            Object::Link {
+                netns: Some(n),
+                name,
+            } => write!(f, "link {name} in netns {n}"),
             Object::Link { netns: None, name } => write!(f, "link {name}"),
             Object::Process { pid, label, .. } => write!(f, "process {pid} ({label})"),
         }
@@ -213,7 +216,11 @@ fn read_lines(path: &Path) -> Result<Vec<Line>, LedgerError> {
         match serde_json::from_str::<Line>(&line) {
             Ok(l) => out.push(l),
             // A torn last line after a crash: its object was not created yet.
-            Err(e) => tracing::warn!("{}:{}: skipping unreadable line: {e}", path.display(), i + 1),
+            Err(e) => tracing::warn!(
+                "{}:{}: skipping unreadable line: {e}",
+                path.display(),
+                i + 1
+            ),
         }
     }
     Ok(out)
@@ -304,6 +311,7 @@ pub fn teardown(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::fake::{Call, RecordingNetOps, RecordingProcesses};
@@ -320,7 +328,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("ledger");
         let mut l = Ledger::create(&p).unwrap();
-        let a = Object::Netns { name: ns("cbt0001-a") };
+        let a = Object::Netns {
+            name: ns("cbt0001-a"),
+        };
         let b = Object::Link {
             netns: None,
             name: ifn("cbt0001-br"),
@@ -352,7 +362,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("ledger");
         let mut l = Ledger::create(&p).unwrap();
-        l.record(&Object::Netns { name: ns("cbt0002-a") }).unwrap();
+        l.record(&Object::Netns {
+            name: ns("cbt0002-a"),
+        })
+        .unwrap();
         drop(l);
         let mut f = OpenOptions::new().append(true).open(&p).unwrap();
         f.write_all(b"{\"op\":\"create\",\"seq\":1,\"obj").unwrap();
@@ -366,7 +379,10 @@ mod tests {
         let mut l = Ledger::create(&p).unwrap();
         let net = RecordingNetOps::default();
         let procs = RecordingProcesses::default();
-        l.record(&Object::Netns { name: ns("cbt0003-sw") }).unwrap();
+        l.record(&Object::Netns {
+            name: ns("cbt0003-sw"),
+        })
+        .unwrap();
         l.record(&Object::Link {
             netns: Some(ns("cbt0003-sw")),
             name: ifn("cbt0003-br0"),
@@ -406,14 +422,25 @@ mod tests {
         let mut l = Ledger::create(&p).unwrap();
         let net = RecordingNetOps::default();
         net.fail_on("delete_netns cbt0004-a");
-        l.record(&Object::Netns { name: ns("cbt0004-a") }).unwrap();
-        l.record(&Object::Netns { name: ns("cbt0004-b") }).unwrap();
+        l.record(&Object::Netns {
+            name: ns("cbt0004-a"),
+        })
+        .unwrap();
+        l.record(&Object::Netns {
+            name: ns("cbt0004-b"),
+        })
+        .unwrap();
         let rep = teardown(&p, &net, &RecordingProcesses::default()).unwrap();
         assert_eq!(rep.errors.len(), 1);
         assert_eq!(rep.removed.len(), 1);
         // The failed one stays in the ledger for a later `clean`.
         let left = entries(&p).unwrap();
         assert_eq!(left.len(), 1);
-        assert_eq!(left[0].object, Object::Netns { name: ns("cbt0004-a") });
+        assert_eq!(
+            left[0].object,
+            Object::Netns {
+                name: ns("cbt0004-a")
+            }
+        );
     }
 }

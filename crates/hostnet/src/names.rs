@@ -203,6 +203,7 @@ impl From<Ipv4Cidr> for String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -122,8 +122,7 @@ pub fn list() -> io::Result<Vec<NetnsName>> {
 
 /// Open the namespace file (for `setns` or `IFLA_NET_NS_FD`).
 pub fn open(name: &NetnsName) -> io::Result<File> {
-    File::open(name.path())
-        .map_err(|e| io::Error::new(e.kind(), format!("netns {name}: {e}")))
+    File::open(name.path()).map_err(|e| io::Error::new(e.kind(), format!("netns {name}: {e}")))
 }
 
 /// Run `f` on a new thread that has joined `netns` (`None` = the caller's namespace).

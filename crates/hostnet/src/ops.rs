@@ -24,7 +24,9 @@ pub enum NetError {
     },
     #[error("the `tc` tool is needed for link impairments (netem) but was not found in PATH; install the Debian package `iproute2`")]
     TcMissing,
-    #[error("this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM); link impairments are unavailable")]
+    #[error(
+        "this kernel has no netem qdisc (CONFIG_NET_SCH_NETEM); link impairments are unavailable"
+    )]
     NetemUnsupported,
     #[error("`{command}` failed: {stderr}")]
     Tc { command: String, stderr: String },

@@ -85,10 +85,16 @@ pub fn pids_in_netns(path: &std::path::Path) -> io::Result<Vec<ProcId>> {
     let mut out = Vec::new();
     for entry in fs::read_dir("/proc")? {
         let Ok(entry) = entry else { continue };
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
-        let Ok(m) = fs::metadata(entry.path().join("ns/net")) else { continue };
+        let Ok(m) = fs::metadata(entry.path().join("ns/net")) else {
+            continue;
+        };
         if (m.dev(), m.ino()) == target && pid != std::process::id() {
             if let Ok(p) = ProcId::of(pid) {
                 out.push(p);
@@ -172,18 +178,24 @@ impl ProcessOps for RealProcesses {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn stop_child_process() {
-        let child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
         let p = ProcId::of(child.id()).unwrap();
         assert!(p.alive());
         RealProcesses::default().stop(&p).unwrap();
         assert!(!p.alive());
         // Idempotent.
         RealProcesses::default().stop(&p).unwrap();
+        // Already reaped by stop(): wait() reports ECHILD or the status, never hangs.
+        let _ = child.try_wait();
     }
 
     #[test]

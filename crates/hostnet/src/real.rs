@@ -202,12 +202,7 @@ impl NetOps for RtNetOps {
         netns::list().map_err(|e| NetError::os("list", netns::NETNS_DIR, e))
     }
 
-    fn set_sysctl(
-        &self,
-        ns: Option<&NetnsName>,
-        key: &str,
-        value: &str,
-    ) -> Result<bool, NetError> {
+    fn set_sysctl(&self, ns: Option<&NetnsName>, key: &str, value: &str) -> Result<bool, NetError> {
         netns::write_sysctl(ns, key, value).map_err(|e| NetError::os("set sysctl", obj(ns, key), e))
     }
 
@@ -237,7 +232,8 @@ impl NetOps for RtNetOps {
         let fa = open_ns(a.netns.as_ref())?;
         let fb = open_ns(b.netns.as_ref())?;
         let mut peer = LinkMessage::default();
-        peer.attributes.push(LinkAttribute::IfName(b.name.to_string()));
+        peer.attributes
+            .push(LinkAttribute::IfName(b.name.to_string()));
         if let Some(mac) = b.mac {
             peer.attributes.push(LinkAttribute::Address(mac.0.to_vec()));
         }
@@ -405,7 +401,12 @@ impl NetOps for RtNetOps {
         Ok(())
     }
 
-    fn set_netem(&self, ns: Option<&NetnsName>, dev: &IfName, netem: &Netem) -> Result<(), NetError> {
+    fn set_netem(
+        &self,
+        ns: Option<&NetnsName>,
+        dev: &IfName,
+        netem: &Netem,
+    ) -> Result<(), NetError> {
         let tc = find_in_path("tc").ok_or(NetError::TcMissing)?;
         let mut cmd = Command::new(&tc);
         if let Some(n) = ns {

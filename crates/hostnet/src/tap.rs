@@ -19,9 +19,15 @@ struct IfReq {
 /// Create tap `name` in the calling thread's namespace and keep it after the fd closes.
 pub(crate) fn create_persistent_tap(name: &str) -> io::Result<()> {
     if name.len() >= libc::IFNAMSIZ {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "tap name too long"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "tap name too long",
+        ));
     }
-    let f = OpenOptions::new().read(true).write(true).open("/dev/net/tun")?;
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/net/tun")?;
     let mut req = IfReq {
         name: [0; libc::IFNAMSIZ],
         flags: IFF_TAP | IFF_NO_PI,

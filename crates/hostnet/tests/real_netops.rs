@@ -1,4 +1,5 @@
 //! Root-only tests of the rtnetlink implementation on real namespaces (prefix cbt + 4 hex).
+#![allow(clippy::unwrap_used)]
 
 use hostnet::ledger::{self, Ledger, Object};
 use hostnet::{IfName, Ipv4Cidr, Mac, NetOps, NetnsName, RealProcesses, RtNetOps, VethEnd};
@@ -155,8 +156,10 @@ fn netem_on_a_veth() {
     let _guard = Guard(lpath.clone(), dir);
     let net = RtNetOps::new().unwrap();
     let ns = NetnsName::new(format!("{p}-n")).unwrap();
-    l.create_with(&Object::Netns { name: ns.clone() }, || net.create_netns(&ns))
-        .unwrap();
+    l.create_with(&Object::Netns { name: ns.clone() }, || {
+        net.create_netns(&ns)
+    })
+    .unwrap();
     let a = VethEnd {
         name: IfName::new(format!("{p}x")).unwrap(),
         netns: Some(ns.clone()),

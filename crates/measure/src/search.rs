@@ -287,8 +287,16 @@ impl Search {
         for flag in &record.flags {
             match flag {
                 SoundnessFlag::GeneratorShortfall { achieved_pps, .. } => {
-                    // Stay a little below what the generator proved it can do.
-                    self.ceiling = self.ceiling.min(achieved_pps * (1.0 - p / 2.0));
+                    // Stay below what the generator just achieved (it varies from trial to
+                    // trial on a shared host), but never below a rate it already sustained.
+                    let sustained = self
+                        .history
+                        .iter()
+                        .filter(|d| d.record.is_valid())
+                        .map(|d| d.request.rate_pps)
+                        .fold(0.0, f64::max);
+                    let below = achieved_pps * (1.0 - p.max(0.01));
+                    self.ceiling = self.ceiling.min(below.max(sustained));
                 }
                 SoundnessFlag::SinkBottleneck { .. } => {
                     self.ceiling = self.ceiling.min(request.rate_pps * (1.0 - 2.0 * p));

@@ -19,6 +19,8 @@ pub struct SimulatedDevice {
     pub noise: f64,
     /// Fastest rate the simulated generator can send (None = unlimited).
     pub generator_max_pps: Option<f64>,
+    /// Relative standard deviation of the generator's maximum from trial to trial.
+    pub generator_jitter: f64,
     rng: StdRng,
 }
 
@@ -30,6 +32,7 @@ impl SimulatedDevice {
             loss_at_capacity: 0.0,
             noise: 0.0,
             generator_max_pps: None,
+            generator_jitter: 0.0,
             rng: StdRng::seed_from_u64(seed),
         }
     }
@@ -47,6 +50,11 @@ impl SimulatedDevice {
 
     pub fn with_generator_max(mut self, pps: f64) -> Self {
         self.generator_max_pps = Some(pps);
+        self
+    }
+
+    pub fn with_generator_jitter(mut self, jitter: f64) -> Self {
+        self.generator_jitter = jitter;
         self
     }
 
@@ -88,7 +96,8 @@ impl SimulatedDevice {
 
     /// Runs one simulated trial and assesses its soundness.
     pub fn trial(&mut self, req: &TrialRequest) -> TrialRecord {
-        let achieved = match self.generator_max_pps {
+        let jitter = 1.0 + self.generator_jitter * self.gaussian();
+        let achieved = match self.generator_max_pps.map(|g| g * jitter) {
             Some(g) if req.rate_pps > g => g,
             _ => req.rate_pps,
         };

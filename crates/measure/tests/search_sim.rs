@@ -87,6 +87,24 @@ fn generator_shortfall_caps_the_search_and_never_counts_as_a_bound() {
 }
 
 #[test]
+fn generator_jitter_does_not_fake_a_measurement_limit() {
+    for seed in 0..20 {
+        // The generator is faster than the device, but wobbles by 3 % from trial to trial.
+        let mut dev = SimulatedDevice::new(1_000_000.0, seed).with_generator_max(1_050_000.0).with_generator_jitter(0.03);
+        let (outcome, _) = run_search(config(), |r| dev.trial(r)).unwrap();
+        let ndr = outcome.goal(Goal::Ndr).unwrap();
+        let rate = ndr.rate_pps.unwrap();
+        if ndr.flags.is_empty() {
+            assert!(within(rate, 1_000_000.0, 0.5), "seed {seed}: {rate}");
+        } else {
+            // Only when the generator could not even reach the capacity.
+            assert!(matches!(ndr.flags[0], ResultFlag::MeasurementLimited { .. }), "seed {seed}: {:?}", ndr.flags);
+            assert!(rate <= 1_000_000.0, "seed {seed}: {rate}");
+        }
+    }
+}
+
+#[test]
 fn device_below_min_rate_yields_no_number() {
     let mut dev = SimulatedDevice::new(5_000.0, 5);
     let (outcome, _) = run_search(config(), |r| dev.trial(r)).unwrap();

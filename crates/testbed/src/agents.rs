@@ -32,7 +32,9 @@ pub fn find_agent_binary() -> Result<PathBuf, UpError> {
         return Ok(PathBuf::from(p));
     }
     let exe = std::env::current_exe().map_err(|e| UpError::Io(format!("current_exe: {e}")))?;
-    let dir = exe.parent().ok_or_else(|| UpError::Io("current_exe has no parent".into()))?;
+    let dir = exe
+        .parent()
+        .ok_or_else(|| UpError::Io("current_exe has no parent".into()))?;
     for cand in [dir.join("coo-vnf"), dir.join("../coo-vnf")] {
         if cand.is_file() {
             return Ok(cand);
@@ -57,7 +59,8 @@ fn log_tail(path: &std::path::Path) -> String {
 impl Launcher for ProcessLauncher {
     fn start(&self, spec: &AgentSpec) -> Result<ProcId, UpError> {
         let io = |what: &str, e: std::io::Error| UpError::Io(format!("{what}: {e}"));
-        fs::create_dir_all(&spec.workdir).map_err(|e| io(&spec.workdir.display().to_string(), e))?;
+        fs::create_dir_all(&spec.workdir)
+            .map_err(|e| io(&spec.workdir.display().to_string(), e))?;
         if let Some(d) = spec.socket.parent() {
             fs::create_dir_all(d).map_err(|e| io(&d.display().to_string(), e))?;
         }
@@ -160,7 +163,10 @@ pub struct FakeLauncher {
 
 impl FakeLauncher {
     pub fn started(&self) -> Vec<AgentSpec> {
-        self.started.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.started
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 

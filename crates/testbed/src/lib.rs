@@ -20,7 +20,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hostnet::ledger::{self, TeardownReport};
-use hostnet::{LedgerError, NetError, NetOps, NetnsName, ProcId, ProcessOps, RealProcesses, RtNetOps};
+use hostnet::{
+    LedgerError, NetError, NetOps, NetnsName, ProcId, ProcessOps, RealProcesses, RtNetOps,
+};
 use serde::Serialize;
 use topology::Topology;
 
@@ -32,7 +34,10 @@ pub use runs::run_root;
 #[derive(Debug, thiserror::Error)]
 pub enum UpError {
     #[error("topology has no variant {name:?} (available: {})", available.join(", "))]
-    NoSuchVariant { name: String, available: Vec<String> },
+    NoSuchVariant {
+        name: String,
+        available: Vec<String>,
+    },
     #[error("the netns driver needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN)")]
     NotRoot,
     #[error(transparent)]
@@ -46,9 +51,17 @@ pub enum UpError {
     #[error("agent binary not found at {0} (build it with `cargo build --bin coo-vnf`, or set COO_BENCH_COO_VNF)")]
     AgentMissing(PathBuf),
     #[error("agent of {vnf} exited during start-up; {}:\n{tail}", log.display())]
-    AgentDied { vnf: String, log: PathBuf, tail: String },
+    AgentDied {
+        vnf: String,
+        log: PathBuf,
+        tail: String,
+    },
     #[error("agent of {vnf} did not answer in time; {}:\n{tail}", log.display())]
-    AgentTimeout { vnf: String, log: PathBuf, tail: String },
+    AgentTimeout {
+        vnf: String,
+        log: PathBuf,
+        tail: String,
+    },
     #[error("interrupted; everything created so far was removed")]
     Interrupted,
     #[error("run {0} already exists")]
@@ -126,7 +139,8 @@ pub fn up(topo: &Topology, opts: &UpOptions) -> Result<Testbed, UpError> {
         return Err(UpError::AgentMissing(binary));
     }
     // Agents start with their workdir as cwd: a relative path would resolve there.
-    let binary = std::fs::canonicalize(&binary).map_err(|e| UpError::Io(format!("{}: {e}", binary.display())))?;
+    let binary = std::fs::canonicalize(&binary)
+        .map_err(|e| UpError::Io(format!("{}: {e}", binary.display())))?;
     let launcher = ProcessLauncher {
         binary,
         autostart: opts.autostart,
@@ -168,7 +182,8 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
         let cancel = opts.cancel.as_deref();
         let agents = apply::apply(&p.actions, host.net, host.launcher, &mut ledger, cancel)
             .inspect_err(|_| drop(ledger))?;
-        host.launcher.wait_ready(&agents, opts.ready_timeout, cancel)?;
+        host.launcher
+            .wait_ready(&agents, opts.ready_timeout, cancel)?;
         let mut tb = p.testbed;
         for (spec, id) in &agents {
             if let Some(v) = tb.vnfs.iter_mut().find(|v| v.id == spec.vnf) {
@@ -201,8 +216,10 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
 fn write_testbed(dir: &Path, tb: &Testbed) -> Result<(), UpError> {
     let tmp = dir.join("testbed.json.tmp");
     let text = serde_json::to_string_pretty(tb).map_err(|e| UpError::Io(e.to_string()))?;
-    fs::write(&tmp, text + "\n").map_err(|e| UpError::Io(format!("write {}: {e}", tmp.display())))?;
-    fs::rename(&tmp, dir.join(runs::TESTBED_JSON)).map_err(|e| UpError::Io(format!("rename testbed.json: {e}")))
+    fs::write(&tmp, text + "\n")
+        .map_err(|e| UpError::Io(format!("write {}: {e}", tmp.display())))?;
+    fs::rename(&tmp, dir.join(runs::TESTBED_JSON))
+        .map_err(|e| UpError::Io(format!("rename testbed.json: {e}")))
 }
 
 /// Read `testbed.json` of a run (id = run id, or a topology id with exactly one run).
@@ -230,7 +247,12 @@ pub struct DownReport {
     pub removed: usize,
 }
 
-fn teardown_run(root: &Path, run: &str, host_net: &dyn NetOps, procs: &dyn ProcessOps) -> Result<TeardownReport, UpError> {
+fn teardown_run(
+    root: &Path,
+    run: &str,
+    host_net: &dyn NetOps,
+    procs: &dyn ProcessOps,
+) -> Result<TeardownReport, UpError> {
     let dir = root.join(run);
     let lp = dir.join(runs::LEDGER);
     let rep = if lp.exists() {
@@ -241,7 +263,11 @@ fn teardown_run(root: &Path, run: &str, host_net: &dyn NetOps, procs: &dyn Proce
     if !rep.errors.is_empty() {
         return Err(UpError::Teardown {
             run: run.to_owned(),
-            errors: rep.errors.iter().map(|(o, e)| format!("{o}: {e}")).collect(),
+            errors: rep
+                .errors
+                .iter()
+                .map(|(o, e)| format!("{o}: {e}"))
+                .collect(),
         });
     }
     fs::remove_dir_all(&dir).map_err(|e| UpError::Io(format!("remove {}: {e}", dir.display())))?;
@@ -254,7 +280,12 @@ pub fn down(id: &str) -> Result<DownReport, UpError> {
     down_with(&run_root(), id, &net, &RealProcesses::default())
 }
 
-pub fn down_with(root: &Path, id: &str, net: &dyn NetOps, procs: &dyn ProcessOps) -> Result<DownReport, UpError> {
+pub fn down_with(
+    root: &Path,
+    id: &str,
+    net: &dyn NetOps,
+    procs: &dyn ProcessOps,
+) -> Result<DownReport, UpError> {
     let run = runs::resolve(root, id)?;
     let dir = root.join(&run);
     let _lock = runs::try_lock(&dir)
@@ -285,7 +316,11 @@ pub fn clean() -> Result<CleanReport, UpError> {
     clean_with(&run_root(), &net, &RealProcesses::default())
 }
 
-pub fn clean_with(root: &Path, net: &dyn NetOps, procs: &dyn ProcessOps) -> Result<CleanReport, UpError> {
+pub fn clean_with(
+    root: &Path,
+    net: &dyn NetOps,
+    procs: &dyn ProcessOps,
+) -> Result<CleanReport, UpError> {
     let mut rep = CleanReport::default();
     for run in runs::list_runs(root).map_err(|e| UpError::Io(e.to_string()))? {
         let dir = root.join(&run);
@@ -330,7 +365,10 @@ pub fn clean_with(root: &Path, net: &dyn NetOps, procs: &dyn ProcessOps) -> Resu
 
 fn looks_like_ours(name: &str) -> bool {
     let b = name.as_bytes();
-    b.len() >= 6 && name.starts_with("cb") && b[2..6].iter().all(|c| c.is_ascii_hexdigit()) && (b.len() == 6 || b[6] == b'-')
+    b.len() >= 6
+        && name.starts_with("cb")
+        && b[2..6].iter().all(|c| c.is_ascii_hexdigit())
+        && (b.len() == 6 || b[6] == b'-')
 }
 
 /// One agent in `status`.
@@ -371,7 +409,9 @@ pub fn status_in(root: &Path) -> Result<Vec<RunStatus>, UpError> {
         let missing_netns = entries
             .iter()
             .filter_map(|e| match &e.object {
-                hostnet::Object::Netns { name } if !hostnet::netns::exists(name) => Some(name.to_string()),
+                hostnet::Object::Netns { name } if !hostnet::netns::exists(name) => {
+                    Some(name.to_string())
+                }
                 _ => None,
             })
             .collect();

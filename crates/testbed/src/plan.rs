@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use hostnet::{IfName, Ipv4Cidr, Mac, NameError, NetnsName, Netem, VethEnd};
+use hostnet::{IfName, Ipv4Cidr, Mac, NameError, Netem, NetnsName, VethEnd};
 use serde::{Deserialize, Serialize};
 use topology::{Direction, LinkName, NodeId, Point, Topology, Variant};
 
@@ -190,7 +190,8 @@ impl Builder<'_> {
 
     fn new_ns(&mut self, name: &NetnsName) -> Result<(), PlanError> {
         self.claim(&format!("netns:{name}"))?;
-        self.actions.push(Action::CreateNetns { name: name.clone() });
+        self.actions
+            .push(Action::CreateNetns { name: name.clone() });
         for k in ["all", "default"] {
             // No IPv6: no link-local addresses, router solicitations or MLD reports
             // polluting measured traffic (and no address on any bridge port).
@@ -208,7 +209,13 @@ impl Builder<'_> {
     }
 
     /// A veth with one end `name` in `ns` and the other, same name, on `bridge`.
-    fn veth(&mut self, ns: &NetnsName, name: &IfName, mac: Mac, bridge: &IfName) -> Result<(), PlanError> {
+    fn veth(
+        &mut self,
+        ns: &NetnsName,
+        name: &IfName,
+        mac: Mac,
+        bridge: &IfName,
+    ) -> Result<(), PlanError> {
         self.claim(&format!("if:{name}"))?;
         let sw = self.sw.clone();
         self.actions.push(Action::CreateVeth {
@@ -239,7 +246,13 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn attach(&mut self, point: &Point, ns: &NetnsName, mac: Mac, ip: Ipv4Addr) -> Result<Attachment, PlanError> {
+    fn attach(
+        &mut self,
+        point: &Point,
+        ns: &NetnsName,
+        mac: Mac,
+        ip: Ipv4Addr,
+    ) -> Result<Attachment, PlanError> {
         let name = self.ifname(&point.id, 0)?;
         let bridge = self.bridge_of(point.id.as_str(), &point.link)?;
         self.veth(ns, &name, mac, &bridge)?;
@@ -401,7 +414,12 @@ pub fn plan(
         agents.push(Action::StartAgent(spec));
     }
 
-    let source = b.attach(&topo.incoming, &src_ns, gen_mac(pb, ROLE_SOURCE, 0, 0), SOURCE_IP)?;
+    let source = b.attach(
+        &topo.incoming,
+        &src_ns,
+        gen_mac(pb, ROLE_SOURCE, 0, 0),
+        SOURCE_IP,
+    )?;
     let mut sinks = Vec::new();
     for (k, (op, ns)) in topo.outgoing.iter().zip(&sink_ns).enumerate() {
         let ip = Ipv4Addr::from(u32::from(FIRST_SINK_IP) + k as u32);
@@ -416,7 +434,12 @@ pub fn plan(
             .find(|v| v.id == br.to)
             .and_then(|v| v.interfaces.iter().find(|i| i.link == br.link))
             .map(|i| i.name.clone())
-            .or_else(|| sinks.iter().find(|s| s.id == br.to).map(|s| s.ifname.clone()));
+            .or_else(|| {
+                sinks
+                    .iter()
+                    .find(|s| s.id == br.to)
+                    .map(|s| s.ifname.clone())
+            });
         if let Some(link) = port {
             b.actions.push(Action::SetNetem {
                 netns: sw.clone(),

@@ -31,5 +31,8 @@ pub fn get(socket: &Path, path: &str, timeout: Duration) -> io::Result<(u16, Str
 
 /// Whether the agent at `socket` answers `GET /click_plugin/version` with 200.
 pub fn agent_answers(socket: &Path) -> bool {
-    matches!(get(socket, "/click_plugin/version", Duration::from_millis(500)), Ok((200, _)))
+    matches!(
+        get(socket, "/click_plugin/version", Duration::from_millis(500)),
+        Ok((200, _))
+    )
 }

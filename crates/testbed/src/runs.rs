@@ -90,23 +90,33 @@ pub struct NewRun {
 /// Claim a run id `<topology-id>-<hhhh>` and prefix `cb<hhhh>`: no run directory under
 /// `root` and no namespace may already use the hex (two testbeds of one topology, or of
 /// two topologies, never share a prefix).
-pub fn allocate(root: &Path, topology_id: &str, run_id: Option<&str>, net: &dyn NetOps) -> Result<NewRun, UpError> {
+pub fn allocate(
+    root: &Path,
+    topology_id: &str,
+    run_id: Option<&str>,
+    net: &dyn NetOps,
+) -> Result<NewRun, UpError> {
     let io_err = |what: &str, e: io::Error| UpError::Io(format!("{what}: {e}"));
     fs::create_dir_all(root).map_err(|e| io_err(&root.display().to_string(), e))?;
     for _ in 0..64 {
-        let hex = format!("{:04x}", random_u16().map_err(|e| io_err("/dev/urandom", e))?);
+        let hex = format!(
+            "{:04x}",
+            random_u16().map_err(|e| io_err("/dev/urandom", e))?
+        );
         let prefix = format!("cb{hex}");
         let id = match run_id {
             Some(id) => id.to_owned(),
             None => format!("{topology_id}-{hex}"),
         };
         let taken_by_ns = net
-            .list_netns()
-            ?
+            .list_netns()?
             .iter()
             .any(|n| n.as_str() == prefix || n.as_str().starts_with(&format!("{prefix}-")));
         let runs = list_runs(root).map_err(|e| io_err("list runs", e))?;
-        let taken_by_run = runs.iter().any(|r| run_hex(r) == Some(hex.as_str()) || read_prefix(root, r).as_deref() == Some(prefix.as_str()));
+        let taken_by_run = runs.iter().any(|r| {
+            run_hex(r) == Some(hex.as_str())
+                || read_prefix(root, r).as_deref() == Some(prefix.as_str())
+        });
         if taken_by_ns || taken_by_run {
             if run_id.is_some() && runs.contains(&id) {
                 return Err(UpError::RunExists(id));
@@ -133,7 +143,11 @@ pub fn allocate(root: &Path, topology_id: &str, run_id: Option<&str>, net: &dyn 
         let clash = list_runs(root)
             .map_err(|e| io_err("list runs", e))?
             .iter()
-            .any(|r| r != &id && (run_hex(r) == Some(hex.as_str()) || read_prefix(root, r).as_deref() == Some(prefix.as_str())));
+            .any(|r| {
+                r != &id
+                    && (run_hex(r) == Some(hex.as_str())
+                        || read_prefix(root, r).as_deref() == Some(prefix.as_str()))
+            });
         if clash {
             drop(lock);
             let _ = fs::remove_dir_all(&dir);
@@ -146,7 +160,9 @@ pub fn allocate(root: &Path, topology_id: &str, run_id: Option<&str>, net: &dyn 
             lock,
         });
     }
-    Err(UpError::Io("could not find a free run prefix after 64 tries".into()))
+    Err(UpError::Io(
+        "could not find a free run prefix after 64 tries".into(),
+    ))
 }
 
 fn read_prefix(root: &Path, run: &str) -> Option<String> {

@@ -1,4 +1,5 @@
 //! Orchestration against the recording fakes: no root needed.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -23,7 +24,14 @@ fn xyz() -> topology::Topology {
 #[test]
 fn plan_xyz_layout() {
     let topo = xyz();
-    let p = plan(&topo, &topo.variants[0], "cb1a2b", "sfc-1a2b", Path::new("/run/coo-bench/sfc-1a2b")).unwrap();
+    let p = plan(
+        &topo,
+        &topo.variants[0],
+        "cb1a2b",
+        "sfc-1a2b",
+        Path::new("/run/coo-bench/sfc-1a2b"),
+    )
+    .unwrap();
     let ns: Vec<String> = p
         .actions
         .iter()
@@ -32,7 +40,17 @@ fn plan_xyz_layout() {
             _ => None,
         })
         .collect();
-    assert_eq!(ns, ["cb1a2b", "cb1a2b-x", "cb1a2b-y", "cb1a2b-z", "cb1a2b-IP", "cb1a2b-OP1"]);
+    assert_eq!(
+        ns,
+        [
+            "cb1a2b",
+            "cb1a2b-x",
+            "cb1a2b-y",
+            "cb1a2b-z",
+            "cb1a2b-IP",
+            "cb1a2b-OP1"
+        ]
+    );
     let bridges: Vec<String> = p
         .actions
         .iter()
@@ -44,7 +62,10 @@ fn plan_xyz_layout() {
             _ => None,
         })
         .collect();
-    assert_eq!(bridges, ["cb1a2b-br0", "cb1a2b-br1", "cb1a2b-br2", "cb1a2b-br3"]);
+    assert_eq!(
+        bridges,
+        ["cb1a2b-br0", "cb1a2b-br1", "cb1a2b-br2", "cb1a2b-br3"]
+    );
     // PyCOO interface order and the SFC's MACs.
     let x = p.testbed.vnf("x").unwrap();
     let names: Vec<&str> = x.interfaces.iter().map(|i| i.name.as_str()).collect();
@@ -56,7 +77,12 @@ fn plan_xyz_layout() {
     let z = p.testbed.vnf("z").unwrap();
     assert_eq!(z.interfaces[1].mac.to_string(), "52:54:00:6c:22:18");
     assert_eq!(z.interfaces[1].bridge.as_str(), "cb1a2b-br3");
-    assert!(p.testbed.vnfs.iter().flat_map(|v| &v.interfaces).all(|i| i.address.is_none()));
+    assert!(p
+        .testbed
+        .vnfs
+        .iter()
+        .flat_map(|v| &v.interfaces)
+        .all(|i| i.address.is_none()));
     // Addresses only on source and sink, inside 198.18.0.0/15.
     let bench: hostnet::Ipv4Cidr = "198.18.0.0/15".parse().unwrap();
     let addrs: Vec<(String, String)> = p
@@ -91,11 +117,28 @@ fn plan_xyz_layout() {
         })
         .collect();
     assert_eq!(agents[1].vnf, "y");
-    assert_eq!(agents[1].interfaces.iter().map(|i| i.as_str()).collect::<Vec<_>>(), ["cb1a2b-y-0", "cb1a2b-y-1"]);
-    assert_eq!(agents[1].socket, Path::new("/run/coo-bench/sfc-1a2b/agents/y.sock"));
-    assert_eq!(agents[1].function, Path::new("/run/coo-bench/sfc-1a2b/y/func.click"));
+    assert_eq!(
+        agents[1]
+            .interfaces
+            .iter()
+            .map(|i| i.as_str())
+            .collect::<Vec<_>>(),
+        ["cb1a2b-y-0", "cb1a2b-y-1"]
+    );
+    assert_eq!(
+        agents[1].socket,
+        Path::new("/run/coo-bench/sfc-1a2b/agents/y.sock")
+    );
+    assert_eq!(
+        agents[1].function,
+        Path::new("/run/coo-bench/sfc-1a2b/y/func.click")
+    );
     // Netfilter off on every bridge, IPv6 off in every namespace.
-    let nf = p.actions.iter().filter(|a| matches!(a, Action::DisableBridgeNetfilter { .. })).count();
+    let nf = p
+        .actions
+        .iter()
+        .filter(|a| matches!(a, Action::DisableBridgeNetfilter { .. }))
+        .count();
     assert_eq!(nf, 4);
     let v6 = p
         .actions
@@ -163,7 +206,10 @@ fn up_then_down_with_fakes_leaves_nothing() {
             _ => None,
         })
         .collect();
-    assert_eq!(deletes.first().map(String::as_str), Some(&*format!("{}-OP1", tb.prefix)));
+    assert_eq!(
+        deletes.first().map(String::as_str),
+        Some(&*format!("{}-OP1", tb.prefix))
+    );
     assert_eq!(deletes.last().map(String::as_str), Some(tb.prefix.as_str()));
 }
 

@@ -94,12 +94,6 @@ impl LoadErrors {
     pub fn has(&self, rule: &str) -> bool {
         self.0.iter().any(|e| e.rule() == rule)
     }
-    /// True when every error is about the input (not an unreadable file): maps to exit code 2.
-    pub fn all_input_errors(&self) -> bool {
-        self.0
-            .iter()
-            .all(|e| !matches!(e.kind, ErrorKind::Io { .. }))
-    }
 }
 
 impl fmt::Display for LoadErrors {

@@ -134,7 +134,10 @@ pub fn boot_once(guest: &ProbeGuest, accel: Accel, timeout: Duration) -> Result<
         let _ = tx.send(false);
         seen
     });
-    let found = rx.recv_timeout(timeout).unwrap_or(false);
+    let got = rx.recv_timeout(timeout);
+    // Ok(false): the console closed (QEMU exited) before the marker; Err: timed out.
+    let exited_early = matches!(got, Ok(false));
+    let found = got.unwrap_or(false);
     let elapsed = start.elapsed();
     let _ = child.kill();
     let status = child.wait();
@@ -153,11 +156,16 @@ pub fn boot_once(guest: &ProbeGuest, accel: Accel, timeout: Duration) -> Result<
         .take(2)
         .collect::<Vec<_>>()
         .join(" | ");
+    let what = if exited_early {
+        format!("QEMU exited before the marker after {:.1}s", elapsed.as_secs_f64())
+    } else {
+        format!("no marker within {:.1}s", timeout.as_secs_f64())
+    };
+    let stderr: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     Err(format!(
-        "no marker within {:.1}s (qemu {:?}; stderr: {}; console tail: {})",
-        timeout.as_secs_f64(),
+        "{what} (exit {:?}; stderr: {}; console tail: {})",
         status.ok().and_then(|s| s.code()),
-        stderr.trim(),
+        stderr.join(" / "),
         tail.trim()
     ))
 }

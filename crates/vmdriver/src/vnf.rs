@@ -7,13 +7,65 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::accel::{qemu_binary, Accel};
+use crate::accel::{qemu_binary, Accel, ProbeOutcome};
 use crate::driver::{VmDriver, VmError};
 use crate::guest::{GuestConfig, AGENT_PORT};
 use crate::image::Image;
 use crate::mac::MacAddr;
 use crate::ready::{wait_agent_ready, ReadyError};
 use crate::xml::{BootSpec, DomainSpec, NicSpec};
+
+/// Everything the testbed needs once per run for `--driver vm`: a driver, the guest image and
+/// the accelerator (probed once, cached; record `accel` in every report).
+pub struct VmBackend {
+    pub driver: std::sync::Arc<dyn VmDriver>,
+    pub image: Image,
+    pub accel: ProbeOutcome,
+}
+
+/// Why the VM backend cannot be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    #[error(transparent)]
+    Driver(#[from] VmError),
+    #[error("guest image: {0}")]
+    Image(#[from] crate::image::ImageError),
+}
+
+impl VmBackend {
+    /// Connects to libvirt (`qemu:///system`), builds or reuses the guest image (binaries as
+    /// in [`crate::image::BuildOptions::discover`], plus `extra_bins` for external engines) and
+    /// detects the accelerator. Blocking: call from a thread or `spawn_blocking`.
+    pub fn prepare(extra_bins: &[PathBuf]) -> Result<Self, PrepareError> {
+        let driver = crate::libvirt::LibvirtDriver::connect(crate::libvirt::DEFAULT_URI)?;
+        let mut opts = crate::image::BuildOptions::discover()?;
+        opts.extra_bins = extra_bins.to_vec();
+        let image = crate::image::build(&opts)?;
+        let accel = crate::accel::detect(
+            &crate::accel::ProbeGuest {
+                kernel: image.vmlinuz.clone(),
+                initrd: Some(image.initramfs.clone()),
+            },
+            &opts.cache_root.join("accel.json"),
+            Duration::from_secs(8),
+        );
+        Ok(VmBackend {
+            driver: std::sync::Arc::new(driver),
+            image,
+            accel,
+        })
+    }
+
+    /// Starts one VNF VM (see [`start_vnf`]) with the probed accelerator.
+    pub fn start(&self, spec: &VnfVmSpec) -> Result<VnfVm, VmError> {
+        start_vnf(self.driver.as_ref(), &self.image, self.accel.accel, spec)
+    }
+
+    /// Destroys every domain of the run (teardown; idempotent).
+    pub fn destroy_run(&self, prefix: &str) -> Result<Vec<String>, VmError> {
+        crate::driver::destroy_all(self.driver.as_ref(), prefix)
+    }
+}
 
 /// What the testbed knows about one VNF VM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

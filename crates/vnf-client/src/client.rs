@@ -14,6 +14,9 @@ use tokio::net::{TcpStream, UnixStream};
 
 use crate::endpoint::Endpoint;
 
+/// Longest URL sent; `http::Uri` refuses more than 64 KiB.
+const MAX_URL: usize = 60 * 1024;
+
 /// Largest response body accepted.
 const MAX_RESPONSE: usize = 64 * 1024 * 1024;
 
@@ -292,7 +295,9 @@ impl VnfClient {
             endpoint: self.endpoint.clone(),
             source,
         };
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.map_err(http)?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+            .await
+            .map_err(http)?;
         let driver = tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -339,8 +344,9 @@ impl VnfClient {
             .uri(path_and_query)
             .header(HOST, host);
         if let Some(t) = &self.options.token {
-            let v = HeaderValue::from_str(&format!("Bearer {t}"))
-                .map_err(|_| ClientError::InvalidRequest("token is not a valid header value".into()))?;
+            let v = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| {
+                ClientError::InvalidRequest("token is not a valid header value".into())
+            })?;
             builder = builder.header(AUTHORIZATION, v);
         }
         if let Some(ct) = content_type {
@@ -457,13 +463,20 @@ impl VnfClient {
     }
 
     /// `POST /click_plugin/write_file?path=…&content=…`, properly URL-encoded.
+    /// Contents too long for a URL (the HTTP stack caps it near 64 KiB) go in the body, which
+    /// coo-vnf accepts (a plain COO agent could not take them either way).
     pub async fn write_file(&self, file: &str, content: &str) -> Result<(), ClientError> {
-        let path = format!(
+        let mut path = format!(
             "/click_plugin/write_file?path={}&content={}",
             encode(file),
             encode(content)
         );
-        let r = self.call("POST", &path, None, None).await?;
+        let mut body = None;
+        if path.len() > MAX_URL {
+            path = format!("/click_plugin/write_file?path={}", encode(file));
+            body = Some(content.as_bytes().to_vec());
+        }
+        let r = self.call("POST", &path, body, Some("text/plain")).await?;
         if r.body.as_ref() == b"OK!!" {
             Ok(())
         } else {
@@ -517,11 +530,19 @@ impl VnfClient {
     pub async fn write_handler(&self, name: &str, value: &str) -> Result<String, ClientError> {
         let path = format!("/v1/handlers/{}", encode(name));
         let r = self
-            .call("POST", &path, Some(value.as_bytes().to_vec()), Some("text/plain"))
+            .call(
+                "POST",
+                &path,
+                Some(value.as_bytes().to_vec()),
+                Some("text/plain"),
+            )
             .await?;
         let v: serde_json::Value =
             serde_json::from_slice(&r.body).map_err(|_| self.unexpected(&path, &r.body))?;
-        Ok(v.get("message").and_then(|m| m.as_str()).unwrap_or("").to_owned())
+        Ok(v.get("message")
+            .and_then(|m| m.as_str())
+            .unwrap_or("")
+            .to_owned())
     }
 
     /// `GET /v1/function`: the function file as text.
@@ -545,7 +566,9 @@ impl VnfClient {
     pub async fn replace_function(&self, content: &str) -> Result<ReplaceVia, ClientError> {
         match self.put_function(content).await {
             Ok(()) => Ok(ReplaceVia::PutFunction),
-            Err(ClientError::Status { status: 404 | 405, .. }) => {
+            Err(ClientError::Status {
+                status: 404 | 405, ..
+            }) => {
                 self.write_file("func.click", content).await?;
                 Ok(ReplaceVia::WriteFile)
             }
@@ -556,17 +579,28 @@ impl VnfClient {
     /// `GET /v1/engine`.
     pub async fn engine(&self) -> Result<String, ClientError> {
         let v: serde_json::Value = self.get_json("/v1/engine").await?;
-        Ok(v.get("engine").and_then(|e| e.as_str()).unwrap_or("").to_owned())
+        Ok(v.get("engine")
+            .and_then(|e| e.as_str())
+            .unwrap_or("")
+            .to_owned())
     }
 
     /// `POST /v1/engine` (`coo-click`, `click`, `kernel-forward` or a path); the engine must be stopped.
     pub async fn set_engine(&self, spec: &str) -> Result<String, ClientError> {
         let r = self
-            .call("POST", "/v1/engine", Some(spec.as_bytes().to_vec()), Some("text/plain"))
+            .call(
+                "POST",
+                "/v1/engine",
+                Some(spec.as_bytes().to_vec()),
+                Some("text/plain"),
+            )
             .await?;
         let v: serde_json::Value =
             serde_json::from_slice(&r.body).map_err(|_| self.unexpected("/v1/engine", &r.body))?;
-        Ok(v.get("engine").and_then(|e| e.as_str()).unwrap_or("").to_owned())
+        Ok(v.get("engine")
+            .and_then(|e| e.as_str())
+            .unwrap_or("")
+            .to_owned())
     }
 }
 
@@ -576,7 +610,10 @@ mod tests {
 
     #[test]
     fn encoding_is_complete() {
-        assert_eq!(encode("a b&c=d#e+f%g/h\n"), "a%20b%26c%3Dd%23e%2Bf%25g%2Fh%0A");
+        assert_eq!(
+            encode("a b&c=d#e+f%g/h\n"),
+            "a%20b%26c%3Dd%23e%2Bf%25g%2Fh%0A"
+        );
         assert_eq!(encode("func.click"), "func.click");
     }
 

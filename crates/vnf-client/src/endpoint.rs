@@ -46,7 +46,10 @@ impl FromStr for Endpoint {
             if hostport.contains('/') || hostport.is_empty() {
                 return Err(BadEndpoint(s.to_owned()));
             }
-            let hostport = if hostport.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+            let hostport = if hostport
+                .rsplit_once(':')
+                .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+            {
                 hostport.to_owned()
             } else {
                 format!("{hostport}:80")
@@ -75,11 +78,30 @@ mod tests {
         let t: Endpoint = "tcp:127.0.0.1:8000".parse().unwrap();
         assert_eq!(t, Endpoint::Tcp("127.0.0.1:8000".parse().unwrap()));
         assert_eq!(t.to_string(), "tcp:127.0.0.1:8000");
-        assert_eq!("http://10.0.0.1:8000/".parse::<Endpoint>().unwrap(), Endpoint::Tcp("10.0.0.1:8000".parse().unwrap()));
-        assert_eq!("http://10.0.0.1".parse::<Endpoint>().unwrap(), Endpoint::Tcp("10.0.0.1:80".parse().unwrap()));
-        assert!(matches!("tcp:localhost:8000".parse::<Endpoint>().unwrap(), Endpoint::Tcp(_)));
-        assert_eq!("unix:/run/a.sock".parse::<Endpoint>().unwrap(), Endpoint::Unix("/run/a.sock".into()));
-        for bad in ["", "unix:", "tcp:1.2.3.4", "http://a/b", "ftp://x", "10.0.0.1:80"] {
+        assert_eq!(
+            "http://10.0.0.1:8000/".parse::<Endpoint>().unwrap(),
+            Endpoint::Tcp("10.0.0.1:8000".parse().unwrap())
+        );
+        assert_eq!(
+            "http://10.0.0.1".parse::<Endpoint>().unwrap(),
+            Endpoint::Tcp("10.0.0.1:80".parse().unwrap())
+        );
+        assert!(matches!(
+            "tcp:localhost:8000".parse::<Endpoint>().unwrap(),
+            Endpoint::Tcp(_)
+        ));
+        assert_eq!(
+            "unix:/run/a.sock".parse::<Endpoint>().unwrap(),
+            Endpoint::Unix("/run/a.sock".into())
+        );
+        for bad in [
+            "",
+            "unix:",
+            "tcp:1.2.3.4",
+            "http://a/b",
+            "ftp://x",
+            "10.0.0.1:80",
+        ] {
             assert!(bad.parse::<Endpoint>().is_err(), "{bad}");
         }
     }

@@ -111,7 +111,10 @@ pub fn print_event(e: &Event<'_>) {
             let status = if s.ok { "ok" } else { "FAILED" };
             let mut lines = s.detail.lines();
             let first = lines.next().unwrap_or("");
-            println!("[{}] {tag}{}. {}: {status}: {first}", s.vnf, s.number, s.action);
+            println!(
+                "[{}] {tag}{}. {}: {status}: {first}",
+                s.vnf, s.number, s.action
+            );
             for l in lines {
                 println!("    {l}");
             }
@@ -135,17 +138,21 @@ fn find_function(entry: &ScriptEntry, opts: &RunOptions) -> Result<Option<String
     };
     // PyCOO ships no function files; built-in ones are found by name (as topology::load does).
     if let Some(name) = entry.function.as_deref() {
-        candidates.extend(topology::builtin_function_dirs().into_iter().map(|d| d.join(name)));
+        candidates.extend(
+            topology::builtin_function_dirs()
+                .into_iter()
+                .map(|d| d.join(name)),
+        );
     }
     for c in &candidates {
         if c.is_file() {
-            return std::fs::read_to_string(c)
-                .map(Some)
-                .map_err(|source| ScriptError::FunctionUnreadable {
+            return std::fs::read_to_string(c).map(Some).map_err(|source| {
+                ScriptError::FunctionUnreadable {
                     vnf: vnf.clone(),
                     path: c.clone(),
                     source,
-                });
+                }
+            });
         }
     }
     Err(ScriptError::FunctionMissing {
@@ -209,7 +216,10 @@ pub async fn run_with(
             continue;
         };
         let needs_file = actions.contains(&Action::Replace)
-            || entry.error.as_ref().is_some_and(|e| e.contains(&Action::Replace));
+            || entry
+                .error
+                .as_ref()
+                .is_some_and(|e| e.contains(&Action::Replace));
         let function = if needs_file {
             find_function(entry, opts)?
         } else {
@@ -394,8 +404,8 @@ async fn execute(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::endpoint::Endpoint;
     use crate::client::Options;
+    use crate::endpoint::Endpoint;
 
     fn script(text: &str) -> Script {
         topology::script::parse(text, Path::new("s.json")).unwrap()
@@ -424,15 +434,24 @@ mod tests {
         let e = run_with(&s, "go", &clients, &RunOptions::default(), &mut |_| {})
             .await
             .unwrap_err();
-        assert!(matches!(e, ScriptError::ReplaceWithoutFunction { .. }), "{e}");
-        let s = script(r#"[{"x": {"function": "nothere-zz.click", "path": "F/", "go": {"1": "replace"}}}]"#);
+        assert!(
+            matches!(e, ScriptError::ReplaceWithoutFunction { .. }),
+            "{e}"
+        );
+        let s = script(
+            r#"[{"x": {"function": "nothere-zz.click", "path": "F/", "go": {"1": "replace"}}}]"#,
+        );
         let opts = RunOptions {
             base_dirs: vec![dir.path().to_owned()],
         };
-        let e = run_with(&s, "go", &clients, &opts, &mut |_| {}).await.unwrap_err();
+        let e = run_with(&s, "go", &clients, &opts, &mut |_| {})
+            .await
+            .unwrap_err();
         assert!(matches!(e, ScriptError::FunctionMissing { .. }), "{e}");
         let s = script(r#"[{"y": {"go": {"1": "start"}}}]"#);
-        let e = run_with(&s, "go", &clients, &opts, &mut |_| {}).await.unwrap_err();
+        let e = run_with(&s, "go", &clients, &opts, &mut |_| {})
+            .await
+            .unwrap_err();
         assert!(matches!(e, ScriptError::NoEndpoints { .. }), "{e}");
     }
 
@@ -448,12 +467,17 @@ mod tests {
                 {"y": {"go": {"1": "running"}}}]"#,
         );
         let mut events = 0;
-        let r = run_with(&s, "go", &clients, &RunOptions::default(), &mut |_| events += 1)
-            .await
-            .unwrap();
+        let r = run_with(&s, "go", &clients, &RunOptions::default(), &mut |_| {
+            events += 1
+        })
+        .await
+        .unwrap();
         assert!(!r.success());
         let f = r.failure.as_ref().unwrap();
-        assert_eq!((f.vnf.as_str(), f.number, f.action), ("x", 1, Action::Running));
+        assert_eq!(
+            (f.vnf.as_str(), f.number, f.action),
+            ("x", 1, Action::Running)
+        );
         // Failed step, then the error list's first action (which fails and ends it); y never ran.
         assert_eq!(r.steps.len(), 2);
         assert_eq!(r.steps[1].phase, Phase::Error);

@@ -11,7 +11,8 @@
 #
 # Needs root. Env: COO_BENCH_REFERENCE_CLICK (reference click binary), COO_CLICK (coo-click
 # binary; default target/release/coo-click), SECONDS_PER_RUN (default 5), REPS (default 3),
-# SIZE (frame bytes without FCS, default 60), NF_CPU (default 1), GEN_CPU (default 0).
+# SIZE (frame bytes without FCS, default 60), NF_CPU (default 1), GEN_CPU (default 0),
+# PRIO (nice level of generator and NF, default -10, so background builds disturb less).
 # Every namespace is named cbtXXXX* and removed on exit. No address is configured anywhere:
 # frames are raw Ethernet, counted by kernel interface counters.
 set -euo pipefail
@@ -22,6 +23,7 @@ REPS=${REPS:-3}
 SIZE=${SIZE:-60}
 NF_CPU=${NF_CPU:-1}
 GEN_CPU=${GEN_CPU:-0}
+PRIO=${PRIO:--10}
 REF=${COO_BENCH_REFERENCE_CLICK:-}
 COO=${COO_CLICK:-$ROOT/target/release/coo-click}
 ONLY=${ONLY:-refclick,coo-click,raw}
@@ -61,9 +63,9 @@ json() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
 start_nf() { # kind mode
   local cfg="FromDevice(${P}n0, METHOD LINUX, BURST 32, SNIFFER false) -> Queue(1024) -> ToDevice(${P}n1, BURST 32);"
   case $1 in
-    refclick) ip netns exec "$N" taskset -c "$NF_CPU" "$REF" -e "$cfg" >/dev/null 2>&1 & ;;
-    coo-click) ip netns exec "$N" taskset -c "$NF_CPU" "$COO" --io-mode "$2" -e "$cfg" >/dev/null 2>&1 & ;;
-    raw) ip netns exec "$N" taskset -c "$NF_CPU" "$BENCH" fwd --in ${P}n0 --out ${P}n1 --mode "$2" --seconds 3600 >/dev/null 2>&1 & ;;
+    refclick) ip netns exec "$N" nice -n "$PRIO" taskset -c "$NF_CPU" "$REF" -e "$cfg" >/dev/null 2>&1 & ;;
+    coo-click) ip netns exec "$N" nice -n "$PRIO" taskset -c "$NF_CPU" "$COO" --io-mode "$2" -e "$cfg" >/dev/null 2>&1 & ;;
+    raw) ip netns exec "$N" nice -n "$PRIO" taskset -c "$NF_CPU" "$BENCH" fwd --in ${P}n0 --out ${P}n1 --mode "$2" --seconds 3600 >/dev/null 2>&1 & ;;
   esac
   NF_PID=$!
   sleep 0.7
@@ -86,7 +88,7 @@ for rep in $(seq 1 "$REPS"); do
     available "$kind" || continue
     start_nf "$kind" throughput || continue
     before=$(sink_rx)
-    out=$(ip netns exec "$G" taskset -c "$GEN_CPU" "$BENCH" gen --dev ${P}g0 --seconds "$SECS" --size "$SIZE")
+    out=$(ip netns exec "$G" nice -n "$PRIO" taskset -c "$GEN_CPU" "$BENCH" gen --dev ${P}g0 --seconds "$SECS" --size "$SIZE")
     sleep 0.3
     after=$(sink_rx)
     stop_nf
@@ -109,7 +111,7 @@ fi
 
 echo
 echo "# one-way latency, 60 B, 10 kpps, 20000 frames; NF in latency mode on CPU ${NF_CPU}, gen+sink on CPU ${GEN_CPU}"
-lat() { "$BENCH" latency --gen-ns "$G" --gen-dev "$1" --sink-ns "$S" --sink-dev "$2" \
+lat() { nice -n "$PRIO" "$BENCH" latency --gen-ns "$G" --gen-dev "$1" --sink-ns "$S" --sink-dev "$2" \
         --pps 10000 --count 20000 --gen-cpu "$GEN_CPU" --sink-cpu "$GEN_CPU"; }
 base=$(lat ${P}g1 ${P}s1)
 bp50=$(echo "$base" | json p50_us)

@@ -25,6 +25,11 @@ getent passwd libvirt-qemu >/dev/null ||
   useradd --system --no-create-home --home-dir /var/lib/libvirt --shell /usr/sbin/nologin \
     --gid libvirt-qemu --groups kvm libvirt-qemu
 
+# `coo-bench image build` resolves and downloads the guest kernel with apt: needs package lists.
+if ! apt-cache show linux-image-cloud-amd64 >/dev/null 2>&1; then
+  apt-get update -qq
+fi
+
 mkdir -p /var/run/libvirt /var/log/libvirt /var/lib/libvirt /var/cache/libvirt /etc/libvirt
 
 # QEMU runs as root without a security driver: no systemd/polkit/apparmor on these hosts, and

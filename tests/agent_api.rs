@@ -4,6 +4,7 @@
 //! through a tiny shell wrapper (see `fake_engine_entry`), which speaks Click's ControlSocket
 //! protocol. Real engines (coo-click, reference Click via `COO_BENCH_REFERENCE_CLICK`) and the
 //! netns forwarding part (root) are probed and skipped with a printed reason when missing.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -353,7 +354,7 @@ fn rest_api_every_endpoint_with_fake_engine() {
         assert!((1..=100).contains(&m.get("Net RX").unwrap()), "{m:?}");
         assert!((1..=100).contains(&m.get("Net TX").unwrap()), "{m:?}");
         let body = raw(&c, "GET", "/click_plugin/metrics", None).await.1;
-        assert!(body.starts_with("{\"time_ms\": ") && body.contains("}, {") == false, "{body}");
+        assert!(body.starts_with("{\"time_ms\": ") && !body.contains("}, {"), "{body}");
         assert!(body.contains(r#"{"id": 0, "value": "#) && body.contains(r#""name": "Net RX"}]}"#), "{body}");
         assert!(c.log().await.unwrap().contains("fake engine up"));
 
@@ -919,7 +920,7 @@ fn send_frames(netns: &str, ifname: &str, n: usize) {
         addr.sll_ifindex = idx as i32;
         addr.sll_halen = 6;
         addr.sll_addr[..6].copy_from_slice(&[0xff; 6]);
-        let mut frame = vec![0u8; 60];
+        let mut frame = [0u8; 60];
         frame[..6].copy_from_slice(&[0xff; 6]);
         frame[6..12].copy_from_slice(&[0x02, 0, 0, 0xcb, 0x7e, 0x01]);
         frame[12..14].copy_from_slice(&[0x88, 0xb5]);
@@ -1168,4 +1169,55 @@ fn exec_command_exit_codes() {
     // An unreachable agent is a runtime failure: exit 1.
     let (code, out) = exec(&[s, "end", "--endpoint", "x=unix:/nonexistent/agent.sock"]);
     assert_eq!(code, Some(1), "{out}");
+}
+
+#[test]
+fn openapi_documents_every_route() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/openapi.json"))
+            .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    let routes = [
+        ("/click_plugin/version", "get"),
+        ("/click_plugin/running", "get"),
+        ("/click_plugin/start", "post"),
+        ("/click_plugin/stop", "post"),
+        ("/click_plugin/read_file", "get"),
+        ("/click_plugin/write_file", "post"),
+        ("/click_plugin/vnf_identification", "get"),
+        ("/click_plugin/metrics", "get"),
+        ("/click_plugin/log", "get"),
+        ("/v1/health", "get"),
+        ("/v1/handlers/{name}", "get"),
+        ("/v1/handlers/{name}", "post"),
+        ("/v1/counters", "get"),
+        ("/v1/function", "get"),
+        ("/v1/function", "put"),
+        ("/v1/engine", "get"),
+        ("/v1/engine", "post"),
+    ];
+    for (path, method) in routes {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing from docs/openapi.json"
+        );
+    }
+    let documented: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| {
+            p.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| *k != "parameters")
+                .count()
+        })
+        .sum();
+    assert_eq!(
+        documented,
+        routes.len(),
+        "docs/openapi.json documents routes the agent lacks"
+    );
 }

@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use measure::report::{FrameSizeResult, HostFingerprint, Repetition, RunSettings, ToolInfo, VariantReport, VariantStatus};
+use measure::report::{
+    FrameSizeResult, HostFingerprint, Repetition, RunSettings, ToolInfo, VariantReport,
+    VariantStatus,
+};
 use measure::search::run_search;
 use measure::sim::SimulatedDevice;
 use measure::{FrameSize, Goal, Report, SearchConfig, SCHEMA_VERSION};
@@ -16,12 +19,20 @@ fn report(capacity: f64, seed: u64) -> Report {
         .map(|i| {
             let mut dev = SimulatedDevice::new(capacity, seed + i).with_noise(0.002);
             let (o, trials) = run_search(SearchConfig::default(), |r| dev.trial(r)).unwrap();
-            Repetition { ndr: o.goal(Goal::Ndr).cloned(), pdr: o.goal(Goal::Pdr).cloned(), trials }
+            Repetition {
+                ndr: o.goal(Goal::Ndr).cloned(),
+                pdr: o.goal(Goal::Pdr).cloned(),
+                trials,
+            }
         })
         .collect();
     Report {
         schema_version: SCHEMA_VERSION,
-        tool: ToolInfo { name: "coo-bench".into(), version: "test".into(), git_revision: None },
+        tool: ToolInfo {
+            name: "coo-bench".into(),
+            version: "test".into(),
+            git_revision: None,
+        },
         topology: "sim".into(),
         topology_path: "sim.json".into(),
         started_at: "2026-01-01T00:00:00Z".into(),
@@ -57,8 +68,15 @@ fn write(dir: &Path, name: &str, r: &Report) -> String {
 }
 
 fn compare(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_coo-bench")).arg("compare").args(args).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_coo-bench"))
+        .arg("compare")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 #[test]

@@ -16,10 +16,11 @@ fn vm_boots_and_agent_answers_from_management_netns() {
         Ok(r) => {
             assert!(!r.version_body.trim().is_empty());
             eprintln!(
-                "accelerator {} ({}); boot-to-agent-ready {:.2} s; guest uptime at ready {:?} s",
+                "accelerator {} ({}); boot-to-agent-ready {:.2} s (libvirt create {:.2} s); guest uptime at ready {:?} s",
                 r.accel.accel,
                 r.accel.reason,
                 r.boot_to_ready.as_secs_f64(),
+            r.create_call.as_secs_f64(),
                 r.guest_uptime_at_ready
             );
         }

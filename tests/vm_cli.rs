@@ -22,7 +22,17 @@ fn doctor_json_reports_every_check_and_exit_code_matches() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    for n in ["root", "netns", "bridges", "br_netfilter", "tc", "qemu", "libvirt", "guest-image", "kvm"] {
+    for n in [
+        "root",
+        "netns",
+        "bridges",
+        "br_netfilter",
+        "tc",
+        "qemu",
+        "libvirt",
+        "guest-image",
+        "kvm",
+    ] {
         assert!(names.contains(&n), "missing check {n} in {names:?}");
     }
     let ok = report["ok"].as_bool().unwrap();
@@ -30,7 +40,10 @@ fn doctor_json_reports_every_check_and_exit_code_matches() {
     // Needed failures carry a fix hint.
     for c in report["checks"].as_array().unwrap() {
         if c["needed"] == true && c["status"] == "fail" {
-            assert!(c["fix"].is_string() || c["name"] == "netns", "no fix for {c}");
+            assert!(
+                c["fix"].is_string() || c["name"] == "netns",
+                "no fix for {c}"
+            );
         }
     }
 }
@@ -42,7 +55,12 @@ fn image_build_print_path_is_cached() {
         eprintln!("skipped: needs root (writes /var/cache/coo-bench)");
         return;
     }
-    let run = || coo_bench().args(["image", "build", "--print-path"]).output().unwrap();
+    let run = || {
+        coo_bench()
+            .args(["image", "build", "--print-path"])
+            .output()
+            .unwrap()
+    };
     let first = run();
     if !first.status.success() {
         let err = String::from_utf8_lossy(&first.stderr);
@@ -70,5 +88,8 @@ fn image_build_print_path_is_cached() {
     // Same inputs, same image (no rebuild).
     let second = run();
     assert!(second.status.success());
-    assert_eq!(String::from_utf8_lossy(&second.stdout).trim(), dir.to_string_lossy());
+    assert_eq!(
+        String::from_utf8_lossy(&second.stdout).trim(),
+        dir.to_string_lossy()
+    );
 }

@@ -60,9 +60,18 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     };
     let cmp = measure::compare(&a, &b, &opts);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&cmp).context("serialize comparison")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&cmp).context("serialize comparison")?
+        );
     } else {
-        println!("A = {} ({}), B = {} ({})", args.a.display(), a.started_at, args.b.display(), b.started_at);
+        println!(
+            "A = {} ({}), B = {} ({})",
+            args.a.display(),
+            a.started_at,
+            args.b.display(),
+            b.started_at
+        );
         print!("{}", cmp.render_table());
     }
     if cmp.metrics.is_empty() {

@@ -14,13 +14,13 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use measure::report::{
-    FrameSizeResult, HostFingerprint, LatencyPoint, Repetition, RunSettings, ToolInfo, VariantReport,
-    VariantStatus,
+    FrameSizeResult, HostFingerprint, LatencyPoint, Repetition, RunSettings, ToolInfo,
+    VariantReport, VariantStatus,
 };
 use measure::search::{Search, Step};
 use measure::{
-    FrameSize, Goal, LatencySummary, NfCounters, Report, SearchConfig, SoundnessFlag, SoundnessLimits,
-    TrialPurpose, TrialRecord, SCHEMA_VERSION,
+    FrameSize, Goal, LatencySummary, NfCounters, Report, SearchConfig, SoundnessFlag,
+    SoundnessLimits, TrialPurpose, TrialRecord, SCHEMA_VERSION,
 };
 use testbed::Testbed;
 use topology::{EngineSpec, Topology};
@@ -90,7 +90,10 @@ impl Drop for DownGuard {
     fn drop(&mut self) {
         match testbed::down(&self.run_id) {
             Ok(rep) => eprintln!("testbed {} removed ({} objects)", rep.run_id, rep.removed),
-            Err(e) => eprintln!("error: teardown of {} failed: {e}; run `coo-bench clean`", self.run_id),
+            Err(e) => eprintln!(
+                "error: teardown of {} failed: {e}; run `coo-bench clean`",
+                self.run_id
+            ),
         }
     }
 }
@@ -138,21 +141,36 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         })
     };
-    let up_opts = testbed::UpOptions { cancel: Some(cancel.clone()), ..Default::default() };
+    let up_opts = testbed::UpOptions {
+        cancel: Some(cancel.clone()),
+        ..Default::default()
+    };
     eprintln!("bringing up {} ...", topo.id.as_str());
     let up = testbed::up(&topo, &up_opts);
     cancel.store(true, Ordering::SeqCst);
     let _ = watcher.join();
     let tb = up.with_context(|| format!("testbed up for {}", topo.id.as_str()))?;
-    let guard = DownGuard { run_id: tb.run_id.clone() };
+    let guard = DownGuard {
+        run_id: tb.run_id.clone(),
+    };
 
     let clients = clients(&tb)?;
     let mut host = host_fingerprint(&tb);
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    bar.set_style(ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     bar.enable_steady_tick(Duration::from_millis(200));
 
-    let ctx = Ctx { tb: &tb, clients: &clients, rt: &rt, settings: &settings, bar: &bar, flows: flows(&topo) };
+    let ctx = Ctx {
+        tb: &tb,
+        clients: &clients,
+        rt: &rt,
+        settings: &settings,
+        bar: &bar,
+        flows: flows(&topo),
+    };
     let mut variants = Vec::new();
     let mut notes = Vec::new();
     for plan in &plans {
@@ -176,7 +194,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     let report = Report {
         schema_version: SCHEMA_VERSION,
-        tool: ToolInfo { name: "coo-bench".into(), version: env!("CARGO_PKG_VERSION").into(), git_revision: git_revision() },
+        tool: ToolInfo {
+            name: "coo-bench".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            git_revision: git_revision(),
+        },
         topology: topo.id.as_str().to_string(),
         topology_path: args.path.display().to_string(),
         started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -187,7 +209,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         variants,
         notes,
     };
-    let dir = args.out.join(format!("{}-{}", topo.id.as_str(), started_at.format("%Y%m%dT%H%M%SZ")));
+    let dir = args.out.join(format!(
+        "{}-{}",
+        topo.id.as_str(),
+        started_at.format("%Y%m%dT%H%M%SZ")
+    ));
     write_report(&report, &dir)?;
     print!("{}", measure::table::variants_table(&report));
     println!("report: {}", dir.join("report.json").display());
@@ -195,8 +221,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("interrupted; partial report written");
         return Ok(ExitCode::from(1));
     }
-    let measured = report.variants.iter().any(|v| v.status == VariantStatus::Measured);
-    Ok(if measured { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    let measured = report
+        .variants
+        .iter()
+        .any(|v| v.status == VariantStatus::Measured);
+    Ok(if measured {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Everything a measurement needs.
@@ -211,13 +244,19 @@ struct Settings {
 fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
     let b = &topo.benchmark;
     let mut sizes: Vec<FrameSize> = if args.frame_sizes.is_empty() {
-        b.frame_sizes.iter().map(|s| FrameSize::Bytes(u32::from(*s))).collect()
+        b.frame_sizes
+            .iter()
+            .map(|s| FrameSize::Bytes(u32::from(*s)))
+            .collect()
     } else {
         args.frame_sizes
             .iter()
             .map(|s| match s.trim() {
                 "imix" => Ok(FrameSize::IMIX),
-                n => n.parse::<u32>().map(FrameSize::Bytes).map_err(|_| anyhow!("bad frame size {n:?}")),
+                n => n
+                    .parse::<u32>()
+                    .map(FrameSize::Bytes)
+                    .map_err(|_| anyhow!("bad frame size {n:?}")),
             })
             .collect::<anyhow::Result<_>>()?
     };
@@ -250,7 +289,7 @@ fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
         search.coarse_precision_pct = search.precision_pct * 2.5;
         search.initial_duration_s = 0.2;
         search.final_duration_s = 0.4;
-        search.max_trials = 14;
+        search.max_trials = 20;
         loads = vec![50.0];
         repetitions = 1;
         warmup_s = warmup_s.min(0.3);
@@ -261,7 +300,10 @@ fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
         topology::traffic::Rate::Bps(bps) => bps as f64 / ((sizes[0].average_bytes() + 20.0) * 8.0),
     }
     .clamp(search.min_rate_pps, search.max_rate_pps);
-    let mode = serde_json::to_value(b.mode).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+    let mode = serde_json::to_value(b.mode)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
     Ok(Settings {
         latency_duration_s: search.final_duration_s,
         run: RunSettings {
@@ -288,7 +330,13 @@ fn variant_plans(topo: &Topology, args: &RunArgs) -> anyhow::Result<Vec<VariantP
             vnfs: topo
                 .vnfs
                 .iter()
-                .map(|v| (v.id.as_str().to_string(), EngineSpec::KernelForward, v.function.clone()))
+                .map(|v| {
+                    (
+                        v.id.as_str().to_string(),
+                        EngineSpec::KernelForward,
+                        v.function.clone(),
+                    )
+                })
                 .collect(),
         });
     }
@@ -300,7 +348,10 @@ fn variant_plans(topo: &Topology, args: &RunArgs) -> anyhow::Result<Vec<VariantP
             .map(|n| {
                 topo.variant(n).ok_or_else(|| {
                     let names: Vec<&str> = topo.variants.iter().map(|v| v.name.as_str()).collect();
-                    anyhow!("topology has no variant {n:?} (available: {})", names.join(", "))
+                    anyhow!(
+                        "topology has no variant {n:?} (available: {})",
+                        names.join(", ")
+                    )
                 })
             })
             .collect::<anyhow::Result<_>>()?
@@ -356,13 +407,18 @@ fn flows(topo: &Topology) -> traffic::FlowSpec {
 fn engine_missing(engine: &EngineSpec) -> Option<String> {
     match engine {
         EngineSpec::ReferenceClick => match std::env::var_os("COO_BENCH_REFERENCE_CLICK") {
-            None => Some("reference Click is not installed (COO_BENCH_REFERENCE_CLICK is not set)".into()),
-            Some(p) if !Path::new(&p).is_file() => {
-                Some(format!("reference Click not found at {}", Path::new(&p).display()))
-            }
+            None => Some(
+                "reference Click is not installed (COO_BENCH_REFERENCE_CLICK is not set)".into(),
+            ),
+            Some(p) if !Path::new(&p).is_file() => Some(format!(
+                "reference Click not found at {}",
+                Path::new(&p).display()
+            )),
             Some(_) => None,
         },
-        EngineSpec::External(p) if !p.is_file() => Some(format!("engine {} not found", p.display())),
+        EngineSpec::External(p) if !p.is_file() => {
+            Some(format!("engine {} not found", p.display()))
+        }
         _ => None,
     }
 }
@@ -370,8 +426,12 @@ fn engine_missing(engine: &EngineSpec) -> Option<String> {
 fn clients(tb: &Testbed) -> anyhow::Result<BTreeMap<String, VnfClient>> {
     let mut out = BTreeMap::new();
     for v in &tb.vnfs {
-        let ep = Endpoint::from_str(&v.agent.endpoint).map_err(|e| anyhow!("agent endpoint of {}: {e}", v.id))?;
-        let opts = Options { timeout: Duration::from_secs(20), ..Options::default() };
+        let ep = Endpoint::from_str(&v.agent.endpoint)
+            .map_err(|e| anyhow!("agent endpoint of {}: {e}", v.id))?;
+        let opts = Options {
+            timeout: Duration::from_secs(20),
+            ..Options::default()
+        };
         out.insert(v.id.clone(), VnfClient::new(ep, opts));
     }
     Ok(out)
@@ -387,9 +447,16 @@ struct Ctx<'a> {
 }
 
 fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint) -> VariantReport {
-    let engines: BTreeMap<String, String> = plan.vnfs.iter().map(|(id, e, _)| (id.clone(), e.to_string())).collect();
-    let functions: BTreeMap<String, String> =
-        plan.vnfs.iter().map(|(id, _, f)| (id.clone(), f.display().to_string())).collect();
+    let engines: BTreeMap<String, String> = plan
+        .vnfs
+        .iter()
+        .map(|(id, e, _)| (id.clone(), e.to_string()))
+        .collect();
+    let functions: BTreeMap<String, String> = plan
+        .vnfs
+        .iter()
+        .map(|(id, _, f)| (id.clone(), f.display().to_string()))
+        .collect();
     let mut report = VariantReport {
         name: plan.name.clone(),
         status: VariantStatus::Measured,
@@ -399,11 +466,13 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
         notes: Vec::new(),
     };
     if let Some(reason) = plan.vnfs.iter().find_map(|(_, e, _)| engine_missing(e)) {
-        ctx.bar.println(format!("variant {}: skipped: {reason}", plan.name));
+        ctx.bar
+            .println(format!("variant {}: skipped: {reason}", plan.name));
         report.status = VariantStatus::Skipped { reason };
         return report;
     }
-    ctx.bar.set_message(format!("{}: configuring engines", plan.name));
+    ctx.bar
+        .set_message(format!("{}: configuring engines", plan.name));
     match ctx.rt.block_on(configure(ctx.clients, plan)) {
         Ok(versions) => {
             for (engine, version) in versions {
@@ -411,16 +480,30 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
             }
         }
         Err(e) => {
-            ctx.bar.println(format!("variant {}: failed: {e:#}", plan.name));
-            report.status = VariantStatus::Failed { error: format!("{e:#}") };
+            ctx.bar
+                .println(format!("variant {}: failed: {e:#}", plan.name));
+            report.status = VariantStatus::Failed {
+                error: format!("{e:#}"),
+            };
             return report;
         }
     }
     let s = ctx.settings;
-    let mut warmup = Some(run_one(ctx, &plan.name, s.sizes[0], s.warmup_rate_pps, s.run.warmup_s.max(0.1), TrialPurpose::Warmup).0);
+    let mut warmup = Some(
+        run_one(
+            ctx,
+            &plan.name,
+            s.sizes[0],
+            s.warmup_rate_pps,
+            s.run.warmup_s.max(0.1),
+            TrialPurpose::Warmup,
+        )
+        .0,
+    );
     if warmup.as_ref().is_some_and(|w| w.received == 0) {
         let error = "readiness check: no test frame crossed the chain during warm-up".to_string();
-        ctx.bar.println(format!("variant {}: failed: {error}", plan.name));
+        ctx.bar
+            .println(format!("variant {}: failed: {error}", plan.name));
         report.status = VariantStatus::Failed { error };
         return report;
     }
@@ -437,7 +520,12 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
             }
             reps.push(r);
         }
-        let ndr = measure::stats::median(&reps.iter().filter_map(|r| r.ndr.as_ref()?.rate_pps).collect::<Vec<_>>());
+        let ndr = measure::stats::median(
+            &reps
+                .iter()
+                .filter_map(|r| r.ndr.as_ref()?.rate_pps)
+                .collect::<Vec<_>>(),
+        );
         let mut latency = Vec::new();
         if let Some(ndr) = ndr {
             for load in &s.run.latency_loads_pct {
@@ -445,7 +533,14 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
                     break;
                 }
                 let rate = (ndr * load / 100.0).max(1.0);
-                let (trial, probe, load_lat) = run_one(ctx, &plan.name, *size, rate, s.latency_duration_s, TrialPurpose::Latency);
+                let (trial, probe, load_lat) = run_one(
+                    ctx,
+                    &plan.name,
+                    *size,
+                    rate,
+                    s.latency_duration_s,
+                    TrialPurpose::Latency,
+                );
                 let valid = trial.is_valid();
                 latency.push(LatencyPoint {
                     load_pct: *load,
@@ -456,14 +551,24 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
                 });
             }
         } else {
-            report.notes.push(format!("{size} B: no valid NDR, latency not measured"));
+            report
+                .notes
+                .push(format!("{size} B: no valid NDR, latency not measured"));
         }
         let result = FrameSizeResult::new(*size, reps, latency);
-        let mpps = |a: &Option<measure::stats::Aggregate>| a.as_ref().map_or("-".to_string(), |a| format!("{:.3} Mpps", a.median / 1e6));
-        ctx.bar.println(format!("variant {}: {size} B: NDR {}, PDR {}", plan.name, mpps(&result.ndr), mpps(&result.pdr)));
+        let mpps = |a: &Option<measure::stats::Aggregate>| {
+            a.as_ref()
+                .map_or("-".to_string(), |a| format!("{:.3} Mpps", a.median / 1e6))
+        };
+        ctx.bar.println(format!(
+            "variant {}: {size} B: NDR {}, PDR {}",
+            plan.name,
+            mpps(&result.ndr),
+            mpps(&result.pdr)
+        ));
         report.results.push(result);
     }
-    let _ = ctx.rt.block_on(stop_all(ctx.clients));
+    ctx.rt.block_on(stop_all(ctx.clients));
     report
 }
 
@@ -472,7 +577,11 @@ fn search_once(ctx: &Ctx<'_>, variant: &str, size: FrameSize, rep: u32) -> Repet
     let mut search = match Search::new(s.run.search.clone()) {
         Ok(x) => x,
         Err(e) => {
-            return Repetition { ndr: None, pdr: None, trials: vec![broken(0.0, 0.0, &e)] };
+            return Repetition {
+                ndr: None,
+                pdr: None,
+                trials: vec![broken(0.0, 0.0, &e)],
+            };
         }
     };
     let mut trials = Vec::new();
@@ -490,7 +599,14 @@ fn search_once(ctx: &Ctx<'_>, variant: &str, size: FrameSize, rep: u32) -> Repet
                     req.rate_pps / 1e6,
                     req.duration_s
                 ));
-                let (rec, _, _) = run_one(ctx, variant, size, req.rate_pps, req.duration_s, TrialPurpose::Search);
+                let (rec, _, _) = run_one(
+                    ctx,
+                    variant,
+                    size,
+                    req.rate_pps,
+                    req.duration_s,
+                    TrialPurpose::Search,
+                );
                 trials.push(rec.clone());
                 search.record(rec);
             }
@@ -503,20 +619,30 @@ fn search_once(ctx: &Ctx<'_>, variant: &str, size: FrameSize, rep: u32) -> Repet
             }
         }
     }
-    Repetition { ndr: None, pdr: None, trials }
+    Repetition {
+        ndr: None,
+        pdr: None,
+        trials,
+    }
 }
 
 fn broken(rate: f64, duration: f64, reason: &str) -> TrialRecord {
     TrialRecord {
         requested_rate_pps: rate,
         requested_duration_s: duration,
-        flags: vec![SoundnessFlag::Broken { reason: reason.to_string() }],
+        flags: vec![SoundnessFlag::Broken {
+            reason: reason.to_string(),
+        }],
         ..Default::default()
     }
 }
 
 fn attach(netns_path: &Path, ifname: &str) -> traffic::Attach {
-    traffic::Attach { netns: Some(netns_path.to_path_buf()), ifname: ifname.to_string(), cpu: None }
+    traffic::Attach {
+        netns: Some(netns_path.to_path_buf()),
+        ifname: ifname.to_string(),
+        cpu: None,
+    }
 }
 
 /// Runs one trial with per-NF counters read before and after.
@@ -531,28 +657,27 @@ fn run_one(
     let tb = ctx.tb;
     let before = ctx.rt.block_on(read_counters(ctx.clients));
     let src = &tb.source;
-    // Frames go to the first VNF's interface on the source's bridge (its MAC), so bridges
-    // forward them without flooding.
-    let dst_mac = tb
-        .vnfs
-        .iter()
-        .flat_map(|v| v.interfaces.iter())
-        .find(|i| i.bridge == src.bridge)
-        .map(|i| traffic::MacAddr(i.mac.0));
     let frame_size = match size {
         FrameSize::Bytes(b) => traffic::FrameSizes::Fixed(u16::try_from(b).unwrap_or(u16::MAX)),
         FrameSize::Imix(_) => traffic::FrameSizes::Imix,
     };
     let spec = traffic::TrialSpec {
         source: attach(&src.netns_path, src.ifname.as_str()),
-        sinks: tb.sinks.iter().map(|s| attach(&s.netns_path, s.ifname.as_str())).collect(),
+        sinks: tb
+            .sinks
+            .iter()
+            .map(|s| attach(&s.netns_path, s.ifname.as_str()))
+            .collect(),
         flows: ctx.flows.clone(),
         frame_size,
         rate_pps: rate,
         duration: Duration::from_secs_f64(duration_s),
         warmup: Duration::ZERO,
         latency_stream_pps: ctx.settings.run.latency_stream_pps.min(rate / 10.0),
-        dst_mac,
+        // None = a MAC nobody owns: kernel IP stacks in the VNF namespaces drop the frames at
+        // once (PACKET_OTHERHOST) instead of routing each one; bridges flood to their one
+        // other port; AF_PACKET NFs see every frame anyway.
+        dst_mac: None,
         drain: Duration::from_millis(100),
     };
     let (mut rec, probe, load) = match traffic::run_trial(&spec) {
@@ -576,7 +701,8 @@ fn run_one(
                 nf_counters: Vec::new(),
             };
             for a in &r.anomalies {
-                rec.flags.push(SoundnessFlag::CountersDisagree { detail: a.clone() });
+                rec.flags
+                    .push(SoundnessFlag::CountersDisagree { detail: a.clone() });
             }
             (rec, probe, load)
         }
@@ -605,11 +731,16 @@ async fn read_counters(clients: &BTreeMap<String, VnfClient>) -> BTreeMap<String
 }
 
 /// Per-NF in/out/dropped over one trial from the agents' interface counters.
-fn nf_deltas(before: &BTreeMap<String, Counters>, after: &BTreeMap<String, Counters>) -> Vec<NfCounters> {
+fn nf_deltas(
+    before: &BTreeMap<String, Counters>,
+    after: &BTreeMap<String, Counters>,
+) -> Vec<NfCounters> {
     let mut out = Vec::new();
     for (id, a) in after {
         let Some(b) = before.get(id) else { continue };
-        let sum = |c: &Counters, f: fn(&vnf_client::InterfaceCounters) -> u64| c.interfaces.iter().map(f).sum::<u64>();
+        let sum = |c: &Counters, f: fn(&vnf_client::InterfaceCounters) -> u64| {
+            c.interfaces.iter().map(f).sum::<u64>()
+        };
         let packets_in = sum(a, |i| i.rx_packets).saturating_sub(sum(b, |i| i.rx_packets));
         let packets_out = sum(a, |i| i.tx_packets).saturating_sub(sum(b, |i| i.tx_packets));
         out.push(NfCounters {
@@ -625,18 +756,30 @@ fn nf_deltas(before: &BTreeMap<String, Counters>, after: &BTreeMap<String, Count
 
 /// Switches every VNF to the variant's engine and function and starts it; returns engine
 /// name → version.
-async fn configure(clients: &BTreeMap<String, VnfClient>, plan: &VariantPlan) -> anyhow::Result<BTreeMap<String, String>> {
+async fn configure(
+    clients: &BTreeMap<String, VnfClient>,
+    plan: &VariantPlan,
+) -> anyhow::Result<BTreeMap<String, String>> {
     let mut versions = BTreeMap::new();
     for (id, engine, function) in &plan.vnfs {
-        let c = clients.get(id).ok_or_else(|| anyhow!("no agent for VNF {id}"))?;
+        let c = clients
+            .get(id)
+            .ok_or_else(|| anyhow!("no agent for VNF {id}"))?;
         let _ = c.stop().await;
         let spec = engine.to_string();
-        c.set_engine(&spec).await.with_context(|| format!("{id}: select engine {spec}"))?;
+        c.set_engine(&spec)
+            .await
+            .with_context(|| format!("{id}: select engine {spec}"))?;
         if *engine != EngineSpec::KernelForward {
-            let text = std::fs::read_to_string(function).with_context(|| format!("{id}: read {}", function.display()))?;
-            c.put_function(&text).await.with_context(|| format!("{id}: install {}", function.display()))?;
+            let text = std::fs::read_to_string(function)
+                .with_context(|| format!("{id}: read {}", function.display()))?;
+            c.put_function(&text)
+                .await
+                .with_context(|| format!("{id}: install {}", function.display()))?;
         }
-        c.start().await.with_context(|| format!("{id}: start {spec}"))?;
+        c.start()
+            .await
+            .with_context(|| format!("{id}: start {spec}"))?;
         let mut running = false;
         for _ in 0..50 {
             if c.health().await.map(|h| h.running).unwrap_or(false) {
@@ -648,7 +791,10 @@ async fn configure(clients: &BTreeMap<String, VnfClient>, plan: &VariantPlan) ->
         if !running {
             let log = c.log().await.unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(5).collect();
-            bail!("{id}: engine {spec} is not running after start; log tail: {}", tail.join(" | "));
+            bail!(
+                "{id}: engine {spec} is not running after start; log tail: {}",
+                tail.join(" | ")
+            );
         }
         if let Ok(v) = c.version().await {
             versions.entry(spec).or_insert(v);
@@ -665,19 +811,32 @@ async fn stop_all(clients: &BTreeMap<String, VnfClient>) {
 
 fn first_line(path: &str, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
-    text.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_once(':')).map(|(_, v)| v.trim().to_string())
+    text.lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
 }
 
 fn host_fingerprint(tb: &Testbed) -> HostFingerprint {
-    let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
     HostFingerprint {
         hostname: read("/proc/sys/kernel/hostname").unwrap_or_default(),
         cpu_model: first_line("/proc/cpuinfo", "model name").unwrap_or_else(|| "unknown".into()),
-        cpu_count: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        cpu_count: std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
         kernel: read("/proc/sys/kernel/osrelease").unwrap_or_default(),
         driver: tb.driver.clone(),
         accelerator: if tb.driver == "vm" {
-            if Path::new("/dev/kvm").exists() { "kvm".into() } else { "tcg".into() }
+            if Path::new("/dev/kvm").exists() {
+                "kvm".into()
+            } else {
+                "tcg".into()
+            }
         } else {
             "none".into()
         },
@@ -687,7 +846,10 @@ fn host_fingerprint(tb: &Testbed) -> HostFingerprint {
 }
 
 fn git_revision() -> Option<String> {
-    let out = std::process::Command::new("git").args(["rev-parse", "--short=12", "HEAD"]).output().ok()?;
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }
@@ -713,7 +875,13 @@ fn write_report(report: &Report, dir: &Path) -> anyhow::Result<()> {
         Err(e) => eprintln!("warning: {e}"),
     }
     for size in &report.settings.frame_sizes {
-        let load = report.settings.latency_loads_pct.iter().copied().find(|l| (*l - 50.0).abs() < 1e-9).or_else(|| report.settings.latency_loads_pct.first().copied());
+        let load = report
+            .settings
+            .latency_loads_pct
+            .iter()
+            .copied()
+            .find(|l| (*l - 50.0).abs() < 1e-9)
+            .or_else(|| report.settings.latency_loads_pct.first().copied());
         let Some(load) = load else { break };
         match measure::plot::latency_cdf_svg(report, *size, load) {
             Ok(svg) => write(&format!("latency-cdf-{size}.svg"), &svg)?,

@@ -120,6 +120,9 @@ pub struct Health {
     pub interfaces: Vec<String>,
 }
 
+/// Largest engine log returned by `/log`.
+const MAX_LOG: u64 = 1024 * 1024;
+
 /// Read handlers that hold counters; `/v1/counters` reports these.
 const COUNTER_HANDLERS: &[&str] = &[
     "count",
@@ -463,9 +466,21 @@ impl Agent {
     }
 
     /// The engine's stdout+stderr of the current or last run; `None` if no engine ever ran.
+    /// Only the last `MAX_LOG` bytes are returned (a `Print` element can log every packet).
     pub fn log(&self) -> Option<String> {
-        let bytes = std::fs::read(self.log_path()).ok()?;
-        Some(String::from_utf8_lossy(&bytes).into_owned())
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = std::fs::File::open(self.log_path()).ok()?;
+        let len = f.metadata().ok()?.len();
+        let skip = len.saturating_sub(MAX_LOG);
+        f.seek(SeekFrom::Start(skip)).ok()?;
+        let mut bytes = Vec::new();
+        f.read_to_end(&mut bytes).ok()?;
+        let text = String::from_utf8_lossy(&bytes);
+        Some(if skip > 0 {
+            format!("[... {skip} earlier bytes omitted]\n{text}")
+        } else {
+            text.into_owned()
+        })
     }
 
     async fn control(&self) -> Result<ControlClient, AgentError> {

@@ -260,9 +260,29 @@ impl<'a> Ctx<'a> {
     pub fn upstream_active(&self) -> bool {
         self.core.upstream_active(self.idx)
     }
-    /// Ask the driver to stop (Click `please_stop_driver`).
+    /// Ask the driver to stop (Click `please_stop_driver`): stops the router, or, when a
+    /// DriverManager/driver Script exists, counts a stop request for its `wait_stop`.
     pub fn stop_router(&mut self) {
         self.core.request_stop();
+    }
+    /// Stop the router unconditionally (a driver script's `stop`).
+    pub fn stop_router_now(&mut self) {
+        self.core.stop.set(true);
+    }
+    /// Make this element the router's driver (DriverManager): stop requests are counted and
+    /// wake its task instead of stopping.
+    pub fn become_driver(&mut self) {
+        self.core.driver.set(Some(self.idx));
+    }
+    /// Consume `n` pending stop requests if available.
+    pub fn take_stop_requests(&mut self, n: u32) -> bool {
+        let have = self.core.stop_requests.get();
+        if have >= n {
+            self.core.stop_requests.set(have - n);
+            true
+        } else {
+            false
+        }
     }
     /// Print a message (Click chatter).
     pub fn chatter(&mut self, msg: &str) {

@@ -93,7 +93,9 @@ pub(crate) struct Core {
     sources: Vec<Vec<u32>>,
     timers: RefCell<Timers>,
     deferred: RefCell<Vec<(u32, u32, PacketBatch)>>,
-    stop: Cell<bool>,
+    pub(crate) stop: Cell<bool>,
+    pub(crate) driver: Cell<Option<usize>>,
+    pub(crate) stop_requests: Cell<u32>,
     pub(crate) clock: Box<dyn Clock>,
     pub(crate) env: RefCell<Box<dyn Env>>,
     flat: FlatConfig,
@@ -185,7 +187,13 @@ impl Core {
         src.is_empty() || src.iter().any(|&s| s == NONE || self.signal[s as usize].get())
     }
     pub(crate) fn request_stop(&self) {
-        self.stop.set(true);
+        match self.driver.get() {
+            Some(d) => {
+                self.stop_requests.set(self.stop_requests.get() + 1);
+                self.schedule(d);
+            }
+            None => self.stop.set(true),
+        }
     }
 
     fn split_handler(name: &str) -> (Option<&str>, &str) {
@@ -755,6 +763,8 @@ impl Router {
             timers: RefCell::new(Timers::default()),
             deferred: RefCell::new(Vec::new()),
             stop: Cell::new(false),
+            driver: Cell::new(None),
+            stop_requests: Cell::new(0),
             clock: opts.clock,
             env: RefCell::new(env),
             flat,

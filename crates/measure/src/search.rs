@@ -422,6 +422,10 @@ impl Search {
         };
 
         let streak = self.trailing_streak(thr);
+        // A full-length failure makes nearby short passes suspect (noisy devices lose frames
+        // sporadically): below it, only full-length trials are used.
+        let u_final = upper.is_some_and(|d| self.is_final(d));
+        let below_duration = if u_final { cfg.final_duration_s } else { cfg.initial_duration_s };
         let Some(lo) = pl else {
             // Only an upper bound: step down from it, anchored on the received rate.
             if u <= cfg.min_rate_pps * (1.0 + REL_EPS) {
@@ -430,13 +434,13 @@ impl Search {
             let rx = upper.map(|d| d.record.rx_pps()).unwrap_or(u);
             let w = p * 2f64.powi(streak.1.saturating_sub(1) as i32);
             let candidate = (u.min(rx.max(cfg.min_rate_pps)) * (1.0 - w)).max(cfg.min_rate_pps);
-            return Decision::Run(candidate, cfg.initial_duration_s);
+            return Decision::Run(candidate, below_duration);
         };
 
         let width_any = (u - lo) / u;
         let confirmed = fl.is_some_and(|f| f >= lo * (1.0 - REL_EPS));
         if !confirmed {
-            if width_any > coarse {
+            if width_any > coarse && !u_final {
                 return Decision::Run(self.step(lo, u, streak, p), cfg.initial_duration_s);
             }
             return Decision::Run(lo, cfg.final_duration_s);

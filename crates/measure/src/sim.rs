@@ -21,6 +21,9 @@ pub struct SimulatedDevice {
     pub generator_max_pps: Option<f64>,
     /// Relative standard deviation of the generator's maximum from trial to trial.
     pub generator_jitter: f64,
+    /// Probability that a trial at the capacity loses a few frames even below it (scales
+    /// with (rate / capacity)^4): a noisy, oversubscribed device.
+    pub sporadic: f64,
     rng: StdRng,
 }
 
@@ -33,6 +36,7 @@ impl SimulatedDevice {
             noise: 0.0,
             generator_max_pps: None,
             generator_jitter: 0.0,
+            sporadic: 0.0,
             rng: StdRng::seed_from_u64(seed),
         }
     }
@@ -55,6 +59,11 @@ impl SimulatedDevice {
 
     pub fn with_generator_jitter(mut self, jitter: f64) -> Self {
         self.generator_jitter = jitter;
+        self
+    }
+
+    pub fn with_sporadic_loss(mut self, probability: f64) -> Self {
+        self.sporadic = probability;
         self
     }
 
@@ -103,7 +112,12 @@ impl SimulatedDevice {
         };
         let capacity = self.capacity_pps * (1.0 + self.noise * self.gaussian());
         let sent = (achieved * req.duration_s).round() as u64;
-        let lost = ((sent as f64) * self.loss_ratio(achieved, capacity)).round() as u64;
+        let mut lost = ((sent as f64) * self.loss_ratio(achieved, capacity)).round() as u64;
+        // Longer trials are more likely to catch a sporadic loss.
+        let p = (self.sporadic * (achieved / self.capacity_pps).powi(4) * req.duration_s).min(1.0);
+        if self.sporadic > 0.0 && self.rng.gen_range(0.0..1.0) < p {
+            lost += self.rng.gen_range(1..10);
+        }
         let mut record = TrialRecord {
             purpose: Some(TrialPurpose::Search),
             requested_rate_pps: req.rate_pps,

@@ -36,7 +36,10 @@ pub fn variants_table(report: &Report) -> String {
                 continue;
             }
             VariantStatus::Failed { error } => {
-                rows.push(row_with_note(&v.name, format!("failed: {error}")));
+                rows.push(row_with_note(
+                    &v.name,
+                    format!("failed: {}", error.lines().next().unwrap_or("")),
+                ));
                 continue;
             }
             VariantStatus::Measured => {}

@@ -169,7 +169,8 @@ pub fn assess(record: &mut TrialRecord, limits: &SoundnessLimits) {
         });
     }
     // Thread start-up and the generator's stop margin make short trials relatively longer.
-    let max_elapsed = record.requested_duration_s * (1.0 + limits.duration_tolerance_pct / 100.0) + 0.1;
+    let max_elapsed =
+        record.requested_duration_s * (1.0 + limits.duration_tolerance_pct / 100.0) + 0.1;
     if record.requested_duration_s > 0.0 && record.elapsed_s > max_elapsed {
         add(SoundnessFlag::Broken {
             reason: format!(

@@ -90,7 +90,9 @@ fn generator_shortfall_caps_the_search_and_never_counts_as_a_bound() {
 fn generator_jitter_does_not_fake_a_measurement_limit() {
     for seed in 0..20 {
         // The generator is faster than the device, but wobbles by 3 % from trial to trial.
-        let mut dev = SimulatedDevice::new(1_000_000.0, seed).with_generator_max(1_050_000.0).with_generator_jitter(0.03);
+        let mut dev = SimulatedDevice::new(1_000_000.0, seed)
+            .with_generator_max(1_050_000.0)
+            .with_generator_jitter(0.03);
         let (outcome, _) = run_search(config(), |r| dev.trial(r)).unwrap();
         let ndr = outcome.goal(Goal::Ndr).unwrap();
         let rate = ndr.rate_pps.unwrap();
@@ -98,9 +100,25 @@ fn generator_jitter_does_not_fake_a_measurement_limit() {
             assert!(within(rate, 1_000_000.0, 0.5), "seed {seed}: {rate}");
         } else {
             // Only when the generator could not even reach the capacity.
-            assert!(matches!(ndr.flags[0], ResultFlag::MeasurementLimited { .. }), "seed {seed}: {:?}", ndr.flags);
+            assert!(
+                matches!(ndr.flags[0], ResultFlag::MeasurementLimited { .. }),
+                "seed {seed}: {:?}",
+                ndr.flags
+            );
             assert!(rate <= 1_000_000.0, "seed {seed}: {rate}");
         }
+    }
+}
+
+#[test]
+fn sporadic_losses_still_end_with_a_confirmed_rate() {
+    for seed in 0..20 {
+        let mut dev = SimulatedDevice::new(500_000.0, seed).with_sporadic_loss(0.8);
+        let (outcome, trials) = run_search(config(), |r| dev.trial(r)).unwrap();
+        let ndr = outcome.goal(Goal::Ndr).unwrap();
+        assert!(ndr.flags.is_empty(), "seed {seed}: {:?} after {} trials", ndr.flags, trials.len());
+        let rate = ndr.rate_pps.unwrap();
+        assert!(rate <= 500_000.0 && rate > 250_000.0, "seed {seed}: {rate}");
     }
 }
 

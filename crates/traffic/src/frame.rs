@@ -30,6 +30,10 @@ pub struct MacAddr(pub [u8; 6]);
 
 impl MacAddr {
     pub const BROADCAST: MacAddr = MacAddr([0xff; 6]);
+    /// Locally administered unicast address no interface owns: receivers see test frames as
+    /// PACKET_OTHERHOST, so kernel IP stacks along the path drop them at their first check
+    /// instead of routing every frame; bridges flood them to their (single) other port.
+    pub const UNOWNED: MacAddr = MacAddr([0x02, 0xc0, 0xb5, 0x00, 0x00, 0x01]);
 }
 
 impl fmt::Display for MacAddr {

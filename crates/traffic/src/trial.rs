@@ -43,7 +43,7 @@ pub struct TrialSpec {
     pub warmup: Duration,
     /// Rate of the latency stream beside the load (0 = none).
     pub latency_stream_pps: f64,
-    /// Destination MAC of test frames (the next hop's interface); None = broadcast.
+    /// Destination MAC of test frames; None = [`MacAddr::UNOWNED`].
     pub dst_mac: Option<MacAddr>,
     /// Time to wait for frames still in flight after the generator stops.
     pub drain: Duration,
@@ -258,7 +258,7 @@ fn templates(spec: &TrialSpec, src_mac: MacAddr) -> Result<(Vec<Vec<Template>>, 
         .iter()
         .filter_map(|s| sizes.iter().position(|x| x == s))
         .collect();
-    let dst = spec.dst_mac.unwrap_or(MacAddr::BROADCAST);
+    let dst = spec.dst_mac.unwrap_or(MacAddr::UNOWNED);
     let mut all = Vec::with_capacity(spec.flows.count as usize);
     for flow in 0..spec.flows.count {
         let per_size = sizes

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::guest::PROBE_MARKER;
+use crate::guest::{FAST_BOOT, PROBE_MARKER};
 
 /// The accelerator a domain runs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -85,16 +85,22 @@ pub fn kvm_device_usable() -> Result<(), String> {
 /// Boots `guest` under `accel` with QEMU directly; Ok(elapsed) when the marker appeared.
 pub fn boot_once(guest: &ProbeGuest, accel: Accel, timeout: Duration) -> Result<Duration, String> {
     let mut cmd = Command::new(qemu_binary());
-    cmd.args(["-accel", accel.as_str(), "-m", "256", "-nodefaults", "-no-reboot"])
-        .args(["-display", "none", "-monitor", "none", "-serial", "stdio"])
-        .arg("-kernel")
-        .arg(&guest.kernel);
+    cmd.args([
+        "-accel",
+        accel.as_str(),
+        "-m",
+        "256",
+        "-nodefaults",
+        "-no-reboot",
+    ])
+    .args(["-display", "none", "-monitor", "none", "-serial", "stdio"])
+    .arg("-kernel")
+    .arg(&guest.kernel);
     let marker: &str = match &guest.initrd {
         Some(initrd) => {
-            cmd.arg("-initrd").arg(initrd).args([
-                "-append",
-                "console=ttyS0 panic=-1 quiet coo.probe=1 coo.mgmt=dhcp coo.mgmt_mac=52:54:00:00:00:01",
-            ]);
+            cmd.arg("-initrd").arg(initrd).arg("-append").arg(format!(
+                "console=ttyS0 panic=-1 {FAST_BOOT} coo.probe=1 coo.mgmt=dhcp coo.mgmt_mac=52:54:00:00:00:01"
+            ));
             PROBE_MARKER
         }
         None => {
@@ -157,11 +163,18 @@ pub fn boot_once(guest: &ProbeGuest, accel: Accel, timeout: Duration) -> Result<
         .collect::<Vec<_>>()
         .join(" | ");
     let what = if exited_early {
-        format!("QEMU exited before the marker after {:.1}s", elapsed.as_secs_f64())
+        format!(
+            "QEMU exited before the marker after {:.1}s",
+            elapsed.as_secs_f64()
+        )
     } else {
         format!("no marker within {:.1}s", timeout.as_secs_f64())
     };
-    let stderr: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let stderr: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     Err(format!(
         "{what} (exit {:?}; stderr: {}; console tail: {})",
         status.ok().and_then(|s| s.code()),

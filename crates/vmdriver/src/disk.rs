@@ -92,7 +92,15 @@ mod tests {
         }
         let dir = tempfile::tempdir().unwrap();
         let base = dir.path().join("base.qcow2");
-        qemu_img(&["create", "-q", "-f", "qcow2", &base.to_string_lossy(), "64M"]).unwrap();
+        qemu_img(&[
+            "create",
+            "-q",
+            "-f",
+            "qcow2",
+            &base.to_string_lossy(),
+            "64M",
+        ])
+        .unwrap();
         let ov = create_overlay(&base, &dir.path().join("vnf1.qcow2")).unwrap();
         assert_eq!(format_of(&ov).unwrap(), "qcow2");
         assert_eq!(

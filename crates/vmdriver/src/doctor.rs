@@ -59,7 +59,9 @@ fn check(name: &str, needed: bool, r: Result<String, String>, fix: Option<&str>)
         needed,
         status,
         detail,
-        fix: (status != Status::Ok).then(|| fix.map(str::to_string)).flatten(),
+        fix: (status != Status::Ok)
+            .then(|| fix.map(str::to_string))
+            .flatten(),
     }
 }
 
@@ -126,8 +128,9 @@ fn br_netfilter() -> Check {
         needed: false,
         status,
         detail,
-        fix: (status == Status::Warn)
-            .then(|| "sysctl -w net.bridge.bridge-nf-call-iptables=0 (if the host firewall allows)".into()),
+        fix: (status == Status::Warn).then(|| {
+            "sysctl -w net.bridge.bridge-nf-call-iptables=0 (if the host firewall allows)".into()
+        }),
     }
 }
 
@@ -163,7 +166,12 @@ pub fn run_checks(probe_kvm: bool, kvm_timeout: Duration) -> Report {
         Some("apt-get install iproute2"),
     ));
     checks.push(check("netns", true, check_netns(), None));
-    checks.push(check("bridges", true, check_bridge(), Some("modprobe bridge")));
+    checks.push(check(
+        "bridges",
+        true,
+        check_bridge(),
+        Some("modprobe bridge"),
+    ));
     checks.push(br_netfilter());
     checks.push(check(
         "tc",
@@ -250,9 +258,7 @@ pub fn run_checks(probe_kvm: bool, kvm_timeout: Duration) -> Report {
         },
     };
     checks.push(kvm);
-    let ok = checks
-        .iter()
-        .all(|c| !c.needed || c.status == Status::Ok);
+    let ok = checks.iter().all(|c| !c.needed || c.status == Status::Ok);
     Report {
         ok,
         checks,

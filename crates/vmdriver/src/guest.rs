@@ -13,6 +13,10 @@ use crate::mac::MacAddr;
 pub const READY_MARKER: &str = "COO-GUEST-READY";
 /// Serial console marker printed in probe mode (then the guest powers off).
 pub const PROBE_MARKER: &str = "COO-GUEST-PROBE-OK";
+/// Kernel options that cut TCG boot time by ~1.5 s here: no speculative-execution mitigations
+/// (the guest runs only our code), no TSC/timer re-checks, no PS/2 probing, quiet console.
+pub const FAST_BOOT: &str = "quiet loglevel=3 mitigations=off tsc=reliable no_timer_check \
+i8042.noaux i8042.nokbd i8042.nopnp nokaslr";
 /// Default TCP port of the agent inside the guest (PyCOO's port).
 pub const AGENT_PORT: u16 = 8000;
 
@@ -43,9 +47,10 @@ pub enum CmdlineError {
 }
 
 impl GuestConfig {
-    /// Kernel command line: console on ttyS0, reboot (= VM exit) on panic, our `coo.*` keys.
+    /// Kernel command line: console on ttyS0, reboot (= VM exit) on panic, boot-speed options,
+    /// our `coo.*` keys.
     pub fn to_cmdline(&self) -> String {
-        let mut s = String::from("console=ttyS0 panic=-1 quiet loglevel=3");
+        let mut s = format!("console=ttyS0 panic=-1 {FAST_BOOT}");
         match self.mgmt {
             Some((ip, len)) => s.push_str(&format!(" coo.mgmt={ip}/{len}")),
             None => s.push_str(" coo.mgmt=dhcp"),
@@ -174,11 +179,17 @@ mod tests {
         );
         assert!(matches!(
             GuestConfig::from_cmdline("coo.mgmt=1.2.3.4/40 coo.mgmt_mac=52:54:00:00:00:01"),
-            Err(CmdlineError::BadValue { key: "coo.mgmt", .. })
+            Err(CmdlineError::BadValue {
+                key: "coo.mgmt",
+                ..
+            })
         ));
         assert!(matches!(
             GuestConfig::from_cmdline("coo.mgmt=dhcp coo.mgmt_mac=52:54:00:00:00:01 coo.data=x"),
-            Err(CmdlineError::BadValue { key: "coo.data", .. })
+            Err(CmdlineError::BadValue {
+                key: "coo.data",
+                ..
+            })
         ));
     }
 

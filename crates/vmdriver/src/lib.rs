@@ -7,6 +7,7 @@
 //! - [`driver`]: the [`VmDriver`] trait, the libvirt implementation (`libvirt` module, calls run on
 //!   a dedicated thread) and a recording fake ([`fake::RecordingVmDriver`]).
 //! - [`accel`]: accelerator probe (KVM only when a guest really boots, else TCG).
+//! - [`dhcp`], [`dhcp_wire`]: static-table DHCP server (management netns) and guest client.
 //! - [`disk`]: qcow2 overlays for "bring your own image" VNFs.
 //! - [`image`]: the guest image builder (Debian cloud kernel + our initramfs), cached by content hash.
 //! - [`ready`]: reaching a guest agent from the management namespace; boot-to-ready timing.
@@ -17,8 +18,10 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod accel;
-pub mod doctor;
+pub mod dhcp;
+pub mod dhcp_wire;
 pub mod disk;
+pub mod doctor;
 pub mod driver;
 pub mod fake;
 pub mod guest;

@@ -180,9 +180,7 @@ impl VmDriver for LibvirtDriver {
     fn list(&self, prefix: &str) -> Result<Vec<DomainInfo>, VmError> {
         let p = prefix.to_string();
         self.call(move |c| {
-            let doms = c
-                .list_all_domains(0)
-                .map_err(|e| call_err("(list)", e))?;
+            let doms = c.list_all_domains(0).map_err(|e| call_err("(list)", e))?;
             let mut out = Vec::new();
             for d in doms {
                 let Ok(name) = d.get_name() else { continue };

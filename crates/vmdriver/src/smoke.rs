@@ -10,13 +10,14 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::accel::{self, Accel, ProbeGuest, ProbeOutcome};
+use crate::dhcp::DhcpServer;
 use crate::driver::{destroy_all, VmDriver};
 use crate::guest::READY_MARKER;
 use crate::image::{self, BuildOptions, Image, ImageError};
 use crate::libvirt::{LibvirtDriver, DEFAULT_URI};
 use crate::mac::MacAddr;
 use crate::ready::{http_get, in_netns};
-use crate::vnf::{start_vnf, wait_ready, VnfVmSpec};
+use crate::vnf::{mgmt_mac_of, start_vnf, tap_name, wait_ready, VnfVmSpec};
 
 /// Why the smoke test did not run or failed.
 #[derive(Debug, thiserror::Error)]
@@ -32,10 +33,18 @@ pub enum SmokeError {
 #[derive(Debug, Clone)]
 pub struct SmokeReport {
     pub accel: ProbeOutcome,
+    /// From the first domain create call to the last agent answering.
     pub boot_to_ready: Duration,
-    /// Guest uptime (s) printed with the console ready marker.
+    /// Per VM, from its own create call to its agent answering.
+    pub per_vm_ready: Vec<Duration>,
+    /// How long libvirt's domain create calls took in total (part of boot_to_ready).
+    pub create_call: Duration,
+    /// Guest uptime (s) printed with the console ready marker (first VM).
     pub guest_uptime_at_ready: Option<f64>,
     pub version_body: String,
+    /// DHCP leases acknowledged (DHCP mode only).
+    pub dhcp_acked: Vec<(MacAddr, Ipv4Addr)>,
+    /// Console of the first VM.
     pub console: String,
     pub image_dir: PathBuf,
 }
@@ -66,6 +75,8 @@ struct Guard<'a> {
     prefix: String,
     driver: &'a LibvirtDriver,
     netns: String,
+    /// Switch namespace (deleting it deletes the bridges and taps inside).
+    switch: Option<String>,
     links: Vec<String>,
 }
 
@@ -78,6 +89,9 @@ impl Drop for Guard<'_> {
             }
         }
         let _ = ip(&["netns", "del", &self.netns]);
+        if let Some(sw) = &self.switch {
+            let _ = ip(&["netns", "del", sw]);
+        }
     }
 }
 
@@ -110,8 +124,50 @@ pub fn build_image(agent: &Path, click: &Path) -> Result<Image, SmokeError> {
     })
 }
 
-/// Runs the smoke test with the given agent and coo-click binaries.
+/// Shape of a smoke run.
+#[derive(Debug, Clone)]
+pub struct ChainOptions {
+    /// Number of VMs, chained like PyCOO's example (VM i between data bridges i and i+1).
+    pub vms: usize,
+    pub ready_timeout: Duration,
+    /// Management addresses from a DHCP server in the management namespace.
+    pub mgmt_dhcp: bool,
+    /// Bridges live in a switch namespace (as the netns testbed builds them); taps are
+    /// pre-created, opened by libvirt unmanaged, then moved there and enslaved.
+    pub switch_netns: bool,
+}
+
+impl ChainOptions {
+    pub fn single() -> Self {
+        ChainOptions {
+            vms: 1,
+            ready_timeout: Duration::from_secs(90),
+            mgmt_dhcp: false,
+            switch_netns: false,
+        }
+    }
+}
+
+/// Runs the smoke test with the given agent and coo-click binaries: one VM, static address.
 pub fn run(agent: &Path, click: &Path, ready_timeout: Duration) -> Result<SmokeReport, SmokeError> {
+    run_chain(
+        agent,
+        click,
+        &ChainOptions {
+            ready_timeout,
+            ..ChainOptions::single()
+        },
+    )
+}
+
+/// Smoke runs in one process take turns: parallel TCG guests on a 2-core host would only
+/// slow each other down past their timeouts.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs the smoke test in the shape `o` describes; all VMs boot at once.
+pub fn run_chain(agent: &Path, click: &Path, o: &ChainOptions) -> Result<SmokeReport, SmokeError> {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let (n, ready_timeout, mgmt_dhcp) = (o.vms, o.ready_timeout, o.mgmt_dhcp);
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         return Err(SmokeError::Unavailable("needs root".into()));
@@ -135,26 +191,46 @@ pub fn run(agent: &Path, click: &Path, ready_timeout: Duration) -> Result<SmokeR
         &image::cache_root().join("accel.json"),
         Duration::from_secs(8),
     );
+    let fail = |m: String| SmokeError::Failed(m);
 
     let p = test_prefix();
     let mut g = Guard {
         prefix: p.clone(),
         driver: &driver,
         netns: format!("{p}n"),
+        switch: o.switch_netns.then(|| format!("{p}w")),
         links: Vec::new(),
     };
     let mgmt_br = format!("{p}m");
-    let data_br = [format!("{p}d1"), format!("{p}d2")];
+    let data_br: Vec<String> = (0..=n).map(|i| format!("{p}d{i}")).collect();
     let (veth_br, veth_ns) = (format!("{p}v0"), format!("{p}v1"));
     ip(&["netns", "add", &g.netns])?;
+    if let Some(sw) = &g.switch {
+        ip(&["netns", "add", sw])?;
+    }
+    // `ip` in the switch namespace when there is one, else in the host namespace.
+    let sw = g.switch.clone();
+    let sw_ip = |args: &[&str]| match &sw {
+        Some(ns) => {
+            let mut v = vec!["-n", ns.as_str()];
+            v.extend_from_slice(args);
+            ip(&v)
+        }
+        None => ip(args),
+    };
     for br in std::iter::once(&mgmt_br).chain(data_br.iter()) {
         g.links.push(br.clone());
-        ip(&["link", "add", br, "type", "bridge"])?;
-        ip(&["link", "set", br, "up"])?;
+        sw_ip(&["link", "add", br, "type", "bridge"])?;
+        sw_ip(&["link", "set", br, "up"])?;
     }
     g.links.push(veth_br.clone());
-    ip(&["link", "add", &veth_br, "type", "veth", "peer", "name", &veth_ns])?;
-    ip(&["link", "set", &veth_br, "master", &mgmt_br, "up"])?;
+    ip(&[
+        "link", "add", &veth_br, "type", "veth", "peer", "name", &veth_ns,
+    ])?;
+    if let Some(s) = &g.switch {
+        ip(&["link", "set", &veth_br, "netns", s])?;
+    }
+    sw_ip(&["link", "set", &veth_br, "master", &mgmt_br, "up"])?;
     ip(&["link", "set", &veth_ns, "netns", &g.netns])?;
     let ns = g.netns.clone();
     let ns_ip = |args: &[&str]| {
@@ -168,64 +244,140 @@ pub fn run(agent: &Path, click: &Path, ready_timeout: Duration) -> Result<SmokeR
     ns_ip(&["link", "set", "lo", "up"])?;
 
     let run_dir = std::env::temp_dir().join(format!("coo-bench-{p}"));
-    let spec = VnfVmSpec {
-        prefix: p.clone(),
-        vnf_id: "vnf1".into(),
-        index: 1,
-        memory_mib: 256,
-        vcpus: 1,
-        mgmt_bridge: mgmt_br.clone(),
-        mgmt_addr: (Ipv4Addr::new(198, 19, 255, 10), 16),
-        mgmt_mac: None,
-        data: data_br
+    let specs: Vec<VnfVmSpec> = (0..n)
+        .map(|i| VnfVmSpec {
+            prefix: p.clone(),
+            vnf_id: format!("vnf{i}"),
+            index: i,
+            memory_mib: 256,
+            vcpus: 1,
+            mgmt_bridge: mgmt_br.clone(),
+            mgmt_addr: (Ipv4Addr::new(198, 19, 255, 10 + i as u8), 16),
+            mgmt_dhcp,
+            precreated_taps: o.switch_netns,
+            mgmt_mac: None,
+            data: data_br[i..=i + 1]
+                .iter()
+                .map(|b| (b.clone(), MacAddr::derived(format!("{b}/{i}").as_bytes())))
+                .collect(),
+            engine: "coo-click".into(),
+            run_dir: run_dir.clone(),
+        })
+        .collect();
+    let netns_path = PathBuf::from(format!("/run/netns/{}", g.netns));
+    let dhcp = if mgmt_dhcp {
+        let table = specs
             .iter()
-            .map(|b| (b.clone(), MacAddr::derived(b.as_bytes())))
-            .collect(),
-        engine: "coo-click".into(),
-        run_dir: run_dir.clone(),
+            .map(|s| (mgmt_mac_of(s), s.mgmt_addr.0))
+            .collect();
+        Some(
+            DhcpServer::start(
+                &netns_path,
+                &veth_ns,
+                Ipv4Addr::new(198, 19, 0, 1),
+                16,
+                table,
+            )
+            .map_err(|e| fail(format!("DHCP server: {e}")))?,
+        )
+    } else {
+        None
     };
-    let fail = |m: String| SmokeError::Failed(m);
     let started = Instant::now();
-    let mut vm = start_vnf(&driver, &img, probe.accel, &spec).map_err(|e| fail(e.to_string()))?;
-    let listed = driver.list(&p).map_err(|e| fail(e.to_string()))?;
-    if listed.len() != 1 {
-        return Err(fail(format!("expected 1 domain with prefix {p}, got {listed:?}")));
+    let mut vms = Vec::new();
+    let mut create_call = Duration::ZERO;
+    for spec in &specs {
+        let taps: Vec<String> = (0..=spec.data.len()).map(|i| tap_name(spec, i)).collect();
+        if o.switch_netns {
+            for tap in &taps {
+                g.links.push(tap.clone());
+                ip(&["tuntap", "add", "dev", tap, "mode", "tap"])?;
+            }
+        }
+        let t = Instant::now();
+        let vm = start_vnf(&driver, &img, probe.accel, spec).map_err(|e| fail(e.to_string()))?;
+        create_call += t.elapsed();
+        if let Some(s) = &g.switch {
+            // QEMU holds the tap's fd; the device itself may change namespace.
+            let bridges =
+                std::iter::once(&spec.mgmt_bridge).chain(spec.data.iter().map(|(b, _)| b));
+            for (tap, br) in taps.iter().zip(bridges) {
+                ip(&["link", "set", tap, "netns", s])?;
+                sw_ip(&["link", "set", tap, "master", br, "up"])?;
+            }
+        }
+        vms.push((t, vm));
     }
-    for tap in &vm.taps {
-        if !link_exists(tap) {
-            return Err(fail(format!("tap {tap} missing")));
+    let listed = driver.list(&p).map_err(|e| fail(e.to_string()))?;
+    if listed.len() != n {
+        return Err(fail(format!(
+            "expected {n} domains with prefix {p}, got {listed:?}"
+        )));
+    }
+    if !o.switch_netns {
+        for (_, vm) in &vms {
+            for tap in &vm.taps {
+                if !link_exists(tap) {
+                    return Err(fail(format!("tap {tap} missing")));
+                }
+            }
         }
     }
-    let netns_path = PathBuf::from(format!("/run/netns/{}", g.netns));
-    let ready = wait_ready(&mut vm, &netns_path, started, ready_timeout);
-    let console = std::fs::read_to_string(&vm.console_log).unwrap_or_default();
-    let boot_to_ready = ready.map_err(|e| fail(format!("{e}\nconsole:\n{console}")))?;
-    let ep = vm.endpoint;
+    // Wait for all agents at once: the guests boot in parallel.
+    let waits: Vec<_> = vms
+        .iter()
+        .map(|(t, vm)| {
+            let (mut vm, t, ns) = (vm.clone(), *t, netns_path.clone());
+            std::thread::spawn(move || wait_ready(&mut vm, &ns, t, ready_timeout))
+        })
+        .collect();
+    let mut per_vm_ready = Vec::new();
+    for (w, (_, vm)) in waits.into_iter().zip(&vms) {
+        let r = w.join().map_err(|_| fail("ready thread panicked".into()))?;
+        let console = std::fs::read_to_string(&vm.console_log).unwrap_or_default();
+        per_vm_ready.push(r.map_err(|e| fail(format!("{}: {e}\nconsole:\n{console}", vm.domain)))?);
+    }
+    let boot_to_ready = started.elapsed();
+    let ep = vms[0].1.endpoint;
     let (code, version_body) = in_netns(Some(&netns_path), move || {
         http_get(ep, "/click_plugin/version", Duration::from_secs(5))
     })
     .map_err(|e| fail(e.to_string()))?
     .map_err(fail)?;
     if code != 200 {
-        return Err(fail(format!("/click_plugin/version: HTTP {code}: {version_body}")));
+        return Err(fail(format!(
+            "/click_plugin/version: HTTP {code}: {version_body}"
+        )));
     }
     // Give the console a moment to flush the ready marker line.
     std::thread::sleep(Duration::from_millis(200));
-    let console = std::fs::read_to_string(&vm.console_log).unwrap_or_default();
+    let console = std::fs::read_to_string(&vms[0].1.console_log).unwrap_or_default();
     let guest_uptime_at_ready = console
         .lines()
         .find(|l| l.contains(READY_MARKER))
         .and_then(|l| l.split("uptime=").nth(1))
         .and_then(|v| v.trim().parse().ok());
+    if !console.contains("data interfaces: eth") {
+        return Err(fail(format!(
+            "guest did not find its data NICs:\n{console}"
+        )));
+    }
 
+    let dhcp_acked = dhcp.as_ref().map(|d| d.acked()).unwrap_or_default();
+    if mgmt_dhcp && dhcp_acked.len() < n {
+        return Err(fail(format!(
+            "{n} guests answered but DHCP ACKs were {dhcp_acked:?}\n{console}"
+        )));
+    }
+    drop(dhcp);
     drop(g);
     let left = driver.list(&p).map_err(|e| fail(e.to_string()))?;
     if !left.is_empty() {
         return Err(fail(format!("domains left behind: {left:?}")));
     }
-    for l in vm
-        .taps
+    for l in vms
         .iter()
+        .flat_map(|(_, vm)| vm.taps.iter())
         .chain([&mgmt_br, &veth_br])
         .chain(data_br.iter())
     {
@@ -240,8 +392,11 @@ pub fn run(agent: &Path, click: &Path, ready_timeout: Duration) -> Result<SmokeR
     Ok(SmokeReport {
         accel: probe,
         boot_to_ready,
+        per_vm_ready,
+        create_call,
         guest_uptime_at_ready,
         version_body,
+        dhcp_acked,
         console,
         image_dir: img.dir.clone(),
     })

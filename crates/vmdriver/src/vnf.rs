@@ -13,7 +13,7 @@ use crate::guest::{GuestConfig, AGENT_PORT};
 use crate::image::Image;
 use crate::mac::MacAddr;
 use crate::ready::{wait_agent_ready, ReadyError};
-use crate::xml::{BootSpec, DomainSpec, NicSpec};
+use crate::xml::{BootSpec, DomainSpec, NicAttach, NicSpec};
 
 /// Everything the testbed needs once per run for `--driver vm`: a driver, the guest image and
 /// the accelerator (probed once, cached; record `accel` in every report).
@@ -82,6 +82,15 @@ pub struct VnfVmSpec {
     pub mgmt_bridge: String,
     /// Guest management address and prefix length, in 198.18.0.0/15.
     pub mgmt_addr: (Ipv4Addr, u8),
+    /// The guest takes `mgmt_addr` by DHCP (from a [`crate::dhcp::DhcpServer`] in the
+    /// management namespace) instead of from the kernel command line.
+    #[serde(default)]
+    pub mgmt_dhcp: bool,
+    /// Taps are pre-created by the caller (named as in [`tap_name`]) and moved by it into the
+    /// namespace of their bridges after the domain started ([`NicAttach::UnmanagedTap`]);
+    /// false = libvirt creates them on host-namespace bridges.
+    #[serde(default)]
+    pub precreated_taps: bool,
     /// Management MAC; derived from prefix and VNF id when absent.
     pub mgmt_mac: Option<MacAddr>,
     /// Data NICs in PyCOO order: (bridge, MAC).
@@ -106,30 +115,47 @@ pub struct VnfVm {
     pub boot_to_ready_ms: Option<u64>,
 }
 
+/// Host tap of NIC `nic` (0 = management): `<prefix>v<index>n<nic>`, ≤ 15 bytes for a
+/// 6-byte prefix, < 100 VNFs and < 100 NICs.
+pub fn tap_name(spec: &VnfVmSpec, nic: usize) -> String {
+    format!("{}v{}n{}", spec.prefix, spec.index, nic)
+}
+
+/// The management MAC of a VNF VM (given, or derived from prefix and VNF id).
+pub fn mgmt_mac_of(spec: &VnfVmSpec) -> MacAddr {
+    spec.mgmt_mac.unwrap_or_else(|| {
+        MacAddr::derived(format!("{}/{}/mgmt", spec.prefix, spec.vnf_id).as_bytes())
+    })
+}
+
 /// The domain spec for `spec` booting `image` (pure).
 pub fn domain_spec(spec: &VnfVmSpec, vmlinuz: &Path, initramfs: &Path, accel: Accel) -> DomainSpec {
-    let mgmt_mac = spec.mgmt_mac.unwrap_or_else(|| {
-        MacAddr::derived(format!("{}/{}/mgmt", spec.prefix, spec.vnf_id).as_bytes())
-    });
+    let mgmt_mac = mgmt_mac_of(spec);
     let guest = GuestConfig {
-        mgmt: Some(spec.mgmt_addr),
+        mgmt: (!spec.mgmt_dhcp).then_some(spec.mgmt_addr),
         mgmt_mac,
         data_macs: spec.data.iter().map(|(_, m)| *m).collect(),
         engine: spec.engine.clone(),
         port: AGENT_PORT,
         probe: false,
     };
-    let tap = |nic: usize| format!("{}v{}n{}", spec.prefix, spec.index, nic);
+    let attach = if spec.precreated_taps {
+        NicAttach::UnmanagedTap
+    } else {
+        NicAttach::Bridge
+    };
     let mut nics = vec![NicSpec {
         bridge: spec.mgmt_bridge.clone(),
         mac: mgmt_mac,
-        tap: Some(tap(0)),
+        tap: Some(tap_name(spec, 0)),
+        attach,
     }];
     for (i, (bridge, mac)) in spec.data.iter().enumerate() {
         nics.push(NicSpec {
             bridge: bridge.clone(),
             mac: *mac,
-            tap: Some(tap(i + 1)),
+            tap: Some(tap_name(spec, i + 1)),
+            attach,
         });
     }
     DomainSpec {
@@ -204,6 +230,8 @@ mod tests {
             vcpus: 1,
             mgmt_bridge: "cb1a2b-mgmt".into(),
             mgmt_addr: (Ipv4Addr::new(198, 19, 255, 11), 16),
+            mgmt_dhcp: false,
+            precreated_taps: false,
             mgmt_mac: None,
             data: vec![
                 ("cb1a2b-l1".into(), "52:54:00:00:01:01".parse().unwrap()),
@@ -269,7 +297,10 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert_eq!(fake.console_log("cb1a2b-vnf1"), Some(vm.console_log.clone()));
+        assert_eq!(
+            fake.console_log("cb1a2b-vnf1"),
+            Some(vm.console_log.clone())
+        );
         crate::driver::destroy_all(&fake, "cb1a2b").unwrap();
         assert!(fake.domains().is_empty());
     }

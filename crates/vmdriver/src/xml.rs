@@ -12,6 +12,20 @@ use serde::{Deserialize, Serialize};
 use crate::accel::Accel;
 use crate::mac::MacAddr;
 
+/// How a NIC's tap reaches its bridge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NicAttach {
+    /// libvirt creates the tap and enslaves it to `bridge`, which must exist in libvirtd's
+    /// (the host's) namespace.
+    #[default]
+    Bridge,
+    /// The caller pre-created the tap (`tap`) in the host namespace; libvirt only opens it
+    /// (`type='ethernet'`, `managed='no'`). The caller then moves it into the namespace holding
+    /// `bridge` (e.g. the testbed's switch namespace) and enslaves it there.
+    UnmanagedTap,
+}
+
 /// One NIC of a domain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,6 +35,8 @@ pub struct NicSpec {
     pub mac: MacAddr,
     /// Host tap name (≤ 15 bytes, carries the run prefix so `clean` can find leftovers).
     pub tap: Option<String>,
+    #[serde(default)]
+    pub attach: NicAttach,
 }
 
 /// How the guest boots.
@@ -114,11 +130,20 @@ pub fn domain_xml(spec: &DomainSpec) -> String {
         );
     }
     for nic in &spec.nics {
-        x.push_str("    <interface type='bridge'>");
-        let _ = write!(x, "<source bridge='{}'/>", esc(&nic.bridge));
-        let _ = write!(x, "<mac address='{}'/>", nic.mac);
-        if let Some(tap) = &nic.tap {
-            let _ = write!(x, "<target dev='{}'/>", esc(tap));
+        match (nic.attach, &nic.tap) {
+            (NicAttach::UnmanagedTap, Some(tap)) => {
+                x.push_str("    <interface type='ethernet'>");
+                let _ = write!(x, "<mac address='{}'/>", nic.mac);
+                let _ = write!(x, "<target dev='{}' managed='no'/>", esc(tap));
+            }
+            _ => {
+                x.push_str("    <interface type='bridge'>");
+                let _ = write!(x, "<source bridge='{}'/>", esc(&nic.bridge));
+                let _ = write!(x, "<mac address='{}'/>", nic.mac);
+                if let Some(tap) = &nic.tap {
+                    let _ = write!(x, "<target dev='{}'/>", esc(tap));
+                }
+            }
         }
         // No vhost-net on these hosts: force QEMU's userspace virtio backend.
         x.push_str("<model type='virtio'/><driver name='qemu'/></interface>\n");
@@ -153,6 +178,7 @@ mod tests {
                     bridge: format!("cb1a2b-l{i}"),
                     mac: MacAddr([0x52, 0x54, 0, 0, 0, i as u8]),
                     tap: Some(format!("cb1a2bv1n{i}")),
+                    attach: NicAttach::Bridge,
                 })
                 .collect(),
             console_log: "/run/coo-bench/r/vnf1.console.log".into(),
@@ -170,7 +196,9 @@ mod tests {
         assert!(x.contains("<kernel>/var/cache/coo-bench/images/h/vmlinuz</kernel>"));
         assert!(x.contains("<cmdline>console=ttyS0 coo.mgmt=198.19.255.10/16</cmdline>"));
         assert!(!x.contains("host-passthrough"));
-        assert!(x.contains("<serial type='file'><source path='/run/coo-bench/r/vnf1.console.log'/>"));
+        assert!(
+            x.contains("<serial type='file'><source path='/run/coo-bench/r/vnf1.console.log'/>")
+        );
         // Never a libvirt network, never `default`.
         assert!(!x.contains("type='network'"));
         assert!(!x.contains("default"));
@@ -185,13 +213,32 @@ mod tests {
             let needle = format!(
                 "<source bridge='cb1a2b-l{i}'/><mac address='52:54:00:00:00:{i:02x}'/><target dev='cb1a2bv1n{i}'/>"
             );
-            let pos = x.find(&needle).unwrap_or_else(|| panic!("missing {needle}"));
+            let pos = x
+                .find(&needle)
+                .unwrap_or_else(|| panic!("missing {needle}"));
             assert!(pos >= last, "NIC {i} out of order");
             last = pos;
         }
-        assert_eq!(x.matches("<model type='virtio'/><driver name='qemu'/>").count(), 9);
+        assert_eq!(
+            x.matches("<model type='virtio'/><driver name='qemu'/>")
+                .count(),
+            9
+        );
         // libvirt assigns PCI slots itself: no fixed slot list like PyCOO's 0x0a..0x0f.
         assert!(!x.contains("slot="));
+    }
+
+    #[test]
+    fn unmanaged_taps_for_bridges_in_another_namespace() {
+        let mut s = spec(2);
+        s.nics[1].attach = NicAttach::UnmanagedTap;
+        let x = domain_xml(&s);
+        assert!(x.contains(
+            "<interface type='ethernet'><mac address='52:54:00:00:00:01'/><target dev='cb1a2bv1n1' managed='no'/><model type='virtio'/>"
+        ));
+        // NIC 0 still a libvirt-managed bridge port; order kept.
+        assert!(x.find("cb1a2bv1n0").unwrap() < x.find("cb1a2bv1n1").unwrap());
+        assert_eq!(x.matches("<source bridge=").count(), 1);
     }
 
     #[test]

@@ -44,10 +44,18 @@ fn chain(run_dir: &std::path::Path) -> Vec<VnfVmSpec> {
             vcpus: 1,
             mgmt_bridge: "cb00aa-mgmt".into(),
             mgmt_addr: (Ipv4Addr::new(198, 19, 255, 10 + i as u8), 16),
+            mgmt_dhcp: false,
+            precreated_taps: false,
             mgmt_mac: None,
             data: vec![
-                (format!("cb00aa-l{i}"), MacAddr([0x52, 0x54, 0, 0, i as u8, 0])),
-                (format!("cb00aa-l{}", i + 1), MacAddr([0x52, 0x54, 0, 0, i as u8, 1])),
+                (
+                    format!("cb00aa-l{i}"),
+                    MacAddr([0x52, 0x54, 0, 0, i as u8, 0]),
+                ),
+                (
+                    format!("cb00aa-l{}", i + 1),
+                    MacAddr([0x52, 0x54, 0, 0, i as u8, 1]),
+                ),
             ],
             engine: "coo-click".into(),
             run_dir: run_dir.to_path_buf(),
@@ -68,7 +76,11 @@ fn three_vnf_chain_up_and_down() {
     let endpoints: Vec<String> = vms.iter().map(|v| v.endpoint.to_string()).collect();
     assert_eq!(
         endpoints,
-        ["198.19.255.10:8000", "198.19.255.11:8000", "198.19.255.12:8000"]
+        [
+            "198.19.255.10:8000",
+            "198.19.255.11:8000",
+            "198.19.255.12:8000"
+        ]
     );
     // y sits between l1 and l2, in that order, after its management NIC.
     let y_xml = fake

@@ -3,11 +3,26 @@
 use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
 
+pub mod classify;
+pub mod extra;
+pub mod extra_script;
+pub mod ether;
+pub mod dumps;
+pub mod ip;
+pub mod rewriter;
+pub mod script;
 pub mod standard;
 
 /// Register every built-in class.
 pub fn register_all(r: &mut Registry) {
     standard::register(r);
+    classify::register(r);
+    ether::register(r);
+    ip::register(r);
+    dumps::register(r);
+    rewriter::register(r);
+    script::register(r);
+    extra::register(r);
 }
 
 /// Split `batch` in place: packets for which `keep` returns false are removed and returned.

@@ -46,6 +46,7 @@ pub fn register(r: &mut Registry) {
     r.register("ScheduleInfo", || Box::new(Info("ScheduleInfo")));
     r.register("StaticThreadSched", || Box::new(Info("StaticThreadSched")));
     r.register("Truncate", || Box::<Truncate>::default());
+    r.register("FastUDPFlows", || Box::<FastUDPFlows>::default());
 }
 
 /// Parse `AddressInfo(name addr/prefix eth ..., ...)` into `ai`.
@@ -560,6 +561,8 @@ pub struct Counter {
     bytes: u64,
     first: Option<Timestamp>,
     last: Timestamp,
+    /// COUNT_CALL: (threshold, handler, value)
+    count_call: Option<(u64, String, String)>,
 }
 impl Counter {
     #[inline]
@@ -570,7 +573,15 @@ impl Counter {
             bytes += p.len() as u64;
         }
         self.bytes += bytes;
-        let _ = ctx;
+        if let Some((n, h, v)) = &self.count_call {
+            if self.count >= *n {
+                let (h, v) = (h.clone(), v.clone());
+                self.count_call = None;
+                if let Err(e) = ctx.call_write(&h, &v) {
+                    ctx.chatter(&format!("{}: {}", ctx.name(), e));
+                }
+            }
+        }
     }
     fn rate(&self, ctx: &Ctx<'_>) -> f64 {
         match self.first {
@@ -594,7 +605,13 @@ impl Element for Counter {
         "1/1"
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
-        bind(conf, &[("COUNT_CALL", Kind::K), ("BYTE_COUNT_CALL", Kind::K)])?;
+        let b = bind(conf, &[("COUNT_CALL", Kind::K), ("BYTE_COUNT_CALL", Kind::K)])?;
+        if let Some(cc) = b.str("COUNT_CALL") {
+            let w = args::split_words(cc);
+            let n = w.first().and_then(|x| args::parse_u64(x)).ok_or("COUNT_CALL: expected 'N HANDLER [VALUE]'")?;
+            let h = w.get(1).cloned().ok_or("COUNT_CALL: expected 'N HANDLER [VALUE]'")?;
+            self.count_call = Some((n, h, w[2.min(w.len())..].join(" ")));
+        }
         Ok(())
     }
     fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
@@ -1575,5 +1592,138 @@ impl Element for SetTimestamp {
         Ok(())
     }
     simple_push_pull!();
+    any_impl!();
+}
+
+/// FastUDPFlows(RATE, LIMIT, LEN, SRCETH, SRCIP, DSTETH, DSTIP, FLOWS, FLOWSIZE [, CHECKSUM, ACTIVE]):
+/// a pull source of FLOWS UDP flows with pseudo-random ports.
+#[derive(Default)]
+pub struct FastUDPFlows {
+    flows: Vec<(Packet, u64)>,
+    limit: Option<u64>,
+    flowsize: u64,
+    count: u64,
+    active: bool,
+    seed: u64,
+    cksum: bool,
+}
+impl FastUDPFlows {
+    fn rnd(&mut self) -> u64 {
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        self.seed
+    }
+    fn set_ports(&mut self, i: usize) {
+        let sp = (self.rnd() >> 2) % 0xffff;
+        let dp = (self.rnd() >> 2) % 0xffff;
+        let ck = self.cksum;
+        let p = &mut self.flows[i].0;
+        let d = p.data_mut();
+        if d.len() >= 42 {
+            d[34..36].copy_from_slice(&(sp as u16).to_be_bytes());
+            d[36..38].copy_from_slice(&(dp as u16).to_be_bytes());
+            d[40] = 0;
+            d[41] = 0;
+            if ck {
+                super::ip::set_transport_checksum(&mut d[14..]);
+            }
+        }
+    }
+}
+impl Element for FastUDPFlows {
+    fn class_name(&self) -> &'static str {
+        "FastUDPFlows"
+    }
+    fn port_count(&self) -> &'static str {
+        "0/1"
+    }
+    fn processing(&self) -> &'static str {
+        "l"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(
+            conf,
+            &[
+                ("RATE", Kind::Mp),
+                ("LIMIT", Kind::Mp),
+                ("LENGTH", Kind::Mp),
+                ("SRCETH", Kind::Mp),
+                ("SRCIP", Kind::Mp),
+                ("DSTETH", Kind::Mp),
+                ("DSTIP", Kind::Mp),
+                ("FLOWS", Kind::Mp),
+                ("FLOWSIZE", Kind::Mp),
+                ("CHECKSUM", Kind::P),
+                ("ACTIVE", Kind::P),
+            ],
+        )?;
+        let len = (b.u64("LENGTH")?.unwrap_or(60) as usize).max(60);
+        self.limit = b.i64("LIMIT")?.filter(|l| *l >= 0).map(|l| l as u64);
+        self.flowsize = b.u64("FLOWSIZE")?.unwrap_or(1).max(1);
+        self.cksum = b.bool("CHECKSUM")?.unwrap_or(true);
+        self.active = b.bool("ACTIVE")?.unwrap_or(true);
+        let se = b.eth("SRCETH", cx.addrs)?.unwrap_or_default();
+        let de = b.eth("DSTETH", cx.addrs)?.unwrap_or_default();
+        let si = b.ip("SRCIP", cx.addrs)?.map(|a| a.octets()).unwrap_or_default();
+        let di = b.ip("DSTIP", cx.addrs)?.map(|a| a.octets()).unwrap_or_default();
+        let n = b.u64("FLOWS")?.unwrap_or(1).max(1) as usize;
+        self.seed = 0x853c_49e6_748f_ea9b;
+        let mut d = vec![0u8; len];
+        d[0..6].copy_from_slice(&de);
+        d[6..12].copy_from_slice(&se);
+        d[12] = 8;
+        d[14] = 0x45;
+        d[16..18].copy_from_slice(&((len - 14) as u16).to_be_bytes());
+        d[22] = 250;
+        d[23] = 17;
+        d[26..30].copy_from_slice(&si);
+        d[30..34].copy_from_slice(&di);
+        d[38..40].copy_from_slice(&((len - 34) as u16).to_be_bytes());
+        super::ip::set_ip_checksum(&mut d[14..34]);
+        for i in 0..n {
+            let mut p = Packet::from_data(&d);
+            p.set_network_header(14, 20);
+            p.set_mac_header(0);
+            p.set_dst_ip_anno(di);
+            self.flows.push((p, 0));
+            self.set_ports(i);
+        }
+        Ok(())
+    }
+    fn pull(&mut self, _port: usize, max: usize, _ctx: &mut Ctx<'_>) -> PacketBatch {
+        if !self.active {
+            return Vec::new();
+        }
+        let n = match self.limit {
+            Some(l) => (max as u64).min(l.saturating_sub(self.count)) as usize,
+            None => max,
+        };
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let f = ((self.rnd() >> 2) % self.flows.len() as u64) as usize;
+            if self.flows[f].1 == self.flowsize {
+                self.flows[f].1 = 0;
+                self.set_ports(f);
+            }
+            self.flows[f].1 += 1;
+            out.push(self.flows[f].0.clone());
+        }
+        self.count += n as u64;
+        out
+    }
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![HandlerSpec::r("count"), HandlerSpec::rw("active")]
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        Some(Ok(match name {
+            "count" => self.count.to_string(),
+            "active" => bool_str(self.active),
+            _ => return None,
+        }))
+    }
+    fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
+        (name == "active").then(|| parse_bool_h(v).map(|b| self.active = b))
+    }
     any_impl!();
 }

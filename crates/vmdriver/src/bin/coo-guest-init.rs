@@ -7,6 +7,9 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+#[path = "../dhcp_wire.rs"]
+#[allow(dead_code)]
+mod dhcp_wire;
 #[path = "../guest.rs"]
 #[allow(dead_code)]
 mod guest;
@@ -36,8 +39,11 @@ fn uptime() -> f64 {
 
 fn mount(src: &str, target: &str, fstype: &str) {
     let _ = std::fs::create_dir_all(target);
-    let (Ok(s), Ok(t), Ok(f)) = (CString::new(src), CString::new(target), CString::new(fstype))
-    else {
+    let (Ok(s), Ok(t), Ok(f)) = (
+        CString::new(src),
+        CString::new(target),
+        CString::new(fstype),
+    ) else {
         return;
     };
     // SAFETY: valid NUL-terminated strings; null data is allowed by mount(2).
@@ -257,7 +263,14 @@ fn main() {
                     Ok(()) => log(&format!("management {name} = {ip}/{len}")),
                     Err(e) => log(&format!("{name}: {e}")),
                 },
-                None => log("coo.mgmt=dhcp: no DHCP client in this init; no address"),
+                None => {
+                    match dhcp_wire::client_acquire(&name, cfg.mgmt_mac, Duration::from_secs(30))
+                        .and_then(|(ip, len)| set_addr(&name, ip, len).map(|()| (ip, len)))
+                    {
+                        Ok((ip, len)) => log(&format!("management {name} = {ip}/{len} (DHCP)")),
+                        Err(e) => log(&format!("{name}: DHCP: {e}")),
+                    }
+                }
             }
         }
     }

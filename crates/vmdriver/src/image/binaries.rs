@@ -56,7 +56,11 @@ pub fn locate(name: &str, env: &str) -> Result<PathBuf, ImageError> {
 
 /// Is this ELF statically linked (no `PT_INTERP` program header)?
 pub fn is_static_elf(bytes: &[u8]) -> bool {
-    let u16_at = |o: usize| bytes.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+    let u16_at = |o: usize| {
+        bytes
+            .get(o..o + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    };
     let u32_at = |o: usize| {
         bytes
             .get(o..o + 4)

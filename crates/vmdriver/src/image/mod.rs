@@ -219,7 +219,12 @@ pub fn build(opts: &BuildOptions) -> Result<Image, ImageError> {
         h.update((e.data.len() as u64).to_le_bytes());
         h.update(&e.data);
     }
-    let hash: String = h.finalize().iter().take(12).map(|b| format!("{b:02x}")).collect();
+    let hash: String = h
+        .finalize()
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let dir = opts.cache_root.join("images").join(&hash);
     let vmlinuz = dir.join("vmlinuz");
     let initramfs = dir.join("initramfs.img");
@@ -239,7 +244,10 @@ pub fn build(opts: &BuildOptions) -> Result<Image, ImageError> {
     }
 
     // Build into a temporary directory, then rename: readers never see a half image.
-    let tmp = opts.cache_root.join("images").join(format!("{hash}.partial"));
+    let tmp = opts
+        .cache_root
+        .join("images")
+        .join(format!("{hash}.partial"));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| ImageError::io(&tmp, e))?;
     std::fs::copy(&kpkg.vmlinuz, tmp.join("vmlinuz")).map_err(|e| ImageError::io(&tmp, e))?;

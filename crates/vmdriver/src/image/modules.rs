@@ -20,7 +20,13 @@ pub const VIRTIO_NET: &[&str] = &[
 ];
 
 /// Loaded after the agent started: what the `kernel-forward` engine and tc need.
-pub const EXTRA: &[&str] = &["sch_ingress", "act_mirred", "cls_matchall", "cls_u32", "bridge"];
+pub const EXTRA: &[&str] = &[
+    "sch_ingress",
+    "act_mirred",
+    "cls_matchall",
+    "cls_u32",
+    "bridge",
+];
 
 /// Normalized module name (`virtio-net` and `virtio_net` are the same module).
 pub fn norm(name: &str) -> String {
@@ -170,7 +176,10 @@ mod tests {
 
     #[test]
     fn parses_depends() {
-        assert_eq!(depends(&ko("virtio,virtio_ring")), vec!["virtio", "virtio_ring"]);
+        assert_eq!(
+            depends(&ko("virtio,virtio_ring")),
+            vec!["virtio", "virtio_ring"]
+        );
         assert!(depends(&ko("")).is_empty());
         assert!(depends(b"no modinfo").is_empty());
     }

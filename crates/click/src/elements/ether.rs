@@ -1,0 +1,665 @@
+//! Ethernet and ARP elements.
+
+use super::split_batch;
+use crate::args::{self, bind, fmt_eth, Kind};
+use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::packet::{Packet, PacketBatch, PacketType, Timestamp};
+use crate::registry::Registry;
+use crate::{any_impl, simple_push_pull};
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+/// Register the Ethernet classes.
+pub fn register(r: &mut Registry) {
+    r.register("EtherEncap", || Box::<EtherEncap>::default());
+    r.register("EtherRewrite", || Box::<EtherRewrite>::default());
+    r.register("EtherMirror", || Box::new(EtherMirror));
+    r.register("StoreEtherAddress", || Box::<StoreEtherAddress>::default());
+    r.register("MarkMACHeader", || Box::<MarkMACHeader>::default());
+    r.register("ARPResponder", || Box::<ARPResponder>::default());
+    r.register("ARPQuerier", || Box::<ARPQuerier>::default());
+    r.register("CheckARPHeader", || Box::<CheckARPHeader>::default());
+    r.register("HostEtherFilter", || Box::<HostEtherFilter>::default());
+}
+
+fn eth_arg(b: &args::Bound, k: &str, cx: &ConfigureCx<'_>) -> Result<[u8; 6], String> {
+    b.eth(k, cx.addrs)?.ok_or_else(|| format!("missing mandatory {k} argument"))
+}
+
+/// EtherEncap(ETHERTYPE, SRC, DST).
+#[derive(Default)]
+pub struct EtherEncap {
+    hdr: [u8; 14],
+}
+impl EtherEncap {
+    #[inline]
+    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
+        for p in batch.iter_mut() {
+            p.push(14);
+            p.data_mut()[..14].copy_from_slice(&self.hdr);
+            p.set_mac_header(0);
+        }
+    }
+}
+impl Element for EtherEncap {
+    fn class_name(&self) -> &'static str {
+        "EtherEncap"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(conf, &[("ETHERTYPE", Kind::Mp), ("SRC", Kind::Mp), ("DST", Kind::Mp)])?;
+        let t = b.u64("ETHERTYPE")?.unwrap_or(0) as u16;
+        self.hdr[0..6].copy_from_slice(&eth_arg(&b, "DST", cx)?);
+        self.hdr[6..12].copy_from_slice(&eth_arg(&b, "SRC", cx)?);
+        self.hdr[12..14].copy_from_slice(&t.to_be_bytes());
+        Ok(())
+    }
+    simple_push_pull!();
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![HandlerSpec::rw("src"), HandlerSpec::rw("dst"), HandlerSpec::rw("ethertype")]
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        let e = |o: usize| {
+            let mut a = [0u8; 6];
+            a.copy_from_slice(&self.hdr[o..o + 6]);
+            fmt_eth(&a)
+        };
+        Some(Ok(match name {
+            "src" => e(6),
+            "dst" => e(0),
+            "ethertype" => format!("0x{:04x}", u16::from_be_bytes([self.hdr[12], self.hdr[13]])),
+            _ => return None,
+        }))
+    }
+    fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
+        let ai = args::AddressInfo::default();
+        Some(match name {
+            "src" => args::parse_eth(v, &ai).map(|e| self.hdr[6..12].copy_from_slice(&e)).ok_or_else(|| "bad Ethernet address".into()),
+            "dst" => args::parse_eth(v, &ai).map(|e| self.hdr[0..6].copy_from_slice(&e)).ok_or_else(|| "bad Ethernet address".into()),
+            "ethertype" => args::parse_u64(v.trim()).map(|t| self.hdr[12..14].copy_from_slice(&(t as u16).to_be_bytes())).ok_or_else(|| "bad ethertype".into()),
+            _ => return None,
+        })
+    }
+    any_impl!();
+}
+
+/// EtherRewrite(SRC, DST): overwrite the MAC header (at the data start when none is marked).
+#[derive(Default)]
+pub struct EtherRewrite {
+    src: [u8; 6],
+    dst: [u8; 6],
+}
+impl EtherRewrite {
+    #[inline]
+    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
+        for p in batch.iter_mut() {
+            let has = p.has_mac_header();
+            let h = if has { p.mac_header_mut() } else { Some(p.data_mut()) };
+            if let Some(h) = h {
+                if h.len() >= 12 {
+                    h[0..6].copy_from_slice(&self.dst);
+                    h[6..12].copy_from_slice(&self.src);
+                }
+            }
+        }
+    }
+}
+impl Element for EtherRewrite {
+    fn class_name(&self) -> &'static str {
+        "EtherRewrite"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(conf, &[("SRC", Kind::Mp), ("DST", Kind::Mp)])?;
+        self.src = eth_arg(&b, "SRC", cx)?;
+        self.dst = eth_arg(&b, "DST", cx)?;
+        Ok(())
+    }
+    simple_push_pull!();
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![HandlerSpec::rw("src"), HandlerSpec::rw("dst")]
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        Some(Ok(match name {
+            "src" => fmt_eth(&self.src),
+            "dst" => fmt_eth(&self.dst),
+            _ => return None,
+        }))
+    }
+    fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
+        let ai = args::AddressInfo::default();
+        Some(match name {
+            "src" => args::parse_eth(v, &ai).map(|e| self.src = e).ok_or_else(|| "bad Ethernet address".into()),
+            "dst" => args::parse_eth(v, &ai).map(|e| self.dst = e).ok_or_else(|| "bad Ethernet address".into()),
+            _ => return None,
+        })
+    }
+    any_impl!();
+}
+
+/// EtherMirror: swap source and destination MACs.
+pub struct EtherMirror;
+impl EtherMirror {
+    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
+        for p in batch.iter_mut() {
+            let d = p.data_mut();
+            if d.len() >= 12 {
+                let (a, b) = d.split_at_mut(6);
+                a.swap_with_slice(&mut b[..6]);
+            }
+        }
+    }
+}
+impl Element for EtherMirror {
+    fn class_name(&self) -> &'static str {
+        "EtherMirror"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    simple_push_pull!();
+    any_impl!();
+}
+
+/// StoreEtherAddress(ADDR, OFFSET|src|dst).
+#[derive(Default)]
+pub struct StoreEtherAddress {
+    addr: [u8; 6],
+    offset: usize,
+}
+impl StoreEtherAddress {
+    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
+        for p in batch.iter_mut() {
+            let o = self.offset;
+            if let Some(s) = p.data_mut().get_mut(o..o + 6) {
+                s.copy_from_slice(&self.addr);
+            }
+        }
+    }
+}
+impl Element for StoreEtherAddress {
+    fn class_name(&self) -> &'static str {
+        "StoreEtherAddress"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(conf, &[("ADDR", Kind::Mp), ("OFFSET", Kind::Mp)])?;
+        self.addr = eth_arg(&b, "ADDR", cx)?;
+        self.offset = match b.str("OFFSET").map(|s| s.trim()) {
+            Some("src") => 6,
+            Some("dst") => 0,
+            Some(o) => args::parse_u64(o).ok_or("OFFSET: bad offset")? as usize,
+            None => 0,
+        };
+        Ok(())
+    }
+    simple_push_pull!();
+    any_impl!();
+}
+
+/// MarkMACHeader([OFFSET, LENGTH]).
+#[derive(Default)]
+pub struct MarkMACHeader {
+    offset: usize,
+}
+impl MarkMACHeader {
+    #[inline]
+    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
+        for p in batch.iter_mut() {
+            p.set_mac_header(self.offset.min(p.len()));
+        }
+    }
+}
+impl Element for MarkMACHeader {
+    fn class_name(&self) -> &'static str {
+        "MarkMACHeader"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(conf, &[("OFFSET", Kind::P), ("LENGTH", Kind::P)])?;
+        self.offset = b.u64("OFFSET")?.unwrap_or(0) as usize;
+        Ok(())
+    }
+    simple_push_pull!();
+    any_impl!();
+}
+
+/// HostEtherFilter(ETH [, DROP_OWN, DROP_OTHER]): sets the packet type annotation and drops
+/// frames for other hosts (to output 1 when present).
+#[derive(Default)]
+pub struct HostEtherFilter {
+    eth: [u8; 6],
+    drop_own: bool,
+    drop_other: bool,
+    offset: usize,
+}
+impl HostEtherFilter {
+    fn keep(&self, p: &mut Packet) -> bool {
+        let d = p.data();
+        let o = self.offset;
+        if d.len() < o + 12 {
+            return false;
+        }
+        let dst: [u8; 6] = [d[o], d[o + 1], d[o + 2], d[o + 3], d[o + 4], d[o + 5]];
+        let src = &d[o + 6..o + 12];
+        if self.drop_own && src == self.eth {
+            return false;
+        }
+        if dst == self.eth {
+            p.packet_type = PacketType::Host;
+            true
+        } else if dst == [0xff; 6] {
+            p.packet_type = PacketType::Broadcast;
+            true
+        } else if dst[0] & 1 != 0 {
+            p.packet_type = PacketType::Multicast;
+            true
+        } else {
+            p.packet_type = PacketType::OtherHost;
+            !self.drop_other
+        }
+    }
+}
+impl Element for HostEtherFilter {
+    fn class_name(&self) -> &'static str {
+        "HostEtherFilter"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1-2"
+    }
+    fn processing(&self) -> &'static str {
+        "h"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(conf, &[("ETHER", Kind::Mp), ("DROP_OWN", Kind::P), ("DROP_OTHER", Kind::P), ("OFFSET", Kind::K)])?;
+        self.eth = eth_arg(&b, "ETHER", cx)?;
+        self.drop_own = b.bool("DROP_OWN")?.unwrap_or(false);
+        self.drop_other = b.bool("DROP_OTHER")?.unwrap_or(true);
+        self.offset = b.u64("OFFSET")?.unwrap_or(0) as usize;
+        Ok(())
+    }
+    fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        let bad = split_batch(&mut batch, |p| self.keep(p));
+        ctx.output(0, batch);
+        ctx.output(1, bad);
+    }
+    any_impl!();
+}
+
+/// CheckARPHeader([OFFSET]).
+#[derive(Default)]
+pub struct CheckARPHeader {
+    offset: usize,
+    drops: u64,
+}
+impl CheckARPHeader {
+    fn ok(&self, p: &mut Packet) -> bool {
+        let d = p.data();
+        let o = self.offset;
+        if d.len() < o + 8 {
+            return false;
+        }
+        let hln = d[o + 4] as usize;
+        let pln = d[o + 5] as usize;
+        if d.len() < o + 8 + 2 * (hln + pln) {
+            return false;
+        }
+        p.set_network_header(o, 8 + 2 * (hln + pln));
+        true
+    }
+}
+impl Element for CheckARPHeader {
+    fn class_name(&self) -> &'static str {
+        "CheckARPHeader"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1-2"
+    }
+    fn processing(&self) -> &'static str {
+        "a/ah"
+    }
+    fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(conf, &[("OFFSET", Kind::P), ("VERBOSE", Kind::K), ("DETAILS", Kind::K)])?;
+        self.offset = b.u64("OFFSET")?.unwrap_or(0) as usize;
+        Ok(())
+    }
+    fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        let bad = split_batch(&mut batch, |p| self.ok(p));
+        self.drops += bad.len() as u64;
+        ctx.output(0, batch);
+        ctx.output(1, bad);
+    }
+    fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
+        let mut batch = ctx.pull(0, max);
+        let bad = split_batch(&mut batch, |p| self.ok(p));
+        self.drops += bad.len() as u64;
+        ctx.output(1, bad);
+        batch
+    }
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![HandlerSpec::r("drops")]
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        (name == "drops").then(|| Ok(self.drops.to_string()))
+    }
+    any_impl!();
+}
+
+fn arp_packet(op: u16, sha: &[u8; 6], spa: [u8; 4], tha: &[u8; 6], tpa: [u8; 4], eth_dst: &[u8; 6]) -> Packet {
+    let mut d = [0u8; 42];
+    d[0..6].copy_from_slice(eth_dst);
+    d[6..12].copy_from_slice(sha);
+    d[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
+    d[14..16].copy_from_slice(&1u16.to_be_bytes());
+    d[16..18].copy_from_slice(&0x0800u16.to_be_bytes());
+    d[18] = 6;
+    d[19] = 4;
+    d[20..22].copy_from_slice(&op.to_be_bytes());
+    d[22..28].copy_from_slice(sha);
+    d[28..32].copy_from_slice(&spa);
+    d[32..38].copy_from_slice(tha);
+    d[38..42].copy_from_slice(&tpa);
+    let mut p = Packet::from_data(&d);
+    p.set_mac_header(0);
+    p
+}
+
+/// ARPResponder(IP/MASK ... ETH, ...): answers ARP requests for its addresses.
+#[derive(Default)]
+pub struct ARPResponder {
+    entries: Vec<(u32, u32, [u8; 6])>,
+}
+impl ARPResponder {
+    fn respond(&self, p: &Packet) -> Option<Packet> {
+        let d = p.data();
+        if d.len() < 42 || d[12..14] != [8, 6] || d[20..22] != [0, 1] {
+            return None;
+        }
+        let tpa = u32::from_be_bytes([d[38], d[39], d[40], d[41]]);
+        let (_, _, eth) = self.entries.iter().find(|(a, m, _)| tpa & m == *a)?;
+        let sha: [u8; 6] = [d[22], d[23], d[24], d[25], d[26], d[27]];
+        let spa = [d[28], d[29], d[30], d[31]];
+        let mut r = arp_packet(2, eth, tpa.to_be_bytes(), &sha, spa, &sha);
+        r.timestamp = p.timestamp;
+        Some(r)
+    }
+}
+impl Element for ARPResponder {
+    fn class_name(&self) -> &'static str {
+        "ARPResponder"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1-2"
+    }
+    fn processing(&self) -> &'static str {
+        "h"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        for a in args::split_args(conf) {
+            let words = args::split_words(&a);
+            let mut eth = None;
+            let mut ips = Vec::new();
+            for w in &words {
+                if let Some(e) = args::parse_eth(w, &args::AddressInfo::default()).or_else(|| cx.addrs.eth.get(w.as_str()).copied()) {
+                    eth = Some(e);
+                    if let Some((ip, len)) = cx.addrs.ip.get(w.as_str()) {
+                        ips.push((u32::from(*ip), u32::from(args::len_to_mask(len.map(|_| 32).unwrap_or(32)))));
+                    }
+                } else if let Some((a, m)) = args::parse_prefix(w, cx.addrs) {
+                    let m = if cx.addrs.ip.contains_key(w.as_str()) && !w.contains('/') { u32::MAX } else { u32::from(m) };
+                    ips.push((u32::from(a) & m, m));
+                } else {
+                    return Err(format!("bad argument '{w}'"));
+                }
+            }
+            let Some(eth) = eth else { return Err(format!("missing Ethernet address in '{a}'")) };
+            for (ip, m) in ips {
+                self.entries.push((ip, m, eth));
+            }
+        }
+        Ok(())
+    }
+    fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        let mut out = Vec::new();
+        let mut rest = Vec::new();
+        for p in batch {
+            match self.respond(&p) {
+                Some(r) => out.push(r),
+                None => rest.push(p),
+            }
+        }
+        ctx.output(0, out);
+        ctx.output(1, rest);
+    }
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![HandlerSpec::r("table")]
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        (name == "table").then(|| {
+            Ok(self
+                .entries
+                .iter()
+                .map(|(a, m, e)| format!("{}/{} {}\n", Ipv4Addr::from(*a), m.count_ones(), fmt_eth(e)))
+                .collect())
+        })
+    }
+    any_impl!();
+}
+
+/// ARPQuerier(IP, ETH): Ethernet-encapsulates IP packets using an ARP table, queries for
+/// unknown next hops (input 1 takes ARP replies).
+#[derive(Default)]
+pub struct ARPQuerier {
+    ip: [u8; 4],
+    mask: u32,
+    eth: [u8; 6],
+    table: HashMap<[u8; 4], ([u8; 6], Timestamp)>,
+    pending: HashMap<[u8; 4], Vec<Packet>>,
+    capacity: usize,
+    queries: u64,
+    responses: u64,
+    drops: u64,
+    broadcast_poll: bool,
+    last_query: HashMap<[u8; 4], Timestamp>,
+}
+impl ARPQuerier {
+    fn encap(&self, mut p: Packet, mac: &[u8; 6]) -> Packet {
+        p.push(14);
+        let d = p.data_mut();
+        d[0..6].copy_from_slice(mac);
+        d[6..12].copy_from_slice(&self.eth);
+        d[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+        p.set_mac_header(0);
+        p
+    }
+    fn next_hop(&self, p: &Packet) -> [u8; 4] {
+        let a = p.dst_ip_anno();
+        if a != [0; 4] {
+            return a;
+        }
+        p.network_header().or(Some(p.data())).and_then(|ip| ip.get(16..20)).map(|s| [s[0], s[1], s[2], s[3]]).unwrap_or([0; 4])
+    }
+}
+impl Element for ARPQuerier {
+    fn class_name(&self) -> &'static str {
+        "ARPQuerier"
+    }
+    fn port_count(&self) -> &'static str {
+        "2/1-2"
+    }
+    fn processing(&self) -> &'static str {
+        "h"
+    }
+    fn flow_code(&self) -> &'static str {
+        "xy/x"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(
+            conf,
+            &[
+                ("IP", Kind::Mp),
+                ("ETH", Kind::Mp),
+                ("CAPACITY", Kind::K),
+                ("ENTRY_CAPACITY", Kind::K),
+                ("ENTRY_PACKET_CAPACITY", Kind::K),
+                ("TIMEOUT", Kind::K),
+                ("POLL_TIMEOUT", Kind::K),
+                ("BROADCAST", Kind::K),
+                ("BROADCAST_POLL", Kind::K),
+                ("TABLE", Kind::K),
+                ("CACHE", Kind::K),
+            ],
+        )?;
+        let ipstr = b.str("IP").unwrap_or("").trim().to_string();
+        let (ip, mask) = if let Some((a, m)) = cx.addrs.ip.get(&ipstr).map(|(a, l)| (*a, args::len_to_mask(l.unwrap_or(32)))) {
+            (a, m)
+        } else if ipstr.contains('/') {
+            args::parse_prefix(&ipstr, cx.addrs).ok_or("IP: bad address")?
+        } else {
+            (args::parse_ip(&ipstr, cx.addrs).ok_or("IP: bad address")?, Ipv4Addr::new(255, 255, 255, 0))
+        };
+        self.ip = ip.octets();
+        self.mask = u32::from(mask);
+        self.eth = eth_arg(&b, "ETH", cx)?;
+        self.capacity = b.u64("CAPACITY")?.or(b.u64("ENTRY_PACKET_CAPACITY")?).unwrap_or(2048) as usize;
+        self.broadcast_poll = b.bool("BROADCAST_POLL")?.unwrap_or(false);
+        Ok(())
+    }
+    fn push(&mut self, port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        let qport = if ctx.noutputs() > 1 { 1 } else { 0 };
+        if port == 1 {
+            for p in batch {
+                let d = p.data();
+                if d.len() < 42 || d[12..14] != [8, 6] {
+                    continue;
+                }
+                let op = u16::from_be_bytes([d[20], d[21]]);
+                let sha: [u8; 6] = [d[22], d[23], d[24], d[25], d[26], d[27]];
+                let spa = [d[28], d[29], d[30], d[31]];
+                if op != 2 && op != 1 {
+                    continue;
+                }
+                if op == 2 {
+                    self.responses += 1;
+                }
+                if sha[0] & 1 != 0 {
+                    continue;
+                }
+                self.table.insert(spa, (sha, ctx.now()));
+                if let Some(q) = self.pending.remove(&spa) {
+                    let out: PacketBatch = q.into_iter().map(|p| self.encap(p, &sha)).collect();
+                    ctx.output(0, out);
+                }
+            }
+            return;
+        }
+        let mut out = Vec::with_capacity(batch.len());
+        let mut queries = Vec::new();
+        let bcast = u32::from_be_bytes(self.ip) | !self.mask;
+        for p in batch {
+            let nh = self.next_hop(&p);
+            let nhv = u32::from_be_bytes(nh);
+            if nhv == u32::MAX || nhv == bcast || (nh[0] & 0xf0) == 0xe0 {
+                let mac = if (nh[0] & 0xf0) == 0xe0 { [0x01, 0x00, 0x5e, nh[1] & 0x7f, nh[2], nh[3]] } else { [0xff; 6] };
+                out.push(self.encap(p, &mac));
+                continue;
+            }
+            match self.table.get(&nh) {
+                Some((mac, _)) => {
+                    let mac = *mac;
+                    out.push(self.encap(p, &mac));
+                }
+                None => {
+                    let total: usize = self.pending.values().map(|v| v.len()).sum();
+                    if total >= self.capacity {
+                        self.drops += 1;
+                    } else {
+                        self.pending.entry(nh).or_default().push(p);
+                    }
+                    let now = ctx.now();
+                    let recent = self.last_query.get(&nh).is_some_and(|t| (now - *t).as_secs_f64() < 0.01);
+                    if !recent {
+                        self.last_query.insert(nh, now);
+                        self.queries += 1;
+                        let mut q = arp_packet(1, &self.eth, self.ip, &[0; 6], nh, &[0xff; 6]);
+                        q.timestamp = now;
+                        queries.push(q);
+                    }
+                }
+            }
+        }
+        ctx.output(0, out);
+        ctx.output(qport, queries);
+    }
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![
+            HandlerSpec::r("table"),
+            HandlerSpec::r("stats"),
+            HandlerSpec::r("queries"),
+            HandlerSpec::r("responses"),
+            HandlerSpec::r("drops"),
+            HandlerSpec::r("count"),
+            HandlerSpec::r("length"),
+            HandlerSpec::rw("ipaddr"),
+            HandlerSpec::w("insert"),
+            HandlerSpec::w("delete"),
+            HandlerSpec::w("clear"),
+        ]
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        let pending: usize = self.pending.values().map(|v| v.len()).sum();
+        Some(Ok(match name {
+            "table" => {
+                let mut v: Vec<_> = self.table.iter().collect();
+                v.sort();
+                v.into_iter().map(|(ip, (e, _))| format!("{} 1 {}\n", Ipv4Addr::from(*ip), fmt_eth(e))).collect()
+            }
+            "stats" => format!("{} queries sent\n{} responses received\n", self.queries, self.responses),
+            "queries" => self.queries.to_string(),
+            "responses" => self.responses.to_string(),
+            "drops" => self.drops.to_string(),
+            "count" => self.table.len().to_string(),
+            "length" => pending.to_string(),
+            "ipaddr" => Ipv4Addr::from(self.ip).to_string(),
+            _ => return None,
+        }))
+    }
+    fn write_handler(&mut self, name: &str, v: &str, ctx: &mut Ctx<'_>) -> WriteResult {
+        let ai = args::AddressInfo::default();
+        Some(match name {
+            "insert" => {
+                let w = args::split_words(v);
+                match (w.first().and_then(|a| args::parse_ip(a, &ai)), w.get(1).and_then(|e| args::parse_eth(e, &ai))) {
+                    (Some(ip), Some(e)) => {
+                        self.table.insert(ip.octets(), (e, ctx.now()));
+                        if let Some(q) = self.pending.remove(&ip.octets()) {
+                            let out: PacketBatch = q.into_iter().map(|p| self.encap(p, &e)).collect();
+                            ctx.output(0, out);
+                        }
+                        Ok(())
+                    }
+                    _ => Err("expected 'IP ETH'".into()),
+                }
+            }
+            "delete" => args::parse_ip(v, &ai).map(|ip| {
+                self.table.remove(&ip.octets());
+            }).ok_or_else(|| "expected IP address".into()),
+            "clear" => {
+                self.table.clear();
+                self.pending.clear();
+                Ok(())
+            }
+            "ipaddr" => args::parse_ip(v, &ai).map(|ip| self.ip = ip.octets()).ok_or_else(|| "expected IP address".into()),
+            _ => return None,
+        })
+    }
+    any_impl!();
+}

@@ -1,0 +1,238 @@
+//! Second batch of element classes (ARP, encapsulation, dumps, scripts, mappers) and the small
+//! helpers they share. Every class registers only when the registry does not already hold one of
+//! that name, so a core implementation always wins.
+
+use crate::element::Ctx;
+use crate::packet::{Packet, PacketBatch};
+use crate::registry::Registry;
+use std::net::Ipv4Addr;
+
+/// The classes of this batch, by name.
+pub fn classes() -> Vec<(&'static str, fn() -> Box<dyn crate::Element>)> {
+    vec![
+        ("Script", || Box::new(super::extra_script::Script::new(false))),
+        ("DriverManager", || Box::new(super::extra_script::Script::new(true))),
+    ]
+}
+
+/// Register the classes of the second batch that are still missing from `r`.
+pub fn register(r: &mut Registry) {
+    for (name, f) in classes() {
+        if !r.contains(name) {
+            r.register(name, f);
+        }
+    }
+}
+
+/// One's-complement sum of `data` (not yet folded or inverted).
+pub fn csum_add(mut sum: u32, data: &[u8]) -> u32 {
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        sum = sum.wrapping_add(u16::from_be_bytes([c[0], c[1]]) as u32);
+    }
+    if let [b] = chunks.remainder() {
+        sum = sum.wrapping_add((*b as u32) << 8);
+    }
+    sum
+}
+
+/// Fold a 32-bit one's-complement sum to 16 bits.
+pub fn csum_fold(mut sum: u32) -> u16 {
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    sum as u16
+}
+
+/// Internet checksum of `data` (Click `click_in_cksum`).
+pub fn in_cksum(data: &[u8]) -> u16 {
+    !csum_fold(csum_add(0, data))
+}
+
+/// Transport checksum over `seg` (checksum field already zeroed) with the IPv4 pseudo-header.
+/// Like Click, a result of 0 is stored as 0.
+pub fn transport_cksum(src: [u8; 4], dst: [u8; 4], proto: u8, seg: &[u8]) -> u16 {
+    let mut s = csum_add(0, &src);
+    s = csum_add(s, &dst);
+    s = s.wrapping_add(proto as u32).wrapping_add(seg.len() as u32 & 0xffff);
+    !csum_fold(csum_add(s, seg))
+}
+
+/// Recompute the IPv4 header checksum in place (`ip` starts at the header).
+pub fn set_ip_cksum(ip: &mut [u8]) {
+    if ip.len() < 20 {
+        return;
+    }
+    let hl = (((ip[0] & 0x0f) as usize) * 4).clamp(20, ip.len());
+    ip[10] = 0;
+    ip[11] = 0;
+    let c = in_cksum(&ip[..hl]);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+}
+
+/// IP protocol names Click knows (NameInfo T_IP_PROTO), or a number.
+pub fn parse_ip_proto(s: &str) -> Option<u8> {
+    let s = s.trim();
+    let v = match s.to_ascii_lowercase().as_str() {
+        "icmp" => 1,
+        "igmp" => 2,
+        "ipip" => 4,
+        "tcp" => 6,
+        "udp" => 17,
+        "ipv6" => 41,
+        "rsvp" => 46,
+        "gre" => 47,
+        "esp" => 50,
+        "ah" => 51,
+        "icmp6" | "icmpv6" => 58,
+        "pim" => 103,
+        "sctp" => 132,
+        "dccp" => 33,
+        "udplite" => 136,
+        _ => return crate::args::parse_u64(s).and_then(|v| u8::try_from(v).ok()),
+    };
+    Some(v)
+}
+
+/// TCP/UDP port numbers or a few well-known names.
+pub fn parse_port(s: &str) -> Option<u16> {
+    let s = s.trim();
+    let v = match s {
+        "echo" => 7,
+        "discard" => 9,
+        "daytime" => 13,
+        "ftp-data" => 20,
+        "ftp" => 21,
+        "ssh" => 22,
+        "telnet" => 23,
+        "smtp" => 25,
+        "domain" | "dns" => 53,
+        "bootps" => 67,
+        "bootpc" => 68,
+        "tftp" => 69,
+        "finger" => 79,
+        "www" | "http" => 80,
+        "pop3" => 110,
+        "auth" => 113,
+        "ntp" => 123,
+        "imap" | "imap2" => 143,
+        "snmp" => 161,
+        "https" => 443,
+        _ => return crate::args::parse_u64(s).and_then(|v| u16::try_from(v).ok()),
+    };
+    Some(v)
+}
+
+/// IPv4 address from 4 bytes at `off` of `b` (None when out of range).
+pub fn ip_at(b: &[u8], off: usize) -> Option<Ipv4Addr> {
+    let s = b.get(off..off.checked_add(4)?)?;
+    Some(Ipv4Addr::new(s[0], s[1], s[2], s[3]))
+}
+
+/// Big-endian u16 at `off`.
+pub fn be16(b: &[u8], off: usize) -> Option<u16> {
+    let s = b.get(off..off.checked_add(2)?)?;
+    Some(u16::from_be_bytes([s[0], s[1]]))
+}
+
+/// Big-endian u32 at `off`.
+pub fn be32(b: &[u8], off: usize) -> Option<u32> {
+    let s = b.get(off..off.checked_add(4)?)?;
+    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// Send `rejects` out of output 1 when it exists, otherwise drop them (Click
+/// `checked_output_push(1, p)`).
+pub fn reject(ctx: &mut Ctx<'_>, rejects: PacketBatch) {
+    if !rejects.is_empty() && ctx.noutputs() > 1 {
+        ctx.output(1, rejects);
+    }
+}
+
+/// Run `f` on every packet of `batch`; packets for which it returns false go to output 1 (or
+/// are dropped). Returns the kept packets.
+pub fn filter_batch(batch: PacketBatch, ctx: &mut Ctx<'_>, mut f: impl FnMut(&mut Packet, &mut Ctx<'_>) -> bool) -> PacketBatch {
+    let mut keep = Vec::with_capacity(batch.len());
+    let mut bad = Vec::new();
+    for mut p in batch {
+        if f(&mut p, ctx) {
+            keep.push(p);
+        } else {
+            bad.push(p);
+        }
+    }
+    reject(ctx, bad);
+    keep
+}
+
+/// Generate `push`/`pull` for an agnostic `a/ah` element with
+/// `fn check(&mut self, &mut Packet, &mut Ctx) -> bool` (false = reject to output 1).
+#[macro_export]
+macro_rules! extra_filter_push_pull {
+    () => {
+        fn push(&mut self, _port: usize, batch: $crate::PacketBatch, ctx: &mut $crate::Ctx<'_>) {
+            let keep = $crate::elements::extra::filter_batch(batch, ctx, |p, c| self.check(p, c));
+            ctx.output(0, keep);
+        }
+        fn pull(&mut self, _port: usize, max: usize, ctx: &mut $crate::Ctx<'_>) -> $crate::PacketBatch {
+            let batch = ctx.pull(0, max);
+            if batch.is_empty() {
+                return batch;
+            }
+            $crate::elements::extra::filter_batch(batch, ctx, |p, c| self.check(p, c))
+        }
+    };
+}
+
+/// Split a handler/instruction argument at its first run of whitespace.
+pub fn first_word(s: &str) -> (&str, &str) {
+    let s = s.trim_start();
+    match s.find(char::is_whitespace) {
+        Some(i) => (&s[..i], s[i..].trim_start()),
+        None => (s, ""),
+    }
+}
+
+/// Test helpers shared by the extra_* element tests.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use crate::{MemEnv, Registry, Router, RouterOptions, SimClock};
+
+    /// The standard registry with this batch's implementations forced in (so their tests
+    /// exercise them even where a core implementation of the same class exists).
+    pub(crate) fn own_registry() -> Registry {
+        let mut r = Registry::standard();
+        for (name, f) in super::classes() {
+            r.register(name, f);
+        }
+        r
+    }
+
+    /// A router on simulated time whose chatter and files go to `env`, built with
+    /// [`own_registry`].
+    pub(crate) fn sim_router(conf: &str, env: &MemEnv) -> Router {
+        let opts = RouterOptions { clock: Box::new(SimClock::default()), env: Box::new(env.clone()), defines: Vec::new() };
+        match Router::with_options(conf, "test", &own_registry(), opts) {
+            Ok(r) => r,
+            Err(e) => panic!("config failed: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_checksums() {
+        // RFC 1071 example-ish: header with a known checksum.
+        let mut ip = [0x45, 0, 0, 0x1c, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        set_ip_cksum(&mut ip);
+        assert_eq!(in_cksum(&ip), 0);
+        assert_eq!(parse_ip_proto("UDP"), Some(17));
+        assert_eq!(parse_ip_proto("300"), None);
+        assert_eq!(parse_port("www"), Some(80));
+        assert_eq!(be16(&[1], 0), None);
+        assert_eq!(first_word("  a  b c"), ("a", "b c"));
+    }
+}

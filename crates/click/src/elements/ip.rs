@@ -1,0 +1,1059 @@
+//! IPv4 elements: header checks and marks, TTL, lookups, encapsulation, checksums, IPPrint.
+
+use super::{bool_str, split_batch};
+use crate::args::{self, bind, Kind};
+use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::packet::{Packet, PacketBatch, PacketType, FIX_IP_SRC_ANNO_OFFSET};
+use crate::registry::Registry;
+use crate::{any_impl, simple_push_pull};
+use std::net::Ipv4Addr;
+
+/// Register the IP classes.
+pub fn register(r: &mut Registry) {
+    r.register("CheckIPHeader", || Box::new(CheckIPHeader::new(true, "CheckIPHeader")));
+    r.register("CheckIPHeader2", || Box::new(CheckIPHeader::new(false, "CheckIPHeader2")));
+    r.register("MarkIPHeader", || Box::<MarkIPHeader>::default());
+    r.register("GetIPAddress", || Box::<GetIPAddress>::default());
+    r.register("DecIPTTL", || Box::<DecIPTTL>::default());
+    r.register("FixIPSrc", || Box::<FixIPSrc>::default());
+    r.register("DropBroadcasts", || Box::new(DropBroadcasts { drops: 0 }));
+    for c in ["StaticIPLookup", "LinearIPLookup", "RadixIPLookup", "DirectIPLookup"] {
+        r.register(c, move || Box::new(IPLookup::new(c)));
+    }
+    r.register("IPEncap", || Box::new(IPEncap::new(false)));
+    r.register("UDPIPEncap", || Box::new(IPEncap::new(true)));
+    r.register("SetIPChecksum", || Box::new(SetChecksum { which: 0 }));
+    r.register("SetUDPChecksum", || Box::new(SetChecksum { which: 17 }));
+    r.register("SetTCPChecksum", || Box::new(SetChecksum { which: 6 }));
+    r.register("IPPrint", || Box::<IPPrint>::default());
+    r.register("StripIPHeader", || Box::new(StripIPHeader));
+    r.register("StoreIPAddress", || Box::<StoreIPAddress>::default());
+}
+
+/// Internet checksum of `data` (one's complement sum, folded, complemented).
+pub fn checksum(data: &[u8]) -> u16 {
+    !fold(sum16(data, 0))
+}
+
+/// One's complement partial sum.
+#[inline]
+pub fn sum16(data: &[u8], mut acc: u32) -> u32 {
+    let mut chunks = data.chunks_exact(2);
+    for c in &mut chunks {
+        acc += u16::from_be_bytes([c[0], c[1]]) as u32;
+    }
+    if let [b] = chunks.remainder() {
+        acc += (*b as u32) << 8;
+    }
+    acc
+}
+
+/// Fold a 32-bit one's complement sum into 16 bits.
+#[inline]
+pub fn fold(mut acc: u32) -> u16 {
+    while acc >> 16 != 0 {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc as u16
+}
+
+/// Recompute the IPv4 header checksum in place (`ip` starts at the header).
+#[inline]
+pub fn set_ip_checksum(ip: &mut [u8]) {
+    if ip.len() < 20 {
+        return;
+    }
+    let hl = (((ip[0] & 0xf) as usize) * 4).clamp(20, ip.len());
+    ip[10] = 0;
+    ip[11] = 0;
+    let c = checksum(&ip[..hl]);
+    ip[10..12].copy_from_slice(&c.to_be_bytes());
+}
+
+/// Recompute the TCP/UDP checksum of an IPv4 packet in place.
+pub fn set_transport_checksum(ip: &mut [u8]) {
+    if ip.len() < 20 {
+        return;
+    }
+    let hl = ((ip[0] & 0xf) as usize) * 4;
+    let tot = (u16::from_be_bytes([ip[2], ip[3]]) as usize).min(ip.len());
+    if hl < 20 || tot < hl {
+        return;
+    }
+    let proto = ip[9];
+    let off = match proto {
+        6 => 16,
+        17 => 6,
+        _ => return,
+    };
+    let tlen = tot - hl;
+    if tlen < off + 2 {
+        return;
+    }
+    let (hdr, rest) = ip.split_at_mut(hl);
+    let t = &mut rest[..tlen];
+    t[off] = 0;
+    t[off + 1] = 0;
+    let mut acc = sum16(&hdr[12..20], 0);
+    acc += proto as u32 + tlen as u32;
+    acc = sum16(t, acc);
+    let mut c = !fold(acc);
+    if proto == 17 && c == 0 {
+        c = 0xffff;
+    }
+    t[off..off + 2].copy_from_slice(&c.to_be_bytes());
+}
+
+/// Incrementally update a checksum at `sum` for a 16-bit field change (RFC 1624).
+#[inline]
+pub fn update_checksum(sum: &mut [u8], old: u16, new: u16) {
+    if sum.len() < 2 {
+        return;
+    }
+    let hc = u16::from_be_bytes([sum[0], sum[1]]);
+    let r = !fold((!hc) as u32 + (!old) as u32 + new as u32);
+    sum[0..2].copy_from_slice(&r.to_be_bytes());
+}
+
+/// CheckIPHeader / CheckIPHeader2.
+pub struct CheckIPHeader {
+    class: &'static str,
+    checksum: bool,
+    offset: usize,
+    bad_src: Vec<u32>,
+    good_dst: Vec<u32>,
+    verbose: bool,
+    drops: u64,
+    details: [u64; 7],
+}
+const CIH_REASONS: [&str; 7] = [
+    "tiny packet",
+    "bad IP version",
+    "bad IP header length",
+    "bad IP length",
+    "bad IP checksum",
+    "bad source address",
+    "IP fragment",
+];
+impl CheckIPHeader {
+    fn new(checksum: bool, class: &'static str) -> Self {
+        CheckIPHeader { class, checksum, offset: 0, bad_src: vec![0, u32::MAX], good_dst: Vec::new(), verbose: false, drops: 0, details: [0; 7] }
+    }
+    #[inline]
+    fn check(&self, p: &mut Packet) -> Result<(), usize> {
+        let off = self.offset;
+        let d = p.data();
+        if d.len() < off + 20 {
+            return Err(0);
+        }
+        let ip = &d[off..];
+        if ip[0] >> 4 != 4 {
+            return Err(1);
+        }
+        let hl = ((ip[0] & 0xf) as usize) * 4;
+        if hl < 20 || hl > ip.len() {
+            return Err(2);
+        }
+        let len = u16::from_be_bytes([ip[2], ip[3]]) as usize;
+        if len < hl || len > ip.len() {
+            return Err(3);
+        }
+        if self.checksum && fold(sum16(&ip[..hl], 0)) != 0xffff {
+            return Err(4);
+        }
+        let src = u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]);
+        if self.bad_src.contains(&src) {
+            let dst = u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]);
+            if !self.good_dst.contains(&dst) {
+                return Err(5);
+            }
+        }
+        let extra = ip.len() - len;
+        p.set_network_header(off, hl);
+        if extra > 0 {
+            p.take(extra);
+        }
+        Ok(())
+    }
+}
+impl Element for CheckIPHeader {
+    fn class_name(&self) -> &'static str {
+        self.class
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1-2"
+    }
+    fn processing(&self) -> &'static str {
+        "a/ah"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(
+            conf,
+            &[
+                ("OFFSET", Kind::P),
+                ("BADSRC", Kind::K),
+                ("GOODDST", Kind::K),
+                ("INTERFACES", Kind::K),
+                ("CHECKSUM", Kind::K),
+                ("VERBOSE", Kind::K),
+                ("DETAILS", Kind::K),
+            ],
+        )?;
+        self.offset = b.u64("OFFSET")?.unwrap_or(0) as usize;
+        if let Some(c) = b.bool("CHECKSUM")? {
+            self.checksum = c;
+        }
+        self.verbose = b.bool("VERBOSE")?.unwrap_or(false);
+        let ips = |s: &str| -> Result<Vec<u32>, String> {
+            args::split_words(s)
+                .iter()
+                .map(|w| args::parse_ip(w, cx.addrs).map(u32::from).ok_or_else(|| format!("bad IP address '{w}'")))
+                .collect()
+        };
+        if let Some(s) = b.str("BADSRC") {
+            self.bad_src = ips(s)?;
+        }
+        if let Some(s) = b.str("GOODDST") {
+            self.good_dst = ips(s)?;
+        }
+        if let Some(s) = b.str("INTERFACES") {
+            for w in args::split_words(s) {
+                let (a, m) = args::parse_prefix(&w, cx.addrs).ok_or_else(|| format!("bad interface '{w}'"))?;
+                let (a, m) = (u32::from(a), u32::from(m));
+                self.bad_src.push(a | !m);
+                self.bad_src.push(a & m);
+                self.good_dst.push(a);
+            }
+        }
+        Ok(())
+    }
+    fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        let mut reasons: Vec<usize> = Vec::new();
+        let bad = split_batch(&mut batch, |p| match self.check(p) {
+            Ok(()) => true,
+            Err(r) => {
+                reasons.push(r);
+                false
+            }
+        });
+        self.account(&reasons, ctx);
+        ctx.output(0, batch);
+        ctx.output(1, bad);
+    }
+    fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
+        let mut batch = ctx.pull(0, max);
+        let mut reasons: Vec<usize> = Vec::new();
+        let bad = split_batch(&mut batch, |p| match self.check(p) {
+            Ok(()) => true,
+            Err(r) => {
+                reasons.push(r);
+                false
+            }
+        });
+        self.account(&reasons, ctx);
+        ctx.output(1, bad);
+        batch
+    }
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![HandlerSpec::r("drops"), HandlerSpec::r("drop_details")]
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        match name {
+            "drops" => Some(Ok(self.drops.to_string())),
+            "drop_details" => Some(Ok(self.details.iter().zip(CIH_REASONS).map(|(n, r)| format!("{n:>15} packets due to: {r:>24}\n")).collect())),
+            _ => None,
+        }
+    }
+    any_impl!();
+}
+impl CheckIPHeader {
+    fn account(&mut self, reasons: &[usize], ctx: &mut Ctx<'_>) {
+        for &r in reasons {
+            if self.drops == 0 || self.verbose {
+                ctx.chatter(&format!("{}: IP header check failed: {}", ctx.name(), CIH_REASONS[r]));
+            }
+            self.drops += 1;
+            self.details[r] += 1;
+        }
+    }
+}
+
+/// MarkIPHeader([OFFSET]).
+#[derive(Default)]
+pub struct MarkIPHeader {
+    offset: usize,
+}
+impl MarkIPHeader {
+    #[inline]
+    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
+        for p in batch.iter_mut() {
+            let hl = p.data().get(self.offset).map(|b| ((b & 0xf) as usize) * 4).unwrap_or(20);
+            p.set_network_header(self.offset.min(p.len()), hl);
+        }
+    }
+}
+impl Element for MarkIPHeader {
+    fn class_name(&self) -> &'static str {
+        "MarkIPHeader"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(conf, &[("OFFSET", Kind::P)])?;
+        self.offset = b.u64("OFFSET")?.unwrap_or(0) as usize;
+        Ok(())
+    }
+    simple_push_pull!();
+    any_impl!();
+}
+
+/// StripIPHeader: strip up to the transport header.
+pub struct StripIPHeader;
+impl StripIPHeader {
+    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
+        for p in batch.iter_mut() {
+            if let Some(o) = p.transport_header_offset() {
+                if o > 0 {
+                    p.pull(o as usize);
+                }
+            }
+        }
+    }
+}
+impl Element for StripIPHeader {
+    fn class_name(&self) -> &'static str {
+        "StripIPHeader"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    simple_push_pull!();
+    any_impl!();
+}
+
+/// GetIPAddress(OFFSET) or GetIPAddress(IP src|dst): set the destination IP annotation.
+#[derive(Default)]
+pub struct GetIPAddress {
+    offset: usize,
+    from_header: Option<usize>,
+}
+impl GetIPAddress {
+    #[inline]
+    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
+        for p in batch.iter_mut() {
+            let src = match self.from_header {
+                Some(o) => p.network_header().and_then(|ip| ip.get(o..o + 4)).map(|s| [s[0], s[1], s[2], s[3]]),
+                None => p.data().get(self.offset..self.offset + 4).map(|s| [s[0], s[1], s[2], s[3]]),
+            };
+            if let Some(a) = src {
+                p.set_dst_ip_anno(a);
+            }
+        }
+    }
+}
+impl Element for GetIPAddress {
+    fn class_name(&self) -> &'static str {
+        "GetIPAddress"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let a = args::split_args(conf);
+        match a.first().map(|s| s.as_str()) {
+            Some("IP src") => self.from_header = Some(12),
+            Some("IP dst") => self.from_header = Some(16),
+            _ => {
+                let b = bind(conf, &[("OFFSET", Kind::Mp), ("ANNO", Kind::K)])?;
+                self.offset = b.u64("OFFSET")?.unwrap_or(0) as usize;
+            }
+        }
+        Ok(())
+    }
+    simple_push_pull!();
+    any_impl!();
+}
+
+/// DecIPTTL: decrement TTL (incremental checksum); expired packets → output 1.
+#[derive(Default)]
+pub struct DecIPTTL {
+    multicast: bool,
+    drops: u64,
+}
+impl DecIPTTL {
+    #[inline]
+    fn dec(&self, p: &mut Packet) -> bool {
+        let Some(ip) = p.network_header_mut() else { return false };
+        if ip.len() < 20 {
+            return false;
+        }
+        if !self.multicast && (ip[16] & 0xf0) == 0xe0 {
+            return true;
+        }
+        if ip[8] <= 1 {
+            return false;
+        }
+        let old = u16::from_be_bytes([ip[8], ip[9]]);
+        ip[8] -= 1;
+        let new = u16::from_be_bytes([ip[8], ip[9]]);
+        let (_, rest) = ip.split_at_mut(10);
+        update_checksum(&mut rest[..2], old, new);
+        true
+    }
+}
+impl Element for DecIPTTL {
+    fn class_name(&self) -> &'static str {
+        "DecIPTTL"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1-2"
+    }
+    fn processing(&self) -> &'static str {
+        "a/ah"
+    }
+    fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(conf, &[("MULTICAST", Kind::K), ("ACTIVE", Kind::K)])?;
+        self.multicast = b.bool("MULTICAST")?.unwrap_or(true);
+        Ok(())
+    }
+    fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        let bad = split_batch(&mut batch, |p| self.dec(p));
+        self.drops += bad.len() as u64;
+        ctx.output(0, batch);
+        ctx.output(1, bad);
+    }
+    fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
+        let mut batch = ctx.pull(0, max);
+        let bad = split_batch(&mut batch, |p| self.dec(p));
+        self.drops += bad.len() as u64;
+        ctx.output(1, bad);
+        batch
+    }
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![HandlerSpec::r("drops")]
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        (name == "drops").then(|| Ok(self.drops.to_string()))
+    }
+    any_impl!();
+}
+
+/// FixIPSrc(IP): rewrite the source of packets with the FIX_IP_SRC annotation.
+#[derive(Default)]
+pub struct FixIPSrc {
+    ip: [u8; 4],
+}
+impl FixIPSrc {
+    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
+        for p in batch.iter_mut() {
+            if p.anno[FIX_IP_SRC_ANNO_OFFSET] != 0 {
+                p.anno[FIX_IP_SRC_ANNO_OFFSET] = 0;
+                if let Some(ip) = p.network_header_mut() {
+                    if ip.len() >= 20 {
+                        ip[12..16].copy_from_slice(&self.ip);
+                        set_ip_checksum(ip);
+                    }
+                }
+            }
+        }
+    }
+}
+impl Element for FixIPSrc {
+    fn class_name(&self) -> &'static str {
+        "FixIPSrc"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(conf, &[("IPADDR", Kind::Mp)])?;
+        self.ip = b.ip("IPADDR", cx.addrs)?.map(|a| a.octets()).unwrap_or_default();
+        Ok(())
+    }
+    simple_push_pull!();
+    any_impl!();
+}
+
+/// DropBroadcasts: drop link-level broadcast/multicast packets.
+pub struct DropBroadcasts {
+    drops: u64,
+}
+impl Element for DropBroadcasts {
+    fn class_name(&self) -> &'static str {
+        "DropBroadcasts"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        let bad = split_batch(&mut batch, |p| !matches!(p.packet_type, PacketType::Broadcast | PacketType::Multicast));
+        self.drops += bad.len() as u64;
+        ctx.output(0, batch);
+    }
+    fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
+        let mut batch = ctx.pull(0, max);
+        let bad = split_batch(&mut batch, |p| !matches!(p.packet_type, PacketType::Broadcast | PacketType::Multicast));
+        self.drops += bad.len() as u64;
+        batch
+    }
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![HandlerSpec::r("drops")]
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        (name == "drops").then(|| Ok(self.drops.to_string()))
+    }
+    any_impl!();
+}
+
+#[derive(Clone, Debug)]
+struct Route {
+    addr: u32,
+    mask: u32,
+    gw: u32,
+    out: usize,
+}
+
+/// StaticIPLookup / LinearIPLookup / RadixIPLookup / DirectIPLookup: longest-prefix match on
+/// the destination IP annotation; sets the annotation to the gateway when one is given.
+pub struct IPLookup {
+    class: &'static str,
+    routes: Vec<Route>,
+    n: usize,
+    // one-entry cache: most traffic in a batch goes to one destination
+    cache: Option<(u32, usize)>,
+}
+impl IPLookup {
+    fn new(class: &'static str) -> Self {
+        IPLookup { class, routes: Vec::new(), n: 0, cache: None }
+    }
+    fn parse_route(s: &str, cx_addrs: &args::AddressInfo) -> Result<Route, String> {
+        let w = args::split_words(s);
+        if w.len() < 2 || w.len() > 3 {
+            return Err(format!("expected 'ADDR/MASK [GATEWAY] OUTPUT', got '{s}'"));
+        }
+        let (a, m) = args::parse_prefix(&w[0], cx_addrs).ok_or_else(|| format!("bad route prefix '{}'", w[0]))?;
+        let gw = if w.len() == 3 { u32::from(args::parse_ip(&w[1], cx_addrs).ok_or_else(|| format!("bad gateway '{}'", w[1]))?) } else { 0 };
+        let out = w[w.len() - 1].parse::<usize>().map_err(|_| format!("bad output '{}'", w[w.len() - 1]))?;
+        let (a, m) = (u32::from(a), u32::from(m));
+        Ok(Route { addr: a & m, mask: m, gw, out })
+    }
+    fn sort(&mut self) {
+        // longest prefix first; stable so earlier routes win ties
+        self.routes.sort_by_key(|r| std::cmp::Reverse(r.mask.count_ones()));
+        self.cache = None;
+    }
+    #[inline]
+    fn lookup(&self, dst: u32) -> Option<usize> {
+        self.routes.iter().position(|r| dst & r.mask == r.addr)
+    }
+}
+impl Element for IPLookup {
+    fn class_name(&self) -> &'static str {
+        self.class
+    }
+    fn port_count(&self) -> &'static str {
+        "1/-"
+    }
+    fn processing(&self) -> &'static str {
+        "h"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        self.n = cx.noutputs;
+        let mut errs = Vec::new();
+        for a in args::split_args(conf) {
+            match Self::parse_route(&a, cx.addrs) {
+                Ok(r) => {
+                    if r.out >= cx.noutputs {
+                        errs.push(format!("route '{a}' references nonexistent output {}", r.out));
+                    }
+                    self.routes.push(r)
+                }
+                Err(e) => errs.push(e),
+            }
+        }
+        self.sort();
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(errs.join("\n"))
+        }
+    }
+    fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        let n = self.n;
+        let mut outs: Vec<usize> = Vec::with_capacity(batch.len());
+        let mut cache = self.cache;
+        for p in batch.iter_mut() {
+            let dst = u32::from_be_bytes(p.dst_ip_anno());
+            let ri = match cache {
+                Some((d, r)) if d == dst => Some(r),
+                _ => {
+                    let r = self.lookup(dst);
+                    if let Some(r) = r {
+                        cache = Some((dst, r));
+                    }
+                    r
+                }
+            };
+            match ri {
+                Some(r) => {
+                    let route = &self.routes[r];
+                    if route.gw != 0 {
+                        p.set_dst_ip_anno(route.gw.to_be_bytes());
+                    }
+                    outs.push(route.out);
+                }
+                None => outs.push(usize::MAX),
+            }
+        }
+        self.cache = cache;
+        if outs.iter().all(|&o| o == outs[0]) {
+            if outs.first().is_some_and(|&o| o < n) {
+                ctx.output(outs[0], batch);
+            }
+            return;
+        }
+        let mut buckets: Vec<PacketBatch> = (0..n).map(|_| Vec::new()).collect();
+        for (p, o) in batch.into_iter().zip(outs) {
+            if o < n {
+                buckets[o].push(p);
+            }
+        }
+        for (o, b) in buckets.into_iter().enumerate() {
+            ctx.output(o, b);
+        }
+    }
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![
+            HandlerSpec::r("table"),
+            HandlerSpec::r("lookup"),
+            HandlerSpec::w("add"),
+            HandlerSpec::w("set"),
+            HandlerSpec::w("remove"),
+            HandlerSpec::w("ctrl"),
+            HandlerSpec::w("flush"),
+        ]
+    }
+    fn read_handler(&mut self, name: &str, param: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        match name {
+            "table" => {
+                let mut s = String::new();
+                for r in &self.routes {
+                    let pfx = format!("{}/{}", Ipv4Addr::from(r.addr), r.mask.count_ones());
+                    let gw = if r.gw != 0 { Ipv4Addr::from(r.gw).to_string() } else { "-".into() };
+                    s.push_str(&format!("{pfx}\t{gw}\t{}\n", r.out));
+                }
+                Some(Ok(s))
+            }
+            "lookup" => {
+                let Some(a) = args::parse_ip(param, &args::AddressInfo::default()) else {
+                    return Some(Err("expected IP address".into()));
+                };
+                Some(Ok(match self.lookup(u32::from(a)) {
+                    Some(r) => {
+                        let r = &self.routes[r];
+                        if r.gw != 0 {
+                            format!("{} {}", r.out, Ipv4Addr::from(r.gw))
+                        } else {
+                            r.out.to_string()
+                        }
+                    }
+                    None => "-1".into(),
+                }))
+            }
+            _ => None,
+        }
+    }
+    fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
+        let ai = args::AddressInfo::default();
+        let r = match name {
+            "add" | "set" => Self::parse_route(v, &ai).and_then(|r| {
+                if r.out >= self.n {
+                    return Err(format!("output {} out of range", r.out));
+                }
+                let exists = self.routes.iter().position(|x| x.addr == r.addr && x.mask == r.mask);
+                match (exists, name) {
+                    (Some(_), "add") => return Err("conflict with existing route".into()),
+                    (Some(i), _) => self.routes[i] = r,
+                    (None, _) => self.routes.push(r),
+                }
+                Ok(())
+            }),
+            "remove" => {
+                let w = args::split_words(v);
+                match w.first().and_then(|p| args::parse_prefix(p, &ai)) {
+                    Some((a, m)) => {
+                        let (a, m) = (u32::from(a) & u32::from(m), u32::from(m));
+                        let before = self.routes.len();
+                        self.routes.retain(|x| !(x.addr == a && x.mask == m));
+                        if self.routes.len() == before {
+                            Err("route not found".into())
+                        } else {
+                            Ok(())
+                        }
+                    }
+                    None => Err("bad route".into()),
+                }
+            }
+            "flush" => {
+                self.routes.clear();
+                Ok(())
+            }
+            "ctrl" => {
+                let mut res = Ok(());
+                for line in v.lines() {
+                    let (cmd, rest) = line.trim().split_once(char::is_whitespace).unwrap_or((line.trim(), ""));
+                    let r = self.write_handler(cmd, rest, _ctx).unwrap_or(Err(format!("bad command '{cmd}'")));
+                    if r.is_err() {
+                        res = r;
+                    }
+                }
+                res
+            }
+            _ => return None,
+        };
+        self.sort();
+        Some(r)
+    }
+    any_impl!();
+}
+
+/// IPEncap(PROTO, SRC, DST, ...) and UDPIPEncap(SRC, SPORT, DST, DPORT [, CHECKSUM]).
+pub struct IPEncap {
+    udp: bool,
+    proto: u8,
+    src: [u8; 4],
+    dst: [u8; 4],
+    use_dst_anno: bool,
+    sport: u16,
+    dport: u16,
+    cksum: bool,
+    tos: u8,
+    ttl: u8,
+    df: bool,
+    id: u16,
+}
+impl IPEncap {
+    fn new(udp: bool) -> Self {
+        IPEncap { udp, proto: 17, src: [0; 4], dst: [0; 4], use_dst_anno: false, sport: 0, dport: 0, cksum: true, tos: 0, ttl: 250, df: false, id: 0 }
+    }
+    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
+        let hl = if self.udp { 28 } else { 20 };
+        for p in batch.iter_mut() {
+            p.push(hl);
+            let len = p.len();
+            let dst = if self.use_dst_anno { p.dst_ip_anno() } else { self.dst };
+            let id = self.id;
+            self.id = self.id.wrapping_add(1);
+            {
+                let d = p.data_mut();
+                d[0] = 0x45;
+                d[1] = self.tos;
+                d[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+                d[4..6].copy_from_slice(&id.to_be_bytes());
+                d[6..8].copy_from_slice(&(if self.df { 0x4000u16 } else { 0 }).to_be_bytes());
+                d[8] = self.ttl;
+                d[9] = if self.udp { 17 } else { self.proto };
+                d[12..16].copy_from_slice(&self.src);
+                d[16..20].copy_from_slice(&dst);
+                set_ip_checksum(&mut d[..20]);
+                if self.udp {
+                    d[20..22].copy_from_slice(&self.sport.to_be_bytes());
+                    d[22..24].copy_from_slice(&self.dport.to_be_bytes());
+                    d[24..26].copy_from_slice(&((len - 20) as u16).to_be_bytes());
+                    d[26] = 0;
+                    d[27] = 0;
+                    if self.cksum {
+                        set_transport_checksum(d);
+                    }
+                }
+            }
+            if !self.use_dst_anno {
+                p.set_dst_ip_anno(dst);
+            }
+            p.set_network_header(0, 20);
+        }
+    }
+}
+impl Element for IPEncap {
+    fn class_name(&self) -> &'static str {
+        if self.udp {
+            "UDPIPEncap"
+        } else {
+            "IPEncap"
+        }
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let ip_or_anno = |s: Option<&str>| -> Result<(Option<[u8; 4]>, bool), String> {
+            match s.map(|s| s.trim()) {
+                Some("DST_ANNO") => Ok((None, true)),
+                Some(v) => Ok((Some(args::parse_ip(v, cx.addrs).ok_or_else(|| format!("bad IP address '{v}'"))?.octets()), false)),
+                None => Ok((None, false)),
+            }
+        };
+        if self.udp {
+            let b = bind(conf, &[("SRC", Kind::Mp), ("SPORT", Kind::Mp), ("DST", Kind::Mp), ("DPORT", Kind::Mp), ("CHECKSUM", Kind::P)])?;
+            self.src = b.ip("SRC", cx.addrs)?.map(|a| a.octets()).unwrap_or_default();
+            let (d, anno) = ip_or_anno(b.str("DST"))?;
+            self.dst = d.unwrap_or_default();
+            self.use_dst_anno = anno;
+            self.sport = b.u64("SPORT")?.unwrap_or(0) as u16;
+            self.dport = b.u64("DPORT")?.unwrap_or(0) as u16;
+            self.cksum = b.bool("CHECKSUM")?.unwrap_or(true);
+        } else {
+            let b = bind(conf, &[("PROTO", Kind::Mp), ("SRC", Kind::Mp), ("DST", Kind::Mp), ("TOS", Kind::K), ("TTL", Kind::K), ("DF", Kind::K), ("DSCP", Kind::K), ("ECT", Kind::K), ("CE", Kind::K)])?;
+            let p = b.str("PROTO").unwrap_or("0").trim();
+            self.proto = match p {
+                "tcp" | "TCP" => 6,
+                "udp" | "UDP" => 17,
+                "icmp" | "ICMP" => 1,
+                _ => args::parse_u64(p).filter(|v| *v < 256).ok_or("bad protocol")? as u8,
+            };
+            self.src = b.ip("SRC", cx.addrs)?.map(|a| a.octets()).unwrap_or_default();
+            let (d, anno) = ip_or_anno(b.str("DST"))?;
+            self.dst = d.unwrap_or_default();
+            self.use_dst_anno = anno;
+            self.tos = b.u64("TOS")?.unwrap_or(0) as u8;
+            if let Some(d) = b.u64("DSCP")? {
+                self.tos = (d as u8) << 2;
+            }
+            self.ttl = b.u64("TTL")?.unwrap_or(250) as u8;
+            self.df = b.bool("DF")?.unwrap_or(false);
+        }
+        Ok(())
+    }
+    simple_push_pull!();
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![HandlerSpec::rw("src"), HandlerSpec::rw("dst"), HandlerSpec::rw("sport"), HandlerSpec::rw("dport")]
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        Some(Ok(match name {
+            "src" => Ipv4Addr::from(self.src).to_string(),
+            "dst" => Ipv4Addr::from(self.dst).to_string(),
+            "sport" => self.sport.to_string(),
+            "dport" => self.dport.to_string(),
+            _ => return None,
+        }))
+    }
+    fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
+        let ai = args::AddressInfo::default();
+        Some(match name {
+            "src" => args::parse_ip(v, &ai).map(|a| self.src = a.octets()).ok_or_else(|| "bad IP".into()),
+            "dst" => args::parse_ip(v, &ai).map(|a| self.dst = a.octets()).ok_or_else(|| "bad IP".into()),
+            "sport" => args::parse_u64(v.trim()).map(|a| self.sport = a as u16).ok_or_else(|| "bad port".into()),
+            "dport" => args::parse_u64(v.trim()).map(|a| self.dport = a as u16).ok_or_else(|| "bad port".into()),
+            _ => return None,
+        })
+    }
+    any_impl!();
+}
+
+/// SetIPChecksum / SetUDPChecksum / SetTCPChecksum.
+pub struct SetChecksum {
+    which: u8,
+}
+impl SetChecksum {
+    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
+        for p in batch.iter_mut() {
+            let has = p.has_network_header();
+            let ip = if has { p.network_header_mut() } else { Some(p.data_mut()) };
+            if let Some(ip) = ip {
+                if self.which == 0 {
+                    set_ip_checksum(ip);
+                } else if ip.len() >= 20 && ip[9] == self.which {
+                    set_transport_checksum(ip);
+                }
+            }
+        }
+    }
+}
+impl Element for SetChecksum {
+    fn class_name(&self) -> &'static str {
+        match self.which {
+            0 => "SetIPChecksum",
+            17 => "SetUDPChecksum",
+            _ => "SetTCPChecksum",
+        }
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn configure(&mut self, _conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        Ok(())
+    }
+    simple_push_pull!();
+    any_impl!();
+}
+
+/// StoreIPAddress(OFFSET) / StoreIPAddress(ADDR, OFFSET): write the dst annotation (or ADDR)
+/// into the packet.
+#[derive(Default)]
+pub struct StoreIPAddress {
+    addr: Option<[u8; 4]>,
+    offset: usize,
+}
+impl StoreIPAddress {
+    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
+        for p in batch.iter_mut() {
+            let a = self.addr.unwrap_or(p.dst_ip_anno());
+            let o = self.offset;
+            if let Some(s) = p.data_mut().get_mut(o..o + 4) {
+                s.copy_from_slice(&a);
+            }
+        }
+    }
+}
+impl Element for StoreIPAddress {
+    fn class_name(&self) -> &'static str {
+        "StoreIPAddress"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let a = args::split_args(conf);
+        match a.len() {
+            1 => self.offset = args::parse_u64(&a[0]).ok_or("bad offset")? as usize,
+            2 => {
+                self.addr = Some(args::parse_ip(&a[0], cx.addrs).ok_or("bad address")?.octets());
+                self.offset = match a[1].as_str() {
+                    "src" => 12,
+                    "dst" => 16,
+                    o => args::parse_u64(o).ok_or("bad offset")? as usize,
+                };
+            }
+            _ => return Err("expected OFFSET or ADDR, OFFSET".into()),
+        }
+        Ok(())
+    }
+    simple_push_pull!();
+    any_impl!();
+}
+
+/// IPPrint([LABEL], CONTENTS, TIMESTAMP, ...): tcpdump-like lines.
+#[derive(Default)]
+pub struct IPPrint {
+    label: String,
+    timestamp: bool,
+    active: bool,
+}
+impl IPPrint {
+    fn process(&mut self, batch: &mut PacketBatch, ctx: &mut Ctx<'_>) {
+        if !self.active {
+            return;
+        }
+        for p in batch.iter() {
+            let mut s = String::new();
+            if !self.label.is_empty() {
+                s.push_str(&self.label);
+                s.push_str(": ");
+            }
+            if self.timestamp {
+                s.push_str(&format!("{}: ", p.timestamp));
+            }
+            let ip = p.network_header().unwrap_or(p.data());
+            if ip.len() < 20 {
+                s.push_str("truncated-ip");
+                ctx.chatter(&s);
+                continue;
+            }
+            let src = Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]);
+            let dst = Ipv4Addr::new(ip[16], ip[17], ip[18], ip[19]);
+            let hl = ((ip[0] & 0xf) as usize) * 4;
+            let len = u16::from_be_bytes([ip[2], ip[3]]) as usize;
+            let t = ip.get(hl..).unwrap_or(&[]);
+            match ip[9] {
+                6 if t.len() >= 14 => {
+                    let sp = u16::from_be_bytes([t[0], t[1]]);
+                    let dp = u16::from_be_bytes([t[2], t[3]]);
+                    let f = t[13];
+                    let mut fl = String::new();
+                    for (bit, c) in [(2, 'S'), (1, 'F'), (4, 'R'), (8, 'P'), (32, 'U')] {
+                        if f & bit != 0 {
+                            fl.push(c);
+                        }
+                    }
+                    if fl.is_empty() {
+                        fl.push('.');
+                    }
+                    let thl = ((t[12] >> 4) as usize) * 4;
+                    let plen = len.saturating_sub(hl + thl);
+                    s.push_str(&format!("{src}.{sp} > {dst}.{dp}: {fl} {}:{}({plen},{len},{})", u32::from_be_bytes([t[4], t[5], t[6], t[7]]), u32::from_be_bytes([t[4], t[5], t[6], t[7]]).wrapping_add(plen as u32), hl));
+                    if f & 16 != 0 && t.len() >= 12 {
+                        s.push_str(&format!(" ack {}", u32::from_be_bytes([t[8], t[9], t[10], t[11]])));
+                    }
+                }
+                17 if t.len() >= 8 => {
+                    let sp = u16::from_be_bytes([t[0], t[1]]);
+                    let dp = u16::from_be_bytes([t[2], t[3]]);
+                    s.push_str(&format!("{src}.{sp} > {dst}.{dp}: udp {}", u16::from_be_bytes([t[4], t[5]]).saturating_sub(8)));
+                }
+                1 if !t.is_empty() => s.push_str(&format!("{src} > {dst}: icmp type {}", t[0])),
+                pr => s.push_str(&format!("{src} > {dst}: ip-proto-{pr} {}", len.saturating_sub(hl))),
+            }
+            ctx.chatter(&s);
+        }
+    }
+}
+impl Element for IPPrint {
+    fn class_name(&self) -> &'static str {
+        "IPPrint"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(
+            conf,
+            &[
+                ("LABEL", Kind::P),
+                ("CONTENTS", Kind::K),
+                ("PAYLOAD", Kind::K),
+                ("MAXLENGTH", Kind::K),
+                ("ID", Kind::K),
+                ("TTL", Kind::K),
+                ("TOS", Kind::K),
+                ("LENGTH", Kind::K),
+                ("TIMESTAMP", Kind::K),
+                ("AGGREGATE", Kind::K),
+                ("PAINT", Kind::K),
+                ("SWAP", Kind::K),
+                ("OUTFILE", Kind::K),
+                ("ACTIVE", Kind::K),
+            ],
+        )?;
+        self.label = b.string("LABEL")?.unwrap_or_default();
+        self.timestamp = b.bool("TIMESTAMP")?.unwrap_or(true);
+        self.active = b.bool("ACTIVE")?.unwrap_or(true);
+        Ok(())
+    }
+    simple_push_pull!();
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![HandlerSpec::rw("active")]
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        (name == "active").then(|| Ok(bool_str(self.active)))
+    }
+    any_impl!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksums() {
+        let mut h = [0x45u8, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        set_ip_checksum(&mut h);
+        assert_eq!(fold(sum16(&h, 0)), 0xffff);
+        let old = u16::from_be_bytes([h[8], h[9]]);
+        h[8] -= 1;
+        let new = u16::from_be_bytes([h[8], h[9]]);
+        let (_, rest) = h.split_at_mut(10);
+        update_checksum(&mut rest[..2], old, new);
+        assert_eq!(fold(sum16(&h, 0)), 0xffff);
+    }
+}

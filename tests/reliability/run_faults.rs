@@ -1,0 +1,398 @@
+//! Faults during `coo-bench run --quick` (root): SIGKILL of `run` itself at many points
+//! (then `clean` = zero residue), an agent killed mid-run, a bridge port set down mid-run.
+//! A run with a fault must end by itself (bounded; a hang fails the test), remove its own
+//! testbed, and never report a rate that no passing trial measured.
+//! Netem loss cannot be injected on kernels without CONFIG_NET_SCH_NETEM (probed; skipped
+//! with the reason).
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::*;
+
+/// `run` measures: one at a time in this binary, so trials do not compete for the CPU.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Upper bound for a `--quick` run with a fault; beyond it the run is declared hung.
+const HANG: Duration = Duration::from_secs(240);
+
+fn spawn_run(root: &Path, out: &Path, extra: &[&str]) -> Child {
+    cmd(root)
+        .env("COO_BENCH_COO_CLICK", env!("CARGO_BIN_EXE_coo-click"))
+        .args(["run", fixture().to_str().unwrap(), "--quick", "--out"])
+        .arg(out)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The run's testbed.json once `up` finished inside `run`.
+fn wait_testbed(root: &Path, child: &mut Child) -> Option<(String, Value)> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            return None;
+        }
+        if let Ok(rd) = std::fs::read_dir(root) {
+            for e in rd.flatten() {
+                let p = e.path().join("testbed.json");
+                if let Ok(t) = std::fs::read_to_string(&p) {
+                    if let Ok(v) = serde_json::from_str::<Value>(&t) {
+                        return Some((e.file_name().to_string_lossy().into_owned(), v));
+                    }
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    None
+}
+
+/// Wait for exit within [`HANG`]; kill and fail on a hang.
+fn finish(mut child: Child, what: &str) -> (std::process::ExitStatus, String, String) {
+    let t0 = Instant::now();
+    loop {
+        if let Some(_st) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            return (out.status, text(&out.stdout), text(&out.stderr));
+        }
+        if t0.elapsed() > HANG {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "{what}: `run` hung (> {HANG:?});\nstderr: {}",
+                text(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn reports(out: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(out) {
+        for e in rd.flatten() {
+            let p = e.path().join("report.json");
+            if p.exists() {
+                v.push(p);
+            }
+        }
+    }
+    v
+}
+
+/// Soundness: every NDR/PDR rate in the report was measured by a trial at (about) that rate
+/// whose loss was within the goal's threshold.
+fn assert_rates_backed_by_trials(report: &Value) -> usize {
+    let mut checked = 0;
+    for v in report["variants"].as_array().unwrap() {
+        if v["status"]["kind"] != "measured" {
+            // A failed variant reports no rate at all.
+            for res in v["results"].as_array().into_iter().flatten() {
+                for rep in res["repetitions"].as_array().into_iter().flatten() {
+                    assert!(
+                        rep["ndr"]["rate_pps"].is_null() && rep["pdr"]["rate_pps"].is_null(),
+                        "variant {} ({}) reports a rate",
+                        v["name"],
+                        v["status"]
+                    );
+                }
+            }
+            continue;
+        }
+        for res in v["results"].as_array().unwrap() {
+            for rep in res["repetitions"].as_array().unwrap() {
+                let trials = rep["trials"].as_array().unwrap();
+                for goal in ["ndr", "pdr"] {
+                    let g = &rep[goal];
+                    let Some(rate) = g["rate_pps"].as_f64() else {
+                        continue;
+                    };
+                    let thr = g["loss_threshold_pct"].as_f64().unwrap();
+                    let backed = trials.iter().any(|t| {
+                        let req = t["requested_rate_pps"].as_f64().unwrap_or(-1.0);
+                        let sent = t["sent"].as_f64().unwrap_or(0.0);
+                        let lost = t["lost"].as_f64().unwrap_or(f64::MAX);
+                        t["purpose"] != "warmup"
+                            && (req - rate).abs() <= rate * 0.01 + 1.0
+                            && sent > 0.0
+                            && lost / sent * 100.0 <= thr + 1e-9
+                    });
+                    assert!(
+                        backed,
+                        "variant {} frame {}: {goal} {rate} pps has no passing trial",
+                        v["name"], res["frame_size"]
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    checked
+}
+
+/// One line per trial: what a reader of the report learns about the fault.
+fn trial_lines(report: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in report["variants"].as_array().unwrap() {
+        for res in v["results"].as_array().into_iter().flatten() {
+            for rep in res["repetitions"].as_array().into_iter().flatten() {
+                for t in rep["trials"].as_array().into_iter().flatten() {
+                    let nfs: Vec<String> = t["nf_counters"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|c| format!("{}:{}/{}", c["vnf"], c["packets_in"], c["packets_out"]))
+                        .collect();
+                    out.push(format!(
+                        "{} {} {:.0}pps sent {} recv {} flags {} nf {}",
+                        v["name"],
+                        t["purpose"],
+                        t["requested_rate_pps"].as_f64().unwrap_or(0.0),
+                        t["sent"],
+                        t["received"],
+                        t["flags"],
+                        nfs.join(",")
+                    ));
+                }
+            }
+        }
+        if let Some(n) = v["notes"].as_array().filter(|n| !n.is_empty()) {
+            out.push(format!("{} notes: {n:?}", v["name"]));
+        }
+    }
+    out
+}
+
+fn variant_summary(report: &Value) -> String {
+    report["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(std::iter::once(&report["baseline"]))
+        .filter(|v| !v.is_null())
+        .map(|v| format!("{}: {}", v["name"], v["status"]))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[test]
+fn reliability_sigkill_run_then_clean_leaves_nothing() {
+    if !root_or_skip() {
+        return;
+    }
+    let _serial = serial();
+    // Inside `up` (ledger lines), then while trials run (delays after the testbed is up).
+    let mut points: Vec<(Option<usize>, u64)> = vec![(Some(3), 0), (Some(11), 0), (Some(19), 0)];
+    let delays: &[u64] = if long_mode() {
+        &[0, 100, 250, 500, 750, 1000, 1500, 2000, 3000, 4000]
+    } else {
+        &[0, 300, 1000, 2000]
+    };
+    points.extend(delays.iter().map(|&d| (None, d)));
+    for (lines, delay_ms) in points {
+        let rr = RunRoot::new();
+        let out = tempfile::tempdir().unwrap();
+        let mut child = spawn_run(rr.path(), out.path(), &[]);
+        let mut run_id = None;
+        match lines {
+            Some(k) => {
+                // The run id is chosen by `run`: wait for its directory, then its ledger.
+                let deadline = Instant::now() + Duration::from_secs(30);
+                while run_id.is_none() && Instant::now() < deadline {
+                    run_id = std::fs::read_dir(rr.path())
+                        .ok()
+                        .and_then(|mut rd| rd.next())
+                        .and_then(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned());
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                let id = run_id.clone().expect("run never created its run dir");
+                let ledger = rr.path().join(&id).join("ledger");
+                let k = kill_at(child, &ledger, Trigger::Lines(k));
+                assert!(k.exited_first.is_none(), "run ended before the kill");
+            }
+            None => {
+                let Some((id, _)) = wait_testbed(rr.path(), &mut child) else {
+                    let o = child.wait_with_output().unwrap();
+                    panic!("run ended before its testbed was up: {}", text(&o.stderr));
+                };
+                run_id = Some(id);
+                std::thread::sleep(Duration::from_millis(delay_ms));
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        let id = run_id.unwrap();
+        let snap = snapshot(rr.path(), &id);
+        let rep = clean(rr.path());
+        assert!(rep["failed"].as_array().unwrap().is_empty(), "clean: {rep}");
+        let left = residue(rr.path(), &id, &snap);
+        assert!(
+            left.is_empty(),
+            "run killed at {lines:?} lines / {delay_ms} ms: {left:#?}"
+        );
+        eprintln!(
+            "run killed at lines {lines:?} / +{delay_ms} ms after up: clean removed {} objects, zero residue",
+            rep["objects_removed"]
+        );
+    }
+}
+
+/// Probe: does this kernel have netem? (`tc qdisc add dev lo root netem` in a scratch netns.)
+fn netem_available() -> Result<(), String> {
+    let ns = format!("cbt{}", tag());
+    let add = std::process::Command::new("ip")
+        .args(["netns", "add", &ns])
+        .status()
+        .map_err(|e| format!("ip: {e}"))?;
+    if !add.success() {
+        return Err("cannot create a scratch namespace".into());
+    }
+    let out = std::process::Command::new("ip")
+        .args([
+            "netns", "exec", &ns, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "loss", "1%",
+        ])
+        .output();
+    let _ = std::process::Command::new("ip")
+        .args(["netns", "del", &ns])
+        .status();
+    match out {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(format!(
+            "tc netem refused ({}) — kernel without CONFIG_NET_SCH_NETEM?",
+            text(&o.stderr).trim()
+        )),
+        Err(e) => Err(format!("tc not runnable: {e}")),
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    KillAgent,
+    LinkDown,
+    NetemLoss,
+}
+
+fn inject(fault: Fault, tb: &Value) -> String {
+    // The middle VNF (y): its agent, and its ingress bridge port in the switch namespace.
+    let vnfs = tb["vnfs"].as_array().unwrap();
+    let y = &vnfs[vnfs.len() / 2];
+    let sw = tb["switch_netns"].as_str().unwrap();
+    let port = y["interfaces"][0]["name"].as_str().unwrap();
+    match fault {
+        Fault::KillAgent => {
+            let pid = y["agent"]["pid"].as_i64().unwrap() as i32;
+            // SAFETY: a pid of an agent of our own testbed (checked by start time below).
+            let st = y["agent"]["start_time"].as_u64().unwrap();
+            assert!(proc_alive(pid, st));
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            format!("SIGKILL agent of {} (pid {pid})", y["id"])
+        }
+        Fault::LinkDown => {
+            let s = std::process::Command::new("ip")
+                .args(["-n", sw, "link", "set", port, "down"])
+                .status()
+                .unwrap();
+            assert!(s.success());
+            format!("bridge port {port} down")
+        }
+        Fault::NetemLoss => {
+            let s = std::process::Command::new("ip")
+                .args([
+                    "netns", "exec", sw, "tc", "qdisc", "replace", "dev", port, "root", "netem",
+                    "loss", "30%",
+                ])
+                .status()
+                .unwrap();
+            assert!(s.success());
+            format!("netem loss 30% on {port}")
+        }
+    }
+}
+
+fn fault_during_run(fault: Fault) {
+    let rr = RunRoot::new();
+    let out = tempfile::tempdir().unwrap();
+    let mut child = spawn_run(rr.path(), out.path(), &[]);
+    let Some((run_id, tb)) = wait_testbed(rr.path(), &mut child) else {
+        let o = child.wait_with_output().unwrap();
+        panic!("run ended before its testbed was up: {}", text(&o.stderr));
+    };
+    let snap = snapshot(rr.path(), &run_id);
+    // Into the first (baseline) trials.
+    std::thread::sleep(Duration::from_millis(800));
+    let what = inject(fault, &tb);
+    let (status, stdout, stderr) = finish(child, &what);
+    assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    // `run` removed its own testbed, fault or not.
+    let left = residue(rr.path(), &run_id, &snap);
+    assert!(left.is_empty(), "{what}: {left:#?}\n{stderr}");
+    let reps = reports(out.path());
+    eprintln!(
+        "{what}: run exit {:?}; {} report(s)",
+        status.code(),
+        reps.len()
+    );
+    for r in &reps {
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(r).unwrap()).unwrap();
+        let n = assert_rates_backed_by_trials(&report);
+        eprintln!(
+            "  {n} NDR/PDR rates backed by passing trials; variants: {}",
+            variant_summary(&report)
+        );
+        for l in trial_lines(&report) {
+            eprintln!("    {l}");
+        }
+    }
+    if reps.is_empty() {
+        // No report: then the run must say why, and fail.
+        assert!(
+            !status.success(),
+            "{what}: success without a report\n{stdout}"
+        );
+        assert!(!stderr.trim().is_empty());
+    }
+}
+
+#[test]
+fn reliability_agent_killed_during_run() {
+    if !root_or_skip() {
+        return;
+    }
+    let _serial = serial();
+    fault_during_run(Fault::KillAgent);
+}
+
+#[test]
+fn reliability_link_down_during_run() {
+    if !root_or_skip() {
+        return;
+    }
+    let _serial = serial();
+    fault_during_run(Fault::LinkDown);
+}
+
+#[test]
+fn reliability_netem_loss_during_run() {
+    if !root_or_skip() {
+        return;
+    }
+    let _serial = serial();
+    if let Err(why) = netem_available() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    fault_during_run(Fault::NetemLoss);
+}

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Installs what a fresh Debian machine of this kind lacks for building, testing and running coo-bench.
-# Idempotent; run as root. Used by .ci/run and by `coo-bench doctor --fix`.
+# Installs what a fresh Debian machine of this kind lacks to build, test and run coo-bench.
+# Idempotent; run as root. Used by .ci/run; `coo-bench doctor --fix` runs scripts/vm-setup.sh too.
 set -euo pipefail
-need=()
-command -v ip >/dev/null || need+=(iproute2)
-command -v tc >/dev/null || need+=(iproute2)
-command -v pkg-config >/dev/null || need+=(pkg-config)
-if [ ${#need[@]} -gt 0 ]; then
-  export DEBIAN_FRONTEND=noninteractive
+export DEBIAN_FRONTEND=noninteractive
+# iproute2: ip/tc for namespaces, veths, kernel-forward; libvirt-dev + pkg-config: the `virt`
+# crate links libvirt; iperf3: the generator-vs-iperf3 benchmark script.
+pkgs=(iproute2 pkg-config libvirt-dev iperf3)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true

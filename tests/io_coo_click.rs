@@ -49,7 +49,12 @@ fn start_engine(c: &Chain, args: &[&str], config: &str, sock: &Path) -> Engine {
     let file = dir.join(format!("{}.click", c.p));
     std::fs::write(&file, config).unwrap();
     let child = Command::new("ip")
-        .args(["netns", "exec", c.nf.name(), env!("CARGO_BIN_EXE_coo-click")])
+        .args([
+            "netns",
+            "exec",
+            c.nf.name(),
+            env!("CARGO_BIN_EXE_coo-click"),
+        ])
         .args(args)
         .arg("-u")
         .arg(sock)
@@ -60,7 +65,11 @@ fn start_engine(c: &Chain, args: &[&str], config: &str, sock: &Path) -> Engine {
     let e = Engine(child);
     let deadline = Instant::now() + Duration::from_secs(10);
     while ControlClient::connect_unix(sock, Duration::from_secs(2)).is_err() {
-        assert!(Instant::now() < deadline, "coo-click did not open {}", sock.display());
+        assert!(
+            Instant::now() < deadline,
+            "coo-click did not open {}",
+            sock.display()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     e
@@ -165,7 +174,10 @@ fn coo_click_stop_handler_ends_the_process() {
     let mut e = start_engine(&c, &[], &cfg, &s);
     let mut cl = ControlClient::connect_unix(&s, Duration::from_secs(5)).unwrap();
     assert_eq!(cl.read("c.count").unwrap(), "0");
-    assert_eq!(cl.read("FromDevice@1.device").unwrap(), format!("{}n0", c.p));
+    assert_eq!(
+        cl.read("FromDevice@1.device").unwrap(),
+        format!("{}n0", c.p)
+    );
     let r = cl.request("WRITE stop", b"", false).unwrap();
     assert_eq!(r.code, 200, "{r:?}");
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -47,6 +47,7 @@ fn report(capacity: f64, seed: u64) -> Report {
             latency_stream_pps: 0.0,
             quick: false,
             search: SearchConfig::default(),
+            io_mode: None,
         },
         baseline: None,
         variants: vec![VariantReport {

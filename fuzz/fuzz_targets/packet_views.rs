@@ -23,6 +23,18 @@ const CONFIGS: &[&str] = &[
        deny src net 10.0.0.0/8, allow icmp, deny all) -> Unstrip(14) -> Truncate(60) -> Discard;",
     "Idle -> in :: Align(4, 2) -> Strip(14) -> ipc :: IPClassifier(tcp, udp, -);
      ipc[0] -> Discard; ipc[1] -> Discard; ipc[2] -> Discard;",
+    "Idle -> in :: CheckIPHeader(14) -> DecIPTTL -> SetIPChecksum -> SetUDPChecksum
+       -> StripIPHeader -> Discard;",
+    "Idle -> in :: Strip(14) -> MarkIPHeader -> GetIPAddress(16) -> FixIPSrc(198.18.0.1)
+       -> SetTCPChecksum -> CheckIPHeader2 -> IPEncap(4, 198.18.0.1, 198.19.0.1)
+       -> UDPIPEncap(198.18.0.1, 1234, 198.19.0.1, 5001)
+       -> EtherEncap(0x0800, 02:00:00:00:00:01, 02:00:00:00:00:02)
+       -> HostEtherFilter(02:00:00:00:00:02) -> DropBroadcasts -> Discard;",
+    "Idle -> in :: MarkMACHeader -> ac :: Classifier(12/0806 20/0001, 12/0800, -);
+     ac[0] -> CheckARPHeader(14) -> ARPResponder(198.18.0.1 02:00:00:00:00:01) -> Discard;
+     ac[1] -> EtherMirror -> EtherRewrite(02:00:00:00:00:01, 02:00:00:00:00:02)
+       -> Strip(14) -> CheckIPHeader -> StoreIPAddress(198.19.0.9, 16) -> Discard;
+     ac[2] -> Discard;",
     "Idle -> in :: Unstrip(14) -> bc :: Classifier(0/ffffffffffff, -);
      bc[0] -> Strip(28) -> Counter -> Discard; bc[1] -> Discard;",
 ];

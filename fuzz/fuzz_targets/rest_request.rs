@@ -1,7 +1,7 @@
 //! The agent's REST request handling on hostile input, without sockets: raw bytes are served
 //! by hyper's HTTP/1 server (as `coo-vnf` does) over an in-memory pipe, or turned into a
 //! structured request sent to the axum router with `tower::ServiceExt::oneshot`. No panic,
-//! and every answer is a well-formed HTTP response.
+//! and every answer is a well-formed HTTP response (`HTTP/1.0` to 1.0 requests, else 1.1).
 //!
 //! Safety: the agent's engine is a path that does not exist, and requests naming `engine`
 //! are refused before routing, so no input can make the target start a process or run `tc`.
@@ -132,7 +132,7 @@ async fn raw(app: axum::Router, data: &[u8]) {
     assert!(read.is_ok(), "no answer within 5 s");
     if !resp.is_empty() {
         assert!(
-            resp.starts_with(b"HTTP/1.1 "),
+            resp.starts_with(b"HTTP/1.1 ") || resp.starts_with(b"HTTP/1.0 "),
             "not an HTTP response: {:?}",
             String::from_utf8_lossy(&resp[..resp.len().min(64)])
         );

@@ -54,6 +54,10 @@ pub struct RunArgs {
     /// Rate of the latency stream that runs beside the load, frames per second.
     #[arg(long, default_value_t = 1000.0)]
     pub latency_stream_pps: f64,
+    /// I/O mode of the Click engines (`throughput`: batched rings; `latency`: per-frame
+    /// wake-ups); default: the agent's.
+    #[arg(long, value_parser = ["throughput", "latency"])]
+    pub io_mode: Option<String>,
 }
 
 /// Set by SIGINT/SIGTERM; checked between trials.
@@ -143,6 +147,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let up_opts = testbed::UpOptions {
         cancel: Some(cancel.clone()),
+        io_mode: args.io_mode.clone(),
         ..Default::default()
     };
     eprintln!("bringing up {} ...", topo.id.as_str());
@@ -216,6 +221,11 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     ));
     write_report(&report, &dir)?;
     print!("{}", measure::table::variants_table(&report));
+    let attribution = measure::table::attribution(&report);
+    if !attribution.is_empty() {
+        println!("loss attribution (trial just above NDR):");
+        print!("{attribution}");
+    }
     println!("report: {}", dir.join("report.json").display());
     if interrupted() {
         eprintln!("interrupted; partial report written");
@@ -315,6 +325,7 @@ fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
             latency_stream_pps: args.latency_stream_pps,
             quick: args.quick,
             search,
+            io_mode: args.io_mode.clone(),
         },
         sizes,
         warmup_rate_pps,
@@ -466,8 +477,7 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
         notes: Vec::new(),
     };
     if let Some(reason) = plan.vnfs.iter().find_map(|(_, e, _)| engine_missing(e)) {
-        ctx.bar
-            .println(format!("variant {}: skipped: {reason}", plan.name));
+        say(ctx.bar, format!("variant {}: skipped: {reason}", plan.name));
         report.status = VariantStatus::Skipped { reason };
         return report;
     }
@@ -480,8 +490,7 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
             }
         }
         Err(e) => {
-            ctx.bar
-                .println(format!("variant {}: failed: {e:#}", plan.name));
+            say(ctx.bar, format!("variant {}: failed: {e:#}", plan.name));
             report.status = VariantStatus::Failed {
                 error: format!("{e:#}"),
             };
@@ -502,8 +511,7 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
     );
     if warmup.as_ref().is_some_and(|w| w.received == 0) {
         let error = "readiness check: no test frame crossed the chain during warm-up".to_string();
-        ctx.bar
-            .println(format!("variant {}: failed: {error}", plan.name));
+        say(ctx.bar, format!("variant {}: failed: {error}", plan.name));
         report.status = VariantStatus::Failed { error };
         return report;
     }
@@ -560,16 +568,28 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
             a.as_ref()
                 .map_or("-".to_string(), |a| format!("{:.3} Mpps", a.median / 1e6))
         };
-        ctx.bar.println(format!(
-            "variant {}: {size} B: NDR {}, PDR {}",
-            plan.name,
-            mpps(&result.ndr),
-            mpps(&result.pdr)
-        ));
+        say(
+            ctx.bar,
+            format!(
+                "variant {}: {size} B: NDR {}, PDR {}",
+                plan.name,
+                mpps(&result.ndr),
+                mpps(&result.pdr)
+            ),
+        );
         report.results.push(result);
     }
     ctx.rt.block_on(stop_all(ctx.clients));
     report
+}
+
+/// A line above the progress bar, or plain stderr when the bar is hidden (not a terminal).
+fn say(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
 }
 
 fn search_once(ctx: &Ctx<'_>, variant: &str, size: FrameSize, rep: u32) -> Repetition {
@@ -743,12 +763,38 @@ fn nf_deltas(
         };
         let packets_in = sum(a, |i| i.rx_packets).saturating_sub(sum(b, |i| i.rx_packets));
         let packets_out = sum(a, |i| i.tx_packets).saturating_sub(sum(b, |i| i.tx_packets));
+        // Click handlers that count packets (Counter.count, Queue.drops, ...), as deltas.
+        let mut elements = BTreeMap::new();
+        for e in &a.elements {
+            for (h, v) in &e.handlers {
+                if !matches!(h.as_str(), "count" | "drops" | "highwater_length") {
+                    continue;
+                }
+                let (Ok(after_v), Some(before_v)) = (
+                    v.trim().parse::<u64>(),
+                    b.elements
+                        .iter()
+                        .find(|x| x.name == e.name)
+                        .and_then(|x| x.handlers.get(h))
+                        .and_then(|x| x.trim().parse::<u64>().ok()),
+                ) else {
+                    continue;
+                };
+                let delta = if h == "highwater_length" {
+                    after_v
+                } else {
+                    after_v.saturating_sub(before_v)
+                };
+                elements.insert(format!("{}.{h}", e.name), delta);
+            }
+        }
         out.push(NfCounters {
             vnf: id.clone(),
             packets_in,
             packets_out,
             dropped: packets_in.saturating_sub(packets_out),
             source: format!("interfaces ({})", a.engine),
+            elements,
         });
     }
     out

@@ -1,4 +1,4 @@
-//! `up`, `down`, `status`, `clean`: the netns testbed (crate `testbed`).
+//! `up`, `down`, `status`, `clean`: the testbed (crate `testbed`), netns or vm driver.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,8 +6,17 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Args;
-use testbed::{Testbed, UpError, UpOptions};
+use clap::{Args, ValueEnum};
+use testbed::{DriverKind, Testbed, UpError, UpOptions};
+
+/// `--driver`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DriverArg {
+    /// Every VNF a network namespace.
+    Netns,
+    /// Every VNF a transient libvirt VM (TCG or KVM).
+    Vm,
+}
 
 const INVALID: u8 = 2;
 
@@ -27,9 +36,12 @@ pub struct UpArgs {
     /// coo-click I/O mode passed to the agents (throughput|latency).
     #[arg(long)]
     pub io_mode: Option<String>,
-    /// How long to wait for every agent to answer.
-    #[arg(long, default_value_t = 10_000)]
-    pub timeout_ms: u64,
+    /// Driver (default: the topology's `driver`, else netns).
+    #[arg(long, value_enum)]
+    pub driver: Option<DriverArg>,
+    /// How long to wait for every agent to answer (default 10 s; 180 s with the vm driver).
+    #[arg(long)]
+    pub timeout_ms: Option<u64>,
     /// Print testbed.json instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -96,9 +108,34 @@ fn fail(err: UpError) -> anyhow::Result<ExitCode> {
 
 fn print_table(tb: &Testbed) {
     println!(
-        "testbed {} (topology {}, variant {}, prefix {}, bridges in netns {})",
-        tb.run_id, tb.topology_id, tb.variant, tb.prefix, tb.switch_netns
+        "testbed {} (topology {}, variant {}, prefix {}, driver {}, bridges in netns {})",
+        tb.run_id, tb.topology_id, tb.variant, tb.prefix, tb.driver, tb.switch_netns
     );
+    if let Some(m) = &tb.mgmt {
+        println!(
+            "management: netns {} ({}) on bridge {}; accelerator {}",
+            m.netns,
+            m.address,
+            m.bridge,
+            tb.accelerator.as_deref().unwrap_or("?")
+        );
+        for v in &tb.vnfs {
+            if let Some(vm) = &v.vm {
+                println!(
+                    "  VM {}: domain {}, {} MiB, {} vCPU, mgmt {}, ready after {} ms, console {}",
+                    v.id,
+                    vm.domain,
+                    vm.memory_mib,
+                    vm.vcpus,
+                    vm.mgmt_ip,
+                    vm.boot_to_ready_ms
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| "?".into()),
+                    vm.console_log.display()
+                );
+            }
+        }
+    }
     let mut rows = vec![[
         "VNF".to_owned(),
         "INTERFACE".into(),
@@ -168,15 +205,25 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(INVALID));
         }
     };
-    let opts = UpOptions {
+    let driver = args.driver.map(|d| match d {
+        DriverArg::Netns => DriverKind::Netns,
+        DriverArg::Vm => DriverKind::Vm,
+    });
+    let mut opts = UpOptions {
         variant: args.variant,
         run_id: args.run_id,
         autostart: args.start,
         io_mode: args.io_mode,
-        ready_timeout: Duration::from_millis(args.timeout_ms),
         cancel: Some(cancel_on_signals()),
+        driver,
         ..Default::default()
     };
+    let default_ms = match opts.driver_for(&topo) {
+        DriverKind::Netns => 10_000,
+        // TCG boots take seconds per VM, and they share the host's cores.
+        DriverKind::Vm => 180_000,
+    };
+    opts.ready_timeout = Duration::from_millis(args.timeout_ms.unwrap_or(default_ms));
     match testbed::up(&topo, &opts) {
         Ok(tb) => {
             if args.json {
@@ -228,10 +275,20 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
             print_table(tb);
         }
         for a in &r.agents {
+            let who = match (&a.domain, &a.domain_state) {
+                (Some(d), st) => format!(
+                    "domain {d} ({})",
+                    st.as_deref().unwrap_or("state unknown")
+                ),
+                _ => format!(
+                    "pid {}",
+                    a.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
+                ),
+            };
             println!(
-                "  agent {}: pid {} {} {}  {}",
+                "  agent {}: {} {} {}  {}",
                 a.vnf,
-                a.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+                who,
                 if a.alive { "alive" } else { "DEAD" },
                 if a.answers {
                     "answering"
@@ -264,6 +321,12 @@ pub fn clean(args: CleanArgs) -> anyhow::Result<ExitCode> {
         }
         for n in &rep.foreign_netns {
             println!("left alone: netns {n} (in no ledger)");
+        }
+        for d in &rep.leftover_domains {
+            println!("destroyed leftover domain {d}");
+        }
+        for n in &rep.notes {
+            println!("note: {n}");
         }
         for f in &rep.failed {
             eprintln!("failed: {f}");

@@ -300,3 +300,70 @@ fn reliability_same_run_id_race_has_one_winner() {
     let left = residue(rr.path(), &id, &snap);
     assert!(left.is_empty(), "{left:#?}");
 }
+
+/// Two `run --quick` of the same topology at once: both finish, each with its own report
+/// whose numbers come only from its own testbed (no NF counted more frames than its source
+/// sent, no sink received more), and both testbeds are gone afterwards.
+#[test]
+fn reliability_two_concurrent_runs_have_independent_results() {
+    if !root_or_skip() {
+        return;
+    }
+    let rr = RunRoot::new();
+    let outs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let spawn = |out: &Path| {
+        cmd(rr.path())
+            .env("COO_BENCH_COO_CLICK", env!("CARGO_BIN_EXE_coo-click"))
+            .args(["run", fixture().to_str().unwrap(), "--quick", "--out"])
+            .arg(out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let children: Vec<_> = outs.iter().map(|o| spawn(o.path())).collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for (i, (o, out)) in outputs.iter().zip(&outs).enumerate() {
+        let err = text(&o.stderr);
+        assert!(o.status.success(), "run {i}: {err}");
+        assert!(!err.contains("panicked"), "run {i}: {err}");
+        let reports: Vec<_> = std::fs::read_dir(out.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path().join("report.json"))
+            .filter(|p| p.exists())
+            .collect();
+        assert_eq!(reports.len(), 1, "run {i}");
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(&reports[0]).unwrap()).unwrap();
+        let backed = assert_rates_backed_by_trials(&report);
+        let mut trials = 0;
+        for v in report["variants"].as_array().unwrap() {
+            for res in v["results"].as_array().into_iter().flatten() {
+                for rep in res["repetitions"].as_array().into_iter().flatten() {
+                    for t in rep["trials"].as_array().into_iter().flatten() {
+                        trials += 1;
+                        let sent = t["sent"].as_u64().unwrap();
+                        let recv = t["received"].as_u64().unwrap();
+                        assert!(recv <= sent, "run {i}: received {recv} > sent {sent}");
+                        for c in t["nf_counters"].as_array().into_iter().flatten() {
+                            // A few readiness frames besides the trial's own.
+                            let pin = c["packets_in"].as_u64().unwrap_or(0);
+                            assert!(
+                                pin <= sent + 100,
+                                "run {i}: {} counted {pin} frames, source sent {sent}: {t}",
+                                c["vnf"]
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        eprintln!("run {i}: {trials} trials, {backed} NDR/PDR rates backed by passing trials");
+    }
+    let left: Vec<_> = std::fs::read_dir(rr.path()).unwrap().flatten().collect();
+    assert!(left.is_empty(), "run dirs left: {left:?}");
+}

@@ -309,3 +309,53 @@ fn reliability_clean_never_touches_foreign_lookalike_namespaces() {
     );
     drop(guard);
 }
+
+/// A run root so deep that the agents' UNIX socket paths exceed `sun_path` (108 bytes):
+/// `up` fails naming the socket, and leaves nothing (namespaces made before are rolled back).
+#[test]
+fn reliability_socket_path_too_long_fails_cleanly() {
+    if !root_or_skip() {
+        return;
+    }
+    let rr = RunRoot::new();
+    let deep = rr.path().join("d".repeat(100));
+    std::fs::create_dir(&deep).unwrap();
+    let id = format!("long-{}", tag());
+    let child = cmd(&deep)
+        .args(["up", fixture().to_str().unwrap(), "--run-id", &id])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Learn the prefix while `up` runs (its run dir is gone afterwards).
+    let prefix_file = deep.join(&id).join("prefix");
+    let mut prefix = None;
+    let pid = child.id() as i32;
+    while start_time(pid).is_some()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .unwrap_or_default()
+            .contains(") Z")
+    {
+        if let Ok(p) = std::fs::read_to_string(&prefix_file) {
+            if !p.trim().is_empty() {
+                prefix = Some(p.trim().to_owned());
+            }
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    if let Some(p) = &prefix {
+        assert!(netns_with_prefix(p).is_empty(), "namespaces of {p} left");
+        assert!(links_with_prefix(p).is_empty(), "links of {p} left");
+    } else {
+        eprintln!("note: the prefix was not seen while up ran");
+    }
+    assert!(!out.status.success(), "{err}");
+    assert!(matches!(out.status.code(), Some(1 | 2)), "{:?}", out.status);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains(".sock"), "does not name the socket: {err}");
+    assert!(dir_is_empty_or_absent(&deep), "run dir left");
+    let ours: Vec<_> = processes_matching(&deep.to_string_lossy(), &Default::default());
+    assert!(ours.is_empty(), "{ours:?}");
+}

@@ -92,56 +92,6 @@ fn reports(out: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// Soundness: every NDR/PDR rate in the report was measured by a trial at (about) that rate
-/// whose loss was within the goal's threshold.
-fn assert_rates_backed_by_trials(report: &Value) -> usize {
-    let mut checked = 0;
-    for v in report["variants"].as_array().unwrap() {
-        if v["status"]["kind"] != "measured" {
-            // A failed variant reports no rate at all.
-            for res in v["results"].as_array().into_iter().flatten() {
-                for rep in res["repetitions"].as_array().into_iter().flatten() {
-                    assert!(
-                        rep["ndr"]["rate_pps"].is_null() && rep["pdr"]["rate_pps"].is_null(),
-                        "variant {} ({}) reports a rate",
-                        v["name"],
-                        v["status"]
-                    );
-                }
-            }
-            continue;
-        }
-        for res in v["results"].as_array().unwrap() {
-            for rep in res["repetitions"].as_array().unwrap() {
-                let trials = rep["trials"].as_array().unwrap();
-                for goal in ["ndr", "pdr"] {
-                    let g = &rep[goal];
-                    let Some(rate) = g["rate_pps"].as_f64() else {
-                        continue;
-                    };
-                    let thr = g["loss_threshold_pct"].as_f64().unwrap();
-                    let backed = trials.iter().any(|t| {
-                        let req = t["requested_rate_pps"].as_f64().unwrap_or(-1.0);
-                        let sent = t["sent"].as_f64().unwrap_or(0.0);
-                        let lost = t["lost"].as_f64().unwrap_or(f64::MAX);
-                        t["purpose"] != "warmup"
-                            && (req - rate).abs() <= rate * 0.01 + 1.0
-                            && sent > 0.0
-                            && lost / sent * 100.0 <= thr + 1e-9
-                    });
-                    assert!(
-                        backed,
-                        "variant {} frame {}: {goal} {rate} pps has no passing trial",
-                        v["name"], res["frame_size"]
-                    );
-                    checked += 1;
-                }
-            }
-        }
-    }
-    checked
-}
-
 /// One line per trial: what a reader of the report learns about the fault.
 fn trial_lines(report: &Value) -> Vec<String> {
     let mut out = Vec::new();
@@ -322,7 +272,7 @@ fn inject(fault: Fault, tb: &Value) -> String {
     }
 }
 
-fn fault_during_run(fault: Fault) {
+fn fault_during_run(fault: Fault) -> Vec<Value> {
     let rr = RunRoot::new();
     let out = tempfile::tempdir().unwrap();
     let mut child = spawn_run(rr.path(), out.path(), &[]);
@@ -340,6 +290,7 @@ fn fault_during_run(fault: Fault) {
     let left = residue(rr.path(), &run_id, &snap);
     assert!(left.is_empty(), "{what}: {left:#?}\n{stderr}");
     let reps = reports(out.path());
+    let mut parsed = Vec::new();
     eprintln!(
         "{what}: run exit {:?}; {} report(s)",
         status.code(),
@@ -355,6 +306,7 @@ fn fault_during_run(fault: Fault) {
         for l in trial_lines(&report) {
             eprintln!("    {l}");
         }
+        parsed.push(report);
     }
     if reps.is_empty() {
         // No report: then the run must say why, and fail.
@@ -364,6 +316,7 @@ fn fault_during_run(fault: Fault) {
         );
         assert!(!stderr.trim().is_empty());
     }
+    parsed
 }
 
 #[test]
@@ -375,13 +328,60 @@ fn reliability_agent_killed_during_run() {
     fault_during_run(Fault::KillAgent);
 }
 
+/// Detection, not just soundness: after the agent of `y` died, every later trial must say
+/// that `y`'s counters are missing (a flag or a note naming it), not silently drop them.
+#[test]
+#[ignore = "known gap (run/measure): trials after an agent died omit that VNF's nf_counters without a flag or note"]
+fn reliability_agent_kill_is_reported_per_trial() {
+    if !root_or_skip() {
+        return;
+    }
+    let _serial = serial();
+    for report in fault_during_run(Fault::KillAgent) {
+        for v in report["variants"].as_array().unwrap() {
+            let notes = v["notes"].to_string();
+            for res in v["results"].as_array().into_iter().flatten() {
+                for rep in res["repetitions"].as_array().into_iter().flatten() {
+                    for t in rep["trials"].as_array().into_iter().flatten() {
+                        let nfs = t["nf_counters"].to_string();
+                        if !nfs.contains("\"y\"") {
+                            assert!(
+                                t["flags"].to_string().contains('y') || notes.contains('y'),
+                                "trial without y's counters and no word about it: {t}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn reliability_link_down_during_run() {
     if !root_or_skip() {
         return;
     }
     let _serial = serial();
-    fault_during_run(Fault::LinkDown);
+    for report in fault_during_run(Fault::LinkDown) {
+        // Trials after the fault are flagged broken, never counted as passing.
+        let trials: Vec<&Value> = report["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|v| v["results"].as_array().into_iter().flatten())
+            .flat_map(|r| r["repetitions"].as_array().into_iter().flatten())
+            .flat_map(|r| r["trials"].as_array().into_iter().flatten())
+            .collect();
+        for t in trials {
+            if t["received"] == 0 && t["sent"].as_u64().unwrap_or(0) > 0 {
+                assert!(
+                    t["flags"].to_string().contains("broken"),
+                    "trial with nothing received is not flagged: {t}"
+                );
+            }
+        }
+    }
 }
 
 #[test]
@@ -394,5 +394,5 @@ fn reliability_netem_loss_during_run() {
         eprintln!("skipped: {why}");
         return;
     }
-    fault_during_run(Fault::NetemLoss);
+    let _ = fault_during_run(Fault::NetemLoss);
 }

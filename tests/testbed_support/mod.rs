@@ -192,6 +192,40 @@ fn packet_socket(ifname: &str) -> std::io::Result<i32> {
 /// Send `count` frames carrying `marker` from the source namespace; count how many arrive
 /// at the first sink within `wait`. Traffic stays inside the testbed's namespaces.
 pub fn send_through_chain(tb: &Testbed, marker: &[u8], count: usize, wait: Duration) -> usize {
+    send_frame_through_chain(tb, udp_frame(tb, marker), marker, count, wait)
+}
+
+/// An Ethernet/IPv4/TCP (ACK) frame from the source to the sink carrying `marker` (passes
+/// PyCOO's example firewall, which drops UDP).
+pub fn tcp_frame(tb: &Testbed, marker: &[u8]) -> Vec<u8> {
+    let mut f = udp_frame(tb, &[]);
+    f.truncate(14 + 20);
+    let total = 20 + 20 + marker.len();
+    f[14 + 2] = (total >> 8) as u8;
+    f[14 + 3] = total as u8;
+    f[14 + 9] = 6;
+    f[14 + 10] = 0;
+    f[14 + 11] = 0;
+    let c = checksum(&f[14..34]);
+    f[14 + 10] = (c >> 8) as u8;
+    f[14 + 11] = c as u8;
+    // ports 1024 → 5001, seq 1, ack 1, data offset 5, flags ACK, window 64 KiB.
+    f.extend_from_slice(&[
+        0x04, 0x00, 0x13, 0x89, 0, 0, 0, 1, 0, 0, 0, 1, 0x50, 0x10, 0xff, 0xff, 0, 0, 0, 0,
+    ]);
+    f.extend_from_slice(marker);
+    f
+}
+
+/// Send `count` copies of `frame` from the source; count frames containing `marker` at the
+/// first sink within `wait`.
+pub fn send_frame_through_chain(
+    tb: &Testbed,
+    frame: Vec<u8>,
+    marker: &[u8],
+    count: usize,
+    wait: Duration,
+) -> usize {
     let (tx, rx) = std::sync::mpsc::channel();
     let sink = tb.sinks[0].clone();
     let m = marker.to_vec();
@@ -224,7 +258,6 @@ pub fn send_through_chain(tb: &Testbed, marker: &[u8], count: usize, wait: Durat
         .unwrap()
     });
     rx.recv().unwrap();
-    let frame = udp_frame(tb, marker);
     let src = tb.source.clone();
     hostnet::netns::run_in(Some(&src.netns), move || {
         let fd = packet_socket(src.ifname.as_str()).unwrap();

@@ -21,6 +21,31 @@ pub struct IoDriver {
     /// Endpoints already listening (a hot-swapped router keeps its ControlSockets).
     opened: Vec<Endpoint>,
     last_service: Option<Instant>,
+    spin: Duration,
+    /// Spinning is suspended until then, after the scheduler preempted a spin.
+    no_spin_until: Option<Instant>,
+    /// Current suspension length; doubles on every preempted spin, resets after a clean one.
+    backoff: Duration,
+}
+
+/// Default busy-poll budget in latency mode before sleeping in `poll()`.
+pub const DEFAULT_SPIN: Duration = Duration::from_millis(1);
+
+/// How long to stop spinning after the scheduler preempted us while spinning (doubling up
+/// to `SPIN_BACKOFF_MAX` while the machine stays oversubscribed).
+const SPIN_BACKOFF: Duration = Duration::from_secs(1);
+const SPIN_BACKOFF_MAX: Duration = Duration::from_secs(64);
+
+/// Involuntary context switches of the calling thread so far.
+fn involuntary_switches() -> i64 {
+    // SAFETY: rusage is plain old data; getrusage fills it.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: valid out-pointer.
+    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) } == 0 {
+        ru.ru_nivcsw
+    } else {
+        0
+    }
 }
 
 /// How often `poll` looks at control connections while the router is busy: often enough for
@@ -37,7 +62,19 @@ impl IoDriver {
             owners: Vec::new(),
             opened: Vec::new(),
             last_service: None,
+            spin: DEFAULT_SPIN,
+            no_spin_until: None,
+            backoff: SPIN_BACKOFF,
         }
+    }
+
+    /// Sets how long [`wait_idle`](Self::wait_idle) busy-polls the devices in latency mode
+    /// before it sleeps in `poll()`. Spinning answers in about a microsecond on an idle
+    /// machine; sleeping costs a wake-up (tens of microseconds) but keeps the scheduler on our
+    /// side when the cores are oversubscribed, where a spinner loses its turn for milliseconds.
+    /// So spinning stops for a second whenever the scheduler preempts a spin.
+    pub fn set_spin(&mut self, spin: Duration) {
+        self.spin = spin;
     }
 
     /// Adds a listener (`-p PORT` → TCP on all addresses of the namespace, as Click does;
@@ -127,19 +164,40 @@ impl IoDriver {
         self.server.poll_fds(&mut self.pollfds);
         self.owners
             .resize(self.owners.len() + (self.pollfds.len() - before), None);
-        let timeout_ms = if self.mode == IoMode::Latency && before > 0 {
-            0
-        } else {
-            max_wait.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32
-        };
-        // SAFETY: `pollfds` is a valid array of pollfd of the length given.
-        let n = unsafe {
-            libc::poll(
-                self.pollfds.as_mut_ptr(),
-                self.pollfds.len() as libc::nfds_t,
-                timeout_ms,
-            )
-        };
+        let timeout_ms = max_wait.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+        let mut n = 0;
+        let spin_ok = self.no_spin_until.is_none_or(|t| Instant::now() >= t);
+        if self.mode == IoMode::Latency && before > 0 && !self.spin.is_zero() && spin_ok {
+            let start = Instant::now();
+            let switches = involuntary_switches();
+            while n == 0 && start.elapsed() < self.spin.min(max_wait) {
+                // SAFETY: `pollfds` is a valid array of pollfd of the length given.
+                n = unsafe {
+                    libc::poll(
+                        self.pollfds.as_mut_ptr(),
+                        self.pollfds.len() as libc::nfds_t,
+                        0,
+                    )
+                };
+            }
+            if involuntary_switches() != switches {
+                // Someone else needs this core: sleep in poll() for a while instead.
+                self.no_spin_until = Some(Instant::now() + self.backoff);
+                self.backoff = (self.backoff * 2).min(SPIN_BACKOFF_MAX);
+            } else {
+                self.backoff = SPIN_BACKOFF;
+            }
+        }
+        if n == 0 {
+            // SAFETY: as above.
+            n = unsafe {
+                libc::poll(
+                    self.pollfds.as_mut_ptr(),
+                    self.pollfds.len() as libc::nfds_t,
+                    timeout_ms,
+                )
+            };
+        }
         if n <= 0 {
             return;
         }

@@ -25,7 +25,7 @@ mod sys;
 pub mod testnet;
 mod tx;
 
-pub use driver::IoDriver;
+pub use driver::{IoDriver, DEFAULT_SPIN};
 pub use elements::{
     register_elements, ControlSocketElement, ControlSocketSpec, FromDeviceElement, IoOptions,
     ToDeviceElement,

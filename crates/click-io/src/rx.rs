@@ -311,7 +311,13 @@ impl V3Ring {
         self.block_status(i).load(Ordering::Acquire) & libc::TP_STATUS_USER != 0
     }
 
-    fn recv<F: FnMut(RxFrame<'_>)>(&mut self, max: usize, n: &mut usize, c: &mut RxCounters, f: &mut F) {
+    fn recv<F: FnMut(RxFrame<'_>)>(
+        &mut self,
+        max: usize,
+        n: &mut usize,
+        c: &mut RxCounters,
+        f: &mut F,
+    ) {
         while *n < max {
             if self.left == 0 {
                 if !self.block_ready(self.block) {
@@ -439,7 +445,13 @@ impl V2Ring {
         st.load(Ordering::Acquire) & libc::TP_STATUS_USER != 0
     }
 
-    fn recv<F: FnMut(RxFrame<'_>)>(&mut self, max: usize, n: &mut usize, c: &mut RxCounters, f: &mut F) {
+    fn recv<F: FnMut(RxFrame<'_>)>(
+        &mut self,
+        max: usize,
+        n: &mut usize,
+        c: &mut RxCounters,
+        f: &mut F,
+    ) {
         while *n < max && self.slot_ready(self.next) {
             let p = self.slot_ptr(self.next);
             // SAFETY: the slot is user-owned (acquire load above) and holds a tpacket2_hdr;

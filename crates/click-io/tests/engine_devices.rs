@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use click::{Registry, Router};
 use click_io::controlsocket::{ControlClient, Endpoint, SessionConfig};
 use click_io::testnet::{self, Netns};
-use click_io::{register_elements, IfName, IoDriver, IoMode, IoOptions, PacketRx, PacketTx, RxConfig, TxConfig};
+use click_io::{
+    register_elements, IfName, IoDriver, IoMode, IoOptions, PacketRx, PacketTx, RxConfig, TxConfig,
+};
 
 fn registry(ports: &[&str], mode: IoMode) -> Registry {
     let mut reg = Registry::standard();
@@ -85,13 +87,13 @@ fn run_router(
 ) -> std::thread::JoinHandle<()> {
     let ports = [format!("{}n0", c.p), format!("{}n1", c.p)];
     let (ready_tx, ready_rx) = mpsc::channel();
-    let h = c
-        .nf
-        .spawn(move || {
+    let h =
+        c.nf.spawn(move || {
             let reg = registry(&[&ports[0], &ports[1]], mode);
             let mut router = Router::new(&config, "test.click", &reg).unwrap();
             let mut drv = IoDriver::new(mode);
-            drv.listen(&Endpoint::Unix(sock), SessionConfig::default()).unwrap();
+            drv.listen(&Endpoint::Unix(sock), SessionConfig::default())
+                .unwrap();
             drv.start(&mut router).unwrap();
             ready_tx.send(()).unwrap();
             while !stop.load(Ordering::Relaxed) && !router.stopped() {
@@ -154,7 +156,9 @@ fn forward_and_count(config: &str, mode: IoMode, tag: &str, counters: &[(&str, &
     let Some(c) = chain() else { return };
     let sock = sock_path(tag);
     let stop = Arc::new(AtomicBool::new(false));
-    let config = config.replace("%N0", &format!("{}n0", c.p)).replace("%N1", &format!("{}n1", c.p));
+    let config = config
+        .replace("%N0", &format!("{}n0", c.p))
+        .replace("%N1", &format!("{}n1", c.p));
     let h = run_router(&c, config, mode, sock.clone(), stop.clone());
     let n = 2000;
     let got = blast(&c, n);
@@ -173,7 +177,9 @@ fn forward_and_count(config: &str, mode: IoMode, tag: &str, counters: &[(&str, &
     h.join().unwrap();
     assert_eq!(got as u64, n, "sink received every frame");
     for ((handler, want), v) in counters.iter().zip(&values) {
-        let want = want.replace("%N", &n.to_string()).replace("%B", &(n * 60).to_string());
+        let want = want
+            .replace("%N", &n.to_string())
+            .replace("%B", &(n * 60).to_string());
         assert_eq!(v, &want, "{handler}");
     }
     assert_eq!(after_reset, "0");
@@ -220,9 +226,8 @@ fn control_socket_element_over_tcp_in_the_namespace() {
     let sock = sock_path("tcp");
     let h = run_router(&c, config, IoMode::Throughput, sock, stop.clone());
     // The client must live in the NF namespace to reach its 127.0.0.1.
-    let (count, denied, bound) = c
-        .nf
-        .run(move || {
+    let (count, denied, bound) =
+        c.nf.run(move || {
             let mut cl = None;
             for p in port..port + 10 {
                 if let Ok(x) = ControlClient::connect_tcp(

@@ -140,7 +140,9 @@ pub fn split_keyword(arg: &str) -> Option<(&str, &str)> {
         return None;
     }
     let mut i = 0;
-    while i < b.len() && (b[i].is_ascii_uppercase() || b[i].is_ascii_digit() || b[i] == b'_' || b[i] == b':') {
+    while i < b.len()
+        && (b[i].is_ascii_uppercase() || b[i].is_ascii_digit() || b[i] == b'_' || b[i] == b':')
+    {
         i += 1;
     }
     if i < b.len() && !b[i].is_ascii_whitespace() {
@@ -182,14 +184,22 @@ pub fn bind_rest(conf: &str, spec: &[(&'static str, Kind)]) -> Result<Bound, Str
     bind_impl(split_args(conf), spec, true)
 }
 
-fn bind_impl(args: Vec<String>, spec: &[(&'static str, Kind)], allow_rest: bool) -> Result<Bound, String> {
+fn bind_impl(
+    args: Vec<String>,
+    spec: &[(&'static str, Kind)],
+    allow_rest: bool,
+) -> Result<Bound, String> {
     let mut out = Bound::default();
     let mut errors = Vec::new();
     let mut positional: Vec<String> = Vec::new();
     for a in args {
         match split_keyword(&a) {
             Some((k, v)) if spec.iter().any(|(n, _)| *n == k) => {
-                let name = spec.iter().find(|(n, _)| *n == k).map(|(n, _)| *n).unwrap_or("");
+                let name = spec
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(n, _)| *n)
+                    .unwrap_or("");
                 out.vals.insert(name, v.to_string());
             }
             Some((k, _)) if !positional_allowed(spec, positional.len()) && !allow_rest => {
@@ -234,7 +244,10 @@ fn bind_impl(args: Vec<String>, spec: &[(&'static str, Kind)], allow_rest: bool)
 }
 
 fn positional_allowed(spec: &[(&'static str, Kind)], used: usize) -> bool {
-    spec.iter().filter(|(_, k)| matches!(k, Kind::Mp | Kind::P)).count() > used
+    spec.iter()
+        .filter(|(_, k)| matches!(k, Kind::Mp | Kind::P))
+        .count()
+        > used
 }
 
 impl Bound {
@@ -246,7 +259,12 @@ impl Bound {
     pub fn has(&self, k: &str) -> bool {
         self.vals.contains_key(k)
     }
-    fn typed<T>(&self, k: &str, f: impl Fn(&str) -> Option<T>, what: &str) -> Result<Option<T>, String> {
+    fn typed<T>(
+        &self,
+        k: &str,
+        f: impl Fn(&str) -> Option<T>,
+        what: &str,
+    ) -> Result<Option<T>, String> {
         match self.vals.get(k) {
             None => Ok(None),
             Some(v) => f(v).map(Some).ok_or_else(|| format!("{k}: {what}")),
@@ -504,7 +522,16 @@ pub fn parse_prefix(s: &str, ai: &AddressInfo) -> Option<(Ipv4Addr, Ipv4Addr)> {
         (*ip, len.unwrap_or(32))
     } else {
         let n = a.split('.').count() as u8;
-        (parse_ip_partial(a).or_else(|| if a.bytes().all(|c| c.is_ascii_digit()) && !a.is_empty() { a.parse::<u8>().ok().map(|v| Ipv4Addr::new(v, 0, 0, 0)) } else { None })?, n * 8)
+        (
+            parse_ip_partial(a).or_else(|| {
+                if a.bytes().all(|c| c.is_ascii_digit()) && !a.is_empty() {
+                    a.parse::<u8>().ok().map(|v| Ipv4Addr::new(v, 0, 0, 0))
+                } else {
+                    None
+                }
+            })?,
+            n * 8,
+        )
     };
     let mask = match m {
         None => len_to_mask(implied.min(32)),
@@ -558,7 +585,10 @@ pub fn parse_eth(s: &str, ai: &AddressInfo) -> Option<[u8; 6]> {
 
 /// Format an Ethernet address Click-style (`00-11-22-33-44-55`).
 pub fn fmt_eth(e: &[u8; 6]) -> String {
-    format!("{:02X}-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}", e[0], e[1], e[2], e[3], e[4], e[5])
+    format!(
+        "{:02X}-{:02X}-{:02X}-{:02X}-{:02X}-{:02X}",
+        e[0], e[1], e[2], e[3], e[4], e[5]
+    )
 }
 
 #[cfg(test)]
@@ -567,21 +597,40 @@ mod tests {
 
     #[test]
     fn split_and_bind() {
-        assert_eq!(split_args("a, \"b,c\" , d // x\n,"), vec!["a", "\"b,c\"", "d"]);
+        assert_eq!(
+            split_args("a, \"b,c\" , d // x\n,"),
+            vec!["a", "\"b,c\"", "d"]
+        );
         assert!(split_args("").is_empty());
-        let b = bind("x, LIMIT 5, STOP true", &[("DATA", Kind::P), ("LIMIT", Kind::P), ("STOP", Kind::K)]).unwrap();
+        let b = bind(
+            "x, LIMIT 5, STOP true",
+            &[("DATA", Kind::P), ("LIMIT", Kind::P), ("STOP", Kind::K)],
+        )
+        .unwrap();
         assert_eq!(b.str("DATA"), Some("x"));
         assert_eq!(b.u64("LIMIT").unwrap(), Some(5));
         assert_eq!(b.bool("STOP").unwrap(), Some(true));
-        assert_eq!(bind("FOO 3", &[("DATA", Kind::K)]).unwrap_err(), "FOO: unknown argument");
-        assert_eq!(bind("1, 2", &[("A", Kind::P)]).unwrap_err(), "too many arguments");
+        assert_eq!(
+            bind("FOO 3", &[("DATA", Kind::K)]).unwrap_err(),
+            "FOO: unknown argument"
+        );
+        assert_eq!(
+            bind("1, 2", &[("A", Kind::P)]).unwrap_err(),
+            "too many arguments"
+        );
     }
 
     #[test]
     fn values() {
         let ai = AddressInfo::default();
-        assert_eq!(parse_prefix("18.26.4/24", &ai), Some((Ipv4Addr::new(18, 26, 4, 0), Ipv4Addr::new(255, 255, 255, 0))));
-        assert_eq!(parse_eth("0-a0-c9-9c-fd-9c", &ai), Some([0, 0xa0, 0xc9, 0x9c, 0xfd, 0x9c]));
+        assert_eq!(
+            parse_prefix("18.26.4/24", &ai),
+            Some((Ipv4Addr::new(18, 26, 4, 0), Ipv4Addr::new(255, 255, 255, 0)))
+        );
+        assert_eq!(
+            parse_eth("0-a0-c9-9c-fd-9c", &ai),
+            Some([0, 0xa0, 0xc9, 0x9c, 0xfd, 0x9c])
+        );
         assert_eq!(parse_data("\\<48 45>\"L\\n\""), b"HEL\n".to_vec());
         assert_eq!(parse_time("10ms"), Some(0.01));
         assert_eq!(parse_bandwidth("8kbps"), Some(1000.0));

@@ -31,15 +31,27 @@ pub struct HandlerSpec {
 impl HandlerSpec {
     /// Read-only handler.
     pub fn r(name: &str) -> Self {
-        HandlerSpec { name: name.into(), read: true, write: false }
+        HandlerSpec {
+            name: name.into(),
+            read: true,
+            write: false,
+        }
     }
     /// Write-only handler.
     pub fn w(name: &str) -> Self {
-        HandlerSpec { name: name.into(), read: false, write: true }
+        HandlerSpec {
+            name: name.into(),
+            read: false,
+            write: true,
+        }
     }
     /// Read-write handler.
     pub fn rw(name: &str) -> Self {
-        HandlerSpec { name: name.into(), read: true, write: true }
+        HandlerSpec {
+            name: name.into(),
+            read: true,
+            write: true,
+        }
     }
 }
 

@@ -40,7 +40,9 @@ pub struct SimClock {
 impl SimClock {
     /// Start at `start`.
     pub fn new(start: Timestamp) -> Self {
-        SimClock { t: Cell::new(start) }
+        SimClock {
+            t: Cell::new(start),
+        }
     }
 }
 
@@ -101,7 +103,9 @@ impl Env for StdEnv {
         if path == "-" {
             Ok(Box::new(std::io::stdout()))
         } else {
-            Ok(Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)))
+            Ok(Box::new(std::io::BufWriter::new(std::fs::File::create(
+                path,
+            )?)))
         }
     }
 }
@@ -124,7 +128,11 @@ struct MemWriter {
 
 impl Write for MemWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.out.borrow_mut().entry(self.path.clone()).or_default().extend_from_slice(buf);
+        self.out
+            .borrow_mut()
+            .entry(self.path.clone())
+            .or_default()
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -147,7 +155,12 @@ impl Env for MemEnv {
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, path.to_string()))
     }
     fn create_file(&mut self, path: &str) -> std::io::Result<Box<dyn Write>> {
-        self.outputs.borrow_mut().insert(path.to_string(), Vec::new());
-        Ok(Box::new(MemWriter { path: path.to_string(), out: self.outputs.clone() }))
+        self.outputs
+            .borrow_mut()
+            .insert(path.to_string(), Vec::new());
+        Ok(Box::new(MemWriter {
+            path: path.to_string(),
+            out: self.outputs.clone(),
+        }))
     }
 }

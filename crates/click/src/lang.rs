@@ -188,7 +188,11 @@ impl<'a> Lexer<'a> {
                 let l = String::from_utf8_lossy(&self.s[start + 1..self.pos]).to_string();
                 let mut w = l.split_whitespace();
                 let first = w.next().unwrap_or("");
-                let first = if first == "line" { w.next().unwrap_or("") } else { first };
+                let first = if first == "line" {
+                    w.next().unwrap_or("")
+                } else {
+                    first
+                };
                 if let Ok(n) = first.parse::<u32>() {
                     self.line = n.saturating_sub(1);
                     if let Some(f) = w.next() {
@@ -209,7 +213,7 @@ impl<'a> Lexer<'a> {
             let t = self.lex();
             self.peeked = Some(t);
         }
-        &self.peeked.as_ref().map(|p| &p.0).unwrap_or(&Tok::Eof)
+        self.peeked.as_ref().map(|p| &p.0).unwrap_or(&Tok::Eof)
     }
 
     fn next(&mut self) -> (Tok, u32) {
@@ -271,7 +275,8 @@ impl<'a> Lexer<'a> {
                     let start = self.pos;
                     let mut e = start;
                     while e < s.len() && is_ident_char(s[e]) {
-                        if s[e] == b'/' && e + 1 < s.len() && (s[e + 1] == b'/' || s[e + 1] == b'*') {
+                        if s[e] == b'/' && e + 1 < s.len() && (s[e + 1] == b'/' || s[e + 1] == b'*')
+                        {
                             break;
                         }
                         e += 1;
@@ -395,6 +400,8 @@ struct Parser<'a, 'r> {
 }
 
 type Ends = Vec<(usize, Vec<usize>)>; // (decl index, ports)
+/// (input ports, declaration index, output ports) of one element reference.
+type ElemRef = (Vec<usize>, usize, Vec<usize>);
 
 impl<'a, 'r> Parser<'a, 'r> {
     fn landmark(&self, line: u32) -> String {
@@ -501,8 +508,13 @@ impl<'a, 'r> Parser<'a, 'r> {
             if *self.lx.peek() == Tok::Ellipsis {
                 self.lx.next();
                 match self.lookup_class(name) {
-                    Some(ClassRef::Compound(prev)) => overloads.extend(prev.overloads.iter().cloned()),
-                    _ => self.err(line, format!("'...' used in '{name}' but no previous definition")),
+                    Some(ClassRef::Compound(prev)) => {
+                        overloads.extend(prev.overloads.iter().cloned())
+                    }
+                    _ => self.err(
+                        line,
+                        format!("'...' used in '{name}' but no previous definition"),
+                    ),
                 }
             } else {
                 let formals = self.formals();
@@ -520,15 +532,32 @@ impl<'a, 'r> Parser<'a, 'r> {
                 }
                 self.stmts(&mut body);
                 self.classes.pop();
-                let ninputs = body.conns.iter().filter(|c| c.0 == 0).map(|c| c.1 + 1).max().unwrap_or(0);
-                let noutputs = body.conns.iter().filter(|c| c.2 == 1).map(|c| c.3 + 1).max().unwrap_or(0);
+                let ninputs = body
+                    .conns
+                    .iter()
+                    .filter(|c| c.0 == 0)
+                    .map(|c| c.1 + 1)
+                    .max()
+                    .unwrap_or(0);
+                let noutputs = body
+                    .conns
+                    .iter()
+                    .filter(|c| c.2 == 1)
+                    .map(|c| c.3 + 1)
+                    .max()
+                    .unwrap_or(0);
                 if body.conns.iter().any(|c| c.2 == 0) {
                     self.err(line, format!("'{name}' input pseudoelement used as output"));
                 }
                 if body.conns.iter().any(|c| c.0 == 1) {
                     self.err(line, format!("'{name}' output pseudoelement used as input"));
                 }
-                overloads.push(Rc::new(Overload { formals, body, ninputs, noutputs }));
+                overloads.push(Rc::new(Overload {
+                    formals,
+                    body,
+                    ninputs,
+                    noutputs,
+                }));
             }
             match self.lx.next() {
                 (Tok::BarBar, _) => continue,
@@ -539,7 +568,10 @@ impl<'a, 'r> Parser<'a, 'r> {
                 }
             }
         }
-        Some(Rc::new(CompoundDef { name: name.to_string(), overloads }))
+        Some(Rc::new(CompoundDef {
+            name: name.to_string(),
+            overloads,
+        }))
     }
 
     /// Optional `$a, KEY $b, __REST__ $c |` prefix. Detected by scanning for `|` before `->`.
@@ -594,21 +626,35 @@ impl<'a, 'r> Parser<'a, 'r> {
         v
     }
 
-    fn declare(&mut self, body: &mut Body, name: String, class: ClassRef, config: String, line: u32) -> usize {
+    fn declare(
+        &mut self,
+        body: &mut Body,
+        name: String,
+        class: ClassRef,
+        config: String,
+        line: u32,
+    ) -> usize {
         if let Some(&i) = body.names.get(&name) {
             if body.decls[i].pseudo {
                 self.err(line, format!("'{name}' is a pseudoelement"));
             } else {
                 self.err(line, format!("redeclaration of element '{name}'"));
                 let l = body.decls[i].landmark.clone();
-                self.errors.push(format!("{l}: element '{name}' previously declared here"));
+                self.errors
+                    .push(format!("{l}: element '{name}' previously declared here"));
             }
             return i;
         }
         let i = body.decls.len();
         body.names.insert(name.clone(), i);
         let landmark = self.landmark(line);
-        body.decls.push(Decl { name, class, config, landmark, pseudo: false });
+        body.decls.push(Decl {
+            name,
+            class,
+            config,
+            landmark,
+            pseudo: false,
+        });
         i
     }
 
@@ -629,7 +675,7 @@ impl<'a, 'r> Parser<'a, 'r> {
     }
 
     /// One element reference with optional ports: returns (in-ports, decl, out-ports).
-    fn element(&mut self, body: &mut Body, pending: &mut Vec<String>) -> Option<(Vec<usize>, usize, Vec<usize>)> {
+    fn element(&mut self, body: &mut Body, pending: &mut Vec<(String, u32, Option<usize>)>) -> Option<ElemRef> {
         let mut inports = Vec::new();
         if *self.lx.peek() == Tok::LBrack {
             let (_, l) = self.lx.next();
@@ -664,9 +710,8 @@ impl<'a, 'r> Parser<'a, 'r> {
                     }
                     let config = self.opt_config(line);
                     // `a, b :: C` declares the pending bare names too.
-                    for p in pending.drain(..) {
-                        let d = self.declare(body, p, class.clone(), config.clone(), line);
-                        let _ = d;
+                    for p in pending.iter_mut().filter(|p| p.2.is_none()) {
+                        p.2 = Some(self.declare(body, p.0.clone(), class.clone(), config.clone(), line));
                     }
                     self.declare(body, name, class, config, line)
                 } else if let Some(&i) = body.names.get(&name) {
@@ -679,14 +724,21 @@ impl<'a, 'r> Parser<'a, 'r> {
                     let config = self.opt_config(line);
                     let an = self.anon_name(body, &name);
                     self.declare(body, an, class, config, line)
+                } else if *self.lx.peek() == Tok::Comma {
+                    // maybe `a, b :: Class`: resolved when the `::` arrives
+                    pending.push((name.clone(), line, None));
+                    usize::MAX
                 } else {
-                    if *self.lx.peek() == Tok::Comma {
-                        pending.push(name.clone());
-                    }
                     self.err(line, format!("undeclared element '{name}'"));
                     let config = self.opt_config(line);
                     let _ = config;
-                    self.declare(body, name, ClassRef::Primitive("Error".into()), String::new(), line)
+                    self.declare(
+                        body,
+                        name,
+                        ClassRef::Primitive("Error".into()),
+                        String::new(),
+                        line,
+                    )
                 }
             }
             Tok::LBrace => {
@@ -694,7 +746,11 @@ impl<'a, 'r> Parser<'a, 'r> {
                 let cname = format!("@{}", self.anon_compounds);
                 let c = self.compound_body(&cname, line)?;
                 let config = self.opt_config(line);
-                let an = format!("{}@{}", "", body.decls.iter().filter(|d| !d.pseudo).count() + 1);
+                let an = format!(
+                    "{}@{}",
+                    "",
+                    body.decls.iter().filter(|d| !d.pseudo).count() + 1
+                );
                 let an = format!("Anonymous{an}");
                 self.declare(body, an, ClassRef::Compound(c), config, line)
             }
@@ -716,13 +772,33 @@ impl<'a, 'r> Parser<'a, 'r> {
                 if self.lx.next().0 != Tok::RParen {
                     self.err(line, "syntax error: expected ')'");
                 }
-                let ninputs = gbody.conns.iter().filter(|c| c.0 == 0).map(|c| c.1 + 1).max().unwrap_or(0);
-                let noutputs = gbody.conns.iter().filter(|c| c.2 == 1).map(|c| c.3 + 1).max().unwrap_or(0);
+                let ninputs = gbody
+                    .conns
+                    .iter()
+                    .filter(|c| c.0 == 0)
+                    .map(|c| c.1 + 1)
+                    .max()
+                    .unwrap_or(0);
+                let noutputs = gbody
+                    .conns
+                    .iter()
+                    .filter(|c| c.2 == 1)
+                    .map(|c| c.3 + 1)
+                    .max()
+                    .unwrap_or(0);
                 let c = Rc::new(CompoundDef {
                     name: "group".into(),
-                    overloads: vec![Rc::new(Overload { formals: Vec::new(), body: gbody, ninputs, noutputs })],
+                    overloads: vec![Rc::new(Overload {
+                        formals: Vec::new(),
+                        body: gbody,
+                        ninputs,
+                        noutputs,
+                    })],
                 });
-                let an = format!("group@{}", body.decls.iter().filter(|d| !d.pseudo).count() + 1);
+                let an = format!(
+                    "group@{}",
+                    body.decls.iter().filter(|d| !d.pseudo).count() + 1
+                );
                 self.declare(body, an, ClassRef::Compound(c), String::new(), line)
             }
             t => {
@@ -738,22 +814,35 @@ impl<'a, 'r> Parser<'a, 'r> {
         Some((inports, idx, outports))
     }
 
-    fn elements(&mut self, body: &mut Body) -> Option<Vec<(Vec<usize>, usize, Vec<usize>)>> {
+    fn elements(&mut self, body: &mut Body) -> Option<Vec<ElemRef>> {
         let mut v = Vec::new();
-        let mut pending = Vec::new();
+        let mut pending: Vec<(String, u32, Option<usize>)> = Vec::new();
         loop {
             v.push(self.element(body, &mut pending)?);
             if *self.lx.peek() == Tok::Comma {
                 self.lx.next();
             } else {
-                return Some(v);
+                break;
             }
         }
+        let mut pi = 0;
+        for e in v.iter_mut().filter(|e| e.1 == usize::MAX) {
+            let (name, line, idx) = pending[pi].clone();
+            pi += 1;
+            e.1 = match idx {
+                Some(i) => i,
+                None => {
+                    self.err(line, format!("undeclared element '{name}'"));
+                    self.declare(body, name, ClassRef::Primitive("Error".into()), String::new(), line)
+                }
+            };
+        }
+        Some(v)
     }
 
     fn connection(&mut self, body: &mut Body) {
         let line = self.lx.line;
-        let mut left: Option<Vec<(Vec<usize>, usize, Vec<usize>)>> = None;
+        let mut left: Option<Vec<ElemRef>> = None;
         if !matches!(self.lx.peek(), Tok::Arrow | Tok::DArrow) {
             match self.elements(body) {
                 Some(v) => left = Some(v),
@@ -763,6 +852,13 @@ impl<'a, 'r> Parser<'a, 'r> {
                 }
             }
         }
+        // Inside groups and compounds a leading arrow starts at `input` and a trailing one
+        // ends at `output`.
+        if left.is_none() {
+            if let Some(&i) = body.names.get("input").filter(|&&i| body.decls[i].pseudo) {
+                left = Some(vec![(Vec::new(), i, Vec::new())]);
+            }
+        }
         loop {
             let arrow = match self.lx.peek() {
                 Tok::Arrow => false,
@@ -770,7 +866,12 @@ impl<'a, 'r> Parser<'a, 'r> {
                 _ => return,
             };
             let (_, aline) = self.lx.next();
-            let Some(right) = self.elements(body) else {
+            let trailing = matches!(self.lx.peek(), Tok::RParen | Tok::Comma | Tok::Semi | Tok::RBrace | Tok::BarBar);
+            let right = match body.names.get("output").filter(|&&i| body.decls[i].pseudo) {
+                Some(&o) if trailing => Some(vec![(Vec::new(), o, Vec::new())]),
+                _ => self.elements(body),
+            };
+            let Some(right) = right else {
                 self.recover();
                 return;
             };
@@ -785,8 +886,8 @@ impl<'a, 'r> Parser<'a, 'r> {
     fn connect(
         &mut self,
         body: &mut Body,
-        left: &[(Vec<usize>, usize, Vec<usize>)],
-        right: &[(Vec<usize>, usize, Vec<usize>)],
+        left: &[ElemRef],
+        right: &[ElemRef],
         many: bool,
         line: u32,
     ) {
@@ -817,11 +918,24 @@ impl<'a, 'r> Parser<'a, 'r> {
                 i = (0..o.len()).map(|p| (i[0].0, p)).collect();
             }
             if o.len() != i.len() {
-                self.err(line, format!("'=>' connection port count mismatch ({} outputs, {} inputs)", o.len(), i.len()));
+                self.err(
+                    line,
+                    format!(
+                        "'=>' connection port count mismatch ({} outputs, {} inputs)",
+                        o.len(),
+                        i.len()
+                    ),
+                );
                 return;
             }
             for (a, b) in o.iter().zip(i.iter()) {
-                body.conns.push((a.0, if a.1 == usize::MAX { 0 } else { a.1 }, b.0, if b.1 == usize::MAX { 0 } else { b.1 }, lm.clone()));
+                body.conns.push((
+                    a.0,
+                    if a.1 == usize::MAX { 0 } else { a.1 },
+                    b.0,
+                    if b.1 == usize::MAX { 0 } else { b.1 },
+                    lm.clone(),
+                ));
             }
             return;
         }
@@ -924,7 +1038,22 @@ fn substitute(s: &str, vars: &HashMap<String, String>) -> String {
                 }
                 (s[i + 1..e].to_string(), None, e)
             };
-            let val = vars.get(&name).cloned().or(dflt);
+            // `${a[2]}`: the third word of $a (the index may itself be a variable).
+            let (name, index) = match name.split_once('[') {
+                Some((n, rest)) => {
+                    let ix = rest.trim_end_matches(']');
+                    let ix = ix
+                        .strip_prefix('$')
+                        .and_then(|v| vars.get(v).cloned())
+                        .unwrap_or_else(|| ix.to_string());
+                    (n.to_string(), ix.trim().parse::<usize>().ok())
+                }
+                None => (name, None),
+            };
+            let val = vars.get(&name).cloned().or(dflt).map(|v| match index {
+                Some(i) => crate::args::split_words(&v).get(i).cloned().unwrap_or_default(),
+                None => v,
+            });
             if let Some(v) = val {
                 out.push_str(&s[last..i]);
                 if quote == b'"' {
@@ -954,7 +1083,11 @@ struct Pending {
 }
 
 /// Parse and flatten configuration text. `is_class` says which primitive classes exist.
-pub fn parse(text: &str, file: &str, is_class: &dyn Fn(&str) -> bool) -> Result<FlatConfig, Vec<String>> {
+pub fn parse(
+    text: &str,
+    file: &str,
+    is_class: &dyn Fn(&str) -> bool,
+) -> Result<FlatConfig, Vec<String>> {
     parse_with_defines(text, file, is_class, &[])
 }
 
@@ -966,7 +1099,13 @@ pub fn parse_with_defines(
     overrides: &[(String, String)],
 ) -> Result<FlatConfig, Vec<String>> {
     let mut p = Parser {
-        lx: Lexer { s: text.as_bytes(), pos: 0, line: 1, file: file.to_string(), peeked: None },
+        lx: Lexer {
+            s: text.as_bytes(),
+            pos: 0,
+            line: 1,
+            file: file.to_string(),
+            peeked: None,
+        },
         is_class,
         errors: Vec::new(),
         classes: vec![HashMap::new()],
@@ -1016,7 +1155,14 @@ pub fn parse_with_defines(
                 errors.push(format!("{}: compound expansion too deep", list[i].landmark));
                 break;
             }
-            expand_one(i, &def, &mut list, &mut conns, &mut requirements, &mut errors);
+            expand_one(
+                i,
+                &def,
+                &mut list,
+                &mut conns,
+                &mut requirements,
+                &mut errors,
+            );
         }
         i += 1;
     }
@@ -1025,7 +1171,10 @@ pub fn parse_with_defines(
     }
     // compact
     let mut map = vec![usize::MAX; list.len()];
-    let mut out = FlatConfig { requirements, ..Default::default() };
+    let mut out = FlatConfig {
+        requirements,
+        ..Default::default()
+    };
     for (k, e) in list.iter().enumerate() {
         if e.dead || e.pseudo {
             continue;
@@ -1035,7 +1184,12 @@ pub fn parse_with_defines(
             ClassRef::Primitive(c) => c.clone(),
             ClassRef::Compound(c) => c.name.clone(),
         };
-        out.elements.push(FlatElement { name: e.name.clone(), class, config: e.config.clone(), landmark: e.landmark.clone() });
+        out.elements.push(FlatElement {
+            name: e.name.clone(),
+            class,
+            config: e.config.clone(),
+            landmark: e.landmark.clone(),
+        });
     }
     let mut seen = std::collections::HashSet::new();
     for c in conns {
@@ -1043,7 +1197,12 @@ pub fn parse_with_defines(
         if a == usize::MAX || b == usize::MAX {
             continue;
         }
-        let fc = FlatConnection { from: a, from_port: c.1, to: b, to_port: c.3 };
+        let fc = FlatConnection {
+            from: a,
+            from_port: c.1,
+            to: b,
+            to_port: c.3,
+        };
         if seen.insert(fc) {
             out.connections.push(fc);
             out.connection_landmarks.push(c.4);
@@ -1060,8 +1219,18 @@ fn expand_one(
     requirements: &mut Vec<String>,
     errors: &mut Vec<String>,
 ) {
-    let nin = conns.iter().filter(|c| c.2 == i).map(|c| c.3 + 1).max().unwrap_or(0);
-    let nout = conns.iter().filter(|c| c.0 == i).map(|c| c.1 + 1).max().unwrap_or(0);
+    let nin = conns
+        .iter()
+        .filter(|c| c.2 == i)
+        .map(|c| c.3 + 1)
+        .max()
+        .unwrap_or(0);
+    let nout = conns
+        .iter()
+        .filter(|c| c.0 == i)
+        .map(|c| c.1 + 1)
+        .max()
+        .unwrap_or(0);
     let args = crate::args::split_args(&list[i].config);
     // choose the overload
     let mut chosen: Option<(Rc<Overload>, HashMap<String, String>)> = None;
@@ -1098,7 +1267,7 @@ fn expand_one(
     let base = list.len();
     for d in &ov.body.decls {
         list.push(Pending {
-            name: if d.pseudo { format!("{prefix}/{}", d.name) } else { format!("{prefix}/{}", d.name) },
+            name: format!("{prefix}/{}", d.name),
             class: d.class.clone(),
             config: substitute(&d.config, &vars),
             landmark: d.landmark.clone(),
@@ -1108,7 +1277,12 @@ fn expand_one(
         });
     }
     let (pin, pout) = (base, base + 1);
-    let internal: Vec<_> = ov.body.conns.iter().map(|c| (c.0 + base, c.1, c.2 + base, c.3, c.4.clone())).collect();
+    let internal: Vec<_> = ov
+        .body
+        .conns
+        .iter()
+        .map(|c| (c.0 + base, c.1, c.2 + base, c.3, c.4.clone()))
+        .collect();
     conns.extend(internal.iter().cloned());
     let mut newc = Vec::new();
     // external -> compound input p  ==> external -> targets of input[p]
@@ -1117,7 +1291,7 @@ fn expand_one(
             newc.push((c.0, c.1, t.2, t.3, c.4.clone()));
         }
     }
-    conns.extend(newc.drain(..));
+    conns.append(&mut newc);
     // compound output q -> external  ==> sources of output[q] -> external
     let outs: Vec<_> = conns.iter().filter(|c| c.0 == i).cloned().collect();
     let srcs: Vec<_> = conns.iter().filter(|t| t.2 == pout).cloned().collect();
@@ -1127,15 +1301,23 @@ fn expand_one(
         }
     }
     conns.extend(newc);
-    conns.retain(|c| c.0 != i && c.2 != i && c.0 != pin && c.2 != pout && c.0 != pout && c.2 != pin);
+    conns
+        .retain(|c| c.0 != i && c.2 != i && c.0 != pin && c.2 != pout && c.0 != pout && c.2 != pin);
     list[i].dead = true;
 }
 
-fn bind_formals(formals: &[(Option<String>, String)], args: &[String]) -> Option<HashMap<String, String>> {
+fn bind_formals(
+    formals: &[(Option<String>, String)],
+    args: &[String],
+) -> Option<HashMap<String, String>> {
     let mut vars = HashMap::new();
     let mut positional = Vec::new();
     let mut keyword: HashMap<String, String> = HashMap::new();
-    let keywords: Vec<&str> = formals.iter().filter_map(|f| f.0.as_deref()).filter(|k| *k != "__REST__").collect();
+    let keywords: Vec<&str> = formals
+        .iter()
+        .filter_map(|f| f.0.as_deref())
+        .filter(|k| *k != "__REST__")
+        .collect();
     for a in args {
         match crate::args::split_keyword(a) {
             Some((k, v)) if keywords.contains(&k) => {
@@ -1153,7 +1335,10 @@ fn bind_formals(formals: &[(Option<String>, String)], args: &[String]) -> Option
                 pi += 1;
             }
             Some("__REST__") => {
-                vars.insert(var.clone(), positional[pi.min(positional.len())..].join(", "));
+                vars.insert(
+                    var.clone(),
+                    positional[pi.min(positional.len())..].join(", "),
+                );
                 pi = positional.len();
             }
             Some(k) => {
@@ -1172,12 +1357,20 @@ mod tests {
     use super::*;
 
     fn classes(n: &str) -> bool {
-        matches!(n, "InfiniteSource" | "Counter" | "Discard" | "Idle" | "Print" | "Queue" | "Tee")
+        matches!(
+            n,
+            "InfiniteSource" | "Counter" | "Discard" | "Idle" | "Print" | "Queue" | "Tee"
+        )
     }
 
     #[test]
     fn flat_basic() {
-        let f = parse("a::InfiniteSource(LIMIT 5) -> Counter -> d::Discard; Idle->Discard", "config", &classes).unwrap();
+        let f = parse(
+            "a::InfiniteSource(LIMIT 5) -> Counter -> d::Discard; Idle->Discard",
+            "config",
+            &classes,
+        )
+        .unwrap();
         assert_eq!(
             f.unparse(),
             "a :: InfiniteSource(LIMIT 5);\nCounter@2 :: Counter;\nd :: Discard;\nIdle@4 :: Idle;\nDiscard@5 :: Discard;\n\na -> Counter@2\n    -> d;\nIdle@4 -> Discard@5;\n"

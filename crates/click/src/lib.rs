@@ -39,6 +39,8 @@
 //! assert_eq!(r.read_handler("c.count").unwrap(), "100");
 //! ```
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod args;
 pub mod element;
 pub mod elements;

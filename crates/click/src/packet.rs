@@ -439,7 +439,12 @@ impl Packet {
         if off + 4 > ANNO_SIZE {
             return 0;
         }
-        u32::from_ne_bytes([self.anno[off], self.anno[off + 1], self.anno[off + 2], self.anno[off + 3]])
+        u32::from_ne_bytes([
+            self.anno[off],
+            self.anno[off + 1],
+            self.anno[off + 2],
+            self.anno[off + 3],
+        ])
     }
     /// Write a u32 annotation at `off` (ignored when out of range).
     pub fn set_anno_u32(&mut self, off: usize, v: u32) {

@@ -16,7 +16,9 @@ pub struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry").field("classes", &self.classes.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("Registry")
+            .field("classes", &self.classes.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -32,7 +34,11 @@ impl Registry {
         r
     }
     /// Add or replace a class.
-    pub fn register(&mut self, class: &str, factory: impl Fn() -> Box<dyn Element> + Send + Sync + 'static) {
+    pub fn register(
+        &mut self,
+        class: &str,
+        factory: impl Fn() -> Box<dyn Element> + Send + Sync + 'static,
+    ) {
         self.classes.insert(class.to_string(), Arc::new(factory));
     }
     /// Is `class` known?

@@ -60,7 +60,11 @@ pub struct RouterOptions {
 
 impl Default for RouterOptions {
     fn default() -> Self {
-        RouterOptions { clock: Box::new(SystemClock), env: Box::new(StdEnv), defines: Vec::new() }
+        RouterOptions {
+            clock: Box::new(SystemClock),
+            env: Box::new(StdEnv),
+            defines: Vec::new(),
+        }
     }
 }
 
@@ -93,6 +97,7 @@ pub(crate) struct Core {
     sources: Vec<Vec<u32>>,
     timers: RefCell<Timers>,
     deferred: RefCell<Vec<(u32, u32, PacketBatch)>>,
+    deferred_writes: RefCell<Vec<(String, String)>>,
     pub(crate) stop: Cell<bool>,
     pub(crate) driver: Cell<Option<usize>>,
     pub(crate) stop_requests: Cell<u32>,
@@ -107,13 +112,18 @@ pub(crate) struct Core {
 impl Core {
     #[inline]
     pub(crate) fn push_to(&self, from: usize, port: usize, batch: PacketBatch) {
-        let Some(&(e, p)) = self.out_peer[from].get(port) else { return };
+        let Some(&(e, p)) = self.out_peer[from].get(port) else {
+            return;
+        };
         if e == NONE {
             return;
         }
         match self.elems[e as usize].try_borrow_mut() {
             Ok(mut el) => {
-                let mut cx = Ctx { core: self, idx: e as usize };
+                let mut cx = Ctx {
+                    core: self,
+                    idx: e as usize,
+                };
                 el.push(p as usize, batch, &mut cx);
             }
             Err(_) => self.deferred.borrow_mut().push((e, p, batch)),
@@ -122,13 +132,18 @@ impl Core {
 
     #[inline]
     pub(crate) fn pull_from(&self, to: usize, port: usize, max: usize) -> PacketBatch {
-        let Some(&(e, p)) = self.in_peer[to].get(port) else { return Vec::new() };
+        let Some(&(e, p)) = self.in_peer[to].get(port) else {
+            return Vec::new();
+        };
         if e == NONE {
             return Vec::new();
         }
         match self.elems[e as usize].try_borrow_mut() {
             Ok(mut el) => {
-                let mut cx = Ctx { core: self, idx: e as usize };
+                let mut cx = Ctx {
+                    core: self,
+                    idx: e as usize,
+                };
                 el.pull(p as usize, max, &mut cx)
             }
             Err(_) => Vec::new(),
@@ -139,7 +154,11 @@ impl Core {
         (self.ninputs[idx], self.noutputs[idx])
     }
     pub(crate) fn port_is_pull(&self, idx: usize, output: bool, port: usize) -> bool {
-        let v = if output { &self.out_push[idx] } else { &self.in_push[idx] };
+        let v = if output {
+            &self.out_push[idx]
+        } else {
+            &self.in_push[idx]
+        };
         v.get(port).is_some_and(|p| !p)
     }
     pub(crate) fn now(&self) -> Timestamp {
@@ -184,7 +203,10 @@ impl Core {
     }
     pub(crate) fn upstream_active(&self, idx: usize) -> bool {
         let src = &self.sources[idx];
-        src.is_empty() || src.iter().any(|&s| s == NONE || self.signal[s as usize].get())
+        src.is_empty()
+            || src
+                .iter()
+                .any(|&s| s == NONE || self.signal[s as usize].get())
     }
     pub(crate) fn request_stop(&self) {
         match self.driver.get() {
@@ -208,7 +230,10 @@ impl Core {
             return Some(i);
         }
         // Click also accepts 1-based element numbers.
-        name.parse::<usize>().ok().filter(|&n| n >= 1 && n <= self.names.len()).map(|n| n - 1)
+        name.parse::<usize>()
+            .ok()
+            .filter(|&n| n >= 1 && n <= self.names.len())
+            .map(|n| n - 1)
     }
 
     pub(crate) fn generic_handlers(&self, i: usize) -> Vec<HandlerSpec> {
@@ -240,7 +265,11 @@ impl Core {
         let side = |n: usize, push: &Vec<bool>, what: &str, peers: Vec<String>| {
             let mut s = format!("{} {}{}\n", n, what, if n == 1 { "" } else { "s" });
             for p in 0..n {
-                s.push_str(if push.get(p).copied().unwrap_or(true) { "push" } else { "pull" });
+                s.push_str(if push.get(p).copied().unwrap_or(true) {
+                    "push"
+                } else {
+                    "pull"
+                });
                 s.push('\t');
                 s.push_str(peers.get(p).map(|x| x.as_str()).unwrap_or(""));
                 s.push('\n');
@@ -291,12 +320,17 @@ impl Core {
         s
     }
 
-    pub(crate) fn call_read(&self, handler: &str, param: &str, _caller: Option<usize>) -> Result<String, String> {
+    pub(crate) fn call_read(
+        &self,
+        handler: &str,
+        param: &str,
+        _caller: Option<usize>,
+    ) -> Result<String, String> {
         let (elem, h) = Self::split_handler(handler);
         let Some(elem) = elem else {
             return match h {
                 "version" => Ok(format!("{CLICK_VERSION}\n")),
-                "config" => Ok(self.config_text.clone()),
+                "config" => Ok(self.flat.unparse()),
                 "flatconfig" => Ok(self.flat.unparse()),
                 "list" => {
                     let mut s = format!("{}\n", self.names.len());
@@ -307,12 +341,27 @@ impl Core {
                     Ok(s)
                 }
                 "classes" => Ok(self.class_list.iter().map(|c| format!("{c}\n")).collect()),
-                "requirements" => Ok(self.flat.requirements.iter().map(|c| format!("{c}\n")).collect()),
-                "packages" => Ok(String::new()),
-                "handlers" => Ok(["version\tr", "config\tr", "flatconfig\tr", "list\tr", "classes\tr", "requirements\tr", "packages\tr", "stop\tw", "hotconfig\tw"]
+                "requirements" => Ok(self
+                    .flat
+                    .requirements
                     .iter()
-                    .map(|s| format!("{s}\n"))
+                    .map(|c| format!("{c}\n"))
                     .collect()),
+                "packages" => Ok(String::new()),
+                "handlers" => Ok([
+                    "version\tr",
+                    "config\tr",
+                    "flatconfig\tr",
+                    "list\tr",
+                    "classes\tr",
+                    "requirements\tr",
+                    "packages\tr",
+                    "stop\tw",
+                    "hotconfig\tw",
+                ]
+                .iter()
+                .map(|s| format!("{s}\n"))
+                .collect()),
                 "stop" | "hotconfig" => Err(format!("'{h}' not a read handler")),
                 _ => Err(format!("no global handler '{h}'")),
             };
@@ -358,7 +407,12 @@ impl Core {
         }
     }
 
-    pub(crate) fn call_write(&self, handler: &str, value: &str, _caller: Option<usize>) -> Result<(), String> {
+    pub(crate) fn call_write(
+        &self,
+        handler: &str,
+        value: &str,
+        _caller: Option<usize>,
+    ) -> Result<(), String> {
         let (elem, h) = Self::split_handler(handler);
         let Some(elem) = elem else {
             return match h {
@@ -380,13 +434,20 @@ impl Core {
             return Ok(());
         }
         let Ok(mut e) = self.elems[i].try_borrow_mut() else {
-            return Err(format!("element '{elem}' is busy"));
+            // The element is on the call stack (its handler is written from downstream code):
+            // deliver the write as soon as the current call returns.
+            self.deferred_writes
+                .borrow_mut()
+                .push((handler.to_string(), value.to_string()));
+            return Ok(());
         };
         let mut cx = Ctx { core: self, idx: i };
         match e.write_handler(h, value, &mut cx) {
             Some(r) => r,
             None => {
-                if e.handlers().iter().any(|x| x.name == h) || ["name", "class", "config", "ports", "handlers"].contains(&h) {
+                if e.handlers().iter().any(|x| x.name == h)
+                    || ["name", "class", "config", "ports", "handlers"].contains(&h)
+                {
                     Err(format!("'{handler}' not a write handler"))
                 } else {
                     Err(format!("no handler '{handler}'"))
@@ -397,13 +458,23 @@ impl Core {
 
     fn flush_deferred(&self) {
         loop {
+            let w = std::mem::take(&mut *self.deferred_writes.borrow_mut());
+            for (h, v) in w {
+                let _ = self.call_write(&h, &v, None);
+            }
             let d = std::mem::take(&mut *self.deferred.borrow_mut());
             if d.is_empty() {
-                return;
+                if self.deferred_writes.borrow().is_empty() {
+                    return;
+                }
+                continue;
             }
             for (e, p, b) in d {
                 if let Ok(mut el) = self.elems[e as usize].try_borrow_mut() {
-                    let mut cx = Ctx { core: self, idx: e as usize };
+                    let mut cx = Ctx {
+                        core: self,
+                        idx: e as usize,
+                    };
                     el.push(p as usize, b, &mut cx);
                 }
             }
@@ -429,7 +500,11 @@ fn parse_range(s: &str) -> (usize, usize) {
     match s.split_once('-') {
         Some((a, b)) => {
             let lo = a.parse().unwrap_or(0);
-            let hi = if b.is_empty() { usize::MAX } else { b.parse().unwrap_or(usize::MAX) };
+            let hi = if b.is_empty() {
+                usize::MAX
+            } else {
+                b.parse().unwrap_or(usize::MAX)
+            };
             (lo, hi)
         }
         None => {
@@ -447,10 +522,22 @@ fn parse_port_count(s: &str) -> PortCount {
     let (in_lo, in_hi) = parse_range(i);
     if let Some(rest) = o.strip_prefix('=') {
         let plus = rest.chars().filter(|c| *c == '+').count();
-        return PortCount { in_lo, in_hi, out_lo: 0, out_hi: usize::MAX, out_eq: Some(plus) };
+        return PortCount {
+            in_lo,
+            in_hi,
+            out_lo: 0,
+            out_hi: usize::MAX,
+            out_eq: Some(plus),
+        };
     }
     let (out_lo, out_hi) = parse_range(o);
-    PortCount { in_lo, in_hi, out_lo, out_hi, out_eq: None }
+    PortCount {
+        in_lo,
+        in_hi,
+        out_lo,
+        out_hi,
+        out_eq: None,
+    }
 }
 
 fn code_at(code: &str, port: usize) -> u8 {
@@ -477,7 +564,9 @@ pub struct Router {
 
 impl fmt::Debug for Router {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Router").field("elements", &self.core.names).finish()
+        f.debug_struct("Router")
+            .field("elements", &self.core.names)
+            .finish()
     }
 }
 
@@ -492,13 +581,58 @@ impl Router {
     }
 
     /// Parse only: the flattened configuration (for `-o` without initializing).
-    pub fn flatten(text: &str, file_name: &str, registry: &Registry, defines: &[(String, String)]) -> Result<FlatConfig, ConfigError> {
+    pub fn flatten(
+        text: &str,
+        file_name: &str,
+        registry: &Registry,
+        defines: &[(String, String)],
+    ) -> Result<FlatConfig, ConfigError> {
         let is_class = |c: &str| registry.contains(c);
-        lang::parse_with_defines(text, file_name, &is_class, defines).map_err(|messages| ConfigError { messages, during_init: false })
+        lang::parse_with_defines(text, file_name, &is_class, defines).map_err(|messages| {
+            let messages = messages
+                .into_iter()
+                .map(|m| {
+                    // Name close class matches for unknown classes and class-like undeclared names.
+                    let name = ["unknown element class '", "undeclared element '"]
+                        .iter()
+                        .find_map(|p| {
+                            m.split_once(p)
+                                .and_then(|(_, r)| r.split_once('\''))
+                                .map(|(n, _)| n.to_string())
+                        });
+                    match name {
+                        Some(n) if n.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                            let sugg = registry.suggestions(&n);
+                            if sugg.is_empty() {
+                                m
+                            } else {
+                                format!(
+                                    "{m} (did you mean {}?)",
+                                    sugg.iter()
+                                        .map(|s| format!("'{s}'"))
+                                        .collect::<Vec<_>>()
+                                        .join(" or ")
+                                )
+                            }
+                        }
+                        _ => m,
+                    }
+                })
+                .collect();
+            ConfigError {
+                messages,
+                during_init: false,
+            }
+        })
     }
 
     /// Build a router with explicit options (clock, environment, defines).
-    pub fn with_options(text: &str, file_name: &str, registry: &Registry, opts: RouterOptions) -> Result<Router, ConfigError> {
+    pub fn with_options(
+        text: &str,
+        file_name: &str,
+        registry: &Registry,
+        opts: RouterOptions,
+    ) -> Result<Router, ConfigError> {
         let flat = Router::flatten(text, file_name, registry, &opts.defines)?;
         let mut errors: Vec<String> = Vec::new();
         let n = flat.elements.len();
@@ -511,7 +645,13 @@ impl Router {
                     let sugg = registry.suggestions(&e.class);
                     let mut m = format!("{}: unknown element class '{}'", e.landmark, e.class);
                     if !sugg.is_empty() {
-                        m.push_str(&format!(" (did you mean {}?)", sugg.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(" or ")));
+                        m.push_str(&format!(
+                            " (did you mean {}?)",
+                            sugg.iter()
+                                .map(|s| format!("'{s}'"))
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        ));
                     }
                     errors.push(m);
                     elems.push(Box::new(crate::elements::standard::Idle));
@@ -519,7 +659,10 @@ impl Router {
             }
         }
         if !errors.is_empty() {
-            return Err(ConfigError { messages: errors, during_init: false });
+            return Err(ConfigError {
+                messages: errors,
+                during_init: false,
+            });
         }
         let decl = |i: usize| format!("'{} :: {}'", flat.elements[i].name, flat.elements[i].class);
         // port counts
@@ -543,14 +686,18 @@ impl Router {
         let mut addrs = AddressInfo::default();
         for (i, e) in flat.elements.iter().enumerate() {
             if e.class == "AddressInfo" {
-                if let Err(m) = crate::elements::standard::parse_address_info(&e.config, &mut addrs) {
+                if let Err(m) = crate::elements::standard::parse_address_info(&e.config, &mut addrs)
+                {
                     errors.push(format!("{}: While configuring {}:", e.landmark, decl(i)));
                     errors.extend(m.lines().map(|l| format!("  {l}")));
                 }
             }
         }
-        let infos: Vec<(String, String, String)> =
-            flat.elements.iter().map(|e| (e.name.clone(), e.class.clone(), e.config.clone())).collect();
+        let infos: Vec<(String, String, String)> = flat
+            .elements
+            .iter()
+            .map(|e| (e.name.clone(), e.class.clone(), e.config.clone()))
+            .collect();
         let mut warnings = Vec::new();
         for i in 0..n {
             let mut cx = ConfigureCx {
@@ -562,7 +709,11 @@ impl Router {
                 warnings: Vec::new(),
             };
             if let Err(m) = elems[i].configure(&flat.elements[i].config, &mut cx) {
-                errors.push(format!("{}: While configuring {}:", flat.elements[i].landmark, decl(i)));
+                errors.push(format!(
+                    "{}: While configuring {}:",
+                    flat.elements[i].landmark,
+                    decl(i)
+                ));
                 errors.extend(m.lines().map(|l| format!("  {l}")));
             }
             for w in cx.warnings {
@@ -578,11 +729,21 @@ impl Router {
         for (k, c) in flat.connections.iter().enumerate() {
             let mut ok = true;
             if c.from_port >= noutputs[c.from] {
-                errors.push(format!("{}: {} has no output {}", flat.connection_landmarks[k], decl(c.from), c.from_port));
+                errors.push(format!(
+                    "{}: {} has no output {}",
+                    flat.connection_landmarks[k],
+                    decl(c.from),
+                    c.from_port
+                ));
                 ok = false;
             }
             if c.to_port >= ninputs[c.to] {
-                errors.push(format!("{}: {} has no input {}", flat.connection_landmarks[k], decl(c.to), c.to_port));
+                errors.push(format!(
+                    "{}: {} has no input {}",
+                    flat.connection_landmarks[k],
+                    decl(c.to),
+                    c.to_port
+                ));
                 ok = false;
             }
             if ok {
@@ -590,7 +751,10 @@ impl Router {
             }
         }
         if !errors.is_empty() {
-            return Err(ConfigError { messages: errors, during_init: true });
+            return Err(ConfigError {
+                messages: errors,
+                during_init: true,
+            });
         }
         // push/pull resolution (Click's algorithm: spread through connections and flow codes)
         let mut ipers: Vec<Vec<u8>> = Vec::with_capacity(n);
@@ -606,16 +770,19 @@ impl Router {
             opers.push((0..noutputs[i]).map(|p| conv(code_at(oc, p))).collect());
         }
         // (from elem, from port, to elem, to port, is_internal)
-        let mut all: Vec<(usize, usize, usize, usize, bool)> = conns.iter().map(|c| (c.from, c.from_port, c.to, c.to_port, false)).collect();
+        let mut all: Vec<(usize, usize, usize, usize, bool)> = conns
+            .iter()
+            .map(|c| (c.from, c.from_port, c.to, c.to_port, false))
+            .collect();
         for i in 0..n {
             let fc = elems[i].flow_code();
             let (fi, fo) = processing_codes(fc);
-            for ip in 0..ninputs[i] {
-                if ipers[i][ip] != P_AGN {
+            for (ip, &ipc) in ipers[i].iter().enumerate() {
+                if ipc != P_AGN {
                     continue;
                 }
-                for op in 0..noutputs[i] {
-                    if opers[i][op] == P_AGN && flow_linked(fi, fo, ip, op) {
+                for (op, &opc) in opers[i].iter().enumerate() {
+                    if opc == P_AGN && flow_linked(fi, fo, ip, op) {
                         all.push((i, op, i, ip, true));
                     }
                 }
@@ -639,11 +806,14 @@ impl Router {
                     opers[c.0][c.1] = pt;
                     changed = true;
                 } else if pf != pt {
-                    let (t1, t2) = if pf == P_PUSH { ("push", "pull") } else { ("pull", "push") };
+                    let (t1, t2) = if pf == P_PUSH {
+                        ("push", "pull")
+                    } else {
+                        ("pull", "push")
+                    };
                     if !c.4 {
                         errors.push(format!(
-                            "{}: {} {} output {} connected to {} {} input {}",
-                            flat.elements[c.0].landmark,
+                            "{} {} output {} connected to {} {} input {}",
                             decl(c.0),
                             t1,
                             c.1,
@@ -653,8 +823,7 @@ impl Router {
                         ));
                     } else {
                         errors.push(format!(
-                            "{}: agnostic {} in mixed context: {} input {}, {} output {}",
-                            flat.elements[c.0].landmark,
+                            "agnostic {} in mixed context: {} input {}, {} output {}",
                             decl(c.0),
                             t2,
                             c.3,
@@ -670,13 +839,24 @@ impl Router {
             }
         }
         if !errors.is_empty() {
-            return Err(ConfigError { messages: errors, during_init: true });
+            return Err(ConfigError {
+                messages: errors,
+                during_init: true,
+            });
         }
-        let in_push: Vec<Vec<bool>> = ipers.iter().map(|v| v.iter().map(|&p| p != P_PULL).collect()).collect();
-        let out_push: Vec<Vec<bool>> = opers.iter().map(|v| v.iter().map(|&p| p != P_PULL).collect()).collect();
+        let in_push: Vec<Vec<bool>> = ipers
+            .iter()
+            .map(|v| v.iter().map(|&p| p != P_PULL).collect())
+            .collect();
+        let out_push: Vec<Vec<bool>> = opers
+            .iter()
+            .map(|v| v.iter().map(|&p| p != P_PULL).collect())
+            .collect();
         // completeness: reuse of push outputs / pull inputs, unused ports
-        let mut out_peer: Vec<Vec<(u32, u32)>> = (0..n).map(|i| vec![(NONE, 0); noutputs[i]]).collect();
-        let mut in_peer: Vec<Vec<(u32, u32)>> = (0..n).map(|i| vec![(NONE, 0); ninputs[i]]).collect();
+        let mut out_peer: Vec<Vec<(u32, u32)>> =
+            (0..n).map(|i| vec![(NONE, 0); noutputs[i]]).collect();
+        let mut in_peer: Vec<Vec<(u32, u32)>> =
+            (0..n).map(|i| vec![(NONE, 0); ninputs[i]]).collect();
         let mut in_used: Vec<Vec<bool>> = (0..n).map(|i| vec![false; ninputs[i]]).collect();
         let mut out_used: Vec<Vec<bool>> = (0..n).map(|i| vec![false; noutputs[i]]).collect();
         let mut sorted = conns.clone();
@@ -684,7 +864,12 @@ impl Router {
         for c in &sorted {
             if !in_push[c.to][c.to_port] {
                 if in_used[c.to][c.to_port] {
-                    errors.push(format!("{}: illegal reuse of {} pull input {}", flat.elements[c.to].landmark, decl(c.to), c.to_port));
+                    errors.push(format!(
+                        "{}: illegal reuse of {} pull input {}",
+                        flat.elements[c.to].landmark,
+                        decl(c.to),
+                        c.to_port
+                    ));
                 }
                 in_peer[c.to][c.to_port] = (c.from as u32, c.from_port as u32);
             }
@@ -694,27 +879,45 @@ impl Router {
         for c in &sorted {
             if out_push[c.from][c.from_port] {
                 if out_used[c.from][c.from_port] {
-                    errors.push(format!("{}: illegal reuse of {} push output {}", flat.elements[c.from].landmark, decl(c.from), c.from_port));
+                    errors.push(format!(
+                        "{}: illegal reuse of {} push output {}",
+                        flat.elements[c.from].landmark,
+                        decl(c.from),
+                        c.from_port
+                    ));
                 }
                 out_peer[c.from][c.from_port] = (c.to as u32, c.to_port as u32);
             }
             out_used[c.from][c.from_port] = true;
         }
         for i in 0..n {
-            for p in 0..ninputs[i] {
-                if !in_used[i][p] {
-                    errors.push(format!("{}: {} input {} unused", flat.elements[i].landmark, decl(i), p));
+            for (p, used) in in_used[i].iter().enumerate() {
+                if !used {
+                    errors.push(format!(
+                        "{}: {} input {} unused",
+                        flat.elements[i].landmark,
+                        decl(i),
+                        p
+                    ));
                 }
             }
-            for p in 0..noutputs[i] {
-                if !out_used[i][p] {
-                    errors.push(format!("{}: {} output {} unused", flat.elements[i].landmark, decl(i), p));
+            for (p, used) in out_used[i].iter().enumerate() {
+                if !used {
+                    errors.push(format!(
+                        "{}: {} output {} unused",
+                        flat.elements[i].landmark,
+                        decl(i),
+                        p
+                    ));
                 }
             }
         }
         errors.dedup();
         if !errors.is_empty() {
-            return Err(ConfigError { messages: errors, during_init: true });
+            return Err(ConfigError {
+                messages: errors,
+                during_init: true,
+            });
         }
         // notifier sources for pulling tasks
         let notifier: Vec<bool> = elems.iter().map(|e| e.is_empty_notifier()).collect();
@@ -725,7 +928,11 @@ impl Router {
             if !has_task[i] || in_push[i].iter().all(|&p| p) {
                 continue;
             }
-            let mut stack: Vec<usize> = in_peer[i].iter().filter(|p| p.0 != NONE).map(|p| p.0 as usize).collect();
+            let mut stack: Vec<usize> = in_peer[i]
+                .iter()
+                .filter(|p| p.0 != NONE)
+                .map(|p| p.0 as usize)
+                .collect();
             let mut seen = vec![false; n];
             while let Some(s) = stack.pop() {
                 if seen[s] {
@@ -736,7 +943,12 @@ impl Router {
                     sources[i].push(s as u32);
                     listeners[s].push(i as u32);
                 } else if in_peer[s].iter().any(|p| p.0 != NONE) {
-                    stack.extend(in_peer[s].iter().filter(|p| p.0 != NONE).map(|p| p.0 as usize));
+                    stack.extend(
+                        in_peer[s]
+                            .iter()
+                            .filter(|p| p.0 != NONE)
+                            .map(|p| p.0 as usize),
+                    );
                 } else {
                     sources[i].push(NONE);
                 }
@@ -762,6 +974,7 @@ impl Router {
             sources,
             timers: RefCell::new(Timers::default()),
             deferred: RefCell::new(Vec::new()),
+            deferred_writes: RefCell::new(Vec::new()),
             stop: Cell::new(false),
             driver: Cell::new(None),
             stop_requests: Cell::new(0),
@@ -776,19 +989,33 @@ impl Router {
         for i in 0..n {
             let r = {
                 let mut e = core.elems[i].borrow_mut();
-                let mut cx = Ctx { core: &core, idx: i };
+                let mut cx = Ctx {
+                    core: &core,
+                    idx: i,
+                };
                 e.initialize(&mut cx)
             };
             if let Err(m) = r {
-                errors.push(format!("{}: While initializing {}:", core.flat.elements[i].landmark, decl_of(&core, i)));
+                errors.push(format!(
+                    "{}: While initializing {}:",
+                    core.flat.elements[i].landmark,
+                    decl_of(&core, i)
+                ));
                 errors.extend(m.lines().map(|l| format!("  {l}")));
             }
         }
         if !errors.is_empty() {
-            return Err(ConfigError { messages: errors, during_init: true });
+            return Err(ConfigError {
+                messages: errors,
+                during_init: true,
+            });
         }
         let tasks = (0..n).filter(|&i| has_task[i]).collect();
-        Ok(Router { core, tasks, cleaned: false })
+        Ok(Router {
+            core,
+            tasks,
+            cleaned: false,
+        })
     }
 
     /// Run every scheduled task once, then expired timers. Returns whether anything did work.
@@ -806,7 +1033,7 @@ impl Router {
                     let mut cx = Ctx { core, idx: t };
                     work |= e.run_task(&mut cx);
                 }
-                if !core.deferred.borrow().is_empty() {
+                if !core.deferred.borrow().is_empty() || !core.deferred_writes.borrow().is_empty() {
                     core.flush_deferred();
                 }
             }
@@ -844,7 +1071,10 @@ impl Router {
             if let Some((e, id)) = next {
                 fired = true;
                 if let Ok(mut el) = core.elems[e as usize].try_borrow_mut() {
-                    let mut cx = Ctx { core, idx: e as usize };
+                    let mut cx = Ctx {
+                        core,
+                        idx: e as usize,
+                    };
                     el.run_timer(id, &mut cx);
                 }
                 core.flush_deferred();
@@ -934,15 +1164,27 @@ impl Router {
             .elems
             .iter()
             .enumerate()
-            .filter_map(|(i, e)| e.try_borrow().ok().and_then(|e| e.io_fd()).map(|fd| (i, fd)))
+            .filter_map(|(i, e)| {
+                e.try_borrow()
+                    .ok()
+                    .and_then(|e| e.io_fd())
+                    .map(|fd| (i, fd))
+            })
             .collect()
     }
 
     /// Run `f` on element `idx` with a context (for I/O drivers and tests).
-    pub fn with_element<R>(&self, idx: usize, f: impl FnOnce(&mut dyn Element, &mut Ctx<'_>) -> R) -> Option<R> {
+    pub fn with_element<R>(
+        &self,
+        idx: usize,
+        f: impl FnOnce(&mut dyn Element, &mut Ctx<'_>) -> R,
+    ) -> Option<R> {
         let cell = self.core.elems.get(idx)?;
         let mut e = cell.try_borrow_mut().ok()?;
-        let mut cx = Ctx { core: &self.core, idx };
+        let mut cx = Ctx {
+            core: &self.core,
+            idx,
+        };
         let r = f(&mut **e, &mut cx);
         drop(e);
         self.core.flush_deferred();
@@ -957,7 +1199,10 @@ impl Router {
     /// Read handler with a parameter.
     pub fn read_handler_param(&mut self, name: &str, param: &str) -> Result<String, HandlerError> {
         self.check_handler(name)?;
-        let r = self.core.call_read(name, param, None).map_err(HandlerError::Failed);
+        let r = self
+            .core
+            .call_read(name, param, None)
+            .map_err(HandlerError::Failed);
         self.core.flush_deferred();
         r
     }
@@ -965,7 +1210,10 @@ impl Router {
     /// Write handler.
     pub fn write_handler(&mut self, name: &str, value: &str) -> Result<(), HandlerError> {
         self.check_handler(name)?;
-        let r = self.core.call_write(name, value, None).map_err(HandlerError::Failed);
+        let r = self
+            .core
+            .call_write(name, value, None)
+            .map_err(HandlerError::Failed);
         self.core.flush_deferred();
         r
     }
@@ -975,7 +1223,9 @@ impl Router {
             let Some(i) = self.core.find_element(e) else {
                 return Err(HandlerError::NoElement(e.to_string()));
             };
-            if !self.core.element_handlers(i).iter().any(|x| x.name == h) && !matches!(h, "scheduled" | "tickets") {
+            if !self.core.element_handlers(i).iter().any(|x| x.name == h)
+                && !matches!(h, "scheduled" | "tickets")
+            {
                 return Err(HandlerError::NoHandler(name.to_string()));
             }
         }
@@ -987,14 +1237,24 @@ impl Router {
         match Core::split_handler(name) {
             (Some(e), h) => {
                 let i = self.core.find_element(e)?;
-                self.core.element_handlers(i).into_iter().find(|x| x.name == h).map(|x| (x.read, x.write))
+                self.core
+                    .element_handlers(i)
+                    .into_iter()
+                    .find(|x| x.name == h)
+                    .map(|x| (x.read, x.write))
             }
             (None, h) => match h {
-                "version" | "config" | "flatconfig" | "list" | "classes" | "requirements" | "packages" | "handlers" => Some((true, false)),
+                "version" | "config" | "flatconfig" | "list" | "classes" | "requirements"
+                | "packages" | "handlers" => Some((true, false)),
                 "stop" | "hotconfig" => Some((false, true)),
                 _ => None,
             },
         }
+    }
+
+    /// The configuration text the router was built from.
+    pub fn config_text(&self) -> &str {
+        &self.core.config_text
     }
 
     /// The flattened configuration.
@@ -1020,7 +1280,10 @@ impl Router {
         self.cleaned = true;
         for i in 0..self.core.elems.len() {
             if let Ok(mut e) = self.core.elems[i].try_borrow_mut() {
-                let mut cx = Ctx { core: &self.core, idx: i };
+                let mut cx = Ctx {
+                    core: &self.core,
+                    idx: i,
+                };
                 e.cleanup(&mut cx);
             }
         }
@@ -1046,7 +1309,7 @@ impl Router {
             match self.next_timer() {
                 Some(t) if self.simulated_time() => self.advance_clock(t),
                 Some(_) => {}
-                None => return false,
+                None => return self.stopped(),
             }
         }
         true

@@ -1,19 +1,31 @@
 //! Engine behaviour through the public API (no I/O: MemEnv + SimClock).
+#![allow(clippy::unwrap_used)]
 
 use click::{MemEnv, Registry, Router, RouterOptions, SimClock};
 
 fn sim(text: &str, env: MemEnv) -> Result<Router, click::ConfigError> {
-    let opts = RouterOptions { clock: Box::new(SimClock::default()), env: Box::new(env), defines: Vec::new() };
+    let opts = RouterOptions {
+        clock: Box::new(SimClock::default()),
+        env: Box::new(env),
+        defines: Vec::new(),
+    };
     Router::with_options(text, "config", &Registry::standard(), opts)
 }
 
 #[test]
 fn counter_counts_and_source_stops() {
-    let mut r = sim("s :: InfiniteSource(LIMIT 100, BURST 32, STOP true) -> c :: Counter -> Discard", MemEnv::default()).unwrap();
+    let mut r = sim(
+        "s :: InfiniteSource(LIMIT 100, BURST 32, STOP true) -> c :: Counter -> Discard",
+        MemEnv::default(),
+    )
+    .unwrap();
     assert!(r.run_to_completion(10_000));
     assert_eq!(r.read_handler("c.count").unwrap(), "100");
     assert_eq!(r.read_handler("s.count").unwrap(), "100");
-    assert_eq!(r.read_handler("c.byte_count").unwrap(), (100 * 69).to_string());
+    assert_eq!(
+        r.read_handler("c.byte_count").unwrap(),
+        (100 * 69).to_string()
+    );
 }
 
 #[test]
@@ -28,17 +40,51 @@ fn queue_unqueue_with_notifier_sleeps_when_empty() {
 
 #[test]
 fn push_pull_errors_read_like_click() {
-    let e = sim("i :: InfiniteSource -> q :: Queue -> Counter -> t :: Tee -> Discard; t[1] -> Discard", MemEnv::default()).unwrap_err();
+    let e = sim(
+        "i :: InfiniteSource -> q :: Queue -> t :: Tee -> Discard; t[1] -> Discard",
+        MemEnv::default(),
+    )
+    .unwrap_err();
     assert!(e.during_init);
-    assert!(e.messages.iter().any(|m| m.contains("pull output 0 connected to 't :: Tee' push input 0")), "{:?}", e.messages);
-    let e = sim("Idle -> q :: Queue -> Discard; Idle -> q2 :: Queue", MemEnv::default()).unwrap_err();
-    assert!(e.messages.iter().any(|m| m == "config:1: 'q2 :: Queue' output 0 unused"), "{:?}", e.messages);
+    assert_eq!(
+        e.messages,
+        vec!["'q :: Queue' pull output 0 connected to 't :: Tee' push input 0".to_string()]
+    );
+    let e = sim(
+        "i :: InfiniteSource -> q :: Queue -> Counter -> t :: Tee -> Discard; t[1] -> Discard",
+        MemEnv::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.messages,
+        vec![
+            "agnostic 'Counter@3 :: Counter' in mixed context: pull input 0, push output 0"
+                .to_string()
+        ]
+    );
+    let e = sim(
+        "Idle -> q :: Queue -> Discard; Idle -> q2 :: Queue",
+        MemEnv::default(),
+    )
+    .unwrap_err();
+    assert!(
+        e.messages
+            .iter()
+            .any(|m| m == "config:1: 'q2 :: Queue' output 0 unused"),
+        "{:?}",
+        e.messages
+    );
 }
 
 #[test]
 fn unknown_class_suggests() {
     let e = sim("x :: InfiniteSourc -> Discard", MemEnv::default()).unwrap_err();
-    assert!(e.messages[0].contains("unknown element class 'InfiniteSourc'") && e.messages[0].contains("InfiniteSource"), "{:?}", e.messages);
+    assert!(
+        e.messages[0].contains("unknown element class 'InfiniteSourc'")
+            && e.messages[0].contains("InfiniteSource"),
+        "{:?}",
+        e.messages
+    );
 }
 
 #[test]
@@ -57,12 +103,19 @@ fn ipsummary_roundtrip_through_ipfilter() {
     r.run_to_completion(10_000);
     r.cleanup();
     let text = String::from_utf8(out.borrow()["out"].clone()).unwrap();
-    assert_eq!(text, "!IPSummaryDump 1.3\n!data ip_src sport ip_proto\n1.0.0.1 10 T\n");
+    assert_eq!(
+        text,
+        "!IPSummaryDump 1.3\n!data ip_src sport ip_proto\n1.0.0.1 10 T\n"
+    );
 }
 
 #[test]
 fn script_waits_in_simulated_time_and_stops() {
-    let mut r = sim("s :: Script(set x 1, wait 5s, set x $(add $x 41), stop)", MemEnv::default()).unwrap();
+    let mut r = sim(
+        "s :: Script(export x 1, wait 5s, set x $(add $x 41), stop)",
+        MemEnv::default(),
+    )
+    .unwrap();
     let t0 = r.now();
     assert!(r.run_to_completion(10_000));
     assert!((r.now() - t0).as_secs_f64() >= 5.0);
@@ -82,13 +135,23 @@ fn driver_manager_waits_for_stop() {
 
 #[test]
 fn global_handlers() {
-    let mut r = sim("x :: Idle; y :: Counter; Idle -> y -> Idle", MemEnv::default()).unwrap();
+    let mut r = sim(
+        "x :: Idle; y :: Counter; Idle -> y -> Idle",
+        MemEnv::default(),
+    )
+    .unwrap();
     assert_eq!(r.read_handler("list").unwrap(), "4\nx\ny\nIdle@3\nIdle@4\n");
-    assert!(r.read_handler("flatconfig").unwrap().contains("y :: Counter;"));
+    assert!(r
+        .read_handler("flatconfig")
+        .unwrap()
+        .contains("y :: Counter;"));
     assert!(r.read_handler("classes").unwrap().contains("IPRewriter\n"));
     r.write_handler("stop", "").unwrap();
     assert!(r.stopped());
-    assert!(matches!(r.read_handler("nope.count"), Err(click::HandlerError::NoElement(_))));
+    assert!(matches!(
+        r.read_handler("nope.count"),
+        Err(click::HandlerError::NoElement(_))
+    ));
 }
 
 #[test]

@@ -66,8 +66,16 @@ impl Glue {
         if let Some(u) = &opts.control_unix {
             cli_endpoints.push(Endpoint::Unix(PathBuf::from(u)));
         }
+        let mut driver = IoDriver::new(mode);
+        // Latency-mode busy-poll budget before sleeping (see IoDriver::set_spin).
+        if let Some(us) = std::env::var("COO_CLICK_SPIN_US")
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            driver.set_spin(Duration::from_micros(us));
+        }
         Ok(Glue {
-            driver: IoDriver::new(mode),
+            driver,
             cli_endpoints,
             cli_opened: false,
         })

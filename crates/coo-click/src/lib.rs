@@ -6,6 +6,8 @@
 //! `--simtime[=T]`, `-t`, `--help`, `--version`, plus `--ports IF0,IF1` and
 //! `--io-mode throughput|latency` for the I/O glue.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod io_glue;
 
 use click::{Registry, Router, RouterOptions, SimClock, StdEnv, SystemClock, Timestamp};
@@ -92,7 +94,9 @@ pub fn parse_args(args: &[String]) -> Result<Cli, String> {
             return Ok(rest.to_string());
         }
         *i += 1;
-        args.get(*i).cloned().ok_or_else(|| format!("'{name}' requires a value"))
+        args.get(*i)
+            .cloned()
+            .ok_or_else(|| format!("'{name}' requires a value"))
     };
     while i < args.len() {
         let a = &args[i];
@@ -122,11 +126,19 @@ pub fn parse_args(args: &[String]) -> Result<Cli, String> {
                 "allow-reconfigure" | "hotswap" => cli.hotswap = true,
                 "simtime" | "simulation-time" => {
                     cli.simtime = Some(match val {
-                        Some(v) => v.parse().map_err(|_| format!("bad --simtime value '{v}'"))?,
+                        Some(v) => v
+                            .parse()
+                            .map_err(|_| format!("bad --simtime value '{v}'"))?,
                         None => 1_000_000_000.0,
                     })
                 }
-                "ports" => cli.io.ports = need(&mut i)?.split(',').filter(|s| !s.is_empty()).map(String::from).collect(),
+                "ports" => {
+                    cli.io.ports = need(&mut i)?
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect()
+                }
                 "io-mode" => cli.io.io_mode = Some(need(&mut i)?),
                 "clickpath" | "threads" | "cpu" | "affinity" => {
                     need(&mut i)?;
@@ -164,7 +176,9 @@ pub fn parse_args(args: &[String]) -> Result<Cli, String> {
                 }
                 k += 1;
             }
-        } else if let Some((n, v)) = a.split_once('=').filter(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+        } else if let Some((n, v)) = a.split_once('=').filter(|(n, _)| {
+            !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        }) {
             cli.defines.push((n.to_string(), v.to_string()));
         } else if cli.file.is_none() && cli.expr.is_none() {
             cli.file = Some(a.clone());
@@ -182,11 +196,14 @@ fn read_config(cli: &Cli) -> Result<(String, String), String> {
     }
     match cli.file.as_deref() {
         None | Some("-") => {
-            let mut s = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut s).map_err(|e| format!("<stdin>: {e}"))?;
-            Ok((s, "<stdin>".into()))
+            let mut s = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut s)
+                .map_err(|e| format!("<stdin>: {e}"))?;
+            Ok((String::from_utf8_lossy(&s).into_owned(), "<stdin>".into()))
         }
-        Some(f) => std::fs::read_to_string(f).map(|s| (s, f.to_string())).map_err(|e| format!("{f}: {e}")),
+        Some(f) => std::fs::read(f)
+            .map(|s| (String::from_utf8_lossy(&s).into_owned(), f.to_string()))
+            .map_err(|e| format!("{f}: {e}")),
     }
 }
 
@@ -316,7 +333,12 @@ fn report_config_error(e: &click::ConfigError) {
 }
 
 /// Run the driver loop until the router stops. Returns false on an I/O setup error.
-pub fn drive(router: &mut Router, glue: &mut io_glue::Glue, cli: &Cli, registry: &Registry) -> bool {
+pub fn drive(
+    router: &mut Router,
+    glue: &mut io_glue::Glue,
+    cli: &Cli,
+    registry: &Registry,
+) -> bool {
     loop {
         if router.stopped() {
             break;
@@ -345,7 +367,9 @@ pub fn drive(router: &mut Router, glue: &mut io_glue::Glue, cli: &Cli, registry:
         if router.simulated_time() {
             match next {
                 Some(t) => router.advance_clock(t),
-                None if glue.keeps_alive(router) => glue.wait_idle(router, Duration::from_millis(10)),
+                None if glue.keeps_alive(router) => {
+                    glue.wait_idle(router, Duration::from_millis(10))
+                }
                 // Nothing can ever happen again in simulated time.
                 None => break,
             }
@@ -382,7 +406,10 @@ pub fn main() -> ExitCode {
     }
     if cli.version {
         println!("click (Click) {}", click::CLICK_VERSION);
-        println!("coo-click {} (Rust engine of coo-bench)", env!("CARGO_PKG_VERSION"));
+        println!(
+            "coo-click {} (Rust engine of coo-bench)",
+            env!("CARGO_PKG_VERSION")
+        );
         return ExitCode::SUCCESS;
     }
     let (text, file) = match read_config(&cli) {
@@ -463,7 +490,16 @@ mod tests {
         let c = parse_args(&v(&["-qo-", "-e", "Idle"])).unwrap();
         assert!(c.quit);
         assert_eq!(c.output.as_deref(), Some("-"));
-        let c = parse_args(&v(&["-qh", "c.program", "f.click", "X=1", "--simtime", "--ports", "a,b"])).unwrap();
+        let c = parse_args(&v(&[
+            "-qh",
+            "c.program",
+            "f.click",
+            "X=1",
+            "--simtime",
+            "--ports",
+            "a,b",
+        ]))
+        .unwrap();
         assert_eq!(c.handlers, vec!["c.program"]);
         assert_eq!(c.file.as_deref(), Some("f.click"));
         assert_eq!(c.defines, vec![("X".to_string(), "1".to_string())]);

@@ -100,6 +100,9 @@ pub struct RunSettings {
     pub latency_stream_pps: f64,
     pub quick: bool,
     pub search: SearchConfig,
+    /// I/O mode the Click engines ran with (None = the agent's default).
+    #[serde(default)]
+    pub io_mode: Option<String>,
 }
 
 /// Whether a variant was measured.

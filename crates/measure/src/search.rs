@@ -425,7 +425,11 @@ impl Search {
         // A full-length failure makes nearby short passes suspect (noisy devices lose frames
         // sporadically): below it, only full-length trials are used.
         let u_final = upper.is_some_and(|d| self.is_final(d));
-        let below_duration = if u_final { cfg.final_duration_s } else { cfg.initial_duration_s };
+        let below_duration = if u_final {
+            cfg.final_duration_s
+        } else {
+            cfg.initial_duration_s
+        };
         let Some(lo) = pl else {
             // Only an upper bound: step down from it, anchored on the received rate.
             if u <= cfg.min_rate_pps * (1.0 + REL_EPS) {

@@ -128,3 +128,46 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
     }
     out
 }
+
+/// Where the frames were lost in the trial just above NDR (its upper bound): per-NF drops from
+/// the agents' counters, and what no NF accounts for (links, bridges, the sink).
+pub fn attribution(report: &Report) -> String {
+    let mut out = String::new();
+    for v in report
+        .variants
+        .iter()
+        .filter(|v| v.status == VariantStatus::Measured)
+    {
+        for r in &v.results {
+            let Some(rep) = r.repetitions.last() else {
+                continue;
+            };
+            let Some(upper) = rep.ndr.as_ref().and_then(|g| g.upper_pps) else {
+                continue;
+            };
+            let Some(t) = rep.trials.iter().rev().find(|t| {
+                t.is_valid() && (t.requested_rate_pps - upper).abs() < 1e-6 && t.lost > 0
+            }) else {
+                continue;
+            };
+            let nf_drops: u64 = t.nf_counters.iter().map(|n| n.dropped).sum();
+            let parts: Vec<String> = t
+                .nf_counters
+                .iter()
+                .map(|n| format!("{} {}", n.vnf, n.dropped))
+                .collect();
+            let _ = writeln!(
+                out,
+                "{} {} B at {} Mpps: lost {} ({:.3}%): dropped by NF: {}; elsewhere (links, bridges, sink): {}",
+                v.name,
+                r.frame_size,
+                mpps(t.requested_rate_pps),
+                t.lost,
+                t.loss_pct(),
+                if parts.is_empty() { "-".to_string() } else { parts.join(", ") },
+                t.lost.saturating_sub(nf_drops)
+            );
+        }
+    }
+    out
+}

@@ -56,6 +56,10 @@ pub struct NfCounters {
     pub dropped: u64,
     /// Where the numbers came from (e.g. "interfaces", "click-handlers").
     pub source: String,
+    /// Click handler counters over the trial, `element.handler` → delta (e.g. `c.count`,
+    /// `q.drops`), so a loss can be pinned to an element.
+    #[serde(default)]
+    pub elements: std::collections::BTreeMap<String, u64>,
 }
 
 /// Everything recorded about one trial. Rates are frames per second.

@@ -79,6 +79,7 @@ fn report(variants: Vec<VariantReport>) -> Report {
             latency_stream_pps: 1000.0,
             quick: false,
             search: SearchConfig::default(),
+            io_mode: None,
         },
         baseline: Some("kernel-forward".into()),
         variants,
@@ -193,4 +194,40 @@ fn single_repetition_uses_search_interval() {
     let ndr = c.metrics.iter().find(|m| m.metric == "ndr").unwrap();
     assert_eq!(ndr.method, "search-interval");
     assert_eq!(ndr.verdict, Verdict::NoSignificantDifference);
+}
+
+#[test]
+fn loss_is_attributed_to_the_dropping_nf() {
+    let mut r = report(vec![variant("coo-click", 1.0e6, 1, 5, 20)]);
+    let rep = &mut r.variants[0].results[0].repetitions[0];
+    let upper = rep.ndr.as_ref().unwrap().upper_pps.unwrap();
+    let t = rep
+        .trials
+        .iter_mut()
+        .rev()
+        .find(|t| (t.requested_rate_pps - upper).abs() < 1e-6)
+        .unwrap();
+    let lost = t.lost;
+    t.nf_counters = vec![
+        measure::NfCounters {
+            vnf: "fw".into(),
+            packets_in: t.sent,
+            packets_out: t.sent,
+            dropped: 0,
+            ..Default::default()
+        },
+        measure::NfCounters {
+            vnf: "nat".into(),
+            packets_in: t.sent,
+            packets_out: t.sent - lost + 1,
+            dropped: lost - 1,
+            ..Default::default()
+        },
+    ];
+    let text = measure::table::attribution(&r);
+    assert!(text.contains(&format!("fw 0, nat {}", lost - 1)), "{text}");
+    assert!(
+        text.contains("elsewhere (links, bridges, sink): 1"),
+        "{text}"
+    );
 }

@@ -116,7 +116,12 @@ fn sporadic_losses_still_end_with_a_confirmed_rate() {
         let mut dev = SimulatedDevice::new(500_000.0, seed).with_sporadic_loss(0.8);
         let (outcome, trials) = run_search(config(), |r| dev.trial(r)).unwrap();
         let ndr = outcome.goal(Goal::Ndr).unwrap();
-        assert!(ndr.flags.is_empty(), "seed {seed}: {:?} after {} trials", ndr.flags, trials.len());
+        assert!(
+            ndr.flags.is_empty(),
+            "seed {seed}: {:?} after {} trials",
+            ndr.flags,
+            trials.len()
+        );
         let rate = ndr.rate_pps.unwrap();
         assert!(rate <= 500_000.0 && rate > 250_000.0, "seed {seed}: {rate}");
     }

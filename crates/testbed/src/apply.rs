@@ -2,23 +2,75 @@
 //! the ledger before it is created.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use hostnet::{Ledger, NetOps, Object, ProcId};
+use vmdriver::vnf::VnfVm;
 
 use crate::agents::Launcher;
-use crate::plan::{Action, AgentSpec};
+use crate::plan::{Action, AgentSpec, VmStart};
+use crate::vm::VmHost;
 use crate::UpError;
 
-/// Run `actions` in order. Returns the started agents. On error the ledger holds exactly
-/// what exists; the caller tears it down.
+/// What [`apply`] started.
+#[derive(Default)]
+pub struct Applied {
+    pub agents: Vec<(AgentSpec, ProcId)>,
+    /// VMs with the instant just before their domain was created.
+    pub vms: Vec<(VmStart, VnfVm, Instant)>,
+}
+
+fn start_vm(
+    start: &VmStart,
+    net: &dyn NetOps,
+    vm: &VmHost<'_>,
+    ledger: &Ledger,
+) -> Result<(VnfVm, Instant), UpError> {
+    let io = |what: &str, e: std::io::Error| UpError::Io(format!("{what}: {e}"));
+    std::fs::create_dir_all(&start.workdir)
+        .map_err(|e| io(&start.workdir.display().to_string(), e))?;
+    std::fs::copy(&start.function_source, &start.function).map_err(|e| {
+        io(
+            &format!("copy function {}", start.function_source.display()),
+            e,
+        )
+    })?;
+    let run_dir = ledger
+        .path()
+        .parent()
+        .ok_or_else(|| UpError::Io("ledger has no directory".into()))?;
+    let domain = format!("{}-{}", start.spec.prefix, start.spec.vnf_id);
+    crate::vm::record_domain(run_dir, &domain)?;
+    let t = Instant::now();
+    let started = match vm.backend.start(&start.spec) {
+        Ok(v) => v,
+        Err(e) => {
+            crate::vm::domain_failed(run_dir, &domain)?;
+            return Err(UpError::Vm(format!("start {domain}: {e}")));
+        }
+    };
+    // libvirt opened the taps in the host namespace; QEMU keeps their fds while the
+    // devices move to the switch namespace, where the bridges are.
+    let sw = &start.switch_netns;
+    for (tap, bridge) in &start.taps {
+        net.move_link(None, tap, Some(sw))?;
+        net.set_bridge_port(Some(sw), tap, bridge)?;
+        net.set_up(Some(sw), tap)?;
+    }
+    Ok((started, t))
+}
+
+/// Run `actions` in order. Returns the started agents and VMs. On error the ledgers hold
+/// exactly what exists; the caller tears it down.
 pub fn apply(
     actions: &[Action],
     net: &dyn NetOps,
     launcher: &dyn Launcher,
+    vm: Option<&VmHost<'_>>,
     ledger: &mut Ledger,
     cancel: Option<&AtomicBool>,
-) -> Result<Vec<(AgentSpec, ProcId)>, UpError> {
-    let mut agents = Vec::new();
+) -> Result<Applied, UpError> {
+    let mut out = Applied::default();
     for action in actions {
         if cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
             return Err(UpError::Interrupted);
@@ -68,9 +120,25 @@ pub fn apply(
                 // teardown stopping every process inside the VNF's namespace.
                 let id = launcher.start(spec)?;
                 ledger.record(&Object::process(id, format!("agent {}", spec.vnf)))?;
-                agents.push((spec.clone(), id));
+                out.agents.push((spec.clone(), id));
+            }
+            Action::CreateTap { name } => {
+                let obj = Object::Link {
+                    netns: None,
+                    name: name.clone(),
+                };
+                ledger.create_with(&obj, || {
+                    net.create_tap(None, name).map_err(UpError::from)
+                })?;
+            }
+            Action::StartVm(start) => {
+                let vm = vm.ok_or_else(|| {
+                    UpError::Vm("plan has VMs but no VM back-end was given".into())
+                })?;
+                let (v, t) = start_vm(start, net, vm, ledger)?;
+                out.vms.push((start.clone(), v, t));
             }
         }
     }
-    Ok(agents)
+    Ok(out)
 }

@@ -21,7 +21,14 @@ pub struct Testbed {
     pub variant: String,
     /// Per-run name prefix, `cb` + 4 hex digits.
     pub prefix: String,
+    /// `netns` or `vm`.
     pub driver: String,
+    /// `tcg` or `kvm` (driver `vm` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accelerator: Option<String>,
+    /// Management namespace and bridge (driver `vm` only): VM agents are reachable from there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mgmt: Option<MgmtInfo>,
     pub run_dir: PathBuf,
     /// Namespace holding every bridge of the run (named like the prefix). Bridged traffic
     /// bypasses netfilter there; the host namespace holds nothing of the testbed.
@@ -62,6 +69,46 @@ pub struct VnfInstance {
     /// Data interfaces in PyCOO order: `interfaces[n].port == n`.
     pub interfaces: Vec<InterfaceInfo>,
     pub agent: AgentInfo,
+    /// The VNF's libvirt domain (driver `vm` only; `netns`/`netns_path` then name the
+    /// management namespace, from which the agent is reachable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vm: Option<VmInfo>,
+}
+
+/// Management network of a `vm` testbed: a namespace with a veth onto a management bridge in
+/// the switch namespace; the host itself has no address there.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MgmtInfo {
+    pub netns: NetnsName,
+    pub netns_path: PathBuf,
+    /// Bridge in the switch namespace (NIC 0 of every VM).
+    pub bridge: IfName,
+    /// Veth from the management namespace onto the bridge (same name at both ends).
+    pub veth: IfName,
+    pub address: Ipv4Cidr,
+}
+
+/// One VNF VM.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmInfo {
+    /// Transient libvirt domain `<prefix>-<vnf>`.
+    pub domain: String,
+    pub accelerator: String,
+    pub memory_mib: u32,
+    pub vcpus: u32,
+    /// Guest management address (198.19.255.x/16) and MAC.
+    pub mgmt_ip: Ipv4Cidr,
+    pub mgmt_mac: String,
+    /// Namespace to connect from to reach the agent (`/run/netns/<prefix>-mgmt`).
+    pub mgmt_netns_path: PathBuf,
+    /// Host taps: NIC 0 (management) then the data NICs; they live in the switch namespace.
+    pub taps: Vec<IfName>,
+    /// Serial console log.
+    pub console_log: PathBuf,
+    /// From the domain create call to the agent answering.
+    pub boot_to_ready_ms: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -85,12 +132,16 @@ pub struct InterfaceInfo {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentInfo {
-    /// `unix:/run/coo-bench/<run>/agents/<vnf>.sock`, reachable from the host.
+    /// netns driver: `unix:/run/coo-bench/<run>/agents/<vnf>.sock`, reachable from the host;
+    /// vm driver: `netns:/run/netns/<prefix>-mgmt@198.19.255.x:8000` (TCP from inside the
+    /// management namespace; `vnf_client::Endpoint` parses both).
     pub endpoint: String,
-    /// Also listening here, inside the VNF namespace only.
+    /// Also listening here, inside the VNF namespace only (vm: the guest address, reachable
+    /// from the management namespace only).
     pub tcp_in_netns: String,
     pub pid: Option<i32>,
     pub start_time: Option<u64>,
+    /// Agent log (vm: the serial console log).
     pub log: PathBuf,
 }
 

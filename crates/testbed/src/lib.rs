@@ -5,6 +5,10 @@
 //! Flow: [`plan()`] (pure) → [`apply::apply`] over [`hostnet::NetOps`] and an
 //! [`agents::Launcher`] → wait for every agent → `testbed.json`. All functions block; from
 //! async code call them through `spawn_blocking`.
+//!
+//! With [`DriverKind::Vm`] ([`UpOptions::driver`], else the topology's `driver`) every VNF is
+//! a transient libvirt domain instead ([`plan_vm`], [`vm`]): same bridges, source and sinks,
+//! agents reached over TCP from the management namespace `<prefix>-mgmt`.
 
 pub mod agents;
 pub mod apply;
@@ -12,6 +16,7 @@ pub mod layout;
 pub mod plan;
 pub mod probe;
 pub mod runs;
+pub mod vm;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,8 +32,12 @@ use serde::Serialize;
 use topology::Topology;
 
 pub use agents::{find_agent_binary, FakeLauncher, Launcher, ProcessLauncher};
-pub use layout::{AgentInfo, Attachment, BridgeInfo, InterfaceInfo, Testbed, VnfInstance};
-pub use plan::{plan, Action, AgentSpec, Plan, PlanError};
+pub use layout::{
+    AgentInfo, Attachment, BridgeInfo, InterfaceInfo, MgmtInfo, Testbed, VmInfo, VnfInstance,
+};
+pub use plan::{plan, plan_vm, Action, AgentSpec, Plan, PlanError, VmStart};
+pub use topology::DriverKind;
+pub use vm::{FakeAgents, GuestAgents, RestAgents, VmHost};
 pub use runs::run_root;
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +85,8 @@ pub enum UpError {
     Teardown { run: String, errors: Vec<String> },
     #[error("testbed.json of {run}: {msg}")]
     BadTestbedJson { run: String, msg: String },
+    #[error("vm driver: {0}")]
+    Vm(String),
 }
 
 /// Options of [`up`].
@@ -95,6 +106,15 @@ pub struct UpOptions {
     pub ready_timeout: Duration,
     /// Set (e.g. from SIGINT/SIGTERM) to abort `up`; what was made is removed.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// netns or vm; default: the topology's `driver`, else netns.
+    pub driver: Option<DriverKind>,
+}
+
+impl UpOptions {
+    /// The driver `up` uses for `topo`.
+    pub fn driver_for(&self, topo: &Topology) -> DriverKind {
+        self.driver.or(topo.driver).unwrap_or(DriverKind::Netns)
+    }
 }
 
 impl Default for UpOptions {
@@ -108,6 +128,7 @@ impl Default for UpOptions {
             io_mode: None,
             ready_timeout: Duration::from_secs(10),
             cancel: None,
+            driver: None,
         }
     }
 }
@@ -117,6 +138,8 @@ pub struct Host<'a> {
     pub net: &'a dyn NetOps,
     pub procs: &'a dyn ProcessOps,
     pub launcher: &'a dyn Launcher,
+    /// Needed for the vm driver.
+    pub vm: Option<VmHost<'a>>,
 }
 
 fn is_root() -> bool {
@@ -131,6 +154,9 @@ pub fn up(topo: &Topology, opts: &UpOptions) -> Result<Testbed, UpError> {
     }
     let net = RtNetOps::new()?;
     let procs = RealProcesses::default();
+    if opts.driver_for(topo) == DriverKind::Vm {
+        return up_vm(topo, opts, &net, &procs);
+    }
     let binary = match &opts.agent_binary {
         Some(b) => b.clone(),
         None => find_agent_binary()?,
@@ -153,8 +179,125 @@ pub fn up(topo: &Topology, opts: &UpOptions) -> Result<Testbed, UpError> {
             net: &net,
             procs: &procs,
             launcher: &launcher,
+            vm: None,
         },
     )
+}
+
+/// External engine binaries the variant names: they must be in the guest image.
+fn external_engines(topo: &Topology, opts: &UpOptions) -> Vec<PathBuf> {
+    let variant = match &opts.variant {
+        None => topo.variants.first(),
+        Some(n) => topo.variant(n),
+    };
+    variant
+        .map(|v| topo.resolve(v))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| match r.engine {
+            topology::EngineSpec::External(p) => Some(p),
+            _ => None,
+        })
+        .collect()
+}
+
+fn up_vm(
+    topo: &Topology,
+    opts: &UpOptions,
+    net: &RtNetOps,
+    procs: &RealProcesses,
+) -> Result<Testbed, UpError> {
+    let backend = vm::prepare_backend(&external_engines(topo, opts))?;
+    // The vm plan starts no host agents; the launcher is never called.
+    let launcher = FakeLauncher::default();
+    up_with(
+        topo,
+        opts,
+        &Host {
+            net,
+            procs,
+            launcher: &launcher,
+            vm: Some(VmHost {
+                backend: &backend,
+                agents: &RestAgents,
+            }),
+        },
+    )
+}
+
+/// Wait for every VM agent (in parallel), then push each VNF's function and engine.
+fn finish_vms(
+    tb: &mut Testbed,
+    vms: &[(VmStart, vmdriver::vnf::VnfVm, std::time::Instant)],
+    host: &VmHost<'_>,
+    opts: &UpOptions,
+) -> Result<(), UpError> {
+    let mgmt = tb
+        .mgmt
+        .as_ref()
+        .ok_or_else(|| UpError::Vm("vm testbed without management network".into()))?
+        .netns_path
+        .clone();
+    let cancel = opts.cancel.as_deref();
+    let accel = host.backend.accel.accel.to_string();
+    let results: Vec<Result<u64, UpError>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = vms
+            .iter()
+            .map(|(start, vm, t0)| {
+                let mgmt = &mgmt;
+                sc.spawn(move || {
+                    let fail = |m: String| {
+                        let console = fs::read_to_string(&vm.console_log).unwrap_or_default();
+                        let tail: Vec<&str> = console.lines().rev().take(12).collect();
+                        let tail: Vec<&str> = tail.into_iter().rev().collect();
+                        UpError::Vm(format!(
+                            "{}: {m}; console {}:\n{}",
+                            vm.domain,
+                            vm.console_log.display(),
+                            tail.join("\n")
+                        ))
+                    };
+                    host.agents
+                        .wait_ready(vm, mgmt, opts.ready_timeout, cancel)
+                        .map_err(fail)?;
+                    let ready_ms = t0.elapsed().as_millis() as u64;
+                    let function = fs::read_to_string(&start.function).map_err(|e| {
+                        UpError::Io(format!("{}: {e}", start.function.display()))
+                    })?;
+                    host.agents
+                        .configure(vm, mgmt, &function, &start.spec.engine, opts.autostart)
+                        .map_err(fail)?;
+                    Ok(ready_ms)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(UpError::Vm("agent thread panicked".into())))
+            })
+            .collect()
+    });
+    if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst)) {
+        return Err(UpError::Interrupted);
+    }
+    tb.accelerator = Some(accel.clone());
+    for ((start, vm, _), r) in vms.iter().zip(results) {
+        let ms = r?;
+        if let Some(info) = tb
+            .vnfs
+            .iter_mut()
+            .find(|v| v.id == start.vnf)
+            .and_then(|v| v.vm.as_mut())
+        {
+            info.accelerator = accel.clone();
+            info.boot_to_ready_ms = Some(ms);
+            info.domain = vm.domain.clone();
+            info.console_log = vm.console_log.clone();
+        }
+    }
+    Ok(())
 }
 
 fn now_ms() -> u64 {
@@ -174,17 +317,37 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
         name: opts.variant.clone().unwrap_or_default(),
         available: topo.variants.iter().map(|v| v.name.clone()).collect(),
     })?;
+    let driver = opts.driver_for(topo);
+    if driver == DriverKind::Vm && host.vm.is_none() {
+        return Err(UpError::Vm("no VM back-end given".into()));
+    }
     let root = opts.run_root.clone().unwrap_or_else(run_root);
     let run = runs::allocate(&root, topo.id.as_str(), opts.run_id.as_deref(), host.net)?;
     let result = (|| {
-        let p = plan(topo, variant, &run.prefix, &run.run_id, &run.dir)?;
+        let p = match driver {
+            DriverKind::Netns => plan(topo, variant, &run.prefix, &run.run_id, &run.dir)?,
+            DriverKind::Vm => plan_vm(topo, variant, &run.prefix, &run.run_id, &run.dir)?,
+        };
         let mut ledger = hostnet::Ledger::create(&run.dir.join(runs::LEDGER))?;
         let cancel = opts.cancel.as_deref();
-        let agents = apply::apply(&p.actions, host.net, host.launcher, &mut ledger, cancel)
-            .inspect_err(|_| drop(ledger))?;
+        let applied = apply::apply(
+            &p.actions,
+            host.net,
+            host.launcher,
+            host.vm.as_ref(),
+            &mut ledger,
+            cancel,
+        )
+        .inspect_err(|_| drop(ledger))?;
+        let agents = applied.agents;
         host.launcher
             .wait_ready(&agents, opts.ready_timeout, cancel)?;
         let mut tb = p.testbed;
+        if let Some(vmh) = &host.vm {
+            if !applied.vms.is_empty() {
+                finish_vms(&mut tb, &applied.vms, vmh, opts)?;
+            }
+        }
         for (spec, id) in &agents {
             if let Some(v) = tb.vnfs.iter_mut().find(|v| v.id == spec.vnf) {
                 v.agent.pid = Some(id.pid);
@@ -198,6 +361,14 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
     match result {
         Ok(tb) => Ok(tb),
         Err(e) => {
+            if let Some(vmh) = &host.vm {
+                let (_, errs) =
+                    vm::destroy_domains(&run.dir, &run.prefix, vmh.backend.driver.as_ref());
+                if !errs.is_empty() {
+                    tracing::warn!("rollback left domains: {errs:?}");
+                    return Err(e);
+                }
+            }
             let lp = run.dir.join(runs::LEDGER);
             if lp.exists() {
                 if let Ok(rep) = ledger::teardown(&lp, host.net, host.procs) {
@@ -247,13 +418,59 @@ pub struct DownReport {
     pub removed: usize,
 }
 
+/// Destroy the run's domains (before its namespaces: QEMU holds the taps). `vm` None =
+/// connect to libvirt only when the run recorded domains.
+fn teardown_domains(
+    dir: &Path,
+    run: &str,
+    vm_driver: Option<&dyn vmdriver::VmDriver>,
+) -> Result<usize, UpError> {
+    if !dir.join(vm::DOMAIN_LEDGER).exists() {
+        return Ok(0);
+    }
+    let prefix = runs::read_prefix_of(dir).ok_or_else(|| UpError::Teardown {
+        run: run.to_owned(),
+        errors: vec!["run has domains but no prefix file".into()],
+    })?;
+    let owned;
+    let driver: &dyn vmdriver::VmDriver = match vm_driver {
+        Some(d) => d,
+        None => {
+            match vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI) {
+                Ok(d) => {
+                    owned = d;
+                    &owned
+                }
+                // Nothing recorded still standing: nothing libvirt would have to destroy.
+                Err(_) if vm::live_domains(dir).is_empty() => return Ok(0),
+                Err(e) => {
+                    return Err(UpError::Teardown {
+                        run: run.to_owned(),
+                        errors: vec![format!("domains {:?}: {e}", vm::live_domains(dir))],
+                    })
+                }
+            }
+        }
+    };
+    let (n, errors) = vm::destroy_domains(dir, &prefix, driver);
+    if !errors.is_empty() {
+        return Err(UpError::Teardown {
+            run: run.to_owned(),
+            errors,
+        });
+    }
+    Ok(n)
+}
+
 fn teardown_run(
     root: &Path,
     run: &str,
     host_net: &dyn NetOps,
     procs: &dyn ProcessOps,
+    vm_driver: Option<&dyn vmdriver::VmDriver>,
 ) -> Result<TeardownReport, UpError> {
     let dir = root.join(run);
+    teardown_domains(&dir, run, vm_driver)?;
     let lp = dir.join(runs::LEDGER);
     let rep = if lp.exists() {
         ledger::teardown(&lp, host_net, procs)?
@@ -286,12 +503,24 @@ pub fn down_with(
     net: &dyn NetOps,
     procs: &dyn ProcessOps,
 ) -> Result<DownReport, UpError> {
+    down_with_vm(root, id, net, procs, None)
+}
+
+/// [`down_with`] with a VM driver for the run's domains (None: libvirt, connected only when
+/// the run has domains).
+pub fn down_with_vm(
+    root: &Path,
+    id: &str,
+    net: &dyn NetOps,
+    procs: &dyn ProcessOps,
+    vm_driver: Option<&dyn vmdriver::VmDriver>,
+) -> Result<DownReport, UpError> {
     let run = runs::resolve(root, id)?;
     let dir = root.join(&run);
     let _lock = runs::try_lock(&dir)
         .map_err(|e| UpError::Io(e.to_string()))?
         .ok_or_else(|| UpError::Busy(run.clone()))?;
-    let rep = teardown_run(root, &run, net, procs)?;
+    let rep = teardown_run(root, &run, net, procs, vm_driver)?;
     Ok(DownReport {
         run_id: run,
         removed: rep.removed.len(),
@@ -308,18 +537,54 @@ pub struct CleanReport {
     pub failed: Vec<String>,
     /// `cb????`-looking namespaces that no ledger lists: not ours to remove.
     pub foreign_netns: Vec<String>,
+    /// coo-bench domains of no run in progress, destroyed (`clean` with libvirt reachable).
+    pub leftover_domains: Vec<String>,
+    /// What was skipped and why (e.g. libvirt not installed).
+    pub notes: Vec<String>,
 }
 
 /// Remove every run's leftovers (also after SIGKILL), skipping runs in progress.
+/// With libvirt reachable it also destroys leftover coo-bench domains (`cb…-`, `cbt…-`) that
+/// belong to no run in progress.
 pub fn clean() -> Result<CleanReport, UpError> {
     let net = RtNetOps::new()?;
-    clean_with(&run_root(), &net, &RealProcesses::default())
+    let procs = RealProcesses::default();
+    if !Path::new(LIBVIRT_SOCKET).exists() {
+        let mut rep = clean_with_vm(&run_root(), &net, &procs, None, false)?;
+        rep.notes
+            .push(format!("libvirt not running ({LIBVIRT_SOCKET} absent): no domain check"));
+        return Ok(rep);
+    }
+    match vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI) {
+        Ok(d) => clean_with_vm(&run_root(), &net, &procs, Some(&d), true),
+        Err(e) => {
+            let mut rep = clean_with_vm(&run_root(), &net, &procs, None, false)?;
+            rep.notes
+                .push(format!("libvirt unreachable ({e}): no domain check"));
+            Ok(rep)
+        }
+    }
 }
+
+/// libvirtd's socket; absent = libvirt not installed or not running.
+pub const LIBVIRT_SOCKET: &str = "/var/run/libvirt/libvirt-sock";
 
 pub fn clean_with(
     root: &Path,
     net: &dyn NetOps,
     procs: &dyn ProcessOps,
+) -> Result<CleanReport, UpError> {
+    clean_with_vm(root, net, procs, None, false)
+}
+
+/// [`clean_with`] with a VM driver; `leftovers`: also destroy coo-bench domains no busy run
+/// owns.
+pub fn clean_with_vm(
+    root: &Path,
+    net: &dyn NetOps,
+    procs: &dyn ProcessOps,
+    vm_driver: Option<&dyn vmdriver::VmDriver>,
+    leftovers: bool,
 ) -> Result<CleanReport, UpError> {
     let mut rep = CleanReport::default();
     for run in runs::list_runs(root).map_err(|e| UpError::Io(e.to_string()))? {
@@ -335,7 +600,7 @@ pub fn clean_with(
                 continue;
             }
         };
-        match teardown_run(root, &run, net, procs) {
+        match teardown_run(root, &run, net, procs, vm_driver) {
             Ok(t) => {
                 rep.objects_removed += t.removed.len();
                 rep.removed_runs.push(run);
@@ -360,6 +625,30 @@ pub fn clean_with(
             rep.foreign_netns.push(n.to_string());
         }
     }
+    if let (Some(d), true) = (vm_driver, leftovers) {
+        let busy: Vec<String> = rep
+            .busy_runs
+            .iter()
+            .filter_map(|r| runs::read_prefix_of(&root.join(r)))
+            .map(|p| format!("{p}-"))
+            .collect();
+        match d.list("cb") {
+            Ok(list) => {
+                for dom in list {
+                    if !vmdriver::driver::is_coo_bench_domain(&dom.name)
+                        || busy.iter().any(|p| dom.name.starts_with(p))
+                    {
+                        continue;
+                    }
+                    match d.destroy(&dom.name) {
+                        Ok(()) => rep.leftover_domains.push(dom.name),
+                        Err(e) => rep.failed.push(format!("domain {}: {e}", dom.name)),
+                    }
+                }
+            }
+            Err(e) => rep.failed.push(format!("list domains: {e}")),
+        }
+    }
     Ok(rep)
 }
 
@@ -375,6 +664,11 @@ fn looks_like_ours(name: &str) -> bool {
 #[derive(Debug, Serialize)]
 pub struct AgentStatus {
     pub vnf: String,
+    /// vm driver: the domain and its libvirt state (`running`, `shutoff`, `gone`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain_state: Option<String>,
     pub pid: Option<i32>,
     pub alive: bool,
     pub answers: bool,
@@ -400,6 +694,26 @@ pub fn status() -> Result<Vec<RunStatus>, UpError> {
 }
 
 pub fn status_in(root: &Path) -> Result<Vec<RunStatus>, UpError> {
+    let mut libvirt = None;
+    let needs_libvirt = runs::list_runs(root)
+        .unwrap_or_default()
+        .iter()
+        .any(|r| root.join(r).join(vm::DOMAIN_LEDGER).exists());
+    if needs_libvirt && Path::new(LIBVIRT_SOCKET).exists() {
+        libvirt =
+            vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI).ok();
+    }
+    status_in_vm(
+        root,
+        libvirt.as_ref().map(|d| d as &dyn vmdriver::VmDriver),
+    )
+}
+
+/// [`status_in`] with a VM driver for domain states (None: states unknown).
+pub fn status_in_vm(
+    root: &Path,
+    vm_driver: Option<&dyn vmdriver::VmDriver>,
+) -> Result<Vec<RunStatus>, UpError> {
     let mut out = Vec::new();
     for run in runs::list_runs(root).map_err(|e| UpError::Io(e.to_string()))? {
         let dir = root.join(&run);
@@ -419,6 +733,9 @@ pub fn status_in(root: &Path) -> Result<Vec<RunStatus>, UpError> {
             .iter()
             .flat_map(|tb| tb.vnfs.iter())
             .map(|v| {
+                if let Some(info) = &v.vm {
+                    return vm_agent_status(v, info, vm_driver);
+                }
                 let alive = match (v.agent.pid, v.agent.start_time) {
                     (Some(pid), Some(start_time)) => ProcId { pid, start_time }.alive(),
                     _ => false,
@@ -426,6 +743,8 @@ pub fn status_in(root: &Path) -> Result<Vec<RunStatus>, UpError> {
                 let sock = v.agent.endpoint.strip_prefix("unix:").map(PathBuf::from);
                 AgentStatus {
                     vnf: v.id.clone(),
+                    domain: None,
+                    domain_state: None,
                     pid: v.agent.pid,
                     alive,
                     answers: alive && sock.is_some_and(|s| probe::agent_answers(&s)),
@@ -452,10 +771,42 @@ pub fn status_in(root: &Path) -> Result<Vec<RunStatus>, UpError> {
     Ok(out)
 }
 
-/// Namespaces of a testbed (switch, VNFs, source, sinks), e.g. for safety checks.
+fn vm_agent_status(
+    v: &VnfInstance,
+    info: &VmInfo,
+    vm_driver: Option<&dyn vmdriver::VmDriver>,
+) -> AgentStatus {
+    let state = vm_driver.map(|d| match d.state(&info.domain) {
+        Ok(s) => serde_json::to_value(s)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| format!("{s:?}")),
+        Err(vmdriver::VmError::NoSuchDomain(_)) => "gone".to_owned(),
+        Err(e) => format!("unknown ({e})"),
+    });
+    let alive = state.as_deref().is_none_or(|s| s == "running");
+    let addr = v.agent.tcp_in_netns.parse().ok();
+    AgentStatus {
+        vnf: v.id.clone(),
+        domain: Some(info.domain.clone()),
+        domain_state: state,
+        pid: None,
+        alive,
+        answers: alive
+            && addr.is_some_and(|a| probe::vm_agent_answers(&info.mgmt_netns_path, a)),
+        endpoint: v.agent.endpoint.clone(),
+    }
+}
+
+/// Namespaces of a testbed (switch, VNFs or management, source, sinks), e.g. for safety
+/// checks.
 pub fn namespaces(tb: &Testbed) -> Vec<NetnsName> {
     let mut v = vec![tb.switch_netns.clone()];
-    v.extend(tb.vnfs.iter().map(|x| x.netns.clone()));
+    for x in &tb.vnfs {
+        if !v.contains(&x.netns) {
+            v.push(x.netns.clone());
+        }
+    }
     v.push(tb.source.netns.clone());
     v.extend(tb.sinks.iter().map(|s| s.netns.clone()));
     v

@@ -17,10 +17,11 @@ use std::path::{Path, PathBuf};
 
 use hostnet::{IfName, Ipv4Cidr, Mac, NameError, Netem, NetnsName, VethEnd};
 use serde::{Deserialize, Serialize};
-use topology::{Direction, LinkName, NodeId, Point, Topology, Variant};
+use topology::{Direction, DriverKind, LinkName, NodeId, Point, ResolvedVnf, Topology, Variant};
 
 use crate::layout::{
-    AgentInfo, Attachment, BridgeInfo, InterfaceInfo, Testbed, VnfInstance, FORMAT_VERSION,
+    AgentInfo, Attachment, BridgeInfo, InterfaceInfo, MgmtInfo, Testbed, VmInfo, VnfInstance,
+    FORMAT_VERSION,
 };
 
 /// Source address (matches traffic/default.json `src_ip`).
@@ -31,6 +32,14 @@ pub const FIRST_SINK_IP: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
 pub const PREFIX_LEN: u8 = 15;
 /// The agent's TCP listener inside each VNF namespace (COO's port).
 pub const AGENT_TCP: &str = "127.0.0.1:8000";
+/// vm driver: address of the management namespace on the management bridge.
+pub const MGMT_HOST_IP: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
+/// vm driver: VM i gets 198.19.255.(10+i)/16 on its management NIC.
+pub const MGMT_PREFIX_LEN: u8 = 16;
+/// vm driver: first VM management address.
+pub const FIRST_VM_MGMT_IP: Ipv4Addr = Ipv4Addr::new(198, 19, 255, 10);
+/// vm driver: at most this many VNFs (management addresses up to 198.19.255.254).
+pub const MAX_VMS: usize = 245;
 
 /// One step of instantiation. Creating steps are written to the ledger before they run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -78,6 +87,29 @@ pub enum Action {
         netem: Netem,
     },
     StartAgent(AgentSpec),
+    /// vm driver: a persistent tap in the host namespace (libvirt opens it unmanaged and the
+    /// VM start moves it into the switch namespace).
+    CreateTap {
+        name: IfName,
+    },
+    /// vm driver: start a VNF VM, then move its taps onto their bridges.
+    StartVm(VmStart),
+}
+
+/// How to start one VNF VM (vm driver).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmStart {
+    pub vnf: String,
+    pub spec: vmdriver::vnf::VnfVmSpec,
+    /// Switch namespace holding the bridges.
+    pub switch_netns: NetnsName,
+    /// (tap, bridge): NIC 0 = management, then the data NICs in PyCOO order.
+    pub taps: Vec<(IfName, IfName)>,
+    pub function_source: PathBuf,
+    /// `<workdir>/func.click`: the copy pushed to the agent (`PUT /v1/function`).
+    pub function: PathBuf,
+    pub workdir: PathBuf,
 }
 
 /// How to start one VNF's agent.
@@ -118,6 +150,8 @@ pub enum PlanError {
     UnknownLink { node: String, link: String },
     #[error("derived name {0} is used twice (rename a node or link)")]
     Collision(String),
+    #[error("the vm driver supports at most {MAX_VMS} VNFs, the topology has {0}")]
+    TooManyVms(usize),
 }
 
 fn name_err(what: impl Into<String>) -> impl FnOnce(NameError) -> PlanError {
@@ -140,6 +174,7 @@ fn prefix_bytes(prefix: &str) -> Result<[u8; 2], PlanError> {
 const ROLE_VNF: u8 = 0x00;
 const ROLE_SOURCE: u8 = 0x01;
 const ROLE_SINK: u8 = 0x02;
+const ROLE_MGMT: u8 = 0x03;
 
 fn gen_mac(pb: [u8; 2], role: u8, node: usize, port: usize) -> Mac {
     Mac::local([pb[0], pb[1], role, node as u8, port as u8])
@@ -286,6 +321,34 @@ pub fn plan(
     run_id: &str,
     run_dir: &Path,
 ) -> Result<Plan, PlanError> {
+    plan_driver(topo, variant, prefix, run_id, run_dir, DriverKind::Netns)
+}
+
+/// Like [`plan`] for the vm driver: every VNF a VM whose NIC 0 is on a management bridge
+/// (reached from namespace `<prefix>-mgmt`, 198.19.0.1/16) and whose data NICs are taps
+/// `<prefix>v<index>n<nic>` on the link bridges. Source, sinks and bridges as in [`plan`].
+pub fn plan_vm(
+    topo: &Topology,
+    variant: &Variant,
+    prefix: &str,
+    run_id: &str,
+    run_dir: &Path,
+) -> Result<Plan, PlanError> {
+    plan_driver(topo, variant, prefix, run_id, run_dir, DriverKind::Vm)
+}
+
+fn plan_driver(
+    topo: &Topology,
+    variant: &Variant,
+    prefix: &str,
+    run_id: &str,
+    run_dir: &Path,
+    driver: DriverKind,
+) -> Result<Plan, PlanError> {
+    let vm = driver == DriverKind::Vm;
+    if vm && topo.vnfs.len() > MAX_VMS {
+        return Err(PlanError::TooManyVms(topo.vnfs.len()));
+    }
     let pb = prefix_bytes(prefix)?;
     let sw = NetnsName::new(prefix).map_err(name_err("switch namespace"))?;
     let mut b = Builder {
@@ -316,7 +379,15 @@ pub fn plan(
         .iter()
         .map(|o| b.ns_of(o.id.as_str()))
         .collect::<Result<_, _>>()?;
-    for n in vnf_ns.iter().chain([&src_ns]).chain(sink_ns.iter()) {
+    let mgmt_ns = NetnsName::new(format!("{prefix}-mgmt")).map_err(name_err("management namespace"))?;
+    if vm {
+        b.new_ns(&mgmt_ns)?;
+    } else {
+        for n in &vnf_ns {
+            b.new_ns(n)?;
+        }
+    }
+    for n in [&src_ns].into_iter().chain(sink_ns.iter()) {
         b.new_ns(n)?;
     }
 
@@ -351,10 +422,54 @@ pub fn plan(
         });
     }
 
+    let mgmt = if vm {
+        let bridge = IfName::new(format!("{prefix}-mgmt")).map_err(name_err("management bridge"))?;
+        let veth = IfName::new(format!("{prefix}-mgv")).map_err(name_err("management veth"))?;
+        b.claim(&format!("if:{bridge}"))?;
+        b.actions.push(Action::CreateBridge {
+            netns: sw.clone(),
+            name: bridge.clone(),
+            mac: None,
+        });
+        b.actions.push(Action::DisableBridgeNetfilter {
+            netns: sw.clone(),
+            bridge: bridge.clone(),
+        });
+        b.actions.push(Action::LinkUp {
+            netns: sw.clone(),
+            name: bridge.clone(),
+        });
+        b.veth(&mgmt_ns, &veth, gen_mac(pb, ROLE_MGMT, 0, 0), &bridge)?;
+        let address = Ipv4Cidr {
+            addr: MGMT_HOST_IP,
+            prefix_len: MGMT_PREFIX_LEN,
+        };
+        b.actions.push(Action::AddAddress {
+            netns: mgmt_ns.clone(),
+            link: veth.clone(),
+            addr: address,
+        });
+        Some(MgmtInfo {
+            netns: mgmt_ns.clone(),
+            netns_path: mgmt_ns.path(),
+            bridge,
+            veth,
+            address,
+        })
+    } else {
+        None
+    };
+
     let resolved = topo.resolve(variant);
     let mut vnfs = Vec::new();
     let mut agents = Vec::new();
     for (i, (v, ns)) in topo.vnfs.iter().zip(&vnf_ns).enumerate() {
+        if let Some(m) = &mgmt {
+            let (inst, actions) = plan_one_vm(&mut b, m, i, v, &resolved[i], run_dir)?;
+            vnfs.push(inst);
+            agents.extend(actions);
+            continue;
+        }
         let mut ifs = Vec::new();
         for itf in &v.interfaces {
             let name = b.ifname(&v.id, itf.port)?;
@@ -410,6 +525,7 @@ pub fn plan(
                 start_time: None,
                 log: spec.log.clone(),
             },
+            vm: None,
         });
         agents.push(Action::StartAgent(spec));
     }
@@ -434,7 +550,7 @@ pub fn plan(
             .find(|v| v.id == br.to)
             .and_then(|v| v.interfaces.iter().find(|i| i.link == br.link))
             .map(|i| i.name.clone())
-            .or_else(|| {
+                .or_else(|| {
                 sinks
                     .iter()
                     .find(|s| s.id == br.to)
@@ -449,7 +565,7 @@ pub fn plan(
         }
     }
 
-    // Agents last: their interfaces and loopback exist when they start.
+    // Agents (VMs) last: their interfaces, bridges and loopback exist when they start.
     b.actions.extend(agents);
 
     let testbed = Testbed {
@@ -459,7 +575,9 @@ pub fn plan(
         topology_source: topo.source.clone(),
         variant: variant.name.clone(),
         prefix: prefix.to_owned(),
-        driver: "netns".into(),
+        driver: if vm { "vm" } else { "netns" }.into(),
+        accelerator: None,
+        mgmt,
         run_dir: run_dir.to_owned(),
         switch_netns: sw,
         created_unix_ms: 0,
@@ -472,4 +590,125 @@ pub fn plan(
         actions: b.actions,
         testbed,
     })
+}
+
+fn direction_str(d: &Direction) -> String {
+    match d {
+        Direction::Ingress => "ingress".into(),
+        Direction::Egress => "egress".into(),
+    }
+}
+
+/// The actions (taps, then the VM start) and the instance of VNF `i` as a VM.
+fn plan_one_vm(
+    b: &mut Builder<'_>,
+    mgmt: &MgmtInfo,
+    i: usize,
+    v: &topology::Vnf,
+    r: &ResolvedVnf,
+    run_dir: &Path,
+) -> Result<(VnfInstance, Vec<Action>), PlanError> {
+    let pb = prefix_bytes(b.prefix)?;
+    let mgmt_ip = Ipv4Addr::from(u32::from(FIRST_VM_MGMT_IP) + i as u32);
+    let mut itfs: Vec<&topology::VnfInterface> = v.interfaces.iter().collect();
+    itfs.sort_by_key(|x| x.port);
+    let mut spec = vmdriver::vnf::VnfVmSpec {
+        prefix: b.prefix.to_owned(),
+        vnf_id: v.id.to_string(),
+        index: i,
+        memory_mib: v.memory_mib,
+        vcpus: v.vcpus,
+        mgmt_bridge: mgmt.bridge.to_string(),
+        mgmt_addr: (mgmt_ip, MGMT_PREFIX_LEN),
+        mgmt_dhcp: false,
+        precreated_taps: true,
+        mgmt_mac: v
+            .management_mac
+            .as_ref()
+            .map(|m| vmdriver::MacAddr(m.octets())),
+        data: Vec::new(),
+        engine: r.engine.to_string(),
+        run_dir: run_dir.to_owned(),
+    };
+    let tap = |nic: usize, spec: &vmdriver::vnf::VnfVmSpec| {
+        let n = vmdriver::vnf::tap_name(spec, nic);
+        IfName::new(n.clone()).map_err(name_err(format!("tap {n}")))
+    };
+    let mut actions = Vec::new();
+    let mut taps = Vec::new();
+    let t0 = tap(0, &spec)?;
+    taps.push((t0, mgmt.bridge.clone()));
+    let mut ifs = Vec::new();
+    for (k, itf) in itfs.iter().enumerate() {
+        let bridge = b.bridge_of(v.id.as_str(), &itf.link)?;
+        let mac = itf
+            .mac
+            .as_ref()
+            .map(conv_mac)
+            .unwrap_or_else(|| gen_mac(pb, ROLE_VNF, i, itf.port));
+        spec.data
+            .push((bridge.to_string(), vmdriver::MacAddr(mac.octets())));
+        let t = tap(k + 1, &spec)?;
+        taps.push((t.clone(), bridge.clone()));
+        ifs.push(InterfaceInfo {
+            name: t,
+            port: itf.port,
+            mac,
+            bridge,
+            link: itf.link.to_string(),
+            peer: itf.peer.to_string(),
+            direction: direction_str(&itf.direction),
+            address: None,
+        });
+    }
+    for (t, _) in &taps {
+        b.claim(&format!("if:{t}"))?;
+        actions.push(Action::CreateTap { name: t.clone() });
+    }
+    let ds = vmdriver::vnf::domain_spec(&spec, Path::new("-"), Path::new("-"), vmdriver::Accel::Tcg);
+    let workdir = run_dir.join(v.id.as_str());
+    let function = workdir.join("func.click");
+    let tcp = std::net::SocketAddr::from((mgmt_ip, vmdriver::guest::AGENT_PORT));
+    let inst = VnfInstance {
+        id: v.id.to_string(),
+        netns: mgmt.netns.clone(),
+        netns_path: mgmt.netns_path.clone(),
+        engine: spec.engine.clone(),
+        function: function.clone(),
+        function_source: r.function.clone(),
+        workdir: workdir.clone(),
+        interfaces: ifs,
+        agent: AgentInfo {
+            endpoint: format!("netns:{}@{tcp}", mgmt.netns_path.display()),
+            tcp_in_netns: tcp.to_string(),
+            pid: None,
+            start_time: None,
+            log: ds.console_log.clone(),
+        },
+        vm: Some(VmInfo {
+            domain: ds.name.clone(),
+            accelerator: String::new(),
+            memory_mib: v.memory_mib,
+            vcpus: v.vcpus,
+            mgmt_ip: Ipv4Cidr {
+                addr: mgmt_ip,
+                prefix_len: MGMT_PREFIX_LEN,
+            },
+            mgmt_mac: vmdriver::vnf::mgmt_mac_of(&spec).to_string(),
+            mgmt_netns_path: mgmt.netns_path.clone(),
+            taps: taps.iter().map(|(t, _)| t.clone()).collect(),
+            console_log: ds.console_log,
+            boot_to_ready_ms: None,
+        }),
+    };
+    actions.push(Action::StartVm(VmStart {
+        vnf: v.id.to_string(),
+        spec,
+        switch_netns: b.sw.clone(),
+        taps,
+        function_source: r.function.clone(),
+        function,
+        workdir,
+    }));
+    Ok((inst, actions))
 }

@@ -166,9 +166,15 @@ pub fn allocate(
 }
 
 fn read_prefix(root: &Path, run: &str) -> Option<String> {
-    fs::read_to_string(root.join(run).join("prefix"))
+    read_prefix_of(&root.join(run))
+}
+
+/// The name prefix a run directory claimed (`cbhhhh`).
+pub fn read_prefix_of(run_dir: &Path) -> Option<String> {
+    fs::read_to_string(run_dir.join("prefix"))
         .ok()
         .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
 }
 
 /// Resolve `id` to a run id: an exact run id, or a topology id with exactly one run.

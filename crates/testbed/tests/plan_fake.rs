@@ -172,6 +172,7 @@ fn up_then_down_with_fakes_leaves_nothing() {
     let procs = RecordingProcesses::default();
     let launcher = FakeLauncher::default();
     let host = Host {
+        vm: None,
         net: &net,
         procs: &procs,
         launcher: &launcher,
@@ -221,6 +222,7 @@ fn failure_mid_up_rolls_back() {
     let procs = RecordingProcesses::default();
     let launcher = FakeLauncher::default();
     let host = Host {
+        vm: None,
         net: &net,
         procs: &procs,
         launcher: &launcher,
@@ -244,6 +246,7 @@ fn cancel_flag_aborts_and_cleans() {
     let procs = RecordingProcesses::default();
     let launcher = FakeLauncher::default();
     let host = Host {
+        vm: None,
         net: &net,
         procs: &procs,
         launcher: &launcher,
@@ -264,6 +267,7 @@ fn two_runs_of_one_topology_get_distinct_prefixes_and_clean_removes_both() {
     let procs = RecordingProcesses::default();
     let launcher = FakeLauncher::default();
     let host = Host {
+        vm: None,
         net: &net,
         procs: &procs,
         launcher: &launcher,

@@ -140,7 +140,11 @@ impl Generator {
                 self.send_latency_frame(phase.tag, &mut seq, &mut stats)?;
                 next_lat = next_lat.saturating_add(lat_interval_ns).max(now);
             }
-            let n = batch.min((phase.frames - k) as usize);
+            // When the thread was descheduled it is behind: catch up with bigger batches
+            // (one syscall per frame burst), else the rate would scale with the batch size.
+            let due_now = ((now - start) as f64 / ns_per_frame) as u64;
+            let behind = due_now.saturating_sub(k).min(MAX_BATCH as u64) as usize;
+            let n = batch.max(behind).min((phase.frames - k) as usize);
             iov.clear();
             let tx_ns = monotonic_ns();
             for (j, (slot, slot_stream)) in self

@@ -36,7 +36,7 @@ impl Default for RingConfig {
     fn default() -> Self {
         RingConfig {
             block_size: 1 << 20,
-            block_count: 32,
+            block_count: 64,
             retire_ms: 2,
         }
     }

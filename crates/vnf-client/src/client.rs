@@ -260,6 +260,11 @@ impl VnfClient {
         match &self.endpoint {
             Endpoint::Tcp(a) => TcpStream::connect(a).await.map(Stream::Tcp),
             Endpoint::Unix(p) => UnixStream::connect(p).await.map(Stream::Unix),
+            Endpoint::NetnsTcp { netns_path, addr } => {
+                crate::netns::connect_in(netns_path, *addr, self.options.connect_timeout)
+                    .await
+                    .map(Stream::Tcp)
+            }
         }
     }
 
@@ -336,7 +341,7 @@ impl VnfClient {
         let method = Method::from_bytes(method.as_bytes())
             .map_err(|_| ClientError::InvalidRequest(format!("method {method:?}")))?;
         let host = match &self.endpoint {
-            Endpoint::Tcp(a) => a.to_string(),
+            Endpoint::Tcp(a) | Endpoint::NetnsTcp { addr: a, .. } => a.to_string(),
             Endpoint::Unix(_) => "localhost".to_owned(),
         };
         let mut builder = Request::builder()

@@ -1,4 +1,6 @@
-//! Where an agent listens: `tcp:HOST:PORT`, `http://HOST:PORT[/]` or `unix:/path`.
+//! Where an agent listens: `tcp:HOST:PORT`, `http://HOST:PORT[/]`, `unix:/path`, or
+//! `netns:/run/netns/NAME@HOST:PORT` (TCP reachable only from inside a network namespace, e.g.
+//! a VM agent on the management bridge; `netns:NAME@..` means `/run/netns/NAME`).
 
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -10,11 +12,14 @@ use std::str::FromStr;
 pub enum Endpoint {
     Tcp(SocketAddr),
     Unix(PathBuf),
+    /// TCP to `addr`, connected from inside the network namespace at `netns_path` (the socket
+    /// is created on a thread that joined it; a socket stays in the namespace it was made in).
+    NetnsTcp { netns_path: PathBuf, addr: SocketAddr },
 }
 
 /// Endpoint parse failure.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid endpoint {0:?}: expected tcp:HOST:PORT, http://HOST:PORT or unix:/path")]
+#[error("invalid endpoint {0:?}: expected tcp:HOST:PORT, http://HOST:PORT, unix:/path or netns:/run/netns/NAME@IP:PORT")]
 pub struct BadEndpoint(pub String);
 
 fn resolve(hostport: &str, original: &str) -> Result<SocketAddr, BadEndpoint> {
@@ -37,6 +42,26 @@ impl FromStr for Endpoint {
                 return Err(BadEndpoint(s.to_owned()));
             }
             return Ok(Endpoint::Unix(PathBuf::from(p)));
+        }
+        if let Some(rest) = s.strip_prefix("netns:") {
+            let (ns, hostport) = rest
+                .rsplit_once('@')
+                .ok_or_else(|| BadEndpoint(s.to_owned()))?;
+            if ns.is_empty() {
+                return Err(BadEndpoint(s.to_owned()));
+            }
+            // Only numeric addresses: a name would resolve in the caller's namespace.
+            let addr = hostport
+                .parse()
+                .map_err(|_| BadEndpoint(s.to_owned()))?;
+            let netns_path = if ns.starts_with('/') {
+                PathBuf::from(ns)
+            } else if ns.contains('/') {
+                return Err(BadEndpoint(s.to_owned()));
+            } else {
+                PathBuf::from("/run/netns").join(ns)
+            };
+            return Ok(Endpoint::NetnsTcp { netns_path, addr });
         }
         if let Some(a) = s.strip_prefix("tcp:") {
             return resolve(a, s).map(Endpoint::Tcp);
@@ -65,6 +90,9 @@ impl fmt::Display for Endpoint {
         match self {
             Endpoint::Tcp(a) => write!(f, "tcp:{a}"),
             Endpoint::Unix(p) => write!(f, "unix:{}", p.display()),
+            Endpoint::NetnsTcp { netns_path, addr } => {
+                write!(f, "netns:{}@{addr}", netns_path.display())
+            }
         }
     }
 }
@@ -94,7 +122,28 @@ mod tests {
             "unix:/run/a.sock".parse::<Endpoint>().unwrap(),
             Endpoint::Unix("/run/a.sock".into())
         );
+        let n: Endpoint = "netns:/run/netns/cb1a2b-mgmt@198.19.255.10:8000"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            n,
+            Endpoint::NetnsTcp {
+                netns_path: "/run/netns/cb1a2b-mgmt".into(),
+                addr: "198.19.255.10:8000".parse().unwrap()
+            }
+        );
+        assert_eq!(n.to_string(), "netns:/run/netns/cb1a2b-mgmt@198.19.255.10:8000");
+        assert_eq!(
+            "netns:cb1a2b-mgmt@198.19.255.10:8000"
+                .parse::<Endpoint>()
+                .unwrap(),
+            n
+        );
         for bad in [
+            "netns:@1.2.3.4:80",
+            "netns:/run/netns/x",
+            "netns:/run/netns/x@localhost:80",
+            "netns:a/b@1.2.3.4:80",
             "",
             "unix:",
             "tcp:1.2.3.4",

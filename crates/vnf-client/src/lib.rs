@@ -7,6 +7,7 @@
 
 pub mod client;
 pub mod endpoint;
+pub mod netns;
 pub mod script;
 
 pub use client::{

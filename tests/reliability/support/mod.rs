@@ -462,3 +462,53 @@ pub fn tag() -> String {
         .unwrap();
     format!("{:02x}{:02x}", b[0], b[1])
 }
+
+/// Soundness: every NDR/PDR rate in the report was measured by a trial at (about) that rate
+/// whose loss was within the goal's threshold.
+pub fn assert_rates_backed_by_trials(report: &serde_json::Value) -> usize {
+    let mut checked = 0;
+    for v in report["variants"].as_array().unwrap() {
+        if v["status"]["kind"] != "measured" {
+            // A failed variant reports no rate at all.
+            for res in v["results"].as_array().into_iter().flatten() {
+                for rep in res["repetitions"].as_array().into_iter().flatten() {
+                    assert!(
+                        rep["ndr"]["rate_pps"].is_null() && rep["pdr"]["rate_pps"].is_null(),
+                        "variant {} ({}) reports a rate",
+                        v["name"],
+                        v["status"]
+                    );
+                }
+            }
+            continue;
+        }
+        for res in v["results"].as_array().unwrap() {
+            for rep in res["repetitions"].as_array().unwrap() {
+                let trials = rep["trials"].as_array().unwrap();
+                for goal in ["ndr", "pdr"] {
+                    let g = &rep[goal];
+                    let Some(rate) = g["rate_pps"].as_f64() else {
+                        continue;
+                    };
+                    let thr = g["loss_threshold_pct"].as_f64().unwrap();
+                    let backed = trials.iter().any(|t| {
+                        let req = t["requested_rate_pps"].as_f64().unwrap_or(-1.0);
+                        let sent = t["sent"].as_f64().unwrap_or(0.0);
+                        let lost = t["lost"].as_f64().unwrap_or(f64::MAX);
+                        t["purpose"] != "warmup"
+                            && (req - rate).abs() <= rate * 0.01 + 1.0
+                            && sent > 0.0
+                            && lost / sent * 100.0 <= thr + 1e-9
+                    });
+                    assert!(
+                        backed,
+                        "variant {} frame {}: {goal} {rate} pps has no passing trial",
+                        v["name"], res["frame_size"]
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    checked
+}

@@ -55,7 +55,9 @@ impl Element for ControlSocketElement {
     }
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         // Click names the second argument PORT or FILENAME depending on TYPE.
-        let conf = conf.replacen("PORT ", "ADDR ", 1).replacen("FILENAME ", "ADDR ", 1);
+        let conf = conf
+            .replacen("PORT ", "ADDR ", 1)
+            .replacen("FILENAME ", "ADDR ", 1);
         let b = args::bind(&conf, ARGS)?;
         let ty = b.str("TYPE").unwrap_or("").trim().to_ascii_uppercase();
         let addr = args::unquote(b.str("ADDR").unwrap_or("").trim());

@@ -135,7 +135,11 @@ impl Element for FromDeviceElement {
         "h"
     }
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
-        let spec = if self.dpdk { FROM_DPDK_ARGS } else { FROM_DEVICE_ARGS };
+        let spec = if self.dpdk {
+            FROM_DPDK_ARGS
+        } else {
+            FROM_DEVICE_ARGS
+        };
         // FastClick's DPDK elements take many tuning keywords; accept and ignore the rest.
         let b = if self.dpdk {
             args::bind_rest(conf, spec)?
@@ -146,7 +150,9 @@ impl Element for FromDeviceElement {
             cx.warnings
                 .push(format!("ignoring arguments {}", b.rest.join(", ")));
         }
-        let dev = b.str(if self.dpdk { "PORT" } else { "DEVNAME" }).unwrap_or("");
+        let dev = b
+            .str(if self.dpdk { "PORT" } else { "DEVNAME" })
+            .unwrap_or("");
         self.ifname = Some(resolve_device(self.dpdk, dev, &self.opts)?);
         if let Some(p) = b.bool("PROMISC")? {
             self.rx_cfg.promisc = p;
@@ -169,7 +175,9 @@ impl Element for FromDeviceElement {
         if let Some(a) = b.bool("ACTIVE")? {
             self.active = a;
         }
-        if b.str("BPF_FILTER").is_some_and(|f| !args::unquote(f).trim().is_empty()) {
+        if b.str("BPF_FILTER")
+            .is_some_and(|f| !args::unquote(f).trim().is_empty())
+        {
             cx.warnings
                 .push("BPF_FILTER is not supported; receiving every frame".into());
         }
@@ -201,6 +209,10 @@ impl Element for FromDeviceElement {
         let Some(rx) = self.rx.as_mut() else {
             return false;
         };
+        if !rx.ready() {
+            // Nothing to read: leave the run queue; the driver polls io_fd().
+            return false;
+        }
         let mut batch = Vec::with_capacity(self.burst);
         let (headroom, ts) = (self.headroom, self.timestamp);
         let got = rx.recv_frames(self.burst, |fr| {
@@ -215,9 +227,9 @@ impl Element for FromDeviceElement {
         if got > 0 {
             ctx.output(0, batch);
         }
-        // Throughput mode: a short batch means the ring is drained; the driver's poll on
-        // io_fd() wakes us. Latency mode: stay on the run queue (busy poll).
-        if got == self.burst || self.opts.mode == IoMode::Latency || rx.ready() {
+        // A short batch means the ring is drained: leave the run queue; the driver polls
+        // io_fd() (spinning first in latency mode) and schedules us again.
+        if got == self.burst || rx.ready() {
             ctx.reschedule();
         }
         got > 0
@@ -250,7 +262,11 @@ impl Element for FromDeviceElement {
                 .map(|r| r.counters().kernel_drops)
                 .unwrap_or(0)
                 .to_string(),
-            "device" => self.ifname.as_ref().map(|i| i.to_string()).unwrap_or_default(),
+            "device" => self
+                .ifname
+                .as_ref()
+                .map(|i| i.to_string())
+                .unwrap_or_default(),
             "encap" => "ETHER".into(),
             "burst" => self.burst.to_string(),
             "active" => self.active.to_string(),

@@ -41,16 +41,15 @@ pub fn register_elements(registry: &mut Registry, opts: &IoOptions) {
     registry.register("ToDPDKDevice", move || {
         Box::new(ToDeviceElement::new(true, d.clone()))
     });
-    registry.register("ControlSocket", || Box::new(ControlSocketElement::default()));
+    registry.register(
+        "ControlSocket",
+        || Box::new(ControlSocketElement::default()),
+    );
 }
 
 /// Resolves a device argument: an interface name, or for the DPDK classes a port number
 /// into `ports` (a name is accepted there too, so rewritten configs keep working).
-pub(crate) fn resolve_device(
-    dpdk: bool,
-    arg: &str,
-    opts: &IoOptions,
-) -> Result<IfName, String> {
+pub(crate) fn resolve_device(dpdk: bool, arg: &str, opts: &IoOptions) -> Result<IfName, String> {
     let arg = click::args::unquote(arg.trim());
     if dpdk {
         if let Ok(n) = arg.parse::<usize>() {

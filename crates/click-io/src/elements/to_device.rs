@@ -150,7 +150,9 @@ impl Element for ToDeviceElement {
             cx.warnings
                 .push(format!("ignoring arguments {}", b.rest.join(", ")));
         }
-        let dev = b.str(if self.dpdk { "PORT" } else { "DEVNAME" }).unwrap_or("");
+        let dev = b
+            .str(if self.dpdk { "PORT" } else { "DEVNAME" })
+            .unwrap_or("");
         self.ifname = Some(resolve_device(self.dpdk, dev, &self.opts)?);
         if let Some(n) = b.u64("BURST")? {
             if n == 0 {
@@ -236,7 +238,11 @@ impl Element for ToDeviceElement {
             "count" | "n_sent" => sent.to_string(),
             "out_bytes" | "byte_count" => bytes.to_string(),
             "n_dropped" | "dropped" => dropped.to_string(),
-            "device" => self.ifname.as_ref().map(|i| i.to_string()).unwrap_or_default(),
+            "device" => self
+                .ifname
+                .as_ref()
+                .map(|i| i.to_string())
+                .unwrap_or_default(),
             "q" => self.pending.len().to_string(),
             "burst" => self.burst.to_string(),
             _ => return None,

@@ -64,4 +64,3 @@ pub fn exercise(c: &mut ControlClient) {
     assert!(help.lines.len() > 5 && help.lines[0] == "Commands supported:");
     assert!(c.check("c.count", false).unwrap());
 }
-

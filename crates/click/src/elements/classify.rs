@@ -4,11 +4,11 @@
 //! packets all go to one output is forwarded whole.
 
 use super::standard::classify_out;
+use crate::any_impl;
 use crate::args::{self, AddressInfo};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
 use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
-use crate::any_impl;
 
 /// Register the classifier classes.
 pub fn register(r: &mut Registry) {
@@ -28,16 +28,66 @@ struct Term {
 }
 
 /// Classifier(PATTERN, ...): `offset/hex[%mask]` terms, `!` negation, `-` = everything.
+///
+/// Decisions are cached on the bytes the patterns look at (a masked key of the first 64
+/// bytes plus the length), so runs of packets with equal headers classify once.
 #[derive(Default)]
 pub struct Classifier {
     rules: Vec<(Vec<Term>, usize)>,
     n: usize,
     patterns: Vec<String>,
+    key_mask: Option<[u64; 8]>,
+    last: Option<([u64; 8], usize, usize)>,
+}
+
+const KEY_BYTES: usize = 64;
+
+/// Eight bytes at `off` (zero-padded past the end).
+#[inline(always)]
+fn load8(s: &[u8], off: usize) -> u64 {
+    match s.get(off..off + 8) {
+        Some(w) => u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]),
+        None => {
+            let mut w = [0u8; 8];
+            if off < s.len() {
+                let n = s.len() - off;
+                w[..n].copy_from_slice(&s[off..]);
+            }
+            u64::from_ne_bytes(w)
+        }
+    }
+}
+
+/// Masked key of the first 64 bytes (only the words the mask touches are read).
+#[inline]
+fn masked_key(d: &[u8], mask: &[u64; 8]) -> [u64; 8] {
+    let mut k = [0u64; 8];
+    for (i, m) in mask.iter().enumerate() {
+        if *m != 0 {
+            k[i] = load8(d, i * 8) & m;
+        }
+    }
+    k
+}
+
+fn build_mask(ranges: impl Iterator<Item = (usize, usize)>) -> Option<[u64; 8]> {
+    let mut bytes = [0u8; KEY_BYTES];
+    for (off, len) in ranges {
+        if off + len > KEY_BYTES {
+            return None;
+        }
+        bytes[off..off + len].fill(0xff);
+    }
+    let mut m = [0u64; 8];
+    for (i, c) in bytes.chunks(8).enumerate() {
+        m[i] = u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+    }
+    Some(m)
 }
 
 fn parse_hex_nibbles(s: &str) -> Option<(Vec<u8>, Vec<u8>)> {
     // '?' is a nibble wildcard
-    if s.is_empty() || s.len() % 2 != 0 {
+    if s.is_empty() || !s.len().is_multiple_of(2) {
         return None;
     }
     let b = s.as_bytes();
@@ -74,12 +124,15 @@ fn parse_classifier_pattern(pat: &str) -> Result<Vec<Term>, String> {
         let Some((off, rest)) = w.split_once('/') else {
             return Err(format!("expected 'OFFSET/VALUE', got '{w}'"));
         };
-        let offset = off.parse::<usize>().map_err(|_| format!("bad offset in '{w}'"))?;
+        let offset = off
+            .parse::<usize>()
+            .map_err(|_| format!("bad offset in '{w}'"))?;
         let (val, mask) = match rest.split_once('%') {
             Some((v, m)) => (v, Some(m)),
             None => (rest, None),
         };
-        let (value, mut vmask) = parse_hex_nibbles(val).ok_or_else(|| format!("bad value in '{w}'"))?;
+        let (value, mut vmask) =
+            parse_hex_nibbles(val).ok_or_else(|| format!("bad value in '{w}'"))?;
         if let Some(m) = mask {
             let (mv, _) = parse_hex_nibbles(m).ok_or_else(|| format!("bad mask in '{w}'"))?;
             if mv.len() != value.len() {
@@ -90,7 +143,12 @@ fn parse_classifier_pattern(pat: &str) -> Result<Vec<Term>, String> {
             }
         }
         let value = value.iter().zip(&vmask).map(|(v, m)| v & m).collect();
-        terms.push(Term { offset, value, mask: vmask, negate: neg });
+        terms.push(Term {
+            offset,
+            value,
+            mask: vmask,
+            negate: neg,
+        });
     }
     Ok(terms)
 }
@@ -100,7 +158,10 @@ fn term_match(t: &Term, d: &[u8]) -> bool {
     let end = t.offset + t.value.len();
     let m = end <= d.len() && {
         let s = &d[t.offset..end];
-        s.iter().zip(&t.mask).zip(&t.value).all(|((b, m), v)| b & m == *v)
+        s.iter()
+            .zip(&t.mask)
+            .zip(&t.value)
+            .all(|((b, m), v)| b & m == *v)
     };
     m != t.negate
 }
@@ -119,7 +180,10 @@ impl Element for Classifier {
         let pats = args::split_args(conf);
         self.n = cx.noutputs;
         if pats.len() != cx.noutputs {
-            return Err(format!("need {} arguments, one per output port", cx.noutputs));
+            return Err(format!(
+                "need {} arguments, one per output port",
+                cx.noutputs
+            ));
         }
         let mut errs = Vec::new();
         for (i, p) in pats.iter().enumerate() {
@@ -129,6 +193,11 @@ impl Element for Classifier {
             }
         }
         self.patterns = pats;
+        self.key_mask = build_mask(
+            self.rules
+                .iter()
+                .flat_map(|(t, _)| t.iter().map(|t| (t.offset, t.value.len()))),
+        );
         if errs.is_empty() {
             Ok(())
         } else {
@@ -137,15 +206,29 @@ impl Element for Classifier {
     }
     fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
         let rules = &self.rules;
+        let mask = self.key_mask;
+        let mut last = self.last;
         classify_out(batch, self.n, ctx, |p| {
             let d = p.data();
-            for (terms, out) in rules {
-                if terms.iter().all(|t| term_match(t, d)) {
-                    return *out;
+            let key = mask.map(|m| (masked_key(d, &m), d.len().min(KEY_BYTES)));
+            if let (Some((k, l)), Some((lk, ll, out))) = (key, last) {
+                if k == lk && l == ll {
+                    return out;
                 }
             }
-            usize::MAX
+            let mut out = usize::MAX;
+            for (terms, o) in rules {
+                if terms.iter().all(|t| term_match(t, d)) {
+                    out = *o;
+                    break;
+                }
+            }
+            if let Some((k, l)) = key {
+                last = Some((k, l, out));
+            }
+            out
         });
+        self.last = last;
     }
     fn handlers(&self) -> Vec<HandlerSpec> {
         vec![HandlerSpec::r("program")]
@@ -238,8 +321,16 @@ impl<'a> View<'a> {
         let proto = ip.get(9).copied().unwrap_or(0);
         let unfrag = ip.len() >= 8 && (u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff) == 0;
         let hl = ip.first().map(|b| ((b & 0xf) as usize) * 4).unwrap_or(0);
-        let transport = if unfrag && hl >= 20 && hl <= ip.len() { Some(&ip[hl..]) } else { None };
-        View { ip, transport, proto }
+        let transport = if unfrag && hl >= 20 && hl <= ip.len() {
+            Some(&ip[hl..])
+        } else {
+            None
+        };
+        View {
+            ip,
+            transport,
+            proto,
+        }
     }
 }
 
@@ -380,7 +471,15 @@ fn tcp_flag(s: &str) -> Option<u32> {
 }
 
 fn chk(base: Base, offset: usize, len: u8, mask: u32, op: Op, value: u32, proto: ProtoReq) -> Expr {
-    Expr::Check(Check { base, offset, len, mask, op, value, proto })
+    Expr::Check(Check {
+        base,
+        offset,
+        len,
+        mask,
+        op,
+        value,
+        proto,
+    })
 }
 
 struct ExprParser<'a> {
@@ -417,10 +516,14 @@ fn tokenize(s: &str) -> Vec<String> {
             if i < cs.len() {
                 cur.push(']');
             }
+            flush(&mut cur, &mut v);
         } else if (c == '&' || c == '|') && i + 1 < cs.len() && cs[i + 1] == c {
             flush(&mut cur, &mut v);
             v.push(if c == '&' { "and".into() } else { "or".into() });
             i += 1;
+        } else if c == '&' {
+            flush(&mut cur, &mut v);
+            v.push("&".into());
         } else if c == '!' && !(i + 1 < cs.len() && cs[i + 1] == '=') {
             flush(&mut cur, &mut v);
             v.push("not".into());
@@ -442,8 +545,8 @@ fn tokenize(s: &str) -> Vec<String> {
 }
 
 const QUALIFIERS: &[&str] = &[
-    "src", "dst", "ip", "tcp", "udp", "icmp", "host", "net", "port", "proto", "tos", "ttl", "dscp", "vers", "hl", "id",
-    "len", "type", "opt", "ect", "ce", "win",
+    "src", "dst", "ip", "tcp", "udp", "icmp", "host", "net", "port", "proto", "tos", "ttl", "dscp",
+    "vers", "hl", "id", "len", "type", "opt", "ect", "ce", "win",
 ];
 
 impl ExprParser<'_> {
@@ -461,7 +564,11 @@ impl ExprParser<'_> {
             self.next();
             v.push(self.and_expr()?);
         }
-        Ok(if v.len() == 1 { v.pop().unwrap_or(Expr::False) } else { Expr::Or(v) })
+        Ok(if v.len() == 1 {
+            v.pop().unwrap_or(Expr::False)
+        } else {
+            Expr::Or(v)
+        })
     }
     fn and_expr(&mut self) -> Result<Expr, String> {
         let mut v = vec![self.factor()?];
@@ -476,7 +583,11 @@ impl ExprParser<'_> {
                 Some(_) => v.push(self.factor()?),
             }
         }
-        Ok(if v.len() == 1 { v.pop().unwrap_or(Expr::False) } else { Expr::And(v) })
+        Ok(if v.len() == 1 {
+            v.pop().unwrap_or(Expr::False)
+        } else {
+            Expr::And(v)
+        })
     }
     fn factor(&mut self) -> Result<Expr, String> {
         match self.peek() {
@@ -516,14 +627,17 @@ impl ExprParser<'_> {
         }
         let mut quals: Vec<String> = Vec::new();
         while let Some(t) = self.peek() {
-            if QUALIFIERS.contains(&t) || (quals.last().is_some_and(|q| q == "src" || q == "dst") && (t == "or" || t == "and") && matches!(self.toks.get(self.pos + 1).map(|s| s.as_str()), Some("src") | Some("dst"))) {
+            if QUALIFIERS.contains(&t)
+                || (quals.last().is_some_and(|q| q == "src" || q == "dst")
+                    && (t == "or" || t == "and")
+                    && matches!(
+                        self.toks.get(self.pos + 1).map(|s| s.as_str()),
+                        Some("src") | Some("dst")
+                    ))
+            {
                 let t = t.to_string();
                 self.next();
                 quals.push(t);
-            } else if tcp_flag(t).is_some() && (quals.is_empty() || quals.last().is_some_and(|q| q == "opt" || q == "tcp")) {
-                break;
-            } else if matches!(t, "frag" | "unfrag") {
-                break;
             } else {
                 break;
             }
@@ -552,7 +666,25 @@ impl ExprParser<'_> {
             }
         }
         // protocol-only primitive: "tcp", "udp", "icmp", "ip proto tcp" handled below
-        let has_value_qual = quals.iter().any(|q| matches!(q.as_str(), "host" | "net" | "port" | "proto" | "tos" | "ttl" | "dscp" | "vers" | "hl" | "id" | "len" | "type" | "opt" | "win"));
+        let has_value_qual = quals.iter().any(|q| {
+            matches!(
+                q.as_str(),
+                "host"
+                    | "net"
+                    | "port"
+                    | "proto"
+                    | "tos"
+                    | "ttl"
+                    | "dscp"
+                    | "vers"
+                    | "hl"
+                    | "id"
+                    | "len"
+                    | "type"
+                    | "opt"
+                    | "win"
+            )
+        });
         let proto_q = quals.iter().find_map(|q| match q.as_str() {
             "tcp" => Some(6u8),
             "udp" => Some(17),
@@ -562,7 +694,11 @@ impl ExprParser<'_> {
         if !has_value_qual && !quals.iter().any(|q| q == "src" || q == "dst") {
             if let Some(p) = proto_q {
                 // `tcp` alone
-                let next_is_value = self.peek().is_some_and(|t| !matches!(t, "and" | "or" | ")" | "not") && !QUALIFIERS.contains(&t) && tcp_flag(t).is_none());
+                let next_is_value = self.peek().is_some_and(|t| {
+                    !matches!(t, "and" | "or" | ")" | "not")
+                        && !QUALIFIERS.contains(&t)
+                        && tcp_flag(t).is_none()
+                });
                 if !next_is_value {
                     self.last = Some(quals.clone());
                     return Ok(chk(Base::Ip, 9, 1, 0xff, Op::Eq, p as u32, ProtoReq::Any));
@@ -586,7 +722,9 @@ impl ExprParser<'_> {
                 self.next();
             }
         }
-        let val = self.next().ok_or_else(|| format!("missing value after '{}'", quals.join(" ")))?;
+        let val = self
+            .next()
+            .ok_or_else(|| format!("missing value after '{}'", quals.join(" ")))?;
         self.last = Some(quals.clone());
         let src = quals.iter().any(|q| q == "src");
         let dst = quals.iter().any(|q| q == "dst");
@@ -607,7 +745,25 @@ impl ExprParser<'_> {
         let kind = quals
             .iter()
             .rev()
-            .find(|q| matches!(q.as_str(), "host" | "net" | "port" | "proto" | "tos" | "ttl" | "dscp" | "vers" | "hl" | "id" | "len" | "type" | "opt" | "win"))
+            .find(|q| {
+                matches!(
+                    q.as_str(),
+                    "host"
+                        | "net"
+                        | "port"
+                        | "proto"
+                        | "tos"
+                        | "ttl"
+                        | "dscp"
+                        | "vers"
+                        | "hl"
+                        | "id"
+                        | "len"
+                        | "type"
+                        | "opt"
+                        | "win"
+                )
+            })
             .cloned()
             .unwrap_or_else(|| {
                 // `src 1.2.3.4` = host/net; `tcp 80`? treat digits as port when a proto was named
@@ -626,31 +782,68 @@ impl ExprParser<'_> {
         let e = match kind.as_str() {
             "host" | "net" => {
                 let (addr, mask) = if kind == "host" && !val.contains('/') {
-                    let a = args::parse_ip(&val, self.ai).or_else(|| args::parse_prefix(&val, self.ai).map(|x| x.0)).ok_or_else(|| format!("bad IP address '{val}'"))?;
+                    let a = args::parse_ip(&val, self.ai)
+                        .or_else(|| args::parse_prefix(&val, self.ai).map(|x| x.0))
+                        .ok_or_else(|| format!("bad IP address '{val}'"))?;
                     // AddressInfo names with a prefix are nets when used with `net`
                     (a, std::net::Ipv4Addr::new(255, 255, 255, 255))
                 } else {
-                    args::parse_prefix(&val, self.ai).ok_or_else(|| format!("bad IP prefix '{val}'"))?
+                    args::parse_prefix(&val, self.ai)
+                        .ok_or_else(|| format!("bad IP prefix '{val}'"))?
                 };
                 let (a, m) = (u32::from(addr), u32::from(mask));
-                let e = sides(&|s| chk(Base::Ip, if s { 12 } else { 16 }, 4, m, op, a & m, ProtoReq::Any));
+                let e = sides(&|s| {
+                    chk(
+                        Base::Ip,
+                        if s { 12 } else { 16 },
+                        4,
+                        m,
+                        op,
+                        a & m,
+                        ProtoReq::Any,
+                    )
+                });
                 match proto_q {
-                    Some(p) => Expr::And(vec![chk(Base::Ip, 9, 1, 0xff, Op::Eq, p as u32, ProtoReq::Any), e]),
+                    Some(p) => Expr::And(vec![
+                        chk(Base::Ip, 9, 1, 0xff, Op::Eq, p as u32, ProtoReq::Any),
+                        e,
+                    ]),
                     None => e,
                 }
             }
             "port" => {
-                if let Some((lo, hi)) = val.split_once('-').and_then(|(a, b)| Some((port_number(a)?, port_number(b)?))) {
+                if let Some((lo, hi)) = val
+                    .split_once('-')
+                    .and_then(|(a, b)| Some((port_number(a)?, port_number(b)?)))
+                {
                     sides(&|s| {
                         Expr::Range(
-                            Box::new(Check { base: Base::Transport, offset: if s { 0 } else { 2 }, len: 2, mask: 0xffff, op: Op::Eq, value: 0, proto: preq_tcpudp }),
+                            Box::new(Check {
+                                base: Base::Transport,
+                                offset: if s { 0 } else { 2 },
+                                len: 2,
+                                mask: 0xffff,
+                                op: Op::Eq,
+                                value: 0,
+                                proto: preq_tcpudp,
+                            }),
                             lo,
                             hi,
                         )
                     })
                 } else {
                     let p = port_number(&val).ok_or_else(|| format!("bad port '{val}'"))?;
-                    sides(&|s| chk(Base::Transport, if s { 0 } else { 2 }, 2, 0xffff, op, p, preq_tcpudp))
+                    sides(&|s| {
+                        chk(
+                            Base::Transport,
+                            if s { 0 } else { 2 },
+                            2,
+                            0xffff,
+                            op,
+                            p,
+                            preq_tcpudp,
+                        )
+                    })
                 }
             }
             "proto" => {
@@ -658,13 +851,45 @@ impl ExprParser<'_> {
                 chk(Base::Ip, 9, 1, 0xff, op, p as u32, ProtoReq::Any)
             }
             "tos" => chk(Base::Ip, 1, 1, 0xff, op, parse_num(&val)?, ProtoReq::Any),
-            "dscp" => chk(Base::Ip, 1, 1, 0xfc, op, parse_num(&val)? << 2, ProtoReq::Any),
+            "dscp" => chk(
+                Base::Ip,
+                1,
+                1,
+                0xfc,
+                op,
+                parse_num(&val)? << 2,
+                ProtoReq::Any,
+            ),
             "ttl" => chk(Base::Ip, 8, 1, 0xff, op, parse_num(&val)?, ProtoReq::Any),
-            "vers" => chk(Base::Ip, 0, 1, 0xf0, op, parse_num(&val)? << 4, ProtoReq::Any),
-            "hl" => chk(Base::Ip, 0, 1, 0x0f, op, parse_num(&val)? / 4, ProtoReq::Any),
+            "vers" => chk(
+                Base::Ip,
+                0,
+                1,
+                0xf0,
+                op,
+                parse_num(&val)? << 4,
+                ProtoReq::Any,
+            ),
+            "hl" => chk(
+                Base::Ip,
+                0,
+                1,
+                0x0f,
+                op,
+                parse_num(&val)? / 4,
+                ProtoReq::Any,
+            ),
             "id" => chk(Base::Ip, 4, 2, 0xffff, op, parse_num(&val)?, ProtoReq::Any),
             "len" => chk(Base::Ip, 2, 2, 0xffff, op, parse_num(&val)?, ProtoReq::Any),
-            "win" => chk(Base::Transport, 14, 2, 0xffff, op, parse_num(&val)?, ProtoReq::One(6)),
+            "win" => chk(
+                Base::Transport,
+                14,
+                2,
+                0xffff,
+                op,
+                parse_num(&val)?,
+                ProtoReq::One(6),
+            ),
             "type" => {
                 let t = icmp_type(&val).ok_or_else(|| format!("bad ICMP type '{val}'"))?;
                 chk(Base::Transport, 0, 1, 0xff, op, t, ProtoReq::One(1))
@@ -682,7 +907,10 @@ impl ExprParser<'_> {
         let (base, inner) = if let Some(r) = tok.strip_prefix("ip[") {
             (Base::Ip, r.trim_end_matches(']'))
         } else {
-            (Base::Transport, tok.trim_start_matches("transp[").trim_end_matches(']'))
+            (
+                Base::Transport,
+                tok.trim_start_matches("transp[").trim_end_matches(']'),
+            )
         };
         let (off, len) = match inner.split_once(':') {
             Some((o, l)) => (parse_num(o)? as usize, parse_num(l)? as u8),
@@ -691,7 +919,11 @@ impl ExprParser<'_> {
         if !(1..=4).contains(&len) {
             return Err("field length must be 1-4".into());
         }
-        let full = if len == 4 { u32::MAX } else { (1u32 << (8 * len as u32)) - 1 };
+        let full = if len == 4 {
+            u32::MAX
+        } else {
+            (1u32 << (8 * len as u32)) - 1
+        };
         let mut mask = full;
         if self.peek() == Some("&") {
             self.next();
@@ -714,13 +946,15 @@ impl ExprParser<'_> {
             }
         }
         let v = parse_num(&self.next().ok_or("missing value")?)?;
-        let preq = if base == Base::Transport { ProtoReq::Any } else { ProtoReq::Any };
-        Ok(chk(base, off, len, mask, op, v & mask, preq))
+        Ok(chk(base, off, len, mask, op, v & mask, ProtoReq::Any))
     }
 }
 
 fn parse_num(s: &str) -> Result<u32, String> {
-    args::parse_u64(s).filter(|v| *v <= u32::MAX as u64).map(|v| v as u32).ok_or_else(|| format!("bad number '{s}'"))
+    args::parse_u64(s)
+        .filter(|v| *v <= u32::MAX as u64)
+        .map(|v| v as u32)
+        .ok_or_else(|| format!("bad number '{s}'"))
 }
 
 /// Parse one IPClassifier/IPFilter expression.
@@ -729,7 +963,12 @@ fn parse_expr(s: &str, ai: &AddressInfo) -> Result<Expr, String> {
     if toks.is_empty() {
         return Err("empty pattern".into());
     }
-    let mut p = ExprParser { toks, pos: 0, ai, last: None };
+    let mut p = ExprParser {
+        toks,
+        pos: 0,
+        ai,
+        last: None,
+    };
     let e = p.expr()?;
     if p.pos < p.toks.len() {
         return Err(format!("garbage after expression at '{}'", p.toks[p.pos]));
@@ -738,17 +977,76 @@ fn parse_expr(s: &str, ai: &AddressInfo) -> Result<Expr, String> {
 }
 
 /// IPClassifier / IPFilter.
+///
+/// Decisions are cached on the header bytes the rules read (masked IP header and first
+/// transport bytes plus lengths), so runs of same-flow packets classify once.
 pub struct IpFilter {
     filter: bool,
     rules: Vec<(Expr, usize)>,
     n: usize,
     patterns: Vec<String>,
+    key_mask: Option<[u64; 8]>,
+    last: Option<([u64; 8], usize, usize)>,
 }
 
 impl IpFilter {
     fn new(filter: bool) -> Self {
-        IpFilter { filter, rules: Vec::new(), n: 0, patterns: Vec::new() }
+        IpFilter {
+            filter,
+            rules: Vec::new(),
+            n: 0,
+            patterns: Vec::new(),
+            key_mask: None,
+            last: None,
+        }
     }
+}
+
+/// Bytes an expression reads: IP header offsets in 0..40, transport offsets mapped to 40..64.
+fn expr_ranges(e: &Expr, out: &mut Vec<(usize, usize)>) -> bool {
+    let check = |c: &Check, out: &mut Vec<(usize, usize)>| -> bool {
+        let (base, lim) = match c.base {
+            Base::Ip => (0usize, 40usize),
+            Base::Transport => (40, 24),
+        };
+        if c.offset + c.len as usize > lim {
+            return false;
+        }
+        out.push((base + c.offset, c.len as usize));
+        true
+    };
+    match e {
+        Expr::True | Expr::False => true,
+        Expr::Check(c) => check(c, out),
+        Expr::Range(c, _, _) => check(c, out),
+        Expr::Not(x) => expr_ranges(x, out),
+        Expr::And(xs) | Expr::Or(xs) => xs.iter().all(|x| expr_ranges(x, out)),
+    }
+}
+
+/// Key of a packet for the decision cache: masked words of the IP header (bytes 0..40) and
+/// of the transport header (bytes 0..24, key words 5..8), plus the available lengths (which
+/// decide whether fields exist).
+#[inline]
+fn view_key(v: &View<'_>, mask: &[u64; 8]) -> ([u64; 8], usize) {
+    let mut k = [0u64; 8];
+    for i in 0..5 {
+        if mask[i] != 0 {
+            k[i] = load8(v.ip, i * 8) & mask[i];
+        }
+    }
+    let tl = match v.transport {
+        Some(t) => {
+            for i in 5..8 {
+                if mask[i] != 0 {
+                    k[i] = load8(t, (i - 5) * 8) & mask[i];
+                }
+            }
+            t.len().min(24) + 1
+        }
+        None => 0,
+    };
+    (k, v.ip.len().min(40) | tl << 8)
 }
 
 impl Element for IpFilter {
@@ -771,7 +1069,9 @@ impl Element for IpFilter {
         let mut errs = Vec::new();
         for (i, p) in pats.iter().enumerate() {
             let (out, body) = if self.filter {
-                let (act, rest) = p.split_once(char::is_whitespace).unwrap_or((p.as_str(), ""));
+                let (act, rest) = p
+                    .split_once(char::is_whitespace)
+                    .unwrap_or((p.as_str(), ""));
                 let out = match act {
                     "allow" => 0,
                     "deny" | "drop" => usize::MAX,
@@ -790,14 +1090,25 @@ impl Element for IpFilter {
             } else {
                 (i, p.clone())
             };
-            let body = if body.is_empty() && self.filter { "all".to_string() } else { body };
+            let body = if body.is_empty() && self.filter {
+                "all".to_string()
+            } else {
+                body
+            };
             match parse_expr(&body, cx.addrs) {
                 Ok(e) => self.rules.push((e, out)),
                 Err(e) => errs.push(format!("pattern {i}: {e}")),
             }
         }
         if !self.filter && pats.len() != cx.noutputs {
-            errs.push(format!("need {} arguments, one per output port", cx.noutputs));
+            errs.push(format!(
+                "need {} arguments, one per output port",
+                cx.noutputs
+            ));
+        }
+        let mut ranges = vec![(0, 1), (6, 2), (9, 1)];
+        if self.rules.iter().all(|(e, _)| expr_ranges(e, &mut ranges)) {
+            self.key_mask = build_mask(ranges.into_iter());
         }
         self.patterns = pats;
         if errs.is_empty() {
@@ -808,15 +1119,29 @@ impl Element for IpFilter {
     }
     fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
         let rules = &self.rules;
+        let mask = self.key_mask;
+        let mut last = self.last;
         classify_out(batch, self.n, ctx, |p| {
             let v = View::new(p);
-            for (e, out) in rules {
-                if eval(e, &v) {
-                    return *out;
+            let key = mask.map(|m| view_key(&v, &m));
+            if let (Some((k, l)), Some((lk, ll, out))) = (key, last) {
+                if k == lk && l == ll {
+                    return out;
                 }
             }
-            usize::MAX
+            let mut out = usize::MAX;
+            for (e, o) in rules {
+                if eval(e, &v) {
+                    out = *o;
+                    break;
+                }
+            }
+            if let Some((k, l)) = key {
+                last = Some((k, l, out));
+            }
+            out
         });
+        self.last = last;
     }
     fn handlers(&self) -> Vec<HandlerSpec> {
         vec![HandlerSpec::r("program")]
@@ -837,7 +1162,14 @@ impl Element for IpFilter {
 mod tests {
     use super::*;
 
-    fn ip_packet(proto: u8, src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, flags: u8) -> Packet {
+    fn ip_packet(
+        proto: u8,
+        src: [u8; 4],
+        dst: [u8; 4],
+        sport: u16,
+        dport: u16,
+        flags: u8,
+    ) -> Packet {
         let mut d = vec![0u8; 40];
         d[0] = 0x45;
         d[2] = 0;

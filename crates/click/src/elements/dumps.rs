@@ -1,11 +1,11 @@
 //! Trace files: FromIPSummaryDump/ToIPSummaryDump (text) and FromDump/ToDump (pcap).
 
 use super::ip::{set_ip_checksum, set_transport_checksum};
+use crate::any_impl;
 use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
 use crate::packet::{Packet, PacketBatch, Timestamp, PAINT_ANNO_OFFSET};
 use crate::registry::Registry;
-use crate::any_impl;
 use std::io::Write;
 use std::net::Ipv4Addr;
 
@@ -75,7 +75,12 @@ fn split_line(line: &str) -> Vec<String> {
     args::split_words(line)
 }
 
-fn build_ipsum_packet(fields: &[String], vals: &[String], default_proto: u8, cksum: bool) -> Option<(Packet, u32)> {
+fn build_ipsum_packet(
+    fields: &[String],
+    vals: &[String],
+    default_proto: u8,
+    cksum: bool,
+) -> Option<(Packet, u32)> {
     let mut src = 0u32;
     let mut dst = 0u32;
     let mut sport: Option<u16> = None;
@@ -133,17 +138,13 @@ fn build_ipsum_packet(fields: &[String], vals: &[String], default_proto: u8, cks
                 fragoff = (n.parse::<u16>().ok()? / 8) & 0x1fff;
                 mf = plus;
             }
-            "ip_frag" => {
-                if v == "F" {
-                    mf = true;
-                }
-            }
+            "ip_frag" if v == "F" => mf = true,
             "icmp_type" => icmp = Some((v.parse().ok()?, icmp.map(|x| x.1).unwrap_or(0))),
             "icmp_code" => icmp = Some((icmp.map(|x| x.0).unwrap_or(0), v.parse().ok()?)),
             _ => {}
         }
     }
-    let proto = proto.unwrap_or(if sport.is_some() || dport.is_some() { default_proto } else { default_proto });
+    let proto = proto.unwrap_or(default_proto);
     let thl = if fragoff != 0 {
         0
     } else {
@@ -160,7 +161,11 @@ fn build_ipsum_packet(fields: &[String], vals: &[String], default_proto: u8, cks
             _ => 0,
         }
     };
-    let pl = payload.as_ref().map(|p| p.len()).or(payload_len).unwrap_or(0);
+    let pl = payload
+        .as_ref()
+        .map(|p| p.len())
+        .or(payload_len)
+        .unwrap_or(0);
     let total = ip_len.unwrap_or(20 + thl + pl).max(20);
     let mut d = vec![0u8; total.max(20 + thl)];
     d[0] = 0x45;
@@ -261,15 +266,23 @@ impl FromTrace {
             if line.is_empty() {
                 continue;
             }
-            if let Some(rest) = line.strip_prefix("!data").or_else(|| line.strip_prefix("!contents")) {
-                fields = rest.split_whitespace().map(|f| canonical(f).to_string()).collect();
+            if let Some(rest) = line
+                .strip_prefix("!data")
+                .or_else(|| line.strip_prefix("!contents"))
+            {
+                fields = rest
+                    .split_whitespace()
+                    .map(|f| canonical(f).to_string())
+                    .collect();
                 continue;
             }
             if line.starts_with('!') || line.starts_with('#') {
                 continue;
             }
             let vals = split_line(line);
-            if let Some((p, n)) = build_ipsum_packet(&fields, &vals, self.default_proto, self.checksum) {
+            if let Some((p, n)) =
+                build_ipsum_packet(&fields, &vals, self.default_proto, self.checksum)
+            {
                 for _ in 1..n {
                     self.packets.push_back(p.clone());
                 }
@@ -293,7 +306,11 @@ impl FromTrace {
         };
         let rd = |b: &[u8]| -> u32 {
             let a = [b[0], b[1], b[2], b[3]];
-            if le { u32::from_le_bytes(a) } else { u32::from_be_bytes(a) }
+            if le {
+                u32::from_le_bytes(a)
+            } else {
+                u32::from_be_bytes(a)
+            }
         };
         let linktype = rd(&data[20..24]);
         let mut off = 24;
@@ -319,7 +336,11 @@ impl FromTrace {
             };
             if let Some(o) = ip_off {
                 if self.force_ip || linktype != 1 || p.data().get(12..14) == Some(&[8, 0]) {
-                    let hl = p.data().get(o).map(|b| ((b & 0xf) as usize) * 4).unwrap_or(20);
+                    let hl = p
+                        .data()
+                        .get(o)
+                        .map(|b| ((b & 0xf) as usize) * 4)
+                        .unwrap_or(20);
                     if p.len() >= o + 20 {
                         p.set_network_header(o, hl);
                     }
@@ -392,7 +413,10 @@ impl Element for FromTrace {
         Ok(())
     }
     fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
-        let data = ctx.env().read_file(&self.file).map_err(|e| format!("{}: {}", self.file, e))?;
+        let data = ctx
+            .env()
+            .read_file(&self.file)
+            .map_err(|e| format!("{}: {}", self.file, e))?;
         if self.pcap {
             self.load_pcap(&data)?;
         } else {
@@ -436,7 +460,11 @@ impl Element for FromTrace {
         self.packets.drain(..n).collect()
     }
     fn handlers(&self) -> Vec<HandlerSpec> {
-        vec![HandlerSpec::r("count"), HandlerSpec::rw("active"), HandlerSpec::r("filename")]
+        vec![
+            HandlerSpec::r("count"),
+            HandlerSpec::rw("active"),
+            HandlerSpec::r("filename"),
+        ]
     }
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         Some(Ok(match name {
@@ -446,7 +474,12 @@ impl Element for FromTrace {
             _ => return None,
         }))
     }
-    fn write_handler(&mut self, name: &str, v: &str, ctx: &mut Ctx<'_>) -> crate::element::WriteResult {
+    fn write_handler(
+        &mut self,
+        name: &str,
+        v: &str,
+        ctx: &mut Ctx<'_>,
+    ) -> crate::element::WriteResult {
         (name == "active").then(|| {
             self.active = super::parse_bool_h(v)?;
             if self.active {
@@ -474,7 +507,18 @@ pub struct ToTrace {
 
 impl ToTrace {
     fn new(pcap: bool) -> Self {
-        ToTrace { pcap, file: String::new(), fields: Vec::new(), out: None, count: 0, pulling: false, banner: true, snaplen: 2000, encap_ip: false, burst: 32 }
+        ToTrace {
+            pcap,
+            file: String::new(),
+            fields: Vec::new(),
+            out: None,
+            count: 0,
+            pulling: false,
+            banner: true,
+            snaplen: 2000,
+            encap_ip: false,
+            burst: 32,
+        }
     }
 
     fn field(&self, f: &str, p: &Packet) -> String {
@@ -487,16 +531,43 @@ impl ToTrace {
         let ports = matches!(proto, 6 | 17) && t.is_some_and(|t| t.len() >= 4);
         let dash = || "-".to_string();
         let u16at = |b: &[u8], o: usize| b.get(o..o + 2).map(|s| u16::from_be_bytes([s[0], s[1]]));
-        let u32at = |b: &[u8], o: usize| b.get(o..o + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]));
-        let tcp = if proto == 6 { t.filter(|t| t.len() >= 14) } else { None };
+        let u32at = |b: &[u8], o: usize| {
+            b.get(o..o + 4)
+                .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+        };
+        let tcp = if proto == 6 {
+            t.filter(|t| t.len() >= 14)
+        } else {
+            None
+        };
         match f {
             "timestamp" => p.timestamp.to_string(),
             "ts_sec" => p.timestamp.sec().to_string(),
             "ts_usec" => p.timestamp.usec().to_string(),
-            "ip_src" => ipv.map(|i| Ipv4Addr::new(i[12], i[13], i[14], i[15]).to_string()).unwrap_or_else(dash),
-            "ip_dst" => ipv.map(|i| Ipv4Addr::new(i[16], i[17], i[18], i[19]).to_string()).unwrap_or_else(dash),
-            "sport" => if ports { t.and_then(|t| u16at(t, 0)).map(|v| v.to_string()).unwrap_or_else(dash) } else { dash() },
-            "dport" => if ports { t.and_then(|t| u16at(t, 2)).map(|v| v.to_string()).unwrap_or_else(dash) } else { dash() },
+            "ip_src" => ipv
+                .map(|i| Ipv4Addr::new(i[12], i[13], i[14], i[15]).to_string())
+                .unwrap_or_else(dash),
+            "ip_dst" => ipv
+                .map(|i| Ipv4Addr::new(i[16], i[17], i[18], i[19]).to_string())
+                .unwrap_or_else(dash),
+            "sport" => {
+                if ports {
+                    t.and_then(|t| u16at(t, 0))
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(dash)
+                } else {
+                    dash()
+                }
+            }
+            "dport" => {
+                if ports {
+                    t.and_then(|t| u16at(t, 2))
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(dash)
+                } else {
+                    dash()
+                }
+            }
             "ip_proto" => match ipv {
                 None => dash(),
                 Some(_) => match proto {
@@ -506,8 +577,14 @@ impl ToTrace {
                     n => n.to_string(),
                 },
             },
-            "ip_len" => ipv.and_then(|i| u16at(i, 2)).map(|v| v.to_string()).unwrap_or_else(dash),
-            "ip_id" => ipv.and_then(|i| u16at(i, 4)).map(|v| v.to_string()).unwrap_or_else(dash),
+            "ip_len" => ipv
+                .and_then(|i| u16at(i, 2))
+                .map(|v| v.to_string())
+                .unwrap_or_else(dash),
+            "ip_id" => ipv
+                .and_then(|i| u16at(i, 4))
+                .map(|v| v.to_string())
+                .unwrap_or_else(dash),
             "ip_ttl" => ipv.map(|i| i[8].to_string()).unwrap_or_else(dash),
             "ip_tos" => ipv.map(|i| i[1].to_string()).unwrap_or_else(dash),
             "ip_hl" => ipv.map(|_| hl.to_string()).unwrap_or_else(dash),
@@ -527,7 +604,11 @@ impl ToTrace {
             "ip_fragoff" => ipv
                 .map(|i| {
                     let v = u16::from_be_bytes([i[6], i[7]]);
-                    format!("{}{}", (v & 0x1fff) * 8, if v & 0x2000 != 0 { "+" } else { "" })
+                    format!(
+                        "{}{}",
+                        (v & 0x1fff) * 8,
+                        if v & 0x2000 != 0 { "+" } else { "" }
+                    )
                 })
                 .unwrap_or_else(dash),
             "ip_capture_len" => ipv.map(|i| i.len().to_string()).unwrap_or_else(dash),
@@ -538,18 +619,51 @@ impl ToTrace {
                     if fl == 0 {
                         ".".into()
                     } else {
-                        (0..9).filter(|b| fl & (1 << b) != 0).map(|b| FLAGS[b] as char).collect()
+                        (0..9)
+                            .filter(|b| fl & (1 << b) != 0)
+                            .map(|b| FLAGS[b] as char)
+                            .collect()
                     }
                 }
             },
-            "tcp_seq" => tcp.and_then(|t| u32at(t, 4)).map(|v| v.to_string()).unwrap_or_else(dash),
-            "tcp_ack" => tcp.and_then(|t| u32at(t, 8)).map(|v| v.to_string()).unwrap_or_else(dash),
-            "tcp_window" => tcp.and_then(|t| u16at(t, 14)).map(|v| v.to_string()).unwrap_or_else(dash),
-            "tcp_off" => tcp.map(|t| ((t[12] >> 4) * 4).to_string()).unwrap_or_else(dash),
-            "icmp_type" => if proto == 1 { t.and_then(|t| t.first()).map(|v| v.to_string()).unwrap_or_else(dash) } else { dash() },
-            "icmp_code" => if proto == 1 { t.and_then(|t| t.get(1)).map(|v| v.to_string()).unwrap_or_else(dash) } else { dash() },
+            "tcp_seq" => tcp
+                .and_then(|t| u32at(t, 4))
+                .map(|v| v.to_string())
+                .unwrap_or_else(dash),
+            "tcp_ack" => tcp
+                .and_then(|t| u32at(t, 8))
+                .map(|v| v.to_string())
+                .unwrap_or_else(dash),
+            "tcp_window" => tcp
+                .and_then(|t| u16at(t, 14))
+                .map(|v| v.to_string())
+                .unwrap_or_else(dash),
+            "tcp_off" => tcp
+                .map(|t| ((t[12] >> 4) * 4).to_string())
+                .unwrap_or_else(dash),
+            "icmp_type" => {
+                if proto == 1 {
+                    t.and_then(|t| t.first())
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(dash)
+                } else {
+                    dash()
+                }
+            }
+            "icmp_code" => {
+                if proto == 1 {
+                    t.and_then(|t| t.get(1))
+                        .map(|v| v.to_string())
+                        .unwrap_or_else(dash)
+                } else {
+                    dash()
+                }
+            }
             "payload" | "payload_len" => {
-                let ip_len = ipv.and_then(|i| u16at(i, 2)).map(|v| v as usize).unwrap_or(0);
+                let ip_len = ipv
+                    .and_then(|i| u16at(i, 2))
+                    .map(|v| v as usize)
+                    .unwrap_or(0);
                 let th = match (proto, t) {
                     (6, Some(t)) if t.len() >= 13 => ((t[12] >> 4) as usize) * 4,
                     (17, Some(_)) => 8,
@@ -558,7 +672,9 @@ impl ToTrace {
                 };
                 let start = hl + th;
                 let end = ip_len.min(ipv.map(|i| i.len()).unwrap_or(0));
-                let pl = ipv.and_then(|i| i.get(start..end.max(start))).unwrap_or(&[]);
+                let pl = ipv
+                    .and_then(|i| i.get(start..end.max(start)))
+                    .unwrap_or(&[]);
                 if f == "payload_len" {
                     ip_len.saturating_sub(start).to_string()
                 } else {
@@ -586,18 +702,22 @@ impl ToTrace {
                 n => n.to_string(),
             },
             "ip_opt" | "tcp_opt" | "tcp_sack" | "tcp_ntopt" => {
-                if f == "ip_opt" && hl <= 20 || f != "ip_opt" && tcp.is_none_or(|t| (t[12] >> 4) <= 5) {
+                if f == "ip_opt" && hl <= 20
+                    || f != "ip_opt" && tcp.is_none_or(|t| (t[12] >> 4) <= 5)
+                {
                     ".".into()
                 } else {
                     "-".into()
                 }
             }
-            "ip_ecn" => ipv.map(|i| match i[1] & 3 {
-                0 => "no".to_string(),
-                1 => "ect1".into(),
-                2 => "ect0".into(),
-                _ => "ce".into(),
-            }).unwrap_or_else(dash),
+            "ip_ecn" => ipv
+                .map(|i| match i[1] & 3 {
+                    0 => "no".to_string(),
+                    1 => "ect1".into(),
+                    2 => "ect0".into(),
+                    _ => "ce".into(),
+                })
+                .unwrap_or_else(dash),
             _ => dash(),
         }
     }
@@ -614,7 +734,12 @@ impl ToTrace {
                     }
                 }
                 let cap = d.len().min(self.snaplen);
-                for v in [p.timestamp.sec() as u32, p.timestamp.usec() as u32, cap as u32, d.len() as u32] {
+                for v in [
+                    p.timestamp.sec() as u32,
+                    p.timestamp.usec() as u32,
+                    cap as u32,
+                    d.len() as u32,
+                ] {
                     buf.extend_from_slice(&v.to_le_bytes());
                 }
                 buf.extend_from_slice(&d[..cap]);
@@ -668,20 +793,28 @@ impl Element for ToTrace {
             ],
         )?;
         self.file = b.string("FILENAME")?.unwrap_or_default();
-        let f = b.str("FIELDS").or(b.str("CONTENTS")).or(b.str("DATA")).unwrap_or("timestamp ip_src");
-        self.fields = f.split_whitespace().map(|x| canonical(x).to_string()).collect();
+        let f = b
+            .str("FIELDS")
+            .or(b.str("CONTENTS"))
+            .or(b.str("DATA"))
+            .unwrap_or("timestamp ip_src");
+        self.fields = f
+            .split_whitespace()
+            .map(|x| canonical(x).to_string())
+            .collect();
         self.banner = b.bool("HEADER")?.unwrap_or(true);
         self.snaplen = b.u64("SNAPLEN")?.unwrap_or(2000) as usize;
         self.encap_ip = b.str("ENCAP").is_some_and(|e| e.trim() == "IP");
         Ok(())
     }
     fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
-        let mut w = ctx.env().create_file(&self.file).map_err(|e| format!("{}: {}", self.file, e))?;
+        let mut w = ctx
+            .env()
+            .create_file(&self.file)
+            .map_err(|e| format!("{}: {}", self.file, e))?;
         if self.pcap {
             let mut h = Vec::new();
-            for v in [0xa1b2c3d4u32] {
-                h.extend_from_slice(&v.to_le_bytes());
-            }
+            h.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
             h.extend_from_slice(&2u16.to_le_bytes());
             h.extend_from_slice(&4u16.to_le_bytes());
             h.extend_from_slice(&0u32.to_le_bytes());

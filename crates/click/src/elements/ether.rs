@@ -23,7 +23,8 @@ pub fn register(r: &mut Registry) {
 }
 
 fn eth_arg(b: &args::Bound, k: &str, cx: &ConfigureCx<'_>) -> Result<[u8; 6], String> {
-    b.eth(k, cx.addrs)?.ok_or_else(|| format!("missing mandatory {k} argument"))
+    b.eth(k, cx.addrs)?
+        .ok_or_else(|| format!("missing mandatory {k} argument"))
 }
 
 /// EtherEncap(ETHERTYPE, SRC, DST).
@@ -49,7 +50,14 @@ impl Element for EtherEncap {
         "1/1"
     }
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
-        let b = bind(conf, &[("ETHERTYPE", Kind::Mp), ("SRC", Kind::Mp), ("DST", Kind::Mp)])?;
+        let b = bind(
+            conf,
+            &[
+                ("ETHERTYPE", Kind::Mp),
+                ("SRC", Kind::Mp),
+                ("DST", Kind::Mp),
+            ],
+        )?;
         let t = b.u64("ETHERTYPE")?.unwrap_or(0) as u16;
         self.hdr[0..6].copy_from_slice(&eth_arg(&b, "DST", cx)?);
         self.hdr[6..12].copy_from_slice(&eth_arg(&b, "SRC", cx)?);
@@ -58,7 +66,11 @@ impl Element for EtherEncap {
     }
     simple_push_pull!();
     fn handlers(&self) -> Vec<HandlerSpec> {
-        vec![HandlerSpec::rw("src"), HandlerSpec::rw("dst"), HandlerSpec::rw("ethertype")]
+        vec![
+            HandlerSpec::rw("src"),
+            HandlerSpec::rw("dst"),
+            HandlerSpec::rw("ethertype"),
+        ]
     }
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         let e = |o: usize| {
@@ -69,16 +81,22 @@ impl Element for EtherEncap {
         Some(Ok(match name {
             "src" => e(6),
             "dst" => e(0),
-            "ethertype" => format!("0x{:04x}", u16::from_be_bytes([self.hdr[12], self.hdr[13]])),
+            "ethertype" => u16::from_be_bytes([self.hdr[12], self.hdr[13]]).to_string(),
             _ => return None,
         }))
     }
     fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
         let ai = args::AddressInfo::default();
         Some(match name {
-            "src" => args::parse_eth(v, &ai).map(|e| self.hdr[6..12].copy_from_slice(&e)).ok_or_else(|| "bad Ethernet address".into()),
-            "dst" => args::parse_eth(v, &ai).map(|e| self.hdr[0..6].copy_from_slice(&e)).ok_or_else(|| "bad Ethernet address".into()),
-            "ethertype" => args::parse_u64(v.trim()).map(|t| self.hdr[12..14].copy_from_slice(&(t as u16).to_be_bytes())).ok_or_else(|| "bad ethertype".into()),
+            "src" => args::parse_eth(v, &ai)
+                .map(|e| self.hdr[6..12].copy_from_slice(&e))
+                .ok_or_else(|| "bad Ethernet address".into()),
+            "dst" => args::parse_eth(v, &ai)
+                .map(|e| self.hdr[0..6].copy_from_slice(&e))
+                .ok_or_else(|| "bad Ethernet address".into()),
+            "ethertype" => args::parse_u64(v.trim())
+                .map(|t| self.hdr[12..14].copy_from_slice(&(t as u16).to_be_bytes()))
+                .ok_or_else(|| "bad ethertype".into()),
             _ => return None,
         })
     }
@@ -96,7 +114,11 @@ impl EtherRewrite {
     fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
         for p in batch.iter_mut() {
             let has = p.has_mac_header();
-            let h = if has { p.mac_header_mut() } else { Some(p.data_mut()) };
+            let h = if has {
+                p.mac_header_mut()
+            } else {
+                Some(p.data_mut())
+            };
             if let Some(h) = h {
                 if h.len() >= 12 {
                     h[0..6].copy_from_slice(&self.dst);
@@ -133,8 +155,12 @@ impl Element for EtherRewrite {
     fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
         let ai = args::AddressInfo::default();
         Some(match name {
-            "src" => args::parse_eth(v, &ai).map(|e| self.src = e).ok_or_else(|| "bad Ethernet address".into()),
-            "dst" => args::parse_eth(v, &ai).map(|e| self.dst = e).ok_or_else(|| "bad Ethernet address".into()),
+            "src" => args::parse_eth(v, &ai)
+                .map(|e| self.src = e)
+                .ok_or_else(|| "bad Ethernet address".into()),
+            "dst" => args::parse_eth(v, &ai)
+                .map(|e| self.dst = e)
+                .ok_or_else(|| "bad Ethernet address".into()),
             _ => return None,
         })
     }
@@ -279,7 +305,15 @@ impl Element for HostEtherFilter {
         "h"
     }
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
-        let b = bind(conf, &[("ETHER", Kind::Mp), ("DROP_OWN", Kind::P), ("DROP_OTHER", Kind::P), ("OFFSET", Kind::K)])?;
+        let b = bind(
+            conf,
+            &[
+                ("ETHER", Kind::Mp),
+                ("DROP_OWN", Kind::P),
+                ("DROP_OTHER", Kind::P),
+                ("OFFSET", Kind::K),
+            ],
+        )?;
         self.eth = eth_arg(&b, "ETHER", cx)?;
         self.drop_own = b.bool("DROP_OWN")?.unwrap_or(false);
         self.drop_other = b.bool("DROP_OTHER")?.unwrap_or(true);
@@ -327,7 +361,14 @@ impl Element for CheckARPHeader {
         "a/ah"
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
-        let b = bind(conf, &[("OFFSET", Kind::P), ("VERBOSE", Kind::K), ("DETAILS", Kind::K)])?;
+        let b = bind(
+            conf,
+            &[
+                ("OFFSET", Kind::P),
+                ("VERBOSE", Kind::K),
+                ("DETAILS", Kind::K),
+            ],
+        )?;
         self.offset = b.u64("OFFSET")?.unwrap_or(0) as usize;
         Ok(())
     }
@@ -353,7 +394,14 @@ impl Element for CheckARPHeader {
     any_impl!();
 }
 
-fn arp_packet(op: u16, sha: &[u8; 6], spa: [u8; 4], tha: &[u8; 6], tpa: [u8; 4], eth_dst: &[u8; 6]) -> Packet {
+fn arp_packet(
+    op: u16,
+    sha: &[u8; 6],
+    spa: [u8; 4],
+    tha: &[u8; 6],
+    tpa: [u8; 4],
+    eth_dst: &[u8; 6],
+) -> Packet {
     let mut d = [0u8; 42];
     d[0..6].copy_from_slice(eth_dst);
     d[6..12].copy_from_slice(sha);
@@ -408,19 +456,30 @@ impl Element for ARPResponder {
             let mut eth = None;
             let mut ips = Vec::new();
             for w in &words {
-                if let Some(e) = args::parse_eth(w, &args::AddressInfo::default()).or_else(|| cx.addrs.eth.get(w.as_str()).copied()) {
+                if let Some(e) = args::parse_eth(w, &args::AddressInfo::default())
+                    .or_else(|| cx.addrs.eth.get(w.as_str()).copied())
+                {
                     eth = Some(e);
                     if let Some((ip, len)) = cx.addrs.ip.get(w.as_str()) {
-                        ips.push((u32::from(*ip), u32::from(args::len_to_mask(len.map(|_| 32).unwrap_or(32)))));
+                        ips.push((
+                            u32::from(*ip),
+                            u32::from(args::len_to_mask(len.map(|_| 32).unwrap_or(32))),
+                        ));
                     }
                 } else if let Some((a, m)) = args::parse_prefix(w, cx.addrs) {
-                    let m = if cx.addrs.ip.contains_key(w.as_str()) && !w.contains('/') { u32::MAX } else { u32::from(m) };
+                    let m = if cx.addrs.ip.contains_key(w.as_str()) && !w.contains('/') {
+                        u32::MAX
+                    } else {
+                        u32::from(m)
+                    };
                     ips.push((u32::from(a) & m, m));
                 } else {
                     return Err(format!("bad argument '{w}'"));
                 }
             }
-            let Some(eth) = eth else { return Err(format!("missing Ethernet address in '{a}'")) };
+            let Some(eth) = eth else {
+                return Err(format!("missing Ethernet address in '{a}'"));
+            };
             for (ip, m) in ips {
                 self.entries.push((ip, m, eth));
             }
@@ -447,7 +506,9 @@ impl Element for ARPResponder {
             Ok(self
                 .entries
                 .iter()
-                .map(|(a, m, e)| format!("{}/{} {}\n", Ipv4Addr::from(*a), m.count_ones(), fmt_eth(e)))
+                .map(|(a, m, e)| {
+                    format!("{}/{} {}\n", Ipv4Addr::from(*a), m.count_ones(), fmt_eth(e))
+                })
                 .collect())
         })
     }
@@ -485,7 +546,11 @@ impl ARPQuerier {
         if a != [0; 4] {
             return a;
         }
-        p.network_header().or(Some(p.data())).and_then(|ip| ip.get(16..20)).map(|s| [s[0], s[1], s[2], s[3]]).unwrap_or([0; 4])
+        p.network_header()
+            .or(Some(p.data()))
+            .and_then(|ip| ip.get(16..20))
+            .map(|s| [s[0], s[1], s[2], s[3]])
+            .unwrap_or([0; 4])
     }
 }
 impl Element for ARPQuerier {
@@ -519,17 +584,28 @@ impl Element for ARPQuerier {
             ],
         )?;
         let ipstr = b.str("IP").unwrap_or("").trim().to_string();
-        let (ip, mask) = if let Some((a, m)) = cx.addrs.ip.get(&ipstr).map(|(a, l)| (*a, args::len_to_mask(l.unwrap_or(32)))) {
+        let (ip, mask) = if let Some((a, m)) = cx
+            .addrs
+            .ip
+            .get(&ipstr)
+            .map(|(a, l)| (*a, args::len_to_mask(l.unwrap_or(32))))
+        {
             (a, m)
         } else if ipstr.contains('/') {
             args::parse_prefix(&ipstr, cx.addrs).ok_or("IP: bad address")?
         } else {
-            (args::parse_ip(&ipstr, cx.addrs).ok_or("IP: bad address")?, Ipv4Addr::new(255, 255, 255, 0))
+            (
+                args::parse_ip(&ipstr, cx.addrs).ok_or("IP: bad address")?,
+                Ipv4Addr::new(255, 255, 255, 0),
+            )
         };
         self.ip = ip.octets();
         self.mask = u32::from(mask);
         self.eth = eth_arg(&b, "ETH", cx)?;
-        self.capacity = b.u64("CAPACITY")?.or(b.u64("ENTRY_PACKET_CAPACITY")?).unwrap_or(2048) as usize;
+        self.capacity = b
+            .u64("CAPACITY")?
+            .or(b.u64("ENTRY_PACKET_CAPACITY")?)
+            .unwrap_or(2048) as usize;
         self.broadcast_poll = b.bool("BROADCAST_POLL")?.unwrap_or(false);
         Ok(())
     }
@@ -568,7 +644,11 @@ impl Element for ARPQuerier {
             let nh = self.next_hop(&p);
             let nhv = u32::from_be_bytes(nh);
             if nhv == u32::MAX || nhv == bcast || (nh[0] & 0xf0) == 0xe0 {
-                let mac = if (nh[0] & 0xf0) == 0xe0 { [0x01, 0x00, 0x5e, nh[1] & 0x7f, nh[2], nh[3]] } else { [0xff; 6] };
+                let mac = if (nh[0] & 0xf0) == 0xe0 {
+                    [0x01, 0x00, 0x5e, nh[1] & 0x7f, nh[2], nh[3]]
+                } else {
+                    [0xff; 6]
+                };
                 out.push(self.encap(p, &mac));
                 continue;
             }
@@ -585,7 +665,10 @@ impl Element for ARPQuerier {
                         self.pending.entry(nh).or_default().push(p);
                     }
                     let now = ctx.now();
-                    let recent = self.last_query.get(&nh).is_some_and(|t| (now - *t).as_secs_f64() < 0.01);
+                    let recent = self
+                        .last_query
+                        .get(&nh)
+                        .is_some_and(|t| (now - *t).as_secs_f64() < 0.01);
                     if !recent {
                         self.last_query.insert(nh, now);
                         self.queries += 1;
@@ -620,9 +703,14 @@ impl Element for ARPQuerier {
             "table" => {
                 let mut v: Vec<_> = self.table.iter().collect();
                 v.sort();
-                v.into_iter().map(|(ip, (e, _))| format!("{} 1 {}\n", Ipv4Addr::from(*ip), fmt_eth(e))).collect()
+                v.into_iter()
+                    .map(|(ip, (e, _))| format!("{} 1 {}\n", Ipv4Addr::from(*ip), fmt_eth(e)))
+                    .collect()
             }
-            "stats" => format!("{} queries sent\n{} responses received\n", self.queries, self.responses),
+            "stats" => format!(
+                "{} queries sent\n{} responses received\n",
+                self.queries, self.responses
+            ),
             "queries" => self.queries.to_string(),
             "responses" => self.responses.to_string(),
             "drops" => self.drops.to_string(),
@@ -637,11 +725,15 @@ impl Element for ARPQuerier {
         Some(match name {
             "insert" => {
                 let w = args::split_words(v);
-                match (w.first().and_then(|a| args::parse_ip(a, &ai)), w.get(1).and_then(|e| args::parse_eth(e, &ai))) {
+                match (
+                    w.first().and_then(|a| args::parse_ip(a, &ai)),
+                    w.get(1).and_then(|e| args::parse_eth(e, &ai)),
+                ) {
                     (Some(ip), Some(e)) => {
                         self.table.insert(ip.octets(), (e, ctx.now()));
                         if let Some(q) = self.pending.remove(&ip.octets()) {
-                            let out: PacketBatch = q.into_iter().map(|p| self.encap(p, &e)).collect();
+                            let out: PacketBatch =
+                                q.into_iter().map(|p| self.encap(p, &e)).collect();
                             ctx.output(0, out);
                         }
                         Ok(())
@@ -649,15 +741,19 @@ impl Element for ARPQuerier {
                     _ => Err("expected 'IP ETH'".into()),
                 }
             }
-            "delete" => args::parse_ip(v, &ai).map(|ip| {
-                self.table.remove(&ip.octets());
-            }).ok_or_else(|| "expected IP address".into()),
+            "delete" => args::parse_ip(v, &ai)
+                .map(|ip| {
+                    self.table.remove(&ip.octets());
+                })
+                .ok_or_else(|| "expected IP address".into()),
             "clear" => {
                 self.table.clear();
                 self.pending.clear();
                 Ok(())
             }
-            "ipaddr" => args::parse_ip(v, &ai).map(|ip| self.ip = ip.octets()).ok_or_else(|| "expected IP address".into()),
+            "ipaddr" => args::parse_ip(v, &ai)
+                .map(|ip| self.ip = ip.octets())
+                .ok_or_else(|| "expected IP address".into()),
             _ => return None,
         })
     }

@@ -1,5 +1,5 @@
-//! Second batch of element classes (ARP, encapsulation, dumps, scripts, mappers) and the small
-//! helpers they share. Every class registers only when the registry does not already hold one of
+//! Second batch of element classes (Script/DriverManager, ICMP errors and ping replies, IP
+//! options, fragmentation, ...) and the small helpers they share. Every class registers only when the registry does not already hold one of
 //! that name, so a core implementation always wins.
 
 use crate::element::Ctx;
@@ -7,11 +7,28 @@ use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
 use std::net::Ipv4Addr;
 
+/// Makes a fresh element.
+pub type Make = fn() -> Box<dyn crate::Element>;
+
 /// The classes of this batch, by name.
-pub fn classes() -> Vec<(&'static str, fn() -> Box<dyn crate::Element>)> {
+pub fn classes() -> Vec<(&'static str, Make)> {
     vec![
-        ("Script", || Box::new(super::extra_script::Script::new(false))),
-        ("DriverManager", || Box::new(super::extra_script::Script::new(true))),
+        ("Script", || {
+            Box::new(super::extra_script::Script::new(false))
+        }),
+        ("DriverManager", || {
+            Box::new(super::extra_script::Script::new(true))
+        }),
+        ("ICMPError", || Box::<super::extra_ip::IcmpError>::default()),
+        ("ICMPPingResponder", || {
+            Box::<super::extra_ip::IcmpPingResponder>::default()
+        }),
+        ("IPGWOptions", || {
+            Box::<super::extra_ip::IpGwOptions>::default()
+        }),
+        ("IPFragmenter", || {
+            Box::<super::extra_ip::IpFragmenter>::default()
+        }),
     ]
 }
 
@@ -54,7 +71,9 @@ pub fn in_cksum(data: &[u8]) -> u16 {
 pub fn transport_cksum(src: [u8; 4], dst: [u8; 4], proto: u8, seg: &[u8]) -> u16 {
     let mut s = csum_add(0, &src);
     s = csum_add(s, &dst);
-    s = s.wrapping_add(proto as u32).wrapping_add(seg.len() as u32 & 0xffff);
+    s = s
+        .wrapping_add(proto as u32)
+        .wrapping_add(seg.len() as u32 & 0xffff);
     !csum_fold(csum_add(s, seg))
 }
 
@@ -151,7 +170,11 @@ pub fn reject(ctx: &mut Ctx<'_>, rejects: PacketBatch) {
 
 /// Run `f` on every packet of `batch`; packets for which it returns false go to output 1 (or
 /// are dropped). Returns the kept packets.
-pub fn filter_batch(batch: PacketBatch, ctx: &mut Ctx<'_>, mut f: impl FnMut(&mut Packet, &mut Ctx<'_>) -> bool) -> PacketBatch {
+pub fn filter_batch(
+    batch: PacketBatch,
+    ctx: &mut Ctx<'_>,
+    mut f: impl FnMut(&mut Packet, &mut Ctx<'_>) -> bool,
+) -> PacketBatch {
     let mut keep = Vec::with_capacity(batch.len());
     let mut bad = Vec::new();
     for mut p in batch {
@@ -174,7 +197,12 @@ macro_rules! extra_filter_push_pull {
             let keep = $crate::elements::extra::filter_batch(batch, ctx, |p, c| self.check(p, c));
             ctx.output(0, keep);
         }
-        fn pull(&mut self, _port: usize, max: usize, ctx: &mut $crate::Ctx<'_>) -> $crate::PacketBatch {
+        fn pull(
+            &mut self,
+            _port: usize,
+            max: usize,
+            ctx: &mut $crate::Ctx<'_>,
+        ) -> $crate::PacketBatch {
             let batch = ctx.pull(0, max);
             if batch.is_empty() {
                 return batch;
@@ -195,6 +223,7 @@ pub fn first_word(s: &str) -> (&str, &str) {
 
 /// Test helpers shared by the extra_* element tests.
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 pub(crate) mod test_util {
     use crate::{MemEnv, Registry, Router, RouterOptions, SimClock};
 
@@ -211,7 +240,11 @@ pub(crate) mod test_util {
     /// A router on simulated time whose chatter and files go to `env`, built with
     /// [`own_registry`].
     pub(crate) fn sim_router(conf: &str, env: &MemEnv) -> Router {
-        let opts = RouterOptions { clock: Box::new(SimClock::default()), env: Box::new(env.clone()), defines: Vec::new() };
+        let opts = RouterOptions {
+            clock: Box::new(SimClock::default()),
+            env: Box::new(env.clone()),
+            defines: Vec::new(),
+        };
         match Router::with_options(conf, "test", &own_registry(), opts) {
             Ok(r) => r,
             Err(e) => panic!("config failed: {e}"),
@@ -220,13 +253,16 @@ pub(crate) mod test_util {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn extra_checksums() {
         // RFC 1071 example-ish: header with a known checksum.
-        let mut ip = [0x45, 0, 0, 0x1c, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut ip = [
+            0x45, 0, 0, 0x1c, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         set_ip_cksum(&mut ip);
         assert_eq!(in_cksum(&ip), 0);
         assert_eq!(parse_ip_proto("UDP"), Some(17));

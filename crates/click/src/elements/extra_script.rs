@@ -1,14 +1,15 @@
 //! Script and DriverManager: Click's small control language (variables, handler calls, waits,
 //! labels/gotos, packet scripts, passive `run` handlers, arithmetic handlers).
 //!
-//! The engine has no hook for "driver stop events" yet, so a DriverManager cannot keep the
-//! router alive after a stop request. Instead, when the router is torn down after a stop, a
-//! DriverManager still waiting for a stop event finishes its script then (waits elapse at once),
-//! which covers the common `DriverManager(pause, print c.count, ...)` idiom.
+//! A DriverManager (or `TYPE DRIVER` script) becomes the router's driver: stop requests from
+//! other elements wake its task, which steps the script once per request; the router stops
+//! only when such a step ends the script (or reaches `stop`).
 
 use super::extra::first_word;
 use crate::any_impl;
-use crate::args::{parse_bool, parse_i64, parse_time, split_args, split_keyword, split_words, unquote};
+use crate::args::{
+    parse_bool, parse_i64, parse_time, split_args, split_keyword, split_words, unquote,
+};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
 use crate::packet::{PacketBatch, Timestamp};
 use std::io::Write;
@@ -124,7 +125,11 @@ impl Script {
     }
 
     fn find_label(&self, label: &str) -> i64 {
-        if let Some(i) = self.insns.iter().position(|i| i.op == Op::Label && i.text == label) {
+        if let Some(i) = self
+            .insns
+            .iter()
+            .position(|i| i.op == Op::Label && i.text == label)
+        {
             return i as i64;
         }
         match label {
@@ -143,24 +148,60 @@ impl Script {
             return Ok(None);
         }
         let syntax = || format!("syntax error at '{name}'");
-        let mk = |op: Op, arg: i64, text: &str| Insn { op, arg, arg2: 0, text: text.to_string() };
+        let mk = |op: Op, arg: i64, text: &str| Insn {
+            op,
+            arg,
+            arg2: 0,
+            text: text.to_string(),
+        };
         let insn = match name {
             "wait" if rest.is_empty() => mk(Op::WaitStep, 1, ""),
             "pause" | "wait_step" | "wait_stop" => {
-                let n = if rest.is_empty() { 1 } else { crate::args::parse_u64(rest).ok_or_else(syntax)? };
+                let n = if rest.is_empty() {
+                    1
+                } else {
+                    crate::args::parse_u64(rest).ok_or_else(syntax)?
+                };
                 mk(Op::WaitStep, n as i64, "")
             }
             "wait" | "wait_time" | "wait_for" => mk(Op::WaitTime, 0, rest),
-            "print" | "printq" | "printn" | "printnq" => {
-                mk(Op::Print { quote: name.ends_with('q'), newline: !name.starts_with("printn") }, 0, rest)
-            }
-            "save" | "append" => mk(Op::Save { append: name == "append" }, 0, rest),
-            "read" | "readq" => mk(Op::Read { quote: name == "readq" }, 0, rest),
-            "write" | "writeq" => mk(Op::Write { quote: name == "writeq" }, 0, rest),
+            "print" | "printq" | "printn" | "printnq" => mk(
+                Op::Print {
+                    quote: name.ends_with('q'),
+                    newline: !name.starts_with("printn"),
+                },
+                0,
+                rest,
+            ),
+            "save" | "append" => mk(
+                Op::Save {
+                    append: name == "append",
+                },
+                0,
+                rest,
+            ),
+            "read" | "readq" => mk(
+                Op::Read {
+                    quote: name == "readq",
+                },
+                0,
+                rest,
+            ),
+            "write" | "writeq" => mk(
+                Op::Write {
+                    quote: name == "writeq",
+                },
+                0,
+                rest,
+            ),
             "goto" => mk(Op::Goto, 0, rest),
             "loop" if rest.is_empty() => mk(Op::Goto, 0, ""),
             "set" | "setq" | "init" | "initq" | "export" | "exportq" | "return" | "returnq" => {
-                let (var, text) = if name.starts_with("return") { ("_", rest) } else { first_word(rest) };
+                let (var, text) = if name.starts_with("return") {
+                    ("_", rest)
+                } else {
+                    first_word(rest)
+                };
                 if var.is_empty() || (name.starts_with("set") && text.is_empty()) {
                     return Err(syntax());
                 }
@@ -195,7 +236,13 @@ impl Script {
                 0,
                 "",
             ),
-            "error" | "errorq" => mk(Op::Error { quote: name == "errorq" }, 0, rest),
+            "error" | "errorq" => mk(
+                Op::Error {
+                    quote: name == "errorq",
+                },
+                0,
+                rest,
+            ),
             _ => return Err(syntax()),
         };
         Ok(Some(insn))
@@ -203,7 +250,13 @@ impl Script {
 
     // ------------------------------------------------------------ expansion
 
-    fn lookup_var(&mut self, name: &str, kind: u8, ctx: &mut Ctx<'_>, depth: usize) -> Option<String> {
+    fn lookup_var(
+        &mut self,
+        name: &str,
+        kind: u8,
+        ctx: &mut Ctx<'_>,
+        depth: usize,
+    ) -> Option<String> {
         if kind == b'(' {
             let (h, params) = first_word(name);
             return match self.call_read(h, params, ctx, depth) {
@@ -226,7 +279,11 @@ impl Script {
             "0" => Some(self.run_name.clone()),
             "#" => Some(split_words(&args).len().to_string()),
             "write" => Some(super::bool_str(self.run_write)),
-            n if n.as_bytes().first().is_some_and(|c| (b'1'..=b'9').contains(c)) => {
+            n if n
+                .as_bytes()
+                .first()
+                .is_some_and(|c| (b'1'..=b'9').contains(c)) =>
+            {
                 let k: usize = n.parse().ok()?;
                 Some(split_words(&args).get(k - 1).cloned().unwrap_or_default())
             }
@@ -260,7 +317,12 @@ impl Script {
                     let start = i;
                     let (kind, name, end, nested) = match b[i + 1] {
                         b'{' => match s[i + 2..].find('}') {
-                            Some(j) => (b'{', &s[i + 2..i + 2 + j], i + 3 + j, s[i + 2..i + 2 + j].contains('$')),
+                            Some(j) => (
+                                b'{',
+                                &s[i + 2..i + 2 + j],
+                                i + 3 + j,
+                                s[i + 2..i + 2 + j].contains('$'),
+                            ),
                             None => break,
                         },
                         b'(' => {
@@ -303,13 +365,20 @@ impl Script {
                             continue;
                         }
                     };
-                    let name = if nested { self.expand(name, ctx, false, depth + 1) } else { name.to_string() };
+                    let name = if nested {
+                        self.expand(name, ctx, false, depth + 1)
+                    } else {
+                        name.to_string()
+                    };
                     match self.lookup_var(&name, kind, ctx, depth) {
                         Some(text) => {
                             out.push_str(&s[last..start]);
                             if quote == b'"' || (expand_quote && quote == 0) {
                                 let q = quote_str(&text);
-                                let inner = q.strip_prefix('"').and_then(|x| x.strip_suffix('"')).unwrap_or(&q);
+                                let inner = q
+                                    .strip_prefix('"')
+                                    .and_then(|x| x.strip_suffix('"'))
+                                    .unwrap_or(&q);
                                 if quote == b'"' {
                                     out.push_str(inner);
                                 } else {
@@ -347,7 +416,9 @@ impl Script {
     /// Resolve `elem.handler` relative to this element's compound scope; returns the full
     /// handler name and whether it names this element.
     fn resolve(&self, h: &str, ctx: &Ctx<'_>) -> (String, bool) {
-        let Some(dot) = h.rfind('.') else { return (h.to_string(), false) };
+        let Some(dot) = h.rfind('.') else {
+            return (h.to_string(), false);
+        };
         let (elem, hname) = (&h[..dot], &h[dot + 1..]);
         let me = ctx.name().to_string();
         let mut prefix = me.as_str();
@@ -362,7 +433,13 @@ impl Script {
         (h.to_string(), elem == me)
     }
 
-    fn call_read(&mut self, h: &str, params: &str, ctx: &mut Ctx<'_>, depth: usize) -> Result<String, String> {
+    fn call_read(
+        &mut self,
+        h: &str,
+        params: &str,
+        ctx: &mut Ctx<'_>,
+        depth: usize,
+    ) -> Result<String, String> {
         let (full, is_me) = self.resolve(h, ctx);
         if is_me || !h.contains('.') {
             let local = full.rsplit('.').next().unwrap_or(&full).to_string();
@@ -383,11 +460,17 @@ impl Script {
             return match local.as_str() {
                 // A script stepping itself while running: Click adds to the current step count.
                 "step" => {
-                    let n = if value.trim().is_empty() || value.trim() == "router" { 1 } else { value.trim().parse().map_err(|_| "syntax error")? };
+                    let n = if value.trim().is_empty() || value.trim() == "router" {
+                        1
+                    } else {
+                        value.trim().parse().map_err(|_| "syntax error")?
+                    };
                     *self.pending_steps.get_or_insert(0) += n;
                     Ok(())
                 }
-                _ => self.local_write(&local, value, ctx).unwrap_or_else(|| Err(format!("no handler '{h}'"))),
+                _ => self
+                    .local_write(&local, value, ctx)
+                    .unwrap_or_else(|| Err(format!("no handler '{h}'"))),
             };
         }
         ctx.call_write(&full, value)
@@ -397,7 +480,13 @@ impl Script {
         matches!(h, "step" | "goto" | "run" | "set") || self.exports.iter().any(|e| e == h)
     }
 
-    fn local_read(&mut self, name: &str, params: &str, ctx: &mut Ctx<'_>, depth: usize) -> ReadResult {
+    fn local_read(
+        &mut self,
+        name: &str,
+        params: &str,
+        ctx: &mut Ctx<'_>,
+        depth: usize,
+    ) -> ReadResult {
         let words = split_words(params);
         let r = match name {
             "add" | "sub" | "min" | "max" | "mul" | "div" | "idiv" => arithmetic(name, &words),
@@ -412,13 +501,21 @@ impl Script {
                     }
                 } else {
                     match (num(&words[0]), num(&words[1])) {
-                        (Some(a), Some(b)) => Ok(fmt_num(a.as_f64() % b.as_f64(), matches!((a, b), (Num::I(_), Num::I(_))))),
+                        (Some(a), Some(b)) => Ok(fmt_num(
+                            a.as_f64() % b.as_f64(),
+                            matches!((a, b), (Num::I(_), Num::I(_))),
+                        )),
                         _ => Err("expected two numbers".into()),
                     }
                 }
             }
             "neg" | "abs" => match words.first().and_then(|w| num(w)) {
-                Some(Num::I(v)) => Ok(if name == "neg" { v.wrapping_neg() } else { v.wrapping_abs() }.to_string()),
+                Some(Num::I(v)) => Ok(if name == "neg" {
+                    v.wrapping_neg()
+                } else {
+                    v.wrapping_abs()
+                }
+                .to_string()),
                 Some(Num::F(v)) => Ok(fmt_g(if name == "neg" { -v } else { v.abs() }, 12)),
                 None => Err("expected number".into()),
             },
@@ -428,7 +525,10 @@ impl Script {
                 } else {
                     let ord = match (num(&words[0]), num(&words[1])) {
                         (Some(Num::I(a)), Some(Num::I(b))) => a.cmp(&b),
-                        (Some(a), Some(b)) => a.as_f64().partial_cmp(&b.as_f64()).unwrap_or(std::cmp::Ordering::Equal),
+                        (Some(a), Some(b)) => a
+                            .as_f64()
+                            .partial_cmp(&b.as_f64())
+                            .unwrap_or(std::cmp::Ordering::Equal),
                         _ => words[0].as_bytes().cmp(words[1].as_bytes()),
                     };
                     use std::cmp::Ordering::*;
@@ -463,20 +563,31 @@ impl Script {
                 }
             }
             "if" => match (words.first().and_then(|w| parse_bool(w)), words.len()) {
-                (Some(c), 3) => Ok(if c { words[1].clone() } else { words[2].clone() }),
+                (Some(c), 3) => Ok(if c {
+                    words[1].clone()
+                } else {
+                    words[2].clone()
+                }),
                 _ => Err("expected BOOL THEN ELSE".into()),
             },
-            "in" => Ok(super::bool_str(words.first().is_some_and(|f| words[1..].contains(f)))),
+            "in" => Ok(super::bool_str(
+                words.first().is_some_and(|f| words[1..].contains(f)),
+            )),
             "sprintf" => sprintf(&words),
             "random" => {
                 self.rng ^= self.rng << 13;
                 self.rng ^= self.rng >> 7;
                 self.rng ^= self.rng << 17;
                 let r = self.rng;
-                match (words.first().and_then(|w| parse_i64(w)), words.get(1).and_then(|w| parse_i64(w))) {
+                match (
+                    words.first().and_then(|w| parse_i64(w)),
+                    words.get(1).and_then(|w| parse_i64(w)),
+                ) {
                     (None, _) if words.is_empty() => Ok((r % (i32::MAX as u64 + 1)).to_string()),
                     (Some(n), None) if n > 0 && words.len() == 1 => Ok((r % n as u64).to_string()),
-                    (Some(a), Some(b)) if b >= a => Ok((a + (r % ((b - a) as u64 + 1)) as i64).to_string()),
+                    (Some(a), Some(b)) if b >= a => {
+                        Ok((a + (r % ((b - a) as u64 + 1)) as i64).to_string())
+                    }
                     _ => Err("bad arguments".into()),
                 }
             }
@@ -491,9 +602,18 @@ impl Script {
                         Some(i) => (&full[..i], &full[i + 1..]),
                         None => ("", full.as_str()),
                     };
-                    let list = if e.is_empty() { ctx.call_read("handlers", "") } else { ctx.call_read(&format!("{e}.handlers"), "") };
+                    let list = if e.is_empty() {
+                        ctx.call_read("handlers", "")
+                    } else {
+                        ctx.call_read(&format!("{e}.handlers"), "")
+                    };
                     let want = if name == "readable" { 'r' } else { 'w' };
-                    ok &= list.is_ok_and(|l| l.lines().any(|line| line.split('\t').next() == Some(h) && line.split('\t').nth(1).is_some_and(|p| p.contains(want))));
+                    ok &= list.is_ok_and(|l| {
+                        l.lines().any(|line| {
+                            line.split('\t').next() == Some(h)
+                                && line.split('\t').nth(1).is_some_and(|p| p.contains(want))
+                        })
+                    });
                 }
                 Ok(super::bool_str(ok))
             }
@@ -514,7 +634,9 @@ impl Script {
                 let i = self.var_index(n, false).unwrap_or(0);
                 Ok(self.vars.get(i).map(|v| v.1.clone()).unwrap_or_default())
             }
-            n if self.ty == Type::Proxy && !n.contains('.') && depth == 0 => return Some(self.run(params, n, false, ctx, depth)),
+            n if self.ty == Type::Proxy && !n.contains('.') && depth == 0 => {
+                return Some(self.run(params, n, false, ctx, depth))
+            }
             _ => return None,
         };
         Some(r)
@@ -573,11 +695,22 @@ impl Script {
     }
 
     /// Run the script from the top (passive `run`, PROXY handlers); returns the `return` value.
-    fn run(&mut self, args: &str, name: &str, write: bool, ctx: &mut Ctx<'_>, depth: usize) -> Result<String, String> {
+    fn run(
+        &mut self,
+        args: &str,
+        name: &str,
+        write: bool,
+        ctx: &mut Ctx<'_>,
+        depth: usize,
+    ) -> Result<String, String> {
         if depth > 4 {
             return Err("script recursion too deep".into());
         }
-        let saved = (std::mem::replace(&mut self.run_args, args.to_string()), std::mem::replace(&mut self.run_name, name.to_string()), self.run_write);
+        let saved = (
+            std::mem::replace(&mut self.run_args, args.to_string()),
+            std::mem::replace(&mut self.run_name, name.to_string()),
+            self.run_write,
+        );
         self.run_write = write;
         self.pos = 0;
         let done = self.run_steps(0, Step::Jump, ctx);
@@ -591,20 +724,26 @@ impl Script {
 
     /// Step, then process steps the script gave itself while running.
     fn run_steps(&mut self, n: u64, kind: Step, ctx: &mut Ctx<'_>) -> Done {
-        let mut jumps = self.step(n, kind, 0, ctx);
+        let (mut jumps, mut ended) = self.step(n, kind, 0, ctx);
         let mut guard = 0;
         while let Some(more) = self.pending_steps.take() {
             guard += 1;
             if guard > MAX_JUMPS {
                 break;
             }
-            jumps = self.step(more, Step::Normal, jumps, ctx);
+            (jumps, ended) = self.step(more, Step::Normal, jumps, ctx);
+        }
+        // A driver step that does not end blocked lets the stop request through.
+        if kind == Step::Router && ended {
+            ctx.stop_router_now();
         }
         self.complete()
     }
 
     fn complete(&self) -> Done {
-        let Some(insn) = self.insns.get(self.pos) else { return Done::Normal(None) };
+        let Some(insn) = self.insns.get(self.pos) else {
+            return Done::Normal(None);
+        };
         let mut op = insn.op;
         if op == Op::Goto && insn.arg < 0 {
             op = match insn.arg {
@@ -615,7 +754,9 @@ impl Script {
             };
         }
         match op {
-            Op::Return { .. } => Done::Normal(self.vars.iter().find(|v| v.0 == "_").map(|v| v.1.clone())),
+            Op::Return { .. } => {
+                Done::Normal(self.vars.iter().find(|v| v.0 == "_").map(|v| v.1.clone()))
+            }
             Op::End if self.ty == Type::Packet => Done::Normal(Some("0".into())),
             Op::Error { .. } => Done::Error,
             Op::Stop => Done::Stop,
@@ -646,7 +787,11 @@ impl Script {
                 let pos = match pos {
                     Some(p) if append => p,
                     _ => {
-                        let old = if append { ctx.env().read_file(file).unwrap_or_default() } else { Vec::new() };
+                        let old = if append {
+                            ctx.env().read_file(file).unwrap_or_default()
+                        } else {
+                            Vec::new()
+                        };
                         if let Some(p) = pos {
                             self.files.remove(p);
                         }
@@ -672,7 +817,15 @@ impl Script {
     }
 
     /// Execute instructions (Click's `Script::step`). Returns the jump count.
-    fn step(&mut self, nsteps: u64, kind: Step, mut jumps: usize, ctx: &mut Ctx<'_>) -> usize {
+    /// Returns the jump count and whether execution ended (stop/end/exit/error) rather than
+    /// blocking.
+    fn step(
+        &mut self,
+        nsteps: u64,
+        kind: Step,
+        mut jumps: usize,
+        ctx: &mut Ctx<'_>,
+    ) -> (usize, bool) {
         let target = nsteps + self.step_count;
         while self.step_count <= target && self.pos < self.insns.len() && jumps < MAX_JUMPS {
             let ipos = self.pos;
@@ -685,7 +838,7 @@ impl Script {
                     if kind != Step::Router {
                         ctx.stop_router();
                     }
-                    return jumps + 1;
+                    return (jumps + 1, true);
                 }
                 Op::WaitStep => {
                     let want = insn.arg.max(0) as u64;
@@ -732,7 +885,14 @@ impl Script {
                     if let Op::Save { append } = insn.op {
                         // save/append HANDLER|TEXT [FILE]
                         let (word, file) = first_word(&insn.text);
-                        target_file = Some((if file.is_empty() { "-".into() } else { file.to_string() }, append));
+                        target_file = Some((
+                            if file.is_empty() {
+                                "-".into()
+                            } else {
+                                file.to_string()
+                            },
+                            append,
+                        ));
                         text = word.to_string();
                     } else if let Some(rest) = text.strip_prefix('>') {
                         let (append, rest) = match rest.strip_prefix('>') {
@@ -744,15 +904,25 @@ impl Script {
                         text = rest.to_string();
                     }
                     let first = text.bytes().next();
-                    let result = if first.is_some_and(|c| c.is_ascii_alphabetic() || c == b'@' || c == b'_') {
+                    let result = if first
+                        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'@' || c == b'_')
+                    {
                         let call = self.expand(&text, ctx, false, 0);
                         let (h, params) = first_word(&call);
-                        let params = if quote { unquote(params) } else { params.to_string() };
+                        let params = if quote {
+                            unquote(params)
+                        } else {
+                            params.to_string()
+                        };
                         match self.call_read(h, &params, ctx, 0) {
                             Ok(v) => Some(v),
                             Err(e) => {
                                 let (bare, m) = call_error(&e, h, false);
-                                let m = if bare { m } else { format!("While calling '{}':\n  {m}", call.trim()) };
+                                let m = if bare {
+                                    m
+                                } else {
+                                    format!("While calling '{}':\n  {m}", call.trim())
+                                };
                                 script_error(ctx, self.class_name(), &m);
                                 None
                             }
@@ -771,7 +941,11 @@ impl Script {
                 Op::Read { quote } => {
                     let call = self.expand(&insn.text, ctx, false, 0);
                     let (h, params) = first_word(&call);
-                    let params = if quote { unquote(params) } else { params.to_string() };
+                    let params = if quote {
+                        unquote(params)
+                    } else {
+                        params.to_string()
+                    };
                     match self.call_read(h, &params, ctx, 0) {
                         Ok(v) => {
                             let (full, _) = self.resolve(h, ctx);
@@ -779,7 +953,11 @@ impl Script {
                         }
                         Err(e) => {
                             let (bare, m) = call_error(&e, h, false);
-                            let m = if bare { m } else { format!("While calling '{}':\n  {m}", call.trim()) };
+                            let m = if bare {
+                                m
+                            } else {
+                                format!("While calling '{}':\n  {m}", call.trim())
+                            };
                             script_error(ctx, self.class_name(), &m);
                         }
                     }
@@ -787,7 +965,11 @@ impl Script {
                 Op::Write { quote } => {
                     let call = self.expand(&insn.text, ctx, false, 0);
                     let (h, value) = first_word(&call);
-                    let value = if quote { unquote(value) } else { value.to_string() };
+                    let value = if quote {
+                        unquote(value)
+                    } else {
+                        value.to_string()
+                    };
                     match self.call_write(h, &value, ctx) {
                         Ok(()) => self.write_status = 0,
                         Err(e) => {
@@ -825,7 +1007,11 @@ impl Script {
                         match parse_bool(&cond) {
                             Some(c) => c,
                             None => {
-                                script_error(ctx, self.class_name(), &format!("bad condition '{}'", cond.trim()));
+                                script_error(
+                                    ctx,
+                                    self.class_name(),
+                                    &format!("bad condition '{}'", cond.trim()),
+                                );
                                 false
                             }
                         }
@@ -836,7 +1022,7 @@ impl Script {
                             if insn.arg == -3 && kind != Step::Router {
                                 ctx.stop_router();
                             }
-                            return jumps + 1;
+                            return (jumps + 1, true);
                         }
                         let t = insn.arg as usize;
                         for i in &mut self.insns[t.min(ipos)..ipos] {
@@ -856,11 +1042,11 @@ impl Script {
                         script_error(ctx, self.class_name(), msg.trim());
                     }
                     self.pos -= 1;
-                    return jumps + 1;
+                    return (jumps + 1, true);
                 }
                 Op::End | Op::Exit => {
                     self.pos -= 1;
-                    return jumps + 1;
+                    return (jumps + 1, true);
                 }
             }
             if self.pos != ipos + 1 {
@@ -872,7 +1058,7 @@ impl Script {
             self.pos = self.insns.len();
             ctx.unschedule_timer(TIMER);
         }
-        jumps + 1
+        (jumps + 1, false)
     }
 
     fn packet_port(&mut self, port: usize, ctx: &mut Ctx<'_>) -> Option<usize> {
@@ -899,7 +1085,11 @@ fn call_error(e: &str, h: &str, write: bool) -> (bool, String) {
     let rw = if write { "write" } else { "read" };
     if e.starts_with("no element named") {
         (true, e.to_string())
-    } else if e.starts_with("no handler") || e.starts_with("no global handler") || e.contains("not a read handler") || e.contains("not a write handler") {
+    } else if e.starts_with("no handler")
+        || e.starts_with("no global handler")
+        || e.contains("not a read handler")
+        || e.contains("not a write handler")
+    {
         (true, format!("no '{h}' {rw} handler"))
     } else {
         (false, e.to_string())
@@ -915,7 +1105,10 @@ fn done_result(d: Done) -> Result<(), String> {
 
 /// Quote a string Click-style when it needs it (`cp_quote`).
 fn quote_str(s: &str) -> String {
-    if !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || b"_-./:+@%".contains(&c)) {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"_-./:+@%".contains(&c))
+    {
         return s.to_string();
     }
     let mut o = String::from("\"");
@@ -954,7 +1147,10 @@ fn num(s: &str) -> Option<Num> {
     if let Some(v) = parse_i64(s) {
         return Some(Num::I(v));
     }
-    s.parse::<f64>().ok().filter(|v| v.is_finite() || s.contains("inf")).map(Num::F)
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() || s.contains("inf"))
+        .map(Num::F)
 }
 
 fn fmt_num(v: f64, int: bool) -> String {
@@ -971,11 +1167,21 @@ fn fmt_g(x: f64, prec: usize) -> String {
         return "0".into();
     }
     if !x.is_finite() {
-        return if x.is_nan() { "nan".into() } else if x > 0.0 { "inf".into() } else { "-inf".into() };
+        return if x.is_nan() {
+            "nan".into()
+        } else if x > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
     }
     let prec = prec.max(1);
     let sci = format!("{:.*e}", prec - 1, x);
-    let exp: i32 = sci.split('e').nth(1).and_then(|e| e.parse().ok()).unwrap_or(0);
+    let exp: i32 = sci
+        .split('e')
+        .nth(1)
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
     let trim = |s: String| -> String {
         if s.contains('.') {
             s.trim_end_matches('0').trim_end_matches('.').to_string()
@@ -985,7 +1191,12 @@ fn fmt_g(x: f64, prec: usize) -> String {
     };
     if exp < -4 || exp >= prec as i32 {
         let (m, _) = sci.split_once('e').unwrap_or((&sci, ""));
-        format!("{}e{}{:02}", trim(m.to_string()), if exp < 0 { '-' } else { '+' }, exp.abs())
+        format!(
+            "{}e{}{:02}",
+            trim(m.to_string()),
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        )
     } else {
         trim(format!("{:.*}", (prec as i32 - 1 - exp).max(0) as usize, x))
     }
@@ -1036,12 +1247,18 @@ fn arithmetic(op: &str, words: &[String]) -> Result<String, String> {
     if op == "idiv" {
         return Ok((acc_f as i64).to_string());
     }
-    Ok(if use_f { fmt_g(acc_f, 12) } else { acc_i.to_string() })
+    Ok(if use_f {
+        fmt_g(acc_f, 12)
+    } else {
+        acc_i.to_string()
+    })
 }
 
 /// The `sprintf` handler: `%d %i %u %x %X %o %c %s %f %e %g %%` with flags, width, precision.
 fn sprintf(words: &[String]) -> Result<String, String> {
-    let Some(fmt) = words.first() else { return Err("expected format".into()) };
+    let Some(fmt) = words.first() else {
+        return Err("expected format".into());
+    };
     let fmt = unquote(fmt);
     let mut args = words[1..].iter();
     let mut out = String::new();
@@ -1086,12 +1303,32 @@ fn sprintf(words: &[String]) -> Result<String, String> {
             }
             'd' | 'i' | 'u' | 'x' | 'X' | 'o' | 'c' => {
                 let a = args.next().ok_or("not enough arguments")?;
-                let v = parse_i64(a).or_else(|| a.parse::<f64>().ok().map(|f| f as i64)).ok_or("expected integer")?;
+                let v = parse_i64(a)
+                    .or_else(|| a.parse::<f64>().ok().map(|f| f as i64))
+                    .ok_or("expected integer")?;
                 match conv {
-                    'x' => format!("{}{:x}", if flags.contains('#') && v != 0 { "0x" } else { "" }, v),
-                    'X' => format!("{}{:X}", if flags.contains('#') && v != 0 { "0X" } else { "" }, v),
+                    'x' => format!(
+                        "{}{:x}",
+                        if flags.contains('#') && v != 0 {
+                            "0x"
+                        } else {
+                            ""
+                        },
+                        v
+                    ),
+                    'X' => format!(
+                        "{}{:X}",
+                        if flags.contains('#') && v != 0 {
+                            "0X"
+                        } else {
+                            ""
+                        },
+                        v
+                    ),
                     'o' => format!("{:o}", v),
-                    'c' => char::from_u32(v as u32).map(String::from).unwrap_or_default(),
+                    'c' => char::from_u32(v as u32)
+                        .map(String::from)
+                        .unwrap_or_default(),
                     _ => {
                         let s = v.unsigned_abs().to_string();
                         let s = match prec {
@@ -1125,7 +1362,11 @@ fn sprintf(words: &[String]) -> Result<String, String> {
                     }
                     _ => fmt_g(v, if p == 0 { 1 } else { p }),
                 };
-                let s = if conv.is_ascii_uppercase() { s.to_uppercase() } else { s };
+                let s = if conv.is_ascii_uppercase() {
+                    s.to_uppercase()
+                } else {
+                    s
+                };
                 if flags.contains('+') && v >= 0.0 {
                     format!("+{s}")
                 } else {
@@ -1154,7 +1395,10 @@ fn sprintf(words: &[String]) -> Result<String, String> {
                 Some(d) => (&body[..1], d),
                 None => ("", body.as_str()),
             };
-            let (pre, digits) = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+            let (pre, digits) = match digits
+                .strip_prefix("0x")
+                .or_else(|| digits.strip_prefix("0X"))
+            {
                 Some(d) => (&digits[..2], d),
                 None => ("", digits),
             };
@@ -1171,8 +1415,9 @@ fn sprintf(words: &[String]) -> Result<String, String> {
 }
 
 const LOCAL_READS: [&str; 33] = [
-    "add", "sub", "min", "max", "mul", "div", "idiv", "mod", "rem", "neg", "abs", "eq", "ne", "lt", "gt", "le", "ge", "not", "and", "or", "nand", "nor",
-    "if", "in", "sprintf", "random", "length", "unquote", "readable", "writable", "now", "cat", "catq",
+    "add", "sub", "min", "max", "mul", "div", "idiv", "mod", "rem", "neg", "abs", "eq", "ne", "lt",
+    "gt", "le", "ge", "not", "and", "or", "nand", "nor", "if", "in", "sprintf", "random", "length",
+    "unquote", "readable", "writable", "now", "cat", "catq",
 ];
 
 impl Element for Script {
@@ -1229,10 +1474,24 @@ impl Element for Script {
         if self.ty != Type::Packet && ports {
             return Err("ports allowed only on PACKET scripts".into());
         }
-        if self.ty == Type::Driver && cx.elements.iter().filter(|e| e.1 == "DriverManager" || (e.1 == "Script" && e.2.contains("TYPE DRIVER"))).count() > 1 {
+        if self.ty == Type::Driver
+            && cx
+                .elements
+                .iter()
+                .filter(|e| {
+                    e.1 == "DriverManager" || (e.1 == "Script" && e.2.contains("TYPE DRIVER"))
+                })
+                .count()
+                > 1
+        {
             return Err("router has more than one driver script".into());
         }
-        self.insns = vec![Insn { op: Op::Initial, arg: 0, arg2: 0, text: String::new() }];
+        self.insns = vec![Insn {
+            op: Op::Initial,
+            arg: 0,
+            arg2: 0,
+            text: String::new(),
+        }];
         let mut errs = Vec::new();
         for a in &insn_args {
             match self.parse_insn(a) {
@@ -1253,10 +1512,24 @@ impl Element for Script {
             }
         }
         if self.insns.len() == 1 && self.ty == Type::Driver {
-            self.insns.push(Insn { op: Op::WaitStep, arg: 1, arg2: 0, text: String::new() });
+            self.insns.push(Insn {
+                op: Op::WaitStep,
+                arg: 1,
+                arg2: 0,
+                text: String::new(),
+            });
         }
-        let last = if self.ty == Type::Driver { Op::Stop } else { Op::End };
-        self.insns.push(Insn { op: last, arg: 0, arg2: 0, text: String::new() });
+        let last = if self.ty == Type::Driver {
+            Op::Stop
+        } else {
+            Op::End
+        };
+        self.insns.push(Insn {
+            op: last,
+            arg: 0,
+            arg2: 0,
+            text: String::new(),
+        });
         if errs.is_empty() {
             Ok(())
         } else {
@@ -1280,11 +1553,26 @@ impl Element for Script {
                 }
             }
         }
+        if self.ty == Type::Driver {
+            ctx.become_driver();
+        }
         if matches!(self.ty, Type::Active | Type::Driver) {
             self.insns[0].arg2 = 1;
             ctx.schedule_timer(TIMER, ctx.now());
         }
         Ok(())
+    }
+    fn has_task(&self) -> bool {
+        // A driver script's task runs when the router receives a stop request.
+        self.ty == Type::Driver
+    }
+    fn run_task(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        let mut work = false;
+        while ctx.take_stop_requests(1) {
+            work = true;
+            let _ = self.run_steps(1, Step::Router, ctx);
+        }
+        work
     }
     fn run_timer(&mut self, _id: u32, ctx: &mut Ctx<'_>) {
         let _ = self.run_steps(1, Step::Timer, ctx);
@@ -1315,7 +1603,11 @@ impl Element for Script {
         keep
     }
     fn handlers(&self) -> Vec<HandlerSpec> {
-        let mut v = vec![HandlerSpec::w("step"), HandlerSpec::w("goto"), HandlerSpec::rw("run")];
+        let mut v = vec![
+            HandlerSpec::w("step"),
+            HandlerSpec::w("goto"),
+            HandlerSpec::rw("run"),
+        ];
         v.extend(LOCAL_READS.iter().map(|n| HandlerSpec::r(n)));
         v.push(HandlerSpec::r("get"));
         v.push(HandlerSpec::w("set"));
@@ -1328,7 +1620,11 @@ impl Element for Script {
     }
     fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> WriteResult {
         if name == "shift" {
-            let var = if value.trim().is_empty() { "args" } else { value.trim() };
+            let var = if value.trim().is_empty() {
+                "args"
+            } else {
+                value.trim()
+            };
             if var == "args" {
                 let (_, rest) = first_word(&self.run_args);
                 self.run_args = rest.to_string();
@@ -1340,26 +1636,7 @@ impl Element for Script {
         }
         self.local_write(name, value, ctx)
     }
-    fn cleanup(&mut self, ctx: &mut Ctx<'_>) {
-        // Stand-in for the missing stop-event hook: a DriverManager that is still running
-        // gets its stop event now and runs to the end, with waits elapsing immediately.
-        if self.ty == Type::Driver && self.pos < self.insns.len() {
-            let mut kind = Step::Router;
-            for _ in 0..MAX_JUMPS {
-                let before = self.pos;
-                let _ = self.step(1, kind, 0, ctx);
-                let at = self.insns.get(self.pos).map(|i| i.op);
-                match at {
-                    Some(Op::WaitTime) => {
-                        ctx.unschedule_timer(TIMER);
-                        kind = Step::Timer;
-                    }
-                    Some(Op::WaitStep) if self.pos == before && kind != Step::Router => break,
-                    Some(Op::WaitStep) => break,
-                    _ => break,
-                }
-            }
-        }
+    fn cleanup(&mut self, _ctx: &mut Ctx<'_>) {
         for (_, w) in &mut self.files {
             let _ = w.flush();
         }
@@ -1371,13 +1648,21 @@ impl Element for Script {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::super::extra::test_util::sim_router;
     use super::{fmt_g, sprintf};
     use crate::MemEnv;
 
     fn stdout(env: &MemEnv) -> String {
-        String::from_utf8_lossy(env.outputs.borrow().get("-").map(|v| v.as_slice()).unwrap_or(b"")).into_owned()
+        String::from_utf8_lossy(
+            env.outputs
+                .borrow()
+                .get("-")
+                .map(|v| v.as_slice())
+                .unwrap_or(b""),
+        )
+        .into_owned()
     }
 
     #[test]
@@ -1402,7 +1687,10 @@ mod tests {
         assert_eq!(stdout(&env), "5\n0\n0\n");
         let ch = env.chatter.borrow().clone();
         assert!(ch.contains("c.count:\n5"), "{ch}");
-        assert!(ch.contains("While executing 'Script@4 :: Script':\n  no element named 'nosuch'"), "{ch}");
+        assert!(
+            ch.contains("While executing 'Script@4 :: Script':\n  no element named 'nosuch'"),
+            "{ch}"
+        );
     }
 
     #[test]
@@ -1436,9 +1724,17 @@ mod tests {
             ("length", "abcdef", "6"),
             ("neg", "3", "-3"),
         ] {
-            assert_eq!(r.read_handler_param(&format!("s.{h}"), p).unwrap(), want, "{h} {p}");
+            assert_eq!(
+                r.read_handler_param(&format!("s.{h}"), p).unwrap(),
+                want,
+                "{h} {p}"
+            );
         }
-        let v: i64 = r.read_handler_param("s.random", "3 5").unwrap().parse().unwrap();
+        let v: i64 = r
+            .read_handler_param("s.random", "3 5")
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!((3..=5).contains(&v));
         assert!(r.read_handler_param("s.add", "1 x").is_err());
     }
@@ -1479,15 +1775,22 @@ mod tests {
         let env = MemEnv::default();
         let conf = "InfiniteSource(LIMIT 3, STOP true) -> c :: Counter -> Discard;
             DriverManager(pause, wait 5ms, print \"count $(c.count)\", stop)";
-        {
-            let mut r = sim_router(conf, &env);
-            assert!(r.run_to_completion(100));
-            assert_eq!(stdout(&env), "");
-        }
+        let mut r = sim_router(conf, &env);
+        assert!(r.run_to_completion(100));
+        // Reference Click prints the same: the stop request steps past `pause`, the wait runs.
         assert_eq!(stdout(&env), "count 3\n");
+        // Two pauses need two stop requests: one source is not enough to stop.
+        let env = MemEnv::default();
+        let mut r = sim_router("InfiniteSource(LIMIT 3, STOP true) -> Discard; DriverManager(pause, pause, print \"late\")", &env);
+        assert!(!r.run_to_completion(100));
+        assert!(!r.stopped());
+        assert_eq!(stdout(&env), "");
         // A DriverManager that ends stops the router by itself.
         let env = MemEnv::default();
-        let mut r = sim_router("Idle -> c :: Counter -> Idle; DriverManager(wait 2s, print c.count)", &env);
+        let mut r = sim_router(
+            "Idle -> c :: Counter -> Idle; DriverManager(wait 2s, print c.count)",
+            &env,
+        );
         assert!(r.run_to_completion(100));
         assert_eq!(stdout(&env), "0\n");
     }
@@ -1500,13 +1803,20 @@ mod tests {
             ("Script(goto nowhere)", "no such label 'nowhere'"),
             ("Script(TYPE WHATEVER)", "bad TYPE"),
             ("Script(label)", "syntax error at 'label'"),
-            ("DriverManager(stop); DriverManager(stop)", "more than one driver script"),
+            (
+                "DriverManager(stop); DriverManager(stop)",
+                "more than one driver script",
+            ),
         ] {
             let e = crate::Router::new(c, "t", &reg).unwrap_err();
             assert!(e.to_string().contains(m), "{c}: {e}");
         }
         let e = crate::Router::new("Idle -> Script(TYPE PASSIVE) -> Idle", "t", &reg).unwrap_err();
-        assert!(e.to_string().contains("ports allowed only on PACKET scripts"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("ports allowed only on PACKET scripts"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1514,20 +1824,15 @@ mod tests {
         assert_eq!(fmt_g(3.5, 12), "3.5");
         assert_eq!(fmt_g(1e20, 12), "1e+20");
         assert_eq!(fmt_g(0.0001, 12), "0.0001");
-        assert_eq!(sprintf(&["\"%-4s|%3d|%.2f\"".into(), "ab".into(), "7".into(), "1.005".into()]).unwrap(), "ab  |  7|1.00");
-    }
-}
-#[cfg(test)]
-mod dbg_tests {
-    #[test]
-    fn extra_dbg() {
-        let env = crate::MemEnv::default();
-        let mut r = super::super::extra::test_util::sim_router("InfiniteSource(LIMIT 3, STOP true) -> c :: Counter -> Discard;", &env);
-        for i in 0..5 { let w = r.run_tasks_once(); eprintln!("round {i} work={w} stopped={} sched={} timer={:?}", r.stopped(), r.has_scheduled_tasks(), r.next_timer()); }
-        let x = r.run_to_completion(100000);
-        eprintln!("stopped={x} count={:?} chatter={}", r.read_handler("c.count"), env.chatter.borrow());
-        let mut r = super::super::extra::test_util::sim_router("InfiniteSource(LIMIT 3, STOP true) -> c :: Counter -> Discard; DriverManager(pause, stop)", &env);
-        let x = r.run_to_completion(100000);
-        eprintln!("stopped={x} count={:?} chatter={}", r.read_handler("c.count"), env.chatter.borrow());
+        assert_eq!(
+            sprintf(&[
+                "\"%-4s|%3d|%.2f\"".into(),
+                "ab".into(),
+                "7".into(),
+                "1.005".into()
+            ])
+            .unwrap(),
+            "ab  |  7|1.00"
+        );
     }
 }

@@ -10,14 +10,23 @@ use std::net::Ipv4Addr;
 
 /// Register the IP classes.
 pub fn register(r: &mut Registry) {
-    r.register("CheckIPHeader", || Box::new(CheckIPHeader::new(true, "CheckIPHeader")));
-    r.register("CheckIPHeader2", || Box::new(CheckIPHeader::new(false, "CheckIPHeader2")));
+    r.register("CheckIPHeader", || {
+        Box::new(CheckIPHeader::new(true, "CheckIPHeader"))
+    });
+    r.register("CheckIPHeader2", || {
+        Box::new(CheckIPHeader::new(false, "CheckIPHeader2"))
+    });
     r.register("MarkIPHeader", || Box::<MarkIPHeader>::default());
     r.register("GetIPAddress", || Box::<GetIPAddress>::default());
     r.register("DecIPTTL", || Box::<DecIPTTL>::default());
     r.register("FixIPSrc", || Box::<FixIPSrc>::default());
     r.register("DropBroadcasts", || Box::new(DropBroadcasts { drops: 0 }));
-    for c in ["StaticIPLookup", "LinearIPLookup", "RadixIPLookup", "DirectIPLookup"] {
+    for c in [
+        "StaticIPLookup",
+        "LinearIPLookup",
+        "RadixIPLookup",
+        "DirectIPLookup",
+    ] {
         r.register(c, move || Box::new(IPLookup::new(c)));
     }
     r.register("IPEncap", || Box::new(IPEncap::new(false)));
@@ -28,6 +37,11 @@ pub fn register(r: &mut Registry) {
     r.register("IPPrint", || Box::<IPPrint>::default());
     r.register("StripIPHeader", || Box::new(StripIPHeader));
     r.register("StoreIPAddress", || Box::<StoreIPAddress>::default());
+    r.register("SetIPAddress", || Box::<StoreIPAddress>::default());
+    r.register("StripToNetworkHeader", || Box::new(StripToNetworkHeader));
+    for (c, p) in [("CheckTCPHeader", 6u8), ("CheckUDPHeader", 17), ("CheckICMPHeader", 1)] {
+        r.register(c, move || Box::new(CheckTransport { class: c, proto: p, checksum: true, drops: 0 }));
+    }
 }
 
 /// Internet checksum of `data` (one's complement sum, folded, complemented).
@@ -137,7 +151,16 @@ const CIH_REASONS: [&str; 7] = [
 ];
 impl CheckIPHeader {
     fn new(checksum: bool, class: &'static str) -> Self {
-        CheckIPHeader { class, checksum, offset: 0, bad_src: vec![0, u32::MAX], good_dst: Vec::new(), verbose: false, drops: 0, details: [0; 7] }
+        CheckIPHeader {
+            class,
+            checksum,
+            offset: 0,
+            bad_src: vec![0, u32::MAX],
+            good_dst: Vec::new(),
+            verbose: false,
+            drops: 0,
+            details: [0; 7],
+        }
     }
     #[inline]
     fn check(&self, p: &mut Packet) -> Result<(), usize> {
@@ -207,7 +230,11 @@ impl Element for CheckIPHeader {
         let ips = |s: &str| -> Result<Vec<u32>, String> {
             args::split_words(s)
                 .iter()
-                .map(|w| args::parse_ip(w, cx.addrs).map(u32::from).ok_or_else(|| format!("bad IP address '{w}'")))
+                .map(|w| {
+                    args::parse_ip(w, cx.addrs)
+                        .map(u32::from)
+                        .ok_or_else(|| format!("bad IP address '{w}'"))
+                })
                 .collect()
         };
         if let Some(s) = b.str("BADSRC") {
@@ -218,7 +245,8 @@ impl Element for CheckIPHeader {
         }
         if let Some(s) = b.str("INTERFACES") {
             for w in args::split_words(s) {
-                let (a, m) = args::parse_prefix(&w, cx.addrs).ok_or_else(|| format!("bad interface '{w}'"))?;
+                let (a, m) = args::parse_prefix(&w, cx.addrs)
+                    .ok_or_else(|| format!("bad interface '{w}'"))?;
                 let (a, m) = (u32::from(a), u32::from(m));
                 self.bad_src.push(a | !m);
                 self.bad_src.push(a & m);
@@ -228,29 +256,13 @@ impl Element for CheckIPHeader {
         Ok(())
     }
     fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
-        let mut reasons: Vec<usize> = Vec::new();
-        let bad = split_batch(&mut batch, |p| match self.check(p) {
-            Ok(()) => true,
-            Err(r) => {
-                reasons.push(r);
-                false
-            }
-        });
-        self.account(&reasons, ctx);
+        let bad = self.run(&mut batch, ctx);
         ctx.output(0, batch);
         ctx.output(1, bad);
     }
     fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
         let mut batch = ctx.pull(0, max);
-        let mut reasons: Vec<usize> = Vec::new();
-        let bad = split_batch(&mut batch, |p| match self.check(p) {
-            Ok(()) => true,
-            Err(r) => {
-                reasons.push(r);
-                false
-            }
-        });
-        self.account(&reasons, ctx);
+        let bad = self.run(&mut batch, ctx);
         ctx.output(1, bad);
         batch
     }
@@ -260,21 +272,39 @@ impl Element for CheckIPHeader {
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         match name {
             "drops" => Some(Ok(self.drops.to_string())),
-            "drop_details" => Some(Ok(self.details.iter().zip(CIH_REASONS).map(|(n, r)| format!("{n:>15} packets due to: {r:>24}\n")).collect())),
+            "drop_details" => Some(Ok(self
+                .details
+                .iter()
+                .zip(CIH_REASONS)
+                .map(|(n, r)| format!("{n:>15} packets due to: {r:>24}\n"))
+                .collect())),
             _ => None,
         }
     }
     any_impl!();
 }
 impl CheckIPHeader {
-    fn account(&mut self, reasons: &[usize], ctx: &mut Ctx<'_>) {
-        for &r in reasons {
-            if self.drops == 0 || self.verbose {
-                ctx.chatter(&format!("{}: IP header check failed: {}", ctx.name(), CIH_REASONS[r]));
+    /// Check every packet; returns the rejected ones (counted, reported like Click).
+    #[inline]
+    fn run(&mut self, batch: &mut PacketBatch, ctx: &mut Ctx<'_>) -> PacketBatch {
+        let (mut drops, mut details) = (self.drops, self.details);
+        let verbose = self.verbose;
+        let this = &*self;
+        let bad = split_batch(batch, |p| match this.check(p) {
+            Ok(()) => true,
+            Err(r) => {
+                if drops == 0 || verbose {
+                    let msg = format!("{}: IP header check failed: {}", ctx.name(), CIH_REASONS[r]);
+                    ctx.chatter(&msg);
+                }
+                drops += 1;
+                details[r] += 1;
+                false
             }
-            self.drops += 1;
-            self.details[r] += 1;
-        }
+        });
+        self.drops = drops;
+        self.details = details;
+        bad
     }
 }
 
@@ -287,7 +317,11 @@ impl MarkIPHeader {
     #[inline]
     fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
         for p in batch.iter_mut() {
-            let hl = p.data().get(self.offset).map(|b| ((b & 0xf) as usize) * 4).unwrap_or(20);
+            let hl = p
+                .data()
+                .get(self.offset)
+                .map(|b| ((b & 0xf) as usize) * 4)
+                .unwrap_or(20);
             p.set_network_header(self.offset.min(p.len()), hl);
         }
     }
@@ -343,8 +377,14 @@ impl GetIPAddress {
     fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
         for p in batch.iter_mut() {
             let src = match self.from_header {
-                Some(o) => p.network_header().and_then(|ip| ip.get(o..o + 4)).map(|s| [s[0], s[1], s[2], s[3]]),
-                None => p.data().get(self.offset..self.offset + 4).map(|s| [s[0], s[1], s[2], s[3]]),
+                Some(o) => p
+                    .network_header()
+                    .and_then(|ip| ip.get(o..o + 4))
+                    .map(|s| [s[0], s[1], s[2], s[3]]),
+                None => p
+                    .data()
+                    .get(self.offset..self.offset + 4)
+                    .map(|s| [s[0], s[1], s[2], s[3]]),
             };
             if let Some(a) = src {
                 p.set_dst_ip_anno(a);
@@ -384,7 +424,9 @@ pub struct DecIPTTL {
 impl DecIPTTL {
     #[inline]
     fn dec(&self, p: &mut Packet) -> bool {
-        let Some(ip) = p.network_header_mut() else { return false };
+        let Some(ip) = p.network_header_mut() else {
+            return false;
+        };
         if ip.len() < 20 {
             return false;
         }
@@ -468,7 +510,10 @@ impl Element for FixIPSrc {
     }
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("IPADDR", Kind::Mp)])?;
-        self.ip = b.ip("IPADDR", cx.addrs)?.map(|a| a.octets()).unwrap_or_default();
+        self.ip = b
+            .ip("IPADDR", cx.addrs)?
+            .map(|a| a.octets())
+            .unwrap_or_default();
         Ok(())
     }
     simple_push_pull!();
@@ -487,13 +532,17 @@ impl Element for DropBroadcasts {
         "1/1"
     }
     fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
-        let bad = split_batch(&mut batch, |p| !matches!(p.packet_type, PacketType::Broadcast | PacketType::Multicast));
+        let bad = split_batch(&mut batch, |p| {
+            !matches!(p.packet_type, PacketType::Broadcast | PacketType::Multicast)
+        });
         self.drops += bad.len() as u64;
         ctx.output(0, batch);
     }
     fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
         let mut batch = ctx.pull(0, max);
-        let bad = split_batch(&mut batch, |p| !matches!(p.packet_type, PacketType::Broadcast | PacketType::Multicast));
+        let bad = split_batch(&mut batch, |p| {
+            !matches!(p.packet_type, PacketType::Broadcast | PacketType::Multicast)
+        });
         self.drops += bad.len() as u64;
         batch
     }
@@ -525,22 +574,42 @@ pub struct IPLookup {
 }
 impl IPLookup {
     fn new(class: &'static str) -> Self {
-        IPLookup { class, routes: Vec::new(), n: 0, cache: None }
+        IPLookup {
+            class,
+            routes: Vec::new(),
+            n: 0,
+            cache: None,
+        }
     }
     fn parse_route(s: &str, cx_addrs: &args::AddressInfo) -> Result<Route, String> {
         let w = args::split_words(s);
         if w.len() < 2 || w.len() > 3 {
             return Err(format!("expected 'ADDR/MASK [GATEWAY] OUTPUT', got '{s}'"));
         }
-        let (a, m) = args::parse_prefix(&w[0], cx_addrs).ok_or_else(|| format!("bad route prefix '{}'", w[0]))?;
-        let gw = if w.len() == 3 { u32::from(args::parse_ip(&w[1], cx_addrs).ok_or_else(|| format!("bad gateway '{}'", w[1]))?) } else { 0 };
-        let out = w[w.len() - 1].parse::<usize>().map_err(|_| format!("bad output '{}'", w[w.len() - 1]))?;
+        let (a, m) = args::parse_prefix(&w[0], cx_addrs)
+            .ok_or_else(|| format!("bad route prefix '{}'", w[0]))?;
+        let gw = if w.len() == 3 {
+            u32::from(
+                args::parse_ip(&w[1], cx_addrs).ok_or_else(|| format!("bad gateway '{}'", w[1]))?,
+            )
+        } else {
+            0
+        };
+        let out = w[w.len() - 1]
+            .parse::<usize>()
+            .map_err(|_| format!("bad output '{}'", w[w.len() - 1]))?;
         let (a, m) = (u32::from(a), u32::from(m));
-        Ok(Route { addr: a & m, mask: m, gw, out })
+        Ok(Route {
+            addr: a & m,
+            mask: m,
+            gw,
+            out,
+        })
     }
     fn sort(&mut self) {
         // longest prefix first; stable so earlier routes win ties
-        self.routes.sort_by_key(|r| std::cmp::Reverse(r.mask.count_ones()));
+        self.routes
+            .sort_by_key(|r| std::cmp::Reverse(r.mask.count_ones()));
         self.cache = None;
     }
     #[inline]
@@ -565,7 +634,10 @@ impl Element for IPLookup {
             match Self::parse_route(&a, cx.addrs) {
                 Ok(r) => {
                     if r.out >= cx.noutputs {
-                        errs.push(format!("route '{a}' references nonexistent output {}", r.out));
+                        errs.push(format!(
+                            "route '{a}' references nonexistent output {}",
+                            r.out
+                        ));
                     }
                     self.routes.push(r)
                 }
@@ -640,7 +712,11 @@ impl Element for IPLookup {
                 let mut s = String::new();
                 for r in &self.routes {
                     let pfx = format!("{}/{}", Ipv4Addr::from(r.addr), r.mask.count_ones());
-                    let gw = if r.gw != 0 { Ipv4Addr::from(r.gw).to_string() } else { "-".into() };
+                    let gw = if r.gw != 0 {
+                        Ipv4Addr::from(r.gw).to_string()
+                    } else {
+                        "-".into()
+                    };
                     s.push_str(&format!("{pfx}\t{gw}\t{}\n", r.out));
                 }
                 Some(Ok(s))
@@ -671,7 +747,10 @@ impl Element for IPLookup {
                 if r.out >= self.n {
                     return Err(format!("output {} out of range", r.out));
                 }
-                let exists = self.routes.iter().position(|x| x.addr == r.addr && x.mask == r.mask);
+                let exists = self
+                    .routes
+                    .iter()
+                    .position(|x| x.addr == r.addr && x.mask == r.mask);
                 match (exists, name) {
                     (Some(_), "add") => return Err("conflict with existing route".into()),
                     (Some(i), _) => self.routes[i] = r,
@@ -702,8 +781,13 @@ impl Element for IPLookup {
             "ctrl" => {
                 let mut res = Ok(());
                 for line in v.lines() {
-                    let (cmd, rest) = line.trim().split_once(char::is_whitespace).unwrap_or((line.trim(), ""));
-                    let r = self.write_handler(cmd, rest, _ctx).unwrap_or(Err(format!("bad command '{cmd}'")));
+                    let (cmd, rest) = line
+                        .trim()
+                        .split_once(char::is_whitespace)
+                        .unwrap_or((line.trim(), ""));
+                    let r = self
+                        .write_handler(cmd, rest, _ctx)
+                        .unwrap_or(Err(format!("bad command '{cmd}'")));
                     if r.is_err() {
                         res = r;
                     }
@@ -735,14 +819,31 @@ pub struct IPEncap {
 }
 impl IPEncap {
     fn new(udp: bool) -> Self {
-        IPEncap { udp, proto: 17, src: [0; 4], dst: [0; 4], use_dst_anno: false, sport: 0, dport: 0, cksum: true, tos: 0, ttl: 250, df: false, id: 0 }
+        IPEncap {
+            udp,
+            proto: 17,
+            src: [0; 4],
+            dst: [0; 4],
+            use_dst_anno: false,
+            sport: 0,
+            dport: 0,
+            cksum: true,
+            tos: 0,
+            ttl: 250,
+            df: false,
+            id: 0,
+        }
     }
     fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
         let hl = if self.udp { 28 } else { 20 };
         for p in batch.iter_mut() {
             p.push(hl);
             let len = p.len();
-            let dst = if self.use_dst_anno { p.dst_ip_anno() } else { self.dst };
+            let dst = if self.use_dst_anno {
+                p.dst_ip_anno()
+            } else {
+                self.dst
+            };
             let id = self.id;
             self.id = self.id.wrapping_add(1);
             {
@@ -790,13 +891,32 @@ impl Element for IPEncap {
         let ip_or_anno = |s: Option<&str>| -> Result<(Option<[u8; 4]>, bool), String> {
             match s.map(|s| s.trim()) {
                 Some("DST_ANNO") => Ok((None, true)),
-                Some(v) => Ok((Some(args::parse_ip(v, cx.addrs).ok_or_else(|| format!("bad IP address '{v}'"))?.octets()), false)),
+                Some(v) => Ok((
+                    Some(
+                        args::parse_ip(v, cx.addrs)
+                            .ok_or_else(|| format!("bad IP address '{v}'"))?
+                            .octets(),
+                    ),
+                    false,
+                )),
                 None => Ok((None, false)),
             }
         };
         if self.udp {
-            let b = bind(conf, &[("SRC", Kind::Mp), ("SPORT", Kind::Mp), ("DST", Kind::Mp), ("DPORT", Kind::Mp), ("CHECKSUM", Kind::P)])?;
-            self.src = b.ip("SRC", cx.addrs)?.map(|a| a.octets()).unwrap_or_default();
+            let b = bind(
+                conf,
+                &[
+                    ("SRC", Kind::Mp),
+                    ("SPORT", Kind::Mp),
+                    ("DST", Kind::Mp),
+                    ("DPORT", Kind::Mp),
+                    ("CHECKSUM", Kind::P),
+                ],
+            )?;
+            self.src = b
+                .ip("SRC", cx.addrs)?
+                .map(|a| a.octets())
+                .unwrap_or_default();
             let (d, anno) = ip_or_anno(b.str("DST"))?;
             self.dst = d.unwrap_or_default();
             self.use_dst_anno = anno;
@@ -804,15 +924,33 @@ impl Element for IPEncap {
             self.dport = b.u64("DPORT")?.unwrap_or(0) as u16;
             self.cksum = b.bool("CHECKSUM")?.unwrap_or(true);
         } else {
-            let b = bind(conf, &[("PROTO", Kind::Mp), ("SRC", Kind::Mp), ("DST", Kind::Mp), ("TOS", Kind::K), ("TTL", Kind::K), ("DF", Kind::K), ("DSCP", Kind::K), ("ECT", Kind::K), ("CE", Kind::K)])?;
+            let b = bind(
+                conf,
+                &[
+                    ("PROTO", Kind::Mp),
+                    ("SRC", Kind::Mp),
+                    ("DST", Kind::Mp),
+                    ("TOS", Kind::K),
+                    ("TTL", Kind::K),
+                    ("DF", Kind::K),
+                    ("DSCP", Kind::K),
+                    ("ECT", Kind::K),
+                    ("CE", Kind::K),
+                ],
+            )?;
             let p = b.str("PROTO").unwrap_or("0").trim();
             self.proto = match p {
                 "tcp" | "TCP" => 6,
                 "udp" | "UDP" => 17,
                 "icmp" | "ICMP" => 1,
-                _ => args::parse_u64(p).filter(|v| *v < 256).ok_or("bad protocol")? as u8,
+                _ => args::parse_u64(p)
+                    .filter(|v| *v < 256)
+                    .ok_or("bad protocol")? as u8,
             };
-            self.src = b.ip("SRC", cx.addrs)?.map(|a| a.octets()).unwrap_or_default();
+            self.src = b
+                .ip("SRC", cx.addrs)?
+                .map(|a| a.octets())
+                .unwrap_or_default();
             let (d, anno) = ip_or_anno(b.str("DST"))?;
             self.dst = d.unwrap_or_default();
             self.use_dst_anno = anno;
@@ -827,7 +965,12 @@ impl Element for IPEncap {
     }
     simple_push_pull!();
     fn handlers(&self) -> Vec<HandlerSpec> {
-        vec![HandlerSpec::rw("src"), HandlerSpec::rw("dst"), HandlerSpec::rw("sport"), HandlerSpec::rw("dport")]
+        vec![
+            HandlerSpec::rw("src"),
+            HandlerSpec::rw("dst"),
+            HandlerSpec::rw("sport"),
+            HandlerSpec::rw("dport"),
+        ]
     }
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         Some(Ok(match name {
@@ -841,10 +984,18 @@ impl Element for IPEncap {
     fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
         let ai = args::AddressInfo::default();
         Some(match name {
-            "src" => args::parse_ip(v, &ai).map(|a| self.src = a.octets()).ok_or_else(|| "bad IP".into()),
-            "dst" => args::parse_ip(v, &ai).map(|a| self.dst = a.octets()).ok_or_else(|| "bad IP".into()),
-            "sport" => args::parse_u64(v.trim()).map(|a| self.sport = a as u16).ok_or_else(|| "bad port".into()),
-            "dport" => args::parse_u64(v.trim()).map(|a| self.dport = a as u16).ok_or_else(|| "bad port".into()),
+            "src" => args::parse_ip(v, &ai)
+                .map(|a| self.src = a.octets())
+                .ok_or_else(|| "bad IP".into()),
+            "dst" => args::parse_ip(v, &ai)
+                .map(|a| self.dst = a.octets())
+                .ok_or_else(|| "bad IP".into()),
+            "sport" => args::parse_u64(v.trim())
+                .map(|a| self.sport = a as u16)
+                .ok_or_else(|| "bad port".into()),
+            "dport" => args::parse_u64(v.trim())
+                .map(|a| self.dport = a as u16)
+                .ok_or_else(|| "bad port".into()),
             _ => return None,
         })
     }
@@ -859,7 +1010,11 @@ impl SetChecksum {
     fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
         for p in batch.iter_mut() {
             let has = p.has_network_header();
-            let ip = if has { p.network_header_mut() } else { Some(p.data_mut()) };
+            let ip = if has {
+                p.network_header_mut()
+            } else {
+                Some(p.data_mut())
+            };
             if let Some(ip) = ip {
                 if self.which == 0 {
                     set_ip_checksum(ip);
@@ -918,7 +1073,11 @@ impl Element for StoreIPAddress {
         match a.len() {
             1 => self.offset = args::parse_u64(&a[0]).ok_or("bad offset")? as usize,
             2 => {
-                self.addr = Some(args::parse_ip(&a[0], cx.addrs).ok_or("bad address")?.octets());
+                self.addr = Some(
+                    args::parse_ip(&a[0], cx.addrs)
+                        .ok_or("bad address")?
+                        .octets(),
+                );
                 self.offset = match a[1].as_str() {
                     "src" => 12,
                     "dst" => 16,
@@ -981,18 +1140,32 @@ impl IPPrint {
                     }
                     let thl = ((t[12] >> 4) as usize) * 4;
                     let plen = len.saturating_sub(hl + thl);
-                    s.push_str(&format!("{src}.{sp} > {dst}.{dp}: {fl} {}:{}({plen},{len},{})", u32::from_be_bytes([t[4], t[5], t[6], t[7]]), u32::from_be_bytes([t[4], t[5], t[6], t[7]]).wrapping_add(plen as u32), hl));
+                    s.push_str(&format!(
+                        "{src}.{sp} > {dst}.{dp}: {fl} {}:{}({plen},{len},{})",
+                        u32::from_be_bytes([t[4], t[5], t[6], t[7]]),
+                        u32::from_be_bytes([t[4], t[5], t[6], t[7]]).wrapping_add(plen as u32),
+                        hl
+                    ));
                     if f & 16 != 0 && t.len() >= 12 {
-                        s.push_str(&format!(" ack {}", u32::from_be_bytes([t[8], t[9], t[10], t[11]])));
+                        s.push_str(&format!(
+                            " ack {}",
+                            u32::from_be_bytes([t[8], t[9], t[10], t[11]])
+                        ));
                     }
                 }
                 17 if t.len() >= 8 => {
                     let sp = u16::from_be_bytes([t[0], t[1]]);
                     let dp = u16::from_be_bytes([t[2], t[3]]);
-                    s.push_str(&format!("{src}.{sp} > {dst}.{dp}: udp {}", u16::from_be_bytes([t[4], t[5]]).saturating_sub(8)));
+                    s.push_str(&format!(
+                        "{src}.{sp} > {dst}.{dp}: udp {}",
+                        u16::from_be_bytes([t[4], t[5]]).saturating_sub(8)
+                    ));
                 }
                 1 if !t.is_empty() => s.push_str(&format!("{src} > {dst}: icmp type {}", t[0])),
-                pr => s.push_str(&format!("{src} > {dst}: ip-proto-{pr} {}", len.saturating_sub(hl))),
+                pr => s.push_str(&format!(
+                    "{src} > {dst}: ip-proto-{pr} {}",
+                    len.saturating_sub(hl)
+                )),
             }
             ctx.chatter(&s);
         }
@@ -1046,7 +1219,9 @@ mod tests {
 
     #[test]
     fn checksums() {
-        let mut h = [0x45u8, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut h = [
+            0x45u8, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         set_ip_checksum(&mut h);
         assert_eq!(fold(sum16(&h, 0)), 0xffff);
         let old = u16::from_be_bytes([h[8], h[9]]);
@@ -1056,4 +1231,108 @@ mod tests {
         update_checksum(&mut rest[..2], old, new);
         assert_eq!(fold(sum16(&h, 0)), 0xffff);
     }
+}
+
+/// StripToNetworkHeader: drop bytes in front of the network header.
+pub struct StripToNetworkHeader;
+impl StripToNetworkHeader {
+    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
+        for p in batch.iter_mut() {
+            if let Some(o) = p.network_header_offset() {
+                if o > 0 {
+                    p.pull(o as usize);
+                }
+            }
+        }
+    }
+}
+impl Element for StripToNetworkHeader {
+    fn class_name(&self) -> &'static str {
+        "StripToNetworkHeader"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    simple_push_pull!();
+    any_impl!();
+}
+
+/// CheckTCPHeader / CheckUDPHeader / CheckICMPHeader: length and checksum checks on the
+/// transport header of annotated IP packets; bad ones go to output 1 (or are dropped).
+pub struct CheckTransport {
+    class: &'static str,
+    proto: u8,
+    checksum: bool,
+    drops: u64,
+}
+impl CheckTransport {
+    fn ok(&self, p: &mut Packet) -> bool {
+        let Some(ip) = p.network_header() else { return false };
+        if ip.len() < 20 || ip[9] != self.proto {
+            return false;
+        }
+        let hl = ((ip[0] & 0xf) as usize) * 4;
+        let len = (u16::from_be_bytes([ip[2], ip[3]]) as usize).min(ip.len());
+        if hl < 20 || len < hl {
+            return false;
+        }
+        let t = &ip[hl..len];
+        let min = if self.proto == 6 { 20 } else { 8 };
+        if t.len() < min {
+            return false;
+        }
+        if self.proto == 6 {
+            let thl = ((t[12] >> 4) as usize) * 4;
+            if thl < 20 || thl > t.len() {
+                return false;
+            }
+        }
+        if self.proto == 17 && (u16::from_be_bytes([t[4], t[5]]) as usize) > t.len() {
+            return false;
+        }
+        if !self.checksum || (self.proto == 17 && t[6] == 0 && t[7] == 0) {
+            return true;
+        }
+        let mut acc = 0u32;
+        if self.proto != 1 {
+            acc = sum16(&ip[12..20], 0) + self.proto as u32 + t.len() as u32;
+        }
+        fold(sum16(t, acc)) == 0xffff
+    }
+}
+impl Element for CheckTransport {
+    fn class_name(&self) -> &'static str {
+        self.class
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1-2"
+    }
+    fn processing(&self) -> &'static str {
+        "a/ah"
+    }
+    fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(conf, &[("CHECKSUM", Kind::K), ("VERBOSE", Kind::K), ("DETAILS", Kind::K)])?;
+        self.checksum = b.bool("CHECKSUM")?.unwrap_or(true);
+        Ok(())
+    }
+    fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        let bad = split_batch(&mut batch, |p| self.ok(p));
+        self.drops += bad.len() as u64;
+        ctx.output(0, batch);
+        ctx.output(1, bad);
+    }
+    fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
+        let mut batch = ctx.pull(0, max);
+        let bad = split_batch(&mut batch, |p| self.ok(p));
+        self.drops += bad.len() as u64;
+        ctx.output(1, bad);
+        batch
+    }
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![HandlerSpec::r("drops")]
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        (name == "drops").then(|| Ok(self.drops.to_string()))
+    }
+    any_impl!();
 }

@@ -4,13 +4,13 @@ use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
 
 pub mod classify;
-pub mod extra;
-pub mod extra_script;
-pub mod ether;
 pub mod dumps;
+pub mod ether;
+pub mod extra;
+pub mod extra_ip;
+pub mod extra_script;
 pub mod ip;
 pub mod rewriter;
-pub mod script;
 pub mod standard;
 
 /// Register every built-in class.
@@ -21,19 +21,25 @@ pub fn register_all(r: &mut Registry) {
     ip::register(r);
     dumps::register(r);
     rewriter::register(r);
-    script::register(r);
     extra::register(r);
 }
 
 /// Split `batch` in place: packets for which `keep` returns false are removed and returned.
 #[inline]
-pub fn split_batch(batch: &mut PacketBatch, mut keep: impl FnMut(&mut Packet) -> bool) -> PacketBatch {
+pub fn split_batch(
+    batch: &mut PacketBatch,
+    mut keep: impl FnMut(&mut Packet) -> bool,
+) -> PacketBatch {
     batch.extract_if(.., |p| !keep(p)).collect()
 }
 
 /// Format a bool like Click (`true`/`false`).
 pub fn bool_str(b: bool) -> String {
-    if b { "true".into() } else { "false".into() }
+    if b {
+        "true".into()
+    } else {
+        "false".into()
+    }
 }
 
 /// Parse a handler write value.
@@ -51,11 +57,21 @@ pub fn parse_u64_h(v: &str) -> Result<u64, String> {
 #[macro_export]
 macro_rules! simple_push_pull {
     () => {
-        fn push(&mut self, _port: usize, mut batch: $crate::PacketBatch, ctx: &mut $crate::Ctx<'_>) {
+        fn push(
+            &mut self,
+            _port: usize,
+            mut batch: $crate::PacketBatch,
+            ctx: &mut $crate::Ctx<'_>,
+        ) {
             self.process(&mut batch, ctx);
             ctx.output(0, batch);
         }
-        fn pull(&mut self, _port: usize, max: usize, ctx: &mut $crate::Ctx<'_>) -> $crate::PacketBatch {
+        fn pull(
+            &mut self,
+            _port: usize,
+            max: usize,
+            ctx: &mut $crate::Ctx<'_>,
+        ) -> $crate::PacketBatch {
             let mut batch = ctx.pull(0, max);
             if !batch.is_empty() {
                 self.process(&mut batch, ctx);

@@ -1,11 +1,11 @@
 //! IPRewriter and relatives: NAPT/NAT with pattern, pass, keep, drop and mapper input specs.
 
 use super::ip::{set_ip_checksum, update_checksum};
+use crate::any_impl;
 use crate::args::{self, AddressInfo};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
 use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
-use crate::any_impl;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv4Addr;
@@ -21,7 +21,9 @@ pub fn register(r: &mut Registry) {
     ] {
         r.register(c, move || Box::new(IPRewriter::new(c, m)));
     }
-    r.register("RoundRobinIPMapper", || Box::new(super::standard::Info("RoundRobinIPMapper")));
+    r.register("RoundRobinIPMapper", || {
+        Box::new(super::standard::Info("RoundRobinIPMapper"))
+    });
 }
 
 /// Fast non-cryptographic hasher for flow keys (FxHash).
@@ -68,7 +70,13 @@ struct Flow {
 }
 impl Flow {
     fn reverse(self) -> Flow {
-        Flow { proto: self.proto, saddr: self.daddr, sport: self.dport, daddr: self.saddr, dport: self.sport }
+        Flow {
+            proto: self.proto,
+            saddr: self.daddr,
+            sport: self.dport,
+            daddr: self.saddr,
+            dport: self.sport,
+        }
     }
 }
 
@@ -94,7 +102,12 @@ enum InputSpec {
     Drop,
     Pass(usize),
     Keep(usize, usize),
-    Pattern(Vec<Pattern>, usize, usize, usize /* round-robin index */),
+    Pattern(
+        Vec<Pattern>,
+        usize,
+        usize,
+        usize, /* round-robin index */
+    ),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -114,6 +127,7 @@ pub struct IPRewriter {
     failures: u64,
     capacity: usize,
     seed: u64,
+    spec_text: Vec<String>,
 }
 
 impl IPRewriter {
@@ -128,19 +142,38 @@ impl IPRewriter {
             failures: 0,
             capacity: 0,
             seed: 0x1234_5678_9abc_def1,
+            spec_text: Vec::new(),
         }
     }
 
     fn key(&self, f: Flow, forward: bool) -> Flow {
         match self.mode {
             Mode::Full => f,
-            Mode::Pair => Flow { proto: 0, saddr: f.saddr, sport: 0, daddr: f.daddr, dport: 0 },
+            Mode::Pair => Flow {
+                proto: 0,
+                saddr: f.saddr,
+                sport: 0,
+                daddr: f.daddr,
+                dport: 0,
+            },
             // Address rewriting keys on the source for forward and destination for replies.
             Mode::Addr => {
                 if forward {
-                    Flow { proto: 1, saddr: f.saddr, sport: 0, daddr: 0, dport: 0 }
+                    Flow {
+                        proto: 1,
+                        saddr: f.saddr,
+                        sport: 0,
+                        daddr: 0,
+                        dport: 0,
+                    }
                 } else {
-                    Flow { proto: 2, saddr: 0, sport: 0, daddr: f.daddr, dport: 0 }
+                    Flow {
+                        proto: 2,
+                        saddr: 0,
+                        sport: 0,
+                        daddr: f.daddr,
+                        dport: 0,
+                    }
                 }
             }
         }
@@ -156,7 +189,9 @@ impl IPRewriter {
             } else {
                 let w = w.split('/').next().unwrap_or(w);
                 let w = w.split('-').next().unwrap_or(w);
-                args::parse_ip(w, ai).map(|a| Some(u32::from(a))).ok_or_else(|| format!("bad address '{w}'"))
+                args::parse_ip(w, ai)
+                    .map(|a| Some(u32::from(a)))
+                    .ok_or_else(|| format!("bad address '{w}'"))
             }
         };
         let sport = if words[1] == "-" {
@@ -167,7 +202,10 @@ impl IPRewriter {
             let random = s.ends_with('?');
             s = s.trim_end_matches(['#', '?']);
             let (lo, hi) = match s.split_once('-') {
-                Some((a, b)) => (a.parse::<u16>().map_err(|_| "bad port")?, b.parse::<u16>().map_err(|_| "bad port")?),
+                Some((a, b)) => (
+                    a.parse::<u16>().map_err(|_| "bad port")?,
+                    b.parse::<u16>().map_err(|_| "bad port")?,
+                ),
                 None => {
                     let p = s.parse::<u16>().map_err(|_| format!("bad port '{s}'"))?;
                     (p, p)
@@ -176,16 +214,41 @@ impl IPRewriter {
             if lo > hi {
                 return Err("bad port range".into());
             }
-            Some(PortRange { lo, hi, sequential, random })
+            Some(PortRange {
+                lo,
+                hi,
+                sequential,
+                random,
+            })
         };
-        let dport = if words[3] == "-" { None } else { Some(words[3].parse::<u16>().map_err(|_| format!("bad port '{}'", words[3]))?) };
-        Ok(Pattern { saddr: addr(&words[0])?, sport, daddr: addr(&words[2])?, dport, next: 0 })
+        let dport = if words[3] == "-" {
+            None
+        } else {
+            Some(
+                words[3]
+                    .parse::<u16>()
+                    .map_err(|_| format!("bad port '{}'", words[3]))?,
+            )
+        };
+        Ok(Pattern {
+            saddr: addr(&words[0])?,
+            sport,
+            daddr: addr(&words[2])?,
+            dport,
+            next: 0,
+        })
     }
 
     fn parse_spec(&self, spec: &str, cx: &ConfigureCx<'_>) -> Result<InputSpec, String> {
         let w = args::split_words(spec);
-        let out = |s: Option<&String>| -> Result<usize, String> { s.ok_or("missing output")?.parse::<usize>().map_err(|_| "bad output".to_string()) };
-        let Some(kind) = w.first() else { return Err("empty input spec".into()) };
+        let out = |s: Option<&String>| -> Result<usize, String> {
+            s.ok_or("missing output")?
+                .parse::<usize>()
+                .map_err(|_| "bad output".to_string())
+        };
+        let Some(kind) = w.first() else {
+            return Err("empty input spec".into());
+        };
         Ok(match kind.as_str() {
             "drop" | "discard" => InputSpec::Drop,
             "pass" | "nochange" => InputSpec::Pass(if w.len() > 1 { out(w.get(1))? } else { 0 }),
@@ -197,7 +260,11 @@ impl IPRewriter {
                     InputSpec::Pattern(pats, out(w.get(2))?, out(w.get(3))?, 0)
                 } else if w.len() >= 5 {
                     let p = Self::parse_pattern(&w[1..5], cx.addrs)?;
-                    let (f, r) = if w.len() >= 7 { (out(w.get(5))?, out(w.get(6))?) } else { (0, 1.min(cx.noutputs.saturating_sub(1))) };
+                    let (f, r) = if w.len() >= 7 {
+                        (out(w.get(5))?, out(w.get(6))?)
+                    } else {
+                        (0, 1.min(cx.noutputs.saturating_sub(1)))
+                    };
                     InputSpec::Pattern(vec![p], f, r, 0)
                 } else {
                     return Err(format!("bad pattern spec '{spec}'"));
@@ -215,7 +282,11 @@ impl IPRewriter {
                 let (mut f, mut r) = (0, 0);
                 for a in args::split_args(conf) {
                     let pw = args::split_words(&a);
-                    let pw: Vec<String> = if pw.first().map(|s| s.as_str()) == Some("pattern") { pw[1..].to_vec() } else { pw };
+                    let pw: Vec<String> = if pw.first().map(|s| s.as_str()) == Some("pattern") {
+                        pw[1..].to_vec()
+                    } else {
+                        pw
+                    };
                     if pw.len() < 4 {
                         return Err(format!("bad mapper pattern '{a}'"));
                     }
@@ -230,9 +301,21 @@ impl IPRewriter {
         })
     }
 
-    fn alloc_port(&mut self, proto: u8, addr: u32, r: &PortRange, orig: u16, next: &mut u32) -> Option<u16> {
+    fn alloc_port(
+        &mut self,
+        proto: u8,
+        addr: u32,
+        r: &PortRange,
+        orig: u16,
+        next: &mut u32,
+    ) -> Option<u16> {
         let span = (r.hi - r.lo) as u32 + 1;
-        if !r.sequential && !r.random && orig >= r.lo && orig <= r.hi && !self.used.contains_key(&(proto, addr, orig)) {
+        if !r.sequential
+            && !r.random
+            && orig >= r.lo
+            && orig <= r.hi
+            && !self.used.contains_key(&(proto, addr, orig))
+        {
             return Some(orig);
         }
         for k in 0..span {
@@ -258,7 +341,10 @@ impl IPRewriter {
         let spec = self.specs.get(port)?.clone();
         match spec {
             InputSpec::Drop => None,
-            InputSpec::Pass(o) => Some(Entry { to: f, out: o | PASS_FLAG }),
+            InputSpec::Pass(o) => Some(Entry {
+                to: f,
+                out: o | PASS_FLAG,
+            }),
             InputSpec::Keep(fo, ro) => {
                 self.install(f, f, fo, ro);
                 Some(Entry { to: f, out: fo })
@@ -302,7 +388,13 @@ impl IPRewriter {
         let kf = self.key(from, true);
         self.map.insert(kf, Entry { to, out: fo });
         let kr = self.key(to.reverse(), false);
-        self.map.insert(kr, Entry { to: from.reverse(), out: ro });
+        self.map.insert(
+            kr,
+            Entry {
+                to: from.reverse(),
+                out: ro,
+            },
+        );
         if self.mode == Mode::Full {
             self.used.insert((to.proto, to.saddr, to.sport), ());
         }
@@ -311,7 +403,9 @@ impl IPRewriter {
     /// Returns output port or usize::MAX to drop.
     #[inline]
     fn handle(&mut self, port: usize, p: &mut Packet) -> usize {
-        let Some(ip) = p.network_header() else { return self.non_flow(port) };
+        let Some(ip) = p.network_header() else {
+            return self.non_flow(port);
+        };
         if ip.len() < 20 {
             return usize::MAX;
         }
@@ -332,11 +426,25 @@ impl IPRewriter {
         let f = Flow {
             proto,
             saddr: u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]),
-            sport: if ports { u16::from_be_bytes([ip[hl], ip[hl + 1]]) } else { 0 },
+            sport: if ports {
+                u16::from_be_bytes([ip[hl], ip[hl + 1]])
+            } else {
+                0
+            },
             daddr: u32::from_be_bytes([ip[16], ip[17], ip[18], ip[19]]),
-            dport: if ports { u16::from_be_bytes([ip[hl + 2], ip[hl + 3]]) } else { 0 },
+            dport: if ports {
+                u16::from_be_bytes([ip[hl + 2], ip[hl + 3]])
+            } else {
+                0
+            },
         };
-        let e = match self.map.get(&self.key(f, true)).or_else(|| if self.mode == Mode::Addr { self.map.get(&self.key(f, false)) } else { None }) {
+        let e = match self.map.get(&self.key(f, true)).or_else(|| {
+            if self.mode == Mode::Addr {
+                self.map.get(&self.key(f, false))
+            } else {
+                None
+            }
+        }) {
             Some(e) => *e,
             None => match self.new_mapping(port, f) {
                 Some(e) => e,
@@ -349,10 +457,20 @@ impl IPRewriter {
         let mut to = e.to;
         if self.mode == Mode::Addr {
             // only the keyed address changes
-            if self.map.get(&self.key(f, true)).is_some() {
-                to = Flow { daddr: f.daddr, dport: f.dport, sport: f.sport, ..to };
+            if self.map.contains_key(&self.key(f, true)) {
+                to = Flow {
+                    daddr: f.daddr,
+                    dport: f.dport,
+                    sport: f.sport,
+                    ..to
+                };
             } else {
-                to = Flow { saddr: f.saddr, sport: f.sport, dport: f.dport, ..to };
+                to = Flow {
+                    saddr: f.saddr,
+                    sport: f.sport,
+                    dport: f.dport,
+                    ..to
+                };
             }
         }
         if self.mode != Mode::Full {
@@ -390,7 +508,9 @@ fn named_patterns(name: &str, cx: &ConfigureCx<'_>) -> Result<Vec<Pattern>, Stri
 
 #[inline]
 fn apply(p: &mut Packet, from: &Flow, to: &Flow, hl: usize, ports: bool) {
-    let Some(ip) = p.network_header_mut() else { return };
+    let Some(ip) = p.network_header_mut() else {
+        return;
+    };
     if from.saddr != to.saddr {
         ip[12..16].copy_from_slice(&to.saddr.to_be_bytes());
     }
@@ -449,6 +569,17 @@ impl Element for IPRewriter {
     }
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let all = args::split_args(conf);
+        self.spec_text = all
+            .iter()
+            .map(|a| {
+                let w = args::split_words(a);
+                if w.first().map(|x| x.as_str()) == Some("pattern") && w.len() >= 5 {
+                    w[1..5].join(" ")
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
         self.n = cx.noutputs;
         let mut errs = Vec::new();
         for a in all {
@@ -525,7 +656,11 @@ impl Element for IPRewriter {
     }
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         let table = |filter: Option<u8>| -> String {
-            let mut v: Vec<(&Flow, &Entry)> = self.map.iter().filter(|(k, _)| filter.is_none_or(|p| k.proto == p)).collect();
+            let mut v: Vec<(&Flow, &Entry)> = self
+                .map
+                .iter()
+                .filter(|(k, _)| filter.is_none_or(|p| k.proto == p))
+                .collect();
             v.sort_by_key(|(k, _)| **k);
             v.iter()
                 .map(|(k, e)| {
@@ -552,7 +687,7 @@ impl Element for IPRewriter {
             "table_size" | "size" => (self.map.len() / 2).to_string(),
             "capacity" => self.capacity.to_string(),
             "mapping_failures" => self.failures.to_string(),
-            "patterns" => format!("{:?}\n", self.specs),
+            "patterns" => self.spec_text.iter().map(|s| format!("{s}\n")).collect(),
             _ => return None,
         }))
     }

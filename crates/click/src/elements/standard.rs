@@ -16,12 +16,26 @@ pub fn register(r: &mut Registry) {
     r.register("Null", || Box::<Null>::default());
     r.register("PushNull", || Box::<Null>::default());
     r.register("PullNull", || Box::<Null>::default());
-    r.register("InfiniteSource", || Box::new(InfiniteSource::new("InfiniteSource")));
-    r.register("RatedSource", || Box::new(InfiniteSource::new("RatedSource")));
-    r.register("TimedSource", || Box::new(InfiniteSource::new("TimedSource")));
+    r.register("InfiniteSource", || {
+        Box::new(InfiniteSource::new("InfiniteSource"))
+    });
+    r.register("RatedSource", || {
+        Box::new(InfiniteSource::new("RatedSource"))
+    });
+    r.register("TimedSource", || {
+        Box::new(InfiniteSource::new("TimedSource"))
+    });
     r.register("Counter", || Box::<Counter>::default());
     r.register("AverageCounter", || Box::<AverageCounter>::default());
-    for c in ["Queue", "SimpleQueue", "NotifierQueue", "FullNoteQueue", "ThreadSafeQueue", "QuickNoteQueue", "FrontDropQueue"] {
+    for c in [
+        "Queue",
+        "SimpleQueue",
+        "NotifierQueue",
+        "FullNoteQueue",
+        "ThreadSafeQueue",
+        "QuickNoteQueue",
+        "FrontDropQueue",
+    ] {
         r.register(c, move || Box::new(Queue::new(c)));
     }
     r.register("Unqueue", || Box::new(Unqueue::new(false)));
@@ -30,10 +44,26 @@ pub fn register(r: &mut Registry) {
     r.register("Paint", || Box::<Paint>::default());
     r.register("CheckPaint", || Box::<CheckPaint>::default());
     r.register("PaintSwitch", || Box::<PaintSwitch>::default());
-    r.register("Strip", || Box::new(Strip { n: 0, unstrip: false }));
-    r.register("Unstrip", || Box::new(Strip { n: 0, unstrip: true }));
+    r.register("Strip", || {
+        Box::new(Strip {
+            n: 0,
+            unstrip: false,
+        })
+    });
+    r.register("Unstrip", || {
+        Box::new(Strip {
+            n: 0,
+            unstrip: true,
+        })
+    });
     r.register("Print", || Box::<Print>::default());
-    for c in ["Switch", "StaticSwitch", "RoundRobinSwitch", "HashSwitch", "RandomSwitch"] {
+    for c in [
+        "Switch",
+        "StaticSwitch",
+        "RoundRobinSwitch",
+        "HashSwitch",
+        "RandomSwitch",
+    ] {
         r.register(c, move || Box::new(Switch::new(c)));
     }
     r.register("RandomSample", || Box::<RandomSample>::default());
@@ -42,8 +72,12 @@ pub fn register(r: &mut Registry) {
     r.register("Align", || Box::new(PassThrough("Align")));
     r.register("AlignmentInfo", || Box::new(Info("AlignmentInfo")));
     r.register("AddressInfo", || Box::new(Info("AddressInfo")));
-    r.register("IPRewriterPatterns", || Box::new(Info("IPRewriterPatterns")));
+    r.register("IPRewriterPatterns", || {
+        Box::new(Info("IPRewriterPatterns"))
+    });
     r.register("ScheduleInfo", || Box::new(Info("ScheduleInfo")));
+    r.register("PortInfo", || Box::new(Info("PortInfo")));
+    r.register("RandomSeed", || Box::new(Info("RandomSeed")));
     r.register("StaticThreadSched", || Box::new(Info("StaticThreadSched")));
     r.register("Truncate", || Box::<Truncate>::default());
     r.register("FastUDPFlows", || Box::<FastUDPFlows>::default());
@@ -53,7 +87,9 @@ pub fn register(r: &mut Registry) {
 pub fn parse_address_info(conf: &str, ai: &mut AddressInfo) -> Result<(), String> {
     for a in args::split_args(conf) {
         let words = args::split_words(&a);
-        let Some((name, vals)) = words.split_first() else { continue };
+        let Some((name, vals)) = words.split_first() else {
+            continue;
+        };
         if vals.is_empty() {
             return Err(format!("expected 'NAME [ADDRS]', got '{a}'"));
         }
@@ -157,7 +193,12 @@ pub struct Discard {
 }
 impl Discard {
     fn new() -> Self {
-        Discard { count: 0, active: true, burst: 8, pulling: false }
+        Discard {
+            count: 0,
+            active: true,
+            burst: 8,
+            pulling: false,
+        }
     }
 }
 impl Element for Discard {
@@ -200,7 +241,11 @@ impl Element for Discard {
         n > 0
     }
     fn handlers(&self) -> Vec<HandlerSpec> {
-        vec![HandlerSpec::r("count"), HandlerSpec::w("reset_counts"), HandlerSpec::rw("active")]
+        vec![
+            HandlerSpec::r("count"),
+            HandlerSpec::w("reset_counts"),
+            HandlerSpec::rw("active"),
+        ]
     }
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         match name {
@@ -272,7 +317,11 @@ impl InfiniteSource {
 
     fn make_packets(&mut self, n: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
         let mut b = Vec::with_capacity(n);
-        let ts = if self.timestamp { ctx.now() } else { Timestamp::ZERO };
+        let ts = if self.timestamp {
+            ctx.now()
+        } else {
+            Timestamp::ZERO
+        };
         let sim = ctx.simulated_time();
         for i in 0..n {
             let mut p = Packet::from_data(&self.data);
@@ -393,7 +442,15 @@ impl Element for InfiniteSource {
             if l >= 0 {
                 let l = l as usize;
                 let src = self.data.clone();
-                self.data = (0..l).map(|i| if src.is_empty() { 0 } else { src[i % src.len()] }).collect();
+                self.data = (0..l)
+                    .map(|i| {
+                        if src.is_empty() {
+                            0
+                        } else {
+                            src[i % src.len()]
+                        }
+                    })
+                    .collect();
             }
         }
         if let Some(r) = b.u64("RATE")? {
@@ -412,7 +469,9 @@ impl Element for InfiniteSource {
         self.last = ctx.now();
         if self.pushing && self.active {
             match self.class {
-                "TimedSource" => ctx.schedule_timer(0, ctx.now() + Timestamp::from_secs_f64(self.interval)),
+                "TimedSource" => {
+                    ctx.schedule_timer(0, ctx.now() + Timestamp::from_secs_f64(self.interval))
+                }
                 _ => ctx.reschedule(),
             }
         }
@@ -501,7 +560,10 @@ impl Element for InfiniteSource {
             "count" => self.count.to_string(),
             "data" => String::from_utf8_lossy(&self.data).into_owned(),
             "length" => self.data.len().to_string(),
-            "limit" => self.limit.map(|l| l.to_string()).unwrap_or_else(|| "-1".into()),
+            "limit" => self
+                .limit
+                .map(|l| l.to_string())
+                .unwrap_or_else(|| "-1".into()),
             "active" => bool_str(self.active),
             "burst" => self.burst.to_string(),
             "rate" => (self.rate as u64).to_string(),
@@ -520,7 +582,15 @@ impl Element for InfiniteSource {
                 "length" => {
                     let l = parse_u64_h(v)? as usize;
                     let src = self.data.clone();
-                    self.data = (0..l).map(|i| if src.is_empty() { 0 } else { src[i % src.len()] }).collect();
+                    self.data = (0..l)
+                        .map(|i| {
+                            if src.is_empty() {
+                                0
+                            } else {
+                                src[i % src.len()]
+                            }
+                        })
+                        .collect();
                 }
                 "limit" => {
                     let l = args::parse_i64(v).ok_or("expected integer")?;
@@ -605,11 +675,20 @@ impl Element for Counter {
         "1/1"
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
-        let b = bind(conf, &[("COUNT_CALL", Kind::K), ("BYTE_COUNT_CALL", Kind::K)])?;
+        let b = bind(
+            conf,
+            &[("COUNT_CALL", Kind::K), ("BYTE_COUNT_CALL", Kind::K)],
+        )?;
         if let Some(cc) = b.str("COUNT_CALL") {
             let w = args::split_words(cc);
-            let n = w.first().and_then(|x| args::parse_u64(x)).ok_or("COUNT_CALL: expected 'N HANDLER [VALUE]'")?;
-            let h = w.get(1).cloned().ok_or("COUNT_CALL: expected 'N HANDLER [VALUE]'")?;
+            let n = w
+                .first()
+                .and_then(|x| args::parse_u64(x))
+                .ok_or("COUNT_CALL: expected 'N HANDLER [VALUE]'")?;
+            let h = w
+                .get(1)
+                .cloned()
+                .ok_or("COUNT_CALL: expected 'N HANDLER [VALUE]'")?;
             self.count_call = Some((n, h, w[2.min(w.len())..].join(" ")));
         }
         Ok(())
@@ -640,12 +719,20 @@ impl Element for Counter {
             "rate" => format!("{}", self.rate(ctx).round()),
             "byte_rate" => {
                 let r = self.rate(ctx);
-                let avg = if self.count > 0 { self.bytes as f64 / self.count as f64 } else { 0.0 };
+                let avg = if self.count > 0 {
+                    self.bytes as f64 / self.count as f64
+                } else {
+                    0.0
+                };
                 format!("{}", (r * avg).round())
             }
             "bit_rate" => {
                 let r = self.rate(ctx);
-                let avg = if self.count > 0 { self.bytes as f64 / self.count as f64 } else { 0.0 };
+                let avg = if self.count > 0 {
+                    self.bytes as f64 / self.count as f64
+                } else {
+                    0.0
+                };
                 format!("{}", (r * avg * 8.0).round())
             }
             "count_call" => String::new(),
@@ -689,7 +776,9 @@ impl AverageCounter {
         self.bytes += batch.iter().map(|p| p.len() as u64).sum::<u64>();
     }
     fn elapsed(&self) -> f64 {
-        self.first.map(|f| (self.last - f).as_secs_f64() - self.ignore).unwrap_or(0.0)
+        self.first
+            .map(|f| (self.last - f).as_secs_f64() - self.ignore)
+            .unwrap_or(0.0)
     }
 }
 impl Element for AverageCounter {
@@ -718,7 +807,13 @@ impl Element for AverageCounter {
     }
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         let t = self.elapsed();
-        let per = |x: f64| if t > 0.0 { format!("{}", (x / t).round()) } else { "0".into() };
+        let per = |x: f64| {
+            if t > 0.0 {
+                format!("{}", (x / t).round())
+            } else {
+                "0".into()
+            }
+        };
         Some(Ok(match name {
             "count" => self.count.to_string(),
             "byte_count" => self.bytes.to_string(),
@@ -751,7 +846,14 @@ pub struct Queue {
 }
 impl Queue {
     fn new(class: &'static str) -> Self {
-        Queue { class, q: VecDeque::new(), capacity: 1000, drops: 0, highwater: 0, front_drop: class == "FrontDropQueue" }
+        Queue {
+            class,
+            q: VecDeque::new(),
+            capacity: 1000,
+            drops: 0,
+            highwater: 0,
+            front_drop: class == "FrontDropQueue",
+        }
     }
 }
 impl Element for Queue {
@@ -857,7 +959,16 @@ pub struct Unqueue {
 }
 impl Unqueue {
     fn new(rated: bool) -> Self {
-        Unqueue { rated, active: true, limit: None, burst: if rated { 1 } else { 1 }, count: 0, rate: 0.0, tokens: 0.0, last: Timestamp::ZERO }
+        Unqueue {
+            rated,
+            active: true,
+            limit: None,
+            burst: 1,
+            count: 0,
+            rate: 0.0,
+            tokens: 0.0,
+            last: Timestamp::ZERO,
+        }
     }
 }
 impl Element for Unqueue {
@@ -876,18 +987,39 @@ impl Element for Unqueue {
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         if self.rated {
-            let b = bind(conf, &[("RATE", Kind::Mp), ("BURST", Kind::P), ("BANDWIDTH", Kind::K), ("ACTIVE", Kind::K)])?;
+            let b = bind(
+                conf,
+                &[
+                    ("RATE", Kind::Mp),
+                    ("BURST", Kind::P),
+                    ("BURST_SIZE", Kind::K),
+                    ("BURST_DURATION", Kind::K),
+                    ("BANDWIDTH", Kind::K),
+                    ("ACTIVE", Kind::K),
+                ],
+            )?;
             self.rate = match b.str("RATE") {
-                Some(r) if r.contains("bps") || r.contains("Bps") => b.bandwidth("RATE")?.unwrap_or(0.0) / 64.0,
+                Some(r) if r.contains("bps") || r.contains("Bps") => {
+                    b.bandwidth("RATE")?.unwrap_or(0.0) / 64.0
+                }
                 _ => b.f64("RATE")?.unwrap_or(0.0),
             };
-            self.burst = b.u64("BURST")?.unwrap_or(1).max(1) as usize;
+            self.burst = b.u64("BURST")?.or(b.u64("BURST_SIZE")?).unwrap_or(1).max(1) as usize;
+            if let Some(d) = b.time("BURST_DURATION")? {
+                self.burst = ((d * self.rate).round() as usize).max(1);
+            }
             self.active = b.bool("ACTIVE")?.unwrap_or(true);
         } else {
-            let b = bind(conf, &[("ACTIVE", Kind::P), ("LIMIT", Kind::K), ("BURST", Kind::K)])?;
+            let b = bind(
+                conf,
+                &[("ACTIVE", Kind::P), ("LIMIT", Kind::K), ("BURST", Kind::K)],
+            )?;
             self.active = b.bool("ACTIVE")?.unwrap_or(true);
             self.limit = b.i64("LIMIT")?.filter(|l| *l >= 0).map(|l| l as u64);
-            self.burst = b.i64("BURST")?.map(|b| if b <= 0 { usize::MAX } else { b as usize }).unwrap_or(1);
+            self.burst = b
+                .i64("BURST")?
+                .map(|b| if b <= 0 { usize::MAX } else { b as usize })
+                .unwrap_or(1);
         }
         Ok(())
     }
@@ -942,7 +1074,11 @@ impl Element for Unqueue {
         ctx.reschedule();
     }
     fn handlers(&self) -> Vec<HandlerSpec> {
-        let mut v = vec![HandlerSpec::r("count"), HandlerSpec::w("reset"), HandlerSpec::rw("active")];
+        let mut v = vec![
+            HandlerSpec::r("count"),
+            HandlerSpec::w("reset"),
+            HandlerSpec::rw("active"),
+        ];
         if self.rated {
             v.push(HandlerSpec::rw("rate"));
         } else {
@@ -956,7 +1092,10 @@ impl Element for Unqueue {
             "count" => self.count.to_string(),
             "active" => bool_str(self.active),
             "rate" => format!("{}", self.rate),
-            "limit" => self.limit.map(|l| l.to_string()).unwrap_or_else(|| "-1".into()),
+            "limit" => self
+                .limit
+                .map(|l| l.to_string())
+                .unwrap_or_else(|| "-1".into()),
             "burst" => self.burst.to_string(),
             _ => return None,
         }))
@@ -968,8 +1107,14 @@ impl Element for Unqueue {
                 Ok(())
             }
             "active" => parse_bool_h(v).map(|b| self.active = b),
-            "rate" => v.trim().parse::<f64>().map(|r| self.rate = r).map_err(|_| "expected rate".to_string()),
-            "limit" => args::parse_i64(v).map(|l| self.limit = (l >= 0).then_some(l as u64)).ok_or_else(|| "expected integer".to_string()),
+            "rate" => v
+                .trim()
+                .parse::<f64>()
+                .map(|r| self.rate = r)
+                .map_err(|_| "expected rate".to_string()),
+            "limit" => args::parse_i64(v)
+                .map(|l| self.limit = (l >= 0).then_some(l as u64))
+                .ok_or_else(|| "expected integer".to_string()),
             "burst" => parse_u64_h(v).map(|b| self.burst = b.max(1) as usize),
             _ => return None,
         };
@@ -999,14 +1144,17 @@ impl Element for Tee {
         self.n = cx.noutputs;
         if let Some(n) = b.u64("N")? {
             if n as usize != cx.noutputs {
-                return Err(format!("{} outputs implies {} arms", cx.noutputs, cx.noutputs));
+                return Err(format!(
+                    "{} outputs implies {} arms",
+                    cx.noutputs, cx.noutputs
+                ));
             }
         }
         Ok(())
     }
     fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
         for o in 1..self.n {
-            ctx.output(o, batch.iter().cloned().collect());
+            ctx.output(o, batch.to_vec());
         }
         ctx.output(0, batch);
     }
@@ -1032,7 +1180,10 @@ fn parse_anno(b: &args::Bound) -> Result<usize, String> {
         None => Ok(crate::packet::PAINT_ANNO_OFFSET),
         Some(s) => match s.trim() {
             "PAINT" => Ok(crate::packet::PAINT_ANNO_OFFSET),
-            s => args::parse_u64(s).map(|v| v as usize).filter(|v| *v < crate::packet::ANNO_SIZE).ok_or_else(|| "ANNO: bad annotation".to_string()),
+            s => args::parse_u64(s)
+                .map(|v| v as usize)
+                .filter(|v| *v < crate::packet::ANNO_SIZE)
+                .ok_or_else(|| "ANNO: bad annotation".to_string()),
         },
     }
 }
@@ -1130,7 +1281,12 @@ impl Element for PaintSwitch {
 
 /// Send each packet to output `f(p)` (dropped when ≥ `n`), batching runs of equal outputs.
 #[inline]
-pub fn classify_out(batch: PacketBatch, n: usize, ctx: &mut Ctx<'_>, mut f: impl FnMut(&Packet) -> usize) {
+pub fn classify_out(
+    batch: PacketBatch,
+    n: usize,
+    ctx: &mut Ctx<'_>,
+    mut f: impl FnMut(&Packet) -> usize,
+) {
     if batch.is_empty() {
         return;
     }
@@ -1252,7 +1408,14 @@ pub struct Print {
 }
 impl Default for Print {
     fn default() -> Self {
-        Print { label: String::new(), bytes: 24, contents: 1, timestamp: false, active: true, headroom: false }
+        Print {
+            label: String::new(),
+            bytes: 24,
+            contents: 1,
+            timestamp: false,
+            active: true,
+            headroom: false,
+        }
     }
 }
 impl Print {
@@ -1276,7 +1439,13 @@ impl Print {
             if self.headroom {
                 s.push_str(&format!(" (h{} t{})", p.headroom(), p.tailroom()));
             }
-            let n = if self.contents == 0 { 0 } else if self.bytes < 0 { p.len() } else { (self.bytes as usize).min(p.len()) };
+            let n = if self.contents == 0 {
+                0
+            } else if self.bytes < 0 {
+                p.len()
+            } else {
+                (self.bytes as usize).min(p.len())
+            };
             if n > 0 {
                 s.push_str(" | ");
                 for (i, b) in p.data()[..n].iter().enumerate() {
@@ -1289,7 +1458,11 @@ impl Print {
                         if i % 8 == 0 {
                             s.push(' ');
                         }
-                        s.push(if (32..=126).contains(b) { *b as char } else { '.' });
+                        s.push(if (32..=126).contains(b) {
+                            *b as char
+                        } else {
+                            '.'
+                        });
                     }
                 }
             }
@@ -1362,7 +1535,15 @@ pub struct Switch {
 }
 impl Switch {
     fn new(class: &'static str) -> Self {
-        Switch { class, out: 0, n: 0, rr: 0, offset: 0, length: 0, seed: 0x9E37_79B9_7F4A_7C15 }
+        Switch {
+            class,
+            out: 0,
+            n: 0,
+            rr: 0,
+            offset: 0,
+            length: 0,
+            seed: 0x9E37_79B9_7F4A_7C15,
+        }
     }
 }
 impl Element for Switch {
@@ -1477,7 +1658,15 @@ impl Element for RandomSample {
         "h"
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
-        let b = bind(conf, &[("P", Kind::P), ("SAMPLE", Kind::K), ("DROP", Kind::K), ("ACTIVE", Kind::K)])?;
+        let b = bind(
+            conf,
+            &[
+                ("P", Kind::P),
+                ("SAMPLE", Kind::K),
+                ("DROP", Kind::K),
+                ("ACTIVE", Kind::K),
+            ],
+        )?;
         let p = b.f64("P")?.or(b.f64("SAMPLE")?);
         self.drop = b.f64("DROP")?.is_some();
         self.p = match (p, b.f64("DROP")?) {
@@ -1536,7 +1725,10 @@ impl Element for RatedSplitter {
     }
     fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
         let now = ctx.now();
-        let dt = self.last.map(|l| (now - l).as_secs_f64().max(0.0)).unwrap_or(0.0);
+        let dt = self
+            .last
+            .map(|l| (now - l).as_secs_f64().max(0.0))
+            .unwrap_or(0.0);
         self.last = Some(now);
         self.tokens = (self.tokens + dt * self.rate).min(self.rate.max(1.0));
         let mut tokens = self.tokens;
@@ -1559,7 +1751,12 @@ impl Element for RatedSplitter {
         (name == "rate").then(|| Ok(format!("{}", self.rate)))
     }
     fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
-        (name == "rate").then(|| v.trim().parse::<f64>().map(|r| self.rate = r).map_err(|_| "expected rate".to_string()))
+        (name == "rate").then(|| {
+            v.trim()
+                .parse::<f64>()
+                .map(|r| self.rate = r)
+                .map_err(|_| "expected rate".to_string())
+        })
     }
     any_impl!();
 }
@@ -1585,9 +1782,20 @@ impl Element for SetTimestamp {
         "1/1"
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
-        let b = bind(conf, &[("TIMESTAMP", Kind::P), ("FIRST", Kind::K), ("DELTA", Kind::K)])?;
+        let b = bind(
+            conf,
+            &[
+                ("TIMESTAMP", Kind::P),
+                ("FIRST", Kind::K),
+                ("DELTA", Kind::K),
+            ],
+        )?;
         if let Some(t) = b.str("TIMESTAMP") {
-            self.fixed = Some(Timestamp::from_secs_f64(t.trim().parse::<f64>().map_err(|_| "TIMESTAMP: expected timestamp")?));
+            self.fixed = Some(Timestamp::from_secs_f64(
+                t.trim()
+                    .parse::<f64>()
+                    .map_err(|_| "TIMESTAMP: expected timestamp")?,
+            ));
         }
         Ok(())
     }
@@ -1665,8 +1873,14 @@ impl Element for FastUDPFlows {
         self.active = b.bool("ACTIVE")?.unwrap_or(true);
         let se = b.eth("SRCETH", cx.addrs)?.unwrap_or_default();
         let de = b.eth("DSTETH", cx.addrs)?.unwrap_or_default();
-        let si = b.ip("SRCIP", cx.addrs)?.map(|a| a.octets()).unwrap_or_default();
-        let di = b.ip("DSTIP", cx.addrs)?.map(|a| a.octets()).unwrap_or_default();
+        let si = b
+            .ip("SRCIP", cx.addrs)?
+            .map(|a| a.octets())
+            .unwrap_or_default();
+        let di = b
+            .ip("DSTIP", cx.addrs)?
+            .map(|a| a.octets())
+            .unwrap_or_default();
         let n = b.u64("FLOWS")?.unwrap_or(1).max(1) as usize;
         self.seed = 0x853c_49e6_748f_ea9b;
         let mut d = vec![0u8; len];

@@ -97,14 +97,19 @@ pub fn fetch(package: &str, dir: &Path) -> Result<KernelPkg, ImageError> {
     let vmlinuz = tree.join("boot").join(format!("vmlinuz-{release}"));
     if !vmlinuz.exists() {
         // Unpack into a fresh directory, then rename: an interrupted unpack is never reused.
-        let tmp = pkg_dir.join("tree.partial");
+        let tmp = pkg_dir.join(format!("tree.partial.{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         run(
             Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tmp),
             "dpkg-deb",
         )?;
-        let _ = std::fs::remove_dir_all(&tree);
-        std::fs::rename(&tmp, &tree).map_err(|e| ImageError::io(&tree, e))?;
+        if vmlinuz.exists() {
+            // A concurrent build unpacked the same package first.
+            let _ = std::fs::remove_dir_all(&tmp);
+        } else {
+            let _ = std::fs::remove_dir_all(&tree);
+            std::fs::rename(&tmp, &tree).map_err(|e| ImageError::io(&tree, e))?;
+        }
     }
     if !vmlinuz.exists() {
         return Err(ImageError::Tool {

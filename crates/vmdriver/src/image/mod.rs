@@ -243,11 +243,12 @@ pub fn build(opts: &BuildOptions) -> Result<Image, ImageError> {
         }
     }
 
-    // Build into a temporary directory, then rename: readers never see a half image.
+    // Build into a per-process temporary directory, then rename: readers never see a half
+    // image and two concurrent builds of the same image do not collide.
     let tmp = opts
         .cache_root
         .join("images")
-        .join(format!("{hash}.partial"));
+        .join(format!("{hash}.partial.{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| ImageError::io(&tmp, e))?;
     std::fs::copy(&kpkg.vmlinuz, tmp.join("vmlinuz")).map_err(|e| ImageError::io(&tmp, e))?;
@@ -285,8 +286,19 @@ pub fn build(opts: &BuildOptions) -> Result<Image, ImageError> {
     };
     let text = serde_json::to_string_pretty(&manifest).unwrap_or_default();
     std::fs::write(tmp.join("manifest.json"), text).map_err(|e| ImageError::io(&tmp, e))?;
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&tmp, &dir).map_err(|e| ImageError::io(&dir, e))?;
+    if dir.join("manifest.json").is_file() {
+        // Another process finished the same image first; its files are identical.
+        let _ = std::fs::remove_dir_all(&tmp);
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+        if let Err(e) = std::fs::rename(&tmp, &dir) {
+            let _ = std::fs::remove_dir_all(&tmp);
+            if !dir.join("manifest.json").is_file() {
+                return Err(ImageError::io(&dir, e));
+            }
+        }
+    }
+    prune(&opts.cache_root, KEEP_IMAGES);
     Ok(Image {
         dir,
         vmlinuz,
@@ -294,6 +306,36 @@ pub fn build(opts: &BuildOptions) -> Result<Image, ImageError> {
         manifest,
         built_now: true,
     })
+}
+
+/// Images kept in the cache; older ones are removed after a build (each is ~10–20 MiB).
+const KEEP_IMAGES: usize = 4;
+
+/// Removes all but the `keep` newest image directories (and leftover partial builds older
+/// than an hour).
+pub fn prune(cache_root: &Path, keep: usize) {
+    let Ok(rd) = std::fs::read_dir(cache_root.join("images")) else {
+        return;
+    };
+    let mut dirs: Vec<(std::time::SystemTime, PathBuf)> = rd
+        .flatten()
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.0));
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    let mut kept = 0;
+    for (mtime, d) in dirs {
+        if d.to_string_lossy().contains(".partial") {
+            if mtime < hour_ago {
+                let _ = std::fs::remove_dir_all(&d);
+            }
+            continue;
+        }
+        kept += 1;
+        if kept > keep {
+            let _ = std::fs::remove_dir_all(&d);
+        }
+    }
 }
 
 fn write_cpio(entries: &[Entry]) -> Result<Vec<u8>, ImageError> {
@@ -336,6 +378,9 @@ pub fn newest_cached(cache_root: &Path) -> Option<Image> {
     let mut best: Option<(std::time::SystemTime, Image)> = None;
     for ent in std::fs::read_dir(&dir).ok()?.flatten() {
         let d = ent.path();
+        if d.to_string_lossy().contains(".partial") {
+            continue; // an unfinished (or crashed) build
+        }
         let Ok(text) = std::fs::read_to_string(d.join("manifest.json")) else {
             continue;
         };

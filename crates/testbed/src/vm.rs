@@ -1,0 +1,293 @@
+//! The vm driver's pieces beyond the plan: the domain ledger, reaching guest agents from the
+//! management namespace, and the back-ends (`VmBackend` for domains, [`GuestAgents`] for the
+//! REST side) with a recording fake for tests without libvirt.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use vmdriver::vnf::{VmBackend, VnfVm};
+use vnf_client::{Endpoint, Options, VnfClient};
+
+use crate::UpError;
+
+/// File under the run directory listing every domain, written before it is created.
+pub const DOMAIN_LEDGER: &str = "domains";
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+enum DomainLine {
+    Create { domain: String },
+    Failed { domain: String },
+    Removed { domain: String },
+}
+
+fn append(run_dir: &Path, line: &DomainLine) -> Result<(), UpError> {
+    let path = run_dir.join(DOMAIN_LEDGER);
+    let io = |e: std::io::Error| UpError::Io(format!("{}: {e}", path.display()));
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(io)?;
+    let mut buf = serde_json::to_vec(line).map_err(|e| UpError::Io(e.to_string()))?;
+    buf.push(b'\n');
+    f.write_all(&buf).map_err(io)?;
+    f.sync_data().map_err(io)
+}
+
+/// Record `domain` as about to be created.
+pub fn record_domain(run_dir: &Path, domain: &str) -> Result<(), UpError> {
+    append(
+        run_dir,
+        &DomainLine::Create {
+            domain: domain.to_owned(),
+        },
+    )
+}
+
+/// The creation of `domain` failed: nothing to destroy.
+pub fn domain_failed(run_dir: &Path, domain: &str) -> Result<(), UpError> {
+    append(
+        run_dir,
+        &DomainLine::Failed {
+            domain: domain.to_owned(),
+        },
+    )
+}
+
+/// Domains recorded and neither failed nor removed, in creation order.
+pub fn live_domains(run_dir: &Path) -> Vec<String> {
+    let text = fs::read_to_string(run_dir.join(DOMAIN_LEDGER)).unwrap_or_default();
+    let mut live: Vec<String> = Vec::new();
+    // A torn last line (crash) is skipped: its domain was not created yet.
+    for line in text.lines().filter_map(|l| serde_json::from_str(l).ok()) {
+        match line {
+            DomainLine::Create { domain } => live.push(domain),
+            DomainLine::Failed { domain } | DomainLine::Removed { domain } => {
+                live.retain(|d| *d != domain)
+            }
+        }
+    }
+    live
+}
+
+/// Destroy every live domain of the run (newest first), then anything else carrying its
+/// prefix; marks each removed. Errors are collected, not fatal.
+pub fn destroy_domains(
+    run_dir: &Path,
+    prefix: &str,
+    driver: &dyn vmdriver::VmDriver,
+) -> (usize, Vec<String>) {
+    let mut errors = Vec::new();
+    let mut removed = 0;
+    for d in live_domains(run_dir).iter().rev() {
+        match driver.destroy(d) {
+            Ok(()) => {
+                removed += 1;
+                if let Err(e) = append(run_dir, &DomainLine::Removed { domain: d.clone() }) {
+                    errors.push(e.to_string());
+                }
+            }
+            Err(e) => errors.push(format!("domain {d}: {e}")),
+        }
+    }
+    // Domain names are `<prefix>-<vnf>`: the `-` keeps `cb12ab` from matching `cb12abc…`.
+    match vmdriver::driver::destroy_all(driver, &format!("{prefix}-")) {
+        Ok(extra) => removed += extra.len(),
+        Err(e) => errors.push(format!("domains {prefix}-*: {e}")),
+    }
+    (removed, errors)
+}
+
+/// The REST side of VM agents (real: HTTP from inside the management namespace).
+pub trait GuestAgents: Send + Sync {
+    /// Return when the agent of `vm` answers `GET /v1/health`.
+    fn wait_ready(
+        &self,
+        vm: &VnfVm,
+        mgmt_netns: &Path,
+        timeout: Duration,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<(), String>;
+    /// Push the function (`PUT /v1/function`), select the engine (`POST /v1/engine`) and
+    /// start it when `autostart`.
+    fn configure(
+        &self,
+        vm: &VnfVm,
+        mgmt_netns: &Path,
+        function: &str,
+        engine: &str,
+        autostart: bool,
+    ) -> Result<(), String>;
+}
+
+/// The endpoint string recorded in testbed.json for a VM agent.
+pub fn endpoint_of(vm: &VnfVm, mgmt_netns: &Path) -> Endpoint {
+    Endpoint::NetnsTcp {
+        netns_path: mgmt_netns.to_owned(),
+        addr: vm.endpoint,
+    }
+}
+
+/// Real agents over `vnf_client` with an [`Endpoint::NetnsTcp`].
+pub struct RestAgents;
+
+fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+    Ok(rt.block_on(f))
+}
+
+impl GuestAgents for RestAgents {
+    fn wait_ready(
+        &self,
+        vm: &VnfVm,
+        mgmt_netns: &Path,
+        timeout: Duration,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<(), String> {
+        let client = VnfClient::new(
+            endpoint_of(vm, mgmt_netns),
+            Options {
+                timeout: Duration::from_secs(2),
+                connect_timeout: Duration::from_millis(500),
+                retries: 0,
+                token: None,
+            },
+        );
+        let deadline = Instant::now() + timeout;
+        block_on(async {
+            let mut last = String::from("no attempt");
+            while Instant::now() < deadline {
+                if cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
+                    return Err("interrupted".to_owned());
+                }
+                match client.health().await {
+                    Ok(_) => return Ok(()),
+                    Err(e) => last = e.to_string(),
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(format!(
+                "agent at {} not ready after {timeout:?}: {last}",
+                vm.endpoint
+            ))
+        })?
+    }
+
+    fn configure(
+        &self,
+        vm: &VnfVm,
+        mgmt_netns: &Path,
+        function: &str,
+        engine: &str,
+        autostart: bool,
+    ) -> Result<(), String> {
+        let client = VnfClient::new(
+            endpoint_of(vm, mgmt_netns),
+            Options {
+                timeout: Duration::from_secs(30),
+                ..Options::default()
+            },
+        );
+        block_on(async {
+            client
+                .put_function(function)
+                .await
+                .map_err(|e| format!("PUT /v1/function: {e}"))?;
+            client
+                .set_engine(engine)
+                .await
+                .map_err(|e| format!("POST /v1/engine {engine}: {e}"))?;
+            if autostart {
+                client
+                    .start()
+                    .await
+                    .map_err(|e| format!("POST /click_plugin/start: {e}"))?;
+            }
+            Ok(())
+        })?
+    }
+}
+
+/// Records what would be pushed to each agent; always ready.
+#[derive(Default)]
+pub struct FakeAgents {
+    configured: Mutex<Vec<(String, String, bool)>>,
+    /// The agent of a domain whose name ends with this never becomes ready.
+    pub fail_ready_of: Option<String>,
+}
+
+impl FakeAgents {
+    /// Agents of domains whose name ends with `suffix` never become ready.
+    pub fn failing_ready_of(suffix: &str) -> Self {
+        FakeAgents {
+            fail_ready_of: Some(suffix.to_owned()),
+            ..Default::default()
+        }
+    }
+    /// (domain, engine, autostart) per configured agent.
+    pub fn configured(&self) -> Vec<(String, String, bool)> {
+        self.configured
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+impl GuestAgents for FakeAgents {
+    fn wait_ready(
+        &self,
+        vm: &VnfVm,
+        _mgmt_netns: &Path,
+        _timeout: Duration,
+        _cancel: Option<&AtomicBool>,
+    ) -> Result<(), String> {
+        if self
+            .fail_ready_of
+            .as_deref()
+            .is_some_and(|f| vm.domain.ends_with(f))
+        {
+            return Err(format!("{}: injected timeout", vm.domain));
+        }
+        Ok(())
+    }
+
+    fn configure(
+        &self,
+        vm: &VnfVm,
+        _mgmt_netns: &Path,
+        _function: &str,
+        engine: &str,
+        autostart: bool,
+    ) -> Result<(), String> {
+        self.configured
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((vm.domain.clone(), engine.to_owned(), autostart));
+        Ok(())
+    }
+}
+
+/// The vm driver's back-ends for one `up`.
+pub struct VmHost<'a> {
+    pub backend: &'a VmBackend,
+    pub agents: &'a dyn GuestAgents,
+}
+
+/// Prepare the real backend: libvirt connection, guest image (built or cached; with the
+/// variant's external engine binaries), accelerator probe.
+pub fn prepare_backend(extra_bins: &[PathBuf]) -> Result<VmBackend, UpError> {
+    VmBackend::prepare(extra_bins).map_err(|e| {
+        UpError::Vm(format!(
+            "{e}\n(build the guest image with `coo-bench image build`, or prepare the host with `coo-bench doctor --fix`)"
+        ))
+    })
+}

@@ -1,0 +1,311 @@
+//! The vm driver's orchestration against the recording fakes (hostnet, vmdriver, agents):
+//! no root, no libvirt.
+#![allow(clippy::unwrap_used)]
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hostnet::fake::{Call, RecordingNetOps, RecordingProcesses};
+use testbed::{plan_vm, Action, DriverKind, FakeAgents, FakeLauncher, Host, UpError, UpOptions, VmHost};
+use vmdriver::accel::{Accel, ProbeOutcome};
+use vmdriver::fake::RecordingVmDriver;
+use vmdriver::image::{Image, Manifest};
+use vmdriver::vnf::VmBackend;
+
+fn topo() -> topology::Topology {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../topologies/pycoo-xyz.json");
+    topology::load(&p).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn backend(driver: Arc<RecordingVmDriver>) -> VmBackend {
+    VmBackend {
+        driver,
+        image: Image {
+            dir: "/nonexistent".into(),
+            vmlinuz: "/nonexistent/vmlinuz".into(),
+            initramfs: "/nonexistent/initramfs.img".into(),
+            manifest: Manifest {
+                format: "fake".into(),
+                hash: "0".into(),
+                kernel_package: "fake".into(),
+                kernel_release: "fake".into(),
+                modules: vec![],
+                files: vec![],
+                initramfs_bytes: 0,
+            },
+            built_now: false,
+        },
+        accel: ProbeOutcome {
+            accel: Accel::Tcg,
+            reason: "fake".into(),
+            kvm_boot_ms: None,
+            key: "fake".into(),
+        },
+    }
+}
+
+fn opts(root: &Path) -> UpOptions {
+    UpOptions {
+        run_root: Some(root.to_owned()),
+        driver: Some(DriverKind::Vm),
+        autostart: true,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn plan_vm_layout() {
+    let t = topo();
+    let p = plan_vm(
+        &t,
+        &t.variants[0],
+        "cb1a2b",
+        "pycoo-xyz-1a2b",
+        Path::new("/run/coo-bench/pycoo-xyz-1a2b"),
+    )
+    .unwrap();
+    let ns: Vec<String> = p
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::CreateNetns { name } => Some(name.to_string()),
+            _ => None,
+        })
+        .collect();
+    // No VNF namespaces: a management namespace instead.
+    assert_eq!(ns, ["cb1a2b", "cb1a2b-mgmt", "cb1a2b-IP", "cb1a2b-OP1"]);
+    let starts: Vec<&testbed::VmStart> = p
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::StartVm(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(starts.len(), 3);
+    for (i, s) in starts.iter().enumerate() {
+        assert!(s.spec.precreated_taps);
+        assert_eq!(s.spec.mgmt_bridge, "cb1a2b-mgmt");
+        assert_eq!(
+            s.spec.mgmt_addr,
+            (Ipv4Addr::new(198, 19, 255, 10 + i as u8), 16)
+        );
+        assert_eq!(s.switch_netns.as_str(), "cb1a2b");
+        // Every tap is created (host namespace) before its VM starts.
+        let start_pos = p
+            .actions
+            .iter()
+            .position(|a| matches!(a, Action::StartVm(x) if x.vnf == s.vnf))
+            .unwrap();
+        for (tap, _) in &s.taps {
+            let tap_pos = p
+                .actions
+                .iter()
+                .position(|a| matches!(a, Action::CreateTap { name } if name == tap))
+                .unwrap();
+            assert!(tap_pos < start_pos);
+            assert!(tap.as_str().len() <= 15);
+        }
+    }
+    // x: NIC 0 management, data NICs on br0 then br1 (PyCOO port order) with the file's MACs.
+    let x = starts[0];
+    let taps: Vec<(String, String)> = x
+        .taps
+        .iter()
+        .map(|(t, b)| (t.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(
+        taps,
+        [
+            ("cb1a2bv0n0".into(), "cb1a2b-mgmt".into()),
+            ("cb1a2bv0n1".into(), "cb1a2b-br0".into()),
+            ("cb1a2bv0n2".into(), "cb1a2b-br1".into()),
+        ]
+    );
+    assert_eq!(x.spec.data[0].1.to_string(), "52:54:00:6c:22:13");
+    assert_eq!(x.spec.data[1].1.to_string(), "52:54:00:6c:22:14");
+    assert_eq!(
+        x.spec.mgmt_mac.unwrap().to_string(),
+        "52:54:01:6c:22:01"
+    );
+    let tb = &p.testbed;
+    assert_eq!(tb.driver, "vm");
+    let m = tb.mgmt.as_ref().unwrap();
+    assert_eq!(m.address.to_string(), "198.19.0.1/16");
+    assert_eq!(m.netns_path, PathBuf::from("/run/netns/cb1a2b-mgmt"));
+    assert_eq!(
+        tb.vnfs[1].agent.endpoint,
+        "netns:/run/netns/cb1a2b-mgmt@198.19.255.11:8000"
+    );
+    let ep: vnf_client::Endpoint = tb.vnfs[1].agent.endpoint.parse().unwrap();
+    assert!(matches!(ep, vnf_client::Endpoint::NetnsTcp { .. }));
+    assert_eq!(tb.vnfs[2].vm.as_ref().unwrap().domain, "cb1a2b-z");
+    // The management address is the only one outside the source/sink veths.
+    let addrs: Vec<String> = p
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::AddAddress { netns, addr, .. } => Some(format!("{netns} {addr}")),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        addrs,
+        [
+            "cb1a2b-mgmt 198.19.0.1/16",
+            "cb1a2b-IP 198.18.0.1/15",
+            "cb1a2b-OP1 198.19.0.1/15"
+        ]
+    );
+}
+
+#[test]
+fn vm_up_then_down_with_fakes_leaves_nothing() {
+    let t = topo();
+    let root = tempfile::tempdir().unwrap();
+    let net = RecordingNetOps::default();
+    let procs = RecordingProcesses::default();
+    let launcher = FakeLauncher::default();
+    let vmd = Arc::new(RecordingVmDriver::new());
+    let be = backend(vmd.clone());
+    let agents = FakeAgents::default();
+    let host = Host {
+        net: &net,
+        procs: &procs,
+        launcher: &launcher,
+        vm: Some(VmHost {
+            backend: &be,
+            agents: &agents,
+        }),
+    };
+    let tb = testbed::up_with(&t, &opts(root.path()), &host).unwrap();
+    assert!(launcher.started().is_empty(), "no host agents for VMs");
+    let p = &tb.prefix;
+    assert_eq!(vmd.domains(), [format!("{p}-x"), format!("{p}-y"), format!("{p}-z")]);
+    // Every tap ended in the switch namespace on its bridge.
+    let (ns, links) = net.live_objects();
+    assert_eq!(ns.len(), 4);
+    for v in &tb.vnfs {
+        for tap in &v.vm.as_ref().unwrap().taps {
+            assert!(
+                links
+                    .iter()
+                    .any(|(n, l)| l == tap && n.as_ref().map(|n| n.as_str()) == Some(p.as_str())),
+                "{tap} not in the switch namespace: {links:?}"
+            );
+        }
+    }
+    assert!(links.iter().all(|(n, _)| n.is_some()), "host namespace holds {links:?}");
+    // Function, engine and start pushed to every agent.
+    let conf = agents.configured();
+    assert_eq!(conf.len(), 3);
+    assert!(conf.iter().all(|(_, e, start)| e == "coo-click" && *start));
+    assert_eq!(tb.accelerator.as_deref(), Some("tcg"));
+    assert!(tb
+        .vnfs
+        .iter()
+        .all(|v| v.vm.as_ref().unwrap().boot_to_ready_ms.is_some()));
+    assert_eq!(testbed::load_in(root.path(), &tb.run_id).unwrap(), tb);
+    let st = testbed::status_in_vm(root.path(), Some(vmd.as_ref())).unwrap();
+    assert_eq!(st[0].agents.len(), 3);
+    assert!(st[0]
+        .agents
+        .iter()
+        .all(|a| a.domain_state.as_deref() == Some("running")));
+
+    testbed::down_with_vm(root.path(), &tb.run_id, &net, &procs, Some(vmd.as_ref())).unwrap();
+    assert!(vmd.domains().is_empty());
+    let (ns, links) = net.live_objects();
+    assert!(ns.is_empty() && links.is_empty(), "{ns:?} {links:?}");
+    assert!(!root.path().join(&tb.run_id).exists());
+    // Domains went before the namespaces holding their taps.
+    let vcalls = vmd.calls();
+    assert!(vcalls
+        .iter()
+        .any(|c| matches!(c, vmdriver::fake::Call::Destroy { name } if name == &format!("{p}-x"))));
+    assert!(net.calls().iter().any(|c| matches!(c, Call::DeleteNetns(_))));
+}
+
+#[test]
+fn vm_agent_failure_mid_up_rolls_back() {
+    let t = topo();
+    let root = tempfile::tempdir().unwrap();
+    let net = RecordingNetOps::default();
+    let procs = RecordingProcesses::default();
+    let launcher = FakeLauncher::default();
+    let vmd = Arc::new(RecordingVmDriver::new());
+    let be = backend(vmd.clone());
+    let agents = FakeAgents::failing_ready_of("-y");
+    let host = Host {
+        net: &net,
+        procs: &procs,
+        launcher: &launcher,
+        vm: Some(VmHost {
+            backend: &be,
+            agents: &agents,
+        }),
+    };
+    let err = testbed::up_with(&t, &opts(root.path()), &host).unwrap_err();
+    assert!(matches!(&err, UpError::Vm(m) if m.contains("injected")), "{err}");
+    assert!(vmd.domains().is_empty(), "{:?}", vmd.domains());
+    let (ns, links) = net.live_objects();
+    assert!(ns.is_empty() && links.is_empty(), "{ns:?} {links:?}");
+    assert!(testbed::runs::list_runs(root.path()).unwrap().is_empty());
+}
+
+#[test]
+fn vm_tap_failure_mid_up_rolls_back() {
+    let t = topo();
+    let root = tempfile::tempdir().unwrap();
+    let net = RecordingNetOps::default();
+    let procs = RecordingProcesses::default();
+    let launcher = FakeLauncher::default();
+    let vmd = Arc::new(RecordingVmDriver::new());
+    let be = backend(vmd.clone());
+    let agents = FakeAgents::default();
+    let host = Host {
+        net: &net,
+        procs: &procs,
+        launcher: &launcher,
+        vm: Some(VmHost {
+            backend: &be,
+            agents: &agents,
+        }),
+    };
+    // Moving z's first data tap fails (after x and y are up and z's domain exists).
+    for hex in 0..=0xffffu32 {
+        net.fail_on(&format!("move_link cb{hex:04x}v2n1"));
+    }
+    let err = testbed::up_with(&t, &opts(root.path()), &host).unwrap_err();
+    assert!(matches!(err, UpError::Net(_)), "{err}");
+    assert_eq!(
+        vmd.calls()
+            .iter()
+            .filter(|c| matches!(c, vmdriver::fake::Call::Start { .. }))
+            .count(),
+        3
+    );
+    assert!(vmd.domains().is_empty(), "{:?}", vmd.domains());
+    let (ns, links) = net.live_objects();
+    assert!(ns.is_empty() && links.is_empty(), "{ns:?} {links:?}");
+    assert!(testbed::runs::list_runs(root.path()).unwrap().is_empty());
+}
+
+#[test]
+fn vm_up_without_backend_is_an_error() {
+    let t = topo();
+    let root = tempfile::tempdir().unwrap();
+    let net = RecordingNetOps::default();
+    let procs = RecordingProcesses::default();
+    let launcher = FakeLauncher::default();
+    let host = Host {
+        net: &net,
+        procs: &procs,
+        launcher: &launcher,
+        vm: None,
+    };
+    let err = testbed::up_with(&t, &opts(root.path()), &host).unwrap_err();
+    assert!(matches!(err, UpError::Vm(_)), "{err}");
+    assert!(net.calls().is_empty());
+}

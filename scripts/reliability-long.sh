@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Long versions of the reliability suite (root): ~190 SIGKILL points in `up`, 63 in `down`,
+# Long versions of the reliability suite (root): 173 SIGKILL points in `up`, 63 in `down`,
 # `up --start`, heavier agent load. Then, optionally, every fuzz target for SECONDS each.
 #   scripts/reliability-long.sh [FUZZ_SECONDS]
 set -euo pipefail

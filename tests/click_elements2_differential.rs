@@ -1,6 +1,7 @@
 //! Differential tests for the second batch of Click elements (ARP, encapsulation, IPPrint,
 //! Script/DriverManager, FromDump/ToDump, FromIPSummaryDump/ToIPSummaryDump, switches,
-//! IPAddrPairRewriter with RoundRobinIPMapper): every case runs the same configuration, with the
+//! IPAddrPairRewriter with RoundRobinIPMapper, ICMPError/ICMPPingResponder, IPFragmenter,
+//! IPGWOptions, IPInputCombo/IPOutputCombo, ARPPrint, VLAN elements, TimestampAccum, schedulers, PaintTee/CheckLength/Pad/SetIPDSCP/MarkIPCE): every case runs the same configuration, with the
 //! same input files, through reference Click and through `coo-click` (both with `--simtime`),
 //! then compares standard output (which carries `-h` handler values and Script prints), exit
 //! status, selected standard error, and every output file (pcap files record by record,
@@ -260,6 +261,85 @@ fn cases() -> Vec<Case> {
                -> MarkIPHeader -> SetIPChecksum -> CheckIPHeader -> g;"
                 .into(),
             &["g.drops"],
+            true,
+            false,
+        ),
+        c(
+            "ip_combos",
+            "FromDump(in.pcap, STOP true) -> ic :: IPInputCombo(1, INTERFACES 10.0.0.254/24) -> oc :: IPOutputCombo(1, 10.0.0.254, 60);
+             oc[0] -> EtherEncap(0x0800, 0:1:2:3:4:5, 6:7:8:9:a:b) -> ToDump(o0.pcap); oc[1] -> c1 :: Counter -> Discard;
+             oc[2] -> Discard; oc[3] -> EtherEncap(0x0800, 0:1:2:3:4:5, 6:7:8:9:a:b) -> ToDump(o3.pcap);
+             oc[4] -> EtherEncap(0x0800, 0:1:2:3:4:5, 6:7:8:9:a:b) -> ToDump(o4.pcap)"
+                .into(),
+            &["ic.drops", "c1.count"],
+            true,
+            true,
+        ),
+        c(
+            "schedulers",
+            "InfiniteSource(LIMIT 6, STOP false) -> Paint(1) -> q0 :: Queue; InfiniteSource(LIMIT 6, STOP false) -> Paint(2) -> q1 :: Queue;
+             rr :: RoundRobinSched; q0 -> [0]rr; q1 -> [1]rr; rr -> u :: Unqueue(LIMIT 4) -> ps :: PaintSwitch;
+             ps[0] -> Discard; ps[1] -> a :: Counter -> Discard; ps[2] -> b :: Counter -> Discard;
+             InfiniteSource(LIMIT 6, STOP false) -> Paint(1) -> p0 :: Queue; InfiniteSource(LIMIT 6, STOP false) -> Paint(2) -> p1 :: Queue;
+             pr :: PrioSched; p0 -> [0]pr; p1 -> [1]pr; pr -> Unqueue(LIMIT 8) -> ps2 :: PaintSwitch;
+             ps2[0] -> Discard; ps2[1] -> c :: Counter -> Discard; ps2[2] -> d :: Counter -> Discard;
+             DriverManager(wait 1s, stop)"
+                .into(),
+            &["a.count", "b.count", "c.count", "d.count"],
+            true,
+            false,
+        ),
+        c(
+            "painttee_checklength_tos",
+            format!(
+                "InfiniteSource(DATA {IP_HDR}, LIMIT 3, STOP true) -> MarkIPHeader -> SetIPChecksum
+                   -> Paint(3) -> pt :: PaintTee(3) -> cl :: CheckLength(19) -> Discard;
+                 pt[1] -> copies :: Counter -> Pad(30) -> SetIPDSCP(46) -> MarkIPCE(true) -> Print(ce, -1) -> CheckIPHeader -> ok :: Counter -> Discard;
+                 cl[1] -> long :: Counter -> Discard;"
+            ),
+            &["copies.count", "long.count", "ok.count", "pt.color", "cl.length"],
+            true,
+            false,
+        ),
+        c(
+            "pullswitch_pulltee",
+            "InfiniteSource(LIMIT 3, STOP false) -> q0 :: Queue; InfiniteSource(LIMIT 5, STOP false) -> q1 :: Queue;
+             sw :: PullSwitch(1); q0 -> [0]sw; q1 -> [1]sw; sw -> t :: PullTee(2) -> Unqueue -> a :: Counter -> Discard;
+             t[1] -> b :: Counter -> Discard;
+             DriverManager(wait 1s, print a.count, write sw.switch 0, wait 1s, print a.count, write sw.switch 7, print sw.switch, stop)"
+                .into(),
+            &["b.count"],
+            true,
+            false,
+        ),
+        c(
+            "vlan",
+            "InfiniteSource(DATA \\<060708090a0b 000102030405 0800 45000014>, LIMIT 1, STOP true)
+               -> e :: VLANEncap(VLAN_ID 10, VLAN_PCP 5) -> Print(tagged, -1)
+               -> VLANDecap -> Print(plain, -1) -> SetVLANAnno(VLAN_ID 7)
+               -> EtherVLANEncap(0x0800, 0:1:2:3:4:5, 6:7:8:9:a:b, ANNO) -> Print(ether, -1)
+               -> VLANEncap(VLAN_ID 0) -> Print(native, -1) -> VLANEncap(ANNO, NATIVE_VLAN -1) -> Print(anno, -1) -> Discard;"
+                .into(),
+            &["e.vlan_tci", "e.vlan_id", "e.vlan_pcp"],
+            true,
+            false,
+        ),
+        c(
+            "timestamp_accum",
+            "InfiniteSource(LIMIT 4, STOP false) -> SetTimestamp -> q :: Queue -> Unqueue -> t :: TimestampAccum -> Discard;
+             DriverManager(wait 1s, print t.count, write t.reset_counts, print t.count, print t.average_time, stop)"
+                .into(),
+            &[],
+            true,
+            false,
+        ),
+        c(
+            "arp_print",
+            format!(
+                "InfiniteSource(DATA {ARP_REQ}, LIMIT 1, STOP false) -> CheckARPHeader(14) -> a :: ARPPrint(req, TIMESTAMP false, ETHER true) -> Discard;
+                 InfiniteSource(DATA {ARP_REPLY}, LIMIT 1, STOP true) -> CheckARPHeader(14) -> ARPPrint(rep, TIMESTAMP false, OUTFILE out.txt) -> Discard;"
+            ),
+            &["a.active"],
             true,
             false,
         ),

@@ -76,7 +76,9 @@ fn missing_piece() -> Option<String> {
         ));
     }
     if let Err(e) = vmdriver::image::binaries::locate("coo-guest-init", "COO_BENCH_GUEST_INIT") {
-        return Some(format!("{e} (cargo build -p vmdriver --bin coo-guest-init)"));
+        return Some(format!(
+            "{e} (cargo build -p vmdriver --bin coo-guest-init)"
+        ));
     }
     None
 }
@@ -87,7 +89,10 @@ fn vm_testbed_chain_up_traffic_down() {
         eprintln!("skipped: {why}");
         return;
     }
-    let (agent, click) = (env!("CARGO_BIN_EXE_coo-vnf"), env!("CARGO_BIN_EXE_coo-click"));
+    let (agent, click) = (
+        env!("CARGO_BIN_EXE_coo-vnf"),
+        env!("CARGO_BIN_EXE_coo-click"),
+    );
     // SAFETY (edition 2021: safe fn): the only test in this binary; set before any thread reads.
     std::env::set_var("COO_BENCH_COO_VNF", agent);
     std::env::set_var("COO_BENCH_COO_CLICK", click);
@@ -100,8 +105,9 @@ fn vm_testbed_chain_up_traffic_down() {
         }
         Err(e) => panic!("{e}"),
     }
-    let topo = topology::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/pycoo-xyz.json"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let topo =
+        topology::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/pycoo-xyz.json"))
+            .unwrap_or_else(|e| panic!("{e}"));
     let root = tempfile::tempdir().unwrap();
     let t0 = Instant::now();
     let tb = testbed::up(
@@ -110,7 +116,7 @@ fn vm_testbed_chain_up_traffic_down() {
             run_root: Some(root.path().to_owned()),
             driver: Some(DriverKind::Vm),
             // TCG guests on a shared 2-core host: ~8 s each alone, ~20-30 s for three at once.
-            ready_timeout: Duration::from_secs(240),
+            vm_ready_timeout: Duration::from_secs(240),
             ..Default::default()
         },
     )
@@ -146,8 +152,10 @@ fn vm_testbed_chain_up_traffic_down() {
     });
     let st = testbed::status_in(root.path()).unwrap();
     assert!(
-        st[0].agents.iter().all(|a| a.answers
-            && a.domain_state.as_deref() == Some("running")),
+        st[0]
+            .agents
+            .iter()
+            .all(|a| a.answers && a.domain_state.as_deref() == Some("running")),
         "{:?}",
         st[0].agents
     );
@@ -222,9 +230,16 @@ fn vm_testbed_chain_up_traffic_down() {
     std::mem::forget(up);
     let lv = vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI).unwrap();
     assert!(lv.list(&format!("{prefix}-")).unwrap().is_empty());
-    assert!(netns_with_prefix(&prefix).is_empty(), "{:?}", netns_with_prefix(&prefix));
+    assert!(
+        netns_with_prefix(&prefix).is_empty(),
+        "{:?}",
+        netns_with_prefix(&prefix)
+    );
     for t in &taps {
-        assert!(!Path::new("/sys/class/net").join(t).exists(), "tap {t} left");
+        assert!(
+            !Path::new("/sys/class/net").join(t).exists(),
+            "tap {t} left"
+        );
     }
     assert!(!root.path().join(&run_id).exists());
 }

@@ -65,6 +65,10 @@ pub struct StatusArgs {
 pub struct CleanArgs {
     #[arg(long)]
     pub json: bool,
+    /// Also destroy coo-bench domains (`cb…-*`) that no ledger under the run root lists
+    /// (default: report them; they may belong to a testbed under another run root).
+    #[arg(long)]
+    pub domains: bool,
 }
 
 static CANCEL: AtomicPtr<AtomicBool> = AtomicPtr::new(std::ptr::null_mut());
@@ -96,7 +100,9 @@ fn exit_for(err: &UpError) -> u8 {
         UpError::NoSuchVariant { .. }
         | UpError::Plan(_)
         | UpError::NoSuchRun(_)
-        | UpError::Ambiguous { .. } => INVALID,
+        | UpError::Ambiguous { .. }
+        | UpError::InvalidRunId(_)
+        | UpError::RunExists(_) => INVALID,
         _ => 1,
     }
 }
@@ -218,12 +224,10 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         driver,
         ..Default::default()
     };
-    let default_ms = match opts.driver_for(&topo) {
-        DriverKind::Netns => 10_000,
-        // TCG boots take seconds per VM, and they share the host's cores.
-        DriverKind::Vm => 180_000,
-    };
-    opts.ready_timeout = Duration::from_millis(args.timeout_ms.unwrap_or(default_ms));
+    if let Some(ms) = args.timeout_ms {
+        opts.ready_timeout = Duration::from_millis(ms);
+        opts.vm_ready_timeout = Duration::from_millis(ms);
+    }
     match testbed::up(&topo, &opts) {
         Ok(tb) => {
             if args.json {
@@ -276,10 +280,9 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         }
         for a in &r.agents {
             let who = match (&a.domain, &a.domain_state) {
-                (Some(d), st) => format!(
-                    "domain {d} ({})",
-                    st.as_deref().unwrap_or("state unknown")
-                ),
+                (Some(d), st) => {
+                    format!("domain {d} ({})", st.as_deref().unwrap_or("state unknown"))
+                }
                 _ => format!(
                     "pid {}",
                     a.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
@@ -304,7 +307,7 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn clean(args: CleanArgs) -> anyhow::Result<ExitCode> {
-    let rep = match testbed::clean() {
+    let rep = match testbed::clean_opts(args.domains) {
         Ok(r) => r,
         Err(e) => return fail(e),
     };
@@ -321,6 +324,9 @@ pub fn clean(args: CleanArgs) -> anyhow::Result<ExitCode> {
         }
         for n in &rep.foreign_netns {
             println!("left alone: netns {n} (in no ledger)");
+        }
+        for d in &rep.foreign_domains {
+            println!("left alone: domain {d} (in no ledger; `clean --domains` destroys it)");
         }
         for d in &rep.leftover_domains {
             println!("destroyed leftover domain {d}");

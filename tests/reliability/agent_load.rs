@@ -282,7 +282,6 @@ fn reliability_agent_engine_start_stop_cycles_under_load() {
 /// Concurrent `PUT /v1/function`: every write must succeed (last writer wins) and the file
 /// must hold one of the written configs, never a mix.
 #[test]
-#[ignore = "known bug (agent): write_function uses one temp name per process (.func.click.tmp-PID); concurrent writers race, one gets 500 ENOENT"]
 fn reliability_agent_concurrent_function_writes() {
     let dir = tempfile::tempdir().unwrap();
     let agent = start_agent(dir.path());

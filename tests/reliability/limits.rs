@@ -185,7 +185,6 @@ fn reliability_run_id_collision_is_refused() {
 /// A run id must not escape the run root: `clean`/`status` only look under the root, so a
 /// testbed made elsewhere would be invisible to them and leak.
 #[test]
-#[ignore = "known bug (testbed): --run-id with '/' or '..' escapes the run root; the testbed is then invisible to status/clean"]
 fn reliability_run_id_cannot_escape_run_root() {
     if !root_or_skip() {
         return;

@@ -189,10 +189,11 @@ fn packet_socket(ifname: &str) -> std::io::Result<i32> {
     }
 }
 
-/// Send `count` frames carrying `marker` from the source namespace; count how many arrive
+/// Send `count` TCP frames carrying `marker` from the source namespace; count how many arrive
 /// at the first sink within `wait`. Traffic stays inside the testbed's namespaces.
 pub fn send_through_chain(tb: &Testbed, marker: &[u8], count: usize, wait: Duration) -> usize {
-    send_frame_through_chain(tb, udp_frame(tb, marker), marker, count, wait)
+    // TCP: PyCOO's example firewall (topologies/functions/firewall.click) drops UDP.
+    send_frame_through_chain(tb, tcp_frame(tb, marker), marker, count, wait)
 }
 
 /// An Ethernet/IPv4/TCP (ACK) frame from the source to the sink carrying `marker` (passes

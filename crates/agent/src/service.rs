@@ -307,7 +307,10 @@ impl Agent {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "func.click".into());
-        let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        // A per-call temp name: concurrent writers must not share (and race on) one temp file.
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(".{name}.tmp-{}-{seq}", std::process::id()));
         std::fs::write(&tmp, content.as_bytes()).map_err(|e| io(e.to_string()))?;
         std::fs::rename(&tmp, path).map_err(|e| {
             let _ = std::fs::remove_file(&tmp);

@@ -481,6 +481,17 @@ pub fn parse_ip(s: &str, ai: &AddressInfo) -> Option<Ipv4Addr> {
     if let Some((ip, _)) = ai.ip.get(s) {
         return Some(*ip);
     }
+    if let Some((name, suffix)) = s.rsplit_once(':') {
+        if let Some((ip, len)) = ai.ip.get(name) {
+            let m = u32::from(len_to_mask(len.unwrap_or(32)));
+            return match suffix {
+                "ip" => Some(*ip),
+                "bcast" => Some(Ipv4Addr::from(u32::from(*ip) | !m)),
+                "net" | "ipnet" => Some(Ipv4Addr::from(u32::from(*ip) & m)),
+                _ => None,
+            };
+        }
+    }
     parse_ip_partial(s)
 }
 
@@ -513,6 +524,18 @@ pub fn parse_prefix(s: &str, ai: &AddressInfo) -> Option<(Ipv4Addr, Ipv4Addr)> {
     if let Some((ip, len)) = ai.ip.get(s) {
         let m = len_to_mask(len.unwrap_or(32));
         return Some((*ip, m));
+    }
+    if let Some((name, suffix)) = s.rsplit_once(':') {
+        if let Some((ip, len)) = ai.ip.get(name) {
+            let m = len_to_mask(len.unwrap_or(32));
+            let (ipv, mv) = (u32::from(*ip), u32::from(m));
+            return match suffix {
+                "ipnet" | "net" => Some((Ipv4Addr::from(ipv & mv), m)),
+                "bcast" => Some((Ipv4Addr::from(ipv | !mv), Ipv4Addr::new(255, 255, 255, 255))),
+                "ip" => Some((*ip, Ipv4Addr::new(255, 255, 255, 255))),
+                _ => None,
+            };
+        }
     }
     let (a, m) = match s.split_once('/') {
         Some((a, m)) => (a, Some(m)),

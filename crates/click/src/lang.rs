@@ -675,7 +675,11 @@ impl<'a, 'r> Parser<'a, 'r> {
     }
 
     /// One element reference with optional ports: returns (in-ports, decl, out-ports).
-    fn element(&mut self, body: &mut Body, pending: &mut Vec<(String, u32, Option<usize>)>) -> Option<ElemRef> {
+    fn element(
+        &mut self,
+        body: &mut Body,
+        pending: &mut Vec<(String, u32, Option<usize>)>,
+    ) -> Option<ElemRef> {
         let mut inports = Vec::new();
         if *self.lx.peek() == Tok::LBrack {
             let (_, l) = self.lx.next();
@@ -711,7 +715,13 @@ impl<'a, 'r> Parser<'a, 'r> {
                     let config = self.opt_config(line);
                     // `a, b :: C` declares the pending bare names too.
                     for p in pending.iter_mut().filter(|p| p.2.is_none()) {
-                        p.2 = Some(self.declare(body, p.0.clone(), class.clone(), config.clone(), line));
+                        p.2 = Some(self.declare(
+                            body,
+                            p.0.clone(),
+                            class.clone(),
+                            config.clone(),
+                            line,
+                        ));
                     }
                     self.declare(body, name, class, config, line)
                 } else if let Some(&i) = body.names.get(&name) {
@@ -833,7 +843,13 @@ impl<'a, 'r> Parser<'a, 'r> {
                 Some(i) => i,
                 None => {
                     self.err(line, format!("undeclared element '{name}'"));
-                    self.declare(body, name, ClassRef::Primitive("Error".into()), String::new(), line)
+                    self.declare(
+                        body,
+                        name,
+                        ClassRef::Primitive("Error".into()),
+                        String::new(),
+                        line,
+                    )
                 }
             };
         }
@@ -866,7 +882,10 @@ impl<'a, 'r> Parser<'a, 'r> {
                 _ => return,
             };
             let (_, aline) = self.lx.next();
-            let trailing = matches!(self.lx.peek(), Tok::RParen | Tok::Comma | Tok::Semi | Tok::RBrace | Tok::BarBar);
+            let trailing = matches!(
+                self.lx.peek(),
+                Tok::RParen | Tok::Comma | Tok::Semi | Tok::RBrace | Tok::BarBar
+            );
             let right = match body.names.get("output").filter(|&&i| body.decls[i].pseudo) {
                 Some(&o) if trailing => Some(vec![(Vec::new(), o, Vec::new())]),
                 _ => self.elements(body),
@@ -1051,7 +1070,10 @@ fn substitute(s: &str, vars: &HashMap<String, String>) -> String {
                 None => (name, None),
             };
             let val = vars.get(&name).cloned().or(dflt).map(|v| match index {
-                Some(i) => crate::args::split_words(&v).get(i).cloned().unwrap_or_default(),
+                Some(i) => crate::args::split_words(&v)
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_default(),
                 None => v,
             });
             if let Some(v) = val {

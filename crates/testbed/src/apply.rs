@@ -127,9 +127,7 @@ pub fn apply(
                     netns: None,
                     name: name.clone(),
                 };
-                ledger.create_with(&obj, || {
-                    net.create_tap(None, name).map_err(UpError::from)
-                })?;
+                ledger.create_with(&obj, || net.create_tap(None, name).map_err(UpError::from))?;
             }
             Action::StartVm(start) => {
                 let vm = vm.ok_or_else(|| {

@@ -36,9 +36,9 @@ pub use layout::{
     AgentInfo, Attachment, BridgeInfo, InterfaceInfo, MgmtInfo, Testbed, VmInfo, VnfInstance,
 };
 pub use plan::{plan, plan_vm, Action, AgentSpec, Plan, PlanError, VmStart};
+pub use runs::run_root;
 pub use topology::DriverKind;
 pub use vm::{FakeAgents, GuestAgents, RestAgents, VmHost};
-pub use runs::run_root;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpError {
@@ -75,6 +75,8 @@ pub enum UpError {
     Interrupted,
     #[error("run {0} already exists")]
     RunExists(String),
+    #[error("invalid run id {0:?}: use 1-64 of [A-Za-z0-9_.-], not starting with `.`")]
+    InvalidRunId(String),
     #[error("no testbed {0} (see `coo-bench status`)")]
     NoSuchRun(String),
     #[error("{id} names several testbeds ({}); give the run id", runs.join(", "))]
@@ -108,6 +110,9 @@ pub struct UpOptions {
     pub cancel: Option<Arc<AtomicBool>>,
     /// netns or vm; default: the topology's `driver`, else netns.
     pub driver: Option<DriverKind>,
+    /// vm driver: how long to wait for every guest agent (TCG boots take seconds per VM and
+    /// VMs share the host's cores). `ready_timeout` is for the netns driver.
+    pub vm_ready_timeout: Duration,
 }
 
 impl UpOptions {
@@ -129,6 +134,7 @@ impl Default for UpOptions {
             ready_timeout: Duration::from_secs(10),
             cancel: None,
             driver: None,
+            vm_ready_timeout: Duration::from_secs(180),
         }
     }
 }
@@ -258,12 +264,11 @@ fn finish_vms(
                         ))
                     };
                     host.agents
-                        .wait_ready(vm, mgmt, opts.ready_timeout, cancel)
+                        .wait_ready(vm, mgmt, opts.vm_ready_timeout, cancel)
                         .map_err(fail)?;
                     let ready_ms = t0.elapsed().as_millis() as u64;
-                    let function = fs::read_to_string(&start.function).map_err(|e| {
-                        UpError::Io(format!("{}: {e}", start.function.display()))
-                    })?;
+                    let function = fs::read_to_string(&start.function)
+                        .map_err(|e| UpError::Io(format!("{}: {e}", start.function.display())))?;
                     host.agents
                         .configure(vm, mgmt, &function, &start.spec.engine, opts.autostart)
                         .map_err(fail)?;
@@ -438,6 +443,7 @@ fn teardown_domains(
         None => {
             match vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI) {
                 Ok(d) => {
+                    destroy_in_parallel(&vm::live_domains(dir));
                     owned = d;
                     &owned
                 }
@@ -460,6 +466,26 @@ fn teardown_domains(
         });
     }
     Ok(n)
+}
+
+/// A libvirt connection serializes its calls and destroying a TCG guest takes a second or
+/// two: one connection per domain lets them go down at once. Failures are left to the
+/// sequential pass that follows (which also records the removals).
+fn destroy_in_parallel(domains: &[String]) {
+    if domains.len() < 2 {
+        return;
+    }
+    std::thread::scope(|sc| {
+        for d in domains {
+            sc.spawn(move || {
+                if let Ok(c) =
+                    vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI)
+                {
+                    let _ = vmdriver::VmDriver::destroy(&c, d);
+                }
+            });
+        }
+    });
 }
 
 fn teardown_run(
@@ -537,26 +563,36 @@ pub struct CleanReport {
     pub failed: Vec<String>,
     /// `cb????`-looking namespaces that no ledger lists: not ours to remove.
     pub foreign_netns: Vec<String>,
-    /// coo-bench domains of no run in progress, destroyed (`clean` with libvirt reachable).
+    /// coo-bench-named domains (`cb…-`, `cbt…-`) that no ledger here lists: reported, not
+    /// touched (they may belong to a testbed under another run root, e.g. a test's), unless
+    /// `clean` was asked to destroy them.
+    pub foreign_domains: Vec<String>,
+    /// Foreign domains destroyed (`coo-bench clean --domains`).
     pub leftover_domains: Vec<String>,
     /// What was skipped and why (e.g. libvirt not installed).
     pub notes: Vec<String>,
 }
 
 /// Remove every run's leftovers (also after SIGKILL), skipping runs in progress.
-/// With libvirt reachable it also destroys leftover coo-bench domains (`cb…-`, `cbt…-`) that
-/// belong to no run in progress.
+/// With libvirt reachable it also reports coo-bench domains no ledger lists.
 pub fn clean() -> Result<CleanReport, UpError> {
+    clean_opts(false)
+}
+
+/// [`clean`]; `destroy_foreign_domains`: also destroy coo-bench-named domains no ledger here
+/// lists (`vmdriver::driver::clean_leftovers`, minus runs in progress).
+pub fn clean_opts(destroy_foreign_domains: bool) -> Result<CleanReport, UpError> {
     let net = RtNetOps::new()?;
     let procs = RealProcesses::default();
     if !Path::new(LIBVIRT_SOCKET).exists() {
         let mut rep = clean_with_vm(&run_root(), &net, &procs, None, false)?;
-        rep.notes
-            .push(format!("libvirt not running ({LIBVIRT_SOCKET} absent): no domain check"));
+        rep.notes.push(format!(
+            "libvirt not running ({LIBVIRT_SOCKET} absent): no domain check"
+        ));
         return Ok(rep);
     }
     match vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI) {
-        Ok(d) => clean_with_vm(&run_root(), &net, &procs, Some(&d), true),
+        Ok(d) => clean_with_vm(&run_root(), &net, &procs, Some(&d), destroy_foreign_domains),
         Err(e) => {
             let mut rep = clean_with_vm(&run_root(), &net, &procs, None, false)?;
             rep.notes
@@ -577,8 +613,8 @@ pub fn clean_with(
     clean_with_vm(root, net, procs, None, false)
 }
 
-/// [`clean_with`] with a VM driver; `leftovers`: also destroy coo-bench domains no busy run
-/// owns.
+/// [`clean_with`] with a VM driver (run teardown, foreign domain report); `leftovers`: also
+/// destroy coo-bench domains no busy run owns.
 pub fn clean_with_vm(
     root: &Path,
     net: &dyn NetOps,
@@ -625,7 +661,7 @@ pub fn clean_with_vm(
             rep.foreign_netns.push(n.to_string());
         }
     }
-    if let (Some(d), true) = (vm_driver, leftovers) {
+    if let Some(d) = vm_driver {
         let busy: Vec<String> = rep
             .busy_runs
             .iter()
@@ -638,6 +674,10 @@ pub fn clean_with_vm(
                     if !vmdriver::driver::is_coo_bench_domain(&dom.name)
                         || busy.iter().any(|p| dom.name.starts_with(p))
                     {
+                        continue;
+                    }
+                    if !leftovers {
+                        rep.foreign_domains.push(dom.name);
                         continue;
                     }
                     match d.destroy(&dom.name) {
@@ -700,13 +740,9 @@ pub fn status_in(root: &Path) -> Result<Vec<RunStatus>, UpError> {
         .iter()
         .any(|r| root.join(r).join(vm::DOMAIN_LEDGER).exists());
     if needs_libvirt && Path::new(LIBVIRT_SOCKET).exists() {
-        libvirt =
-            vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI).ok();
+        libvirt = vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI).ok();
     }
-    status_in_vm(
-        root,
-        libvirt.as_ref().map(|d| d as &dyn vmdriver::VmDriver),
-    )
+    status_in_vm(root, libvirt.as_ref().map(|d| d as &dyn vmdriver::VmDriver))
 }
 
 /// [`status_in`] with a VM driver for domain states (None: states unknown).
@@ -792,8 +828,7 @@ fn vm_agent_status(
         domain_state: state,
         pid: None,
         alive,
-        answers: alive
-            && addr.is_some_and(|a| probe::vm_agent_answers(&info.mgmt_netns_path, a)),
+        answers: alive && addr.is_some_and(|a| probe::vm_agent_answers(&info.mgmt_netns_path, a)),
         endpoint: v.agent.endpoint.clone(),
     }
 }

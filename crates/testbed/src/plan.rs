@@ -152,6 +152,8 @@ pub enum PlanError {
     Collision(String),
     #[error("the vm driver supports at most {MAX_VMS} VNFs, the topology has {0}")]
     TooManyVms(usize),
+    #[error("VNF {vnf} names a disk image ({image}): the testbed's vm driver boots only the coo-bench guest image so far")]
+    DiskImageUnsupported { vnf: String, image: String },
 }
 
 fn name_err(what: impl Into<String>) -> impl FnOnce(NameError) -> PlanError {
@@ -349,6 +351,16 @@ fn plan_driver(
     if vm && topo.vnfs.len() > MAX_VMS {
         return Err(PlanError::TooManyVms(topo.vnfs.len()));
     }
+    if let Some(v) = topo.vnfs.iter().find(|v| vm && v.image.is_some()) {
+        return Err(PlanError::DiskImageUnsupported {
+            vnf: v.id.to_string(),
+            image: v
+                .image
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+        });
+    }
     let pb = prefix_bytes(prefix)?;
     let sw = NetnsName::new(prefix).map_err(name_err("switch namespace"))?;
     let mut b = Builder {
@@ -379,7 +391,8 @@ fn plan_driver(
         .iter()
         .map(|o| b.ns_of(o.id.as_str()))
         .collect::<Result<_, _>>()?;
-    let mgmt_ns = NetnsName::new(format!("{prefix}-mgmt")).map_err(name_err("management namespace"))?;
+    let mgmt_ns =
+        NetnsName::new(format!("{prefix}-mgmt")).map_err(name_err("management namespace"))?;
     if vm {
         b.new_ns(&mgmt_ns)?;
     } else {
@@ -423,7 +436,8 @@ fn plan_driver(
     }
 
     let mgmt = if vm {
-        let bridge = IfName::new(format!("{prefix}-mgmt")).map_err(name_err("management bridge"))?;
+        let bridge =
+            IfName::new(format!("{prefix}-mgmt")).map_err(name_err("management bridge"))?;
         let veth = IfName::new(format!("{prefix}-mgv")).map_err(name_err("management veth"))?;
         b.claim(&format!("if:{bridge}"))?;
         b.actions.push(Action::CreateBridge {
@@ -550,7 +564,7 @@ fn plan_driver(
             .find(|v| v.id == br.to)
             .and_then(|v| v.interfaces.iter().find(|i| i.link == br.link))
             .map(|i| i.name.clone())
-                .or_else(|| {
+            .or_else(|| {
                 sinks
                     .iter()
                     .find(|s| s.id == br.to)
@@ -665,7 +679,8 @@ fn plan_one_vm(
         b.claim(&format!("if:{t}"))?;
         actions.push(Action::CreateTap { name: t.clone() });
     }
-    let ds = vmdriver::vnf::domain_spec(&spec, Path::new("-"), Path::new("-"), vmdriver::Accel::Tcg);
+    let ds =
+        vmdriver::vnf::domain_spec(&spec, Path::new("-"), Path::new("-"), vmdriver::Accel::Tcg);
     let workdir = run_dir.join(v.id.as_str());
     let function = workdir.join("func.click");
     let tcp = std::net::SocketAddr::from((mgmt_ip, vmdriver::guest::AGENT_PORT));

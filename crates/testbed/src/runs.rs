@@ -97,6 +97,18 @@ pub fn allocate(
     net: &dyn NetOps,
 ) -> Result<NewRun, UpError> {
     let io_err = |what: &str, e: io::Error| UpError::Io(format!("{what}: {e}"));
+    if let Some(id) = run_id {
+        // A run id becomes a directory name under the run root: no separators, no `..`.
+        let ok = !id.is_empty()
+            && id.len() <= 64
+            && !id.starts_with('.')
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if !ok {
+            return Err(UpError::InvalidRunId(id.to_owned()));
+        }
+    }
     fs::create_dir_all(root).map_err(|e| io_err(&root.display().to_string(), e))?;
     for _ in 0..64 {
         let hex = format!(

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use hostnet::fake::{Call, RecordingNetOps, RecordingProcesses};
-use testbed::{plan_vm, Action, DriverKind, FakeAgents, FakeLauncher, Host, UpError, UpOptions, VmHost};
+use testbed::{
+    plan_vm, Action, DriverKind, FakeAgents, FakeLauncher, Host, UpError, UpOptions, VmHost,
+};
 use vmdriver::accel::{Accel, ProbeOutcome};
 use vmdriver::fake::RecordingVmDriver;
 use vmdriver::image::{Image, Manifest};
@@ -125,10 +127,7 @@ fn plan_vm_layout() {
     );
     assert_eq!(x.spec.data[0].1.to_string(), "52:54:00:6c:22:13");
     assert_eq!(x.spec.data[1].1.to_string(), "52:54:00:6c:22:14");
-    assert_eq!(
-        x.spec.mgmt_mac.unwrap().to_string(),
-        "52:54:01:6c:22:01"
-    );
+    assert_eq!(x.spec.mgmt_mac.unwrap().to_string(), "52:54:01:6c:22:01");
     let tb = &p.testbed;
     assert_eq!(tb.driver, "vm");
     let m = tb.mgmt.as_ref().unwrap();
@@ -182,7 +181,10 @@ fn vm_up_then_down_with_fakes_leaves_nothing() {
     let tb = testbed::up_with(&t, &opts(root.path()), &host).unwrap();
     assert!(launcher.started().is_empty(), "no host agents for VMs");
     let p = &tb.prefix;
-    assert_eq!(vmd.domains(), [format!("{p}-x"), format!("{p}-y"), format!("{p}-z")]);
+    assert_eq!(
+        vmd.domains(),
+        [format!("{p}-x"), format!("{p}-y"), format!("{p}-z")]
+    );
     // Every tap ended in the switch namespace on its bridge.
     let (ns, links) = net.live_objects();
     assert_eq!(ns.len(), 4);
@@ -196,7 +198,10 @@ fn vm_up_then_down_with_fakes_leaves_nothing() {
             );
         }
     }
-    assert!(links.iter().all(|(n, _)| n.is_some()), "host namespace holds {links:?}");
+    assert!(
+        links.iter().all(|(n, _)| n.is_some()),
+        "host namespace holds {links:?}"
+    );
     // Function, engine and start pushed to every agent.
     let conf = agents.configured();
     assert_eq!(conf.len(), 3);
@@ -224,7 +229,10 @@ fn vm_up_then_down_with_fakes_leaves_nothing() {
     assert!(vcalls
         .iter()
         .any(|c| matches!(c, vmdriver::fake::Call::Destroy { name } if name == &format!("{p}-x"))));
-    assert!(net.calls().iter().any(|c| matches!(c, Call::DeleteNetns(_))));
+    assert!(net
+        .calls()
+        .iter()
+        .any(|c| matches!(c, Call::DeleteNetns(_))));
 }
 
 #[test]
@@ -247,7 +255,10 @@ fn vm_agent_failure_mid_up_rolls_back() {
         }),
     };
     let err = testbed::up_with(&t, &opts(root.path()), &host).unwrap_err();
-    assert!(matches!(&err, UpError::Vm(m) if m.contains("injected")), "{err}");
+    assert!(
+        matches!(&err, UpError::Vm(m) if m.contains("injected")),
+        "{err}"
+    );
     assert!(vmd.domains().is_empty(), "{:?}", vmd.domains());
     let (ns, links) = net.live_objects();
     assert!(ns.is_empty() && links.is_empty(), "{ns:?} {links:?}");
@@ -308,4 +319,56 @@ fn vm_up_without_backend_is_an_error() {
     let err = testbed::up_with(&t, &opts(root.path()), &host).unwrap_err();
     assert!(matches!(err, UpError::Vm(_)), "{err}");
     assert!(net.calls().is_empty());
+}
+
+#[test]
+fn clean_tears_down_vm_runs_and_only_reports_foreign_domains() {
+    let t = topo();
+    let root = tempfile::tempdir().unwrap();
+    let net = RecordingNetOps::default();
+    let procs = RecordingProcesses::default();
+    let launcher = FakeLauncher::default();
+    let vmd = Arc::new(RecordingVmDriver::new());
+    let be = backend(vmd.clone());
+    let agents = FakeAgents::default();
+    let host = Host {
+        net: &net,
+        procs: &procs,
+        launcher: &launcher,
+        vm: Some(VmHost {
+            backend: &be,
+            agents: &agents,
+        }),
+    };
+    let tb = testbed::up_with(&t, &opts(root.path()), &host).unwrap();
+    // A domain of some other testbed (another run root): clean must not touch it.
+    let foreign = vmdriver::xml::DomainSpec {
+        name: "cbt0bad-x".into(),
+        ..vmdriver::vnf::domain_spec(
+            &testbed::plan_vm(&t, &t.variants[0], "cb0bad", "r", Path::new("/r"))
+                .unwrap()
+                .actions
+                .iter()
+                .find_map(|a| match a {
+                    Action::StartVm(s) => Some(s.spec.clone()),
+                    _ => None,
+                })
+                .unwrap(),
+            Path::new("/k"),
+            Path::new("/i"),
+            Accel::Tcg,
+        )
+    };
+    vmdriver::VmDriver::start(vmd.as_ref(), &foreign).unwrap();
+    let rep = testbed::clean_with_vm(root.path(), &net, &procs, Some(vmd.as_ref()), false).unwrap();
+    assert_eq!(rep.removed_runs, std::slice::from_ref(&tb.run_id));
+    assert_eq!(rep.foreign_domains, ["cbt0bad-x"]);
+    assert!(rep.leftover_domains.is_empty());
+    assert_eq!(vmd.domains(), ["cbt0bad-x"]);
+    let (ns, links) = net.live_objects();
+    assert!(ns.is_empty() && links.is_empty(), "{ns:?} {links:?}");
+    // Asked to, it destroys them.
+    let rep = testbed::clean_with_vm(root.path(), &net, &procs, Some(vmd.as_ref()), true).unwrap();
+    assert_eq!(rep.leftover_domains, ["cbt0bad-x"]);
+    assert!(vmd.domains().is_empty());
 }

@@ -30,6 +30,9 @@ pub struct LibvirtDriver {
 impl LibvirtDriver {
     /// Connects to `uri` (e.g. [`DEFAULT_URI`]) on a new worker thread.
     pub fn connect(uri: &str) -> Result<Self, VmError> {
+        // libvirt prints every error to stderr by default ("Domain not found" on idempotent
+        // destroys); errors reach callers as `VmError`s anyway.
+        virt::error::clear_error_callback();
         let (tx, rx) = channel::<Job>();
         let (ready_tx, ready_rx) = channel::<Result<(), String>>();
         let uri_owned = uri.to_string();

@@ -14,7 +14,10 @@ pub enum Endpoint {
     Unix(PathBuf),
     /// TCP to `addr`, connected from inside the network namespace at `netns_path` (the socket
     /// is created on a thread that joined it; a socket stays in the namespace it was made in).
-    NetnsTcp { netns_path: PathBuf, addr: SocketAddr },
+    NetnsTcp {
+        netns_path: PathBuf,
+        addr: SocketAddr,
+    },
 }
 
 /// Endpoint parse failure.
@@ -51,9 +54,7 @@ impl FromStr for Endpoint {
                 return Err(BadEndpoint(s.to_owned()));
             }
             // Only numeric addresses: a name would resolve in the caller's namespace.
-            let addr = hostport
-                .parse()
-                .map_err(|_| BadEndpoint(s.to_owned()))?;
+            let addr = hostport.parse().map_err(|_| BadEndpoint(s.to_owned()))?;
             let netns_path = if ns.starts_with('/') {
                 PathBuf::from(ns)
             } else if ns.contains('/') {
@@ -132,7 +133,10 @@ mod tests {
                 addr: "198.19.255.10:8000".parse().unwrap()
             }
         );
-        assert_eq!(n.to_string(), "netns:/run/netns/cb1a2b-mgmt@198.19.255.10:8000");
+        assert_eq!(
+            n.to_string(),
+            "netns:/run/netns/cb1a2b-mgmt@198.19.255.10:8000"
+        );
         assert_eq!(
             "netns:cb1a2b-mgmt@198.19.255.10:8000"
                 .parse::<Endpoint>()

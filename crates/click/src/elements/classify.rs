@@ -431,6 +431,12 @@ fn port_number(s: &str) -> Option<u32> {
         "imap3" => 220,
         "https" => 443,
         "rip" => 520,
+        "netbios-ns" => 137,
+        "netbios-dgm" => 138,
+        "netbios-ssn" => 139,
+        "ldap" => 389,
+        "syslog" => 514,
+        "submission" => 587,
         _ => return args::parse_u64(s).filter(|v| *v < 65536).map(|v| v as u32),
     })
 }
@@ -656,6 +662,16 @@ impl ExprParser<'_> {
                     return Ok(chk(Base::Transport, 13, 1, f, Op::Ne, 0, ProtoReq::One(6)));
                 }
             }
+        }
+        if quals.is_empty()
+            && (args::parse_prefix(&first, self.ai).is_some() && first.contains(['.', '/']))
+        {
+            // a bare address or prefix means `host`/`net`
+            quals.push(if first.contains('/') {
+                "net".into()
+            } else {
+                "host".into()
+            });
         }
         if quals.is_empty() {
             // value elision: reuse the last qualifiers

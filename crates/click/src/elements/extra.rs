@@ -29,6 +29,54 @@ pub fn classes() -> Vec<(&'static str, Make)> {
         ("IPFragmenter", || {
             Box::<super::extra_ip::IpFragmenter>::default()
         }),
+        ("IPInputCombo", || {
+            Box::<super::extra_ip::IpInputCombo>::default()
+        }),
+        ("IPOutputCombo", || {
+            Box::<super::extra_ip::IpOutputCombo>::default()
+        }),
+        ("RoundRobinSched", || {
+            Box::new(super::extra_sched::Sched::new(false))
+        }),
+        ("PrioSched", || {
+            Box::new(super::extra_sched::Sched::new(true))
+        }),
+        ("PullSwitch", || {
+            Box::<super::extra_sched::PullSwitch>::default()
+        }),
+        ("PullTee", || Box::<super::extra_sched::PullTee>::default()),
+        ("PaintTee", || {
+            Box::<super::extra_sched::PaintTee>::default()
+        }),
+        ("CheckLength", || {
+            Box::<super::extra_sched::CheckLength>::default()
+        }),
+        ("Pad", || Box::<super::extra_sched::Pad>::default()),
+        ("SetIPDSCP", || {
+            Box::<super::extra_sched::SetIpDscp>::default()
+        }),
+        ("MarkIPCE", || {
+            Box::<super::extra_sched::MarkIpCe>::default()
+        }),
+        ("TimestampAccum", || {
+            Box::<super::extra_sched::TimestampAccum>::default()
+        }),
+        ("VLANEncap", || {
+            Box::<super::extra_vlan::VlanEncap>::default()
+        }),
+        ("VLANDecap", || {
+            Box::<super::extra_vlan::VlanDecap>::default()
+        }),
+        ("SetVLANAnno", || {
+            Box::<super::extra_vlan::SetVlanAnno>::default()
+        }),
+        ("EtherVLANEncap", || {
+            Box::<super::extra_vlan::EtherVlanEncap>::default()
+        }),
+        ("ARPPrint", || Box::<super::extra_arp::ArpPrint>::default()),
+        ("StripEtherVLANHeader", || {
+            Box::<super::extra_vlan::StripEtherVlanHeader>::default()
+        }),
     ]
 }
 
@@ -270,5 +318,86 @@ mod tests {
         assert_eq!(parse_port("www"), Some(80));
         assert_eq!(be16(&[1], 0), None);
         assert_eq!(first_word("  a  b c"), ("a", "b c"));
+    }
+
+    /// Malformed packets (random bytes, truncated headers, lying length fields) pass through
+    /// every class of this batch without a panic.
+    #[test]
+    fn extra_malformed_packets_never_panic() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut packets: Vec<Vec<u8>> = Vec::new();
+        for len in [
+            0usize, 1, 4, 13, 14, 19, 20, 21, 24, 27, 28, 34, 40, 60, 61, 100,
+        ] {
+            for variant in 0..3 {
+                let mut d: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+                if variant > 0 && len > 0 {
+                    // Look like IPv4 (and, for variant 2, like ICMP with options and bad lengths).
+                    d[0] = if variant == 1 { 0x45 } else { 0x4f };
+                }
+                if variant == 2 && len > 9 {
+                    d[9] = 1;
+                }
+                packets.push(d);
+            }
+        }
+        let sources: String = packets
+            .iter()
+            .map(|d| {
+                let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+                format!("InfiniteSource(DATA \\<{hex}>, LIMIT 2, STOP false) -> m;\n")
+            })
+            .collect();
+        for elem in [
+            "ICMPError(1.1.1.1, parameterproblem)",
+            "ICMPError(1.1.1.1, redirect, host)",
+            "ICMPPingResponder",
+            "IPGWOptions(1.1.1.1)",
+            "IPFragmenter(8, false)",
+            "IPInputCombo(1)",
+            "PaintTee(0)",
+            "CheckLength(20)",
+            "Pad",
+            "SetIPDSCP(7)",
+            "MarkIPCE(true)",
+            "TimestampAccum",
+            "VLANEncap(VLAN_ID 3)",
+            "VLANDecap",
+            "SetVLANAnno(3)",
+            "EtherVLANEncap(0x800, 0:0:0:0:0:1, 0:0:0:0:0:2, 5)",
+            "Script(TYPE PACKET, return $(mod $input 2))",
+        ] {
+            for mark in ["MarkIPHeader", "Null"] {
+                let conf = format!(
+                    "m :: {mark};\n{sources} m -> e :: {elem} -> Discard; e[1] -> Discard;"
+                );
+                let conf = if elem.starts_with("IPInputCombo")
+                    || elem.starts_with("Pad")
+                    || elem.starts_with("Set")
+                    || elem.starts_with("MarkIPCE")
+                    || elem.starts_with("Timestamp")
+                    || elem.starts_with("VLAN")
+                    || elem.starts_with("EtherVLAN")
+                    || elem.starts_with("ICMPError")
+                {
+                    conf.replace("e[1] -> Discard;", "")
+                } else {
+                    conf
+                };
+                let env = crate::MemEnv::default();
+                let mut r = test_util::sim_router(&conf, &env);
+                r.run_to_completion(1000);
+            }
+        }
+        let env = crate::MemEnv::default();
+        let conf = format!("m :: MarkIPHeader;\n{sources} m -> oc :: IPOutputCombo(0, 1.1.1.1, 20); oc[0] -> Discard; oc[1] -> Discard; oc[2] -> Discard; oc[3] -> Discard; oc[4] -> Discard;");
+        let mut r = test_util::sim_router(&conf, &env);
+        r.run_to_completion(1000);
     }
 }

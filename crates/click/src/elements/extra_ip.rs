@@ -1,4 +1,5 @@
-//! IP router support elements: ICMPError, ICMPPingResponder, IPGWOptions, IPFragmenter.
+//! IP router support elements: ICMPError, ICMPPingResponder, IPGWOptions, IPFragmenter,
+//! IPInputCombo, IPOutputCombo.
 //!
 //! All header access goes through bounds-checked slices; a packet whose headers do not fit is
 //! treated as malformed (rejected or dropped), never read past its end.
@@ -138,7 +139,11 @@ impl IcmpError {
                         return None;
                     }
                     let ptr = *ip.get(oi + 2).unwrap_or(&0) as usize;
-                    if (t == 131 || t == 137) && ptr >= 4 && ptr % 4 == 0 && ptr <= xlen + 1 {
+                    if (t == 131 || t == 137)
+                        && ptr >= 4
+                        && ptr.is_multiple_of(4)
+                        && ptr <= xlen + 1
+                    {
                         return Some(oi);
                     }
                     oi += xlen;
@@ -435,7 +440,7 @@ impl IpGwOptions {
                     return Err(oi + 2);
                 }
             } else {
-                if ptr < 4 || ptr > 255 {
+                if !(4..=255).contains(&ptr) {
                     return Err(oi + 2);
                 }
                 let (oflw, flg) = (ip[oi + 3] >> 4, ip[oi + 3] & 0x0f);
@@ -744,6 +749,218 @@ impl Element for IpFragmenter {
     any_impl!();
 }
 
+// ---------------------------------------------------------------- IPInputCombo / IPOutputCombo
+
+fn ip_list(
+    s: Option<&str>,
+    ai: &crate::args::AddressInfo,
+    what: &str,
+) -> Result<Vec<[u8; 4]>, String> {
+    match s {
+        None => Ok(Vec::new()),
+        Some(s) => split_words(s)
+            .iter()
+            .map(|w| parse_ip(w, ai).map(|a| a.octets()))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| format!("{what}: expected list of IP addresses")),
+    }
+}
+
+/// IPInputCombo(COLOR [, BADSRC, INTERFACES, GOODDST]): Paint + Strip(14) + CheckIPHeader +
+/// GetIPAddress(16) in one element; bad packets are dropped.
+#[derive(Default)]
+pub struct IpInputCombo {
+    color: u8,
+    bad_src: Vec<[u8; 4]>,
+    good_dst: Vec<[u8; 4]>,
+    drops: u64,
+}
+
+impl IpInputCombo {
+    fn good(&self, p: &mut Packet) -> bool {
+        p.set_paint(self.color);
+        p.pull(14);
+        let d = p.data();
+        if d.len() < 20 || d[0] >> 4 != 4 {
+            return false;
+        }
+        let hl = ((d[0] & 0x0f) as usize) * 4;
+        let len = u16::from_be_bytes([d[2], d[3]]) as usize;
+        if hl < 20 || len > d.len() || len < hl || in_cksum(&d[..hl]) != 0 {
+            return false;
+        }
+        let (src, dst) = ([d[12], d[13], d[14], d[15]], [d[16], d[17], d[18], d[19]]);
+        if self.bad_src.contains(&src) && !self.good_dst.contains(&dst) {
+            return false;
+        }
+        p.set_network_header(0, hl);
+        if p.len() > len {
+            p.take(p.len() - len);
+        }
+        p.set_dst_ip_anno(dst);
+        true
+    }
+    fn process(&mut self, batch: &mut PacketBatch, ctx: &mut Ctx<'_>) {
+        let before = batch.len();
+        let mut kept = Vec::with_capacity(before);
+        for mut p in batch.drain(..) {
+            if self.good(&mut p) {
+                kept.push(p);
+            } else {
+                if self.drops == 0 {
+                    ctx.chatter("IP checksum failed");
+                }
+                self.drops += 1;
+            }
+        }
+        *batch = kept;
+    }
+}
+
+impl Element for IpInputCombo {
+    fn class_name(&self) -> &'static str {
+        "IPInputCombo"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(
+            conf,
+            &[
+                ("COLOR", Kind::Mp),
+                ("BADSRC", Kind::P),
+                ("INTERFACES", Kind::K),
+                ("GOODDST", Kind::K),
+            ],
+        )?;
+        self.color =
+            u8::try_from(b.u64("COLOR")?.unwrap_or(0)).map_err(|_| "COLOR: out of range")?;
+        self.bad_src = ip_list(b.str("BADSRC"), cx.addrs, "BADSRC")?;
+        self.good_dst = ip_list(b.str("GOODDST"), cx.addrs, "GOODDST")?;
+        if let Some(ifs) = b.str("INTERFACES") {
+            for w in split_words(ifs) {
+                let (a, m) = crate::args::parse_prefix(&w, cx.addrs)
+                    .ok_or("INTERFACES: expected list of IP prefixes")?;
+                let (a, m) = (u32::from(a), u32::from(m));
+                self.bad_src.push(((a & m) | !m).to_be_bytes());
+                self.good_dst.push(a.to_be_bytes());
+            }
+            self.bad_src.push([0; 4]);
+            self.bad_src.push([255; 4]);
+        }
+        Ok(())
+    }
+    simple_push_pull!();
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![HandlerSpec::r("drops")]
+    }
+    fn read_handler(&mut self, name: &str, _param: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        (name == "drops").then(|| Ok(self.drops.to_string()))
+    }
+    any_impl!();
+}
+
+/// IPOutputCombo(COLOR, IPADDR, MTU): DropBroadcasts + PaintTee + IPGWOptions + FixIPSrc +
+/// DecIPTTL + CheckLength in one element. Outputs: 0 normal, 1 PaintTee copies (redirects),
+/// 2 bad options, 3 TTL expired, 4 longer than MTU.
+#[derive(Default)]
+pub struct IpOutputCombo {
+    color: u8,
+    gw: IpGwOptions,
+    mtu: usize,
+}
+
+impl IpOutputCombo {
+    /// Output port for `p` (None = drop).
+    fn route(&self, p: &mut Packet, now_ms: u32) -> Option<usize> {
+        let hl = ip_view(p)?.1;
+        if hl > 20 {
+            if let Err(off) = self.gw.handle(p, now_ms) {
+                p.anno[ICMP_PARAMPROB_ANNO_OFFSET] = off.min(255) as u8;
+                return Some(2);
+            }
+        }
+        let fix = p.anno[FIX_IP_SRC_ANNO_OFFSET] != 0;
+        if fix {
+            p.anno[FIX_IP_SRC_ANNO_OFFSET] = 0;
+        }
+        let my = self.gw.preferred;
+        let ip = p.network_header_mut()?;
+        if fix {
+            ip[12..16].copy_from_slice(&my);
+            set_ip_cksum(&mut ip[..hl]);
+        }
+        if ip[8] <= 1 {
+            return Some(3);
+        }
+        ip[8] -= 1;
+        // RFC 1141 incremental update, exactly as Click does it.
+        let sum = (!u16::from_be_bytes([ip[10], ip[11]]) as u32) + 0xfeff;
+        let c = !((sum + (sum >> 16)) as u16);
+        ip[10..12].copy_from_slice(&c.to_be_bytes());
+        if p.len() > self.mtu {
+            return Some(4);
+        }
+        Some(0)
+    }
+}
+
+impl Element for IpOutputCombo {
+    fn class_name(&self) -> &'static str {
+        "IPOutputCombo"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/5"
+    }
+    fn processing(&self) -> &'static str {
+        "h"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(
+            conf,
+            &[("COLOR", Kind::Mp), ("IPADDR", Kind::Mp), ("MTU", Kind::Mp)],
+        )?;
+        self.color =
+            u8::try_from(b.u64("COLOR")?.unwrap_or(0)).map_err(|_| "COLOR: out of range")?;
+        let ip = b
+            .ip("IPADDR", cx.addrs)?
+            .map(|a| a.octets())
+            .unwrap_or_default();
+        self.gw = IpGwOptions {
+            preferred: ip,
+            mine: vec![ip],
+            drops: 0,
+        };
+        self.mtu = b.u64("MTU")?.unwrap_or(0) as usize;
+        Ok(())
+    }
+    fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        let now = ctx.now();
+        let ms = ((now.sec().rem_euclid(86400) * 1000) + now.nsec() / 1_000_000) as u32;
+        let mut outs: [PacketBatch; 5] = Default::default();
+        for mut p in batch {
+            if matches!(p.packet_type, PacketType::Broadcast | PacketType::Multicast) {
+                continue;
+            }
+            if p.paint() == self.color {
+                outs[1].push(p.clone());
+            }
+            if let Some(o) = self.route(&mut p, ms) {
+                outs[o].push(p);
+            }
+        }
+        // Copies first, as Click pushes them before the packet itself.
+        let [o0, o1, o2, o3, o4] = outs;
+        ctx.output(1, o1);
+        ctx.output(2, o2);
+        ctx.output(3, o3);
+        ctx.output(4, o4);
+        ctx.output(0, o0);
+    }
+    any_impl!();
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -848,5 +1065,33 @@ mod tests {
         assert_eq!(printed(&env, "ok"), vec!["4800002c0001000040062c980a0000010a00000207070809090909000a0b0c0d0e0f10111213141516171819"]);
         assert_eq!(printed(&env, "bad"), vec!["4800002c00010000400641b20a0000010a00000207ff0400000000000a0b0c0d0e0f10111213141516171819"]);
         assert_eq!(r.read_handler("g.drops").unwrap(), "1");
+    }
+
+    #[test]
+    fn extra_ip_input_output_combo_matches_reference() {
+        let env = MemEnv::default();
+        // Ethernet frames: TCP TTL 64 (forwarded), UDP 100 bytes (> MTU 60), TCP TTL 1 (expired).
+        let conf = "InfiniteSource(DATA \\<060708090a0b000102030405 0800 4500003c 00010000 400666b9 0a000001 0a000002 04d20050 00000000 00000000 50000000 96ac0000 00000000 00000000 00000000 00000000 00000000>, LIMIT 1)
+              -> ic :: IPInputCombo(1, INTERFACES 10.0.0.254/24) -> oc :: IPOutputCombo(1, 10.0.0.254, 60);
+            InfiniteSource(DATA \\<060708090a0b000102030405 0800 45000064 00020000 20118681 0a000003 0a000004 003514e9 0050d629 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000>, LIMIT 1) -> ic;
+            InfiniteSource(DATA \\<060708090a0b000102030405 0800 45000028 00030000 0106a5c4 0a000001 0a000009 04d201bb 00000000 00000000 50000000 954e0000>, LIMIT 1, STOP true) -> ic;
+            InfiniteSource(DATA \\<060708090a0b000102030405 0800 45000028 00030000 0106a5c5 0a000001 0a000009>, LIMIT 1) -> ic;
+            oc[0] -> Print(o0, -1) -> Discard; oc[1] -> c1 :: Counter -> Discard; oc[2] -> Discard;
+            oc[3] -> Print(o3, -1) -> Discard; oc[4] -> Print(o4, -1) -> Discard;";
+        let mut r = sim_router(conf, &env);
+        r.run_to_completion(100);
+        assert_eq!(printed(&env, "o0"), vec!["4500003c000100003f0667b90a0000010a00000204d2005000000000000000005000000096ac00000000000000000000000000000000000000000000"]);
+        assert_eq!(
+            printed(&env, "o3"),
+            vec![
+                "45000028000300000106a5c40a0000010a00000904d201bb000000000000000050000000954e0000"
+            ]
+        );
+        assert_eq!(printed(&env, "o4").len(), 1);
+        assert!(printed(&env, "o4")[0].starts_with("45000064000200001f1187810a0000030a000004"));
+        assert_eq!(r.read_handler("c1.count").unwrap(), "3");
+        // The frame with a bad checksum is dropped by IPInputCombo.
+        assert_eq!(r.read_handler("ic.drops").unwrap(), "1");
+        assert!(env.chatter.borrow().contains("IP checksum failed"));
     }
 }

@@ -480,6 +480,36 @@ impl Script {
         matches!(h, "step" | "goto" | "run" | "set") || self.exports.iter().any(|e| e == h)
     }
 
+    /// Remove and return the first word of variable `var` (default `args`).
+    fn shift(&mut self, var: &str) -> String {
+        let var = if var.trim().is_empty() {
+            "args"
+        } else {
+            var.trim()
+        };
+        let text = if var == "args" {
+            &mut self.run_args
+        } else {
+            match self.var_index(var, false) {
+                Some(i) => &mut self.vars[i].1,
+                None => return String::new(),
+            }
+        };
+        let (w, rest) = first_word(text);
+        let (w, rest) = (w.to_string(), rest.to_string());
+        *text = rest;
+        w
+    }
+
+    fn is_local_read(&self, h: &str) -> bool {
+        LOCAL_READS.contains(&h)
+            || matches!(
+                h,
+                "get" | "run" | "shift" | "htonl" | "ntohl" | "htons" | "ntohs"
+            )
+            || self.exports.iter().any(|e| e == h)
+    }
+
     fn local_read(
         &mut self,
         name: &str,
@@ -592,6 +622,16 @@ impl Script {
                 }
             }
             "length" => Ok(params.len().to_string()),
+            // Host (x86, little-endian) <-> network byte order, as Click computes them.
+            "htonl" | "ntohl" => match parse_i64(params) {
+                Some(v) => Ok((v as u32).swap_bytes().to_string()),
+                None => Err("expected integer".into()),
+            },
+            "htons" | "ntohs" => match parse_i64(params) {
+                Some(v) => Ok((v as u16).swap_bytes().to_string()),
+                None => Err("expected integer".into()),
+            },
+            "shift" => Ok(self.shift(params)),
             "unquote" => Ok(unquote(params)),
             "readable" | "writable" => {
                 let mut ok = true;
@@ -948,7 +988,12 @@ impl Script {
                     };
                     match self.call_read(h, &params, ctx, 0) {
                         Ok(v) => {
-                            let (full, _) = self.resolve(h, ctx);
+                            // Click names the handler with its element, this script included.
+                            let full = if !h.contains('.') && self.is_local_read(h) {
+                                format!("{}.{h}", ctx.name())
+                            } else {
+                                self.resolve(h, ctx).0
+                            };
                             ctx.chatter(&format!("{full}:\n{v}"));
                         }
                         Err(e) => {
@@ -1054,7 +1099,8 @@ impl Script {
             }
         }
         if jumps >= MAX_JUMPS {
-            ctx.chatter(&format!("{}: too many jumps, giving up", ctx.name()));
+            let decl = format!("{} :: {}", ctx.name(), self.class_name());
+            ctx.chatter(&format!("{decl}: too many jumps, giving up"));
             self.pos = self.insns.len();
             ctx.unschedule_timer(TIMER);
         }
@@ -1162,7 +1208,7 @@ fn fmt_num(v: f64, int: bool) -> String {
 }
 
 /// C `%.{prec}g`.
-fn fmt_g(x: f64, prec: usize) -> String {
+pub(crate) fn fmt_g(x: f64, prec: usize) -> String {
     if x == 0.0 {
         return "0".into();
     }
@@ -1611,7 +1657,12 @@ impl Element for Script {
         v.extend(LOCAL_READS.iter().map(|n| HandlerSpec::r(n)));
         v.push(HandlerSpec::r("get"));
         v.push(HandlerSpec::w("set"));
-        v.push(HandlerSpec::w("shift"));
+        v.push(HandlerSpec::rw("shift"));
+        v.extend(
+            ["htonl", "ntohl", "htons", "ntohs"]
+                .iter()
+                .map(|n| HandlerSpec::r(n)),
+        );
         v.extend(self.exports.iter().map(|n| HandlerSpec::rw(n)));
         v
     }
@@ -1620,18 +1671,7 @@ impl Element for Script {
     }
     fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> WriteResult {
         if name == "shift" {
-            let var = if value.trim().is_empty() {
-                "args"
-            } else {
-                value.trim()
-            };
-            if var == "args" {
-                let (_, rest) = first_word(&self.run_args);
-                self.run_args = rest.to_string();
-            } else if let Some(i) = self.var_index(var, false) {
-                let (_, rest) = first_word(&self.vars[i].1);
-                self.vars[i].1 = rest.to_string();
-            }
+            self.shift(value);
             return Some(Ok(()));
         }
         self.local_write(name, value, ctx)

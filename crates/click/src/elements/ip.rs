@@ -39,8 +39,19 @@ pub fn register(r: &mut Registry) {
     r.register("StoreIPAddress", || Box::<StoreIPAddress>::default());
     r.register("SetIPAddress", || Box::<StoreIPAddress>::default());
     r.register("StripToNetworkHeader", || Box::new(StripToNetworkHeader));
-    for (c, p) in [("CheckTCPHeader", 6u8), ("CheckUDPHeader", 17), ("CheckICMPHeader", 1)] {
-        r.register(c, move || Box::new(CheckTransport { class: c, proto: p, checksum: true, drops: 0 }));
+    for (c, p) in [
+        ("CheckTCPHeader", 6u8),
+        ("CheckUDPHeader", 17),
+        ("CheckICMPHeader", 1),
+    ] {
+        r.register(c, move || {
+            Box::new(CheckTransport {
+                class: c,
+                proto: p,
+                checksum: true,
+                drops: 0,
+            })
+        });
     }
 }
 
@@ -1267,7 +1278,9 @@ pub struct CheckTransport {
 }
 impl CheckTransport {
     fn ok(&self, p: &mut Packet) -> bool {
-        let Some(ip) = p.network_header() else { return false };
+        let Some(ip) = p.network_header() else {
+            return false;
+        };
         if ip.len() < 20 || ip[9] != self.proto {
             return false;
         }
@@ -1311,7 +1324,14 @@ impl Element for CheckTransport {
         "a/ah"
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
-        let b = bind(conf, &[("CHECKSUM", Kind::K), ("VERBOSE", Kind::K), ("DETAILS", Kind::K)])?;
+        let b = bind(
+            conf,
+            &[
+                ("CHECKSUM", Kind::K),
+                ("VERBOSE", Kind::K),
+                ("DETAILS", Kind::K),
+            ],
+        )?;
         self.checksum = b.bool("CHECKSUM")?.unwrap_or(true);
         Ok(())
     }

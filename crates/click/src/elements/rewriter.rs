@@ -254,7 +254,12 @@ impl IPRewriter {
             "pass" | "nochange" => InputSpec::Pass(if w.len() > 1 { out(w.get(1))? } else { 0 }),
             "keep" => InputSpec::Keep(out(w.get(1))?, out(w.get(2))?),
             "pattern" => {
-                if w.len() == 4 {
+                if self.mode != Mode::Full && w.len() == 5 {
+                    // IPAddrRewriter/IPAddrPairRewriter: pattern SADDR DADDR FOUT ROUT
+                    let words = [w[1].clone(), "-".to_string(), w[2].clone(), "-".to_string()];
+                    let p = Self::parse_pattern(&words, cx.addrs)?;
+                    InputSpec::Pattern(vec![p], out(w.get(3))?, out(w.get(4))?, 0)
+                } else if w.len() == 4 {
                     // pattern NAME FOUT ROUT (IPRewriterPatterns)
                     let pats = named_patterns(&w[1], cx)?;
                     InputSpec::Pattern(pats, out(w.get(2))?, out(w.get(3))?, 0)

@@ -168,11 +168,24 @@ fn ioctl(s: &Sock, req: libc::c_ulong, r: &mut libc::ifreq, what: &str) -> Resul
 }
 
 fn link_up(name: &str) -> Result<(), String> {
+    set_flags(name, libc::IFF_UP as libc::c_short)
+}
+
+/// Data NICs: up and promiscuous. QEMU's virtio-net drops unicast frames for other MACs
+/// before the guest sees them unless the NIC is promiscuous, and a bump-in-the-wire VNF
+/// forwards frames addressed to the next hop, not to itself.
+fn data_link_up(name: &str) -> Result<(), String> {
+    // No IPv6 on data NICs: no router solicitations or MLD reports in measured traffic.
+    let _ = std::fs::write(format!("/proc/sys/net/ipv6/conf/{name}/disable_ipv6"), "1");
+    set_flags(name, (libc::IFF_UP | libc::IFF_PROMISC) as libc::c_short)
+}
+
+fn set_flags(name: &str, flags: libc::c_short) -> Result<(), String> {
     let s = sock()?;
     let mut r = ifreq(name)?;
     ioctl(&s, libc::SIOCGIFFLAGS, &mut r, "SIOCGIFFLAGS")?;
     // SAFETY: union field written by SIOCGIFFLAGS.
-    unsafe { r.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    unsafe { r.ifr_ifru.ifru_flags |= flags };
     ioctl(&s, libc::SIOCSIFFLAGS, &mut r, "SIOCSIFFLAGS")
 }
 
@@ -278,7 +291,7 @@ fn main() {
     for mac in &cfg.data_macs {
         match wait_ifname(mac, Duration::from_secs(5)) {
             Some(n) => {
-                if let Err(e) = link_up(&n) {
+                if let Err(e) = data_link_up(&n) {
                     log(&format!("{n}: {e}"));
                 }
                 data_ifs.push(n);

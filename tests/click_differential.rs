@@ -1,4 +1,5 @@
 //! Differential tests: the same configuration and input packets through reference Click and
+#![allow(clippy::unwrap_used)]
 //! coo-click give identical outputs and counters.
 //!
 //! - `recorded_fixtures`: compares coo-click with outputs recorded from reference Click under

@@ -12,12 +12,14 @@ use std::time::{Duration, Instant};
 
 use click_io::controlsocket::ControlClient;
 
-struct Proc(Child);
+/// Kills the engine on drop and removes its socket (a killed engine cannot unlink it).
+struct Proc(Child, PathBuf);
 
 impl Drop for Proc {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        let _ = std::fs::remove_file(&self.1);
     }
 }
 
@@ -36,6 +38,7 @@ fn run_script(binary: &Path, tag: &str) {
             .stdout(Stdio::null())
             .spawn()
             .unwrap(),
+        sock.clone(),
     );
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut c = loop {

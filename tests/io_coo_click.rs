@@ -12,13 +12,17 @@ use click_io::controlsocket::ControlClient;
 use click_io::testnet::{self, Netns};
 use click_io::{IfName, IoMode, PacketRx, PacketTx, RxConfig, TxConfig};
 
-/// Kills the engine process on drop (also when an assertion fails).
-struct Engine(Child);
+/// Kills the engine process on drop (also when an assertion fails) and removes its files
+/// (a killed engine cannot unlink its socket).
+struct Engine(Child, Vec<PathBuf>);
 
 impl Drop for Engine {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        for f in &self.1 {
+            let _ = std::fs::remove_file(f);
+        }
     }
 }
 
@@ -44,9 +48,7 @@ fn chain() -> Option<Chain> {
 }
 
 fn start_engine(c: &Chain, args: &[&str], config: &str, sock: &Path) -> Engine {
-    let dir = std::env::temp_dir().join(format!("cbt-io-cc-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("{}.click", c.p));
+    let file = std::env::temp_dir().join(format!("cbt-io-cc-{}-{}.click", std::process::id(), c.p));
     std::fs::write(&file, config).unwrap();
     let child = Command::new("ip")
         .args([
@@ -62,7 +64,7 @@ fn start_engine(c: &Chain, args: &[&str], config: &str, sock: &Path) -> Engine {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let e = Engine(child);
+    let e = Engine(child, vec![file, sock.to_path_buf()]);
     let deadline = Instant::now() + Duration::from_secs(10);
     while ControlClient::connect_unix(sock, Duration::from_secs(2)).is_err() {
         assert!(

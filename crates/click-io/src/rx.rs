@@ -38,21 +38,22 @@ pub struct RxConfig {
 }
 
 impl RxConfig {
-    /// Defaults for a mode: V3 with 128 blocks of 64 KiB (8 MiB) for throughput, V2 with
-    /// 2048 slots of 2 KiB (4 MiB) for latency.
+    /// Defaults for a mode: V3 with 256 blocks of 64 KiB (16 MiB) for throughput, V2 with
+    /// 4096 slots of 2 KiB (8 MiB) for latency.
     pub fn for_mode(mode: IoMode) -> Self {
         let ring = match mode {
             // Many small blocks: at low rates the 1 ms retire timer hands over blocks that are
-            // mostly empty, so the ring's time capacity is block_count x 1 ms (128 ms here),
-            // which must cover a scheduling hiccup of the reader.
+            // mostly empty, so the ring's time capacity is block_count x 1 ms (256 ms here);
+            // at high rates it is 16 MiB of frames (~10k of 1500 B). Either must cover the
+            // reader being descheduled on a busy machine.
             IoMode::Throughput => RxRing::V3 {
                 block_size: 1 << 16,
-                block_count: 128,
+                block_count: 256,
                 retire_tov_ms: 1,
             },
             IoMode::Latency => RxRing::V2 {
                 frame_size: 2048,
-                frame_count: 2048,
+                frame_count: 4096,
             },
         };
         RxConfig {

@@ -220,15 +220,19 @@ fn hostile_input_gets_clean_errors() {
     assert_eq!(c.read("c.count").unwrap(), "0");
 }
 
-/// Reference Click, killed on drop.
+/// Reference Click, killed on drop; its socket file (if any) is removed.
 struct RefClick {
     child: Child,
+    sock: Option<PathBuf>,
 }
 
 impl Drop for RefClick {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(s) = &self.sock {
+            let _ = std::fs::remove_file(s);
+        }
     }
 }
 
@@ -269,7 +273,10 @@ fn reference_click_over_unix_socket() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let _g = RefClick { child };
+    let _g = RefClick {
+        child,
+        sock: Some(path.clone()),
+    };
     wait_for(|| ControlClient::connect_unix(&path, T).is_ok());
     let mut c = ControlClient::connect_unix(&path, T).unwrap();
     exercise(&mut c);
@@ -290,7 +297,7 @@ fn reference_click_over_tcp_element() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let _g = RefClick { child };
+    let _g = RefClick { child, sock: None };
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     wait_for(|| ControlClient::connect_tcp(addr, T).is_ok());
     let mut c = ControlClient::connect_tcp(addr, T).unwrap();

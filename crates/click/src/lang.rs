@@ -835,10 +835,7 @@ impl<'a, 'r> Parser<'a, 'r> {
                 break;
             }
         }
-        let mut pi = 0;
-        for e in v.iter_mut().filter(|e| e.1 == usize::MAX) {
-            let (name, line, idx) = pending[pi].clone();
-            pi += 1;
+        for (e, (name, line, idx)) in v.iter_mut().filter(|e| e.1 == usize::MAX).zip(pending) {
             e.1 = match idx {
                 Some(i) => i,
                 None => {

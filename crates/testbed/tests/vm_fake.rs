@@ -372,3 +372,16 @@ fn clean_tears_down_vm_runs_and_only_reports_foreign_domains() {
     assert_eq!(rep.leftover_domains, ["cbt0bad-x"]);
     assert!(vmd.domains().is_empty());
 }
+
+#[test]
+fn plan_vm_refuses_disk_images_clearly() {
+    let mut t = topo();
+    t.vnfs[1].image = Some("/images/click-on-osv.qcow2".into());
+    let err = plan_vm(&t, &t.variants[0], "cb1a2b", "r-1a2b", Path::new("/r")).unwrap_err();
+    assert!(
+        matches!(&err, testbed::PlanError::DiskImageUnsupported { vnf, .. } if vnf == "y"),
+        "{err}"
+    );
+    // The netns driver ignores the image.
+    assert!(testbed::plan(&t, &t.variants[0], "cb1a2b", "r-1a2b", Path::new("/r")).is_ok());
+}

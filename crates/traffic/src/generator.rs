@@ -136,9 +136,15 @@ impl Generator {
                 stats.gave_up = true;
                 break;
             }
-            if phase.latency_pps > 0.0 && now >= next_lat {
+            // Catch up on latency frames too (a few per batch), then skip what is left.
+            let mut owed = 0;
+            while phase.latency_pps > 0.0 && now >= next_lat && owed < 4 {
                 self.send_latency_frame(phase.tag, &mut seq, &mut stats)?;
-                next_lat = next_lat.saturating_add(lat_interval_ns).max(now);
+                next_lat = next_lat.saturating_add(lat_interval_ns);
+                owed += 1;
+            }
+            if phase.latency_pps > 0.0 && now >= next_lat {
+                next_lat = now;
             }
             // When the thread was descheduled it is behind: catch up with bigger batches
             // (one syscall per frame burst), else the rate would scale with the batch size.

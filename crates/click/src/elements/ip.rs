@@ -1224,26 +1224,6 @@ impl Element for IPPrint {
     any_impl!();
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn checksums() {
-        let mut h = [
-            0x45u8, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
-        ];
-        set_ip_checksum(&mut h);
-        assert_eq!(fold(sum16(&h, 0)), 0xffff);
-        let old = u16::from_be_bytes([h[8], h[9]]);
-        h[8] -= 1;
-        let new = u16::from_be_bytes([h[8], h[9]]);
-        let (_, rest) = h.split_at_mut(10);
-        update_checksum(&mut rest[..2], old, new);
-        assert_eq!(fold(sum16(&h, 0)), 0xffff);
-    }
-}
-
 /// StripToNetworkHeader: drop bytes in front of the network header.
 pub struct StripToNetworkHeader;
 impl StripToNetworkHeader {
@@ -1355,4 +1335,24 @@ impl Element for CheckTransport {
         (name == "drops").then(|| Ok(self.drops.to_string()))
     }
     any_impl!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksums() {
+        let mut h = [
+            0x45u8, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
+        set_ip_checksum(&mut h);
+        assert_eq!(fold(sum16(&h, 0)), 0xffff);
+        let old = u16::from_be_bytes([h[8], h[9]]);
+        h[8] -= 1;
+        let new = u16::from_be_bytes([h[8], h[9]]);
+        let (_, rest) = h.split_at_mut(10);
+        update_checksum(&mut rest[..2], old, new);
+        assert_eq!(fold(sum16(&h, 0)), 0xffff);
+    }
 }

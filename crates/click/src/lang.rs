@@ -163,13 +163,13 @@ impl<'a> Lexer<'a> {
                 }
                 self.pos += 1;
             }
-            if self.s[self.pos..].starts_with(b"//") {
+            if self.s.get(self.pos..).unwrap_or(&[]).starts_with(b"//") {
                 while self.pos < self.s.len() && self.s[self.pos] != b'\n' {
                     self.pos += 1;
                 }
-            } else if self.s[self.pos..].starts_with(b"/*") {
+            } else if self.s.get(self.pos..).unwrap_or(&[]).starts_with(b"/*") {
                 self.pos += 2;
-                while self.pos < self.s.len() && !self.s[self.pos..].starts_with(b"*/") {
+                while self.pos < self.s.len() && !self.s.get(self.pos..).unwrap_or(&[]).starts_with(b"*/") {
                     if self.s[self.pos] == b'\n' {
                         self.line += 1;
                     }
@@ -240,7 +240,7 @@ impl<'a> Lexer<'a> {
             (Tok::ColCol, 2)
         } else if two(b'|', b'|') {
             (Tok::BarBar, 2)
-        } else if s[self.pos..].starts_with(b"...") {
+        } else if s.get(self.pos..).unwrap_or(&[]).starts_with(b"...") {
             (Tok::Ellipsis, 3)
         } else {
             match c {
@@ -315,20 +315,20 @@ impl<'a> Lexer<'a> {
                 }
             } else if c == b'"' || c == b'\'' {
                 quote = c;
-            } else if s[self.pos..].starts_with(b"//") {
+            } else if s.get(self.pos..).unwrap_or(&[]).starts_with(b"//") {
                 while self.pos < s.len() && s[self.pos] != b'\n' {
                     self.pos += 1;
                 }
                 continue;
-            } else if s[self.pos..].starts_with(b"/*") {
+            } else if s.get(self.pos..).unwrap_or(&[]).starts_with(b"/*") {
                 self.pos += 2;
-                while self.pos < s.len() && !s[self.pos..].starts_with(b"*/") {
+                while self.pos < s.len() && !s.get(self.pos..).unwrap_or(&[]).starts_with(b"*/") {
                     if s[self.pos] == b'\n' {
                         self.line += 1;
                     }
                     self.pos += 1;
                 }
-                self.pos += 2;
+                self.pos = (self.pos + 2).min(s.len());
                 continue;
             } else if c == open {
                 depth += 1;
@@ -1418,6 +1418,13 @@ f -> Foo(A, B) -> Foo(A, B, C) -> Discard
             f.unparse(),
             "InfiniteSource@1 :: InfiniteSource(DATA \"\", LIMIT 1, STOP true);\nDiscard@6 :: Discard;\nFoo@2/Print@1 :: Print(2);\nf/Print@1 :: Print(1);\nFoo@4/Print@1 :: Print(4);\nFoo@5/Print@1 :: Print(2);\n\nInfiniteSource@1 -> Foo@2/Print@1\n    -> f/Print@1\n    -> Foo@4/Print@1\n    -> Foo@5/Print@1\n    -> Discard@6;\n"
         );
+    }
+
+    #[test]
+    fn unterminated_comment_in_config_does_not_panic() {
+        assert!(parse("InfiniteSource(DATA \"x\" /* never closed", "config", &classes).is_err());
+        assert!(parse("Idle -> Discard /*", "config", &classes).is_ok());
+        assert!(parse("Idle(${", "config", &classes).is_err());
     }
 
     #[test]

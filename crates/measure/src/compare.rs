@@ -8,12 +8,13 @@
 //! - Latency percentiles from a single trial get no interval; only the noise threshold decides.
 //!
 //! A difference counts only when the whole interval lies beyond the noise threshold
-//! (calibrated from A/A runs, see docs/measurement.md).
+//! (calibrated from A/A runs, see docs/measurement.md). A measurement-limited result (the
+//! generator was the limit) is a lower bound: it never makes the other side "worse" than it.
 
 use serde::{Deserialize, Serialize};
 
 use crate::report::{FrameSize, FrameSizeResult, Report, VariantStatus};
-use crate::search::GoalResult;
+use crate::search::{GoalResult, ResultFlag};
 use crate::stats::{bootstrap_relative_diff, median, Interval};
 use crate::table::render;
 
@@ -292,6 +293,29 @@ fn compare_throughput(
                 _ => (None, "point"),
             }
         };
+        // A result at the generator's (or the max rate's) limit is only a lower bound of the
+        // real value: it cannot show that the other side is worse than it, only better.
+        let limited = |g: &[GoalResult]| {
+            g.iter().any(|g| {
+                g.flags.iter().any(|f| {
+                    matches!(
+                        f,
+                        ResultFlag::MeasurementLimited { .. } | ResultFlag::AtMaxRate
+                    )
+                })
+            })
+        };
+        let (lim_a, lim_b) = (limited(&ga), limited(&gb));
+        let mut v = verdict(ci, diff, opts.noise_pct, true);
+        if (lim_a && v == Verdict::Better) || (lim_b && v == Verdict::Worse) {
+            v = Verdict::NoSignificantDifference;
+        }
+        let method = match (lim_a, lim_b) {
+            (false, false) => method.to_string(),
+            (true, false) => format!("{method}, A limited"),
+            (false, true) => format!("{method}, B limited"),
+            (true, true) => format!("{method}, both limited"),
+        };
         out.push(MetricComparison {
             variant: variant.to_string(),
             frame_size: ra.frame_size,
@@ -302,8 +326,8 @@ fn compare_throughput(
             b: mb,
             diff_pct: diff,
             ci,
-            method: method.into(),
-            verdict: verdict(ci, diff, opts.noise_pct, true),
+            method,
+            verdict: v,
         });
     }
 }

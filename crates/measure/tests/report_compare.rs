@@ -231,3 +231,34 @@ fn loss_is_attributed_to_the_dropping_nf() {
         "{text}"
     );
 }
+
+#[test]
+fn a_generator_limited_result_is_only_a_lower_bound() {
+    let limit = |r: &mut Report, at: f64| {
+        for rep in &mut r.variants[0].results[0].repetitions {
+            rep.ndr.as_mut().unwrap().flags =
+                vec![measure::ResultFlag::MeasurementLimited { ceiling_pps: at }];
+        }
+    };
+    // A only reached 0.8 Mpps because its generator could not go faster: B at 1 Mpps is not
+    // known to be better.
+    let mut a = report(vec![variant("coo-click", 0.8e6, 1, 100, 20)]);
+    limit(&mut a, 0.8e6);
+    let b = report(vec![variant("coo-click", 1.0e6, 1, 200, 20)]);
+    let c = compare(&a, &b, &CompareOptions::default());
+    let ndr = c.metrics.iter().find(|m| m.metric == "ndr").unwrap();
+    assert_eq!(
+        ndr.verdict,
+        Verdict::NoSignificantDifference,
+        "{}",
+        c.render_table()
+    );
+    assert!(ndr.method.contains("A limited"), "{}", ndr.method);
+    // ...but a B measured below A's lower bound is a real regression.
+    let mut a = report(vec![variant("coo-click", 1.0e6, 1, 100, 20)]);
+    limit(&mut a, 1.0e6);
+    let b = report(vec![variant("coo-click", 0.8e6, 1, 200, 20)]);
+    let c = compare(&a, &b, &CompareOptions::default());
+    let ndr = c.metrics.iter().find(|m| m.metric == "ndr").unwrap();
+    assert_eq!(ndr.verdict, Verdict::Worse);
+}

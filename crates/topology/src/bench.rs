@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields, default)]
 pub struct BenchmarkSettings {
     pub mode: BenchmarkMode,
-    /// Frame sizes to measure, bytes without FCS.
+    /// Frame sizes to measure, bytes including the 4-byte FCS (RFC 2544).
     pub frame_sizes: Vec<u16>,
     /// Length of one trial, seconds.
     pub trial_duration_s: f64,

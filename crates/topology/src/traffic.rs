@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrafficProfile {
-    /// Ethernet frame sizes in bytes (without FCS), or `"imix"` (7×64, 4×570, 1×1518).
+    /// Ethernet frame sizes in bytes (including the 4-byte FCS, as RFC 2544 counts them), or `"imix"` (7×64, 4×570, 1×1518).
     pub frame_sizes: FrameSizes,
     pub protocol: Protocol,
     pub flows: Flows,

@@ -16,7 +16,10 @@ fn run_config(reg: &Registry, text: &str, limit: u64) -> u64 {
     };
     let mut r = Router::with_options(text, "bench", reg, opts).expect("bench config parses");
     r.run_to_completion(0);
-    r.read_handler("c.count").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+    r.read_handler("c.count")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 fn benches(c: &mut Criterion) {
@@ -28,7 +31,10 @@ fn benches(c: &mut Criterion) {
     for name in ["counter", "firewall", "nat", "router", "classifier"] {
         let text = std::fs::read_to_string(dir.join(format!("{name}.click"))).expect("config file");
         // sanity: every packet reaches the final counter
-        assert!(run_config(&reg, &text, 1000) >= 1000, "{name}: packets lost");
+        assert!(
+            run_config(&reg, &text, 1000) >= 1000,
+            "{name}: packets lost"
+        );
         g.bench_function(name, |b| b.iter(|| run_config(&reg, &text, LIMIT)));
     }
     g.finish();

@@ -4,7 +4,10 @@
 use std::process::Command;
 
 fn coo(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_coo-click")).args(args).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_coo-click"))
+        .args(args)
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -14,7 +17,11 @@ fn coo(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn flatten_with_qo() {
-    let (rc, out, _) = coo(&["-qo-", "-e", "a::InfiniteSource(LIMIT 5) -> Counter -> d::Discard; Idle->Discard"]);
+    let (rc, out, _) = coo(&[
+        "-qo-",
+        "-e",
+        "a::InfiniteSource(LIMIT 5) -> Counter -> d::Discard; Idle->Discard",
+    ]);
     assert_eq!(rc, 0);
     assert_eq!(
         out,
@@ -44,12 +51,21 @@ fn config_errors_exit_1_with_landmarks() {
     assert_eq!(err, "config:1: While configuring 'i :: InfiniteSource':\n  LIMIT: invalid number\nRouter could not be initialized!\n");
     let (rc, _, err) = coo(&["-q", "-e", "x :: Countr -> Discard"]);
     assert_eq!(rc, 1);
-    assert!(err.starts_with("config:1: unknown element class 'Countr' (did you mean 'Counter'"), "{err}");
+    assert!(
+        err.starts_with("config:1: unknown element class 'Countr' (did you mean 'Counter'"),
+        "{err}"
+    );
 }
 
 #[test]
 fn exit_handler_and_simtime_script() {
-    let (rc, out, _) = coo(&["--simtime", "-e", "s :: Script(export n 0, wait 2s, set n 3, stop)", "-x", "s.n"]);
+    let (rc, out, _) = coo(&[
+        "--simtime",
+        "-e",
+        "s :: Script(export n 0, wait 2s, set n 3, stop)",
+        "-x",
+        "s.n",
+    ]);
     assert_eq!(rc, 3, "{out}");
 }
 

@@ -31,7 +31,11 @@ fn run_case(bin: &Path, case: &Path) -> (String, Vec<(String, String)>) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("case");
     std::fs::create_dir(&dir).unwrap();
-    std::fs::copy(fixtures().join("flows.ipsum"), tmp.path().join("flows.ipsum")).unwrap();
+    std::fs::copy(
+        fixtures().join("flows.ipsum"),
+        tmp.path().join("flows.ipsum"),
+    )
+    .unwrap();
     std::fs::copy(case.join("config.click"), dir.join("config.click")).unwrap();
     let args = std::fs::read_to_string(case.join("ARGS")).unwrap_or_else(|_| "--simtime".into());
     let out = Command::new(bin)
@@ -53,7 +57,10 @@ fn run_case(bin: &Path, case: &Path) -> (String, Vec<(String, String)>) {
 }
 
 fn strip_comments(s: &str) -> String {
-    s.lines().filter(|l| !l.starts_with('!') && !l.trim().is_empty()).map(|l| format!("{}\n", l.trim_end())).collect()
+    s.lines()
+        .filter(|l| !l.starts_with('!') && !l.trim().is_empty())
+        .map(|l| format!("{}\n", l.trim_end()))
+        .collect()
 }
 
 fn recorded(case: &Path) -> (String, Vec<(String, String)>) {
@@ -80,7 +87,12 @@ fn recorded_fixtures() {
         let want = recorded(case);
         let got = run_case(&coo, case);
         if want != got {
-            failures.push(format!("{}:\n  want {:?}\n  got  {:?}", case.display(), want, got));
+            failures.push(format!(
+                "{}:\n  want {:?}\n  got  {:?}",
+                case.display(),
+                want,
+                got
+            ));
         }
     }
     assert!(failures.is_empty(), "differences:\n{}", failures.join("\n"));
@@ -94,7 +106,10 @@ fn live_against_reference() {
     };
     let reference = PathBuf::from(reference);
     if !reference.exists() {
-        eprintln!("skipped: COO_BENCH_REFERENCE_CLICK={} does not exist", reference.display());
+        eprintln!(
+            "skipped: COO_BENCH_REFERENCE_CLICK={} does not exist",
+            reference.display()
+        );
         return;
     }
     let coo = PathBuf::from(env!("CARGO_BIN_EXE_coo-click"));

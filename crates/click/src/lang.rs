@@ -169,7 +169,9 @@ impl<'a> Lexer<'a> {
                 }
             } else if self.s.get(self.pos..).unwrap_or(&[]).starts_with(b"/*") {
                 self.pos += 2;
-                while self.pos < self.s.len() && !self.s.get(self.pos..).unwrap_or(&[]).starts_with(b"*/") {
+                while self.pos < self.s.len()
+                    && !self.s.get(self.pos..).unwrap_or(&[]).starts_with(b"*/")
+                {
                     if self.s[self.pos] == b'\n' {
                         self.line += 1;
                     }
@@ -1422,7 +1424,12 @@ f -> Foo(A, B) -> Foo(A, B, C) -> Discard
 
     #[test]
     fn unterminated_comment_in_config_does_not_panic() {
-        assert!(parse("InfiniteSource(DATA \"x\" /* never closed", "config", &classes).is_err());
+        assert!(parse(
+            "InfiniteSource(DATA \"x\" /* never closed",
+            "config",
+            &classes
+        )
+        .is_err());
         assert!(parse("Idle -> Discard /*", "config", &classes).is_ok());
         assert!(parse("Idle(${", "config", &classes).is_err());
     }

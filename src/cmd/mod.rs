@@ -1,7 +1,7 @@
 //! One module per command area; each exposes clap `Args` and a function returning an exit code.
-pub mod vm;
-pub mod validate;
-pub mod testbed;
+pub mod compare;
 pub mod exec;
 pub mod run;
-pub mod compare;
+pub mod testbed;
+pub mod validate;
+pub mod vm;

@@ -18,6 +18,15 @@ pub enum DriverArg {
     Vm,
 }
 
+impl DriverArg {
+    pub fn kind(self) -> DriverKind {
+        match self {
+            DriverArg::Netns => DriverKind::Netns,
+            DriverArg::Vm => DriverKind::Vm,
+        }
+    }
+}
+
 const INVALID: u8 = 2;
 
 #[derive(Args)]
@@ -211,10 +220,7 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(INVALID));
         }
     };
-    let driver = args.driver.map(|d| match d {
-        DriverArg::Netns => DriverKind::Netns,
-        DriverArg::Vm => DriverKind::Vm,
-    });
+    let driver = args.driver.map(DriverArg::kind);
     let mut opts = UpOptions {
         variant: args.variant,
         run_id: args.run_id,

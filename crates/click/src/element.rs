@@ -129,6 +129,11 @@ pub trait Element: Any {
     fn is_empty_notifier(&self) -> bool {
         false
     }
+    /// Is this element a source of "non-full" notifications (a full-note Queue)? Pushing
+    /// sources upstream of it may sleep while it is full (see [`Ctx::downstream_nonfull`]).
+    fn is_full_notifier(&self) -> bool {
+        false
+    }
     /// Element-specific handlers (generic ones are added by the router).
     fn handlers(&self) -> Vec<HandlerSpec> {
         Vec::new()
@@ -271,6 +276,16 @@ impl<'a> Ctx<'a> {
     /// `true` when it has no such source.
     pub fn upstream_active(&self) -> bool {
         self.core.upstream_active(self.idx)
+    }
+    /// Set this element's "non-full" signal (full-note queues). A false→true change wakes
+    /// the pushing tasks that listen to it.
+    pub fn set_nonfull(&mut self, nonfull: bool) {
+        self.core.set_nonfull(self.idx, nonfull);
+    }
+    /// Can this task's pushed packets be taken downstream? `false` only when every push path
+    /// ends in a full full-notifier queue.
+    pub fn downstream_nonfull(&self) -> bool {
+        self.core.downstream_nonfull(self.idx)
     }
     /// Ask the driver to stop (Click `please_stop_driver`): stops the router, or, when a
     /// DriverManager/driver Script exists, counts a stop request for its `wait_stop`.

@@ -686,6 +686,22 @@ impl<'a, 'r> Parser<'a, 'r> {
         if *self.lx.peek() == Tok::LBrack {
             let (_, l) = self.lx.next();
             inports = self.ports(l);
+            // In a compound, `[p] ->` starts at `input [p]` and `-> [p]` (at the end of a
+            // connection) ends at `[p] output`.
+            let pseudo = |n: &str| body.names.get(n).copied().filter(|&i| body.decls[i].pseudo);
+            if matches!(self.lx.peek(), Tok::Arrow | Tok::DArrow) {
+                if let Some(i) = pseudo("input") {
+                    return Some((Vec::new(), i, inports));
+                }
+            }
+            if matches!(
+                self.lx.peek(),
+                Tok::RParen | Tok::Comma | Tok::Semi | Tok::RBrace | Tok::BarBar
+            ) {
+                if let Some(o) = pseudo("output") {
+                    return Some((inports, o, Vec::new()));
+                }
+            }
         }
         let (tok, line) = self.lx.next();
         let idx = match tok {
@@ -894,7 +910,10 @@ impl<'a, 'r> Parser<'a, 'r> {
                 return;
             };
             match &left {
-                None => self.err(aline, "syntax error: connection has no source"),
+                None => self.err(
+                    aline,
+                    format!("syntax error near '{}'", if arrow { "=>" } else { "->" }),
+                ),
                 Some(l) => self.connect(body, l, &right, arrow, aline.max(line)),
             }
             left = Some(right);

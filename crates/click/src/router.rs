@@ -95,6 +95,11 @@ pub(crate) struct Core {
     signal: Vec<Cell<bool>>,
     listeners: Vec<Vec<u32>>,
     sources: Vec<Vec<u32>>,
+    /// Non-full signals of full-notifier queues, their listening push tasks, and each push
+    /// task's downstream full-notifiers (NONE = a path that never fills).
+    nonfull: Vec<Cell<bool>>,
+    full_listeners: Vec<Vec<u32>>,
+    full_sinks: Vec<Vec<u32>>,
     timers: RefCell<Timers>,
     deferred: RefCell<Vec<(u32, u32, PacketBatch)>>,
     deferred_writes: RefCell<Vec<(String, String)>>,
@@ -200,6 +205,22 @@ impl Core {
             }
         }
         s.set(active);
+    }
+    pub(crate) fn set_nonfull(&self, idx: usize, nonfull: bool) {
+        let s = &self.nonfull[idx];
+        if nonfull && !s.get() {
+            for &l in &self.full_listeners[idx] {
+                self.scheduled[l as usize].set(true);
+            }
+        }
+        s.set(nonfull);
+    }
+    pub(crate) fn downstream_nonfull(&self, idx: usize) -> bool {
+        let sinks = &self.full_sinks[idx];
+        sinks.is_empty()
+            || sinks
+                .iter()
+                .any(|&s| s == NONE || self.nonfull[s as usize].get())
     }
     pub(crate) fn upstream_active(&self, idx: usize) -> bool {
         let src = &self.sources[idx];
@@ -372,7 +393,16 @@ impl Core {
         match h {
             "name" => return Ok(format!("{}\n", self.names[i])),
             "class" => return Ok(format!("{}\n", self.classes[i])),
-            "config" => return Ok(format!("{}\n", self.configs[i])),
+            "config" => {
+                // An element may report a live-reconfigured configuration.
+                if let Ok(mut e) = self.elems[i].try_borrow_mut() {
+                    let mut cx = Ctx { core: self, idx: i };
+                    if let Some(Ok(c)) = e.read_handler("config", "", &mut cx) {
+                        return Ok(format!("{c}\n"));
+                    }
+                }
+                return Ok(format!("{}\n", self.configs[i]));
+            }
             "ports" => return Ok(self.ports_text(i)),
             "scheduled" if self.has_task[i] => return Ok(format!("{}\n", self.scheduled[i].get())),
             "tickets" if self.has_task[i] => return Ok("1024\n".into()),
@@ -954,6 +984,43 @@ impl Router {
                 }
             }
         }
+        // full-notifier sinks for pushing tasks (Click's downstream nonfull signal)
+        let full_notifier: Vec<bool> = elems.iter().map(|e| e.is_full_notifier()).collect();
+        let mut full_sinks: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut full_listeners: Vec<Vec<u32>> = vec![Vec::new(); n];
+        if full_notifier.iter().any(|&f| f) {
+            let push_peers = |s: usize| -> Vec<usize> {
+                out_peer[s]
+                    .iter()
+                    .zip(&out_push[s])
+                    .filter(|(p, &push)| push && p.0 != NONE)
+                    .map(|(p, _)| p.0 as usize)
+                    .collect()
+            };
+            for i in 0..n {
+                if !has_task[i] || !out_push[i].iter().any(|&p| p) {
+                    continue;
+                }
+                let mut stack = push_peers(i);
+                let mut seen = vec![false; n];
+                while let Some(s) = stack.pop() {
+                    if seen[s] {
+                        continue;
+                    }
+                    seen[s] = true;
+                    if full_notifier[s] {
+                        full_sinks[i].push(s as u32);
+                        full_listeners[s].push(i as u32);
+                        continue;
+                    }
+                    let next = push_peers(s);
+                    if next.is_empty() {
+                        full_sinks[i].push(NONE);
+                    }
+                    stack.extend(next);
+                }
+            }
+        }
         let mut class_list = registry.class_names();
         class_list.sort();
         let core = Core {
@@ -972,6 +1039,9 @@ impl Router {
             signal: (0..n).map(|_| Cell::new(false)).collect(),
             listeners,
             sources,
+            nonfull: (0..n).map(|_| Cell::new(true)).collect(),
+            full_listeners,
+            full_sinks,
             timers: RefCell::new(Timers::default()),
             deferred: RefCell::new(Vec::new()),
             deferred_writes: RefCell::new(Vec::new()),

@@ -89,6 +89,18 @@ pub enum UpError {
     BadTestbedJson { run: String, msg: String },
     #[error("vm driver: {0}")]
     Vm(String),
+    #[error(
+        "not enough memory for the VMs: they need {need_mib} MiB ({vms} VM(s): memory_mib plus \
+         QEMU overhead and a host margin), the host has {available_mib} MiB available \
+         (MemAvailable in /proc/meminfo); lower memory_mib in the topology or use --driver netns"
+    )]
+    NotEnoughMemory {
+        vms: usize,
+        need_mib: u64,
+        available_mib: u64,
+    },
+    #[error("libvirt is unreachable: {0}; prepare the host with `coo-bench doctor --fix`")]
+    LibvirtUnavailable(String),
 }
 
 /// Options of [`up`].
@@ -213,6 +225,13 @@ fn up_vm(
     net: &RtNetOps,
     procs: &RealProcesses,
 ) -> Result<Testbed, UpError> {
+    // Checked before anything is created: nothing to undo on failure.
+    if !Path::new(LIBVIRT_SOCKET).exists() {
+        return Err(UpError::LibvirtUnavailable(format!(
+            "{LIBVIRT_SOCKET} absent (libvirtd not running)"
+        )));
+    }
+    vm::check_host_memory(topo.vnfs.iter().map(|v| v.memory_mib))?;
     let backend = vm::prepare_backend(&external_engines(topo, opts))?;
     // The vm plan starts no host agents; the launcher is never called.
     let launcher = FakeLauncher::default();

@@ -297,3 +297,83 @@ pub fn prepare_backend(extra_bins: &[PathBuf]) -> Result<VmBackend, UpError> {
         ))
     })
 }
+
+/// Per-VM QEMU overhead beyond the guest's RAM (device model, TCG translation cache), MiB.
+pub const QEMU_OVERHEAD_MIB: u64 = 128;
+/// What the host keeps for itself (agents, generator, page cache), MiB.
+pub const HOST_MARGIN_MIB: u64 = 256;
+
+/// `MemAvailable` of a `/proc/meminfo` text, in MiB.
+pub fn mem_available_mib(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
+/// Whether VMs of `memory_mib` each fit in a host whose `/proc/meminfo` reads `meminfo`.
+/// An unreadable `MemAvailable` is not an error (old kernels, containers): QEMU will say.
+pub fn check_memory(
+    meminfo: &str,
+    memory_mib: impl IntoIterator<Item = u32>,
+) -> Result<(), UpError> {
+    let mems: Vec<u64> = memory_mib.into_iter().map(u64::from).collect();
+    let need_mib = mems.iter().map(|m| m + QEMU_OVERHEAD_MIB).sum::<u64>() + HOST_MARGIN_MIB;
+    match mem_available_mib(meminfo) {
+        Some(available_mib) if available_mib < need_mib => Err(UpError::NotEnoughMemory {
+            vms: mems.len(),
+            need_mib,
+            available_mib,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// [`check_memory`] against this host's `/proc/meminfo`.
+pub fn check_host_memory(memory_mib: impl IntoIterator<Item = u32>) -> Result<(), UpError> {
+    let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    check_memory(&meminfo, memory_mib)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod memory_tests {
+    use super::*;
+
+    fn meminfo(available_kib: u64) -> String {
+        format!(
+            "MemTotal:        8000000 kB\nMemFree:          100000 kB\nMemAvailable:   {available_kib} kB\n"
+        )
+    }
+
+    #[test]
+    fn enough_memory_passes() {
+        // 3 x (300 + 128) + 256 = 1540 MiB.
+        assert!(check_memory(&meminfo(1540 * 1024), [300, 300, 300]).is_ok());
+    }
+
+    #[test]
+    fn too_little_memory_is_a_named_error() {
+        let err = check_memory(&meminfo(1539 * 1024), [300, 300, 300]).unwrap_err();
+        match &err {
+            UpError::NotEnoughMemory {
+                vms,
+                need_mib,
+                available_mib,
+            } => {
+                assert_eq!((*vms, *need_mib, *available_mib), (3, 1540, 1539));
+            }
+            other => panic!("{other:?}"),
+        }
+        let text = err.to_string();
+        assert!(
+            text.contains("1540 MiB") && text.contains("MemAvailable"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn unreadable_meminfo_does_not_block() {
+        assert!(check_memory("", [300]).is_ok());
+        assert_eq!(mem_available_mib("MemAvailable: 2048 kB\n"), Some(2));
+    }
+}

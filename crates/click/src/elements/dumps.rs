@@ -4,7 +4,7 @@ use super::ip::{set_ip_checksum, set_transport_checksum};
 use crate::any_impl;
 use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
-use crate::packet::{Packet, PacketBatch, Timestamp, PAINT_ANNO_OFFSET};
+use crate::packet::{Packet, PacketBatch, Timestamp, EXTRA_LENGTH_ANNO_OFFSET, PAINT_ANNO_OFFSET};
 use crate::registry::Registry;
 use std::io::Write;
 use std::net::Ipv4Addr;
@@ -45,6 +45,33 @@ fn canonical(f: &str) -> &str {
 }
 
 const FLAGS: &[u8] = b"FSRPAUECN";
+
+/// Click's ICMP type names (ipnameinfo), by type number.
+const ICMP_TYPE_NAMES: &[(&str, u8)] = &[
+    ("echo-reply", 0),
+    ("unreachable", 3),
+    ("sourcequench", 4),
+    ("redirect", 5),
+    ("echo", 8),
+    ("routeradvert", 9),
+    ("routersolicit", 10),
+    ("timeexceeded", 11),
+    ("parameterproblem", 12),
+    ("timestamp", 13),
+    ("timestamp-reply", 14),
+    ("inforeq", 15),
+    ("inforeq-reply", 16),
+    ("maskreq", 17),
+    ("maskreq-reply", 18),
+];
+
+fn icmp_type_of(s: &str) -> Option<u8> {
+    ICMP_TYPE_NAMES
+        .iter()
+        .find(|(n, _)| *n == s)
+        .map(|(_, t)| *t)
+        .or_else(|| s.parse().ok())
+}
 
 fn parse_flags(s: &str) -> Option<u16> {
     if let Some(v) = args::parse_u64(s) {
@@ -98,6 +125,9 @@ fn build_ipsum_packet(
     let mut fragoff = 0u16;
     let mut mf = false;
     let mut icmp: Option<(u8, u8)> = None;
+    let mut ecn: Option<u8> = None;
+    let mut ip_hl: Option<usize> = None;
+    let mut tcp_off: Option<usize> = None;
     for (f, v) in fields.iter().zip(vals) {
         let v = v.as_str();
         if v == "-" {
@@ -139,7 +169,19 @@ fn build_ipsum_packet(
                 mf = plus;
             }
             "ip_frag" if v == "F" => mf = true,
-            "icmp_type" => icmp = Some((v.parse().ok()?, icmp.map(|x| x.1).unwrap_or(0))),
+            "icmp_type" => icmp = Some((icmp_type_of(v)?, icmp.map(|x| x.1).unwrap_or(0))),
+            "ip_hl" => ip_hl = Some(v.parse::<usize>().ok()?.clamp(20, 60) & !3),
+            "tcp_off" => tcp_off = Some(v.parse::<usize>().ok()?.clamp(20, 60) & !3),
+            "ip_ecn" => {
+                let e = match v {
+                    "no" | "." => 0,
+                    "ect1" | "ECT(1)" => 1,
+                    "ect2" | "ect0" | "ECT(0)" | "ect" => 2,
+                    "ce" | "CE" => 3,
+                    _ => v.parse::<u8>().ok()? & 3,
+                };
+                ecn = Some(e);
+            }
             "icmp_code" => icmp = Some((icmp.map(|x| x.0).unwrap_or(0), v.parse().ok()?)),
             _ => {}
         }
@@ -149,7 +191,7 @@ fn build_ipsum_packet(
         0
     } else {
         match proto {
-            6 => 20,
+            6 => tcp_off.unwrap_or(20),
             17 => 8,
             1 => {
                 if payload.is_some() && icmp.is_none() {
@@ -166,10 +208,20 @@ fn build_ipsum_packet(
         .map(|p| p.len())
         .or(payload_len)
         .unwrap_or(0);
-    let total = ip_len.unwrap_or(20 + thl + pl).max(20);
-    let mut d = vec![0u8; total.max(20 + thl)];
-    d[0] = 0x45;
-    d[1] = tos;
+    let h = ip_hl.unwrap_or(20);
+    let total = ip_len.unwrap_or(h + thl + pl).max(h);
+    // With an explicit payload the packet holds header + payload only; ip_len may claim more.
+    let data_len = match &payload {
+        Some(p) => h + thl + p.len(),
+        // Click builds header-only packets when no payload is given (ip_len keeps the claim).
+        None => h + thl,
+    };
+    let mut d = vec![0u8; data_len];
+    d[0] = 0x40 | (h / 4) as u8;
+    d[1] = match ecn {
+        Some(e) => (tos & !3) | e,
+        None => tos,
+    };
     d[2..4].copy_from_slice(&(total as u16).to_be_bytes());
     d[4..6].copy_from_slice(&id.to_be_bytes());
     d[6..8].copy_from_slice(&(fragoff | if mf { 0x2000 } else { 0 }).to_be_bytes());
@@ -178,46 +230,55 @@ fn build_ipsum_packet(
     d[12..16].copy_from_slice(&src.to_be_bytes());
     d[16..20].copy_from_slice(&dst.to_be_bytes());
     if thl >= 4 {
-        d[20..22].copy_from_slice(&sport.unwrap_or(0).to_be_bytes());
-        d[22..24].copy_from_slice(&dport.unwrap_or(0).to_be_bytes());
+        d[h..h + 2].copy_from_slice(&sport.unwrap_or(0).to_be_bytes());
+        d[h + 2..h + 4].copy_from_slice(&dport.unwrap_or(0).to_be_bytes());
     }
     match proto {
-        6 if thl == 20 => {
-            d[24..28].copy_from_slice(&seq.to_be_bytes());
-            d[28..32].copy_from_slice(&ack.to_be_bytes());
-            d[32] = 5 << 4;
+        6 if thl >= 20 => {
+            d[h + 4..h + 8].copy_from_slice(&seq.to_be_bytes());
+            d[h + 8..h + 12].copy_from_slice(&ack.to_be_bytes());
+            d[h + 12] = ((thl / 4) as u8) << 4;
             let fl = flags.unwrap_or(0);
-            d[33] = fl as u8;
-            d[32] |= ((fl >> 8) & 1) as u8;
-            d[34..36].copy_from_slice(&win.to_be_bytes());
+            d[h + 13] = fl as u8;
+            d[h + 12] |= ((fl >> 8) & 1) as u8;
+            d[h + 14..h + 16].copy_from_slice(&win.to_be_bytes());
         }
         17 if thl == 8 => {
-            let ul = (total - 20) as u16;
-            d[24..26].copy_from_slice(&ul.to_be_bytes());
+            let ul = (total.saturating_sub(h)) as u16;
+            d[h + 4..h + 6].copy_from_slice(&ul.to_be_bytes());
         }
         1 if thl == 8 => {
             if let Some((t, c)) = icmp {
-                d[20] = t;
-                d[21] = c;
+                d[h] = t;
+                d[h + 1] = c;
             }
         }
         _ => {}
     }
     if let Some(p) = &payload {
-        let start = 20 + thl;
+        let start = h + thl;
         let n = p.len().min(d.len().saturating_sub(start));
         d[start..start + n].copy_from_slice(&p[..n]);
     }
     // Click's FromIPSummaryDump leaves checksums zero unless CHECKSUM true.
     if cksum {
-        set_ip_checksum(&mut d[..20]);
+        set_ip_checksum(&mut d[..h]);
         if fragoff == 0 && (proto == 6 || proto == 17) {
             set_transport_checksum(&mut d);
         }
+        if fragoff == 0 && proto == 1 && d.len() >= h + 8 {
+            d[h + 2] = 0;
+            d[h + 3] = 0;
+            let c = super::ip::checksum(&d[h..]);
+            d[h + 2..h + 4].copy_from_slice(&c.to_be_bytes());
+        }
     }
     let mut pkt = Packet::from_data(&d);
-    pkt.set_network_header(0, 20);
+    pkt.set_network_header(0, h);
     pkt.timestamp = ts;
+    if total > data_len {
+        pkt.set_anno_u32(EXTRA_LENGTH_ANNO_OFFSET, (total - data_len) as u32);
+    }
     if let Some(c) = paint {
         pkt.anno[PAINT_ANNO_OFFSET] = c;
     }
@@ -239,6 +300,8 @@ pub struct FromTrace {
     pushing: bool,
     done: bool,
     burst: usize,
+    /// Inline dump text (`DATA`), used instead of FILENAME.
+    data: Option<String>,
 }
 
 impl FromTrace {
@@ -256,6 +319,7 @@ impl FromTrace {
             pushing: true,
             done: false,
             burst: 32,
+            data: None,
         }
     }
 
@@ -274,6 +338,12 @@ impl FromTrace {
                     .split_whitespace()
                     .map(|f| canonical(f).to_string())
                     .collect();
+                continue;
+            }
+            if let Some(rest) = line.strip_prefix("!proto") {
+                if let Some(p) = proto_of(rest.trim()) {
+                    self.default_proto = p;
+                }
                 continue;
             }
             if line.starts_with('!') || line.starts_with('#') {
@@ -376,7 +446,7 @@ impl Element for FromTrace {
         let b = args::bind_rest(
             conf,
             &[
-                ("FILENAME", Kind::Mp),
+                ("FILENAME", Kind::P),
                 ("STOP", Kind::K),
                 ("ACTIVE", Kind::K),
                 ("FORCE_IP", Kind::K),
@@ -397,9 +467,11 @@ impl Element for FromTrace {
                 ("FILEPOS", Kind::K),
                 ("MMAP", Kind::K),
                 ("ENCAP", Kind::K),
+                ("DATA", Kind::K),
             ],
         )?;
         self.file = b.string("FILENAME")?.unwrap_or_default();
+        self.data = b.string("DATA")?;
         self.stop = b.bool("STOP")?.unwrap_or(false);
         self.active = b.bool("ACTIVE")?.unwrap_or(true);
         self.force_ip = b.bool("FORCE_IP")?.unwrap_or(false);
@@ -413,6 +485,14 @@ impl Element for FromTrace {
         Ok(())
     }
     fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        if let Some(text) = self.data.take() {
+            self.load_ipsum(&text)?;
+            self.pushing = !ctx.output_is_pull(0);
+            if self.pushing && self.active {
+                ctx.reschedule();
+            }
+            return Ok(());
+        }
         let data = ctx
             .env()
             .read_file(&self.file)
@@ -645,6 +725,21 @@ impl ToTrace {
                 if proto == 1 {
                     t.and_then(|t| t.first())
                         .map(|v| v.to_string())
+                        .unwrap_or_else(dash)
+                } else {
+                    dash()
+                }
+            }
+            "icmp_type_name" => {
+                if proto == 1 {
+                    t.and_then(|t| t.first())
+                        .map(|v| {
+                            ICMP_TYPE_NAMES
+                                .iter()
+                                .find(|(_, n)| n == v)
+                                .map(|(s, _)| s.to_string())
+                                .unwrap_or_else(|| v.to_string())
+                        })
                         .unwrap_or_else(dash)
                 } else {
                     dash()

@@ -417,15 +417,115 @@ fn arp_packet(
     d[38..42].copy_from_slice(&tpa);
     let mut p = Packet::from_data(&d);
     p.set_mac_header(0);
+    // Click's set_mac_header(data, 14) also marks the ARP header as the network header.
+    p.set_network_header(14, 28);
     p
 }
+
+/// One ARPResponder entry: (address, mask, Ethernet address).
+type ArpEntry = (u32, u32, [u8; 6]);
 
 /// ARPResponder(IP/MASK ... ETH, ...): answers ARP requests for its addresses.
 #[derive(Default)]
 pub struct ARPResponder {
-    entries: Vec<(u32, u32, [u8; 6])>,
+    /// (address, mask, Ethernet), most specific first (Click's normalize order).
+    entries: Vec<ArpEntry>,
+    /// AddressInfo kept for the `config` and `add` write handlers.
+    addrs: args::AddressInfo,
 }
 impl ARPResponder {
+    /// Parse one `IP/MASK... ETH` argument into `v`, as Click's ARPResponder::add.
+    fn add(v: &mut Vec<ArpEntry>, arg: &str, ai: &args::AddressInfo) -> Result<(), String> {
+        let prefix = |w: &str| -> Option<(u32, u32)> {
+            if ai.ip.contains_key(w) {
+                let (a, _) = ai.ip.get(w)?;
+                return Some((u32::from(*a), u32::MAX));
+            }
+            args::parse_prefix(w, ai).map(|(a, m)| (u32::from(a) & u32::from(m), u32::from(m)))
+        };
+        let eth = |w: &str| -> Option<[u8; 6]> {
+            args::parse_eth(w, ai)
+                .or_else(|| w.strip_suffix(":eth").and_then(|n| ai.eth.get(n).copied()))
+        };
+        let words = args::split_words(arg);
+        let mut ips = Vec::new();
+        let mut ena = None;
+        for w in &words {
+            if let Some(pm) = prefix(w) {
+                ips.push(pm);
+            } else if let Some(e) = eth(w) {
+                if ena.is_some() {
+                    return Err("more than one ETH".into());
+                }
+                ena = Some(e);
+            } else {
+                return Err("expected IP/MASK ETH".into());
+            }
+        }
+        // an argument that is both an IP address and an Ethernet address (an AddressInfo name)
+        if ena.is_none() {
+            ena = words.iter().find_map(|w| eth(w));
+        }
+        if ips.is_empty() {
+            return Err("missing IP/MASK".into());
+        }
+        let Some(e) = ena else {
+            return Err("missing ETH".into());
+        };
+        v.extend(ips.into_iter().map(|(a, m)| (a, m, e)));
+        Ok(())
+    }
+
+    /// Sort most specific first, later duplicates winning; returns the duplicates dropped.
+    fn normalize(v: &mut Vec<ArpEntry>) -> Vec<String> {
+        let first: Vec<usize> = (0..v.len())
+            .map(|i| {
+                (0..=i)
+                    .find(|&j| v[j].0 == v[i].0 && v[j].1 == v[i].1)
+                    .unwrap_or(i)
+            })
+            .collect();
+        let mut idx: Vec<usize> = (0..v.len()).collect();
+        idx.sort_by_key(|&i| {
+            (
+                std::cmp::Reverse(v[i].1.count_ones()),
+                first[i],
+                std::cmp::Reverse(i),
+            )
+        });
+        let mut nv: Vec<ArpEntry> = Vec::new();
+        let mut dups = Vec::new();
+        for i in idx {
+            let e = v[i];
+            if nv.last().is_some_and(|l| l.0 == e.0 && l.1 == e.1) {
+                dups.push(format!(
+                    "multiple entries for {}/{}",
+                    Ipv4Addr::from(e.0),
+                    e.1.count_ones()
+                ));
+            } else {
+                nv.push(e);
+            }
+        }
+        *v = nv;
+        dups
+    }
+
+    fn parse_config(&self, conf: &str) -> Result<(Vec<ArpEntry>, Vec<String>), String> {
+        let mut v = Vec::new();
+        let mut errs = Vec::new();
+        for (i, a) in args::split_args(conf).iter().enumerate() {
+            if let Err(e) = Self::add(&mut v, a, &self.addrs) {
+                errs.push(format!("argument {i}: {e}"));
+            }
+        }
+        if !errs.is_empty() {
+            return Err(errs.join("\n"));
+        }
+        let w = Self::normalize(&mut v);
+        Ok((v, w))
+    }
+
     fn respond(&self, p: &Packet) -> Option<Packet> {
         let d = p.data();
         if d.len() < 42 || d[12..14] != [8, 6] || d[20..22] != [0, 1] {
@@ -435,9 +535,8 @@ impl ARPResponder {
         let (_, _, eth) = self.entries.iter().find(|(a, m, _)| tpa & m == *a)?;
         let sha: [u8; 6] = [d[22], d[23], d[24], d[25], d[26], d[27]];
         let spa = [d[28], d[29], d[30], d[31]];
-        let mut r = arp_packet(2, eth, tpa.to_be_bytes(), &sha, spa, &sha);
-        r.timestamp = p.timestamp;
-        Some(r)
+        // Click's ARPResponder makes a fresh packet: no timestamp annotation.
+        Some(arp_packet(2, eth, tpa.to_be_bytes(), &sha, spa, &sha))
     }
 }
 impl Element for ARPResponder {
@@ -451,39 +550,10 @@ impl Element for ARPResponder {
         "h"
     }
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
-        for a in args::split_args(conf) {
-            let words = args::split_words(&a);
-            let mut eth = None;
-            let mut ips = Vec::new();
-            for w in &words {
-                if let Some(e) = args::parse_eth(w, &args::AddressInfo::default())
-                    .or_else(|| cx.addrs.eth.get(w.as_str()).copied())
-                {
-                    eth = Some(e);
-                    if let Some((ip, len)) = cx.addrs.ip.get(w.as_str()) {
-                        ips.push((
-                            u32::from(*ip),
-                            u32::from(args::len_to_mask(len.map(|_| 32).unwrap_or(32))),
-                        ));
-                    }
-                } else if let Some((a, m)) = args::parse_prefix(w, cx.addrs) {
-                    let m = if cx.addrs.ip.contains_key(w.as_str()) && !w.contains('/') {
-                        u32::MAX
-                    } else {
-                        u32::from(m)
-                    };
-                    ips.push((u32::from(a) & m, m));
-                } else {
-                    return Err(format!("bad argument '{w}'"));
-                }
-            }
-            let Some(eth) = eth else {
-                return Err(format!("missing Ethernet address in '{a}'"));
-            };
-            for (ip, m) in ips {
-                self.entries.push((ip, m, eth));
-            }
-        }
+        self.addrs = cx.addrs.clone();
+        let (v, w) = self.parse_config(conf)?;
+        self.entries = v;
+        cx.warnings.extend(w);
         Ok(())
     }
     fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
@@ -499,18 +569,72 @@ impl Element for ARPResponder {
         ctx.output(1, rest);
     }
     fn handlers(&self) -> Vec<HandlerSpec> {
-        vec![HandlerSpec::r("table")]
+        vec![
+            HandlerSpec::r("table"),
+            HandlerSpec::r("lookup"),
+            HandlerSpec::w("add"),
+            HandlerSpec::w("remove"),
+            HandlerSpec::w("config"),
+        ]
     }
-    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
-        (name == "table").then(|| {
-            Ok(self
+    fn read_handler(&mut self, name: &str, param: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        match name {
+            "table" => Some(Ok(self
                 .entries
                 .iter()
                 .map(|(a, m, e)| {
                     format!("{}/{} {}\n", Ipv4Addr::from(*a), m.count_ones(), fmt_eth(e))
                 })
-                .collect())
-        })
+                .collect())),
+            "lookup" => Some(match args::parse_ip(param, &self.addrs) {
+                Some(ip) => {
+                    let ip = u32::from(ip);
+                    Ok(self
+                        .entries
+                        .iter()
+                        .find(|(a, m, _)| ip & m == *a)
+                        .map(|(_, _, e)| fmt_eth(e))
+                        .unwrap_or_default())
+                }
+                None => Err("expected IP address".into()),
+            }),
+            _ => None,
+        }
+    }
+    fn write_handler(&mut self, name: &str, value: &str, ctx: &mut Ctx<'_>) -> WriteResult {
+        match name {
+            "config" => Some(self.parse_config(value).map(|(v, w)| {
+                for m in w {
+                    ctx.chatter(&format!("  warning: {m}"));
+                }
+                self.entries = v;
+            })),
+            "add" => {
+                let mut v = self.entries.clone();
+                Some(Self::add(&mut v, value, &self.addrs).map(|()| {
+                    Self::normalize(&mut v);
+                    self.entries = v;
+                }))
+            }
+            "remove" => Some(match args::parse_prefix(value, &self.addrs) {
+                Some((a, m)) => {
+                    let (a, m) = (u32::from(a) & u32::from(m), u32::from(m));
+                    match self.entries.iter().position(|e| e.0 == a && e.1 == m) {
+                        Some(i) => {
+                            self.entries.remove(i);
+                            Ok(())
+                        }
+                        None => Err(format!(
+                            "{}/{} not found",
+                            Ipv4Addr::from(a),
+                            m.count_ones()
+                        )),
+                    }
+                }
+                None => Err("expected IP/MASK".into()),
+            }),
+            _ => None,
+        }
     }
     any_impl!();
 }
@@ -529,9 +653,24 @@ pub struct ARPQuerier {
     responses: u64,
     drops: u64,
     broadcast_poll: bool,
-    last_query: HashMap<[u8; 4], Timestamp>,
+    /// Entry lifetime in seconds (0 = forever).
+    timeout: f64,
+    /// Re-query a known entry this long after it was learned (0 = never).
+    poll_timeout: f64,
+    /// Per entry: (last poll, polls since the last reply).
+    polls: HashMap<[u8; 4], (Timestamp, u32)>,
+    /// Latest packet timestamp seen: the clock under --simtime, where Click's jiffies follow
+    /// the simulated packet times.
+    sim_now: Timestamp,
 }
 impl ARPQuerier {
+    fn clock(&self, ctx: &Ctx<'_>) -> Timestamp {
+        if ctx.simulated_time() {
+            self.sim_now
+        } else {
+            ctx.now()
+        }
+    }
     fn encap(&self, mut p: Packet, mac: &[u8; 6]) -> Packet {
         p.push(14);
         let d = p.data_mut();
@@ -607,6 +746,8 @@ impl Element for ARPQuerier {
             .or(b.u64("ENTRY_PACKET_CAPACITY")?)
             .unwrap_or(2048) as usize;
         self.broadcast_poll = b.bool("BROADCAST_POLL")?.unwrap_or(false);
+        self.timeout = b.time("TIMEOUT")?.unwrap_or(300.0);
+        self.poll_timeout = b.time("POLL_TIMEOUT")?.unwrap_or(60.0);
         Ok(())
     }
     fn push(&mut self, port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
@@ -629,7 +770,9 @@ impl Element for ARPQuerier {
                 if sha[0] & 1 != 0 {
                     continue;
                 }
-                self.table.insert(spa, (sha, ctx.now()));
+                let now = self.clock(ctx);
+                self.table.insert(spa, (sha, now));
+                self.polls.remove(&spa);
                 if let Some(q) = self.pending.remove(&spa) {
                     let out: PacketBatch = q.into_iter().map(|p| self.encap(p, &sha)).collect();
                     ctx.output(0, out);
@@ -652,28 +795,63 @@ impl Element for ARPQuerier {
                 out.push(self.encap(p, &mac));
                 continue;
             }
-            match self.table.get(&nh) {
-                Some((mac, _)) => {
-                    let mac = *mac;
+            if p.timestamp > self.sim_now {
+                self.sim_now = p.timestamp;
+            }
+            let now = self.clock(ctx);
+            let known =
+                self.table.get(&nh).copied().filter(|(_, at)| {
+                    self.timeout <= 0.0 || (now - *at).as_secs_f64() <= self.timeout
+                });
+            match known {
+                Some((mac, at)) => {
+                    if self.poll_timeout > 0.0 && (now - at).as_secs_f64() >= self.poll_timeout {
+                        let (last, n) = self
+                            .polls
+                            .get(&nh)
+                            .copied()
+                            .unwrap_or((Timestamp::default(), 0));
+                        let gap = if n >= 10 { 2.0 } else { 0.1 };
+                        if n == 0 || (now - last).as_secs_f64() >= gap {
+                            self.polls.insert(nh, (now, n + 1));
+                            self.queries += 1;
+                            let dst = if self.broadcast_poll { [0xff; 6] } else { mac };
+                            let mut q = arp_packet(1, &self.eth, self.ip, &[0; 6], nh, &dst);
+                            q.timestamp = p.timestamp;
+                            // the poll goes out before this packet, as in Click
+                            ctx.output(0, std::mem::take(&mut out));
+                            ctx.output(qport, vec![q]);
+                        }
+                    }
                     out.push(self.encap(p, &mac));
                 }
                 None => {
+                    let p_ts = p.timestamp;
                     let total: usize = self.pending.values().map(|v| v.len()).sum();
                     if total >= self.capacity {
                         self.drops += 1;
                     } else {
                         self.pending.entry(nh).or_default().push(p);
                     }
-                    let now = ctx.now();
-                    let recent = self
-                        .last_query
+                    // Click's ARPTable::allow_poll: 100 ms between queries, 2 s after 10
+                    // unanswered ones.
+                    let qnow = if ctx.simulated_time() && self.sim_now != Timestamp::default() {
+                        self.sim_now
+                    } else {
+                        ctx.now()
+                    };
+                    let (last, n) = self
+                        .polls
                         .get(&nh)
-                        .is_some_and(|t| (now - *t).as_secs_f64() < 0.01);
-                    if !recent {
-                        self.last_query.insert(nh, now);
+                        .copied()
+                        .unwrap_or((Timestamp::default(), 0));
+                    let gap = if n >= 10 { 2.0 } else { 0.1 };
+                    // (`last > qnow`: the clock switched from router time to packet time)
+                    if n == 0 || last > qnow || (qnow - last).as_secs_f64() >= gap {
+                        self.polls.insert(nh, (qnow, n + 1));
                         self.queries += 1;
                         let mut q = arp_packet(1, &self.eth, self.ip, &[0; 6], nh, &[0xff; 6]);
-                        q.timestamp = now;
+                        q.timestamp = p_ts;
                         queries.push(q);
                     }
                 }

@@ -37,7 +37,7 @@ pub fn register(r: &mut Registry) {
     r.register("IPPrint", || Box::<IPPrint>::default());
     r.register("StripIPHeader", || Box::new(StripIPHeader));
     r.register("StoreIPAddress", || Box::<StoreIPAddress>::default());
-    r.register("SetIPAddress", || Box::<StoreIPAddress>::default());
+    r.register("SetIPAddress", || Box::<SetIPAddress>::default());
     r.register("StripToNetworkHeader", || Box::new(StripToNetworkHeader));
     for (c, p) in [
         ("CheckTCPHeader", 6u8),
@@ -572,6 +572,8 @@ struct Route {
     mask: u32,
     gw: u32,
     out: usize,
+    /// Position in the configuration (LinearIPLookup's `table` lists routes in this order).
+    seq: usize,
 }
 
 /// StaticIPLookup / LinearIPLookup / RadixIPLookup / DirectIPLookup: longest-prefix match on
@@ -597,8 +599,12 @@ impl IPLookup {
         if w.len() < 2 || w.len() > 3 {
             return Err(format!("expected 'ADDR/MASK [GATEWAY] OUTPUT', got '{s}'"));
         }
-        let (a, m) = args::parse_prefix(&w[0], cx_addrs)
-            .ok_or_else(|| format!("bad route prefix '{}'", w[0]))?;
+        // A bare AddressInfo name is its host address (/32), as in Click's route tables.
+        let (a, m) = match cx_addrs.ip.get(w[0].as_str()) {
+            Some((ip, _)) => (*ip, Ipv4Addr::new(255, 255, 255, 255)),
+            None => args::parse_prefix(&w[0], cx_addrs)
+                .ok_or_else(|| format!("bad route prefix '{}'", w[0]))?,
+        };
         let gw = if w.len() == 3 {
             u32::from(
                 args::parse_ip(&w[1], cx_addrs).ok_or_else(|| format!("bad gateway '{}'", w[1]))?,
@@ -615,6 +621,7 @@ impl IPLookup {
             mask: m,
             gw,
             out,
+            seq: 0,
         })
     }
     fn sort(&mut self) {
@@ -643,7 +650,8 @@ impl Element for IPLookup {
         let mut errs = Vec::new();
         for a in args::split_args(conf) {
             match Self::parse_route(&a, cx.addrs) {
-                Ok(r) => {
+                Ok(mut r) => {
+                    r.seq = self.routes.len();
                     if r.out >= cx.noutputs {
                         errs.push(format!(
                             "route '{a}' references nonexistent output {}",
@@ -721,7 +729,11 @@ impl Element for IPLookup {
         match name {
             "table" => {
                 let mut s = String::new();
-                for r in &self.routes {
+                let mut rs: Vec<&Route> = self.routes.iter().collect();
+                if self.class == "LinearIPLookup" {
+                    rs.sort_by_key(|r| r.seq);
+                }
+                for r in rs {
                     let pfx = format!("{}/{}", Ipv4Addr::from(r.addr), r.mask.count_ones());
                     let gw = if r.gw != 0 {
                         Ipv4Addr::from(r.gw).to_string()
@@ -754,7 +766,8 @@ impl Element for IPLookup {
     fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
         let ai = args::AddressInfo::default();
         let r = match name {
-            "add" | "set" => Self::parse_route(v, &ai).and_then(|r| {
+            "add" | "set" => Self::parse_route(v, &ai).and_then(|mut r| {
+                r.seq = self.routes.iter().map(|x| x.seq + 1).max().unwrap_or(0);
                 if r.out >= self.n {
                     return Err(format!("output {} out of range", r.out));
                 }
@@ -1060,17 +1073,66 @@ impl Element for SetChecksum {
 pub struct StoreIPAddress {
     addr: Option<[u8; 4]>,
     offset: usize,
+    /// `src`/`dst`: offset is into the IP header and the header checksum is kept valid.
+    ip_field: bool,
 }
 impl StoreIPAddress {
     fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
         for p in batch.iter_mut() {
             let a = self.addr.unwrap_or(p.dst_ip_anno());
             let o = self.offset;
-            if let Some(s) = p.data_mut().get_mut(o..o + 4) {
+            if self.ip_field {
+                let Some(ip) = p.network_header_mut() else {
+                    continue;
+                };
+                if ip.len() < 20 {
+                    continue;
+                }
+                for w in 0..2 {
+                    let at = o + 2 * w;
+                    let old = u16::from_be_bytes([ip[at], ip[at + 1]]);
+                    let new = u16::from_be_bytes([a[2 * w], a[2 * w + 1]]);
+                    ip[at..at + 2].copy_from_slice(&a[2 * w..2 * w + 2]);
+                    update_checksum(&mut ip[10..12], old, new);
+                }
+            } else if let Some(s) = p.data_mut().get_mut(o..o + 4) {
                 s.copy_from_slice(&a);
             }
         }
     }
+}
+
+/// SetIPAddress(ADDR): set the destination IP address annotation.
+#[derive(Default)]
+pub struct SetIPAddress {
+    addr: [u8; 4],
+}
+impl SetIPAddress {
+    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
+        for p in batch.iter_mut() {
+            p.set_dst_ip_anno(self.addr);
+        }
+    }
+}
+impl Element for SetIPAddress {
+    fn class_name(&self) -> &'static str {
+        "SetIPAddress"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let a = args::split_args(conf);
+        let [one] = a.as_slice() else {
+            return Err("expected ADDR".into());
+        };
+        self.addr = args::parse_ip(one, cx.addrs)
+            .ok_or("bad IP address")?
+            .octets();
+        Ok(())
+    }
+    simple_push_pull!();
+    any_impl!();
 }
 impl Element for StoreIPAddress {
     fn class_name(&self) -> &'static str {
@@ -1081,19 +1143,32 @@ impl Element for StoreIPAddress {
     }
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let a = args::split_args(conf);
+        let named = |o: &str| match o {
+            "src" => Some(12),
+            "dst" => Some(16),
+            _ => None,
+        };
         match a.len() {
-            1 => self.offset = args::parse_u64(&a[0]).ok_or("bad offset")? as usize,
+            1 => match named(&a[0]) {
+                Some(o) => {
+                    self.offset = o;
+                    self.ip_field = true;
+                }
+                None => self.offset = args::parse_u64(&a[0]).ok_or("bad offset")? as usize,
+            },
             2 => {
                 self.addr = Some(
                     args::parse_ip(&a[0], cx.addrs)
                         .ok_or("bad address")?
                         .octets(),
                 );
-                self.offset = match a[1].as_str() {
-                    "src" => 12,
-                    "dst" => 16,
-                    o => args::parse_u64(o).ok_or("bad offset")? as usize,
-                };
+                match named(&a[1]) {
+                    Some(o) => {
+                        self.offset = o;
+                        self.ip_field = true;
+                    }
+                    None => self.offset = args::parse_u64(&a[1]).ok_or("bad offset")? as usize,
+                }
             }
             _ => return Err("expected OFFSET or ADDR, OFFSET".into()),
         }
@@ -1109,6 +1184,11 @@ pub struct IPPrint {
     label: String,
     timestamp: bool,
     active: bool,
+    /// ID, TTL, TOS, LENGTH prefixes, in Click's order.
+    print_id: bool,
+    print_ttl: bool,
+    print_tos: bool,
+    print_len: bool,
 }
 impl IPPrint {
     fn process(&mut self, batch: &mut PacketBatch, ctx: &mut Ctx<'_>) {
@@ -1135,33 +1215,51 @@ impl IPPrint {
             let hl = ((ip[0] & 0xf) as usize) * 4;
             let len = u16::from_be_bytes([ip[2], ip[3]]) as usize;
             let t = ip.get(hl..).unwrap_or(&[]);
+            if self.print_id {
+                s.push_str(&format!("id {} ", u16::from_be_bytes([ip[4], ip[5]])));
+            }
+            if self.print_ttl {
+                s.push_str(&format!("ttl {} ", ip[8]));
+            }
+            if self.print_tos {
+                s.push_str(&format!("tos {} ", ip[1]));
+            }
+            if self.print_len {
+                s.push_str(&format!("length {len} "));
+            }
             match ip[9] {
                 6 if t.len() >= 14 => {
                     let sp = u16::from_be_bytes([t[0], t[1]]);
                     let dp = u16::from_be_bytes([t[2], t[3]]);
                     let f = t[13];
                     let mut fl = String::new();
-                    for (bit, c) in [(2, 'S'), (1, 'F'), (4, 'R'), (8, 'P'), (32, 'U')] {
+                    let thl = ((t[12] >> 4) as usize) * 4;
+                    let mut seqlen = len as i64 - (hl + thl) as i64;
+                    for (bit, c) in [(2, 'S'), (1, 'F'), (4, 'R'), (8, 'P')] {
                         if f & bit != 0 {
                             fl.push(c);
+                            if bit <= 2 {
+                                seqlen += 1;
+                            }
                         }
                     }
-                    if fl.is_empty() {
+                    if f & 15 == 0 {
                         fl.push('.');
                     }
-                    let thl = ((t[12] >> 4) as usize) * 4;
-                    let plen = len.saturating_sub(hl + thl);
+                    let seq = u32::from_be_bytes([t[4], t[5], t[6], t[7]]);
                     s.push_str(&format!(
-                        "{src}.{sp} > {dst}.{dp}: {fl} {}:{}({plen},{len},{})",
-                        u32::from_be_bytes([t[4], t[5], t[6], t[7]]),
-                        u32::from_be_bytes([t[4], t[5], t[6], t[7]]).wrapping_add(plen as u32),
-                        hl
+                        "{src}.{sp} > {dst}.{dp}: {fl} {seq}:{}({seqlen},{},{len})",
+                        seq.wrapping_add(seqlen as u32),
+                        p.len(),
                     ));
                     if f & 16 != 0 && t.len() >= 12 {
                         s.push_str(&format!(
                             " ack {}",
                             u32::from_be_bytes([t[8], t[9], t[10], t[11]])
                         ));
+                    }
+                    if t.len() >= 16 {
+                        s.push_str(&format!(" win {}", u16::from_be_bytes([t[14], t[15]])));
                     }
                 }
                 17 if t.len() >= 8 => {
@@ -1173,10 +1271,7 @@ impl IPPrint {
                     ));
                 }
                 1 if !t.is_empty() => s.push_str(&format!("{src} > {dst}: icmp type {}", t[0])),
-                pr => s.push_str(&format!(
-                    "{src} > {dst}: ip-proto-{pr} {}",
-                    len.saturating_sub(hl)
-                )),
+                pr => s.push_str(&format!("{src} > {dst}: ip-proto-{pr}")),
             }
             ctx.chatter(&s);
         }
@@ -1212,6 +1307,10 @@ impl Element for IPPrint {
         self.label = b.string("LABEL")?.unwrap_or_default();
         self.timestamp = b.bool("TIMESTAMP")?.unwrap_or(true);
         self.active = b.bool("ACTIVE")?.unwrap_or(true);
+        self.print_id = b.bool("ID")?.unwrap_or(false);
+        self.print_ttl = b.bool("TTL")?.unwrap_or(false);
+        self.print_tos = b.bool("TOS")?.unwrap_or(false);
+        self.print_len = b.bool("LENGTH")?.unwrap_or(false);
         Ok(())
     }
     simple_push_pull!();

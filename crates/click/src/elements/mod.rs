@@ -4,6 +4,7 @@ use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
 
 pub mod classify;
+pub mod conf_b_misc;
 pub mod dumps;
 pub mod ether;
 pub mod extra;
@@ -25,6 +26,7 @@ pub fn register_all(r: &mut Registry) {
     dumps::register(r);
     rewriter::register(r);
     extra::register(r);
+    conf_b_misc::register(r);
 }
 
 /// Split `batch` in place: packets for which `keep` returns false are removed and returned.

@@ -80,21 +80,73 @@ impl Flow {
     }
 }
 
-#[derive(Clone, Debug)]
-struct PortRange {
-    lo: u16,
-    hi: u16,
-    sequential: bool,
-    random: bool,
-}
-
+/// A rewrite pattern as Click's IPRewriterPattern: fixed fields (0 = keep) plus an optional
+/// variation range over the source port (NAPT) or the source address.
 #[derive(Clone, Debug)]
 struct Pattern {
-    saddr: Option<u32>,
-    sport: Option<PortRange>,
-    daddr: Option<u32>,
-    dport: Option<u16>,
+    saddr: u32,
+    sport: u16,
+    daddr: u32,
+    dport: u16,
+    variation_top: u32,
+    is_napt: bool,
+    sequential: bool,
+    same_first: bool,
     next: u32,
+    /// Per-pattern (forward, reply) outputs, for mapper patterns.
+    outs: Option<(usize, usize)>,
+}
+
+impl Pattern {
+    /// Click's IPRewriterPattern::unparse text.
+    fn unparse(&self) -> String {
+        let a = |x: u32| Ipv4Addr::from(x).to_string();
+        let mut s = if !self.is_napt && self.variation_top != 0 {
+            format!(
+                "{}-{}",
+                a(self.saddr),
+                a(self.saddr.wrapping_add(self.variation_top))
+            )
+        } else if self.saddr != 0 {
+            a(self.saddr)
+        } else {
+            "-".into()
+        };
+        if self.is_napt {
+            if self.sport == 0 {
+                s.push_str(" -");
+            } else if self.variation_top != 0 {
+                let lo = self.sport as u32;
+                s.push_str(&format!(" {lo}-{}", lo + self.variation_top));
+            } else {
+                s.push_str(&format!(" {}", self.sport));
+            }
+        }
+        if self.daddr != 0 {
+            s.push_str(&format!(" {}", a(self.daddr)));
+        } else {
+            s.push_str(" -");
+        }
+        if self.is_napt {
+            if self.dport == 0 {
+                s.push_str(" -");
+            } else {
+                s.push_str(&format!(" {}", self.dport));
+            }
+        }
+        s
+    }
+}
+
+/// Strip a trailing `#` (sequential) or `?` (random) marker.
+fn variation_flags(s: &str) -> (&str, bool, bool) {
+    if let Some(t) = s.strip_suffix('#') {
+        (t, true, false)
+    } else if let Some(t) = s.strip_suffix('?') {
+        (t, false, false)
+    } else {
+        (s, false, true)
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -114,6 +166,10 @@ enum InputSpec {
 struct Entry {
     to: Flow,
     out: usize,
+    /// True for the reply-direction entry of a mapping.
+    reply: bool,
+    /// The REPLY_ANNO value given to reply packets.
+    anno: u8,
 }
 
 /// IPRewriter, TCPRewriter, UDPRewriter, IPAddrRewriter, IPAddrPairRewriter.
@@ -122,10 +178,10 @@ pub struct IPRewriter {
     mode: Mode,
     specs: Vec<InputSpec>,
     map: HashMap<Flow, Entry, BuildHasherDefault<FxHasher>>,
-    used: HashMap<(u8, u32, u16), (), BuildHasherDefault<FxHasher>>,
     n: usize,
     failures: u64,
     capacity: usize,
+    reply_anno: Option<usize>,
     seed: u64,
     spec_text: Vec<String>,
 }
@@ -137,10 +193,10 @@ impl IPRewriter {
             mode,
             specs: Vec::new(),
             map: HashMap::default(),
-            used: HashMap::default(),
             n: 0,
             failures: 0,
             capacity: 0,
+            reply_anno: None,
             seed: 0x1234_5678_9abc_def1,
             spec_text: Vec::new(),
         }
@@ -179,64 +235,104 @@ impl IPRewriter {
         }
     }
 
+    /// Parse 2 to 4 pattern words (`SADDR DADDR`, `SADDR SPORT DADDR`, `SADDR SPORT DADDR DPORT`).
     fn parse_pattern(words: &[String], ai: &AddressInfo) -> Result<Pattern, String> {
-        if words.len() != 4 {
-            return Err("pattern needs SADDR SPORT DADDR DPORT".into());
+        if words.len() < 2 || words.len() > 4 {
+            return Err("syntax error".into());
         }
-        let addr = |w: &str| -> Result<Option<u32>, String> {
-            if w == "-" {
-                Ok(None)
-            } else {
-                let w = w.split('/').next().unwrap_or(w);
-                let w = w.split('-').next().unwrap_or(w);
-                args::parse_ip(w, ai)
-                    .map(|a| Some(u32::from(a)))
-                    .ok_or_else(|| format!("bad address '{w}'"))
-            }
-        };
-        let sport = if words[1] == "-" {
-            None
-        } else {
-            let mut s = words[1].as_str();
-            let sequential = s.ends_with('#');
-            let random = s.ends_with('?');
-            s = s.trim_end_matches(['#', '?']);
-            let (lo, hi) = match s.split_once('-') {
-                Some((a, b)) => (
-                    a.parse::<u16>().map_err(|_| "bad port")?,
-                    b.parse::<u16>().map_err(|_| "bad port")?,
-                ),
-                None => {
-                    let p = s.parse::<u16>().map_err(|_| format!("bad port '{s}'"))?;
-                    (p, p)
-                }
-            };
-            if lo > hi {
-                return Err("bad port range".into());
-            }
-            Some(PortRange {
-                lo,
-                hi,
-                sequential,
-                random,
-            })
-        };
-        let dport = if words[3] == "-" {
-            None
-        } else {
-            Some(
-                words[3]
-                    .parse::<u16>()
-                    .map_err(|_| format!("bad port '{}'", words[3]))?,
-            )
-        };
-        Ok(Pattern {
-            saddr: addr(&words[0])?,
-            sport,
-            daddr: addr(&words[2])?,
-            dport,
+        let mut p = Pattern {
+            saddr: 0,
+            sport: 0,
+            daddr: 0,
+            dport: 0,
+            variation_top: 0,
+            is_napt: words.len() >= 3,
+            sequential: false,
+            same_first: true,
             next: 0,
-        })
+            outs: None,
+        };
+        let ip = |w: &str| args::parse_ip(w, ai).map(u32::from);
+        let w0 = words[0].as_str();
+        if w0 != "-" {
+            if let Some(a) = ip(w0) {
+                p.saddr = a;
+            } else {
+                let (t, seq, sf) = variation_flags(w0);
+                let (a, top) = match t.split_once('-') {
+                    Some((x, y)) => match (ip(x), ip(y)) {
+                        (Some(a), Some(b)) if b >= a => (a, b - a),
+                        _ => return Err("bad source address".into()),
+                    },
+                    None => {
+                        let (x, len) = t.split_once('/').ok_or("bad source address")?;
+                        let a = ip(x).ok_or("bad source address")?;
+                        let len: u32 = match len.parse::<u32>() {
+                            Ok(l) if l <= 32 => l,
+                            _ => {
+                                let m = ip(len).ok_or("bad source address")?;
+                                if m.leading_ones() + m.trailing_zeros() != 32 {
+                                    return Err("bad source address".into());
+                                }
+                                m.leading_ones()
+                            }
+                        };
+                        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+                        if a == 0 || len == 0 {
+                            return Err("bad source address".into());
+                        }
+                        match len {
+                            32 => (a, 0),
+                            31 => (a & mask, 1),
+                            _ => ((a & mask) | 1, !mask - 2),
+                        }
+                    }
+                };
+                p.saddr = a;
+                p.variation_top = top;
+                p.sequential = seq;
+                p.same_first = sf;
+            }
+        }
+        let mut i = 0;
+        if words.len() >= 3 {
+            i = if words.len() == 3 { 2 } else { 1 };
+            let w = words[i].as_str();
+            if w != "-" {
+                match w.parse::<i64>() {
+                    Ok(v) if v > 0 && v < 65536 => p.sport = v as u16,
+                    _ => {
+                        let (t, seq, sf) = variation_flags(w);
+                        let (x, y) = t.split_once('-').unwrap_or((t, ""));
+                        match (x.parse::<i64>(), y.parse::<i64>()) {
+                            (Ok(a), Ok(b)) if a >= 0 && b >= a && b < 65536 => {
+                                p.sport = a as u16;
+                                p.variation_top = (b - a) as u32;
+                                p.sequential = seq;
+                                p.same_first = sf;
+                            }
+                            _ => return Err("bad source port".into()),
+                        }
+                    }
+                }
+            }
+            i = if words.len() == 3 { 0 } else { 1 };
+        }
+        i += 1;
+        let w = words[i].as_str();
+        if w != "-" {
+            p.daddr = ip(w).ok_or("bad destination address")?;
+        }
+        if words.len() == 4 {
+            let w = words[3].as_str();
+            if w != "-" {
+                match w.parse::<i64>() {
+                    Ok(v) if v > 0 && v < 65536 => p.dport = v as u16,
+                    _ => return Err("bad destination port".into()),
+                }
+            }
+        }
+        Ok(p)
     }
 
     fn parse_spec(&self, spec: &str, cx: &ConfigureCx<'_>) -> Result<InputSpec, String> {
@@ -253,27 +349,23 @@ impl IPRewriter {
             "drop" | "discard" => InputSpec::Drop,
             "pass" | "nochange" => InputSpec::Pass(if w.len() > 1 { out(w.get(1))? } else { 0 }),
             "keep" => InputSpec::Keep(out(w.get(1))?, out(w.get(2))?),
-            "pattern" => {
-                if self.mode != Mode::Full && w.len() == 5 {
-                    // IPAddrRewriter/IPAddrPairRewriter: pattern SADDR DADDR FOUT ROUT
-                    let words = [w[1].clone(), "-".to_string(), w[2].clone(), "-".to_string()];
-                    let p = Self::parse_pattern(&words, cx.addrs)?;
-                    InputSpec::Pattern(vec![p], out(w.get(3))?, out(w.get(4))?, 0)
-                } else if w.len() == 4 {
-                    // pattern NAME FOUT ROUT (IPRewriterPatterns)
-                    let pats = named_patterns(&w[1], cx)?;
-                    InputSpec::Pattern(pats, out(w.get(2))?, out(w.get(3))?, 0)
-                } else if w.len() >= 5 {
-                    let p = Self::parse_pattern(&w[1..5], cx.addrs)?;
-                    let (f, r) = if w.len() >= 7 {
-                        (out(w.get(5))?, out(w.get(6))?)
-                    } else {
-                        (0, 1.min(cx.noutputs.saturating_sub(1)))
-                    };
-                    InputSpec::Pattern(vec![p], f, r, 0)
+            "pattern" | "xpattern" => {
+                let rest = &w[1..];
+                let ports = rest.len() >= 3
+                    && rest[rest.len() - 2].parse::<usize>().is_ok()
+                    && rest[rest.len() - 1].parse::<usize>().is_ok();
+                let (pw, f, r) = if ports {
+                    let n = rest.len();
+                    (&rest[..n - 2], out(rest.get(n - 2))?, out(rest.get(n - 1))?)
                 } else {
-                    return Err(format!("bad pattern spec '{spec}'"));
-                }
+                    (rest, 0, 1.min(cx.noutputs.saturating_sub(1)))
+                };
+                let pats = if pw.len() == 1 {
+                    named_patterns(&pw[0], cx)?
+                } else {
+                    vec![Self::parse_pattern(pw, cx.addrs)?]
+                };
+                InputSpec::Pattern(pats, f, r, 0)
             }
             name => {
                 // a mapper element (RoundRobinIPMapper)
@@ -295,50 +387,76 @@ impl IPRewriter {
                     if pw.len() < 4 {
                         return Err(format!("bad mapper pattern '{a}'"));
                     }
-                    pats.push(Self::parse_pattern(&pw[..4], cx.addrs)?);
+                    let mut p = Self::parse_pattern(&pw[..4], cx.addrs)?;
                     if pw.len() >= 6 {
                         f = out(pw.get(4))?;
                         r = out(pw.get(5))?;
+                        p.outs = Some((f, r));
                     }
+                    pats.push(p);
                 }
                 InputSpec::Pattern(pats, f, r, 0)
             }
         })
     }
 
-    fn alloc_port(
-        &mut self,
-        proto: u8,
-        addr: u32,
-        r: &PortRange,
-        orig: u16,
-        next: &mut u32,
-    ) -> Option<u16> {
-        let span = (r.hi - r.lo) as u32 + 1;
-        if !r.sequential
-            && !r.random
-            && orig >= r.lo
-            && orig <= r.hi
-            && !self.used.contains_key(&(proto, addr, orig))
-        {
-            return Some(orig);
+    /// Choose the variation (source port for NAPT, else source address) so that the reply
+    /// flow is not already mapped, as Click's IPRewriterPattern::rewrite_flowid does.
+    fn vary(&mut self, p: &mut Pattern, f: &Flow, to: &mut Flow) -> bool {
+        if p.variation_top == 0 {
+            return true;
         }
-        for k in 0..span {
-            let off = if r.random {
+        let top = p.variation_top;
+        let base = if p.is_napt { p.sport as u32 } else { p.saddr };
+        let mut lookup = to.reverse();
+        let set = |l: &mut Flow, v: u32| {
+            if p.is_napt {
+                l.dport = (base + v) as u16;
+            } else {
+                l.daddr = base.wrapping_add(v);
+            }
+        };
+        let free = |s: &Self, l: &Flow| !s.map.contains_key(&s.key(*l, false));
+        let mut found = None;
+        let sv = (f.sport as u32).wrapping_sub(base);
+        if p.same_first && sv <= top {
+            lookup.dport = f.sport;
+            if free(self, &lookup) {
+                found = Some(sv);
+            }
+        }
+        if found.is_none() {
+            let mut v = if p.sequential {
+                if p.next > top {
+                    0
+                } else {
+                    p.next
+                }
+            } else {
                 self.seed ^= self.seed << 13;
                 self.seed ^= self.seed >> 7;
                 self.seed ^= self.seed << 17;
-                (self.seed % span as u64) as u32
-            } else {
-                (*next + k) % span
+                (self.seed % (top as u64 + 1)) as u32
             };
-            let p = r.lo + off as u16;
-            if !self.used.contains_key(&(proto, addr, p)) {
-                *next = (off + 1) % span;
-                return Some(p);
+            for _ in 0..=top {
+                set(&mut lookup, v);
+                if free(self, &lookup) {
+                    found = Some(v);
+                    break;
+                }
+                v = if v == top { 0 } else { v + 1 };
             }
         }
-        None
+        let Some(v) = found else {
+            return false;
+        };
+        if p.is_napt {
+            to.sport = lookup.dport;
+        } else {
+            to.saddr = lookup.daddr;
+        }
+        p.next = v.wrapping_add(1);
+        true
     }
 
     /// Make a mapping for a new flow arriving on `port`. Returns the output, or None to drop.
@@ -349,60 +467,74 @@ impl IPRewriter {
             InputSpec::Pass(o) => Some(Entry {
                 to: f,
                 out: o | PASS_FLAG,
+                reply: false,
+                anno: 0,
             }),
             InputSpec::Keep(fo, ro) => {
                 self.install(f, f, fo, ro);
-                Some(Entry { to: f, out: fo })
+                Some(Entry {
+                    to: f,
+                    out: fo,
+                    reply: false,
+                    anno: 0,
+                })
             }
             InputSpec::Pattern(mut pats, fo, ro, idx) => {
                 let i = idx % pats.len().max(1);
                 let mut p = pats.get(i)?.clone();
                 let mut to = f;
-                if let Some(a) = p.saddr {
-                    to.saddr = a;
+                if p.saddr != 0 {
+                    to.saddr = p.saddr;
                 }
-                if let Some(a) = p.daddr {
-                    to.daddr = a;
+                if p.sport != 0 {
+                    to.sport = p.sport;
                 }
-                if let Some(d) = p.dport {
-                    to.dport = d;
+                if p.daddr != 0 {
+                    to.daddr = p.daddr;
                 }
-                if self.mode == Mode::Full {
-                    if let Some(r) = &p.sport {
-                        let mut next = p.next;
-                        match self.alloc_port(f.proto, to.saddr, r, f.sport, &mut next) {
-                            Some(sp) => to.sport = sp,
-                            None => {
-                                self.failures += 1;
-                                return None;
-                            }
-                        }
-                        p.next = next;
-                    }
+                if p.dport != 0 {
+                    to.dport = p.dport;
+                }
+                let (pfo, pro) = p.outs.unwrap_or((fo, ro));
+                if !self.vary(&mut p, &f, &mut to) {
+                    self.failures += 1;
+                    return None;
                 }
                 pats[i] = p;
                 let nidx = (i + 1) % pats.len().max(1);
                 self.specs[port] = InputSpec::Pattern(pats, fo, ro, nidx);
-                self.install(f, to, fo, ro);
-                Some(Entry { to, out: fo })
+                self.install(f, to, pfo, pro);
+                Some(Entry {
+                    to,
+                    out: pfo,
+                    reply: false,
+                    anno: 0,
+                })
             }
         }
     }
 
     fn install(&mut self, from: Flow, to: Flow, fo: usize, ro: usize) {
         let kf = self.key(from, true);
-        self.map.insert(kf, Entry { to, out: fo });
+        self.map.insert(
+            kf,
+            Entry {
+                to,
+                out: fo,
+                reply: false,
+                anno: 0,
+            },
+        );
         let kr = self.key(to.reverse(), false);
         self.map.insert(
             kr,
             Entry {
                 to: from.reverse(),
                 out: ro,
+                reply: true,
+                anno: 0,
             },
         );
-        if self.mode == Mode::Full {
-            self.used.insert((to.proto, to.saddr, to.sport), ());
-        }
     }
 
     /// Returns output port or usize::MAX to drop.
@@ -420,14 +552,15 @@ impl IPRewriter {
         let is_tu = proto == 6 || proto == 17;
         let proto_ok = match self.class {
             "TCPRewriter" => proto == 6,
-            "UDPRewriter" => proto == 17,
+            // Click's UDPRewriter also maps TCP and DCCP flows.
+            "UDPRewriter" => is_tu || proto == 33,
             _ => is_tu,
         };
         let addr_only = self.mode != Mode::Full;
         if !addr_only && (!proto_ok || !first_frag || ip.len() < hl + 8) {
             return self.non_flow(port);
         }
-        let ports = is_tu && first_frag && ip.len() >= hl + 4;
+        let ports = (is_tu || proto == 33) && first_frag && ip.len() >= hl + 4;
         let f = Flow {
             proto,
             saddr: u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]),
@@ -452,10 +585,23 @@ impl IPRewriter {
         }) {
             Some(e) => *e,
             None => match self.new_mapping(port, f) {
-                Some(e) => e,
+                Some(e) => {
+                    if let Some(off) = self.reply_anno {
+                        let k = self.key(e.to.reverse(), false);
+                        if let Some(r) = self.map.get_mut(&k) {
+                            r.anno = p.anno[off];
+                        }
+                    }
+                    e
+                }
                 None => return usize::MAX,
             },
         };
+        if e.reply {
+            if let Some(off) = self.reply_anno {
+                p.anno[off] = e.anno;
+            }
+        }
         if e.out & PASS_FLAG != 0 {
             return e.out & !PASS_FLAG;
         }
@@ -526,7 +672,7 @@ fn apply(p: &mut Packet, from: &Flow, to: &Flow, hl: usize, ports: bool) {
     let proto = ip[9];
     let csum_off = match proto {
         6 => 16,
-        17 => 6,
+        17 | 33 => 6,
         _ => return,
     };
     if ip.len() < hl + csum_off + 2 || !ports {
@@ -579,7 +725,7 @@ impl Element for IPRewriter {
             .map(|a| {
                 let w = args::split_words(a);
                 if w.first().map(|x| x.as_str()) == Some("pattern") && w.len() >= 5 {
-                    w[1..5].join(" ")
+                    w[1..w.len() - 2].join(" ")
                 } else {
                     a.clone()
                 }
@@ -587,9 +733,18 @@ impl Element for IPRewriter {
             .collect();
         self.n = cx.noutputs;
         let mut errs = Vec::new();
+        let mut idx = 0usize;
         for a in all {
             if let Some((k, v)) = args::split_keyword(&a) {
                 if k != "INPUTSPEC" {
+                    if k == "REPLY_ANNO" {
+                        self.reply_anno = match v.trim() {
+                            "PAINT" => Some(crate::packet::PAINT_ANNO_OFFSET),
+                            s => args::parse_u64(s)
+                                .map(|x| x as usize)
+                                .filter(|x| *x < crate::packet::ANNO_SIZE),
+                        };
+                    }
                     if k == "CAPACITY" || k == "MAPPING_CAPACITY" {
                         self.capacity = args::parse_u64(v).unwrap_or(0) as usize;
                     }
@@ -597,16 +752,18 @@ impl Element for IPRewriter {
                 }
                 match self.parse_spec(v, cx) {
                     Ok(s) => self.specs.push(s),
-                    Err(e) => errs.push(e),
+                    Err(e) => errs.push(format!("input spec {idx}: {e}")),
                 }
+                idx += 1;
                 continue;
             }
             match self.parse_spec(&a, cx) {
                 Ok(s) => self.specs.push(s),
-                Err(e) => errs.push(e),
+                Err(e) => errs.push(format!("input spec {idx}: {e}")),
             }
+            idx += 1;
         }
-        if self.specs.len() != cx.ninputs {
+        if errs.is_empty() && self.specs.len() != cx.ninputs {
             errs.push(format!("need {} arguments, one per input port", cx.ninputs));
         }
         for s in &self.specs {
@@ -692,9 +849,74 @@ impl Element for IPRewriter {
             "table_size" | "size" => (self.map.len() / 2).to_string(),
             "capacity" => self.capacity.to_string(),
             "mapping_failures" => self.failures.to_string(),
-            "patterns" => self.spec_text.iter().map(|s| format!("{s}\n")).collect(),
+            "patterns" => self
+                .spec_text
+                .iter()
+                .enumerate()
+                .map(|(i, s)| match self.specs.get(i) {
+                    Some(InputSpec::Pattern(p, ..)) if p.len() == 1 => {
+                        format!("{}\n", p[0].unparse())
+                    }
+                    _ => format!("{s}\n"),
+                })
+                .collect(),
             _ => return None,
         }))
     }
     any_impl!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn patterns_parse_and_unparse_like_click() {
+        let ai = AddressInfo::default();
+        let p = |s: &str| IPRewriter::parse_pattern(&words(s), &ai);
+        assert_eq!(
+            p("1.0.0.1 1-65535 - -").unwrap().unparse(),
+            "1.0.0.1 1-65535 - -"
+        );
+        assert_eq!(p("1.0.0.1/24 -").unwrap().unparse(), "1.0.0.1-1.0.0.254 -");
+        assert_eq!(p("1.0.0.0 0-255 - -").unwrap().variation_top, 255);
+        assert_eq!(p("1.0.0.1 1x - -").unwrap_err(), "bad source port");
+        assert_eq!(p("1.0.0.0 456-65536 - -").unwrap_err(), "bad source port");
+        assert_eq!(
+            p("1.255.0.0-1.0.255.255 -").unwrap_err(),
+            "bad source address"
+        );
+        let seq = p("3.0.0.1-3.0.0.255# -").unwrap();
+        assert!(seq.sequential && !seq.same_first && !seq.is_napt);
+    }
+
+    #[test]
+    fn sequential_ports_skip_mapped_reply_flows() {
+        let ai = AddressInfo::default();
+        let mut rw = IPRewriter::new("IPRewriter", Mode::Full);
+        let mut pat = IPRewriter::parse_pattern(&words("1.0.0.1 1024-1025# - -"), &ai).unwrap();
+        let f = |sport| Flow {
+            proto: 6,
+            saddr: 0x0a00_0001,
+            sport,
+            daddr: 0x0a00_0002,
+            dport: 80,
+        };
+        let mut ports = Vec::new();
+        for sp in [5, 6, 7] {
+            let mut to = f(sp);
+            to.saddr = pat.saddr;
+            to.sport = pat.sport;
+            if rw.vary(&mut pat, &f(sp), &mut to) {
+                rw.install(f(sp), to, 0, 1);
+                ports.push(to.sport);
+            }
+        }
+        // two free ports, then the range is exhausted
+        assert_eq!(ports, vec![1024, 1025]);
+    }
 }

@@ -4,7 +4,7 @@
 use super::{bool_str, parse_bool_h, parse_u64_h, split_batch};
 use crate::args::{self, bind, AddressInfo, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
-use crate::packet::{Packet, PacketBatch, Timestamp};
+use crate::packet::{Packet, PacketBatch, Timestamp, EXTRA_LENGTH_ANNO_OFFSET};
 use crate::registry::Registry;
 use crate::{any_impl, simple_push_pull};
 use std::collections::VecDeque;
@@ -196,7 +196,7 @@ impl Discard {
         Discard {
             count: 0,
             active: true,
-            burst: 8,
+            burst: 1,
             pulling: false,
         }
     }
@@ -211,7 +211,7 @@ impl Element for Discard {
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("ACTIVE", Kind::P), ("BURST", Kind::K)])?;
         self.active = b.bool("ACTIVE")?.unwrap_or(true);
-        self.burst = b.u64("BURST")?.unwrap_or(8).max(1) as usize;
+        self.burst = b.u64("BURST")?.unwrap_or(1).max(1) as usize;
         Ok(())
     }
     fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
@@ -482,6 +482,10 @@ impl Element for InfiniteSource {
     }
     fn run_task(&mut self, ctx: &mut Ctx<'_>) -> bool {
         if !self.active || !self.pushing {
+            return false;
+        }
+        // Full downstream queue: sleep until it wakes us (Click's nonfull notifier).
+        if !ctx.downstream_nonfull() {
             return false;
         }
         let mut n = (self.burst as u64).min(self.remaining()) as usize;
@@ -838,6 +842,8 @@ impl Element for AverageCounter {
 /// Queue and its variants: push in, pull out; an optional second push output gets drops.
 pub struct Queue {
     class: &'static str,
+    /// Set once `capacity` is written: the `config` handler then shows the new keyword.
+    reconfigured: bool,
     q: VecDeque<Packet>,
     capacity: usize,
     drops: u64,
@@ -848,6 +854,7 @@ impl Queue {
     fn new(class: &'static str) -> Self {
         Queue {
             class,
+            reconfigured: false,
             q: VecDeque::new(),
             capacity: 1000,
             drops: 0,
@@ -874,6 +881,12 @@ impl Element for Queue {
     fn is_empty_notifier(&self) -> bool {
         true
     }
+    fn is_full_notifier(&self) -> bool {
+        matches!(
+            self.class,
+            "Queue" | "FullNoteQueue" | "ThreadSafeQueue" | "QuickNoteQueue"
+        )
+    }
     fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
         let mut dropped = Vec::new();
         for p in batch {
@@ -899,12 +912,18 @@ impl Element for Queue {
         if !self.q.is_empty() {
             ctx.set_signal(true);
         }
+        if self.q.len() >= self.capacity {
+            ctx.set_nonfull(false);
+        }
     }
     fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
         let n = max.min(self.q.len());
         let b: PacketBatch = self.q.drain(..n).collect();
         if self.q.is_empty() {
             ctx.set_signal(false);
+        }
+        if self.q.len() < self.capacity {
+            ctx.set_nonfull(true);
         }
         b
     }
@@ -924,12 +943,22 @@ impl Element for Queue {
             "highwater_length" => self.highwater.to_string(),
             "capacity" => self.capacity.to_string(),
             "drops" => self.drops.to_string(),
+            "config" if self.reconfigured => format!("CAPACITY {}", self.capacity),
             _ => return None,
         }))
     }
     fn write_handler(&mut self, name: &str, v: &str, ctx: &mut Ctx<'_>) -> WriteResult {
         match name {
-            "capacity" => Some(parse_u64_h(v).map(|c| self.capacity = c as usize)),
+            "capacity" => Some(parse_u64_h(v).map(|c| {
+                // Click keeps the oldest packets that fit the new capacity.
+                self.capacity = c as usize;
+                self.reconfigured = true;
+                self.q.truncate(self.capacity);
+                ctx.set_nonfull(self.q.len() < self.capacity);
+                if self.q.is_empty() {
+                    ctx.set_signal(false);
+                }
+            })),
             "reset_counts" => {
                 self.drops = 0;
                 self.highwater = self.q.len();
@@ -938,6 +967,7 @@ impl Element for Queue {
             "reset" => {
                 self.q.clear();
                 ctx.set_signal(false);
+                ctx.set_nonfull(true);
                 Some(Ok(()))
             }
             _ => None,
@@ -949,6 +979,7 @@ impl Element for Queue {
 /// Unqueue and RatedUnqueue: pull → push with a task.
 pub struct Unqueue {
     rated: bool,
+    bucket: Option<f64>,
     active: bool,
     limit: Option<u64>,
     burst: usize,
@@ -961,6 +992,7 @@ impl Unqueue {
     fn new(rated: bool) -> Self {
         Unqueue {
             rated,
+            bucket: None,
             active: true,
             limit: None,
             burst: 1,
@@ -1004,10 +1036,14 @@ impl Element for Unqueue {
                 }
                 _ => b.f64("RATE")?.unwrap_or(0.0),
             };
-            self.burst = b.u64("BURST")?.or(b.u64("BURST_SIZE")?).unwrap_or(1).max(1) as usize;
-            if let Some(d) = b.time("BURST_DURATION")? {
-                self.burst = ((d * self.rate).round() as usize).max(1);
-            }
+            self.burst = b.u64("BURST")?.unwrap_or(1).max(1) as usize;
+            // BURST_SIZE/BURST_DURATION size the token bucket, which starts full.
+            let bucket = match (b.u64("BURST_SIZE")?, b.time("BURST_DURATION")?) {
+                (Some(s), _) => Some(s as f64),
+                (None, Some(d)) => Some((d * self.rate).round()),
+                _ => None,
+            };
+            self.bucket = bucket.map(|s| s.max(1.0));
             self.active = b.bool("ACTIVE")?.unwrap_or(true);
         } else {
             let b = bind(
@@ -1025,7 +1061,7 @@ impl Element for Unqueue {
     }
     fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
         self.last = ctx.now();
-        self.tokens = 1.0;
+        self.tokens = self.bucket.unwrap_or(1.0);
         if self.active {
             ctx.reschedule();
         }
@@ -1049,10 +1085,13 @@ impl Element for Unqueue {
             let now = ctx.now();
             let dt = (now - self.last).as_secs_f64().max(0.0);
             self.last = now;
-            self.tokens = (self.tokens + dt * self.rate).min(self.burst as f64);
+            let cap = self.bucket.unwrap_or(self.burst as f64);
+            self.tokens = (self.tokens + dt * self.rate).min(cap);
             let avail = self.tokens.floor() as usize;
             if avail == 0 {
                 let wait = ((1.0 - self.tokens) / self.rate.max(1e-9)).max(1e-6);
+                // Click's timer works in whole jiffies (1 ms) and fires one jiffy late.
+                let wait = ((wait * 1000.0).ceil() + 1.0) / 1000.0;
                 ctx.schedule_timer(0, now + Timestamp::from_secs_f64(wait));
                 return false;
             }
@@ -1153,10 +1192,12 @@ impl Element for Tee {
         Ok(())
     }
     fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
-        for o in 1..self.n {
+        // Click's order: clones to outputs 0..n-1, the original to the last one.
+        let last = self.n.max(1) - 1;
+        for o in 0..last {
             ctx.output(o, batch.to_vec());
         }
-        ctx.output(0, batch);
+        ctx.output(last, batch);
     }
     any_impl!();
 }
@@ -1371,11 +1412,18 @@ impl Element for Strip {
 #[derive(Default)]
 pub struct Truncate {
     n: usize,
+    /// EXTRA_LENGTH: account cut bytes in the extra-length annotation (Click default true).
+    extra: bool,
 }
 impl Truncate {
     fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
         for p in batch.iter_mut() {
             if p.len() > self.n {
+                if self.extra {
+                    let cut = (p.len() - self.n) as u32;
+                    let e = p.anno_u32(EXTRA_LENGTH_ANNO_OFFSET);
+                    p.set_anno_u32(EXTRA_LENGTH_ANNO_OFFSET, e.saturating_add(cut));
+                }
                 p.set_len(self.n);
             }
         }
@@ -1391,6 +1439,7 @@ impl Element for Truncate {
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("LENGTH", Kind::Mp), ("EXTRA_LENGTH", Kind::K)])?;
         self.n = b.u64("LENGTH")?.unwrap_or(0) as usize;
+        self.extra = b.bool("EXTRA_LENGTH")?.unwrap_or(true);
         Ok(())
     }
     simple_push_pull!();
@@ -1704,6 +1753,7 @@ impl Element for RandomSample {
 #[derive(Default)]
 pub struct RatedSplitter {
     rate: f64,
+    burst: Option<f64>,
     tokens: f64,
     last: Option<Timestamp>,
 }
@@ -1718,9 +1768,26 @@ impl Element for RatedSplitter {
         "h"
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
-        let b = bind(conf, &[("RATE", Kind::Mp)])?;
+        let b = bind(
+            conf,
+            &[
+                ("RATE", Kind::Mp),
+                ("BURST_SIZE", Kind::K),
+                ("BURST_DURATION", Kind::K),
+            ],
+        )?;
         self.rate = b.f64("RATE")?.unwrap_or(0.0);
         self.tokens = 1.0;
+        // A burst makes the bucket start full with that many tokens.
+        let burst = match (b.f64("BURST_SIZE")?, b.f64("BURST_DURATION")?) {
+            (Some(s), _) => Some(s),
+            (None, Some(d)) => Some(d * self.rate),
+            _ => None,
+        };
+        if let Some(s) = burst {
+            self.burst = Some(s.max(1.0));
+            self.tokens = s.max(1.0);
+        }
         Ok(())
     }
     fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
@@ -1730,7 +1797,8 @@ impl Element for RatedSplitter {
             .map(|l| (now - l).as_secs_f64().max(0.0))
             .unwrap_or(0.0);
         self.last = Some(now);
-        self.tokens = (self.tokens + dt * self.rate).min(self.rate.max(1.0));
+        let cap = self.burst.unwrap_or(self.rate.max(1.0));
+        self.tokens = (self.tokens + dt * self.rate).min(cap);
         let mut tokens = self.tokens;
         let rest = split_batch(&mut batch, |_| {
             if tokens >= 1.0 {

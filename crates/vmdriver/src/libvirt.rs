@@ -25,6 +25,23 @@ pub struct LibvirtDriver {
     jobs: Mutex<Sender<Job>>,
     consoles: Mutex<BTreeMap<String, PathBuf>>,
     uri: String,
+    /// Joined on drop: the worker must finish `virConnectClose` before the process exits, or
+    /// libvirt's own teardown races it (seen as "double free or corruption" at exit).
+    worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Drop for LibvirtDriver {
+    fn drop(&mut self) {
+        // Replace (and so drop) the only sender: the worker's job loop ends and it closes.
+        let (dummy, _) = channel::<Job>();
+        if let Ok(mut jobs) = self.jobs.lock() {
+            drop(std::mem::replace(&mut *jobs, dummy));
+        }
+        let handle = self.worker.lock().ok().and_then(|mut w| w.take());
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
 }
 
 impl LibvirtDriver {
@@ -36,7 +53,7 @@ impl LibvirtDriver {
         let (tx, rx) = channel::<Job>();
         let (ready_tx, ready_rx) = channel::<Result<(), String>>();
         let uri_owned = uri.to_string();
-        std::thread::Builder::new()
+        let worker = std::thread::Builder::new()
             .name("libvirt".into())
             .spawn(move || {
                 let mut conn = match Connect::open(Some(&uri_owned)) {
@@ -64,6 +81,7 @@ impl LibvirtDriver {
                 jobs: Mutex::new(tx),
                 consoles: Mutex::new(BTreeMap::new()),
                 uri: uri.into(),
+                worker: Mutex::new(Some(worker)),
             }),
             Ok(Err(message)) => Err(VmError::Connect {
                 uri: uri.into(),

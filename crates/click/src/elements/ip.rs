@@ -5,7 +5,7 @@ use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
 use crate::packet::{Packet, PacketBatch, PacketType, FIX_IP_SRC_ANNO_OFFSET};
 use crate::registry::Registry;
-use crate::{any_impl, simple_push_pull};
+use crate::{any_impl, filter_push_pull, simple_push_pull};
 use std::net::Ipv4Addr;
 
 /// Register the IP classes.
@@ -470,25 +470,7 @@ impl Element for DecIPTTL {
         self.multicast = b.bool("MULTICAST")?.unwrap_or(true);
         Ok(())
     }
-    fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
-        let bad = split_batch(&mut batch, |p| self.dec(p));
-        self.drops += bad.len() as u64;
-        ctx.output(0, batch);
-        ctx.output(1, bad);
-    }
-    fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
-        let mut batch = ctx.pull(0, max);
-        let bad = split_batch(&mut batch, |p| self.dec(p));
-        self.drops += bad.len() as u64;
-        ctx.output(1, bad);
-        batch
-    }
-    fn handlers(&self) -> Vec<HandlerSpec> {
-        vec![HandlerSpec::r("drops")]
-    }
-    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
-        (name == "drops").then(|| Ok(self.drops.to_string()))
-    }
+    filter_push_pull!(dec);
     any_impl!();
 }
 
@@ -1414,25 +1396,7 @@ impl Element for CheckTransport {
         self.checksum = b.bool("CHECKSUM")?.unwrap_or(true);
         Ok(())
     }
-    fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
-        let bad = split_batch(&mut batch, |p| self.ok(p));
-        self.drops += bad.len() as u64;
-        ctx.output(0, batch);
-        ctx.output(1, bad);
-    }
-    fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
-        let mut batch = ctx.pull(0, max);
-        let bad = split_batch(&mut batch, |p| self.ok(p));
-        self.drops += bad.len() as u64;
-        ctx.output(1, bad);
-        batch
-    }
-    fn handlers(&self) -> Vec<HandlerSpec> {
-        vec![HandlerSpec::r("drops")]
-    }
-    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
-        (name == "drops").then(|| Ok(self.drops.to_string()))
-    }
+    filter_push_pull!(ok);
     any_impl!();
 }
 

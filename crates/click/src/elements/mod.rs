@@ -85,3 +85,46 @@ macro_rules! simple_push_pull {
         }
     };
 }
+
+/// Generate `push`, `pull` and the `drops` read handler for a checking element with
+/// `fn $check(&mut self, &mut Packet) -> bool` and a `drops: u64` field: packets that fail the
+/// check are counted and go to output 1 (dropped when it is not connected), the rest to output 0.
+#[macro_export]
+macro_rules! filter_push_pull {
+    ($check:ident) => {
+        fn push(
+            &mut self,
+            _port: usize,
+            mut batch: $crate::PacketBatch,
+            ctx: &mut $crate::Ctx<'_>,
+        ) {
+            let bad = $crate::elements::split_batch(&mut batch, |p| self.$check(p));
+            self.drops += bad.len() as u64;
+            ctx.output(0, batch);
+            ctx.output(1, bad);
+        }
+        fn pull(
+            &mut self,
+            _port: usize,
+            max: usize,
+            ctx: &mut $crate::Ctx<'_>,
+        ) -> $crate::PacketBatch {
+            let mut batch = ctx.pull(0, max);
+            let bad = $crate::elements::split_batch(&mut batch, |p| self.$check(p));
+            self.drops += bad.len() as u64;
+            ctx.output(1, bad);
+            batch
+        }
+        fn handlers(&self) -> Vec<$crate::element::HandlerSpec> {
+            vec![$crate::element::HandlerSpec::r("drops")]
+        }
+        fn read_handler(
+            &mut self,
+            name: &str,
+            _p: &str,
+            _ctx: &mut $crate::Ctx<'_>,
+        ) -> $crate::element::ReadResult {
+            (name == "drops").then(|| Ok(self.drops.to_string()))
+        }
+    };
+}

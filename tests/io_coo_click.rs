@@ -5,12 +5,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use click_io::controlsocket::ControlClient;
-use click_io::testnet::{self, Netns};
-use click_io::{IfName, IoMode, PacketRx, PacketTx, RxConfig, TxConfig};
+use click_io::testnet::{self, Chain};
 
 /// Kills the engine process on drop (also when an assertion fails) and removes its files
 /// (a killed engine cannot unlink its socket).
@@ -26,29 +24,20 @@ impl Drop for Engine {
     }
 }
 
-struct Chain {
-    gen: Netns,
-    nf: Netns,
-    sink: Netns,
-    p: String,
-}
-
 fn chain() -> Option<Chain> {
     if let Some(why) = testnet::netns_unavailable() {
         eprintln!("skipped: {why}");
         return None;
     }
-    let p = testnet::unique_prefix();
-    let gen = Netns::create(&format!("{p}g")).unwrap();
-    let nf = Netns::create(&format!("{p}n")).unwrap();
-    let sink = Netns::create(&format!("{p}s")).unwrap();
-    testnet::veth_between(&gen, &format!("{p}g0"), &nf, &format!("{p}n0")).unwrap();
-    testnet::veth_between(&nf, &format!("{p}n1"), &sink, &format!("{p}s0")).unwrap();
-    Some(Chain { gen, nf, sink, p })
+    Some(Chain::create().unwrap())
 }
 
 fn start_engine(c: &Chain, args: &[&str], config: &str, sock: &Path) -> Engine {
-    let file = std::env::temp_dir().join(format!("cbt-io-cc-{}-{}.click", std::process::id(), c.p));
+    let file = std::env::temp_dir().join(format!(
+        "cbt-io-cc-{}-{}.click",
+        std::process::id(),
+        c.prefix
+    ));
     std::fs::write(&file, config).unwrap();
     let child = Command::new("ip")
         .args([
@@ -77,44 +66,8 @@ fn start_engine(c: &Chain, args: &[&str], config: &str, sock: &Path) -> Engine {
     e
 }
 
-/// Sends `n` frames gen → NF and returns how many distinct ones reached the sink.
 fn blast(c: &Chain, n: u64) -> usize {
-    let (ready_tx, ready_rx) = mpsc::channel();
-    let s0 = IfName::new(&format!("{}s0", c.p)).unwrap();
-    let sink = c
-        .sink
-        .spawn(move || {
-            let mut rx = PacketRx::open(&s0, &RxConfig::for_mode(IoMode::Latency)).unwrap();
-            ready_tx.send(()).unwrap();
-            let mut seen = std::collections::BTreeSet::new();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while (seen.len() as u64) < n && Instant::now() < deadline {
-                rx.wait(20);
-                rx.recv_batch(256, |f| {
-                    if let Some(s) = testnet::udp_frame_seq(f) {
-                        seen.insert(s);
-                    }
-                });
-            }
-            seen.len()
-        })
-        .unwrap();
-    ready_rx.recv().unwrap();
-    let g0 = IfName::new(&format!("{}g0", c.p)).unwrap();
-    c.gen
-        .run(move || {
-            let mut tx = PacketTx::open(&g0, &TxConfig::default()).unwrap();
-            let frames: Vec<Vec<u8>> = (0..n).map(|s| testnet::udp_frame(60, s)).collect();
-            for chunk in frames.chunks(32) {
-                let mut done = 0;
-                while done < chunk.len() {
-                    done += tx.send_batch(&chunk[done..]);
-                }
-                std::thread::sleep(Duration::from_micros(300));
-            }
-        })
-        .unwrap();
-    sink.join().unwrap()
+    c.blast(n).unwrap()
 }
 
 fn sock(tag: &str) -> PathBuf {
@@ -129,7 +82,7 @@ const FORWARD: &str = "// VNF header would be here\n\
 fn forward_with_mode(mode: &str, tag: &str) {
     let Some(c) = chain() else { return };
     let s = sock(tag);
-    let ports = format!("{p}n0,{p}n1", p = c.p);
+    let ports = format!("{p}n0,{p}n1", p = c.prefix);
     let _e = start_engine(&c, &["--ports", &ports, "--io-mode", mode], FORWARD, &s);
     let n = 3000;
     let got = blast(&c, n);
@@ -171,14 +124,14 @@ fn coo_click_stop_handler_ends_the_process() {
     let s = sock("stop");
     let cfg = format!(
         "FromDevice({p}n0) -> c :: Counter -> Queue -> ToDevice({p}n1);",
-        p = c.p
+        p = c.prefix
     );
     let mut e = start_engine(&c, &[], &cfg, &s);
     let mut cl = ControlClient::connect_unix(&s, Duration::from_secs(5)).unwrap();
     assert_eq!(cl.read("c.count").unwrap(), "0");
     assert_eq!(
         cl.read("FromDevice@1.device").unwrap(),
-        format!("{}n0", c.p)
+        format!("{}n0", c.prefix)
     );
     let r = cl.request("WRITE stop", b"", false).unwrap();
     assert_eq!(r.code, 200, "{r:?}");

@@ -8,14 +8,12 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use click::{Registry, Router};
 use click_io::controlsocket::{ControlClient, Endpoint, SessionConfig};
-use click_io::testnet::{self, Netns};
-use click_io::{
-    register_elements, IfName, IoDriver, IoMode, IoOptions, PacketRx, PacketTx, RxConfig, TxConfig,
-};
+use click_io::testnet::{self, Chain};
+use click_io::{register_elements, IfName, IoDriver, IoMode, IoOptions};
 
 fn registry(ports: &[&str], mode: IoMode) -> Registry {
     let mut reg = Registry::standard();
@@ -56,25 +54,12 @@ fn bad_arguments_are_config_errors() {
 }
 
 /// gen --(g0|n0)--> NF --(n1|s0)--> sink, plus the reverse direction.
-struct Chain {
-    gen: Netns,
-    nf: Netns,
-    sink: Netns,
-    p: String,
-}
-
 fn chain() -> Option<Chain> {
     if let Some(why) = testnet::netns_unavailable() {
         eprintln!("skipped: {why}");
         return None;
     }
-    let p = testnet::unique_prefix();
-    let gen = Netns::create(&format!("{p}g")).unwrap();
-    let nf = Netns::create(&format!("{p}n")).unwrap();
-    let sink = Netns::create(&format!("{p}s")).unwrap();
-    testnet::veth_between(&gen, &format!("{p}g0"), &nf, &format!("{p}n0")).unwrap();
-    testnet::veth_between(&nf, &format!("{p}n1"), &sink, &format!("{p}s0")).unwrap();
-    Some(Chain { gen, nf, sink, p })
+    Some(Chain::create().unwrap())
 }
 
 /// Runs `config` in the NF namespace until `stop`; returns once the router is up.
@@ -85,7 +70,7 @@ fn run_router(
     sock: PathBuf,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
-    let ports = [format!("{}n0", c.p), format!("{}n1", c.p)];
+    let ports = [format!("{}n0", c.prefix), format!("{}n1", c.prefix)];
     let (ready_tx, ready_rx) = mpsc::channel();
     let h =
         c.nf.spawn(move || {
@@ -108,44 +93,8 @@ fn run_router(
     h
 }
 
-/// Sends `n` frames from gen and returns how many distinct ones the sink saw.
 fn blast(c: &Chain, n: u64) -> usize {
-    let (ready_tx, ready_rx) = mpsc::channel();
-    let s0 = IfName::new(&format!("{}s0", c.p)).unwrap();
-    let sink = c
-        .sink
-        .spawn(move || {
-            let mut rx = PacketRx::open(&s0, &RxConfig::for_mode(IoMode::Latency)).unwrap();
-            ready_tx.send(()).unwrap();
-            let mut seen = std::collections::BTreeSet::new();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while (seen.len() as u64) < n && Instant::now() < deadline {
-                rx.wait(20);
-                rx.recv_batch(256, |f| {
-                    if let Some(s) = testnet::udp_frame_seq(f) {
-                        seen.insert(s);
-                    }
-                });
-            }
-            seen.len()
-        })
-        .unwrap();
-    ready_rx.recv().unwrap();
-    let g0 = IfName::new(&format!("{}g0", c.p)).unwrap();
-    c.gen
-        .run(move || {
-            let mut tx = PacketTx::open(&g0, &TxConfig::default()).unwrap();
-            let frames: Vec<Vec<u8>> = (0..n).map(|s| testnet::udp_frame(60, s)).collect();
-            for chunk in frames.chunks(32) {
-                let mut done = 0;
-                while done < chunk.len() {
-                    done += tx.send_batch(&chunk[done..]);
-                }
-                std::thread::sleep(Duration::from_micros(300));
-            }
-        })
-        .unwrap();
-    sink.join().unwrap()
+    c.blast(n).unwrap()
 }
 
 fn sock_path(tag: &str) -> PathBuf {
@@ -157,8 +106,8 @@ fn forward_and_count(config: &str, mode: IoMode, tag: &str, counters: &[(&str, &
     let sock = sock_path(tag);
     let stop = Arc::new(AtomicBool::new(false));
     let config = config
-        .replace("%N0", &format!("{}n0", c.p))
-        .replace("%N1", &format!("{}n1", c.p));
+        .replace("%N0", &format!("{}n0", c.prefix))
+        .replace("%N1", &format!("{}n1", c.prefix));
     let h = run_router(&c, config, mode, sock.clone(), stop.clone());
     let n = 2000;
     let got = blast(&c, n);

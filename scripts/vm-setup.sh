@@ -6,7 +6,8 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 pkgs=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-config
-      qemu-system-x86 qemu-utils binutils xz-utils)
+      qemu-system-x86 qemu-utils binutils xz-utils
+      syslinux syslinux-common mtools dosfstools)  # last four: `image build --disk`
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

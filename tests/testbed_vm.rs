@@ -180,39 +180,46 @@ fn vm_testbed_chain_up_traffic_down() {
         Duration::from_millis(500),
     );
     assert_eq!(leaked, 0, "frames reached the sink with no engine running");
-    let mut forwarded = None;
-    let mut reasons = Vec::new();
+    // Both engines must carry frames through the VMs: our Click engine (the one measured) and
+    // the kernel-forward baseline. A start that fails is retried once (an agent may still be
+    // loading its extra kernel modules right after boot), and the reason is printed.
+    let mut failures = Vec::new();
     for engine in ["coo-click", "kernel-forward"] {
-        if let Err(r) = start_all(tb, engine) {
+        let mut got = 0;
+        for attempt in 1..=2 {
+            if let Err(r) = start_all(tb, engine) {
+                stop_all(tb);
+                eprintln!("{engine}: attempt {attempt}: {r}");
+                failures.push(r);
+                std::thread::sleep(Duration::from_secs(2));
+                continue;
+            }
+            let marker = format!("coo-bench-vm-{engine}-{attempt}-{}", tb.prefix);
+            got = send_frame_through_chain(
+                tb,
+                tcp_frame(tb, marker.as_bytes()),
+                marker.as_bytes(),
+                5,
+                Duration::from_secs(8),
+            );
             stop_all(tb);
-            reasons.push(r);
-            continue;
+            eprintln!(
+                "{engine}: attempt {attempt}: {got}/5 frames source → x → y → z → sink through the VMs"
+            );
+            if got >= 1 {
+                break;
+            }
         }
-        let marker = format!("coo-bench-vm-{engine}-{}", tb.prefix);
-        let got = send_frame_through_chain(
-            tb,
-            tcp_frame(tb, marker.as_bytes()),
-            marker.as_bytes(),
-            5,
-            Duration::from_secs(8),
+        assert!(
+            got >= 1,
+            "{engine} forwarded nothing through the VMs ({})",
+            failures.join("; ")
         );
-        stop_all(tb);
-        eprintln!("{engine}: {got}/5 frames source → x → y → z → sink through the VMs");
-        if got >= 1 {
-            forwarded = Some(engine);
-            break;
-        }
-        reasons.push(format!("{engine}: 0/5 frames arrived"));
     }
-    assert!(
-        forwarded.is_some(),
-        "no engine forwarded through the VMs: {}",
-        reasons.join("; ")
-    );
 
     // PyCOO execution script through the CLI against the VMs: stop, replace, start, metrics.
     let marker = format!("coo-bench-vm-exec-{}", tb.prefix);
-    exec_update_script(tb, root.path(), forwarded.unwrap_or("coo-click"), &marker);
+    exec_update_script(tb, root.path(), "coo-click", &marker);
 
     // down: zero residue.
     let run_id = tb.run_id.clone();
@@ -271,7 +278,7 @@ fn exec_update_script(tb: &Testbed, run_root: &Path, engine: &str, marker: &str)
     ]);
     let script_path = dir.path().join("sfcscript.json");
     std::fs::write(&script_path, script.to_string()).unwrap();
-    // exec's start keeps each agent's selected engine: select the one that forwarded.
+    // exec's start keeps each agent's selected engine: select ours.
     rt().block_on(async {
         for v in &tb.vnfs {
             client(tb, &v.id).set_engine(engine).await.unwrap();

@@ -164,6 +164,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
 
     let clients = clients(&tb)?;
+    // VNFs booting their own disk image speak only the COO API (no /v1, no engine choice).
+    let coo_only: std::collections::BTreeSet<String> = tb
+        .vnfs
+        .iter()
+        .filter(|v| v.vm.as_ref().is_some_and(|vm| vm.disk.is_some()))
+        .map(|v| v.id.clone())
+        .collect();
     let mut host = host_fingerprint(&tb);
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     bar.set_style(
@@ -175,10 +182,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let ctx = Ctx {
         tb: &tb,
         clients: &clients,
+        coo_only: &coo_only,
         rt: &rt,
         settings: &settings,
         bar: &bar,
         flows: flows(&topo),
+        nf_fault: std::cell::RefCell::new(None),
     };
     let mut variants = Vec::new();
     let mut notes = Vec::new();
@@ -470,10 +479,21 @@ fn clients(tb: &Testbed) -> anyhow::Result<BTreeMap<String, VnfClient>> {
 struct Ctx<'a> {
     tb: &'a Testbed,
     clients: &'a BTreeMap<String, VnfClient>,
+    /// VNFs managed through the COO API only (their own disk image).
+    coo_only: &'a std::collections::BTreeSet<String>,
     rt: &'a tokio::runtime::Runtime,
     settings: &'a Settings,
     bar: &'a ProgressBar,
     flows: traffic::FlowSpec,
+    /// First VNF fault seen in this variant (agent gone, engine exited): later trials would
+    /// measure a broken chain, so the variant stops and fails with this reason.
+    nf_fault: std::cell::RefCell<Option<String>>,
+}
+
+impl Ctx<'_> {
+    fn nf_fault(&self) -> Option<String> {
+        self.nf_fault.borrow().clone()
+    }
 }
 
 fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint) -> VariantReport {
@@ -495,14 +515,34 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
         results: Vec::new(),
         notes: Vec::new(),
     };
+    if let Some(reason) = plan.vnfs.iter().find_map(|(id, e, _)| {
+        (ctx.coo_only.contains(id) && *e != EngineSpec::CooClick).then(|| {
+            format!("VNF {id} boots its own image (COO API only): engine {e} cannot be selected")
+        })
+    }) {
+        say(ctx.bar, format!("variant {}: skipped: {reason}", plan.name));
+        report.status = VariantStatus::Skipped { reason };
+        return report;
+    }
+    for id in plan
+        .vnfs
+        .iter()
+        .map(|(id, _, _)| id)
+        .filter(|id| ctx.coo_only.contains(*id))
+    {
+        report.notes.push(format!(
+            "VNF {id} boots its own image (COO API only): its engine is the image's; no per-NF counters"
+        ));
+    }
     if let Some(reason) = plan.vnfs.iter().find_map(|(_, e, _)| engine_missing(e)) {
         say(ctx.bar, format!("variant {}: skipped: {reason}", plan.name));
         report.status = VariantStatus::Skipped { reason };
         return report;
     }
+    ctx.nf_fault.replace(None);
     ctx.bar
         .set_message(format!("{}: configuring engines", plan.name));
-    match ctx.rt.block_on(configure(ctx.clients, plan)) {
+    match ctx.rt.block_on(configure(ctx.clients, ctx.coo_only, plan)) {
         Ok(versions) => {
             for (engine, version) in versions {
                 host.engines.entry(engine).or_insert(version);
@@ -531,7 +571,11 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
     // A VM's engine needs seconds after `start` returns under TCG before frames cross: retry
     // the warm-up for a while instead of failing the variant at once.
     let mut retries = if ctx.tb.driver == "vm" { 10 } else { 0 };
-    while retries > 0 && warmup.as_ref().is_some_and(|w| w.received == 0) && !interrupted() {
+    while retries > 0
+        && warmup.as_ref().is_some_and(|w| w.received == 0)
+        && ctx.nf_fault().is_none()
+        && !interrupted()
+    {
         retries -= 1;
         std::thread::sleep(Duration::from_secs(1));
         warmup = Some(
@@ -545,6 +589,18 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
             )
             .0,
         );
+    }
+    if let Some(fault) = ctx.nf_fault() {
+        // Keep the warm-up trial that saw the fault, for the record.
+        let reps = vec![Repetition {
+            ndr: None,
+            pdr: None,
+            trials: warmup.into_iter().collect(),
+        }];
+        report
+            .results
+            .push(FrameSizeResult::new(s.sizes[0], reps, Vec::new()));
+        return fail_on_fault(ctx, plan, report, "warm-up", &fault);
     }
     if warmup.as_ref().is_some_and(|w| w.received == 0) {
         let why = warmup
@@ -573,6 +629,16 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
                 r.trials.insert(0, w);
             }
             reps.push(r);
+            if ctx.nf_fault().is_some() {
+                break;
+            }
+        }
+        if let Some(fault) = ctx.nf_fault() {
+            report
+                .results
+                .push(FrameSizeResult::new(*size, reps, Vec::new()));
+            let at = format!("{size} B search");
+            return fail_on_fault(ctx, plan, report, &at, &fault);
         }
         let ndr = measure::stats::median(
             &reps
@@ -603,6 +669,9 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
                     load: if valid { load_lat } else { None },
                     trial,
                 });
+                if ctx.nf_fault().is_some() {
+                    break;
+                }
             }
         } else {
             report
@@ -610,6 +679,11 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
                 .push(format!("{size} B: no valid NDR, latency not measured"));
         }
         let result = FrameSizeResult::new(*size, reps, latency);
+        if let Some(fault) = ctx.nf_fault() {
+            report.results.push(result);
+            let at = format!("{size} B latency");
+            return fail_on_fault(ctx, plan, report, &at, &fault);
+        }
         let mpps = |a: &Option<measure::stats::Aggregate>| {
             a.as_ref()
                 .map_or("-".to_string(), |a| format!("{:.3} Mpps", a.median / 1e6))
@@ -625,6 +699,23 @@ fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint
         );
         report.results.push(result);
     }
+    ctx.rt.block_on(stop_all(ctx.clients));
+    report
+}
+
+/// Ends a variant at a VNF fault: status failed (no rate of it counts as measured), the
+/// trials so far kept for the record, engines stopped.
+fn fail_on_fault(
+    ctx: &Ctx<'_>,
+    plan: &VariantPlan,
+    mut report: VariantReport,
+    at: &str,
+    fault: &str,
+) -> VariantReport {
+    let error = format!("VNF fault during the {at} trials: {fault}");
+    say(ctx.bar, format!("variant {}: failed: {error}", plan.name));
+    report.notes.push(error.clone());
+    report.status = VariantStatus::Failed { error };
     ctx.rt.block_on(stop_all(ctx.clients));
     report
 }
@@ -674,6 +765,9 @@ fn search_once(ctx: &Ctx<'_>, variant: &str, size: FrameSize, rep: u32) -> Repet
                     TrialPurpose::Search,
                 );
                 trials.push(rec.clone());
+                if ctx.nf_fault().is_some() {
+                    break;
+                }
                 search.record(rec);
             }
             Step::Done(outcome) => {
@@ -721,7 +815,7 @@ fn run_one(
     purpose: TrialPurpose,
 ) -> (TrialRecord, Option<LatencySummary>, Option<LatencySummary>) {
     let tb = ctx.tb;
-    let before = ctx.rt.block_on(read_counters(ctx.clients));
+    let before = ctx.rt.block_on(read_counters(ctx.clients, ctx.coo_only));
     let src = &tb.source;
     let frame_size = match size {
         FrameSize::Bytes(b) => traffic::FrameSizes::Fixed(u16::try_from(b).unwrap_or(u16::MAX)),
@@ -778,19 +872,76 @@ fn run_one(
             (rec, None, None)
         }
     };
-    let after = ctx.rt.block_on(read_counters(ctx.clients));
-    rec.nf_counters = nf_deltas(&before, &after);
+    let after = ctx.rt.block_on(read_counters(ctx.clients, ctx.coo_only));
+    let faults = nf_faults(&before, &after);
+    for reason in &faults {
+        rec.flags.push(SoundnessFlag::Broken {
+            reason: reason.clone(),
+        });
+    }
+    if !faults.is_empty() && ctx.nf_fault.borrow().is_none() {
+        ctx.nf_fault.replace(Some(faults.join("; ")));
+    }
+    let ok = |m: &BTreeMap<String, Result<Counters, String>>| -> BTreeMap<String, Counters> {
+        m.iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_ref().ok()?.clone())))
+            .collect()
+    };
+    rec.nf_counters = nf_deltas(&ok(&before), &ok(&after));
     if purpose != TrialPurpose::Warmup {
         measure::assess(&mut rec, &ctx.settings.limits);
     }
     (rec, probe, load)
 }
 
-async fn read_counters(clients: &BTreeMap<String, VnfClient>) -> BTreeMap<String, Counters> {
+/// Every agent's counters, or why it did not answer.
+async fn read_counters(
+    clients: &BTreeMap<String, VnfClient>,
+    coo_only: &std::collections::BTreeSet<String>,
+) -> BTreeMap<String, Result<Counters, String>> {
     let mut out = BTreeMap::new();
     for (id, c) in clients {
-        if let Ok(counters) = c.counters().await {
-            out.insert(id.clone(), counters);
+        let r = if coo_only.contains(id) {
+            // COO has no counters: only whether Click runs (no interfaces = nothing to count).
+            c.running().await.map(|running| Counters {
+                engine: "image".into(),
+                running,
+                elements: Vec::new(),
+                interfaces: Vec::new(),
+            })
+        } else {
+            c.counters().await
+        };
+        out.insert(id.clone(), r.map_err(|e| e.to_string()));
+    }
+    out
+}
+
+/// What went wrong with a VNF around one trial: an agent that stopped answering, or an
+/// engine that was running before and is not after (crashed or killed).
+fn nf_faults(
+    before: &BTreeMap<String, Result<Counters, String>>,
+    after: &BTreeMap<String, Result<Counters, String>>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for (id, a) in after {
+        let b = before.get(id);
+        match (b, a) {
+            (Some(Err(e)), _) => out.push(format!(
+                "VNF {id}: agent not answering before the trial ({e})"
+            )),
+            (_, Err(e)) => out.push(format!(
+                "VNF {id}: agent stopped answering during the trial ({e})"
+            )),
+            (Some(Ok(b)), _) if !b.running => out.push(format!(
+                "VNF {id}: engine {} not running before the trial (crashed or killed)",
+                b.engine
+            )),
+            (Some(Ok(_)), Ok(a)) if !a.running => out.push(format!(
+                "VNF {id}: engine {} stopped during the trial (crashed or killed)",
+                a.engine
+            )),
+            _ => {}
         }
     }
     out
@@ -804,6 +955,9 @@ fn nf_deltas(
     let mut out = Vec::new();
     for (id, a) in after {
         let Some(b) = before.get(id) else { continue };
+        if a.interfaces.is_empty() && b.interfaces.is_empty() {
+            continue;
+        }
         let sum = |c: &Counters, f: fn(&vnf_client::InterfaceCounters) -> u64| {
             c.interfaces.iter().map(f).sum::<u64>()
         };
@@ -850,28 +1004,33 @@ fn nf_deltas(
 /// name → version.
 async fn configure(
     clients: &BTreeMap<String, VnfClient>,
+    coo_only: &std::collections::BTreeSet<String>,
     plan: &VariantPlan,
 ) -> anyhow::Result<BTreeMap<String, String>> {
     let mut versions = BTreeMap::new();
     for (id, engine, function) in &plan.vnfs {
         let c = clients
             .get(id)
-            .ok_or_else(|| anyhow!("no agent for VNF {id}"))?;
+            .ok_or_else(|| anyhow!("VNF {id}: no agent"))?;
         let _ = c.stop().await;
+        if coo_only.contains(id) {
+            configure_coo(c, id, function).await?;
+            continue;
+        }
         let spec = engine.to_string();
         c.set_engine(&spec)
             .await
-            .with_context(|| format!("{id}: select engine {spec}"))?;
+            .with_context(|| format!("VNF {id}: select engine {spec}"))?;
         if *engine != EngineSpec::KernelForward {
             let text = std::fs::read_to_string(function)
-                .with_context(|| format!("{id}: read {}", function.display()))?;
+                .with_context(|| format!("VNF {id}: read {}", function.display()))?;
             c.put_function(&text)
                 .await
-                .with_context(|| format!("{id}: install {}", function.display()))?;
+                .with_context(|| format!("VNF {id}: install {}", function.display()))?;
         }
         c.start()
             .await
-            .with_context(|| format!("{id}: start {spec}"))?;
+            .with_context(|| format!("VNF {id}: start {spec}"))?;
         let mut running = false;
         for _ in 0..50 {
             if c.health().await.map(|h| h.running).unwrap_or(false) {
@@ -884,7 +1043,7 @@ async fn configure(
             let log = c.log().await.unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(5).collect();
             bail!(
-                "{id}: engine {spec} is not running after start; log tail: {}",
+                "VNF {id}: engine {spec} is not running after start; log tail: {}",
                 tail.join(" | ")
             );
         }
@@ -893,6 +1052,31 @@ async fn configure(
         }
     }
     Ok(versions)
+}
+
+/// A VNF on its own image, through the COO API only: write the function, start, and wait
+/// until `running` says so.
+async fn configure_coo(c: &VnfClient, id: &str, function: &Path) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(function)
+        .with_context(|| format!("VNF {id}: read {}", function.display()))?;
+    c.write_file("func.click", &text)
+        .await
+        .with_context(|| format!("VNF {id}: COO write_file"))?;
+    c.start()
+        .await
+        .with_context(|| format!("VNF {id}: COO start"))?;
+    for _ in 0..50 {
+        if c.running().await.unwrap_or(false) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log = c.log().await.unwrap_or_default();
+    let tail: Vec<&str> = log.lines().rev().take(5).collect();
+    bail!(
+        "VNF {id}: Click is not running after COO start; log tail: {}",
+        tail.join(" | ")
+    )
 }
 
 async fn stop_all(clients: &BTreeMap<String, VnfClient>) {

@@ -45,6 +45,10 @@ pub struct ImageBuildArgs {
     /// gzip the initramfs (smaller, slower to unpack under TCG).
     #[arg(long)]
     pub gzip: bool,
+    /// Also package the image as a bootable disk (`guest-dhcp.qcow2`: syslinux on FAT, DHCP
+    /// management address) for testing disk-image VNFs; `--print-path` prints its path.
+    #[arg(long)]
+    pub disk: bool,
     /// Cache root (default /var/cache/coo-bench).
     #[arg(long, env = "COO_BENCH_CACHE")]
     pub cache_dir: Option<PathBuf>,
@@ -89,9 +93,17 @@ pub fn image(args: ImageArgs) -> anyhow::Result<ExitCode> {
     let ImageCommand::Build(a) = args.command;
     let opts = build_options(&a)?;
     let img = image::build(&opts).context("building the guest image")?;
+    let disk = if a.disk {
+        Some(image::disk::build_disk(&img).context("packaging the guest as a disk image")?)
+    } else {
+        None
+    };
     if a.print_path {
-        println!("{}", img.dir.display());
+        println!("{}", disk.as_ref().unwrap_or(&img.dir).display());
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(d) = &disk {
+        println!("disk image {}", d.display());
     }
     let m = &img.manifest;
     println!(
@@ -161,7 +173,7 @@ pub fn doctor(args: DoctorArgs) -> anyhow::Result<ExitCode> {
                 .iter()
                 .any(|c| c.name == name && c.status != Status::Ok)
         };
-        if failing("qemu") || failing("libvirt") {
+        if failing("qemu") || failing("libvirt") || failing("disk-tools") {
             eprintln!("doctor --fix: running scripts/vm-setup.sh");
             match doctor::run_vm_setup() {
                 Ok(out) => eprint!("{out}"),

@@ -231,6 +231,8 @@ fn netem_available() -> Result<(), String> {
 #[derive(Clone, Copy, Debug)]
 enum Fault {
     KillAgent,
+    KillEngine,
+    KillVm,
     LinkDown,
     NetemLoss,
 }
@@ -249,6 +251,54 @@ fn inject(fault: Fault, tb: &Value) -> String {
             assert!(proc_alive(pid, st));
             unsafe { libc::kill(pid, libc::SIGKILL) };
             format!("SIGKILL agent of {} (pid {pid})", y["id"])
+        }
+        Fault::KillEngine => {
+            let pid = y["agent"]["pid"].as_i64().unwrap() as i32;
+            let st = y["agent"]["start_time"].as_u64().unwrap();
+            assert!(proc_alive(pid, st));
+            // The engine is the agent's child once a Click variant started.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                let kids = children(pid);
+                if !kids.is_empty() {
+                    for k in &kids {
+                        // SAFETY: children of our own testbed's agent.
+                        unsafe { libc::kill(*k, libc::SIGKILL) };
+                    }
+                    break format!("SIGKILL engine of {} (pid {kids:?})", y["id"]);
+                }
+                assert!(Instant::now() < deadline, "no engine of y ever started");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Fault::KillVm => {
+            // Once y's engine runs (a trial is under way or about to be), destroy its domain.
+            let ep: vnf_client::Endpoint =
+                y["agent"]["endpoint"].as_str().unwrap().parse().unwrap();
+            let c = vnf_client::VnfClient::new(ep, vnf_client::Options::default());
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(180);
+            // Test frames reach y: a trial is under way.
+            let rx = |c: &vnf_client::Counters| -> u64 {
+                c.interfaces.iter().map(|i| i.rx_packets).sum()
+            };
+            let base = rt.block_on(c.counters()).map(|c| rx(&c)).unwrap_or(0);
+            while !rt
+                .block_on(c.counters())
+                .is_ok_and(|k| k.running && k.engine != "kernel-forward" && rx(&k) > base + 100)
+            {
+                assert!(Instant::now() < deadline, "no trial ever reached y");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let dom = y["vm"]["domain"].as_str().unwrap();
+            use vmdriver::VmDriver;
+            let lv =
+                vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI).unwrap();
+            lv.destroy(dom).unwrap();
+            format!("virsh destroy {dom} (VNF {})", y["id"])
         }
         Fault::LinkDown => {
             let s = std::process::Command::new("ip")
@@ -272,10 +322,29 @@ fn inject(fault: Fault, tb: &Value) -> String {
     }
 }
 
+/// Child processes of `pid` (over all its threads).
+fn children(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for t in rd.flatten() {
+            if let Ok(s) = std::fs::read_to_string(t.path().join("children")) {
+                out.extend(s.split_whitespace().filter_map(|x| x.parse::<i32>().ok()));
+            }
+        }
+    }
+    out
+}
+
 fn fault_during_run(fault: Fault) -> Vec<Value> {
     let rr = RunRoot::new();
     let out = tempfile::tempdir().unwrap();
-    let mut child = spawn_run(rr.path(), out.path(), &[]);
+    // An engine fault needs an engine process: skip the (process-less) kernel-forward baseline.
+    let extra: &[&str] = match fault {
+        Fault::KillEngine => &["--no-baseline"],
+        Fault::KillVm => &["--no-baseline", "--driver", "vm"],
+        _ => &[],
+    };
+    let mut child = spawn_run(rr.path(), out.path(), extra);
     let Some((run_id, tb)) = wait_testbed(rr.path(), &mut child) else {
         let o = child.wait_with_output().unwrap();
         panic!("run ended before its testbed was up: {}", text(&o.stderr));
@@ -319,26 +388,17 @@ fn fault_during_run(fault: Fault) -> Vec<Value> {
     parsed
 }
 
-#[test]
-fn reliability_agent_killed_during_run() {
-    if !root_or_skip() {
-        return;
-    }
-    let _serial = serial();
-    fault_during_run(Fault::KillAgent);
-}
-
-/// Detection, not just soundness: after the agent of `y` died, every later trial must say
-/// that `y`'s counters are missing (a flag or a note naming it), not silently drop them.
-#[test]
-#[ignore = "known gap (run/measure): trials after an agent died omit that VNF's nf_counters without a flag or note"]
-fn reliability_agent_kill_is_reported_per_trial() {
-    if !root_or_skip() {
-        return;
-    }
-    let _serial = serial();
-    for report in fault_during_run(Fault::KillAgent) {
+/// The faulty VNF `y` is named: the variant measuring when it died failed with a reason
+/// naming y, a trial is flagged broken naming y, and every trial without y's counters says so.
+fn assert_fault_named(reports: &[Value], what: &str) {
+    assert!(!reports.is_empty(), "{what}: no report");
+    let mut failed_naming_y = false;
+    for report in reports {
         for v in report["variants"].as_array().unwrap() {
+            let status = v["status"].to_string();
+            if status.contains("failed") && status.contains("VNF y") {
+                failed_naming_y = true;
+            }
             let notes = v["notes"].to_string();
             for res in v["results"].as_array().into_iter().flatten() {
                 for rep in res["repetitions"].as_array().into_iter().flatten() {
@@ -346,8 +406,8 @@ fn reliability_agent_kill_is_reported_per_trial() {
                         let nfs = t["nf_counters"].to_string();
                         if !nfs.contains("\"y\"") {
                             assert!(
-                                t["flags"].to_string().contains('y') || notes.contains('y'),
-                                "trial without y's counters and no word about it: {t}"
+                                t["flags"].to_string().contains("VNF y") || notes.contains("VNF y"),
+                                "{what}: trial without y's counters and no word about it: {t}"
                             );
                         }
                     }
@@ -355,6 +415,43 @@ fn reliability_agent_kill_is_reported_per_trial() {
             }
         }
     }
+    assert!(
+        failed_naming_y,
+        "{what}: no variant failed naming VNF y: {}",
+        reports
+            .iter()
+            .map(variant_summary)
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+}
+
+#[test]
+fn reliability_agent_killed_during_run() {
+    if !root_or_skip() {
+        return;
+    }
+    let _serial = serial();
+    assert_fault_named(&fault_during_run(Fault::KillAgent), "agent killed");
+}
+
+#[test]
+fn reliability_engine_killed_during_run() {
+    if !root_or_skip() {
+        return;
+    }
+    let _serial = serial();
+    assert_fault_named(&fault_during_run(Fault::KillEngine), "engine killed");
+}
+
+#[test]
+fn reliability_vm_killed_during_run() {
+    if let Some(why) = vm_missing() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let _serial = serial();
+    assert_fault_named(&fault_during_run(Fault::KillVm), "VM destroyed");
 }
 
 #[test]

@@ -109,6 +109,22 @@ pub struct VmInfo {
     pub console_log: PathBuf,
     /// From the domain create call to the agent answering.
     pub boot_to_ready_ms: Option<u64>,
+    /// The VNF boots its own disk image (through an overlay) and takes its management
+    /// address by DHCP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<VmDiskInfo>,
+}
+
+/// A VM booting a disk image ("bring your own image").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VmDiskInfo {
+    /// The image as given; only read.
+    pub image: PathBuf,
+    /// qcow2 overlay backed by `image`, under the run directory (removed by `down`).
+    pub overlay: PathBuf,
+    /// Address the testbed's DHCP server acknowledged to the management MAC during `up`.
+    pub dhcp_ack: Option<std::net::Ipv4Addr>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

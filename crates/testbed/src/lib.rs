@@ -33,12 +33,13 @@ use topology::Topology;
 
 pub use agents::{find_agent_binary, FakeLauncher, Launcher, ProcessLauncher};
 pub use layout::{
-    AgentInfo, Attachment, BridgeInfo, InterfaceInfo, MgmtInfo, Testbed, VmInfo, VnfInstance,
+    AgentInfo, Attachment, BridgeInfo, InterfaceInfo, MgmtInfo, Testbed, VmDiskInfo, VmInfo,
+    VnfInstance,
 };
 pub use plan::{plan, plan_vm, Action, AgentSpec, Plan, PlanError, VmStart};
 pub use runs::run_root;
 pub use topology::DriverKind;
-pub use vm::{FakeAgents, GuestAgents, RestAgents, VmHost};
+pub use vm::{DhcpLeases, FakeAgents, GuestAgents, RestAgents, VmHost};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpError {
@@ -101,6 +102,14 @@ pub enum UpError {
     },
     #[error("libvirt is unreachable: {0}; prepare the host with `coo-bench doctor --fix`")]
     LibvirtUnavailable(String),
+    #[error("VNF {vnf}: disk image {}: {reason}", image.display())]
+    DiskImage {
+        vnf: String,
+        image: PathBuf,
+        reason: String,
+    },
+    #[error("management DHCP server: {0}")]
+    Dhcp(String),
 }
 
 /// Options of [`up`].
@@ -282,14 +291,17 @@ fn finish_vms(
                             tail.join("\n")
                         ))
                     };
+                    // A disk image's agent is managed through the COO API only.
+                    let coo_only = start.spec.disk.is_some();
                     host.agents
-                        .wait_ready(vm, mgmt, opts.vm_ready_timeout, cancel)
+                        .wait_ready(vm, mgmt, opts.vm_ready_timeout, cancel, coo_only)
                         .map_err(fail)?;
                     let ready_ms = t0.elapsed().as_millis() as u64;
                     let function = fs::read_to_string(&start.function)
                         .map_err(|e| UpError::Io(format!("{}: {e}", start.function.display())))?;
+                    let engine = (!coo_only).then_some(start.spec.engine.as_str());
                     host.agents
-                        .configure(vm, mgmt, &function, &start.spec.engine, opts.autostart)
+                        .configure(vm, mgmt, &function, engine, opts.autostart)
                         .map_err(fail)?;
                     Ok(ready_ms)
                 })
@@ -345,6 +357,9 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
     if driver == DriverKind::Vm && host.vm.is_none() {
         return Err(UpError::Vm("no VM back-end given".into()));
     }
+    if driver == DriverKind::Vm {
+        check_images(topo)?;
+    }
     let root = opts.run_root.clone().unwrap_or_else(run_root);
     let run = runs::allocate(&root, topo.id.as_str(), opts.run_id.as_deref(), host.net)?;
     let result = (|| {
@@ -354,8 +369,27 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
         };
         let mut ledger = hostnet::Ledger::create(&run.dir.join(runs::LEDGER))?;
         let cancel = opts.cancel.as_deref();
-        let applied = apply::apply(
-            &p.actions,
+        // VMs start last; a DHCP server for disk-image guests must answer before the first.
+        let first_vm = p
+            .actions
+            .iter()
+            .position(|a| matches!(a, Action::StartVm(_)))
+            .unwrap_or(p.actions.len());
+        let (net_actions, vm_actions) = p.actions.split_at(first_vm);
+        let mut applied = apply::apply(
+            net_actions,
+            host.net,
+            host.launcher,
+            host.vm.as_ref(),
+            &mut ledger,
+            cancel,
+        )?;
+        let dhcp = match &host.vm {
+            Some(vmh) => start_dhcp(&p.testbed, vm_actions, vmh)?,
+            None => None,
+        };
+        let more = apply::apply(
+            vm_actions,
             host.net,
             host.launcher,
             host.vm.as_ref(),
@@ -363,6 +397,8 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
             cancel,
         )
         .inspect_err(|_| drop(ledger))?;
+        applied.agents.extend(more.agents);
+        applied.vms.extend(more.vms);
         let agents = applied.agents;
         host.launcher
             .wait_ready(&agents, opts.ready_timeout, cancel)?;
@@ -371,6 +407,10 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
             if !applied.vms.is_empty() {
                 finish_vms(&mut tb, &applied.vms, vmh, opts)?;
             }
+        }
+        // Every guest is up: leases are infinite, the server is no longer needed.
+        if let Some(d) = dhcp {
+            record_acks(&mut tb, &d.acked());
         }
         for (spec, id) in &agents {
             if let Some(v) = tb.vnfs.iter_mut().find(|v| v.id == spec.vnf) {
@@ -405,6 +445,67 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
             let _ = fs::remove_dir_all(&run.dir);
             Err(e)
         }
+    }
+}
+
+/// Every disk image a vm topology names must be a readable file: checked before anything is
+/// created.
+fn check_images(topo: &Topology) -> Result<(), UpError> {
+    for v in &topo.vnfs {
+        let Some(image) = &v.image else { continue };
+        let err = |reason: String| UpError::DiskImage {
+            vnf: v.id.to_string(),
+            image: image.clone(),
+            reason,
+        };
+        let f = fs::File::open(image).map_err(|e| err(e.to_string()))?;
+        let meta = f.metadata().map_err(|e| err(e.to_string()))?;
+        if !meta.is_file() {
+            return Err(err("not a regular file".into()));
+        }
+    }
+    Ok(())
+}
+
+/// Starts the management DHCP server when a VM of `vm_actions` takes its address by DHCP:
+/// static table management MAC → planned address.
+fn start_dhcp(
+    tb: &Testbed,
+    vm_actions: &[Action],
+    vmh: &VmHost<'_>,
+) -> Result<Option<Box<dyn vm::DhcpLeases>>, UpError> {
+    let table: std::collections::BTreeMap<vmdriver::MacAddr, std::net::Ipv4Addr> = vm_actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::StartVm(s) if s.spec.mgmt_dhcp => {
+                Some((vmdriver::vnf::mgmt_mac_of(&s.spec), s.spec.mgmt_addr.0))
+            }
+            _ => None,
+        })
+        .collect();
+    if table.is_empty() {
+        return Ok(None);
+    }
+    let mgmt = tb
+        .mgmt
+        .as_ref()
+        .ok_or_else(|| UpError::Vm("vm testbed without management network".into()))?;
+    vmh.agents
+        .serve_dhcp(mgmt, table)
+        .map(Some)
+        .map_err(UpError::Dhcp)
+}
+
+/// Notes in testbed.json which disk-image VM got its address acknowledged.
+fn record_acks(tb: &mut Testbed, acked: &[(vmdriver::MacAddr, std::net::Ipv4Addr)]) {
+    for info in tb.vnfs.iter_mut().filter_map(|v| v.vm.as_mut()) {
+        let Some(disk) = info.disk.as_mut() else {
+            continue;
+        };
+        disk.dhcp_ack = acked
+            .iter()
+            .find(|(m, _)| m.to_string() == info.mgmt_mac)
+            .map(|(_, ip)| *ip);
     }
 }
 

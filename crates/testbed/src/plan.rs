@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use topology::{Direction, DriverKind, LinkName, NodeId, Point, ResolvedVnf, Topology, Variant};
 
 use crate::layout::{
-    AgentInfo, Attachment, BridgeInfo, InterfaceInfo, MgmtInfo, Testbed, VmInfo, VnfInstance,
-    FORMAT_VERSION,
+    AgentInfo, Attachment, BridgeInfo, InterfaceInfo, MgmtInfo, Testbed, VmDiskInfo, VmInfo,
+    VnfInstance, FORMAT_VERSION,
 };
 
 /// Source address (matches traffic/default.json `src_ip`).
@@ -152,8 +152,8 @@ pub enum PlanError {
     Collision(String),
     #[error("the vm driver supports at most {MAX_VMS} VNFs, the topology has {0}")]
     TooManyVms(usize),
-    #[error("VNF {vnf} names a disk image ({image}): the testbed's vm driver boots only the coo-bench guest image so far")]
-    DiskImageUnsupported { vnf: String, image: String },
+    #[error("VNF {vnf}: disk image path {image} is not absolute")]
+    ImageNotAbsolute { vnf: String, image: String },
 }
 
 fn name_err(what: impl Into<String>) -> impl FnOnce(NameError) -> PlanError {
@@ -351,15 +351,15 @@ fn plan_driver(
     if vm && topo.vnfs.len() > MAX_VMS {
         return Err(PlanError::TooManyVms(topo.vnfs.len()));
     }
-    if let Some(v) = topo.vnfs.iter().find(|v| vm && v.image.is_some()) {
-        return Err(PlanError::DiskImageUnsupported {
-            vnf: v.id.to_string(),
-            image: v
-                .image
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default(),
-        });
+    // Disk images (vm driver only; the netns driver ignores them): the overlay's backing
+    // path must not depend on a working directory.
+    for v in topo.vnfs.iter().filter(|_| vm) {
+        if let Some(image) = v.image.as_ref().filter(|p| !p.is_absolute()) {
+            return Err(PlanError::ImageNotAbsolute {
+                vnf: v.id.to_string(),
+                image: image.display().to_string(),
+            });
+        }
     }
     let pb = prefix_bytes(prefix)?;
     let sw = NetnsName::new(prefix).map_err(name_err("switch namespace"))?;
@@ -613,7 +613,9 @@ fn direction_str(d: &Direction) -> String {
     }
 }
 
-/// The actions (taps, then the VM start) and the instance of VNF `i` as a VM.
+/// The actions (taps, then the VM start) and the instance of VNF `i` as a VM. A VNF with a
+/// disk image boots a qcow2 overlay `<run_dir>/vm/<vnf>.qcow2` on it and takes its management
+/// address by DHCP (from the testbed's server in the management namespace).
 fn plan_one_vm(
     b: &mut Builder<'_>,
     mgmt: &MgmtInfo,
@@ -626,6 +628,10 @@ fn plan_one_vm(
     let mgmt_ip = Ipv4Addr::from(u32::from(FIRST_VM_MGMT_IP) + i as u32);
     let mut itfs: Vec<&topology::VnfInterface> = v.interfaces.iter().collect();
     itfs.sort_by_key(|x| x.port);
+    let disk = v.image.as_ref().map(|image| vmdriver::vnf::DiskBoot {
+        image: image.clone(),
+        overlay: run_dir.join("vm").join(format!("{}.qcow2", v.id)),
+    });
     let mut spec = vmdriver::vnf::VnfVmSpec {
         prefix: b.prefix.to_owned(),
         vnf_id: v.id.to_string(),
@@ -634,7 +640,7 @@ fn plan_one_vm(
         vcpus: v.vcpus,
         mgmt_bridge: mgmt.bridge.to_string(),
         mgmt_addr: (mgmt_ip, MGMT_PREFIX_LEN),
-        mgmt_dhcp: false,
+        mgmt_dhcp: disk.is_some(),
         precreated_taps: true,
         mgmt_mac: v
             .management_mac
@@ -643,6 +649,7 @@ fn plan_one_vm(
         data: Vec::new(),
         engine: r.engine.to_string(),
         run_dir: run_dir.to_owned(),
+        disk: disk.clone(),
     };
     let tap = |nic: usize, spec: &vmdriver::vnf::VnfVmSpec| {
         let n = vmdriver::vnf::tap_name(spec, nic);
@@ -714,6 +721,11 @@ fn plan_one_vm(
             taps: taps.iter().map(|(t, _)| t.clone()).collect(),
             console_log: ds.console_log,
             boot_to_ready_ms: None,
+            disk: disk.map(|d| VmDiskInfo {
+                image: d.image,
+                overlay: d.overlay,
+                dhcp_ack: None,
+            }),
         }),
     };
     actions.push(Action::StartVm(VmStart {

@@ -2,8 +2,10 @@
 //! management namespace, and the back-ends (`VmBackend` for domains, [`GuestAgents`] for the
 //! REST side) with a recording fake for tests without libvirt.
 
+use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
+use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -11,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use vmdriver::vnf::{VmBackend, VnfVm};
+use vmdriver::MacAddr;
 use vnf_client::{Endpoint, Options, VnfClient};
 
-use crate::UpError;
+use crate::{MgmtInfo, UpError};
 
 /// File under the run directory listing every domain, written before it is created.
 pub const DOMAIN_LEDGER: &str = "domains";
@@ -104,26 +107,49 @@ pub fn destroy_domains(
     (removed, errors)
 }
 
-/// The REST side of VM agents (real: HTTP from inside the management namespace).
+/// A running management DHCP server (stops when dropped).
+pub trait DhcpLeases: Send {
+    /// (MAC, address) acknowledged so far.
+    fn acked(&self) -> Vec<(MacAddr, Ipv4Addr)>;
+}
+
+impl DhcpLeases for vmdriver::dhcp::DhcpServer {
+    fn acked(&self) -> Vec<(MacAddr, Ipv4Addr)> {
+        vmdriver::dhcp::DhcpServer::acked(self)
+    }
+}
+
+/// The REST side of VM agents (real: HTTP from inside the management namespace), and the
+/// management DHCP server for guests that need one.
 pub trait GuestAgents: Send + Sync {
-    /// Return when the agent of `vm` answers `GET /v1/health`.
+    /// Return when the agent of `vm` answers: `GET /v1/health`, or with `coo_only` (a disk
+    /// image's own agent, which speaks only the COO API) `GET /click_plugin/version`.
     fn wait_ready(
         &self,
         vm: &VnfVm,
         mgmt_netns: &Path,
         timeout: Duration,
         cancel: Option<&AtomicBool>,
+        coo_only: bool,
     ) -> Result<(), String>;
     /// Push the function (`PUT /v1/function`), select the engine (`POST /v1/engine`) and
-    /// start it when `autostart`.
+    /// start it when `autostart`. `engine` None = COO API only: `write_file` of func.click,
+    /// no engine choice (the image has its own), `POST /click_plugin/start`.
     fn configure(
         &self,
         vm: &VnfVm,
         mgmt_netns: &Path,
         function: &str,
-        engine: &str,
+        engine: Option<&str>,
         autostart: bool,
     ) -> Result<(), String>;
+    /// Serve `table` (management MAC → address) by DHCP inside the management namespace, on
+    /// its veth, until the returned handle is dropped.
+    fn serve_dhcp(
+        &self,
+        mgmt: &MgmtInfo,
+        table: BTreeMap<MacAddr, Ipv4Addr>,
+    ) -> Result<Box<dyn DhcpLeases>, String>;
 }
 
 /// The endpoint string recorded in testbed.json for a VM agent.
@@ -152,6 +178,7 @@ impl GuestAgents for RestAgents {
         mgmt_netns: &Path,
         timeout: Duration,
         cancel: Option<&AtomicBool>,
+        coo_only: bool,
     ) -> Result<(), String> {
         let client = VnfClient::new(
             endpoint_of(vm, mgmt_netns),
@@ -169,8 +196,13 @@ impl GuestAgents for RestAgents {
                 if cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
                     return Err("interrupted".to_owned());
                 }
-                match client.health().await {
-                    Ok(_) => return Ok(()),
+                let r = if coo_only {
+                    client.version().await.map(|_| ())
+                } else {
+                    client.health().await.map(|_| ())
+                };
+                match r {
+                    Ok(()) => return Ok(()),
                     Err(e) => last = e.to_string(),
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
@@ -187,7 +219,7 @@ impl GuestAgents for RestAgents {
         vm: &VnfVm,
         mgmt_netns: &Path,
         function: &str,
-        engine: &str,
+        engine: Option<&str>,
         autostart: bool,
     ) -> Result<(), String> {
         let client = VnfClient::new(
@@ -198,14 +230,22 @@ impl GuestAgents for RestAgents {
             },
         );
         block_on(async {
-            client
-                .put_function(function)
-                .await
-                .map_err(|e| format!("PUT /v1/function: {e}"))?;
-            client
-                .set_engine(engine)
-                .await
-                .map_err(|e| format!("POST /v1/engine {engine}: {e}"))?;
+            match engine {
+                Some(engine) => {
+                    client
+                        .put_function(function)
+                        .await
+                        .map_err(|e| format!("PUT /v1/function: {e}"))?;
+                    client
+                        .set_engine(engine)
+                        .await
+                        .map_err(|e| format!("POST /v1/engine {engine}: {e}"))?;
+                }
+                None => client
+                    .write_file("func.click", function)
+                    .await
+                    .map_err(|e| format!("POST /click_plugin/write_file: {e}"))?,
+            }
             if autostart {
                 client
                     .start()
@@ -215,12 +255,37 @@ impl GuestAgents for RestAgents {
             Ok(())
         })?
     }
+
+    fn serve_dhcp(
+        &self,
+        mgmt: &MgmtInfo,
+        table: BTreeMap<MacAddr, Ipv4Addr>,
+    ) -> Result<Box<dyn DhcpLeases>, String> {
+        let s = vmdriver::dhcp::DhcpServer::start(
+            &mgmt.netns_path,
+            mgmt.veth.as_str(),
+            mgmt.address.addr,
+            mgmt.address.prefix_len,
+            table,
+        )?;
+        Ok(Box::new(s))
+    }
+}
+
+/// Acknowledges every entry of its table at once.
+struct FakeLeases(Vec<(MacAddr, Ipv4Addr)>);
+
+impl DhcpLeases for FakeLeases {
+    fn acked(&self) -> Vec<(MacAddr, Ipv4Addr)> {
+        self.0.clone()
+    }
 }
 
 /// Records what would be pushed to each agent; always ready.
 #[derive(Default)]
 pub struct FakeAgents {
     configured: Mutex<Vec<(String, String, bool)>>,
+    dhcp: Mutex<Vec<BTreeMap<MacAddr, Ipv4Addr>>>,
     /// The agent of a domain whose name ends with this never becomes ready.
     pub fail_ready_of: Option<String>,
 }
@@ -233,12 +298,16 @@ impl FakeAgents {
             ..Default::default()
         }
     }
-    /// (domain, engine, autostart) per configured agent.
+    /// (domain, engine, autostart) per configured agent; engine `coo` = COO API only.
     pub fn configured(&self) -> Vec<(String, String, bool)> {
         self.configured
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+    /// The table of every DHCP server started.
+    pub fn dhcp_tables(&self) -> Vec<BTreeMap<MacAddr, Ipv4Addr>> {
+        self.dhcp.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -249,6 +318,7 @@ impl GuestAgents for FakeAgents {
         _mgmt_netns: &Path,
         _timeout: Duration,
         _cancel: Option<&AtomicBool>,
+        _coo_only: bool,
     ) -> Result<(), String> {
         if self
             .fail_ready_of
@@ -265,14 +335,30 @@ impl GuestAgents for FakeAgents {
         vm: &VnfVm,
         _mgmt_netns: &Path,
         _function: &str,
-        engine: &str,
+        engine: Option<&str>,
         autostart: bool,
     ) -> Result<(), String> {
         self.configured
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .push((vm.domain.clone(), engine.to_owned(), autostart));
+            .push((
+                vm.domain.clone(),
+                engine.unwrap_or("coo").to_owned(),
+                autostart,
+            ));
         Ok(())
+    }
+
+    fn serve_dhcp(
+        &self,
+        _mgmt: &MgmtInfo,
+        table: BTreeMap<MacAddr, Ipv4Addr>,
+    ) -> Result<Box<dyn DhcpLeases>, String> {
+        self.dhcp
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(table.clone());
+        Ok(Box::new(FakeLeases(table.into_iter().collect())))
     }
 }
 

@@ -374,14 +374,167 @@ fn clean_tears_down_vm_runs_and_only_reports_foreign_domains() {
 }
 
 #[test]
-fn plan_vm_refuses_disk_images_clearly() {
+fn plan_vm_boots_disk_images_from_an_overlay() {
     let mut t = topo();
     t.vnfs[1].image = Some("/images/click-on-osv.qcow2".into());
-    let err = plan_vm(&t, &t.variants[0], "cb1a2b", "r-1a2b", Path::new("/r")).unwrap_err();
+    let run_dir = Path::new("/run/coo-bench/r-1a2b");
+    let p = plan_vm(&t, &t.variants[0], "cb1a2b", "r-1a2b", run_dir).unwrap();
+    let starts: Vec<&testbed::VmStart> = p
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::StartVm(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    let y = starts[1];
+    let disk = y.spec.disk.as_ref().unwrap();
+    assert_eq!(disk.image, PathBuf::from("/images/click-on-osv.qcow2"));
+    assert_eq!(disk.overlay, run_dir.join("vm/y.qcow2"));
+    assert!(y.spec.mgmt_dhcp, "a disk image takes its address by DHCP");
+    let ds = vmdriver::vnf::domain_spec(&y.spec, Path::new("/k"), Path::new("/i"), Accel::Tcg);
+    assert_eq!(
+        ds.boot,
+        vmdriver::xml::BootSpec::Disk {
+            path: run_dir.join("vm/y.qcow2"),
+            format: "qcow2".into()
+        }
+    );
+    let xml = vmdriver::xml::domain_xml(&ds);
     assert!(
-        matches!(&err, testbed::PlanError::DiskImageUnsupported { vnf, .. } if vnf == "y"),
+        !xml.contains("<kernel>") && !xml.contains("<initrd>"),
+        "{xml}"
+    );
+    assert!(xml.contains("/run/coo-bench/r-1a2b/vm/y.qcow2"));
+    assert!(
+        !xml.contains("/images/click-on-osv.qcow2"),
+        "never the image itself"
+    );
+    // Management NIC first with the planned MAC; the others keep kernel boot and static
+    // addresses.
+    assert_eq!(ds.nics[0].mac, vmdriver::vnf::mgmt_mac_of(&y.spec));
+    assert!(starts[0].spec.disk.is_none() && !starts[0].spec.mgmt_dhcp);
+    let info = p.testbed.vnfs[1].vm.as_ref().unwrap();
+    assert_eq!(
+        info.disk.as_ref().unwrap().overlay,
+        run_dir.join("vm/y.qcow2")
+    );
+    // The netns driver ignores the image; a relative path is refused by name.
+    assert!(testbed::plan(&t, &t.variants[0], "cb1a2b", "r-1a2b", run_dir).is_ok());
+    t.vnfs[1].image = Some("rel.qcow2".into());
+    let err = plan_vm(&t, &t.variants[0], "cb1a2b", "r-1a2b", run_dir).unwrap_err();
+    assert!(
+        matches!(&err, testbed::PlanError::ImageNotAbsolute { vnf, .. } if vnf == "y"),
         "{err}"
     );
-    // The netns driver ignores the image.
-    assert!(testbed::plan(&t, &t.variants[0], "cb1a2b", "r-1a2b", Path::new("/r")).is_ok());
+}
+
+#[test]
+fn missing_disk_image_is_named_and_leaves_nothing() {
+    let mut t = topo();
+    t.vnfs[0].image = Some("/nonexistent/click-on-osv.qcow2".into());
+    let root = tempfile::tempdir().unwrap();
+    let net = RecordingNetOps::default();
+    let procs = RecordingProcesses::default();
+    let launcher = FakeLauncher::default();
+    let vmd = Arc::new(RecordingVmDriver::new());
+    let be = backend(vmd.clone());
+    let agents = FakeAgents::default();
+    let host = Host {
+        net: &net,
+        procs: &procs,
+        launcher: &launcher,
+        vm: Some(VmHost {
+            backend: &be,
+            agents: &agents,
+        }),
+    };
+    let err = testbed::up_with(&t, &opts(root.path()), &host).unwrap_err();
+    assert!(
+        matches!(&err, UpError::DiskImage { vnf, .. } if vnf == "x"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("/nonexistent/click-on-osv.qcow2"));
+    assert!(net.calls().is_empty() && vmd.calls().is_empty());
+    assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn disk_image_vnf_up_down_with_fakes() {
+    if std::process::Command::new("qemu-img")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no qemu-img (apt-get install qemu-utils)");
+        return;
+    }
+    let images = tempfile::tempdir().unwrap();
+    let image = images.path().join("coo.qcow2");
+    let st = std::process::Command::new("qemu-img")
+        .args(["create", "-q", "-f", "qcow2"])
+        .arg(&image)
+        .arg("16M")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let before = std::fs::read(&image).unwrap();
+    let mut t = topo();
+    t.vnfs[1].image = Some(image.clone());
+    let root = tempfile::tempdir().unwrap();
+    let net = RecordingNetOps::default();
+    let procs = RecordingProcesses::default();
+    let launcher = FakeLauncher::default();
+    let vmd = Arc::new(RecordingVmDriver::new());
+    let be = backend(vmd.clone());
+    let agents = FakeAgents::default();
+    let host = Host {
+        net: &net,
+        procs: &procs,
+        launcher: &launcher,
+        vm: Some(VmHost {
+            backend: &be,
+            agents: &agents,
+        }),
+    };
+    let tb = testbed::up_with(&t, &opts(root.path()), &host).unwrap();
+    let y = tb.vnfs[1].vm.as_ref().unwrap();
+    let disk = y.disk.as_ref().unwrap();
+    // The overlay exists in the run directory, backed by the image, which is unchanged.
+    assert!(disk.overlay.starts_with(root.path().join(&tb.run_id)));
+    assert_eq!(
+        vmdriver::disk::backing_of(&disk.overlay).unwrap(),
+        Some(std::fs::canonicalize(&image).unwrap())
+    );
+    assert_eq!(std::fs::read(&image).unwrap(), before);
+    // One DHCP server, for y's management MAC only, started before y's domain.
+    let tables = agents.dhcp_tables();
+    assert_eq!(tables.len(), 1);
+    let want: Vec<(String, Ipv4Addr)> = vec![(y.mgmt_mac.clone(), y.mgmt_ip.addr)];
+    let got: Vec<(String, Ipv4Addr)> = tables[0]
+        .iter()
+        .map(|(m, ip)| (m.to_string(), *ip))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(disk.dhcp_ack, Some(y.mgmt_ip.addr));
+    // y is managed through the COO API only; x and z as usual.
+    let conf = agents.configured();
+    let engine_of = |d: &str| conf.iter().find(|c| c.0.ends_with(d)).unwrap().1.clone();
+    assert_eq!(engine_of("-y"), "coo");
+    assert_eq!(engine_of("-x"), "coo-click");
+    // y's domain boots the overlay.
+    let xml = vmd
+        .calls()
+        .iter()
+        .find_map(|c| match c {
+            vmdriver::fake::Call::Start { name, xml } if name.ends_with("-y") => Some(xml.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(xml.contains(&disk.overlay.display().to_string()) && !xml.contains("<kernel>"));
+
+    testbed::down_with_vm(root.path(), &tb.run_id, &net, &procs, Some(vmd.as_ref())).unwrap();
+    assert!(!disk.overlay.exists());
+    assert!(!root.path().join(&tb.run_id).exists());
+    assert_eq!(std::fs::read(&image).unwrap(), before);
 }

@@ -14,6 +14,10 @@ pub const REQUEST: u8 = 3;
 pub const ACK: u8 = 5;
 pub const NAK: u8 = 6;
 const MAGIC: [u8; 4] = [99, 130, 83, 99];
+/// Lease time the server grants: 0xffffffff = infinite (RFC 2131 §3.3), so a guest never
+/// renews and the server is needed only until every guest is up. A guest that reboots needs
+/// `coo-bench up` again.
+pub const LEASE_INFINITE: u32 = u32::MAX;
 
 /// The fields we use of a DHCP message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,7 +183,7 @@ pub fn reply(
         requested: None,
         server_id: Some(server_ip),
         subnet_mask: (msg_type != NAK).then_some(mask),
-        lease_secs: (msg_type != NAK).then_some(86_400),
+        lease_secs: (msg_type != NAK).then_some(LEASE_INFINITE),
     })
 }
 
@@ -295,6 +299,7 @@ mod tests {
             (OFFER, Ipv4Addr::new(198, 19, 255, 20), 7)
         );
         assert_eq!(offer.subnet_mask, Some(MASK));
+        assert_eq!(offer.lease_secs, Some(LEASE_INFINITE));
         let mut r = Msg::request(REQUEST, 7, MAC);
         r.requested = Some(offer.yiaddr);
         r.server_id = Some(SERVER);

@@ -39,9 +39,10 @@ struct Info {
     backing_filename: Option<String>,
 }
 
-/// Format of an image as qemu-img sees it (`qcow2`, `raw`, ...).
+/// Format of an image as qemu-img sees it (`qcow2`, `raw`, ...). `info -U` (force share):
+/// works while a running VM holds the image.
 pub fn format_of(image: &Path) -> Result<String, DiskError> {
-    let text = qemu_img(&["info", "--output", "json", &image.to_string_lossy()])?;
+    let text = qemu_img(&["info", "-U", "--output", "json", &image.to_string_lossy()])?;
     let info: Info = serde_json::from_str(&text).map_err(|e| DiskError::QemuImg {
         args: "info".into(),
         message: e.to_string(),
@@ -51,7 +52,7 @@ pub fn format_of(image: &Path) -> Result<String, DiskError> {
 
 /// Backing file of an overlay, if any.
 pub fn backing_of(image: &Path) -> Result<Option<PathBuf>, DiskError> {
-    let text = qemu_img(&["info", "--output", "json", &image.to_string_lossy()])?;
+    let text = qemu_img(&["info", "-U", "--output", "json", &image.to_string_lossy()])?;
     let info: Info = serde_json::from_str(&text).map_err(|e| DiskError::QemuImg {
         args: "info".into(),
         message: e.to_string(),

@@ -210,6 +210,27 @@ pub fn run_checks(probe_kvm: bool, kvm_timeout: Duration) -> Report {
         },
         Some("coo-bench image build"),
     ));
+    let missing = image::disk::missing_tools();
+    checks.push(Check {
+        name: "disk-tools".into(),
+        needed: false,
+        status: if missing.is_empty() {
+            Status::Ok
+        } else {
+            Status::Warn
+        },
+        detail: if missing.is_empty() {
+            "mkfs.vfat, mcopy, syslinux, qemu-img: disk images and overlays work".into()
+        } else {
+            format!(
+                "missing {}: no `image build --disk`, no disk-image VNFs",
+                missing.join(", ")
+            )
+        },
+        fix: (!missing.is_empty()).then(|| {
+            "coo-bench doctor --fix (apt-get install syslinux mtools dosfstools qemu-utils)".into()
+        }),
+    });
     let dev = accel::kvm_device_usable();
     let mut accelerator = None;
     let kvm = match (&dev, &cached) {

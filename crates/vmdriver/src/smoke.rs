@@ -262,6 +262,7 @@ pub fn run_chain(agent: &Path, click: &Path, o: &ChainOptions) -> Result<SmokeRe
                 .collect(),
             engine: "coo-click".into(),
             run_dir: run_dir.clone(),
+            disk: None,
         })
         .collect();
     let netns_path = PathBuf::from(format!("/run/netns/{}", g.netns));

@@ -99,6 +99,21 @@ pub struct VnfVmSpec {
     pub engine: String,
     /// Run directory; the console log goes to `<run_dir>/vm/<vnf_id>.console.log`.
     pub run_dir: PathBuf,
+    /// Boot this disk image (through a qcow2 overlay) instead of our kernel + initramfs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disk: Option<DiskBoot>,
+}
+
+/// A VNF booting its own disk image ("bring your own image", e.g. click-on-osv.qcow2): the
+/// domain boots `overlay`, a qcow2 backed by `image` (never a copy), from the BIOS. Such a
+/// guest takes its management address by DHCP ([`VnfVmSpec::mgmt_dhcp`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiskBoot {
+    /// The image as given (absolute); only read.
+    pub image: PathBuf,
+    /// The overlay, under the run directory (removed with it).
+    pub overlay: PathBuf,
 }
 
 /// A started VNF VM.
@@ -133,7 +148,7 @@ pub fn domain_spec(spec: &VnfVmSpec, vmlinuz: &Path, initramfs: &Path, accel: Ac
     let mgmt_mac = mgmt_mac_of(spec);
     let guest = GuestConfig {
         mgmt: (!spec.mgmt_dhcp).then_some(spec.mgmt_addr),
-        mgmt_mac,
+        mgmt_mac: Some(mgmt_mac),
         data_macs: spec.data.iter().map(|(_, m)| *m).collect(),
         engine: spec.engine.clone(),
         port: AGENT_PORT,
@@ -158,16 +173,23 @@ pub fn domain_spec(spec: &VnfVmSpec, vmlinuz: &Path, initramfs: &Path, accel: Ac
             attach,
         });
     }
+    let boot = match &spec.disk {
+        Some(d) => BootSpec::Disk {
+            path: d.overlay.clone(),
+            format: "qcow2".into(),
+        },
+        None => BootSpec::Kernel {
+            kernel: vmlinuz.to_path_buf(),
+            initrd: initramfs.to_path_buf(),
+            cmdline: guest.to_cmdline(),
+        },
+    };
     DomainSpec {
         name: format!("{}-{}", spec.prefix, spec.vnf_id),
         accel,
         memory_mib: spec.memory_mib,
         vcpus: spec.vcpus,
-        boot: BootSpec::Kernel {
-            kernel: vmlinuz.to_path_buf(),
-            initrd: initramfs.to_path_buf(),
-            cmdline: guest.to_cmdline(),
-        },
+        boot,
         nics,
         console_log: spec
             .run_dir
@@ -177,7 +199,8 @@ pub fn domain_spec(spec: &VnfVmSpec, vmlinuz: &Path, initramfs: &Path, accel: Ac
     }
 }
 
-/// Starts the VM (does not wait for the agent; see [`wait_ready`]).
+/// Starts the VM (does not wait for the agent; see [`wait_ready`]). A disk-image VNF first
+/// gets its overlay (`qemu-img create -b <image>`).
 pub fn start_vnf(
     driver: &dyn VmDriver,
     image: &Image,
@@ -190,6 +213,14 @@ pub fn start_vnf(
             name: ds.name.clone(),
             message: format!("{}: {e}", dir.display()),
         })?;
+    }
+    if let Some(d) = &spec.disk {
+        if !d.overlay.exists() {
+            crate::disk::create_overlay(&d.image, &d.overlay).map_err(|e| VmError::Create {
+                name: ds.name.clone(),
+                message: format!("overlay {}: {e}", d.overlay.display()),
+            })?;
+        }
     }
     driver.start(&ds)?;
     Ok(VnfVm {
@@ -239,7 +270,29 @@ mod tests {
             ],
             engine: "coo-click".into(),
             run_dir: "/run/coo-bench/r1".into(),
+            disk: None,
         }
+    }
+
+    #[test]
+    fn disk_vnf_boots_its_overlay_without_kernel() {
+        let mut s = spec();
+        s.mgmt_dhcp = true;
+        s.disk = Some(DiskBoot {
+            image: "/images/coo.qcow2".into(),
+            overlay: "/run/coo-bench/r1/vm/vnf1.qcow2".into(),
+        });
+        let ds = domain_spec(&s, Path::new("/k"), Path::new("/i"), Accel::Tcg);
+        assert_eq!(
+            ds.boot,
+            BootSpec::Disk {
+                path: "/run/coo-bench/r1/vm/vnf1.qcow2".into(),
+                format: "qcow2".into()
+            }
+        );
+        // Same NICs, management first.
+        assert_eq!(ds.nics.len(), 3);
+        assert_eq!(ds.nics[0].bridge, "cb1a2b-mgmt");
     }
 
     #[test]
@@ -256,7 +309,7 @@ mod tests {
         };
         let g = GuestConfig::from_cmdline(cmdline).unwrap();
         assert_eq!(g.mgmt, Some((Ipv4Addr::new(198, 19, 255, 11), 16)));
-        assert_eq!(g.mgmt_mac, ds.nics[0].mac);
+        assert_eq!(g.mgmt_mac, Some(ds.nics[0].mac));
         assert_eq!(g.data_macs, vec![ds.nics[1].mac, ds.nics[2].mac]);
         assert_eq!(
             ds.console_log,

@@ -59,6 +59,7 @@ fn chain(run_dir: &std::path::Path) -> Vec<VnfVmSpec> {
             ],
             engine: "coo-click".into(),
             run_dir: run_dir.to_path_buf(),
+            disk: None,
         })
         .collect()
 }

@@ -335,6 +335,42 @@ pub fn snapshot(root: &Path, run_id: &str) -> Snapshot {
     }
 }
 
+/// libvirt domains named `<prefix>-…` (none when libvirt is not running here).
+pub fn domains_with_prefix(prefix: &str) -> Vec<String> {
+    use vmdriver::VmDriver;
+    if !Path::new(testbed::LIBVIRT_SOCKET).exists() {
+        return Vec::new();
+    }
+    match vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI) {
+        Ok(lv) => lv
+            .list(&format!("{prefix}-"))
+            .map(|v| v.into_iter().map(|d| d.name).collect())
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Why this host cannot run VMs for a test, if it cannot (root, libvirt, QEMU).
+pub fn vm_missing() -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("needs root".into());
+    }
+    if !Path::new(testbed::LIBVIRT_SOCKET).exists() {
+        return Some(format!(
+            "libvirt not running ({} absent; bash scripts/vm-setup.sh)",
+            testbed::LIBVIRT_SOCKET
+        ));
+    }
+    if !vmdriver::accel::qemu_binary().exists() {
+        return Some(format!(
+            "no {} (coo-bench doctor --fix)",
+            vmdriver::accel::qemu_binary().display()
+        ));
+    }
+    None
+}
+
 /// Everything left of a run (empty = zero residue): namespaces, links with its prefix in
 /// any namespace, processes inside its namespaces or started for it, its run directory.
 pub fn residue(root: &Path, run_id: &str, snap: &Snapshot) -> Vec<String> {
@@ -345,6 +381,11 @@ pub fn residue(root: &Path, run_id: &str, snap: &Snapshot) -> Vec<String> {
         }
         for l in links_with_prefix(p) {
             left.push(format!("link {l}"));
+        }
+    }
+    if let Some(p) = &snap.prefix {
+        for d in domains_with_prefix(p) {
+            left.push(format!("domain {d}"));
         }
     }
     let inodes: BTreeSet<u64> = snap.netns.iter().filter_map(|n| n.inode).collect();

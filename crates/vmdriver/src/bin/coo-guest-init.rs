@@ -116,6 +116,90 @@ fn ifname_of(mac: &MacAddr) -> Option<String> {
     None
 }
 
+/// MAC of interface `name`, from sysfs.
+fn mac_of_if(name: &str) -> Option<MacAddr> {
+    std::fs::read_to_string(format!("/sys/class/net/{name}/address"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Virtio network devices present (virtio device id 1), whether or not probed yet.
+fn virtio_net_count() -> usize {
+    let Ok(rd) = std::fs::read_dir("/sys/bus/virtio/devices") else {
+        return 0;
+    };
+    rd.flatten()
+        .filter(|e| {
+            std::fs::read_to_string(e.path().join("device")).is_ok_and(|d| d.trim() == "0x0001")
+        })
+        .count()
+}
+
+/// Interfaces of virtio NICs sorted by PCI address (= the domain XML's NIC order), once every
+/// virtio net device has its interface or `timeout` passed.
+fn nics_in_pci_order(timeout: Duration) -> Vec<String> {
+    let start = Instant::now();
+    loop {
+        let mut nics: Vec<(String, String)> = Vec::new();
+        for ent in std::fs::read_dir("/sys/class/net")
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let Ok(dev) = std::fs::canonicalize(ent.path().join("device")) else {
+                continue;
+            };
+            let is_virtio = dev
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("virtio"));
+            let pci = dev.parent().and_then(|p| p.file_name());
+            if let (true, Some(pci), Ok(name)) = (is_virtio, pci, ent.file_name().into_string()) {
+                nics.push((pci.to_string_lossy().into_owned(), name));
+            }
+        }
+        if nics.len() >= virtio_net_count() || start.elapsed() > timeout {
+            nics.sort();
+            log(&format!(
+                "NICs in PCI order: {}",
+                nics.iter()
+                    .map(|(p, n)| format!("{n}@{p}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ));
+            return nics.into_iter().map(|(_, n)| n).collect();
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Management NIC up with its address: from the command line, else by DHCP.
+fn setup_mgmt(cfg: &GuestConfig, name: &str) {
+    if let Err(e) = link_up(name) {
+        log(&format!("{name}: {e}"));
+    }
+    match cfg.mgmt {
+        Some((ip, len)) => match set_addr(name, ip, len) {
+            Ok(()) => log(&format!("management {name} = {ip}/{len}")),
+            Err(e) => log(&format!("{name}: {e}")),
+        },
+        None => {
+            let Some(mac) = cfg.mgmt_mac.or_else(|| mac_of_if(name)) else {
+                log(&format!("{name}: no MAC address; no DHCP"));
+                return;
+            };
+            log(&format!("management {name} ({mac}): DHCP"));
+            match dhcp_wire::client_acquire(name, mac, Duration::from_secs(60))
+                .and_then(|(ip, len)| set_addr(name, ip, len).map(|()| (ip, len)))
+            {
+                Ok((ip, len)) => log(&format!("management {name} = {ip}/{len} (DHCP)")),
+                Err(e) => log(&format!("{name}: DHCP: {e}")),
+            }
+        }
+    }
+}
+
 fn wait_ifname(mac: &MacAddr, timeout: Duration) -> Option<String> {
     let start = Instant::now();
     loop {
@@ -265,39 +349,40 @@ fn main() {
     if let Err(e) = link_up("lo") {
         log(&format!("lo: {e}"));
     }
-    match wait_ifname(&cfg.mgmt_mac, Duration::from_secs(10)) {
-        None => log(&format!("no interface with MAC {}", cfg.mgmt_mac)),
-        Some(name) => {
-            if let Err(e) = link_up(&name) {
-                log(&format!("{name}: {e}"));
+    // NICs by MAC from the command line, else by PCI order (a disk image's fixed cmdline).
+    let (mgmt_if, data_names) = match cfg.mgmt_mac {
+        Some(mac) => {
+            let m = wait_ifname(&mac, Duration::from_secs(10));
+            if m.is_none() {
+                log(&format!("no interface with MAC {mac}"));
             }
-            match cfg.mgmt {
-                Some((ip, len)) => match set_addr(&name, ip, len) {
-                    Ok(()) => log(&format!("management {name} = {ip}/{len}")),
-                    Err(e) => log(&format!("{name}: {e}")),
-                },
-                None => {
-                    match dhcp_wire::client_acquire(&name, cfg.mgmt_mac, Duration::from_secs(30))
-                        .and_then(|(ip, len)| set_addr(&name, ip, len).map(|()| (ip, len)))
-                    {
-                        Ok((ip, len)) => log(&format!("management {name} = {ip}/{len} (DHCP)")),
-                        Err(e) => log(&format!("{name}: DHCP: {e}")),
-                    }
+            let mut data = Vec::new();
+            for mac in &cfg.data_macs {
+                match wait_ifname(mac, Duration::from_secs(5)) {
+                    Some(n) => data.push(n),
+                    None => log(&format!("no data interface with MAC {mac}")),
                 }
             }
+            (m, data)
         }
+        None => {
+            let mut nics = nics_in_pci_order(Duration::from_secs(10)).into_iter();
+            let m = nics.next();
+            if m.is_none() {
+                log("no virtio NIC found");
+            }
+            (m, nics.collect())
+        }
+    };
+    if let Some(name) = &mgmt_if {
+        setup_mgmt(&cfg, name);
     }
     let mut data_ifs = Vec::new();
-    for mac in &cfg.data_macs {
-        match wait_ifname(mac, Duration::from_secs(5)) {
-            Some(n) => {
-                if let Err(e) = data_link_up(&n) {
-                    log(&format!("{n}: {e}"));
-                }
-                data_ifs.push(n);
-            }
-            None => log(&format!("no data interface with MAC {mac}")),
+    for n in data_names {
+        if let Err(e) = data_link_up(&n) {
+            log(&format!("{n}: {e}"));
         }
+        data_ifs.push(n);
     }
     log(&format!("data interfaces: {}", data_ifs.join(",")));
     let mut agent = spawn_agent(&cfg, &data_ifs);

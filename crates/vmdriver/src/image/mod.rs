@@ -5,6 +5,7 @@
 
 pub mod binaries;
 pub mod cpio;
+pub mod disk;
 pub mod kernel;
 pub mod modules;
 

@@ -1,0 +1,256 @@
+//! Root + libvirt + QEMU: "bring your own image". Our guest packaged as a disk image
+//! (`image build --disk`: syslinux on FAT, management address by DHCP, NICs by PCI order)
+//! stands in for PyCOO's click-on-osv.qcow2. `up --driver vm` of IP → x → y → OP1 with y
+//! naming that image: y boots a qcow2 overlay in the run directory, gets its management
+//! address from the testbed's DHCP server, is managed through the COO API only, forwards
+//! frames; `down` leaves nothing (domains, taps, namespaces, overlay) and the image unchanged.
+//! Skips with a printed reason when a piece is missing (`coo-bench doctor --fix`).
+#![allow(clippy::unwrap_used)]
+
+mod testbed_support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use testbed::{DriverKind, Testbed, UpOptions};
+use testbed_support::*;
+use vmdriver::VmDriver;
+use vnf_client::{Endpoint, Options, VnfClient};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn client(tb: &Testbed, vnf: &str) -> VnfClient {
+    let ep: Endpoint = tb.vnf(vnf).unwrap().agent.endpoint.parse().unwrap();
+    VnfClient::new(
+        ep,
+        Options {
+            timeout: Duration::from_secs(30),
+            ..Options::default()
+        },
+    )
+}
+
+/// Why this host cannot run the test, if it cannot.
+fn missing_piece() -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("needs root".into());
+    }
+    if !Path::new(testbed::LIBVIRT_SOCKET).exists() {
+        return Some(format!(
+            "libvirt not running ({} absent; bash scripts/vm-setup.sh)",
+            testbed::LIBVIRT_SOCKET
+        ));
+    }
+    if !vmdriver::accel::qemu_binary().exists() {
+        return Some(format!(
+            "no {} (coo-bench doctor --fix)",
+            vmdriver::accel::qemu_binary().display()
+        ));
+    }
+    let missing = vmdriver::image::disk::missing_tools();
+    if !missing.is_empty() {
+        return Some(format!("missing {missing:?} (coo-bench doctor --fix)"));
+    }
+    if let Err(e) = vmdriver::image::binaries::locate("coo-guest-init", "COO_BENCH_GUEST_INIT") {
+        return Some(format!(
+            "{e} (cargo build -p vmdriver --bin coo-guest-init)"
+        ));
+    }
+    None
+}
+
+/// IP → x (our kernel-boot guest) → y (the disk image) → OP1. y forwards one way only (port 0
+/// → port 1), so frames reach the sink only if its NICs were taken in the topology's order.
+fn topology_file(dir: &Path, image: &Path) -> PathBuf {
+    let forward = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/functions/forward.click");
+    let one_way = dir.join("one-way.click");
+    std::fs::write(
+        &one_way,
+        "FromDPDKDevice(0) -> ToDPDKDevice(1);\nFromDPDKDevice(1) -> Discard;\n",
+    )
+    .unwrap();
+    let topo = serde_json::json!({
+        "id": "byo-disk",
+        "vnfs": [
+            { "id": "x", "function": forward, "memory_mib": 300, "vcpus": 1 },
+            { "id": "y", "function": one_way, "memory_mib": 300, "vcpus": 1,
+              "image": image, "management_mac": "52:54:01:6c:22:42" }
+        ],
+        "incoming": { "id": "IP", "link": "br0" },
+        "outgoing": [{ "id": "OP1", "link": "br2" }],
+        "connections": [
+            { "from": "IP", "to": "x" },
+            { "from": "x", "to": "y", "link": "br1" },
+            { "from": "y", "to": "OP1" }
+        ]
+    });
+    let p = dir.join("byo-disk.json");
+    std::fs::write(&p, serde_json::to_string_pretty(&topo).unwrap()).unwrap();
+    p
+}
+
+#[test]
+fn disk_image_vnf_dhcp_coo_api_traffic_down() {
+    if let Some(why) = missing_piece() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let (agent, click) = (
+        env!("CARGO_BIN_EXE_coo-vnf"),
+        env!("CARGO_BIN_EXE_coo-click"),
+    );
+    // SAFETY (edition 2021: safe fn): the only test in this binary; set before any thread reads.
+    std::env::set_var("COO_BENCH_COO_VNF", agent);
+    std::env::set_var("COO_BENCH_COO_CLICK", click);
+    let img = match vmdriver::smoke::build_image(Path::new(agent), Path::new(click)) {
+        Ok(i) => i,
+        Err(vmdriver::smoke::SmokeError::Unavailable(why)) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+        Err(e) => panic!("{e}"),
+    };
+    let t = Instant::now();
+    let disk = vmdriver::image::disk::build_disk(&img).unwrap();
+    eprintln!(
+        "disk image {} ({} KiB) in {:.1} s",
+        disk.display(),
+        std::fs::metadata(&disk).unwrap().len() / 1024,
+        t.elapsed().as_secs_f64()
+    );
+    let base_bytes = std::fs::read(&disk).unwrap();
+    let base_mtime = std::fs::metadata(&disk).unwrap().modified().unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let topo = topology::load(&topology_file(dir.path(), &disk)).unwrap_or_else(|e| panic!("{e}"));
+    let root = tempfile::tempdir().unwrap();
+    let t0 = Instant::now();
+    let tb = testbed::up(
+        &topo,
+        &UpOptions {
+            run_root: Some(root.path().to_owned()),
+            driver: Some(DriverKind::Vm),
+            vm_ready_timeout: Duration::from_secs(240),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let up_time = t0.elapsed();
+    let up = Up {
+        tb,
+        root: root.path().to_owned(),
+    };
+    let tb = &up.tb;
+    let (x, y) = (
+        tb.vnf("x").unwrap().vm.as_ref().unwrap(),
+        tb.vnf("y").unwrap().vm.as_ref().unwrap(),
+    );
+    eprintln!(
+        "up --driver vm: {:.1} s; boot-to-ready x (kernel boot) {:?} ms, y (disk image) {:?} ms; accelerator {}",
+        up_time.as_secs_f64(),
+        x.boot_to_ready_ms,
+        y.boot_to_ready_ms,
+        tb.accelerator.as_deref().unwrap_or("?")
+    );
+    assert!(x.disk.is_none());
+    let yd = y.disk.as_ref().unwrap();
+    assert_eq!(y.mgmt_mac, "52:54:01:6c:22:42");
+
+    // The DHCP server acknowledged y's management MAC with its planned address, and the
+    // guest says it took it by DHCP.
+    assert_eq!(yd.dhcp_ack, Some(y.mgmt_ip.addr), "no DHCP ACK recorded");
+    let console = std::fs::read_to_string(&y.console_log).unwrap();
+    assert!(
+        console.contains(&format!("= {}/16 (DHCP)", y.mgmt_ip.addr)),
+        "{console}"
+    );
+    assert!(
+        console.contains("SYSLINUX"),
+        "not booted from the disk: {console}"
+    );
+
+    // The overlay lives in the run directory, backed by the image (never a copy).
+    assert!(yd.overlay.starts_with(root.path().join(&tb.run_id)));
+    assert_eq!(
+        vmdriver::disk::backing_of(&yd.overlay).unwrap(),
+        Some(std::fs::canonicalize(&disk).unwrap())
+    );
+    assert!(std::fs::metadata(&yd.overlay).unwrap().len() < base_bytes.len() as u64);
+
+    // y is managed through the COO API: version, the pushed function via read_file.
+    let function = std::fs::read_to_string(&tb.vnf("y").unwrap().function).unwrap();
+    rt().block_on(async {
+        let c = client(tb, "y");
+        assert!(!c.version().await.unwrap().is_empty());
+        assert_eq!(c.read_file().await.unwrap(), function);
+        assert!(!c.running().await.unwrap());
+    });
+
+    // Engines stopped: nothing crosses. Started (x as usual, y by COO start): frames cross.
+    let leaked = send_frame_through_chain(
+        tb,
+        tcp_frame(tb, b"coo-bench-byo-idle"),
+        b"coo-bench-byo-idle",
+        3,
+        Duration::from_millis(500),
+    );
+    assert_eq!(leaked, 0, "frames crossed with no engine running");
+    rt().block_on(async {
+        let cx = client(tb, "x");
+        cx.set_engine("coo-click").await.unwrap();
+        cx.start().await.unwrap();
+        client(tb, "y").start().await.unwrap();
+    });
+    let marker = format!("coo-bench-byo-{}", tb.prefix);
+    let got = send_frame_through_chain(
+        tb,
+        tcp_frame(tb, marker.as_bytes()),
+        marker.as_bytes(),
+        5,
+        Duration::from_secs(8),
+    );
+    eprintln!("{got}/5 frames source → x → y (disk image) → sink");
+    assert!(got >= 1, "no frame crossed x → y");
+    rt().block_on(async {
+        assert!(client(tb, "y").running().await.unwrap());
+    });
+
+    // down: zero residue, image untouched.
+    let (run_id, prefix, overlay) = (tb.run_id.clone(), tb.prefix.clone(), yd.overlay.clone());
+    let taps: Vec<String> = tb
+        .vnfs
+        .iter()
+        .flat_map(|v| v.vm.as_ref().unwrap().taps.iter().map(|t| t.to_string()))
+        .collect();
+    let net = hostnet::RtNetOps::new().unwrap();
+    testbed::down_with(
+        root.path(),
+        &run_id,
+        &net,
+        &hostnet::RealProcesses::default(),
+    )
+    .unwrap();
+    std::mem::forget(up);
+    let lv = vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI).unwrap();
+    assert!(lv.list(&format!("{prefix}-")).unwrap().is_empty());
+    assert!(netns_with_prefix(&prefix).is_empty());
+    for t in &taps {
+        assert!(
+            !Path::new("/sys/class/net").join(t).exists(),
+            "tap {t} left"
+        );
+    }
+    assert!(!overlay.exists(), "overlay left");
+    assert!(!root.path().join(&run_id).exists());
+    assert_eq!(
+        std::fs::metadata(&disk).unwrap().modified().unwrap(),
+        base_mtime
+    );
+    assert!(std::fs::read(&disk).unwrap() == base_bytes, "image changed");
+}

@@ -4,7 +4,9 @@
 //! naming that image: y boots a qcow2 overlay in the run directory, gets its management
 //! address from the testbed's DHCP server, is managed through the COO API only, forwards
 //! frames; `down` leaves nothing (domains, taps, namespaces, overlay) and the image unchanged.
-//! Skips with a printed reason when a piece is missing (`coo-bench doctor --fix`).
+//! `coo-bench run --driver vm --quick` of IP → y → OP1 with y on that image measures a
+//! COO-only VNF end to end. Skips with a printed reason when a piece is missing
+//! (`coo-bench doctor --fix`).
 #![allow(clippy::unwrap_used)]
 
 mod testbed_support;
@@ -95,25 +97,27 @@ fn topology_file(dir: &Path, image: &Path) -> PathBuf {
     p
 }
 
-#[test]
-fn disk_image_vnf_dhcp_coo_api_traffic_down() {
+/// The tests of this binary take turns: each boots VMs under TCG on a shared host.
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+const AGENT: &str = env!("CARGO_BIN_EXE_coo-vnf");
+const CLICK: &str = env!("CARGO_BIN_EXE_coo-click");
+
+/// Our guest as a disk image (built or cached), or why this host cannot run these tests.
+/// Call with the turn held.
+fn disk_image() -> Result<PathBuf, String> {
     if let Some(why) = missing_piece() {
-        eprintln!("skipped: {why}");
-        return;
+        return Err(why);
     }
-    let (agent, click) = (
-        env!("CARGO_BIN_EXE_coo-vnf"),
-        env!("CARGO_BIN_EXE_coo-click"),
-    );
-    // SAFETY (edition 2021: safe fn): the only test in this binary; set before any thread reads.
-    std::env::set_var("COO_BENCH_COO_VNF", agent);
-    std::env::set_var("COO_BENCH_COO_CLICK", click);
-    let img = match vmdriver::smoke::build_image(Path::new(agent), Path::new(click)) {
+    static ENV: std::sync::Once = std::sync::Once::new();
+    // SAFETY (edition 2021: safe fn): set once, with the turn held, before any VM is built.
+    ENV.call_once(|| {
+        std::env::set_var("COO_BENCH_COO_VNF", AGENT);
+        std::env::set_var("COO_BENCH_COO_CLICK", CLICK);
+    });
+    let img = match vmdriver::smoke::build_image(Path::new(AGENT), Path::new(CLICK)) {
         Ok(i) => i,
-        Err(vmdriver::smoke::SmokeError::Unavailable(why)) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
+        Err(vmdriver::smoke::SmokeError::Unavailable(why)) => return Err(why),
         Err(e) => panic!("{e}"),
     };
     let t = Instant::now();
@@ -124,6 +128,19 @@ fn disk_image_vnf_dhcp_coo_api_traffic_down() {
         std::fs::metadata(&disk).unwrap().len() / 1024,
         t.elapsed().as_secs_f64()
     );
+    Ok(disk)
+}
+
+#[test]
+fn disk_image_vnf_dhcp_coo_api_traffic_down() {
+    let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let disk = match disk_image() {
+        Ok(d) => d,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
     let base_bytes = std::fs::read(&disk).unwrap();
     let base_mtime = std::fs::metadata(&disk).unwrap().modified().unwrap();
 
@@ -253,4 +270,134 @@ fn disk_image_vnf_dhcp_coo_api_traffic_down() {
         base_mtime
     );
     assert!(std::fs::read(&disk).unwrap() == base_bytes, "image changed");
+}
+
+/// IP → y → OP1, y on the disk image, small rates (TCG).
+fn run_topology_file(dir: &Path, image: &Path) -> PathBuf {
+    let forward = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/functions/forward.click");
+    let topo = serde_json::json!({
+        "id": "byo-run",
+        "vnfs": [
+            { "id": "y", "function": forward, "memory_mib": 300, "vcpus": 1,
+              "image": image, "management_mac": "52:54:01:6c:22:43" }
+        ],
+        "incoming": { "id": "IP", "link": "br0" },
+        "outgoing": [{ "id": "OP1", "link": "br1" }],
+        "connections": [
+            { "from": "IP", "to": "y" },
+            { "from": "y", "to": "OP1" }
+        ],
+        "benchmark": { "mode": "ndr", "frame_sizes": [64], "min_rate_pps": 100,
+                       "max_rate_pps": 2000 }
+    });
+    let p = dir.join("byo-run.json");
+    std::fs::write(&p, serde_json::to_string_pretty(&topo).unwrap()).unwrap();
+    p
+}
+
+/// `coo-bench run --driver vm --quick --no-baseline` with a COO-only VNF: exit 0, the
+/// variant measured with a note naming y, an NDR > 0 that a passing trial at that rate
+/// backs, and nothing left (domain, namespaces, taps, run directory).
+#[test]
+fn run_cli_measures_a_coo_only_vnf() {
+    let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
+    let disk = match disk_image() {
+        Ok(d) => d,
+        Err(why) => {
+            eprintln!("skipped: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let topo = run_topology_file(dir.path(), &disk);
+    let root = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("results");
+    let t = Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_coo-bench"))
+        .arg("run")
+        .arg(&topo)
+        .args(["--driver", "vm", "--quick", "--no-baseline"])
+        .args(["--latency-stream-pps", "100", "--out"])
+        .arg(&out_dir)
+        .env("COO_BENCH_RUN_DIR", root.path())
+        .env("COO_BENCH_COO_VNF", AGENT)
+        .env("COO_BENCH_COO_CLICK", CLICK)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!(
+        "run --driver vm --quick: {:.1} s\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        t.elapsed().as_secs_f64()
+    );
+    assert_eq!(out.status.code(), Some(0), "coo-bench run failed");
+
+    // Zero residue: the run id printed at teardown gives the prefix of every object.
+    let run_id = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("testbed ")?.split_once(" removed"))
+        .map(|(id, _)| id.to_owned())
+        .unwrap_or_else(|| panic!("no teardown line: {stderr}"));
+    let prefix = format!("cb{}", run_id.rsplit('-').next().unwrap());
+    let lv = vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI).unwrap();
+    assert!(
+        lv.list(&format!("{prefix}-")).unwrap().is_empty(),
+        "domain left"
+    );
+    assert!(netns_with_prefix(&prefix).is_empty(), "namespace left");
+    let links: Vec<String> = std::fs::read_dir("/sys/class/net")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    assert!(links.is_empty(), "links left: {links:?}");
+    assert!(!root.path().join(&run_id).exists(), "run directory left");
+
+    let run_dir = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let report =
+        measure::Report::from_json(&std::fs::read_to_string(run_dir.join("report.json")).unwrap())
+            .unwrap();
+    assert!(
+        report.host.driver.starts_with("vm"),
+        "{}",
+        report.host.driver
+    );
+    assert_eq!(report.variants.len(), 1, "only the default variant");
+    let v = &report.variants[0];
+    assert_eq!(
+        v.status,
+        measure::report::VariantStatus::Measured,
+        "{:?}",
+        v.notes
+    );
+    assert!(
+        v.notes
+            .iter()
+            .any(|n| n.contains("VNF y boots its own image (COO API only)")),
+        "{:?}",
+        v.notes
+    );
+    let rep = &v.results[0].repetitions[0];
+    let ndr = rep.ndr.as_ref().unwrap();
+    let rate = ndr.rate_pps.unwrap_or(0.0);
+    eprintln!("NDR {rate} pps (flags {:?})", ndr.flags);
+    assert!(rate > 0.0, "{ndr:?}");
+    // A full-duration, sound trial at the NDR rate that lost no more than the threshold.
+    let backing = rep.trials.iter().find(|t| {
+        t.requested_rate_pps == rate
+            && t.requested_duration_s >= report.settings.search.final_duration_s
+            && t.is_valid()
+            && t.received > 0
+            && t.loss_pct() <= ndr.loss_threshold_pct
+    });
+    assert!(
+        backing.is_some(),
+        "no passing trial at {rate} pps: {:?}",
+        rep.trials
+    );
 }

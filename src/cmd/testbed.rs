@@ -148,6 +148,18 @@ fn print_table(tb: &Testbed) {
                         .unwrap_or_else(|| "?".into()),
                     vm.console_log.display()
                 );
+                // Bring-your-own image: what it boots, where its writes go, what DHCP gave it.
+                if let Some(d) = &vm.disk {
+                    println!(
+                        "    image {}, overlay {}, DHCP ACK {} -> {}",
+                        d.image.display(),
+                        d.overlay.display(),
+                        vm.mgmt_mac,
+                        d.dhcp_ack
+                            .map(|ip| ip.to_string())
+                            .unwrap_or_else(|| "none recorded".into())
+                    );
+                }
             }
         }
     }

@@ -112,9 +112,8 @@ fn load(sock: &Path, clients: usize, per_client: usize) -> (usize, Vec<String>) 
             std::thread::spawn(move || {
                 let mut fails = Vec::new();
                 for i in 0..per_client {
-                    // One writer (client 0, every 4th request); concurrent writers hit a
-                    // known agent bug (see reliability_agent_concurrent_function_writes).
-                    let (m, p, b) = if c == 0 && i % 4 == 0 {
+                    // Two concurrent writers (clients 0 and 1, every 4th request).
+                    let (m, p, b) = if c < 2 && i % 4 == 0 {
                         ("PUT", "/v1/function", "Idle -> c :: Counter -> Discard;\n")
                     } else {
                         MIX[(c + i) % MIX.len()]

@@ -266,8 +266,9 @@ fn reliability_killed_up_blocks_same_run_id_until_clean() {
         rr.path(),
         &["up", fixture().to_str().unwrap(), "--run-id", &run_id],
     );
-    assert!(!out.status.success());
+    // A taken run id is a bad argument: exit 2.
     let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("already exists"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     // The refused `up` touched nothing of the leftovers.

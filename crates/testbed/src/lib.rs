@@ -50,6 +50,11 @@ pub enum UpError {
     },
     #[error("the netns driver needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN)")]
     NotRoot,
+    /// `down`/`clean` as non-root: they remove namespaces, links and processes root made.
+    #[error(
+        "`coo-bench {0}` needs root (it removes namespaces, links, processes and VMs made as root)"
+    )]
+    NeedsRoot(&'static str),
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error(transparent)]
@@ -235,13 +240,15 @@ fn up_vm(
     procs: &RealProcesses,
 ) -> Result<Testbed, UpError> {
     // Checked before anything is created: nothing to undo on failure.
-    if !Path::new(LIBVIRT_SOCKET).exists() {
+    if !libvirt_may_run() {
         return Err(UpError::LibvirtUnavailable(format!(
             "{LIBVIRT_SOCKET} absent (libvirtd not running)"
         )));
     }
+    let conn = vmdriver::libvirt::LibvirtDriver::connect(&libvirt_uri())
+        .map_err(|e| UpError::LibvirtUnavailable(e.to_string()))?;
     vm::check_host_memory(topo.vnfs.iter().map(|v| v.memory_mib))?;
-    let backend = vm::prepare_backend(&external_engines(topo, opts))?;
+    let backend = vm::prepare_backend(Arc::new(conn), &external_engines(topo, opts))?;
     // The vm plan starts no host agents; the launcher is never called.
     let launcher = FakeLauncher::default();
     up_with(
@@ -361,6 +368,15 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
         check_images(topo)?;
     }
     let root = opts.run_root.clone().unwrap_or_else(run_root);
+    if driver == DriverKind::Netns {
+        // Agent socket paths must fit in `sun_path`: checked before anything is created,
+        // on a run dir name as long as the one `allocate` will make.
+        let id = opts
+            .run_id
+            .clone()
+            .unwrap_or_else(|| format!("{}-0000", topo.id));
+        plan::check_socket_paths(topo, &root.join(id))?;
+    }
     let run = runs::allocate(&root, topo.id.as_str(), opts.run_id.as_deref(), host.net)?;
     let result = (|| {
         let p = match driver {
@@ -561,7 +577,7 @@ fn teardown_domains(
     let driver: &dyn vmdriver::VmDriver = match vm_driver {
         Some(d) => d,
         None => {
-            match vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI) {
+            match vmdriver::libvirt::LibvirtDriver::connect(&libvirt_uri()) {
                 Ok(d) => {
                     destroy_in_parallel(&vm::live_domains(dir));
                     owned = d;
@@ -595,12 +611,12 @@ fn destroy_in_parallel(domains: &[String]) {
     if domains.len() < 2 {
         return;
     }
+    let uri = libvirt_uri();
     std::thread::scope(|sc| {
         for d in domains {
+            let uri = &uri;
             sc.spawn(move || {
-                if let Ok(c) =
-                    vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI)
-                {
+                if let Ok(c) = vmdriver::libvirt::LibvirtDriver::connect(uri) {
                     let _ = vmdriver::VmDriver::destroy(&c, d);
                 }
             });
@@ -639,6 +655,9 @@ fn teardown_run(
 
 /// Remove a testbed: exactly what its ledger lists, newest first, then its run directory.
 pub fn down(id: &str) -> Result<DownReport, UpError> {
+    if !is_root() {
+        return Err(UpError::NeedsRoot("down"));
+    }
     let net = RtNetOps::new()?;
     down_with(&run_root(), id, &net, &RealProcesses::default())
 }
@@ -702,16 +721,19 @@ pub fn clean() -> Result<CleanReport, UpError> {
 /// [`clean`]; `destroy_foreign_domains`: also destroy coo-bench-named domains no ledger here
 /// lists (`vmdriver::driver::clean_leftovers`, minus runs in progress).
 pub fn clean_opts(destroy_foreign_domains: bool) -> Result<CleanReport, UpError> {
+    if !is_root() {
+        return Err(UpError::NeedsRoot("clean"));
+    }
     let net = RtNetOps::new()?;
     let procs = RealProcesses::default();
-    if !Path::new(LIBVIRT_SOCKET).exists() {
+    if !libvirt_may_run() {
         let mut rep = clean_with_vm(&run_root(), &net, &procs, None, false)?;
         rep.notes.push(format!(
             "libvirt not running ({LIBVIRT_SOCKET} absent): no domain check"
         ));
         return Ok(rep);
     }
-    match vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI) {
+    match vmdriver::libvirt::LibvirtDriver::connect(&libvirt_uri()) {
         Ok(d) => clean_with_vm(&run_root(), &net, &procs, Some(&d), destroy_foreign_domains),
         Err(e) => {
             let mut rep = clean_with_vm(&run_root(), &net, &procs, None, false)?;
@@ -724,6 +746,24 @@ pub fn clean_opts(destroy_foreign_domains: bool) -> Result<CleanReport, UpError>
 
 /// libvirtd's socket; absent = libvirt not installed or not running.
 pub const LIBVIRT_SOCKET: &str = "/var/run/libvirt/libvirt-sock";
+
+/// Environment override of the libvirt URI (e.g. `qemu:///system?socket=/path`).
+pub const LIBVIRT_URI_ENV: &str = "COO_BENCH_LIBVIRT_URI";
+
+/// The libvirt URI the vm driver uses: `$COO_BENCH_LIBVIRT_URI`, else `qemu:///system`.
+pub fn libvirt_uri() -> String {
+    std::env::var(LIBVIRT_URI_ENV)
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| vmdriver::libvirt::DEFAULT_URI.to_owned())
+}
+
+/// Whether libvirt may be reachable: an overridden URI is always tried; the default one
+/// only when libvirtd's socket exists.
+fn libvirt_may_run() -> bool {
+    std::env::var(LIBVIRT_URI_ENV).is_ok_and(|u| !u.is_empty())
+        || Path::new(LIBVIRT_SOCKET).exists()
+}
 
 pub fn clean_with(
     root: &Path,
@@ -859,8 +899,8 @@ pub fn status_in(root: &Path) -> Result<Vec<RunStatus>, UpError> {
         .unwrap_or_default()
         .iter()
         .any(|r| root.join(r).join(vm::DOMAIN_LEDGER).exists());
-    if needs_libvirt && Path::new(LIBVIRT_SOCKET).exists() {
-        libvirt = vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI).ok();
+    if needs_libvirt && libvirt_may_run() {
+        libvirt = vmdriver::libvirt::LibvirtDriver::connect(&libvirt_uri()).ok();
     }
     status_in_vm(root, libvirt.as_ref().map(|d| d as &dyn vmdriver::VmDriver))
 }
@@ -965,4 +1005,67 @@ pub fn namespaces(tb: &Testbed) -> Vec<NetnsName> {
     v.push(tb.source.netns.clone());
     v.extend(tb.sinks.iter().map(|s| s.netns.clone()));
     v
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod up_front_tests {
+    use super::*;
+    use hostnet::fake::{RecordingNetOps, RecordingProcesses};
+
+    fn xyz() -> Topology {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/pycoo/ClickOnOSvManager");
+        let opts = topology::LoadOptions {
+            check_files: false,
+            ..Default::default()
+        };
+        topology::load_with(&dir, &opts).unwrap()
+    }
+
+    /// Socket paths beyond `sun_path` are refused before the run root is even created.
+    #[test]
+    fn socket_path_too_long_is_refused_before_anything_is_made() {
+        let topo = xyz();
+        let tmp = tempfile::tempdir().unwrap();
+        let net = RecordingNetOps::default();
+        let procs = RecordingProcesses::default();
+        let launcher = FakeLauncher::default();
+        let host = Host {
+            net: &net,
+            procs: &procs,
+            launcher: &launcher,
+            vm: None,
+        };
+        let root = tmp.path().join("d".repeat(100)).join("run");
+        let opts = UpOptions {
+            run_root: Some(root.clone()),
+            ..Default::default()
+        };
+        let err = up_with(&topo, &opts, &host).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                UpError::Plan(PlanError::SocketPathTooLong { vnf, len, .. })
+                    if vnf == "x" && *len > plan::MAX_SOCKET_PATH
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("x.sock"), "{err}");
+        assert!(!root.exists());
+        assert!(net.calls().is_empty());
+        // A short root passes the same check.
+        let ok = tmp.path().join("r");
+        assert!(plan::check_socket_paths(&topo, &ok.join("sfc-0000")).is_ok());
+    }
+
+    /// An explicit run id counts with its own length.
+    #[test]
+    fn socket_path_check_uses_the_explicit_run_id() {
+        let topo = xyz();
+        let base = Path::new("/run/coo-bench");
+        assert!(plan::check_socket_paths(&topo, &base.join("a".repeat(64))).is_ok());
+        let deep = base.join("d".repeat(60)).join("a".repeat(64));
+        assert!(plan::check_socket_paths(&topo, &deep).is_err());
+    }
 }

@@ -154,6 +154,40 @@ pub enum PlanError {
     TooManyVms(usize),
     #[error("VNF {vnf}: disk image path {image} is not absolute")]
     ImageNotAbsolute { vnf: String, image: String },
+    #[error(
+        "agent socket {} of VNF {vnf} is {len} bytes, longer than a UNIX socket path can be \
+         ({MAX_SOCKET_PATH} bytes); use a shorter run root (COO_BENCH_RUN_DIR) or run id",
+        socket.display()
+    )]
+    SocketPathTooLong {
+        vnf: String,
+        socket: PathBuf,
+        len: usize,
+    },
+}
+
+/// Longest UNIX socket path: `sun_path` is 108 bytes including the terminating NUL.
+pub const MAX_SOCKET_PATH: usize = 107;
+
+/// The netns driver's agent socket of VNF `vnf` under `run_dir`.
+pub fn agent_socket(run_dir: &Path, vnf: &str) -> PathBuf {
+    run_dir.join("agents").join(format!("{vnf}.sock"))
+}
+
+/// Every agent socket of the netns driver under `run_dir` must fit in `sun_path`.
+pub fn check_socket_paths(topo: &Topology, run_dir: &Path) -> Result<(), PlanError> {
+    for v in &topo.vnfs {
+        let socket = agent_socket(run_dir, v.id.as_str());
+        let len = socket.as_os_str().len();
+        if len > MAX_SOCKET_PATH {
+            return Err(PlanError::SocketPathTooLong {
+                vnf: v.id.to_string(),
+                socket,
+                len,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn name_err(what: impl Into<String>) -> impl FnOnce(NameError) -> PlanError {
@@ -351,6 +385,9 @@ fn plan_driver(
     if vm && topo.vnfs.len() > MAX_VMS {
         return Err(PlanError::TooManyVms(topo.vnfs.len()));
     }
+    if !vm {
+        check_socket_paths(topo, run_dir)?;
+    }
     // Disk images (vm driver only; the netns driver ignores them): the overlay's backing
     // path must not depend on a working directory.
     for v in topo.vnfs.iter().filter(|_| vm) {
@@ -510,7 +547,7 @@ fn plan_driver(
         }
         let r = &resolved[i];
         let workdir = run_dir.join(v.id.as_str());
-        let socket = run_dir.join("agents").join(format!("{}.sock", v.id));
+        let socket = agent_socket(run_dir, v.id.as_str());
         let spec = AgentSpec {
             vnf: v.id.to_string(),
             netns: ns.clone(),

@@ -370,14 +370,17 @@ pub struct VmHost<'a> {
 
 /// Prepare the real backend: libvirt connection, guest image (built or cached; with the
 /// variant's external engine binaries), accelerator probe.
-pub fn prepare_backend(extra_bins: &[PathBuf]) -> Result<VmBackend, UpError> {
+pub fn prepare_backend(
+    driver: std::sync::Arc<dyn vmdriver::VmDriver>,
+    extra_bins: &[PathBuf],
+) -> Result<VmBackend, UpError> {
     let mut bins = extra_bins.to_vec();
     // The `kernel-forward` engine (and `coo-bench run`'s baseline) runs `tc` in the guest.
     match hostnet::find_in_path("tc") {
         Some(tc) => bins.push(tc),
         None => tracing::warn!("no tc on the host: kernel-forward will not work in VMs"),
     }
-    VmBackend::prepare(&bins).map_err(|e| {
+    VmBackend::prepare_on(driver, &bins).map_err(|e| {
         UpError::Vm(format!(
             "{e}\n(build the guest image with `coo-bench image build`, or prepare the host with `coo-bench doctor --fix`)"
         ))

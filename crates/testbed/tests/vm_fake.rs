@@ -26,6 +26,7 @@ fn backend(driver: Arc<RecordingVmDriver>) -> VmBackend {
         image: Image {
             dir: "/nonexistent".into(),
             vmlinuz: "/nonexistent/vmlinuz".into(),
+            boot_kernel: "/nonexistent/vmlinuz".into(),
             initramfs: "/nonexistent/initramfs.img".into(),
             manifest: Manifest {
                 format: "fake".into(),

@@ -265,6 +265,7 @@ fn pycoo_from_parts(
                 vnf.memory_mib = desc.memory.unwrap_or(0);
                 vnf.vcpus = desc.vcpu.unwrap_or(0);
                 vnf.management_mac = desc.management_mac.clone().filter(|m| !m.is_empty());
+                vnf.image = pycoo_image(dir, id, &desc, &dsrc, opts, &mut errors);
                 vnf.descriptor = Some(dsrc);
             }
             None => {
@@ -328,6 +329,57 @@ fn empty_vnf(id: Option<String>) -> SpecVnf {
         image: None,
         descriptor: None,
     }
+}
+
+/// The disk image a PyCOO/NIEP VNF boots, relative to the PyCOO directory, as PyCOO and NIEP
+/// pick it: the VNF's own copy `IMAGES/<ID>/<disk>.qcow2` when it exists (PyCOO reuses an
+/// existing image directory instead of copying again), else the shared `IMAGES/<disk>.qcow2`;
+/// `<disk>` is NIEP's `DISK` or PyCOO's fixed `click-on-osv`. Without `DISK` the image is
+/// used only when one of the files exists (else our own guest boots); a `DISK` that names
+/// no file is an error (NIEP refuses to create that VM).
+fn pycoo_image(
+    dir: &Path,
+    vnf: &str,
+    desc: &VnfDescriptor,
+    dsrc: &SourceText,
+    opts: &LoadOptions,
+    errors: &mut Vec<LoadError>,
+) -> Option<String> {
+    let disk = match desc.disk.as_deref() {
+        Some("") => {
+            errors.push(LoadError::new(
+                ErrorKind::PycooVnfInvalidField {
+                    vnf: vnf.to_owned(),
+                    field: "DISK".to_owned(),
+                    reason: "is empty (NIEP names an image of IMAGES/ without .qcow2)".to_owned(),
+                },
+                Some(dsrc.find_key("DISK", 0)),
+            ));
+            return None;
+        }
+        Some(disk) => disk,
+        None => "click-on-osv",
+    };
+    let own = format!("IMAGES/{vnf}/{disk}.qcow2");
+    let shared = format!("IMAGES/{disk}.qcow2");
+    if let Some(found) = [&own, &shared]
+        .into_iter()
+        .find(|rel| dir.join(rel).is_file())
+    {
+        return Some(found.clone());
+    }
+    let named = desc.disk.as_deref()?;
+    if !opts.check_files {
+        return Some(shared);
+    }
+    errors.push(LoadError::new(
+        ErrorKind::ImageMissing {
+            vnf: vnf.to_owned(),
+            path: dir.join(&shared),
+        },
+        Some(dsrc.find_pair("DISK", named)),
+    ));
+    None
 }
 
 /// Where a PyCOO VNF's function comes from: the script's `path`+`function` relative to the
@@ -433,4 +485,139 @@ fn read_descriptor(
         }
     }
     Some((desc, dsrc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A scratch copy of the PyCOO example directory (VNF/, SFC/, SCRIPT/; no IMAGES/).
+    fn pycoo_copy() -> PathBuf {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/fixtures/pycoo/ClickOnOSvManager");
+        let dst = std::env::temp_dir().join(format!(
+            "topology-image-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dst);
+        for sub in ["VNF", "SFC", "SCRIPT"] {
+            std::fs::create_dir_all(dst.join(sub)).unwrap();
+            for e in std::fs::read_dir(src.join(sub)).unwrap() {
+                let e = e.unwrap();
+                std::fs::copy(e.path(), dst.join(sub).join(e.file_name())).unwrap();
+            }
+        }
+        dst
+    }
+
+    fn touch(dir: &Path, rel: &str) -> PathBuf {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, b"QFI\xfb").unwrap();
+        std::fs::canonicalize(p).unwrap()
+    }
+
+    /// Adds `"DISK": disk` to `VNF/<vnf>.json`.
+    fn set_disk(dir: &Path, vnf: &str, disk: &str) {
+        let p = dir.join("VNF").join(format!("{vnf}.json"));
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+        v["DISK"] = disk.into();
+        std::fs::write(&p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    }
+
+    fn images(dir: &Path) -> Vec<(String, Option<PathBuf>)> {
+        let topo = load_path(dir, &LoadOptions::default()).unwrap();
+        topo.vnfs
+            .iter()
+            .map(|v| (v.id.to_string(), v.image.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn pycoo_without_images_dir_boots_our_guest() {
+        let dir = pycoo_copy();
+        assert!(images(&dir).iter().all(|(_, i)| i.is_none()));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn pycoo_shared_image_and_per_vnf_copy() {
+        let dir = pycoo_copy();
+        let shared = touch(&dir, "IMAGES/click-on-osv.qcow2");
+        for (_, image) in images(&dir) {
+            assert_eq!(image.as_deref(), Some(shared.as_path()));
+        }
+        // PyCOO reuses an existing IMAGES/<ID>/ instead of copying the shared image again.
+        let own = touch(&dir, "IMAGES/y/click-on-osv.qcow2");
+        let found = images(&dir);
+        assert_eq!(found[0].1.as_deref(), Some(shared.as_path()));
+        assert_eq!(found[1], ("y".into(), Some(own)));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn niep_disk_names_an_image_of_images_dir() {
+        let dir = pycoo_copy();
+        touch(&dir, "IMAGES/click-on-osv.qcow2");
+        let tiny = touch(&dir, "IMAGES/tinycore12.qcow2");
+        set_disk(&dir, "x", "tinycore12");
+        let found = images(&dir);
+        assert_eq!(found[0].1.as_deref(), Some(tiny.as_path()));
+        assert!(found[1]
+            .1
+            .as_ref()
+            .is_some_and(|p| p.ends_with("click-on-osv.qcow2")));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn niep_disk_without_its_file_is_named_in_the_descriptor() {
+        let dir = pycoo_copy();
+        set_disk(&dir, "z", "click-on-osv");
+        let errors = load_path(&dir, &LoadOptions::default()).unwrap_err();
+        let e = errors
+            .iter()
+            .find(|e| e.rule() == "image-missing")
+            .unwrap_or_else(|| panic!("{errors}"));
+        assert!(e.to_string().contains("IMAGES/click-on-osv.qcow2"), "{e}");
+        let at = e.at.as_ref().unwrap();
+        assert!(at.file.ends_with("VNF/z.json") && at.line > 0, "{at}");
+        // Parser fuzzing does not look at files: the named path is kept.
+        let opts = LoadOptions {
+            check_files: false,
+            ..LoadOptions::default()
+        };
+        let topo = load_path(&dir, &opts).unwrap();
+        assert!(topo.vnfs[2]
+            .image
+            .as_ref()
+            .unwrap()
+            .ends_with("IMAGES/click-on-osv.qcow2"));
+        set_disk(&dir, "z", "");
+        let errors = load_path(&dir, &LoadOptions::default()).unwrap_err();
+        assert!(
+            errors.iter().any(|e| e.to_string().contains("DISK")),
+            "{errors}"
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn imported_pycoo_keeps_the_image() {
+        let dir = pycoo_copy();
+        touch(&dir, "IMAGES/click-on-osv.qcow2");
+        let topo = load_path(&dir, &LoadOptions::default()).unwrap();
+        let out = dir.join("out");
+        std::fs::create_dir_all(&out).unwrap();
+        let file = crate::export::to_unified(&topo, &out);
+        assert_eq!(
+            file.vnfs[0].image.as_deref(),
+            Some("../IMAGES/click-on-osv.qcow2")
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -250,7 +250,7 @@ pub fn run_checks(probe_kvm: bool, kvm_timeout: Duration) -> Report {
         },
         (Ok(()), Some(img)) if probe_kvm => {
             let guest = ProbeGuest {
-                kernel: img.vmlinuz.clone(),
+                kernel: img.boot_kernel.clone(),
                 initrd: Some(img.initramfs.clone()),
             };
             let cache = image::cache_root().join("accel.json");

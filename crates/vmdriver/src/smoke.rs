@@ -185,7 +185,7 @@ pub fn run_chain(agent: &Path, click: &Path, o: &ChainOptions) -> Result<SmokeRe
     // KVM only when a guest really boots under it (cached per host and image).
     let probe = accel::detect(
         &ProbeGuest {
-            kernel: img.vmlinuz.clone(),
+            kernel: img.boot_kernel.clone(),
             initrd: Some(img.initramfs.clone()),
         },
         &image::cache_root().join("accel.json"),

@@ -37,20 +37,38 @@ impl VmBackend {
     /// in [`crate::image::BuildOptions::discover`], plus `extra_bins` for external engines) and
     /// detects the accelerator. Blocking: call from a thread or `spawn_blocking`.
     pub fn prepare(extra_bins: &[PathBuf]) -> Result<Self, PrepareError> {
-        let driver = crate::libvirt::LibvirtDriver::connect(crate::libvirt::DEFAULT_URI)?;
+        Self::prepare_with_uri(crate::libvirt::DEFAULT_URI, extra_bins)
+    }
+
+    /// [`VmBackend::prepare`] against the libvirt daemon at `uri`.
+    pub fn prepare_with_uri(uri: &str, extra_bins: &[PathBuf]) -> Result<Self, PrepareError> {
+        let driver = crate::libvirt::LibvirtDriver::connect(uri)?;
+        Self::prepare_on(std::sync::Arc::new(driver), extra_bins)
+    }
+
+    /// [`VmBackend::prepare`] on a driver the caller already connected.
+    pub fn prepare_on(
+        driver: std::sync::Arc<dyn VmDriver>,
+        extra_bins: &[PathBuf],
+    ) -> Result<Self, PrepareError> {
         let mut opts = crate::image::BuildOptions::discover()?;
         opts.extra_bins = extra_bins.to_vec();
+        if opts.kernel_package.is_none() && std::env::var_os("COO_BENCH_GUEST_KERNEL_PKG").is_none()
+        {
+            opts.kernel_package =
+                crate::image::kernel::newest_unpacked(&opts.cache_root.join("kernel"));
+        }
         let image = crate::image::build(&opts)?;
         let accel = crate::accel::detect(
             &crate::accel::ProbeGuest {
-                kernel: image.vmlinuz.clone(),
+                kernel: image.boot_kernel.clone(),
                 initrd: Some(image.initramfs.clone()),
             },
             &opts.cache_root.join("accel.json"),
             Duration::from_secs(8),
         );
         Ok(VmBackend {
-            driver: std::sync::Arc::new(driver),
+            driver,
             image,
             accel,
         })
@@ -207,7 +225,7 @@ pub fn start_vnf(
     accel: Accel,
     spec: &VnfVmSpec,
 ) -> Result<VnfVm, VmError> {
-    let ds = domain_spec(spec, &image.vmlinuz, &image.initramfs, accel);
+    let ds = domain_spec(spec, &image.boot_kernel, &image.initramfs, accel);
     if let Some(dir) = ds.console_log.parent() {
         std::fs::create_dir_all(dir).map_err(|e| VmError::Create {
             name: ds.name.clone(),
@@ -326,6 +344,7 @@ mod tests {
         let image = Image {
             dir: dir.path().into(),
             vmlinuz: "/k".into(),
+            boot_kernel: "/k".into(),
             initramfs: "/i".into(),
             manifest: crate::image::Manifest {
                 format: "x".into(),

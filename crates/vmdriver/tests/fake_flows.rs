@@ -17,6 +17,7 @@ fn image() -> Image {
     Image {
         dir: "/var/cache/coo-bench/images/h".into(),
         vmlinuz: "/var/cache/coo-bench/images/h/vmlinuz".into(),
+        boot_kernel: "/var/cache/coo-bench/images/h/vmlinuz".into(),
         initramfs: "/var/cache/coo-bench/images/h/initramfs.img".into(),
         manifest: Manifest {
             format: "coo-guest-image-v1".into(),

@@ -553,3 +553,102 @@ pub fn assert_rates_backed_by_trials(report: &serde_json::Value) -> usize {
     }
     checked
 }
+
+/// `topologies/pycoo-xyz.json` written to `dir/xyz.json` with every VNF's `memory_mib`
+/// replaced, its Click functions copied next to it; returns the topology path.
+pub fn xyz_topology_with_memory(dir: &Path, memory_mib: u64) -> PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies");
+    let mut topo: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo.join("pycoo-xyz.json")).unwrap())
+            .unwrap();
+    if let Some(o) = topo.as_object_mut() {
+        o.remove("$schema");
+    }
+    for v in topo["vnfs"].as_array_mut().unwrap() {
+        v["memory_mib"] = memory_mib.into();
+    }
+    let funcs = dir.join("functions");
+    std::fs::create_dir_all(&funcs).unwrap();
+    for e in std::fs::read_dir(repo.join("functions")).unwrap().flatten() {
+        std::fs::copy(e.path(), funcs.join(e.file_name())).unwrap();
+    }
+    let path = dir.join("xyz.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&topo).unwrap()).unwrap();
+    path
+}
+
+/// The first run prefix (`cbhhhh`) claimed under `root`, if any run dir has one.
+pub fn prefix_under(root: &Path) -> Option<String> {
+    std::fs::read_dir(root).ok()?.flatten().find_map(|e| {
+        std::fs::read_to_string(e.path().join("prefix"))
+            .ok()
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+    })
+}
+
+/// Run `cmd` to completion while watching `root` for the prefix a run claims (the run dir
+/// may be gone when the command ends); `on_prefix(prefix, pid)` is called once when it
+/// first appears.
+pub fn output_watching_prefix(
+    mut cmd: Command,
+    root: &Path,
+    mut on_prefix: impl FnMut(&str, u32),
+) -> (Output, Option<String>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Drain the pipes on threads so a chatty child cannot block on a full pipe.
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let to = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = so.read_to_end(&mut b);
+        b
+    });
+    let te = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = se.read_to_end(&mut b);
+        b
+    });
+    let mut prefix = None;
+    let status = loop {
+        if prefix.is_none() {
+            if let Some(p) = prefix_under(root) {
+                on_prefix(&p, child.id());
+                prefix = Some(p);
+            }
+        }
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    };
+    let out = Output {
+        status,
+        stdout: to.join().unwrap(),
+        stderr: te.join().unwrap(),
+    };
+    (out, prefix)
+}
+
+/// Everything of `prefix` still on the system: namespaces, links (any namespace), domains.
+pub fn objects_with_prefix(prefix: &str) -> Vec<String> {
+    let mut left: Vec<String> = netns_with_prefix(prefix)
+        .into_iter()
+        .map(|n| format!("netns {}", n.name))
+        .collect();
+    left.extend(
+        links_with_prefix(prefix)
+            .into_iter()
+            .map(|l| format!("link {l}")),
+    );
+    left.extend(
+        domains_with_prefix(prefix)
+            .into_iter()
+            .map(|d| format!("domain {d}")),
+    );
+    left
+}

@@ -85,7 +85,8 @@ pub struct VnfDescriptor {
         skip_serializing_if = "Option::is_none"
     )]
     pub interfaces: Option<Vec<VnfDescriptorInterface>>,
-    /// NIEP: disk image name.
+    /// NIEP: disk image name: `IMAGES/<DISK>.qcow2` under the PyCOO directory (PyCOO itself
+    /// always boots `IMAGES/click-on-osv.qcow2`); see `load::pycoo_image`.
     #[serde(rename = "DISK", default, skip_serializing_if = "Option::is_none")]
     pub disk: Option<String>,
 }

@@ -164,6 +164,7 @@ mod tests {
         std::fs::write(&i, vec![2u8; 8192]).unwrap();
         let image = Image {
             dir: dir.path().into(),
+            boot_kernel: k.clone(),
             vmlinuz: k,
             initramfs: i,
             manifest: super::super::Manifest {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Bumped whenever the initramfs layout changes, so old caches are not reused.
-const FORMAT: &str = "coo-guest-image-v1";
+const FORMAT: &str = "coo-guest-image-v2";
 
 /// Errors building the image.
 #[derive(Debug, thiserror::Error)]
@@ -117,10 +117,23 @@ pub struct Manifest {
 pub struct Image {
     pub dir: PathBuf,
     pub vmlinuz: PathBuf,
+    /// What VMs boot: `vmlinux` (uncompressed, PVH entry) when it could be extracted from
+    /// `vmlinuz`, else `vmlinuz` itself.
+    pub boot_kernel: PathBuf,
     pub initramfs: PathBuf,
     pub manifest: Manifest,
     /// False when it came from the cache.
     pub built_now: bool,
+}
+
+/// `vmlinux` when the image has one (PVH boot), else `vmlinuz`.
+fn boot_kernel(dir: &Path) -> PathBuf {
+    let elf = dir.join("vmlinux");
+    if elf.is_file() {
+        elf
+    } else {
+        dir.join("vmlinuz")
+    }
 }
 
 struct Entry {
@@ -234,6 +247,7 @@ pub fn build(opts: &BuildOptions) -> Result<Image, ImageError> {
         if let Ok(manifest) = serde_json::from_str::<Manifest>(&text) {
             if vmlinuz.is_file() && initramfs.is_file() {
                 return Ok(Image {
+                    boot_kernel: boot_kernel(&dir),
                     dir,
                     vmlinuz,
                     initramfs,
@@ -253,6 +267,10 @@ pub fn build(opts: &BuildOptions) -> Result<Image, ImageError> {
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(|e| ImageError::io(&tmp, e))?;
     std::fs::copy(&kpkg.vmlinuz, tmp.join("vmlinuz")).map_err(|e| ImageError::io(&tmp, e))?;
+    let bz = std::fs::read(&kpkg.vmlinuz).map_err(|e| ImageError::io(&kpkg.vmlinuz, e))?;
+    if let Some(elf) = kernel::pvh_vmlinux(&bz) {
+        std::fs::write(tmp.join("vmlinux"), elf).map_err(|e| ImageError::io(&tmp, e))?;
+    }
     let cpio_bytes = write_cpio(&entries)?;
     let img_bytes = if opts.gzip {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -301,6 +319,7 @@ pub fn build(opts: &BuildOptions) -> Result<Image, ImageError> {
     }
     prune(&opts.cache_root, KEEP_IMAGES);
     Ok(Image {
+        boot_kernel: boot_kernel(&dir),
         dir,
         vmlinuz,
         initramfs,
@@ -398,6 +417,7 @@ pub fn newest_cached(cache_root: &Path) -> Option<Image> {
             best = Some((
                 mtime,
                 Image {
+                    boot_kernel: boot_kernel(&d),
                     vmlinuz: d.join("vmlinuz"),
                     initramfs: d.join("initramfs.img"),
                     dir: d,

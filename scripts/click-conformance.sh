@@ -14,12 +14,16 @@ COO=${2:-${COO_BENCH_COO_CLICK:-$(cd "$(dirname "$0")/.." && pwd)/target/release
 OUT=${OUT:-$(cd "$(dirname "$0")/.." && pwd)/target/click-conformance}
 TIMEOUT=${TIMEOUT:-60}
 [ -x "$COO" ] || { echo "coo-click binary not found: $COO" >&2; exit 2; }
+# Absolute: the shim below is a symlink, and a relative target would dangle (then `click`
+# would silently resolve to the reference's own binary).
+COO=$(realpath "$COO")
 [ -d "$REF/test" ] || { echo "reference Click source tree not found: $REF" >&2; exit 2; }
 REFBIN=$REF/install/bin
 mkdir -p "$OUT"
 SHIM=$(mktemp -d)
 trap 'rm -rf "$SHIM"' EXIT
 ln -s "$COO" "$SHIM/click"
+[ -x "$SHIM/click" ] || { echo "the click shim does not resolve to $COO" >&2; exit 2; }
 export PATH="$SHIM:$REFBIN:$PATH"
 pass=0; fail=0; skip=0; tout=0
 : > "$OUT/results.txt"

@@ -391,17 +391,19 @@ impl Core {
             return Err(format!("no element named '{elem}'"));
         };
         match h {
-            "name" => return Ok(format!("{}\n", self.names[i])),
-            "class" => return Ok(format!("{}\n", self.classes[i])),
+            // As reference Click: no trailing newline (the `-h` printer adds one; a
+            // ControlSocket READ returns exactly these bytes).
+            "name" => return Ok(self.names[i].clone()),
+            "class" => return Ok(self.classes[i].to_string()),
             "config" => {
                 // An element may report a live-reconfigured configuration.
                 if let Ok(mut e) = self.elems[i].try_borrow_mut() {
                     let mut cx = Ctx { core: self, idx: i };
                     if let Some(Ok(c)) = e.read_handler("config", "", &mut cx) {
-                        return Ok(format!("{c}\n"));
+                        return Ok(c);
                     }
                 }
-                return Ok(format!("{}\n", self.configs[i]));
+                return Ok(self.configs[i].clone());
             }
             "ports" => return Ok(self.ports_text(i)),
             "scheduled" if self.has_task[i] => return Ok(format!("{}\n", self.scheduled[i].get())),

@@ -12,7 +12,7 @@ secs=${1:-600}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(pycoo_script rest_request packet_views)
+  targets=(topology_parse pycoo_script click_parse rest_request packet_views)
 fi
 status=0
 for t in "${targets[@]}"; do
@@ -22,7 +22,7 @@ for t in "${targets[@]}"; do
   echo "== $t for ${secs}s (log $log)"
   # Only the crates this target needs (a target fuzzes while another crate is mid-edit).
   case $t in
-    packet_views) feats=(--no-default-features --features packet) ;;
+    packet_views|click_parse) feats=(--no-default-features --features packet) ;;
     rest_request) feats=(--no-default-features --features rest) ;;
     *) feats=(--no-default-features) ;;
   esac

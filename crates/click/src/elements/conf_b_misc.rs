@@ -1,8 +1,9 @@
-//! Small classes from Click's test and standard sets: Message, Hub, Resize.
+//! Small classes from Click's test, standard and analysis sets: Message, Hub, Resize,
+//! AdjustTimestamp.
 
 use crate::args;
-use crate::element::{ConfigureCx, Ctx, Element};
-use crate::packet::PacketBatch;
+use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::packet::{PacketBatch, Timestamp, FIRST_TIMESTAMP_ANNO_OFFSET};
 use crate::registry::Registry;
 use crate::{any_impl, simple_push_pull};
 
@@ -11,6 +12,95 @@ pub fn register(r: &mut Registry) {
     r.register("Message", || Box::<Message>::default());
     r.register("Hub", || Box::<Hub>::default());
     r.register("Resize", || Box::<Resize>::default());
+    r.register("AdjustTimestamp", || Box::<AdjustTimestamp>::default());
+}
+
+/// AdjustTimestamp([TIME, FIRST, ALL]): adds TIME (may be negative) to each packet's nonzero
+/// timestamp (every timestamp with ALL; the first-timestamp annotation with FIRST).
+#[derive(Default)]
+pub struct AdjustTimestamp {
+    delta: Timestamp,
+    first: bool,
+    all: bool,
+}
+impl AdjustTimestamp {
+    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
+        for p in batch.iter_mut() {
+            if self.first {
+                // stored as nanoseconds in the FIRST_TIMESTAMP annotation bytes
+                let o = FIRST_TIMESTAMP_ANNO_OFFSET;
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&p.anno[o..o + 8]);
+                let t = i64::from_ne_bytes(b);
+                if t != 0 || self.all {
+                    let t = t.saturating_add(self.delta.0);
+                    p.anno[o..o + 8].copy_from_slice(&t.to_ne_bytes());
+                }
+            } else if !p.timestamp.is_zero() || self.all {
+                p.timestamp = p.timestamp + self.delta;
+            }
+        }
+    }
+}
+impl Element for AdjustTimestamp {
+    fn class_name(&self) -> &'static str {
+        "AdjustTimestamp"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = args::bind(
+            conf,
+            &[
+                ("TIME", args::Kind::P),
+                ("FIRST", args::Kind::K),
+                ("ALL", args::Kind::K),
+            ],
+        )?;
+        if let Some(t) = b.str("TIME") {
+            let t = t.trim();
+            let (neg, mag) = match t.strip_prefix('-') {
+                Some(m) => (true, m),
+                None => (false, t.strip_prefix('+').unwrap_or(t)),
+            };
+            let v = args::parse_time(mag).ok_or("TIME: expected timestamp")?;
+            self.delta = Timestamp::from_secs_f64(if neg { -v } else { v });
+        }
+        self.first = b.bool("FIRST")?.unwrap_or(false);
+        self.all = b.bool("ALL")?.unwrap_or(false);
+        Ok(())
+    }
+    simple_push_pull!();
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![HandlerSpec::rw("time")]
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        (name == "time").then(|| Ok(fmt_signed_ts(self.delta)))
+    }
+    fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
+        (name == "time").then(|| {
+            let v = v.trim();
+            let (neg, mag) = match v.strip_prefix('-') {
+                Some(m) => (true, m),
+                None => (false, v),
+            };
+            let t = args::parse_time(mag).ok_or("expected timestamp")?;
+            self.delta = Timestamp::from_secs_f64(if neg { -t } else { t });
+            Ok(())
+        })
+    }
+    any_impl!();
+}
+
+/// A timestamp as Click prints it, also when negative (`-0.900000`, not `-1.100000`).
+pub fn fmt_signed_ts(t: Timestamp) -> String {
+    if t.0 < 0 {
+        let m = Timestamp(t.0.saturating_neg());
+        format!("-{}.{:06}", m.sec(), m.usec())
+    } else {
+        t.to_string()
+    }
 }
 
 /// Message(MESSAGE [, TYPE]): reports MESSAGE while the router is configured; no ports.

@@ -65,6 +65,14 @@ const ICMP_TYPE_NAMES: &[(&str, u8)] = &[
     ("maskreq-reply", 18),
 ];
 
+/// Click's name for an ICMP type, if it has one.
+pub(crate) fn icmp_type_name(t: u8) -> Option<&'static str> {
+    ICMP_TYPE_NAMES
+        .iter()
+        .find(|(_, n)| *n == t)
+        .map(|(s, _)| *s)
+}
+
 fn icmp_type_of(s: &str) -> Option<u8> {
     ICMP_TYPE_NAMES
         .iter()
@@ -211,11 +219,15 @@ fn build_ipsum_packet(
     let h = ip_hl.unwrap_or(20);
     let total = ip_len.unwrap_or(h + thl + pl).max(h);
     // With an explicit payload the packet holds header + payload only; ip_len may claim more.
-    let data_len = match &payload {
+    let mut data_len = match &payload {
         Some(p) => h + thl + p.len(),
         // Click builds header-only packets when no payload is given (ip_len keeps the claim).
         None => h + thl,
     };
+    // With CHECKSUM, Click zero-pads the packet to ip_len so the checksums cover it all.
+    if cksum {
+        data_len = data_len.max(total.min(0xFFFF));
+    }
     let mut d = vec![0u8; data_len];
     d[0] = 0x40 | (h / 4) as u8;
     d[1] = match ecn {
@@ -388,12 +400,17 @@ impl FromTrace {
             let sec = rd(&data[off..]) as i64;
             let frac = rd(&data[off + 4..]) as i64;
             let caplen = rd(&data[off + 8..]) as usize;
+            let wire_len = rd(&data[off + 12..]) as usize;
             off += 16;
             if off + caplen > data.len() {
                 break;
             }
             let mut p = Packet::from_data(&data[off..off + caplen]);
             off += caplen;
+            // The uncaptured rest of the packet is "extra length", as in Click.
+            if wire_len > caplen {
+                p.set_anno_u32(EXTRA_LENGTH_ANNO_OFFSET, (wire_len - caplen) as u32);
+            }
             p.timestamp = Timestamp::new(sec, if nano { frac } else { frac * 1000 });
             let ip_off = match linktype {
                 1 => {
@@ -581,8 +598,46 @@ pub struct ToTrace {
     pulling: bool,
     banner: bool,
     snaplen: usize,
-    encap_ip: bool,
+    /// pcap link type (ToDump's ENCAP).
+    linktype: u32,
+    /// Count EXTRA_LENGTH_ANNO in each record's wire length (ToDump's EXTRA_LENGTH).
+    extra_length: bool,
     burst: usize,
+}
+
+/// Click's pcap encapsulation names (fakepcap), by link type.
+const DLT_NAMES: &[(&str, u32)] = &[
+    ("NULL", 0),
+    ("IP", 101),
+    ("ETHER", 1),
+    ("FDDI", 10),
+    ("ATM", 100),
+    ("RFC1483", 100),
+    ("ATM_RFC1483", 100),
+    ("802_11", 105),
+    ("802.11", 105),
+    ("802_11_RADIO", 127),
+    ("802.11_RADIO", 127),
+    ("SLL", 113),
+    ("AIRONET", 120),
+    ("HDLC", 104),
+    ("PPP_HDLC", 50),
+    ("PPP", 9),
+    ("SUNATM", 123),
+    ("PRISM", 119),
+];
+
+/// Parse an ENCAP name (or `#N`) into a pcap link type.
+fn parse_dlt(s: &str) -> Option<u32> {
+    DLT_NAMES
+        .iter()
+        .find(|(n, _)| *n == s)
+        .map(|(_, d)| *d)
+        .or_else(|| {
+            s.strip_prefix('#')
+                .and_then(|n| n.parse::<u32>().ok())
+                .filter(|d| *d < 0x7FFF_FFFF)
+        })
 }
 
 impl ToTrace {
@@ -596,7 +651,8 @@ impl ToTrace {
             pulling: false,
             banner: true,
             snaplen: 2000,
-            encap_ip: false,
+            linktype: 1,
+            extra_length: true,
             burst: 32,
         }
     }
@@ -621,7 +677,7 @@ impl ToTrace {
             None
         };
         match f {
-            "timestamp" => p.timestamp.to_string(),
+            "timestamp" => super::conf_b_misc::fmt_signed_ts(p.timestamp),
             "ts_sec" => p.timestamp.sec().to_string(),
             "ts_usec" => p.timestamp.usec().to_string(),
             "ip_src" => ipv
@@ -666,16 +722,25 @@ impl ToTrace {
                 .map(|v| v.to_string())
                 .unwrap_or_else(dash),
             "ip_ttl" => ipv.map(|i| i[8].to_string()).unwrap_or_else(dash),
+            "ip_sum" => ipv
+                .and_then(|i| u16at(i, 10))
+                .map(|v| v.to_string())
+                .unwrap_or_else(dash),
+            "udp_len" => match t {
+                Some(t) if proto == 17 => u16at(t, 4).map(|v| v.to_string()).unwrap_or_else(dash),
+                _ => dash(),
+            },
             "ip_tos" => ipv.map(|i| i[1].to_string()).unwrap_or_else(dash),
             "ip_hl" => ipv.map(|_| hl.to_string()).unwrap_or_else(dash),
             "ip_frag" => match ipv {
                 None => dash(),
                 Some(i) => {
+                    // Click: F/f = first/later fragment, ! = don't-fragment, . = neither.
                     let v = u16::from_be_bytes([i[6], i[7]]);
-                    if v & 0x2000 != 0 {
-                        "F".into()
-                    } else if v & 0x1fff != 0 {
-                        "f".into()
+                    if v & 0x3fff != 0 {
+                        if v & 0x1fff == 0 { "F" } else { "f" }.into()
+                    } else if v & 0x4000 != 0 {
+                        "!".into()
                     } else {
                         ".".into()
                     }
@@ -822,18 +887,19 @@ impl ToTrace {
         for p in batch {
             self.count += 1;
             if self.pcap {
-                let mut d: &[u8] = p.data();
-                if self.encap_ip {
-                    if let Some(ip) = p.network_header() {
-                        d = ip;
-                    }
-                }
+                // Click writes packets as they are, whatever the ENCAP.
+                let d: &[u8] = p.data();
                 let cap = d.len().min(self.snaplen);
+                let extra = if self.extra_length {
+                    p.anno_u32(EXTRA_LENGTH_ANNO_OFFSET)
+                } else {
+                    0
+                };
                 for v in [
                     p.timestamp.sec() as u32,
                     p.timestamp.usec() as u32,
                     cap as u32,
-                    d.len() as u32,
+                    (d.len() as u32).saturating_add(extra),
                 ] {
                     buf.extend_from_slice(&v.to_le_bytes());
                 }
@@ -859,10 +925,14 @@ impl Element for ToTrace {
         }
     }
     fn port_count(&self) -> &'static str {
+        "1/0-1"
+    }
+    fn processing(&self) -> &'static str {
+        // ToIPSummaryDump pushes its (optional) output even when its input pulls.
         if self.pcap {
-            "1/0-1"
+            "a"
         } else {
-            "1/0"
+            "a/h"
         }
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
@@ -898,8 +968,15 @@ impl Element for ToTrace {
             .map(|x| canonical(x).to_string())
             .collect();
         self.banner = b.bool("HEADER")?.unwrap_or(true);
-        self.snaplen = b.u64("SNAPLEN")?.unwrap_or(2000) as usize;
-        self.encap_ip = b.str("ENCAP").is_some_and(|e| e.trim() == "IP");
+        // SNAPLEN 0 means no limit, as in Click.
+        self.snaplen = match b.u64("SNAPLEN")?.unwrap_or(2000) {
+            0 => u32::MAX as usize,
+            n => n.min(u32::MAX as u64) as usize,
+        };
+        if let Some(e) = b.str("ENCAP") {
+            self.linktype = parse_dlt(e.trim()).ok_or("bad encapsulation type")?;
+        }
+        self.extra_length = b.bool("EXTRA_LENGTH")?.unwrap_or(true);
         Ok(())
     }
     fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
@@ -915,14 +992,15 @@ impl Element for ToTrace {
             h.extend_from_slice(&0u32.to_le_bytes());
             h.extend_from_slice(&0u32.to_le_bytes());
             h.extend_from_slice(&(self.snaplen as u32).to_le_bytes());
-            h.extend_from_slice(&(if self.encap_ip { 12u32 } else { 1 }).to_le_bytes());
+            h.extend_from_slice(&self.linktype.to_le_bytes());
             w.write_all(&h).map_err(|e| e.to_string())?;
         } else if self.banner {
             let hdr = format!("!IPSummaryDump 1.3\n!data {}\n", self.fields.join(" "));
             w.write_all(hdr.as_bytes()).map_err(|e| e.to_string())?;
         }
         self.out = Some(w);
-        self.pulling = ctx.input_is_pull(0);
+        // A pull-through ToDump (pull output) is driven from downstream, not by its task.
+        self.pulling = ctx.input_is_pull(0) && !(self.pcap && ctx.noutputs() > 0);
         if self.pulling {
             ctx.reschedule();
         }
@@ -931,6 +1009,11 @@ impl Element for ToTrace {
     fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
         self.write_batch(&batch);
         ctx.output(0, batch);
+    }
+    fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
+        let b = ctx.pull(0, max);
+        self.write_batch(&b);
+        b
     }
     fn has_task(&self) -> bool {
         true

@@ -5,7 +5,7 @@ use crate::args::{self, bind, fmt_eth, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
 use crate::packet::{Packet, PacketBatch, PacketType, Timestamp};
 use crate::registry::Registry;
-use crate::{any_impl, filter_push_pull, simple_push_pull};
+use crate::{any_impl, simple_push_pull};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
@@ -191,19 +191,33 @@ impl Element for EtherMirror {
     any_impl!();
 }
 
-/// StoreEtherAddress(ADDR, OFFSET|src|dst).
+/// StoreEtherAddress(ADDR | ANNO, OFFSET|src|dst): packets too short for the address go to
+/// output 1 (dropped when it is not connected).
 #[derive(Default)]
 pub struct StoreEtherAddress {
     addr: [u8; 6],
+    /// Copy the address from this annotation offset instead of `addr`.
+    anno: Option<usize>,
     offset: usize,
+    /// AddressInfo kept for the `addr` write handler.
+    addrs: args::AddressInfo,
 }
 impl StoreEtherAddress {
-    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
-        for p in batch.iter_mut() {
-            let o = self.offset;
-            if let Some(s) = p.data_mut().get_mut(o..o + 6) {
-                s.copy_from_slice(&self.addr);
+    fn check(&mut self, p: &mut Packet, _ctx: &mut Ctx<'_>) -> bool {
+        let o = self.offset;
+        let addr = match self.anno {
+            Some(a) => match p.anno.get(a..a + 6) {
+                Some(s) => [s[0], s[1], s[2], s[3], s[4], s[5]],
+                None => return false,
+            },
+            None => self.addr,
+        };
+        match p.data_mut().get_mut(o..o + 6) {
+            Some(s) => {
+                s.copy_from_slice(&addr);
+                true
             }
+            None => false,
         }
     }
 }
@@ -212,20 +226,54 @@ impl Element for StoreEtherAddress {
         "StoreEtherAddress"
     }
     fn port_count(&self) -> &'static str {
-        "1/1"
+        "1/1-2"
+    }
+    fn processing(&self) -> &'static str {
+        "a/ah"
     }
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
-        let b = bind(conf, &[("ADDR", Kind::Mp), ("OFFSET", Kind::Mp)])?;
-        self.addr = eth_arg(&b, "ADDR", cx)?;
-        self.offset = match b.str("OFFSET").map(|s| s.trim()) {
-            Some("src") => 6,
-            Some("dst") => 0,
-            Some(o) => args::parse_u64(o).ok_or("OFFSET: bad offset")? as usize,
-            None => 0,
+        let b = bind(
+            conf,
+            &[("ADDR", Kind::P), ("OFFSET", Kind::Mp), ("ANNO", Kind::K)],
+        )?;
+        let addr = b.eth("ADDR", cx.addrs)?;
+        self.addrs = cx.addrs.clone();
+        self.anno = match b.str("ANNO").map(str::trim) {
+            None => None,
+            Some(s) => Some(
+                args::parse_u64(s)
+                    .map(|v| v as usize)
+                    .filter(|&v| v + 6 <= crate::packet::ANNO_SIZE)
+                    .ok_or("ANNO: bad annotation")?,
+            ),
+        };
+        match (addr, self.anno) {
+            (Some(a), None) => self.addr = a,
+            (None, Some(_)) => {}
+            _ => return Err("must specify exactly one of ADDR/ANNO".into()),
+        }
+        let off = b.str("OFFSET").map(|s| s.trim()).unwrap_or("0");
+        self.offset = match off.to_ascii_lowercase().as_str() {
+            "src" => 6,
+            "dst" => 0,
+            _ => args::parse_u64(off).ok_or("type mismatch: bad OFFSET")? as usize,
         };
         Ok(())
     }
-    simple_push_pull!();
+    crate::extra_filter_push_pull!();
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![HandlerSpec::rw("addr")]
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        (name == "addr").then(|| Ok(fmt_eth(&self.addr)))
+    }
+    fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
+        (name == "addr").then(|| {
+            self.addr = args::parse_eth(value.trim(), &self.addrs)
+                .ok_or_else(|| "expected Ethernet address".to_string())?;
+            Ok(())
+        })
+    }
     any_impl!();
 }
 
@@ -328,26 +376,59 @@ impl Element for HostEtherFilter {
     any_impl!();
 }
 
-/// CheckARPHeader([OFFSET]).
+/// Why CheckARPHeader drops a packet (Click's reason texts).
+const ARP_DROP_REASONS: [&str; 4] = [
+    "tiny packet",
+    "too small for addresses",
+    "bad hardware type/length",
+    "bad protocol type/length",
+];
+
+/// CheckARPHeader([OFFSET, VERBOSE, DETAILS]).
 #[derive(Default)]
 pub struct CheckARPHeader {
     offset: usize,
     drops: u64,
+    verbose: bool,
+    /// Per-reason drop counts, when DETAILS is true.
+    details: Option<[u64; 4]>,
 }
 impl CheckARPHeader {
-    fn ok(&self, p: &mut Packet) -> bool {
+    /// The drop reason index for a bad header, or None (and the network header set) if good.
+    fn reason(&self, p: &mut Packet) -> Option<usize> {
         let d = p.data();
         let o = self.offset;
-        if d.len() < o + 8 {
-            return false;
+        let Some(a) = d.get(o..).filter(|a| a.len() >= 8) else {
+            return Some(0);
+        };
+        let hrd = u16::from_be_bytes([a[0], a[1]]);
+        let pro = u16::from_be_bytes([a[2], a[3]]);
+        let (hln, pln) = (a[4], a[5]);
+        let hlen = 8 + 2 * (hln as usize + pln as usize);
+        if a.len() < hlen {
+            Some(1)
+        } else if hrd == 1 && hln != 6 {
+            Some(2)
+        } else if (pro == 0x0800 && pln != 4) || (pro == 0x86dd && pln != 16) {
+            Some(3)
+        } else {
+            p.set_network_header(o, hlen);
+            None
         }
-        let hln = d[o + 4] as usize;
-        let pln = d[o + 5] as usize;
-        if d.len() < o + 8 + 2 * (hln + pln) {
-            return false;
+    }
+    fn check(&mut self, p: &mut Packet, ctx: &mut Ctx<'_>) -> bool {
+        let Some(r) = self.reason(p) else {
+            return true;
+        };
+        // Click reports the first failure (every failure when VERBOSE).
+        if self.drops == 0 || self.verbose {
+            ctx.chatter(&format!("ARP header check failed: {}", ARP_DROP_REASONS[r]));
         }
-        p.set_network_header(o, 8 + 2 * (hln + pln));
-        true
+        self.drops += 1;
+        if let Some(d) = self.details.as_mut() {
+            d[r] += 1;
+        }
+        false
     }
 }
 impl Element for CheckARPHeader {
@@ -370,9 +451,29 @@ impl Element for CheckARPHeader {
             ],
         )?;
         self.offset = b.u64("OFFSET")?.unwrap_or(0) as usize;
+        self.verbose = b.bool("VERBOSE")?.unwrap_or(false);
+        self.details = b.bool("DETAILS")?.unwrap_or(false).then_some([0; 4]);
         Ok(())
     }
-    filter_push_pull!(ok);
+    crate::extra_filter_push_pull!();
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        let mut h = vec![HandlerSpec::r("drops")];
+        if self.details.is_some() {
+            h.push(HandlerSpec::r("drop_details"));
+        }
+        h
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        match (name, &self.details) {
+            ("drops", _) => Some(Ok(self.drops.to_string())),
+            ("drop_details", Some(d)) => Some(Ok(d
+                .iter()
+                .zip(ARP_DROP_REASONS)
+                .map(|(n, t)| format!("{n}\t{t}\n"))
+                .collect())),
+            _ => None,
+        }
+    }
     any_impl!();
 }
 
@@ -410,7 +511,7 @@ type ArpEntry = (u32, u32, [u8; 6]);
 /// ARPResponder(IP/MASK ... ETH, ...): answers ARP requests for its addresses.
 #[derive(Default)]
 pub struct ARPResponder {
-    /// (address, mask, Ethernet), most specific first (Click's normalize order).
+    /// (address, mask, Ethernet), in Click's normalize order.
     entries: Vec<ArpEntry>,
     /// AddressInfo kept for the `config` and `add` write handlers.
     addrs: args::AddressInfo,
@@ -458,23 +559,34 @@ impl ARPResponder {
         Ok(())
     }
 
-    /// Sort most specific first, later duplicates winning; returns the duplicates dropped.
+    /// Click's entry order: an entry whose address lies in another's prefix goes first, others
+    /// keep configuration order, and of duplicates the later wins.
+    fn entry_cmp(v: &[ArpEntry], a: usize, b: usize) -> std::cmp::Ordering {
+        use std::cmp::Ordering;
+        let (ea, eb) = (v[a], v[b]);
+        if ea.0 == eb.0 && ea.1 == eb.1 {
+            b.cmp(&a)
+        } else if ea.0 & eb.1 == eb.0 {
+            Ordering::Less
+        } else if eb.0 & ea.1 == ea.0 {
+            Ordering::Greater
+        } else {
+            a.cmp(&b)
+        }
+    }
+
+    /// Sort in Click's order (see `entry_cmp`); returns the duplicates dropped.
     fn normalize(v: &mut Vec<ArpEntry>) -> Vec<String> {
-        let first: Vec<usize> = (0..v.len())
-            .map(|i| {
-                (0..=i)
-                    .find(|&j| v[j].0 == v[i].0 && v[j].1 == v[i].1)
-                    .unwrap_or(i)
-            })
-            .collect();
+        // The relation need not be transitive, so use an insertion sort (what Click does for
+        // small tables) rather than `sort_by`, which may panic on inconsistent orders.
         let mut idx: Vec<usize> = (0..v.len()).collect();
-        idx.sort_by_key(|&i| {
-            (
-                std::cmp::Reverse(v[i].1.count_ones()),
-                first[i],
-                std::cmp::Reverse(i),
-            )
-        });
+        for i in 1..idx.len() {
+            let mut j = i;
+            while j > 0 && Self::entry_cmp(v, idx[j - 1], idx[j]).is_gt() {
+                idx.swap(j - 1, j);
+                j -= 1;
+            }
+        }
         let mut nv: Vec<ArpEntry> = Vec::new();
         let mut dups = Vec::new();
         for i in idx {
@@ -635,6 +747,10 @@ pub struct ARPQuerier {
     responses: u64,
     drops: u64,
     broadcast_poll: bool,
+    /// The broadcast address (BROADCAST; by default IP | ~mask).
+    bcast: u32,
+    /// Packets dropped from the table (Click's ARPTable drops), e.g. by `clear`.
+    table_drops: u64,
     /// Entry lifetime in seconds (0 = forever).
     timeout: f64,
     /// Re-query a known entry this long after it was learned (0 = never).
@@ -722,6 +838,19 @@ impl Element for ARPQuerier {
         };
         self.ip = ip.octets();
         self.mask = u32::from(mask);
+        self.bcast = match b.str("BROADCAST") {
+            Some(s) => {
+                u32::from(args::parse_ip(s.trim(), cx.addrs).ok_or("BROADCAST: bad address")?)
+            }
+            None => {
+                // Click: a /32 network has no broadcast of its own.
+                let ipv = u32::from_be_bytes(self.ip);
+                match ipv | !self.mask {
+                    x if x == ipv => u32::MAX,
+                    x => x,
+                }
+            }
+        };
         self.eth = eth_arg(&b, "ETH", cx)?;
         self.capacity = b
             .u64("CAPACITY")?
@@ -764,7 +893,7 @@ impl Element for ARPQuerier {
         }
         let mut out = Vec::with_capacity(batch.len());
         let mut queries = Vec::new();
-        let bcast = u32::from_be_bytes(self.ip) | !self.mask;
+        let bcast = self.bcast;
         for p in batch {
             let nh = self.next_hop(&p);
             let nhv = u32::from_be_bytes(nh);
@@ -811,7 +940,8 @@ impl Element for ARPQuerier {
                     let p_ts = p.timestamp;
                     let total: usize = self.pending.values().map(|v| v.len()).sum();
                     if total >= self.capacity {
-                        self.drops += 1;
+                        // a table drop in Click (`stats`, not the `drops` handler)
+                        self.table_drops += 1;
                     } else {
                         self.pending.entry(nh).or_default().push(p);
                     }
@@ -852,6 +982,7 @@ impl Element for ARPQuerier {
             HandlerSpec::r("count"),
             HandlerSpec::r("length"),
             HandlerSpec::rw("ipaddr"),
+            HandlerSpec::rw("broadcast"),
             HandlerSpec::w("insert"),
             HandlerSpec::w("delete"),
             HandlerSpec::w("clear"),
@@ -868,15 +999,24 @@ impl Element for ARPQuerier {
                     .collect()
             }
             "stats" => format!(
-                "{} queries sent\n{} responses received\n",
-                self.queries, self.responses
+                "{} packets killed\n{} ARP queries sent\n",
+                self.drops + self.table_drops,
+                self.queries
             ),
             "queries" => self.queries.to_string(),
             "responses" => self.responses.to_string(),
             "drops" => self.drops.to_string(),
-            "count" => self.table.len().to_string(),
+            // Click counts entries still waiting for a reply too.
+            "count" => (self.table.len()
+                + self
+                    .pending
+                    .keys()
+                    .filter(|k| !self.table.contains_key(*k))
+                    .count())
+            .to_string(),
             "length" => pending.to_string(),
             "ipaddr" => Ipv4Addr::from(self.ip).to_string(),
+            "broadcast" => Ipv4Addr::from(self.bcast).to_string(),
             _ => return None,
         }))
     }
@@ -890,12 +1030,8 @@ impl Element for ARPQuerier {
                     w.get(1).and_then(|e| args::parse_eth(e, &ai)),
                 ) {
                     (Some(ip), Some(e)) => {
+                        // As in Click, waiting packets stay queued until a real reply.
                         self.table.insert(ip.octets(), (e, ctx.now()));
-                        if let Some(q) = self.pending.remove(&ip.octets()) {
-                            let out: PacketBatch =
-                                q.into_iter().map(|p| self.encap(p, &e)).collect();
-                            ctx.output(0, out);
-                        }
                         Ok(())
                     }
                     _ => Err("expected 'IP ETH'".into()),
@@ -907,12 +1043,22 @@ impl Element for ARPQuerier {
                 })
                 .ok_or_else(|| "expected IP address".into()),
             "clear" => {
+                // Click's clear also resets the querier's counters; the table counts the
+                // queued packets it drops.
+                self.table_drops += self.pending.values().map(|v| v.len() as u64).sum::<u64>();
                 self.table.clear();
                 self.pending.clear();
+                self.polls.clear();
+                self.queries = 0;
+                self.responses = 0;
+                self.drops = 0;
                 Ok(())
             }
             "ipaddr" => args::parse_ip(v, &ai)
                 .map(|ip| self.ip = ip.octets())
+                .ok_or_else(|| "expected IP address".into()),
+            "broadcast" => args::parse_ip(v.trim(), &ai)
+                .map(|ip| self.bcast = u32::from(ip))
                 .ok_or_else(|| "expected IP address".into()),
             _ => return None,
         })

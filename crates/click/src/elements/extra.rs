@@ -20,6 +20,9 @@ pub fn classes() -> Vec<(&'static str, Make)> {
             Box::new(super::extra_script::Script::new(true))
         }),
         ("ICMPError", || Box::<super::extra_ip::IcmpError>::default()),
+        ("ICMPIPEncap", || {
+            Box::<super::extra_ip::IcmpIpEncap>::default()
+        }),
         ("ICMPPingResponder", || {
             Box::<super::extra_ip::IcmpPingResponder>::default()
         }),

@@ -110,8 +110,13 @@ impl std::ops::Sub for Timestamp {
 }
 
 impl fmt::Display for Timestamp {
-    /// Click style: `SEC.USEC` (6 digits), e.g. `1.000010`.
+    /// Click style: `SEC.USEC` (6 digits), e.g. `1.000010`; negative values as a sign and
+    /// the magnitude (`-0.900000`, not `-1.100000`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 < 0 {
+            let m = Timestamp(self.0.saturating_neg());
+            return write!(f, "-{}.{:06}", m.sec(), m.usec());
+        }
         write!(f, "{}.{:06}", self.sec(), self.usec())
     }
 }
@@ -459,6 +464,14 @@ pub type PacketBatch = Vec<Packet>;
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn negative_timestamps_print_as_sign_and_magnitude() {
+        assert_eq!(Timestamp(-900_000_000).to_string(), "-0.900000");
+        assert_eq!(Timestamp::new(-2, -500_000_000).to_string(), "-2.500000");
+        assert_eq!(Timestamp::new(1, 10_000).to_string(), "1.000010");
+    }
+
     use super::*;
 
     #[test]

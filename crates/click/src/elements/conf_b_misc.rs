@@ -76,7 +76,7 @@ impl Element for AdjustTimestamp {
         vec![HandlerSpec::rw("time")]
     }
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
-        (name == "time").then(|| Ok(fmt_signed_ts(self.delta)))
+        (name == "time").then(|| Ok(self.delta.to_string()))
     }
     fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
         (name == "time").then(|| {
@@ -91,16 +91,6 @@ impl Element for AdjustTimestamp {
         })
     }
     any_impl!();
-}
-
-/// A timestamp as Click prints it, also when negative (`-0.900000`, not `-1.100000`).
-pub fn fmt_signed_ts(t: Timestamp) -> String {
-    if t.0 < 0 {
-        let m = Timestamp(t.0.saturating_neg());
-        format!("-{}.{:06}", m.sec(), m.usec())
-    } else {
-        t.to_string()
-    }
 }
 
 /// Message(MESSAGE [, TYPE]): reports MESSAGE while the router is configured; no ports.

@@ -677,7 +677,7 @@ impl ToTrace {
             None
         };
         match f {
-            "timestamp" => super::conf_b_misc::fmt_signed_ts(p.timestamp),
+            "timestamp" => p.timestamp.to_string(),
             "ts_sec" => p.timestamp.sec().to_string(),
             "ts_usec" => p.timestamp.usec().to_string(),
             "ip_src" => ipv

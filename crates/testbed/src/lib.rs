@@ -575,11 +575,17 @@ fn teardown_domains(
     })?;
     let owned;
     let driver: &dyn vmdriver::VmDriver = match vm_driver {
-        Some(d) => d,
+        Some(d) => {
+            // `clean` passes its one real connection: still destroy in parallel.
+            if let Some(uri) = d.libvirt_uri() {
+                destroy_in_parallel(uri, &vm::live_domains(dir));
+            }
+            d
+        }
         None => {
             match vmdriver::libvirt::LibvirtDriver::connect(&libvirt_uri()) {
                 Ok(d) => {
-                    destroy_in_parallel(&vm::live_domains(dir));
+                    destroy_in_parallel(&libvirt_uri(), &vm::live_domains(dir));
                     owned = d;
                     &owned
                 }
@@ -607,14 +613,12 @@ fn teardown_domains(
 /// A libvirt connection serializes its calls and destroying a TCG guest takes a second or
 /// two: one connection per domain lets them go down at once. Failures are left to the
 /// sequential pass that follows (which also records the removals).
-fn destroy_in_parallel(domains: &[String]) {
+fn destroy_in_parallel(uri: &str, domains: &[String]) {
     if domains.len() < 2 {
         return;
     }
-    let uri = libvirt_uri();
     std::thread::scope(|sc| {
         for d in domains {
-            let uri = &uri;
             sc.spawn(move || {
                 if let Ok(c) = vmdriver::libvirt::LibvirtDriver::connect(uri) {
                     let _ = vmdriver::VmDriver::destroy(&c, d);

@@ -55,6 +55,11 @@ pub trait VmDriver: Send + Sync {
     fn state(&self, name: &str) -> Result<DomainState, VmError>;
     /// Serial console log of a domain started by this driver.
     fn console_log(&self, name: &str) -> Option<PathBuf>;
+    /// The libvirt URI when this is a real libvirt connection (callers may then open more
+    /// connections to the same daemon, e.g. to destroy domains in parallel); `None` for fakes.
+    fn libvirt_uri(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// Destroys every domain whose name starts with `prefix`; returns the names destroyed.

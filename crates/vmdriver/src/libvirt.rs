@@ -149,6 +149,10 @@ fn call_err(name: &str, e: virt::error::Error) -> VmError {
 }
 
 impl VmDriver for LibvirtDriver {
+    fn libvirt_uri(&self) -> Option<&str> {
+        Some(self.uri())
+    }
+
     fn start(&self, spec: &DomainSpec) -> Result<DomainInfo, VmError> {
         let xml = domain_xml(spec);
         let name = spec.name.clone();

@@ -350,6 +350,39 @@ pub fn domains_with_prefix(prefix: &str) -> Vec<String> {
     }
 }
 
+/// Files libvirt keeps for a running domain named `<prefix>-…` (`/run/libvirt/qemu/<name>.xml`,
+/// `.pid`, …): gone once the domain is destroyed.
+pub fn libvirt_state_files(prefix: &str) -> Vec<String> {
+    std::fs::read_dir("/run/libvirt/qemu")
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(&format!("{prefix}-")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Spawn `coo-bench up FIXTURE --driver vm --run-id ID`, output discarded. The agents' wait
+/// is generous: three TCG guests boot at once on shared cores.
+pub fn spawn_up_vm(root: &Path, run_id: &str) -> Child {
+    cmd(root)
+        .arg("up")
+        .arg(fixture())
+        .args([
+            "--driver",
+            "vm",
+            "--run-id",
+            run_id,
+            "--timeout-ms",
+            "180000",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Why this host cannot run VMs for a test, if it cannot (root, libvirt, QEMU).
 pub fn vm_missing() -> Option<String> {
     // SAFETY: geteuid has no preconditions.
@@ -386,6 +419,14 @@ pub fn residue(root: &Path, run_id: &str, snap: &Snapshot) -> Vec<String> {
     if let Some(p) = &snap.prefix {
         for d in domains_with_prefix(p) {
             left.push(format!("domain {d}"));
+        }
+        // QEMU of a domain libvirt no longer lists (`-name guest=<prefix>-x,…`), and
+        // libvirt's own per-domain state files.
+        for (pid, cmd) in processes_matching(&format!("guest={p}-"), &BTreeSet::new()) {
+            left.push(format!("qemu process {pid}: {cmd}"));
+        }
+        for f in libvirt_state_files(p) {
+            left.push(format!("libvirt state file {f}"));
         }
     }
     let inodes: BTreeSet<u64> = snap.netns.iter().filter_map(|n| n.inode).collect();

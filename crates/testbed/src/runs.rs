@@ -24,6 +24,11 @@ pub fn run_root() -> PathBuf {
 
 /// An exclusive advisory lock on a run; released when dropped or when the process dies
 /// (so `clean` can tell a crashed `up` from one still in progress).
+///
+/// A POSIX record lock (`fcntl(F_SETLK)`), not `flock(2)`: a record lock belongs to the
+/// process and is not inherited by `fork`, so a child forked to spawn an agent and not yet
+/// exec'd does not keep a killed `up`'s run looking busy. The price: closing *any* fd of the
+/// lock file in the holding process drops the lock, so only this module opens it.
 pub struct RunLock {
     _file: File,
 }
@@ -33,13 +38,20 @@ pub fn try_lock(run_dir: &Path) -> io::Result<Option<RunLock>> {
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
         .open(run_dir.join(LOCK))?;
-    // SAFETY: flock on an fd we own.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    // SAFETY: a zeroed `flock` is valid; the fields set describe a write lock on the whole file.
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = 0;
+    fl.l_len = 0;
+    // SAFETY: fcntl(F_SETLK) on an fd we own with a valid `flock`.
+    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &fl) };
     if rc != 0 {
         let e = io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        if matches!(e.raw_os_error(), Some(libc::EAGAIN) | Some(libc::EACCES)) {
             return Ok(None);
         }
         return Err(e);

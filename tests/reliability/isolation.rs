@@ -314,7 +314,12 @@ fn reliability_two_concurrent_runs_have_independent_results() {
     let spawn = |out: &Path| {
         cmd(rr.path())
             .env("COO_BENCH_COO_CLICK", env!("CARGO_BIN_EXE_coo-click"))
-            .args(["run", fixture().to_str().unwrap(), "--quick", "--out"])
+            .args([
+                "run",
+                measured_fixture().to_str().unwrap(),
+                "--quick",
+                "--out",
+            ])
             .arg(out)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

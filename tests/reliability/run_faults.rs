@@ -28,7 +28,12 @@ const HANG: Duration = Duration::from_secs(240);
 fn spawn_run(root: &Path, out: &Path, extra: &[&str]) -> Child {
     cmd(root)
         .env("COO_BENCH_COO_CLICK", env!("CARGO_BIN_EXE_coo-click"))
-        .args(["run", fixture().to_str().unwrap(), "--quick", "--out"])
+        .args([
+            "run",
+            measured_fixture().to_str().unwrap(),
+            "--quick",
+            "--out",
+        ])
         .arg(out)
         .args(extra)
         .stdout(Stdio::piped())

@@ -36,6 +36,13 @@ pub fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pycoo/ClickOnOSvManager")
 }
 
+/// The same x → y → z chain as [`fixture`] as a topology file whose test traffic (TCP) y's
+/// firewall passes: `run` measures real trials on it (the PyCOO fixture's default UDP is
+/// dropped by y, so its Click variant fails the readiness check within a second).
+pub fn measured_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/pycoo-xyz.json")
+}
+
 pub fn fixture_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")

@@ -296,6 +296,16 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         if let Some(tb) = &r.testbed {
             print_table(tb);
         }
+        if r.testbed.is_none() {
+            // An incomplete VM run: no agents to show, but its domains may stand.
+            for d in &r.domains {
+                println!(
+                    "  domain {} ({})",
+                    d.domain,
+                    d.state.as_deref().unwrap_or("state unknown")
+                );
+            }
+        }
         for a in &r.agents {
             let who = match (&a.domain, &a.domain_state) {
                 (Some(d), st) => {

@@ -388,8 +388,9 @@ struct VmOutcome {
     last: String,
 }
 
-/// For a VM run that is `up`: each agent's `domain_state` agrees with libvirt (`gone` iff
-/// libvirt does not list the domain).
+/// For a VM run: `domains` lists exactly the domains of `<run>/domains` not marked
+/// removed, each `gone` iff libvirt does not list it (also for an `incomplete` run, which
+/// has no agents to show); for a run that is `up`, each agent's `domain_state` agrees too.
 fn check_status_vm(root: &Path, run_id: &str, prefix: &str) {
     let st = status_json(root);
     let Some(entry) = st
@@ -400,10 +401,36 @@ fn check_status_vm(root: &Path, run_id: &str, prefix: &str) {
     else {
         return;
     };
+    let listed = domains_with_prefix(prefix);
+    let ledgered = live_domain_lines(&root.join(run_id).join("domains"));
+    let shown: Vec<(String, String)> = entry["domains"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|d| {
+                    (
+                        d["domain"].as_str().unwrap().to_owned(),
+                        d["state"].as_str().unwrap_or("?").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        shown.iter().map(|(d, _)| d.clone()).collect::<Vec<_>>(),
+        ledgered,
+        "status domains vs the domain ledger: {entry}"
+    );
+    for (dom, state) in &shown {
+        assert_eq!(
+            state == "gone",
+            !listed.iter().any(|d| d == dom),
+            "status says {dom} is {state}; libvirt lists {listed:?}"
+        );
+    }
     if entry["state"] != "up" {
         return;
     }
-    let listed = domains_with_prefix(prefix);
     let agents = entry["agents"].as_array().unwrap();
     assert_eq!(agents.len(), 3, "status agents of a VM testbed: {entry}");
     for a in agents {
@@ -415,6 +442,25 @@ fn check_status_vm(root: &Path, run_id: &str, prefix: &str) {
             "status says {dom} is {state}; libvirt lists {listed:?}"
         );
     }
+}
+
+/// Domains of a domain ledger created and not yet marked failed or removed, in order
+/// (read here, independently of `testbed::vm::live_domains`).
+fn live_domain_lines(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut live: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let dom = v["domain"].as_str().unwrap_or_default().to_owned();
+        if v["op"] == "create" {
+            live.push(dom);
+        } else {
+            live.retain(|d| *d != dom);
+        }
+    }
+    live
 }
 
 /// After a kill: status, then `clean`, then zero residue (domains, QEMU, taps, namespaces,

@@ -879,6 +879,15 @@ pub struct AgentStatus {
     pub endpoint: String,
 }
 
+/// One domain of the run's domain ledger (`<run>/domains`) in `status`.
+#[derive(Debug, Serialize)]
+pub struct DomainStatus {
+    pub domain: String,
+    /// libvirt's state (`running`, `shutoff`, `gone`, …); absent when libvirt was not asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
+
 /// One run in `status`.
 #[derive(Debug, Serialize)]
 pub struct RunStatus {
@@ -889,6 +898,10 @@ pub struct RunStatus {
     pub ledger_objects: usize,
     pub missing_netns: Vec<String>,
     pub agents: Vec<AgentStatus>,
+    /// vm driver: every domain the run created and has not removed, also for an
+    /// `incomplete` run (no testbed.json, so no agents): what `clean` will destroy.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<DomainStatus>,
     pub testbed: Option<Testbed>,
 }
 
@@ -952,6 +965,13 @@ pub fn status_in_vm(
                 }
             })
             .collect();
+        let domains = vm::live_domains(&dir)
+            .into_iter()
+            .map(|d| DomainStatus {
+                state: vm_driver.map(|drv| domain_state(drv, &d)),
+                domain: d,
+            })
+            .collect();
         let state = if busy {
             "starting"
         } else if testbed.is_some() {
@@ -965,10 +985,23 @@ pub fn status_in_vm(
             ledger_objects: entries.len(),
             missing_netns,
             agents,
+            domains,
             testbed,
         });
     }
     Ok(out)
+}
+
+/// libvirt's state of a domain as `status` shows it; `gone` when libvirt does not know it.
+fn domain_state(driver: &dyn vmdriver::VmDriver, domain: &str) -> String {
+    match driver.state(domain) {
+        Ok(s) => serde_json::to_value(s)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| format!("{s:?}")),
+        Err(vmdriver::VmError::NoSuchDomain(_)) => "gone".to_owned(),
+        Err(e) => format!("unknown ({e})"),
+    }
 }
 
 fn vm_agent_status(
@@ -976,14 +1009,7 @@ fn vm_agent_status(
     info: &VmInfo,
     vm_driver: Option<&dyn vmdriver::VmDriver>,
 ) -> AgentStatus {
-    let state = vm_driver.map(|d| match d.state(&info.domain) {
-        Ok(s) => serde_json::to_value(s)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_else(|| format!("{s:?}")),
-        Err(vmdriver::VmError::NoSuchDomain(_)) => "gone".to_owned(),
-        Err(e) => format!("unknown ({e})"),
-    });
+    let state = vm_driver.map(|d| domain_state(d, &info.domain));
     let alive = state.as_deref().is_none_or(|s| s == "running");
     let addr = v.agent.tcp_in_netns.parse().ok();
     AgentStatus {

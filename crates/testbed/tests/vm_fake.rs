@@ -219,6 +219,13 @@ fn vm_up_then_down_with_fakes_leaves_nothing() {
         .agents
         .iter()
         .all(|a| a.domain_state.as_deref() == Some("running")));
+    // The domain ledger's view: the same three domains, all running.
+    let doms: Vec<_> = st[0].domains.iter().map(|d| d.domain.clone()).collect();
+    assert_eq!(doms, [format!("{p}-x"), format!("{p}-y"), format!("{p}-z")]);
+    assert!(st[0]
+        .domains
+        .iter()
+        .all(|d| d.state.as_deref() == Some("running")));
 
     testbed::down_with_vm(root.path(), &tb.run_id, &net, &procs, Some(vmd.as_ref())).unwrap();
     assert!(vmd.domains().is_empty());

@@ -33,7 +33,7 @@ pub enum ImageError {
     ModuleMissing(String),
     #[error("kernel module dependency cycle at {0}")]
     ModuleCycle(String),
-    #[error("guest binary {name} not found (set {env}; searched next to {searched})")]
+    #[error("guest binary {name} not found (searched next to {searched}): build every binary of the workspace with `cargo build --release --workspace`, or set {env}")]
     BinaryMissing {
         name: String,
         env: String,

@@ -12,25 +12,16 @@ use std::time::{Duration, Instant};
 use testbed::{DriverKind, Testbed, UpOptions};
 use testbed_support::*;
 use vmdriver::VmDriver;
-use vnf_client::{Endpoint, Options, VnfClient};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use vnf_client::{Endpoint, VnfClient};
 
 fn client(tb: &Testbed, vnf: &str) -> VnfClient {
-    let ep: Endpoint = tb.vnf(vnf).unwrap().agent.endpoint.parse().unwrap();
-    assert!(matches!(ep, Endpoint::NetnsTcp { .. }), "{ep}");
-    VnfClient::new(
-        ep,
-        Options {
-            timeout: Duration::from_secs(30),
-            ..Options::default()
-        },
-    )
+    let c = vm_client(tb, vnf);
+    assert!(
+        matches!(c.endpoint(), Endpoint::NetnsTcp { .. }),
+        "{}",
+        c.endpoint()
+    );
+    c
 }
 
 /// Select `engine` and start it on every VM; `Err(reason)` when an agent refuses.
@@ -59,21 +50,8 @@ fn stop_all(tb: &Testbed) {
 
 /// Why this host cannot run the test, if it cannot.
 fn missing_piece() -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("needs root".into());
-    }
-    if !Path::new(testbed::LIBVIRT_SOCKET).exists() {
-        return Some(format!(
-            "libvirt not running ({} absent; bash scripts/vm-setup.sh)",
-            testbed::LIBVIRT_SOCKET
-        ));
-    }
-    if !vmdriver::accel::qemu_binary().exists() {
-        return Some(format!(
-            "no {} (coo-bench doctor --fix)",
-            vmdriver::accel::qemu_binary().display()
-        ));
+    if let Some(why) = vmdriver::smoke::host_missing() {
+        return Some(why);
     }
     if let Err(e) = vmdriver::image::binaries::locate("coo-guest-init", "COO_BENCH_GUEST_INIT") {
         return Some(format!(

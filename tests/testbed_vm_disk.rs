@@ -14,46 +14,16 @@ mod testbed_support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use testbed::{DriverKind, Testbed, UpOptions};
+use testbed::{DriverKind, UpOptions};
 use testbed_support::*;
 use vmdriver::VmDriver;
-use vnf_client::{Endpoint, Options, VnfClient};
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn client(tb: &Testbed, vnf: &str) -> VnfClient {
-    let ep: Endpoint = tb.vnf(vnf).unwrap().agent.endpoint.parse().unwrap();
-    VnfClient::new(
-        ep,
-        Options {
-            timeout: Duration::from_secs(30),
-            ..Options::default()
-        },
-    )
-}
+use testbed_support::vm_client as client;
 
 /// Why this host cannot run the test, if it cannot.
 fn missing_piece() -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("needs root".into());
-    }
-    if !Path::new(testbed::LIBVIRT_SOCKET).exists() {
-        return Some(format!(
-            "libvirt not running ({} absent; bash scripts/vm-setup.sh)",
-            testbed::LIBVIRT_SOCKET
-        ));
-    }
-    if !vmdriver::accel::qemu_binary().exists() {
-        return Some(format!(
-            "no {} (coo-bench doctor --fix)",
-            vmdriver::accel::qemu_binary().display()
-        ));
+    if let Some(why) = vmdriver::smoke::host_missing() {
+        return Some(why);
     }
     let missing = vmdriver::image::disk::missing_tools();
     if !missing.is_empty() {

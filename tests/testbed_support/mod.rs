@@ -273,3 +273,23 @@ pub fn send_frame_through_chain(
     .unwrap();
     recv.join().unwrap()
 }
+
+/// A current-thread runtime for the async REST client.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A REST client of `vnf`'s agent as the testbed records it (30 s timeout: TCG guests).
+pub fn vm_client(tb: &Testbed, vnf: &str) -> vnf_client::VnfClient {
+    let ep: vnf_client::Endpoint = tb.vnf(vnf).unwrap().agent.endpoint.parse().unwrap();
+    vnf_client::VnfClient::new(
+        ep,
+        vnf_client::Options {
+            timeout: Duration::from_secs(30),
+            ..vnf_client::Options::default()
+        },
+    )
+}

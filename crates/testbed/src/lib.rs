@@ -749,7 +749,7 @@ pub fn clean_opts(destroy_foreign_domains: bool) -> Result<CleanReport, UpError>
 }
 
 /// libvirtd's socket; absent = libvirt not installed or not running.
-pub const LIBVIRT_SOCKET: &str = "/var/run/libvirt/libvirt-sock";
+pub const LIBVIRT_SOCKET: &str = vmdriver::libvirt::SOCKET;
 
 /// Environment override of the libvirt URI (e.g. `qemu:///system?socket=/path`).
 pub const LIBVIRT_URI_ENV: &str = "COO_BENCH_LIBVIRT_URI";

@@ -17,6 +17,8 @@ use crate::xml::{domain_xml, DomainSpec};
 
 /// The system QEMU driver URI (root; no session daemon).
 pub const DEFAULT_URI: &str = "qemu:///system";
+/// libvirtd's socket for [`DEFAULT_URI`]: present iff the daemon runs (no systemd here).
+pub const SOCKET: &str = "/var/run/libvirt/libvirt-sock";
 
 type Job = Box<dyn FnOnce(&mut Connect) + Send>;
 

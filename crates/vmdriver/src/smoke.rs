@@ -164,19 +164,34 @@ pub fn run(agent: &Path, click: &Path, ready_timeout: Duration) -> Result<SmokeR
 /// slow each other down past their timeouts.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// Why this host cannot run VMs, if it cannot: not root, libvirtd not running, no QEMU.
+/// Tests print it and skip.
+pub fn host_missing() -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("needs root".into());
+    }
+    if !Path::new(crate::libvirt::SOCKET).exists() {
+        return Some(format!(
+            "libvirt not running ({} absent; bash scripts/vm-setup.sh)",
+            crate::libvirt::SOCKET
+        ));
+    }
+    if !accel::qemu_binary().exists() {
+        return Some(format!(
+            "no {} (coo-bench doctor --fix)",
+            accel::qemu_binary().display()
+        ));
+    }
+    None
+}
+
 /// Runs the smoke test in the shape `o` describes; all VMs boot at once.
 pub fn run_chain(agent: &Path, click: &Path, o: &ChainOptions) -> Result<SmokeReport, SmokeError> {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let (n, ready_timeout, mgmt_dhcp) = (o.vms, o.ready_timeout, o.mgmt_dhcp);
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Err(SmokeError::Unavailable("needs root".into()));
-    }
-    if !accel::qemu_binary().exists() {
-        return Err(SmokeError::Unavailable(format!(
-            "no {} (coo-bench doctor --fix)",
-            accel::qemu_binary().display()
-        )));
+    if let Some(why) = host_missing() {
+        return Err(SmokeError::Unavailable(why));
     }
     let driver = LibvirtDriver::connect(DEFAULT_URI).map_err(|e| {
         SmokeError::Unavailable(format!("libvirt unreachable: {e} (scripts/vm-setup.sh)"))

@@ -392,21 +392,8 @@ pub fn spawn_up_vm(root: &Path, run_id: &str) -> Child {
 
 /// Why this host cannot run VMs for a test, if it cannot (root, libvirt, QEMU).
 pub fn vm_missing() -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("needs root".into());
-    }
-    if !Path::new(testbed::LIBVIRT_SOCKET).exists() {
-        return Some(format!(
-            "libvirt not running ({} absent; bash scripts/vm-setup.sh)",
-            testbed::LIBVIRT_SOCKET
-        ));
-    }
-    if !vmdriver::accel::qemu_binary().exists() {
-        return Some(format!(
-            "no {} (coo-bench doctor --fix)",
-            vmdriver::accel::qemu_binary().display()
-        ));
+    if let Some(why) = vmdriver::smoke::host_missing() {
+        return Some(why);
     }
     None
 }

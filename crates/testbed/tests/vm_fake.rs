@@ -48,6 +48,42 @@ fn backend(driver: Arc<RecordingVmDriver>) -> VmBackend {
     }
 }
 
+/// The recording fakes of a VM `up`, and the `Host` over them.
+struct Fakes {
+    net: RecordingNetOps,
+    procs: RecordingProcesses,
+    launcher: FakeLauncher,
+    vmd: Arc<RecordingVmDriver>,
+    be: VmBackend,
+    agents: FakeAgents,
+}
+
+impl Fakes {
+    fn new(agents: FakeAgents) -> Self {
+        let vmd = Arc::new(RecordingVmDriver::new());
+        Fakes {
+            net: RecordingNetOps::default(),
+            procs: RecordingProcesses::default(),
+            launcher: FakeLauncher::default(),
+            be: backend(vmd.clone()),
+            vmd,
+            agents,
+        }
+    }
+
+    fn host(&self) -> Host<'_> {
+        Host {
+            net: &self.net,
+            procs: &self.procs,
+            launcher: &self.launcher,
+            vm: Some(VmHost {
+                backend: &self.be,
+                agents: &self.agents,
+            }),
+        }
+    }
+}
+
 fn opts(root: &Path) -> UpOptions {
     UpOptions {
         run_root: Some(root.to_owned()),
@@ -164,21 +200,16 @@ fn plan_vm_layout() {
 fn vm_up_then_down_with_fakes_leaves_nothing() {
     let t = topo();
     let root = tempfile::tempdir().unwrap();
-    let net = RecordingNetOps::default();
-    let procs = RecordingProcesses::default();
-    let launcher = FakeLauncher::default();
-    let vmd = Arc::new(RecordingVmDriver::new());
-    let be = backend(vmd.clone());
-    let agents = FakeAgents::default();
-    let host = Host {
-        net: &net,
-        procs: &procs,
-        launcher: &launcher,
-        vm: Some(VmHost {
-            backend: &be,
-            agents: &agents,
-        }),
-    };
+    let f = Fakes::new(FakeAgents::default());
+    let Fakes {
+        net,
+        procs,
+        launcher,
+        vmd,
+        agents,
+        ..
+    } = &f;
+    let host = f.host();
     let tb = testbed::up_with(&t, &opts(root.path()), &host).unwrap();
     assert!(launcher.started().is_empty(), "no host agents for VMs");
     let p = &tb.prefix;
@@ -227,7 +258,7 @@ fn vm_up_then_down_with_fakes_leaves_nothing() {
         .iter()
         .all(|d| d.state.as_deref() == Some("running")));
 
-    testbed::down_with_vm(root.path(), &tb.run_id, &net, &procs, Some(vmd.as_ref())).unwrap();
+    testbed::down_with_vm(root.path(), &tb.run_id, net, procs, Some(vmd.as_ref())).unwrap();
     assert!(vmd.domains().is_empty());
     let (ns, links) = net.live_objects();
     assert!(ns.is_empty() && links.is_empty(), "{ns:?} {links:?}");
@@ -247,21 +278,9 @@ fn vm_up_then_down_with_fakes_leaves_nothing() {
 fn vm_agent_failure_mid_up_rolls_back() {
     let t = topo();
     let root = tempfile::tempdir().unwrap();
-    let net = RecordingNetOps::default();
-    let procs = RecordingProcesses::default();
-    let launcher = FakeLauncher::default();
-    let vmd = Arc::new(RecordingVmDriver::new());
-    let be = backend(vmd.clone());
-    let agents = FakeAgents::failing_ready_of("-y");
-    let host = Host {
-        net: &net,
-        procs: &procs,
-        launcher: &launcher,
-        vm: Some(VmHost {
-            backend: &be,
-            agents: &agents,
-        }),
-    };
+    let f = Fakes::new(FakeAgents::failing_ready_of("-y"));
+    let Fakes { net, vmd, .. } = &f;
+    let host = f.host();
     let err = testbed::up_with(&t, &opts(root.path()), &host).unwrap_err();
     assert!(
         matches!(&err, UpError::Vm(m) if m.contains("injected")),
@@ -277,21 +296,9 @@ fn vm_agent_failure_mid_up_rolls_back() {
 fn vm_tap_failure_mid_up_rolls_back() {
     let t = topo();
     let root = tempfile::tempdir().unwrap();
-    let net = RecordingNetOps::default();
-    let procs = RecordingProcesses::default();
-    let launcher = FakeLauncher::default();
-    let vmd = Arc::new(RecordingVmDriver::new());
-    let be = backend(vmd.clone());
-    let agents = FakeAgents::default();
-    let host = Host {
-        net: &net,
-        procs: &procs,
-        launcher: &launcher,
-        vm: Some(VmHost {
-            backend: &be,
-            agents: &agents,
-        }),
-    };
+    let f = Fakes::new(FakeAgents::default());
+    let Fakes { net, vmd, .. } = &f;
+    let host = f.host();
     // Moving z's first data tap fails (after x and y are up and z's domain exists).
     for hex in 0..=0xffffu32 {
         net.fail_on(&format!("move_link cb{hex:04x}v2n1"));
@@ -333,21 +340,11 @@ fn vm_up_without_backend_is_an_error() {
 fn clean_tears_down_vm_runs_and_only_reports_foreign_domains() {
     let t = topo();
     let root = tempfile::tempdir().unwrap();
-    let net = RecordingNetOps::default();
-    let procs = RecordingProcesses::default();
-    let launcher = FakeLauncher::default();
-    let vmd = Arc::new(RecordingVmDriver::new());
-    let be = backend(vmd.clone());
-    let agents = FakeAgents::default();
-    let host = Host {
-        net: &net,
-        procs: &procs,
-        launcher: &launcher,
-        vm: Some(VmHost {
-            backend: &be,
-            agents: &agents,
-        }),
-    };
+    let f = Fakes::new(FakeAgents::default());
+    let Fakes {
+        net, procs, vmd, ..
+    } = &f;
+    let host = f.host();
     let tb = testbed::up_with(&t, &opts(root.path()), &host).unwrap();
     // A domain of some other testbed (another run root): clean must not touch it.
     let foreign = vmdriver::xml::DomainSpec {
@@ -368,7 +365,7 @@ fn clean_tears_down_vm_runs_and_only_reports_foreign_domains() {
         )
     };
     vmdriver::VmDriver::start(vmd.as_ref(), &foreign).unwrap();
-    let rep = testbed::clean_with_vm(root.path(), &net, &procs, Some(vmd.as_ref()), false).unwrap();
+    let rep = testbed::clean_with_vm(root.path(), net, procs, Some(vmd.as_ref()), false).unwrap();
     assert_eq!(rep.removed_runs, std::slice::from_ref(&tb.run_id));
     assert_eq!(rep.foreign_domains, ["cbt0bad-x"]);
     assert!(rep.leftover_domains.is_empty());
@@ -376,7 +373,7 @@ fn clean_tears_down_vm_runs_and_only_reports_foreign_domains() {
     let (ns, links) = net.live_objects();
     assert!(ns.is_empty() && links.is_empty(), "{ns:?} {links:?}");
     // Asked to, it destroys them.
-    let rep = testbed::clean_with_vm(root.path(), &net, &procs, Some(vmd.as_ref()), true).unwrap();
+    let rep = testbed::clean_with_vm(root.path(), net, procs, Some(vmd.as_ref()), true).unwrap();
     assert_eq!(rep.leftover_domains, ["cbt0bad-x"]);
     assert!(vmd.domains().is_empty());
 }
@@ -442,21 +439,9 @@ fn missing_disk_image_is_named_and_leaves_nothing() {
     let mut t = topo();
     t.vnfs[0].image = Some("/nonexistent/click-on-osv.qcow2".into());
     let root = tempfile::tempdir().unwrap();
-    let net = RecordingNetOps::default();
-    let procs = RecordingProcesses::default();
-    let launcher = FakeLauncher::default();
-    let vmd = Arc::new(RecordingVmDriver::new());
-    let be = backend(vmd.clone());
-    let agents = FakeAgents::default();
-    let host = Host {
-        net: &net,
-        procs: &procs,
-        launcher: &launcher,
-        vm: Some(VmHost {
-            backend: &be,
-            agents: &agents,
-        }),
-    };
+    let f = Fakes::new(FakeAgents::default());
+    let Fakes { net, vmd, .. } = &f;
+    let host = f.host();
     let err = testbed::up_with(&t, &opts(root.path()), &host).unwrap_err();
     assert!(
         matches!(&err, UpError::DiskImage { vnf, .. } if vnf == "x"),
@@ -490,21 +475,15 @@ fn disk_image_vnf_up_down_with_fakes() {
     let mut t = topo();
     t.vnfs[1].image = Some(image.clone());
     let root = tempfile::tempdir().unwrap();
-    let net = RecordingNetOps::default();
-    let procs = RecordingProcesses::default();
-    let launcher = FakeLauncher::default();
-    let vmd = Arc::new(RecordingVmDriver::new());
-    let be = backend(vmd.clone());
-    let agents = FakeAgents::default();
-    let host = Host {
-        net: &net,
-        procs: &procs,
-        launcher: &launcher,
-        vm: Some(VmHost {
-            backend: &be,
-            agents: &agents,
-        }),
-    };
+    let f = Fakes::new(FakeAgents::default());
+    let Fakes {
+        net,
+        procs,
+        vmd,
+        agents,
+        ..
+    } = &f;
+    let host = f.host();
     let tb = testbed::up_with(&t, &opts(root.path()), &host).unwrap();
     let y = tb.vnfs[1].vm.as_ref().unwrap();
     let disk = y.disk.as_ref().unwrap();
@@ -541,7 +520,7 @@ fn disk_image_vnf_up_down_with_fakes() {
         .unwrap();
     assert!(xml.contains(&disk.overlay.display().to_string()) && !xml.contains("<kernel>"));
 
-    testbed::down_with_vm(root.path(), &tb.run_id, &net, &procs, Some(vmd.as_ref())).unwrap();
+    testbed::down_with_vm(root.path(), &tb.run_id, net, procs, Some(vmd.as_ref())).unwrap();
     assert!(!disk.overlay.exists());
     assert!(!root.path().join(&tb.run_id).exists());
     assert_eq!(std::fs::read(&image).unwrap(), before);

@@ -240,6 +240,8 @@ enum Fault {
     KillVm,
     LinkDown,
     NetemLoss,
+    /// 30 % random loss on the bridge into y (nftables `bridge` family, where netem is absent).
+    RandomLoss,
 }
 
 fn inject(fault: Fault, tb: &Value) -> String {
@@ -324,7 +326,64 @@ fn inject(fault: Fault, tb: &Value) -> String {
             assert!(s.success());
             format!("netem loss 30% on {port}")
         }
+        Fault::RandomLoss => {
+            for r in LOSS_RULES {
+                let o = nft(sw, &r.replace("PORT", port)).unwrap();
+                assert!(o.status.success(), "nft {r}: {}", text(&o.stderr));
+            }
+            format!("nftables: 30% random loss on the bridge into {port}")
+        }
     }
+}
+
+/// nftables in the switch namespace: drop 30 % of the frames the bridge forwards to `port`.
+/// The table lives in that namespace and goes with it.
+const LOSS_RULES: [&str; 3] = [
+    "add table bridge cbloss",
+    "add chain bridge cbloss loss { type filter hook forward priority 0; }",
+    "add rule bridge cbloss loss oifname PORT numgen random mod 100 < 30 counter drop",
+];
+
+fn nft(netns: &str, rule: &str) -> std::io::Result<std::process::Output> {
+    std::process::Command::new("ip")
+        .args(["netns", "exec", netns, "nft"])
+        .args(rule.split(' '))
+        .output()
+}
+
+/// Probe: can nftables drop bridged frames here? (The loss rules in a scratch namespace.)
+fn nft_bridge_available() -> Result<(), String> {
+    let ns = format!("cbt{}", tag());
+    let add = std::process::Command::new("ip")
+        .args(["netns", "add", &ns])
+        .status()
+        .map_err(|e| format!("ip: {e}"))?;
+    if !add.success() {
+        return Err("cannot create a scratch namespace".into());
+    }
+    let mut res = Ok(());
+    for r in LOSS_RULES {
+        match nft(&ns, &r.replace("PORT", "lo")) {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => {
+                res = Err(format!(
+                    "nft refused `{r}`: {} — kernel without nf_tables bridge support?",
+                    text(&o.stderr).trim()
+                ));
+                break;
+            }
+            Err(e) => {
+                res = Err(format!(
+                    "nft not runnable ({e}); bash scripts/setup.sh installs it"
+                ));
+                break;
+            }
+        }
+    }
+    let _ = std::process::Command::new("ip")
+        .args(["netns", "del", &ns])
+        .status();
+    res
 }
 
 /// Child processes of `pid` (over all its threads).
@@ -497,4 +556,79 @@ fn reliability_netem_loss_during_run() {
         return;
     }
     let _ = fault_during_run(Fault::NetemLoss);
+}
+
+/// Frames y's bridge port dropped at random from 0.8 s into the baseline on: every trial
+/// after that shows the gap between x's output and y's input (the loss is on the link x → y,
+/// not in an NF), no such trial passes, and every reported rate is backed by a loss-free
+/// trial (checked in `fault_during_run`).
+#[test]
+fn reliability_random_loss_during_run() {
+    if !root_or_skip() {
+        return;
+    }
+    let _serial = serial();
+    if let Err(why) = nft_bridge_available() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let reports = fault_during_run(Fault::RandomLoss);
+    assert!(!reports.is_empty(), "no report");
+    let mut on_link = 0;
+    for report in &reports {
+        for v in report["variants"].as_array().unwrap() {
+            for res in v["results"].as_array().into_iter().flatten() {
+                for rep in res["repetitions"].as_array().into_iter().flatten() {
+                    for t in rep["trials"].as_array().into_iter().flatten() {
+                        let nf = |id: &str, field: &str| {
+                            t["nf_counters"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .find(|c| c["vnf"] == id)
+                                .and_then(|c| c[field].as_u64())
+                        };
+                        let (Some(x_out), Some(y_in), Some(y_drop)) = (
+                            nf("x", "packets_out"),
+                            nf("y", "packets_in"),
+                            nf("y", "dropped"),
+                        ) else {
+                            continue;
+                        };
+                        let gap = x_out.saturating_sub(y_in);
+                        // 30 % random loss: far above the few readiness frames of noise.
+                        if x_out < 1000 || gap * 10 < x_out {
+                            continue;
+                        }
+                        on_link += 1;
+                        let lost = t["lost"].as_u64().unwrap();
+                        assert!(
+                            lost > 0,
+                            "{}: frames vanished x → y but lost = 0: {t}",
+                            v["name"]
+                        );
+                        assert!(
+                            y_drop * 10 < gap,
+                            "{}: the link's loss was counted as y's drops: {t}",
+                            v["name"]
+                        );
+                        let passed_as_ndr = ["ndr", "pdr"].iter().any(|g| {
+                            rep[g]["rate_pps"].as_f64().is_some_and(|r| {
+                                (t["requested_rate_pps"].as_f64().unwrap() - r).abs() <= 1.0
+                                    && lost as f64 / t["sent"].as_f64().unwrap() * 100.0
+                                        > rep[g]["loss_threshold_pct"].as_f64().unwrap()
+                            })
+                        });
+                        assert!(
+                            !passed_as_ndr,
+                            "{}: a lossy trial became a rate: {t}",
+                            v["name"]
+                        );
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{on_link} trials with the loss on the link x → y");
+    assert!(on_link > 0, "no trial saw the injected loss");
 }

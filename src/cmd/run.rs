@@ -234,7 +234,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     ));
     write_report(&report, &dir)?;
     print!("{}", measure::table::variants_table(&report));
-    let attribution = measure::table::attribution(&report);
+    let chain = linear_chain(&topo);
+    let attribution = measure::table::attribution_along(&report, chain.as_deref());
     if !attribution.is_empty() {
         println!("loss attribution (trial just above NDR):");
         print!("{attribution}");
@@ -1166,4 +1167,58 @@ fn write_report(report: &Report, dir: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The VNF ids in traffic order when the topology is one path from the Incoming Point to its
+/// only Outgoing Point through every VNF (the loss attribution can then name the hop).
+fn linear_chain(topo: &topology::Topology) -> Option<Vec<String>> {
+    let [op] = topo.outgoing.as_slice() else {
+        return None;
+    };
+    let mut order: Vec<String> = Vec::new();
+    let mut at = topo.incoming.id.as_str();
+    loop {
+        let mut next = topo.links.iter().filter(|l| l.from.as_str() == at);
+        let link = next.next()?;
+        if next.next().is_some() {
+            return None;
+        }
+        at = link.to.as_str();
+        if at == op.id.as_str() {
+            break;
+        }
+        if order.iter().any(|o| o == at) {
+            return None;
+        }
+        order.push(at.to_owned());
+    }
+    (order.len() == topo.vnfs.len()).then_some(order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::linear_chain;
+    use std::path::Path;
+
+    fn load(rel: &str) -> topology::Topology {
+        topology::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join(rel))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn linear_chain_in_traffic_order_or_none() {
+        assert_eq!(
+            linear_chain(&load("topologies/fw-nat.json")),
+            Some(vec!["fw".to_owned(), "nat".to_owned()])
+        );
+        assert_eq!(
+            linear_chain(&load("topologies/pycoo-xyz.json")),
+            Some(vec!["x".to_owned(), "y".to_owned(), "z".to_owned()])
+        );
+        // Two Outgoing Points: no single path to name hops along.
+        assert_eq!(
+            linear_chain(&load("tests/fixtures/topologies/valid/fan-out.json")),
+            None
+        );
+    }
 }

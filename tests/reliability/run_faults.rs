@@ -400,6 +400,11 @@ fn children(pid: i32) -> Vec<i32> {
 }
 
 fn fault_during_run(fault: Fault) -> Vec<Value> {
+    fault_during_run_with_output(fault).0
+}
+
+/// [`fault_during_run`], and what `run` printed on stdout.
+fn fault_during_run_with_output(fault: Fault) -> (Vec<Value>, String) {
     let rr = RunRoot::new();
     let out = tempfile::tempdir().unwrap();
     // An engine fault needs an engine process: skip the (process-less) kernel-forward baseline.
@@ -449,7 +454,7 @@ fn fault_during_run(fault: Fault) -> Vec<Value> {
         );
         assert!(!stderr.trim().is_empty());
     }
-    parsed
+    (parsed, stdout)
 }
 
 /// The faulty VNF `y` is named: the variant measuring when it died failed with a reason
@@ -572,7 +577,7 @@ fn reliability_random_loss_during_run() {
         eprintln!("skipped: {why}");
         return;
     }
-    let reports = fault_during_run(Fault::RandomLoss);
+    let (reports, stdout) = fault_during_run_with_output(Fault::RandomLoss);
     assert!(!reports.is_empty(), "no report");
     let mut on_link = 0;
     for report in &reports {
@@ -631,4 +636,11 @@ fn reliability_random_loss_during_run() {
     }
     eprintln!("{on_link} trials with the loss on the link x → y");
     assert!(on_link > 0, "no trial saw the injected loss");
+    // The printed attribution names the hop: the chain is linear, so `run` knows its order.
+    let attribution: Vec<&str> = stdout.lines().filter(|l| l.contains(" lost ")).collect();
+    eprintln!("{}", attribution.join("\n"));
+    assert!(
+        attribution.iter().any(|l| l.contains("on links: x→y ")),
+        "no attribution line names the link x → y:\n{stdout}"
+    );
 }

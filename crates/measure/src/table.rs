@@ -132,6 +132,13 @@ pub fn render(header: &[&str], rows: &[Vec<String>]) -> String {
 /// Where the frames were lost in the trial just above NDR (its upper bound): per-NF drops from
 /// the agents' counters, and what no NF accounts for (links, bridges, the sink).
 pub fn attribution(report: &Report) -> String {
+    attribution_along(report, None)
+}
+
+/// [`attribution`], and when `chain` names the VNFs of a linear chain in traffic order, the
+/// frames each hop lost between one counter and the next (source → first VNF, VNF → VNF,
+/// last VNF → sink): which link a loss that no NF counted happened on.
+pub fn attribution_along(report: &Report, chain: Option<&[String]>) -> String {
     let mut out = String::new();
     for v in report
         .variants
@@ -156,9 +163,14 @@ pub fn attribution(report: &Report) -> String {
                 .iter()
                 .map(|n| format!("{} {}", n.vnf, n.dropped))
                 .collect();
+            let links = chain
+                .and_then(|c| hop_losses(t, c))
+                .filter(|h| !h.is_empty())
+                .map(|h| format!("; on links: {}", h.join(", ")))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "{} {} B at {} Mpps: lost {} ({:.3}%): dropped by NF: {}; elsewhere (links, bridges, sink): {}",
+                "{} {} B at {} Mpps: lost {} ({:.3}%): dropped by NF: {}; elsewhere (links, bridges, sink): {}{links}",
                 v.name,
                 r.frame_size,
                 mpps(t.requested_rate_pps),
@@ -170,4 +182,34 @@ pub fn attribution(report: &Report) -> String {
         }
     }
     out
+}
+
+/// Frames that went missing on each hop of `chain` in trial `t` (`a→b N`, hops with a loss
+/// only); `None` when a VNF of the chain has no counters in the trial.
+fn hop_losses(t: &crate::TrialRecord, chain: &[String]) -> Option<Vec<String>> {
+    let counters = chain
+        .iter()
+        .map(|id| t.nf_counters.iter().find(|n| &n.vnf == id))
+        .collect::<Option<Vec<_>>>()?;
+    let (first, last) = (counters.first()?, counters.last()?);
+    let mut hops = vec![(
+        format!("source→{}", first.vnf),
+        t.sent.saturating_sub(first.packets_in),
+    )];
+    for w in counters.windows(2) {
+        hops.push((
+            format!("{}→{}", w[0].vnf, w[1].vnf),
+            w[0].packets_out.saturating_sub(w[1].packets_in),
+        ));
+    }
+    hops.push((
+        format!("{}→sink", last.vnf),
+        last.packets_out.saturating_sub(t.received),
+    ));
+    Some(
+        hops.into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(h, n)| format!("{h} {n}"))
+            .collect(),
+    )
 }

@@ -232,6 +232,49 @@ fn loss_is_attributed_to_the_dropping_nf() {
     );
 }
 
+/// Frames no NF counted as dropped, missing between fw's output and nat's input: with the
+/// chain's order the attribution names that hop.
+#[test]
+fn link_loss_is_attributed_to_its_hop() {
+    let mut r = report(vec![variant("coo-click", 1.0e6, 1, 5, 20)]);
+    let rep = &mut r.variants[0].results[0].repetitions[0];
+    let upper = rep.ndr.as_ref().unwrap().upper_pps.unwrap();
+    let t = rep
+        .trials
+        .iter_mut()
+        .rev()
+        .find(|t| (t.requested_rate_pps - upper).abs() < 1e-6)
+        .unwrap();
+    let lost = t.lost;
+    assert_eq!(t.sent - lost, t.received);
+    t.nf_counters = vec![
+        measure::NfCounters {
+            vnf: "fw".into(),
+            packets_in: t.sent,
+            packets_out: t.sent,
+            ..Default::default()
+        },
+        measure::NfCounters {
+            vnf: "nat".into(),
+            packets_in: t.sent - lost,
+            packets_out: t.sent - lost,
+            ..Default::default()
+        },
+    ];
+    let chain = ["fw".to_owned(), "nat".to_owned()];
+    let text = measure::table::attribution_along(&r, Some(&chain));
+    assert!(
+        text.contains(&format!(
+            "elsewhere (links, bridges, sink): {lost}; on links: fw→nat {lost}\n"
+        )),
+        "{text}"
+    );
+    // Without the order no hop is named; with a VNF the trial has no counters for, neither.
+    assert!(!measure::table::attribution(&r).contains("on links"));
+    let other = ["fw".to_owned(), "dpi".to_owned()];
+    assert!(!measure::table::attribution_along(&r, Some(&other)).contains("on links"));
+}
+
 #[test]
 fn a_generator_limited_result_is_only_a_lower_bound() {
     let limit = |r: &mut Report, at: f64| {

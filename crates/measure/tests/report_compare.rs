@@ -196,17 +196,21 @@ fn single_repetition_uses_search_interval() {
     assert_eq!(ndr.verdict, Verdict::NoSignificantDifference);
 }
 
-#[test]
-fn loss_is_attributed_to_the_dropping_nf() {
-    let mut r = report(vec![variant("coo-click", 1.0e6, 1, 5, 20)]);
+/// The trial the loss attribution reads: the last one at the first variant's NDR upper bound.
+fn trial_just_above_ndr(r: &mut Report) -> &mut measure::TrialRecord {
     let rep = &mut r.variants[0].results[0].repetitions[0];
     let upper = rep.ndr.as_ref().unwrap().upper_pps.unwrap();
-    let t = rep
-        .trials
+    rep.trials
         .iter_mut()
         .rev()
         .find(|t| (t.requested_rate_pps - upper).abs() < 1e-6)
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn loss_is_attributed_to_the_dropping_nf() {
+    let mut r = report(vec![variant("coo-click", 1.0e6, 1, 5, 20)]);
+    let t = trial_just_above_ndr(&mut r);
     let lost = t.lost;
     t.nf_counters = vec![
         measure::NfCounters {
@@ -237,14 +241,7 @@ fn loss_is_attributed_to_the_dropping_nf() {
 #[test]
 fn link_loss_is_attributed_to_its_hop() {
     let mut r = report(vec![variant("coo-click", 1.0e6, 1, 5, 20)]);
-    let rep = &mut r.variants[0].results[0].repetitions[0];
-    let upper = rep.ndr.as_ref().unwrap().upper_pps.unwrap();
-    let t = rep
-        .trials
-        .iter_mut()
-        .rev()
-        .find(|t| (t.requested_rate_pps - upper).abs() < 1e-6)
-        .unwrap();
+    let t = trial_just_above_ndr(&mut r);
     let lost = t.lost;
     assert_eq!(t.sent - lost, t.received);
     t.nf_counters = vec![

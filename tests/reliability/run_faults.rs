@@ -205,8 +205,8 @@ fn reliability_sigkill_run_then_clean_leaves_nothing() {
     }
 }
 
-/// Probe: does this kernel have netem? (`tc qdisc add dev lo root netem` in a scratch netns.)
-fn netem_available() -> Result<(), String> {
+/// Runs `probe` in a scratch namespace made for it and removed after.
+fn in_scratch_netns(probe: impl FnOnce(&str) -> Result<(), String>) -> Result<(), String> {
     let ns = format!("cbt{}", tag());
     let add = std::process::Command::new("ip")
         .args(["netns", "add", &ns])
@@ -215,22 +215,31 @@ fn netem_available() -> Result<(), String> {
     if !add.success() {
         return Err("cannot create a scratch namespace".into());
     }
-    let out = std::process::Command::new("ip")
-        .args([
-            "netns", "exec", &ns, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "loss", "1%",
-        ])
-        .output();
+    let res = probe(&ns);
     let _ = std::process::Command::new("ip")
         .args(["netns", "del", &ns])
         .status();
-    match out {
-        Ok(o) if o.status.success() => Ok(()),
-        Ok(o) => Err(format!(
-            "tc netem refused ({}) — kernel without CONFIG_NET_SCH_NETEM?",
-            text(&o.stderr).trim()
-        )),
-        Err(e) => Err(format!("tc not runnable: {e}")),
-    }
+    res
+}
+
+/// Probe: does this kernel have netem? (`tc qdisc add dev lo root netem` in a scratch netns.)
+fn netem_available() -> Result<(), String> {
+    in_scratch_netns(|ns| {
+        let out = std::process::Command::new("ip")
+            .args([
+                "netns", "exec", ns, "tc", "qdisc", "add", "dev", "lo", "root", "netem", "loss",
+                "1%",
+            ])
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Ok(()),
+            Ok(o) => Err(format!(
+                "tc netem refused ({}) — kernel without CONFIG_NET_SCH_NETEM?",
+                text(&o.stderr).trim()
+            )),
+            Err(e) => Err(format!("tc not runnable: {e}")),
+        }
+    })
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -353,37 +362,25 @@ fn nft(netns: &str, rule: &str) -> std::io::Result<std::process::Output> {
 
 /// Probe: can nftables drop bridged frames here? (The loss rules in a scratch namespace.)
 fn nft_bridge_available() -> Result<(), String> {
-    let ns = format!("cbt{}", tag());
-    let add = std::process::Command::new("ip")
-        .args(["netns", "add", &ns])
-        .status()
-        .map_err(|e| format!("ip: {e}"))?;
-    if !add.success() {
-        return Err("cannot create a scratch namespace".into());
-    }
-    let mut res = Ok(());
-    for r in LOSS_RULES {
-        match nft(&ns, &r.replace("PORT", "lo")) {
-            Ok(o) if o.status.success() => {}
-            Ok(o) => {
-                res = Err(format!(
-                    "nft refused `{r}`: {} — kernel without nf_tables bridge support?",
-                    text(&o.stderr).trim()
-                ));
-                break;
-            }
-            Err(e) => {
-                res = Err(format!(
-                    "nft not runnable ({e}); bash scripts/setup.sh installs it"
-                ));
-                break;
+    in_scratch_netns(|ns| {
+        for r in LOSS_RULES {
+            match nft(ns, &r.replace("PORT", "lo")) {
+                Ok(o) if o.status.success() => {}
+                Ok(o) => {
+                    return Err(format!(
+                        "nft refused `{r}`: {} — kernel without nf_tables bridge support?",
+                        text(&o.stderr).trim()
+                    ))
+                }
+                Err(e) => {
+                    return Err(format!(
+                        "nft not runnable ({e}); bash scripts/setup.sh installs it"
+                    ))
+                }
             }
         }
-    }
-    let _ = std::process::Command::new("ip")
-        .args(["netns", "del", &ns])
-        .status();
-    res
+        Ok(())
+    })
 }
 
 /// Child processes of `pid` (over all its threads).

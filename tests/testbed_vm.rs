@@ -9,7 +9,7 @@ mod testbed_support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use testbed::{DriverKind, Testbed, UpOptions};
+use testbed::Testbed;
 use testbed_support::*;
 use vmdriver::VmDriver;
 use vnf_client::{Endpoint, VnfClient};
@@ -87,23 +87,7 @@ fn vm_testbed_chain_up_traffic_down() {
         topology::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies/pycoo-xyz.json"))
             .unwrap_or_else(|e| panic!("{e}"));
     let root = tempfile::tempdir().unwrap();
-    let t0 = Instant::now();
-    let tb = testbed::up(
-        &topo,
-        &UpOptions {
-            run_root: Some(root.path().to_owned()),
-            driver: Some(DriverKind::Vm),
-            // TCG guests on a shared 2-core host: ~8 s each alone, ~20-30 s for three at once.
-            vm_ready_timeout: Duration::from_secs(240),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let up_time = t0.elapsed();
-    let up = Up {
-        tb,
-        root: root.path().to_owned(),
-    };
+    let (up, up_time) = up_vm(&topo, root.path());
     let tb = &up.tb;
     assert_eq!(tb.driver, "vm");
     assert!(tb.accelerator.is_some());

@@ -14,7 +14,6 @@ mod testbed_support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use testbed::{DriverKind, UpOptions};
 use testbed_support::*;
 use vmdriver::VmDriver;
 
@@ -117,22 +116,7 @@ fn disk_image_vnf_dhcp_coo_api_traffic_down() {
     let dir = tempfile::tempdir().unwrap();
     let topo = topology::load(&topology_file(dir.path(), &disk)).unwrap_or_else(|e| panic!("{e}"));
     let root = tempfile::tempdir().unwrap();
-    let t0 = Instant::now();
-    let tb = testbed::up(
-        &topo,
-        &UpOptions {
-            run_root: Some(root.path().to_owned()),
-            driver: Some(DriverKind::Vm),
-            vm_ready_timeout: Duration::from_secs(240),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let up_time = t0.elapsed();
-    let up = Up {
-        tb,
-        root: root.path().to_owned(),
-    };
+    let (up, up_time) = up_vm(&topo, root.path());
     let tb = &up.tb;
     let (x, y) = (
         tb.vnf("x").unwrap().vm.as_ref().unwrap(),

@@ -293,3 +293,27 @@ pub fn vm_client(tb: &Testbed, vnf: &str) -> vnf_client::VnfClient {
         },
     )
 }
+
+/// `up` of `topo` with the vm driver under `root` (a guard that downs it), and how long `up`
+/// took. TCG guests on a shared 2-core host: ~8 s each alone, ~20-30 s for three at once.
+pub fn up_vm(topo: &topology::Topology, root: &Path) -> (Up, Duration) {
+    let t0 = std::time::Instant::now();
+    let tb = testbed::up(
+        topo,
+        &UpOptions {
+            run_root: Some(root.to_owned()),
+            driver: Some(testbed::DriverKind::Vm),
+            vm_ready_timeout: Duration::from_secs(240),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let up_time = t0.elapsed();
+    (
+        Up {
+            tb,
+            root: root.to_owned(),
+        },
+        up_time,
+    )
+}

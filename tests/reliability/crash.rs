@@ -297,16 +297,6 @@ fn vm_serial() -> std::sync::MutexGuard<'static, ()> {
     VM_SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn vm_or_skip() -> bool {
-    match vm_missing() {
-        Some(why) => {
-            eprintln!("skipped: {why}");
-            false
-        }
-        None => true,
-    }
-}
-
 /// Where a command working on a VM testbed is SIGKILLed.
 #[derive(Clone, Copy, Debug)]
 enum VmKill {

@@ -378,8 +378,7 @@ fn vm_up_fails_cleanly(
 /// (`testbed::vm::check_host_memory`), nothing made.
 #[test]
 fn reliability_vm_not_enough_memory_fails_cleanly() {
-    if let Some(why) = vm_missing() {
-        eprintln!("skipped: {why}");
+    if !vm_or_skip() {
         return;
     }
     let rr = RunRoot::new();
@@ -396,8 +395,7 @@ fn reliability_vm_not_enough_memory_fails_cleanly() {
 /// refused up front with a named error, nothing made.
 #[test]
 fn reliability_vm_libvirt_unreachable_fails_cleanly() {
-    if let Some(why) = vm_missing() {
-        eprintln!("skipped: {why}");
+    if !vm_or_skip() {
         return;
     }
     let rr = RunRoot::new();
@@ -422,8 +420,7 @@ fn reliability_vm_libvirt_unreachable_fails_cleanly() {
 /// everything it made, and leaves the foreign link alone. `kind`: `ip link add … type
 /// bridge` or a persistent tap (`ip tuntap add … mode tap`).
 fn vm_tap_name_collision(kind: &str) {
-    if let Some(why) = vm_missing() {
-        eprintln!("skipped: {why}");
+    if !vm_or_skip() {
         return;
     }
     let rr = RunRoot::new();

@@ -512,8 +512,7 @@ fn reliability_engine_killed_during_run() {
 
 #[test]
 fn reliability_vm_killed_during_run() {
-    if let Some(why) = vm_missing() {
-        eprintln!("skipped: {why}");
+    if !vm_or_skip() {
         return;
     }
     let _serial = serial();

@@ -390,6 +390,17 @@ pub fn spawn_up_vm(root: &Path, run_id: &str) -> Child {
         .unwrap()
 }
 
+/// False, after printing why, when this host cannot run VMs for a test.
+pub fn vm_or_skip() -> bool {
+    match vm_missing() {
+        Some(why) => {
+            eprintln!("skipped: {why}");
+            false
+        }
+        None => true,
+    }
+}
+
 /// Why this host cannot run VMs for a test, if it cannot (root, libvirt, QEMU).
 pub fn vm_missing() -> Option<String> {
     if let Some(why) = vmdriver::smoke::host_missing() {

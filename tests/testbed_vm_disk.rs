@@ -100,15 +100,16 @@ fn disk_image() -> Result<PathBuf, String> {
     Ok(disk)
 }
 
+/// The disk image, or `None` after printing why this host cannot run the test.
+fn disk_image_or_skip() -> Option<PathBuf> {
+    disk_image().map_err(|why| eprintln!("skipped: {why}")).ok()
+}
+
 #[test]
 fn disk_image_vnf_dhcp_coo_api_traffic_down() {
     let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
-    let disk = match disk_image() {
-        Ok(d) => d,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
+    let Some(disk) = disk_image_or_skip() else {
+        return;
     };
     let base_bytes = std::fs::read(&disk).unwrap();
     let base_mtime = std::fs::metadata(&disk).unwrap().modified().unwrap();
@@ -255,12 +256,8 @@ fn run_topology_file(dir: &Path, image: &Path) -> PathBuf {
 #[test]
 fn run_cli_measures_a_coo_only_vnf() {
     let _turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
-    let disk = match disk_image() {
-        Ok(d) => d,
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            return;
-        }
+    let Some(disk) = disk_image_or_skip() else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     let topo = run_topology_file(dir.path(), &disk);

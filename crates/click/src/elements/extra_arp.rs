@@ -51,14 +51,7 @@ impl ArpPrint {
     /// The line for `p`, or None when Click prints nothing.
     fn line(&self, p: &Packet) -> Option<String> {
         let net = p.network_header()?;
-        let mut s = String::new();
-        if !self.label.is_empty() {
-            s.push_str(&self.label);
-            s.push_str(": ");
-        }
-        if self.timestamp {
-            s.push_str(&format!("{}: ", p.timestamp));
-        }
+        let mut s = super::ip::print_prefix(&self.label, self.timestamp, p);
         if self.ether {
             let noff = p.network_header_offset().unwrap_or(0);
             let moff = p.mac_header_offset().unwrap_or(0);

@@ -1399,14 +1399,7 @@ impl IPPrint {
     /// The line for one packet, or None when it has no network header (Click prints nothing).
     fn line(&self, p: &Packet) -> Option<String> {
         let ip = p.network_header()?;
-        let mut s = String::new();
-        if !self.label.is_empty() {
-            s.push_str(&self.label);
-            s.push_str(": ");
-        }
-        if self.timestamp {
-            s.push_str(&format!("{}: ", p.timestamp));
-        }
+        let mut s = print_prefix(&self.label, self.timestamp, p);
         if self.print_aggregate {
             s.push_str(&format!("#{}", p.anno_u32(AGGREGATE_ANNO_OFFSET)));
         }
@@ -1701,6 +1694,19 @@ impl Element for CheckTransport {
     }
     filter_push_pull!(ok);
     any_impl!();
+}
+
+/// `LABEL: ` and `TIMESTAMP: `, each when set: how IPPrint and ARPPrint start a line.
+pub(super) fn print_prefix(label: &str, timestamp: bool, p: &Packet) -> String {
+    let mut s = String::new();
+    if !label.is_empty() {
+        s.push_str(label);
+        s.push_str(": ");
+    }
+    if timestamp {
+        s.push_str(&format!("{}: ", p.timestamp));
+    }
+    s
 }
 
 #[cfg(test)]

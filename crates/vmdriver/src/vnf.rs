@@ -341,22 +341,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = spec();
         s.run_dir = dir.path().to_path_buf();
-        let image = Image {
-            dir: dir.path().into(),
-            vmlinuz: "/k".into(),
-            boot_kernel: "/k".into(),
-            initramfs: "/i".into(),
-            manifest: crate::image::Manifest {
-                format: "x".into(),
-                hash: "h".into(),
-                kernel_package: "p".into(),
-                kernel_release: "r".into(),
-                modules: vec![],
-                files: vec![],
-                initramfs_bytes: 0,
-            },
-            built_now: false,
-        };
+        let image = Image::for_tests(dir.path(), Path::new("/k"), Path::new("/i"));
         let vm = start_vnf(&fake, &image, Accel::Tcg, &s).unwrap();
         assert_eq!(vm.endpoint, "198.19.255.11:8000".parse().unwrap());
         assert_eq!(vm.taps.len(), 3);

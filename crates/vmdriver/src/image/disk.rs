@@ -162,22 +162,7 @@ mod tests {
         let (k, i) = (dir.path().join("vmlinuz"), dir.path().join("initramfs.img"));
         std::fs::write(&k, vec![1u8; 4096]).unwrap();
         std::fs::write(&i, vec![2u8; 8192]).unwrap();
-        let image = Image {
-            dir: dir.path().into(),
-            boot_kernel: k.clone(),
-            vmlinuz: k,
-            initramfs: i,
-            manifest: super::super::Manifest {
-                format: "x".into(),
-                hash: "h".into(),
-                kernel_package: "p".into(),
-                kernel_release: "r".into(),
-                modules: vec![],
-                files: vec![],
-                initramfs_bytes: 0,
-            },
-            built_now: false,
-        };
+        let image = Image::for_tests(dir.path(), &k, &i);
         let p = build_disk(&image).unwrap();
         assert_eq!(p, dir.path().join(DISK_FILE));
         assert_eq!(crate::disk::format_of(&p).unwrap(), "qcow2");

@@ -126,6 +126,29 @@ pub struct Image {
     pub built_now: bool,
 }
 
+#[cfg(test)]
+impl Image {
+    /// An image of the given files with a placeholder manifest, for unit tests.
+    pub(crate) fn for_tests(dir: &Path, kernel: &Path, initramfs: &Path) -> Image {
+        Image {
+            dir: dir.into(),
+            vmlinuz: kernel.into(),
+            boot_kernel: kernel.into(),
+            initramfs: initramfs.into(),
+            manifest: Manifest {
+                format: "x".into(),
+                hash: "h".into(),
+                kernel_package: "p".into(),
+                kernel_release: "r".into(),
+                modules: vec![],
+                files: vec![],
+                initramfs_bytes: 0,
+            },
+            built_now: false,
+        }
+    }
+}
+
 /// `vmlinux` when the image has one (PVH boot), else `vmlinuz`.
 fn boot_kernel(dir: &Path) -> PathBuf {
     let elf = dir.join("vmlinux");

@@ -573,33 +573,29 @@ fn teardown_domains(
         run: run.to_owned(),
         errors: vec!["run has domains but no prefix file".into()],
     })?;
+    let live = vm::live_domains(dir);
     let owned;
     let driver: &dyn vmdriver::VmDriver = match vm_driver {
-        Some(d) => {
-            // `clean` passes its one real connection: still destroy in parallel.
-            if let Some(uri) = d.libvirt_uri() {
-                destroy_in_parallel(uri, &vm::live_domains(dir));
+        Some(d) => d,
+        None => match vmdriver::libvirt::LibvirtDriver::connect(&libvirt_uri()) {
+            Ok(d) => {
+                owned = d;
+                &owned
             }
-            d
-        }
-        None => {
-            match vmdriver::libvirt::LibvirtDriver::connect(&libvirt_uri()) {
-                Ok(d) => {
-                    destroy_in_parallel(&libvirt_uri(), &vm::live_domains(dir));
-                    owned = d;
-                    &owned
-                }
-                // Nothing recorded still standing: nothing libvirt would have to destroy.
-                Err(_) if vm::live_domains(dir).is_empty() => return Ok(0),
-                Err(e) => {
-                    return Err(UpError::Teardown {
-                        run: run.to_owned(),
-                        errors: vec![format!("domains {:?}: {e}", vm::live_domains(dir))],
-                    })
-                }
+            // Nothing recorded still standing: nothing libvirt would have to destroy.
+            Err(_) if live.is_empty() => return Ok(0),
+            Err(e) => {
+                return Err(UpError::Teardown {
+                    run: run.to_owned(),
+                    errors: vec![format!("domains {live:?}: {e}")],
+                })
             }
-        }
+        },
     };
+    // A real libvirt connection (ours or the one `clean` passes): destroy in parallel first.
+    if let Some(uri) = driver.libvirt_uri() {
+        destroy_in_parallel(uri, &live);
+    }
     let (n, errors) = vm::destroy_domains(dir, &prefix, driver);
     if !errors.is_empty() {
         return Err(UpError::Teardown {

@@ -938,12 +938,20 @@ pub fn status_in_vm(
                 _ => None,
             })
             .collect();
+        // Each live domain's state, asked of libvirt once (the agents' lines reuse it).
+        let domains: Vec<DomainStatus> = vm::live_domains(&dir)
+            .into_iter()
+            .map(|d| DomainStatus {
+                state: vm_driver.map(|drv| domain_state(drv, &d)),
+                domain: d,
+            })
+            .collect();
         let agents = testbed
             .iter()
             .flat_map(|tb| tb.vnfs.iter())
             .map(|v| {
                 if let Some(info) = &v.vm {
-                    return vm_agent_status(v, info, vm_driver);
+                    return vm_agent_status(v, info, vm_driver, &domains);
                 }
                 let alive = match (v.agent.pid, v.agent.start_time) {
                     (Some(pid), Some(start_time)) => ProcId { pid, start_time }.alive(),
@@ -959,13 +967,6 @@ pub fn status_in_vm(
                     answers: alive && sock.is_some_and(|s| probe::agent_answers(&s)),
                     endpoint: v.agent.endpoint.clone(),
                 }
-            })
-            .collect();
-        let domains = vm::live_domains(&dir)
-            .into_iter()
-            .map(|d| DomainStatus {
-                state: vm_driver.map(|drv| domain_state(drv, &d)),
-                domain: d,
             })
             .collect();
         let state = if busy {
@@ -1004,8 +1005,12 @@ fn vm_agent_status(
     v: &VnfInstance,
     info: &VmInfo,
     vm_driver: Option<&dyn vmdriver::VmDriver>,
+    domains: &[DomainStatus],
 ) -> AgentStatus {
-    let state = vm_driver.map(|d| domain_state(d, &info.domain));
+    let state = match domains.iter().find(|d| d.domain == info.domain) {
+        Some(d) => d.state.clone(),
+        None => vm_driver.map(|d| domain_state(d, &info.domain)),
+    };
     let alive = state.as_deref().is_none_or(|s| s == "running");
     let addr = v.agent.tcp_in_netns.parse().ok();
     AgentStatus {

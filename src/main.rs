@@ -43,6 +43,8 @@ enum Command {
     Run(cmd::run::RunArgs),
     /// Compare two reports: per-metric difference, confidence interval, verdict; CI gate.
     Compare(cmd::compare::CompareArgs),
+    /// A/A calibration: run a topology 2N times (or read reports), write per-metric noise thresholds.
+    Calibrate(cmd::calibrate::CalibrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
         Command::Exec(a) => cmd::exec::exec(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Compare(a) => cmd::compare::compare(a),
+        Command::Calibrate(a) => cmd::calibrate::calibrate(a),
     };
     match result {
         Ok(code) => code,

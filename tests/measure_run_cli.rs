@@ -1,5 +1,7 @@
 //! `coo-bench run --quick` end to end on a one-VNF chain (needs root; skips otherwise):
-//! testbed up, kernel-forward baseline, the topology's variant, report files, testbed down.
+//! testbed up, the generator→sink ceiling, kernel-forward baseline, the topology's variant in
+//! interleaved rounds, report files, testbed down — and a run whose variant only reached the
+//! configured maximum rate exits 1 (its NDR is not a property of the chain).
 
 #![allow(clippy::unwrap_used)]
 
@@ -45,10 +47,16 @@ fn quick_run_writes_a_report_and_tears_down() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // 20 kpps is far below what the chain forwards: every result is at-max-rate, which a
+    // gate must never take for a measured rate.
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(1),
         "stdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("variant default at 64 B: NDR is at-max-rate"),
+        "{stderr}"
     );
     assert!(
         stderr.contains("removed"),
@@ -79,12 +87,25 @@ fn quick_run_writes_a_report_and_tears_down() {
         .trials
         .iter()
         .all(|t| !t.nf_counters.is_empty()));
-    assert!(!base.results[0].latency.is_empty());
-    assert!(
-        report.variants.len() == 2,
-        "baseline + the implicit default variant"
-    );
-    for f in ["report.csv", "throughput.svg", "latency-cdf-64.svg"] {
+    assert_eq!(base.results[0].limit, Some(measure::report::Limit::MaxRate));
+    // Three interleaved rounds: every variant has three repetitions.
+    assert_eq!(base.results[0].repetitions.len(), 3);
+    let names: Vec<&str> = report.variants.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["ceiling", "kernel-forward", "default"]);
+    assert_eq!(report.settings.order, names);
+    // The ceiling path has no NF: no counters are read around its trials.
+    let ceiling = report.variant("ceiling").unwrap();
+    assert!(ceiling.results[0].repetitions[0]
+        .trials
+        .iter()
+        .all(|t| t.nf_counters.is_empty() && t.sent > 0));
+    // No sound NDR anywhere: no common loads, so no latency (and the report says so).
+    assert!(report.latency_loads.is_none());
+    assert!(report
+        .notes
+        .iter()
+        .any(|n| n.contains("latency not measured")));
+    for f in ["report.csv", "throughput.svg"] {
         assert!(run_dir.join(f).is_file(), "{f} missing");
     }
     assert!(stdout.contains("kernel-forward"), "{stdout}");

@@ -1,10 +1,12 @@
 //! `coo-bench compare A.json B.json`: per-metric difference of B vs A with a confidence
-//! interval and a verdict; `--fail-if-worse PCT` turns a regression into exit code 1.
+//! interval and a verdict; `--fail-if-worse PCT` turns a regression (or a variant B no longer
+//! measures soundly) into exit code 1.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use measure::compare::{compare_pairs, Calibration, GateResult};
 use measure::{CompareOptions, Report};
 
 const INVALID: u8 = 2;
@@ -15,50 +17,92 @@ pub struct CompareArgs {
     pub a: PathBuf,
     /// Candidate report (B).
     pub b: PathBuf,
-    /// Exit 1 when a metric is significantly worse by more than PCT percent.
+    /// Exit 1 when a metric is significantly worse by more than PCT percent, or a variant
+    /// measured soundly in A is missing, skipped, failed or limited in B.
     #[arg(long, value_name = "PCT")]
     pub fail_if_worse: Option<f64>,
-    /// Throughput differences within ±PCT are noise (calibrate with an A/A run).
+    /// Per-metric noise thresholds from `coo-bench calibrate` (calibration.json); metrics it
+    /// does not list fall back to --noise-pct / --latency-noise-pct.
+    #[arg(long, value_name = "FILE")]
+    pub noise: Option<PathBuf>,
+    /// Throughput differences within ±PCT are noise (calibrate with `coo-bench calibrate`).
     #[arg(long, value_name = "PCT", default_value_t = CompareOptions::default().noise_pct)]
     pub noise_pct: f64,
     /// Latency differences within ±PCT are noise.
     #[arg(long, value_name = "PCT", default_value_t = CompareOptions::default().latency_noise_pct)]
     pub latency_noise_pct: f64,
+    /// Compare variant A_VARIANT of report A with variant B_VARIANT of report B (repeatable;
+    /// default: every variant by its own name), e.g. `--pair ipfilter:ipfilter-slow`.
+    #[arg(long = "pair", value_name = "A_VARIANT:B_VARIANT")]
+    pub pairs: Vec<String>,
     /// Seed of the bootstrap (results are reproducible for a given seed).
     #[arg(long, default_value_t = CompareOptions::default().seed)]
     pub seed: u64,
-    /// Print the comparison as JSON instead of a table.
+    /// Print only the comparison as JSON on stdout (everything else goes to stderr).
     #[arg(long)]
     pub json: bool,
-    /// A/A calibration: print the noise thresholds these two runs of the same code suggest.
+    /// A/A check of two reports: print the noise thresholds they suggest (see also
+    /// `coo-bench calibrate`).
     #[arg(long)]
     pub calibrate: bool,
 }
 
-fn read(path: &Path) -> Result<Report, String> {
+pub(crate) fn read_report(path: &Path) -> Result<Report, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Report::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// Parses `A:B` variant pairs.
+pub(crate) fn parse_pairs(pairs: &[String]) -> Result<Vec<(String, String)>, String> {
+    pairs
+        .iter()
+        .map(|p| match p.split_once(':') {
+            Some((a, b)) if !a.is_empty() && !b.is_empty() => Ok((a.to_string(), b.to_string())),
+            _ => Err(format!("--pair {p}: expected A_VARIANT:B_VARIANT")),
+        })
+        .collect()
+}
+
 pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
-    let (a, b) = match (read(&args.a), read(&args.b)) {
+    let invalid = |e: String| {
+        eprintln!("error: {e}");
+        Ok(ExitCode::from(INVALID))
+    };
+    let (a, b) = match (read_report(&args.a), read_report(&args.b)) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
-            return Ok(ExitCode::from(INVALID));
-        }
+        (Err(e), _) | (_, Err(e)) => return invalid(e),
     };
     if !(args.noise_pct >= 0.0 && args.latency_noise_pct >= 0.0) {
-        eprintln!("error: noise thresholds must be ≥ 0");
-        return Ok(ExitCode::from(INVALID));
+        return invalid("noise thresholds must be ≥ 0".into());
     }
-    let opts = CompareOptions {
+    let pairs = match parse_pairs(&args.pairs) {
+        Ok(p) => p,
+        Err(e) => return invalid(e),
+    };
+    let mut opts = CompareOptions {
         noise_pct: args.noise_pct,
         latency_noise_pct: args.latency_noise_pct,
         seed: args.seed,
         ..CompareOptions::default()
     };
-    let cmp = measure::compare(&a, &b, &opts);
+    if let Some(path) = &args.noise {
+        let cal = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<Calibration>(&t).map_err(|e| e.to_string()));
+        match cal {
+            Ok(cal) => opts.noise = cal.thresholds,
+            Err(e) => return invalid(format!("{}: not a calibration file: {e}", path.display())),
+        }
+    }
+    let mut cmp = compare_pairs(&a, &b, &pairs, &opts);
+    let reasons = args.fail_if_worse.map(|pct| {
+        let reasons = cmp.gate(&a, &b, pct);
+        cmp.gate = Some(GateResult {
+            fail_if_worse_pct: pct,
+            reasons: reasons.clone(),
+        });
+        reasons
+    });
     if args.json {
         println!(
             "{}",
@@ -79,15 +123,23 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
     }
     if args.calibrate {
         let (tp, lat) = cmp.suggested_noise();
-        println!(
+        let line = format!(
             "A/A calibration: --noise-pct {:.2} --latency-noise-pct {:.2}",
             tp.unwrap_or(opts.noise_pct),
             lat.unwrap_or(opts.latency_noise_pct)
         );
+        if args.json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
     }
-    if let Some(pct) = args.fail_if_worse {
-        if cmp.fails(pct) {
-            eprintln!("regression: at least one metric is significantly worse by more than {pct}%");
+    if let (Some(pct), Some(reasons)) = (args.fail_if_worse, reasons) {
+        if !reasons.is_empty() {
+            eprintln!("gate failed (--fail-if-worse {pct}):");
+            for r in &reasons {
+                eprintln!("  - {r}");
+            }
             return Ok(ExitCode::from(1));
         }
     }

@@ -1,4 +1,5 @@
 //! One module per command area; each exposes clap `Args` and a function returning an exit code.
+pub mod calibrate;
 pub mod compare;
 pub mod exec;
 pub mod run;

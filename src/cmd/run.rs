@@ -1,9 +1,9 @@
-//! `coo-bench run`: topology → testbed up → kernel-forward baseline and every variant
-//! (configure engines/functions through the agents, warm up, NDR/PDR search per frame size,
-//! latency at fractions of NDR, per-NF counters around each trial) → report → testbed down
-//! (also on error and Ctrl-C).
+//! `coo-bench run`: CLI glue around the `campaign` crate. Topology → testbed up → CPU
+//! placement → the campaign (generator→sink ceiling, kernel-forward baseline and every
+//! variant in interleaved rounds; latency at common loads) → report → testbed down (also on
+//! error and Ctrl-C). Exit 0 only when every variant yielded a sound NDR.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::str::FromStr;
@@ -12,22 +12,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
+use campaign::{Settings, VariantPlan, BASELINE, CEILING};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use measure::report::{
-    FrameSizeResult, HostFingerprint, LatencyPoint, Repetition, RunSettings, ToolInfo,
-    VariantReport, VariantStatus,
+    CpuPlacement, HostFingerprint, LatencySettings, RunSettings, ToolInfo, TrialSettings,
+    VariantRole,
 };
-use measure::search::{Search, Step};
-use measure::{
-    FrameSize, Goal, LatencySummary, NfCounters, Report, SearchConfig, SoundnessFlag,
-    SoundnessLimits, TrialPurpose, TrialRecord, SCHEMA_VERSION,
-};
+use measure::{FrameSize, Goal, Report, SearchConfig, SoundnessLimits, SCHEMA_VERSION};
 use testbed::Testbed;
 use topology::{EngineSpec, Topology};
-use vnf_client::{Counters, Endpoint, Options, VnfClient};
+use vnf_client::{Endpoint, Options, VnfClient};
 
 const INVALID: u8 = 2;
-const BASELINE: &str = "kernel-forward";
 
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
@@ -36,7 +32,7 @@ pub struct RunArgs {
     /// Variant to measure (repeatable; default: every variant of the topology).
     #[arg(long = "variant", value_name = "NAME")]
     pub variants: Vec<String>,
-    /// Smoke test: short trials, coarse precision, one frame size, one latency load (< 1 min).
+    /// Smoke test: one frame size, short trials, 2 % precision, latency at 50 % only (≤ 90 s).
     #[arg(long)]
     pub quick: bool,
     /// Directory under which `<topology>-<UTC timestamp>/` is created.
@@ -45,15 +41,27 @@ pub struct RunArgs {
     /// Do not measure the kernel-forward baseline even when the topology asks for it.
     #[arg(long)]
     pub no_baseline: bool,
+    /// Do not measure the direct generator→sink ceiling (then nothing is labelled at-ceiling).
+    #[arg(long)]
+    pub no_ceiling: bool,
     /// Override the frame sizes (bytes including FCS, or `imix`), e.g. `64,1518`.
     #[arg(long, value_delimiter = ',', value_name = "SIZES")]
     pub frame_sizes: Vec<String>,
-    /// Override the number of search repetitions.
+    /// Rounds: every variant is measured once per round, interleaved (default: the
+    /// topology's `benchmark.repetitions`, 3).
     #[arg(long)]
     pub repetitions: Option<u32>,
-    /// Rate of the latency stream that runs beside the load, frames per second.
-    #[arg(long, default_value_t = 1000.0)]
+    /// Rate of the probe (latency) stream during search trials, frames per second (≤ 10 % of
+    /// the offered load; it counts in the offered load).
+    #[arg(long, default_value_t = TrialSettings::default().probe_pps)]
     pub latency_stream_pps: f64,
+    /// Frame size of the latency measurement (default: the first frame size).
+    #[arg(long, value_name = "SIZE")]
+    pub latency_frame_size: Option<String>,
+    /// CPU placement `GEN:SINK:NFS`, each a CPU list (`0`, `1-3`, `2,3`), or `none` for no
+    /// pinning. Default: chosen from the CPUs this process may use (see docs/measurement.md).
+    #[arg(long, value_name = "GEN:SINK:NFS")]
+    pub cpus: Option<String>,
     /// I/O mode of the Click engines (`throughput`: batched rings; `latency`: per-frame
     /// wake-ups); default: the agent's.
     #[arg(long, value_parser = ["throughput", "latency"])]
@@ -81,13 +89,6 @@ fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
-/// One variant to measure: the engine and function of every VNF.
-#[derive(Debug, Clone)]
-struct VariantPlan {
-    name: String,
-    vnfs: Vec<(String, EngineSpec, PathBuf)>,
-}
-
 /// Removes the testbed when dropped (normal end, error, or interruption).
 struct DownGuard {
     run_id: String,
@@ -105,6 +106,25 @@ impl Drop for DownGuard {
     }
 }
 
+/// The campaign's progress on a spinner (plain lines when stderr is not a terminal).
+struct Bar(ProgressBar);
+
+impl campaign::Progress for Bar {
+    fn status(&self, msg: &str) {
+        self.0.set_message(msg.to_string());
+    }
+    fn line(&self, msg: &str) {
+        if self.0.is_hidden() {
+            eprintln!("{msg}");
+        } else {
+            self.0.println(msg);
+        }
+    }
+    fn interrupted(&self) -> bool {
+        interrupted()
+    }
+}
+
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let topo = match topology::load(&args.path) {
         Ok(t) => t,
@@ -113,20 +133,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(INVALID));
         }
     };
-    let settings = match settings(&topo, &args) {
-        Ok(s) => s,
+    let prepared = settings(&topo, &args).and_then(|s| Ok((s, variant_plans(&topo, &args)?)));
+    let (mut settings, plans) = match prepared {
+        Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e:#}");
             return Ok(ExitCode::from(INVALID));
         }
     };
-    let plans = match variant_plans(&topo, &args) {
+    let placement = match campaign::plan_placement(&available_cpus(), args.cpus.as_deref()) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {e}");
             return Ok(ExitCode::from(INVALID));
         }
     };
+    settings.run.placement = placement.clone();
     install_signal_handlers();
     let started_at = chrono::Utc::now();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -162,10 +184,41 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let guard = DownGuard {
         run_id: tb.run_id.clone(),
     };
+    let vm = tb.driver == "vm";
+    if vm {
+        settings.warmup_retries = 10;
+        // Emulated guests (TCG) add tens of milliseconds per hop at load.
+        settings.run.trial.late_after_ms = 500.0;
+    }
+    let mut notes = Vec::new();
+    let pids = agent_pids(&tb);
+    if let Some(p) = &placement {
+        if vm {
+            notes.push("CPU placement applies to the generator and sinks only (VMs are QEMU processes libvirt places)".into());
+        } else {
+            for pid in &pids {
+                // Engines the agent starts later inherit its mask.
+                traffic::sys::set_process_affinity(*pid, &p.nfs)
+                    .with_context(|| format!("pin agent {pid} to CPUs {:?}", p.nfs))?;
+            }
+        }
+    }
+    let plans: Vec<VariantPlan> = if tb.ceiling.is_none() {
+        notes.push(
+            "no ceiling link in this testbed: the generator→sink ceiling was not measured".into(),
+        );
+        plans
+            .into_iter()
+            .filter(|p| p.role != VariantRole::Ceiling)
+            .collect()
+    } else {
+        plans
+    };
+    settings.run.order = plans.iter().map(|p| p.name.clone()).collect();
 
     let clients = clients(&tb)?;
     // VNFs booting their own disk image speak only the COO API (no /v1, no engine choice).
-    let coo_only: std::collections::BTreeSet<String> = tb
+    let coo_only: BTreeSet<String> = tb
         .vnfs
         .iter()
         .filter(|v| v.vm.as_ref().is_some_and(|vm| vm.disk.is_some()))
@@ -178,38 +231,27 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
-
-    let ctx = Ctx {
-        tb: &tb,
-        clients: &clients,
-        coo_only: &coo_only,
+    let mut runner = traffic_runner(&topo, &tb, placement.as_ref(), &settings, pids);
+    let mut agents = campaign::real::VnfAgents {
+        clients,
+        coo_only,
         rt: &rt,
-        settings: &settings,
-        bar: &bar,
-        flows: flows(&topo),
-        nf_fault: std::cell::RefCell::new(None),
     };
-    let mut variants = Vec::new();
-    let mut notes = Vec::new();
-    for plan in &plans {
-        if interrupted() {
-            notes.push(format!("interrupted before variant {}", plan.name));
-            break;
-        }
-        let report = measure_variant(&ctx, plan, &mut host);
-        variants.push(report);
-    }
-    bar.finish_and_clear();
+    let progress = Bar(bar);
+    let outcome = campaign::run_campaign(&settings, &plans, &mut runner, &mut agents, &progress);
+    progress.0.finish_and_clear();
     drop(guard);
 
+    host.engines = outcome.engines.clone();
+    notes.extend(outcome.notes.iter().cloned());
     let finished_at = chrono::Utc::now();
-    let baseline = variants
+    let baseline = outcome
+        .variants
         .iter()
-        .find(|v| v.name == BASELINE && v.status == VariantStatus::Measured)
+        .find(|v| {
+            v.role == VariantRole::Baseline && v.status == measure::report::VariantStatus::Measured
+        })
         .map(|v| v.name.clone());
-    if baseline.is_some() {
-        notes.push("ratios are NDR(variant) / NDR(kernel-forward) at the same frame size, measured in this run".into());
-    }
     let report = Report {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo {
@@ -224,8 +266,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         host,
         settings: settings.run.clone(),
         baseline,
-        variants,
-        notes,
+        latency_loads: outcome.latency_loads.clone(),
+        variants: outcome.variants.clone(),
+        notes: ratio_notes(&outcome.variants, notes),
     };
     let dir = args.out.join(format!(
         "{}-{}",
@@ -240,29 +283,109 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         println!("loss attribution (trial just above NDR):");
         print!("{attribution}");
     }
-    println!("report: {}", dir.join("report.json").display());
-    if interrupted() {
-        eprintln!("interrupted; partial report written");
-        return Ok(ExitCode::from(1));
+    for n in &report.notes {
+        println!("note: {n}");
     }
-    let measured = report
-        .variants
-        .iter()
-        .any(|v| v.status == VariantStatus::Measured);
-    Ok(if measured {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    println!("report: {}", dir.join("report.json").display());
+    let problems = outcome.problems();
+    if problems.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("run did not yield a sound result for every variant:");
+    for p in &problems {
+        eprintln!("  - {p}");
+    }
+    Ok(ExitCode::from(1))
 }
 
-/// Everything a measurement needs.
-struct Settings {
-    run: RunSettings,
-    sizes: Vec<FrameSize>,
-    latency_duration_s: f64,
-    warmup_rate_pps: f64,
-    limits: SoundnessLimits,
+/// Notes on what the ratios mean (or why there are none).
+fn ratio_notes(variants: &[measure::report::VariantReport], mut notes: Vec<String>) -> Vec<String> {
+    let Some(base) = variants.iter().find(|v| v.role == VariantRole::Baseline) else {
+        return notes;
+    };
+    let limited: Vec<String> = base
+        .results
+        .iter()
+        .filter_map(|r| {
+            Some(format!(
+                "{} B: {}",
+                r.frame_size,
+                r.limit.as_ref()?.short_name()
+            ))
+        })
+        .collect();
+    if limited.is_empty() {
+        notes.push(format!(
+            "ratios are NDR(variant) / NDR({BASELINE}) at the same frame size, measured side by side in this run"
+        ));
+    } else {
+        notes.push(format!(
+            "{BASELINE} is bounded by the measurement here ({}): it is not the chain's kernel forwarding rate, and no ratio is computed against it",
+            limited.join(", ")
+        ));
+    }
+    notes
+}
+
+/// CPUs this process may run on.
+fn available_cpus() -> Vec<usize> {
+    match nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)) {
+        Ok(set) => (0..nix::sched::CpuSet::count())
+            .filter(|c| set.is_set(*c).unwrap_or(false))
+            .collect(),
+        Err(_) => (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect(),
+    }
+}
+
+fn agent_pids(tb: &Testbed) -> Vec<i32> {
+    tb.vnfs.iter().filter_map(|v| v.agent.pid).collect()
+}
+
+fn traffic_runner(
+    topo: &Topology,
+    tb: &Testbed,
+    placement: Option<&CpuPlacement>,
+    settings: &Settings,
+    pids: Vec<i32>,
+) -> campaign::real::TrafficRunner {
+    let gen_cpus = placement.map(|p| p.generator.clone()).unwrap_or_default();
+    let sink_cpus = placement.map(|p| p.sinks.clone()).unwrap_or_default();
+    let attach = |netns: &Path, ifname: &str, cpus: &[usize]| traffic::Attach {
+        netns: Some(netns.to_path_buf()),
+        ifname: ifname.to_string(),
+        cpus: cpus.to_vec(),
+    };
+    let src = &tb.source;
+    let ceiling = match (&tb.ceiling, tb.sinks.first()) {
+        (Some(c), Some(first)) => Some((
+            attach(&src.netns_path, c.source_if.as_str(), &gen_cpus),
+            attach(&first.netns_path, c.sink_if.as_str(), &sink_cpus),
+        )),
+        _ => None,
+    };
+    campaign::real::TrafficRunner {
+        chain: (
+            attach(&src.netns_path, src.ifname.as_str(), &gen_cpus),
+            tb.sinks
+                .iter()
+                .map(|s| attach(&s.netns_path, s.ifname.as_str(), &sink_cpus))
+                .collect(),
+        ),
+        ceiling,
+        flows: flows(topo),
+        trial: settings.run.trial.clone(),
+        pids,
+    }
+}
+
+fn parse_size(s: &str) -> anyhow::Result<FrameSize> {
+    match s.trim() {
+        "imix" => Ok(FrameSize::IMIX),
+        n => n
+            .parse::<u32>()
+            .map(FrameSize::Bytes)
+            .map_err(|_| anyhow!("bad frame size {n:?}")),
+    }
 }
 
 fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
@@ -275,13 +398,7 @@ fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
     } else {
         args.frame_sizes
             .iter()
-            .map(|s| match s.trim() {
-                "imix" => Ok(FrameSize::IMIX),
-                n => n
-                    .parse::<u32>()
-                    .map(FrameSize::Bytes)
-                    .map_err(|_| anyhow!("bad frame size {n:?}")),
-            })
+            .map(|s| parse_size(s))
             .collect::<anyhow::Result<_>>()?
     };
     if sizes.is_empty() {
@@ -319,18 +436,26 @@ fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
         goals,
         ..SearchConfig::default()
     };
-    let mut loads = b.latency_loads_pct.clone();
+    let mut latency = LatencySettings {
+        frame_size: match &args.latency_frame_size {
+            Some(s) => Some(parse_size(s)?),
+            None => sizes.first().copied(),
+        },
+        loads_pct: b.latency_loads_pct.clone(),
+        ..LatencySettings::default()
+    };
     let mut repetitions = args.repetitions.unwrap_or(b.repetitions).max(1);
     let mut warmup_s = topo.traffic.warmup_s;
     if args.quick {
         sizes.truncate(1);
+        latency.frame_size = sizes.first().copied();
         search.precision_pct = search.precision_pct.max(2.0);
         search.coarse_precision_pct = search.precision_pct * 2.5;
         search.initial_duration_s = 0.2;
-        search.final_duration_s = 0.4;
-        search.max_trials = 20;
-        loads = vec![50.0];
-        repetitions = 1;
+        search.final_duration_s = 0.5;
+        search.max_trials = 40;
+        latency.loads_pct = vec![50.0];
+        repetitions = args.repetitions.unwrap_or(3).max(1);
         warmup_s = warmup_s.min(0.3);
     }
     search.validate().map_err(|e| anyhow!(e))?;
@@ -344,29 +469,38 @@ fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default();
     Ok(Settings {
-        latency_duration_s: search.final_duration_s,
         run: RunSettings {
             mode,
-            frame_sizes: sizes.clone(),
+            frame_sizes: sizes,
             repetitions,
-            latency_loads_pct: loads,
             warmup_s,
-            latency_stream_pps: args.latency_stream_pps,
             quick: args.quick,
             search,
             io_mode: args.io_mode.clone(),
+            trial: TrialSettings {
+                probe_pps: args.latency_stream_pps,
+                ..TrialSettings::default()
+            },
+            placement: None,
+            latency,
+            order: Vec::new(),
         },
-        sizes,
         warmup_rate_pps,
         limits: SoundnessLimits::default(),
+        ceiling_margin_pct: 5.0,
+        warmup_retries: 0,
     })
 }
 
 fn variant_plans(topo: &Topology, args: &RunArgs) -> anyhow::Result<Vec<VariantPlan>> {
     let mut plans = Vec::new();
+    if !args.no_ceiling {
+        plans.push(VariantPlan::ceiling());
+    }
     if topo.benchmark.baseline && !args.no_baseline {
         plans.push(VariantPlan {
             name: BASELINE.into(),
+            role: VariantRole::Baseline,
             vnfs: topo
                 .vnfs
                 .iter()
@@ -378,6 +512,7 @@ fn variant_plans(topo: &Topology, args: &RunArgs) -> anyhow::Result<Vec<VariantP
                     )
                 })
                 .collect(),
+            skip: None,
         });
     }
     let chosen: Vec<&topology::Variant> = if args.variants.is_empty() {
@@ -397,16 +532,20 @@ fn variant_plans(topo: &Topology, args: &RunArgs) -> anyhow::Result<Vec<VariantP
             .collect::<anyhow::Result<_>>()?
     };
     for v in chosen {
-        if v.name == BASELINE {
-            bail!("variant name {BASELINE:?} is reserved for the baseline");
+        if v.name == BASELINE || v.name == CEILING {
+            bail!("variant name {:?} is reserved", v.name);
         }
+        let vnfs: Vec<(String, EngineSpec, PathBuf)> = topo
+            .resolve(v)
+            .into_iter()
+            .map(|r| (r.id.as_str().to_string(), r.engine, r.function))
+            .collect();
+        let skip = vnfs.iter().find_map(|(_, e, _)| engine_missing(e));
         plans.push(VariantPlan {
             name: v.name.clone(),
-            vnfs: topo
-                .resolve(v)
-                .into_iter()
-                .map(|r| (r.id.as_str().to_string(), r.engine, r.function))
-                .collect(),
+            role: VariantRole::Variant,
+            vnfs,
+            skip,
         });
     }
     Ok(plans)
@@ -477,615 +616,6 @@ fn clients(tb: &Testbed) -> anyhow::Result<BTreeMap<String, VnfClient>> {
     Ok(out)
 }
 
-struct Ctx<'a> {
-    tb: &'a Testbed,
-    clients: &'a BTreeMap<String, VnfClient>,
-    /// VNFs managed through the COO API only (their own disk image).
-    coo_only: &'a std::collections::BTreeSet<String>,
-    rt: &'a tokio::runtime::Runtime,
-    settings: &'a Settings,
-    bar: &'a ProgressBar,
-    flows: traffic::FlowSpec,
-    /// First VNF fault seen in this variant (agent gone, engine exited): later trials would
-    /// measure a broken chain, so the variant stops and fails with this reason.
-    nf_fault: std::cell::RefCell<Option<String>>,
-}
-
-impl Ctx<'_> {
-    fn nf_fault(&self) -> Option<String> {
-        self.nf_fault.borrow().clone()
-    }
-}
-
-fn measure_variant(ctx: &Ctx<'_>, plan: &VariantPlan, host: &mut HostFingerprint) -> VariantReport {
-    let engines: BTreeMap<String, String> = plan
-        .vnfs
-        .iter()
-        .map(|(id, e, _)| (id.clone(), e.to_string()))
-        .collect();
-    let functions: BTreeMap<String, String> = plan
-        .vnfs
-        .iter()
-        .map(|(id, _, f)| (id.clone(), f.display().to_string()))
-        .collect();
-    let mut report = VariantReport {
-        name: plan.name.clone(),
-        status: VariantStatus::Measured,
-        engines,
-        functions,
-        results: Vec::new(),
-        notes: Vec::new(),
-    };
-    if let Some(reason) = plan.vnfs.iter().find_map(|(id, e, _)| {
-        (ctx.coo_only.contains(id) && *e != EngineSpec::CooClick).then(|| {
-            format!("VNF {id} boots its own image (COO API only): engine {e} cannot be selected")
-        })
-    }) {
-        say(ctx.bar, format!("variant {}: skipped: {reason}", plan.name));
-        report.status = VariantStatus::Skipped { reason };
-        return report;
-    }
-    for id in plan
-        .vnfs
-        .iter()
-        .map(|(id, _, _)| id)
-        .filter(|id| ctx.coo_only.contains(*id))
-    {
-        report.notes.push(format!(
-            "VNF {id} boots its own image (COO API only): its engine is the image's; no per-NF counters"
-        ));
-    }
-    if let Some(reason) = plan.vnfs.iter().find_map(|(_, e, _)| engine_missing(e)) {
-        say(ctx.bar, format!("variant {}: skipped: {reason}", plan.name));
-        report.status = VariantStatus::Skipped { reason };
-        return report;
-    }
-    ctx.nf_fault.replace(None);
-    ctx.bar
-        .set_message(format!("{}: configuring engines", plan.name));
-    match ctx.rt.block_on(configure(ctx.clients, ctx.coo_only, plan)) {
-        Ok(versions) => {
-            for (engine, version) in versions {
-                host.engines.entry(engine).or_insert(version);
-            }
-        }
-        Err(e) => {
-            say(ctx.bar, format!("variant {}: failed: {e:#}", plan.name));
-            report.status = VariantStatus::Failed {
-                error: format!("{e:#}"),
-            };
-            return report;
-        }
-    }
-    let s = ctx.settings;
-    let mut warmup = Some(
-        run_one(
-            ctx,
-            &plan.name,
-            s.sizes[0],
-            s.warmup_rate_pps,
-            s.run.warmup_s.max(0.1),
-            TrialPurpose::Warmup,
-        )
-        .0,
-    );
-    // A VM's engine needs seconds after `start` returns under TCG before frames cross: retry
-    // the warm-up for a while instead of failing the variant at once.
-    let mut retries = if ctx.tb.driver == "vm" { 10 } else { 0 };
-    while retries > 0
-        && warmup.as_ref().is_some_and(|w| w.received == 0)
-        && ctx.nf_fault().is_none()
-        && !interrupted()
-    {
-        retries -= 1;
-        std::thread::sleep(Duration::from_secs(1));
-        warmup = Some(
-            run_one(
-                ctx,
-                &plan.name,
-                s.sizes[0],
-                s.warmup_rate_pps,
-                s.run.warmup_s.max(1.0),
-                TrialPurpose::Warmup,
-            )
-            .0,
-        );
-    }
-    if let Some(fault) = ctx.nf_fault() {
-        // Keep the warm-up trial that saw the fault, for the record.
-        let reps = vec![Repetition {
-            ndr: None,
-            pdr: None,
-            trials: warmup.into_iter().collect(),
-        }];
-        report
-            .results
-            .push(FrameSizeResult::new(s.sizes[0], reps, Vec::new()));
-        return fail_on_fault(ctx, plan, report, "warm-up", &fault);
-    }
-    if warmup.as_ref().is_some_and(|w| w.received == 0) {
-        let why = warmup
-            .as_ref()
-            .and_then(|w| {
-                w.flags.iter().find_map(|f| match f {
-                    SoundnessFlag::Broken { reason } => Some(format!(" ({reason})")),
-                    _ => None,
-                })
-            })
-            .unwrap_or_default();
-        let error = format!("readiness check: no test frame crossed the chain during warm-up{why}");
-        say(ctx.bar, format!("variant {}: failed: {error}", plan.name));
-        report.status = VariantStatus::Failed { error };
-        return report;
-    }
-    for size in &s.sizes {
-        let mut reps = Vec::new();
-        for rep in 0..s.run.repetitions {
-            if interrupted() {
-                report.notes.push("interrupted".into());
-                break;
-            }
-            let mut r = search_once(ctx, &plan.name, *size, rep);
-            if let Some(w) = warmup.take() {
-                r.trials.insert(0, w);
-            }
-            reps.push(r);
-            if ctx.nf_fault().is_some() {
-                break;
-            }
-        }
-        if let Some(fault) = ctx.nf_fault() {
-            report
-                .results
-                .push(FrameSizeResult::new(*size, reps, Vec::new()));
-            let at = format!("{size} B search");
-            return fail_on_fault(ctx, plan, report, &at, &fault);
-        }
-        let ndr = measure::stats::median(
-            &reps
-                .iter()
-                .filter_map(|r| r.ndr.as_ref()?.rate_pps)
-                .collect::<Vec<_>>(),
-        );
-        let mut latency = Vec::new();
-        if let Some(ndr) = ndr {
-            for load in &s.run.latency_loads_pct {
-                if interrupted() {
-                    break;
-                }
-                let rate = (ndr * load / 100.0).max(1.0);
-                let (trial, probe, load_lat) = run_one(
-                    ctx,
-                    &plan.name,
-                    *size,
-                    rate,
-                    s.latency_duration_s,
-                    TrialPurpose::Latency,
-                );
-                let valid = trial.is_valid();
-                latency.push(LatencyPoint {
-                    load_pct: *load,
-                    rate_pps: rate,
-                    probe: if valid { probe } else { None },
-                    load: if valid { load_lat } else { None },
-                    trial,
-                });
-                if ctx.nf_fault().is_some() {
-                    break;
-                }
-            }
-        } else {
-            report
-                .notes
-                .push(format!("{size} B: no valid NDR, latency not measured"));
-        }
-        let result = FrameSizeResult::new(*size, reps, latency);
-        if let Some(fault) = ctx.nf_fault() {
-            report.results.push(result);
-            let at = format!("{size} B latency");
-            return fail_on_fault(ctx, plan, report, &at, &fault);
-        }
-        let mpps = |a: &Option<measure::stats::Aggregate>| {
-            a.as_ref()
-                .map_or("-".to_string(), |a| format!("{:.3} Mpps", a.median / 1e6))
-        };
-        say(
-            ctx.bar,
-            format!(
-                "variant {}: {size} B: NDR {}, PDR {}",
-                plan.name,
-                mpps(&result.ndr),
-                mpps(&result.pdr)
-            ),
-        );
-        report.results.push(result);
-    }
-    ctx.rt.block_on(stop_all(ctx.clients));
-    report
-}
-
-/// Ends a variant at a VNF fault: status failed (no rate of it counts as measured), the
-/// trials so far kept for the record, engines stopped.
-fn fail_on_fault(
-    ctx: &Ctx<'_>,
-    plan: &VariantPlan,
-    mut report: VariantReport,
-    at: &str,
-    fault: &str,
-) -> VariantReport {
-    let error = format!("VNF fault during the {at} trials: {fault}");
-    say(ctx.bar, format!("variant {}: failed: {error}", plan.name));
-    report.notes.push(error.clone());
-    report.status = VariantStatus::Failed { error };
-    ctx.rt.block_on(stop_all(ctx.clients));
-    report
-}
-
-/// A line above the progress bar, or plain stderr when the bar is hidden (not a terminal).
-fn say(bar: &ProgressBar, line: String) {
-    if bar.is_hidden() {
-        eprintln!("{line}");
-    } else {
-        bar.println(line);
-    }
-}
-
-fn search_once(ctx: &Ctx<'_>, variant: &str, size: FrameSize, rep: u32) -> Repetition {
-    let s = ctx.settings;
-    let mut search = match Search::new(s.run.search.clone()) {
-        Ok(x) => x,
-        Err(e) => {
-            return Repetition {
-                ndr: None,
-                pdr: None,
-                trials: vec![broken(0.0, 0.0, &e)],
-            };
-        }
-    };
-    let mut trials = Vec::new();
-    loop {
-        match search.next_step() {
-            Step::Trial(req) => {
-                if interrupted() {
-                    break;
-                }
-                ctx.bar.set_message(format!(
-                    "{variant}, {size} B, rep {}: {} trial {} at {:.4} Mpps for {:.2} s",
-                    rep + 1,
-                    req.goal,
-                    trials.len() + 1,
-                    req.rate_pps / 1e6,
-                    req.duration_s
-                ));
-                let (rec, _, _) = run_one(
-                    ctx,
-                    variant,
-                    size,
-                    req.rate_pps,
-                    req.duration_s,
-                    TrialPurpose::Search,
-                );
-                trials.push(rec.clone());
-                if ctx.nf_fault().is_some() {
-                    break;
-                }
-                search.record(rec);
-            }
-            Step::Done(outcome) => {
-                return Repetition {
-                    ndr: outcome.goal(Goal::Ndr).cloned(),
-                    pdr: outcome.goal(Goal::Pdr).cloned(),
-                    trials,
-                };
-            }
-        }
-    }
-    Repetition {
-        ndr: None,
-        pdr: None,
-        trials,
-    }
-}
-
-fn broken(rate: f64, duration: f64, reason: &str) -> TrialRecord {
-    TrialRecord {
-        requested_rate_pps: rate,
-        requested_duration_s: duration,
-        flags: vec![SoundnessFlag::Broken {
-            reason: reason.to_string(),
-        }],
-        ..Default::default()
-    }
-}
-
-fn attach(netns_path: &Path, ifname: &str) -> traffic::Attach {
-    traffic::Attach {
-        netns: Some(netns_path.to_path_buf()),
-        ifname: ifname.to_string(),
-        cpu: None,
-    }
-}
-
-/// Runs one trial with per-NF counters read before and after.
-fn run_one(
-    ctx: &Ctx<'_>,
-    _variant: &str,
-    size: FrameSize,
-    rate: f64,
-    duration_s: f64,
-    purpose: TrialPurpose,
-) -> (TrialRecord, Option<LatencySummary>, Option<LatencySummary>) {
-    let tb = ctx.tb;
-    let before = ctx.rt.block_on(read_counters(ctx.clients, ctx.coo_only));
-    let src = &tb.source;
-    let frame_size = match size {
-        FrameSize::Bytes(b) => traffic::FrameSizes::Fixed(u16::try_from(b).unwrap_or(u16::MAX)),
-        FrameSize::Imix(_) => traffic::FrameSizes::Imix,
-    };
-    let spec = traffic::TrialSpec {
-        source: attach(&src.netns_path, src.ifname.as_str()),
-        sinks: tb
-            .sinks
-            .iter()
-            .map(|s| attach(&s.netns_path, s.ifname.as_str()))
-            .collect(),
-        flows: ctx.flows.clone(),
-        frame_size,
-        rate_pps: rate,
-        duration: Duration::from_secs_f64(duration_s),
-        warmup: Duration::ZERO,
-        latency_stream_pps: ctx.settings.run.latency_stream_pps.min(rate / 10.0),
-        // None = a MAC nobody owns: kernel IP stacks in the VNF namespaces drop the frames at
-        // once (PACKET_OTHERHOST) instead of routing each one; bridges flood to their one
-        // other port; AF_PACKET NFs see every frame anyway.
-        dst_mac: None,
-        drain: Duration::from_millis(100),
-    };
-    let (mut rec, probe, load) = match traffic::run_trial(&spec) {
-        Ok(r) => {
-            let probe = LatencySummary::from_histogram(&r.latency);
-            let load = LatencySummary::from_histogram(&r.load_latency);
-            let mut rec = TrialRecord {
-                purpose: Some(purpose),
-                requested_rate_pps: rate,
-                requested_duration_s: duration_s,
-                sent: r.sent,
-                received: r.received,
-                lost: r.lost,
-                duplicated: r.duplicated,
-                reordered: r.reordered,
-                sink_drops: r.sink_drops,
-                achieved_tx_pps: r.achieved_pps,
-                elapsed_s: r.elapsed.as_secs_f64(),
-                flags: Vec::new(),
-                latency: probe.clone().or_else(|| load.clone()),
-                nf_counters: Vec::new(),
-            };
-            for a in &r.anomalies {
-                rec.flags
-                    .push(SoundnessFlag::CountersDisagree { detail: a.clone() });
-            }
-            (rec, probe, load)
-        }
-        Err(e) => {
-            let mut rec = broken(rate, duration_s, &e.to_string());
-            rec.purpose = Some(purpose);
-            (rec, None, None)
-        }
-    };
-    let after = ctx.rt.block_on(read_counters(ctx.clients, ctx.coo_only));
-    let faults = nf_faults(&before, &after);
-    for reason in &faults {
-        rec.flags.push(SoundnessFlag::Broken {
-            reason: reason.clone(),
-        });
-    }
-    if !faults.is_empty() && ctx.nf_fault.borrow().is_none() {
-        ctx.nf_fault.replace(Some(faults.join("; ")));
-    }
-    let ok = |m: &BTreeMap<String, Result<Counters, String>>| -> BTreeMap<String, Counters> {
-        m.iter()
-            .filter_map(|(k, v)| Some((k.clone(), v.as_ref().ok()?.clone())))
-            .collect()
-    };
-    rec.nf_counters = nf_deltas(&ok(&before), &ok(&after));
-    if purpose != TrialPurpose::Warmup {
-        measure::assess(&mut rec, &ctx.settings.limits);
-    }
-    (rec, probe, load)
-}
-
-/// Every agent's counters, or why it did not answer.
-async fn read_counters(
-    clients: &BTreeMap<String, VnfClient>,
-    coo_only: &std::collections::BTreeSet<String>,
-) -> BTreeMap<String, Result<Counters, String>> {
-    let mut out = BTreeMap::new();
-    for (id, c) in clients {
-        let r = if coo_only.contains(id) {
-            // COO has no counters: only whether Click runs (no interfaces = nothing to count).
-            c.running().await.map(|running| Counters {
-                engine: "image".into(),
-                running,
-                elements: Vec::new(),
-                interfaces: Vec::new(),
-            })
-        } else {
-            c.counters().await
-        };
-        out.insert(id.clone(), r.map_err(|e| e.to_string()));
-    }
-    out
-}
-
-/// What went wrong with a VNF around one trial: an agent that stopped answering, or an
-/// engine that was running before and is not after (crashed or killed).
-fn nf_faults(
-    before: &BTreeMap<String, Result<Counters, String>>,
-    after: &BTreeMap<String, Result<Counters, String>>,
-) -> Vec<String> {
-    let mut out = Vec::new();
-    for (id, a) in after {
-        let b = before.get(id);
-        match (b, a) {
-            (Some(Err(e)), _) => out.push(format!(
-                "VNF {id}: agent not answering before the trial ({e})"
-            )),
-            (_, Err(e)) => out.push(format!(
-                "VNF {id}: agent stopped answering during the trial ({e})"
-            )),
-            (Some(Ok(b)), _) if !b.running => out.push(format!(
-                "VNF {id}: engine {} not running before the trial (crashed or killed)",
-                b.engine
-            )),
-            (Some(Ok(_)), Ok(a)) if !a.running => out.push(format!(
-                "VNF {id}: engine {} stopped during the trial (crashed or killed)",
-                a.engine
-            )),
-            _ => {}
-        }
-    }
-    out
-}
-
-/// Per-NF in/out/dropped over one trial from the agents' interface counters.
-fn nf_deltas(
-    before: &BTreeMap<String, Counters>,
-    after: &BTreeMap<String, Counters>,
-) -> Vec<NfCounters> {
-    let mut out = Vec::new();
-    for (id, a) in after {
-        let Some(b) = before.get(id) else { continue };
-        if a.interfaces.is_empty() && b.interfaces.is_empty() {
-            continue;
-        }
-        let sum = |c: &Counters, f: fn(&vnf_client::InterfaceCounters) -> u64| {
-            c.interfaces.iter().map(f).sum::<u64>()
-        };
-        let packets_in = sum(a, |i| i.rx_packets).saturating_sub(sum(b, |i| i.rx_packets));
-        let packets_out = sum(a, |i| i.tx_packets).saturating_sub(sum(b, |i| i.tx_packets));
-        // Click handlers that count packets (Counter.count, Queue.drops, ...), as deltas.
-        let mut elements = BTreeMap::new();
-        for e in &a.elements {
-            for (h, v) in &e.handlers {
-                if !matches!(h.as_str(), "count" | "drops" | "highwater_length") {
-                    continue;
-                }
-                let (Ok(after_v), Some(before_v)) = (
-                    v.trim().parse::<u64>(),
-                    b.elements
-                        .iter()
-                        .find(|x| x.name == e.name)
-                        .and_then(|x| x.handlers.get(h))
-                        .and_then(|x| x.trim().parse::<u64>().ok()),
-                ) else {
-                    continue;
-                };
-                let delta = if h == "highwater_length" {
-                    after_v
-                } else {
-                    after_v.saturating_sub(before_v)
-                };
-                elements.insert(format!("{}.{h}", e.name), delta);
-            }
-        }
-        out.push(NfCounters {
-            vnf: id.clone(),
-            packets_in,
-            packets_out,
-            dropped: packets_in.saturating_sub(packets_out),
-            source: format!("interfaces ({})", a.engine),
-            elements,
-        });
-    }
-    out
-}
-
-/// Switches every VNF to the variant's engine and function and starts it; returns engine
-/// name → version.
-async fn configure(
-    clients: &BTreeMap<String, VnfClient>,
-    coo_only: &std::collections::BTreeSet<String>,
-    plan: &VariantPlan,
-) -> anyhow::Result<BTreeMap<String, String>> {
-    let mut versions = BTreeMap::new();
-    for (id, engine, function) in &plan.vnfs {
-        let c = clients
-            .get(id)
-            .ok_or_else(|| anyhow!("VNF {id}: no agent"))?;
-        let _ = c.stop().await;
-        if coo_only.contains(id) {
-            configure_coo(c, id, function).await?;
-            continue;
-        }
-        let spec = engine.to_string();
-        c.set_engine(&spec)
-            .await
-            .with_context(|| format!("VNF {id}: select engine {spec}"))?;
-        if *engine != EngineSpec::KernelForward {
-            let text = std::fs::read_to_string(function)
-                .with_context(|| format!("VNF {id}: read {}", function.display()))?;
-            c.put_function(&text)
-                .await
-                .with_context(|| format!("VNF {id}: install {}", function.display()))?;
-        }
-        c.start()
-            .await
-            .with_context(|| format!("VNF {id}: start {spec}"))?;
-        let mut running = false;
-        for _ in 0..50 {
-            if c.health().await.map(|h| h.running).unwrap_or(false) {
-                running = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        if !running {
-            let log = c.log().await.unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(5).collect();
-            bail!(
-                "VNF {id}: engine {spec} is not running after start; log tail: {}",
-                tail.join(" | ")
-            );
-        }
-        if let Ok(v) = c.version().await {
-            versions.entry(spec).or_insert(v);
-        }
-    }
-    Ok(versions)
-}
-
-/// A VNF on its own image, through the COO API only: write the function, start, and wait
-/// until `running` says so.
-async fn configure_coo(c: &VnfClient, id: &str, function: &Path) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(function)
-        .with_context(|| format!("VNF {id}: read {}", function.display()))?;
-    c.write_file("func.click", &text)
-        .await
-        .with_context(|| format!("VNF {id}: COO write_file"))?;
-    c.start()
-        .await
-        .with_context(|| format!("VNF {id}: COO start"))?;
-    for _ in 0..50 {
-        if c.running().await.unwrap_or(false) {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let log = c.log().await.unwrap_or_default();
-    let tail: Vec<&str> = log.lines().rev().take(5).collect();
-    bail!(
-        "VNF {id}: Click is not running after COO start; log tail: {}",
-        tail.join(" | ")
-    )
-}
-
-async fn stop_all(clients: &BTreeMap<String, VnfClient>) {
-    for c in clients.values() {
-        let _ = c.stop().await;
-    }
-}
-
 fn first_line(path: &str, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     text.lines()
@@ -1152,18 +682,17 @@ fn write_report(report: &Report, dir: &Path) -> anyhow::Result<()> {
         Ok(svg) => write("throughput.svg", &svg)?,
         Err(e) => eprintln!("warning: {e}"),
     }
-    for size in &report.settings.frame_sizes {
-        let load = report
-            .settings
-            .latency_loads_pct
+    if let Some(loads) = &report.latency_loads {
+        let load = loads
+            .loads
             .iter()
-            .copied()
-            .find(|l| (*l - 50.0).abs() < 1e-9)
-            .or_else(|| report.settings.latency_loads_pct.first().copied());
-        let Some(load) = load else { break };
-        match measure::plot::latency_cdf_svg(report, *size, load) {
-            Ok(svg) => write(&format!("latency-cdf-{size}.svg"), &svg)?,
-            Err(e) => eprintln!("warning: {e}"),
+            .map(|l| l.0)
+            .min_by(|a, b| (a - 50.0).abs().total_cmp(&(b - 50.0).abs()));
+        if let Some(load) = load {
+            match measure::plot::latency_cdf_svg(report, loads.frame_size, load) {
+                Ok(svg) => write(&format!("latency-cdf-{}.svg", loads.frame_size), &svg)?,
+                Err(e) => eprintln!("warning: {e}"),
+            }
         }
     }
     Ok(())

@@ -1,22 +1,33 @@
-//! Compare two reports metric by metric: difference, confidence interval, verdict.
+//! Compare two reports metric by metric: difference, confidence interval, verdict, CI gate;
+//! and the A/A calibration that sets the noise thresholds.
 //!
-//! - With ≥ 2 valid repetitions on both sides, the interval is a seeded percentile bootstrap of
-//!   the relative difference of medians.
-//! - With fewer, the NDR/PDR interval follows from the search bounds: the true value lies in
-//!   [lower, upper) on each side, so the difference lies in
-//!   [(lo_b − hi_a)/hi_a, (hi_b − lo_a)/lo_a].
-//! - Latency percentiles from a single trial get no interval; only the noise threshold decides.
+//! - NDR/PDR (and the NDR ratio vs the baseline): with ≥ 3 valid repetitions on both sides,
+//!   a seeded percentile bootstrap of the relative difference of the repetition medians.
+//!   With fewer, the verdict is `inconclusive` (method `too-few-repetitions`): one search per
+//!   side says nothing about run-to-run noise, and the search interval only reflects the
+//!   search's precision.
+//! - A result bounded by the measurement (`FrameSizeResult::limit`, or a goal flagged
+//!   `measurement-limited` / `at-max-rate`) is a lower bound of the chain's rate, not a
+//!   property of its engines: verdict `limited`, never better or worse.
+//! - Latency at the run's common loads (matched by `load_pct`), one trial per point: point
+//!   difference against the latency noise threshold.
 //!
-//! A difference counts only when the whole interval lies beyond the noise threshold
-//! (calibrated from A/A runs, see docs/measurement.md). A measurement-limited result (the
-//! generator was the limit) is a lower bound: it never makes the other side "worse" than it.
+//! A difference counts only when the whole interval lies beyond the noise threshold of its
+//! metric (from `coo-bench calibrate`, else `noise_pct` / `latency_noise_pct`).
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{FrameSize, FrameSizeResult, Report, VariantStatus};
-use crate::search::{GoalResult, ResultFlag};
+use crate::report::{
+    FrameSize, FrameSizeResult, Report, VariantReport, VariantRole, VariantStatus,
+};
+use crate::search::GoalResult;
 use crate::stats::{bootstrap_relative_diff, median, Interval};
 use crate::table::render;
+
+/// Fewest valid repetitions per side for a bootstrap.
+pub const MIN_REPETITIONS: usize = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,6 +39,11 @@ pub struct CompareOptions {
     pub level: f64,
     pub resamples: usize,
     pub seed: u64,
+    /// Per-metric noise thresholds, percent, keyed by [`noise_key`] (`variant/frame/metric`)
+    /// or by the bare metric name; from a calibration file. Missing keys fall back to
+    /// `noise_pct` / `latency_noise_pct`.
+    #[serde(default)]
+    pub noise: BTreeMap<String, f64>,
 }
 
 impl Default for CompareOptions {
@@ -38,6 +54,32 @@ impl Default for CompareOptions {
             level: 0.95,
             resamples: 4000,
             seed: 2544,
+            noise: BTreeMap::new(),
+        }
+    }
+}
+
+/// Key of a per-metric noise threshold.
+pub fn noise_key(variant: &str, frame_size: FrameSize, metric: &str) -> String {
+    format!("{variant}/{frame_size}/{metric}")
+}
+
+impl CompareOptions {
+    /// Noise threshold of one metric, percent.
+    pub fn noise_for(&self, variant: &str, frame_size: FrameSize, metric: &str) -> f64 {
+        if let Some(n) = self
+            .noise
+            .get(&noise_key(variant, frame_size, metric))
+            .or_else(|| self.noise.get(metric))
+        {
+            return *n;
+        }
+        if metric.starts_with("latency") {
+            self.latency_noise_pct
+        } else if metric == "ndr_ratio_vs_baseline" {
+            self.noise_pct * 2.0
+        } else {
+            self.noise_pct
         }
     }
 }
@@ -48,6 +90,11 @@ pub enum Verdict {
     Better,
     Worse,
     NoSignificantDifference,
+    /// Not enough data for a statistical verdict (e.g. < 3 repetitions). Never fails the gate.
+    Inconclusive,
+    /// A side is bounded by the measurement (generator, sink, ceiling, max rate): not a
+    /// difference between engines.
+    Limited,
 }
 
 impl std::fmt::Display for Verdict {
@@ -56,6 +103,8 @@ impl std::fmt::Display for Verdict {
             Verdict::Better => "better",
             Verdict::Worse => "WORSE",
             Verdict::NoSignificantDifference => "no significant difference",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::Limited => "limited",
         })
     }
 }
@@ -63,7 +112,14 @@ impl std::fmt::Display for Verdict {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricComparison {
+    /// Variant of report A.
     pub variant: String,
+    /// Variant of report B when it differs (`--pair`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b_variant: Option<String>,
+    /// Role of the variant (a `ceiling` tells whether the host itself changed).
+    #[serde(default)]
+    pub role: VariantRole,
     pub frame_size: FrameSize,
     pub metric: String,
     pub unit: String,
@@ -73,6 +129,9 @@ pub struct MetricComparison {
     /// (b − a) / a, percent.
     pub diff_pct: f64,
     pub ci: Option<Interval>,
+    /// Noise threshold applied, percent.
+    #[serde(default)]
+    pub noise_pct: f64,
     pub method: String,
     pub verdict: Verdict,
 }
@@ -86,6 +145,28 @@ impl MetricComparison {
             self.diff_pct
         }
     }
+
+    fn label(&self) -> String {
+        let mut s = match &self.b_variant {
+            Some(b) => format!("{}→{b}", self.variant),
+            None => self.variant.clone(),
+        };
+        match self.role {
+            VariantRole::Ceiling => s.push_str(" (ceiling)"),
+            VariantRole::Baseline => s.push_str(" (baseline)"),
+            VariantRole::Variant => {}
+        }
+        s
+    }
+}
+
+/// The gate's decision, when one was asked for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateResult {
+    pub fail_if_worse_pct: f64,
+    /// Empty when the gate passes.
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,14 +175,99 @@ pub struct Comparison {
     pub metrics: Vec<MetricComparison>,
     pub warnings: Vec<String>,
     pub options: CompareOptions,
+    /// (variant of A, variant of B) pairs compared; empty = same names on both sides.
+    #[serde(default)]
+    pub pairs: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateResult>,
 }
 
 impl Comparison {
-    /// True when some metric is WORSE by more than `pct` percent.
+    /// True when some metric of a non-ceiling variant is WORSE by more than `pct` percent.
     pub fn fails(&self, pct: f64) -> bool {
-        self.metrics
+        self.metrics.iter().any(|m| counts_against(m, pct))
+    }
+
+    /// Why a CI gate at `pct` percent fails (empty: it passes):
+    /// - a metric of a variant (not the ceiling) is significantly worse by more than `pct`;
+    /// - a variant that A measured with a sound NDR is missing, skipped, failed, limited or
+    ///   without an NDR in B (a gate must not pass by accident because B measured nothing);
+    /// - B's NDR lies significantly below A's measurement-limited lower bound.
+    pub fn gate(&self, a: &Report, b: &Report, pct: f64) -> Vec<String> {
+        let mut reasons: Vec<String> = self
+            .metrics
             .iter()
-            .any(|m| m.verdict == Verdict::Worse && m.worse_by_pct() > pct)
+            .filter(|m| counts_against(m, pct))
+            .map(|m| {
+                format!(
+                    "{} {} B {}: worse by {:.2}% (> {pct}%), {} → {}, {}",
+                    m.label(),
+                    m.frame_size,
+                    m.metric,
+                    m.worse_by_pct(),
+                    fmt_value(m.a, &m.unit),
+                    fmt_value(m.b, &m.unit),
+                    m.method
+                )
+            })
+            .collect();
+        for m in &self.metrics {
+            if m.verdict == Verdict::Limited
+                && m.role != VariantRole::Ceiling
+                && m.method.contains("below A's lower bound")
+                && m.worse_by_pct() > pct
+            {
+                reasons.push(format!(
+                    "{} {} B {}: B {} is significantly below A's measurement-limited lower bound {} ({:+.2}%)",
+                    m.label(),
+                    m.frame_size,
+                    m.metric,
+                    fmt_value(m.b, &m.unit),
+                    fmt_value(m.a, &m.unit),
+                    m.diff_pct
+                ));
+            }
+        }
+        for (an, bn) in pairs_of(a, &self.pairs) {
+            let Some(va) = a.variant(&an) else { continue };
+            if va.status != VariantStatus::Measured || va.role == VariantRole::Ceiling {
+                continue;
+            }
+            let vb = b.variant(&bn);
+            for ra in &va.results {
+                if ra.sound_ndr().is_none() {
+                    continue;
+                }
+                let size = ra.frame_size;
+                let why = match vb {
+                    None => Some("is missing".to_string()),
+                    Some(v) => match &v.status {
+                        VariantStatus::Skipped { reason } => Some(format!("was skipped: {reason}")),
+                        VariantStatus::Failed { error } => Some(format!(
+                            "failed: {}",
+                            error.lines().next().unwrap_or("")
+                        )),
+                        VariantStatus::Measured => match v.result(size) {
+                            None => Some(format!("has no {size} B result")),
+                            Some(rb) => match (&rb.limit, &rb.ndr) {
+                                (Some(l), _) => Some(format!(
+                                    "is {} at {size} B (a lower bound, not a measurement of the chain)",
+                                    l.short_name()
+                                )),
+                                (None, None) => Some(format!("has no valid NDR at {size} B")),
+                                (None, Some(_)) => None,
+                            },
+                        },
+                    },
+                };
+                if let Some(why) = why {
+                    reasons.push(format!(
+                        "{an} was measured with a sound NDR at {size} B in A, but in B {bn} {why}"
+                    ));
+                }
+            }
+        }
+        reasons
     }
 
     /// Noise thresholds an A/A comparison suggests: 1.5 × the largest |difference| seen, per
@@ -119,20 +285,21 @@ impl Comparison {
 
     pub fn render_table(&self) -> String {
         let header = [
-            "variant", "frame", "metric", "A", "B", "diff", "95% CI", "method", "verdict",
+            "variant", "frame", "metric", "A", "B", "diff", "95% CI", "noise", "method", "verdict",
         ];
         let rows: Vec<Vec<String>> = self
             .metrics
             .iter()
             .map(|m| {
                 vec![
-                    m.variant.clone(),
+                    m.label(),
                     m.frame_size.to_string(),
                     m.metric.clone(),
                     fmt_value(m.a, &m.unit),
                     fmt_value(m.b, &m.unit),
                     format!("{:+.2}%", m.diff_pct),
                     m.ci.map_or("-".into(), |c| format!("[{:+.2}, {:+.2}]%", c.low, c.high)),
+                    format!("±{:.2}%", m.noise_pct),
                     m.method.clone(),
                     m.verdict.to_string(),
                 ]
@@ -143,6 +310,22 @@ impl Comparison {
             out.push_str(&format!("warning: {w}\n"));
         }
         out
+    }
+}
+
+fn counts_against(m: &MetricComparison, pct: f64) -> bool {
+    m.verdict == Verdict::Worse && m.role != VariantRole::Ceiling && m.worse_by_pct() > pct
+}
+
+/// The (A variant, B variant) pairs: the given ones, or every variant of A by its own name.
+fn pairs_of(a: &Report, pairs: &[(String, String)]) -> Vec<(String, String)> {
+    if pairs.is_empty() {
+        a.variants
+            .iter()
+            .map(|v| (v.name.clone(), v.name.clone()))
+            .collect()
+    } else {
+        pairs.to_vec()
     }
 }
 
@@ -170,14 +353,19 @@ fn verdict(ci: Option<Interval>, diff: f64, noise: f64, higher_is_better: bool) 
     }
 }
 
-fn goal_bounds(g: &GoalResult, precision_pct: f64) -> Option<(f64, f64)> {
-    let lo = g.rate_pps?;
-    let hi = g.upper_pps.unwrap_or(lo * (1.0 + precision_pct / 100.0));
-    Some((lo, hi.max(lo)))
+/// Compares every (variant, frame size) measured in both reports, by variant name.
+pub fn compare(a: &Report, b: &Report, opts: &CompareOptions) -> Comparison {
+    compare_pairs(a, b, &[], opts)
 }
 
-/// Compares every (variant, frame size) measured in both reports.
-pub fn compare(a: &Report, b: &Report, opts: &CompareOptions) -> Comparison {
+/// Compares variant `pa` of A with variant `pb` of B for every `(pa, pb)` in `pairs` (all
+/// variants by name when `pairs` is empty), frame size by frame size.
+pub fn compare_pairs(
+    a: &Report,
+    b: &Report,
+    pairs: &[(String, String)],
+    opts: &CompareOptions,
+) -> Comparison {
     let mut warnings = Vec::new();
     let (ha, hb) = (&a.host, &b.host);
     if ha.cpu_model != hb.cpu_model || ha.kernel != hb.kernel || ha.cpu_count != hb.cpu_count {
@@ -190,72 +378,131 @@ pub fn compare(a: &Report, b: &Report, opts: &CompareOptions) -> Comparison {
         warnings.push("search settings differ between the reports".into());
     }
     let mut metrics = Vec::new();
-    for va in a
-        .variants
-        .iter()
-        .filter(|v| v.status == VariantStatus::Measured)
-    {
-        let Some(vb) = b
-            .variant(&va.name)
+    for (an, bn) in pairs_of(a, pairs) {
+        let Some(va) = a
+            .variant(&an)
             .filter(|v| v.status == VariantStatus::Measured)
         else {
-            warnings.push(format!(
-                "variant {} is not measured in both reports",
-                va.name
-            ));
+            if !pairs.is_empty() {
+                warnings.push(format!("variant {an} is not measured in A"));
+            }
             continue;
+        };
+        let Some(vb) = b
+            .variant(&bn)
+            .filter(|v| v.status == VariantStatus::Measured)
+        else {
+            warnings.push(format!("variant {bn} is not measured in B"));
+            continue;
+        };
+        let ctx = Ctx {
+            a,
+            b,
+            va,
+            vb,
+            opts,
+            b_variant: (an != bn).then(|| bn.clone()),
         };
         for ra in &va.results {
             let Some(rb) = vb.result(ra.frame_size) else {
                 continue;
             };
-            compare_throughput(a, b, &va.name, ra, rb, opts, &mut metrics);
-            if let (Some(x), Some(y)) = (
-                a.ratio_vs_baseline(va, ra.frame_size),
-                b.ratio_vs_baseline(vb, ra.frame_size),
-            ) {
-                if a.baseline.as_deref() != Some(va.name.as_str()) {
-                    let diff = 100.0 * (y - x) / x;
-                    metrics.push(MetricComparison {
-                        variant: va.name.clone(),
-                        frame_size: ra.frame_size,
-                        metric: "ndr_ratio_vs_baseline".into(),
-                        unit: "ratio".into(),
-                        higher_is_better: true,
-                        a: x,
-                        b: y,
-                        diff_pct: diff,
-                        ci: None,
-                        method: "point".into(),
-                        verdict: verdict(None, diff, opts.noise_pct * 2.0, true),
-                    });
-                }
-            }
-            compare_latency(&va.name, ra, rb, opts, &mut metrics);
+            compare_throughput(&ctx, ra, rb, &mut metrics);
+            compare_ratio(&ctx, ra, rb, &mut metrics);
+            compare_latency(&ctx, ra, rb, &mut metrics);
+        }
+    }
+    for m in metrics
+        .iter()
+        .filter(|m| m.role == VariantRole::Ceiling && m.metric == "ndr")
+    {
+        if m.verdict != Verdict::NoSignificantDifference {
+            warnings.push(format!(
+                "the generator→sink ceiling {} at {} B: {} ({:+.2}%): the host itself changed, other differences may be the host's",
+                m.variant, m.frame_size, m.verdict, m.diff_pct
+            ));
         }
     }
     Comparison {
         metrics,
         warnings,
         options: opts.clone(),
+        pairs: pairs.to_vec(),
+        gate: None,
     }
 }
 
+struct Ctx<'a> {
+    a: &'a Report,
+    b: &'a Report,
+    va: &'a VariantReport,
+    vb: &'a VariantReport,
+    opts: &'a CompareOptions,
+    b_variant: Option<String>,
+}
+
+impl Ctx<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn metric(
+        &self,
+        frame_size: FrameSize,
+        metric: &str,
+        unit: &str,
+        higher_is_better: bool,
+        a: f64,
+        b: f64,
+        ci: Option<Interval>,
+        method: String,
+        verdict: Verdict,
+    ) -> MetricComparison {
+        MetricComparison {
+            variant: self.va.name.clone(),
+            b_variant: self.b_variant.clone(),
+            role: self.va.role,
+            frame_size,
+            metric: metric.into(),
+            unit: unit.into(),
+            higher_is_better,
+            a,
+            b,
+            diff_pct: if a != 0.0 { 100.0 * (b - a) / a } else { 0.0 },
+            ci,
+            noise_pct: self.noise(frame_size, metric),
+            method,
+            verdict,
+        }
+    }
+
+    fn noise(&self, frame_size: FrameSize, metric: &str) -> f64 {
+        self.opts.noise_for(&self.va.name, frame_size, metric)
+    }
+}
+
+/// Why a side is only a lower bound of the chain's rate (None when it is a measurement).
+fn limit_of(r: &FrameSizeResult, goals: &[GoalResult]) -> Option<String> {
+    if let Some(l) = &r.limit {
+        return Some(l.short_name().to_string());
+    }
+    goals
+        .iter()
+        .flat_map(|g| g.flags.iter())
+        .find(|f| f.is_limit())
+        .map(|f| f.short_name().to_string())
+}
+
 fn compare_throughput(
-    a: &Report,
-    b: &Report,
-    variant: &str,
+    ctx: &Ctx<'_>,
     ra: &FrameSizeResult,
     rb: &FrameSizeResult,
-    opts: &CompareOptions,
     out: &mut Vec<MetricComparison>,
 ) {
-    for (metric, pick) in [("ndr", 0usize), ("pdr", 1usize)] {
+    let opts = ctx.opts;
+    for metric in ["ndr", "pdr"] {
         let goals = |r: &FrameSizeResult| -> Vec<GoalResult> {
             r.repetitions
                 .iter()
                 .filter_map(|rep| {
-                    if pick == 0 {
+                    if metric == "ndr" {
                         rep.ndr.clone()
                     } else {
                         rep.pdr.clone()
@@ -273,100 +520,443 @@ fn compare_throughput(
         if ma <= 0.0 {
             continue;
         }
+        let noise = ctx.noise(ra.frame_size, metric);
+        let enough = sa.len() >= MIN_REPETITIONS && sb.len() >= MIN_REPETITIONS;
+        let ci = enough
+            .then(|| bootstrap_relative_diff(&sa, &sb, opts.resamples, opts.level, opts.seed))
+            .flatten();
+        let (lim_a, lim_b) = (limit_of(ra, &ga), limit_of(rb, &gb));
         let diff = 100.0 * (mb - ma) / ma;
-        let (ci, method) = if sa.len() >= 2 && sb.len() >= 2 {
+        let (method, v) = if lim_a.is_some() || lim_b.is_some() {
+            let side = |s: &str, l: &Option<String>| l.as_ref().map(|l| format!("{s} {l}"));
+            let sides: Vec<String> = [side("A", &lim_a), side("B", &lim_b)]
+                .into_iter()
+                .flatten()
+                .collect();
+            let mut method = format!(
+                "limited: {} (a lower bound set by the measurement, not a difference between engines)",
+                sides.join(", ")
+            );
+            // A's limited value is a lower bound of its real rate: a sound B significantly
+            // below it is still a regression.
+            if lim_a.is_some()
+                && lim_b.is_none()
+                && verdict(ci, diff, noise, true) == Verdict::Worse
+            {
+                method.push_str("; B is significantly below A's lower bound");
+            }
+            (method, Verdict::Limited)
+        } else if let Some(ci) = ci {
             (
-                bootstrap_relative_diff(&sa, &sb, opts.resamples, opts.level, opts.seed),
-                "bootstrap",
+                format!(
+                    "bootstrap of repetition medians (n = {}, {})",
+                    sa.len(),
+                    sb.len()
+                ),
+                verdict(Some(ci), diff, noise, true),
             )
         } else {
-            let ia = goal_bounds(&ga[0], a.settings.search.precision_pct);
-            let ib = goal_bounds(&gb[0], b.settings.search.precision_pct);
-            match (ia, ib) {
-                (Some((loa, hia)), Some((lob, hib))) if loa > 0.0 => (
-                    Some(Interval {
-                        low: 100.0 * (lob - hia) / hia,
-                        high: 100.0 * (hib - loa) / loa,
-                    }),
-                    "search-interval",
+            (
+                format!(
+                    "too-few-repetitions (n = {}, {}; a verdict needs ≥ {MIN_REPETITIONS} valid repetitions per side)",
+                    sa.len(),
+                    sb.len()
                 ),
-                _ => (None, "point"),
-            }
+                Verdict::Inconclusive,
+            )
         };
-        // A result at the generator's (or the max rate's) limit is only a lower bound of the
-        // real value: it cannot show that the other side is worse than it, only better.
-        let limited = |g: &[GoalResult]| {
-            g.iter().any(|g| {
-                g.flags.iter().any(|f| {
-                    matches!(
-                        f,
-                        ResultFlag::MeasurementLimited { .. } | ResultFlag::AtMaxRate
-                    )
-                })
-            })
-        };
-        let (lim_a, lim_b) = (limited(&ga), limited(&gb));
-        let mut v = verdict(ci, diff, opts.noise_pct, true);
-        if (lim_a && v == Verdict::Better) || (lim_b && v == Verdict::Worse) {
-            v = Verdict::NoSignificantDifference;
-        }
-        let method = match (lim_a, lim_b) {
-            (false, false) => method.to_string(),
-            (true, false) => format!("{method}, A limited"),
-            (false, true) => format!("{method}, B limited"),
-            (true, true) => format!("{method}, both limited"),
-        };
-        out.push(MetricComparison {
-            variant: variant.to_string(),
-            frame_size: ra.frame_size,
-            metric: metric.into(),
-            unit: "pps".into(),
-            higher_is_better: true,
-            a: ma,
-            b: mb,
-            diff_pct: diff,
-            ci,
-            method,
-            verdict: v,
-        });
+        out.push(ctx.metric(ra.frame_size, metric, "pps", true, ma, mb, ci, method, v));
     }
 }
 
-fn compare_latency(
-    variant: &str,
+/// NDR relative to the baseline of the same report, per repetition (round): comparable
+/// across machines. Only when both sides are sound.
+fn compare_ratio(
+    ctx: &Ctx<'_>,
     ra: &FrameSizeResult,
     rb: &FrameSizeResult,
-    opts: &CompareOptions,
     out: &mut Vec<MetricComparison>,
 ) {
-    for la in &ra.latency {
-        let Some(pa) = &la.probe else { continue };
-        let Some(pb) = rb
-            .latency
+    if ctx.va.role != VariantRole::Variant {
+        return;
+    }
+    let size = ra.frame_size;
+    let (Some(x), Some(y)) = (
+        ctx.a.ratio_vs_baseline(ctx.va, size),
+        ctx.b.ratio_vs_baseline(ctx.vb, size),
+    ) else {
+        return;
+    };
+    let per_round = |r: &Report, v: &FrameSizeResult| -> Vec<f64> {
+        let Some(base) = r.baseline_variant().and_then(|b| b.result(size)) else {
+            return Vec::new();
+        };
+        v.repetitions
             .iter()
-            .find(|l| (l.load_pct - la.load_pct).abs() < 1e-9)
-            .and_then(|l| l.probe.as_ref())
-        else {
+            .zip(&base.repetitions)
+            .filter_map(|(v, b)| {
+                let (v, b) = (v.ndr.as_ref()?.rate_pps?, b.ndr.as_ref()?.rate_pps?);
+                (b > 0.0).then(|| v / b)
+            })
+            .collect()
+    };
+    let (sa, sb) = (per_round(ctx.a, ra), per_round(ctx.b, rb));
+    let metric = "ndr_ratio_vs_baseline";
+    let noise = ctx.noise(size, metric);
+    let opts = ctx.opts;
+    let (ci, method, v) = if sa.len() >= MIN_REPETITIONS && sb.len() >= MIN_REPETITIONS {
+        let ci = bootstrap_relative_diff(&sa, &sb, opts.resamples, opts.level, opts.seed);
+        (
+            ci,
+            format!(
+                "bootstrap of per-round ratios (n = {}, {})",
+                sa.len(),
+                sb.len()
+            ),
+            verdict(ci, 100.0 * (y - x) / x, noise, true),
+        )
+    } else {
+        (
+            None,
+            format!(
+                "too-few-repetitions (n = {}, {} rounds with both NDRs)",
+                sa.len(),
+                sb.len()
+            ),
+            Verdict::Inconclusive,
+        )
+    };
+    out.push(ctx.metric(size, metric, "ratio", true, x, y, ci, method, v));
+}
+
+fn compare_latency(
+    ctx: &Ctx<'_>,
+    ra: &FrameSizeResult,
+    rb: &FrameSizeResult,
+    out: &mut Vec<MetricComparison>,
+) {
+    // The loads both runs measured latency at: the common loads of A (and B), matched by
+    // percent of each run's reference rate.
+    let common = |r: &Report| -> Option<Vec<f64>> {
+        let c = r.latency_loads.as_ref()?;
+        (c.frame_size == ra.frame_size).then(|| c.loads.iter().map(|(pct, _)| *pct).collect())
+    };
+    let loads: Vec<f64> = match (common(ctx.a), common(ctx.b)) {
+        (Some(x), Some(y)) => x
+            .into_iter()
+            .filter(|p| y.iter().any(|q| (p - q).abs() < 1e-9))
+            .collect(),
+        // Older or hand-made reports without common loads: the points' own loads.
+        (None, None) => ra.latency.iter().map(|l| l.load_pct).collect(),
+        _ => Vec::new(),
+    };
+    for pct in loads {
+        fn point(r: &FrameSizeResult, pct: f64) -> Option<&crate::report::LatencyPoint> {
+            r.latency.iter().find(|l| (l.load_pct - pct).abs() < 1e-9)
+        }
+        let (Some(la), Some(lb)) = (point(ra, pct), point(rb, pct)) else {
             continue;
         };
+        let (Some(pa), Some(pb)) = (&la.probe, &lb.probe) else {
+            continue;
+        };
+        let mut method = format!("point at {pct}% of the common load");
+        if la.rate_pps > 0.0 && ((lb.rate_pps - la.rate_pps) / la.rate_pps).abs() > 0.01 {
+            method.push_str(&format!(
+                " (offered {:.4} vs {:.4} Mpps)",
+                la.rate_pps / 1e6,
+                lb.rate_pps / 1e6
+            ));
+        }
         for (name, x, y) in [("p50", pa.p50_ns, pb.p50_ns), ("p99", pa.p99_ns, pb.p99_ns)] {
             if x == 0 {
                 continue;
             }
+            let metric = format!("latency_{pct}pct_{name}");
             let diff = 100.0 * (y as f64 - x as f64) / x as f64;
-            out.push(MetricComparison {
-                variant: variant.to_string(),
-                frame_size: ra.frame_size,
-                metric: format!("latency_{}pct_{name}", la.load_pct),
-                unit: "us".into(),
-                higher_is_better: false,
-                a: x as f64 / 1e3,
-                b: y as f64 / 1e3,
-                diff_pct: diff,
-                ci: None,
-                method: "point".into(),
-                verdict: verdict(None, diff, opts.latency_noise_pct, false),
-            });
+            let v = verdict(None, diff, ctx.noise(ra.frame_size, &metric), false);
+            out.push(ctx.metric(
+                ra.frame_size,
+                &metric,
+                "us",
+                false,
+                x as f64 / 1e3,
+                y as f64 / 1e3,
+                None,
+                method.clone(),
+                v,
+            ));
         }
+    }
+}
+
+/// How a calibration derives a metric's threshold from its A/A differences.
+pub const CALIBRATION_RULE: &str = "threshold = max(1.5 × max |A/A diff|, 3 × robust stdev of the A/A diffs (1.4826 × MAD), floor), floor = 0.5 % for throughput and ratio, 2 % for latency";
+
+/// The format tag of calibration.json.
+pub const CALIBRATION_FORMAT: &str = "coo-bench-calibration/1";
+
+/// What `coo-bench calibrate` measured and suggests (calibration.json).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    pub format: String,
+    /// A/A pairs.
+    pub pairs: usize,
+    pub rule: String,
+    /// Per-metric thresholds, percent, keyed `variant/frame/metric` (what `compare --noise`
+    /// reads).
+    pub thresholds: BTreeMap<String, f64>,
+    pub metrics: Vec<CalibratedMetric>,
+    /// Share of A/A pairs the gate (`--fail-if-worse 0`) fails, at the suggested thresholds
+    /// (in-sample, so ~0 by construction) and at the default ones.
+    pub false_alarm_rate_suggested: f64,
+    pub false_alarm_rate_default: f64,
+    /// For each `--pair A:B`: how many pairs report B worse at the suggested thresholds.
+    #[serde(default)]
+    pub detection: Vec<Detection>,
+    /// The reports, in order a1, b1, a2, b2, ...
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalibratedMetric {
+    pub variant: String,
+    pub frame_size: FrameSize,
+    pub metric: String,
+    /// (b − a) / a per A/A pair, percent.
+    pub diffs_pct: Vec<f64>,
+    pub max_abs_diff_pct: f64,
+    pub robust_stdev_pct: f64,
+    pub threshold_pct: f64,
+    /// NDR/PDR only: (max / min − 1) of the per-run medians over all 2N runs, percent.
+    pub run_spread_pct: Option<f64>,
+    /// A/A pairs with a significant difference (better or worse) at the suggested / default
+    /// thresholds.
+    pub false_alarms_suggested: usize,
+    pub false_alarms_default: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Detection {
+    pub a_variant: String,
+    pub b_variant: String,
+    pub frame_size: FrameSize,
+    pub metric: String,
+    /// Pairs whose verdict for B was WORSE.
+    pub detected: usize,
+    pub pairs: usize,
+    pub median_diff_pct: Option<f64>,
+}
+
+fn robust_stdev(v: &[f64]) -> f64 {
+    let Some(m) = median(v) else { return 0.0 };
+    let dev: Vec<f64> = v.iter().map(|x| (x - m).abs()).collect();
+    1.4826 * median(&dev).unwrap_or(0.0)
+}
+
+impl Calibration {
+    /// Derives per-metric noise thresholds from A/A pairs of reports of the same code, and
+    /// for each of `pairs` (variant of A, variant of B) how often B is detected as worse.
+    pub fn from_pairs(
+        runs: &[(Report, Report)],
+        pairs: &[(String, String)],
+        defaults: &CompareOptions,
+    ) -> Calibration {
+        let base = CompareOptions {
+            noise: BTreeMap::new(),
+            ..defaults.clone()
+        };
+        let aa: Vec<Comparison> = runs.iter().map(|(a, b)| compare(a, b, &base)).collect();
+        // (variant, frame, metric) → diffs, in first-seen order.
+        let mut keys: Vec<(String, FrameSize, String)> = Vec::new();
+        let mut diffs: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for c in &aa {
+            for m in &c.metrics {
+                let k = noise_key(&m.variant, m.frame_size, &m.metric);
+                if !diffs.contains_key(&k) {
+                    keys.push((m.variant.clone(), m.frame_size, m.metric.clone()));
+                }
+                diffs.entry(k).or_default().push(m.diff_pct);
+            }
+        }
+        let mut thresholds = BTreeMap::new();
+        for (v, f, m) in &keys {
+            let k = noise_key(v, *f, m);
+            let d = &diffs[&k];
+            let max_abs = d.iter().map(|x| x.abs()).fold(0.0, f64::max);
+            let floor = if m.starts_with("latency") { 2.0 } else { 0.5 };
+            let t = (1.5 * max_abs).max(3.0 * robust_stdev(d)).max(floor);
+            thresholds.insert(k, (t * 100.0).ceil() / 100.0);
+        }
+        let suggested = CompareOptions {
+            noise: thresholds.clone(),
+            ..base.clone()
+        };
+        let at: Vec<Comparison> = runs
+            .iter()
+            .map(|(a, b)| compare(a, b, &suggested))
+            .collect();
+        let significant = |v: Verdict| matches!(v, Verdict::Better | Verdict::Worse);
+        let count = |cs: &[Comparison], k: &str| {
+            cs.iter()
+                .filter(|c| {
+                    c.metrics.iter().any(|m| {
+                        noise_key(&m.variant, m.frame_size, &m.metric) == k
+                            && significant(m.verdict)
+                    })
+                })
+                .count()
+        };
+        let metrics = keys
+            .iter()
+            .map(|(v, f, m)| {
+                let k = noise_key(v, *f, m);
+                let d = diffs[&k].clone();
+                let run_spread_pct = (m == "ndr" || m == "pdr")
+                    .then(|| {
+                        let meds: Vec<f64> = runs
+                            .iter()
+                            .flat_map(|(a, b)| [a, b])
+                            .filter_map(|r| {
+                                let res = r.variant(v)?.result(*f)?;
+                                let agg = if m == "ndr" { &res.ndr } else { &res.pdr };
+                                Some(agg.as_ref()?.median)
+                            })
+                            .collect();
+                        let max = meds.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                        let min = meds.iter().copied().fold(f64::INFINITY, f64::min);
+                        (min > 0.0 && meds.len() >= 2).then(|| 100.0 * (max / min - 1.0))
+                    })
+                    .flatten();
+                CalibratedMetric {
+                    variant: v.clone(),
+                    frame_size: *f,
+                    metric: m.clone(),
+                    max_abs_diff_pct: d.iter().map(|x| x.abs()).fold(0.0, f64::max),
+                    robust_stdev_pct: robust_stdev(&d),
+                    diffs_pct: d,
+                    threshold_pct: thresholds[&k],
+                    run_spread_pct,
+                    false_alarms_suggested: count(&at, &k),
+                    false_alarms_default: count(&aa, &k),
+                }
+            })
+            .collect();
+        let rate = |cs: &[Comparison], pairs: &[(Report, Report)]| {
+            if cs.is_empty() {
+                return 0.0;
+            }
+            let failing = cs
+                .iter()
+                .zip(pairs)
+                .filter(|(c, (a, b))| !c.gate(a, b, 0.0).is_empty())
+                .count();
+            failing as f64 / cs.len() as f64
+        };
+        let mut detection = Vec::new();
+        for (pa, pb) in pairs {
+            let pair = [(pa.clone(), pb.clone())];
+            let cs: Vec<Comparison> = runs
+                .iter()
+                .map(|(a, b)| compare_pairs(a, b, &pair, &suggested))
+                .collect();
+            let mut seen: Vec<(FrameSize, String)> = Vec::new();
+            for c in &cs {
+                for m in &c.metrics {
+                    if !seen
+                        .iter()
+                        .any(|(f, n)| *f == m.frame_size && *n == m.metric)
+                    {
+                        seen.push((m.frame_size, m.metric.clone()));
+                    }
+                }
+            }
+            for (f, metric) in seen {
+                let ms: Vec<&MetricComparison> = cs
+                    .iter()
+                    .flat_map(|c| c.metrics.iter())
+                    .filter(|m| m.frame_size == f && m.metric == metric)
+                    .collect();
+                let d: Vec<f64> = ms.iter().map(|m| m.diff_pct).collect();
+                detection.push(Detection {
+                    a_variant: pa.clone(),
+                    b_variant: pb.clone(),
+                    frame_size: f,
+                    metric,
+                    detected: ms.iter().filter(|m| m.verdict == Verdict::Worse).count(),
+                    pairs: runs.len(),
+                    median_diff_pct: median(&d),
+                });
+            }
+        }
+        Calibration {
+            format: CALIBRATION_FORMAT.into(),
+            pairs: runs.len(),
+            rule: CALIBRATION_RULE.into(),
+            thresholds,
+            metrics,
+            false_alarm_rate_suggested: rate(&at, runs),
+            false_alarm_rate_default: rate(&aa, runs),
+            detection,
+            sources: Vec::new(),
+        }
+    }
+
+    /// The calibration as a terminal table.
+    pub fn render_table(&self) -> String {
+        let header = [
+            "variant",
+            "frame",
+            "metric",
+            "max |A/A|",
+            "robust σ",
+            "run spread",
+            "threshold",
+            "false alarms (suggested)",
+            "(default)",
+        ];
+        let rows: Vec<Vec<String>> = self
+            .metrics
+            .iter()
+            .map(|m| {
+                vec![
+                    m.variant.clone(),
+                    m.frame_size.to_string(),
+                    m.metric.clone(),
+                    format!("{:.2}%", m.max_abs_diff_pct),
+                    format!("{:.2}%", m.robust_stdev_pct),
+                    m.run_spread_pct.map_or("-".into(), |s| format!("{s:.2}%")),
+                    format!("{:.2}%", m.threshold_pct),
+                    format!("{}/{}", m.false_alarms_suggested, self.pairs),
+                    format!("{}/{}", m.false_alarms_default, self.pairs),
+                ]
+            })
+            .collect();
+        let mut out = render(&header, &rows);
+        out.push_str(&format!(
+            "gate false-alarm rate over {} A/A pairs: {:.0}% at the suggested thresholds, {:.0}% at the defaults\nrule: {}\n",
+            self.pairs,
+            100.0 * self.false_alarm_rate_suggested,
+            100.0 * self.false_alarm_rate_default,
+            self.rule
+        ));
+        for d in &self.detection {
+            out.push_str(&format!(
+                "detection {}→{} {} B {}: B worse in {}/{} pairs (median diff {})\n",
+                d.a_variant,
+                d.b_variant,
+                d.frame_size,
+                d.metric,
+                d.detected,
+                d.pairs,
+                d.median_diff_pct
+                    .map_or("-".into(), |x| format!("{x:+.2}%"))
+            ));
+        }
+        out
     }
 }

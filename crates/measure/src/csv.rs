@@ -1,26 +1,35 @@
 //! report.csv: one row per (variant, frame size, metric) — tidy "long" format, easy to pivot.
+//! The last two columns say what the variant is to the run (`ceiling`, `baseline`, `variant`)
+//! and why its result is only a lower bound (`generator-limited`, `at-ceiling`, ...; empty
+//! when it is a measurement of the chain).
 
 use std::fmt::Write as _;
 
-use crate::report::{Report, VariantStatus};
+use crate::report::{Report, VariantRole, VariantStatus};
 
 /// Renders the CSV text (header included).
 pub fn to_csv(report: &Report) -> String {
-    let mut out = String::from("variant,status,frame_size,metric,value,unit\n");
+    let mut out = String::from("variant,status,frame_size,metric,value,unit,role,limit\n");
     for v in &report.variants {
         let status = match &v.status {
             VariantStatus::Measured => "measured",
             VariantStatus::Skipped { .. } => "skipped",
             VariantStatus::Failed { .. } => "failed",
         };
+        let role = match v.role {
+            VariantRole::Ceiling => "ceiling",
+            VariantRole::Baseline => "baseline",
+            VariantRole::Variant => "variant",
+        };
         if v.results.is_empty() {
-            let _ = writeln!(out, "{},{status},,,,", field(&v.name));
+            let _ = writeln!(out, "{},{status},,,,,{role},", field(&v.name));
         }
         for r in &v.results {
+            let limit = r.limit.as_ref().map_or("", |l| l.short_name());
             let mut row = |metric: &str, value: f64, unit: &str| {
                 let _ = writeln!(
                     out,
-                    "{},{status},{},{metric},{value},{unit}",
+                    "{},{status},{},{metric},{value},{unit},{role},{limit}",
                     field(&v.name),
                     r.frame_size
                 );
@@ -29,6 +38,10 @@ pub fn to_csv(report: &Report) -> String {
                 row("ndr", ndr.median, "pps");
                 row("ndr_min", ndr.min, "pps");
                 row("ndr_max", ndr.max, "pps");
+                if let Some(ci) = &ndr.ci {
+                    row("ndr_ci95_low", ci.low, "pps");
+                    row("ndr_ci95_high", ci.high, "pps");
+                }
                 row("ndr_l1", r.frame_size.wire_bps(ndr.median), "bps");
                 if let Some(ratio) = report.ratio_vs_baseline(v, r.frame_size) {
                     row("ndr_ratio_vs_baseline", ratio, "ratio");
@@ -38,7 +51,18 @@ pub fn to_csv(report: &Report) -> String {
                 row("pdr", pdr.median, "pps");
                 row("pdr_l1", r.frame_size.wire_bps(pdr.median), "bps");
             }
+            let common: Option<Vec<f64>> = report
+                .latency_loads
+                .as_ref()
+                .filter(|c| c.frame_size == r.frame_size)
+                .map(|c| c.loads.iter().map(|(p, _)| *p).collect());
             for l in &r.latency {
+                if common
+                    .as_ref()
+                    .is_some_and(|c| !c.iter().any(|p| (p - l.load_pct).abs() < 1e-9))
+                {
+                    continue;
+                }
                 let Some(s) = &l.probe else { continue };
                 let load = l.load_pct;
                 row(

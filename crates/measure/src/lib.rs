@@ -21,8 +21,14 @@ pub mod trial;
 
 pub use compare::{compare, CompareOptions, Comparison, Verdict};
 pub use latency::LatencySummary;
-pub use report::{FrameSize, Report, SCHEMA_VERSION};
+pub use report::{
+    CommonLoads, CpuPlacement, FrameSize, LatencySettings, Limit, Report, TrialSettings,
+    VariantRole, SCHEMA_VERSION,
+};
 pub use search::{
     Goal, GoalResult, ResultFlag, Search, SearchConfig, SearchOutcome, Step, TrialRequest,
 };
-pub use trial::{assess, NfCounters, SoundnessFlag, SoundnessLimits, TrialPurpose, TrialRecord};
+pub use trial::{
+    assess, GeneratorTiming, HostUsage, NfCounters, SoundnessFlag, SoundnessLimits, TrialPurpose,
+    TrialRecord,
+};

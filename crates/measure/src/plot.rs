@@ -24,8 +24,14 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
+/// Fill of a bar whose value is only a lower bound (limited by the measurement).
+const GREY_LIMITED: RGBColor = RGBColor(215, 215, 215);
+
 /// Grouped bars: NDR (median, Mpps) per frame size, one bar per measured variant, with
-/// min–max whiskers over repetitions.
+/// min–max whiskers over repetitions. A result bounded by the measurement (generator, sink,
+/// ceiling, max rate) is drawn as a light grey bar outlined in the variant's colour, with its
+/// limit label above it: it is a lower bound, not the chain's rate. The legend names the
+/// ceiling and the baseline.
 pub fn throughput_svg(report: &Report) -> Result<String, PlotError> {
     let variants: Vec<_> = report
         .variants
@@ -85,16 +91,25 @@ pub fn throughput_svg(report: &Report) -> Result<String, PlotError> {
         for (vi, v) in variants.iter().enumerate() {
             let color = PALETTE[vi % PALETTE.len()];
             let mut bars = Vec::new();
+            let mut outlines = Vec::new();
             let mut whiskers = Vec::new();
+            let mut labels = Vec::new();
             for (si, size) in sizes.iter().enumerate() {
-                let Some(a) = v.result(*size).and_then(|r| r.ndr.as_ref()) else {
-                    continue;
-                };
+                let Some(r) = v.result(*size) else { continue };
+                let Some(a) = r.ndr.as_ref() else { continue };
                 let x0 = si as f64 + 0.1 + vi as f64 * bar;
-                bars.push(Rectangle::new(
-                    [(x0, 0.0), (x0 + bar * 0.9, a.median / 1e6)],
-                    color.filled(),
-                ));
+                let top = (x0 + bar * 0.9, a.median / 1e6);
+                if let Some(l) = &r.limit {
+                    bars.push(Rectangle::new([(x0, 0.0), top], GREY_LIMITED.filled()));
+                    outlines.push(Rectangle::new([(x0, 0.0), top], color.stroke_width(2)));
+                    labels.push(Text::new(
+                        l.short_name().to_string(),
+                        (x0, a.max / 1e6 + ymax * 0.02),
+                        ("sans-serif", 11).into_font().color(&BLACK),
+                    ));
+                } else {
+                    bars.push(Rectangle::new([(x0, 0.0), top], color.filled()));
+                }
                 let xm = x0 + bar * 0.45;
                 whiskers.push(PathElement::new(
                     vec![(xm, a.min / 1e6), (xm, a.max / 1e6)],
@@ -104,11 +119,13 @@ pub fn throughput_svg(report: &Report) -> Result<String, PlotError> {
             chart
                 .draw_series(bars)
                 .map_err(err)?
-                .label(v.name.clone())
+                .label(crate::table::variant_label(v))
                 .legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
                 });
+            chart.draw_series(outlines).map_err(err)?;
             chart.draw_series(whiskers).map_err(err)?;
+            chart.draw_series(labels).map_err(err)?;
         }
         chart
             .configure_series_labels()

@@ -10,7 +10,7 @@ use crate::stats::Aggregate;
 use crate::trial::TrialRecord;
 
 /// Bump on any incompatible change; readers refuse other versions.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Frame size of a measurement: bytes on the wire including FCS (RFC 2544), or the IMIX mix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -94,15 +94,139 @@ pub struct ToolInfo {
 pub struct RunSettings {
     pub mode: String,
     pub frame_sizes: Vec<FrameSize>,
+    /// Rounds: every variant is measured once per round, in `order`.
     pub repetitions: u32,
-    pub latency_loads_pct: Vec<f64>,
     pub warmup_s: f64,
-    pub latency_stream_pps: f64,
     pub quick: bool,
     pub search: SearchConfig,
     /// I/O mode the Click engines ran with (None = the agent's default).
     #[serde(default)]
     pub io_mode: Option<String>,
+    /// How each trial ends (drain) and when a frame counts as late.
+    pub trial: TrialSettings,
+    /// Where the generator, sinks, agents and engines ran.
+    pub placement: Option<CpuPlacement>,
+    /// Latency at common offered loads.
+    pub latency: LatencySettings,
+    /// Order in which variants are measured within each round (rounds repeat it).
+    pub order: Vec<String>,
+}
+
+/// Trial mechanics that decide what counts as lost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrialSettings {
+    /// The drain ends when no frame arrived for this long...
+    pub drain_quiet_ms: f64,
+    /// ...or after this long at most.
+    pub drain_max_s: f64,
+    /// Frames arriving later than this after the last frame was sent are late: they are
+    /// counted (and charged as lost: the chain's queues grew during the trial).
+    pub late_after_ms: f64,
+    /// Rate of the probe (latency) stream during search trials; it counts in the offered load.
+    pub probe_pps: f64,
+}
+
+impl Default for TrialSettings {
+    fn default() -> Self {
+        TrialSettings {
+            drain_quiet_ms: 100.0,
+            drain_max_s: 2.0,
+            late_after_ms: 20.0,
+            probe_pps: 1000.0,
+        }
+    }
+}
+
+impl Default for LatencySettings {
+    fn default() -> Self {
+        LatencySettings {
+            frame_size: None,
+            loads_pct: vec![10.0, 50.0, 90.0],
+            min_probe_frames: 10_000,
+            probe_pps: 5_000.0,
+        }
+    }
+}
+
+/// CPU placement of the measurement (affinity masks, CPU numbers as the kernel counts them).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuPlacement {
+    /// CPUs the run could use.
+    pub available: Vec<usize>,
+    pub generator: Vec<usize>,
+    pub sinks: Vec<usize>,
+    /// Agents and the engines they start (engines inherit the agent's mask).
+    pub nfs: Vec<usize>,
+    /// Why this split.
+    pub rationale: String,
+    /// Where the plan came from: `auto` or `--cpus`.
+    pub source: String,
+}
+
+/// Latency is measured for one frame size, at the same offered loads for every variant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySettings {
+    pub frame_size: Option<FrameSize>,
+    /// Offered loads as percent of the reference rate (the lowest sound NDR of the variants).
+    pub loads_pct: Vec<f64>,
+    /// Probe frames per latency point (at least).
+    pub min_probe_frames: u64,
+    /// Probe stream rate ceiling, frames per second (≤ 10 % of the offered load).
+    pub probe_pps: f64,
+}
+
+/// The common loads latency was measured at, and where they came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommonLoads {
+    pub frame_size: FrameSize,
+    /// The variant with the lowest sound NDR at this frame size.
+    pub reference_variant: String,
+    pub reference_ndr_pps: f64,
+    /// (percent of the reference, offered rate in frames per second).
+    pub loads: Vec<(f64, f64)>,
+}
+
+/// What a variant is to the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VariantRole {
+    /// Generator → sink directly on the same namespaces and CPUs: the highest rate this setup
+    /// can measure. Never a denominator of a ratio.
+    Ceiling,
+    /// The chain forwarded by the kernel (no Click).
+    Baseline,
+    /// A set of engines and functions under test.
+    #[default]
+    Variant,
+}
+
+/// Why a result is not a property of the chain alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Limit {
+    /// The generator could not offer more (its CPU also carries kernel work of the chain).
+    Generator { ceiling_pps: f64 },
+    /// The sink's ring overflowed.
+    Sink,
+    /// Within `margin_pct` of the direct generator→sink ceiling measured in this run.
+    Ceiling { ceiling_pps: f64, margin_pct: f64 },
+    /// No loss up to the configured maximum rate.
+    MaxRate,
+}
+
+impl Limit {
+    pub fn short_name(&self) -> &'static str {
+        match self {
+            Limit::Generator { .. } => "generator-limited",
+            Limit::Sink => "sink-limited",
+            Limit::Ceiling { .. } => "at-ceiling",
+            Limit::MaxRate => "at-max-rate",
+        }
+    }
 }
 
 /// Whether a variant was measured.
@@ -146,7 +270,12 @@ pub struct FrameSizeResult {
     /// Median and spread of the valid NDR values over repetitions.
     pub ndr: Option<Aggregate>,
     pub pdr: Option<Aggregate>,
+    /// Latency at the run's common loads (see [`Report::latency_loads`]).
     pub latency: Vec<LatencyPoint>,
+    /// Set when the NDR is bounded by the measurement, not the chain: such a result is never
+    /// used as the denominator of a ratio nor presented as a difference between engines.
+    #[serde(default)]
+    pub limit: Option<Limit>,
 }
 
 impl FrameSizeResult {
@@ -170,7 +299,16 @@ impl FrameSizeResult {
             pdr: Aggregate::of(&pdr),
             repetitions,
             latency,
+            limit: None,
         }
+    }
+
+    /// The median NDR when it describes the chain (measured and not limited).
+    pub fn sound_ndr(&self) -> Option<f64> {
+        if self.limit.is_some() {
+            return None;
+        }
+        Some(self.ndr.as_ref()?.median)
     }
 }
 
@@ -179,6 +317,8 @@ impl FrameSizeResult {
 #[serde(deny_unknown_fields)]
 pub struct VariantReport {
     pub name: String,
+    #[serde(default)]
+    pub role: VariantRole,
     pub status: VariantStatus,
     /// VNF id → engine.
     pub engines: BTreeMap<String, String>,
@@ -213,6 +353,9 @@ pub struct Report {
     pub settings: RunSettings,
     /// Name of the baseline variant (kernel-forward) when measured.
     pub baseline: Option<String>,
+    /// Latency loads shared by every variant (None when no variant had a sound NDR).
+    #[serde(default)]
+    pub latency_loads: Option<CommonLoads>,
     pub variants: Vec<VariantReport>,
     #[serde(default)]
     pub notes: Vec<String>,
@@ -238,11 +381,19 @@ impl Report {
         self.variant(self.baseline.as_deref()?)
     }
 
-    /// NDR of `variant` divided by the baseline's NDR at the same frame size.
+    /// NDR of `variant` divided by the baseline's NDR at the same frame size, only when
+    /// both are sound (measured in this run and not limited by the measurement).
     pub fn ratio_vs_baseline(&self, variant: &VariantReport, frame_size: FrameSize) -> Option<f64> {
-        let base = self.baseline_variant()?.ndr_median(frame_size)?;
-        let v = variant.ndr_median(frame_size)?;
+        let base = self.baseline_variant()?.result(frame_size)?.sound_ndr()?;
+        let v = variant.result(frame_size)?.sound_ndr()?;
         (base > 0.0).then(|| v / base)
+    }
+
+    /// The direct generator→sink ceiling of this run, when measured.
+    pub fn ceiling(&self) -> Option<&VariantReport> {
+        self.variants
+            .iter()
+            .find(|v| v.role == VariantRole::Ceiling)
     }
 
     pub fn to_json(&self) -> Result<String, serde_json::Error> {

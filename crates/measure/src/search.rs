@@ -1,18 +1,26 @@
 //! RFC 2544 throughput search for NDR and PDR (sans-IO state machine).
 //!
 //! The caller asks [`Search::next_step`] for the next trial, runs it, and hands the measured
-//! [`TrialRecord`] to [`Search::record`]. The strategy borrows from FD.io CSIT's MLRsearch:
+//! [`TrialRecord`] to [`Search::record`]. The strategy follows FD.io CSIT's MLRsearch
+//! (draft-ietf-bmwg-mlrsearch):
 //! - the first trial runs at the maximum rate; when it loses frames, the *received* rate is the
 //!   next candidate (the device's forwarding rate is usually close to its NDR);
 //! - from the newest bound the search steps outward with doubling widths (external search) and
 //!   never beyond the middle of the current interval (so it is never slower than bisection);
-//! - while the interval is wider than the coarse width, trials are short; the final lower bound
-//!   is always confirmed with a trial of full duration;
-//! - one pass serves both goals: every valid trial is a bound for NDR and for PDR.
+//! - while the interval is wider than the coarse width, trials are short; short trials only
+//!   steer the search;
+//! - a **load** (offered rate) is judged from all full-length trials at that load: with `bad`
+//!   the duration of the trials that lost more than the goal's threshold, `good` that of the
+//!   others, `D` the goal duration sum and `e` the exceed ratio, the load is an upper bound
+//!   when `bad > e·D`, a lower bound when `good ≥ (1−e)·D` and `bad ≤ e·D`, and undecided
+//!   otherwise (another full-length trial runs at it). Both final bounds are judged loads, so
+//!   one sporadic loss never becomes a bound;
+//! - one pass serves both goals: every valid trial counts for NDR and for PDR.
 //!
-//! Soundness: only unflagged trials become bounds. A generator shortfall or a sink bottleneck
+//! Soundness: only unflagged trials are judged. A generator shortfall or a sink bottleneck
 //! lowers the *ceiling* (the highest rate this setup can measure); a result that ends at the
-//! ceiling says so. Broken trials are retried a few times, then the goal gives up.
+//! ceiling says so. Broken trials and disturbed trials (the host or the generator stalled) are
+//! retried at the same load, each with its own in-a-row budget.
 
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +45,8 @@ impl std::fmt::Display for Goal {
     }
 }
 
-/// Search parameters. Defaults follow NFVbench (loss thresholds) and CSIT (0.5 % width).
+/// Search parameters. Defaults follow NFVbench (loss thresholds), CSIT (0.5 % width) and
+/// MLRsearch (exceed ratio 0.5: a load's verdict is the verdict of the majority of its time).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchConfig {
@@ -57,6 +66,27 @@ pub struct SearchConfig {
     pub max_trials: usize,
     /// Broken trials in a row before a goal gives up.
     pub max_broken_in_a_row: usize,
+    /// Goal duration sum `D`, seconds: how much full-length trial time a load's verdict
+    /// rests on. `None` (default) = 2 × `final_duration_s`: one passing trial makes a lower
+    /// bound, a single failing one does not make an upper bound (a second trial runs), and
+    /// two failures do; with `exceed_ratio` 0.5 a load is judged by the majority of its time.
+    #[serde(default)]
+    pub duration_sum_s: Option<f64>,
+    /// Goal exceed ratio `e`: the fraction of `D` that may be spent in trials losing more than
+    /// the threshold while the load still counts as a lower bound.
+    #[serde(default = "default_exceed_ratio")]
+    pub exceed_ratio: f64,
+    /// Disturbed trials (host or generator stalled) in a row before a goal gives up.
+    #[serde(default = "default_max_disturbed_in_a_row")]
+    pub max_disturbed_in_a_row: usize,
+}
+
+fn default_exceed_ratio() -> f64 {
+    0.5
+}
+
+fn default_max_disturbed_in_a_row() -> usize {
+    6
 }
 
 impl Default for SearchConfig {
@@ -71,8 +101,11 @@ impl Default for SearchConfig {
             initial_duration_s: 0.5,
             final_duration_s: 2.0,
             goals: vec![Goal::Ndr, Goal::Pdr],
-            max_trials: 40,
+            max_trials: 60,
             max_broken_in_a_row: 3,
+            duration_sum_s: None,
+            exceed_ratio: default_exceed_ratio(),
+            max_disturbed_in_a_row: default_max_disturbed_in_a_row(),
         }
     }
 }
@@ -83,6 +116,11 @@ impl SearchConfig {
             Goal::Ndr => self.ndr_loss_pct,
             Goal::Pdr => self.pdr_loss_pct,
         }
+    }
+
+    /// The goal duration sum in effect, seconds.
+    pub fn duration_sum(&self) -> f64 {
+        self.duration_sum_s.unwrap_or(2.0 * self.final_duration_s)
     }
 
     /// Checks the parameters; returns a human-readable reason when they make no sense.
@@ -96,7 +134,10 @@ impl SearchConfig {
             && self.final_duration_s >= self.initial_duration_s
             && self.ndr_loss_pct >= 0.0
             && self.pdr_loss_pct >= self.ndr_loss_pct
-            && self.max_trials > 0;
+            && self.max_trials > 0
+            && self.duration_sum() > 0.0
+            && (0.0..1.0).contains(&self.exceed_ratio)
+            && self.max_disturbed_in_a_row > 0;
         if ok {
             Ok(())
         } else {
@@ -128,6 +169,8 @@ pub enum ResultFlag {
     TrialBudgetExhausted,
     /// Too many broken trials in a row.
     TooManyBrokenTrials,
+    /// Too many disturbed trials in a row (the host or the generator kept stalling).
+    TooManyDisturbedTrials,
 }
 
 impl ResultFlag {
@@ -138,7 +181,16 @@ impl ResultFlag {
             ResultFlag::BelowMinRate => "below-min-rate",
             ResultFlag::TrialBudgetExhausted => "trial-budget-exhausted",
             ResultFlag::TooManyBrokenTrials => "too-many-broken-trials",
+            ResultFlag::TooManyDisturbedTrials => "too-many-disturbed-trials",
         }
+    }
+
+    /// True when the number is a lower bound set by the measurement, not by the device.
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            ResultFlag::AtMaxRate | ResultFlag::MeasurementLimited { .. }
+        )
     }
 }
 
@@ -148,14 +200,24 @@ impl ResultFlag {
 pub struct GoalResult {
     pub goal: Goal,
     pub loss_threshold_pct: f64,
-    /// Highest rate that met the loss threshold in a valid full-duration trial.
+    /// Highest load judged a lower bound (from full-length trials) below `upper_pps`.
     pub rate_pps: Option<f64>,
-    /// Lowest rate that exceeded the loss threshold in a valid trial.
+    /// Lowest load judged an upper bound (from full-length trials).
     pub upper_pps: Option<f64>,
-    /// Loss measured at `rate_pps`.
+    /// Loss over all full-length trials at `rate_pps` (lost / sent).
     pub loss_pct: Option<f64>,
     #[serde(default)]
     pub flags: Vec<ResultFlag>,
+    /// Full-length trials at `rate_pps` (and how many of them exceeded the threshold).
+    #[serde(default)]
+    pub lower_trials: usize,
+    #[serde(default)]
+    pub lower_failed_trials: usize,
+    /// Full-length trials at `upper_pps` (and how many of them exceeded the threshold).
+    #[serde(default)]
+    pub upper_trials: usize,
+    #[serde(default)]
+    pub upper_failed_trials: usize,
 }
 
 impl GoalResult {
@@ -165,6 +227,12 @@ impl GoalResult {
             (Some(lo), Some(hi)) if hi > 0.0 => Some(100.0 * (hi - lo) / hi),
             _ => None,
         }
+    }
+
+    /// True when a flag says the rate is bounded by the measurement (max rate, generator or
+    /// sink), not by the device.
+    pub fn is_limited(&self) -> bool {
+        self.flags.iter().any(ResultFlag::is_limit)
     }
 }
 
@@ -206,6 +274,7 @@ pub struct Search {
     goal_index: usize,
     results: Vec<GoalResult>,
     broken_in_a_row: usize,
+    disturbed_in_a_row: usize,
 }
 
 enum Decision {
@@ -214,6 +283,52 @@ enum Decision {
 }
 
 const REL_EPS: f64 = 1e-9;
+
+fn same_rate(a: f64, b: f64) -> bool {
+    (a - b).abs() <= REL_EPS * a.abs().max(b.abs())
+}
+
+/// The verdict on one load for one goal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// Full-length trials say: loss above the threshold.
+    Upper,
+    /// Full-length trials say: loss within the threshold.
+    Lower,
+    /// Full-length trials exist but do not decide yet.
+    Undecided,
+    /// Only short trials, all within the threshold (steering only).
+    ShortLower,
+    /// Only short trials, one above the threshold (steering only).
+    ShortUpper,
+}
+
+impl Verdict {
+    fn is_upper(self) -> bool {
+        matches!(self, Verdict::Upper | Verdict::ShortUpper)
+    }
+    fn is_lower(self) -> bool {
+        matches!(self, Verdict::Lower | Verdict::ShortLower)
+    }
+    fn is_full(self) -> bool {
+        matches!(self, Verdict::Upper | Verdict::Lower)
+    }
+}
+
+/// Everything the valid trials say about one load, for one goal.
+#[derive(Debug, Clone)]
+struct Load {
+    rate: f64,
+    verdict: Verdict,
+    /// Index of the first trial at this load (visit order).
+    first: usize,
+    full_trials: usize,
+    full_failed: usize,
+    full_sent: u64,
+    full_lost: u64,
+    /// Received rate of the newest trial at this load.
+    rx_pps: f64,
+}
 
 impl Search {
     pub fn new(config: SearchConfig) -> Result<Search, String> {
@@ -227,6 +342,7 @@ impl Search {
             goal_index: 0,
             results: Vec::new(),
             broken_in_a_row: 0,
+            disturbed_in_a_row: 0,
         })
     }
 
@@ -260,6 +376,7 @@ impl Search {
                     self.results.push(result);
                     self.goal_index += 1;
                     self.broken_in_a_row = 0;
+                    self.disturbed_in_a_row = 0;
                 }
             }
         }
@@ -271,7 +388,7 @@ impl Search {
     }
 
     /// Records the measurement of the pending trial (flags must already be assessed).
-    pub fn record(&mut self, record: TrialRecord) {
+    pub fn record(&mut self, mut record: TrialRecord) {
         let request = self.pending.take().unwrap_or(TrialRequest {
             rate_pps: record.requested_rate_pps,
             duration_s: record.requested_duration_s,
@@ -282,8 +399,23 @@ impl Search {
                 .copied()
                 .unwrap_or(Goal::Ndr),
         });
+        // A host that stays disturbed must still yield a result: after the budget of retries
+        // in a row, the trial is charged as measured (and says so) instead of retried again.
+        if record.flags.iter().any(SoundnessFlag::is_disturbance)
+            && self.disturbed_in_a_row + 1 >= self.config.max_disturbed_in_a_row
+        {
+            let n = record.flags.len();
+            record.flags.retain(|f| !f.is_disturbance());
+            if record.flags.len() < n {
+                record.warnings.push(format!(
+                    "disturbed {} times in a row: charged as measured",
+                    self.disturbed_in_a_row + 1
+                ));
+            }
+        }
         let p = self.config.precision_pct / 100.0;
         let mut broken = false;
+        let mut disturbed = false;
         for flag in &record.flags {
             match flag {
                 SoundnessFlag::GeneratorShortfall { achieved_pps, .. } => {
@@ -304,13 +436,17 @@ impl Search {
                 SoundnessFlag::CountersDisagree { .. } | SoundnessFlag::Broken { .. } => {
                     broken = true
                 }
+                SoundnessFlag::CatchUpBurst { .. } | SoundnessFlag::HostDisturbed { .. } => {
+                    disturbed = true
+                }
             }
         }
-        if broken {
-            self.broken_in_a_row += 1;
+        self.broken_in_a_row = if broken { self.broken_in_a_row + 1 } else { 0 };
+        self.disturbed_in_a_row = if disturbed && !broken {
+            self.disturbed_in_a_row + 1
         } else {
-            self.broken_in_a_row = 0;
-        }
+            0
+        };
         self.history.push(Done { request, record });
     }
 
@@ -318,70 +454,133 @@ impl Search {
         d.request.duration_s >= self.config.final_duration_s * (1.0 - REL_EPS)
     }
 
+    /// Judges every load at or below the ceiling from the valid trials, for one threshold.
+    fn loads(&self, thr: f64) -> Vec<Load> {
+        let cfg = &self.config;
+        let sum = cfg.duration_sum();
+        let e = cfg.exceed_ratio;
+        let tol = REL_EPS * sum.max(1.0);
+        let mut loads: Vec<Load> = Vec::new();
+        // (good, bad, short failed) per load, in the same order as `loads`.
+        let mut acc: Vec<(f64, f64, bool)> = Vec::new();
+        for (i, d) in self.history.iter().enumerate() {
+            let rate = d.request.rate_pps;
+            if !d.record.is_valid() || rate > self.ceiling * (1.0 + REL_EPS) {
+                continue;
+            }
+            let k = match loads.iter().position(|l| same_rate(l.rate, rate)) {
+                Some(k) => k,
+                None => {
+                    loads.push(Load {
+                        rate,
+                        verdict: Verdict::ShortLower,
+                        first: i,
+                        full_trials: 0,
+                        full_failed: 0,
+                        full_sent: 0,
+                        full_lost: 0,
+                        rx_pps: 0.0,
+                    });
+                    acc.push((0.0, 0.0, false));
+                    loads.len() - 1
+                }
+            };
+            let failed = d.record.loss_pct() > thr;
+            let (l, a) = (&mut loads[k], &mut acc[k]);
+            l.rx_pps = d.record.rx_pps();
+            if self.is_final(d) {
+                l.full_trials += 1;
+                l.full_sent += d.record.sent;
+                l.full_lost += d.record.lost;
+                if failed {
+                    l.full_failed += 1;
+                    a.1 += d.request.duration_s;
+                } else {
+                    a.0 += d.request.duration_s;
+                }
+            } else if failed {
+                a.2 = true;
+            }
+        }
+        for (l, (good, bad, short_failed)) in loads.iter_mut().zip(acc) {
+            l.verdict = if l.full_trials == 0 {
+                if short_failed {
+                    Verdict::ShortUpper
+                } else {
+                    Verdict::ShortLower
+                }
+            } else if bad > e * sum + tol {
+                Verdict::Upper
+            } else if good >= (1.0 - e) * sum - tol {
+                Verdict::Lower
+            } else {
+                Verdict::Undecided
+            };
+        }
+        loads
+    }
+
     fn decide(&self, goal: Goal) -> Decision {
         let cfg = &self.config;
         let thr = cfg.threshold_pct(goal);
         let p = cfg.precision_pct / 100.0;
         let coarse = cfg.coarse_precision_pct / 100.0;
-        let finish = |rate: Option<f64>, upper: Option<f64>, loss: Option<f64>, flags| {
+        let loads = self.loads(thr);
+
+        // The final bounds: judged loads only.
+        let full_upper = loads
+            .iter()
+            .filter(|l| l.verdict == Verdict::Upper)
+            .min_by(|a, b| a.rate.total_cmp(&b.rate));
+        let full_lower = loads
+            .iter()
+            .filter(|l| l.verdict == Verdict::Lower)
+            .filter(|l| full_upper.is_none_or(|u| l.rate < u.rate))
+            .max_by(|a, b| a.rate.total_cmp(&b.rate));
+        let finish = |flags: Vec<ResultFlag>, lower: Option<&Load>, upper: Option<&Load>| {
             Decision::Finish(GoalResult {
                 goal,
                 loss_threshold_pct: thr,
-                rate_pps: rate,
-                upper_pps: upper,
-                loss_pct: loss,
+                rate_pps: lower.map(|l| l.rate),
+                upper_pps: upper.map(|u| u.rate),
+                loss_pct: lower.map(|l| {
+                    if l.full_sent == 0 {
+                        0.0
+                    } else {
+                        100.0 * l.full_lost as f64 / l.full_sent as f64
+                    }
+                }),
                 flags,
+                lower_trials: lower.map_or(0, |l| l.full_trials),
+                lower_failed_trials: lower.map_or(0, |l| l.full_failed),
+                upper_trials: upper.map_or(0, |u| u.full_trials),
+                upper_failed_trials: upper.map_or(0, |u| u.full_failed),
             })
         };
 
-        let valid: Vec<&Done> = self
-            .history
-            .iter()
-            .filter(|d| d.record.is_valid())
-            .collect();
-        let fails = |d: &&&Done| d.record.loss_pct() > thr;
-        let upper: Option<&Done> = valid
-            .iter()
-            .filter(fails)
-            .min_by(|a, b| a.request.rate_pps.total_cmp(&b.request.rate_pps))
-            .copied();
-        let upper_rate = upper.map(|d| d.request.rate_pps);
-        let below_upper = |d: &&&Done| {
-            d.record.loss_pct() <= thr && upper_rate.is_none_or(|u| d.request.rate_pps < u)
-        };
-        let pass_any = valid
-            .iter()
-            .filter(below_upper)
-            .max_by(|a, b| a.request.rate_pps.total_cmp(&b.request.rate_pps))
-            .copied();
-        let pass_final = valid
-            .iter()
-            .filter(below_upper)
-            .filter(|d| self.is_final(d))
-            .max_by(|a, b| a.request.rate_pps.total_cmp(&b.request.rate_pps))
-            .copied();
-        let pl = pass_any.map(|d| d.request.rate_pps);
-        let fl = pass_final.map(|d| d.request.rate_pps);
-        let fl_loss = pass_final.map(|d| d.record.loss_pct());
-
         if self.broken_in_a_row >= cfg.max_broken_in_a_row {
             return finish(
-                fl,
-                upper_rate,
-                fl_loss,
                 vec![ResultFlag::TooManyBrokenTrials],
+                full_lower,
+                full_upper,
+            );
+        }
+        if self.disturbed_in_a_row >= cfg.max_disturbed_in_a_row {
+            return finish(
+                vec![ResultFlag::TooManyDisturbedTrials],
+                full_lower,
+                full_upper,
             );
         }
         if self.history.len() >= cfg.max_trials {
             return finish(
-                fl,
-                upper_rate,
-                fl_loss,
                 vec![ResultFlag::TrialBudgetExhausted],
+                full_lower,
+                full_upper,
             );
         }
-        // A broken trial is retried as it was.
-        if self.broken_in_a_row > 0 {
+        // A broken or disturbed trial is retried as it was (below the ceiling).
+        if self.broken_in_a_row > 0 || self.disturbed_in_a_row > 0 {
             if let Some(last) = self.history.last() {
                 return Decision::Run(
                     last.request.rate_pps.min(self.ceiling),
@@ -391,15 +590,60 @@ impl Search {
         }
         let ceiling = self.ceiling;
         if ceiling < cfg.min_rate_pps {
-            return finish(
-                None,
-                upper_rate,
-                None,
-                vec![ResultFlag::MeasurementLimited {
+            return Decision::Finish(GoalResult {
+                goal,
+                loss_threshold_pct: thr,
+                rate_pps: None,
+                upper_pps: full_upper.map(|u| u.rate),
+                loss_pct: None,
+                flags: vec![ResultFlag::MeasurementLimited {
                     ceiling_pps: ceiling,
                 }],
-            );
+                lower_trials: 0,
+                lower_failed_trials: 0,
+                upper_trials: full_upper.map_or(0, |u| u.full_trials),
+                upper_failed_trials: full_upper.map_or(0, |u| u.full_failed),
+            });
         }
+        // A load with full-length trials but no verdict gets another full-length trial.
+        if let Some(l) = loads
+            .iter()
+            .filter(|l| l.verdict == Verdict::Undecided)
+            .max_by_key(|l| l.first)
+        {
+            return Decision::Run(l.rate, cfg.final_duration_s);
+        }
+
+        // Steering bounds: judged loads, and short results that no judgement contradicts (a
+        // short failure below a judged lower bound, or a short pass above a judged upper
+        // bound, was sporadic).
+        let any_full_lower = loads
+            .iter()
+            .filter(|l| l.verdict == Verdict::Lower)
+            .map(|l| l.rate)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let min_full_upper = full_upper.map_or(f64::INFINITY, |u| u.rate);
+        let steering: Vec<&Load> = loads
+            .iter()
+            .filter(|l| match l.verdict {
+                Verdict::ShortUpper => l.rate > any_full_lower,
+                Verdict::ShortLower => l.rate < min_full_upper,
+                _ => true,
+            })
+            .collect();
+        let su = steering
+            .iter()
+            .filter(|l| l.verdict.is_upper())
+            .min_by(|a, b| a.rate.total_cmp(&b.rate))
+            .copied();
+        let sl = steering
+            .iter()
+            .filter(|l| l.verdict.is_lower())
+            .filter(|l| su.is_none_or(|u| l.rate < u.rate))
+            .max_by(|a, b| a.rate.total_cmp(&b.rate))
+            .copied();
+        let streak = self.trailing_streak(&steering);
+
         let limited_flag = || {
             if ceiling >= cfg.max_rate_pps * (1.0 - REL_EPS) {
                 ResultFlag::AtMaxRate
@@ -411,51 +655,61 @@ impl Search {
         };
 
         // No failure at or below the ceiling: climb to the ceiling.
-        let Some(u) = upper_rate.filter(|u| *u <= ceiling * (1.0 + REL_EPS)) else {
-            if fl.is_some_and(|f| f >= ceiling * (1.0 - p)) {
-                return finish(fl, upper_rate, fl_loss, vec![limited_flag()]);
-            }
-            if let Some(l) = pl.filter(|l| *l >= ceiling * (1.0 - p)) {
-                return Decision::Run(l, cfg.final_duration_s);
+        let Some(u) = su else {
+            if let Some(l) = sl.filter(|l| l.rate >= ceiling * (1.0 - p)) {
+                if l.verdict.is_full() {
+                    return finish(vec![limited_flag()], Some(l), None);
+                }
+                return Decision::Run(l.rate, cfg.final_duration_s);
             }
             return Decision::Run(ceiling, cfg.initial_duration_s);
         };
+        let u_full = u.verdict.is_full();
 
-        let streak = self.trailing_streak(thr);
-        // A full-length failure makes nearby short passes suspect (noisy devices lose frames
-        // sporadically): below it, only full-length trials are used.
-        let u_final = upper.is_some_and(|d| self.is_final(d));
-        let below_duration = if u_final {
-            cfg.final_duration_s
-        } else {
-            cfg.initial_duration_s
-        };
-        let Some(lo) = pl else {
+        let Some(lo) = sl else {
             // Only an upper bound: step down from it, anchored on the received rate.
-            if u <= cfg.min_rate_pps * (1.0 + REL_EPS) {
-                return finish(None, Some(u), None, vec![ResultFlag::BelowMinRate]);
+            if u.rate <= cfg.min_rate_pps * (1.0 + REL_EPS) {
+                if u_full {
+                    return finish(vec![ResultFlag::BelowMinRate], None, Some(u));
+                }
+                return Decision::Run(u.rate, cfg.final_duration_s);
             }
-            let rx = upper.map(|d| d.record.rx_pps()).unwrap_or(u);
-            let w = p * 2f64.powi(streak.1.saturating_sub(1) as i32);
-            let candidate = (u.min(rx.max(cfg.min_rate_pps)) * (1.0 - w)).max(cfg.min_rate_pps);
-            return Decision::Run(candidate, below_duration);
+            // Doubling widths, but never more than a quarter per step: repeated trials at one
+            // load lengthen the streak without saying the rate is far off.
+            let w = (p * 2f64.powi(streak.1.saturating_sub(1) as i32)).min(0.25);
+            let anchor = u.rate.min(u.rx_pps.max(cfg.min_rate_pps));
+            let candidate = (anchor * (1.0 - w)).max(cfg.min_rate_pps);
+            let duration = if u_full {
+                cfg.final_duration_s
+            } else {
+                cfg.initial_duration_s
+            };
+            return Decision::Run(candidate, duration);
         };
+        let lo_full = lo.verdict.is_full();
 
-        let width_any = (u - lo) / u;
-        let confirmed = fl.is_some_and(|f| f >= lo * (1.0 - REL_EPS));
-        if !confirmed {
-            if width_any > coarse && !u_final {
-                return Decision::Run(self.step(lo, u, streak, p), cfg.initial_duration_s);
-            }
-            return Decision::Run(lo, cfg.final_duration_s);
+        let width = (u.rate - lo.rate) / u.rate;
+        if width > coarse && !u_full {
+            return Decision::Run(
+                self.step(lo.rate, u.rate, streak, p),
+                cfg.initial_duration_s,
+            );
         }
-        if width_any <= p {
-            return finish(fl, Some(u), fl_loss, Vec::new());
+        // Both bounds must be judged from full-length trials: the lower first (the result),
+        // then the upper (a short failure may have been sporadic).
+        if !lo_full {
+            return Decision::Run(lo.rate, cfg.final_duration_s);
         }
-        Decision::Run(self.step(lo, u, streak, p), cfg.final_duration_s)
+        if !u_full {
+            return Decision::Run(u.rate, cfg.final_duration_s);
+        }
+        if width <= p * (1.0 + REL_EPS) {
+            return finish(Vec::new(), Some(lo), Some(u));
+        }
+        Decision::Run(self.step(lo.rate, u.rate, streak, p), cfg.final_duration_s)
     }
 
-    /// Next rate inside (lo, u): doubling steps away from the bound the last trial produced,
+    /// Next rate inside (lo, u): doubling steps away from the bound the last verdict produced,
     /// never past the midpoint.
     fn step(&self, lo: f64, u: f64, streak: (bool, usize), p: f64) -> f64 {
         let mid = (lo + u) / 2.0;
@@ -468,16 +722,20 @@ impl Search {
         }
     }
 
-    /// (last valid trial passed?, how many valid trials in a row had that result).
-    fn trailing_streak(&self, thr: f64) -> (bool, usize) {
-        let mut iter = self.history.iter().rev().filter(|d| d.record.is_valid());
+    /// (newest load was a lower bound?, how many loads in a row, newest first, had that
+    /// verdict), over the loads in the order they were first visited.
+    fn trailing_streak(&self, loads: &[&Load]) -> (bool, usize) {
+        let mut decided: Vec<&&Load> = loads
+            .iter()
+            .filter(|l| l.verdict.is_upper() || l.verdict.is_lower())
+            .collect();
+        decided.sort_by_key(|l| l.first);
+        let mut iter = decided.iter().rev();
         let Some(last) = iter.next() else {
             return (false, 0);
         };
-        let passed = last.record.loss_pct() <= thr;
-        let count = 1 + iter
-            .take_while(|d| (d.record.loss_pct() <= thr) == passed)
-            .count();
+        let passed = last.verdict.is_lower();
+        let count = 1 + iter.take_while(|l| l.verdict.is_lower() == passed).count();
         (passed, count)
     }
 }

@@ -4,7 +4,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::search::TrialRequest;
-use crate::trial::{assess, SoundnessLimits, TrialPurpose, TrialRecord};
+use crate::trial::{assess, GeneratorTiming, SoundnessLimits, TrialPurpose, TrialRecord};
 
 /// Device model: no loss up to the knee, a quadratic loss ramp up to `capacity_pps`, and above
 /// it every frame beyond the capacity is dropped.
@@ -24,6 +24,11 @@ pub struct SimulatedDevice {
     /// Probability that a trial at the capacity loses a few frames even below it (scales
     /// with (rate / capacity)^4): a noisy, oversubscribed device.
     pub sporadic: f64,
+    /// Descheduling stalls of the chain: (stalls per second, longest stall in ms, frames
+    /// the queues absorb). See [`SimulatedDevice::with_stalls`].
+    pub stalls: Option<(f64, f64, f64)>,
+    /// Stalls of the generator: (stalls per second, longest stall in ms).
+    pub generator_stalls: Option<(f64, f64)>,
     rng: StdRng,
 }
 
@@ -37,6 +42,8 @@ impl SimulatedDevice {
             generator_max_pps: None,
             generator_jitter: 0.0,
             sporadic: 0.0,
+            stalls: None,
+            generator_stalls: None,
             rng: StdRng::seed_from_u64(seed),
         }
     }
@@ -65,6 +72,43 @@ impl SimulatedDevice {
     pub fn with_sporadic_loss(mut self, probability: f64) -> Self {
         self.sporadic = probability;
         self
+    }
+
+    /// The chain is descheduled now and then: stalls arrive as a Poisson process of
+    /// `rate_per_s`, each lasting uniformly between `stall_ms / 4` and `stall_ms`; during a
+    /// stall of `s` seconds the queues absorb `buffer_frames` and the rest of the `rate · s`
+    /// frames that arrive are lost. So a stall costs nothing at low rates and loses frames
+    /// at rates the device otherwise forwards losslessly — the sporadic loss of a shared host.
+    pub fn with_stalls(mut self, rate_per_s: f64, stall_ms: f64, buffer_frames: f64) -> Self {
+        self.stalls = Some((rate_per_s, stall_ms, buffer_frames));
+        self
+    }
+
+    /// The generator is descheduled now and then (Poisson, `rate_per_s`, stalls uniform in
+    /// [`stall_ms / 4`, `stall_ms`]); it catches up with a burst, reported in
+    /// `TrialRecord::generator` (so `assess` flags `catch-up-burst` beyond 2 ms). When the
+    /// chain has a buffer (see [`SimulatedDevice::with_stalls`]) the burst overflows it the
+    /// same way.
+    pub fn with_generator_stalls(mut self, rate_per_s: f64, stall_ms: f64) -> Self {
+        self.generator_stalls = Some((rate_per_s, stall_ms));
+        self
+    }
+
+    /// Stall durations (seconds) during `duration_s` for a Poisson process of `rate_per_s`.
+    fn draw_stalls(&mut self, rate_per_s: f64, stall_ms: f64, duration_s: f64) -> Vec<f64> {
+        let mut out = Vec::new();
+        if rate_per_s <= 0.0 || stall_ms <= 0.0 {
+            return out;
+        }
+        let mut t = 0.0;
+        loop {
+            let u: f64 = self.rng.gen_range(f64::MIN_POSITIVE..1.0);
+            t += -u.ln() / rate_per_s;
+            if t >= duration_s {
+                return out;
+            }
+            out.push(self.rng.gen_range(stall_ms / 4.0..=stall_ms) / 1e3);
+        }
     }
 
     /// Loss ratio at `rate` for a device whose capacity is `capacity`.
@@ -118,6 +162,30 @@ impl SimulatedDevice {
         if self.sporadic > 0.0 && self.rng.gen_range(0.0..1.0) < p {
             lost += self.rng.gen_range(1..10);
         }
+        let mut generator = None;
+        let buffer = self.stalls.map(|s| s.2);
+        let mut stall_lost = 0.0;
+        if let Some((per_s, ms, buffer)) = self.stalls {
+            for s in self.draw_stalls(per_s, ms, req.duration_s) {
+                stall_lost += (achieved * s - buffer).max(0.0);
+            }
+        }
+        if let Some((per_s, ms)) = self.generator_stalls {
+            let stalls = self.draw_stalls(per_s, ms, req.duration_s);
+            if let Some(buffer) = buffer {
+                for s in &stalls {
+                    stall_lost += (achieved * s - buffer).max(0.0);
+                }
+            }
+            let longest = stalls.iter().copied().fold(0.0, f64::max);
+            generator = Some(GeneratorTiming {
+                max_lateness_us: longest * 1e6,
+                max_burst_frames: (achieved * longest).round() as u64,
+                catchup_frames: stalls.iter().map(|s| (achieved * s).round() as u64).sum(),
+                stalls_over_1ms: stalls.iter().filter(|s| **s > 1e-3).count() as u64,
+            });
+        }
+        lost += stall_lost.round() as u64;
         let mut record = TrialRecord {
             purpose: Some(TrialPurpose::Search),
             requested_rate_pps: req.rate_pps,
@@ -127,6 +195,7 @@ impl SimulatedDevice {
             lost: lost.min(sent),
             achieved_tx_pps: achieved,
             elapsed_s: req.duration_s,
+            generator,
             ..Default::default()
         };
         assess(&mut record, &SoundnessLimits::default());

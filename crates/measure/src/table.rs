@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{Report, VariantStatus};
+use crate::report::{Report, VariantReport, VariantRole, VariantStatus};
 
 fn mpps(pps: f64) -> String {
     format!("{:.3}", pps / 1e6)
@@ -12,13 +12,32 @@ fn us(ns: u64) -> String {
     format!("{:.1}", ns as f64 / 1e3)
 }
 
+/// The variant's name with its role (`kernel-forward (baseline)`, `direct (ceiling)`).
+pub fn variant_label(v: &VariantReport) -> String {
+    match v.role {
+        VariantRole::Ceiling => format!("{} (ceiling)", v.name),
+        VariantRole::Baseline => format!("{} (baseline)", v.name),
+        VariantRole::Variant => v.name.clone(),
+    }
+}
+
+/// Median NDR in Mpps with its 95 % confidence interval from the repetitions, when there is
+/// one: `0.412 [0.409, 0.415]`.
+pub fn ndr_with_ci(a: &crate::stats::Aggregate) -> String {
+    match &a.ci {
+        Some(ci) => format!("{} [{}, {}]", mpps(a.median), mpps(ci.low), mpps(ci.high)),
+        None => mpps(a.median),
+    }
+}
+
 /// Renders a fixed-width table: one line per (variant, frame size).
 pub fn variants_table(report: &Report) -> String {
     let header = [
         "variant",
         "frame",
-        "NDR Mpps",
+        "NDR Mpps [95% CI]",
         "±spread",
+        "limit",
         "vs base",
         "PDR Mpps",
         "lat load",
@@ -28,16 +47,22 @@ pub fn variants_table(report: &Report) -> String {
         "max µs",
         "notes",
     ];
+    let ncol = header.len();
     let mut rows: Vec<Vec<String>> = Vec::new();
     for v in &report.variants {
         match &v.status {
             VariantStatus::Skipped { reason } => {
-                rows.push(row_with_note(&v.name, format!("skipped: {reason}")));
+                rows.push(row_with_note(
+                    &variant_label(v),
+                    ncol,
+                    format!("skipped: {reason}"),
+                ));
                 continue;
             }
             VariantStatus::Failed { error } => {
                 rows.push(row_with_note(
-                    &v.name,
+                    &variant_label(v),
+                    ncol,
                     format!("failed: {}", error.lines().next().unwrap_or("")),
                 ));
                 continue;
@@ -46,10 +71,22 @@ pub fn variants_table(report: &Report) -> String {
         }
         for r in &v.results {
             let ndr = r.ndr.as_ref();
+            // Latency at the run's common load closest to 50 % (same offered rate for every
+            // variant); without common loads, the variant's own point closest to 50 %.
+            let common: Option<Vec<f64>> = report
+                .latency_loads
+                .as_ref()
+                .filter(|c| c.frame_size == r.frame_size)
+                .map(|c| c.loads.iter().map(|(p, _)| *p).collect());
             let lat = r
                 .latency
                 .iter()
                 .filter(|l| l.probe.is_some())
+                .filter(|l| {
+                    common
+                        .as_ref()
+                        .is_none_or(|c| c.iter().any(|p| (p - l.load_pct).abs() < 1e-9))
+                })
                 .min_by(|a, b| {
                     (a.load_pct - 50.0)
                         .abs()
@@ -67,14 +104,30 @@ pub fn variants_table(report: &Report) -> String {
                     }
                 }
             }
+            let ratio = report.ratio_vs_baseline(v, r.frame_size);
+            if ratio.is_none() && v.role == VariantRole::Variant && r.ndr.is_some() {
+                if let Some(l) = report
+                    .baseline_variant()
+                    .and_then(|b| b.result(r.frame_size))
+                    .and_then(|b| b.limit.as_ref())
+                {
+                    notes.push(format!(
+                        "no vs-base: the baseline is {} (a lower bound)",
+                        l.short_name()
+                    ));
+                } else if let Some(l) = &r.limit {
+                    notes.push(format!("no vs-base: {} (a lower bound)", l.short_name()));
+                }
+            }
             rows.push(vec![
-                v.name.clone(),
+                variant_label(v),
                 r.frame_size.to_string(),
-                ndr.map_or("-".into(), |a| mpps(a.median)),
+                ndr.map_or("-".into(), ndr_with_ci),
                 ndr.map_or("-".into(), |a| format!("{:.1}%", a.spread_pct)),
-                report
-                    .ratio_vs_baseline(v, r.frame_size)
-                    .map_or("-".into(), |x| format!("{x:.2}×")),
+                r.limit
+                    .as_ref()
+                    .map_or("-".into(), |l| l.short_name().to_string()),
+                ratio.map_or("-".into(), |x| format!("{x:.2}×")),
                 r.pdr.as_ref().map_or("-".into(), |a| mpps(a.median)),
                 lat.map_or("-".into(), |l| format!("{}%", l.load_pct)),
                 probe.map_or("-".into(), |p| us(p.p50_ns)),
@@ -88,10 +141,10 @@ pub fn variants_table(report: &Report) -> String {
     render(&header, &rows)
 }
 
-fn row_with_note(name: &str, note: String) -> Vec<String> {
-    let mut r = vec!["-".to_string(); 12];
+fn row_with_note(name: &str, ncol: usize, note: String) -> Vec<String> {
+    let mut r = vec!["-".to_string(); ncol];
     r[0] = name.to_string();
-    r[11] = note;
+    r[ncol - 1] = note;
     r
 }
 

@@ -33,6 +33,12 @@ pub enum SoundnessFlag {
     CountersDisagree { detail: String },
     /// The trial did not run as specified (thread error, wrong duration, nothing arrived...).
     Broken { reason: String },
+    /// The generator fell behind schedule by `lateness_us` and then sent `frames` back to back
+    /// to catch up: a loss in this trial may be the burst's, not the chain's. A disturbance.
+    CatchUpBurst { frames: u64, lateness_us: f64 },
+    /// The host was busy with something else during the trial (hypervisor steal, other
+    /// processes): a loss in this trial may be the host's, not the chain's. A disturbance.
+    HostDisturbed { detail: String },
 }
 
 impl SoundnessFlag {
@@ -42,7 +48,18 @@ impl SoundnessFlag {
             SoundnessFlag::SinkBottleneck { .. } => "sink-bottleneck",
             SoundnessFlag::CountersDisagree { .. } => "counters-disagree",
             SoundnessFlag::Broken { .. } => "broken",
+            SoundnessFlag::CatchUpBurst { .. } => "catch-up-burst",
+            SoundnessFlag::HostDisturbed { .. } => "host-disturbed",
         }
+    }
+
+    /// True for flags that say the host or the generator was disturbed during the trial (not
+    /// the chain, not the setup): the search retries such a trial at the same load.
+    pub fn is_disturbance(&self) -> bool {
+        matches!(
+            self,
+            SoundnessFlag::CatchUpBurst { .. } | SoundnessFlag::HostDisturbed { .. }
+        )
     }
 }
 
@@ -89,6 +106,54 @@ pub struct TrialRecord {
     pub latency: Option<LatencySummary>,
     #[serde(default)]
     pub nf_counters: Vec<NfCounters>,
+    /// Rate of the probe (latency) stream inside `requested_rate_pps` (the offered load).
+    #[serde(default)]
+    pub probe_pps: f64,
+    /// Frames that arrived more than the late threshold after the last frame was sent (they
+    /// are received, not lost; many of them mean deep queues).
+    #[serde(default)]
+    pub late_frames: u64,
+    /// How long the drain after the generator's last frame took, seconds.
+    #[serde(default)]
+    pub drain_s: f64,
+    /// How punctual the generator was.
+    #[serde(default)]
+    pub generator: Option<GeneratorTiming>,
+    /// What else the host did during the trial.
+    #[serde(default)]
+    pub host: Option<HostUsage>,
+    /// Observations that do not invalidate the trial.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// The generator's punctuality over one trial.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorTiming {
+    /// Largest delay behind schedule, microseconds.
+    pub max_lateness_us: f64,
+    /// Largest number of frames sent back to back to catch up after a delay.
+    pub max_burst_frames: u64,
+    /// Frames sent in catch-up batches.
+    pub catchup_frames: u64,
+    /// Delays over 1 ms.
+    pub stalls_over_1ms: u64,
+}
+
+/// Host CPU usage over one trial.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostUsage {
+    /// CPU time stolen by the hypervisor, percent of all CPU time.
+    pub steal_pct: f64,
+    /// Softirq time, percent of all CPU time.
+    pub softirq_pct: f64,
+    /// Busy percent per CPU.
+    pub busy_pct: Vec<f64>,
+    /// CPU time used by processes that are not the measurement's, percent of one CPU.
+    pub other_cpu_pct: f64,
+    pub loadavg_1m: f64,
 }
 
 impl TrialRecord {
@@ -122,6 +187,32 @@ pub struct SoundnessLimits {
     pub generator_tolerance_pct: f64,
     /// The trial may take this much longer than requested before it counts as broken (percent).
     pub duration_tolerance_pct: f64,
+    /// The generator may fall behind schedule by this much (µs) before the trial is flagged
+    /// `catch-up-burst` (2 ms: a 2 ms backlog at 1 Mpps is 2000 frames, about what a veth
+    /// and socket queue absorb; any stall beyond it is sent as a burst the chain never sees
+    /// in a paced trial).
+    #[serde(default = "default_max_lateness_us")]
+    pub max_lateness_us: f64,
+    /// Hypervisor steal above this (percent of all CPU time) flags `host-disturbed`.
+    #[serde(default = "default_max_steal_pct")]
+    pub max_steal_pct: f64,
+    /// CPU used by processes other than the measurement's above this (percent of one CPU)
+    /// flags `host-disturbed` (softirq work charged to an idle CPU counts as other: on this
+    /// machine kind the measurement itself leaves up to ~20 %).
+    #[serde(default = "default_max_other_cpu_pct")]
+    pub max_other_cpu_pct: f64,
+}
+
+fn default_max_lateness_us() -> f64 {
+    2000.0
+}
+
+fn default_max_steal_pct() -> f64 {
+    5.0
+}
+
+fn default_max_other_cpu_pct() -> f64 {
+    30.0
 }
 
 impl Default for SoundnessLimits {
@@ -129,6 +220,9 @@ impl Default for SoundnessLimits {
         SoundnessLimits {
             generator_tolerance_pct: 1.0,
             duration_tolerance_pct: 25.0,
+            max_lateness_us: default_max_lateness_us(),
+            max_steal_pct: default_max_steal_pct(),
+            max_other_cpu_pct: default_max_other_cpu_pct(),
         }
     }
 }
@@ -171,6 +265,40 @@ pub fn assess(record: &mut TrialRecord, limits: &SoundnessLimits) {
         add(SoundnessFlag::Broken {
             reason: "no test frame arrived at any sink".into(),
         });
+    }
+    // A stalled generator catches up with a burst; only a trial that then lost frames is
+    // suspect (the loss may be the burst's, not the chain's). A generator that simply cannot
+    // offer the rate is a shortfall, not a stall.
+    let shortfall = requested > 0.0
+        && record.achieved_tx_pps < requested * (1.0 - limits.generator_tolerance_pct / 100.0);
+    if let (Some(g), false, true) = (&record.generator, shortfall, record.lost > 0) {
+        // A loss far larger than the burst is the chain's (it was overloaded), not the burst's.
+        if g.max_lateness_us > limits.max_lateness_us && record.lost <= g.max_burst_frames {
+            add(SoundnessFlag::CatchUpBurst {
+                frames: g.max_burst_frames,
+                lateness_us: g.max_lateness_us,
+            });
+        }
+    }
+    if let Some(h) = &record.host {
+        let mut why = Vec::new();
+        if h.steal_pct > limits.max_steal_pct {
+            why.push(format!(
+                "steal {:.1}% > {:.1}%",
+                h.steal_pct, limits.max_steal_pct
+            ));
+        }
+        if h.other_cpu_pct > limits.max_other_cpu_pct {
+            why.push(format!(
+                "other processes used {:.1}% of a CPU > {:.1}%",
+                h.other_cpu_pct, limits.max_other_cpu_pct
+            ));
+        }
+        if !why.is_empty() {
+            add(SoundnessFlag::HostDisturbed {
+                detail: why.join(", "),
+            });
+        }
     }
     // Thread start-up and the generator's stop margin make short trials relatively longer.
     let max_elapsed =
@@ -244,6 +372,101 @@ mod tests {
         r.achieved_tx_pps = 1000.0;
         assess(&mut r, &limits);
         assert!(r.flags.iter().any(|f| f.short_name() == "broken"));
+    }
+
+    #[test]
+    fn late_generator_is_a_catch_up_burst_and_a_disturbance() {
+        let limits = SoundnessLimits::default();
+        let mut r = clean();
+        r.generator = Some(GeneratorTiming {
+            max_lateness_us: 1500.0,
+            max_burst_frames: 64,
+            catchup_frames: 300,
+            stalls_over_1ms: 1,
+        });
+        assess(&mut r, &limits);
+        assert!(r.is_valid(), "1.5 ms behind is within 2 ms: {:?}", r.flags);
+
+        r.generator = Some(GeneratorTiming {
+            max_lateness_us: 12_000.0,
+            max_burst_frames: 64,
+            catchup_frames: 5000,
+            stalls_over_1ms: 3,
+        });
+        assess(&mut r, &limits);
+        assert_eq!(
+            r.flags,
+            vec![SoundnessFlag::CatchUpBurst {
+                frames: 64,
+                lateness_us: 12_000.0
+            }]
+        );
+        assert!(r.flags[0].is_disturbance());
+        assert!(!r.is_valid());
+
+        // Without loss the burst did no harm; with a shortfall the generator was the limit.
+        let mut r = clean();
+        r.lost = 0;
+        r.received = r.sent;
+        r.generator = Some(GeneratorTiming {
+            max_lateness_us: 12_000.0,
+            ..Default::default()
+        });
+        assess(&mut r, &limits);
+        assert!(r.is_valid(), "{:?}", r.flags);
+        let mut r = clean();
+        r.achieved_tx_pps = 500.0;
+        r.generator = Some(GeneratorTiming {
+            max_lateness_us: 250_000.0,
+            ..Default::default()
+        });
+        assess(&mut r, &limits);
+        assert_eq!(r.flags.len(), 1, "{:?}", r.flags);
+        assert_eq!(r.flags[0].short_name(), "generator-shortfall");
+    }
+
+    #[test]
+    fn busy_host_is_flagged_disturbed() {
+        let limits = SoundnessLimits::default();
+        let quiet = HostUsage {
+            steal_pct: 1.0,
+            other_cpu_pct: 10.0,
+            ..Default::default()
+        };
+        let mut r = clean();
+        r.host = Some(quiet.clone());
+        assess(&mut r, &limits);
+        assert!(r.is_valid(), "{:?}", r.flags);
+
+        for (steal, other, needle) in [(8.0, 0.0, "steal 8.0%"), (0.0, 40.0, "40.0% of a CPU")] {
+            let mut r = clean();
+            r.host = Some(HostUsage {
+                steal_pct: steal,
+                other_cpu_pct: other,
+                ..quiet.clone()
+            });
+            assess(&mut r, &limits);
+            assert_eq!(r.flags.len(), 1, "{:?}", r.flags);
+            let SoundnessFlag::HostDisturbed { detail } = &r.flags[0] else {
+                panic!("{:?}", r.flags);
+            };
+            assert!(detail.contains(needle), "{detail}");
+            assert!(r.flags[0].is_disturbance());
+        }
+        // Other flags are not disturbances.
+        let mut r = clean();
+        r.sink_drops = 1;
+        assess(&mut r, &limits);
+        assert!(!r.flags[0].is_disturbance());
+    }
+
+    #[test]
+    fn old_limits_json_gets_the_new_defaults() {
+        let l: SoundnessLimits = serde_json::from_str(
+            r#"{"generator_tolerance_pct": 1.0, "duration_tolerance_pct": 25.0}"#,
+        )
+        .unwrap();
+        assert_eq!(l, SoundnessLimits::default());
     }
 
     #[test]

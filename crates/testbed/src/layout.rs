@@ -39,6 +39,20 @@ pub struct Testbed {
     pub vnfs: Vec<VnfInstance>,
     pub source: Attachment,
     pub sinks: Vec<Attachment>,
+    /// Direct veth from the source namespace to the first sink namespace (the generator→sink
+    /// ceiling of a run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceiling: Option<CeilingLink>,
+}
+
+/// A veth pair straight from the source namespace to the first sink namespace.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CeilingLink {
+    /// End in the source namespace.
+    pub source_if: IfName,
+    /// End in the first sink namespace.
+    pub sink_if: IfName,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

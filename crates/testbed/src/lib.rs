@@ -33,8 +33,8 @@ use topology::Topology;
 
 pub use agents::{find_agent_binary, FakeLauncher, Launcher, ProcessLauncher};
 pub use layout::{
-    AgentInfo, Attachment, BridgeInfo, InterfaceInfo, MgmtInfo, Testbed, VmDiskInfo, VmInfo,
-    VnfInstance,
+    AgentInfo, Attachment, BridgeInfo, CeilingLink, InterfaceInfo, MgmtInfo, Testbed, VmDiskInfo,
+    VmInfo, VnfInstance,
 };
 pub use plan::{plan, plan_vm, Action, AgentSpec, Plan, PlanError, VmStart};
 pub use runs::run_root;

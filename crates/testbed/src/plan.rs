@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 use topology::{Direction, DriverKind, LinkName, NodeId, Point, ResolvedVnf, Topology, Variant};
 
 use crate::layout::{
-    AgentInfo, Attachment, BridgeInfo, InterfaceInfo, MgmtInfo, Testbed, VmDiskInfo, VmInfo,
-    VnfInstance, FORMAT_VERSION,
+    AgentInfo, Attachment, BridgeInfo, CeilingLink, InterfaceInfo, MgmtInfo, Testbed, VmDiskInfo,
+    VmInfo, VnfInstance, FORMAT_VERSION,
 };
 
 /// Source address (matches traffic/default.json `src_ip`).
@@ -593,6 +593,43 @@ fn plan_driver(
         sinks.push(b.attach(op, ns, gen_mac(pb, ROLE_SINK, k, 0), ip)?);
     }
 
+    // The measurement ceiling: a veth straight from the source namespace to the first sink
+    // namespace (no bridge, no VNF), so the generator→sink limit is measured on the same
+    // namespaces, sockets and CPUs as the chain.
+    let ceiling = match sinks.first() {
+        Some(first) => {
+            let (gen_if, sink_if) = (
+                IfName::new(format!("{prefix}-cg")).map_err(name_err("ceiling veth"))?,
+                IfName::new(format!("{prefix}-cs")).map_err(name_err("ceiling veth"))?,
+            );
+            b.claim(&format!("if:{gen_if}"))?;
+            b.claim(&format!("if:{sink_if}"))?;
+            b.actions.push(Action::CreateVeth {
+                a: VethEnd {
+                    name: gen_if.clone(),
+                    netns: Some(src_ns.clone()),
+                    mac: Some(gen_mac(pb, ROLE_SOURCE, 0, 1)),
+                },
+                b: VethEnd {
+                    name: sink_if.clone(),
+                    netns: Some(first.netns.clone()),
+                    mac: Some(gen_mac(pb, ROLE_SINK, 0, 1)),
+                },
+            });
+            for (ns, name) in [(&src_ns, &gen_if), (&first.netns, &sink_if)] {
+                b.actions.push(Action::LinkUp {
+                    netns: ns.clone(),
+                    name: name.clone(),
+                });
+            }
+            Some(CeilingLink {
+                source_if: gen_if,
+                sink_if,
+            })
+        }
+        None => None,
+    };
+
     // Impairments: the egress of the `to` end's bridge port carries from → to traffic.
     for br in &bridges {
         let Some(netem) = br.netem else { continue };
@@ -636,6 +673,7 @@ fn plan_driver(
         vnfs,
         source,
         sinks,
+        ceiling,
     };
     Ok(Plan {
         actions: b.actions,

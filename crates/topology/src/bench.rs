@@ -19,8 +19,10 @@ pub struct BenchmarkSettings {
     pub precision_pct: f64,
     pub max_rate_pps: u64,
     pub min_rate_pps: u64,
+    /// Rounds: every variant is measured once per round, rounds interleave the variants.
     pub repetitions: u32,
-    /// Loads for the latency mode, percent of the NDR.
+    /// Offered loads of the latency trials, percent of the lowest sound NDR of the variants
+    /// (the same loads for every variant).
     pub latency_loads_pct: Vec<f64>,
     /// Also measure the kernel-forward baseline.
     pub baseline: bool,
@@ -31,14 +33,14 @@ impl Default for BenchmarkSettings {
         BenchmarkSettings {
             mode: BenchmarkMode::NdrPdr,
             frame_sizes: vec![64],
-            trial_duration_s: 2.0,
+            trial_duration_s: 1.0,
             ndr_loss_pct: 0.001,
             pdr_loss_pct: 0.1,
             precision_pct: 0.5,
             max_rate_pps: 3_000_000,
             min_rate_pps: 1000,
-            repetitions: 1,
-            latency_loads_pct: vec![10.0, 50.0, 90.0, 100.0],
+            repetitions: 3,
+            latency_loads_pct: vec![10.0, 50.0, 90.0],
             baseline: true,
         }
     }

@@ -21,17 +21,22 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let size = a.get(7).and_then(|s| s.parse::<u16>().ok()).unwrap_or(64);
-    let cpu = |i: usize| a.get(i).and_then(|s| s.parse::<usize>().ok());
+    let cpu = |i: usize| {
+        a.get(i)
+            .and_then(|s| s.parse::<usize>().ok())
+            .into_iter()
+            .collect()
+    };
     let ns = |n: &str| Some(PathBuf::from(format!("/run/netns/{n}")));
     let src = Attach {
         netns: ns(&a[1]),
         ifname: a[2].clone(),
-        cpu: cpu(8),
+        cpus: cpu(8),
     };
     let dst = Attach {
         netns: ns(&a[3]),
         ifname: a[4].clone(),
-        cpu: cpu(9),
+        cpus: cpu(9),
     };
     let mut spec = TrialSpec::new(src, vec![dst], rate, Duration::from_secs_f64(dur));
     spec.frame_size = FrameSizes::Fixed(size);

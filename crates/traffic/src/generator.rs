@@ -1,7 +1,11 @@
 //! The paced generator: prebuilt templates, sendmmsg batches, a per-batch token bucket.
 
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use crate::error::{os, Result, TrafficError};
 use crate::frame::{Distribution, Template, TestHeader, LATENCY_STREAM, MAX_LOAD_STREAMS};
@@ -19,6 +23,27 @@ pub struct Phase {
     pub latency_pps: f64,
     /// Give up (the trial will be flagged) when sending takes longer than this.
     pub deadline: Duration,
+    /// Where to publish the CLOCK_MONOTONIC time (ns) right after the phase's last send, the
+    /// moment it is known (sinks use it to count late frames); None = nowhere.
+    pub end_ns: Option<Arc<AtomicU64>>,
+}
+
+/// How well the generator kept to its schedule in one phase.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorTiming {
+    /// Largest `now − due` when a batch was sent: how far behind schedule the generator was.
+    pub max_lateness_ns: u64,
+    /// Largest number of frames sent back to back while behind schedule (consecutive catch-up
+    /// batches sent without a pacing wait, summed).
+    pub max_burst_frames: u64,
+    /// Frames sent in catch-up batches (batches larger than the regular batch because the
+    /// thread was behind).
+    pub catchup_frames: u64,
+    /// Frames per regular batch (≈100 µs of traffic, 1..=64).
+    pub regular_batch: u64,
+    /// Times the lateness went above 1 ms (each episode counted once, however many batches it
+    /// lasted).
+    pub stalls_over_1ms: u64,
 }
 
 /// What the generator did.
@@ -31,6 +56,10 @@ pub struct GenStats {
     /// sendmmsg calls that returned ENOBUFS/EAGAIN (frames were retried).
     pub retries: u64,
     pub gave_up: bool,
+    /// CLOCK_MONOTONIC (ns) right after the last send of the phase (0 = nothing sent).
+    pub last_send_ns: u64,
+    /// Schedule keeping of the phase.
+    pub timing: GeneratorTiming,
 }
 
 /// The generator's reusable state: socket, templates and slot buffers.
@@ -56,12 +85,15 @@ fn next_rand(state: &mut u64) -> u64 {
     x.wrapping_mul(0x2545_f491_4f6c_dd1d)
 }
 
-fn wait_until(due_ns: u64) {
+/// Waits until `due_ns`; returns whether it had to wait at all.
+fn wait_until(due_ns: u64) -> bool {
+    let mut waited = false;
     loop {
         let now = monotonic_ns();
         if now >= due_ns {
-            return;
+            return waited;
         }
+        waited = true;
         let left = due_ns - now;
         if left > 60_000 {
             // Sleep most of the gap (timer slack is set to 1 ns), spin the rest.
@@ -111,6 +143,9 @@ impl Generator {
         let flows = self.templates.len() as u64;
         // About 100 µs of traffic per batch: large batches at high rates, single frames at low.
         let batch = ((phase.rate_pps * 1e-4).round() as usize).clamp(1, MAX_BATCH);
+        stats.timing.regular_batch = batch as u64;
+        let mut burst: u64 = 0;
+        let mut stalled = false;
         let ns_per_frame = 1e9 / phase.rate_pps;
         let lat_interval_ns = if phase.latency_pps > 0.0 {
             (1e9 / phase.latency_pps) as u64
@@ -130,11 +165,22 @@ impl Generator {
             .collect();
         while k < phase.frames {
             let due = start + (k as f64 * ns_per_frame) as u64;
-            wait_until(due);
+            let waited = wait_until(due);
             let now = monotonic_ns();
             if now > deadline {
                 stats.gave_up = true;
                 break;
+            }
+            let lateness = now.saturating_sub(due);
+            let t = &mut stats.timing;
+            t.max_lateness_ns = t.max_lateness_ns.max(lateness);
+            if lateness > 1_000_000 {
+                if !stalled {
+                    t.stalls_over_1ms += 1;
+                }
+                stalled = true;
+            } else {
+                stalled = false;
             }
             // Catch up on latency frames too (a few per batch), then skip what is left.
             let mut owed = 0;
@@ -151,6 +197,13 @@ impl Generator {
             let due_now = ((now - start) as f64 / ns_per_frame) as u64;
             let behind = due_now.saturating_sub(k).min(MAX_BATCH as u64) as usize;
             let n = batch.max(behind).min((phase.frames - k) as usize);
+            if behind > batch {
+                stats.timing.catchup_frames += n as u64;
+                burst = if waited { n as u64 } else { burst + n as u64 };
+                stats.timing.max_burst_frames = stats.timing.max_burst_frames.max(burst);
+            } else {
+                burst = 0;
+            }
             iov.clear();
             let tx_ns = monotonic_ns();
             for (j, (slot, slot_stream)) in self
@@ -224,10 +277,16 @@ impl Generator {
                     }
                 }
             }
+            if done > 0 {
+                stats.last_send_ns = monotonic_ns();
+            }
             if stats.gave_up {
                 break;
             }
             k += n as u64;
+        }
+        if let Some(end) = &phase.end_ns {
+            end.store(stats.last_send_ns, Ordering::Release);
         }
         let end = monotonic_ns();
         let nominal = (phase.frames as f64 * ns_per_frame) as u64;

@@ -1,8 +1,9 @@
 //! The sink: a TPACKET_V3 ring, per-stream accounting and one-way latency histograms.
 
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
@@ -15,6 +16,41 @@ use crate::sys::{monotonic_ns, realtime_ns, PacketSocket};
 /// A latency histogram: 1 ns .. 100 s, 3 significant digits.
 pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 100_000_000_000, 3).expect("constant histogram bounds are valid")
+}
+
+/// What the threads of one trial share while it runs (CLOCK_MONOTONIC ns, 0 = not yet).
+#[derive(Debug, Default)]
+pub struct TrialProgress {
+    /// Kernel RX time of the latest test frame of this trial at any sink.
+    last_rx_ns: AtomicU64,
+    /// Set by the generator right after its last send of the measured phase.
+    generator_end_ns: Arc<AtomicU64>,
+}
+
+impl TrialProgress {
+    pub fn new() -> Arc<TrialProgress> {
+        Arc::new(TrialProgress::default())
+    }
+
+    /// The RX time of the latest test frame of this trial seen so far.
+    pub fn last_rx_ns(&self) -> Option<u64> {
+        Some(self.last_rx_ns.load(Ordering::Acquire)).filter(|t| *t != 0)
+    }
+
+    /// Publishes a frame's RX time (keeps the maximum over all sinks).
+    pub fn record_rx(&self, rx_ns: u64) {
+        self.last_rx_ns.fetch_max(rx_ns, Ordering::AcqRel);
+    }
+
+    /// When the generator sent its last frame, once it is known.
+    pub fn generator_end_ns(&self) -> Option<u64> {
+        Some(self.generator_end_ns.load(Ordering::Acquire)).filter(|t| *t != 0)
+    }
+
+    /// The cell the generator stores its end time in ([`crate::generator::Phase::end_ns`]).
+    pub fn generator_end_cell(&self) -> Arc<AtomicU64> {
+        self.generator_end_ns.clone()
+    }
 }
 
 /// What one sink saw.
@@ -34,6 +70,11 @@ pub struct SinkStats {
     pub load_latency: Histogram<u64>,
     /// Frames whose latency could not be computed (clock went backwards, absurd values).
     pub bad_timestamps: u64,
+    /// Test frames of this trial that arrived more than `late_after` after the generator's
+    /// last send.
+    pub late: u64,
+    /// Kernel RX time (CLOCK_MONOTONIC ns) of the last test frame of this trial.
+    pub last_rx_ns: Option<u64>,
 }
 
 /// A ready sink: ring set up and bound.
@@ -42,10 +83,24 @@ pub struct Sink {
     ring: RxRing,
     tag: u8,
     retire_ms: u32,
+    progress: Arc<TrialProgress>,
+    late_after_ns: u64,
 }
 
 impl Sink {
+    /// A sink of its own (no shared progress; late frames are never counted).
     pub fn open(ifname: &str, tag: u8) -> Result<Sink> {
+        Sink::open_shared(ifname, tag, TrialProgress::new(), Duration::MAX)
+    }
+
+    /// A sink that publishes its frames' RX times to `progress` and counts frames arriving
+    /// more than `late_after` after the generator's end published there.
+    pub fn open_shared(
+        ifname: &str,
+        tag: u8,
+        progress: Arc<TrialProgress>,
+        late_after: Duration,
+    ) -> Result<Sink> {
         let sock = PacketSocket::open(ifname, true)?;
         let cfg = RingConfig::default();
         let ring = RxRing::new(&sock, cfg)?;
@@ -56,6 +111,8 @@ impl Sink {
             ring,
             tag,
             retire_ms: cfg.retire_ms,
+            progress,
+            late_after_ns: u64::try_from(late_after.as_nanos()).unwrap_or(u64::MAX),
         })
     }
 
@@ -69,12 +126,21 @@ impl Sink {
             probe_latency: new_histogram(),
             load_latency: new_histogram(),
             bad_timestamps: 0,
+            late: 0,
+            last_rx_ns: None,
         };
         let mut stop_at: Option<u64> = None;
         let tag = self.tag;
         loop {
             // Realtime − monotonic, refreshed per block: kernel stamps are realtime.
             let offset = realtime_ns() as i128 - monotonic_ns() as i128;
+            // Known before any frame of the last batch exists, so a frame processed while it
+            // is unknown arrived before the generator's end (see TrialResult::late_frames).
+            let late_from = self
+                .progress
+                .generator_end_ns()
+                .map_or(u64::MAX, |e| e.saturating_add(self.late_after_ns));
+            let mut block_last: u64 = 0;
             let n = self.ring.drain_block(|f| {
                 let Some(th) = parse_test_header(f.data) else {
                     st.other += 1;
@@ -86,6 +152,11 @@ impl Sink {
                 }
                 st.streams[usize::from(th.stream)].record(th.seq);
                 let rx_mono = f.rx_realtime_ns as i128 - offset;
+                let rx = u64::try_from(rx_mono).unwrap_or(0);
+                block_last = block_last.max(rx);
+                if rx > late_from {
+                    st.late += 1;
+                }
                 let lat = rx_mono - th.tx_ns as i128;
                 let hist = if th.stream == LATENCY_STREAM {
                     &mut st.probe_latency
@@ -97,6 +168,10 @@ impl Sink {
                     st.bad_timestamps += 1;
                 }
             });
+            if block_last > 0 {
+                self.progress.record_rx(block_last);
+                st.last_rx_ns = st.last_rx_ns.max(Some(block_last));
+            }
             if n > 0 {
                 continue;
             }

@@ -24,15 +24,71 @@ pub fn enter_netns(path: &Path) -> Result<()> {
 /// Pins the calling thread to one CPU (best effort is not good enough for benchmarks: errors
 /// are returned).
 pub fn pin_to_cpu(cpu: usize) -> Result<()> {
+    pin_to_cpus(&[cpu])
+}
+
+fn cpu_set(cpus: &[usize]) -> Result<nix::sched::CpuSet> {
+    if cpus.is_empty() {
+        return Err(TrafficError::Spec("empty CPU set".into()));
+    }
     let mut set = nix::sched::CpuSet::new();
-    set.set(cpu)
-        .map_err(|e| TrafficError::Spec(format!("cpu {cpu}: {e}")))?;
-    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).map_err(|e| {
-        TrafficError::Os {
-            what: "sched_setaffinity",
-            source: std::io::Error::from_raw_os_error(e as i32),
-        }
+    for &cpu in cpus {
+        set.set(cpu)
+            .map_err(|e| TrafficError::Spec(format!("cpu {cpu}: {e}")))?;
+    }
+    Ok(set)
+}
+
+fn set_affinity(tid: i32, set: &nix::sched::CpuSet) -> nix::Result<()> {
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(tid), set)
+}
+
+/// Pins the calling thread to a set of CPUs (errors are returned, e.g. a CPU that is offline or
+/// outside the cgroup's cpuset).
+pub fn pin_to_cpus(cpus: &[usize]) -> Result<()> {
+    let set = cpu_set(cpus)?;
+    set_affinity(0, &set).map_err(|e| TrafficError::Os {
+        what: "sched_setaffinity",
+        source: std::io::Error::from_raw_os_error(e as i32),
     })
+}
+
+/// Sets the CPU affinity of every thread of process `pid` (each entry of /proc/PID/task), so
+/// threads and children it creates later inherit it. Threads that exit meanwhile are skipped.
+pub fn set_process_affinity(pid: i32, cpus: &[usize]) -> Result<()> {
+    let set = cpu_set(cpus)?;
+    let dir = format!("/proc/{pid}/task");
+    let entries = std::fs::read_dir(&dir).map_err(|source| TrafficError::Os {
+        what: "read /proc/PID/task",
+        source,
+    })?;
+    let mut done = 0;
+    for entry in entries.flatten() {
+        let Some(tid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|t| t.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        match set_affinity(tid, &set) {
+            Ok(()) => done += 1,
+            Err(nix::errno::Errno::ESRCH) => {}
+            Err(e) => {
+                return Err(TrafficError::Os {
+                    what: "sched_setaffinity",
+                    source: std::io::Error::from_raw_os_error(e as i32),
+                })
+            }
+        }
+    }
+    if done == 0 {
+        return Err(TrafficError::Os {
+            what: "sched_setaffinity (no thread left)",
+            source: std::io::Error::from_raw_os_error(libc::ESRCH),
+        });
+    }
+    Ok(())
 }
 
 /// CLOCK_MONOTONIC in nanoseconds.

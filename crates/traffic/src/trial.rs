@@ -1,7 +1,7 @@
 //! One trial: threads, namespaces, phases, merging and checks.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::accounting::{SeqTracker, StreamStats};
 use crate::error::{Result, TrafficError};
 use crate::frame::{build_template, FlowSpec, FrameSizes, MacAddr, Template};
-use crate::generator::{GenStats, Generator, Phase};
-use crate::sink::{new_histogram, Sink, SinkStats};
-use crate::sys::{enter_netns, if_counters, pin_to_cpu, PacketSocket};
+use crate::generator::{GenStats, Generator, GeneratorTiming, Phase};
+use crate::sink::{new_histogram, Sink, SinkStats, TrialProgress};
+use crate::sys::{enter_netns, if_counters, monotonic_ns, pin_to_cpus, PacketSocket};
 
 /// Where a generator or sink attaches: an interface inside a network namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,9 +24,9 @@ pub struct Attach {
     /// Namespace file, e.g. /run/netns/NAME; None = the caller's namespace.
     pub netns: Option<PathBuf>,
     pub ifname: String,
-    /// Pin the thread to this CPU.
+    /// Pin the thread to these CPUs (empty = no pinning).
     #[serde(default)]
-    pub cpu: Option<usize>,
+    pub cpus: Vec<usize>,
 }
 
 /// One trial.
@@ -45,8 +45,14 @@ pub struct TrialSpec {
     pub latency_stream_pps: f64,
     /// Destination MAC of test frames; None = [`MacAddr::UNOWNED`].
     pub dst_mac: Option<MacAddr>,
-    /// Time to wait for frames still in flight after the generator stops.
+    /// Longest wait for frames still in flight after the generator's last frame.
     pub drain: Duration,
+    /// The drain ends early once no test frame of this trial has arrived at any sink for this
+    /// long (counted from the later of the generator's last frame and the last arrival).
+    pub quiet: Duration,
+    /// A frame arriving more than this after the generator's last frame counts as late
+    /// ([`TrialResult::late_frames`]; a fixed drain of this length would have called it lost).
+    pub late_after: Duration,
 }
 
 impl TrialSpec {
@@ -62,7 +68,9 @@ impl TrialSpec {
             warmup: Duration::ZERO,
             latency_stream_pps: 0.0,
             dst_mac: None,
-            drain: Duration::from_millis(100),
+            drain: Duration::from_secs(2),
+            quiet: Duration::from_millis(100),
+            late_after: Duration::from_millis(100),
         }
     }
 }
@@ -96,6 +104,18 @@ pub struct TrialResult {
     pub load_latency: Histogram<u64>,
     /// The source interface's kernel TX counter over the measured phase.
     pub source_tx_packets: Option<u64>,
+    /// Test frames of this trial that arrived (kernel RX time) more than
+    /// [`TrialSpec::late_after`] after the generator's last frame. They are counted as
+    /// received; a fixed drain of `late_after` would have called them lost.
+    pub late_frames: u64,
+    /// How long the drain took: from the generator's last frame until the sinks were told to
+    /// stop (≤ [`TrialSpec::drain`] plus scheduling noise).
+    pub drain: Duration,
+    /// From the generator's last frame to the last test frame of this trial at any sink (zero
+    /// when that came earlier); None when no frame arrived.
+    pub last_frame_after_end: Option<Duration>,
+    /// How well the generator kept to its schedule in the measured phase.
+    pub generator: GeneratorTiming,
     /// Counters that disagree (each a human-readable sentence).
     pub anomalies: Vec<String>,
 }
@@ -142,6 +162,9 @@ fn validate(spec: &TrialSpec) -> Result<()> {
     if !(spec.latency_stream_pps >= 0.0 && spec.latency_stream_pps.is_finite()) {
         return Err(TrafficError::Spec("latency stream rate must be ≥ 0".into()));
     }
+    if spec.quiet.is_zero() {
+        return Err(TrafficError::Spec("quiet period must be positive".into()));
+    }
     Ok(())
 }
 
@@ -149,8 +172,8 @@ fn enter(attach: &Attach) -> Result<()> {
     if let Some(ns) = &attach.netns {
         enter_netns(ns)?;
     }
-    if let Some(cpu) = attach.cpu {
-        pin_to_cpu(cpu)?;
+    if !attach.cpus.is_empty() {
+        pin_to_cpus(&attach.cpus)?;
     }
     Ok(())
 }
@@ -178,6 +201,7 @@ pub fn run_trial(spec: &TrialSpec) -> Result<TrialResult> {
     validate(spec)?;
     let tag = next_tag();
     let stop = Arc::new(AtomicBool::new(false));
+    let progress = TrialProgress::new();
 
     // Sinks first, so they see the first frame.
     let mut sinks: Vec<JoinHandle<Result<SinkStats>>> = Vec::new();
@@ -186,8 +210,11 @@ pub fn run_trial(spec: &TrialSpec) -> Result<TrialResult> {
         let attach = attach.clone();
         let stop = stop.clone();
         let ready = ready_tx.clone();
+        let progress = progress.clone();
+        let late_after = spec.late_after;
         sinks.push(spawn("coo-sink", move || {
-            let opened = enter(&attach).and_then(|_| Sink::open(&attach.ifname, tag));
+            let opened = enter(&attach)
+                .and_then(|_| Sink::open_shared(&attach.ifname, tag, progress, late_after));
             match opened {
                 Ok(sink) => {
                     let _ = ready.send(Ok(()));
@@ -221,7 +248,8 @@ pub fn run_trial(spec: &TrialSpec) -> Result<TrialResult> {
     }
 
     let gen_spec = spec.clone();
-    let generator = spawn("coo-gen", move || generate(&gen_spec, tag));
+    let end_cell = progress.generator_end_cell();
+    let generator = spawn("coo-gen", move || generate(&gen_spec, tag, end_cell));
     let gen_result = match generator {
         Ok(h) => h
             .join()
@@ -229,8 +257,9 @@ pub fn run_trial(spec: &TrialSpec) -> Result<TrialResult> {
             .and_then(|r| r),
         Err(e) => Err(e),
     };
-    if gen_result.is_ok() {
-        std::thread::sleep(spec.drain);
+    let mut drain = Duration::ZERO;
+    if let Ok(g) = &gen_result {
+        drain = drain_until_quiet(spec, g.stats.last_send_ns, &progress);
     }
     stop.store(true, Ordering::Release);
     let mut sink_stats = Vec::new();
@@ -246,7 +275,34 @@ pub fn run_trial(spec: &TrialSpec) -> Result<TrialResult> {
     if let Some(e) = sink_error {
         return Err(e);
     }
-    Ok(combine(spec, gen, sink_stats))
+    let mut result = combine(spec, gen, sink_stats);
+    result.drain = drain;
+    Ok(result)
+}
+
+/// Waits until no test frame has arrived for `spec.quiet` (counted from the later of the
+/// generator's last send and the latest arrival), or `spec.drain` after the last send.
+/// Returns the time from the last send to the end of the wait.
+fn drain_until_quiet(spec: &TrialSpec, gen_end_ns: u64, progress: &TrialProgress) -> Duration {
+    let as_ns = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    // Nothing sent: measure from now.
+    let end = if gen_end_ns == 0 {
+        monotonic_ns()
+    } else {
+        gen_end_ns
+    };
+    let max_until = end.saturating_add(as_ns(spec.drain));
+    let quiet = as_ns(spec.quiet);
+    loop {
+        let now = monotonic_ns();
+        let last = progress.last_rx_ns().unwrap_or(0).max(end);
+        let quiet_until = last.saturating_add(quiet).min(max_until);
+        if now >= quiet_until {
+            return Duration::from_nanos(now.saturating_sub(end));
+        }
+        // Sinks publish once per ring block (2 ms retire timeout): a few ms of resolution.
+        std::thread::sleep(Duration::from_nanos(quiet_until - now).min(Duration::from_millis(5)));
+    }
 }
 
 fn templates(spec: &TrialSpec, src_mac: MacAddr) -> Result<(Vec<Vec<Template>>, Vec<usize>)> {
@@ -270,7 +326,7 @@ fn templates(spec: &TrialSpec, src_mac: MacAddr) -> Result<(Vec<Vec<Template>>, 
     Ok((all, index))
 }
 
-fn generate(spec: &TrialSpec, tag: u8) -> Result<GenOutcome> {
+fn generate(spec: &TrialSpec, tag: u8, end_cell: Arc<AtomicU64>) -> Result<GenOutcome> {
     enter(&spec.source)?;
     let sock = PacketSocket::open(&spec.source.ifname, false)?;
     sock.bypass_qdisc()?;
@@ -288,6 +344,7 @@ fn generate(spec: &TrialSpec, tag: u8) -> Result<GenOutcome> {
             frames,
             latency_pps: 0.0,
             deadline: deadline(spec.warmup),
+            end_ns: None,
         })?;
     }
     let before = if_counters(&spec.source.ifname).ok();
@@ -300,6 +357,7 @@ fn generate(spec: &TrialSpec, tag: u8) -> Result<GenOutcome> {
         frames,
         latency_pps: spec.latency_stream_pps,
         deadline: deadline(spec.duration),
+        end_ns: Some(end_cell),
     })?;
     let after = if_counters(&spec.source.ifname).ok();
     let tx_delta = match (before, after) {
@@ -314,7 +372,8 @@ fn combine(spec: &TrialSpec, gen: GenOutcome, sinks: Vec<SinkStats>) -> TrialRes
     let mut merged: Vec<SeqTracker> = vec![SeqTracker::default(); 256];
     let mut latency = new_histogram();
     let mut load_latency = new_histogram();
-    let (mut foreign, mut other, mut drops) = (0, 0, 0);
+    let (mut foreign, mut other, mut drops, mut late) = (0, 0, 0, 0);
+    let mut last_rx: Option<u64> = None;
     for s in &sinks {
         for (m, t) in merged.iter_mut().zip(&s.streams) {
             m.merge(t);
@@ -324,6 +383,8 @@ fn combine(spec: &TrialSpec, gen: GenOutcome, sinks: Vec<SinkStats>) -> TrialRes
         foreign += s.foreign;
         other += s.other;
         drops += s.drops;
+        late += s.late;
+        last_rx = last_rx.max(s.last_rx_ns);
     }
     let mut streams = Vec::new();
     for (id, tracker) in merged.iter().enumerate() {
@@ -381,6 +442,11 @@ fn combine(spec: &TrialSpec, gen: GenOutcome, sinks: Vec<SinkStats>) -> TrialRes
         latency,
         load_latency,
         source_tx_packets: gen.tx_delta,
+        late_frames: late,
+        drain: Duration::ZERO,
+        last_frame_after_end: last_rx
+            .map(|t| Duration::from_nanos(t.saturating_sub(gen.stats.last_send_ns))),
+        generator: gen.stats.timing.clone(),
         anomalies,
     }
 }

@@ -4,9 +4,14 @@
 
 mod common;
 
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use common::VethPair;
+use traffic::sys::PacketSocket;
 use traffic::{run_trial, FlowSpec, FrameSizes, Protocol, TrialSpec};
 
 #[test]
@@ -138,4 +143,154 @@ fn missing_interface_is_an_error_not_a_result() {
     let spec = TrialSpec::new(pair.a(), vec![sink], 1_000.0, Duration::from_millis(100));
     let err = run_trial(&spec).unwrap_err();
     assert!(err.to_string().contains("cbtnothere0"), "{err}");
+}
+
+#[test]
+fn plain_veth_drains_until_quiet_with_no_late_frames_and_generator_timing() {
+    let Some(pair) = VethPair::create() else {
+        return;
+    };
+    let mut spec = TrialSpec::new(
+        pair.a(),
+        vec![pair.b()],
+        40_000.0,
+        Duration::from_millis(300),
+    );
+    spec.latency_stream_pps = 500.0;
+    assert_eq!(spec.drain, Duration::from_secs(2));
+    assert_eq!(spec.quiet, Duration::from_millis(100));
+    assert_eq!(spec.late_after, Duration::from_millis(100));
+    let r = run_trial(&spec).unwrap();
+    eprintln!(
+        "drain {:?} last frame after end {:?} generator {:?}",
+        r.drain, r.last_frame_after_end, r.generator
+    );
+    assert_eq!(r.received, r.sent, "{r:?}");
+    assert_eq!(r.late_frames, 0, "{r:?}");
+    // A veth pair delivers at once: the drain ends one quiet period after the last frame.
+    assert!(
+        r.drain >= spec.quiet && r.drain < spec.drain,
+        "drain {:?}",
+        r.drain
+    );
+    let after = r.last_frame_after_end.expect("frames arrived");
+    assert!(after < spec.quiet, "last frame {after:?} after the end");
+    let g = &r.generator;
+    assert_eq!(g.regular_batch, 4, "40 kpps × 100 µs");
+    assert!(g.max_lateness_ns > 0, "{g:?}");
+    assert!(
+        g.catchup_frames <= r.sent && g.max_burst_frames <= g.catchup_frames,
+        "{g:?}"
+    );
+    if g.max_lateness_ns <= 1_000_000 {
+        assert_eq!(g.stalls_over_1ms, 0, "{g:?}");
+    } else {
+        assert!(g.stalls_over_1ms > 0, "{g:?}");
+    }
+}
+
+/// Forwards every frame arriving on `from` (in namespace `ns`) to `to` `delay` later, until
+/// `stop` is set (a user-space stand-in for netem, which not every test kernel has).
+fn delay_relay(
+    ns: String,
+    from: String,
+    to: String,
+    delay: Duration,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let h = std::thread::spawn(move || {
+        traffic::sys::enter_netns(std::path::Path::new(&format!("/run/netns/{ns}"))).unwrap();
+        let rx = PacketSocket::open(&from, true).unwrap();
+        rx.bind_all().unwrap();
+        let tx = PacketSocket::open(&to, false).unwrap();
+        ready_tx.send(()).unwrap();
+        let mut queue: VecDeque<(Instant, Vec<u8>)> = VecDeque::new();
+        let mut buf = [0u8; 2048];
+        while !stop.load(Ordering::Acquire) {
+            loop {
+                // SAFETY: buf is a valid writable buffer of its length.
+                let n = unsafe {
+                    libc::recv(
+                        rx.as_raw_fd(),
+                        buf.as_mut_ptr().cast(),
+                        buf.len(),
+                        libc::MSG_DONTWAIT,
+                    )
+                };
+                if n <= 0 {
+                    break;
+                }
+                queue.push_back((Instant::now() + delay, buf[..n as usize].to_vec()));
+            }
+            while queue.front().is_some_and(|(due, _)| *due <= Instant::now()) {
+                let (_, frame) = queue.pop_front().unwrap();
+                // SAFETY: frame is a valid buffer of its length.
+                unsafe { libc::send(tx.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    });
+    ready_rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    h
+}
+
+#[test]
+fn frames_delayed_past_late_after_are_counted_late_not_lost() {
+    let Some(pair) = VethPair::create() else {
+        return;
+    };
+    // Frames arriving at b0 are relayed 150 ms later into a second veth pair d0 → d1 inside
+    // namespace b; the sink listens on d1.
+    let (d0, d1) = (format!("{}d0", pair.if_b), format!("{}d1", pair.if_b));
+    let setup = [
+        vec![
+            "ip", "link", "add", &d0, "type", "veth", "peer", "name", &d1,
+        ],
+        vec!["ip", "link", "set", &d0, "up"],
+        vec!["ip", "link", "set", &d1, "up"],
+    ];
+    for cmd in &setup {
+        if let Err(e) = pair.in_b(cmd) {
+            eprintln!("skipped: cannot set up a delayed path: {e}");
+            return;
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let relay = delay_relay(
+        pair.ns_b.clone(),
+        pair.if_b.clone(),
+        d0,
+        Duration::from_millis(150),
+        stop.clone(),
+    );
+    let mut sink = pair.b();
+    sink.ifname = d1;
+    let spec = TrialSpec::new(pair.a(), vec![sink], 2_000.0, Duration::from_millis(400));
+    let r = run_trial(&spec);
+    stop.store(true, Ordering::Release);
+    relay.join().unwrap();
+    let r = r.unwrap();
+    eprintln!(
+        "late {} drain {:?} last frame after end {:?}",
+        r.late_frames, r.drain, r.last_frame_after_end
+    );
+    assert_eq!(
+        r.received, r.sent,
+        "late frames are received, not lost: {r:?}"
+    );
+    // Frames sent in the last 50 ms arrive more than 100 ms after the end: ≈ 100 of them.
+    assert!(
+        (50..=150).contains(&r.late_frames),
+        "late {} drain {:?}",
+        r.late_frames,
+        r.drain
+    );
+    let last = r.last_frame_after_end.unwrap();
+    assert!(last >= Duration::from_millis(140), "{last:?}");
+    assert!(
+        r.drain >= last + spec.quiet - Duration::from_millis(10) && r.drain < spec.drain,
+        "drain {:?}, last frame {last:?}",
+        r.drain
+    );
 }

@@ -97,7 +97,7 @@ impl VethPair {
         Attach {
             netns: Some(PathBuf::from(format!("/run/netns/{}", self.ns_a))),
             ifname: self.if_a.clone(),
-            cpu: None,
+            cpus: Vec::new(),
         }
     }
 
@@ -105,7 +105,7 @@ impl VethPair {
         Attach {
             netns: Some(PathBuf::from(format!("/run/netns/{}", self.ns_b))),
             ifname: self.if_b.clone(),
-            cpu: None,
+            cpus: Vec::new(),
         }
     }
 

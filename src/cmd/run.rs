@@ -32,7 +32,8 @@ pub struct RunArgs {
     /// Variant to measure (repeatable; default: every variant of the topology).
     #[arg(long = "variant", value_name = "NAME")]
     pub variants: Vec<String>,
-    /// Smoke test: one frame size, short trials, 2 % precision, latency at 50 % only (≤ 90 s).
+    /// Smoke test: one frame size (unless --frame-sizes), short trials, 2 % precision, latency
+    /// at 50 % only (about 90 s).
     #[arg(long)]
     pub quick: bool,
     /// Directory under which `<topology>-<UTC timestamp>/` is created.
@@ -447,8 +448,12 @@ fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
     let mut repetitions = args.repetitions.unwrap_or(b.repetitions).max(1);
     let mut warmup_s = topo.traffic.warmup_s;
     if args.quick {
-        sizes.truncate(1);
-        latency.frame_size = sizes.first().copied();
+        if args.frame_sizes.is_empty() {
+            sizes.truncate(1);
+        }
+        if args.latency_frame_size.is_none() {
+            latency.frame_size = sizes.first().copied();
+        }
         search.precision_pct = search.precision_pct.max(2.0);
         search.coarse_precision_pct = search.precision_pct * 2.5;
         search.initial_duration_s = 0.2;

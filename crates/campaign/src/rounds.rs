@@ -242,6 +242,19 @@ fn prepare(ctx: &mut Ctx<'_>, plan: &VariantPlan) -> Result<Option<TrialRecord>,
 fn fail(ctx: &mut Ctx<'_>, st: &mut State, error: String) {
     ctx.progress
         .line(&format!("variant {}: failed: {error}", st.report.name));
+    // No rate of a failed variant counts (earlier rounds included); its trials stay.
+    for rep in st.reps.values_mut().flatten() {
+        rep.ndr = None;
+        rep.pdr = None;
+    }
+    for r in &mut st.report.results {
+        for rep in &mut r.repetitions {
+            rep.ndr = None;
+            rep.pdr = None;
+        }
+        r.ndr = None;
+        r.pdr = None;
+    }
     st.report.notes.push(error.clone());
     st.report.status = VariantStatus::Failed { error };
     st.active = false;

@@ -215,6 +215,15 @@ fn failures_fail_the_variant_and_the_run() {
         VariantStatus::Failed { error } => assert!(error.contains("VNF nf"), "{error}"),
         s => panic!("{s:?}"),
     }
+    // A failed variant reports no rate, not even from rounds before the failure.
+    for r in &get("a").results {
+        assert!(r.ndr.is_none());
+        assert!(r
+            .repetitions
+            .iter()
+            .all(|rep| rep.ndr.is_none() && rep.pdr.is_none()));
+        assert!(r.repetitions.iter().any(|rep| !rep.trials.is_empty()));
+    }
     // A failed variant is not measured again in later rounds.
     let b_configures = sim.log().iter().filter(|l| *l == "configure b").count();
     assert_eq!(b_configures, 1);

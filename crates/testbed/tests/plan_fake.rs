@@ -182,8 +182,9 @@ fn up_then_down_with_fakes_leaves_nothing() {
     assert_eq!(launcher.started().len(), 3);
     let (ns, links) = net.live_objects();
     assert_eq!(ns.len(), 6);
-    // 4 bridges + 8 veth pairs (6 VNF ports, source, sink), both ends.
-    assert_eq!(links.len(), 20);
+    // 4 bridges + 9 veth pairs (6 VNF ports, source, sink, the source→sink ceiling veth),
+    // both ends.
+    assert_eq!(links.len(), 22);
     // testbed.json round-trips; the topology id resolves to the single run.
     let loaded = testbed::load_in(root.path(), "sfc").unwrap();
     assert_eq!(loaded, tb);

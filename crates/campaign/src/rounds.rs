@@ -15,6 +15,9 @@ use crate::{
     VariantPlan,
 };
 
+/// Extra attempts at a latency point the host disturbed.
+const LATENCY_RETRIES: usize = 3;
+
 /// Per-variant state across rounds.
 struct State {
     report: VariantReport,
@@ -460,25 +463,32 @@ fn measure_latency(
             if probe <= 0.0 {
                 continue;
             }
-            let duration_s =
-                (s.run.latency.min_probe_frames as f64 / probe).max(s.run.search.final_duration_s);
+            // 2 % more probe frames than asked, so a p99.9 rests on ≥ 10 samples even when a
+            // few probe frames are lost.
+            let duration_s = (s.run.latency.min_probe_frames as f64 * 1.02 / probe)
+                .max(s.run.search.final_duration_s);
             ctx.progress.status(&format!(
                 "{}: latency at {pct}% ({:.4} Mpps) for {duration_s:.1} s",
                 plan.name,
                 offered / 1e6
             ));
-            let out = trial(
-                ctx,
-                plan,
-                TrialInput {
-                    path: path_of(plan),
-                    frame_size: loads.frame_size,
-                    load_pps: offered - probe,
-                    probe_pps: probe,
-                    duration_s,
-                    purpose: TrialPurpose::Latency,
-                },
-            );
+            let input = TrialInput {
+                path: path_of(plan),
+                frame_size: loads.frame_size,
+                load_pps: offered - probe,
+                probe_pps: probe,
+                duration_s,
+                purpose: TrialPurpose::Latency,
+            };
+            let mut out = trial(ctx, plan, input.clone());
+            // A point disturbed by the host is measured again (a few times at most).
+            for _ in 0..LATENCY_RETRIES {
+                let disturbed = out.record.flags.iter().any(|f| f.is_disturbance());
+                if !disturbed || ctx.nf_fault.is_some() || ctx.progress.interrupted() {
+                    break;
+                }
+                out = trial(ctx, plan, input.clone());
+            }
             let valid = out.record.is_valid();
             points.push(LatencyPoint {
                 load_pct: *pct,

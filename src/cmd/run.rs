@@ -33,7 +33,7 @@ pub struct RunArgs {
     #[arg(long = "variant", value_name = "NAME")]
     pub variants: Vec<String>,
     /// Smoke test: one frame size (unless --frame-sizes), short trials, 2 % precision, latency
-    /// at 50 % only (about 90 s).
+    /// at 50 % only (about 100 s with 4 variants).
     #[arg(long)]
     pub quick: bool,
     /// Directory under which `<topology>-<UTC timestamp>/` is created.

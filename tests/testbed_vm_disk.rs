@@ -250,8 +250,8 @@ fn run_topology_file(dir: &Path, image: &Path) -> PathBuf {
     p
 }
 
-/// `coo-bench run --driver vm --quick --no-baseline` with a COO-only VNF: exit 0, the
-/// variant measured with a note naming y, an NDR > 0 that a passing trial at that rate
+/// `coo-bench run --driver vm --quick --no-baseline` with a COO-only VNF: the variant
+/// measured (at the topology's maximum rate, so exit 1 naming it) with a note naming y, an NDR > 0 that a passing trial at that rate
 /// backs, and nothing left (domain, namespaces, taps, run directory).
 #[test]
 fn run_cli_measures_a_coo_only_vnf() {
@@ -281,7 +281,13 @@ fn run_cli_measures_a_coo_only_vnf() {
         "run --driver vm --quick: {:.1} s\nstdout:\n{stdout}\nstderr:\n{stderr}",
         t.elapsed().as_secs_f64()
     );
-    assert_eq!(out.status.code(), Some(0), "coo-bench run failed");
+    // The topology caps the rate far below what the VM forwards: the result is at-max-rate,
+    // which `run` reports and refuses to pass as a measurement of the chain (exit 1).
+    assert_eq!(out.status.code(), Some(1), "coo-bench run: {stderr}");
+    assert!(
+        stderr.contains("variant default at 64 B: NDR is at-max-rate"),
+        "{stderr}"
+    );
 
     // Zero residue: the run id printed at teardown gives the prefix of every object.
     let run_id = stderr

@@ -324,8 +324,13 @@ fn run_cli_measures_a_coo_only_vnf() {
         "{}",
         report.host.driver
     );
-    assert_eq!(report.variants.len(), 1, "only the default variant");
-    let v = &report.variants[0];
+    let names: Vec<&str> = report.variants.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["ceiling", "default"],
+        "the ceiling and the default variant"
+    );
+    let v = report.variant("default").unwrap();
     assert_eq!(
         v.status,
         measure::report::VariantStatus::Measured,

@@ -60,6 +60,17 @@ fn plan(name: &str, role: VariantRole) -> VariantPlan {
     }
 }
 
+/// Runs the campaign over `plans` on the simulated chain, silently.
+fn measure_all(sim: &SimChain, rounds: u32, plans: &[VariantPlan]) -> campaign::Outcome {
+    run_campaign(
+        &settings(rounds),
+        plans,
+        &mut sim.runner(),
+        &mut sim.agents(),
+        &Silent,
+    )
+}
+
 fn plans() -> Vec<VariantPlan> {
     vec![
         VariantPlan::ceiling(),
@@ -91,13 +102,7 @@ fn chain(seed: u64) -> SimChain {
 #[test]
 fn variants_are_interleaved_in_rounds_and_results_are_medians_over_rounds() {
     let sim = chain(1);
-    let out = run_campaign(
-        &settings(3),
-        &plans(),
-        &mut sim.runner(),
-        &mut sim.agents(),
-        &Silent,
-    );
+    let out = measure_all(&sim, 3, &plans());
     // Round order: ceiling (engines stopped), baseline, a, b — three times; then latency.
     let configures: Vec<String> = sim
         .log()
@@ -128,13 +133,7 @@ fn variants_are_interleaved_in_rounds_and_results_are_medians_over_rounds() {
 #[test]
 fn limited_results_are_labelled_and_never_a_denominator() {
     let sim = chain(2);
-    let out = run_campaign(
-        &settings(1),
-        &plans(),
-        &mut sim.runner(),
-        &mut sim.agents(),
-        &Silent,
-    );
+    let out = measure_all(&sim, 1, &plans());
     let get = |n: &str| out.variants.iter().find(|v| v.name == n).unwrap();
     assert!(get("ceiling").results[0].limit.is_some());
     assert!(matches!(
@@ -149,13 +148,7 @@ fn limited_results_are_labelled_and_never_a_denominator() {
 #[test]
 fn a_variant_near_the_ceiling_is_labelled_at_ceiling() {
     let sim = chain(3).variant("a", SimulatedDevice::new(990_000.0, 9));
-    let out = run_campaign(
-        &settings(1),
-        &plans(),
-        &mut sim.runner(),
-        &mut sim.agents(),
-        &Silent,
-    );
+    let out = measure_all(&sim, 1, &plans());
     let a = out.variants.iter().find(|v| v.name == "a").unwrap();
     assert!(
         matches!(
@@ -171,13 +164,7 @@ fn a_variant_near_the_ceiling_is_labelled_at_ceiling() {
 #[test]
 fn latency_is_measured_at_the_same_offered_loads_for_every_variant() {
     let sim = chain(4);
-    let out = run_campaign(
-        &settings(1),
-        &plans(),
-        &mut sim.runner(),
-        &mut sim.agents(),
-        &Silent,
-    );
+    let out = measure_all(&sim, 1, &plans());
     let loads = out.latency_loads.clone().expect("common loads");
     // The reference is the lowest sound NDR: variant b (the baseline is limited).
     assert_eq!(loads.reference_variant, "b");
@@ -202,13 +189,7 @@ fn failures_fail_the_variant_and_the_run() {
     let sim = chain(5)
         .fail_configure("b", "VNF nf: engine coo-click is not running after start")
         .crash_after("a", 3);
-    let out = run_campaign(
-        &settings(2),
-        &plans(),
-        &mut sim.runner(),
-        &mut sim.agents(),
-        &Silent,
-    );
+    let out = measure_all(&sim, 2, &plans());
     let get = |n: &str| out.variants.iter().find(|v| v.name == n).unwrap();
     assert!(matches!(get("b").status, VariantStatus::Failed { .. }));
     match &get("a").status {
@@ -246,12 +227,10 @@ fn sporadic_stalls_do_not_make_runs_disagree() {
                     .with_noise(0.005)
                     .with_stalls(1.0, 12.0, 2000.0),
             );
-        let out = run_campaign(
-            &settings(3),
+        let out = measure_all(
+            &sim,
+            3,
             &[VariantPlan::ceiling(), plan("a", VariantRole::Variant)],
-            &mut sim.runner(),
-            &mut sim.agents(),
-            &Silent,
         );
         let a = out.variants.iter().find(|v| v.name == "a").unwrap();
         medians.push(a.results[0].ndr.as_ref().map(|x| x.median).unwrap_or(0.0));

@@ -201,7 +201,6 @@ fn prepare(ctx: &mut Ctx<'_>, plan: &VariantPlan) -> Result<Option<TrialRecord>,
     let warm = |ctx: &mut Ctx<'_>, duration_s: f64| {
         trial(
             ctx,
-            plan,
             TrialInput {
                 path: path_of(plan),
                 frame_size: size,
@@ -342,7 +341,6 @@ fn search_once(
                 let probe = probe_for(req.rate_pps, s.run.trial.probe_pps);
                 let out = trial(
                     ctx,
-                    plan,
                     TrialInput {
                         path: path_of(plan),
                         frame_size: size,
@@ -387,7 +385,7 @@ pub(crate) fn broken_record(rate: f64, duration: f64, reason: &str) -> TrialReco
 
 /// One trial with the agents' counters read before and after (not for the ceiling, whose
 /// path has no NF), faults turned into flags, soundness assessed.
-fn trial(ctx: &mut Ctx<'_>, plan: &VariantPlan, input: TrialInput) -> TrialOutput {
+fn trial(ctx: &mut Ctx<'_>, input: TrialInput) -> TrialOutput {
     let with_nfs = input.path == TrafficPath::Chain;
     let before = with_nfs.then(|| ctx.agents.counters());
     let mut out = ctx.runner.run(&input);
@@ -411,7 +409,6 @@ fn trial(ctx: &mut Ctx<'_>, plan: &VariantPlan, input: TrialInput) -> TrialOutpu
     if input.purpose != TrialPurpose::Warmup {
         measure::assess(&mut out.record, &ctx.settings.limits);
     }
-    let _ = plan;
     out
 }
 
@@ -480,14 +477,14 @@ fn measure_latency(
                 duration_s,
                 purpose: TrialPurpose::Latency,
             };
-            let mut out = trial(ctx, plan, input.clone());
+            let mut out = trial(ctx, input.clone());
             // A point disturbed by the host is measured again (a few times at most).
             for _ in 0..LATENCY_RETRIES {
                 let disturbed = out.record.flags.iter().any(|f| f.is_disturbance());
                 if !disturbed || ctx.nf_fault.is_some() || ctx.progress.interrupted() {
                     break;
                 }
-                out = trial(ctx, plan, input.clone());
+                out = trial(ctx, input.clone());
             }
             let valid = out.record.is_valid();
             points.push(LatencyPoint {

@@ -27,6 +27,11 @@ pub struct CalibrateArgs {
     /// runs (repeatable), e.g. `--pair ipfilter:ipfilter-slow`.
     #[arg(long = "pair", value_name = "A_VARIANT:B_VARIANT")]
     pub detect: Vec<String>,
+    /// Two identical variants of one run (repeatable), e.g. `--twin ipfilter:ipfilter-twin`:
+    /// they calibrate the side-by-side thresholds (`compare REPORT --pair A:B`), and every
+    /// `--pair` is then also judged side by side within each run.
+    #[arg(long = "twin", value_name = "A_VARIANT:A_TWIN")]
+    pub twins: Vec<String>,
     /// Use existing reports instead of running: a1.json,b1.json,a2.json,b2.json,... (an even
     /// number; a directory stands for the report.json under it).
     #[arg(long, value_delimiter = ',', value_name = "FILES")]
@@ -69,9 +74,9 @@ pub fn calibrate(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: {e}");
         Ok(ExitCode::from(INVALID))
     };
-    let detect = match parse_pairs(&args.detect) {
-        Ok(p) => p,
-        Err(e) => return invalid(e),
+    let (detect, twins) = match (parse_pairs(&args.detect), parse_pairs(&args.twins)) {
+        (Ok(p), Ok(t)) => (p, t),
+        (Err(e), _) | (_, Err(e)) => return invalid(e),
     };
     let mut any_failed = false;
     let paths: Vec<PathBuf> = if !args.reports.is_empty() {
@@ -146,7 +151,7 @@ pub fn calibrate(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     while let (Some(a), Some(b)) = (it.next(), it.next()) {
         runs.push((a, b));
     }
-    let mut cal = Calibration::from_pairs(&runs, &detect, &CompareOptions::default());
+    let mut cal = Calibration::from_pairs(&runs, &detect, &twins, &CompareOptions::default());
     cal.sources = paths.iter().map(|p| p.display().to_string()).collect();
     std::fs::create_dir_all(&args.out).with_context(|| format!("create {}", args.out.display()))?;
     let file = args.out.join("calibration.json");

@@ -1,12 +1,13 @@
 //! `coo-bench compare A.json B.json`: per-metric difference of B vs A with a confidence
 //! interval and a verdict; `--fail-if-worse PCT` turns a regression (or a variant B no longer
-//! measures soundly) into exit code 1.
+//! measures soundly) into exit code 1. `coo-bench compare REPORT --pair A:B` compares two
+//! variants of one run side by side, round by round.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use measure::compare::{compare_pairs, Calibration, GateResult};
+use measure::compare::{compare_pairs, compare_side_by_side, Calibration, GateResult};
 use measure::{CompareOptions, Report};
 
 const INVALID: u8 = 2;
@@ -15,8 +16,9 @@ const INVALID: u8 = 2;
 pub struct CompareArgs {
     /// Reference report (A).
     pub a: PathBuf,
-    /// Candidate report (B).
-    pub b: PathBuf,
+    /// Candidate report (B). Without it, `--pair A:B` compares two variants of report A side
+    /// by side (per-round ratios within the one run).
+    pub b: Option<PathBuf>,
     /// Exit 1 when a metric is significantly worse by more than PCT percent, or a variant
     /// measured soundly in A is missing, skipped, failed or limited in B.
     #[arg(long, value_name = "PCT")]
@@ -68,7 +70,9 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: {e}");
         Ok(ExitCode::from(INVALID))
     };
-    let (a, b) = match (read_report(&args.a), read_report(&args.b)) {
+    let side_by_side = args.b.is_none();
+    let b_path = args.b.clone().unwrap_or_else(|| args.a.clone());
+    let (a, b) = match (read_report(&args.a), read_report(&b_path)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return invalid(e),
     };
@@ -94,7 +98,17 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
             Err(e) => return invalid(format!("{}: not a calibration file: {e}", path.display())),
         }
     }
-    let mut cmp = compare_pairs(&a, &b, &pairs, &opts);
+    if side_by_side && pairs.is_empty() {
+        return invalid(
+            "one report: name the variants to compare side by side with --pair A_VARIANT:B_VARIANT"
+                .into(),
+        );
+    }
+    let mut cmp = if side_by_side {
+        compare_side_by_side(&a, &pairs, &opts)
+    } else {
+        compare_pairs(&a, &b, &pairs, &opts)
+    };
     let reasons = args.fail_if_worse.map(|pct| {
         let reasons = cmp.gate(&a, &b, pct);
         cmp.gate = Some(GateResult {
@@ -109,13 +123,21 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
             serde_json::to_string_pretty(&cmp).context("serialize comparison")?
         );
     } else {
-        println!(
-            "A = {} ({}), B = {} ({})",
-            args.a.display(),
-            a.started_at,
-            args.b.display(),
-            b.started_at
-        );
+        if side_by_side {
+            println!(
+                "side by side in {} ({}): B variant vs A variant, round by round",
+                args.a.display(),
+                a.started_at
+            );
+        } else {
+            println!(
+                "A = {} ({}), B = {} ({})",
+                args.a.display(),
+                a.started_at,
+                b_path.display(),
+                b.started_at
+            );
+        }
         print!("{}", cmp.render_table());
     }
     if cmp.metrics.is_empty() {

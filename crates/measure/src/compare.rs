@@ -23,11 +23,16 @@ use crate::report::{
     FrameSize, FrameSizeResult, Report, VariantReport, VariantRole, VariantStatus,
 };
 use crate::search::GoalResult;
-use crate::stats::{bootstrap_relative_diff, median, Interval};
+use crate::stats::{bootstrap_relative_diff, median, median_ci, Interval};
 use crate::table::render;
 
 /// Fewest valid repetitions per side for a bootstrap.
 pub const MIN_REPETITIONS: usize = 3;
+
+/// Metrics of a side-by-side comparison (two variants of one run): B's rate over A's,
+/// round by round (see [`compare_side_by_side`]).
+pub const SIDE_BY_SIDE_NDR: &str = "ndr_side_by_side";
+pub const SIDE_BY_SIDE_PDR: &str = "pdr_side_by_side";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -402,6 +407,7 @@ pub fn compare_pairs(
             vb,
             opts,
             b_variant: (an != bn).then(|| bn.clone()),
+            suffix: "",
         };
         for ra in &va.results {
             let Some(rb) = vb.result(ra.frame_size) else {
@@ -432,6 +438,165 @@ pub fn compare_pairs(
     }
 }
 
+/// Compares variant B with variant A **of the same run**, for every `(A, B)` in `pairs`: the
+/// comparison the mission asks for (a ratio measured side by side, its noise measured A/A).
+///
+/// Variants of one run are measured in interleaved rounds (A B, A B, …), so a slowdown of the
+/// host that lasts seconds or minutes hits both sides of a round alike and cancels in the
+/// per-round ratio B/A; across runs it does not (docs/measurement.md). Per metric:
+/// - `ndr_side_by_side` / `pdr_side_by_side`: the per-round differences (B_i / A_i − 1) over
+///   the rounds where both have a valid rate; their median, and the distribution-free
+///   confidence interval of that median ([`median_ci`]); `limited` when either side is bounded
+///   by the measurement, `inconclusive` with fewer than [`MIN_REPETITIONS`] rounds;
+/// - latency at the run's common loads: both variants at the same offered rate, point
+///   difference.
+///
+/// Thresholds come from A/A *twins* (two identical variants in one run, `calibrate --twin`),
+/// keyed by A's name.
+pub fn compare_side_by_side(
+    r: &Report,
+    pairs: &[(String, String)],
+    opts: &CompareOptions,
+) -> Comparison {
+    let mut warnings = Vec::new();
+    let mut metrics = Vec::new();
+    let measured = |name: &str| {
+        r.variant(name)
+            .filter(|v| v.status == VariantStatus::Measured)
+    };
+    for (an, bn) in pairs {
+        let (Some(va), Some(vb)) = (measured(an), measured(bn)) else {
+            for n in [an, bn] {
+                if measured(n).is_none() {
+                    warnings.push(format!("variant {n} is not measured in the report"));
+                }
+            }
+            continue;
+        };
+        let ctx = Ctx {
+            a: r,
+            b: r,
+            va,
+            vb,
+            opts,
+            b_variant: Some(bn.clone()),
+            suffix: "_side_by_side",
+        };
+        for ra in &va.results {
+            let Some(rb) = vb.result(ra.frame_size) else {
+                continue;
+            };
+            compare_paired(&ctx, ra, rb, &mut metrics);
+            compare_latency(&ctx, ra, rb, &mut metrics);
+        }
+    }
+    Comparison {
+        metrics,
+        warnings,
+        options: opts.clone(),
+        pairs: pairs.to_vec(),
+        gate: None,
+    }
+}
+
+/// Per-round relative differences (B_i / A_i − 1, percent) of one goal, over the rounds in
+/// which both variants have a valid rate.
+fn per_round_diffs(ra: &FrameSizeResult, rb: &FrameSizeResult, pdr: bool) -> Vec<f64> {
+    let rate = |rep: &crate::report::Repetition| {
+        if pdr {
+            rep.pdr.as_ref()?.rate_pps
+        } else {
+            rep.ndr.as_ref()?.rate_pps
+        }
+    };
+    ra.repetitions
+        .iter()
+        .zip(&rb.repetitions)
+        .filter_map(|(x, y)| {
+            let (x, y) = (rate(x)?, rate(y)?);
+            (x > 0.0).then(|| 100.0 * (y / x - 1.0))
+        })
+        .collect()
+}
+
+fn compare_paired(
+    ctx: &Ctx<'_>,
+    ra: &FrameSizeResult,
+    rb: &FrameSizeResult,
+    out: &mut Vec<MetricComparison>,
+) {
+    for (metric, pdr) in [(SIDE_BY_SIDE_NDR, false), (SIDE_BY_SIDE_PDR, true)] {
+        let agg = |r: &FrameSizeResult| if pdr { r.pdr.clone() } else { r.ndr.clone() };
+        let (Some(aa), Some(ab)) = (agg(ra), agg(rb)) else {
+            continue;
+        };
+        let diffs = per_round_diffs(ra, rb, pdr);
+        let Some(diff) = median(&diffs) else { continue };
+        let goals = |r: &FrameSizeResult| -> Vec<GoalResult> {
+            r.repetitions
+                .iter()
+                .filter_map(|rep| {
+                    if pdr {
+                        rep.pdr.clone()
+                    } else {
+                        rep.ndr.clone()
+                    }
+                })
+                .collect()
+        };
+        let limits: Vec<String> = [
+            ("A", limit_of(ra, &goals(ra))),
+            ("B", limit_of(rb, &goals(rb))),
+        ]
+        .into_iter()
+        .filter_map(|(side, l)| l.map(|l| format!("{side} {l}")))
+        .collect();
+        let noise = ctx.noise(ra.frame_size, metric);
+        let (ci, method, v) = if !limits.is_empty() {
+            (
+                None,
+                format!(
+                    "limited: {} (a lower bound set by the measurement, not a difference between engines)",
+                    limits.join(", ")
+                ),
+                Verdict::Limited,
+            )
+        } else if diffs.len() < MIN_REPETITIONS {
+            (
+                None,
+                format!(
+                    "too-few-repetitions ({} rounds with both rates)",
+                    diffs.len()
+                ),
+                Verdict::Inconclusive,
+            )
+        } else {
+            let ci = median_ci(&diffs, ctx.opts.level);
+            (
+                ci,
+                format!(
+                    "side by side: median of per-round B/A (n = {})",
+                    diffs.len()
+                ),
+                verdict(ci, diff, noise, true),
+            )
+        };
+        let mut m = ctx.metric(
+            ra.frame_size,
+            metric,
+            "pps",
+            true,
+            aa.median,
+            ab.median,
+            ci,
+            method,
+            v,
+        );
+        m.diff_pct = diff;
+        out.push(m);
+    }
+}
+
 struct Ctx<'a> {
     a: &'a Report,
     b: &'a Report,
@@ -439,6 +604,9 @@ struct Ctx<'a> {
     vb: &'a VariantReport,
     opts: &'a CompareOptions,
     b_variant: Option<String>,
+    /// Appended to latency metric names ("" across runs, "_side_by_side" within one run), so
+    /// the two kinds have thresholds of their own.
+    suffix: &'static str,
 }
 
 impl Ctx<'_> {
@@ -672,7 +840,7 @@ fn compare_latency(
             if x == 0 {
                 continue;
             }
-            let metric = format!("latency_{pct}pct_{name}");
+            let metric = format!("latency_{pct}pct_{name}{}", ctx.suffix);
             let diff = 100.0 * (y as f64 - x as f64) / x as f64;
             let v = verdict(None, diff, ctx.noise(ra.frame_size, &metric), false);
             out.push(ctx.metric(
@@ -712,7 +880,12 @@ pub struct Calibration {
     /// (in-sample, so ~0 by construction) and at the default ones.
     pub false_alarm_rate_suggested: f64,
     pub false_alarm_rate_default: f64,
-    /// For each `--pair A:B`: how many pairs report B worse at the suggested thresholds.
+    /// Side by side (`--twin`): share of the 2N runs in which the gate (`--fail-if-worse 0`)
+    /// fails on an A/A twin, at the suggested thresholds; None without twins.
+    #[serde(default)]
+    pub false_alarm_rate_side_by_side: Option<f64>,
+    /// For each `--pair A:B`: how many pairs report B worse at the suggested thresholds
+    /// (across runs: A of run a against B of run b; side by side: A and B of one run).
     #[serde(default)]
     pub detection: Vec<Detection>,
     /// The reports, in order a1, b1, a2, b2, ...
@@ -726,7 +899,10 @@ pub struct CalibratedMetric {
     pub variant: String,
     pub frame_size: FrameSize,
     pub metric: String,
-    /// (b − a) / a per A/A pair, percent.
+    /// Comparisons behind it: the A/A pairs (across runs) or the 2N runs (side by side).
+    #[serde(default)]
+    pub samples: usize,
+    /// (b − a) / a per A/A pair (or per run for a side-by-side twin), percent.
     pub diffs_pct: Vec<f64>,
     pub max_abs_diff_pct: f64,
     pub robust_stdev_pct: f64,
@@ -746,10 +922,46 @@ pub struct Detection {
     pub b_variant: String,
     pub frame_size: FrameSize,
     pub metric: String,
-    /// Pairs whose verdict for B was WORSE.
+    /// Pairs (runs, side by side) whose verdict for B was WORSE.
     pub detected: usize,
     pub pairs: usize,
+    /// True when A and B were compared within each run (see [`compare_side_by_side`]).
+    #[serde(default)]
+    pub side_by_side: bool,
     pub median_diff_pct: Option<f64>,
+}
+
+/// How often B was WORSE than A, per (frame size, metric), over comparisons `cs`.
+fn detections(pa: &str, pb: &str, cs: &[Comparison], side_by_side: bool) -> Vec<Detection> {
+    let mut seen: Vec<(FrameSize, String)> = Vec::new();
+    for m in cs.iter().flat_map(|c| &c.metrics) {
+        if !seen
+            .iter()
+            .any(|(f, n)| *f == m.frame_size && *n == m.metric)
+        {
+            seen.push((m.frame_size, m.metric.clone()));
+        }
+    }
+    seen.into_iter()
+        .map(|(f, metric)| {
+            let ms: Vec<&MetricComparison> = cs
+                .iter()
+                .flat_map(|c| c.metrics.iter())
+                .filter(|m| m.frame_size == f && m.metric == metric)
+                .collect();
+            let d: Vec<f64> = ms.iter().map(|m| m.diff_pct).collect();
+            Detection {
+                a_variant: pa.to_string(),
+                b_variant: pb.to_string(),
+                frame_size: f,
+                metric,
+                detected: ms.iter().filter(|m| m.verdict == Verdict::Worse).count(),
+                pairs: cs.len(),
+                side_by_side,
+                median_diff_pct: median(&d),
+            }
+        })
+        .collect()
 }
 
 fn robust_stdev(v: &[f64]) -> f64 {
@@ -761,27 +973,43 @@ fn robust_stdev(v: &[f64]) -> f64 {
 impl Calibration {
     /// Derives per-metric noise thresholds from A/A pairs of reports of the same code, and
     /// for each of `pairs` (variant of A, variant of B) how often B is detected as worse.
+    ///
+    /// `twins` are A/A pairs of identical variants inside each run: they calibrate the
+    /// side-by-side metrics ([`compare_side_by_side`]) over all 2N runs, and `pairs` are then
+    /// also judged side by side within each run.
     pub fn from_pairs(
         runs: &[(Report, Report)],
         pairs: &[(String, String)],
+        twins: &[(String, String)],
         defaults: &CompareOptions,
     ) -> Calibration {
         let base = CompareOptions {
             noise: BTreeMap::new(),
             ..defaults.clone()
         };
-        let aa: Vec<Comparison> = runs.iter().map(|(a, b)| compare(a, b, &base)).collect();
+        let singles: Vec<&Report> = runs.iter().flat_map(|(a, b)| [a, b]).collect();
+        let across = |o: &CompareOptions| -> Vec<Comparison> {
+            runs.iter().map(|(a, b)| compare(a, b, o)).collect()
+        };
+        let within = |o: &CompareOptions, ps: &[(String, String)]| -> Vec<Comparison> {
+            if ps.is_empty() {
+                return Vec::new();
+            }
+            singles
+                .iter()
+                .map(|r| compare_side_by_side(r, ps, o))
+                .collect()
+        };
+        let (aa, tw) = (across(&base), within(&base, twins));
         // (variant, frame, metric) → diffs, in first-seen order.
         let mut keys: Vec<(String, FrameSize, String)> = Vec::new();
         let mut diffs: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-        for c in &aa {
-            for m in &c.metrics {
-                let k = noise_key(&m.variant, m.frame_size, &m.metric);
-                if !diffs.contains_key(&k) {
-                    keys.push((m.variant.clone(), m.frame_size, m.metric.clone()));
-                }
-                diffs.entry(k).or_default().push(m.diff_pct);
+        for m in aa.iter().chain(&tw).flat_map(|c| &c.metrics) {
+            let k = noise_key(&m.variant, m.frame_size, &m.metric);
+            if !diffs.contains_key(&k) {
+                keys.push((m.variant.clone(), m.frame_size, m.metric.clone()));
             }
+            diffs.entry(k).or_default().push(m.diff_pct);
         }
         let mut thresholds = BTreeMap::new();
         for (v, f, m) in &keys {
@@ -796,10 +1024,7 @@ impl Calibration {
             noise: thresholds.clone(),
             ..base.clone()
         };
-        let at: Vec<Comparison> = runs
-            .iter()
-            .map(|(a, b)| compare(a, b, &suggested))
-            .collect();
+        let (at, tw_at) = (across(&suggested), within(&suggested, twins));
         let significant = |v: Verdict| matches!(v, Verdict::Better | Verdict::Worse);
         let count = |cs: &[Comparison], k: &str| {
             cs.iter()
@@ -816,11 +1041,11 @@ impl Calibration {
             .map(|(v, f, m)| {
                 let k = noise_key(v, *f, m);
                 let d = diffs[&k].clone();
+                let side = m.ends_with("_side_by_side");
                 let run_spread_pct = (m == "ndr" || m == "pdr")
                     .then(|| {
-                        let meds: Vec<f64> = runs
+                        let meds: Vec<f64> = singles
                             .iter()
-                            .flat_map(|(a, b)| [a, b])
                             .filter_map(|r| {
                                 let res = r.variant(v)?.result(*f)?;
                                 let agg = if m == "ndr" { &res.ndr } else { &res.pdr };
@@ -832,65 +1057,45 @@ impl Calibration {
                         (min > 0.0 && meds.len() >= 2).then(|| 100.0 * (max / min - 1.0))
                     })
                     .flatten();
+                let (with_suggested, with_default) = if side { (&tw_at, &tw) } else { (&at, &aa) };
                 CalibratedMetric {
                     variant: v.clone(),
                     frame_size: *f,
                     metric: m.clone(),
+                    samples: if side { singles.len() } else { runs.len() },
                     max_abs_diff_pct: d.iter().map(|x| x.abs()).fold(0.0, f64::max),
                     robust_stdev_pct: robust_stdev(&d),
                     diffs_pct: d,
                     threshold_pct: thresholds[&k],
                     run_spread_pct,
-                    false_alarms_suggested: count(&at, &k),
-                    false_alarms_default: count(&aa, &k),
+                    false_alarms_suggested: count(with_suggested, &k),
+                    false_alarms_default: count(with_default, &k),
                 }
             })
             .collect();
-        let rate = |cs: &[Comparison], pairs: &[(Report, Report)]| {
+        let gate_rate = |cs: &[Comparison], reports: &[(&Report, &Report)]| {
             if cs.is_empty() {
                 return 0.0;
             }
             let failing = cs
                 .iter()
-                .zip(pairs)
+                .zip(reports)
                 .filter(|(c, (a, b))| !c.gate(a, b, 0.0).is_empty())
                 .count();
             failing as f64 / cs.len() as f64
         };
+        let run_pairs: Vec<(&Report, &Report)> = runs.iter().map(|(a, b)| (a, b)).collect();
+        let run_selves: Vec<(&Report, &Report)> = singles.iter().map(|r| (*r, *r)).collect();
         let mut detection = Vec::new();
         for (pa, pb) in pairs {
             let pair = [(pa.clone(), pb.clone())];
-            let cs: Vec<Comparison> = runs
+            let cross: Vec<Comparison> = runs
                 .iter()
                 .map(|(a, b)| compare_pairs(a, b, &pair, &suggested))
                 .collect();
-            let mut seen: Vec<(FrameSize, String)> = Vec::new();
-            for c in &cs {
-                for m in &c.metrics {
-                    if !seen
-                        .iter()
-                        .any(|(f, n)| *f == m.frame_size && *n == m.metric)
-                    {
-                        seen.push((m.frame_size, m.metric.clone()));
-                    }
-                }
-            }
-            for (f, metric) in seen {
-                let ms: Vec<&MetricComparison> = cs
-                    .iter()
-                    .flat_map(|c| c.metrics.iter())
-                    .filter(|m| m.frame_size == f && m.metric == metric)
-                    .collect();
-                let d: Vec<f64> = ms.iter().map(|m| m.diff_pct).collect();
-                detection.push(Detection {
-                    a_variant: pa.clone(),
-                    b_variant: pb.clone(),
-                    frame_size: f,
-                    metric,
-                    detected: ms.iter().filter(|m| m.verdict == Verdict::Worse).count(),
-                    pairs: runs.len(),
-                    median_diff_pct: median(&d),
-                });
+            detection.extend(detections(pa, pb, &cross, false));
+            if !twins.is_empty() {
+                detection.extend(detections(pa, pb, &within(&suggested, &pair), true));
             }
         }
         Calibration {
@@ -899,8 +1104,10 @@ impl Calibration {
             rule: CALIBRATION_RULE.into(),
             thresholds,
             metrics,
-            false_alarm_rate_suggested: rate(&at, runs),
-            false_alarm_rate_default: rate(&aa, runs),
+            false_alarm_rate_suggested: gate_rate(&at, &run_pairs),
+            false_alarm_rate_default: gate_rate(&aa, &run_pairs),
+            false_alarm_rate_side_by_side: (!twins.is_empty())
+                .then(|| gate_rate(&tw_at, &run_selves)),
             detection,
             sources: Vec::new(),
         }
@@ -931,8 +1138,8 @@ impl Calibration {
                     format!("{:.2}%", m.robust_stdev_pct),
                     m.run_spread_pct.map_or("-".into(), |s| format!("{s:.2}%")),
                     format!("{:.2}%", m.threshold_pct),
-                    format!("{}/{}", m.false_alarms_suggested, self.pairs),
-                    format!("{}/{}", m.false_alarms_default, self.pairs),
+                    format!("{}/{}", m.false_alarms_suggested, m.samples),
+                    format!("{}/{}", m.false_alarms_default, m.samples),
                 ]
             })
             .collect();
@@ -944,15 +1151,27 @@ impl Calibration {
             100.0 * self.false_alarm_rate_default,
             self.rule
         ));
+        if let Some(r) = self.false_alarm_rate_side_by_side {
+            out.push_str(&format!(
+                "side by side (A/A twins in each of the {} runs): the gate fails in {:.0}% of the runs at the suggested thresholds\n",
+                2 * self.pairs,
+                100.0 * r
+            ));
+        }
         for d in &self.detection {
             out.push_str(&format!(
-                "detection {}→{} {} B {}: B worse in {}/{} pairs (median diff {})\n",
+                "detection {}→{} {} B {}: B worse in {}/{} {} (median diff {})\n",
                 d.a_variant,
                 d.b_variant,
                 d.frame_size,
                 d.metric,
                 d.detected,
                 d.pairs,
+                if d.side_by_side {
+                    "runs, side by side"
+                } else {
+                    "pairs"
+                },
                 d.median_diff_pct
                     .map_or("-".into(), |x| format!("{x:+.2}%"))
             ));

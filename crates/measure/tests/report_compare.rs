@@ -490,7 +490,8 @@ fn calibration_from_a_a_pairs_sets_thresholds_and_detects_a_slower_variant() {
         })
         .collect();
     let pair = [("ipfilter".to_string(), "ipfilter-slow".to_string())];
-    let cal = measure::compare::Calibration::from_pairs(&runs, &pair, &CompareOptions::default());
+    let cal =
+        measure::compare::Calibration::from_pairs(&runs, &pair, &[], &CompareOptions::default());
     assert_eq!(cal.pairs, 4);
     let ndr = cal
         .metrics
@@ -563,4 +564,130 @@ fn roles_limits_and_confidence_intervals_are_rendered() {
     let svg = measure::plot::throughput_svg(&r).unwrap();
     assert!(svg.contains("generator-limited"), "label missing");
     assert!(svg.contains("kernel-forward (baseline)"));
+}
+
+/// A variant whose capacity changes from round to round (`caps[i]` in round i): the host's
+/// speed drifting under an interleaved campaign.
+fn drifting(name: &str, caps: &[f64], seed: u64) -> VariantReport {
+    let mut v = variant(name, caps[0], 1, seed, 20);
+    let repetitions: Vec<Repetition> = caps
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let mut dev = SimulatedDevice::new(c, seed + i as u64).with_noise(0.002);
+            let (o, trials) = run_search(SearchConfig::default(), |r| dev.trial(r)).unwrap();
+            Repetition {
+                ndr: o.goal(Goal::Ndr).cloned(),
+                pdr: o.goal(Goal::Pdr).cloned(),
+                trials,
+            }
+        })
+        .collect();
+    let lat = v.results[0].latency.clone();
+    v.results = vec![FrameSizeResult::new(FrameSize::Bytes(64), repetitions, lat)];
+    v
+}
+
+/// One run of ipfilter, an identical twin and a 10 % slower variant, in rounds whose host
+/// speed is `caps` × `scale`.
+fn ab_run(scale: f64, seed: u64) -> Report {
+    let caps: Vec<f64> = [1.0, 0.8, 1.15, 0.9, 1.05]
+        .iter()
+        .map(|c| c * scale * 1.0e6)
+        .collect();
+    let slow: Vec<f64> = caps.iter().map(|c| c * 0.9).collect();
+    report(vec![
+        drifting("ipfilter", &caps, seed),
+        drifting("ipfilter-twin", &caps, seed + 100),
+        drifting("ipfilter-slow", &slow, seed + 200),
+    ])
+}
+
+#[test]
+fn side_by_side_cancels_host_drift_between_rounds() {
+    use measure::compare::{compare_side_by_side, SIDE_BY_SIDE_NDR};
+    let r = ab_run(1.0, 7000);
+    let pair = |a: &str, b: &str| [(a.to_string(), b.to_string())];
+    let ndr = |c: &measure::Comparison| {
+        c.metrics
+            .iter()
+            .find(|m| m.metric == SIDE_BY_SIDE_NDR)
+            .unwrap()
+            .clone()
+    };
+    let twin = compare_side_by_side(&r, &pair("ipfilter", "ipfilter-twin"), &Default::default());
+    let m = ndr(&twin);
+    assert_eq!(
+        m.verdict,
+        Verdict::NoSignificantDifference,
+        "{}",
+        twin.render_table()
+    );
+    assert!(m.diff_pct.abs() < 1.0, "{m:?}");
+    assert!(twin.gate(&r, &r, 0.0).is_empty());
+    let slow = compare_side_by_side(&r, &pair("ipfilter", "ipfilter-slow"), &Default::default());
+    let m = ndr(&slow);
+    assert_eq!(m.verdict, Verdict::Worse, "{}", slow.render_table());
+    assert!((m.diff_pct + 10.0).abs() < 1.5, "{m:?}");
+    let ci = m.ci.unwrap();
+    assert!(ci.high < -2.0, "{ci:?}");
+    assert!(!slow.gate(&r, &r, 5.0).is_empty());
+    // The same medians compared as independent samples cannot see it: the rounds' drift
+    // (−20 %..+15 %) swamps 10 %.
+    let unpaired = measure::compare::compare_pairs(
+        &r,
+        &r,
+        &pair("ipfilter", "ipfilter-slow"),
+        &Default::default(),
+    );
+    let u = unpaired.metrics.iter().find(|m| m.metric == "ndr").unwrap();
+    assert_ne!(u.verdict, Verdict::Worse, "{}", unpaired.render_table());
+    // A variant the run does not have is a warning, not a metric.
+    let missing = compare_side_by_side(&r, &pair("ipfilter", "nope"), &Default::default());
+    assert!(missing.metrics.is_empty());
+    assert!(missing.warnings[0].contains("nope"));
+}
+
+#[test]
+fn twins_calibrate_side_by_side_thresholds_across_slow_and_fast_runs() {
+    // Whole runs 15 % slower or faster than others: across runs that is noise the gate must
+    // tolerate; side by side it cancels.
+    let scales = [1.0, 0.85, 1.1, 0.95, 1.0, 1.15, 0.9, 1.05];
+    let runs: Vec<(Report, Report)> = scales
+        .chunks(2)
+        .enumerate()
+        .map(|(i, s)| {
+            let seed = 8000 + 1000 * i as u64;
+            (ab_run(s[0], seed), ab_run(s[1], seed + 500))
+        })
+        .collect();
+    let pair = [("ipfilter".to_string(), "ipfilter-slow".to_string())];
+    let twin = [("ipfilter".to_string(), "ipfilter-twin".to_string())];
+    let cal = measure::compare::Calibration::from_pairs(&runs, &pair, &twin, &Default::default());
+    let key = measure::compare::noise_key("ipfilter", FrameSize::Bytes(64), "ndr_side_by_side");
+    let t = cal.thresholds[&key];
+    assert!((0.5..5.0).contains(&t), "side-by-side threshold {t}");
+    let m = cal
+        .metrics
+        .iter()
+        .find(|m| m.metric == "ndr_side_by_side")
+        .unwrap();
+    assert_eq!(m.samples, 8);
+    assert_eq!(m.diffs_pct.len(), 8);
+    assert_eq!(cal.false_alarm_rate_side_by_side, Some(0.0));
+    let across = cal
+        .detection
+        .iter()
+        .find(|d| !d.side_by_side && d.metric == "ndr")
+        .unwrap();
+    let within = cal
+        .detection
+        .iter()
+        .find(|d| d.side_by_side && d.metric == "ndr_side_by_side")
+        .unwrap();
+    assert_eq!((within.detected, within.pairs), (8, 8), "{within:?}");
+    assert!(across.detected < across.pairs, "{across:?}");
+    assert!(cal
+        .render_table()
+        .contains("B worse in 8/8 runs, side by side"));
 }

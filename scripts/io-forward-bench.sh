@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
-# Forwarding benchmark: gen netns -> veth -> NF netns (two veths) -> veth -> sink netns.
+# One NF between two veths, engines side by side in one run (issue #14, docs/performance-io.md):
+#   gen netns -> veth -> NF netns (two veths) -> veth -> sink netns   (+ a direct gen -> sink veth)
 #
-# NFs compared in the same run with the same generator:
-#   refclick : reference Click   FromDevice(a, METHOD LINUX, BURST 32) -> Queue -> ToDevice(b)
-#   coo-click: coo-click         same config, --io-mode throughput
-#   raw      : click-io's raw forwarder (the I/O layer without a Click graph; a ceiling)
-# Throughput = frames counted by the sink veth's kernel counter / generator seconds.
-# Latency (one-way p50/p99, 60 B frames, payload timestamps): gen -> NF -> sink with the NF in
-# latency mode, minus the same measurement over a direct gen -> sink veth.
+# Each engine gets the one-NF function the way the agent gives it to that engine:
+#   refclick           reference Click, the agent's rewrite of FromDPDKDevice(0) -> ToDPDKDevice(1):
+#                      FromDevice(n0, METHOD LINUX, SNIFFER false, BURST 32) -> Queue(1024) -> ToDevice(n1, BURST 32)
+#   coo-click:MODE     coo-click --ports n0,n1 --io-mode MODE (MODE: balanced, throughput, latency)
+#   fastclick          FastClick, the function unchanged on DPDK's af_packet PMD (busy-polls its CPU)
+#   raw                click-io's raw forwarder, no Click graph (the I/O floor)
+# Every NF runs alone on NF_CPU, at the same priority; generator on GEN_CPU.
 #
-# Needs root. Env: COO_BENCH_REFERENCE_CLICK (reference click binary), COO_CLICK (coo-click
-# binary; default target/release/coo-click), SECONDS_PER_RUN (default 5), REPS (default 3),
-# SIZE (frame bytes without FCS, default 60), NF_CPU (default 1), GEN_CPU (default 0),
-# PRIO (nice level of generator and NF, default -10, so background builds disturb less).
-# Every namespace is named cbtXXXX* and removed on exit. No address is configured anywhere:
-# frames are raw Ethernet, counted by kernel interface counters.
+# 1. Forwarding: the generator sends as fast as it can for SECONDS_PER_RUN; forwarded rate =
+#    frames counted by the sink veth's kernel counter / generator seconds; NF CPU per frame.
+# 2. Latency at a common offered load: LOAD_PCT % (default 50) of the forwarded rate of the
+#    LOAD_OF kind (default coo-click:balanced), the same for every NF: a 10 kpps probe stream with
+#    payload timestamps plus background frames the sink's ring does not take; one-way p50/p99
+#    minus the same over the direct veth at the same load.
+#
+# Needs root. Env: COO_BENCH_REFERENCE_CLICK, COO_BENCH_FASTCLICK (binaries; kinds whose binary
+# is absent are skipped with a reason), COO_CLICK (default target/release/coo-click),
+# SECONDS_PER_RUN (5), REPS (3), SIZE (60 = 64 B with FCS), NF_CPU (1), GEN_CPU (0), PRIO (-10),
+# ONLY (kinds, comma-separated), LOAD_PCT (50), LOAD_OF (coo-click:balanced), IO_BENCH (a built
+# io-bench binary: skips the build).
+# Namespaces are named cbtXXXX* and removed on exit; no address is configured anywhere.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,14 +33,19 @@ NF_CPU=${NF_CPU:-1}
 GEN_CPU=${GEN_CPU:-0}
 PRIO=${PRIO:--10}
 REF=${COO_BENCH_REFERENCE_CLICK:-}
+FC=${COO_BENCH_FASTCLICK:-}
 COO=${COO_CLICK:-$ROOT/target/release/coo-click}
-ONLY=${ONLY:-refclick,coo-click,raw}
+ONLY=${ONLY:-refclick,coo-click:balanced,coo-click:throughput,coo-click:latency,fastclick}
+LOAD_PCT=${LOAD_PCT:-50}
+LOAD_OF=${LOAD_OF:-coo-click:balanced}
 
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root" >&2; exit 0; }
 
-echo "building io-bench (release)..." >&2
-(cd "$ROOT" && cargo build --release -q -p click-io --example io-bench)
-BENCH=$ROOT/target/release/examples/io-bench
+BENCH=${IO_BENCH:-$ROOT/target/release/examples/io-bench}
+if [ -z "${IO_BENCH:-}" ]; then
+  echo "building io-bench (release)..." >&2
+  (cd "$ROOT" && cargo build --release -q -p click-io --example io-bench)
+fi
 
 P=cbt$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
 G=${P}g N=${P}n S=${P}s
@@ -40,6 +53,7 @@ NF_PID=
 cleanup() {
   [ -n "$NF_PID" ] && kill "$NF_PID" 2>/dev/null && wait "$NF_PID" 2>/dev/null || true
   for ns in "$G" "$N" "$S"; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "/var/run/dpdk/coo-$P" 2>/dev/null || true
 }
 trap cleanup EXIT INT TERM
 
@@ -58,21 +72,24 @@ mkveth "$G" ${P}g1 "$S" ${P}s1     # direct path, latency baseline
 sleep 0.3
 
 sink_rx() { ip netns exec "$S" cat /sys/class/net/${P}s0/statistics/rx_packets; }
-# CPU time (user+system, clock ticks) of the NF process: robust against a busy machine,
-# where the NF's share of its core varies but its cost per packet does not.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 TCK=$(getconf CLK_TCK)
 json() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
+FUNC="FromDPDKDevice(0) -> ToDPDKDevice(1);"
+REFCFG="FromDevice(${P}n0, METHOD LINUX, SNIFFER false, BURST 32) -> Queue(1024) -> ToDevice(${P}n1, BURST 32);"
 
-start_nf() { # kind mode
-  local cfg="FromDevice(${P}n0, METHOD LINUX, BURST 32, SNIFFER false) -> Queue(1024) -> ToDevice(${P}n1, BURST 32);"
+start_nf() { # kind
+  local run=(ip netns exec "$N" nice -n "$PRIO" taskset -c "$NF_CPU")
   case $1 in
-    refclick) ip netns exec "$N" nice -n "$PRIO" taskset -c "$NF_CPU" "$REF" -e "$cfg" >/dev/null 2>&1 & ;;
-    coo-click) ip netns exec "$N" nice -n "$PRIO" taskset -c "$NF_CPU" "$COO" --io-mode "$2" -e "$cfg" >/dev/null 2>&1 & ;;
-    raw) ip netns exec "$N" nice -n "$PRIO" taskset -c "$NF_CPU" "$BENCH" fwd --in ${P}n0 --out ${P}n1 --mode "$2" --seconds 3600 >/dev/null 2>&1 & ;;
+    refclick) "${run[@]}" "$REF" -e "$REFCFG" >/dev/null 2>&1 & ;;
+    coo-click:*) "${run[@]}" "$COO" --io-mode "${1#coo-click:}" --ports ${P}n0,${P}n1 -e "$FUNC" >/dev/null 2>&1 & ;;
+    fastclick) "${run[@]}" "$FC" --dpdk -l "$NF_CPU" --no-huge -m 512 --no-pci --no-shconf --file-prefix="coo-$P" \
+                 --vdev=net_af_packet0,iface=${P}n0,framecnt=4096 --vdev=net_af_packet1,iface=${P}n1,framecnt=4096 \
+                 -- -e "$FUNC" >/dev/null 2>&1 & ;;
+    raw) "${run[@]}" "$BENCH" fwd --in ${P}n0 --out ${P}n1 --mode throughput --seconds 3600 >/dev/null 2>&1 & ;;
   esac
   NF_PID=$!
-  sleep 0.7
+  sleep 1.5
   kill -0 "$NF_PID" 2>/dev/null || { echo "NF $1 failed to start" >&2; NF_PID=; return 1; }
 }
 stop_nf() { [ -n "$NF_PID" ] && { kill "$NF_PID" 2>/dev/null; wait "$NF_PID" 2>/dev/null || true; NF_PID=; }; }
@@ -80,17 +97,18 @@ stop_nf() { [ -n "$NF_PID" ] && { kill "$NF_PID" 2>/dev/null; wait "$NF_PID" 2>/
 available() {
   case $1 in
     refclick) [ -n "$REF" ] && [ -x "$REF" ] || { echo "skip refclick: COO_BENCH_REFERENCE_CLICK not set or not executable" >&2; return 1; } ;;
-    coo-click) [ -x "$COO" ] || { echo "skip coo-click: $COO not built (cargo build --release)" >&2; return 1; } ;;
+    fastclick) [ -n "$FC" ] && [ -x "$FC" ] || { echo "skip fastclick: COO_BENCH_FASTCLICK not set or not executable" >&2; return 1; } ;;
+    coo-click:*) [ -x "$COO" ] || { echo "skip $1: $COO not built (cargo build --release)" >&2; return 1; } ;;
   esac
 }
 
 declare -A BEST CAP
 echo "# forwarding, ${SIZE} B frames (+FCS), ${SECS}s x ${REPS} per NF, NF on CPU ${NF_CPU}, generator on CPU ${GEN_CPU}"
-printf '%-10s %-4s %10s %10s %10s %12s %14s\n' nf rep offered_mpps fwd_mpps loss_pct nf_cpu_us/pkt capacity_mpps
+printf '%-22s %-4s %10s %10s %10s %12s %14s\n' nf rep offered_mpps fwd_mpps loss_pct nf_cpu_us/pkt capacity_mpps
 for rep in $(seq 1 "$REPS"); do
   for kind in ${ONLY//,/ }; do
     available "$kind" || continue
-    start_nf "$kind" throughput || continue
+    start_nf "$kind" || continue
     before=$(sink_rx); t0=$(cpu_ticks "$NF_PID")
     out=$(ip netns exec "$G" nice -n "$PRIO" taskset -c "$GEN_CPU" "$BENCH" gen --dev ${P}g0 --seconds "$SECS" --size "$SIZE")
     sleep 0.3
@@ -100,36 +118,40 @@ for rep in $(seq 1 "$REPS"); do
     fwd=$((after - before))
     read -r off mpps loss cpp cap < <(awk -v s="$sent" -v f="$fwd" -v t="$el" -v c=$((t1 - t0)) -v hz="$TCK" \
       'BEGIN{us = (f>0 ? c/hz*1e6/f : 0); printf "%.3f %.3f %.2f %.3f %.3f\n", s/t/1e6, f/t/1e6, (s>0?100*(s-f)/s:0), us, (us>0?1/us:0)}')
-    printf '%-10s %-4s %10s %10s %10s %12s %14s\n' "$kind" "$rep" "$off" "$mpps" "$loss" "$cpp" "$cap"
-    prevc=${CAP[$kind]:-0}
-    CAP[$kind]=$(awk -v a="$prevc" -v b="$cap" 'BEGIN{print (b>a?b:a)}')
-    prev=${BEST[$kind]:-0}
-    BEST[$kind]=$(awk -v a="$prev" -v b="$mpps" 'BEGIN{print (b>a?b:a)}')
+    printf '%-22s %-4s %10s %10s %10s %12s %14s\n' "$kind" "$rep" "$off" "$mpps" "$loss" "$cpp" "$cap"
+    CAP[$kind]=$(awk -v a="${CAP[$kind]:-0}" -v b="$cap" 'BEGIN{print (b>a?b:a)}')
+    BEST[$kind]=$(awk -v a="${BEST[$kind]:-0}" -v b="$mpps" 'BEGIN{print (b>a?b:a)}')
   done
 done
 echo
-for kind in ${ONLY//,/ }; do [ -n "${BEST[$kind]:-}" ] && echo "best $kind: ${BEST[$kind]} Mpps forwarded, capacity ${CAP[$kind]} Mpps per NF core"; done
+for kind in ${ONLY//,/ }; do [ -n "${BEST[$kind]:-}" ] && echo "best $kind: ${BEST[$kind]} Mpps forwarded, capacity ${CAP[$kind]} Mpps per NF core (busy-polling engines use their whole core)"; done
 if [ -n "${BEST[refclick]:-}" ]; then
-  for kind in coo-click raw; do
-    [ -n "${BEST[$kind]:-}" ] && awk -v a="${BEST[$kind]}" -v b="${BEST[refclick]}" -v ca="${CAP[$kind]}" -v cb="${CAP[refclick]}" -v k="$kind" \
-      'BEGIN{ if (b>0) printf "ratio %s / refclick: %.2f forwarded, %.2f capacity (CPU per packet)\n", k, a/b, (cb>0?ca/cb:0) }'
+  for kind in ${ONLY//,/ }; do
+    [ "$kind" = refclick ] && continue
+    [ -n "${BEST[$kind]:-}" ] && awk -v a="${BEST[$kind]}" -v b="${BEST[refclick]}" -v k="$kind" \
+      'BEGIN{ if (b>0) printf "ratio %s / refclick: %.2f forwarded\n", k, a/b }'
   done
 fi
 
+ref_rate=${BEST[$LOAD_OF]:-}
+[ -n "$ref_rate" ] || { echo "no forwarding rate for $LOAD_OF: latency not measured" >&2; exit 0; }
+load=$(awk -v r="$ref_rate" -v p="$LOAD_PCT" 'BEGIN{printf "%d", r*1e6*p/100}')
+bg=$((load > 10000 ? load - 10000 : 0))
 echo
-echo "# one-way latency, 60 B, 10 kpps, 20000 frames; NF in latency mode on CPU ${NF_CPU}, gen+sink on CPU ${GEN_CPU}"
+echo "# one-way latency at ${load} frames/s offered (${LOAD_PCT}% of ${LOAD_OF}'s forwarded rate): 10 kpps probes + ${bg} background, 20000 probes"
 lat() { nice -n "$PRIO" "$BENCH" latency --gen-ns "$G" --gen-dev "$1" --sink-ns "$S" --sink-dev "$2" \
-        --pps 10000 --count 20000 --gen-cpu "$GEN_CPU" --sink-cpu "$GEN_CPU"; }
+        --pps 10000 --count 20000 --load-pps "$bg" --gen-cpu "$GEN_CPU" --sink-cpu "$GEN_CPU"; }
 base=$(lat ${P}g1 ${P}s1)
-bp50=$(echo "$base" | json p50_us)
+bp50=$(echo "$base" | json p50_us); bp99=$(echo "$base" | json p99_us)
 echo "direct veth (baseline): $base"
 for kind in ${ONLY//,/ }; do
+  [ "$kind" = raw ] && continue
   available "$kind" || continue
-  mode=latency; [ "$kind" = refclick ] && mode=throughput
-  start_nf "$kind" "$mode" || continue
+  start_nf "$kind" || continue
   r=$(lat ${P}g0 ${P}s0 || true)
   stop_nf
-  p50=$(echo "$r" | json p50_us)
+  p50=$(echo "$r" | json p50_us); p99=$(echo "$r" | json p99_us)
   echo "$kind: $r"
-  [ -n "$p50" ] && awk -v a="$p50" -v b="$bp50" -v k="$kind" 'BEGIN{printf "added p50 %s: %.2f us\n", k, a-b}'
+  [ -n "$p50" ] && awk -v a="$p50" -v b="$bp50" -v c="$p99" -v d="$bp99" -v k="$kind" \
+    'BEGIN{printf "added %s: p50 %.1f us, p99 %.1f us\n", k, a-b, c-d}'
 done

@@ -37,6 +37,7 @@ fn report_of(variants: &[(&str, f64)], seed: u64) -> Report {
             status: VariantStatus::Measured,
             engines: BTreeMap::new(),
             functions: BTreeMap::new(),
+            engine_runs: BTreeMap::new(),
             results: vec![FrameSizeResult::new(FrameSize::Bytes(64), reps, vec![])],
             notes: vec![],
         }

@@ -549,7 +549,12 @@ fn variant_plans(topo: &Topology, args: &RunArgs) -> anyhow::Result<Vec<VariantP
             .into_iter()
             .map(|r| (r.id.as_str().to_string(), r.engine, r.function))
             .collect();
-        let skip = vnfs.iter().find_map(|(_, e, _)| engine_missing(e));
+        let vm = args
+            .driver
+            .map(crate::cmd::testbed::DriverArg::kind)
+            .or(topo.driver)
+            == Some(topology::DriverKind::Vm);
+        let skip = vnfs.iter().find_map(|(_, e, _)| engine_missing(e, vm));
         plans.push(VariantPlan {
             name: v.name.clone(),
             role: VariantRole::Variant,
@@ -592,18 +597,21 @@ fn flows(topo: &Topology) -> traffic::FlowSpec {
 }
 
 /// Why an engine cannot run here (None = it can).
-fn engine_missing(engine: &EngineSpec) -> Option<String> {
+fn engine_missing(engine: &EngineSpec, vm: bool) -> Option<String> {
+    let installed = |var: &str, what: &str| match std::env::var_os(var) {
+        None => Some(format!("{what} is not installed ({var} is not set)")),
+        Some(p) if !Path::new(&p).is_file() => Some(format!(
+            "{what} not found at {} ({var})",
+            Path::new(&p).display()
+        )),
+        Some(_) => None,
+    };
     match engine {
-        EngineSpec::ReferenceClick => match std::env::var_os("COO_BENCH_REFERENCE_CLICK") {
-            None => Some(
-                "reference Click is not installed (COO_BENCH_REFERENCE_CLICK is not set)".into(),
-            ),
-            Some(p) if !Path::new(&p).is_file() => Some(format!(
-                "reference Click not found at {}",
-                Path::new(&p).display()
-            )),
-            Some(_) => None,
-        },
+        EngineSpec::ReferenceClick => installed("COO_BENCH_REFERENCE_CLICK", "reference Click"),
+        EngineSpec::FastClick if vm => {
+            Some("FastClick runs only under the netns driver (the guest image has no DPDK)".into())
+        }
+        EngineSpec::FastClick => installed("COO_BENCH_FASTCLICK", "FastClick"),
         EngineSpec::External(p) if !p.is_file() => {
             Some(format!("engine {} not found", p.display()))
         }

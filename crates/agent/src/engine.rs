@@ -21,13 +21,15 @@ pub enum EngineSpec {
     ReferenceClick,
     /// No user-space NF: the kernel joins the two data interfaces.
     KernelForward,
+    /// FastClick (`COO_BENCH_FASTCLICK`) on DPDK's af_packet PMD: the function runs unchanged.
+    FastClick,
     /// Any Click-compatible binary (gets a config rewritten to FromDevice/ToDevice).
     External(PathBuf),
 }
 
 /// Engine names are `coo-click`, `click`, `kernel-forward`, or a path containing `/`.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown engine {0:?}: expected coo-click, click, kernel-forward or a path containing '/'")]
+#[error("unknown engine {0:?}: expected coo-click, click, fastclick, kernel-forward or a path containing '/'")]
 pub struct BadEngine(pub String);
 
 impl FromStr for EngineSpec {
@@ -38,6 +40,7 @@ impl FromStr for EngineSpec {
             "coo-click" => Ok(EngineSpec::CooClick),
             "click" => Ok(EngineSpec::ReferenceClick),
             "kernel-forward" => Ok(EngineSpec::KernelForward),
+            "fastclick" => Ok(EngineSpec::FastClick),
             p if p.contains('/') && !p.contains('\0') && !p.contains('\n') => {
                 Ok(EngineSpec::External(PathBuf::from(p)))
             }
@@ -52,6 +55,7 @@ impl fmt::Display for EngineSpec {
             EngineSpec::CooClick => f.write_str("coo-click"),
             EngineSpec::ReferenceClick => f.write_str("click"),
             EngineSpec::KernelForward => f.write_str("kernel-forward"),
+            EngineSpec::FastClick => f.write_str("fastclick"),
             EngineSpec::External(p) => write!(f, "{}", p.display()),
         }
     }
@@ -249,7 +253,11 @@ mod tests {
             "/opt/click".parse::<EngineSpec>().unwrap(),
             EngineSpec::External("/opt/click".into())
         );
-        assert!("fastclick".parse::<EngineSpec>().is_err());
+        assert_eq!(
+            "fastclick".parse::<EngineSpec>().unwrap(),
+            EngineSpec::FastClick
+        );
+        assert!("fastclik".parse::<EngineSpec>().is_err());
         assert_eq!(EngineSpec::External("./x".into()).to_string(), "./x");
     }
 

@@ -9,6 +9,7 @@ pub mod api;
 pub mod cli;
 pub mod control;
 pub mod engine;
+pub mod fastclick;
 pub mod header;
 pub mod kernel_forward;
 pub mod listen;

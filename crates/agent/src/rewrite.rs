@@ -1,9 +1,19 @@
-//! Rewrites PyCOO's DPDK I/O elements for an external Click engine that has no DPDK:
-//! `FromDPDKDevice(N, ...)` → `FromDevice(IFN)` and `ToDPDKDevice(N, ...)` → `ToDevice(IFN)`,
-//! where IFN is the N-th data interface in PyCOO order. DPDK-only keyword arguments are
-//! dropped because FromDevice/ToDevice would reject them. ToDevice pulls while
-//! ToDPDKDevice is pushed to, so the rewrite is `Queue -> ToDevice(IFN)` (valid both in a
-//! connection chain and in a declaration `out :: Queue -> ToDevice(IFN)`).
+//! Rewrites PyCOO's DPDK I/O elements for a Click engine without DPDK (reference Click):
+//! `FromDPDKDevice(N, ...)` → `FromDevice(IFN, ...)` and `ToDPDKDevice(N, ...)` →
+//! `Queue(IQUEUE) -> ToDevice(IFN, ...)`, where IFN is the N-th data interface in PyCOO order.
+//!
+//! The result is what a Click expert would write for fast AF_PACKET forwarding, so that an
+//! engine comparison measures the engines and not Click's conservative defaults (issue #14):
+//! - `FromDevice(IFN, METHOD LINUX, SNIFFER false, BURST 32)`: Click's defaults are BURST 1
+//!   (one packet per scheduling) and SNIFFER true;
+//! - `Queue(1024) -> ToDevice(IFN, BURST 32)`: FastClick's ToDPDKDevice has an internal queue
+//!   of 1024 (IQUEUE) and bursts of 32; Click's Queue defaults to 1000 and ToDevice to BURST 1.
+//!
+//! Parameters the original element gives and the Click element understands are kept (BURST,
+//! PROMISC; IQUEUE becomes the Queue's capacity); DPDK-only ones (N_QUEUES, NDESC, …) are
+//! dropped, since FromDevice/ToDevice would reject them. ToDevice pulls while ToDPDKDevice is
+//! pushed to, hence the Queue (valid both in a connection chain and in a declaration
+//! `out :: Queue -> ToDevice(IFN)`).
 
 /// Rewrite failures (reported as a configuration error to the REST caller).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -20,26 +30,86 @@ pub enum RewriteError {
     Unbalanced { element: &'static str },
 }
 
-const ELEMENTS: [(&str, &str); 2] = [
-    ("FromDPDKDevice", "FromDevice"),
-    ("ToDPDKDevice", "ToDevice"),
-];
+/// Burst of both device elements unless the function sets one (FastClick's default).
+pub const DEFAULT_BURST: u32 = 32;
+/// Capacity of the Queue before ToDevice unless the function sets IQUEUE (FastClick's).
+pub const DEFAULT_QUEUE: u32 = 1024;
+
+const FROM: &str = "FromDPDKDevice";
+const TO: &str = "ToDPDKDevice";
 
 fn is_ident(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'@' || b == b'/'
 }
 
+/// Splits a configuration string at top-level commas (outside parentheses and quotes).
+fn split_args(args: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut quote, mut start) = (0i32, None::<u8>, 0);
+    let b = args.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match (quote, b[i]) {
+            (Some(_), b'\\') => i += 1,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b[i]),
+            (None, b'(') => depth += 1,
+            (None, b')') => depth -= 1,
+            (None, b',') if depth == 0 => {
+                out.push(args[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push(args[start..].trim());
+    out
+}
+
+/// `KEYWORD value` → (KEYWORD, value) for an upper-case keyword argument.
+fn keyword(arg: &str) -> Option<(&str, &str)> {
+    let (k, v) = arg.split_once(char::is_whitespace)?;
+    k.bytes()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+        .then_some((k, v.trim()))
+}
+
+/// The Click elements replacing one DPDK element with arguments `args` on interface `ifname`.
+fn replacement(element: &str, ifname: &str, args: &[&str]) -> String {
+    let kw = |name: &str| {
+        args.iter()
+            .skip(1)
+            .filter_map(|a| keyword(a))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    let burst = kw("BURST").unwrap_or_else(|| DEFAULT_BURST.to_string());
+    if element == FROM {
+        let mut s = format!("FromDevice({ifname}, METHOD LINUX, SNIFFER false, BURST {burst}");
+        if let Some(p) = kw("PROMISC") {
+            s.push_str(&format!(", PROMISC {p}"));
+        }
+        s.push(')');
+        s
+    } else {
+        let queue = kw("IQUEUE").unwrap_or_else(|| DEFAULT_QUEUE.to_string());
+        format!("Queue({queue}) -> ToDevice({ifname}, BURST {burst})")
+    }
+}
+
 /// Rewrites `config` for the given interfaces.
 pub fn rewrite_dpdk(config: &str, interfaces: &[String]) -> Result<String, RewriteError> {
     let bytes = config.as_bytes();
-    let mut out = String::with_capacity(config.len());
+    let mut out = String::with_capacity(config.len() + 64);
     let mut i = 0;
     'outer: while i < bytes.len() {
-        for (from, to) in ELEMENTS {
-            if !config[i..].starts_with(from) || (i > 0 && is_ident(bytes[i - 1])) {
+        for element in [FROM, TO] {
+            if !config[i..].starts_with(element) || (i > 0 && is_ident(bytes[i - 1])) {
                 continue;
             }
-            let after = i + from.len();
+            let after = i + element.len();
             if bytes.get(after).is_some_and(|&b| is_ident(b)) {
                 continue;
             }
@@ -62,28 +132,22 @@ pub fn rewrite_dpdk(config: &str, interfaces: &[String]) -> Result<String, Rewri
                 }
                 k += 1;
             }
+            let name: &'static str = if element == FROM { FROM } else { TO };
             if depth != 0 {
-                return Err(RewriteError::Unbalanced { element: from });
+                return Err(RewriteError::Unbalanced { element: name });
             }
-            let args = &config[args_start..k - 1];
-            let first = args.split(',').next().unwrap_or("").trim();
+            let args = split_args(&config[args_start..k - 1]);
+            let first = args.first().copied().unwrap_or("");
             let port: usize = first.parse().map_err(|_| RewriteError::BadPort {
-                element: from,
+                element: name,
                 arg: first.to_owned(),
             })?;
             let ifname = interfaces.get(port).ok_or(RewriteError::PortOutOfRange {
-                element: from,
+                element: name,
                 port,
                 count: interfaces.len(),
             })?;
-            // DPDK's ToDPDKDevice takes pushed packets; ToDevice pulls, so a Queue goes between.
-            if to == "ToDevice" {
-                out.push_str("Queue -> ");
-            }
-            out.push_str(to);
-            out.push('(');
-            out.push_str(ifname);
-            out.push(')');
+            out.push_str(&replacement(name, ifname, &args));
             i = k;
             continue 'outer;
         }
@@ -107,16 +171,19 @@ mod tests {
         let c = "FromDPDKDevice(0) -> ToDPDKDevice(1);\nFromDPDKDevice(1)->ToDPDKDevice(0);";
         assert_eq!(
             rewrite_dpdk(c, &ifs()).unwrap(),
-            "FromDevice(veth0) -> Queue -> ToDevice(veth1);\nFromDevice(veth1)->Queue -> ToDevice(veth0);"
+            "FromDevice(veth0, METHOD LINUX, SNIFFER false, BURST 32) -> Queue(1024) -> ToDevice(veth1, BURST 32);\n\
+             FromDevice(veth1, METHOD LINUX, SNIFFER false, BURST 32)->Queue(1024) -> ToDevice(veth0, BURST 32);"
         );
     }
 
     #[test]
     fn declarations_and_keywords() {
-        let c = "in :: FromDPDKDevice (1, BURST 32, N_QUEUES 1); out::ToDPDKDevice(0)";
+        // The function's own BURST, PROMISC and IQUEUE are kept; DPDK-only keywords dropped.
+        let c = "in :: FromDPDKDevice (1, BURST 8, N_QUEUES 1, PROMISC true); out::ToDPDKDevice(0, IQUEUE 256, BLOCKING true, BURST 4)";
         assert_eq!(
             rewrite_dpdk(c, &ifs()).unwrap(),
-            "in :: FromDevice(veth1); out::Queue -> ToDevice(veth0)"
+            "in :: FromDevice(veth1, METHOD LINUX, SNIFFER false, BURST 8, PROMISC true); \
+             out::Queue(256) -> ToDevice(veth0, BURST 4)"
         );
     }
 

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::control::{self, ControlClient, ControlError};
 use crate::engine::{self, EngineSpec, Launch, ProcessEngine, StartError};
+use crate::fastclick;
 use crate::header::{self, VnfHeader};
 use crate::kernel_forward::{KernelForward, TcOps};
 use crate::rewrite;
@@ -421,6 +422,11 @@ impl Agent {
                 };
                 (binary, rewritten.into_bytes(), Vec::new())
             }
+            EngineSpec::FastClick => {
+                let cpu = fastclick::first_allowed_cpu();
+                let args = fastclick::eal_args(&self.cfg.interfaces, cpu);
+                (fastclick::binary(), function.to_vec(), args)
+            }
             EngineSpec::KernelForward => {
                 return Err(StartError::Config("kernel-forward has no process".into()))
             }
@@ -450,10 +456,14 @@ impl Agent {
         };
         slot.header = None;
         match running {
-            Running::Process(p) => p
-                .stop(self.cfg.stop_grace)
-                .await
-                .map_err(|e| AgentError::Stop(e.to_string()))?,
+            Running::Process(p) => {
+                p.stop(self.cfg.stop_grace)
+                    .await
+                    .map_err(|e| AgentError::Stop(e.to_string()))?;
+                if slot.engine == EngineSpec::FastClick {
+                    fastclick::remove_runtime_dir(&self.cfg.interfaces);
+                }
+            }
             Running::Kernel(k) => tokio::task::spawn_blocking(move || k.stop())
                 .await
                 .map_err(|e| AgentError::Stop(e.to_string()))?

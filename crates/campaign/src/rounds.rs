@@ -138,6 +138,7 @@ fn initial_state(ctx: &Ctx<'_>, plan: &VariantPlan) -> State {
         status: VariantStatus::Measured,
         engines,
         functions,
+        engine_runs: Default::default(),
         results: Vec::new(),
         notes: Vec::new(),
     };

@@ -73,6 +73,10 @@ enum Cmd {
         gen_cpu: Option<usize>,
         #[arg(long)]
         sink_cpu: Option<usize>,
+        /// Background load beside the probes, frames/s (EtherType 0x88B5, which the sink's
+        /// ring does not receive): latency at a given offered load.
+        #[arg(long, default_value_t = 0)]
+        load_pps: u64,
     },
 }
 
@@ -103,6 +107,7 @@ fn main() -> Result<()> {
             sink_spin,
             gen_cpu,
             sink_cpu,
+            load_pps,
         } => latency(LatencyArgs {
             gen_ns,
             gen_dev,
@@ -114,6 +119,7 @@ fn main() -> Result<()> {
             sink_spin,
             gen_cpu,
             sink_cpu,
+            load_pps,
         }),
     }
 }
@@ -179,7 +185,7 @@ fn fwd(input: &str, output: &str, mode: IoMode, seconds: f64, burst: usize) -> R
             k += 1;
         });
         if k == 0 {
-            if mode == IoMode::Throughput {
+            if mode != IoMode::Latency {
                 rx.wait(10);
             }
             continue;
@@ -213,6 +219,7 @@ struct LatencyArgs {
     sink_spin: bool,
     gen_cpu: Option<usize>,
     sink_cpu: Option<usize>,
+    load_pps: u64,
 }
 
 fn now_ns() -> u64 {
@@ -252,7 +259,10 @@ fn latency(a: LatencyArgs) -> Result<()> {
         enter(&sink_ns, cpu)?;
         let mut rx = PacketRx::open(
             &IfName::new(&sink_dev)?,
-            &RxConfig::for_mode(IoMode::Latency),
+            &RxConfig {
+                ethertype: Some(0x0800),
+                ..RxConfig::for_mode(IoMode::Latency)
+            },
         )?;
         let _ = ready_tx.send(());
         let mut lat = Vec::with_capacity(count as usize);
@@ -281,6 +291,35 @@ fn latency(a: LatencyArgs) -> Result<()> {
     ready_rx
         .recv_timeout(Duration::from_secs(5))
         .context("sink did not start")?;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let filler = (a.load_pps > 0).then(|| {
+        let (ns, dev, size, cpu, pps, done) = (
+            a.gen_ns.clone(),
+            a.gen_dev.clone(),
+            a.size,
+            a.gen_cpu,
+            a.load_pps,
+            done.clone(),
+        );
+        std::thread::spawn(move || -> Result<u64> {
+            enter(&ns, cpu)?;
+            let mut tx = PacketTx::open(&IfName::new(&dev)?, &TxConfig::default())?;
+            let mut frame = testnet::udp_frame(size, 0);
+            frame[12..14].copy_from_slice(&0x88B5u16.to_be_bytes());
+            let batch = vec![frame; 16];
+            let start = Instant::now();
+            let mut sent = 0u64;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let due = start + Duration::from_secs_f64(sent as f64 / pps as f64);
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+                sent += tx.send_batch(&batch) as u64;
+            }
+            Ok(sent)
+        })
+    });
     let (gen_ns, gen_dev, pps, count, size, gcpu) =
         (a.gen_ns, a.gen_dev, a.pps, a.count, a.size, a.gen_cpu);
     let gen = std::thread::spawn(move || -> Result<u64> {
@@ -307,13 +346,20 @@ fn latency(a: LatencyArgs) -> Result<()> {
     let mut lat = sink
         .join()
         .map_err(|_| anyhow::anyhow!("sink panicked"))??;
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let load_sent = match filler {
+        Some(f) => f
+            .join()
+            .map_err(|_| anyhow::anyhow!("load generator panicked"))??,
+        None => 0,
+    };
     if lat.is_empty() {
         bail!("no frame arrived");
     }
     lat.sort_unstable();
     let q = |p: f64| lat[((lat.len() - 1) as f64 * p) as usize] as f64 / 1000.0;
     println!(
-        "{{\"tool\":\"latency\",\"sent\":{sent},\"received\":{},\"p50_us\":{:.2},\"p90_us\":{:.2},\"p99_us\":{:.2},\"max_us\":{:.2}}}",
+        "{{\"tool\":\"latency\",\"sent\":{sent},\"load_sent\":{load_sent},\"received\":{},\"p50_us\":{:.2},\"p90_us\":{:.2},\"p99_us\":{:.2},\"max_us\":{:.2}}}",
         lat.len(),
         q(0.5),
         q(0.9),

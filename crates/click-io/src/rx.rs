@@ -35,11 +35,14 @@ pub struct RxConfig {
     pub promisc: bool,
     /// Do not receive the frames this host sends on the interface (`PACKET_IGNORE_OUTGOING`).
     pub ignore_outgoing: bool,
+    /// Receive only frames of this EtherType (None: all). The kernel filters before the
+    /// ring, so other frames cost the reader nothing.
+    pub ethertype: Option<u16>,
 }
 
 impl RxConfig {
     /// Defaults for a mode: V3 with 256 blocks of 64 KiB (16 MiB) for throughput, V2 with
-    /// 4096 slots of 2 KiB (8 MiB) for latency.
+    /// 4096 slots of 2 KiB (8 MiB) for balanced and latency.
     pub fn for_mode(mode: IoMode) -> Self {
         let ring = match mode {
             // Many small blocks: at low rates the 1 ms retire timer hands over blocks that are
@@ -51,7 +54,7 @@ impl RxConfig {
                 block_count: 256,
                 retire_tov_ms: 1,
             },
-            IoMode::Latency => RxRing::V2 {
+            IoMode::Balanced | IoMode::Latency => RxRing::V2 {
                 frame_size: 2048,
                 frame_count: 4096,
             },
@@ -60,6 +63,7 @@ impl RxConfig {
             ring,
             promisc: false,
             ignore_outgoing: true,
+            ethertype: None,
         }
     }
 }
@@ -164,7 +168,8 @@ impl PacketRx {
         }
         // Bind last: until now the socket had protocol 0 and received nothing, so the ring
         // holds only frames of this interface.
-        sys::bind_packet(&fd, ifindex, sys::ETH_P_ALL_BE, ifname)?;
+        let protocol = cfg.ethertype.map_or(sys::ETH_P_ALL_BE, u16::to_be);
+        sys::bind_packet(&fd, ifindex, protocol, ifname)?;
         Ok(PacketRx {
             ifname: ifname.clone(),
             ring,

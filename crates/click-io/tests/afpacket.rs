@@ -106,6 +106,7 @@ fn small_v3_blocks_with_short_timeout() {
         },
         promisc: true,
         ignore_outgoing: true,
+        ethertype: None,
     };
     let (seen, _) = send_and_receive(&p, cfg, 1000, 200);
     assert_eq!(seen.len(), 1000);

@@ -50,7 +50,7 @@ impl Glue {
     /// ControlSocket) with `registry`, according to the command-line options.
     pub fn install(registry: &mut Registry, opts: &IoCli) -> Result<Glue, String> {
         let mode = match opts.io_mode.as_deref() {
-            None => IoMode::Throughput,
+            None => IoMode::default(),
             Some(m) => m.parse::<IoMode>().map_err(|e| e.to_string())?,
         };
         let ports = opts

@@ -4,7 +4,7 @@
 //! `coo-click [OPTIONS] [FILE] [NAME=VALUE...]` with Click's options `-f FILE`, `-e EXPR`,
 //! `-h ELEM.HANDLER`, `-x ELEM.HANDLER`, `-q`, `-o FILE`, `-p PORT`, `-u PATH`, `-R`,
 //! `--simtime[=T]`, `-t`, `--help`, `--version`, plus `--ports IF0,IF1` and
-//! `--io-mode throughput|latency` for the I/O glue.
+//! `--io-mode balanced|throughput|latency` for the I/O glue.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 pub struct IoCli {
     /// `--ports IF0,IF1`: FromDPDKDevice(N)/ToDPDKDevice(N) → N-th interface.
     pub ports: Vec<String>,
-    /// `--io-mode throughput|latency`.
+    /// `--io-mode balanced|throughput|latency`.
     pub io_mode: Option<String>,
     /// `-p PORT` ControlSocket TCP port.
     pub control_port: Option<String>,
@@ -78,7 +78,8 @@ Options:
   -t, --time                    Print information on how long driver took.
       --simtime                 Run in simulation time.
       --ports IF0,IF1,...       Interface for FromDPDKDevice(N)/ToDPDKDevice(N).
-      --io-mode MODE            throughput (batched) or latency (busy-poll).
+      --io-mode MODE            balanced (default: per-frame ring, sleeps when idle),
+                                throughput (1 ms blocks) or latency (busy-poll).
   -C, --clickpath PATH          Ignored (no dynamic packages).
   -j, --threads N               Ignored (one thread).
       --help                    Print this message and exit.

@@ -324,6 +324,9 @@ pub struct VariantReport {
     pub engines: BTreeMap<String, String>,
     /// VNF id → function file.
     pub functions: BTreeMap<String, String>,
+    /// VNF id → how its engine ran (I/O, polling, CPUs, the exact configuration it was given).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub engine_runs: BTreeMap<String, EngineRun>,
     pub results: Vec<FrameSizeResult>,
     #[serde(default)]
     pub notes: Vec<String>,
@@ -337,6 +340,26 @@ impl VariantReport {
     pub fn ndr_median(&self, frame_size: FrameSize) -> Option<f64> {
         Some(self.result(frame_size)?.ndr.as_ref()?.median)
     }
+}
+
+/// How one VNF's engine ran in a variant: what a reader needs to judge whether a comparison
+/// of engines was like for like.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineRun {
+    pub engine: String,
+    /// I/O method, buffers and batching, e.g. `TPACKET_V2 ring 4096 × 2 KiB, burst 32, …`.
+    pub io: String,
+    /// True when the engine busy-polls its CPU whether or not frames arrive.
+    #[serde(default)]
+    pub polls: bool,
+    /// CPUs the engine may run on (the placement plan's NF CPUs), e.g. `1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus: Option<String>,
+    /// The exact configuration the engine was given, relative to the report's directory
+    /// (`configs/<variant>/<vnf>.click`); None when it could not be read (VM guests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
 }
 
 /// The whole report.

@@ -50,6 +50,7 @@ fn variant(name: &str, capacity: f64, reps: usize, seed: u64, lat_us: u64) -> Va
         status: VariantStatus::Measured,
         engines: BTreeMap::from([("fw".into(), "coo-click".into())]),
         functions: BTreeMap::new(),
+        engine_runs: BTreeMap::new(),
         results: vec![FrameSizeResult::new(FrameSize::Bytes(64), repetitions, lat)],
         notes: vec![],
     }

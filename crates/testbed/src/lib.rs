@@ -633,6 +633,9 @@ fn teardown_run(
 ) -> Result<TeardownReport, UpError> {
     let dir = root.join(run);
     teardown_domains(&dir, run, vm_driver)?;
+    if let Some(prefix) = runs::read_prefix_of(&dir) {
+        remove_dpdk_runtime(Path::new(DPDK_RUNTIME), &prefix);
+    }
     let lp = dir.join(runs::LEDGER);
     let rep = if lp.exists() {
         ledger::teardown(&lp, host_net, procs)?
@@ -651,6 +654,23 @@ fn teardown_run(
     }
     fs::remove_dir_all(&dir).map_err(|e| UpError::Io(format!("remove {}: {e}", dir.display())))?;
     Ok(rep)
+}
+
+/// Where DPDK's EAL keeps its runtime directories (`<prefix>/`), which it leaves behind.
+const DPDK_RUNTIME: &str = "/var/run/dpdk";
+
+/// Removes the EAL runtime directories of this run's FastClick engines
+/// (`coo-<run prefix>-…`, see `agent::fastclick::file_prefix`), e.g. after a killed run.
+fn remove_dpdk_runtime(base: &Path, run_prefix: &str) {
+    let Ok(entries) = fs::read_dir(base) else {
+        return;
+    };
+    let ours = format!("coo-{run_prefix}-");
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(&ours) {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// Remove a testbed: exactly what its ledger lists, newest first, then its run directory.
@@ -1098,5 +1118,33 @@ mod up_front_tests {
         assert!(plan::check_socket_paths(&topo, &base.join("a".repeat(64))).is_ok());
         let deep = base.join("d".repeat(60)).join("a".repeat(64));
         assert!(plan::check_socket_paths(&topo, &deep).is_err());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod dpdk_runtime_tests {
+    use super::*;
+
+    #[test]
+    fn only_this_runs_eal_directories_are_removed() {
+        let base = tempfile::tempdir().unwrap();
+        for d in [
+            "coo-cb12ab-fw-0",
+            "coo-cb12ab-nat-0",
+            "coo-cb12ac-fw-0",
+            "rte",
+        ] {
+            fs::create_dir_all(base.path().join(d).join("x")).unwrap();
+        }
+        remove_dpdk_runtime(base.path(), "cb12ab");
+        let mut left: Vec<String> = fs::read_dir(base.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["coo-cb12ac-fw-0", "rte"]);
+        // A missing base directory is not an error.
+        remove_dpdk_runtime(&base.path().join("absent"), "cb12ab");
     }
 }

@@ -152,13 +152,16 @@ pub enum EngineSpec {
     ReferenceClick,
     /// No user-space NF: the kernel joins the VNF's two interfaces (baseline).
     KernelForward,
+    /// FastClick with DPDK's af_packet poll-mode driver (`fastclick`; env
+    /// `COO_BENCH_FASTCLICK`): runs `FromDPDKDevice(N)`/`ToDPDKDevice(N)` functions unchanged.
+    FastClick,
     /// Any other Click-compatible binary, by path (absolute after validation).
     External(PathBuf),
 }
 
 impl EngineSpec {
     /// Engine names accepted besides paths.
-    pub const NAMES: [&'static str; 3] = ["coo-click", "click", "kernel-forward"];
+    pub const NAMES: [&'static str; 4] = ["coo-click", "click", "fastclick", "kernel-forward"];
 
     /// Parses a name; anything containing `/` is a path, any other unknown word is `None`.
     pub fn parse_name(text: &str) -> Option<EngineSpec> {
@@ -166,6 +169,7 @@ impl EngineSpec {
             "coo-click" => Some(EngineSpec::CooClick),
             "click" => Some(EngineSpec::ReferenceClick),
             "kernel-forward" => Some(EngineSpec::KernelForward),
+            "fastclick" => Some(EngineSpec::FastClick),
             other if other.contains('/') => Some(EngineSpec::External(PathBuf::from(other))),
             _ => None,
         }
@@ -176,6 +180,7 @@ impl EngineSpec {
             EngineSpec::CooClick => "coo-click".into(),
             EngineSpec::ReferenceClick => "click".into(),
             EngineSpec::KernelForward => "kernel-forward".into(),
+            EngineSpec::FastClick => "fastclick".into(),
             EngineSpec::External(path) => path.to_string_lossy(),
         }
     }
@@ -190,7 +195,7 @@ impl fmt::Display for EngineSpec {
 /// Error for an engine word that is neither a known name nor a path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown engine `{0}` (expected coo-click, click, kernel-forward or a path containing `/`)"
+    "unknown engine `{0}` (expected coo-click, click, fastclick, kernel-forward or a path containing `/`)"
 )]
 pub struct EngineParseError(pub String);
 
@@ -229,7 +234,7 @@ pub(crate) fn engine_schema() -> Schema {
         ..Default::default()
     };
     schema.metadata().description = Some(
-        "`coo-click` (default), `click` (reference Click), `kernel-forward`, or a path (containing `/`) to a Click-compatible binary"
+        "`coo-click` (default), `click` (reference Click), `fastclick` (FastClick with DPDK af_packet), `kernel-forward`, or a path (containing `/`) to a Click-compatible binary"
             .to_owned(),
     );
     Schema::Object(schema)

@@ -65,6 +65,27 @@ fn check(name: &str, needed: bool, r: Result<String, String>, fix: Option<&str>)
     }
 }
 
+/// An optional Click engine named by an environment variable: its version, or why not.
+fn engine_check(name: &str, var: &str, args: &[&str], without: &str) -> Check {
+    let fix = format!(
+        "build it outside the project as its README says and set {var} (docs/click-engine.md)"
+    );
+    let (status, detail) = match std::env::var_os(var) {
+        None => (Status::Warn, format!("{var} is not set: {without}")),
+        Some(p) => match run(&p.to_string_lossy(), args) {
+            Ok(v) => (Status::Ok, format!("{} ({v})", p.to_string_lossy())),
+            Err(e) => (Status::Warn, format!("{e}: {without}")),
+        },
+    };
+    Check {
+        name: name.into(),
+        needed: false,
+        status,
+        detail,
+        fix: (status != Status::Ok).then_some(fix),
+    }
+}
+
 fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
     let out = Command::new(cmd)
         .args(args)
@@ -178,6 +199,18 @@ pub fn run_checks(probe_kvm: bool, kvm_timeout: Duration) -> Report {
         true,
         run("tc", &["-V"]),
         Some("apt-get install iproute2"),
+    ));
+    checks.push(engine_check(
+        "reference-click",
+        "COO_BENCH_REFERENCE_CLICK",
+        &["--version"],
+        "the reference-click variants are skipped",
+    ));
+    checks.push(engine_check(
+        "fastclick",
+        "COO_BENCH_FASTCLICK",
+        &["--version"],
+        "the fastclick variants are skipped",
     ));
     let qemu = accel::qemu_binary();
     checks.push(check(

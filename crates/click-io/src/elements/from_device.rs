@@ -104,7 +104,7 @@ impl FromDeviceElement {
 
 pub(crate) fn default_burst(mode: IoMode) -> usize {
     match mode {
-        IoMode::Throughput => 64,
+        IoMode::Balanced | IoMode::Throughput => 64,
         IoMode::Latency => 32,
     }
 }

@@ -13,6 +13,7 @@ use crate::ifname::IfName;
 use crate::mode::IoMode;
 
 pub use control::{ControlSocketElement, ControlSocketSpec};
+pub(crate) use from_device::default_burst;
 pub use from_device::FromDeviceElement;
 pub use to_device::ToDeviceElement;
 

@@ -1,0 +1,115 @@
+//! FastClick as an engine: the VNF's function runs **unchanged** (`FromDPDKDevice(N)` /
+//! `ToDPDKDevice(N)`) on DPDK's af_packet poll-mode driver, the way Click-On-OSv ran Click with
+//! DPDK. Port N is the N-th `--vdev` on the command line, so the vdevs follow the VNF's data
+//! interfaces in PyCOO order.
+//!
+//! EAL runs without hugepages (`--no-huge`, `-m` ≥ 320 MiB) and without PCI; each instance
+//! has its own `--file-prefix`, whose runtime directory `/var/run/dpdk/<prefix>` EAL leaves
+//! behind: [`remove_runtime_dir`] removes it when the engine stops, and `coo-bench clean`
+//! removes any left by a killed run (the prefix starts with [`PREFIX`]).
+//!
+//! FastClick busy-polls one CPU per instance: it gets the first CPU the agent may run on (the
+//! run's placement plan pins agents to the NF CPUs), the same CPU budget as every other engine.
+
+use std::path::PathBuf;
+
+/// Start of every EAL file prefix coo-bench uses.
+pub const PREFIX: &str = "coo-";
+
+/// EAL memory without hugepages, MiB (FastClick needs ≥ 320).
+pub const EAL_MEMORY_MB: u32 = 512;
+
+/// Frames per af_packet ring (the PMD's default 512 drops at line rate).
+pub const FRAMECNT: u32 = 4096;
+
+/// Path of the FastClick binary: `COO_BENCH_FASTCLICK`, else `fastclick` in PATH.
+pub fn binary() -> PathBuf {
+    std::env::var_os("COO_BENCH_FASTCLICK")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("fastclick"))
+}
+
+/// EAL file prefix of the engine on these interfaces: unique per VNF and run, because the
+/// interface names carry the run prefix and the VNF id.
+pub fn file_prefix(interfaces: &[String]) -> String {
+    let first = interfaces.first().map(String::as_str).unwrap_or("none");
+    let safe: String = first
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("{PREFIX}{safe}")
+}
+
+/// The first CPU this process may run on (FastClick's lcore).
+pub fn first_allowed_cpu() -> usize {
+    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills it for the calling thread.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: valid pointer and size.
+    let ok = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&set), &mut set) } == 0;
+    if ok {
+        for cpu in 0..libc::CPU_SETSIZE as usize {
+            // SAFETY: cpu < CPU_SETSIZE.
+            if unsafe { libc::CPU_ISSET(cpu, &set) } {
+                return cpu;
+            }
+        }
+    }
+    0
+}
+
+/// EAL arguments, up to and including the `--` that separates them from Click's.
+pub fn eal_args(interfaces: &[String], cpu: usize) -> Vec<String> {
+    let mut args = vec![
+        "--dpdk".to_owned(),
+        "-l".to_owned(),
+        cpu.to_string(),
+        "--no-huge".to_owned(),
+        "-m".to_owned(),
+        EAL_MEMORY_MB.to_string(),
+        "--no-pci".to_owned(),
+        "--no-shconf".to_owned(),
+        format!("--file-prefix={}", file_prefix(interfaces)),
+    ];
+    for (i, ifname) in interfaces.iter().enumerate() {
+        args.push(format!(
+            "--vdev=net_af_packet{i},iface={ifname},framecnt={FRAMECNT}"
+        ));
+    }
+    args.push("--".to_owned());
+    args
+}
+
+/// Removes the EAL runtime directory of the engine on these interfaces (best effort).
+pub fn remove_runtime_dir(interfaces: &[String]) {
+    let dir = PathBuf::from("/var/run/dpdk").join(file_prefix(interfaces));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vdevs_follow_the_interfaces_in_order() {
+        let ifs = vec!["cb12ab-fw-0".to_owned(), "cb12ab-fw-1".to_owned()];
+        let a = eal_args(&ifs, 1);
+        assert_eq!(&a[..3], ["--dpdk", "-l", "1"]);
+        assert!(a.contains(&"--no-huge".to_owned()));
+        assert!(a.contains(&"--file-prefix=coo-cb12ab-fw-0".to_owned()));
+        let vdevs: Vec<&String> = a.iter().filter(|x| x.starts_with("--vdev")).collect();
+        assert_eq!(
+            vdevs,
+            [
+                "--vdev=net_af_packet0,iface=cb12ab-fw-0,framecnt=4096",
+                "--vdev=net_af_packet1,iface=cb12ab-fw-1,framecnt=4096"
+            ]
+        );
+        assert_eq!(a.last().map(String::as_str), Some("--"));
+    }
+
+    #[test]
+    fn prefix_is_a_safe_file_name() {
+        assert_eq!(file_prefix(&["a/b c".to_owned()]), "coo-a-b-c");
+        assert_eq!(file_prefix(&[]), "coo-none");
+    }
+}

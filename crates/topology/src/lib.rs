@@ -14,6 +14,7 @@
 pub mod bench;
 pub mod error;
 pub mod export;
+pub mod function;
 pub mod graph;
 pub mod ids;
 mod load;
@@ -29,7 +30,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use bench::{BenchmarkMode, BenchmarkSettings};
-pub use error::{ErrorKind, LoadError, LoadErrors, Location};
+pub use error::{ErrorKind, LoadError, LoadErrors, Location, Warning, WarningKind};
 pub use ids::{LinkName, MacAddr, MacParseError, NodeId, TopologyId};
 pub use load::DEFAULT_PYCOO_FUNCTION;
 pub use model::{

@@ -3,9 +3,11 @@
 //!
 //! ```text
 //! file / PyCOO dir → raw (strict serde) → spec (format-independent) → validate → Topology
+//!                                  Click function text × Topology → function → Findings
 //! ```
 //!
-//! Pure: no network, no processes; it only reads the files it is pointed at.
+//! Pure: no network, no processes; it only reads the files it is pointed at. The Click
+//! function rules ([`function`]) take the text the caller read.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 // LoadError is large but only built on the cold error path.

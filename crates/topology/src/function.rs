@@ -169,13 +169,13 @@ pub fn check_text(text: &str, usage: &FunctionUse, registry: &Registry) -> Findi
         return findings;
     };
 
-    let out_of_range = dpdk_ports(&src, &flat, usage, &mut findings);
+    let flagged = dpdk_ports(&src, &flat, usage, &mut findings);
     if ours && assumed.is_empty() {
         if let Err(e) = Router::check(text, &shown, registry) {
             for group in group_messages(&e.messages) {
-                // Out-of-range ports are already reported with the VNF's interfaces.
+                // Ports flagged above are reported with the VNF's interfaces already.
                 if group.configuring.as_ref().is_some_and(|(name, class)| {
-                    DPDK_CLASSES.contains(&class.as_str()) && out_of_range.contains(name)
+                    DPDK_CLASSES.contains(&class.as_str()) && flagged.contains(name)
                 }) {
                     continue;
                 }
@@ -230,7 +230,7 @@ fn is_device(group: &Group) -> bool {
 }
 
 /// `FromDPDKDevice(N)` / `ToDPDKDevice(N)` against the VNF's interfaces: out of range is an
-/// error, an interface no element names is a warning. Returns the out-of-range elements.
+/// error, an interface no element names is a warning. Returns the elements flagged here.
 fn dpdk_ports(
     src: &Source<'_>,
     flat: &FlatConfig,
@@ -239,18 +239,34 @@ fn dpdk_ports(
 ) -> BTreeSet<String> {
     let count = usage.interfaces.len();
     let mut used = BTreeSet::new();
-    let mut out_of_range = BTreeSet::new();
+    let mut flagged = BTreeSet::new();
     for element in &flat.elements {
         if !DPDK_CLASSES.contains(&element.class.as_str()) {
             continue;
         }
-        // A port that is not a number is a configuration error, reported by the engine.
+        let line = landmark_line(&element.landmark);
         let Some(port) = dpdk_port(&element.config) else {
+            // An interface name cannot work: the testbed names interfaces per run, and the
+            // agent's rewrite for other engines needs the number.
+            let arg = click::args::split_args(&element.config)
+                .first()
+                .cloned()
+                .unwrap_or_default();
+            findings.errors.push(LoadError::new(
+                ErrorKind::ClickElementConfig {
+                    what: usage.what.clone(),
+                    message: format!(
+                        "{}({arg}): the port must be a data interface number (0..{count}), not a name",
+                        element.class
+                    ),
+                },
+                Some(src.at(line, src.column_of(line, &element.class))),
+            ));
+            flagged.insert(element.name.clone());
             continue;
         };
         used.insert(port);
         if port >= count {
-            let line = landmark_line(&element.landmark);
             let hint = format!("{}({port}", element.class);
             let column = src
                 .column_of(line, &hint)
@@ -264,7 +280,7 @@ fn dpdk_ports(
                 },
                 Some(src.at(line, column)),
             ));
-            out_of_range.insert(element.name.clone());
+            flagged.insert(element.name.clone());
         }
     }
     for iface in &usage.interfaces {
@@ -280,7 +296,7 @@ fn dpdk_ports(
             ));
         }
     }
-    out_of_range
+    flagged
 }
 
 /// The port of a DPDK device configuration: the first positional argument or `PORT n`.
@@ -605,6 +621,17 @@ mod tests {
     }
 
     #[test]
+    fn a_device_name_instead_of_a_port_number_is_rejected_for_every_engine() {
+        let text =
+            "FromDPDKDevice(eth0) -> ToDPDKDevice(1);\nFromDPDKDevice(1) -> ToDPDKDevice(0);";
+        for engine in [EngineSpec::CooClick, EngineSpec::ReferenceClick] {
+            let f = check_text(text, &usage(engine, 2), &registry());
+            assert_eq!(rules(&f), [("click-element-config", 1, 1)]);
+            assert!(f.errors[0].to_string().contains("FromDPDKDevice(eth0)"));
+        }
+    }
+
+    #[test]
     fn element_configuration_errors_without_io() {
         let f = check(
             "FromDPDKDevice(0)\n -> IPFilter(allow src host 300.1.1.1, deny all)\n -> ToDPDKDevice(1);",
@@ -667,5 +694,57 @@ mod tests {
         assert_eq!(split_landmark("no landmark"), (0, "no landmark"));
         assert_eq!(dpdk_port("PORT 3, BURST 32"), Some(3));
         assert_eq!(dpdk_port("1, N_QUEUES 1"), Some(1));
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn token() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "FromDPDKDevice(0)",
+            "ToDPDKDevice(1)",
+            "ToDPDKDevice(7)",
+            "Strip(14",
+            ")",
+            "(",
+            " -> ",
+            "[1]",
+            ";",
+            "\n",
+            "x :: ",
+            "x",
+            "Queue",
+            "Frob",
+            "IPFilter(allow all)",
+            "elementclass E { input -> output }",
+            "E",
+            "\"",
+            "//",
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Any text gives findings (never a panic), each located in the function file.
+        #[test]
+        fn every_finding_is_located_in_the_function(tokens in prop::collection::vec(token(), 0..24)) {
+            let text: String = tokens.concat();
+            let usage = FunctionUse {
+                function: PathBuf::from("/f/p.click"),
+                engine: EngineSpec::CooClick,
+                interfaces: Vec::new(),
+                what: "VNF `p`".to_owned(),
+            };
+            let f = check_text(&text, &usage, &Registry::standard());
+            for e in &f.errors {
+                let at = e.at.as_ref().map(|a| a.file.clone());
+                prop_assert_eq!(at, Some(PathBuf::from("/f/p.click")), "{}", e);
+                let line = e.at.as_ref().map_or(0, |a| a.line);
+                prop_assert!(line <= text.matches('\n').count() + 1, "{} in {:?}", e, text);
+            }
+        }
     }
 }

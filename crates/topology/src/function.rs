@@ -48,11 +48,16 @@ pub struct FunctionUse {
 /// Every (VNF, variant) pair of `topo`, once per distinct (function, engine, interface count),
 /// in VNF then variant order. Kernel-forward VNFs run no function and are left out.
 pub fn function_uses(topo: &Topology) -> Vec<FunctionUse> {
-    // (function, engine, ports) -> (first VNF's interfaces, [(vnf, variant)])
+    // Keyed by (function, engine, ports); `order` keeps the first-use order.
     type Key = (PathBuf, String, usize);
+    struct Users {
+        interfaces: Vec<VnfInterface>,
+        engine: EngineSpec,
+        /// (VNF, variant) pairs.
+        who: Vec<(String, String)>,
+    }
     let mut order: Vec<Key> = Vec::new();
-    let mut users: BTreeMap<Key, (Vec<VnfInterface>, EngineSpec, Vec<(String, String)>)> =
-        BTreeMap::new();
+    let mut users: BTreeMap<Key, Users> = BTreeMap::new();
     for vnf in &topo.vnfs {
         for variant in &topo.variants {
             let Some(resolved) = topo.resolve(variant).into_iter().find(|r| r.id == vnf.id) else {
@@ -68,20 +73,24 @@ pub fn function_uses(topo: &Topology) -> Vec<FunctionUse> {
             );
             let entry = users.entry(key.clone()).or_insert_with(|| {
                 order.push(key);
-                (vnf.interfaces.clone(), resolved.engine.clone(), Vec::new())
+                Users {
+                    interfaces: vnf.interfaces.clone(),
+                    engine: resolved.engine.clone(),
+                    who: Vec::new(),
+                }
             });
-            entry.2.push((vnf.id.to_string(), variant.name.clone()));
+            entry.who.push((vnf.id.to_string(), variant.name.clone()));
         }
     }
     order
         .into_iter()
         .filter_map(|key| {
-            let (interfaces, engine, who) = users.remove(&key)?;
+            let u = users.remove(&key)?;
             Some(FunctionUse {
-                what: describe(&who, &engine),
+                what: describe(&u.who, &u.engine),
                 function: key.0,
-                engine,
-                interfaces,
+                engine: u.engine,
+                interfaces: u.interfaces,
             })
         })
         .collect()
@@ -421,7 +430,9 @@ impl Source<'_> {
             .find(|(i, _)| {
                 let before = text[..*i].chars().next_back();
                 let after = text[i + needle.len()..].chars().next();
-                !before.is_some_and(ident) && !(needle.ends_with(ident) && after.is_some_and(ident))
+                let glued_before = before.is_some_and(ident);
+                let glued_after = needle.ends_with(ident) && after.is_some_and(ident);
+                !glued_before && !glued_after
             })
             .map(|(i, _)| text[..i].chars().count() + 1)
     }

@@ -376,7 +376,8 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Stable rule name; fixtures under tests/fixtures/topologies/invalid/ are named after it.
+    /// Stable rule name; fixtures under tests/fixtures/topologies/invalid/ (Click function
+    /// rules: invalid-functions/) are named after it.
     pub fn rule(&self) -> &'static str {
         use ErrorKind::*;
         match self {

@@ -9,7 +9,9 @@
 //! - [`graph`]: PyCOO's graph rules (-7..-11), one bridge per link, reachability and cycles;
 //! - [`files`]: engines, Click function files, images and resources of each VNF;
 //! - [`variants`]: variant names and their per-VNF overrides;
-//! - [`settings`]: link impairments, traffic and benchmark settings.
+//! - [`settings`]: link impairments, traffic and benchmark settings;
+//! - Click functions: [`crate::function`], run on the validated model with the function texts
+//!   the caller read (the file reading, and other engines' dry runs, are the binary's).
 //!
 //! Every independent error is collected. Graph-wide checks (reachability, cycles) and derived
 //! names run only when the structure is sound, because they would just repeat its errors.

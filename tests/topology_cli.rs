@@ -221,3 +221,308 @@ fn import_pycoo_writes_an_equivalent_unified_file() {
     assert_eq!(again.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// (rule, topology) for invalid-functions/*.json: a one-VNF chain whose Click function breaks
+/// rule `<rule>` (stem up to `--`), with the function file `<stem>.click` beside it.
+fn function_fixtures(dir: &str) -> Vec<(String, PathBuf)> {
+    let dir = repo().join("tests/fixtures/topologies").join(dir);
+    let mut cases: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|p| {
+            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+            let rule = stem.split("--").next().unwrap().to_owned();
+            (rule, p)
+        })
+        .collect();
+    cases.sort();
+    cases
+}
+
+/// Runs coo-bench without the reference Click binary (so the result does not depend on the
+/// machine) unless `reference` names one.
+fn coo_bench_env(args: &[&str], reference: Option<&Path>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_coo-bench"));
+    cmd.args(args).env_remove("COO_BENCH_REFERENCE_CLICK");
+    if let Some(r) = reference {
+        cmd.env("COO_BENCH_REFERENCE_CLICK", r);
+    }
+    cmd.output().expect("run coo-bench")
+}
+
+#[test]
+fn validate_rejects_every_invalid_function_with_its_named_error_and_location() {
+    let cases = function_fixtures("invalid-functions");
+    let rules: std::collections::BTreeSet<&str> = cases.iter().map(|(r, _)| r.as_str()).collect();
+    for rule in [
+        "click-syntax",
+        "click-unknown-class",
+        "click-element-config",
+        "click-port-out-of-range",
+        "click-port-count",
+        "click-push-pull",
+    ] {
+        assert!(rules.contains(rule), "no fixture for {rule}");
+    }
+    let mut failures = Vec::new();
+    for (rule, path) in &cases {
+        let out = coo_bench_env(&["validate", path.to_str().unwrap()], None);
+        let all = text(&out);
+        if out.status.code() != Some(2) {
+            failures.push(format!(
+                "{}: exit {:?}\n{all}",
+                path.display(),
+                out.status.code()
+            ));
+        }
+        // `<function>.click:<line>:<column>: error[<rule>]` with a real line.
+        let function = path.with_extension("click");
+        let prefix = format!("{}:", function.display());
+        let located = all.lines().any(|l| {
+            l.strip_prefix(&prefix).is_some_and(|rest| {
+                let mut parts = rest.splitn(3, ':');
+                let line: usize = parts.next().unwrap_or("").parse().unwrap_or(0);
+                let col: usize = parts.next().unwrap_or("").parse().unwrap_or(0);
+                line > 0
+                    && col > 0
+                    && parts
+                        .next()
+                        .unwrap_or("")
+                        .starts_with(&format!(" error[{rule}]"))
+            })
+        });
+        if !located {
+            failures.push(format!(
+                "{}: no `{prefix}L:C: error[{rule}]` in\n{all}",
+                path.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_three_cases_of_issue_20_point_at_the_broken_spot() {
+    for (stem, at, words) in [
+        ("click-syntax", "1:27", "unterminated configuration string"),
+        (
+            "click-unknown-class",
+            "1:22",
+            "unknown element class `NoSuchElement`",
+        ),
+        (
+            "click-port-out-of-range",
+            "1:22",
+            "ToDPDKDevice(2) names data interface 2, but the VNF has 2",
+        ),
+    ] {
+        let path = repo().join(format!(
+            "tests/fixtures/topologies/invalid-functions/{stem}.json"
+        ));
+        let out = coo_bench_env(&["validate", path.to_str().unwrap()], None);
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{all}");
+        let function = path.with_extension("click");
+        assert!(
+            all.contains(&format!("{}:{at}: error[{stem}]", function.display())),
+            "{all}"
+        );
+        assert!(all.contains(words), "{all}");
+    }
+}
+
+#[test]
+fn validate_json_carries_function_errors_with_file_line_column() {
+    let path = repo().join("tests/fixtures/topologies/invalid-functions/click-element-config.json");
+    let out = coo_bench_env(&["validate", "--json", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["valid"], false);
+    let err = &doc["errors"][0];
+    assert_eq!(err["rule"], "click-element-config");
+    assert_eq!(err["file"], path.with_extension("click").to_str().unwrap());
+    assert_eq!(err["line"], 5);
+    assert_eq!(err["column"], 6);
+    assert!(
+        err["message"].as_str().unwrap().contains("198.18.0.300"),
+        "{err}"
+    );
+}
+
+#[test]
+fn warnings_do_not_fail_validation_and_are_named() {
+    for (rule, path) in function_fixtures("warnings") {
+        let out = coo_bench_env(&["validate", path.to_str().unwrap()], None);
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{all}");
+        assert!(all.contains(&format!("warning[{rule}]")), "{all}");
+        let json = coo_bench_env(&["validate", "--json", path.to_str().unwrap()], None);
+        let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        assert_eq!(doc["valid"], true);
+        assert_eq!(doc["warnings"][0]["rule"], rule.as_str());
+    }
+}
+
+#[test]
+fn run_and_up_refuse_an_invalid_function_before_creating_anything() {
+    let path = repo().join("tests/fixtures/topologies/invalid-functions/click-syntax.json");
+    let run_id = format!("v20x{}", std::process::id() % 10000);
+    for args in [
+        vec!["run", path.to_str().unwrap(), "--quick"],
+        vec!["up", path.to_str().unwrap(), "--run-id", run_id.as_str()],
+    ] {
+        let out = coo_bench_env(&args, None);
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {all}");
+        assert!(all.contains("error[click-syntax]"), "{args:?}: {all}");
+        assert!(all.contains("click-syntax.click:1:27"), "{args:?}: {all}");
+        assert!(!all.contains("bringing up"), "{args:?}: {all}");
+    }
+    let status = coo_bench_env(&["status", "--json"], None);
+    assert!(!text(&status).contains(&run_id), "{}", text(&status));
+    let json = coo_bench_env(
+        &["up", "--json", path.to_str().unwrap(), "--run-id", &run_id],
+        None,
+    );
+    assert_eq!(json.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["errors"][0]["rule"], "click-syntax");
+    assert_eq!(doc["errors"][0]["line"], 1);
+    assert_eq!(doc["errors"][0]["column"], 27);
+}
+
+/// A stand-in for the reference Click binary: it checks that it got the rewritten
+/// configuration (`-q FILE`, DPDK devices turned into FromDevice/ToDevice) and complains
+/// about class `Frob` the way Click does.
+fn fake_click(dir: &Path) -> PathBuf {
+    let script = dir.join("click");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\n\
+         [ \"$1\" = -q ] || { echo \"expected -q, got $1\" >&2; exit 3; }\n\
+         grep -q 'FromDevice(coo-port0)' \"$2\" || { echo \"not rewritten: $(cat \"$2\")\" >&2; exit 3; }\n\
+         if grep -q Frob \"$2\"; then\n\
+           echo \"$2:2: unknown element class 'Frob'\" >&2\n\
+           echo 'Router could not be initialized!' >&2\n\
+           exit 1\n\
+         fi\n\
+         echo \"$2:1: While initializing 'FromDevice@1 :: FromDevice':\" >&2\n\
+         echo '  FromDevice(coo-port0): No such device' >&2\n\
+         exit 1\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn reference_click_functions_are_dry_run_by_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let click = fake_click(dir.path());
+    let topo = |function: &str| {
+        format!(
+            r#"{{"id": "ref", "vnfs": [{{"id": "nf", "function": "{function}", "engine": "click"}}],
+              "incoming": {{"id": "src", "link": "in"}}, "outgoing": [{{"id": "sink", "link": "out"}}],
+              "connections": [{{"from": "src", "to": "nf"}}, {{"from": "nf", "to": "sink"}}]}}"#
+        )
+    };
+    std::fs::write(
+        dir.path().join("bad.click"),
+        "FromDPDKDevice(0)\n  -> Frob(1)\n  -> ToDPDKDevice(1);\nFromDPDKDevice(1) -> ToDPDKDevice(0);\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("good.click"),
+        "FromDPDKDevice(0) -> ToDPDKDevice(1);\nFromDPDKDevice(1) -> ToDPDKDevice(0);\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("bad.json"), topo("bad.click")).unwrap();
+    std::fs::write(dir.path().join("good.json"), topo("good.click")).unwrap();
+
+    let bad = dir.path().join("bad.json");
+    let out = coo_bench_env(&["validate", bad.to_str().unwrap()], Some(&click));
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    let at = format!(
+        "{}:2:6: error[click-unknown-class]",
+        dir.path().join("bad.click").display()
+    );
+    assert!(all.contains(&at), "{all}");
+    assert!(
+        all.contains("unknown element class `Frob` for engine click"),
+        "{all}"
+    );
+
+    // Only the rewritten devices fail to initialize in a dry run: that is not an error.
+    let good = dir.path().join("good.json");
+    let out = coo_bench_env(&["validate", good.to_str().unwrap()], Some(&click));
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(!all.contains("warning["), "{all}");
+
+    // Without the binary the same function is accepted with a warning.
+    let out = coo_bench_env(&["validate", bad.to_str().unwrap()], None);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("warning[click-engine-unchecked]"), "{all}");
+}
+
+/// Issue 20's acceptance bound: every shipped topology validates (Click functions included)
+/// in under 1 s, without privileges, and without any warning but the one about the reference
+/// binary this machine may lack. Times are printed.
+#[test]
+fn shipped_topologies_validate_clean_fast_and_unprivileged() {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo().join("topologies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths.push(repo().join("tests/fixtures/pycoo/ClickOnOSvManager"));
+    // As root, drop to nobody so the check proves no privilege is needed.
+    let setpriv = Path::new("/usr/bin/setpriv");
+    let nobody = ["--reuid=65534", "--regid=65534", "--clear-groups"];
+    // nobody must be able to reach the binary and the files (a checkout under /root is not).
+    let drop = nix::unistd::Uid::effective().is_root()
+        && setpriv.exists()
+        && paths.iter().all(|p| {
+            Command::new(setpriv)
+                .args(nobody)
+                .arg(env!("CARGO_BIN_EXE_coo-bench"))
+                .arg("graph")
+                .arg(p)
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    if nix::unistd::Uid::effective().is_root() && !drop {
+        eprintln!("note: privileges not dropped (no setpriv, or nobody cannot read this checkout)");
+    }
+    for path in &paths {
+        let mut cmd = if drop {
+            let mut c = Command::new(setpriv);
+            c.args(nobody).arg(env!("CARGO_BIN_EXE_coo-bench"));
+            c
+        } else {
+            Command::new(env!("CARGO_BIN_EXE_coo-bench"))
+        };
+        cmd.arg("validate")
+            .arg(path)
+            .env_remove("COO_BENCH_REFERENCE_CLICK");
+        let started = std::time::Instant::now();
+        let out = cmd.output().unwrap();
+        let took = started.elapsed();
+        let all = text(&out);
+        eprintln!("validate {}: {:.3} s", path.display(), took.as_secs_f64());
+        assert_eq!(out.status.code(), Some(0), "{}: {all}", path.display());
+        assert!(took.as_secs_f64() < 1.0, "{}: {took:?}", path.display());
+        for line in all.lines().filter(|l| l.contains("warning[")) {
+            assert!(
+                line.contains("warning[click-engine-unchecked]"),
+                "{}: {line}",
+                path.display()
+            );
+        }
+    }
+}

@@ -2,6 +2,7 @@
 pub mod calibrate;
 pub mod compare;
 pub mod exec;
+pub mod functions;
 pub mod run;
 pub mod testbed;
 pub mod validate;

@@ -127,12 +127,13 @@ impl campaign::Progress for Bar {
 }
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let topo = match topology::load(&args.path) {
-        Ok(t) => t,
-        Err(errs) => {
-            eprintln!("{}: invalid topology:\n{errs}", args.path.display());
-            return Ok(ExitCode::from(INVALID));
+    // Validation first (with the Click functions): nothing is created for an invalid topology.
+    let topo = match crate::cmd::validate::load_checked(&args.path, false) {
+        Ok(checked) => {
+            crate::cmd::validate::print_warnings(&checked.warnings);
+            checked.topology
         }
+        Err(code) => return Ok(code),
     };
     let prepared = settings(&topo, &args).and_then(|s| Ok((s, variant_plans(&topo, &args)?)));
     let (mut settings, plans) = match prepared {

@@ -225,12 +225,13 @@ fn print_table(tb: &Testbed) {
 }
 
 pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
-    let topo = match topology::load(&args.path) {
-        Ok(t) => t,
-        Err(errs) => {
-            eprintln!("{}: invalid topology:\n{errs}", args.path.display());
-            return Ok(ExitCode::from(INVALID));
+    // Validation first (with the Click functions): nothing is created for an invalid topology.
+    let topo = match crate::cmd::validate::load_checked(&args.path, args.json) {
+        Ok(checked) => {
+            crate::cmd::validate::print_warnings(&checked.warnings);
+            checked.topology
         }
+        Err(code) => return Ok(code),
     };
     let driver = args.driver.map(DriverArg::kind);
     let mut opts = UpOptions {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use topology::{names, LoadErrors, Topology};
+use topology::{names, LoadErrors, Topology, Warning};
 
 /// Exit code for invalid input (topology, descriptor, arguments).
 const INVALID: u8 = 2;
@@ -42,10 +42,19 @@ pub struct ImportPycooArgs {
 }
 
 fn report_errors(path: &Path, errors: &LoadErrors, json: bool) -> ExitCode {
+    report_invalid(path, errors, &[], json)
+}
+
+fn report_invalid(path: &Path, errors: &LoadErrors, warnings: &[Warning], json: bool) -> ExitCode {
     if json {
-        let doc = serde_json::json!({ "valid": false, "path": path, "errors": errors });
+        let doc = serde_json::json!({
+            "valid": false, "path": path, "errors": errors, "warnings": warnings,
+        });
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
+        for w in warnings {
+            eprintln!("{w}");
+        }
         eprintln!("{errors}");
         eprintln!(
             "{}: invalid topology ({} error{})",
@@ -57,20 +66,51 @@ fn report_errors(path: &Path, errors: &LoadErrors, json: bool) -> ExitCode {
     ExitCode::from(INVALID)
 }
 
+/// A topology that passed every rule, with the warnings found on the way.
+pub struct Checked {
+    pub topology: Topology,
+    pub warnings: Vec<Warning>,
+}
+
+/// Loads `path` and checks its Click functions (`validate`, and `run`/`up` before they create
+/// anything). On errors prints them as `validate` does (JSON on stdout with `json`) and
+/// returns the exit code; warnings of a valid topology are left to the caller.
+pub fn load_checked(path: &Path, json: bool) -> Result<Checked, ExitCode> {
+    let topology = topology::load(path).map_err(|errors| report_errors(path, &errors, json))?;
+    let findings = crate::cmd::functions::check(&topology);
+    if !findings.errors.is_empty() {
+        let errors = LoadErrors(findings.errors);
+        return Err(report_invalid(path, &errors, &findings.warnings, json));
+    }
+    Ok(Checked {
+        topology,
+        warnings: findings.warnings,
+    })
+}
+
+/// Prints warnings on stderr (`file:line:column: warning[rule]: message`).
+pub fn print_warnings(warnings: &[Warning]) {
+    for w in warnings {
+        eprintln!("{w}");
+    }
+}
+
 /// `coo-bench validate PATH [--json]`: 0 valid (prints the port table), 2 invalid.
 pub fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
-    match topology::load(&args.path) {
-        Err(errors) => Ok(report_errors(&args.path, &errors, args.json)),
-        Ok(topo) => {
-            if args.json {
-                let doc = serde_json::json!({ "valid": true, "topology": topo });
-                println!("{}", serde_json::to_string_pretty(&doc)?);
-            } else {
-                print!("{}", port_table(&topo));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+    let checked = match load_checked(&args.path, args.json) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    if args.json {
+        let doc = serde_json::json!({
+            "valid": true, "topology": checked.topology, "warnings": checked.warnings,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print_warnings(&checked.warnings);
+        print!("{}", port_table(&checked.topology));
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `coo-bench graph PATH`: Graphviz DOT with links and Click ports labelled.

@@ -5,7 +5,8 @@
 //!   declarations, connections with `[n]` ports, chains, anonymous elements, `elementclass`
 //!   compounds with formals and overloads, `require`, `define`, AddressInfo), flattens it, checks
 //!   port counts and push/pull, configures and initializes every element. Errors come back as a
-//!   [`ConfigError`] holding Click-style `file:line: message` lines.
+//!   [`ConfigError`] holding Click-style `file:line: message` lines. [`Router::check`] does the
+//!   same checks without initializing any element (nothing is opened), for validation.
 //! - [`Registry`] maps class names to factories. [`Registry::standard`] holds the built-in
 //!   classes; [`Registry::register`] adds external ones (the click-io crate registers
 //!   FromDevice/ToDevice/FromDPDKDevice/ToDPDKDevice/ControlSocket this way).

@@ -665,6 +665,28 @@ impl Router {
         registry: &Registry,
         opts: RouterOptions,
     ) -> Result<Router, ConfigError> {
+        Router::build(text, file_name, registry, opts, true)
+    }
+
+    /// Everything [`Router::new`] checks except element initialization, so no element opens a
+    /// device, file or socket: parsing, flattening, element classes, configuration strings,
+    /// port counts and push/pull. For validating a configuration before it runs anywhere.
+    pub fn check(text: &str, file_name: &str, registry: &Registry) -> Result<(), ConfigError> {
+        let opts = RouterOptions {
+            clock: Box::new(crate::env::SimClock::default()),
+            env: Box::new(crate::env::MemEnv::default()),
+            defines: Vec::new(),
+        };
+        Router::build(text, file_name, registry, opts, false).map(|_| ())
+    }
+
+    fn build(
+        text: &str,
+        file_name: &str,
+        registry: &Registry,
+        opts: RouterOptions,
+        initialize: bool,
+    ) -> Result<Router, ConfigError> {
         let flat = Router::flatten(text, file_name, registry, &opts.defines)?;
         let mut errors: Vec<String> = Vec::new();
         let n = flat.elements.len();
@@ -1057,6 +1079,14 @@ impl Router {
             class_list,
             hotconfig: RefCell::new(None),
         };
+        if !initialize {
+            // Nothing was initialized, so nothing needs cleaning up.
+            return Ok(Router {
+                core,
+                tasks: Vec::new(),
+                cleaned: true,
+            });
+        }
         // initialize
         for i in 0..n {
             let r = {
@@ -1402,4 +1432,41 @@ fn flow_linked(fi: &str, fo: &str, ip: usize, op: usize) -> bool {
     let a = code_at(fi, ip);
     let b = code_at(fo, op);
     a == b || a == b'#' && b == b'#' && ip == op
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::*;
+
+    #[test]
+    fn check_stops_before_initialize() {
+        let reg = Registry::standard();
+        let config = "FromDump(/nonexistent/trace.pcap) -> Discard;";
+        assert!(Router::check(config, "f.click", &reg).is_ok());
+        // The same configuration fails at initialization, where the file is opened.
+        let built = Router::with_options(
+            config,
+            "f.click",
+            &reg,
+            RouterOptions {
+                clock: Box::new(crate::env::SimClock::default()),
+                env: Box::new(crate::env::MemEnv::default()),
+                defines: Vec::new(),
+            },
+        );
+        assert!(built.is_err_and(|e| e.during_init));
+    }
+
+    #[test]
+    fn check_reports_configuration_ports_and_push_pull() {
+        let reg = Registry::standard();
+        let err = |c: &str| match Router::check(c, "f.click", &reg) {
+            Ok(()) => panic!("{c}: no error"),
+            Err(e) => e.messages.join("\n"),
+        };
+        assert!(err("Idle -> IPFilter(allow nonsense) -> Discard;").contains("While configuring"));
+        assert!(err("Idle -> Strip(14) [1] -> Discard;").contains("has no output 1"));
+        assert!(err("InfiniteSource -> Queue -> Queue -> Discard;").contains("connected to"));
+        assert!(err("Idle -> NoSuchElement -> Discard;").contains("NoSuchElement"));
+    }
 }

@@ -332,6 +332,30 @@ pub enum ErrorKind {
         vcpus: i64,
     },
 
+    // ---- Click functions (crate::function; located in the function file) ----------------------
+    #[error("{what}: {message}")]
+    ClickSyntax { what: String, message: String },
+    #[error("{what}: unknown element class `{class}` for engine {engine}{}", if suggestions.is_empty() { String::new() } else { format!("; did you mean {}?", suggestions.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" or ")) })]
+    ClickUnknownClass {
+        what: String,
+        class: String,
+        engine: String,
+        suggestions: Vec<String>,
+    },
+    #[error("{what}: {message}")]
+    ClickElementConfig { what: String, message: String },
+    #[error("{what}: {element}({port}) names data interface {port}, but the VNF has {count} ({})", if *count == 0 { "no Click ports".to_owned() } else { format!("Click ports 0..={}", count - 1) })]
+    ClickPortOutOfRange {
+        what: String,
+        element: String,
+        port: usize,
+        count: usize,
+    },
+    #[error("{what}: {message}")]
+    ClickPortCount { what: String, message: String },
+    #[error("{what}: {message}")]
+    ClickPushPull { what: String, message: String },
+
     // ---- PyCOO execution script ---------------------------------------------------------------
     #[error("script: VNF `{vnf}`, task `{task}`: step \"{missing}\" is missing (steps must be numbered \"1\"..\"N\" without gaps; PyCOO raises KeyError)")]
     ScriptTaskGap {
@@ -352,7 +376,8 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// Stable rule name; fixtures under tests/fixtures/topologies/invalid/ are named after it.
+    /// Stable rule name; fixtures under tests/fixtures/topologies/invalid/ (Click function
+    /// rules: invalid-functions/) are named after it.
     pub fn rule(&self) -> &'static str {
         use ErrorKind::*;
         match self {
@@ -411,6 +436,12 @@ impl ErrorKind {
             InvalidSetting { .. } => "invalid-setting",
             AddressOutsideBenchmarkRange { .. } => "address-outside-benchmark-range",
             InvalidResources { .. } => "invalid-resources",
+            ClickSyntax { .. } => "click-syntax",
+            ClickUnknownClass { .. } => "click-unknown-class",
+            ClickElementConfig { .. } => "click-element-config",
+            ClickPortOutOfRange { .. } => "click-port-out-of-range",
+            ClickPortCount { .. } => "click-port-count",
+            ClickPushPull { .. } => "click-push-pull",
             ScriptTaskGap { .. } => "script-task-gap",
             ScriptUnknownAction { .. } => "script-unknown-action",
             ScriptInvalid { .. } => "script-invalid",
@@ -424,5 +455,78 @@ impl ErrorKind {
             .strip_prefix("pycoo-vnf-")
             .or_else(|| rule.strip_prefix("pycoo-"))?;
         digits.get(..2)?.parse::<i32>().ok().map(|n| -n)
+    }
+}
+
+/// A finding that does not stop the topology from running, with where it was found.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Warning {
+    pub kind: WarningKind,
+    pub at: Option<Location>,
+}
+
+impl Warning {
+    pub fn new(kind: WarningKind, at: Option<Location>) -> Self {
+        Warning { kind, at }
+    }
+    /// Stable rule name, e.g. `click-port-unused`.
+    pub fn rule(&self) -> &'static str {
+        self.kind.rule()
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(at) = &self.at {
+            write!(f, "{at}: ")?;
+        }
+        write!(f, "warning[{}]: {}", self.kind.rule(), self.kind)
+    }
+}
+
+impl Serialize for Warning {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Warning", 5)?;
+        s.serialize_field("rule", self.kind.rule())?;
+        s.serialize_field("message", &self.kind.to_string())?;
+        s.serialize_field("file", &self.at.as_ref().map(|a| a.file.clone()))?;
+        s.serialize_field("line", &self.at.as_ref().map(|a| a.line).filter(|l| *l > 0))?;
+        s.serialize_field(
+            "column",
+            &self.at.as_ref().map(|a| a.column).filter(|c| *c > 0),
+        )?;
+        s.end()
+    }
+}
+
+/// The warning rules.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WarningKind {
+    #[error("{what}: data interface {port} (link `{link}`, to `{peer}`) is never used: no FromDPDKDevice({port}) or ToDPDKDevice({port})")]
+    ClickPortUnused {
+        what: String,
+        port: usize,
+        link: String,
+        peer: String,
+    },
+    #[error(
+        "{what}: element classes and configurations are not checked for engine {engine}: {reason}"
+    )]
+    ClickEngineUnchecked {
+        what: String,
+        engine: String,
+        reason: String,
+    },
+}
+
+impl WarningKind {
+    /// Stable rule name; fixtures under tests/fixtures/topologies/warnings/ are named after it.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            WarningKind::ClickPortUnused { .. } => "click-port-unused",
+            WarningKind::ClickEngineUnchecked { .. } => "click-engine-unchecked",
+        }
     }
 }

@@ -3,9 +3,11 @@
 //!
 //! ```text
 //! file / PyCOO dir → raw (strict serde) → spec (format-independent) → validate → Topology
+//!                                  Click function text × Topology → function → Findings
 //! ```
 //!
-//! Pure: no network, no processes; it only reads the files it is pointed at.
+//! Pure: no network, no processes; it only reads the files it is pointed at. The Click
+//! function rules ([`function`]) take the text the caller read.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 // LoadError is large but only built on the cold error path.
@@ -14,6 +16,7 @@
 pub mod bench;
 pub mod error;
 pub mod export;
+pub mod function;
 pub mod graph;
 pub mod ids;
 mod load;
@@ -29,7 +32,7 @@ mod validate;
 use std::path::{Path, PathBuf};
 
 pub use bench::{BenchmarkMode, BenchmarkSettings};
-pub use error::{ErrorKind, LoadError, LoadErrors, Location};
+pub use error::{ErrorKind, LoadError, LoadErrors, Location, Warning, WarningKind};
 pub use ids::{LinkName, MacAddr, MacParseError, NodeId, TopologyId};
 pub use load::DEFAULT_PYCOO_FUNCTION;
 pub use model::{

@@ -110,6 +110,11 @@ pub(crate) fn unified_from_text(
 }
 
 fn unified_from_source(src: SourceText, opts: &LoadOptions) -> Result<Topology, LoadErrors> {
+    validate(unified_spec(src)?, opts)
+}
+
+/// Reads unified topology text into a [`Spec`] (nothing checked beyond the file's own syntax).
+pub(crate) fn unified_spec(src: SourceText) -> Result<Spec, LoadErrors> {
     let file: TopologyFile = src.parse().map_err(errs)?;
     let base_dir = src.path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut errors = Vec::new();
@@ -202,7 +207,7 @@ fn unified_from_source(src: SourceText, opts: &LoadOptions) -> Result<Topology, 
         errors,
         main: src,
     };
-    validate(spec, opts)
+    Ok(spec)
 }
 
 /// Loads a PyCOO SFC descriptor with its VNF descriptors and execution script from `dir`.

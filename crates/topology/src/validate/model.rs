@@ -1,0 +1,108 @@
+//! The validated model, built once every rule passed (every lookup here was validated).
+
+use std::collections::HashMap;
+
+use super::files::PerVnf;
+use super::{Parts, DEFAULT_MEMORY_MIB, DEFAULT_VCPUS};
+use crate::ids::{LinkName, MacAddr, NodeId, TopologyId};
+use crate::model::{Direction, Link, Point, Topology, Variant, Vnf, VnfInterface};
+use crate::spec::Spec;
+
+pub(super) fn build(
+    spec: &Spec,
+    parts: Parts<'_>,
+    macs: &HashMap<String, MacAddr>,
+    per_vnf: PerVnf,
+    variants: Vec<Variant>,
+) -> Topology {
+    let mac = |text: &Option<String>| text.as_ref().and_then(|t| macs.get(t).copied());
+    let ip = parts.ip.cloned().unwrap_or_default();
+    let ip_point = Point {
+        id: NodeId::new(ip.id.clone().unwrap_or_default()),
+        link: LinkName::new(ip.link.clone().unwrap_or_default()),
+    };
+    let outgoing: Vec<Point> = parts
+        .ops
+        .iter()
+        .map(|op| Point {
+            id: NodeId::new(op.id.clone().unwrap_or_default()),
+            link: LinkName::new(op.link.clone().unwrap_or_default()),
+        })
+        .collect();
+    let links: Vec<Link> = parts
+        .conns
+        .iter()
+        .map(|c| {
+            let from = c.from.clone().unwrap_or_default();
+            let to = c.to.clone().unwrap_or_default();
+            let (name, point_mac) = if Some(&from) == ip.id.as_ref() {
+                (ip.link.clone(), ip.bridge_mac.clone())
+            } else if let Some(op) = parts.ops.iter().find(|o| o.id.as_ref() == Some(&to)) {
+                (op.link.clone(), op.bridge_mac.clone())
+            } else {
+                (c.link.clone(), None)
+            };
+            Link {
+                name: LinkName::new(name.unwrap_or_default()),
+                from: NodeId::new(from),
+                to: NodeId::new(to),
+                from_mac: mac(&c.from_mac),
+                to_mac: mac(&c.to_mac),
+                bridge_mac: mac(&c.bridge_mac).or_else(|| mac(&point_mac)),
+                impairment: c.impairment.clone(),
+            }
+        })
+        .collect();
+    let model_vnfs = parts
+        .vnfs
+        .iter()
+        .zip(per_vnf.functions)
+        .zip(per_vnf.engines)
+        .zip(per_vnf.images)
+        .map(|(((vnf, function), engine), image)| {
+            let id = NodeId::new(vnf.id.clone().unwrap_or_default());
+            let mut interfaces = Vec::new();
+            for link in &links {
+                let (peer, mac, direction) = if link.from == id {
+                    (&link.to, link.from_mac, Direction::Egress)
+                } else if link.to == id {
+                    (&link.from, link.to_mac, Direction::Ingress)
+                } else {
+                    continue;
+                };
+                interfaces.push(VnfInterface {
+                    port: interfaces.len(),
+                    link: link.name.clone(),
+                    mac,
+                    peer: peer.clone(),
+                    direction,
+                });
+            }
+            Vnf {
+                id,
+                function: function.unwrap_or_default(),
+                engine: engine.unwrap_or_default(),
+                memory_mib: u32::try_from(vnf.memory_mib).unwrap_or(DEFAULT_MEMORY_MIB),
+                vcpus: u32::try_from(vnf.vcpus).unwrap_or(DEFAULT_VCPUS),
+                management_mac: mac(&vnf.management_mac),
+                image,
+                interfaces,
+            }
+        })
+        .collect();
+    Topology {
+        id: TopologyId::new(spec.id.clone().unwrap_or_default()),
+        base_dir: spec.base_dir.clone(),
+        source: spec.source.clone(),
+        format: spec.format,
+        driver: spec.driver,
+        vnfs: model_vnfs,
+        incoming: ip_point,
+        outgoing,
+        links,
+        variants,
+        traffic: spec.traffic.clone(),
+        benchmark: spec.benchmark.clone(),
+        script: spec.script.clone(),
+    }
+}

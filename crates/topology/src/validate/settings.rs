@@ -1,0 +1,181 @@
+//! Settings: link impairments (netem), traffic profile and benchmark parameters.
+
+use std::net::Ipv4Addr;
+
+use super::Checker;
+use crate::error::ErrorKind;
+use crate::spec::SpecConn;
+
+pub(super) fn impairments(ck: &mut Checker<'_>, conns: &[SpecConn]) {
+    for (index, conn) in conns.iter().enumerate() {
+        let Some(imp) = &conn.impairment else {
+            continue;
+        };
+        let link = conn
+            .link
+            .clone()
+            .unwrap_or_else(|| format!("of connection {index}"));
+        let mut problems = Vec::new();
+        if !(0.0..=100.0).contains(&imp.loss_pct) || imp.loss_pct.is_nan() {
+            problems.push(format!("loss_pct {} is not within 0..=100", imp.loss_pct));
+        }
+        if imp.jitter_us > 0 && imp.delay_us == 0 {
+            problems.push("jitter_us needs a non-zero delay_us (netem)".to_owned());
+        }
+        if imp.rate_mbit == Some(0) {
+            problems.push("rate_mbit must be > 0 (omit it for no limit)".to_owned());
+        }
+        for reason in problems {
+            let at = ck.at_key("impairment");
+            ck.push(
+                ErrorKind::InvalidImpairment {
+                    link: link.clone(),
+                    reason,
+                },
+                at,
+            );
+        }
+    }
+}
+
+fn in_benchmark_range(addr: Ipv4Addr) -> bool {
+    let [a, b, ..] = addr.octets();
+    a == 198 && (b == 18 || b == 19)
+}
+
+pub(super) fn settings(ck: &mut Checker<'_>) {
+    let traffic = ck.spec.traffic.clone();
+    let bench = ck.spec.benchmark.clone();
+    let src = ck
+        .spec
+        .traffic_source
+        .clone()
+        .unwrap_or_else(|| ck.spec.main.clone());
+    for (field, addr) in [
+        ("traffic.flows.src_ip", traffic.flows.src_ip),
+        ("traffic.flows.dst_ip", traffic.flows.dst_ip),
+    ] {
+        if !in_benchmark_range(addr) {
+            let key = field.rsplit('.').next().unwrap_or(field);
+            ck.push(
+                ErrorKind::AddressOutsideBenchmarkRange {
+                    field: field.to_owned(),
+                    address: addr.to_string(),
+                },
+                src.find_pair(key, &addr.to_string()),
+            );
+        }
+    }
+    let mut bad = Vec::new();
+    if traffic.flows.count == 0 {
+        bad.push(("traffic.flows.count", "must be at least 1".to_owned()));
+    }
+    let sizes = traffic.frame_sizes.sizes();
+    if sizes.is_empty() {
+        bad.push(("traffic.frame_sizes", "must not be empty".to_owned()));
+    }
+    for size in sizes.iter().chain(bench.frame_sizes.iter()) {
+        if !(60..=9216).contains(size) {
+            bad.push((
+                "frame_sizes",
+                format!("{size} is not within 60..=9216 bytes"),
+            ));
+        }
+    }
+    if traffic.duration_s.is_nan() || traffic.duration_s <= 0.0 {
+        bad.push(("traffic.duration_s", "must be > 0".to_owned()));
+    }
+    if traffic.warmup_s.is_nan() || traffic.warmup_s < 0.0 {
+        bad.push(("traffic.warmup_s", "must be >= 0".to_owned()));
+    }
+    if bench.frame_sizes.is_empty() {
+        bad.push(("benchmark.frame_sizes", "must not be empty".to_owned()));
+    }
+    if bench.trial_duration_s.is_nan() || bench.trial_duration_s <= 0.0 {
+        bad.push(("benchmark.trial_duration_s", "must be > 0".to_owned()));
+    }
+    if !(0.0..=100.0).contains(&bench.ndr_loss_pct) || !(0.0..=100.0).contains(&bench.pdr_loss_pct)
+    {
+        bad.push((
+            "benchmark.ndr_loss_pct/pdr_loss_pct",
+            "must be within 0..=100".to_owned(),
+        ));
+    } else if bench.ndr_loss_pct > bench.pdr_loss_pct {
+        bad.push((
+            "benchmark.ndr_loss_pct",
+            "must not exceed pdr_loss_pct".to_owned(),
+        ));
+    }
+    if bench.precision_pct.is_nan() || bench.precision_pct <= 0.0 {
+        bad.push(("benchmark.precision_pct", "must be > 0".to_owned()));
+    }
+    if bench.min_rate_pps == 0 || bench.min_rate_pps > bench.max_rate_pps {
+        bad.push((
+            "benchmark.min_rate_pps",
+            "must be > 0 and <= max_rate_pps".to_owned(),
+        ));
+    }
+    if bench.repetitions == 0 {
+        bad.push(("benchmark.repetitions", "must be at least 1".to_owned()));
+    }
+    if bench
+        .latency_loads_pct
+        .iter()
+        .any(|l| !(*l > 0.0 && *l <= 100.0))
+    {
+        bad.push((
+            "benchmark.latency_loads_pct",
+            "every load must be within (0, 100]".to_owned(),
+        ));
+    }
+    for (field, reason) in bad {
+        let (file, key) = match field.split_once('.') {
+            Some(("traffic", key)) => (&src, key),
+            Some((_, key)) => (&ck.spec.main, key),
+            None => (&ck.spec.main, field),
+        };
+        let at = file.find_key(key.split('/').next().unwrap_or(key), 0);
+        ck.push(
+            ErrorKind::InvalidSetting {
+                field: field.to_owned(),
+                reason,
+            },
+            at,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{good_with, rules, GOOD};
+    use super::*;
+
+    fn all(json: &str) -> Vec<String> {
+        rules(json, |ck, parts| {
+            impairments(ck, parts.conns);
+            settings(ck);
+        })
+    }
+
+    #[test]
+    fn defaults_pass() {
+        assert_eq!(all(GOOD), Vec::<String>::new());
+    }
+
+    #[test]
+    fn jitter_without_delay_is_an_invalid_impairment() {
+        let json = good_with(
+            r#""link": "ab"}"#,
+            r#""link": "ab", "impairment": {"jitter_us": 5}}"#,
+        );
+        assert_eq!(all(&json), ["invalid-impairment"]);
+    }
+
+    #[test]
+    fn benchmark_range_is_198_18_slash_15() {
+        assert!(in_benchmark_range(
+            "198.19.255.1".parse().unwrap_or(Ipv4Addr::UNSPECIFIED)
+        ));
+        assert!(!in_benchmark_range(Ipv4Addr::new(10, 0, 0, 1)));
+    }
+}

@@ -100,6 +100,14 @@ fn engine_binary(engine: &EngineSpec) -> Result<PathBuf, String> {
             )),
             Some(p) => Ok(PathBuf::from(p)),
         },
+        EngineSpec::FastClick => match std::env::var_os("COO_BENCH_FASTCLICK") {
+            None => Err("COO_BENCH_FASTCLICK is not set, so the FastClick binary is not available".into()),
+            Some(p) if !Path::new(&p).is_file() => Err(format!(
+                "COO_BENCH_FASTCLICK={} is not a file",
+                Path::new(&p).display()
+            )),
+            Some(p) => Ok(PathBuf::from(p)),
+        },
         EngineSpec::External(p) if p.is_file() => Ok(p.clone()),
         EngineSpec::External(p) => Err(format!("{} does not exist", p.display())),
         EngineSpec::CooClick | EngineSpec::KernelForward => {
@@ -109,11 +117,16 @@ fn engine_binary(engine: &EngineSpec) -> Result<PathBuf, String> {
 }
 
 /// Runs `binary -q FILE` on the configuration the agent would give the engine (DPDK devices
-/// rewritten to FromDevice/ToDevice) and maps its complaints to the function's lines.
+/// rewritten to FromDevice/ToDevice; unchanged for FastClick, whose DPDK devices then fail
+/// only at initialization, which is ignored) and maps its complaints to the function's lines.
 fn dry_run(binary: &Path, text: &str, usage: &FunctionUse) -> Result<Vec<LoadError>, String> {
     let interfaces = placeholder_interfaces(usage.interfaces.len());
-    let rewritten = agent::rewrite::rewrite_dpdk(text, &interfaces)
-        .map_err(|e| format!("the DPDK rewrite failed: {e}"))?;
+    let rewritten = if usage.engine == EngineSpec::FastClick {
+        text.to_owned()
+    } else {
+        agent::rewrite::rewrite_dpdk(text, &interfaces)
+            .map_err(|e| format!("the DPDK rewrite failed: {e}"))?
+    };
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let file = dir.path().join("function.click");
     std::fs::write(&file, rewritten).map_err(|e| format!("{}: {e}", file.display()))?;

@@ -116,12 +116,28 @@ fn engine_binary(engine: &EngineSpec) -> Result<PathBuf, String> {
     }
 }
 
+/// Removes a FastClick check's EAL runtime directory when dropped.
+struct EalDir(Option<String>);
+
+impl Drop for EalDir {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            agent::fastclick::remove_runtime_prefix(p);
+        }
+    }
+}
+
+fn scopeguard_remove(prefix: Option<String>) -> EalDir {
+    EalDir(prefix)
+}
+
 /// Runs `binary -q FILE` on the configuration the agent would give the engine (DPDK devices
 /// rewritten to FromDevice/ToDevice; unchanged for FastClick, whose DPDK devices then fail
 /// only at initialization, which is ignored) and maps its complaints to the function's lines.
 fn dry_run(binary: &Path, text: &str, usage: &FunctionUse) -> Result<Vec<LoadError>, String> {
     let interfaces = placeholder_interfaces(usage.interfaces.len());
     let rewritten = if usage.engine == EngineSpec::FastClick {
+        // FastClick runs the function unchanged (null devices stand for the interfaces).
         text.to_owned()
     } else {
         agent::rewrite::rewrite_dpdk(text, &interfaces)
@@ -130,7 +146,16 @@ fn dry_run(binary: &Path, text: &str, usage: &FunctionUse) -> Result<Vec<LoadErr
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let file = dir.path().join("function.click");
     std::fs::write(&file, rewritten).map_err(|e| format!("{}: {e}", file.display()))?;
+    let fastclick = usage.engine == EngineSpec::FastClick;
+    let prefix = format!("{}check-{}", agent::fastclick::PREFIX, std::process::id());
+    let eal = if fastclick {
+        agent::fastclick::check_args(usage.interfaces.len(), &prefix)
+    } else {
+        Vec::new()
+    };
+    let _eal_dir = scopeguard_remove(fastclick.then(|| prefix.clone()));
     let mut child = Command::new(binary)
+        .args(&eal)
         .arg("-q")
         .arg(&file)
         .stdin(Stdio::null())

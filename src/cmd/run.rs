@@ -238,10 +238,24 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     let mut runner = traffic_runner(&topo, &tb, placement.as_ref(), &settings, pids);
+    let dir = args.out.join(format!(
+        "{}-{}",
+        topo.id.as_str(),
+        started_at.format("%Y%m%dT%H%M%SZ")
+    ));
     let mut agents = campaign::real::VnfAgents {
         clients,
         coo_only,
         rt: &rt,
+        // Under the VM driver the agents' workdirs are inside the guests.
+        configs: (!vm).then(|| campaign::real::ConfigArchive {
+            dir: dir.clone(),
+            workdirs: tb
+                .vnfs
+                .iter()
+                .map(|v| (v.id.clone(), v.workdir.clone()))
+                .collect(),
+        }),
     };
     let progress = Bar(bar);
     let outcome = campaign::run_campaign(&settings, &plans, &mut runner, &mut agents, &progress);
@@ -258,6 +272,16 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             v.role == VariantRole::Baseline && v.status == measure::report::VariantStatus::Measured
         })
         .map(|v| v.name.clone());
+    let mut variants = outcome.variants.clone();
+    for v in &mut variants {
+        let Some(plan) = plans.iter().find(|p| p.name == v.name) else {
+            continue;
+        };
+        if matches!(v.status, measure::report::VariantStatus::Skipped { .. }) {
+            continue;
+        }
+        v.engine_runs = engine_runs(plan, &dir, args.io_mode.as_deref(), placement.as_ref(), vm);
+    }
     let report = Report {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo {
@@ -273,14 +297,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         settings: settings.run.clone(),
         baseline,
         latency_loads: outcome.latency_loads.clone(),
-        variants: outcome.variants.clone(),
+        variants,
         notes: ratio_notes(&outcome.variants, notes),
     };
-    let dir = args.out.join(format!(
-        "{}-{}",
-        topo.id.as_str(),
-        started_at.format("%Y%m%dT%H%M%SZ")
-    ));
     write_report(&report, &dir)?;
     print!("{}", measure::table::variants_table(&report));
     let chain = linear_chain(&topo);
@@ -302,6 +321,43 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("  - {p}");
     }
     Ok(ExitCode::from(1))
+}
+
+/// How each VNF's engine ran in a variant (I/O, polling, CPUs, the configuration kept).
+fn engine_runs(
+    plan: &VariantPlan,
+    dir: &Path,
+    io_mode: Option<&str>,
+    placement: Option<&CpuPlacement>,
+    vm: bool,
+) -> BTreeMap<String, measure::report::EngineRun> {
+    plan.vnfs
+        .iter()
+        .filter_map(|(id, engine, _)| {
+            let spec = engine
+                .to_string()
+                .parse::<agent::engine::EngineSpec>()
+                .ok()?;
+            let profile = agent::profile::io_profile(&spec, io_mode);
+            let config = campaign::real::ConfigArchive::relative(&plan.name, id);
+            Some((
+                id.clone(),
+                measure::report::EngineRun {
+                    engine: engine.to_string(),
+                    io: profile.io,
+                    polls: profile.polls,
+                    cpus: placement.filter(|_| !vm).map(|p| {
+                        p.nfs
+                            .iter()
+                            .map(usize::to_string)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    }),
+                    config: dir.join(&config).is_file().then_some(config),
+                },
+            ))
+        })
+        .collect()
 }
 
 /// Notes on what the ratios mean (or why there are none).

@@ -18,7 +18,7 @@ out1 :: ToDPDKDevice(1);
 drop :: Discard;
 
 in0 -> eth :: Classifier(12/0800, -)
-    -> CheckIPHeader(14)
+    -> CheckIPHeader(OFFSET 14)
     -> rules :: IPClassifier(
         src net 198.18.128.0/17,
         udp and dst net 198.19.0.0/16 and dst port 5001,

@@ -10,14 +10,14 @@
 
 // Policy (same as firewall-classifier.click): drop sources in 198.18.128.0/17; pass UDP and TCP
 // to 198.19.0.0/16 port 5001 and ICMP; drop everything else, non-IPv4 included.
-// Frames keep their Ethernet header: CheckIPHeader(14) only marks the IP header behind it.
+// Frames keep their Ethernet header: CheckIPHeader(OFFSET 14) only marks the IP header behind it.
 // The reverse direction (port 1 -> port 0) is not filtered.
 
 in0 :: FromDPDKDevice(0);
 out1 :: ToDPDKDevice(1);
 
 in0 -> eth :: Classifier(12/0800, -)
-    -> CheckIPHeader(14)
+    -> CheckIPHeader(OFFSET 14)
     -> filter :: IPFilter(
         deny src net 198.18.128.0/17,
         allow udp and dst net 198.19.0.0/16 and dst port 5001,

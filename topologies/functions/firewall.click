@@ -17,7 +17,7 @@ out1 :: ToDPDKDevice(1);
 
 in0 -> eth :: Classifier(12/0806, 12/0800, -);
 eth[0] -> CheckARPHeader(14) -> out1;
-eth[1] -> CheckIPHeader(14) -> proto :: IPClassifier(icmp, tcp, -);
+eth[1] -> CheckIPHeader(OFFSET 14) -> proto :: IPClassifier(icmp, tcp, -);
 eth[2] -> Print("non-IP drop") -> Discard;
 
 proto[0] -> Print("ICMP drop") -> Discard;

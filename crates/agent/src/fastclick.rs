@@ -79,10 +79,36 @@ pub fn eal_args(interfaces: &[String], cpu: usize) -> Vec<String> {
     args
 }
 
+/// EAL arguments for checking a configuration without interfaces (`click -q` after them):
+/// `ports` null devices stand for the VNF's interfaces, so FastClick configures and
+/// initialises FromDPDKDevice(N)/ToDPDKDevice(N) exactly as it would run them. The caller
+/// removes `/var/run/dpdk/<prefix>` afterwards ([`remove_runtime_prefix`]).
+pub fn check_args(ports: usize, prefix: &str) -> Vec<String> {
+    let mut args = vec![
+        "--dpdk".to_owned(),
+        "-l".to_owned(),
+        first_allowed_cpu().to_string(),
+        "--no-huge".to_owned(),
+        "-m".to_owned(),
+        EAL_MEMORY_MB.to_string(),
+        "--no-pci".to_owned(),
+        "--no-shconf".to_owned(),
+        format!("--file-prefix={prefix}"),
+        "--log-level=error".to_owned(),
+    ];
+    args.extend((0..ports).map(|i| format!("--vdev=net_null{i}")));
+    args.push("--".to_owned());
+    args
+}
+
+/// Removes `/var/run/dpdk/<prefix>` (best effort).
+pub fn remove_runtime_prefix(prefix: &str) {
+    let _ = std::fs::remove_dir_all(PathBuf::from("/var/run/dpdk").join(prefix));
+}
+
 /// Removes the EAL runtime directory of the engine on these interfaces (best effort).
 pub fn remove_runtime_dir(interfaces: &[String]) {
-    let dir = PathBuf::from("/var/run/dpdk").join(file_prefix(interfaces));
-    let _ = std::fs::remove_dir_all(dir);
+    remove_runtime_prefix(&file_prefix(interfaces));
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod header;
 pub mod kernel_forward;
 pub mod listen;
 pub mod osv_json;
+pub mod profile;
 pub mod query;
 pub mod rewrite;
 pub mod service;

@@ -148,12 +148,58 @@ pub struct VnfAgents<'a> {
     /// VNFs booting their own disk image: they speak only the COO API.
     pub coo_only: BTreeSet<String>,
     pub rt: &'a tokio::runtime::Runtime,
+    /// Where to keep the exact configuration each engine ran (None: not kept).
+    pub configs: Option<ConfigArchive>,
+}
+
+/// Keeps the configuration each engine was given: the agent runs a snapshot of it from
+/// `<workdir>/running/` (rewritten for reference Click), which is copied after every start to
+/// `<dir>/configs/<variant>/<vnf>.click` ([`ConfigArchive::relative`]).
+pub struct ConfigArchive {
+    /// The report's directory.
+    pub dir: std::path::PathBuf,
+    /// VNF id → its agent's workdir (readable from here: netns driver).
+    pub workdirs: BTreeMap<String, std::path::PathBuf>,
+}
+
+impl ConfigArchive {
+    /// Path of a kept configuration, relative to the report's directory.
+    pub fn relative(variant: &str, vnf: &str) -> String {
+        format!("configs/{variant}/{vnf}.click")
+    }
+
+    /// Copies the snapshot the engine of `vnf` runs; false when there is none (kernel-forward,
+    /// VM guests).
+    fn keep(&self, variant: &str, vnf: &str) -> bool {
+        let Some(workdir) = self.workdirs.get(vnf) else {
+            return false;
+        };
+        let Ok(mut entries) = std::fs::read_dir(workdir.join("running")) else {
+            return false;
+        };
+        let Some(Ok(snapshot)) = entries.next() else {
+            return false;
+        };
+        let to = self.dir.join(Self::relative(variant, vnf));
+        to.parent()
+            .is_some_and(|p| std::fs::create_dir_all(p).is_ok())
+            && std::fs::copy(snapshot.path(), &to).is_ok()
+    }
 }
 
 impl Agents for VnfAgents<'_> {
     fn configure(&mut self, variant: &VariantPlan) -> Result<BTreeMap<String, String>, String> {
-        self.rt
-            .block_on(configure(&self.clients, &self.coo_only, variant))
+        let versions = self
+            .rt
+            .block_on(configure(&self.clients, &self.coo_only, variant))?;
+        if let Some(archive) = &self.configs {
+            for (id, engine, _) in &variant.vnfs {
+                if *engine != EngineSpec::KernelForward {
+                    archive.keep(&variant.name, id);
+                }
+            }
+        }
+        Ok(versions)
     }
 
     fn counters(&mut self) -> CounterReads {

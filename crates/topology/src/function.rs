@@ -217,7 +217,14 @@ pub fn engine_output(
     };
     let lines: Vec<String> = output
         .lines()
-        .filter(|l| !l.trim().is_empty() && !l.contains("Router could not be initialized"))
+        .filter(|l| {
+            let t = l.trim();
+            // FastClick's chatter: its EAL banner and per-thread placement warnings.
+            !t.is_empty()
+                && !l.contains("Router could not be initialized")
+                && t != "Initializing DPDK"
+                && !t.starts_with("warning:")
+        })
         .map(|l| match l.strip_prefix(landmark_file) {
             Some(rest) => format!("{shown}{rest}"),
             None => l.to_owned(),
@@ -232,10 +239,16 @@ pub fn engine_output(
 }
 
 fn is_device(group: &Group) -> bool {
-    group
-        .configuring
-        .as_ref()
-        .is_some_and(|(_, class)| ["FromDevice", "ToDevice", "Queue"].contains(&class.as_str()))
+    group.configuring.as_ref().is_some_and(|(_, class)| {
+        [
+            "FromDevice",
+            "ToDevice",
+            "Queue",
+            "FromDPDKDevice",
+            "ToDPDKDevice",
+        ]
+        .contains(&class.as_str())
+    })
 }
 
 /// `FromDPDKDevice(N)` / `ToDPDKDevice(N)` against the VNF's interfaces: out of range is an

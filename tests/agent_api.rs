@@ -170,7 +170,7 @@ fn opts(token: Option<&str>) -> Options {
     Options {
         timeout: Duration::from_secs(20),
         retries: 2,
-        token: token.map(str::to_owned),
+        token: token.map(|t| coo_api::Token::new(t).unwrap()),
         ..Options::default()
     }
 }
@@ -567,12 +567,17 @@ fn rest_bearer_token_guards_mutating_calls() {
     let dir = tempfile::tempdir().unwrap();
     let engine = fake_engine_script(dir.path());
     std::fs::write(dir.path().join("vnf.click"), FORWARD).unwrap();
+    let token_file = dir.path().join("agent.token");
+    coo_api::Token::new("s3cret")
+        .unwrap()
+        .write_new_file(&token_file)
+        .unwrap();
     let agent = spawn_agent(
         dir.path(),
         "vnf",
         engine.to_str().unwrap(),
         FAKE_IFS,
-        &["--token", "s3cret"],
+        &["--token-file", token_file.to_str().unwrap()],
         &[],
     );
     rt().block_on(async {
@@ -580,8 +585,9 @@ fn rest_bearer_token_guards_mutating_calls() {
         let wrong = VnfClient::new(Endpoint::Unix(agent.unix.clone()), opts(Some("nope")));
         let good = VnfClient::new(Endpoint::Unix(agent.unix.clone()), opts(Some("s3cret")));
         assert_eq!(anon.version().await.unwrap(), "2.0");
-        assert_eq!(anon.read_file().await.unwrap(), FORWARD);
+        assert_eq!(good.read_file().await.unwrap(), FORWARD);
         for c in [&anon, &wrong] {
+            assert_eq!(c.read_file().await.unwrap_err().status(), Some(401));
             assert_eq!(c.start().await.unwrap_err().status(), Some(401));
             assert_eq!(c.put_function("x").await.unwrap_err().status(), Some(401));
             let e = c.write_file("func.click", "x").await.unwrap_err();

@@ -289,6 +289,7 @@ pub fn vm_client(tb: &Testbed, vnf: &str) -> vnf_client::VnfClient {
         ep,
         vnf_client::Options {
             timeout: Duration::from_secs(30),
+            token: testbed::agent_token(tb).unwrap(),
             ..vnf_client::Options::default()
         },
     )

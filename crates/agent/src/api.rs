@@ -7,7 +7,8 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use coo_api::{routes, TokenDigest};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -28,7 +29,11 @@ pub const MAX_QUERY: usize = 60 * 1024;
 /// State shared by all handlers.
 pub struct AppState {
     pub agent: Agent,
-    pub token: Option<String>,
+    /// Digest of the bearer token; `None` only for an agent started without one (loopback or
+    /// UNIX socket, or `--insecure`), which then answers everyone.
+    pub token: Option<TokenDigest>,
+    /// `--compat-open-reads`: COO's read endpoints answer without the token.
+    pub compat_open_reads: bool,
 }
 
 type Shared = Arc<AppState>;
@@ -351,24 +356,19 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
 }
 
-fn token_ok(headers: &HeaderMap, token: &str) -> bool {
-    let Some(given) = headers
+fn token_ok(headers: &HeaderMap, token: &TokenDigest) -> bool {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
-    // Constant-time comparison: no early exit on the first differing byte.
-    let (a, b) = (given.trim().as_bytes(), token.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        .and_then(coo_api::auth::bearer)
+        .is_some_and(|given| token.verify(given))
 }
 
-/// Mutating calls need the bearer token when one is configured.
+/// Every request but the open reads ([`coo_api::routes::is_open`]) needs the bearer token.
 async fn auth(State(s): State<Shared>, req: Request, next: Next) -> Response {
-    let read_only = matches!(*req.method(), Method::GET | Method::HEAD);
-    if let (false, Some(token)) = (read_only, &s.token) {
-        if !token_ok(req.headers(), token) {
+    if let Some(token) = &s.token {
+        let open = routes::is_open(req.method().as_str(), req.uri().path(), s.compat_open_reads);
+        if !open && !token_ok(req.headers(), token) {
             return ApiError::new(StatusCode::UNAUTHORIZED, "missing or wrong bearer token")
                 .into_response();
         }
@@ -391,20 +391,20 @@ async fn query_limit(req: Request, next: Next) -> Response {
 pub fn router(state: Shared) -> Router {
     use axum::routing::post;
     Router::new()
-        .route("/click_plugin/version", get(version))
-        .route("/click_plugin/running", get(running))
-        .route("/click_plugin/start", post(start))
-        .route("/click_plugin/stop", post(stop))
-        .route("/click_plugin/read_file", get(read_file))
-        .route("/click_plugin/write_file", post(write_file))
-        .route("/click_plugin/vnf_identification", get(vnf_identification))
-        .route("/click_plugin/metrics", get(metrics))
-        .route("/click_plugin/log", get(log))
-        .route("/v1/health", get(health))
-        .route("/v1/counters", get(counters))
-        .route("/v1/handlers/{name}", get(read_handler).post(write_handler))
-        .route("/v1/function", get(get_function).put(put_function))
-        .route("/v1/engine", get(get_engine).post(set_engine))
+        .route(routes::VERSION, get(version))
+        .route(routes::RUNNING, get(running))
+        .route(routes::START, post(start))
+        .route(routes::STOP, post(stop))
+        .route(routes::READ_FILE, get(read_file))
+        .route(routes::WRITE_FILE, post(write_file))
+        .route(routes::VNF_IDENTIFICATION, get(vnf_identification))
+        .route(routes::METRICS, get(metrics))
+        .route(routes::LOG, get(log))
+        .route(routes::HEALTH, get(health))
+        .route(routes::COUNTERS, get(counters))
+        .route(&format!("{}/{{name}}", routes::HANDLERS), get(read_handler).post(write_handler))
+        .route(routes::FUNCTION, get(get_function).put(put_function))
+        .route(routes::ENGINE, get(get_engine).post(set_engine))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -419,19 +419,20 @@ mod tests {
 
     #[test]
     fn bearer_check() {
+        let d = TokenDigest::of("s3cret");
         let mut h = HeaderMap::new();
-        assert!(!token_ok(&h, "s3cret"));
+        assert!(!token_ok(&h, &d));
         h.insert(
             header::AUTHORIZATION,
             HeaderValue::from_static("Bearer s3cret"),
         );
-        assert!(token_ok(&h, "s3cret"));
-        assert!(!token_ok(&h, "s3cre"));
+        assert!(token_ok(&h, &d));
+        assert!(!token_ok(&h, &TokenDigest::of("s3cre")));
         h.insert(
             header::AUTHORIZATION,
             HeaderValue::from_static("Basic s3cret"),
         );
-        assert!(!token_ok(&h, "s3cret"));
+        assert!(!token_ok(&h, &d));
     }
 
     #[test]

@@ -23,9 +23,23 @@ pub struct Args {
     /// Engine: coo-click, click (reference), kernel-forward, or a path to a Click-compatible binary.
     #[arg(long, default_value = "coo-click")]
     pub engine: EngineSpec,
-    /// Bearer token required for mutating calls (POST/PUT).
-    #[arg(long, env = "COO_VNF_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    /// File holding the bearer token every request but the open reads needs (mode 0600).
+    /// The token may also come from the environment: `COO_VNF_TOKEN` (the token) or
+    /// `COO_VNF_TOKEN_SHA256` (its digest). Never on the command line, which `ps` shows.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Answer COO's read endpoints (read_file, vnf_identification, metrics, log) without the
+    /// token, for PyCOO clients that cannot send one.
+    #[arg(long)]
+    pub compat_open_reads: bool,
+    /// Allow listening on a non-loopback TCP address without a token (anyone reaching it may
+    /// then drive the agent).
+    #[arg(long)]
+    pub insecure: bool,
+    /// An extra engine binary the API may select, `NAME=PATH` or `PATH` (repeatable). The
+    /// built-in engines are always allowed; no other binary can be chosen over the API.
+    #[arg(long = "allow-engine", value_name = "NAME=PATH")]
+    pub allow_engines: Vec<String>,
     /// Start the engine right away.
     #[arg(long)]
     pub autostart: bool,

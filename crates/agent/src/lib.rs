@@ -110,6 +110,9 @@ impl Drop for TempWorkdir {
 }
 
 async fn run(args: cli::Args) -> anyhow::Result<()> {
+    // Refused before anything is created.
+    let token = load_token(&args)?;
+    check_listen_security(&args.listen, token.is_some(), args.insecure)?;
     let function = std::path::absolute(&args.function).context("function path")?;
     let (workdir, _guard) = match &args.workdir {
         Some(w) => {
@@ -138,7 +141,8 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
     };
     let state = Arc::new(AppState {
         agent: Agent::new(cfg, args.engine.clone()),
-        token: args.token.clone().filter(|t| !t.is_empty()),
+        token,
+        compat_open_reads: args.compat_open_reads,
     });
     let router = api::router(state.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -169,6 +173,66 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         let _ = t.await;
     }
     state.agent.shutdown().await;
+    Ok(())
+}
+
+/// The token digest from `--token-file`, `COO_VNF_TOKEN` or `COO_VNF_TOKEN_SHA256`.
+fn load_token(args: &cli::Args) -> anyhow::Result<Option<coo_api::TokenDigest>> {
+    use coo_api::{Token, TokenDigest};
+    let from_file = args
+        .token_file
+        .as_deref()
+        .map(Token::read_file)
+        .transpose()?
+        .map(|t| t.digest());
+    let from_env = std::env::var("COO_VNF_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(|t| Token::new(&t).map(|t| t.digest()))
+        .transpose()
+        .context("COO_VNF_TOKEN")?;
+    let from_digest = std::env::var("COO_VNF_TOKEN_SHA256")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .map(|t| TokenDigest::from_hex(&t))
+        .transpose()
+        .context("COO_VNF_TOKEN_SHA256")?;
+    let all: Vec<TokenDigest> = [from_file, from_env, from_digest].into_iter().flatten().collect();
+    if all.len() > 1 {
+        anyhow::bail!("give the token once: --token-file, COO_VNF_TOKEN or COO_VNF_TOKEN_SHA256");
+    }
+    Ok(all.into_iter().next())
+}
+
+/// Without a token only loopback and UNIX sockets are served, unless `--insecure`.
+fn check_listen_security(
+    listen: &[listen::ListenSpec],
+    has_token: bool,
+    insecure: bool,
+) -> anyhow::Result<()> {
+    if has_token {
+        return Ok(());
+    }
+    let exposed: Vec<String> = listen
+        .iter()
+        .filter(|l| matches!(l, listen::ListenSpec::Tcp(a) if !a.ip().is_loopback()))
+        .map(|l| l.to_string())
+        .collect();
+    if exposed.is_empty() {
+        tracing::warn!("no token: every local client may drive this agent");
+        return Ok(());
+    }
+    if !insecure {
+        anyhow::bail!(
+            "refusing to listen on {} without a token (give --token-file, or --insecure to allow \
+             anyone who can reach it to run engines)",
+            exposed.join(", ")
+        );
+    }
+    tracing::warn!(
+        "--insecure: listening on {} without a token; anyone who can reach it may drive it",
+        exposed.join(", ")
+    );
     Ok(())
 }
 

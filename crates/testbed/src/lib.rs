@@ -379,10 +379,11 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
     }
     let run = runs::allocate(&root, topo.id.as_str(), opts.run_id.as_deref(), host.net)?;
     let result = (|| {
-        let p = match driver {
+        let mut p = match driver {
             DriverKind::Netns => plan(topo, variant, &run.prefix, &run.run_id, &run.dir)?,
             DriverKind::Vm => plan_vm(topo, variant, &run.prefix, &run.run_id, &run.dir)?,
         };
+        give_agents_a_token(&mut p.actions, &run.dir)?;
         let mut ledger = hostnet::Ledger::create(&run.dir.join(runs::LEDGER))?;
         let cancel = opts.cancel.as_deref();
         // VMs start last; a DHCP server for disk-image guests must answer before the first.
@@ -462,6 +463,39 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
             Err(e)
         }
     }
+}
+
+/// The run's agent token file, mode 0600 (see `docs/rest-api.md`, security).
+pub const TOKEN_FILE: &str = "agent.token";
+
+/// A fresh token for the run's agents: netns agents read the file, VM guests get its digest
+/// on their kernel command line (the token itself would be visible there).
+fn give_agents_a_token(actions: &mut [Action], run_dir: &Path) -> Result<(), UpError> {
+    let token = coo_api::Token::generate();
+    let file = run_dir.join(TOKEN_FILE);
+    token
+        .write_new_file(&file)
+        .map_err(|e| UpError::Io(e.to_string()))?;
+    let digest = token.digest().to_hex();
+    for a in actions {
+        match a {
+            Action::StartAgent(spec) => spec.token_file = Some(file.clone()),
+            Action::StartVm(vm) => vm.spec.token_sha256 = Some(digest.clone()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The token of a run's agents (`None` for a run made before agents had one).
+pub fn agent_token(tb: &Testbed) -> Result<Option<coo_api::Token>, UpError> {
+    let file = tb.run_dir.join(TOKEN_FILE);
+    if !file.exists() {
+        return Ok(None);
+    }
+    coo_api::Token::read_file(&file)
+        .map(Some)
+        .map_err(|e| UpError::Io(e.to_string()))
 }
 
 /// Every disk image a vm topology names must be a readable file: checked before anything is

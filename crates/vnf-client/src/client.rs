@@ -36,8 +36,8 @@ pub struct Options {
     pub connect_timeout: Duration,
     /// Extra connection attempts after a connect error (never after a request was sent).
     pub retries: u32,
-    /// Bearer token for mutating calls.
-    pub token: Option<String>,
+    /// Bearer token, sent with every call (agents answer only a few reads without it).
+    pub token: Option<coo_api::Token>,
 }
 
 impl Default for Options {
@@ -349,7 +349,7 @@ impl VnfClient {
             .uri(path_and_query)
             .header(HOST, host);
         if let Some(t) = &self.options.token {
-            let v = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| {
+            let v = HeaderValue::from_str(&format!("Bearer {}", t.as_str())).map_err(|_| {
                 ClientError::InvalidRequest("token is not a valid header value".into())
             })?;
             builder = builder.header(AUTHORIZATION, v);

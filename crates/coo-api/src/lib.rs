@@ -1,0 +1,10 @@
+//! The `coo-vnf` REST API defined once, for the agent and every client: route paths, which
+//! routes need the bearer token, the wire types, the engine names, and the token itself.
+
+// Tests may unwrap (workspace lint `unwrap_used` targets input paths).
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod auth;
+pub mod routes;
+
+pub use auth::{BadToken, Token, TokenDigest};

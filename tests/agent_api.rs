@@ -285,7 +285,7 @@ fn rest_api_every_endpoint_with_fake_engine() {
         "vnf",
         engine.to_str().unwrap(),
         FAKE_IFS,
-        &[],
+        &["--allow-engine", "missing=/nonexistent/click"],
         &[],
     );
     rt().block_on(async {
@@ -393,8 +393,12 @@ fn rest_api_every_endpoint_with_fake_engine() {
         assert_eq!(c.set_engine("kernel-forward").await.unwrap(), "kernel-forward");
         assert_eq!(c.engine().await.unwrap(), "kernel-forward");
         assert_eq!(c.set_engine(engine.to_str().unwrap()).await.unwrap(), engine.display().to_string());
-        // A missing engine binary: 500 with the reason.
-        c.set_engine("/nonexistent/click").await.unwrap();
+        // Only engines of the start-up allow-list can be chosen.
+        let e = c.set_engine("/bin/sh").await.unwrap_err();
+        assert_eq!(e.status(), Some(403), "{e}");
+        assert!(e.to_string().contains("not allowed"), "{e}");
+        // A missing (allowed) engine binary: 500 with the reason.
+        c.set_engine("missing").await.unwrap();
         c.put_function(FORWARD).await.unwrap();
         let e = c.start().await.unwrap_err();
         assert_eq!(e.status(), Some(500), "{e}");
@@ -516,7 +520,7 @@ fn rest_hostile_input_gets_clean_errors() {
         assert_error(&raw(&c, "GET", "/v1/handlers/a%0AQUIT", None).await, 400);
         assert_error(
             &raw(&c, "POST", "/v1/engine", Some(b"fastclick")).await,
-            400,
+            403,
         );
         // Handlers of a stopped engine.
         assert_error(&raw(&c, "GET", "/v1/handlers/c.count", None).await, 409);

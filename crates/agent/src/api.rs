@@ -15,7 +15,7 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::control::ControlError;
-use crate::engine::{EngineSpec, StartError};
+use crate::engine::StartError;
 use crate::osv_json::OsvJson;
 use crate::query;
 use crate::service::{Agent, AgentError, Identification, StartOutcome, StopOutcome};
@@ -85,12 +85,19 @@ fn control_status(e: &ControlError) -> StatusCode {
     }
 }
 
+impl From<crate::allow::EngineNotAllowed> for ApiError {
+    fn from(e: crate::allow::EngineNotAllowed) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, e.to_string())
+    }
+}
+
 impl From<AgentError> for ApiError {
     fn from(e: AgentError) -> Self {
         let status = match &e {
             AgentError::NotRunning | AgentError::NoControlSocket(_) | AgentError::Busy => {
                 StatusCode::CONFLICT
             }
+            AgentError::EngineNotAllowed(_) => StatusCode::FORBIDDEN,
             AgentError::Start(s) => match s {
                 StartError::EarlyExit { .. } | StartError::Config(_) => {
                     StatusCode::UNPROCESSABLE_ENTITY
@@ -341,9 +348,8 @@ async fn set_engine(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let text = utf8(body_or_error(body)?, "engine")?;
-    let spec: EngineSpec = text.parse().map_err(|e: crate::engine::BadEngine| {
-        ApiError::new(StatusCode::BAD_REQUEST, e.to_string())
-    })?;
+    // Only a name (or exact path) from the start-up allow-list: never a program of the caller's.
+    let spec = s.agent.config().allowed_engines.resolve(&text)?;
     s.agent.set_engine(spec.clone()).await?;
     Ok(axum::Json(serde_json::json!({ "engine": spec.to_string() })).into_response())
 }

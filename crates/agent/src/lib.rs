@@ -5,6 +5,7 @@
 // Tests may unwrap (workspace lint `unwrap_used` targets input paths).
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod allow;
 pub mod api;
 pub mod cli;
 pub mod control;
@@ -113,6 +114,11 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
     // Refused before anything is created.
     let token = load_token(&args)?;
     check_listen_security(&args.listen, token.is_some(), args.insecure)?;
+    let allowed = args
+        .allow_engines
+        .iter()
+        .map(|a| a.parse::<allow::AllowedEngine>())
+        .collect::<Result<Vec<_>, _>>()?;
     let function = std::path::absolute(&args.function).context("function path")?;
     let (workdir, _guard) = match &args.workdir {
         Some(w) => {
@@ -138,6 +144,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         call_timeout: Duration::from_millis(args.call_timeout_ms),
         stop_grace: Duration::from_secs(3),
         tc: Arc::new(RealTc),
+        allowed_engines: allow::EngineAllowList::new(allowed, &args.engine),
     };
     let state = Arc::new(AppState {
         agent: Agent::new(cfg, args.engine.clone()),

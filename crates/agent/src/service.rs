@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
+use crate::allow::{EngineAllowList, EngineNotAllowed};
 use crate::control::{self, ControlClient, ControlError};
 use crate::engine::{self, EngineSpec, Launch, ProcessEngine, StartError};
 use crate::header::{self, VnfHeader};
@@ -24,6 +25,8 @@ pub struct AgentConfig {
     pub call_timeout: Duration,
     pub stop_grace: Duration,
     pub tc: Arc<dyn TcOps>,
+    /// The engines `set_engine` may select (fixed at start).
+    pub allowed_engines: EngineAllowList,
 }
 
 /// Failures of agent operations (mapped to HTTP status codes by the REST layer).
@@ -43,6 +46,8 @@ pub enum AgentError {
     FunctionIo { path: PathBuf, message: String },
     #[error("stop the engine before switching engines")]
     Busy,
+    #[error(transparent)]
+    EngineNotAllowed(#[from] EngineNotAllowed),
     #[error("error while stopping: {0}")]
     Stop(String),
 }
@@ -266,6 +271,13 @@ impl Agent {
         Self::refresh(&mut slot);
         if slot.running.is_some() {
             return Err(AgentError::Busy);
+        }
+        if !self.cfg.allowed_engines.allows(&spec) {
+            return Err(EngineNotAllowed(
+                spec.to_string(),
+                self.cfg.allowed_engines.names().join(", "),
+            )
+            .into());
         }
         slot.engine = spec;
         Ok(())
@@ -826,6 +838,7 @@ mod tests {
             call_timeout: Duration::from_secs(1),
             stop_grace: Duration::from_secs(1),
             tc: Arc::new(crate::kernel_forward::RecordingTc::default()),
+            allowed_engines: EngineAllowList::default(),
         };
         let agent = Agent::new(cfg, EngineSpec::CooClick);
         let bodies: Vec<String> = (0..8)

@@ -280,6 +280,8 @@ fn finish_vms(
         .netns_path
         .clone();
     let cancel = opts.cancel.as_deref();
+    let token = agent_token(tb)?;
+    let token = token.as_ref();
     let accel = host.backend.accel.accel.to_string();
     let results: Vec<Result<u64, UpError>> = std::thread::scope(|sc| {
         let handles: Vec<_> = vms
@@ -308,7 +310,7 @@ fn finish_vms(
                         .map_err(|e| UpError::Io(format!("{}: {e}", start.function.display())))?;
                     let engine = (!coo_only).then_some(start.spec.engine.as_str());
                     host.agents
-                        .configure(vm, mgmt, &function, engine, opts.autostart)
+                        .configure(vm, mgmt, &function, engine, opts.autostart, token)
                         .map_err(fail)?;
                     Ok(ready_ms)
                 })

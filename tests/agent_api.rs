@@ -138,6 +138,8 @@ fn fake_engine_script(dir: &Path) -> PathBuf {
     );
     std::fs::write(&path, body).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A root agent runs engines as nobody: the script's directory must be searchable.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
 }
 

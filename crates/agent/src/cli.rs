@@ -50,6 +50,13 @@ pub struct Args {
     /// (default: a fresh directory under $TMPDIR, removed at exit).
     #[arg(long)]
     pub workdir: Option<PathBuf>,
+    /// User id engines run as when the agent is root (only CAP_NET_RAW, plus CAP_NET_ADMIN
+    /// for Click binaries other than coo-click). 0 keeps engines root (not recommended).
+    #[arg(long, default_value_t = crate::privilege::NOBODY)]
+    pub engine_uid: u32,
+    /// Group id engines run as when the agent is root.
+    #[arg(long, default_value_t = crate::privilege::NOBODY)]
+    pub engine_gid: u32,
     /// How long `start` waits for the engine's control socket.
     #[arg(long, default_value_t = 10_000)]
     pub start_timeout_ms: u64,

@@ -14,6 +14,7 @@ pub mod header;
 pub mod kernel_forward;
 pub mod listen;
 pub mod osv_json;
+pub mod privilege;
 pub mod query;
 pub mod rewrite;
 pub mod service;
@@ -87,26 +88,62 @@ fn check_args(args: &cli::Args) -> Result<(), String> {
             args.function.display()
         ));
     }
-    if let Some(w) = &args.workdir {
-        // sun_path holds 108 bytes; the control socket lives in the workdir.
-        if w.join("click.sock").as_os_str().len() > 100 {
-            return Err(format!(
-                "workdir path {} too long for a UNIX socket",
-                w.display()
-            ));
-        }
-    }
     Ok(())
 }
 
-/// Removes a workdir we created ourselves.
-struct TempWorkdir(Option<std::path::PathBuf>);
+/// A refused `--workdir`.
+#[derive(Debug, thiserror::Error)]
+pub enum BadWorkdir {
+    #[error("workdir {0} is a symlink; give the real directory")]
+    Symlink(String),
+    #[error("workdir {0} exists and is not a directory")]
+    NotDir(String),
+    #[error(
+        "workdir {path} exists but was not made for this agent (owner uid {owner}, mode {mode:o}); \
+         it must belong to uid {me} and not be writable by group or others"
+    )]
+    Foreign {
+        path: String,
+        owner: u32,
+        mode: u32,
+        me: u32,
+    },
+    #[error("workdir {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
 
-impl Drop for TempWorkdir {
-    fn drop(&mut self) {
-        if let Some(p) = &self.0 {
-            let _ = std::fs::remove_dir_all(p);
+/// Opens `--workdir`: created (mode 0700) when absent; an existing one must be a real
+/// directory of our own user that nobody else can write (else another user could have
+/// planted files or symlinks in it).
+pub fn open_workdir(w: &std::path::Path) -> Result<(), BadWorkdir> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let path = w.display().to_string();
+    match std::fs::symlink_metadata(w) {
+        Ok(m) if m.file_type().is_symlink() => Err(BadWorkdir::Symlink(path)),
+        Ok(m) if !m.is_dir() => Err(BadWorkdir::NotDir(path)),
+        Ok(m) => {
+            // SAFETY: geteuid has no preconditions.
+            let me = unsafe { libc::geteuid() };
+            let mode = m.mode() & 0o7777;
+            if m.uid() != me || mode & 0o022 != 0 {
+                return Err(BadWorkdir::Foreign {
+                    path,
+                    owner: m.uid(),
+                    mode,
+                    me,
+                });
+            }
+            Ok(())
         }
+        Err(_) => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(w)
+            .map_err(|source| BadWorkdir::Io { path, source }),
     }
 }
 
@@ -120,21 +157,21 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         .map(|a| a.parse::<allow::AllowedEngine>())
         .collect::<Result<Vec<_>, _>>()?;
     let function = std::path::absolute(&args.function).context("function path")?;
+    // The default workdir has a random name made with O_EXCL semantics (mode 0700), so no
+    // one can prepare it in advance; it is removed at exit.
     let (workdir, _guard) = match &args.workdir {
         Some(w) => {
-            std::fs::create_dir_all(w).with_context(|| format!("create {}", w.display()))?;
-            (w.clone(), TempWorkdir(None))
+            open_workdir(w)?;
+            (w.clone(), None)
         }
         None => {
-            let w = std::env::temp_dir().join(format!("coo-vnf-{}", std::process::id()));
-            std::fs::create_dir_all(&w).with_context(|| format!("create {}", w.display()))?;
-            (w.clone(), TempWorkdir(Some(w)))
+            let t = tempfile::Builder::new()
+                .prefix("coo-vnf-")
+                .tempdir()
+                .context("create workdir")?;
+            (t.path().to_owned(), Some(t))
         }
     };
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&workdir, std::fs::Permissions::from_mode(0o700));
-    }
     let cfg = AgentConfig {
         function,
         interfaces: args.interfaces.clone(),
@@ -145,6 +182,8 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         stop_grace: Duration::from_secs(3),
         tc: Arc::new(RealTc),
         allowed_engines: allow::EngineAllowList::new(allowed, &args.engine),
+        engine_ids: (privilege::running_as_root() && args.engine_uid != 0)
+            .then_some((args.engine_uid, args.engine_gid)),
     };
     let state = Arc::new(AppState {
         agent: Agent::new(cfg, args.engine.clone()),

@@ -9,6 +9,8 @@ use serde::Serialize;
 
 use crate::allow::{EngineAllowList, EngineNotAllowed};
 use crate::control::{self, ControlClient, ControlError};
+use crate::privilege::EngineUser;
+use caps::Capability;
 use crate::engine::{self, EngineSpec, Launch, ProcessEngine, StartError};
 use crate::header::{self, VnfHeader};
 use crate::kernel_forward::{KernelForward, TcOps};
@@ -27,6 +29,8 @@ pub struct AgentConfig {
     pub tc: Arc<dyn TcOps>,
     /// The engines `set_engine` may select (fixed at start).
     pub allowed_engines: EngineAllowList,
+    /// (uid, gid) engines run as; `None` = the agent's own (an agent that is not root).
+    pub engine_ids: Option<(u32, u32)>,
 }
 
 /// Failures of agent operations (mapped to HTTP status codes by the REST layer).
@@ -196,6 +200,8 @@ pub struct Agent {
     cfg: AgentConfig,
     slot: tokio::sync::Mutex<Slot>,
     samples: Mutex<Samples>,
+    /// The current (or last) engine's own directory; removed when replaced or dropped.
+    engine_dir: Mutex<Option<tempfile::TempDir>>,
 }
 
 fn now_ms() -> i64 {
@@ -216,6 +222,7 @@ impl Agent {
                 generation: 0,
             }),
             samples: Mutex::new(Samples::default()),
+            engine_dir: Mutex::new(None),
         }
     }
 
@@ -227,8 +234,25 @@ impl Agent {
         self.cfg.workdir.join("engine.log")
     }
 
-    fn socket_path(&self) -> PathBuf {
-        self.cfg.workdir.join("click.sock")
+    /// A fresh directory for the next engine (owned by the engine user, mode 0700, random
+    /// name under $TMPDIR so the unprivileged engine can reach it whatever the workdir's
+    /// ancestors allow): control socket, config snapshot, and the only place coo-click
+    /// elements may write files. It replaces (removes) the previous run's directory.
+    fn fresh_engine_dir(&self, user: Option<&EngineUser>) -> Result<PathBuf, StartError> {
+        let dir = tempfile::Builder::new()
+            .prefix("coo-engine-")
+            .tempdir()
+            .map_err(|e| StartError::Io(format!("engine directory: {e}")))?;
+        if let Some(u) = user {
+            u.own_dir(dir.path())
+                .map_err(|e| StartError::Io(format!("{}: {e}", dir.path().display())))?;
+        }
+        let path = dir.path().to_owned();
+        tracing::info!(dir = %path.display(), "engine directory");
+        if let Ok(mut d) = self.engine_dir.lock() {
+            *d = Some(dir);
+        }
+        Ok(path)
     }
 
     /// Forgets an engine that exited on its own (its log stays readable).
@@ -314,24 +338,18 @@ impl Agent {
             path: path.clone(),
             message,
         };
+        use std::io::Write;
         let dir = path.parent().unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "func.click".into());
-        // A per-call temp name: concurrent writers must not share (and race on) one temp file.
-        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = dir.join(format!(".{name}.tmp-{}-{seq}", std::process::id()));
+        // A random temp name created with O_EXCL (never an existing file or symlink), one per
+        // call so concurrent writers do not race on it; removed if anything fails.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".func-")
+            .tempfile_in(dir)
+            .map_err(|e| io(e.to_string()))?;
+        tmp.write_all(content.as_bytes())
+            .map_err(|e| io(e.to_string()))?;
         // Rename is atomic: the file always holds one writer's whole content.
-        std::fs::write(&tmp, content.as_bytes()).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e.to_string())
-        })?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e.to_string())
-        })
+        tmp.persist(path).map(|_| ()).map_err(|e| io(e.error.to_string()))
     }
 
     /// Starts the selected engine on the current function file.
@@ -396,7 +414,16 @@ impl Agent {
     ) -> Result<ProcessEngine, StartError> {
         std::fs::create_dir_all(&self.cfg.workdir)
             .map_err(|e| StartError::Io(format!("workdir {}: {e}", self.cfg.workdir.display())))?;
-        let socket = self.socket_path();
+        // Packet sockets need CAP_NET_RAW; Click binaries may also set interface flags.
+        let user = self.cfg.engine_ids.map(|(uid, gid)| {
+            let caps: &[Capability] = match spec {
+                EngineSpec::CooClick => &[Capability::CAP_NET_RAW],
+                _ => &[Capability::CAP_NET_RAW, Capability::CAP_NET_ADMIN],
+            };
+            EngineUser::new(uid, gid, caps)
+        });
+        let engine_dir = self.fresh_engine_dir(user.as_ref())?;
+        let socket = engine_dir.join("click.sock");
         let name = self
             .cfg
             .function
@@ -405,10 +432,7 @@ impl Agent {
             .unwrap_or_else(|| "func.click".into());
         // The engine runs a snapshot, so write_file during a run cannot change it under it.
         // In its own directory: the function file itself may live in the workdir.
-        let snapshot_dir = self.cfg.workdir.join("running");
-        std::fs::create_dir_all(&snapshot_dir)
-            .map_err(|e| StartError::Io(format!("{}: {e}", snapshot_dir.display())))?;
-        let snapshot = snapshot_dir.join(&name);
+        let snapshot = engine_dir.join(&name);
         let (binary, contents, mut args) = match spec {
             EngineSpec::CooClick => {
                 let mut args = Vec::new();
@@ -420,6 +444,9 @@ impl Agent {
                     args.push("--io-mode".to_owned());
                     args.push(m.clone());
                 }
+                // A configuration is code: its file outputs stay in the engine's directory.
+                args.push("--confine-files".to_owned());
+                args.push(engine_dir.display().to_string());
                 (engine::coo_click_path(), function.to_vec(), args)
             }
             EngineSpec::ReferenceClick | EngineSpec::External(_) => {
@@ -449,6 +476,8 @@ impl Agent {
             socket: &socket,
             log: &self.log_path(),
             ready_timeout: self.cfg.start_timeout,
+            user: user.as_ref(),
+            cwd: Some(&engine_dir),
         })
         .await
     }
@@ -750,6 +779,10 @@ impl Agent {
         if let Err(e) = self.stop().await {
             tracing::warn!("stopping engine at shutdown: {e}");
         }
+        // Removes the engine's directory (the handle's drop does).
+        if let Ok(mut d) = self.engine_dir.lock() {
+            d.take();
+        }
     }
 }
 
@@ -839,6 +872,7 @@ mod tests {
             stop_grace: Duration::from_secs(1),
             tc: Arc::new(crate::kernel_forward::RecordingTc::default()),
             allowed_engines: EngineAllowList::default(),
+            engine_ids: None,
         };
         let agent = Agent::new(cfg, EngineSpec::CooClick);
         let bodies: Vec<String> = (0..8)

@@ -3,6 +3,9 @@
 //! `{"message": "...", "code": N}`.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -26,6 +29,31 @@ pub const MAX_BODY: usize = 1024 * 1024;
 /// stack refuses URIs above 64 KiB itself (414); bigger configs go in the body.
 pub const MAX_QUERY: usize = 60 * 1024;
 
+/// How much of the agent one client may hold, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Requests handled at once; more get 503 at once (they do not queue).
+    pub concurrent_requests: usize,
+    /// Time to receive a whole request body (a trickling client gets 408).
+    pub body: Duration,
+    /// Time for a whole request, body included (engine start is the slowest call).
+    pub request: Duration,
+}
+
+/// Overall deadline of `/v1/counters` (one ControlSocket read per element and handler, each
+/// with its own timeout: without a cap a slow engine could hold the call for minutes).
+pub const COUNTERS_DEADLINE: Duration = Duration::from_secs(10);
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            concurrent_requests: 64,
+            body: Duration::from_secs(10),
+            request: Duration::from_secs(60),
+        }
+    }
+}
+
 /// State shared by all handlers.
 pub struct AppState {
     pub agent: Agent,
@@ -34,6 +62,13 @@ pub struct AppState {
     pub token: Option<TokenDigest>,
     /// `--compat-open-reads`: COO's read endpoints answer without the token.
     pub compat_open_reads: bool,
+}
+
+/// The router's own state for its limit layers.
+#[derive(Clone)]
+struct Guard {
+    limits: Limits,
+    in_flight: Arc<Semaphore>,
 }
 
 type Shared = Arc<AppState>;
@@ -302,7 +337,16 @@ async fn health(State(s): State<Shared>) -> Response {
 }
 
 async fn counters(State(s): State<Shared>) -> Result<Response, ApiError> {
-    Ok(axum::Json(s.agent.counters().await?).into_response())
+    let deadline = COUNTERS_DEADLINE;
+    let c = tokio::time::timeout(deadline, s.agent.counters())
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("counters not collected within {deadline:?}"),
+            )
+        })??;
+    Ok(axum::Json(c).into_response())
 }
 
 async fn read_handler(
@@ -382,6 +426,60 @@ async fn auth(State(s): State<Shared>, req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// Bounds the requests in flight and each one's duration; buffers the body under its own
+/// deadline so a trickling client cannot hold a handler.
+async fn guard_limits(State(g): State<Guard>, req: Request, next: Next) -> Response {
+    let Ok(_permit) = g.in_flight.clone().try_acquire_owned() else {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "more than {} requests in flight; retry",
+                g.limits.concurrent_requests
+            ),
+        )
+        .into_response();
+    };
+    let work = async {
+        let (parts, body) = req.into_parts();
+        let body = match tokio::time::timeout(g.limits.body, axum::body::to_bytes(body, MAX_BODY))
+            .await
+        {
+            Err(_) => {
+                return ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!("request body not received within {:?}", g.limits.body),
+                )
+                .into_response()
+            }
+            Ok(Err(e)) => {
+                let too_big = std::error::Error::source(&e)
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                    || e.to_string().contains("length limit");
+                return if too_big {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("request body larger than {MAX_BODY} bytes"),
+                    )
+                } else {
+                    ApiError::new(StatusCode::BAD_REQUEST, format!("request body: {e}"))
+                }
+                .into_response();
+            }
+            Ok(Ok(b)) => b,
+        };
+        next.run(Request::from_parts(parts, axum::body::Body::from(body)))
+            .await
+    };
+    match tokio::time::timeout(g.limits.request, work).await {
+        Ok(r) => r,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("request not completed within {:?}", g.limits.request),
+        )
+        .into_response(),
+    }
+}
+
 async fn query_limit(req: Request, next: Next) -> Response {
     if req.uri().query().map_or(0, str::len) > MAX_QUERY {
         return ApiError::new(
@@ -393,9 +491,18 @@ async fn query_limit(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// The full router.
+/// The full router with the default [`Limits`].
 pub fn router(state: Shared) -> Router {
+    router_with(state, Limits::default())
+}
+
+/// The full router.
+pub fn router_with(state: Shared, limits: Limits) -> Router {
     use axum::routing::post;
+    let guard = Guard {
+        limits,
+        in_flight: Arc::new(Semaphore::new(limits.concurrent_requests.max(1))),
+    };
     Router::new()
         .route(routes::VERSION, get(version))
         .route(routes::RUNNING, get(running))
@@ -415,6 +522,7 @@ pub fn router(state: Shared) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(guard, guard_limits))
         .layer(middleware::from_fn(query_limit))
         .with_state(state)
 }

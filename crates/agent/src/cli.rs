@@ -57,6 +57,12 @@ pub struct Args {
     /// Group id engines run as when the agent is root.
     #[arg(long, default_value_t = crate::privilege::NOBODY)]
     pub engine_gid: u32,
+    /// Most open connections per listener; more are closed at once.
+    #[arg(long, default_value_t = crate::listen::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Most requests handled at once; more get 503 at once.
+    #[arg(long, default_value_t = crate::api::Limits::default().concurrent_requests)]
+    pub max_concurrent_requests: usize,
     /// How long `start` waits for the engine's control socket.
     #[arg(long, default_value_t = 10_000)]
     pub start_timeout_ms: u64,

@@ -190,7 +190,18 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         token,
         compat_open_reads: args.compat_open_reads,
     });
-    let router = api::router(state.clone());
+    raise_fd_limit(args.max_connections);
+    let router = api::router_with(
+        state.clone(),
+        api::Limits {
+            concurrent_requests: args.max_concurrent_requests,
+            // An engine start may take its whole start timeout, then stop grace on failure.
+            request: api::Limits::default()
+                .request
+                .max(Duration::from_millis(args.start_timeout_ms) + Duration::from_secs(30)),
+            ..api::Limits::default()
+        },
+    );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     for spec in &args.listen {
@@ -203,6 +214,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
             bound,
             router.clone(),
             stop_rx.clone(),
+            args.max_connections,
         )));
     }
     let _ = std::io::stdout().flush();
@@ -220,6 +232,26 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
     }
     state.agent.shutdown().await;
     Ok(())
+}
+
+/// Room for `max_connections` descriptors (soft limit up to the hard one): a low default
+/// (1024) would make accept fail for everyone long before the connection cap.
+fn raise_fd_limit(max_connections: usize) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit with a valid rlimit struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return;
+        }
+        let want = (max_connections as libc::rlim_t + 256).min(lim.rlim_max);
+        if lim.rlim_cur < want {
+            lim.rlim_cur = want;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
 }
 
 /// The token digest from `--token-file`, `COO_VNF_TOKEN` or `COO_VNF_TOKEN_SHA256`.

@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use coo_api::{routes, TokenDigest};
+use coo_api::{routes, EngineReply, TokenDigest};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,7 +21,7 @@ use crate::control::ControlError;
 use crate::engine::StartError;
 use crate::osv_json::OsvJson;
 use crate::query;
-use crate::service::{Agent, AgentError, Identification, StartOutcome, StopOutcome};
+use crate::service::{Agent, AgentError, Identification};
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -212,20 +212,11 @@ async fn running(State(s): State<Shared>) -> Response {
 }
 
 async fn start(State(s): State<Shared>) -> Result<Response, ApiError> {
-    let msg = match s.agent.start().await? {
-        // "Sucess" (sic) is COO's spelling; clients may match it.
-        StartOutcome::Started { pid } => format!("Sucess: PID {pid}"),
-        StartOutcome::AlreadyRunning => "Click is already running".to_owned(),
-    };
-    Ok(coo(OsvJson::Str(msg)))
+    Ok(coo(OsvJson::Str(s.agent.start().await?.coo_message())))
 }
 
 async fn stop(State(s): State<Shared>) -> Result<Response, ApiError> {
-    let msg = match s.agent.stop().await? {
-        StopOutcome::Stopped => "Success",
-        StopOutcome::NotRunning => "Click is not running",
-    };
-    Ok(coo(OsvJson::Str(msg.into())))
+    Ok(coo(OsvJson::Str(s.agent.stop().await?.coo_message().into())))
 }
 
 async fn read_file(State(s): State<Shared>) -> Result<Response, ApiError> {
@@ -301,25 +292,21 @@ async fn vnf_identification(State(s): State<Shared>) -> Response {
 
 async fn metrics(State(s): State<Shared>) -> Response {
     let m = s.agent.metrics().await;
-    let metric = |id: i64, value: i64, name: &str| {
-        OsvJson::Object(vec![
-            ("id", OsvJson::Int(id)),
-            ("value", OsvJson::Int(value)),
-            ("name", OsvJson::Str(name.into())),
-        ])
-    };
+    // COO's exact rendering of the shared type.
+    let list = m
+        .list
+        .into_iter()
+        .map(|x| {
+            OsvJson::Object(vec![
+                ("id", OsvJson::Int(i64::from(x.id))),
+                ("value", OsvJson::Int(x.value)),
+                ("name", OsvJson::Str(x.name)),
+            ])
+        })
+        .collect();
     coo(OsvJson::Object(vec![
         ("time_ms", OsvJson::Int(m.time_ms)),
-        (
-            "list",
-            OsvJson::List(vec![
-                metric(0, m.cpu, "CPU Usage"),
-                metric(1, m.disk, "Disk Usage"),
-                metric(2, m.memory, "Memory Usage"),
-                metric(3, m.net_tx, "Net TX"),
-                metric(4, m.net_rx, "Net RX"),
-            ]),
-        ),
+        ("list", OsvJson::List(list)),
     ]))
 }
 
@@ -362,8 +349,8 @@ async fn write_handler(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_or_error(body)?;
-    let msg = s.agent.write_handler(&name, &body).await?;
-    Ok(axum::Json(serde_json::json!({ "message": msg })).into_response())
+    let message = s.agent.write_handler(&name, &body).await?;
+    Ok(axum::Json(coo_api::HandlerWritten { message }).into_response())
 }
 
 async fn get_function(State(s): State<Shared>) -> Result<Response, ApiError> {
@@ -376,15 +363,18 @@ async fn put_function(
 ) -> Result<Response, ApiError> {
     let content = utf8(body_or_error(body)?, "function")?;
     s.agent.write_function(&content)?;
-    Ok(axum::Json(serde_json::json!({
-        "path": s.agent.config().function.display().to_string(),
-        "bytes": content.len(),
-    }))
+    Ok(axum::Json(coo_api::FunctionWritten {
+        path: s.agent.config().function.display().to_string(),
+        bytes: content.len(),
+    })
     .into_response())
 }
 
 async fn get_engine(State(s): State<Shared>) -> Response {
-    axum::Json(serde_json::json!({ "engine": s.agent.engine().await.to_string() })).into_response()
+    axum::Json(EngineReply {
+        engine: s.agent.engine().await.to_string(),
+    })
+    .into_response()
 }
 
 async fn set_engine(
@@ -395,7 +385,10 @@ async fn set_engine(
     // Only a name (or exact path) from the start-up allow-list: never a program of the caller's.
     let spec = s.agent.config().allowed_engines.resolve(&text)?;
     s.agent.set_engine(spec.clone()).await?;
-    Ok(axum::Json(serde_json::json!({ "engine": spec.to_string() })).into_response())
+    Ok(axum::Json(EngineReply {
+        engine: spec.to_string(),
+    })
+    .into_response())
 }
 
 async fn not_found() -> ApiError {

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+pub use coo_api::{
+    Counters, ElementCounters, Health, InterfaceCounters, Metrics, StartOutcome, StopOutcome,
+};
 
 use crate::allow::{EngineAllowList, EngineNotAllowed};
 use crate::control::{self, ControlClient, ControlError};
@@ -56,77 +58,12 @@ pub enum AgentError {
     Stop(String),
 }
 
-/// What `start` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StartOutcome {
-    Started { pid: u32 },
-    AlreadyRunning,
-}
-
-/// What `stop` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StopOutcome {
-    Stopped,
-    NotRunning,
-}
-
 /// `vnf_identification` states, as COO distinguishes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identification {
     NotRunning,
     Valid(VnfHeader),
     Invalid,
-}
-
-/// The five COO metrics.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Metrics {
-    pub time_ms: i64,
-    pub cpu: i64,
-    pub disk: i64,
-    pub memory: i64,
-    pub net_tx: i64,
-    pub net_rx: i64,
-}
-
-/// `/v1/counters` body.
-#[derive(Debug, Clone, Serialize)]
-pub struct Counters {
-    pub engine: String,
-    pub running: bool,
-    pub elements: Vec<ElementCounters>,
-    pub interfaces: Vec<InterfaceCounters>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ElementCounters {
-    pub name: String,
-    pub class: String,
-    pub handlers: std::collections::BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct InterfaceCounters {
-    pub name: String,
-    pub port: usize,
-    pub rx_packets: u64,
-    pub tx_packets: u64,
-    pub rx_dropped: u64,
-    pub tx_dropped: u64,
-    pub rx_bytes: u64,
-    pub tx_bytes: u64,
-}
-
-/// `/v1/health` body.
-#[derive(Debug, Clone, Serialize)]
-pub struct Health {
-    pub status: &'static str,
-    pub version: &'static str,
-    pub engine: String,
-    pub running: bool,
-    pub pid: Option<u32>,
-    pub function: String,
-    pub interfaces: Vec<String>,
 }
 
 /// Largest engine log returned by `/log`.
@@ -638,8 +575,8 @@ impl Agent {
             Target::None => None,
         };
         Health {
-            status: "ok",
-            version: env!("CARGO_PKG_VERSION"),
+            status: "ok".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
             engine: self.engine().await.to_string(),
             running: pid.is_some(),
             pid,
@@ -764,14 +701,7 @@ impl Agent {
                 (cpu, net_tx, net_rx) = rates(&base, &now);
             }
         }
-        Metrics {
-            time_ms: now_ms(),
-            cpu,
-            disk,
-            memory,
-            net_tx,
-            net_rx,
-        }
+        Metrics::coo(now_ms(), [cpu, disk, memory, net_tx, net_rx])
     }
 
     /// Stops whatever runs (agent shutdown).

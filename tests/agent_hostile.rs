@@ -40,14 +40,17 @@ impl Drop for Agent {
 
 fn agent_cmd(dir: &Path, extra: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_coo-vnf"));
-    c.args(["--listen", &format!("unix:{}", dir.join("a.sock").display())])
-        .args(["--function", dir.join("f.click").to_str().unwrap()])
-        .args(["--workdir", dir.join("work").to_str().unwrap()])
-        .args(["--log", "warn"])
-        .args(extra)
-        .env("COO_BENCH_COO_CLICK", env!("CARGO_BIN_EXE_coo-click"))
-        .env_remove("COO_VNF_TOKEN")
-        .env_remove("COO_VNF_TOKEN_SHA256");
+    c.args([
+        "--listen",
+        &format!("unix:{}", dir.join("a.sock").display()),
+    ])
+    .args(["--function", dir.join("f.click").to_str().unwrap()])
+    .args(["--workdir", dir.join("work").to_str().unwrap()])
+    .args(["--log", "warn"])
+    .args(extra)
+    .env("COO_BENCH_COO_CLICK", env!("CARGO_BIN_EXE_coo-click"))
+    .env_remove("COO_VNF_TOKEN")
+    .env_remove("COO_VNF_TOKEN_SHA256");
     c
 }
 
@@ -61,7 +64,10 @@ fn test_dir() -> tempfile::TempDir {
 fn token_file(dir: &Path) -> PathBuf {
     let p = dir.join("agent.token");
     if !p.exists() {
-        coo_api::Token::new(TOKEN).unwrap().write_new_file(&p).unwrap();
+        coo_api::Token::new(TOKEN)
+            .unwrap()
+            .write_new_file(&p)
+            .unwrap();
     }
     p
 }
@@ -70,7 +76,12 @@ fn token_file(dir: &Path) -> PathBuf {
 fn spawn(dir: &Path, function: &str, extra: &[&str]) -> Agent {
     std::fs::write(dir.join("f.click"), function).unwrap();
     let tf = token_file(dir);
-    let mut args = vec!["--listen", "tcp:127.0.0.1:0", "--token-file", tf.to_str().unwrap()];
+    let mut args = vec![
+        "--listen",
+        "tcp:127.0.0.1:0",
+        "--token-file",
+        tf.to_str().unwrap(),
+    ];
     args.extend_from_slice(extra);
     let mut child = agent_cmd(dir, &args)
         .stdout(Stdio::piped())
@@ -82,7 +93,10 @@ fn spawn(dir: &Path, function: &str, extra: &[&str]) -> Agent {
     for _ in 0..2 {
         let mut line = String::new();
         out.read_line(&mut line).unwrap();
-        assert!(line.starts_with("coo-vnf: listening on"), "agent said {line:?}");
+        assert!(
+            line.starts_with("coo-vnf: listening on"),
+            "agent said {line:?}"
+        );
         if let Some(a) = line.trim().strip_prefix("coo-vnf: listening on tcp:") {
             tcp = a.to_owned();
         }
@@ -159,7 +173,12 @@ fn hostile_exploit_sequence_is_refused_and_nothing_runs() {
     let (st, body) = call(&a, "POST", "/v1/engine", Some(TOKEN), evil);
     assert_eq!(st, 403, "{body}");
     assert!(body.contains("not allowed"), "{body}");
-    for injected in ["../../bin/sh", "/bin/sh -c id", "coo-click\n/bin/sh", "./evil.sh"] {
+    for injected in [
+        "../../bin/sh",
+        "/bin/sh -c id",
+        "coo-click\n/bin/sh",
+        "./evil.sh",
+    ] {
         assert!(
             [400, 403].contains(&call(&a, "POST", "/v1/engine", Some(TOKEN), injected).0),
             "{injected:?}"
@@ -172,7 +191,10 @@ fn hostile_exploit_sequence_is_refused_and_nothing_runs() {
     assert_eq!(st, 200, "{body}");
     std::thread::sleep(Duration::from_millis(300));
     assert!(!marker.exists(), "the injected script ran");
-    assert_eq!(call(&a, "POST", "/click_plugin/stop", Some(TOKEN), "").0, 200);
+    assert_eq!(
+        call(&a, "POST", "/click_plugin/stop", Some(TOKEN), "").0,
+        200
+    );
     println!("exploit sequence: 401 without/with a wrong token, 403 with the token; nothing ran");
 }
 
@@ -181,7 +203,11 @@ fn hostile_reads_and_handler_calls_need_the_token() {
     let dir = test_dir();
     let a = spawn(dir.path(), IDLE, &[]);
     // Probes stay open (testbed readiness, PyCOO's version check).
-    for p in ["/click_plugin/version", "/click_plugin/running", "/v1/health"] {
+    for p in [
+        "/click_plugin/version",
+        "/click_plugin/running",
+        "/v1/health",
+    ] {
         assert_eq!(call(&a, "GET", p, None, "").0, 200, "{p}");
     }
     for p in [
@@ -196,10 +222,16 @@ fn hostile_reads_and_handler_calls_need_the_token() {
     ] {
         assert_eq!(call(&a, "GET", p, None, "").0, 401, "{p}");
     }
-    assert_eq!(call(&a, "POST", "/click_plugin/start", Some(TOKEN), "").0, 200);
+    assert_eq!(
+        call(&a, "POST", "/click_plugin/start", Some(TOKEN), "").0,
+        200
+    );
     // A handler that runs code (Script's `run`) is not callable by an anonymous GET.
     assert_eq!(call(&a, "GET", "/v1/handlers/s.run", None, "").0, 401);
-    assert_eq!(call(&a, "GET", "/v1/handlers/c.count", Some("nope"), "").0, 401);
+    assert_eq!(
+        call(&a, "GET", "/v1/handlers/c.count", Some("nope"), "").0,
+        401
+    );
     let (st, body) = call(&a, "GET", "/v1/handlers/c.count", Some(TOKEN), "");
     assert_eq!((st, body.trim()), (200, "0"));
     let _ = call(&a, "POST", "/click_plugin/stop", Some(TOKEN), "");
@@ -242,7 +274,13 @@ fn hostile_config_writing_outside_the_engine_dir_fails_naming_the_rule() {
     assert!(body.contains("engine-file-confinement"), "{body}");
     assert!(!Path::new("/etc/coo-bench-hostile-x").exists());
     // Relative outputs land in the engine's own directory.
-    call(&a, "PUT", "/v1/function", Some(TOKEN), "Idle -> ToDump(out.pcap);\n");
+    call(
+        &a,
+        "PUT",
+        "/v1/function",
+        Some(TOKEN),
+        "Idle -> ToDump(out.pcap);\n",
+    );
     let (st, body) = call(&a, "POST", "/click_plugin/start", Some(TOKEN), "");
     assert_eq!(st, 200, "{body}");
     let _ = call(&a, "POST", "/click_plugin/stop", Some(TOKEN), "");
@@ -291,7 +329,12 @@ fn hostile_engine_runs_unprivileged_with_listed_capabilities() {
     let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap();
     let meta = std::fs::metadata(&cwd).unwrap();
     use std::os::unix::fs::MetadataExt;
-    assert_eq!(meta.uid().to_string(), uids[0], "own directory {}", cwd.display());
+    assert_eq!(
+        meta.uid().to_string(),
+        uids[0],
+        "own directory {}",
+        cwd.display()
+    );
     assert_eq!(meta.mode() & 0o777, 0o700);
     let _ = call(&a, "POST", "/click_plugin/stop", Some(TOKEN), "");
 }
@@ -302,7 +345,10 @@ fn hostile_workdirs_and_token_files_are_refused() {
     std::fs::write(dir.path().join("f.click"), IDLE).unwrap();
     let run = |extra: &[&str]| {
         let out = agent_cmd(dir.path(), extra).output().unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     // A symlinked workdir.
     let elsewhere = dir.path().join("elsewhere");
@@ -314,8 +360,11 @@ fn hostile_workdirs_and_token_files_are_refused() {
     std::fs::remove_file(dir.path().join("work")).unwrap();
     // A workdir someone else could have prepared (world-writable).
     std::fs::create_dir(dir.path().join("work")).unwrap();
-    std::fs::set_permissions(dir.path().join("work"), std::fs::Permissions::from_mode(0o777))
-        .unwrap();
+    std::fs::set_permissions(
+        dir.path().join("work"),
+        std::fs::Permissions::from_mode(0o777),
+    )
+    .unwrap();
     let (code, err) = run(&[]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("not made for this agent"), "{err}");
@@ -334,7 +383,10 @@ fn hostile_workdirs_and_token_files_are_refused() {
     let (code, err) = run(&["--listen", "tcp:198.18.0.1:8000"]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("without a token"), "{err}");
-    assert!(!dir.path().join("work").exists(), "refused agent left its workdir");
+    assert!(
+        !dir.path().join("work").exists(),
+        "refused agent left its workdir"
+    );
 }
 
 #[test]
@@ -346,16 +398,17 @@ fn hostile_function_writes_do_not_follow_planted_symlinks() {
     // The old temp-name pattern, planted as symlinks to the victim.
     for n in 0..8 {
         let pid = a.child.id();
-        let _ = std::os::unix::fs::symlink(
-            &victim,
-            dir.path().join(format!(".f.click.tmp-{pid}-{n}")),
-        );
+        let _ =
+            std::os::unix::fs::symlink(&victim, dir.path().join(format!(".f.click.tmp-{pid}-{n}")));
     }
     for _ in 0..8 {
         assert_eq!(call(&a, "PUT", "/v1/function", Some(TOKEN), IDLE).0, 200);
     }
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched");
-    assert_eq!(std::fs::read_to_string(dir.path().join("f.click")).unwrap(), IDLE);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("f.click")).unwrap(),
+        IDLE
+    );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .flatten()

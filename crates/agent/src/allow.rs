@@ -71,11 +71,11 @@ impl EngineAllowList {
     /// The engine `word` names: a built-in name, or the name or exact path of an allowed one.
     pub fn resolve(&self, word: &str) -> Result<EngineSpec, EngineNotAllowed> {
         let word = word.trim();
-        match word.parse::<EngineSpec>() {
-            Ok(s @ (EngineSpec::CooClick | EngineSpec::ReferenceClick | EngineSpec::KernelForward)) => {
-                return Ok(s)
-            }
-            _ => {}
+        if let Ok(
+            s @ (EngineSpec::CooClick | EngineSpec::ReferenceClick | EngineSpec::KernelForward),
+        ) = word.parse::<EngineSpec>()
+        {
+            return Ok(s);
         }
         self.external
             .iter()

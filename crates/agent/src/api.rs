@@ -11,11 +11,11 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use coo_api::{routes, EngineReply, TokenDigest};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use coo_api::{routes, EngineReply, TokenDigest};
 
 use crate::control::ControlError;
 use crate::engine::StartError;
@@ -216,7 +216,9 @@ async fn start(State(s): State<Shared>) -> Result<Response, ApiError> {
 }
 
 async fn stop(State(s): State<Shared>) -> Result<Response, ApiError> {
-    Ok(coo(OsvJson::Str(s.agent.stop().await?.coo_message().into())))
+    Ok(coo(OsvJson::Str(
+        s.agent.stop().await?.coo_message().into(),
+    )))
 }
 
 async fn read_file(State(s): State<Shared>) -> Result<Response, ApiError> {
@@ -434,32 +436,31 @@ async fn guard_limits(State(g): State<Guard>, req: Request, next: Next) -> Respo
     };
     let work = async {
         let (parts, body) = req.into_parts();
-        let body = match tokio::time::timeout(g.limits.body, axum::body::to_bytes(body, MAX_BODY))
-            .await
-        {
-            Err(_) => {
-                return ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    format!("request body not received within {:?}", g.limits.body),
-                )
-                .into_response()
-            }
-            Ok(Err(e)) => {
-                let too_big = std::error::Error::source(&e)
-                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-                    || e.to_string().contains("length limit");
-                return if too_big {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        format!("request body larger than {MAX_BODY} bytes"),
+        let body =
+            match tokio::time::timeout(g.limits.body, axum::body::to_bytes(body, MAX_BODY)).await {
+                Err(_) => {
+                    return ApiError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        format!("request body not received within {:?}", g.limits.body),
                     )
-                } else {
-                    ApiError::new(StatusCode::BAD_REQUEST, format!("request body: {e}"))
+                    .into_response()
                 }
-                .into_response();
-            }
-            Ok(Ok(b)) => b,
-        };
+                Ok(Err(e)) => {
+                    let too_big = std::error::Error::source(&e)
+                        .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                        || e.to_string().contains("length limit");
+                    return if too_big {
+                        ApiError::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            format!("request body larger than {MAX_BODY} bytes"),
+                        )
+                    } else {
+                        ApiError::new(StatusCode::BAD_REQUEST, format!("request body: {e}"))
+                    }
+                    .into_response();
+                }
+                Ok(Ok(b)) => b,
+            };
         next.run(Request::from_parts(parts, axum::body::Body::from(body)))
             .await
     };
@@ -508,7 +509,10 @@ pub fn router_with(state: Shared, limits: Limits) -> Router {
         .route(routes::LOG, get(log))
         .route(routes::HEALTH, get(health))
         .route(routes::COUNTERS, get(counters))
-        .route(&format!("{}/{{name}}", routes::HANDLERS), get(read_handler).post(write_handler))
+        .route(
+            &format!("{}/{{name}}", routes::HANDLERS),
+            get(read_handler).post(write_handler),
+        )
         .route(routes::FUNCTION, get(get_function).put(put_function))
         .route(routes::ENGINE, get(get_engine).post(set_engine))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth))

@@ -275,7 +275,10 @@ fn load_token(args: &cli::Args) -> anyhow::Result<Option<coo_api::TokenDigest>> 
         .map(|t| TokenDigest::from_hex(&t))
         .transpose()
         .context("COO_VNF_TOKEN_SHA256")?;
-    let all: Vec<TokenDigest> = [from_file, from_env, from_digest].into_iter().flatten().collect();
+    let all: Vec<TokenDigest> = [from_file, from_env, from_digest]
+        .into_iter()
+        .flatten()
+        .collect();
     if all.len() > 1 {
         anyhow::bail!("give the token once: --token-file, COO_VNF_TOKEN or COO_VNF_TOKEN_SHA256");
     }

@@ -11,13 +11,13 @@ pub use coo_api::{
 
 use crate::allow::{EngineAllowList, EngineNotAllowed};
 use crate::control::{self, ControlClient, ControlError};
-use crate::privilege::EngineUser;
-use caps::Capability;
 use crate::engine::{self, EngineSpec, Launch, ProcessEngine, StartError};
 use crate::header::{self, VnfHeader};
 use crate::kernel_forward::{KernelForward, TcOps};
+use crate::privilege::EngineUser;
 use crate::rewrite;
 use crate::sysinfo;
+use caps::Capability;
 
 /// Fixed settings of one agent.
 pub struct AgentConfig {
@@ -286,7 +286,9 @@ impl Agent {
         tmp.write_all(content.as_bytes())
             .map_err(|e| io(e.to_string()))?;
         // Rename is atomic: the file always holds one writer's whole content.
-        tmp.persist(path).map(|_| ()).map_err(|e| io(e.error.to_string()))
+        tmp.persist(path)
+            .map(|_| ())
+            .map_err(|e| io(e.error.to_string()))
     }
 
     /// Starts the selected engine on the current function file.

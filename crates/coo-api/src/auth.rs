@@ -138,7 +138,10 @@ impl TokenDigest {
     /// Whether `given` is the token; compares digests without an early exit.
     pub fn verify(&self, given: &str) -> bool {
         let d = Sha256::digest(given.as_bytes());
-        d.iter().zip(self.0.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        d.iter()
+            .zip(self.0.iter())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
     }
 }
 

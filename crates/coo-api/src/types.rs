@@ -205,7 +205,10 @@ mod tests {
 
     #[test]
     fn coo_messages_roundtrip() {
-        for o in [StartOutcome::Started { pid: 42 }, StartOutcome::AlreadyRunning] {
+        for o in [
+            StartOutcome::Started { pid: 42 },
+            StartOutcome::AlreadyRunning,
+        ] {
             assert_eq!(StartOutcome::from_coo_message(&o.coo_message()), Some(o));
         }
         assert_eq!(

@@ -113,11 +113,11 @@ impl RawResponse {
     }
 }
 
+use coo_api::{routes, EngineReply, HandlerWritten};
 pub use coo_api::{
     Counters, ElementCounters, Health, InterfaceCounters, Metric, Metrics, StartOutcome,
     StopOutcome, VnfIdentification,
 };
-use coo_api::{routes, EngineReply, HandlerWritten};
 
 /// How `replace_function` delivered the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -494,8 +494,8 @@ impl VnfClient {
                 Some("text/plain"),
             )
             .await?;
-        let v: EngineReply =
-            serde_json::from_slice(&r.body).map_err(|_| self.unexpected(routes::ENGINE, &r.body))?;
+        let v: EngineReply = serde_json::from_slice(&r.body)
+            .map_err(|_| self.unexpected(routes::ENGINE, &r.body))?;
         Ok(v.engine)
     }
 }

@@ -336,6 +336,19 @@ fn hostile_engine_runs_unprivileged_with_listed_capabilities() {
         cwd.display()
     );
     assert_eq!(meta.mode() & 0o777, 0o700);
+    // The agent itself kept only what starting engines and `tc` need.
+    let agent = std::fs::read_to_string(format!("/proc/{}/status", a.child.id())).unwrap();
+    let agent_bnd = agent
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .map(|v| u64::from_str_radix(v.trim(), 16).unwrap())
+        .unwrap();
+    let keeps: u64 = [0, 1, 2, 3, 5, 6, 7, 8, 10, 12, 13]
+        .iter()
+        .map(|b| 1u64 << b)
+        .sum();
+    println!("agent CapBnd {agent_bnd:#x}");
+    assert_eq!(agent_bnd, keeps, "agent bounding set");
     let _ = call(&a, "POST", "/click_plugin/stop", Some(TOKEN), "");
 }
 

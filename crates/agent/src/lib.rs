@@ -53,6 +53,14 @@ pub fn main() -> ExitCode {
         eprintln!("coo-vnf: {e}");
         return ExitCode::from(2);
     }
+    // Capabilities are per thread: dropped before the runtime starts its threads, so every
+    // thread (and every engine or `tc` forked from one) has only what the agent needs.
+    if privilege::running_as_root() {
+        if let Err(e) = privilege::drop_agent_capabilities() {
+            eprintln!("coo-vnf: cannot drop capabilities: {e}");
+            return ExitCode::from(1);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

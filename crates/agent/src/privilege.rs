@@ -74,3 +74,40 @@ pub fn running_as_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
 }
+
+/// What a root agent keeps after start-up: starting engines as another user with chosen
+/// capabilities (SETUID, SETGID, SETPCAP, and NET_RAW/NET_ADMIN to hand on), giving them
+/// their directory (CHOWN, FOWNER), reaching, signalling and removing what they own
+/// (DAC_OVERRIDE, DAC_READ_SEARCH, KILL), kernel forwarding through `tc` (NET_ADMIN) and a
+/// low listen port (NET_BIND_SERVICE). Everything else (SYS_ADMIN, SYS_MODULE, SYS_PTRACE,
+/// ...) leaves the bounding set, so neither the agent nor anything it runs can regain it.
+pub const AGENT_KEEPS: &[Capability] = &[
+    Capability::CAP_SETUID,
+    Capability::CAP_SETGID,
+    Capability::CAP_SETPCAP,
+    Capability::CAP_CHOWN,
+    Capability::CAP_FOWNER,
+    Capability::CAP_DAC_OVERRIDE,
+    Capability::CAP_DAC_READ_SEARCH,
+    Capability::CAP_KILL,
+    Capability::CAP_NET_ADMIN,
+    Capability::CAP_NET_RAW,
+    Capability::CAP_NET_BIND_SERVICE,
+];
+
+/// Drops every capability of this process outside [`AGENT_KEEPS`] (bounding, permitted,
+/// effective; inheritable cleared). Called once, before any other thread exists
+/// (capabilities are per thread).
+pub fn drop_agent_capabilities() -> Result<(), caps::errors::CapsError> {
+    let keep: CapsHashSet = AGENT_KEEPS.iter().copied().collect();
+    for c in caps::all() {
+        if !keep.contains(&c) && caps::has_cap(None, CapSet::Bounding, c).unwrap_or(false) {
+            caps::drop(None, CapSet::Bounding, c)?;
+        }
+    }
+    let have = caps::read(None, CapSet::Permitted)?;
+    let kept: CapsHashSet = have.intersection(&keep).copied().collect();
+    caps::set(None, CapSet::Effective, &kept)?;
+    caps::set(None, CapSet::Permitted, &kept)?;
+    caps::clear(None, CapSet::Inheritable)
+}

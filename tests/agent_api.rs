@@ -154,6 +154,16 @@ struct Agent {
 
 impl Drop for Agent {
     fn drop(&mut self) {
+        // SIGTERM first: the agent then removes its engine's directory under $TMPDIR.
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -637,6 +647,10 @@ fn agent_sigkill_takes_engine_with_it() {
         }
     });
     assert!(Path::new(&format!("/proc/{pid}")).exists());
+    // A SIGKILLed agent cannot remove its engine's directory (the engine's cwd): we do.
+    let engine_dir = std::fs::read_link(format!("/proc/{pid}/cwd"))
+        .ok()
+        .filter(|d| d.to_string_lossy().contains("coo-engine-"));
     agent.child.kill().unwrap();
     agent.child.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -645,6 +659,9 @@ fn agent_sigkill_takes_engine_with_it() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!engine_alive(pid), "engine {pid} outlived the agent");
+    if let Some(d) = engine_dir {
+        let _ = std::fs::remove_dir_all(d);
+    }
 }
 
 fn engine_alive(pid: u32) -> bool {

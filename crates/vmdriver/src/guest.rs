@@ -223,6 +223,15 @@ mod tests {
                 ..
             })
         ));
+        // A disk image's command line has no token digest (its agent runs --insecure).
+        assert_eq!(g.token_sha256, None);
+        assert!(matches!(
+            GuestConfig::from_cmdline("coo.mgmt=dhcp coo.token_sha256=not-hex"),
+            Err(CmdlineError::BadValue {
+                key: "coo.token_sha256",
+                ..
+            })
+        ));
     }
 
     #[test]

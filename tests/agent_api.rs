@@ -138,6 +138,8 @@ fn fake_engine_script(dir: &Path) -> PathBuf {
     );
     std::fs::write(&path, body).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A root agent runs engines as nobody: the script's directory must be searchable.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
 }
 
@@ -152,6 +154,16 @@ struct Agent {
 
 impl Drop for Agent {
     fn drop(&mut self) {
+        // SIGTERM first: the agent then removes its engine's directory under $TMPDIR.
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -170,7 +182,7 @@ fn opts(token: Option<&str>) -> Options {
     Options {
         timeout: Duration::from_secs(20),
         retries: 2,
-        token: token.map(str::to_owned),
+        token: token.map(|t| coo_api::Token::new(t).unwrap()),
         ..Options::default()
     }
 }
@@ -285,7 +297,7 @@ fn rest_api_every_endpoint_with_fake_engine() {
         "vnf",
         engine.to_str().unwrap(),
         FAKE_IFS,
-        &[],
+        &["--allow-engine", "missing=/nonexistent/click"],
         &[],
     );
     rt().block_on(async {
@@ -393,8 +405,12 @@ fn rest_api_every_endpoint_with_fake_engine() {
         assert_eq!(c.set_engine("kernel-forward").await.unwrap(), "kernel-forward");
         assert_eq!(c.engine().await.unwrap(), "kernel-forward");
         assert_eq!(c.set_engine(engine.to_str().unwrap()).await.unwrap(), engine.display().to_string());
-        // A missing engine binary: 500 with the reason.
-        c.set_engine("/nonexistent/click").await.unwrap();
+        // Only engines of the start-up allow-list can be chosen.
+        let e = c.set_engine("/bin/sh").await.unwrap_err();
+        assert_eq!(e.status(), Some(403), "{e}");
+        assert!(e.to_string().contains("not allowed"), "{e}");
+        // A missing (allowed) engine binary: 500 with the reason.
+        c.set_engine("missing").await.unwrap();
         c.put_function(FORWARD).await.unwrap();
         let e = c.start().await.unwrap_err();
         assert_eq!(e.status(), Some(500), "{e}");
@@ -516,7 +532,7 @@ fn rest_hostile_input_gets_clean_errors() {
         assert_error(&raw(&c, "GET", "/v1/handlers/a%0AQUIT", None).await, 400);
         assert_error(
             &raw(&c, "POST", "/v1/engine", Some(b"fastclick")).await,
-            400,
+            403,
         );
         // Handlers of a stopped engine.
         assert_error(&raw(&c, "GET", "/v1/handlers/c.count", None).await, 409);
@@ -567,12 +583,17 @@ fn rest_bearer_token_guards_mutating_calls() {
     let dir = tempfile::tempdir().unwrap();
     let engine = fake_engine_script(dir.path());
     std::fs::write(dir.path().join("vnf.click"), FORWARD).unwrap();
+    let token_file = dir.path().join("agent.token");
+    coo_api::Token::new("s3cret")
+        .unwrap()
+        .write_new_file(&token_file)
+        .unwrap();
     let agent = spawn_agent(
         dir.path(),
         "vnf",
         engine.to_str().unwrap(),
         FAKE_IFS,
-        &["--token", "s3cret"],
+        &["--token-file", token_file.to_str().unwrap()],
         &[],
     );
     rt().block_on(async {
@@ -580,8 +601,9 @@ fn rest_bearer_token_guards_mutating_calls() {
         let wrong = VnfClient::new(Endpoint::Unix(agent.unix.clone()), opts(Some("nope")));
         let good = VnfClient::new(Endpoint::Unix(agent.unix.clone()), opts(Some("s3cret")));
         assert_eq!(anon.version().await.unwrap(), "2.0");
-        assert_eq!(anon.read_file().await.unwrap(), FORWARD);
+        assert_eq!(good.read_file().await.unwrap(), FORWARD);
         for c in [&anon, &wrong] {
+            assert_eq!(c.read_file().await.unwrap_err().status(), Some(401));
             assert_eq!(c.start().await.unwrap_err().status(), Some(401));
             assert_eq!(c.put_function("x").await.unwrap_err().status(), Some(401));
             let e = c.write_file("func.click", "x").await.unwrap_err();
@@ -625,6 +647,10 @@ fn agent_sigkill_takes_engine_with_it() {
         }
     });
     assert!(Path::new(&format!("/proc/{pid}")).exists());
+    // A SIGKILLed agent cannot remove its engine's directory (the engine's cwd): we do.
+    let engine_dir = std::fs::read_link(format!("/proc/{pid}/cwd"))
+        .ok()
+        .filter(|d| d.to_string_lossy().contains("coo-engine-"));
     agent.child.kill().unwrap();
     agent.child.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -633,6 +659,9 @@ fn agent_sigkill_takes_engine_with_it() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(!engine_alive(pid), "engine {pid} outlived the agent");
+    if let Some(d) = engine_dir {
+        let _ = std::fs::remove_dir_all(d);
+    }
 }
 
 fn engine_alive(pid: u32) -> bool {

@@ -3,6 +3,9 @@
 //! structured request sent to the axum router with `tower::ServiceExt::oneshot`. No panic,
 //! and every answer is a well-formed HTTP response (`HTTP/1.0` to 1.0 requests, else 1.1).
 //!
+//! Half the inputs go to an agent with a bearer token (and a structured request may carry the
+//! right one, a wrong one, or none), so the authenticated paths are fuzzed too.
+//!
 //! Safety: the agent's engine is a path that does not exist, and requests naming `engine`
 //! are refused before routing, so no input can make the target start a process or run `tc`.
 #![no_main]
@@ -90,13 +93,16 @@ fn app(token: bool) -> axum::Router {
         call_timeout: Duration::from_millis(200),
         stop_grace: Duration::from_millis(100),
         tc: Arc::new(RecordingTc::default()),
+        allowed_engines: Default::default(),
+        engine_ids: None,
     };
     let state = Arc::new(AppState {
         agent: Agent::new(
             cfg,
             EngineSpec::External("/nonexistent/coo-fuzz-engine".into()),
         ),
-        token: token.then(|| "fuzz-token".to_owned()),
+        token: token.then(|| coo_api::TokenDigest::of("fuzz-token")),
+        compat_open_reads: false,
     });
     router(state).layer(middleware::from_fn(guard))
 }
@@ -145,15 +151,17 @@ async fn raw(app: axum::Router, data: &[u8]) {
     }
 }
 
-async fn structured(app: axum::Router, sel: u8, data: &[u8]) {
+async fn structured(app: axum::Router, token_set: bool, sel: u8, data: &[u8]) {
     let (head, body) = data.split_at(data.len().min(usize::from(sel & 0x3f)));
     let method = METHODS[usize::from(sel >> 2) % METHODS.len()];
     let base = PATHS[usize::from(sel) % PATHS.len()];
     let tail = String::from_utf8_lossy(head);
     let uri = format!("{base}{tail}");
     let mut b = Request::builder().method(method).uri(uri.as_str());
-    if sel & 0x40 != 0 {
-        b = b.header("authorization", "Bearer fuzz-token");
+    match (sel & 0x40 != 0, sel & 0x20 != 0) {
+        (true, _) => b = b.header("authorization", "Bearer fuzz-token"),
+        (false, true) => b = b.header("authorization", "Bearer wrong-token"),
+        (false, false) => {}
     }
     if sel & 0x80 != 0 {
         b = b.header("content-type", "application/json");
@@ -161,9 +169,17 @@ async fn structured(app: axum::Router, sel: u8, data: &[u8]) {
     let Ok(req) = b.body(Body::from(body.to_vec())) else {
         return;
     };
+    let path = req.uri().path().to_owned();
     let resp = app.oneshot(req).await.expect("infallible");
     let status = resp.status();
     assert!(!status.is_informational(), "{status}");
+    // With a token set, only the open probes answer a request without the right one.
+    if token_set && sel & 0x40 == 0 && status != StatusCode::UNAUTHORIZED {
+        assert!(
+            coo_api::routes::is_open(method, &path, false) || status.is_client_error(),
+            "{method} {uri}: {status} without the token"
+        );
+    }
     let _ = axum::body::to_bytes(resp.into_body(), 8 << 20).await;
 }
 
@@ -179,6 +195,6 @@ fuzz_target!(|data: &[u8]| {
         let Some((&sel2, rest)) = rest.split_first() else {
             return;
         };
-        e.rt.block_on(structured(app, sel2, rest));
+        e.rt.block_on(structured(app, sel & 0x10 != 0, sel2, rest));
     }
 });

@@ -25,9 +25,10 @@ pub struct ExecArgs {
     /// Agent of a VNF, `VNF=tcp:HOST:PORT|http://HOST:PORT|unix:/path` (repeatable).
     #[arg(long = "endpoint", value_name = "VNF=ENDPOINT")]
     pub endpoints: Vec<String>,
-    /// Bearer token for the agents' mutating calls.
-    #[arg(long, env = "COO_VNF_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    /// File holding the agents' bearer token (default with --run: the run's `agent.token`).
+    /// The token may also come from the environment (`COO_VNF_TOKEN`), never as an argument.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
     /// Timeout of each REST call, in seconds.
     #[arg(long, default_value_t = 30)]
     pub timeout_s: u64,
@@ -49,6 +50,21 @@ fn script_path(p: &Path) -> PathBuf {
     }
 }
 
+/// The token from `--token-file` or `COO_VNF_TOKEN`.
+fn token_of(args: &ExecArgs) -> Result<Option<coo_api::Token>, String> {
+    if let Some(f) = &args.token_file {
+        return coo_api::Token::read_file(f)
+            .map(Some)
+            .map_err(|e| e.to_string());
+    }
+    match std::env::var("COO_VNF_TOKEN") {
+        Ok(t) if !t.is_empty() => coo_api::Token::new(&t)
+            .map(Some)
+            .map_err(|e| format!("COO_VNF_TOKEN: {e}")),
+        _ => Ok(None),
+    }
+}
+
 /// Runs the command. Exit codes: 0 the task succeeded, 1 an action failed (or an agent was
 /// unreachable), 2 invalid input (script, task, endpoints, missing function file).
 pub fn exec(args: ExecArgs) -> anyhow::Result<ExitCode> {
@@ -57,9 +73,12 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<ExitCode> {
         Ok(s) => s,
         Err(errors) => return invalid(format_args!("{}:\n{errors}", file.display())),
     };
-    let options = Options {
+    let mut options = Options {
         timeout: Duration::from_secs(args.timeout_s.max(1)),
-        token: args.token.clone(),
+        token: match token_of(&args) {
+            Ok(t) => t,
+            Err(e) => return invalid(e),
+        },
         ..Options::default()
     };
     // VNF order (PyCOO's VNFS order) and endpoints.
@@ -87,6 +106,10 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(run) = &args.run {
         let tb = testbed::load(run).with_context(|| format!("loading run {run}"))?;
+        if options.token.is_none() {
+            options.token =
+                testbed::agent_token(&tb).with_context(|| format!("token of run {run}"))?;
+        }
         for v in &tb.vnfs {
             order.push(v.id.clone());
             if !endpoints.iter().any(|(id, _)| *id == v.id) {

@@ -677,12 +677,14 @@ fn engine_missing(engine: &EngineSpec, vm: bool) -> Option<String> {
 }
 
 fn clients(tb: &Testbed) -> anyhow::Result<BTreeMap<String, VnfClient>> {
+    let token = testbed::agent_token(tb).context("the run's agent token")?;
     let mut out = BTreeMap::new();
     for v in &tb.vnfs {
         let ep = Endpoint::from_str(&v.agent.endpoint)
             .map_err(|e| anyhow!("agent endpoint of {}: {e}", v.id))?;
         let opts = Options {
             timeout: Duration::from_secs(20),
+            token: token.clone(),
             ..Options::default()
         };
         out.insert(v.id.clone(), VnfClient::new(ep, opts));

@@ -291,7 +291,12 @@ fn inject(fault: Fault, tb: &Value) -> String {
             // Once y's engine runs (a trial is under way or about to be), destroy its domain.
             let ep: vnf_client::Endpoint =
                 y["agent"]["endpoint"].as_str().unwrap().parse().unwrap();
-            let c = vnf_client::VnfClient::new(ep, vnf_client::Options::default());
+            let token_file = Path::new(tb["run_dir"].as_str().unwrap()).join("agent.token");
+            let opts = vnf_client::Options {
+                token: coo_api::Token::read_file(&token_file).ok(),
+                ..vnf_client::Options::default()
+            };
+            let c = vnf_client::VnfClient::new(ep, opts);
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()

@@ -69,11 +69,15 @@ pub fn agent_call(tb: &Testbed, vnf: &str, method: &str, path: &str, body: &str)
         .strip_prefix("unix:")
         .unwrap()
         .to_owned();
+    let token = testbed::agent_token(tb)
+        .unwrap()
+        .map(|t| format!("Authorization: Bearer {}\r\n", t.as_str()))
+        .unwrap_or_default();
     let mut s = std::os::unix::net::UnixStream::connect(sock).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: l\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: l\r\n{token}Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -289,6 +293,7 @@ pub fn vm_client(tb: &Testbed, vnf: &str) -> vnf_client::VnfClient {
         ep,
         vnf_client::Options {
             timeout: Duration::from_secs(30),
+            token: testbed::agent_token(tb).unwrap(),
             ..vnf_client::Options::default()
         },
     )

@@ -3,21 +3,25 @@
 //! `{"message": "...", "code": N}`.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use coo_api::{routes, EngineReply, TokenDigest};
 
 use crate::control::ControlError;
-use crate::engine::{EngineSpec, StartError};
+use crate::engine::StartError;
 use crate::osv_json::OsvJson;
 use crate::query;
-use crate::service::{Agent, AgentError, Identification, StartOutcome, StopOutcome};
+use crate::service::{Agent, AgentError, Identification};
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -25,10 +29,46 @@ pub const MAX_BODY: usize = 1024 * 1024;
 /// stack refuses URIs above 64 KiB itself (414); bigger configs go in the body.
 pub const MAX_QUERY: usize = 60 * 1024;
 
+/// How much of the agent one client may hold, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Requests handled at once; more get 503 at once (they do not queue).
+    pub concurrent_requests: usize,
+    /// Time to receive a whole request body (a trickling client gets 408).
+    pub body: Duration,
+    /// Time for a whole request, body included (engine start is the slowest call).
+    pub request: Duration,
+}
+
+/// Overall deadline of `/v1/counters` (one ControlSocket read per element and handler, each
+/// with its own timeout: without a cap a slow engine could hold the call for minutes).
+pub const COUNTERS_DEADLINE: Duration = Duration::from_secs(10);
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            concurrent_requests: 64,
+            body: Duration::from_secs(10),
+            request: Duration::from_secs(60),
+        }
+    }
+}
+
 /// State shared by all handlers.
 pub struct AppState {
     pub agent: Agent,
-    pub token: Option<String>,
+    /// Digest of the bearer token; `None` only for an agent started without one (loopback or
+    /// UNIX socket, or `--insecure`), which then answers everyone.
+    pub token: Option<TokenDigest>,
+    /// `--compat-open-reads`: COO's read endpoints answer without the token.
+    pub compat_open_reads: bool,
+}
+
+/// The router's own state for its limit layers.
+#[derive(Clone)]
+struct Guard {
+    limits: Limits,
+    in_flight: Arc<Semaphore>,
 }
 
 type Shared = Arc<AppState>;
@@ -80,12 +120,19 @@ fn control_status(e: &ControlError) -> StatusCode {
     }
 }
 
+impl From<crate::allow::EngineNotAllowed> for ApiError {
+    fn from(e: crate::allow::EngineNotAllowed) -> Self {
+        ApiError::new(StatusCode::FORBIDDEN, e.to_string())
+    }
+}
+
 impl From<AgentError> for ApiError {
     fn from(e: AgentError) -> Self {
         let status = match &e {
             AgentError::NotRunning | AgentError::NoControlSocket(_) | AgentError::Busy => {
                 StatusCode::CONFLICT
             }
+            AgentError::EngineNotAllowed(_) => StatusCode::FORBIDDEN,
             AgentError::Start(s) => match s {
                 StartError::EarlyExit { .. } | StartError::Config(_) => {
                     StatusCode::UNPROCESSABLE_ENTITY
@@ -165,20 +212,13 @@ async fn running(State(s): State<Shared>) -> Response {
 }
 
 async fn start(State(s): State<Shared>) -> Result<Response, ApiError> {
-    let msg = match s.agent.start().await? {
-        // "Sucess" (sic) is COO's spelling; clients may match it.
-        StartOutcome::Started { pid } => format!("Sucess: PID {pid}"),
-        StartOutcome::AlreadyRunning => "Click is already running".to_owned(),
-    };
-    Ok(coo(OsvJson::Str(msg)))
+    Ok(coo(OsvJson::Str(s.agent.start().await?.coo_message())))
 }
 
 async fn stop(State(s): State<Shared>) -> Result<Response, ApiError> {
-    let msg = match s.agent.stop().await? {
-        StopOutcome::Stopped => "Success",
-        StopOutcome::NotRunning => "Click is not running",
-    };
-    Ok(coo(OsvJson::Str(msg.into())))
+    Ok(coo(OsvJson::Str(
+        s.agent.stop().await?.coo_message().into(),
+    )))
 }
 
 async fn read_file(State(s): State<Shared>) -> Result<Response, ApiError> {
@@ -254,25 +294,21 @@ async fn vnf_identification(State(s): State<Shared>) -> Response {
 
 async fn metrics(State(s): State<Shared>) -> Response {
     let m = s.agent.metrics().await;
-    let metric = |id: i64, value: i64, name: &str| {
-        OsvJson::Object(vec![
-            ("id", OsvJson::Int(id)),
-            ("value", OsvJson::Int(value)),
-            ("name", OsvJson::Str(name.into())),
-        ])
-    };
+    // COO's exact rendering of the shared type.
+    let list = m
+        .list
+        .into_iter()
+        .map(|x| {
+            OsvJson::Object(vec![
+                ("id", OsvJson::Int(i64::from(x.id))),
+                ("value", OsvJson::Int(x.value)),
+                ("name", OsvJson::Str(x.name)),
+            ])
+        })
+        .collect();
     coo(OsvJson::Object(vec![
         ("time_ms", OsvJson::Int(m.time_ms)),
-        (
-            "list",
-            OsvJson::List(vec![
-                metric(0, m.cpu, "CPU Usage"),
-                metric(1, m.disk, "Disk Usage"),
-                metric(2, m.memory, "Memory Usage"),
-                metric(3, m.net_tx, "Net TX"),
-                metric(4, m.net_rx, "Net RX"),
-            ]),
-        ),
+        ("list", OsvJson::List(list)),
     ]))
 }
 
@@ -290,7 +326,16 @@ async fn health(State(s): State<Shared>) -> Response {
 }
 
 async fn counters(State(s): State<Shared>) -> Result<Response, ApiError> {
-    Ok(axum::Json(s.agent.counters().await?).into_response())
+    let deadline = COUNTERS_DEADLINE;
+    let c = tokio::time::timeout(deadline, s.agent.counters())
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("counters not collected within {deadline:?}"),
+            )
+        })??;
+    Ok(axum::Json(c).into_response())
 }
 
 async fn read_handler(
@@ -306,8 +351,8 @@ async fn write_handler(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body_or_error(body)?;
-    let msg = s.agent.write_handler(&name, &body).await?;
-    Ok(axum::Json(serde_json::json!({ "message": msg })).into_response())
+    let message = s.agent.write_handler(&name, &body).await?;
+    Ok(axum::Json(coo_api::HandlerWritten { message }).into_response())
 }
 
 async fn get_function(State(s): State<Shared>) -> Result<Response, ApiError> {
@@ -320,15 +365,18 @@ async fn put_function(
 ) -> Result<Response, ApiError> {
     let content = utf8(body_or_error(body)?, "function")?;
     s.agent.write_function(&content)?;
-    Ok(axum::Json(serde_json::json!({
-        "path": s.agent.config().function.display().to_string(),
-        "bytes": content.len(),
-    }))
+    Ok(axum::Json(coo_api::FunctionWritten {
+        path: s.agent.config().function.display().to_string(),
+        bytes: content.len(),
+    })
     .into_response())
 }
 
 async fn get_engine(State(s): State<Shared>) -> Response {
-    axum::Json(serde_json::json!({ "engine": s.agent.engine().await.to_string() })).into_response()
+    axum::Json(EngineReply {
+        engine: s.agent.engine().await.to_string(),
+    })
+    .into_response()
 }
 
 async fn set_engine(
@@ -336,11 +384,13 @@ async fn set_engine(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let text = utf8(body_or_error(body)?, "engine")?;
-    let spec: EngineSpec = text.parse().map_err(|e: crate::engine::BadEngine| {
-        ApiError::new(StatusCode::BAD_REQUEST, e.to_string())
-    })?;
+    // Only a name (or exact path) from the start-up allow-list: never a program of the caller's.
+    let spec = s.agent.config().allowed_engines.resolve(&text)?;
     s.agent.set_engine(spec.clone()).await?;
-    Ok(axum::Json(serde_json::json!({ "engine": spec.to_string() })).into_response())
+    Ok(axum::Json(EngineReply {
+        engine: spec.to_string(),
+    })
+    .into_response())
 }
 
 async fn not_found() -> ApiError {
@@ -351,29 +401,77 @@ async fn method_not_allowed() -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
 }
 
-fn token_ok(headers: &HeaderMap, token: &str) -> bool {
-    let Some(given) = headers
+fn token_ok(headers: &HeaderMap, token: &TokenDigest) -> bool {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
-    // Constant-time comparison: no early exit on the first differing byte.
-    let (a, b) = (given.trim().as_bytes(), token.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        .and_then(coo_api::auth::bearer)
+        .is_some_and(|given| token.verify(given))
 }
 
-/// Mutating calls need the bearer token when one is configured.
+/// Every request but the open reads ([`coo_api::routes::is_open`]) needs the bearer token.
 async fn auth(State(s): State<Shared>, req: Request, next: Next) -> Response {
-    let read_only = matches!(*req.method(), Method::GET | Method::HEAD);
-    if let (false, Some(token)) = (read_only, &s.token) {
-        if !token_ok(req.headers(), token) {
+    if let Some(token) = &s.token {
+        let open = routes::is_open(req.method().as_str(), req.uri().path(), s.compat_open_reads);
+        if !open && !token_ok(req.headers(), token) {
             return ApiError::new(StatusCode::UNAUTHORIZED, "missing or wrong bearer token")
                 .into_response();
         }
     }
     next.run(req).await
+}
+
+/// Bounds the requests in flight and each one's duration; buffers the body under its own
+/// deadline so a trickling client cannot hold a handler.
+async fn guard_limits(State(g): State<Guard>, req: Request, next: Next) -> Response {
+    let Ok(_permit) = g.in_flight.clone().try_acquire_owned() else {
+        return ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "more than {} requests in flight; retry",
+                g.limits.concurrent_requests
+            ),
+        )
+        .into_response();
+    };
+    let work = async {
+        let (parts, body) = req.into_parts();
+        let body =
+            match tokio::time::timeout(g.limits.body, axum::body::to_bytes(body, MAX_BODY)).await {
+                Err(_) => {
+                    return ApiError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        format!("request body not received within {:?}", g.limits.body),
+                    )
+                    .into_response()
+                }
+                Ok(Err(e)) => {
+                    let too_big = std::error::Error::source(&e)
+                        .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                        || e.to_string().contains("length limit");
+                    return if too_big {
+                        ApiError::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            format!("request body larger than {MAX_BODY} bytes"),
+                        )
+                    } else {
+                        ApiError::new(StatusCode::BAD_REQUEST, format!("request body: {e}"))
+                    }
+                    .into_response();
+                }
+                Ok(Ok(b)) => b,
+            };
+        next.run(Request::from_parts(parts, axum::body::Body::from(body)))
+            .await
+    };
+    match tokio::time::timeout(g.limits.request, work).await {
+        Ok(r) => r,
+        Err(_) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("request not completed within {:?}", g.limits.request),
+        )
+        .into_response(),
+    }
 }
 
 async fn query_limit(req: Request, next: Next) -> Response {
@@ -387,28 +485,41 @@ async fn query_limit(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// The full router.
+/// The full router with the default [`Limits`].
 pub fn router(state: Shared) -> Router {
+    router_with(state, Limits::default())
+}
+
+/// The full router.
+pub fn router_with(state: Shared, limits: Limits) -> Router {
     use axum::routing::post;
+    let guard = Guard {
+        limits,
+        in_flight: Arc::new(Semaphore::new(limits.concurrent_requests.max(1))),
+    };
     Router::new()
-        .route("/click_plugin/version", get(version))
-        .route("/click_plugin/running", get(running))
-        .route("/click_plugin/start", post(start))
-        .route("/click_plugin/stop", post(stop))
-        .route("/click_plugin/read_file", get(read_file))
-        .route("/click_plugin/write_file", post(write_file))
-        .route("/click_plugin/vnf_identification", get(vnf_identification))
-        .route("/click_plugin/metrics", get(metrics))
-        .route("/click_plugin/log", get(log))
-        .route("/v1/health", get(health))
-        .route("/v1/counters", get(counters))
-        .route("/v1/handlers/{name}", get(read_handler).post(write_handler))
-        .route("/v1/function", get(get_function).put(put_function))
-        .route("/v1/engine", get(get_engine).post(set_engine))
+        .route(routes::VERSION, get(version))
+        .route(routes::RUNNING, get(running))
+        .route(routes::START, post(start))
+        .route(routes::STOP, post(stop))
+        .route(routes::READ_FILE, get(read_file))
+        .route(routes::WRITE_FILE, post(write_file))
+        .route(routes::VNF_IDENTIFICATION, get(vnf_identification))
+        .route(routes::METRICS, get(metrics))
+        .route(routes::LOG, get(log))
+        .route(routes::HEALTH, get(health))
+        .route(routes::COUNTERS, get(counters))
+        .route(
+            &format!("{}/{{name}}", routes::HANDLERS),
+            get(read_handler).post(write_handler),
+        )
+        .route(routes::FUNCTION, get(get_function).put(put_function))
+        .route(routes::ENGINE, get(get_engine).post(set_engine))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(middleware::from_fn_with_state(guard, guard_limits))
         .layer(middleware::from_fn(query_limit))
         .with_state(state)
 }
@@ -419,19 +530,20 @@ mod tests {
 
     #[test]
     fn bearer_check() {
+        let d = TokenDigest::of("s3cret");
         let mut h = HeaderMap::new();
-        assert!(!token_ok(&h, "s3cret"));
+        assert!(!token_ok(&h, &d));
         h.insert(
             header::AUTHORIZATION,
             HeaderValue::from_static("Bearer s3cret"),
         );
-        assert!(token_ok(&h, "s3cret"));
-        assert!(!token_ok(&h, "s3cre"));
+        assert!(token_ok(&h, &d));
+        assert!(!token_ok(&h, &TokenDigest::of("s3cre")));
         h.insert(
             header::AUTHORIZATION,
             HeaderValue::from_static("Basic s3cret"),
         );
-        assert!(!token_ok(&h, "s3cret"));
+        assert!(!token_ok(&h, &d));
     }
 
     #[test]

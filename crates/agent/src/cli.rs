@@ -23,9 +23,23 @@ pub struct Args {
     /// Engine: coo-click, click (reference), kernel-forward, or a path to a Click-compatible binary.
     #[arg(long, default_value = "coo-click")]
     pub engine: EngineSpec,
-    /// Bearer token required for mutating calls (POST/PUT).
-    #[arg(long, env = "COO_VNF_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    /// File holding the bearer token every request but the open reads needs (mode 0600).
+    /// The token may also come from the environment: `COO_VNF_TOKEN` (the token) or
+    /// `COO_VNF_TOKEN_SHA256` (its digest). Never on the command line, which `ps` shows.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Answer COO's read endpoints (read_file, vnf_identification, metrics, log) without the
+    /// token, for PyCOO clients that cannot send one.
+    #[arg(long)]
+    pub compat_open_reads: bool,
+    /// Allow listening on a non-loopback TCP address without a token (anyone reaching it may
+    /// then drive the agent).
+    #[arg(long)]
+    pub insecure: bool,
+    /// An extra engine binary the API may select, `NAME=PATH` or `PATH` (repeatable). The
+    /// built-in engines are always allowed; no other binary can be chosen over the API.
+    #[arg(long = "allow-engine", value_name = "NAME=PATH")]
+    pub allow_engines: Vec<String>,
     /// Start the engine right away.
     #[arg(long)]
     pub autostart: bool,
@@ -36,6 +50,19 @@ pub struct Args {
     /// (default: a fresh directory under $TMPDIR, removed at exit).
     #[arg(long)]
     pub workdir: Option<PathBuf>,
+    /// User id engines run as when the agent is root (only CAP_NET_RAW, plus CAP_NET_ADMIN
+    /// for Click binaries other than coo-click). 0 keeps engines root (not recommended).
+    #[arg(long, default_value_t = crate::privilege::NOBODY)]
+    pub engine_uid: u32,
+    /// Group id engines run as when the agent is root.
+    #[arg(long, default_value_t = crate::privilege::NOBODY)]
+    pub engine_gid: u32,
+    /// Most open connections per listener; more are closed at once.
+    #[arg(long, default_value_t = crate::listen::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Most requests handled at once; more get 503 at once.
+    #[arg(long, default_value_t = crate::api::Limits::default().concurrent_requests)]
+    pub max_concurrent_requests: usize,
     /// How long `start` waits for the engine's control socket.
     #[arg(long, default_value_t = 10_000)]
     pub start_timeout_ms: u64,

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
 use crate::control::ControlClient;
+use crate::privilege::EngineUser;
 
 /// Which engine runs the VNF's function.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +117,10 @@ pub struct Launch<'a> {
     pub socket: &'a Path,
     pub log: &'a Path,
     pub ready_timeout: Duration,
+    /// Run as this unprivileged user (a root agent); `None` keeps the agent's identity.
+    pub user: Option<&'a EngineUser>,
+    /// Working directory of the engine (its own directory).
+    pub cwd: Option<&'a Path>,
 }
 
 /// Reads the tail of the engine log (bounded, for error messages).
@@ -135,15 +140,24 @@ impl ProcessEngine {
             .try_clone()
             .map_err(|e| StartError::Io(format!("dup log: {e}")))?;
         let mut cmd = Command::new(&l.binary);
+        if let Some(d) = l.cwd {
+            cmd.current_dir(d);
+        }
+        let user = l.user.cloned();
         cmd.args(&l.args)
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2)
             .kill_on_drop(true);
         let agent_pid = std::process::id() as libc::pid_t;
-        // SAFETY: only async-signal-safe calls (prctl, getppid, _exit) run between fork and exec.
+        // SAFETY: only async-signal-safe calls (credential syscalls, prctl, getppid, _exit) run
+        // between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
+                // Before the death signal: changing credentials clears it.
+                if let Some(u) = &user {
+                    u.become_in_child()?;
+                }
                 // The engine must not outlive the agent, even on SIGKILL of the agent.
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
                     return Err(std::io::Error::last_os_error());
@@ -273,6 +287,8 @@ mod tests {
             socket: &dir.path().join("s.sock"),
             log: &dir.path().join("log"),
             ready_timeout: Duration::from_secs(5),
+            user: None,
+            cwd: None,
         })
         .await
         .unwrap_err();
@@ -291,6 +307,8 @@ mod tests {
             socket: &dir.path().join("s.sock"),
             log: &dir.path().join("log"),
             ready_timeout: Duration::from_millis(200),
+            user: None,
+            cwd: None,
         })
         .await
         .unwrap_err();

@@ -101,9 +101,15 @@ pub fn check_args(ports: usize, prefix: &str) -> Vec<String> {
     args
 }
 
-/// Removes `/var/run/dpdk/<prefix>` (best effort).
+/// Where EAL keeps runtime directories: `/var/run/dpdk` for root, `/tmp/dpdk` for an
+/// unprivileged engine (no XDG_RUNTIME_DIR in the engine's environment).
+pub const RUNTIME_DIRS: [&str; 2] = ["/var/run/dpdk", "/tmp/dpdk"];
+
+/// Removes `<runtime dir>/<prefix>` in both places (best effort).
 pub fn remove_runtime_prefix(prefix: &str) {
-    let _ = std::fs::remove_dir_all(PathBuf::from("/var/run/dpdk").join(prefix));
+    for base in RUNTIME_DIRS {
+        let _ = std::fs::remove_dir_all(PathBuf::from(base).join(prefix));
+    }
 }
 
 /// Removes the EAL runtime directory of the engine on these interfaces (best effort).

@@ -6,16 +6,24 @@ use std::net::SocketAddr;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, UnixListener};
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 /// Largest request head hyper buffers; above the query limit so we answer 413 ourselves.
 const MAX_HEAD: usize = 4 * 1024 * 1024;
+
+/// A connection must deliver a whole request head within this time (also bounds how long an
+/// idle keep-alive connection holds a slot).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Default cap on open connections per listener; above it new ones are closed at once.
+pub const MAX_CONNECTIONS: usize = 2048;
 
 /// Where the agent listens.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,15 +114,22 @@ pub async fn bind(spec: &ListenSpec) -> std::io::Result<Bound> {
     }
 }
 
-fn serve_conn<S>(stream: S, router: Router)
+fn serve_conn<S>(stream: S, router: Router, slots: &Arc<Semaphore>)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    // Over the limit: close at once rather than queue (the backlog would fill and stall
+    // everyone); idle connections free their slot after HEADER_READ_TIMEOUT.
+    let Ok(permit) = slots.clone().try_acquire_owned() else {
+        tracing::debug!("connection limit reached; closing a new connection");
+        return;
+    };
     let svc = TowerToHyperService::new(router);
     tokio::spawn(async move {
+        let _permit = permit;
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(Duration::from_secs(10))
+            .header_read_timeout(HEADER_READ_TIMEOUT)
             .max_buf_size(MAX_HEAD)
             .serve_connection(TokioIo::new(stream), svc);
         if let Err(e) = conn.await {
@@ -123,15 +138,21 @@ where
     });
 }
 
-/// Accepts connections until `stop` turns true.
-pub async fn serve(bound: Bound, router: Router, mut stop: watch::Receiver<bool>) {
+/// Accepts connections until `stop` turns true, at most `max_connections` open at once.
+pub async fn serve(
+    bound: Bound,
+    router: Router,
+    mut stop: watch::Receiver<bool>,
+    max_connections: usize,
+) {
+    let slots = Arc::new(Semaphore::new(max_connections.max(1)));
     loop {
         tokio::select! {
             _ = stop.changed() => return,
             r = async {
                 match &bound {
-                    Bound::Tcp(l) => l.accept().await.map(|(s, _)| serve_conn(s, router.clone())),
-                    Bound::Unix(l, _) => l.accept().await.map(|(s, _)| serve_conn(s, router.clone())),
+                    Bound::Tcp(l) => l.accept().await.map(|(s, _)| serve_conn(s, router.clone(), &slots)),
+                    Bound::Unix(l, _) => l.accept().await.map(|(s, _)| serve_conn(s, router.clone(), &slots)),
                 }
             } => {
                 if let Err(e) = r {

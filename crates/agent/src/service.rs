@@ -5,15 +5,20 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+pub use coo_api::{
+    Counters, ElementCounters, Health, InterfaceCounters, Metrics, StartOutcome, StopOutcome,
+};
 
+use crate::allow::{EngineAllowList, EngineNotAllowed};
 use crate::control::{self, ControlClient, ControlError};
 use crate::engine::{self, EngineSpec, Launch, ProcessEngine, StartError};
 use crate::fastclick;
 use crate::header::{self, VnfHeader};
 use crate::kernel_forward::{KernelForward, TcOps};
+use crate::privilege::EngineUser;
 use crate::rewrite;
 use crate::sysinfo;
+use caps::Capability;
 
 /// Fixed settings of one agent.
 pub struct AgentConfig {
@@ -25,6 +30,10 @@ pub struct AgentConfig {
     pub call_timeout: Duration,
     pub stop_grace: Duration,
     pub tc: Arc<dyn TcOps>,
+    /// The engines `set_engine` may select (fixed at start).
+    pub allowed_engines: EngineAllowList,
+    /// (uid, gid) engines run as; `None` = the agent's own (an agent that is not root).
+    pub engine_ids: Option<(u32, u32)>,
 }
 
 /// Failures of agent operations (mapped to HTTP status codes by the REST layer).
@@ -44,22 +53,10 @@ pub enum AgentError {
     FunctionIo { path: PathBuf, message: String },
     #[error("stop the engine before switching engines")]
     Busy,
+    #[error(transparent)]
+    EngineNotAllowed(#[from] EngineNotAllowed),
     #[error("error while stopping: {0}")]
     Stop(String),
-}
-
-/// What `start` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StartOutcome {
-    Started { pid: u32 },
-    AlreadyRunning,
-}
-
-/// What `stop` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StopOutcome {
-    Stopped,
-    NotRunning,
 }
 
 /// `vnf_identification` states, as COO distinguishes them.
@@ -68,57 +65,6 @@ pub enum Identification {
     NotRunning,
     Valid(VnfHeader),
     Invalid,
-}
-
-/// The five COO metrics.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Metrics {
-    pub time_ms: i64,
-    pub cpu: i64,
-    pub disk: i64,
-    pub memory: i64,
-    pub net_tx: i64,
-    pub net_rx: i64,
-}
-
-/// `/v1/counters` body.
-#[derive(Debug, Clone, Serialize)]
-pub struct Counters {
-    pub engine: String,
-    pub running: bool,
-    pub elements: Vec<ElementCounters>,
-    pub interfaces: Vec<InterfaceCounters>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ElementCounters {
-    pub name: String,
-    pub class: String,
-    pub handlers: std::collections::BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct InterfaceCounters {
-    pub name: String,
-    pub port: usize,
-    pub rx_packets: u64,
-    pub tx_packets: u64,
-    pub rx_dropped: u64,
-    pub tx_dropped: u64,
-    pub rx_bytes: u64,
-    pub tx_bytes: u64,
-}
-
-/// `/v1/health` body.
-#[derive(Debug, Clone, Serialize)]
-pub struct Health {
-    pub status: &'static str,
-    pub version: &'static str,
-    pub engine: String,
-    pub running: bool,
-    pub pid: Option<u32>,
-    pub function: String,
-    pub interfaces: Vec<String>,
 }
 
 /// Largest engine log returned by `/log`.
@@ -192,6 +138,8 @@ pub struct Agent {
     cfg: AgentConfig,
     slot: tokio::sync::Mutex<Slot>,
     samples: Mutex<Samples>,
+    /// The current (or last) engine's own directory; removed when replaced or dropped.
+    engine_dir: Mutex<Option<tempfile::TempDir>>,
 }
 
 fn now_ms() -> i64 {
@@ -212,6 +160,7 @@ impl Agent {
                 generation: 0,
             }),
             samples: Mutex::new(Samples::default()),
+            engine_dir: Mutex::new(None),
         }
     }
 
@@ -223,8 +172,25 @@ impl Agent {
         self.cfg.workdir.join("engine.log")
     }
 
-    fn socket_path(&self) -> PathBuf {
-        self.cfg.workdir.join("click.sock")
+    /// A fresh directory for the next engine (owned by the engine user, mode 0700, random
+    /// name under $TMPDIR so the unprivileged engine can reach it whatever the workdir's
+    /// ancestors allow): control socket, config snapshot, and the only place coo-click
+    /// elements may write files. It replaces (removes) the previous run's directory.
+    fn fresh_engine_dir(&self, user: Option<&EngineUser>) -> Result<PathBuf, StartError> {
+        let dir = tempfile::Builder::new()
+            .prefix("coo-engine-")
+            .tempdir()
+            .map_err(|e| StartError::Io(format!("engine directory: {e}")))?;
+        if let Some(u) = user {
+            u.own_dir(dir.path())
+                .map_err(|e| StartError::Io(format!("{}: {e}", dir.path().display())))?;
+        }
+        let path = dir.path().to_owned();
+        tracing::info!(dir = %path.display(), "engine directory");
+        if let Ok(mut d) = self.engine_dir.lock() {
+            *d = Some(dir);
+        }
+        Ok(path)
     }
 
     /// Forgets an engine that exited on its own (its log stays readable).
@@ -268,6 +234,13 @@ impl Agent {
         if slot.running.is_some() {
             return Err(AgentError::Busy);
         }
+        if !self.cfg.allowed_engines.allows(&spec) {
+            return Err(EngineNotAllowed(
+                spec.to_string(),
+                self.cfg.allowed_engines.names().join(", "),
+            )
+            .into());
+        }
         slot.engine = spec;
         Ok(())
     }
@@ -303,24 +276,20 @@ impl Agent {
             path: path.clone(),
             message,
         };
+        use std::io::Write;
         let dir = path.parent().unwrap_or(Path::new("."));
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "func.click".into());
-        // A per-call temp name: concurrent writers must not share (and race on) one temp file.
-        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = dir.join(format!(".{name}.tmp-{}-{seq}", std::process::id()));
+        // A random temp name created with O_EXCL (never an existing file or symlink), one per
+        // call so concurrent writers do not race on it; removed if anything fails.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".func-")
+            .tempfile_in(dir)
+            .map_err(|e| io(e.to_string()))?;
+        tmp.write_all(content.as_bytes())
+            .map_err(|e| io(e.to_string()))?;
         // Rename is atomic: the file always holds one writer's whole content.
-        std::fs::write(&tmp, content.as_bytes()).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e.to_string())
-        })?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e.to_string())
-        })
+        tmp.persist(path)
+            .map(|_| ())
+            .map_err(|e| io(e.error.to_string()))
     }
 
     /// Starts the selected engine on the current function file.
@@ -385,7 +354,16 @@ impl Agent {
     ) -> Result<ProcessEngine, StartError> {
         std::fs::create_dir_all(&self.cfg.workdir)
             .map_err(|e| StartError::Io(format!("workdir {}: {e}", self.cfg.workdir.display())))?;
-        let socket = self.socket_path();
+        // Packet sockets need CAP_NET_RAW; Click binaries may also set interface flags.
+        let user = self.cfg.engine_ids.map(|(uid, gid)| {
+            let caps: &[Capability] = match spec {
+                EngineSpec::CooClick => &[Capability::CAP_NET_RAW],
+                _ => &[Capability::CAP_NET_RAW, Capability::CAP_NET_ADMIN],
+            };
+            EngineUser::new(uid, gid, caps)
+        });
+        let engine_dir = self.fresh_engine_dir(user.as_ref())?;
+        let socket = engine_dir.join("click.sock");
         let name = self
             .cfg
             .function
@@ -394,10 +372,7 @@ impl Agent {
             .unwrap_or_else(|| "func.click".into());
         // The engine runs a snapshot, so write_file during a run cannot change it under it.
         // In its own directory: the function file itself may live in the workdir.
-        let snapshot_dir = self.cfg.workdir.join("running");
-        std::fs::create_dir_all(&snapshot_dir)
-            .map_err(|e| StartError::Io(format!("{}: {e}", snapshot_dir.display())))?;
-        let snapshot = snapshot_dir.join(&name);
+        let snapshot = engine_dir.join(&name);
         let (binary, contents, mut args) = match spec {
             EngineSpec::CooClick => {
                 let mut args = Vec::new();
@@ -409,6 +384,9 @@ impl Agent {
                     args.push("--io-mode".to_owned());
                     args.push(m.clone());
                 }
+                // A configuration is code: its file outputs stay in the engine's directory.
+                args.push("--confine-files".to_owned());
+                args.push(engine_dir.display().to_string());
                 (engine::coo_click_path(), function.to_vec(), args)
             }
             EngineSpec::ReferenceClick | EngineSpec::External(_) => {
@@ -431,8 +409,14 @@ impl Agent {
                 return Err(StartError::Config("kernel-forward has no process".into()))
             }
         };
-        std::fs::write(&snapshot, contents)
+        std::fs::write(&snapshot, &contents)
             .map_err(|e| StartError::Io(format!("write {}: {e}", snapshot.display())))?;
+        // The agent's own record of the exact configuration the engine was given (the engine's
+        // directory is the engine's): `coo-bench run` keeps it beside the report.
+        let record = self.cfg.workdir.join("running");
+        if std::fs::create_dir_all(&record).is_ok() {
+            let _ = std::fs::write(record.join(&name), &contents);
+        }
         args.push("-u".to_owned());
         args.push(socket.display().to_string());
         args.push(snapshot.display().to_string());
@@ -443,6 +427,8 @@ impl Agent {
             socket: &socket,
             log: &self.log_path(),
             ready_timeout: self.cfg.start_timeout,
+            user: user.as_ref(),
+            cwd: Some(&engine_dir),
         })
         .await
     }
@@ -607,8 +593,8 @@ impl Agent {
             Target::None => None,
         };
         Health {
-            status: "ok",
-            version: env!("CARGO_PKG_VERSION"),
+            status: "ok".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
             engine: self.engine().await.to_string(),
             running: pid.is_some(),
             pid,
@@ -733,20 +719,17 @@ impl Agent {
                 (cpu, net_tx, net_rx) = rates(&base, &now);
             }
         }
-        Metrics {
-            time_ms: now_ms(),
-            cpu,
-            disk,
-            memory,
-            net_tx,
-            net_rx,
-        }
+        Metrics::coo(now_ms(), [cpu, disk, memory, net_tx, net_rx])
     }
 
     /// Stops whatever runs (agent shutdown).
     pub async fn shutdown(&self) {
         if let Err(e) = self.stop().await {
             tracing::warn!("stopping engine at shutdown: {e}");
+        }
+        // Removes the engine's directory (the handle's drop does).
+        if let Ok(mut d) = self.engine_dir.lock() {
+            d.take();
         }
     }
 }
@@ -836,6 +819,8 @@ mod tests {
             call_timeout: Duration::from_secs(1),
             stop_grace: Duration::from_secs(1),
             tc: Arc::new(crate::kernel_forward::RecordingTc::default()),
+            allowed_engines: EngineAllowList::default(),
+            engine_ids: None,
         };
         let agent = Agent::new(cfg, EngineSpec::CooClick);
         let bodies: Vec<String> = (0..8)

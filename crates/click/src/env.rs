@@ -110,6 +110,77 @@ impl Env for StdEnv {
     }
 }
 
+/// The file system with every output confined to one directory (the VNF's engine workdir
+/// when an agent runs the engine: `coo-click --confine-files DIR`). A configuration is code:
+/// without this, `ToDump(/etc/x)` or Script's `print >FILE` writes wherever the engine may.
+/// Relative paths resolve inside the directory; `..` and symlinks are refused. Inputs are not
+/// confined (the engine's unprivileged uid bounds what it can read).
+#[derive(Debug)]
+pub struct ConfinedEnv {
+    root: std::path::PathBuf,
+}
+
+impl ConfinedEnv {
+    /// `root` must exist; it is canonicalized so the prefix check sees the real path.
+    pub fn new(root: &std::path::Path) -> std::io::Result<Self> {
+        Ok(ConfinedEnv {
+            root: std::fs::canonicalize(root)?,
+        })
+    }
+
+    pub fn root(&self) -> &std::path::Path {
+        &self.root
+    }
+
+    /// The path `path` names inside the root, or the named refusal.
+    pub fn resolve(&self, path: &str) -> std::io::Result<std::path::PathBuf> {
+        use std::path::{Component, Path};
+        let p = Path::new(path);
+        let full = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.root.join(p)
+        };
+        let escapes = full.components().any(|c| c == Component::ParentDir);
+        if escapes || !full.starts_with(&self.root) || full == self.root {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "file output outside the VNF workdir refused (engine-file-confinement: \
+                     outputs must be inside {})",
+                    self.root.display()
+                ),
+            ));
+        }
+        Ok(full)
+    }
+}
+
+impl Env for ConfinedEnv {
+    fn chatter(&mut self, msg: &str) {
+        StdEnv.chatter(msg)
+    }
+    fn read_file(&mut self, path: &str) -> std::io::Result<Vec<u8>> {
+        StdEnv.read_file(path)
+    }
+    fn create_file(&mut self, path: &str) -> std::io::Result<Box<dyn Write>> {
+        use std::os::unix::fs::OpenOptionsExt;
+        if path == "-" {
+            return Ok(Box::new(std::io::stdout()));
+        }
+        let full = self.resolve(path)?;
+        // O_NOFOLLOW: a symlink planted in the workdir does not redirect the write.
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(full)?;
+        Ok(Box::new(std::io::BufWriter::new(f)))
+    }
+}
+
 /// A recording environment for tests: chatter and written files are kept in memory.
 #[derive(Debug, Default, Clone)]
 pub struct MemEnv {
@@ -162,5 +233,36 @@ impl Env for MemEnv {
             path: path.to_string(),
             out: self.outputs.clone(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::unwrap_used)]
+    fn confined_outputs_stay_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut env = ConfinedEnv::new(dir.path()).unwrap();
+        let root = env.root().to_owned();
+        env.create_file("out.pcap")
+            .unwrap()
+            .write_all(b"x")
+            .unwrap();
+        assert!(root.join("out.pcap").is_file());
+        env.create_file(root.join("abs.txt").to_str().unwrap())
+            .unwrap();
+        for bad in ["/etc/coo-bench-x", "../escape", "a/../../escape"] {
+            let e = env.create_file(bad).err().unwrap();
+            assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{bad}");
+            assert!(e.to_string().contains("engine-file-confinement"), "{e}");
+        }
+        // A symlink inside the root is not followed.
+        let other = tempfile::tempdir().unwrap();
+        let target = other.path().join("target");
+        std::os::unix::fs::symlink(&target, root.join("link")).unwrap();
+        assert!(env.create_file("link").is_err());
+        assert!(!target.exists());
     }
 }

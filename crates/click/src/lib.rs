@@ -52,7 +52,7 @@ pub mod registry;
 pub mod router;
 
 pub use element::{ConfigureCx, Ctx, Element, HandlerSpec, Processing};
-pub use env::{Clock, Env, MemEnv, SimClock, StdEnv, SystemClock};
+pub use env::{Clock, ConfinedEnv, Env, MemEnv, SimClock, StdEnv, SystemClock};
 pub use lang::FlatConfig;
 pub use packet::{Packet, PacketBatch, Timestamp};
 pub use registry::{Factory, Registry};

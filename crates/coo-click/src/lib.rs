@@ -10,7 +10,9 @@
 
 pub mod io_glue;
 
-use click::{Registry, Router, RouterOptions, SimClock, StdEnv, SystemClock, Timestamp};
+use click::{
+    ConfinedEnv, Registry, Router, RouterOptions, SimClock, StdEnv, SystemClock, Timestamp,
+};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -53,6 +55,8 @@ pub struct Cli {
     pub defines: Vec<(String, String)>,
     /// I/O options.
     pub io: IoCli,
+    /// `--confine-files DIR`: file outputs of elements only inside DIR (set by the agent).
+    pub confine_files: Option<String>,
     /// `--help`.
     pub help: bool,
     /// `--version`.
@@ -80,6 +84,7 @@ Options:
       --ports IF0,IF1,...       Interface for FromDPDKDevice(N)/ToDPDKDevice(N).
       --io-mode MODE            balanced (default: per-frame ring, sleeps when idle),
                                 throughput (1 ms blocks) or latency (busy-poll).
+      --confine-files DIR       Elements may write files only inside DIR.
   -C, --clickpath PATH          Ignored (no dynamic packages).
   -j, --threads N               Ignored (one thread).
       --help                    Print this message and exit.
@@ -141,6 +146,7 @@ pub fn parse_args(args: &[String]) -> Result<Cli, String> {
                         .collect()
                 }
                 "io-mode" => cli.io.io_mode = Some(need(&mut i)?),
+                "confine-files" => cli.confine_files = Some(need(&mut i)?),
                 "clickpath" | "threads" | "cpu" | "affinity" => {
                     need(&mut i)?;
                 }
@@ -208,15 +214,22 @@ fn read_config(cli: &Cli) -> Result<(String, String), String> {
     }
 }
 
-fn router_options(cli: &Cli) -> RouterOptions {
-    RouterOptions {
+fn router_options(cli: &Cli) -> Result<RouterOptions, String> {
+    let env: Box<dyn click::Env> = match &cli.confine_files {
+        Some(dir) => Box::new(
+            ConfinedEnv::new(std::path::Path::new(dir))
+                .map_err(|e| format!("--confine-files {dir}: {e}"))?,
+        ),
+        None => Box::new(StdEnv),
+    };
+    Ok(RouterOptions {
         clock: match cli.simtime {
             Some(t) => Box::new(SimClock::new(Timestamp::from_secs_f64(t))),
             None => Box::new(SystemClock),
         },
-        env: Box::new(StdEnv),
+        env,
         defines: cli.defines.clone(),
-    }
+    })
 }
 
 fn glob_match(pat: &str, s: &str) -> bool {
@@ -348,7 +361,14 @@ pub fn drive(
         work |= glue.poll(router);
         if let Some(text) = router.take_hotconfig() {
             if cli.hotswap {
-                match Router::with_options(&text, "hotconfig", registry, router_options(cli)) {
+                let opts = match router_options(cli) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        eprintln!("coo-click: {e}");
+                        continue;
+                    }
+                };
+                match Router::with_options(&text, "hotconfig", registry, opts) {
                     Ok(new) => {
                         router.cleanup();
                         *router = new;
@@ -448,7 +468,14 @@ pub fn main() -> ExitCode {
             }
         }
     }
-    let mut router = match Router::with_options(&text, &file, &registry, router_options(&cli)) {
+    let opts = match router_options(&cli) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("coo-click: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut router = match Router::with_options(&text, &file, &registry, opts) {
         Ok(r) => r,
         Err(e) => {
             report_config_error(&e);

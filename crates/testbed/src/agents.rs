@@ -91,6 +91,13 @@ impl Launcher for ProcessLauncher {
             .arg(&spec.engine)
             .arg("--workdir")
             .arg(&spec.workdir);
+        for e in &spec.allow_engines {
+            cmd.arg("--allow-engine").arg(e);
+        }
+        // The token travels in a file, never on the command line (`ps` shows that).
+        if let Some(t) = &spec.token_file {
+            cmd.arg("--token-file").arg(t);
+        }
         if self.autostart {
             cmd.arg("--autostart");
         }

@@ -280,6 +280,8 @@ fn finish_vms(
         .netns_path
         .clone();
     let cancel = opts.cancel.as_deref();
+    let token = agent_token(tb)?;
+    let token = token.as_ref();
     let accel = host.backend.accel.accel.to_string();
     let results: Vec<Result<u64, UpError>> = std::thread::scope(|sc| {
         let handles: Vec<_> = vms
@@ -308,7 +310,7 @@ fn finish_vms(
                         .map_err(|e| UpError::Io(format!("{}: {e}", start.function.display())))?;
                     let engine = (!coo_only).then_some(start.spec.engine.as_str());
                     host.agents
-                        .configure(vm, mgmt, &function, engine, opts.autostart)
+                        .configure(vm, mgmt, &function, engine, opts.autostart, token)
                         .map_err(fail)?;
                     Ok(ready_ms)
                 })
@@ -379,10 +381,11 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
     }
     let run = runs::allocate(&root, topo.id.as_str(), opts.run_id.as_deref(), host.net)?;
     let result = (|| {
-        let p = match driver {
+        let mut p = match driver {
             DriverKind::Netns => plan(topo, variant, &run.prefix, &run.run_id, &run.dir)?,
             DriverKind::Vm => plan_vm(topo, variant, &run.prefix, &run.run_id, &run.dir)?,
         };
+        give_agents_a_token(&mut p.actions, &run.dir)?;
         let mut ledger = hostnet::Ledger::create(&run.dir.join(runs::LEDGER))?;
         let cancel = opts.cancel.as_deref();
         // VMs start last; a DHCP server for disk-image guests must answer before the first.
@@ -462,6 +465,39 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
             Err(e)
         }
     }
+}
+
+/// The run's agent token file, mode 0600 (see `docs/rest-api.md`, security).
+pub const TOKEN_FILE: &str = "agent.token";
+
+/// A fresh token for the run's agents: netns agents read the file, VM guests get its digest
+/// on their kernel command line (the token itself would be visible there).
+fn give_agents_a_token(actions: &mut [Action], run_dir: &Path) -> Result<(), UpError> {
+    let token = coo_api::Token::generate();
+    let file = run_dir.join(TOKEN_FILE);
+    token
+        .write_new_file(&file)
+        .map_err(|e| UpError::Io(e.to_string()))?;
+    let digest = token.digest().to_hex();
+    for a in actions {
+        match a {
+            Action::StartAgent(spec) => spec.token_file = Some(file.clone()),
+            Action::StartVm(vm) => vm.spec.token_sha256 = Some(digest.clone()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The token of a run's agents (`None` for a run made before agents had one).
+pub fn agent_token(tb: &Testbed) -> Result<Option<coo_api::Token>, UpError> {
+    let file = tb.run_dir.join(TOKEN_FILE);
+    if !file.exists() {
+        return Ok(None);
+    }
+    coo_api::Token::read_file(&file)
+        .map(Some)
+        .map_err(|e| UpError::Io(e.to_string()))
 }
 
 /// Every disk image a vm topology names must be a readable file: checked before anything is
@@ -634,7 +670,9 @@ fn teardown_run(
     let dir = root.join(run);
     teardown_domains(&dir, run, vm_driver)?;
     if let Some(prefix) = runs::read_prefix_of(&dir) {
-        remove_dpdk_runtime(Path::new(DPDK_RUNTIME), &prefix);
+        for base in DPDK_RUNTIME {
+            remove_dpdk_runtime(Path::new(base), &prefix);
+        }
     }
     let lp = dir.join(runs::LEDGER);
     let rep = if lp.exists() {
@@ -656,8 +694,9 @@ fn teardown_run(
     Ok(rep)
 }
 
-/// Where DPDK's EAL keeps its runtime directories (`<prefix>/`), which it leaves behind.
-const DPDK_RUNTIME: &str = "/var/run/dpdk";
+/// Where DPDK's EAL keeps its runtime directories (`<prefix>/`), which it leaves behind: as
+/// root, and as an unprivileged engine (agent::fastclick::RUNTIME_DIRS).
+const DPDK_RUNTIME: [&str; 2] = ["/var/run/dpdk", "/tmp/dpdk"];
 
 /// Removes the EAL runtime directories of this run's FastClick engines
 /// (`coo-<run prefix>-…`, see `agent::fastclick::file_prefix`), e.g. after a killed run.

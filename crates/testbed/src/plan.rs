@@ -127,6 +127,13 @@ pub struct AgentSpec {
     pub socket: PathBuf,
     pub tcp: String,
     pub log: PathBuf,
+    /// External engine binaries any variant of the topology gives this VNF: the only
+    /// binaries besides the built-in engines its agent may run (`--allow-engine`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_engines: Vec<PathBuf>,
+    /// The run's token file (`<run_dir>/agent.token`), set by `up` (the plan is pure).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
 }
 
 /// The actions and the testbed they yield (agent pids still unknown).
@@ -168,6 +175,23 @@ pub enum PlanError {
 
 /// Longest UNIX socket path: `sun_path` is 108 bytes including the terminating NUL.
 pub const MAX_SOCKET_PATH: usize = 107;
+
+/// Every external engine binary any variant gives VNF `vnf` (sorted, no duplicates).
+pub fn external_engines_of(topo: &Topology, vnf: &str) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = topo
+        .variants
+        .iter()
+        .flat_map(|var| topo.resolve(var))
+        .filter(|r| r.id.as_str() == vnf)
+        .filter_map(|r| match r.engine {
+            topology::EngineSpec::External(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
 
 /// The netns driver's agent socket of VNF `vnf` under `run_dir`.
 pub fn agent_socket(run_dir: &Path, vnf: &str) -> PathBuf {
@@ -559,6 +583,8 @@ fn plan_driver(
             socket: socket.clone(),
             tcp: AGENT_TCP.to_owned(),
             log: workdir.join("agent.log"),
+            allow_engines: external_engines_of(topo, v.id.as_str()),
+            token_file: None,
         };
         vnfs.push(VnfInstance {
             id: v.id.to_string(),
@@ -724,6 +750,8 @@ fn plan_one_vm(
         data: Vec::new(),
         engine: r.engine.to_string(),
         run_dir: run_dir.to_owned(),
+        // Filled by `up` once the run's token exists (the plan is pure).
+        token_sha256: None,
         disk: disk.clone(),
     };
     let tap = |nic: usize, spec: &vmdriver::vnf::VnfVmSpec| {

@@ -142,6 +142,7 @@ pub trait GuestAgents: Send + Sync {
         function: &str,
         engine: Option<&str>,
         autostart: bool,
+        token: Option<&coo_api::Token>,
     ) -> Result<(), String>;
     /// Serve `table` (management MAC → address) by DHCP inside the management namespace, on
     /// its veth, until the returned handle is dropped.
@@ -221,11 +222,13 @@ impl GuestAgents for RestAgents {
         function: &str,
         engine: Option<&str>,
         autostart: bool,
+        token: Option<&coo_api::Token>,
     ) -> Result<(), String> {
         let client = VnfClient::new(
             endpoint_of(vm, mgmt_netns),
             Options {
                 timeout: Duration::from_secs(30),
+                token: token.cloned(),
                 ..Options::default()
             },
         );
@@ -337,6 +340,7 @@ impl GuestAgents for FakeAgents {
         _function: &str,
         engine: Option<&str>,
         autostart: bool,
+        _token: Option<&coo_api::Token>,
     ) -> Result<(), String> {
         self.configured
             .lock()

@@ -180,6 +180,16 @@ fn up_then_down_with_fakes_leaves_nothing() {
     let tb = testbed::up_with(&topo, &opts(root.path()), &host).unwrap();
     assert!(tb.run_id.starts_with("sfc-"));
     assert_eq!(launcher.started().len(), 3);
+    // Every agent gets the run's token file (0600), which clients read back.
+    let token_file = tb.run_dir.join(testbed::TOKEN_FILE);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(launcher
+        .started()
+        .iter()
+        .all(|s| s.token_file.as_deref() == Some(token_file.as_path())));
+    assert!(testbed::agent_token(&tb).unwrap().is_some());
     let (ns, links) = net.live_objects();
     assert_eq!(ns.len(), 6);
     // 4 bridges + 9 veth pairs (6 VNF ports, source, sink, the source→sink ceiling veth),

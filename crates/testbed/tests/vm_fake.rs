@@ -234,6 +234,23 @@ fn vm_up_then_down_with_fakes_leaves_nothing() {
         links.iter().all(|(n, _)| n.is_some()),
         "host namespace holds {links:?}"
     );
+    // Every guest's kernel command line carries the digest of the run's token, never the
+    // token itself.
+    let token = testbed::agent_token(&tb).unwrap().unwrap();
+    let digest = format!("coo.token_sha256={}", token.digest().to_hex());
+    let xmls: Vec<String> = vmd
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            vmdriver::fake::Call::Start { xml, .. } => Some(xml),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(xmls.len(), 3);
+    for x in &xmls {
+        assert!(x.contains(&digest), "{x}");
+        assert!(!x.contains(token.as_str()));
+    }
     // Function, engine and start pushed to every agent.
     let conf = agents.configured();
     assert_eq!(conf.len(), 3);

@@ -39,6 +39,10 @@ pub struct GuestConfig {
     pub port: u16,
     /// Probe mode (`coo.probe=1`): print [`PROBE_MARKER`] and power off.
     pub probe: bool,
+    /// SHA-256 (hex) of the agent's bearer token (`coo.token_sha256=`); the guest init hands
+    /// it to the agent in its environment. Without it (a disk image's fixed command line) the
+    /// agent runs `--insecure`: open to the management bridge.
+    pub token_sha256: Option<String>,
 }
 
 /// A command line the guest init cannot use.
@@ -70,6 +74,9 @@ impl GuestConfig {
         s.push_str(&format!(" coo.port={}", self.port));
         if self.probe {
             s.push_str(" coo.probe=1");
+        }
+        if let Some(d) = &self.token_sha256 {
+            s.push_str(&format!(" coo.token_sha256={d}"));
         }
         s
     }
@@ -114,6 +121,18 @@ impl GuestConfig {
             })?,
         };
         let probe = get("coo.probe") == Some("1");
+        let token_sha256 = match get("coo.token_sha256") {
+            None => None,
+            Some(v) if v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                Some(v.to_owned())
+            }
+            Some(v) => {
+                return Err(CmdlineError::BadValue {
+                    key: "coo.token_sha256",
+                    value: v.to_string(),
+                })
+            }
+        };
         Ok(GuestConfig {
             mgmt,
             mgmt_mac,
@@ -121,6 +140,7 @@ impl GuestConfig {
             engine,
             port,
             probe,
+            token_sha256,
         })
     }
 }
@@ -164,6 +184,7 @@ mod tests {
             engine: "coo-click".into(),
             port: 8000,
             probe: false,
+            token_sha256: Some("ab".repeat(32)),
         }
     }
 
@@ -199,6 +220,15 @@ mod tests {
             GuestConfig::from_cmdline("coo.mgmt=dhcp coo.mgmt_mac=zz"),
             Err(CmdlineError::BadValue {
                 key: "coo.mgmt_mac",
+                ..
+            })
+        ));
+        // A disk image's command line has no token digest (its agent runs --insecure).
+        assert_eq!(g.token_sha256, None);
+        assert!(matches!(
+            GuestConfig::from_cmdline("coo.mgmt=dhcp coo.token_sha256=not-hex"),
+            Err(CmdlineError::BadValue {
+                key: "coo.token_sha256",
                 ..
             })
         ));

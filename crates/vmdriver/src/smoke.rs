@@ -277,6 +277,7 @@ pub fn run_chain(agent: &Path, click: &Path, o: &ChainOptions) -> Result<SmokeRe
                 .collect(),
             engine: "coo-click".into(),
             run_dir: run_dir.clone(),
+            token_sha256: None,
             disk: None,
         })
         .collect();

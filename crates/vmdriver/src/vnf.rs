@@ -117,6 +117,10 @@ pub struct VnfVmSpec {
     pub engine: String,
     /// Run directory; the console log goes to `<run_dir>/vm/<vnf_id>.console.log`.
     pub run_dir: PathBuf,
+    /// SHA-256 (hex) of the run's agent token, for the kernel command line (`coo.token_sha256`).
+    /// Only the digest: the command line is visible in the guest and in the host's `ps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_sha256: Option<String>,
     /// Boot this disk image (through a qcow2 overlay) instead of our kernel + initramfs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk: Option<DiskBoot>,
@@ -171,6 +175,7 @@ pub fn domain_spec(spec: &VnfVmSpec, vmlinuz: &Path, initramfs: &Path, accel: Ac
         engine: spec.engine.clone(),
         port: AGENT_PORT,
         probe: false,
+        token_sha256: spec.token_sha256.clone(),
     };
     let attach = if spec.precreated_taps {
         NicAttach::UnmanagedTap
@@ -288,6 +293,7 @@ mod tests {
             ],
             engine: "coo-click".into(),
             run_dir: "/run/coo-bench/r1".into(),
+            token_sha256: None,
             disk: None,
         }
     }

@@ -60,6 +60,7 @@ fn chain(run_dir: &std::path::Path) -> Vec<VnfVmSpec> {
             ],
             engine: "coo-click".into(),
             run_dir: run_dir.to_path_buf(),
+            token_sha256: None,
             disk: None,
         })
         .collect()

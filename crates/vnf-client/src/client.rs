@@ -9,7 +9,6 @@ use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use serde::{Deserialize, Serialize};
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::endpoint::Endpoint;
@@ -36,8 +35,8 @@ pub struct Options {
     pub connect_timeout: Duration,
     /// Extra connection attempts after a connect error (never after a request was sent).
     pub retries: u32,
-    /// Bearer token for mutating calls.
-    pub token: Option<String>,
+    /// Bearer token, sent with every call (agents answer only a few reads without it).
+    pub token: Option<coo_api::Token>,
 }
 
 impl Default for Options {
@@ -114,108 +113,11 @@ impl RawResponse {
     }
 }
 
-/// What `start` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StartOutcome {
-    Started { pid: u32 },
-    AlreadyRunning,
-}
-
-/// What `stop` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StopOutcome {
-    Stopped,
-    NotRunning,
-}
-
-/// `vnf_identification` (all empty while the engine does not run).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct VnfIdentification {
-    pub provider: String,
-    pub description: String,
-    pub version: String,
-    pub id: String,
-    pub name: String,
-}
-
-/// One COO metric.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Metric {
-    pub id: u32,
-    pub value: i64,
-    pub name: String,
-}
-
-/// COO `metrics`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Metrics {
-    pub time_ms: i64,
-    pub list: Vec<Metric>,
-}
-
-impl Metrics {
-    /// Value of the metric called `name` (e.g. "Net RX").
-    pub fn get(&self, name: &str) -> Option<i64> {
-        self.list.iter().find(|m| m.name == name).map(|m| m.value)
-    }
-}
-
-/// `GET /v1/health`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct Health {
-    pub status: String,
-    pub version: String,
-    pub engine: String,
-    pub running: bool,
-    pub pid: Option<u32>,
-    pub function: String,
-    pub interfaces: Vec<String>,
-}
-
-/// `GET /v1/counters`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct Counters {
-    pub engine: String,
-    pub running: bool,
-    pub elements: Vec<ElementCounters>,
-    pub interfaces: Vec<InterfaceCounters>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct ElementCounters {
-    pub name: String,
-    pub class: String,
-    pub handlers: std::collections::BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-pub struct InterfaceCounters {
-    pub name: String,
-    pub port: usize,
-    pub rx_packets: u64,
-    pub tx_packets: u64,
-    pub rx_dropped: u64,
-    pub tx_dropped: u64,
-    pub rx_bytes: u64,
-    pub tx_bytes: u64,
-}
-
-impl Counters {
-    /// The value of handler `h` of element `elem`, parsed as an integer.
-    pub fn handler_u64(&self, elem: &str, h: &str) -> Option<u64> {
-        self.elements
-            .iter()
-            .find(|e| e.name == elem)?
-            .handlers
-            .get(h)?
-            .trim()
-            .parse()
-            .ok()
-    }
-}
+use coo_api::{routes, EngineReply, HandlerWritten};
+pub use coo_api::{
+    Counters, ElementCounters, Health, InterfaceCounters, Metric, Metrics, StartOutcome,
+    StopOutcome, VnfIdentification,
+};
 
 /// How `replace_function` delivered the config.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -349,7 +251,7 @@ impl VnfClient {
             .uri(path_and_query)
             .header(HOST, host);
         if let Some(t) = &self.options.token {
-            let v = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| {
+            let v = HeaderValue::from_str(&format!("Bearer {}", t.as_str())).map_err(|_| {
                 ClientError::InvalidRequest("token is not a valid header value".into())
             })?;
             builder = builder.header(AUTHORIZATION, v);
@@ -422,44 +324,35 @@ impl VnfClient {
 
     /// `GET /click_plugin/version` (COO: "2.0").
     pub async fn version(&self) -> Result<String, ClientError> {
-        self.get_string("/click_plugin/version").await
+        self.get_string(routes::VERSION).await
     }
 
     /// `GET /click_plugin/running`.
     pub async fn running(&self) -> Result<bool, ClientError> {
-        self.get_json("/click_plugin/running").await
+        self.get_json(routes::RUNNING).await
     }
 
     /// `POST /click_plugin/start`; a failed start is an error (the agent answers 4xx/5xx).
     pub async fn start(&self) -> Result<StartOutcome, ClientError> {
-        let path = "/click_plugin/start";
+        let path = routes::START;
         let r = self.call("POST", path, None, None).await?;
-        let s = parse_json_string(&r.body).ok_or_else(|| self.unexpected(path, &r.body))?;
-        if s == "Click is already running" {
-            return Ok(StartOutcome::AlreadyRunning);
-        }
-        // COO's own spelling is "Sucess"; accept the correct one too.
-        s.strip_prefix("Sucess: PID ")
-            .or_else(|| s.strip_prefix("Success: PID "))
-            .and_then(|p| p.trim().parse().ok())
-            .map(|pid| StartOutcome::Started { pid })
+        parse_json_string(&r.body)
+            .and_then(|s| StartOutcome::from_coo_message(&s))
             .ok_or_else(|| self.unexpected(path, &r.body))
     }
 
     /// `POST /click_plugin/stop`.
     pub async fn stop(&self) -> Result<StopOutcome, ClientError> {
-        let path = "/click_plugin/stop";
+        let path = routes::STOP;
         let r = self.call("POST", path, None, None).await?;
-        match parse_json_string(&r.body).as_deref() {
-            Some("Success") => Ok(StopOutcome::Stopped),
-            Some("Click is not running") => Ok(StopOutcome::NotRunning),
-            _ => Err(self.unexpected(path, &r.body)),
-        }
+        parse_json_string(&r.body)
+            .and_then(|s| StopOutcome::from_coo_message(&s))
+            .ok_or_else(|| self.unexpected(path, &r.body))
     }
 
     /// `GET /click_plugin/read_file`: the function file.
     pub async fn read_file(&self) -> Result<String, ClientError> {
-        let path = "/click_plugin/read_file";
+        let path = routes::READ_FILE;
         let s = self.get_string(path).await?;
         if s == "Error Opening File" {
             return Err(self.unexpected(path, s.as_bytes()));
@@ -472,26 +365,27 @@ impl VnfClient {
     /// coo-vnf accepts (a plain COO agent could not take them either way).
     pub async fn write_file(&self, file: &str, content: &str) -> Result<(), ClientError> {
         let mut path = format!(
-            "/click_plugin/write_file?path={}&content={}",
+            "{}?path={}&content={}",
+            routes::WRITE_FILE,
             encode(file),
             encode(content)
         );
         let mut body = None;
         if path.len() > MAX_URL {
-            path = format!("/click_plugin/write_file?path={}", encode(file));
+            path = format!("{}?path={}", routes::WRITE_FILE, encode(file));
             body = Some(content.as_bytes().to_vec());
         }
         let r = self.call("POST", &path, body, Some("text/plain")).await?;
         if r.body.as_ref() == b"OK!!" {
             Ok(())
         } else {
-            Err(self.unexpected("/click_plugin/write_file", &r.body))
+            Err(self.unexpected(routes::WRITE_FILE, &r.body))
         }
     }
 
     /// `GET /click_plugin/vnf_identification`; `None` when the header is invalid (`{}`).
     pub async fn vnf_identification(&self) -> Result<Option<VnfIdentification>, ClientError> {
-        let path = "/click_plugin/vnf_identification";
+        let path = routes::VNF_IDENTIFICATION;
         let r = self.call("GET", path, None, None).await?;
         let v: serde_json::Value =
             serde_json::from_slice(&r.body).map_err(|_| self.unexpected(path, &r.body))?;
@@ -505,35 +399,40 @@ impl VnfClient {
 
     /// `GET /click_plugin/metrics`.
     pub async fn metrics(&self) -> Result<Metrics, ClientError> {
-        self.get_json("/click_plugin/metrics").await
+        self.get_json(routes::METRICS).await
     }
 
     /// `GET /click_plugin/log`: the engine's output (or "Click is not running").
     pub async fn log(&self) -> Result<String, ClientError> {
-        self.get_string("/click_plugin/log").await
+        self.get_string(routes::LOG).await
     }
 
     /// `GET /v1/health`.
     pub async fn health(&self) -> Result<Health, ClientError> {
-        self.get_json("/v1/health").await
+        self.get_json(routes::HEALTH).await
     }
 
     /// `GET /v1/counters`.
     pub async fn counters(&self) -> Result<Counters, ClientError> {
-        self.get_json("/v1/counters").await
+        self.get_json(routes::COUNTERS).await
     }
 
     /// `GET /v1/handlers/{elem.handler}`: the raw handler text.
     pub async fn read_handler(&self, name: &str) -> Result<String, ClientError> {
         let r = self
-            .call("GET", &format!("/v1/handlers/{}", encode(name)), None, None)
+            .call(
+                "GET",
+                &format!("{}/{}", routes::HANDLERS, encode(name)),
+                None,
+                None,
+            )
             .await?;
         Ok(r.text())
     }
 
     /// `POST /v1/handlers/{elem.handler}` with the value as body; returns the engine's message.
     pub async fn write_handler(&self, name: &str, value: &str) -> Result<String, ClientError> {
-        let path = format!("/v1/handlers/{}", encode(name));
+        let path = format!("{}/{}", routes::HANDLERS, encode(name));
         let r = self
             .call(
                 "POST",
@@ -542,24 +441,21 @@ impl VnfClient {
                 Some("text/plain"),
             )
             .await?;
-        let v: serde_json::Value =
+        let v: HandlerWritten =
             serde_json::from_slice(&r.body).map_err(|_| self.unexpected(&path, &r.body))?;
-        Ok(v.get("message")
-            .and_then(|m| m.as_str())
-            .unwrap_or("")
-            .to_owned())
+        Ok(v.message)
     }
 
     /// `GET /v1/function`: the function file as text.
     pub async fn get_function(&self) -> Result<String, ClientError> {
-        Ok(self.call("GET", "/v1/function", None, None).await?.text())
+        Ok(self.call("GET", routes::FUNCTION, None, None).await?.text())
     }
 
     /// `PUT /v1/function` with the config as body.
     pub async fn put_function(&self, content: &str) -> Result<(), ClientError> {
         self.call(
             "PUT",
-            "/v1/function",
+            routes::FUNCTION,
             Some(content.as_bytes().to_vec()),
             Some("text/plain"),
         )
@@ -583,29 +479,24 @@ impl VnfClient {
 
     /// `GET /v1/engine`.
     pub async fn engine(&self) -> Result<String, ClientError> {
-        let v: serde_json::Value = self.get_json("/v1/engine").await?;
-        Ok(v.get("engine")
-            .and_then(|e| e.as_str())
-            .unwrap_or("")
-            .to_owned())
+        let v: EngineReply = self.get_json(routes::ENGINE).await?;
+        Ok(v.engine)
     }
 
-    /// `POST /v1/engine` (`coo-click`, `click`, `kernel-forward` or a path); the engine must be stopped.
+    /// `POST /v1/engine`: a built-in engine (`coo-click`, `click`, `kernel-forward`) or a name
+    /// or path of the agent's `--allow-engine` list (403 otherwise); the engine must be stopped.
     pub async fn set_engine(&self, spec: &str) -> Result<String, ClientError> {
         let r = self
             .call(
                 "POST",
-                "/v1/engine",
+                routes::ENGINE,
                 Some(spec.as_bytes().to_vec()),
                 Some("text/plain"),
             )
             .await?;
-        let v: serde_json::Value =
-            serde_json::from_slice(&r.body).map_err(|_| self.unexpected("/v1/engine", &r.body))?;
-        Ok(v.get("engine")
-            .and_then(|e| e.as_str())
-            .unwrap_or("")
-            .to_owned())
+        let v: EngineReply = serde_json::from_slice(&r.body)
+            .map_err(|_| self.unexpected(routes::ENGINE, &r.body))?;
+        Ok(v.engine)
     }
 }
 

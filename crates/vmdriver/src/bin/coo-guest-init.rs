@@ -309,6 +309,18 @@ fn spawn_agent(cfg: &GuestConfig, data_ifs: &[String]) -> Option<u32> {
         .args(["--engine", &cfg.engine])
         .env("PATH", "/bin:/usr/bin:/sbin:/usr/sbin")
         .env("COO_BENCH_COO_CLICK", "/bin/coo-click");
+    // Only the token's digest is known here (the command line is readable by anyone); the
+    // environment keeps it out of `ps`. Without one (a disk image's fixed command line) the
+    // agent must be told it serves the management bridge unauthenticated.
+    match &cfg.token_sha256 {
+        Some(d) => {
+            cmd.env("COO_VNF_TOKEN_SHA256", d);
+        }
+        None => {
+            log("no coo.token_sha256 on the command line: agent runs --insecure");
+            cmd.arg("--insecure");
+        }
+    }
     if !data_ifs.is_empty() {
         cmd.arg("--interfaces").arg(data_ifs.join(","));
     }

@@ -531,7 +531,7 @@ fn rest_hostile_input_gets_clean_errors() {
         assert_error(&raw(&c, "GET", "/v1/handlers/a%20b", None).await, 400);
         assert_error(&raw(&c, "GET", "/v1/handlers/a%0AQUIT", None).await, 400);
         assert_error(
-            &raw(&c, "POST", "/v1/engine", Some(b"fastclick")).await,
+            &raw(&c, "POST", "/v1/engine", Some(b"fastclik")).await,
             403,
         );
         // Handlers of a stopped engine.

@@ -239,7 +239,7 @@ impl Builder<'_> {
     }
 
     fn ns_of(&self, node: &str) -> Result<NetnsName, PlanError> {
-        NetnsName::new(format!("{}-{node}", self.prefix))
+        NetnsName::new(topology::names::netns_name(self.prefix, &NodeId::new(node)))
             .map_err(name_err(format!("namespace of {node}")))
     }
 

@@ -285,14 +285,6 @@ pub enum ErrorKind {
     },
     #[error("Outgoing Point `{op}` receives {count} connections (one bridge per link: give each sender its own Outgoing Point)")]
     OutgoingFanIn { op: String, count: usize },
-    #[error("{what} `{name}` is {len} bytes, at most {max} allowed ({why})")]
-    NameTooLong {
-        what: String,
-        name: String,
-        len: usize,
-        max: usize,
-        why: String,
-    },
     #[error("{what} `{name}` may only contain ASCII letters, digits, `_` and `-` (it becomes part of interface names)")]
     InvalidName { what: String, name: String },
     #[error("derived interface name `{name}` is used by both {first} and {second}")]
@@ -424,7 +416,6 @@ impl ErrorKind {
             DuplicateMac { .. } => "duplicate-mac",
             DuplicateLink { .. } => "duplicate-link",
             OutgoingFanIn { .. } => "op-fan-in",
-            NameTooLong { .. } => "name-too-long",
             InvalidName { .. } => "invalid-name",
             NameCollision { .. } => "name-collision",
             FunctionMissing { .. } => "function-missing",

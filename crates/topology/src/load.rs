@@ -149,19 +149,12 @@ pub(crate) fn unified_spec(src: SourceText) -> Result<Spec, LoadErrors> {
     let connections = file
         .connections
         .iter()
-        .enumerate()
-        .map(|(index, c)| {
+        .map(|c| {
             let endpoint = c.from == ip_id || op_ids.contains(&&c.to);
-            let link = c.link.clone().or_else(|| {
-                (!endpoint).then(|| {
-                    let name = format!("{}-{}", c.from, c.to);
-                    if name.len() <= crate::names::MAX_LINK_NAME {
-                        name
-                    } else {
-                        format!("l{index}")
-                    }
-                })
-            });
+            let link = c
+                .link
+                .clone()
+                .or_else(|| (!endpoint).then(|| format!("{}-{}", c.from, c.to)));
             SpecConn {
                 from: Some(c.from.clone()),
                 to: Some(c.to.clone()),

@@ -70,7 +70,10 @@ fn fw_nat_example_has_three_variants() {
     let topo =
         topology::load(&repo().join("topologies/fw-nat.json")).unwrap_or_else(|e| panic!("{e}"));
     let names: Vec<&str> = topo.variants.iter().map(|v| v.name.as_str()).collect();
-    assert_eq!(names, ["ipfilter", "classifier", "reference-click"]);
+    assert_eq!(
+        names,
+        ["ipfilter", "classifier", "reference-click", "fastclick"]
+    );
     let reference = topo.resolve(topo.variant("reference-click").unwrap());
     assert!(reference
         .iter()
@@ -130,4 +133,15 @@ fn dot_labels_ports() {
     let g = topology::graph::to_petgraph(&topo);
     assert_eq!(g.node_count(), 4);
     assert_eq!(g.edge_count(), 3);
+}
+
+#[test]
+fn pycoo_descriptors_with_long_names_load_unchanged() {
+    let topo = topology::load(&repo().join("tests/fixtures/pycoo/LongNames"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<&str> = topo.vnfs.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids, ["firewall", "forwarder-one"]);
+    assert!(topo.link("bridge-fw2").is_some());
+    let bridge = topology::names::bridge_name("cb0001", &topology::LinkName::new("bridge-fw2"));
+    assert!(bridge.len() <= topology::names::IFNAME_MAX, "{bridge}");
 }

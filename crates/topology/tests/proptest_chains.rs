@@ -108,8 +108,8 @@ proptest! {
             5 => { conns[k]["to"] = json!("zz"); "unknown-id" }
             6 => {
                 if n < 2 { return Ok(()); }
-                conns[1]["link"] = json!("abcdefghi");
-                "name-too-long"
+                conns[1]["link"] = json!("a.b");
+                "invalid-name"
             }
             7 => { conns[k]["to_mac"] = json!("zz:00:00:00:00:01"); "invalid-mac" }
             8 => { topo["vnfs"][k]["engine"] = json!("kliq"); "unknown-engine" }

@@ -46,7 +46,7 @@ pub struct TopologyFile {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VnfEntry {
-    /// VNF id: ASCII letters, digits, `_`, `-`; at most 6 bytes (it is part of interface names).
+    /// VNF id: ASCII letters, digits, `_`, `-`; any length (long ids are shortened in host names).
     pub id: String,
     /// Click function file (relative to the topology file).
     pub function: String,
@@ -71,7 +71,7 @@ pub struct VnfEntry {
 #[serde(deny_unknown_fields)]
 pub struct PointEntry {
     pub id: String,
-    /// Bridge of the point (default: the point's id); at most 8 bytes.
+    /// Bridge of the point (default: the point's id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     /// MAC of the host bridge (NIEP `LINK_MAC`).
@@ -87,7 +87,7 @@ pub struct ConnectionEntry {
     pub from: String,
     /// Node traffic enters (PyCOO `ILL`): a VNF or an Outgoing Point.
     pub to: String,
-    /// Bridge between two VNFs (default `<from>-<to>` when that fits 8 bytes, else `l<index>`).
+    /// Bridge between two VNFs (default `<from>-<to>`).
     /// Not allowed on connections from the Incoming Point or to an Outgoing Point: they use the
     /// point's link.
     #[serde(default, skip_serializing_if = "Option::is_none")]

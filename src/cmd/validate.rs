@@ -78,14 +78,13 @@ pub struct Checked {
 pub fn load_checked(path: &Path, json: bool) -> Result<Checked, ExitCode> {
     let topology = topology::load(path).map_err(|errors| report_errors(path, &errors, json))?;
     let findings = crate::cmd::functions::check(&topology);
+    let mut warnings = topology.warnings.clone();
+    warnings.extend(findings.warnings);
     if !findings.errors.is_empty() {
         let errors = LoadErrors(findings.errors);
-        return Err(report_invalid(path, &errors, &findings.warnings, json));
+        return Err(report_invalid(path, &errors, &warnings, json));
     }
-    Ok(Checked {
-        topology,
-        warnings: findings.warnings,
-    })
+    Ok(Checked { topology, warnings })
 }
 
 /// Prints warnings on stderr (`file:line:column: warning[rule]: message`).

@@ -443,6 +443,15 @@ fn plan_driver(
 
     let mut bridges = Vec::new();
     for l in &topo.links {
+        // Fan-in (several VNFs feeding one Outgoing Point, as PyCOO allows): one bridge, the
+        // point's link, with every sender attached.
+        if let Some(shared) = bridges
+            .iter_mut()
+            .find(|x: &&mut BridgeInfo| x.link == l.name.as_str())
+        {
+            shared.from = format!("{},{}", shared.from, l.from);
+            continue;
+        }
         let name = b.bridge_of(l.from.as_str(), &l.name)?;
         b.claim(&format!("if:{name}"))?;
         b.actions.push(Action::CreateBridge {

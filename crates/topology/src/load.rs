@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{ErrorKind, LoadError, LoadErrors};
-use crate::locate::{read_source, SourceText};
+use crate::error::{ErrorKind, LoadError, LoadErrors, Warning, WarningKind};
+use crate::locate::{closest, read_source, SourceText};
 use crate::model::{SourceFormat, Topology};
 use crate::raw::pycoo::{SfcDescriptor, VnfDescriptor};
 use crate::raw::unified::{TopologyFile, TrafficRef};
@@ -198,6 +198,7 @@ pub(crate) fn unified_spec(src: SourceText) -> Result<Spec, LoadErrors> {
         benchmark: file.benchmark.clone().unwrap_or_default(),
         script: None,
         errors,
+        warnings: Vec::new(),
         main: src,
     };
     Ok(spec)
@@ -229,6 +230,7 @@ fn pycoo_from_parts(
     opts: &LoadOptions,
 ) -> Result<Topology, LoadErrors> {
     let mut errors = Vec::new();
+    let mut warnings = unknown_key_warnings(&src, true);
 
     let script_file = match pick_descriptor(&dir.join("SCRIPT"), "sfcscript.json") {
         Ok(found) => found,
@@ -238,7 +240,10 @@ fn pycoo_from_parts(
         }
     };
     let script = script_file.and_then(|path| match script::load(&path) {
-        Ok(s) => Some(s),
+        Ok(s) => {
+            warnings.extend(s.warnings.iter().cloned());
+            Some(s)
+        }
         Err(mut e) => {
             errors.append(&mut e.0);
             None
@@ -260,6 +265,7 @@ fn pycoo_from_parts(
         vnf.function = pycoo_function(dir, id, script.as_ref(), opts);
         match read_descriptor(id, &path, &src, &mut errors) {
             Some((desc, dsrc)) => {
+                warnings.extend(unknown_key_warnings(&dsrc, false));
                 vnf.memory_mib = desc.memory.unwrap_or(0);
                 vnf.vcpus = desc.vcpu.unwrap_or(0);
                 vnf.management_mac = desc.management_mac.clone().filter(|m| !m.is_empty());
@@ -311,9 +317,29 @@ fn pycoo_from_parts(
         benchmark: Default::default(),
         script,
         errors,
+        warnings,
         main: src,
     };
     validate(spec, opts)
+}
+
+/// One warning per key PyCOO would ignore in an SFC (`sfc`) or VNF descriptor, naming the
+/// closest known key there.
+fn unknown_key_warnings(src: &SourceText, sfc: bool) -> Vec<Warning> {
+    crate::raw::pycoo::unknown_keys(&src.text, sfc)
+        .into_iter()
+        .map(|u| {
+            let at = src.find_key(&u.key, 0);
+            Warning::new(
+                WarningKind::PycooUnknownKey {
+                    suggestion: closest(&u.key, u.known.iter().copied()),
+                    place: u.place,
+                    key: u.key,
+                },
+                Some(at),
+            )
+        })
+        .collect()
 }
 
 fn empty_vnf(id: Option<String>) -> SpecVnf {

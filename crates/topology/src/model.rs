@@ -38,6 +38,10 @@ pub struct Topology {
     pub benchmark: BenchmarkSettings,
     /// PyCOO execution script (PyCOO directories only).
     pub script: Option<Script>,
+    /// Findings of loading that do not stop the topology (keys PyCOO ignores, ...); the
+    /// binary prints them with the Click function findings.
+    #[serde(skip)]
+    pub warnings: Vec<crate::error::Warning>,
 }
 
 /// Where a topology came from.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::bench::BenchmarkSettings;
-use crate::error::LoadError;
+use crate::error::{LoadError, Warning};
 use crate::locate::SourceText;
 use crate::model::{DriverKind, Impairment, SourceFormat};
 use crate::raw::unified::VariantEntry;
@@ -81,6 +81,8 @@ pub(crate) struct Spec {
     pub script: Option<Script>,
     /// Errors found while reading descriptors, scripts and profiles.
     pub errors: Vec<LoadError>,
+    /// Findings that do not stop the topology (e.g. keys PyCOO ignores).
+    pub warnings: Vec<Warning>,
 }
 
 pub(crate) struct SpecVnf {

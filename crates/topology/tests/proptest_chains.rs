@@ -105,7 +105,7 @@ proptest! {
                 conns.push(json!({"from": format!("v{j}"), "to": format!("v{i}"), "link": "back"}));
                 "cycle"
             }
-            5 => { conns[k]["to"] = json!("zz"); "unknown-id" }
+            5 => { conns[k]["to"] = json!("zz"); "pycoo-05-unknown-id" }
             6 => {
                 if n < 2 { return Ok(()); }
                 conns[1]["link"] = json!("a.b");

@@ -140,7 +140,14 @@ pub(crate) fn validate(spec: Spec, opts: &LoadOptions) -> Result<Topology, LoadE
     let good = structure::connections(&mut ck, parts, &ids);
     let macs = macs::macs(&mut ck, parts);
     let conn_links = graph::connection_links(parts.conns);
-    graph::pycoo_graph(&mut ck, parts, &ids, &conn_links);
+    // PyCOO runs graphValidation (-7..-11) only when structureValidation (-1..-6) passed.
+    let structure_failed = ck
+        .errors
+        .iter()
+        .any(|e| matches!(e.kind.pycoo_code(), Some(-6..=-1)));
+    if !structure_failed {
+        graph::pycoo_graph(&mut ck, parts, &ids, &conn_links);
+    }
     if ck.errors.is_empty() {
         graph::reachability_and_cycles(&mut ck, parts, &ids, &good);
     }

@@ -104,5 +104,6 @@ pub(super) fn build(
         traffic: spec.traffic.clone(),
         benchmark: spec.benchmark.clone(),
         script: spec.script.clone(),
+        warnings: spec.warnings.clone(),
     }
 }

@@ -132,6 +132,7 @@ pub(super) fn connections(ck: &mut Checker<'_>, parts: Parts<'_>, ids: &Ids) -> 
             ck.push(ErrorKind::PycooDuplicateConnection { index, first }, at);
             continue;
         }
+        // PyCOO: an OLL/ILL that is not the kind its place needs (undeclared included) is -5.
         let mut unknown = false;
         for (field, id) in [(keys.from, from), (keys.to, to)] {
             if ids.kind_of(id).is_none() {
@@ -139,9 +140,10 @@ pub(super) fn connections(ck: &mut Checker<'_>, parts: Parts<'_>, ids: &Ids) -> 
                 let suggestion = closest(id, ids.kinds.keys().map(String::as_str));
                 let at = ck.spec.main.find_nth_pair(field, id, 0);
                 ck.push(
-                    ErrorKind::UnknownId {
+                    ErrorKind::PycooConnectionUnknownId {
+                        index,
+                        field: field.to_owned(),
                         id: id.clone(),
-                        context: format!("connection {index} `{field}`"),
                         suggestion,
                     },
                     at,
@@ -149,16 +151,6 @@ pub(super) fn connections(ck: &mut Checker<'_>, parts: Parts<'_>, ids: &Ids) -> 
             }
         }
         if unknown {
-            continue;
-        }
-        if from == to {
-            ck.push(
-                ErrorKind::PycooSelfLoop {
-                    index,
-                    node: from.clone(),
-                },
-                at,
-            );
             continue;
         }
         let (fk, tk) = (ids.kind_of(from), ids.kind_of(to));
@@ -198,6 +190,17 @@ pub(super) fn connections(ck: &mut Checker<'_>, parts: Parts<'_>, ids: &Ids) -> 
         };
         if let Some(kind) = kind_err {
             ck.push(kind, at);
+            continue;
+        }
+        // After the endpoint kinds, as in PyCOO (-10 is a graph rule there).
+        if from == to {
+            ck.push(
+                ErrorKind::PycooSelfLoop {
+                    index,
+                    node: from.clone(),
+                },
+                at,
+            );
             continue;
         }
         if ck.spec.require_macs {
@@ -285,7 +288,7 @@ mod tests {
             r#"{"from": "a", "to": "b", "link": "ab"}"#,
             r#"{"from": "a", "to": "c", "link": "ab"}"#,
         );
-        assert_eq!(all(&json), ["unknown-id"]);
+        assert_eq!(all(&json), ["pycoo-05-unknown-id"]);
         let json = good_with(
             r#"{"from": "a", "to": "b", "link": "ab"}"#,
             r#"{"from": "a", "to": "a", "link": "ab"}"#,
@@ -304,12 +307,12 @@ mod tests {
             r#"{"from": "b", "to": "sink"}"#,
             r#"{"from": "b", "to": "src"}"#,
         );
-        assert_eq!(all(&json), ["pycoo-07-ip-as-target"]);
+        assert_eq!(all(&json), ["pycoo-05-ip-as-target"]);
         let json = good_with(
             r#"{"from": "b", "to": "sink"}"#,
             r#"{"from": "b", "to": "sink"}, {"from": "sink", "to": "a", "link": "x"}"#,
         );
-        assert_eq!(all(&json), ["pycoo-08-op-as-source"]);
+        assert_eq!(all(&json), ["pycoo-05-op-as-source"]);
         let json = good_with(r#""link": "ab""#, r#""link": null"#);
         // A VNF-to-VNF connection without a link gets a generated one in the unified format.
         assert_eq!(all(&json), Vec::<String>::new());

@@ -221,11 +221,46 @@ fn testbed_pycoo_long_names_and_fan_in() {
     }
     let marker = format!("coo-bench-fan-in-{}", tb.prefix);
     let got = send_through_chain(tb, marker.as_bytes(), 6, Duration::from_secs(3));
-    stop_all(tb);
     // Round robin: half the frames cross each forwarder, all of them reach the one sink.
     assert!(
         got >= 2,
         "only {got}/6 frames reached the sink through both branches"
     );
     eprintln!("{got}/6 frames source → firewall → forwarder-one|forwarder-two → sink");
+
+    // Per-VNF control from the command line, by the user's VNF name.
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_coo-bench"))
+            .args(args)
+            .env("COO_BENCH_RUN_DIR", root.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+    let run = tb.run_id.as_str();
+    let (code, out) = cli(&["vnf", "forwarder-two", "--run", run, "status"]);
+    assert_eq!(code, Some(0), "{out}");
+    let health: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(health["running"], true, "{out}");
+    // modify: a function naming a port the VNF lacks is refused before anything changes.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.click");
+    std::fs::write(&bad, "FromDPDKDevice(0) -> ToDPDKDevice(5);\n").unwrap();
+    let (code, out) = cli(&["modify", run, "forwarder-two", bad.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("click-port-out-of-range"), "{out}");
+    let good = dir.path().join("good.click");
+    let text = "FromDPDKDevice(0) -> c :: Counter -> ToDPDKDevice(1);\nFromDPDKDevice(1) -> ToDPDKDevice(0);\n";
+    std::fs::write(&good, text).unwrap();
+    let (code, out) = cli(&["modify", run, "forwarder-two", good.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = cli(&["vnf", "forwarder-two", "--run", run, "function"]);
+    assert_eq!((code, out.trim()), (Some(0), text.trim()));
+    let (code, out) = cli(&["vnf", "forwarder-two", "--run", run, "stop"]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = cli(&["vnf", "nosuch", "--run", run, "status"]);
+    assert_eq!(code, Some(2), "{out}");
+    stop_all(tb);
 }

@@ -46,6 +46,9 @@ pub(crate) fn load_path(path: &Path, opts: &LoadOptions) -> Result<Topology, Loa
         return Err(errs(LoadError::new(ErrorKind::NotATopology { path }, None)));
     }
     let src = read_source(&path).map_err(errs)?;
+    if looks_like_pycoo_vnf(&src.text) {
+        return load_pycoo_vnf(&path, &src, opts);
+    }
     if looks_like_pycoo_sfc(&src.text) {
         let parent = path.parent().unwrap_or(Path::new("/"));
         let dir = if parent.file_name().is_some_and(|n| n == "SFC") {
@@ -66,6 +69,83 @@ fn looks_like_pycoo_sfc(text: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// A PyCOO VNF descriptor (`VNF/<ID>.json`): `INTERFACES` and no SFC keys.
+fn looks_like_pycoo_vnf(text: &str) -> bool {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(map)) => {
+            map.contains_key("INTERFACES")
+                && !map.contains_key("VNFS")
+                && !map.contains_key("CONNECTIONS")
+        }
+        _ => false,
+    }
+}
+
+/// A single VNF started from its descriptor, as PyCOO's `VNF.py` does with `INTERFACES`: its
+/// data NICs on the bridges the descriptor names, in order. To give it traffic, the Incoming
+/// Point `IP` sits on the first interface's bridge and Outgoing Point `OP<k>` on interface k's.
+/// The SCRIPT directory next to `VNF/` (if any) names its function, as for an SFC.
+fn load_pycoo_vnf(
+    path: &Path,
+    src: &SourceText,
+    opts: &LoadOptions,
+) -> Result<Topology, LoadErrors> {
+    let vnf_dir = path.parent().unwrap_or(Path::new("/"));
+    let dir = if vnf_dir.file_name().is_some_and(|n| n == "VNF") {
+        vnf_dir.parent().unwrap_or(vnf_dir)
+    } else {
+        vnf_dir
+    };
+    let desc: VnfDescriptor = src.parse().map_err(errs)?;
+    let id = desc.id.clone().unwrap_or_default();
+    let interfaces = desc.interfaces.clone().unwrap_or_default();
+    if id.is_empty() || interfaces.len() < 2 {
+        let (field, reason) = if id.is_empty() {
+            ("ID", "is missing or empty".to_owned())
+        } else {
+            (
+                "INTERFACES",
+                format!(
+                    "has {} item(s); a VNF started alone needs two or more (traffic enters on the first and leaves on the others)",
+                    interfaces.len()
+                ),
+            )
+        };
+        return Err(errs(LoadError::new(
+            ErrorKind::PycooVnfInvalidField {
+                vnf: id,
+                field: field.to_owned(),
+                reason,
+            },
+            Some(src.find_key(field, 0)),
+        )));
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let link = |i: usize| interfaces[i].id.clone().unwrap_or_default();
+    let mac = |i: usize| interfaces[i].mac.clone().unwrap_or_default();
+    let mut connections = vec![serde_json::json!({"OLL": "IP", "ILL": id, "ILL_MAC": mac(0)})];
+    let mut ops = Vec::new();
+    for k in 1..interfaces.len() {
+        let op = format!("OP{k}");
+        ops.push(serde_json::json!({"ID": op, "LINK": link(k)}));
+        connections.push(serde_json::json!({"OLL": id, "OLL_MAC": mac(k), "ILL": op}));
+    }
+    let sfc_json = serde_json::json!({
+        "ID": id,
+        "VNFS": [{"ID": id, "PATH": file_name}],
+        "IP": {"ID": "IP", "LINK": link(0)},
+        "OPS": ops,
+        "CONNECTIONS": connections,
+    });
+    let text = serde_json::to_string_pretty(&sfc_json).unwrap_or_default();
+    let sfc_src = SourceText::new(path, text);
+    let sfc: SfcDescriptor = sfc_src.parse().map_err(errs)?;
+    pycoo_from_parts(dir, sfc_src, sfc, opts)
 }
 
 /// The single `*.json` in `dir` (editor back-ups `*~` are skipped); `preferred` breaks ties.

@@ -140,8 +140,29 @@ fn pycoo_descriptors_with_long_names_load_unchanged() {
     let topo = topology::load(&repo().join("tests/fixtures/pycoo/LongNames"))
         .unwrap_or_else(|e| panic!("{e}"));
     let ids: Vec<&str> = topo.vnfs.iter().map(|v| v.id.as_str()).collect();
-    assert_eq!(ids, ["firewall", "forwarder-one"]);
+    assert_eq!(ids, ["firewall", "forwarder-one", "forwarder-two"]);
     assert!(topo.link("bridge-fw2").is_some());
     let bridge = topology::names::bridge_name("cb0001", &topology::LinkName::new("bridge-fw2"));
     assert!(bridge.len() <= topology::names::IFNAME_MAX, "{bridge}");
+}
+
+#[test]
+fn a_pycoo_vnf_descriptor_starts_alone_between_a_source_and_sinks() {
+    let topo = topology::load(&repo().join("tests/fixtures/pycoo/ClickOnOSvManager/VNF/y.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(topo.vnfs.len(), 1);
+    let y = &topo.vnfs[0];
+    assert_eq!(y.id.as_str(), "y");
+    // Its data NICs in INTERFACES order, on the bridges the descriptor names.
+    let links: Vec<&str> = y.interfaces.iter().map(|i| i.link.as_str()).collect();
+    assert_eq!(links, ["br0", "br1"]);
+    assert_eq!(topo.incoming.link.as_str(), "br0");
+    assert_eq!(topo.outgoing[0].link.as_str(), "br1");
+    // The script next to VNF/ names its function, as for the SFC.
+    let function = topo.resolve(&topo.variants[0])[0].function.clone();
+    assert!(
+        function.ends_with("firewall.click"),
+        "{}",
+        function.display()
+    );
 }

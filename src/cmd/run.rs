@@ -70,6 +70,10 @@ pub struct RunArgs {
     /// Driver (default: the topology's `driver`, else netns).
     #[arg(long, value_enum)]
     pub driver: Option<crate::cmd::testbed::DriverArg>,
+    /// Traffic profile file replacing the topology's (a PyCOO directory has none), e.g.
+    /// `traffic/tcp.json`; recorded in the report's settings.
+    #[arg(long, value_name = "FILE")]
+    pub traffic: Option<PathBuf>,
 }
 
 /// Set by SIGINT/SIGTERM; checked between trials.
@@ -128,7 +132,11 @@ impl campaign::Progress for Bar {
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // Validation first (with the Click functions): nothing is created for an invalid topology.
-    let topo = match crate::cmd::validate::load_checked(&args.path, false) {
+    let opts = topology::LoadOptions {
+        traffic: args.traffic.clone(),
+        ..Default::default()
+    };
+    let topo = match crate::cmd::validate::load_checked_with(&args.path, false, &opts) {
         Ok(checked) => {
             crate::cmd::validate::print_warnings(&checked.warnings);
             checked.topology
@@ -494,6 +502,10 @@ fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
             placement: None,
             latency,
             order: Vec::new(),
+            traffic: Some(match &topo.traffic_file {
+                Some(file) => file.display().to_string(),
+                None => "topology".to_owned(),
+            }),
         },
         warmup_rate_pps,
         limits: SoundnessLimits::default(),

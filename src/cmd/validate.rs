@@ -76,7 +76,17 @@ pub struct Checked {
 /// anything). On errors prints them as `validate` does (JSON on stdout with `json`) and
 /// returns the exit code; warnings of a valid topology are left to the caller.
 pub fn load_checked(path: &Path, json: bool) -> Result<Checked, ExitCode> {
-    let topology = topology::load(path).map_err(|errors| report_errors(path, &errors, json))?;
+    load_checked_with(path, json, &topology::LoadOptions::default())
+}
+
+/// [`load_checked`] with loading options (e.g. a traffic profile that replaces the topology's).
+pub fn load_checked_with(
+    path: &Path,
+    json: bool,
+    opts: &topology::LoadOptions,
+) -> Result<Checked, ExitCode> {
+    let topology =
+        topology::load_with(path, opts).map_err(|errors| report_errors(path, &errors, json))?;
     let findings = crate::cmd::functions::check(&topology);
     let mut warnings = topology.warnings.clone();
     warnings.extend(findings.warnings);

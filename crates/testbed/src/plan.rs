@@ -734,6 +734,7 @@ fn plan_one_vm(
         engine: r.engine.to_string(),
         run_dir: run_dir.to_owned(),
         disk: disk.clone(),
+        cpu_model: v.cpu_model.as_ref().map(|m| m.as_str().to_owned()),
     };
     let tap = |nic: usize, spec: &vmdriver::vnf::VnfVmSpec| {
         let n = vmdriver::vnf::tap_name(spec, nic);

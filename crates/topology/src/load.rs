@@ -264,6 +264,7 @@ pub(crate) fn unified_spec(src: SourceText) -> Result<Spec, LoadErrors> {
                     vcpus: i64::from(v.vcpus.unwrap_or(DEFAULT_VCPUS)),
                     management_mac: v.management_mac.clone(),
                     image: v.image.clone(),
+                    cpu_model: v.cpu_model.clone(),
                     descriptor: None,
                 })
                 .collect(),
@@ -422,6 +423,22 @@ fn unknown_key_warnings(src: &SourceText, sfc: bool) -> Vec<Warning> {
         .collect()
 }
 
+/// Replaces the spec's traffic profile by the one in `path` (a read error is recorded).
+pub(crate) fn replace_traffic(spec: &mut Spec, path: &Path) {
+    // Recorded in reports: absolute, so a report says which file it was.
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    match read_source(&path) {
+        Err(e) => spec.errors.push(e),
+        Ok(tsrc) => match tsrc.parse::<TrafficProfile>() {
+            Ok(profile) => {
+                spec.traffic = profile;
+                spec.traffic_source = Some(tsrc);
+            }
+            Err(e) => spec.errors.push(e),
+        },
+    }
+}
+
 fn empty_vnf(id: Option<String>) -> SpecVnf {
     SpecVnf {
         id,
@@ -431,6 +448,7 @@ fn empty_vnf(id: Option<String>) -> SpecVnf {
         vcpus: 0,
         management_mac: None,
         image: None,
+        cpu_model: None,
         descriptor: None,
     }
 }

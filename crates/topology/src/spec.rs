@@ -93,6 +93,7 @@ pub(crate) struct SpecVnf {
     pub vcpus: i64,
     pub management_mac: Option<String>,
     pub image: Option<String>,
+    pub cpu_model: Option<crate::model::CpuModel>,
     /// The PyCOO VNF descriptor the management MAC came from.
     pub descriptor: Option<SourceText>,
 }

@@ -166,3 +166,42 @@ fn a_pycoo_vnf_descriptor_starts_alone_between_a_source_and_sinks() {
         function.display()
     );
 }
+
+#[test]
+fn a_traffic_file_replaces_the_topology_profile_also_for_pycoo() {
+    let opts = topology::LoadOptions {
+        traffic: Some(repo().join("traffic/tcp.json")),
+        ..Default::default()
+    };
+    let dir = repo().join("tests/fixtures/pycoo/ClickOnOSvManager");
+    let topo = topology::load_with(&dir, &opts).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(topo.traffic.protocol, topology::traffic::Protocol::Tcp);
+    assert!(topo
+        .traffic_file
+        .as_ref()
+        .unwrap()
+        .ends_with("traffic/tcp.json"));
+    // Without it, a PyCOO directory has the default (UDP) profile and no file.
+    let plain = topology::load(&dir).unwrap();
+    assert_eq!(plain.traffic.protocol, topology::traffic::Protocol::Udp);
+    assert!(plain.traffic_file.is_none());
+    // A bad profile is named, located in its own file.
+    let tmp =
+        std::env::temp_dir().join(format!("coo-bench-bad-traffic-{}.json", std::process::id()));
+    std::fs::write(
+        &tmp,
+        r#"{"protocol": "tcp", "flows": {"dst_ip": "8.8.8.8"}}"#,
+    )
+    .unwrap();
+    let opts = topology::LoadOptions {
+        traffic: Some(tmp.clone()),
+        ..Default::default()
+    };
+    let errors = topology::load_with(&dir, &opts).unwrap_err();
+    let _ = std::fs::remove_file(&tmp);
+    assert!(errors.has("address-outside-benchmark-range"), "{errors}");
+    assert!(
+        errors.to_string().contains("coo-bench-bad-traffic"),
+        "{errors}"
+    );
+}

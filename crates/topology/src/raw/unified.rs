@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::bench::BenchmarkSettings;
 use crate::ids::optional_mac_schema;
-use crate::model::{DriverKind, Impairment};
+use crate::model::{CpuModel, DriverKind, Impairment};
 use crate::traffic::TrafficProfile;
 
 /// A coo-bench topology: a chain of Click VNFs between one Incoming Point and Outgoing Points.
@@ -65,6 +65,13 @@ pub struct VnfEntry {
     /// Guest image for the VM driver (relative to the topology file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// CPU model of the VNF's VM: `host-passthrough`, `host-model`, `maximum` (everything the
+    /// accelerator offers; QEMU's `max`), or a QEMU/libvirt model name such as `SandyBridge`
+    /// (PyCOO's) or `qemu64`. Default: `host-passthrough` under KVM; under TCG `maximum` for a
+    /// VNF that boots its own image (OSv needs more than QEMU's default model), else QEMU's
+    /// default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_model: Option<CpuModel>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

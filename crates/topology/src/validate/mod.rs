@@ -126,7 +126,10 @@ impl Ids {
     }
 }
 
-pub(crate) fn validate(spec: Spec, opts: &LoadOptions) -> Result<Topology, LoadErrors> {
+pub(crate) fn validate(mut spec: Spec, opts: &LoadOptions) -> Result<Topology, LoadErrors> {
+    if let Some(path) = &opts.traffic {
+        crate::load::replace_traffic(&mut spec, path);
+    }
     let mut ck = Checker {
         spec: &spec,
         opts,
@@ -201,6 +204,7 @@ pub(super) mod testing {
         let opts = LoadOptions {
             function_dirs: Vec::new(),
             check_files: false,
+            traffic: None,
         };
         let mut ck = Checker {
             spec: &spec,

@@ -86,6 +86,7 @@ pub(super) fn build(
                 vcpus: u32::try_from(vnf.vcpus).unwrap_or(DEFAULT_VCPUS),
                 management_mac: mac(&vnf.management_mac),
                 image,
+                cpu_model: vnf.cpu_model.clone(),
                 interfaces,
             }
         })
@@ -102,6 +103,7 @@ pub(super) fn build(
         links,
         variants,
         traffic: spec.traffic.clone(),
+        traffic_file: spec.traffic_source.as_ref().map(|t| t.path.clone()),
         benchmark: spec.benchmark.clone(),
         script: spec.script.clone(),
         warnings: spec.warnings.clone(),

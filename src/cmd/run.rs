@@ -404,10 +404,16 @@ fn parse_size(s: &str) -> anyhow::Result<FrameSize> {
 
 fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
     let b = &topo.benchmark;
+    // One field says what is measured: the traffic profile's frame_sizes (or --frame-sizes).
     let mut sizes: Vec<FrameSize> = if args.frame_sizes.is_empty() {
-        b.frame_sizes
-            .iter()
-            .map(|s| FrameSize::Bytes(u32::from(*s)))
+        topo.traffic
+            .frame_sizes
+            .entries()
+            .into_iter()
+            .map(|s| match s {
+                topology::traffic::FrameSize::Bytes(b) => FrameSize::Bytes(u32::from(b)),
+                topology::traffic::FrameSize::Named(_) => FrameSize::IMIX,
+            })
             .collect()
     } else {
         args.frame_sizes
@@ -418,17 +424,15 @@ fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
     if sizes.is_empty() {
         sizes.push(FrameSize::Bytes(64));
     }
-    // TCP headers + the test header do not fit in 64 B: measure the smallest frame that does
-    // instead of failing every trial.
+    // TCP headers + the test header do not fit in 64 B: a named error, never another size.
     let min = u32::from(flows(topo).protocol.min_frame());
-    for size in &mut sizes {
+    for size in &sizes {
         if let FrameSize::Bytes(b) = size {
             if *b < min {
-                eprintln!(
-                    "note: {b} B frames cannot carry {:?} + the test header; using {min} B",
+                bail!(
+                    "frame-too-small: {b} B frames cannot carry {:?} and the test header; the smallest is {min} B",
                     topo.traffic.protocol
                 );
-                *b = min;
             }
         }
     }
@@ -779,5 +783,46 @@ mod tests {
             linear_chain(&load("tests/fixtures/topologies/valid/fan-out.json")),
             None
         );
+    }
+
+    #[test]
+    fn topology_and_generator_agree_on_the_smallest_frame() {
+        use topology::traffic::Protocol as T;
+        for (t, g) in [
+            (T::Udp, traffic::Protocol::Udp),
+            (T::Tcp, traffic::Protocol::Tcp),
+            (T::Icmp, traffic::Protocol::Icmp),
+        ] {
+            assert_eq!(t.min_frame(), g.min_frame(), "{t:?}");
+        }
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: super::RunArgs,
+    }
+
+    #[test]
+    fn the_traffic_profile_frame_sizes_are_what_runs() {
+        use measure::FrameSize;
+        let args = |extra: &[&str]| {
+            let mut argv = vec!["coo-bench", "topologies/fw-nat.json"];
+            argv.extend_from_slice(extra);
+            <Cli as clap::Parser>::parse_from(argv).run
+        };
+        let topo = load("topologies/fw-nat.json");
+        let s = super::settings(&topo, &args(&[])).unwrap();
+        assert_eq!(
+            s.run.frame_sizes,
+            [FrameSize::Bytes(64), FrameSize::Bytes(1518)]
+        );
+        let s = super::settings(&topo, &args(&["--frame-sizes", "128,imix"])).unwrap();
+        assert_eq!(s.run.frame_sizes, [FrameSize::Bytes(128), FrameSize::IMIX]);
+        // TCP at 64 B: a named error, not 74 B measured silently.
+        let mut tcp = topo.clone();
+        tcp.traffic.protocol = topology::traffic::Protocol::Tcp;
+        let err = super::settings(&tcp, &args(&["--frame-sizes", "64"])).unwrap_err();
+        assert!(err.to_string().contains("frame-too-small"), "{err}");
     }
 }

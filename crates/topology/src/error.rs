@@ -323,6 +323,14 @@ pub enum ErrorKind {
     InvalidImpairment { link: String, reason: String },
     #[error("{field}: {reason}")]
     InvalidSetting { field: String, reason: String },
+    #[error("traffic.frame_sizes: {size} B frames cannot carry {protocol} and the 16-byte test header; the smallest {protocol} frame is {min} B (give it explicitly)")]
+    FrameTooSmall {
+        size: u16,
+        protocol: String,
+        min: u16,
+    },
+    #[error("benchmark.mode `{mode}` is not implemented yet; use `ndr-pdr`, `ndr` or `pdr`")]
+    UnsupportedMode { mode: String },
     #[error("{field}: address {address} is outside the benchmarking range 198.18.0.0/15")]
     AddressOutsideBenchmarkRange { field: String, address: String },
     #[error("VNF `{vnf}` has {memory_mib} MiB / {vcpus} vCPUs; both must be > 0")]
@@ -433,6 +441,8 @@ impl ErrorKind {
             DuplicateVariant { .. } => "duplicate-variant",
             InvalidImpairment { .. } => "invalid-impairment",
             InvalidSetting { .. } => "invalid-setting",
+            FrameTooSmall { .. } => "frame-too-small",
+            UnsupportedMode { .. } => "unsupported-mode",
             AddressOutsideBenchmarkRange { .. } => "address-outside-benchmark-range",
             InvalidResources { .. } => "invalid-resources",
             ClickSyntax { .. } => "click-syntax",

@@ -88,7 +88,7 @@ fn fw_nat_example_has_three_variants() {
         topo.vnf("fw").unwrap().interfaces[1].link.as_str(),
         "fw-nat"
     );
-    assert_eq!(topo.benchmark.frame_sizes, [64, 1518]);
+    assert_eq!(topo.traffic.frame_sizes.sizes(), [64, 1518]);
 }
 
 #[test]

@@ -323,6 +323,19 @@ pub enum ErrorKind {
     InvalidImpairment { link: String, reason: String },
     #[error("{field}: {reason}")]
     InvalidSetting { field: String, reason: String },
+    #[error("{what}: the topology wires port {port} (link `{link}`, to `{peer}`), but the function has no FromDPDKDevice({port}) or ToDPDKDevice({port})")]
+    ClickPortMissing {
+        what: String,
+        port: usize,
+        link: String,
+        peer: String,
+    },
+    #[error("connection {index}: `{endpoint}`: {reason}")]
+    InvalidPort {
+        index: usize,
+        endpoint: String,
+        reason: String,
+    },
     #[error("traffic.frame_sizes: {size} B frames cannot carry {protocol} and the 16-byte test header; the smallest {protocol} frame is {min} B (give it explicitly)")]
     FrameTooSmall {
         size: u16,
@@ -442,6 +455,8 @@ impl ErrorKind {
             InvalidImpairment { .. } => "invalid-impairment",
             InvalidSetting { .. } => "invalid-setting",
             FrameTooSmall { .. } => "frame-too-small",
+            ClickPortMissing { .. } => "click-port-missing",
+            InvalidPort { .. } => "invalid-port",
             UnsupportedMode { .. } => "unsupported-mode",
             AddressOutsideBenchmarkRange { .. } => "address-outside-benchmark-range",
             InvalidResources { .. } => "invalid-resources",

@@ -230,14 +230,22 @@ pub(crate) fn unified_spec(src: SourceText) -> Result<Spec, LoadErrors> {
         .connections
         .iter()
         .map(|c| {
-            let endpoint = c.from == ip_id || op_ids.contains(&&c.to);
+            // `"fw:1"`: VNF `fw`, Click port 1 (ids cannot contain `:`).
+            let split = |end: &str| match end.split_once(':') {
+                Some((id, port)) => (id.to_owned(), Some(port.to_owned())),
+                None => (end.to_owned(), None),
+            };
+            let ((from, from_port), (to, to_port)) = (split(&c.from), split(&c.to));
+            let endpoint = from == ip_id || op_ids.contains(&&to);
             let link = c
                 .link
                 .clone()
-                .or_else(|| (!endpoint).then(|| format!("{}-{}", c.from, c.to)));
+                .or_else(|| (!endpoint).then(|| format!("{from}-{to}")));
             SpecConn {
-                from: Some(c.from.clone()),
-                to: Some(c.to.clone()),
+                from: Some(from),
+                to: Some(to),
+                from_port,
+                to_port,
                 link,
                 from_mac: c.from_mac.clone(),
                 to_mac: c.to_mac.clone(),
@@ -383,6 +391,8 @@ fn pycoo_from_parts(
                 .map(|c| SpecConn {
                     from: c.oll.clone(),
                     to: c.ill.clone(),
+                    from_port: None,
+                    to_port: None,
                     link: c.link.clone(),
                     from_mac: c.oll_mac.clone(),
                     to_mac: c.ill_mac.clone(),

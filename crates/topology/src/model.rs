@@ -124,6 +124,10 @@ pub struct VnfInterface {
     /// Node at the other end of the link.
     pub peer: NodeId,
     pub direction: Direction,
+    /// The port was given in the topology (`"to": "fw:1"`), not taken from connection order:
+    /// the function must name it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub explicit: bool,
 }
 
 /// Direction of traffic through an interface, seen from its VNF.

@@ -121,6 +121,9 @@ pub(crate) struct SpecPoint {
 pub(crate) struct SpecConn {
     pub from: Option<String>,
     pub to: Option<String>,
+    /// Explicit Click port of `from` / `to` (unified `"fw:1"`), as written after the `:`.
+    pub from_port: Option<String>,
+    pub to_port: Option<String>,
     pub link: Option<String>,
     pub from_mac: Option<String>,
     pub to_mac: Option<String>,

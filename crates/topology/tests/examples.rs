@@ -205,3 +205,29 @@ fn a_traffic_file_replaces_the_topology_profile_also_for_pycoo() {
         "{errors}"
     );
 }
+
+#[test]
+fn explicit_ports_keep_the_wiring_when_connections_are_reordered() {
+    let path = repo().join("tests/fixtures/topologies/valid/explicit-ports.json");
+    let topo = topology::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let links = |topo: &topology::Topology, vnf: &str| -> Vec<String> {
+        let v = topo.vnf(vnf).unwrap();
+        v.interfaces.iter().map(|i| i.link.to_string()).collect()
+    };
+    assert_eq!(links(&topo, "fw"), ["in", "fw-nat"]);
+    assert_eq!(links(&topo, "nat"), ["fw-nat", "out"]);
+    assert!(topo
+        .vnf("nat")
+        .unwrap()
+        .interfaces
+        .iter()
+        .all(|i| i.explicit));
+    // The same connections without ports follow their order (PyCOO's): nat's port 0 would
+    // be its egress.
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(":0\"", "\"")
+        .replace(":1\"", "\"");
+    let implicit = topology::parse_unified(&text, &path, &Default::default()).unwrap();
+    assert_eq!(links(&implicit, "nat"), ["out", "fw-nat"]);
+}

@@ -90,9 +90,11 @@ pub struct PointEntry {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionEntry {
-    /// Node traffic leaves from (PyCOO `OLL`): the Incoming Point or a VNF.
+    /// Node traffic leaves from (PyCOO `OLL`): the Incoming Point or a VNF. `"fw:1"` names
+    /// the VNF's Click port too (checked against its function), so reordering connections
+    /// cannot rewire the chain; without it ports follow connection order (PyCOO's).
     pub from: String,
-    /// Node traffic enters (PyCOO `ILL`): a VNF or an Outgoing Point.
+    /// Node traffic enters (PyCOO `ILL`): a VNF or an Outgoing Point; `"fw:0"` as in `from`.
     pub to: String,
     /// Bridge between two VNFs (default `<from>-<to>`).
     /// Not allowed on connections from the Incoming Point or to an Outgoing Point: they use the

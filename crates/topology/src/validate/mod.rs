@@ -141,6 +141,7 @@ pub(crate) fn validate(mut spec: Spec, opts: &LoadOptions) -> Result<Topology, L
     let ids = structure::ids(&mut ck, parts);
     naming::names(&mut ck, parts, &ids);
     let good = structure::connections(&mut ck, parts, &ids);
+    structure::explicit_ports(&mut ck, parts, &ids);
     let macs = macs::macs(&mut ck, parts);
     let conn_links = graph::connection_links(parts.conns);
     // PyCOO runs graphValidation (-7..-11) only when structureValidation (-1..-6) passed.

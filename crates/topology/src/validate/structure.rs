@@ -228,6 +228,58 @@ pub(super) fn connections(ck: &mut Checker<'_>, parts: Parts<'_>, ids: &Ids) -> 
     good
 }
 
+/// Explicit Click ports (`"fw:1"`): only on VNF ends, a number below the VNF's interface
+/// count, each used once per VNF.
+pub(super) fn explicit_ports(ck: &mut Checker<'_>, parts: Parts<'_>, ids: &Ids) {
+    let conns = parts.conns;
+    let mut taken: BTreeMap<(String, usize), usize> = BTreeMap::new();
+    for (index, conn) in conns.iter().enumerate() {
+        for (id, port) in [(&conn.from, &conn.from_port), (&conn.to, &conn.to_port)] {
+            let (Some(id), Some(port)) = (id, port) else {
+                continue;
+            };
+            let endpoint = format!("{id}:{port}");
+            let mut bad = |reason: String| {
+                let at = ck.at_conn(conns, index);
+                ck.push(
+                    ErrorKind::InvalidPort {
+                        index,
+                        endpoint: endpoint.clone(),
+                        reason,
+                    },
+                    at,
+                );
+            };
+            if ids.kind_of(id) != Some(Kind::Vnf) {
+                bad("only a VNF end names a port (a point has one interface)".to_owned());
+                continue;
+            }
+            let count = conns
+                .iter()
+                .filter(|c| c.from.as_deref() == Some(id) || c.to.as_deref() == Some(id))
+                .count();
+            let Some(n) = port
+                .parse::<usize>()
+                .ok()
+                .filter(|n| n.to_string() == *port)
+            else {
+                bad(format!("`{port}` is not a port number 0..{count}"));
+                continue;
+            };
+            if n >= count {
+                bad(format!(
+                    "`{id}` has {count} interfaces (ports 0..={})",
+                    count.saturating_sub(1)
+                ));
+            } else if let Some(first) = taken.insert((id.clone(), n), index) {
+                bad(format!(
+                    "port {n} of `{id}` is already wired by connection {first}"
+                ));
+            }
+        }
+    }
+}
+
 pub(super) fn kind_label(kind: Kind) -> &'static str {
     match kind {
         Kind::Vnf => "VNF id",

@@ -21,7 +21,7 @@ enum Command {
     // Each variant: one command; added only when it works.
     /// Check a topology (unified file or PyCOO directory); print its VNF/port/bridge table.
     Validate(cmd::validate::ValidateArgs),
-    /// Graphviz DOT of a topology, links and Click ports labelled.
+    /// Graph of a topology (DOT, or SVG/PNG through Graphviz), links and Click ports labelled.
     Graph(cmd::validate::GraphArgs),
     /// Convert a PyCOO directory (VNF/, SFC/, SCRIPT/) into a unified topology file.
     ImportPycoo(cmd::validate::ImportPycooArgs),

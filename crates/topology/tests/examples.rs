@@ -130,6 +130,12 @@ fn dot_labels_ports() {
         "{dot}"
     );
     assert!(dot.contains("\"src\" -> \"fw\""), "{dot}");
+    // Labels break lines with DOT's `\n`, not a literal backslash.
+    assert!(
+        dot.contains("label=\"fw\\nfirewall-ipfilter.click\\ncoo-click\""),
+        "{dot}"
+    );
+    assert!(!dot.contains("\\\\n"), "{dot}");
     let g = topology::graph::to_petgraph(&topo);
     assert_eq!(g.node_count(), 4);
     assert_eq!(g.edge_count(), 3);

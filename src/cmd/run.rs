@@ -812,17 +812,19 @@ mod tests {
             <Cli as clap::Parser>::parse_from(argv).run
         };
         let topo = load("topologies/fw-nat.json");
-        let s = super::settings(&topo, &args(&[])).unwrap();
+        let s = super::settings(&topo, &args(&[])).expect("fw-nat settings");
         assert_eq!(
             s.run.frame_sizes,
             [FrameSize::Bytes(64), FrameSize::Bytes(1518)]
         );
-        let s = super::settings(&topo, &args(&["--frame-sizes", "128,imix"])).unwrap();
+        let s = super::settings(&topo, &args(&["--frame-sizes", "128,imix"]))
+            .expect("settings with --frame-sizes");
         assert_eq!(s.run.frame_sizes, [FrameSize::Bytes(128), FrameSize::IMIX]);
         // TCP at 64 B: a named error, not 74 B measured silently.
         let mut tcp = topo.clone();
         tcp.traffic.protocol = topology::traffic::Protocol::Tcp;
-        let err = super::settings(&tcp, &args(&["--frame-sizes", "64"])).unwrap_err();
+        let err = super::settings(&tcp, &args(&["--frame-sizes", "64"]))
+            .expect_err("64 B TCP must be refused");
         assert!(err.to_string().contains("frame-too-small"), "{err}");
     }
 }

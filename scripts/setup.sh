@@ -5,8 +5,9 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 # iproute2: ip/tc for namespaces, veths, kernel-forward; libvirt-dev + pkg-config: the `virt`
 # crate links libvirt; iperf3: the generator-vs-iperf3 benchmark script; nftables: the
-# reliability suite's random-loss fault (this kernel has no netem).
-pkgs=(iproute2 pkg-config libvirt-dev iperf3 nftables)
+# reliability suite's random-loss fault (this kernel has no netem); graphviz: `coo-bench graph
+# --format svg|png`.
+pkgs=(iproute2 pkg-config libvirt-dev iperf3 nftables graphviz)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

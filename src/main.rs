@@ -21,7 +21,7 @@ enum Command {
     // Each variant: one command; added only when it works.
     /// Check a topology (unified file or PyCOO directory); print its VNF/port/bridge table.
     Validate(cmd::validate::ValidateArgs),
-    /// Graphviz DOT of a topology, links and Click ports labelled.
+    /// Graph of a topology (DOT, or SVG/PNG through Graphviz), links and Click ports labelled.
     Graph(cmd::validate::GraphArgs),
     /// Convert a PyCOO directory (VNF/, SFC/, SCRIPT/) into a unified topology file.
     ImportPycoo(cmd::validate::ImportPycooArgs),
@@ -39,6 +39,10 @@ enum Command {
     Clean(cmd::testbed::CleanArgs),
     /// Run a PyCOO execution script task against VNF agents (`--endpoint VNF=EP` or `--run ID`).
     Exec(cmd::exec::ExecArgs),
+    /// Control one VNF of a running testbed: start, stop, status, function [FILE], handler NAME [VALUE].
+    Vnf(cmd::vnf::VnfArgs),
+    /// Replace a VNF's function in a running testbed (checked first; PyCOO's modify, per VNF).
+    Modify(cmd::vnf::ModifyArgs),
     /// Measure a topology: up → baseline + every variant (NDR/PDR, latency, per-NF counters) → report → down.
     Run(cmd::run::RunArgs),
     /// Compare two reports: per-metric difference, confidence interval, verdict; CI gate.
@@ -64,6 +68,8 @@ fn main() -> ExitCode {
         Command::Status(a) => cmd::testbed::status(a),
         Command::Clean(a) => cmd::testbed::clean(a),
         Command::Exec(a) => cmd::exec::exec(a),
+        Command::Vnf(a) => cmd::vnf::vnf(a),
+        Command::Modify(a) => cmd::vnf::modify(a),
         Command::Run(a) => cmd::run::run(a),
         Command::Compare(a) => cmd::compare::compare(a),
         Command::Calibrate(a) => cmd::calibrate::calibrate(a),

@@ -530,10 +530,7 @@ fn rest_hostile_input_gets_clean_errors() {
         // Bad handler names and engines.
         assert_error(&raw(&c, "GET", "/v1/handlers/a%20b", None).await, 400);
         assert_error(&raw(&c, "GET", "/v1/handlers/a%0AQUIT", None).await, 400);
-        assert_error(
-            &raw(&c, "POST", "/v1/engine", Some(b"fastclik")).await,
-            403,
-        );
+        assert_error(&raw(&c, "POST", "/v1/engine", Some(b"fastclik")).await, 403);
         // Handlers of a stopped engine.
         assert_error(&raw(&c, "GET", "/v1/handlers/c.count", None).await, 409);
         c.start().await.unwrap();
@@ -1173,31 +1170,43 @@ fn exec_command_exit_codes() {
     ]);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("\"failure\": null"), "{out}");
-    // A start that really fails: exit 1, error list ran, engine stderr shown.
+    // --json: stdout is the JSON document alone, with PyCOO's code.
+    let out = Command::new(env!("CARGO_BIN_EXE_coo-bench"))
+        .args(["exec", s, "end", "--endpoint", &ep, "--json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(doc["pycoo_code"], 0);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[x] 1. stop: ok"));
+    // A start that really fails, the error list succeeds: PyCOO -7, exit 7.
     let rt = rt();
     rt.block_on(x.client().put_function("FAIL_CONFIG;\n"))
         .unwrap();
     let (code, out) = exec(&[s, "broken", "--endpoint", &ep]);
-    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(code, Some(7), "{out}");
     assert!(
         out.contains("[x] error 2. log: ok") && out.contains("fake config error"),
         "{out}"
     );
     assert!(out.contains("FAILED at VNF x step 3 (start)"), "{out}");
-    // Invalid input: exit 2.
-    assert_eq!(exec(&[s, "nosuchtask", "--endpoint", &ep]).0, Some(2));
+    assert!(out.contains("PyCOO -7"), "{out}");
+    // Input PyCOO has no code for: exit 64.
+    assert_eq!(exec(&[s, "nosuchtask", "--endpoint", &ep]).0, Some(64));
     assert_eq!(
         exec(&[s, "end", "--endpoint", "x=ftp://nowhere"]).0,
-        Some(2)
+        Some(64)
     );
-    assert_eq!(exec(&[s, "end"]).0, Some(2));
+    assert_eq!(exec(&[s, "end"]).0, Some(64));
+    // A missing script file: PyCOO -1.
     assert_eq!(
         exec(&["/nonexistent/script.json", "end", "--endpoint", &ep]).0,
-        Some(2)
+        Some(1)
     );
-    // An unreachable agent is a runtime failure: exit 1.
+    // An unreachable agent: the VNF is not up, PyCOO -2.
     let (code, out) = exec(&[s, "end", "--endpoint", "x=unix:/nonexistent/agent.sock"]);
-    assert_eq!(code, Some(1), "{out}");
+    assert_eq!(code, Some(2), "{out}");
 }
 
 #[test]

@@ -66,6 +66,7 @@ fn report_of(variants: &[(&str, f64)], seed: u64) -> Report {
             placement: None,
             latency: Default::default(),
             order: vec![],
+            traffic: None,
         },
         baseline: None,
         latency_loads: None,

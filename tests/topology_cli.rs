@@ -526,3 +526,37 @@ fn shipped_topologies_validate_clean_fast_and_unprivileged() {
         }
     }
 }
+
+#[test]
+fn graph_renders_svg_through_graphviz_or_falls_back_to_dot() {
+    let path = repo().join("topologies/fw-nat.json");
+    let out = coo_bench_env(&["graph", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(0));
+    let dot = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(dot.starts_with("digraph \"fw-nat\""), "{dot}");
+    assert!(
+        !dot.contains("\\\\n"),
+        "labels must not show a literal \\n: {dot}"
+    );
+    let svg = coo_bench_env(&["graph", "--format", "svg", path.to_str().unwrap()], None);
+    assert_eq!(svg.status.code(), Some(0), "{}", text(&svg));
+    let body = String::from_utf8_lossy(&svg.stdout);
+    let has_dot = std::process::Command::new("dot")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if has_dot {
+        assert!(body.contains("<svg"), "{body}");
+        // Each label line is its own text element: no literal "\n" drawn.
+        assert!(
+            body.contains(">firewall&#45;ipfilter.click<")
+                || body.contains(">firewall-ipfilter.click<"),
+            "{body}"
+        );
+        assert!(!body.contains("\\n"), "{body}");
+    } else {
+        eprintln!("note: Graphviz `dot` not installed: checking the DOT fallback only");
+        assert!(body.starts_with("digraph"), "{body}");
+        assert!(text(&svg).contains("not installed"));
+    }
+}

@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = topology::LoadOptions {
         function_dirs: Vec::new(),
         check_files: false,
+        traffic: None,
     };
     let file = Path::new("/fuzz/topology.json");
     let _ = topology::raw::pycoo::parse_vnf(text);

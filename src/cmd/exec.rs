@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use vnf_client::script::{self, RunOptions, ScriptError};
+use vnf_client::script::{self, Phase, RunOptions, ScriptError, ScriptReport};
 use vnf_client::{Endpoint, Options, VnfClient};
 
 /// Run a PyCOO execution script (actions start/stop/replace/running/data/id/metrics/log).
@@ -32,14 +32,69 @@ pub struct ExecArgs {
     /// Timeout of each REST call, in seconds.
     #[arg(long, default_value_t = 30)]
     pub timeout_s: u64,
-    /// Also print the report as JSON at the end.
+    /// Print only the report as JSON on stdout (progress lines go to stderr).
     #[arg(long)]
     pub json: bool,
 }
 
+/// Exit status for input PyCOO has no result code for (unknown task, bad endpoint, invalid
+/// script): `EX_USAGE`, outside PyCOO's 1..9.
+pub const EXIT_INVALID: u8 = 64;
+
 fn invalid(msg: impl std::fmt::Display) -> anyhow::Result<ExitCode> {
     eprintln!("error: {msg}");
-    Ok(ExitCode::from(2))
+    Ok(ExitCode::from(EXIT_INVALID))
+}
+
+/// PyCOO's result codes of an SFC script call (`SFC.scriptSFC`), after its layers shift them:
+/// the REST layer's code − 2 (VNF layer) − 1 (SFC layer). The exit status is the absolute value.
+pub mod pycoo_code {
+    /// The task ran.
+    pub const OK: i32 = 0;
+    /// The script file is missing.
+    pub const SCRIPT_MISSING: i32 = -1;
+    /// A VNF of the script is not up (its agent does not answer).
+    pub const VNF_NOT_UP: i32 = -2;
+    /// `replace` without `path`/`function` (REST −1).
+    pub const REPLACE_WITHOUT_FUNCTION: i32 = -4;
+    /// An action failed and the VNF has no error list (REST −3).
+    pub const FAILED_NO_ERROR_LIST: i32 = -6;
+    /// An action failed, the error list ran and succeeded (REST −4).
+    pub const FAILED_ERROR_LIST_OK: i32 = -7;
+    /// An action failed and the error list failed too (REST −5).
+    pub const FAILED_ERROR_LIST_FAILED: i32 = -8;
+    /// The `replace` file is missing (REST −6).
+    pub const FUNCTION_MISSING: i32 = -9;
+}
+
+/// The PyCOO code of a finished run.
+fn code_of(report: &ScriptReport) -> i32 {
+    if report.failure.is_none() {
+        return pycoo_code::OK;
+    }
+    let recovery: Vec<bool> = report
+        .steps
+        .iter()
+        .filter(|s| s.phase == Phase::Error)
+        .map(|s| s.ok)
+        .collect();
+    if recovery.is_empty() {
+        pycoo_code::FAILED_NO_ERROR_LIST
+    } else if recovery.iter().all(|ok| *ok) {
+        pycoo_code::FAILED_ERROR_LIST_OK
+    } else {
+        pycoo_code::FAILED_ERROR_LIST_FAILED
+    }
+}
+
+/// Ends the command with PyCOO's `code` (printed, and in `--json` as `pycoo_code`).
+fn finish(code: i32, message: &str, json: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        let doc = serde_json::json!({ "pycoo_code": code, "error": message });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    }
+    eprintln!("error: {message} (PyCOO {code})");
+    Ok(ExitCode::from(code.unsigned_abs().min(255) as u8))
 }
 
 fn script_path(p: &Path) -> PathBuf {
@@ -65,10 +120,14 @@ fn token_of(args: &ExecArgs) -> Result<Option<coo_api::Token>, String> {
     }
 }
 
-/// Runs the command. Exit codes: 0 the task succeeded, 1 an action failed (or an agent was
-/// unreachable), 2 invalid input (script, task, endpoints, missing function file).
+/// Runs the command. Exit status: the absolute value of PyCOO's result code (0 the task ran,
+/// see [`pycoo_code`]), or [`EXIT_INVALID`] for input PyCOO has no code for.
 pub fn exec(args: ExecArgs) -> anyhow::Result<ExitCode> {
     let file = script_path(&args.script);
+    if !file.is_file() {
+        let msg = format!("script {} not found", file.display());
+        return finish(pycoo_code::SCRIPT_MISSING, &msg, args.json);
+    }
     let script = match topology::script::load(&file) {
         Ok(s) => s,
         Err(errors) => return invalid(format_args!("{}:\n{errors}", file.display())),
@@ -158,32 +217,109 @@ pub fn exec(args: ExecArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("tokio runtime")?;
+    // PyCOO's VNF layer checks that each VNF is up before any REST call.
+    for (id, client) in &clients {
+        if let Err(e) = runtime.block_on(client.version()) {
+            let msg = format!("VNF {id} is not up: {e}");
+            return finish(pycoo_code::VNF_NOT_UP, &msg, args.json);
+        }
+    }
     let opts = RunOptions { base_dirs };
-    println!("script {} task {:?}", file.display(), args.task);
-    let report = match runtime.block_on(script::run(&script, &args.task, &clients, &opts)) {
+    let json = args.json;
+    // With --json, stdout carries the JSON document only.
+    let say = |line: &str| {
+        if json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    say(&format!("script {} task {:?}", file.display(), args.task));
+    let mut on_event = |e: script::Event<'_>| {
+        for line in script::event_lines(&e) {
+            say(&line);
+        }
+    };
+    let run = script::run_with(&script, &args.task, &clients, &opts, &mut on_event);
+    let report = match runtime.block_on(run) {
         Ok(r) => r,
-        Err(
-            e @ (ScriptError::UnknownTask { .. }
-            | ScriptError::ReplaceWithoutFunction { .. }
-            | ScriptError::FunctionMissing { .. }
-            | ScriptError::NoEndpoints { .. }),
-        ) => return invalid(e),
+        Err(e @ ScriptError::ReplaceWithoutFunction { .. }) => {
+            return finish(pycoo_code::REPLACE_WITHOUT_FUNCTION, &e.to_string(), json)
+        }
+        Err(e @ ScriptError::FunctionMissing { .. }) => {
+            return finish(pycoo_code::FUNCTION_MISSING, &e.to_string(), json)
+        }
+        Err(e @ ScriptError::UnknownTask { .. }) => {
+            // PyCOO silently runs nothing for a task no entry has; we say so.
+            return invalid(format_args!("{e} (PyCOO would run nothing and return 0)"));
+        }
+        Err(e @ ScriptError::NoEndpoints { .. }) => return invalid(e),
         Err(e) => return Err(e.into()),
     };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    let code = code_of(&report);
+    if json {
+        let mut doc = serde_json::to_value(&report)?;
+        if let Some(map) = doc.as_object_mut() {
+            map.insert("pycoo_code".to_owned(), code.into());
+        }
+        println!("{}", serde_json::to_string_pretty(&doc)?);
     }
     match &report.failure {
-        None => {
-            println!("task {:?}: ok ({} steps)", report.task, report.steps.len());
-            Ok(ExitCode::SUCCESS)
+        None => say(&format!(
+            "task {:?}: ok ({} steps), PyCOO {code}",
+            report.task,
+            report.steps.len()
+        )),
+        Some(f) => say(&format!(
+            "task {:?}: FAILED at VNF {} step {} ({}): {}; PyCOO {code}",
+            report.task, f.vnf, f.number, f.action, f.message
+        )),
+    }
+    Ok(ExitCode::from(code.unsigned_abs().min(255) as u8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use topology::script::Action;
+    use vnf_client::script::{Failure, Step};
+
+    fn report(steps: Vec<(Phase, bool)>, failed: bool) -> ScriptReport {
+        ScriptReport {
+            task: "t".into(),
+            steps: steps
+                .into_iter()
+                .enumerate()
+                .map(|(i, (phase, ok))| Step {
+                    vnf: "x".into(),
+                    phase,
+                    number: i + 1,
+                    action: Action::Stop,
+                    ok,
+                    detail: String::new(),
+                })
+                .collect(),
+            failure: failed.then(|| Failure {
+                vnf: "x".into(),
+                number: 1,
+                action: Action::Start,
+                message: "failed".into(),
+            }),
+            skipped: Vec::new(),
         }
-        Some(f) => {
-            println!(
-                "task {:?}: FAILED at VNF {} step {} ({}): {}",
-                report.task, f.vnf, f.number, f.action, f.message
-            );
-            Ok(ExitCode::from(1))
-        }
+    }
+
+    #[test]
+    fn codes_follow_pycoo_layers() {
+        assert_eq!(code_of(&report(vec![(Phase::Task, true)], false)), 0);
+        assert_eq!(code_of(&report(vec![(Phase::Task, false)], true)), -6);
+        let recovered = vec![
+            (Phase::Task, false),
+            (Phase::Error, true),
+            (Phase::Error, true),
+        ];
+        assert_eq!(code_of(&report(recovered, true)), -7);
+        let failed = vec![(Phase::Task, false), (Phase::Error, false)];
+        assert_eq!(code_of(&report(failed, true)), -8);
     }
 }

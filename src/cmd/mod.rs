@@ -7,3 +7,4 @@ pub mod run;
 pub mod testbed;
 pub mod validate;
 pub mod vm;
+pub mod vnf;

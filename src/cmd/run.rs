@@ -70,6 +70,10 @@ pub struct RunArgs {
     /// Driver (default: the topology's `driver`, else netns).
     #[arg(long, value_enum)]
     pub driver: Option<crate::cmd::testbed::DriverArg>,
+    /// Traffic profile file replacing the topology's (a PyCOO directory has none), e.g.
+    /// `traffic/tcp.json`; recorded in the report's settings.
+    #[arg(long, value_name = "FILE")]
+    pub traffic: Option<PathBuf>,
 }
 
 /// Set by SIGINT/SIGTERM; checked between trials.
@@ -128,7 +132,11 @@ impl campaign::Progress for Bar {
 
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // Validation first (with the Click functions): nothing is created for an invalid topology.
-    let topo = match crate::cmd::validate::load_checked(&args.path, false) {
+    let opts = topology::LoadOptions {
+        traffic: args.traffic.clone(),
+        ..Default::default()
+    };
+    let topo = match crate::cmd::validate::load_checked_with(&args.path, false, &opts) {
         Ok(checked) => {
             crate::cmd::validate::print_warnings(&checked.warnings);
             checked.topology
@@ -452,10 +460,16 @@ fn parse_size(s: &str) -> anyhow::Result<FrameSize> {
 
 fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
     let b = &topo.benchmark;
+    // One field says what is measured: the traffic profile's frame_sizes (or --frame-sizes).
     let mut sizes: Vec<FrameSize> = if args.frame_sizes.is_empty() {
-        b.frame_sizes
-            .iter()
-            .map(|s| FrameSize::Bytes(u32::from(*s)))
+        topo.traffic
+            .frame_sizes
+            .entries()
+            .into_iter()
+            .map(|s| match s {
+                topology::traffic::FrameSize::Bytes(b) => FrameSize::Bytes(u32::from(b)),
+                topology::traffic::FrameSize::Named(_) => FrameSize::IMIX,
+            })
             .collect()
     } else {
         args.frame_sizes
@@ -466,17 +480,15 @@ fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
     if sizes.is_empty() {
         sizes.push(FrameSize::Bytes(64));
     }
-    // TCP headers + the test header do not fit in 64 B: measure the smallest frame that does
-    // instead of failing every trial.
+    // TCP headers + the test header do not fit in 64 B: a named error, never another size.
     let min = u32::from(flows(topo).protocol.min_frame());
-    for size in &mut sizes {
+    for size in &sizes {
         if let FrameSize::Bytes(b) = size {
             if *b < min {
-                eprintln!(
-                    "note: {b} B frames cannot carry {:?} + the test header; using {min} B",
+                bail!(
+                    "frame-too-small: {b} B frames cannot carry {:?} and the test header; the smallest is {min} B",
                     topo.traffic.protocol
                 );
-                *b = min;
             }
         }
     }
@@ -550,6 +562,10 @@ fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
             placement: None,
             latency,
             order: Vec::new(),
+            traffic: Some(match &topo.traffic_file {
+                Some(file) => file.display().to_string(),
+                None => "topology".to_owned(),
+            }),
         },
         warmup_rate_pps,
         limits: SoundnessLimits::default(),
@@ -825,5 +841,48 @@ mod tests {
             linear_chain(&load("tests/fixtures/topologies/valid/fan-out.json")),
             None
         );
+    }
+
+    #[test]
+    fn topology_and_generator_agree_on_the_smallest_frame() {
+        use topology::traffic::Protocol as T;
+        for (t, g) in [
+            (T::Udp, traffic::Protocol::Udp),
+            (T::Tcp, traffic::Protocol::Tcp),
+            (T::Icmp, traffic::Protocol::Icmp),
+        ] {
+            assert_eq!(t.min_frame(), g.min_frame(), "{t:?}");
+        }
+    }
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        run: super::RunArgs,
+    }
+
+    #[test]
+    fn the_traffic_profile_frame_sizes_are_what_runs() {
+        use measure::FrameSize;
+        let args = |extra: &[&str]| {
+            let mut argv = vec!["coo-bench", "topologies/fw-nat.json"];
+            argv.extend_from_slice(extra);
+            <Cli as clap::Parser>::parse_from(argv).run
+        };
+        let topo = load("topologies/fw-nat.json");
+        let s = super::settings(&topo, &args(&[])).expect("fw-nat settings");
+        assert_eq!(
+            s.run.frame_sizes,
+            [FrameSize::Bytes(64), FrameSize::Bytes(1518)]
+        );
+        let s = super::settings(&topo, &args(&["--frame-sizes", "128,imix"]))
+            .expect("settings with --frame-sizes");
+        assert_eq!(s.run.frame_sizes, [FrameSize::Bytes(128), FrameSize::IMIX]);
+        // TCP at 64 B: a named error, not 74 B measured silently.
+        let mut tcp = topo.clone();
+        tcp.traffic.protocol = topology::traffic::Protocol::Tcp;
+        let err = super::settings(&tcp, &args(&["--frame-sizes", "64"]))
+            .expect_err("64 B TCP must be refused");
+        assert!(err.to_string().contains("frame-too-small"), "{err}");
     }
 }

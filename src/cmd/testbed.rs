@@ -222,6 +222,48 @@ fn print_table(tb: &Testbed) {
             .collect();
         println!("{}", line.join("  ").trim_end());
     }
+    for line in shortened_names(tb) {
+        println!("{line}");
+    }
+}
+
+/// Lines mapping the user's long VNF, point and link names to the shortened host names
+/// (Linux limits interface names to 15 bytes; see `topology::names`).
+fn shortened_names(tb: &Testbed) -> Vec<String> {
+    use topology::names::is_shortened;
+    let mut lines = Vec::new();
+    for b in &tb.bridges {
+        if is_shortened(b.name.as_str()) {
+            lines.push(format!("  link {} -> bridge {}", b.link, b.name));
+        }
+    }
+    let mut node = |id: &str, netns: &str, ifs: Vec<&str>| {
+        if is_shortened(netns) || ifs.iter().any(|i| is_shortened(i)) {
+            lines.push(format!(
+                "  {id} -> netns {netns}, interfaces {}",
+                ifs.join(", ")
+            ));
+        }
+    };
+    node(
+        &tb.source.id,
+        tb.source.netns.as_str(),
+        vec![tb.source.ifname.as_str()],
+    );
+    for v in &tb.vnfs {
+        node(
+            &v.id,
+            v.netns.as_str(),
+            v.interfaces.iter().map(|i| i.name.as_str()).collect(),
+        );
+    }
+    for s in &tb.sinks {
+        node(&s.id, s.netns.as_str(), vec![s.ifname.as_str()]);
+    }
+    if !lines.is_empty() {
+        lines.insert(0, "long names (shortened on the host):".to_owned());
+    }
+    lines
 }
 
 pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {

@@ -24,9 +24,49 @@ pub struct ValidateArgs {
 pub struct GraphArgs {
     /// Unified topology file, PyCOO SFC file, or PyCOO directory.
     pub path: PathBuf,
-    /// Write the DOT text here instead of stdout.
+    /// Write the graph here instead of stdout.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// `dot` (Graphviz text), or `svg`/`png` rendered by Graphviz's `dot` when it is installed
+    /// (else the DOT text, with a note).
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraphFormat {
+    Dot,
+    Svg,
+    Png,
+}
+
+/// `dot -T<format>` on `dot_text`; None when Graphviz is not installed.
+fn render_graphviz(dot_text: &str, format: &str) -> anyhow::Result<Option<Vec<u8>>> {
+    use std::io::Write;
+    let child = std::process::Command::new("dot")
+        .arg(format!("-T{format}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).context("running Graphviz `dot`"),
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(dot_text.as_bytes())
+            .context("writing to Graphviz `dot`")?;
+    }
+    let out = child.wait_with_output().context("Graphviz `dot`")?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "Graphviz `dot -T{format}` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(Some(out.stdout))
 }
 
 #[derive(Args, Debug)]
@@ -76,16 +116,25 @@ pub struct Checked {
 /// anything). On errors prints them as `validate` does (JSON on stdout with `json`) and
 /// returns the exit code; warnings of a valid topology are left to the caller.
 pub fn load_checked(path: &Path, json: bool) -> Result<Checked, ExitCode> {
-    let topology = topology::load(path).map_err(|errors| report_errors(path, &errors, json))?;
+    load_checked_with(path, json, &topology::LoadOptions::default())
+}
+
+/// [`load_checked`] with loading options (e.g. a traffic profile that replaces the topology's).
+pub fn load_checked_with(
+    path: &Path,
+    json: bool,
+    opts: &topology::LoadOptions,
+) -> Result<Checked, ExitCode> {
+    let topology =
+        topology::load_with(path, opts).map_err(|errors| report_errors(path, &errors, json))?;
     let findings = crate::cmd::functions::check(&topology);
+    let mut warnings = topology.warnings.clone();
+    warnings.extend(findings.warnings);
     if !findings.errors.is_empty() {
         let errors = LoadErrors(findings.errors);
-        return Err(report_invalid(path, &errors, &findings.warnings, json));
+        return Err(report_invalid(path, &errors, &warnings, json));
     }
-    Ok(Checked {
-        topology,
-        warnings: findings.warnings,
-    })
+    Ok(Checked { topology, warnings })
 }
 
 /// Prints warnings on stderr (`file:line:column: warning[rule]: message`).
@@ -120,11 +169,39 @@ pub fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
         Err(errors) => return Ok(report_errors(&args.path, &errors, false)),
     };
     let dot = topology::graph::to_dot(&topo);
-    match &args.output {
+    let format = match args.format {
+        GraphFormat::Dot => None,
+        GraphFormat::Svg => Some("svg"),
+        GraphFormat::Png => Some("png"),
+    };
+    let (bytes, output) = match format {
+        None => (dot.into_bytes(), args.output.clone()),
+        Some(f) => match render_graphviz(&dot, f)? {
+            Some(bytes) => (bytes, args.output.clone()),
+            None => {
+                // Without Graphviz: the DOT text, never a file named .svg holding DOT.
+                let output = args.output.as_ref().map(|o| o.with_extension("dot"));
+                eprintln!(
+                    "note: Graphviz `dot` is not installed (scripts/setup.sh installs it): writing DOT{}",
+                    output
+                        .as_ref()
+                        .map(|o| format!(" to {}", o.display()))
+                        .unwrap_or_default()
+                );
+                (dot.into_bytes(), output)
+            }
+        },
+    };
+    match &output {
         Some(out) => {
-            std::fs::write(out, dot).with_context(|| format!("writing {}", out.display()))?
+            std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?
         }
-        None => print!("{dot}"),
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(&bytes)
+                .context("writing to stdout")?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

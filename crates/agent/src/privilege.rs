@@ -76,7 +76,8 @@ pub fn running_as_root() -> bool {
 }
 
 /// What a root agent keeps after start-up: starting engines as another user with chosen
-/// capabilities (SETUID, SETGID, SETPCAP, and NET_RAW/NET_ADMIN to hand on), giving them
+/// capabilities (SETUID, SETGID, SETPCAP, and NET_RAW/NET_ADMIN/IPC_LOCK to hand on; IPC_LOCK
+/// only FastClick's EAL gets), giving them
 /// their directory (CHOWN, FOWNER), reaching, signalling and removing what they own
 /// (DAC_OVERRIDE, DAC_READ_SEARCH, KILL), kernel forwarding through `tc` (NET_ADMIN) and a
 /// low listen port (NET_BIND_SERVICE). Everything else (SYS_ADMIN, SYS_MODULE, SYS_PTRACE,
@@ -92,6 +93,7 @@ pub const AGENT_KEEPS: &[Capability] = &[
     Capability::CAP_KILL,
     Capability::CAP_NET_ADMIN,
     Capability::CAP_NET_RAW,
+    Capability::CAP_IPC_LOCK,
     Capability::CAP_NET_BIND_SERVICE,
 ];
 

@@ -354,10 +354,17 @@ impl Agent {
     ) -> Result<ProcessEngine, StartError> {
         std::fs::create_dir_all(&self.cfg.workdir)
             .map_err(|e| StartError::Io(format!("workdir {}: {e}", self.cfg.workdir.display())))?;
-        // Packet sockets need CAP_NET_RAW; Click binaries may also set interface flags.
+        // Packet sockets need CAP_NET_RAW; Click binaries may also set interface flags;
+        // DPDK's EAL locks its memory and the af_packet PMD's rings (CAP_IPC_LOCK: the engine
+        // user's RLIMIT_MEMLOCK is far below EAL's 512 MiB).
         let user = self.cfg.engine_ids.map(|(uid, gid)| {
             let caps: &[Capability] = match spec {
                 EngineSpec::CooClick => &[Capability::CAP_NET_RAW],
+                EngineSpec::FastClick => &[
+                    Capability::CAP_NET_RAW,
+                    Capability::CAP_NET_ADMIN,
+                    Capability::CAP_IPC_LOCK,
+                ],
                 _ => &[Capability::CAP_NET_RAW, Capability::CAP_NET_ADMIN],
             };
             EngineUser::new(uid, gid, caps)

@@ -35,6 +35,7 @@ fn settings(rounds: u32) -> Settings {
                 ..LatencySettings::default()
             },
             order: vec![],
+            traffic: None,
         },
         warmup_rate_pps: 10_000.0,
         limits: SoundnessLimits::default(),

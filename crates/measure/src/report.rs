@@ -110,6 +110,10 @@ pub struct RunSettings {
     pub latency: LatencySettings,
     /// Order in which variants are measured within each round (rounds repeat it).
     pub order: Vec<String>,
+    /// The traffic profile the generator sent: its file (`run --traffic FILE`, or the
+    /// topology's `traffic` file), or `topology` (inline in the topology, or the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<String>,
 }
 
 /// Trial mechanics that decide what counts as lost.

@@ -85,6 +85,7 @@ fn report(variants: Vec<VariantReport>) -> Report {
             placement: None,
             latency: Default::default(),
             order: vec![],
+            traffic: None,
         },
         baseline: Some("kernel-forward".into()),
         latency_loads: None,

@@ -263,7 +263,7 @@ impl Builder<'_> {
     }
 
     fn ns_of(&self, node: &str) -> Result<NetnsName, PlanError> {
-        NetnsName::new(format!("{}-{node}", self.prefix))
+        NetnsName::new(topology::names::netns_name(self.prefix, &NodeId::new(node)))
             .map_err(name_err(format!("namespace of {node}")))
     }
 
@@ -467,6 +467,15 @@ fn plan_driver(
 
     let mut bridges = Vec::new();
     for l in &topo.links {
+        // Fan-in (several VNFs feeding one Outgoing Point, as PyCOO allows): one bridge, the
+        // point's link, with every sender attached.
+        if let Some(shared) = bridges
+            .iter_mut()
+            .find(|x: &&mut BridgeInfo| x.link == l.name.as_str())
+        {
+            shared.from = format!("{},{}", shared.from, l.from);
+            continue;
+        }
         let name = b.bridge_of(l.from.as_str(), &l.name)?;
         b.claim(&format!("if:{name}"))?;
         b.actions.push(Action::CreateBridge {
@@ -753,6 +762,7 @@ fn plan_one_vm(
         // Filled by `up` once the run's token exists (the plan is pure).
         token_sha256: None,
         disk: disk.clone(),
+        cpu_model: v.cpu_model.as_ref().map(|m| m.as_str().to_owned()),
     };
     let tap = |nic: usize, spec: &vmdriver::vnf::VnfVmSpec| {
         let n = vmdriver::vnf::tap_name(spec, nic);

@@ -365,6 +365,7 @@ fn clean_tears_down_vm_runs_and_only_reports_foreign_domains() {
     let tb = testbed::up_with(&t, &opts(root.path()), &host).unwrap();
     // A domain of some other testbed (another run root): clean must not touch it.
     let foreign = vmdriver::xml::DomainSpec {
+        cpu: None,
         name: "cbt0bad-x".into(),
         ..vmdriver::vnf::domain_spec(
             &testbed::plan_vm(&t, &t.variants[0], "cb0bad", "r", Path::new("/r"))

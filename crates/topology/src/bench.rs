@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct BenchmarkSettings {
+    /// `ndr-pdr` (default), `ndr` or `pdr`; `fixed-rate` and `latency` are rejected
+    /// (`unsupported-mode`) until they are implemented. Frame sizes: `traffic.frame_sizes`.
     pub mode: BenchmarkMode,
-    /// Frame sizes to measure, bytes including the 4-byte FCS (RFC 2544).
-    pub frame_sizes: Vec<u16>,
     /// Length of one trial, seconds.
     pub trial_duration_s: f64,
     /// Loss ratio accepted for the No-Drop Rate, percent.
@@ -32,7 +32,6 @@ impl Default for BenchmarkSettings {
     fn default() -> Self {
         BenchmarkSettings {
             mode: BenchmarkMode::NdrPdr,
-            frame_sizes: vec![64],
             trial_duration_s: 1.0,
             ndr_loss_pct: 0.001,
             pdr_loss_pct: 0.1,

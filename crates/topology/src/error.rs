@@ -202,6 +202,24 @@ pub enum ErrorKind {
         to: String,
         field: String,
     },
+    #[error(
+        "[PyCOO -5] connection {index}: `{field}` names `{id}`, which is not declared{}",
+        suggest(suggestion)
+    )]
+    PycooConnectionUnknownId {
+        index: usize,
+        field: String,
+        id: String,
+        suggestion: Option<String>,
+    },
+    #[error("[PyCOO -5] the Incoming Point `{ip}` is wired straight to Outgoing Point `{op}`")]
+    PycooIncomingToOutgoing { ip: String, op: String },
+    #[error(
+        "[PyCOO -5] the Incoming Point `{ip}` receives traffic from `{from}` (it can only send)"
+    )]
+    PycooIncomingAsTarget { ip: String, from: String },
+    #[error("[PyCOO -5] Outgoing Point `{op}` sends traffic to `{to}` (it can only receive)")]
+    PycooOutgoingAsSource { op: String, to: String },
     #[error("[PyCOO -5] connection {index} repeats connection {first}")]
     PycooDuplicateConnection { index: usize, first: usize },
     #[error("[PyCOO -6] data MAC {mac} is used by both {first} and {second}")]
@@ -216,20 +234,12 @@ pub enum ErrorKind {
         "[PyCOO -7] the Incoming Point `{ip}` must start exactly one connection, it starts {count}"
     )]
     PycooIncomingFanOut { ip: String, count: usize },
-    #[error("[PyCOO -7] the Incoming Point `{ip}` is wired straight to Outgoing Point `{op}`")]
-    PycooIncomingToOutgoing { ip: String, op: String },
-    #[error(
-        "[PyCOO -7] the Incoming Point `{ip}` receives traffic from `{from}` (it can only send)"
-    )]
-    PycooIncomingAsTarget { ip: String, from: String },
     #[error("[PyCOO -7] link `{link}` of the Incoming Point `{ip}` is also a connection link")]
     PycooIncomingLinkReused { ip: String, link: String },
     #[error(
         "[PyCOO -8] Outgoing Point `{op}` never receives traffic (no connection has it as ILL)"
     )]
     PycooOutgoingNeverReached { op: String },
-    #[error("[PyCOO -8] Outgoing Point `{op}` sends traffic to `{to}` (it can only receive)")]
-    PycooOutgoingAsSource { op: String, to: String },
     #[error("[PyCOO -8] link `{link}` of Outgoing Point `{op}` is also a connection link")]
     PycooOutgoingLinkReused { op: String, link: String },
     #[error("[PyCOO -9] VNF `{vnf}` never receives traffic (no connection has it as ILL)")]
@@ -283,16 +293,6 @@ pub enum ErrorKind {
         first: String,
         second: String,
     },
-    #[error("Outgoing Point `{op}` receives {count} connections (one bridge per link: give each sender its own Outgoing Point)")]
-    OutgoingFanIn { op: String, count: usize },
-    #[error("{what} `{name}` is {len} bytes, at most {max} allowed ({why})")]
-    NameTooLong {
-        what: String,
-        name: String,
-        len: usize,
-        max: usize,
-        why: String,
-    },
     #[error("{what} `{name}` may only contain ASCII letters, digits, `_` and `-` (it becomes part of interface names)")]
     InvalidName { what: String, name: String },
     #[error("derived interface name `{name}` is used by both {first} and {second}")]
@@ -323,6 +323,27 @@ pub enum ErrorKind {
     InvalidImpairment { link: String, reason: String },
     #[error("{field}: {reason}")]
     InvalidSetting { field: String, reason: String },
+    #[error("{what}: the topology wires port {port} (link `{link}`, to `{peer}`), but the function has no FromDPDKDevice({port}) or ToDPDKDevice({port})")]
+    ClickPortMissing {
+        what: String,
+        port: usize,
+        link: String,
+        peer: String,
+    },
+    #[error("connection {index}: `{endpoint}`: {reason}")]
+    InvalidPort {
+        index: usize,
+        endpoint: String,
+        reason: String,
+    },
+    #[error("traffic.frame_sizes: {size} B frames cannot carry {protocol} and the 16-byte test header; the smallest {protocol} frame is {min} B (give it explicitly)")]
+    FrameTooSmall {
+        size: u16,
+        protocol: String,
+        min: u16,
+    },
+    #[error("benchmark.mode `{mode}` is not implemented yet; use `ndr-pdr`, `ndr` or `pdr`")]
+    UnsupportedMode { mode: String },
     #[error("{field}: address {address} is outside the benchmarking range 198.18.0.0/15")]
     AddressOutsideBenchmarkRange { field: String, address: String },
     #[error("VNF `{vnf}` has {memory_mib} MiB / {vcpus} vCPUs; both must be > 0")]
@@ -363,7 +384,7 @@ pub enum ErrorKind {
         task: String,
         missing: usize,
     },
-    #[error("script: VNF `{vnf}`, task `{task}`, step {step}: unknown action `{action}`{} (PyCOO returns -2)", suggest(suggestion))]
+    #[error("script: VNF `{vnf}`, task `{task}`, step {step}: unknown action `{action}`{} (PyCOO's script returns -2 there)", suggest(suggestion))]
     ScriptUnknownAction {
         vnf: String,
         task: String,
@@ -404,11 +425,12 @@ impl ErrorKind {
             PycooDuplicateConnection { .. } => "pycoo-05-duplicate-connection",
             PycooDuplicateMac { .. } => "pycoo-06-duplicate-mac",
             PycooIncomingFanOut { .. } => "pycoo-07-ip-fan-out",
-            PycooIncomingToOutgoing { .. } => "pycoo-07-ip-to-op",
-            PycooIncomingAsTarget { .. } => "pycoo-07-ip-as-target",
+            PycooConnectionUnknownId { .. } => "pycoo-05-unknown-id",
+            PycooIncomingToOutgoing { .. } => "pycoo-05-ip-to-op",
+            PycooIncomingAsTarget { .. } => "pycoo-05-ip-as-target",
             PycooIncomingLinkReused { .. } => "pycoo-07-ip-link-reused",
             PycooOutgoingNeverReached { .. } => "pycoo-08-op-never-reached",
-            PycooOutgoingAsSource { .. } => "pycoo-08-op-as-source",
+            PycooOutgoingAsSource { .. } => "pycoo-05-op-as-source",
             PycooOutgoingLinkReused { .. } => "pycoo-08-op-link-reused",
             PycooVnfWithoutInput { .. } => "pycoo-09-vnf-without-input",
             PycooVnfWithoutOutput { .. } => "pycoo-09-vnf-without-output",
@@ -423,8 +445,6 @@ impl ErrorKind {
             NonUnicastMac { .. } => "non-unicast-mac",
             DuplicateMac { .. } => "duplicate-mac",
             DuplicateLink { .. } => "duplicate-link",
-            OutgoingFanIn { .. } => "op-fan-in",
-            NameTooLong { .. } => "name-too-long",
             InvalidName { .. } => "invalid-name",
             NameCollision { .. } => "name-collision",
             FunctionMissing { .. } => "function-missing",
@@ -434,6 +454,10 @@ impl ErrorKind {
             DuplicateVariant { .. } => "duplicate-variant",
             InvalidImpairment { .. } => "invalid-impairment",
             InvalidSetting { .. } => "invalid-setting",
+            FrameTooSmall { .. } => "frame-too-small",
+            ClickPortMissing { .. } => "click-port-missing",
+            InvalidPort { .. } => "invalid-port",
+            UnsupportedMode { .. } => "unsupported-mode",
             AddressOutsideBenchmarkRange { .. } => "address-outside-benchmark-range",
             InvalidResources { .. } => "invalid-resources",
             ClickSyntax { .. } => "click-syntax",
@@ -504,6 +528,23 @@ impl Serialize for Warning {
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WarningKind {
+    #[error(
+        "{place}: unknown key `{key}` is ignored, as PyCOO does{}",
+        suggest(suggestion)
+    )]
+    PycooUnknownKey {
+        place: String,
+        key: String,
+        suggestion: Option<String>,
+    },
+    #[error("script: VNF `{vnf}`, task `{task}`, step {step}: unknown action `{action}` in the error list is skipped, as PyCOO's error routine does{}", suggest(suggestion))]
+    ScriptErrorListUnknownAction {
+        vnf: String,
+        task: String,
+        step: String,
+        action: String,
+        suggestion: Option<String>,
+    },
     #[error("{what}: data interface {port} (link `{link}`, to `{peer}`) is never used: no FromDPDKDevice({port}) or ToDPDKDevice({port})")]
     ClickPortUnused {
         what: String,
@@ -525,6 +566,8 @@ impl WarningKind {
     /// Stable rule name; fixtures under tests/fixtures/topologies/warnings/ are named after it.
     pub fn rule(&self) -> &'static str {
         match self {
+            WarningKind::PycooUnknownKey { .. } => "pycoo-unknown-key",
+            WarningKind::ScriptErrorListUnknownAction { .. } => "script-error-unknown-action",
             WarningKind::ClickPortUnused { .. } => "click-port-unused",
             WarningKind::ClickEngineUnchecked { .. } => "click-engine-unchecked",
         }

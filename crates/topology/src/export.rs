@@ -80,6 +80,7 @@ pub fn to_unified(topology: &Topology, out_dir: &Path) -> TopologyFile {
                 vcpus: Some(v.vcpus),
                 management_mac: v.management_mac.map(|m| m.to_string()),
                 image: v.image.as_ref().map(|p| path_text(p, out_dir)),
+                cpu_model: v.cpu_model.clone(),
             })
             .collect(),
         incoming: point(ip.id.as_str(), ip.link.as_str(), link_mac(&ip.link)),

@@ -306,7 +306,23 @@ fn dpdk_ports(
         }
     }
     for iface in &usage.interfaces {
-        if !used.contains(&iface.port) {
+        if !used.contains(&iface.port) && iface.explicit {
+            // The topology named this port: a function without it would not wire the chain.
+            // Located at the function's first device line (where the port would go).
+            let line = (1..)
+                .map_while(|n| src.line_text(n).map(|t| (n, t)))
+                .find(|(_, t)| t.contains("DPDKDevice"))
+                .map_or(1, |(n, _)| n);
+            findings.errors.push(LoadError::new(
+                ErrorKind::ClickPortMissing {
+                    what: usage.what.clone(),
+                    port: iface.port,
+                    link: iface.link.to_string(),
+                    peer: iface.peer.to_string(),
+                },
+                Some(src.at(line, None)),
+            ));
+        } else if !used.contains(&iface.port) {
             findings.warnings.push(Warning::new(
                 WarningKind::ClickPortUnused {
                     what: usage.what.clone(),
@@ -573,6 +589,7 @@ mod tests {
                     mac: None,
                     peer: NodeId::new("p"),
                     direction: Direction::Ingress,
+                    explicit: false,
                 })
                 .collect(),
             what: "VNF `fw`".to_owned(),

@@ -25,8 +25,14 @@ pub fn to_petgraph(topology: &Topology) -> DiGraph<NodeId, LinkName> {
     graph
 }
 
+/// A DOT string: backslashes and quotes escaped, line breaks as DOT's `\n` (so a label's own
+/// line breaks are not escaped a second time).
 fn quote(text: &str) -> String {
-    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    let escaped = text
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n");
+    format!("\"{escaped}\"")
 }
 
 /// Graphviz DOT: edges labelled with the link name, tail/head labels with the Click ports.
@@ -39,7 +45,7 @@ pub fn to_dot(topology: &Topology) -> String {
         out,
         "  {} [shape=invhouse, label={}];",
         quote(topology.incoming.id.as_str()),
-        quote(&format!("{}\\n(Incoming Point)", topology.incoming.id))
+        quote(&format!("{}\n(Incoming Point)", topology.incoming.id))
     );
     for vnf in &topology.vnfs {
         let function = vnf
@@ -51,7 +57,7 @@ pub fn to_dot(topology: &Topology) -> String {
             out,
             "  {} [shape=box, style=rounded, label={}];",
             quote(vnf.id.as_str()),
-            quote(&format!("{}\\n{}\\n{}", vnf.id, function, vnf.engine))
+            quote(&format!("{}\n{}\n{}", vnf.id, function, vnf.engine))
         );
     }
     for op in &topology.outgoing {
@@ -59,7 +65,7 @@ pub fn to_dot(topology: &Topology) -> String {
             out,
             "  {} [shape=house, label={}];",
             quote(op.id.as_str()),
-            quote(&format!("{}\\n(Outgoing Point)", op.id))
+            quote(&format!("{}\n(Outgoing Point)", op.id))
         );
     }
     let port = |node: &NodeId, link: &LinkName| {

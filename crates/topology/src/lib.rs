@@ -36,8 +36,8 @@ pub use error::{ErrorKind, LoadError, LoadErrors, Location, Warning, WarningKind
 pub use ids::{LinkName, MacAddr, MacParseError, NodeId, TopologyId};
 pub use load::DEFAULT_PYCOO_FUNCTION;
 pub use model::{
-    Direction, DriverKind, EngineSpec, Impairment, Link, Point, ResolvedVnf, SourceFormat,
-    Topology, Variant, Vnf, VnfInterface, VnfOverride,
+    CpuModel, Direction, DriverKind, EngineSpec, Impairment, Link, Point, ResolvedVnf,
+    SourceFormat, Topology, Variant, Vnf, VnfInterface, VnfOverride,
 };
 pub use script::{Action, Script, ScriptEntry};
 pub use traffic::TrafficProfile;
@@ -51,6 +51,9 @@ pub struct LoadOptions {
     pub function_dirs: Vec<PathBuf>,
     /// Check that function, engine and image files exist (off only for parser fuzzing).
     pub check_files: bool,
+    /// A traffic profile file that replaces the topology's (`run PATH --traffic FILE`; a PyCOO
+    /// directory has none of its own). Checked by the same rules, located in that file.
+    pub traffic: Option<PathBuf>,
 }
 
 impl Default for LoadOptions {
@@ -58,6 +61,7 @@ impl Default for LoadOptions {
         LoadOptions {
             function_dirs: builtin_function_dirs(),
             check_files: true,
+            traffic: None,
         }
     }
 }

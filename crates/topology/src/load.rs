@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{ErrorKind, LoadError, LoadErrors};
-use crate::locate::{read_source, SourceText};
+use crate::error::{ErrorKind, LoadError, LoadErrors, Warning, WarningKind};
+use crate::locate::{closest, read_source, SourceText};
 use crate::model::{SourceFormat, Topology};
 use crate::raw::pycoo::{SfcDescriptor, VnfDescriptor};
 use crate::raw::unified::{TopologyFile, TrafficRef};
@@ -46,6 +46,9 @@ pub(crate) fn load_path(path: &Path, opts: &LoadOptions) -> Result<Topology, Loa
         return Err(errs(LoadError::new(ErrorKind::NotATopology { path }, None)));
     }
     let src = read_source(&path).map_err(errs)?;
+    if looks_like_pycoo_vnf(&src.text) {
+        return load_pycoo_vnf(&path, &src, opts);
+    }
     if looks_like_pycoo_sfc(&src.text) {
         let parent = path.parent().unwrap_or(Path::new("/"));
         let dir = if parent.file_name().is_some_and(|n| n == "SFC") {
@@ -66,6 +69,83 @@ fn looks_like_pycoo_sfc(text: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// A PyCOO VNF descriptor (`VNF/<ID>.json`): `INTERFACES` and no SFC keys.
+fn looks_like_pycoo_vnf(text: &str) -> bool {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(map)) => {
+            map.contains_key("INTERFACES")
+                && !map.contains_key("VNFS")
+                && !map.contains_key("CONNECTIONS")
+        }
+        _ => false,
+    }
+}
+
+/// A single VNF started from its descriptor, as PyCOO's `VNF.py` does with `INTERFACES`: its
+/// data NICs on the bridges the descriptor names, in order. To give it traffic, the Incoming
+/// Point `IP` sits on the first interface's bridge and Outgoing Point `OP<k>` on interface k's.
+/// The SCRIPT directory next to `VNF/` (if any) names its function, as for an SFC.
+fn load_pycoo_vnf(
+    path: &Path,
+    src: &SourceText,
+    opts: &LoadOptions,
+) -> Result<Topology, LoadErrors> {
+    let vnf_dir = path.parent().unwrap_or(Path::new("/"));
+    let dir = if vnf_dir.file_name().is_some_and(|n| n == "VNF") {
+        vnf_dir.parent().unwrap_or(vnf_dir)
+    } else {
+        vnf_dir
+    };
+    let desc: VnfDescriptor = src.parse().map_err(errs)?;
+    let id = desc.id.clone().unwrap_or_default();
+    let interfaces = desc.interfaces.clone().unwrap_or_default();
+    if id.is_empty() || interfaces.len() < 2 {
+        let (field, reason) = if id.is_empty() {
+            ("ID", "is missing or empty".to_owned())
+        } else {
+            (
+                "INTERFACES",
+                format!(
+                    "has {} item(s); a VNF started alone needs two or more (traffic enters on the first and leaves on the others)",
+                    interfaces.len()
+                ),
+            )
+        };
+        return Err(errs(LoadError::new(
+            ErrorKind::PycooVnfInvalidField {
+                vnf: id,
+                field: field.to_owned(),
+                reason,
+            },
+            Some(src.find_key(field, 0)),
+        )));
+    }
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let link = |i: usize| interfaces[i].id.clone().unwrap_or_default();
+    let mac = |i: usize| interfaces[i].mac.clone().unwrap_or_default();
+    let mut connections = vec![serde_json::json!({"OLL": "IP", "ILL": id, "ILL_MAC": mac(0)})];
+    let mut ops = Vec::new();
+    for k in 1..interfaces.len() {
+        let op = format!("OP{k}");
+        ops.push(serde_json::json!({"ID": op, "LINK": link(k)}));
+        connections.push(serde_json::json!({"OLL": id, "OLL_MAC": mac(k), "ILL": op}));
+    }
+    let sfc_json = serde_json::json!({
+        "ID": id,
+        "VNFS": [{"ID": id, "PATH": file_name}],
+        "IP": {"ID": "IP", "LINK": link(0)},
+        "OPS": ops,
+        "CONNECTIONS": connections,
+    });
+    let text = serde_json::to_string_pretty(&sfc_json).unwrap_or_default();
+    let sfc_src = SourceText::new(path, text);
+    let sfc: SfcDescriptor = sfc_src.parse().map_err(errs)?;
+    pycoo_from_parts(dir, sfc_src, sfc, opts)
 }
 
 /// The single `*.json` in `dir` (editor back-ups `*~` are skipped); `preferred` breaks ties.
@@ -149,22 +229,23 @@ pub(crate) fn unified_spec(src: SourceText) -> Result<Spec, LoadErrors> {
     let connections = file
         .connections
         .iter()
-        .enumerate()
-        .map(|(index, c)| {
-            let endpoint = c.from == ip_id || op_ids.contains(&&c.to);
-            let link = c.link.clone().or_else(|| {
-                (!endpoint).then(|| {
-                    let name = format!("{}-{}", c.from, c.to);
-                    if name.len() <= crate::names::MAX_LINK_NAME {
-                        name
-                    } else {
-                        format!("l{index}")
-                    }
-                })
-            });
+        .map(|c| {
+            // `"fw:1"`: VNF `fw`, Click port 1 (ids cannot contain `:`).
+            let split = |end: &str| match end.split_once(':') {
+                Some((id, port)) => (id.to_owned(), Some(port.to_owned())),
+                None => (end.to_owned(), None),
+            };
+            let ((from, from_port), (to, to_port)) = (split(&c.from), split(&c.to));
+            let endpoint = from == ip_id || op_ids.contains(&&to);
+            let link = c
+                .link
+                .clone()
+                .or_else(|| (!endpoint).then(|| format!("{from}-{to}")));
             SpecConn {
-                from: Some(c.from.clone()),
-                to: Some(c.to.clone()),
+                from: Some(from),
+                to: Some(to),
+                from_port,
+                to_port,
                 link,
                 from_mac: c.from_mac.clone(),
                 to_mac: c.to_mac.clone(),
@@ -191,6 +272,7 @@ pub(crate) fn unified_spec(src: SourceText) -> Result<Spec, LoadErrors> {
                     vcpus: i64::from(v.vcpus.unwrap_or(DEFAULT_VCPUS)),
                     management_mac: v.management_mac.clone(),
                     image: v.image.clone(),
+                    cpu_model: v.cpu_model.clone(),
                     descriptor: None,
                 })
                 .collect(),
@@ -205,6 +287,7 @@ pub(crate) fn unified_spec(src: SourceText) -> Result<Spec, LoadErrors> {
         benchmark: file.benchmark.clone().unwrap_or_default(),
         script: None,
         errors,
+        warnings: Vec::new(),
         main: src,
     };
     Ok(spec)
@@ -236,6 +319,7 @@ fn pycoo_from_parts(
     opts: &LoadOptions,
 ) -> Result<Topology, LoadErrors> {
     let mut errors = Vec::new();
+    let mut warnings = unknown_key_warnings(&src, true);
 
     let script_file = match pick_descriptor(&dir.join("SCRIPT"), "sfcscript.json") {
         Ok(found) => found,
@@ -245,7 +329,10 @@ fn pycoo_from_parts(
         }
     };
     let script = script_file.and_then(|path| match script::load(&path) {
-        Ok(s) => Some(s),
+        Ok(s) => {
+            warnings.extend(s.warnings.iter().cloned());
+            Some(s)
+        }
         Err(mut e) => {
             errors.append(&mut e.0);
             None
@@ -267,6 +354,7 @@ fn pycoo_from_parts(
         vnf.function = pycoo_function(dir, id, script.as_ref(), opts);
         match read_descriptor(id, &path, &src, &mut errors) {
             Some((desc, dsrc)) => {
+                warnings.extend(unknown_key_warnings(&dsrc, false));
                 vnf.memory_mib = desc.memory.unwrap_or(0);
                 vnf.vcpus = desc.vcpu.unwrap_or(0);
                 vnf.management_mac = desc.management_mac.clone().filter(|m| !m.is_empty());
@@ -303,6 +391,8 @@ fn pycoo_from_parts(
                 .map(|c| SpecConn {
                     from: c.oll.clone(),
                     to: c.ill.clone(),
+                    from_port: None,
+                    to_port: None,
                     link: c.link.clone(),
                     from_mac: c.oll_mac.clone(),
                     to_mac: c.ill_mac.clone(),
@@ -318,9 +408,45 @@ fn pycoo_from_parts(
         benchmark: Default::default(),
         script,
         errors,
+        warnings,
         main: src,
     };
     validate(spec, opts)
+}
+
+/// One warning per key PyCOO would ignore in an SFC (`sfc`) or VNF descriptor, naming the
+/// closest known key there.
+fn unknown_key_warnings(src: &SourceText, sfc: bool) -> Vec<Warning> {
+    crate::raw::pycoo::unknown_keys(&src.text, sfc)
+        .into_iter()
+        .map(|u| {
+            let at = src.find_key(&u.key, 0);
+            Warning::new(
+                WarningKind::PycooUnknownKey {
+                    suggestion: closest(&u.key, u.known.iter().copied()),
+                    place: u.place,
+                    key: u.key,
+                },
+                Some(at),
+            )
+        })
+        .collect()
+}
+
+/// Replaces the spec's traffic profile by the one in `path` (a read error is recorded).
+pub(crate) fn replace_traffic(spec: &mut Spec, path: &Path) {
+    // Recorded in reports: absolute, so a report says which file it was.
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    match read_source(&path) {
+        Err(e) => spec.errors.push(e),
+        Ok(tsrc) => match tsrc.parse::<TrafficProfile>() {
+            Ok(profile) => {
+                spec.traffic = profile;
+                spec.traffic_source = Some(tsrc);
+            }
+            Err(e) => spec.errors.push(e),
+        },
+    }
 }
 
 fn empty_vnf(id: Option<String>) -> SpecVnf {
@@ -332,6 +458,7 @@ fn empty_vnf(id: Option<String>) -> SpecVnf {
         vcpus: 0,
         management_mac: None,
         image: None,
+        cpu_model: None,
         descriptor: None,
     }
 }

@@ -35,9 +35,49 @@ pub struct Topology {
     /// Never empty: an implicit variant named "default" when the file lists none.
     pub variants: Vec<Variant>,
     pub traffic: TrafficProfile,
+    /// The file `traffic` was read from (None: inline in the topology, or the default).
+    pub traffic_file: Option<PathBuf>,
     pub benchmark: BenchmarkSettings,
     /// PyCOO execution script (PyCOO directories only).
     pub script: Option<Script>,
+    /// Findings of loading that do not stop the topology (keys PyCOO ignores, ...); the
+    /// binary prints them with the Click function findings.
+    #[serde(skip)]
+    pub warnings: Vec<crate::error::Warning>,
+}
+
+/// CPU model of a VNF's VM: `host-passthrough`, `host-model`, `maximum`, or a model name
+/// (`SandyBridge`, `qemu64`, ...): letters, digits, `_`, `-`, `.`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(try_from = "String", into = "String")]
+pub struct CpuModel(#[schemars(regex(pattern = r"^[A-Za-z0-9_.-]+$"))] String);
+
+impl CpuModel {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for CpuModel {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let ok = !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+        if ok {
+            Ok(CpuModel(s))
+        } else {
+            Err(format!(
+                "CPU model {s:?} must be host-passthrough, host-model, maximum or a model name ([A-Za-z0-9_.-])"
+            ))
+        }
+    }
+}
+
+impl From<CpuModel> for String {
+    fn from(m: CpuModel) -> String {
+        m.0
+    }
 }
 
 /// Where a topology came from.
@@ -68,6 +108,8 @@ pub struct Vnf {
     pub management_mac: Option<MacAddr>,
     /// Guest image for the VM driver (absolute), when the VNF needs its own.
     pub image: Option<PathBuf>,
+    /// CPU model of its VM (None: the driver's default for the accelerator and boot).
+    pub cpu_model: Option<CpuModel>,
     /// Data interfaces; `interfaces[n].port == n`.
     pub interfaces: Vec<VnfInterface>,
 }
@@ -82,6 +124,10 @@ pub struct VnfInterface {
     /// Node at the other end of the link.
     pub peer: NodeId,
     pub direction: Direction,
+    /// The port was given in the topology (`"to": "fw:1"`), not taken from connection order:
+    /// the function must name it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub explicit: bool,
 }
 
 /// Direction of traffic through an interface, seen from its VNF.

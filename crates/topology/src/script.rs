@@ -10,14 +10,17 @@ use std::str::FromStr;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::{ErrorKind, LoadError, LoadErrors};
+use crate::error::{ErrorKind, LoadError, LoadErrors, Warning, WarningKind};
 use crate::ids::NodeId;
 use crate::locate::{closest, read_source, SourceText};
 
 /// One script: entries in file order (one per VNF block).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Script {
     pub entries: Vec<ScriptEntry>,
+    /// Findings that do not stop the script (unknown actions in error lists, skipped).
+    #[serde(skip)]
+    pub warnings: Vec<Warning>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -168,7 +171,7 @@ pub(crate) fn parse_source(src: &SourceText) -> Result<Script, LoadErrors> {
             continue;
         };
         for (vnf, block) in map {
-            match parse_entry(src, &vnf, block) {
+            match parse_entry(src, &vnf, block, &mut script.warnings) {
                 Ok(entry) => script.entries.push(entry),
                 Err(mut errs) => errors.append(&mut errs),
             }
@@ -181,7 +184,12 @@ pub(crate) fn parse_source(src: &SourceText) -> Result<Script, LoadErrors> {
     }
 }
 
-fn parse_entry(src: &SourceText, vnf: &str, block: Value) -> Result<ScriptEntry, Vec<LoadError>> {
+fn parse_entry(
+    src: &SourceText,
+    vnf: &str,
+    block: Value,
+    warnings: &mut Vec<Warning>,
+) -> Result<ScriptEntry, Vec<LoadError>> {
     let mut errors = Vec::new();
     let Value::Object(block) = block else {
         return Err(vec![LoadError::new(
@@ -216,7 +224,7 @@ fn parse_entry(src: &SourceText, vnf: &str, block: Value) -> Result<ScriptEntry,
                     Some(src.find_key(&key, 0)),
                 )),
             },
-            _ => match parse_task(src, vnf, &key, value) {
+            _ => match parse_task(src, vnf, &key, value, warnings) {
                 Ok(actions) => {
                     if key == "error" || key == "sfcerror" {
                         if entry.error.is_some() {
@@ -253,7 +261,9 @@ fn parse_task(
     vnf: &str,
     task: &str,
     value: Value,
+    warnings: &mut Vec<Warning>,
 ) -> Result<Vec<Action>, Vec<LoadError>> {
+    let error_list = task == "error" || task == "sfcerror";
     let at = || Some(src.find_key(task, 0));
     let Value::Object(steps) = value else {
         return Err(vec![LoadError::new(
@@ -267,6 +277,7 @@ fn parse_task(
     };
     let mut errors = Vec::new();
     let mut numbered: BTreeMap<usize, Action> = BTreeMap::new();
+    let mut skipped: Vec<usize> = Vec::new();
     for (key, action) in &steps {
         let number = key
             .parse::<usize>()
@@ -298,6 +309,20 @@ fn parse_task(
             Ok(action) => {
                 numbered.insert(number, action);
             }
+            // PyCOO's error routine skips actions it does not know; its main routine fails.
+            Err(action) if error_list => {
+                skipped.push(number);
+                warnings.push(Warning::new(
+                    WarningKind::ScriptErrorListUnknownAction {
+                        vnf: vnf.to_owned(),
+                        task: task.to_owned(),
+                        step: key.clone(),
+                        suggestion: closest(&action, Action::NAMES),
+                        action,
+                    },
+                    Some(src.find_pair(key, text)),
+                ));
+            }
             Err(action) => errors.push(LoadError::new(
                 ErrorKind::ScriptUnknownAction {
                     vnf: vnf.to_owned(),
@@ -311,7 +336,9 @@ fn parse_task(
         }
     }
     // PyCOO looks up str(i+1) for i in range(len): the first absent number is a KeyError there.
-    if let Some(missing) = (1..=steps.len()).find(|n| !numbered.contains_key(n)) {
+    if let Some(missing) =
+        (1..=steps.len()).find(|n| !numbered.contains_key(n) && !skipped.contains(n))
+    {
         if errors.is_empty() {
             errors.push(LoadError::new(
                 ErrorKind::ScriptTaskGap {
@@ -371,5 +398,20 @@ mod tests {
         assert!(parse("{}", Path::new("s"))
             .unwrap_err()
             .has("script-invalid"));
+    }
+
+    #[test]
+    fn unknown_actions_fail_a_task_but_are_skipped_in_an_error_list() {
+        let text = r#"[{"x": {"go": {"1": "start"}, "error": {"1": "stpo", "2": "log"}}}]"#;
+        let script = parse(text, Path::new("s.json")).unwrap();
+        let x = script.entry("x").unwrap();
+        assert_eq!(x.error, Some(vec![Action::Log]));
+        assert_eq!(script.warnings.len(), 1);
+        assert_eq!(script.warnings[0].rule(), "script-error-unknown-action");
+        assert!(script.warnings[0].to_string().contains("`stop`"));
+        let bad = r#"[{"x": {"go": {"1": "stpo"}}}]"#;
+        let errors = parse(bad, Path::new("s.json")).unwrap_err();
+        assert_eq!(errors.0[0].rule(), "script-unknown-action");
+        assert!(errors.0[0].to_string().contains("-2"));
     }
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::bench::BenchmarkSettings;
-use crate::error::LoadError;
+use crate::error::{LoadError, Warning};
 use crate::locate::SourceText;
 use crate::model::{DriverKind, Impairment, SourceFormat};
 use crate::raw::unified::VariantEntry;
@@ -81,6 +81,8 @@ pub(crate) struct Spec {
     pub script: Option<Script>,
     /// Errors found while reading descriptors, scripts and profiles.
     pub errors: Vec<LoadError>,
+    /// Findings that do not stop the topology (e.g. keys PyCOO ignores).
+    pub warnings: Vec<Warning>,
 }
 
 pub(crate) struct SpecVnf {
@@ -91,6 +93,7 @@ pub(crate) struct SpecVnf {
     pub vcpus: i64,
     pub management_mac: Option<String>,
     pub image: Option<String>,
+    pub cpu_model: Option<crate::model::CpuModel>,
     /// The PyCOO VNF descriptor the management MAC came from.
     pub descriptor: Option<SourceText>,
 }
@@ -118,6 +121,9 @@ pub(crate) struct SpecPoint {
 pub(crate) struct SpecConn {
     pub from: Option<String>,
     pub to: Option<String>,
+    /// Explicit Click port of `from` / `to` (unified `"fw:1"`), as written after the `:`.
+    pub from_port: Option<String>,
+    pub to_port: Option<String>,
     pub link: Option<String>,
     pub from_mac: Option<String>,
     pub to_mac: Option<String>,

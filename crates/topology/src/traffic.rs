@@ -9,15 +9,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrafficProfile {
-    /// Ethernet frame sizes in bytes (including the 4-byte FCS, as RFC 2544 counts them), or `"imix"` (7×64, 4×570, 1×1518).
+    /// Ethernet frame sizes `run` measures, in bytes including the 4-byte FCS (as RFC 2544
+    /// counts them), and/or `"imix"` (7×64, 4×570, 1×1518), e.g. `[64, 1518, "imix"]`.
+    /// Default `[64]`. TCP needs at least 74 B (headers + the 16-byte test header).
     pub frame_sizes: FrameSizes,
     pub protocol: Protocol,
     pub flows: Flows,
-    /// Offered load for fixed-rate trials.
+    /// Rate of the warm-up traffic sent before each variant is measured.
     pub rate: Rate,
-    /// Measured part of a trial, seconds.
-    pub duration_s: f64,
-    /// Traffic sent before measuring, seconds.
+    /// Traffic sent before measuring each variant, seconds.
     pub warmup_s: f64,
 }
 
@@ -28,37 +28,66 @@ impl Default for TrafficProfile {
             protocol: Protocol::Udp,
             flows: Flows::default(),
             rate: Rate::default(),
-            duration_s: 10.0,
             warmup_s: 1.0,
         }
     }
 }
 
+/// One measured frame size: bytes, or a named mix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum FrameSize {
+    Bytes(u16),
+    Named(NamedMix),
+}
+
+/// A list of frame sizes, or `"imix"` alone (shorthand for `["imix"]`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum FrameSizes {
-    List(Vec<u16>),
+    List(Vec<FrameSize>),
     Named(NamedMix),
 }
 
 impl Default for FrameSizes {
     fn default() -> Self {
-        FrameSizes::List(vec![64, 512, 1518])
+        FrameSizes::List(vec![FrameSize::Bytes(64)])
     }
 }
 
+/// IMIX's 12-frame cycle.
+pub const IMIX_CYCLE: [u16; 12] = [64, 64, 64, 64, 64, 64, 64, 570, 570, 570, 570, 1518];
+
 impl FrameSizes {
-    /// Sizes in send order; IMIX expands to its 12-frame cycle.
-    pub fn sizes(&self) -> Vec<u16> {
+    /// The measured sizes in order (`"imix"` is one entry).
+    pub fn entries(&self) -> Vec<FrameSize> {
         match self {
             FrameSizes::List(list) => list.clone(),
-            FrameSizes::Named(NamedMix::Imix) => {
-                let mut out = vec![64; 7];
-                out.extend([570; 4]);
-                out.push(1518);
-                out
-            }
+            FrameSizes::Named(mix) => vec![FrameSize::Named(*mix)],
         }
+    }
+
+    /// Every frame length sent (IMIX expanded to its cycle).
+    pub fn sizes(&self) -> Vec<u16> {
+        self.entries()
+            .into_iter()
+            .flat_map(|e| match e {
+                FrameSize::Bytes(b) => vec![b],
+                FrameSize::Named(NamedMix::Imix) => IMIX_CYCLE.to_vec(),
+            })
+            .collect()
+    }
+}
+
+impl Protocol {
+    /// Smallest frame (FCS included) that holds Ethernet, IPv4, this protocol's header and the
+    /// generator's 16-byte test header (the traffic crate's `Protocol::min_frame`, tested equal).
+    pub fn min_frame(self) -> u16 {
+        let l4 = match self {
+            Protocol::Udp | Protocol::Icmp => 8,
+            Protocol::Tcp => 20,
+        };
+        (14 + 20 + l4 + 16 + 4).max(64)
     }
 }
 

@@ -70,7 +70,10 @@ fn fw_nat_example_has_three_variants() {
     let topo =
         topology::load(&repo().join("topologies/fw-nat.json")).unwrap_or_else(|e| panic!("{e}"));
     let names: Vec<&str> = topo.variants.iter().map(|v| v.name.as_str()).collect();
-    assert_eq!(names, ["ipfilter", "classifier", "reference-click"]);
+    assert_eq!(
+        names,
+        ["ipfilter", "classifier", "reference-click", "fastclick"]
+    );
     let reference = topo.resolve(topo.variant("reference-click").unwrap());
     assert!(reference
         .iter()
@@ -85,7 +88,7 @@ fn fw_nat_example_has_three_variants() {
         topo.vnf("fw").unwrap().interfaces[1].link.as_str(),
         "fw-nat"
     );
-    assert_eq!(topo.benchmark.frame_sizes, [64, 1518]);
+    assert_eq!(topo.traffic.frame_sizes.sizes(), [64, 1518]);
 }
 
 #[test]
@@ -127,7 +130,110 @@ fn dot_labels_ports() {
         "{dot}"
     );
     assert!(dot.contains("\"src\" -> \"fw\""), "{dot}");
+    // Labels break lines with DOT's `\n`, not a literal backslash.
+    assert!(
+        dot.contains("label=\"fw\\nfirewall-ipfilter.click\\ncoo-click\""),
+        "{dot}"
+    );
+    assert!(!dot.contains("\\\\n"), "{dot}");
     let g = topology::graph::to_petgraph(&topo);
     assert_eq!(g.node_count(), 4);
     assert_eq!(g.edge_count(), 3);
+}
+
+#[test]
+fn pycoo_descriptors_with_long_names_load_unchanged() {
+    let topo = topology::load(&repo().join("tests/fixtures/pycoo/LongNames"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<&str> = topo.vnfs.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids, ["firewall", "forwarder-one", "forwarder-two"]);
+    assert!(topo.link("bridge-fw2").is_some());
+    let bridge = topology::names::bridge_name("cb0001", &topology::LinkName::new("bridge-fw2"));
+    assert!(bridge.len() <= topology::names::IFNAME_MAX, "{bridge}");
+}
+
+#[test]
+fn a_pycoo_vnf_descriptor_starts_alone_between_a_source_and_sinks() {
+    let topo = topology::load(&repo().join("tests/fixtures/pycoo/ClickOnOSvManager/VNF/y.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(topo.vnfs.len(), 1);
+    let y = &topo.vnfs[0];
+    assert_eq!(y.id.as_str(), "y");
+    // Its data NICs in INTERFACES order, on the bridges the descriptor names.
+    let links: Vec<&str> = y.interfaces.iter().map(|i| i.link.as_str()).collect();
+    assert_eq!(links, ["br0", "br1"]);
+    assert_eq!(topo.incoming.link.as_str(), "br0");
+    assert_eq!(topo.outgoing[0].link.as_str(), "br1");
+    // The script next to VNF/ names its function, as for the SFC.
+    let function = topo.resolve(&topo.variants[0])[0].function.clone();
+    assert!(
+        function.ends_with("firewall.click"),
+        "{}",
+        function.display()
+    );
+}
+
+#[test]
+fn a_traffic_file_replaces_the_topology_profile_also_for_pycoo() {
+    let opts = topology::LoadOptions {
+        traffic: Some(repo().join("traffic/tcp.json")),
+        ..Default::default()
+    };
+    let dir = repo().join("tests/fixtures/pycoo/ClickOnOSvManager");
+    let topo = topology::load_with(&dir, &opts).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(topo.traffic.protocol, topology::traffic::Protocol::Tcp);
+    assert!(topo
+        .traffic_file
+        .as_ref()
+        .unwrap()
+        .ends_with("traffic/tcp.json"));
+    // Without it, a PyCOO directory has the default (UDP) profile and no file.
+    let plain = topology::load(&dir).unwrap();
+    assert_eq!(plain.traffic.protocol, topology::traffic::Protocol::Udp);
+    assert!(plain.traffic_file.is_none());
+    // A bad profile is named, located in its own file.
+    let tmp =
+        std::env::temp_dir().join(format!("coo-bench-bad-traffic-{}.json", std::process::id()));
+    std::fs::write(
+        &tmp,
+        r#"{"protocol": "tcp", "flows": {"dst_ip": "8.8.8.8"}}"#,
+    )
+    .unwrap();
+    let opts = topology::LoadOptions {
+        traffic: Some(tmp.clone()),
+        ..Default::default()
+    };
+    let errors = topology::load_with(&dir, &opts).unwrap_err();
+    let _ = std::fs::remove_file(&tmp);
+    assert!(errors.has("address-outside-benchmark-range"), "{errors}");
+    assert!(
+        errors.to_string().contains("coo-bench-bad-traffic"),
+        "{errors}"
+    );
+}
+
+#[test]
+fn explicit_ports_keep_the_wiring_when_connections_are_reordered() {
+    let path = repo().join("tests/fixtures/topologies/valid/explicit-ports.json");
+    let topo = topology::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let links = |topo: &topology::Topology, vnf: &str| -> Vec<String> {
+        let v = topo.vnf(vnf).unwrap();
+        v.interfaces.iter().map(|i| i.link.to_string()).collect()
+    };
+    assert_eq!(links(&topo, "fw"), ["in", "fw-nat"]);
+    assert_eq!(links(&topo, "nat"), ["fw-nat", "out"]);
+    assert!(topo
+        .vnf("nat")
+        .unwrap()
+        .interfaces
+        .iter()
+        .all(|i| i.explicit));
+    // The same connections without ports follow their order (PyCOO's): nat's port 0 would
+    // be its egress.
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace(":0\"", "\"")
+        .replace(":1\"", "\"");
+    let implicit = topology::parse_unified(&text, &path, &Default::default()).unwrap();
+    assert_eq!(links(&implicit, "nat"), ["out", "fw-nat"]);
 }

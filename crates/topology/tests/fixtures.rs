@@ -99,10 +99,23 @@ fn unknown_field_names_field_and_suggestion_with_position() {
         "{text}"
     );
     assert!(text.contains("unknown-field.json:"), "{text}");
-    let errors = topology::load(&fixtures().join("invalid/pycoo/unknown-field.json")).unwrap_err();
+    // PyCOO ignores keys it does not know: a warning naming the closest known key.
+    let topo = topology::load(&fixtures().join("warnings/pycoo-unknown-key.json")).unwrap();
+    let warnings: Vec<String> = topo.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
     assert!(
-        errors.to_string().contains("did you mean `OLL_MAC`?"),
-        "{errors}"
+        warnings[0].contains("unknown key `DESCRIPTION` is ignored"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1].contains("CONNECTIONS[1]: unknown key `OL_MAC`")
+            && warnings[1].contains("did you mean `OLL_MAC`?")
+            && warnings[1].contains("warning[pycoo-unknown-key]"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1].contains("pycoo-unknown-key.json:"),
+        "{warnings:?}"
     );
 }
 

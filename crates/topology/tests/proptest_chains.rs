@@ -105,11 +105,11 @@ proptest! {
                 conns.push(json!({"from": format!("v{j}"), "to": format!("v{i}"), "link": "back"}));
                 "cycle"
             }
-            5 => { conns[k]["to"] = json!("zz"); "unknown-id" }
+            5 => { conns[k]["to"] = json!("zz"); "pycoo-05-unknown-id" }
             6 => {
                 if n < 2 { return Ok(()); }
-                conns[1]["link"] = json!("abcdefghi");
-                "name-too-long"
+                conns[1]["link"] = json!("a.b");
+                "invalid-name"
             }
             7 => { conns[k]["to_mac"] = json!("zz:00:00:00:00:01"); "invalid-mac" }
             8 => { topo["vnfs"][k]["engine"] = json!("kliq"); "unknown-engine" }

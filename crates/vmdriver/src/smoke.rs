@@ -261,6 +261,7 @@ pub fn run_chain(agent: &Path, click: &Path, o: &ChainOptions) -> Result<SmokeRe
     let run_dir = std::env::temp_dir().join(format!("coo-bench-{p}"));
     let specs: Vec<VnfVmSpec> = (0..n)
         .map(|i| VnfVmSpec {
+            cpu_model: None,
             prefix: p.clone(),
             vnf_id: format!("vnf{i}"),
             index: i,

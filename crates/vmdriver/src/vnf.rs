@@ -124,6 +124,9 @@ pub struct VnfVmSpec {
     /// Boot this disk image (through a qcow2 overlay) instead of our kernel + initramfs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk: Option<DiskBoot>,
+    /// CPU model override ([`crate::xml::cpu_element`]); None: the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_model: Option<String>,
 }
 
 /// A VNF booting its own disk image ("bring your own image", e.g. click-on-osv.qcow2): the
@@ -219,6 +222,7 @@ pub fn domain_spec(spec: &VnfVmSpec, vmlinuz: &Path, initramfs: &Path, accel: Ac
             .join("vm")
             .join(format!("{}.console.log", spec.vnf_id)),
         emulator: qemu_binary(),
+        cpu: spec.cpu_model.clone(),
     }
 }
 
@@ -277,6 +281,7 @@ mod tests {
 
     fn spec() -> VnfVmSpec {
         VnfVmSpec {
+            cpu_model: None,
             prefix: "cb1a2b".into(),
             vnf_id: "vnf1".into(),
             index: 1,

@@ -69,6 +69,32 @@ pub struct DomainSpec {
     pub console_log: PathBuf,
     /// QEMU binary.
     pub emulator: PathBuf,
+    /// CPU model override (see [`cpu_element`]); None: the default for accelerator and boot.
+    #[serde(default)]
+    pub cpu: Option<String>,
+}
+
+/// Under TCG, a guest booting its own disk image gets every feature TCG emulates (QEMU's
+/// `max`): OSv (Click-On-OSv) needs more than QEMU's default `qemu64` (PyCOO pinned
+/// SandyBridge for it); our own guest keeps the default.
+pub const TCG_DISK_CPU: &str = "maximum";
+
+/// The `<cpu>` element: `host-passthrough`, `host-model` and `maximum` are libvirt CPU modes,
+/// anything else a model name (custom, fallback allowed, as PyCOO's domain XML). Default:
+/// host-passthrough under KVM, [`TCG_DISK_CPU`] for a disk image under TCG, none otherwise.
+pub fn cpu_element(spec: &DomainSpec) -> Option<String> {
+    let chosen = spec.cpu.as_deref().or(match (spec.accel, &spec.boot) {
+        (Accel::Kvm, _) => Some("host-passthrough"),
+        (Accel::Tcg, BootSpec::Disk { .. }) => Some(TCG_DISK_CPU),
+        (Accel::Tcg, BootSpec::Kernel { .. }) => None,
+    })?;
+    Some(match chosen {
+        "host-passthrough" | "host-model" | "maximum" => format!("  <cpu mode='{chosen}'/>\n"),
+        model => format!(
+            "  <cpu mode='custom' match='exact'><model fallback='allow'>{}</model></cpu>\n",
+            esc(model)
+        ),
+    })
 }
 
 /// Escapes text for XML attribute values and text nodes.
@@ -113,8 +139,8 @@ pub fn domain_xml(spec: &DomainSpec) -> String {
         BootSpec::Disk { .. } => x.push_str("    <boot dev='hd'/>\n"),
     }
     x.push_str("  </os>\n  <features><acpi/></features>\n");
-    if spec.accel == Accel::Kvm {
-        x.push_str("  <cpu mode='host-passthrough'/>\n");
+    if let Some(cpu) = cpu_element(spec) {
+        x.push_str(&cpu);
     }
     x.push_str("  <clock offset='utc'/>\n");
     // A guest that powers off, reboots or crashes is gone: the testbed notices, never a loop.
@@ -165,6 +191,7 @@ mod tests {
 
     fn spec(nics: usize) -> DomainSpec {
         DomainSpec {
+            cpu: None,
             name: "cb1a2b-vnf1".into(),
             accel: Accel::Tcg,
             memory_mib: 512,
@@ -258,5 +285,28 @@ mod tests {
         assert!(x.contains("<boot dev='hd'/>"));
         assert!(!x.contains("<kernel>"));
         assert!(x.contains("type='qcow2'/><source file='/run/coo-bench/r/vnf1.qcow2'/>"));
+    }
+
+    #[test]
+    fn cpu_model_defaults_and_overrides() {
+        // TCG, our kernel: QEMU's default model.
+        let mut s = spec(1);
+        assert!(!domain_xml(&s).contains("<cpu"));
+        // TCG, a disk image (OSv): everything TCG emulates.
+        s.boot = BootSpec::Disk {
+            path: "/r/x.qcow2".into(),
+            format: "qcow2".into(),
+        };
+        assert!(domain_xml(&s).contains("<cpu mode='maximum'/>"));
+        // Overridden per VNF: PyCOO's pinned model.
+        s.cpu = Some("SandyBridge".into());
+        assert!(domain_xml(&s).contains(
+            "<cpu mode='custom' match='exact'><model fallback='allow'>SandyBridge</model></cpu>"
+        ));
+        s.accel = Accel::Kvm;
+        s.cpu = None;
+        assert!(domain_xml(&s).contains("<cpu mode='host-passthrough'/>"));
+        s.cpu = Some("host-model".into());
+        assert!(domain_xml(&s).contains("<cpu mode='host-model'/>"));
     }
 }

@@ -38,6 +38,7 @@ fn chain(run_dir: &std::path::Path) -> Vec<VnfVmSpec> {
         .iter()
         .enumerate()
         .map(|(i, id)| VnfVmSpec {
+            cpu_model: None,
             prefix: "cb00aa".into(),
             vnf_id: (*id).into(),
             index: i,
@@ -144,6 +145,7 @@ fn clean_only_touches_coo_bench_domains() {
     let fake = RecordingVmDriver::new();
     let dir = tempfile::tempdir().unwrap();
     let spec = |name: &str| DomainSpec {
+        cpu: None,
         name: name.into(),
         accel: Accel::Tcg,
         memory_mib: 64,

@@ -100,9 +100,16 @@ pub enum Event<'a> {
 
 /// Prints an event as one line (or more for multi-line results) on stdout.
 pub fn print_event(e: &Event<'_>) {
+    for line in event_lines(e) {
+        println!("{line}");
+    }
+}
+
+/// The lines [`print_event`] prints (callers that keep stdout for JSON print them elsewhere).
+pub fn event_lines(e: &Event<'_>) -> Vec<String> {
     match e {
-        Event::Skipped { vnf } => println!("[{vnf}] skipped: no endpoint for this VNF"),
-        Event::ErrorRoutine { vnf } => println!("[{vnf}] running error list"),
+        Event::Skipped { vnf } => vec![format!("[{vnf}] skipped: no endpoint for this VNF")],
+        Event::ErrorRoutine { vnf } => vec![format!("[{vnf}] running error list")],
         Event::Step(s) => {
             let tag = match s.phase {
                 Phase::Task => String::new(),
@@ -111,13 +118,12 @@ pub fn print_event(e: &Event<'_>) {
             let status = if s.ok { "ok" } else { "FAILED" };
             let mut lines = s.detail.lines();
             let first = lines.next().unwrap_or("");
-            println!(
+            let mut out = vec![format!(
                 "[{}] {tag}{}. {}: {status}: {first}",
                 s.vnf, s.number, s.action
-            );
-            for l in lines {
-                println!("    {l}");
-            }
+            )];
+            out.extend(lines.map(|l| format!("    {l}")));
+            out
         }
     }
 }

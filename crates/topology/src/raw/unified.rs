@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::bench::BenchmarkSettings;
 use crate::ids::optional_mac_schema;
-use crate::model::{DriverKind, Impairment};
+use crate::model::{CpuModel, DriverKind, Impairment};
 use crate::traffic::TrafficProfile;
 
 /// A coo-bench topology: a chain of Click VNFs between one Incoming Point and Outgoing Points.
@@ -46,7 +46,7 @@ pub struct TopologyFile {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VnfEntry {
-    /// VNF id: ASCII letters, digits, `_`, `-`; at most 6 bytes (it is part of interface names).
+    /// VNF id: ASCII letters, digits, `_`, `-`; any length (long ids are shortened in host names).
     pub id: String,
     /// Click function file (relative to the topology file).
     pub function: String,
@@ -65,13 +65,20 @@ pub struct VnfEntry {
     /// Guest image for the VM driver (relative to the topology file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// CPU model of the VNF's VM: `host-passthrough`, `host-model`, `maximum` (everything the
+    /// accelerator offers; QEMU's `max`), or a QEMU/libvirt model name such as `SandyBridge`
+    /// (PyCOO's) or `qemu64`. Default: `host-passthrough` under KVM; under TCG `maximum` for a
+    /// VNF that boots its own image (OSv needs more than QEMU's default model), else QEMU's
+    /// default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_model: Option<CpuModel>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PointEntry {
     pub id: String,
-    /// Bridge of the point (default: the point's id); at most 8 bytes.
+    /// Bridge of the point (default: the point's id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
     /// MAC of the host bridge (NIEP `LINK_MAC`).
@@ -83,11 +90,13 @@ pub struct PointEntry {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectionEntry {
-    /// Node traffic leaves from (PyCOO `OLL`): the Incoming Point or a VNF.
+    /// Node traffic leaves from (PyCOO `OLL`): the Incoming Point or a VNF. `"fw:1"` names
+    /// the VNF's Click port too (checked against its function), so reordering connections
+    /// cannot rewire the chain; without it ports follow connection order (PyCOO's).
     pub from: String,
-    /// Node traffic enters (PyCOO `ILL`): a VNF or an Outgoing Point.
+    /// Node traffic enters (PyCOO `ILL`): a VNF or an Outgoing Point; `"fw:0"` as in `from`.
     pub to: String,
-    /// Bridge between two VNFs (default `<from>-<to>` when that fits 8 bytes, else `l<index>`).
+    /// Bridge between two VNFs (default `<from>-<to>`).
     /// Not allowed on connections from the Incoming Point or to an Outgoing Point: they use the
     /// point's link.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,4 +1,4 @@
-//! Graph: PyCOO's graphValidation (-7..-11), one bridge per link (op-fan-in, duplicate-link),
+//! Graph: PyCOO's graphValidation (-7..-11), one bridge per point link (duplicate-link),
 //! then reachability and cycles on a sound structure.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -21,7 +21,7 @@ pub(super) fn connection_links(conns: &[SpecConn]) -> Vec<&String> {
         .collect()
 }
 
-/// -7..-11 (PyCOO) plus op-fan-in and duplicate-link (ours).
+/// -7..-11 (PyCOO) plus duplicate-link (ours).
 pub(super) fn pycoo_graph(
     ck: &mut Checker<'_>,
     parts: Parts<'_>,
@@ -72,16 +72,9 @@ pub(super) fn pycoo_graph(
         if incoming == 0 {
             let at = ck.at_pair(keys.id, id);
             ck.push(ErrorKind::PycooOutgoingNeverReached { op: id.clone() }, at);
-        } else if incoming > 1 {
-            let at = ck.at_pair(keys.id, id);
-            ck.push(
-                ErrorKind::OutgoingFanIn {
-                    op: id.clone(),
-                    count: incoming,
-                },
-                at,
-            );
         }
+        // Several connections into one OP (fan-in) are fine, as in PyCOO: the senders share
+        // the OP's bridge.
         if let Some(link) = &op.link {
             if conn_links.contains(&link) {
                 let at = ck.spec.main.find_nth_pair(keys.link, link, 1);

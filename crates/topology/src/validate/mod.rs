@@ -126,7 +126,10 @@ impl Ids {
     }
 }
 
-pub(crate) fn validate(spec: Spec, opts: &LoadOptions) -> Result<Topology, LoadErrors> {
+pub(crate) fn validate(mut spec: Spec, opts: &LoadOptions) -> Result<Topology, LoadErrors> {
+    if let Some(path) = &opts.traffic {
+        crate::load::replace_traffic(&mut spec, path);
+    }
     let mut ck = Checker {
         spec: &spec,
         opts,
@@ -138,9 +141,17 @@ pub(crate) fn validate(spec: Spec, opts: &LoadOptions) -> Result<Topology, LoadE
     let ids = structure::ids(&mut ck, parts);
     naming::names(&mut ck, parts, &ids);
     let good = structure::connections(&mut ck, parts, &ids);
+    structure::explicit_ports(&mut ck, parts, &ids);
     let macs = macs::macs(&mut ck, parts);
     let conn_links = graph::connection_links(parts.conns);
-    graph::pycoo_graph(&mut ck, parts, &ids, &conn_links);
+    // PyCOO runs graphValidation (-7..-11) only when structureValidation (-1..-6) passed.
+    let structure_failed = ck
+        .errors
+        .iter()
+        .any(|e| matches!(e.kind.pycoo_code(), Some(-6..=-1)));
+    if !structure_failed {
+        graph::pycoo_graph(&mut ck, parts, &ids, &conn_links);
+    }
     if ck.errors.is_empty() {
         graph::reachability_and_cycles(&mut ck, parts, &ids, &good);
     }
@@ -194,6 +205,7 @@ pub(super) mod testing {
         let opts = LoadOptions {
             function_dirs: Vec::new(),
             check_files: false,
+            traffic: None,
         };
         let mut ck = Checker {
             spec: &spec,

@@ -62,22 +62,36 @@ pub(super) fn build(
         .map(|(((vnf, function), engine), image)| {
             let id = NodeId::new(vnf.id.clone().unwrap_or_default());
             let mut interfaces = Vec::new();
-            for link in &links {
-                let (peer, mac, direction) = if link.from == id {
-                    (&link.to, link.from_mac, Direction::Egress)
+            // (interface, explicit port) in connection order.
+            let mut given: Vec<Option<usize>> = Vec::new();
+            for (link, conn) in links.iter().zip(parts.conns) {
+                let (peer, mac, direction, port) = if link.from == id {
+                    (&link.to, link.from_mac, Direction::Egress, &conn.from_port)
                 } else if link.to == id {
-                    (&link.from, link.to_mac, Direction::Ingress)
+                    (&link.from, link.to_mac, Direction::Ingress, &conn.to_port)
                 } else {
                     continue;
                 };
+                given.push(port.as_ref().and_then(|p| p.parse().ok()));
                 interfaces.push(VnfInterface {
                     port: interfaces.len(),
                     link: link.name.clone(),
                     mac,
                     peer: peer.clone(),
                     direction,
+                    explicit: port.is_some(),
                 });
             }
+            // Explicit ports keep their number; the others fill the free numbers in
+            // connection order (PyCOO's order when none is given).
+            let mut free = (0..interfaces.len()).filter(|n| !given.contains(&Some(*n)));
+            for (itf, port) in interfaces.iter_mut().zip(&given) {
+                itf.port = match port {
+                    Some(n) => *n,
+                    None => free.next().unwrap_or(itf.port),
+                };
+            }
+            interfaces.sort_by_key(|i| i.port);
             Vnf {
                 id,
                 function: function.unwrap_or_default(),
@@ -86,6 +100,7 @@ pub(super) fn build(
                 vcpus: u32::try_from(vnf.vcpus).unwrap_or(DEFAULT_VCPUS),
                 management_mac: mac(&vnf.management_mac),
                 image,
+                cpu_model: vnf.cpu_model.clone(),
                 interfaces,
             }
         })
@@ -102,7 +117,9 @@ pub(super) fn build(
         links,
         variants,
         traffic: spec.traffic.clone(),
+        traffic_file: spec.traffic_source.as_ref().map(|t| t.path.clone()),
         benchmark: spec.benchmark.clone(),
         script: spec.script.clone(),
+        warnings: spec.warnings.clone(),
     }
 }

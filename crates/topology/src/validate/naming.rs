@@ -1,5 +1,6 @@
-//! Names: ids and links become parts of Linux interface and bridge names, so their characters
-//! and lengths are limited, and the names derived from them must not collide.
+//! Names: ids and links become parts of Linux interface, bridge and namespace names, so their
+//! characters are limited (any length: long names are shortened, see [`crate::names`]), and the
+//! names derived from them must not collide.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,7 +10,7 @@ use crate::error::ErrorKind;
 use crate::ids::{LinkName, NodeId};
 use crate::names;
 
-/// Characters and lengths of every id and link name.
+/// Characters of every id and link name.
 pub(super) fn names(ck: &mut Checker<'_>, parts: Parts<'_>, ids: &Ids) {
     let keys = ck.spec.keys;
     let mut named: Vec<(String, String, bool)> = Vec::new(); // (what, name, is_link)
@@ -37,43 +38,11 @@ pub(super) fn names(ck: &mut Checker<'_>, parts: Parts<'_>, ids: &Ids) {
         let at = ck.at_pair(if is_link { keys.link } else { keys.id }, &name);
         if !names::valid_chars(&name) {
             ck.push(ErrorKind::InvalidName { what, name }, at);
-            continue;
-        }
-        let (max, why) = if is_link {
-            (
-                names::MAX_LINK_NAME,
-                format!(
-                    "bridge `{}` must fit 15 bytes with a {}-byte run prefix",
-                    names::bridge_name(names::EXAMPLE_PREFIX, &LinkName::new(name.as_str())),
-                    names::RUN_PREFIX_LEN
-                ),
-            )
-        } else {
-            (
-                names::MAX_NODE_ID,
-                format!(
-                    "interface `{}` must fit 15 bytes with a {}-byte run prefix",
-                    names::interface_name(names::EXAMPLE_PREFIX, &NodeId::new(name.as_str()), 0),
-                    names::RUN_PREFIX_LEN
-                ),
-            )
-        };
-        if name.len() > max {
-            ck.push(
-                ErrorKind::NameTooLong {
-                    what,
-                    len: name.len(),
-                    name,
-                    max,
-                    why,
-                },
-                at,
-            );
         }
     }
 }
 
-/// Derived interface and bridge names must fit Linux's limit and not collide.
+/// Derived interface and bridge names must not collide.
 pub(super) fn derived_names(
     ck: &mut Checker<'_>,
     parts: Parts<'_>,
@@ -110,19 +79,8 @@ pub(super) fn derived_names(
         ));
     }
     for (name, owner) in derived {
-        if name.len() > names::IFNAME_MAX {
-            let at = ck.spec.main.file();
-            ck.push(
-                ErrorKind::NameTooLong {
-                    what: "derived interface name".to_owned(),
-                    len: name.len(),
-                    name,
-                    max: names::IFNAME_MAX,
-                    why: format!("{owner}: Linux limits interface names to 15 bytes"),
-                },
-                at,
-            );
-        } else if let Some(first) = seen.get(&name) {
+        // Lengths always fit (`names` shortens long names); only equality can go wrong.
+        if let Some(first) = seen.get(&name) {
             let at = ck.spec.main.file();
             ck.push(
                 ErrorKind::NameCollision {
@@ -165,12 +123,10 @@ mod tests {
     }
 
     #[test]
-    fn ids_too_long_for_an_interface_name() {
-        let json = GOOD.replace(r#""a""#, r#""abcdefghijklmnop""#);
-        assert!(
-            all(&json).contains(&"name-too-long".to_owned()),
-            "{:?}",
-            all(&json)
-        );
+    fn names_of_any_length_pass() {
+        let json = GOOD
+            .replace(r#""a""#, r#""a-very-long-firewall-name""#)
+            .replace(r#""link": "ab""#, r#""link": "bridge-from-the-firewall""#);
+        assert_eq!(all(&json), Vec::<String>::new());
     }
 }

@@ -3,8 +3,10 @@
 use std::net::Ipv4Addr;
 
 use super::Checker;
+use crate::bench::BenchmarkMode;
 use crate::error::ErrorKind;
 use crate::spec::SpecConn;
+use crate::traffic::FrameSize;
 
 pub(super) fn impairments(ck: &mut Checker<'_>, conns: &[SpecConn]) {
     for (index, conn) in conns.iter().enumerate() {
@@ -70,26 +72,48 @@ pub(super) fn settings(ck: &mut Checker<'_>) {
     if traffic.flows.count == 0 {
         bad.push(("traffic.flows.count", "must be at least 1".to_owned()));
     }
-    let sizes = traffic.frame_sizes.sizes();
-    if sizes.is_empty() {
+    if traffic.frame_sizes.entries().is_empty() {
         bad.push(("traffic.frame_sizes", "must not be empty".to_owned()));
     }
-    for size in sizes.iter().chain(bench.frame_sizes.iter()) {
-        if !(60..=9216).contains(size) {
+    for size in traffic.frame_sizes.entries() {
+        let FrameSize::Bytes(size) = size else {
+            continue;
+        };
+        if !(60..=9216).contains(&size) {
             bad.push((
-                "frame_sizes",
+                "traffic.frame_sizes",
                 format!("{size} is not within 60..=9216 bytes"),
             ));
+        } else if size < traffic.protocol.min_frame() {
+            // Never silently measured at another size.
+            let at = src.find_key("frame_sizes", 0);
+            ck.push(
+                ErrorKind::FrameTooSmall {
+                    size,
+                    protocol: format!("{:?}", traffic.protocol).to_uppercase(),
+                    min: traffic.protocol.min_frame(),
+                },
+                at,
+            );
         }
-    }
-    if traffic.duration_s.is_nan() || traffic.duration_s <= 0.0 {
-        bad.push(("traffic.duration_s", "must be > 0".to_owned()));
     }
     if traffic.warmup_s.is_nan() || traffic.warmup_s < 0.0 {
         bad.push(("traffic.warmup_s", "must be >= 0".to_owned()));
     }
-    if bench.frame_sizes.is_empty() {
-        bad.push(("benchmark.frame_sizes", "must not be empty".to_owned()));
+    if matches!(
+        bench.mode,
+        BenchmarkMode::FixedRate | BenchmarkMode::Latency
+    ) {
+        let at = ck.spec.main.find_key("mode", 0);
+        ck.push(
+            ErrorKind::UnsupportedMode {
+                mode: serde_json::to_value(bench.mode)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+            },
+            at,
+        );
     }
     if bench.trial_duration_s.is_nan() || bench.trial_duration_s <= 0.0 {
         bad.push(("benchmark.trial_duration_s", "must be > 0".to_owned()));

@@ -132,6 +132,7 @@ pub(super) fn connections(ck: &mut Checker<'_>, parts: Parts<'_>, ids: &Ids) -> 
             ck.push(ErrorKind::PycooDuplicateConnection { index, first }, at);
             continue;
         }
+        // PyCOO: an OLL/ILL that is not the kind its place needs (undeclared included) is -5.
         let mut unknown = false;
         for (field, id) in [(keys.from, from), (keys.to, to)] {
             if ids.kind_of(id).is_none() {
@@ -139,9 +140,10 @@ pub(super) fn connections(ck: &mut Checker<'_>, parts: Parts<'_>, ids: &Ids) -> 
                 let suggestion = closest(id, ids.kinds.keys().map(String::as_str));
                 let at = ck.spec.main.find_nth_pair(field, id, 0);
                 ck.push(
-                    ErrorKind::UnknownId {
+                    ErrorKind::PycooConnectionUnknownId {
+                        index,
+                        field: field.to_owned(),
                         id: id.clone(),
-                        context: format!("connection {index} `{field}`"),
                         suggestion,
                     },
                     at,
@@ -149,16 +151,6 @@ pub(super) fn connections(ck: &mut Checker<'_>, parts: Parts<'_>, ids: &Ids) -> 
             }
         }
         if unknown {
-            continue;
-        }
-        if from == to {
-            ck.push(
-                ErrorKind::PycooSelfLoop {
-                    index,
-                    node: from.clone(),
-                },
-                at,
-            );
             continue;
         }
         let (fk, tk) = (ids.kind_of(from), ids.kind_of(to));
@@ -200,6 +192,17 @@ pub(super) fn connections(ck: &mut Checker<'_>, parts: Parts<'_>, ids: &Ids) -> 
             ck.push(kind, at);
             continue;
         }
+        // After the endpoint kinds, as in PyCOO (-10 is a graph rule there).
+        if from == to {
+            ck.push(
+                ErrorKind::PycooSelfLoop {
+                    index,
+                    node: from.clone(),
+                },
+                at,
+            );
+            continue;
+        }
         if ck.spec.require_macs {
             let mut wanted = Vec::new();
             if tk == Some(Kind::Vnf) && conn.to_mac.is_none() {
@@ -223,6 +226,58 @@ pub(super) fn connections(ck: &mut Checker<'_>, parts: Parts<'_>, ids: &Ids) -> 
         good.push(index);
     }
     good
+}
+
+/// Explicit Click ports (`"fw:1"`): only on VNF ends, a number below the VNF's interface
+/// count, each used once per VNF.
+pub(super) fn explicit_ports(ck: &mut Checker<'_>, parts: Parts<'_>, ids: &Ids) {
+    let conns = parts.conns;
+    let mut taken: BTreeMap<(String, usize), usize> = BTreeMap::new();
+    for (index, conn) in conns.iter().enumerate() {
+        for (id, port) in [(&conn.from, &conn.from_port), (&conn.to, &conn.to_port)] {
+            let (Some(id), Some(port)) = (id, port) else {
+                continue;
+            };
+            let endpoint = format!("{id}:{port}");
+            let mut bad = |reason: String| {
+                let at = ck.at_conn(conns, index);
+                ck.push(
+                    ErrorKind::InvalidPort {
+                        index,
+                        endpoint: endpoint.clone(),
+                        reason,
+                    },
+                    at,
+                );
+            };
+            if ids.kind_of(id) != Some(Kind::Vnf) {
+                bad("only a VNF end names a port (a point has one interface)".to_owned());
+                continue;
+            }
+            let count = conns
+                .iter()
+                .filter(|c| c.from.as_deref() == Some(id) || c.to.as_deref() == Some(id))
+                .count();
+            let Some(n) = port
+                .parse::<usize>()
+                .ok()
+                .filter(|n| n.to_string() == *port)
+            else {
+                bad(format!("`{port}` is not a port number 0..{count}"));
+                continue;
+            };
+            if n >= count {
+                bad(format!(
+                    "`{id}` has {count} interfaces (ports 0..={})",
+                    count.saturating_sub(1)
+                ));
+            } else if let Some(first) = taken.insert((id.clone(), n), index) {
+                bad(format!(
+                    "port {n} of `{id}` is already wired by connection {first}"
+                ));
+            }
+        }
+    }
 }
 
 pub(super) fn kind_label(kind: Kind) -> &'static str {
@@ -285,7 +340,7 @@ mod tests {
             r#"{"from": "a", "to": "b", "link": "ab"}"#,
             r#"{"from": "a", "to": "c", "link": "ab"}"#,
         );
-        assert_eq!(all(&json), ["unknown-id"]);
+        assert_eq!(all(&json), ["pycoo-05-unknown-id"]);
         let json = good_with(
             r#"{"from": "a", "to": "b", "link": "ab"}"#,
             r#"{"from": "a", "to": "a", "link": "ab"}"#,
@@ -304,12 +359,12 @@ mod tests {
             r#"{"from": "b", "to": "sink"}"#,
             r#"{"from": "b", "to": "src"}"#,
         );
-        assert_eq!(all(&json), ["pycoo-07-ip-as-target"]);
+        assert_eq!(all(&json), ["pycoo-05-ip-as-target"]);
         let json = good_with(
             r#"{"from": "b", "to": "sink"}"#,
             r#"{"from": "b", "to": "sink"}, {"from": "sink", "to": "a", "link": "x"}"#,
         );
-        assert_eq!(all(&json), ["pycoo-08-op-as-source"]);
+        assert_eq!(all(&json), ["pycoo-05-op-as-source"]);
         let json = good_with(r#""link": "ab""#, r#""link": null"#);
         // A VNF-to-VNF connection without a link gets a generated one in the unified format.
         assert_eq!(all(&json), Vec::<String>::new());

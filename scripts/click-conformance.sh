@@ -3,9 +3,10 @@
 #
 #   scripts/click-conformance.sh [REFCLICK_SRC] [COO_CLICK_BINARY]
 #
-# REFCLICK_SRC (default /work/refclick) is a kohler/click source tree with test/ and an
-# installed bin/ (clicktest, click-buildtool, click-flatten... are taken from there so that
-# %require lines are judged exactly as for the reference). Prints one line per test
+# REFCLICK_SRC (default /work/refclick) is a kohler/click source tree with test/. The
+# reference's installed tools (clicktest, click-buildtool, click-flatten...) are taken from
+# COO_BENCH_REFERENCE_BIN (default REFCLICK_SRC/install/bin) so that %require lines are
+# judged exactly as for the reference. Prints one line per test
 # (PASS/FAIL/SKIP/TIMEOUT) and a summary; per-test logs go to $OUT (default
 # target/click-conformance).
 set -u
@@ -18,7 +19,8 @@ TIMEOUT=${TIMEOUT:-60}
 # would silently resolve to the reference's own binary).
 COO=$(realpath "$COO")
 [ -d "$REF/test" ] || { echo "reference Click source tree not found: $REF" >&2; exit 2; }
-REFBIN=$REF/install/bin
+REFBIN=${COO_BENCH_REFERENCE_BIN:-$REF/install/bin}
+[ -x "$REFBIN/clicktest" ] || { echo "reference clicktest not found in $REFBIN (set COO_BENCH_REFERENCE_BIN)" >&2; exit 2; }
 mkdir -p "$OUT"
 SHIM=$(mktemp -d)
 trap 'rm -rf "$SHIM"' EXIT

@@ -136,6 +136,7 @@ fn build_ipsum_packet(
     let mut ecn: Option<u8> = None;
     let mut ip_hl: Option<usize> = None;
     let mut tcp_off: Option<usize> = None;
+    let mut aggregate: Option<u32> = None;
     for (f, v) in fields.iter().zip(vals) {
         let v = v.as_str();
         if v == "-" {
@@ -191,6 +192,7 @@ fn build_ipsum_packet(
                 ecn = Some(e);
             }
             "icmp_code" => icmp = Some((icmp.map(|x| x.0).unwrap_or(0), v.parse().ok()?)),
+            "aggregate" => aggregate = Some(v.parse().ok()?),
             _ => {}
         }
     }
@@ -295,6 +297,9 @@ fn build_ipsum_packet(
         pkt.anno[PAINT_ANNO_OFFSET] = c;
     }
     pkt.set_dst_ip_anno(dst.to_be_bytes());
+    if let Some(a) = aggregate {
+        pkt.set_anno_u32(crate::packet::AGGREGATE_ANNO_OFFSET, a);
+    }
     Some((pkt, count.max(1)))
 }
 

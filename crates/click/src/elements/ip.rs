@@ -26,6 +26,7 @@ pub fn register(r: &mut Registry) {
         "LinearIPLookup",
         "RadixIPLookup",
         "DirectIPLookup",
+        "RangeIPLookup",
     ] {
         r.register(c, move || Box::new(IPLookup::new(c)));
     }
@@ -926,8 +927,13 @@ impl Element for IPEncap {
             let (d, anno) = ip_or_anno(b.str("DST"))?;
             self.dst = d.unwrap_or_default();
             self.use_dst_anno = anno;
-            self.sport = b.u64("SPORT")?.unwrap_or(0) as u16;
-            self.dport = b.u64("DPORT")?.unwrap_or(0) as u16;
+            let port = |k: &str| -> Result<u16, String> {
+                let v = b.str(k).unwrap_or("0");
+                super::extra::parse_port_in(v, "udp", cx)
+                    .ok_or_else(|| format!("{k}: invalid port '{v}'"))
+            };
+            self.sport = port("SPORT")?;
+            self.dport = port("DPORT")?;
             self.cksum = b.bool("CHECKSUM")?.unwrap_or(true);
         } else {
             let b = bind(
@@ -1509,8 +1515,7 @@ fn ip_pair(ip: &[u8]) -> (Ipv4Addr, Ipv4Addr) {
     )
 }
 
-/// Click's AGGREGATE_ANNO offset.
-const AGGREGATE_ANNO_OFFSET: usize = 20;
+use crate::packet::AGGREGATE_ANNO_OFFSET;
 
 impl Element for IPPrint {
     fn class_name(&self) -> &'static str {

@@ -3,7 +3,9 @@
 use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
 
+pub mod analysis;
 pub mod classify;
+pub mod clipboard;
 pub mod conf_b_misc;
 pub mod dumps;
 pub mod ether;
@@ -15,6 +17,7 @@ pub mod extra_script;
 pub mod extra_vlan;
 pub mod ip;
 pub mod rewriter;
+pub mod shaping;
 pub mod standard;
 
 /// Register every built-in class.
@@ -27,6 +30,9 @@ pub fn register_all(r: &mut Registry) {
     rewriter::register(r);
     extra::register(r);
     conf_b_misc::register(r);
+    shaping::register(r);
+    analysis::register(r);
+    r.register("Clipboard", || Box::<clipboard::Clipboard>::default());
 }
 
 /// Split `batch` in place: packets for which `keep` returns false are removed and returned.

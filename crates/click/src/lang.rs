@@ -947,6 +947,26 @@ impl<'a, 'r> Parser<'a, 'r> {
         let mut o = expand(&outs);
         let mut i = expand(&ins);
         if many {
+            // `x => (group) => y`: a group's port counts are known, so single portless ends
+            // connect as many ports as the group has.
+            let group_ports = |e: usize, inputs: bool| match &body.decls[e].class {
+                ClassRef::Compound(c) if c.name == "group" => c.overloads.first().map(|o| {
+                    if inputs {
+                        o.ninputs
+                    } else {
+                        o.noutputs
+                    }
+                }),
+                _ => None,
+            };
+            if o.len() == 1 && o[0].1 == usize::MAX && i.len() == 1 && i[0].1 == usize::MAX {
+                let n = group_ports(i[0].0, true)
+                    .or_else(|| group_ports(o[0].0, false))
+                    .unwrap_or(1)
+                    .max(1);
+                o = (0..n).map(|p| (o[0].0, p)).collect();
+                i = (0..n).map(|p| (i[0].0, p)).collect();
+            }
             // `=>`: with a single portless end, assign [0..n).
             if o.len() == 1 && o[0].1 == usize::MAX && i.len() > 1 {
                 o = (0..i.len()).map(|p| (o[0].0, p)).collect();
@@ -1305,9 +1325,21 @@ fn expand_one(
     let vars = Rc::new(vars);
     let prefix = list[i].name.clone();
     let base = list.len();
+    // A group `( ... )` is no scope in Click: its named elements belong to the enclosing
+    // compound (anonymous ones keep the group prefix so their numbers cannot collide).
+    let outer = match prefix.rfind('/') {
+        Some(k) => format!("{}/", &prefix[..k]),
+        None => String::new(),
+    };
+    let is_group = def.name == "group";
     for d in &ov.body.decls {
+        let name = if is_group && !d.pseudo && !d.name.contains('@') {
+            format!("{outer}{}", d.name)
+        } else {
+            format!("{prefix}/{}", d.name)
+        };
         list.push(Pending {
-            name: format!("{prefix}/{}", d.name),
+            name,
             class: d.class.clone(),
             config: substitute(&d.config, &vars),
             landmark: d.landmark.clone(),

@@ -213,6 +213,11 @@ fn build_ipsum_packet(
             _ => 0,
         }
     };
+    // An explicit ip_len shorter than the headers cuts the packet there, as in Click.
+    let thl = match (ip_len, &payload) {
+        (Some(l), None) => thl.min(l.saturating_sub(ip_hl.unwrap_or(20))),
+        _ => thl,
+    };
     let pl = payload
         .as_ref()
         .map(|p| p.len())

@@ -226,7 +226,15 @@ pub fn parse_port_in(s: &str, proto: &str, cx: &crate::ConfigureCx<'_>) -> Optio
 fn portinfo_lookup(conf: &str, want: &str, proto: &str) -> Option<u16> {
     for arg in crate::args::split_args(conf) {
         let w = crate::args::split_words(&arg);
-        if w.len() < 2 || w[0].starts_with('#') || w[0] != want {
+        // `NAME PORT[/PROTO] [ALIAS...] [# COMMENT]`
+        let names: Vec<&String> = w
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, n)| n)
+            .take_while(|n| !n.starts_with('#'))
+            .collect();
+        if w.len() < 2 || !names.iter().any(|n| *n == want) {
             continue;
         }
         let (num, p) = match w[1].split_once('/') {

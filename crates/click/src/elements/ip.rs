@@ -759,7 +759,20 @@ impl Element for IPLookup {
                     .iter()
                     .position(|x| x.addr == r.addr && x.mask == r.mask);
                 match (exists, name) {
-                    (Some(_), "add") => return Err("conflict with existing route".into()),
+                    (Some(i), "add") => {
+                        let x = &self.routes[i];
+                        let gw = if x.gw != 0 {
+                            Ipv4Addr::from(x.gw).to_string()
+                        } else {
+                            "-".into()
+                        };
+                        return Err(format!(
+                            "conflict with existing route '{}/{} {gw} {}'",
+                            Ipv4Addr::from(x.addr & x.mask),
+                            x.mask.count_ones(),
+                            x.out
+                        ));
+                    }
                     (Some(i), _) => self.routes[i] = r,
                     (None, _) => self.routes.push(r),
                 }

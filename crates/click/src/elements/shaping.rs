@@ -1,5 +1,6 @@
-//! Rate shaping: BandwidthRatedUnqueue, BandwidthRatedSplitter, Shaper/BandwidthShaper and
-//! LinkUnqueue, on a token bucket that refills in whole 1 ms ticks like Click's.
+//! Rate shaping and scheduling: BandwidthRatedUnqueue, BandwidthRatedSplitter,
+//! Shaper/BandwidthShaper and LinkUnqueue (on a token bucket that refills in whole 1 ms ticks
+//! like Click's), TimedSink and StrideSched.
 
 use super::bool_str;
 use crate::args::{bind, Kind};
@@ -21,6 +22,97 @@ pub fn register(r: &mut Registry) {
     r.register("BandwidthShaper", || Box::new(Shaper::new(true)));
     r.register("LinkUnqueue", || Box::<LinkUnqueue>::default());
     r.register("TimedSink", || Box::<TimedSink>::default());
+    r.register("StrideSched", || Box::<StrideSched>::default());
+}
+
+/// StrideSched(TICKETS0, TICKETS1, ...): pulls from its inputs in proportion to their tickets
+/// (stride scheduling, Click's order on ties).
+#[derive(Default)]
+pub struct StrideSched {
+    /// (pass, stride) per input.
+    clients: Vec<(u32, u32)>,
+    /// Inputs with tickets, by pass.
+    list: Vec<usize>,
+}
+
+impl StrideSched {
+    const STRIDE1: u32 = 1 << 16;
+    const MAX_TICKETS: u32 = 1 << 15;
+
+    fn insert(&mut self, c: usize) {
+        let pass = self.clients[c].0;
+        let gt = |a: u32, b: u32| (a.wrapping_sub(b) as i32) > 0;
+        let at = self
+            .list
+            .iter()
+            .position(|&o| !gt(pass, self.clients[o].0))
+            .unwrap_or(self.list.len());
+        self.list.insert(at, c);
+    }
+}
+
+impl Element for StrideSched {
+    fn class_name(&self) -> &'static str {
+        "StrideSched"
+    }
+    fn port_count(&self) -> &'static str {
+        "1-/1"
+    }
+    fn processing(&self) -> &'static str {
+        "l/l"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let a = crate::args::split_args(conf);
+        if a.len() != cx.ninputs {
+            return Err(format!(
+                "need {} arguments, one per input port",
+                cx.ninputs
+            ));
+        }
+        self.clients.clear();
+        for (i, t) in a.iter().enumerate() {
+            let t = crate::args::parse_i64(t).ok_or_else(|| {
+                format!("argument {i} should be number of tickets (integer)")
+            })?;
+            if t < 0 {
+                return Err(format!("argument {i} (number of tickets) must be >= 0"));
+            }
+            let t = (t as u32).min(Self::MAX_TICKETS);
+            let stride = if t > 0 { Self::STRIDE1 / t } else { 0 };
+            self.clients.push((stride, stride));
+        }
+        self.list.clear();
+        for i in (0..self.clients.len()).rev() {
+            if self.clients[i].1 > 0 {
+                self.insert(i);
+            }
+        }
+        Ok(())
+    }
+    fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
+        let mut out = Vec::new();
+        while out.len() < max {
+            let mut visited = 0;
+            let mut got = None;
+            while visited < self.list.len() && got.is_none() {
+                let c = self.list[visited];
+                got = ctx.pull(c, 1).pop();
+                let (pass, stride) = self.clients[c];
+                self.clients[c].0 = pass.wrapping_add(stride);
+                visited += 1;
+            }
+            let stridden: Vec<usize> = self.list.drain(..visited).collect();
+            for c in stridden {
+                self.insert(c);
+            }
+            match got {
+                Some(p) => out.push(p),
+                None => break,
+            }
+        }
+        out
+    }
+    any_impl!();
 }
 
 /// TimedSink([INTERVAL]): pulls and drops one packet every INTERVAL (default 0.5 s).

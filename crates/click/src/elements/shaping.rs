@@ -23,6 +23,81 @@ pub fn register(r: &mut Registry) {
     r.register("LinkUnqueue", || Box::<LinkUnqueue>::default());
     r.register("TimedSink", || Box::<TimedSink>::default());
     r.register("StrideSched", || Box::<StrideSched>::default());
+    r.register("DelayShaper", || Box::<DelayShaper>::default());
+}
+
+/// DelayShaper(DELAY): a pull element holding each packet until DELAY after its timestamp
+/// (set to now when zero); its "non-empty" signal is on only while a packet is (nearly)
+/// ready or upstream has packets, so the puller downstream can sleep.
+#[derive(Default)]
+pub struct DelayShaper {
+    delay: Timestamp,
+    held: Option<Packet>,
+}
+
+impl Element for DelayShaper {
+    fn class_name(&self) -> &'static str {
+        "DelayShaper"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn processing(&self) -> &'static str {
+        "l/l"
+    }
+    fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(conf, &[("DELAY", Kind::Mp)])?;
+        self.delay = Timestamp::from_secs_f64(b.time("DELAY")?.unwrap_or(0.0));
+        Ok(())
+    }
+    fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        ctx.set_signal(true);
+        Ok(())
+    }
+    fn is_empty_notifier(&self) -> bool {
+        true
+    }
+    /// The task only relays "upstream became non-empty" to the puller downstream.
+    fn has_task(&self) -> bool {
+        true
+    }
+    fn run_task(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        ctx.set_signal(true);
+        false
+    }
+    fn run_timer(&mut self, _id: u32, ctx: &mut Ctx<'_>) {
+        ctx.set_signal(true);
+    }
+    fn pull(&mut self, _port: usize, _max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
+        let now = ctx.now();
+        if self.held.is_none() {
+            if let Some(mut p) = ctx.pull(0, 1).pop() {
+                if p.timestamp.sec() == 0 {
+                    p.timestamp = now;
+                }
+                p.timestamp = p.timestamp + self.delay;
+                self.held = Some(p);
+            }
+        }
+        match self.held.take() {
+            Some(mut p) if p.timestamp <= now => {
+                p.timestamp = now;
+                return vec![p];
+            }
+            Some(p) => {
+                ctx.schedule_timer(0, p.timestamp);
+                ctx.set_signal(false);
+                self.held = Some(p);
+            }
+            None if !ctx.upstream_active() => ctx.set_signal(false),
+            None => {}
+        }
+        Vec::new()
+    }
+    fn cleanup(&mut self, _ctx: &mut Ctx<'_>) {
+        self.held = None;
+    }
+    any_impl!();
 }
 
 /// StrideSched(TICKETS0, TICKETS1, ...): pulls from its inputs in proportion to their tickets

@@ -4,6 +4,7 @@ use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
 
 pub mod analysis;
+pub mod bypass;
 pub mod classify;
 pub mod clipboard;
 pub mod conf_b_misc;
@@ -32,6 +33,7 @@ pub fn register_all(r: &mut Registry) {
     conf_b_misc::register(r);
     shaping::register(r);
     analysis::register(r);
+    r.register("Bypass", || Box::<bypass::Bypass>::default());
     r.register("Clipboard", || Box::<clipboard::Clipboard>::default());
 }
 

@@ -123,5 +123,21 @@ HEAD
     grep '^PASS ' "$OUT/results.txt" | sed -E 's/^PASS (.*)/`\1`/' | paste -sd, - | sed 's/,/, /g'
     printf '\n### skipped (%d)\n\n' "$skip"
     grep '^SKIP ' "$OUT/results.txt" | sed -E 's/^SKIP (.*)/`\1`/' | paste -sd, - | sed 's/,/, /g'
+    cat <<'TAIL'
+
+## Reading the failures
+- *Click's C++ unit-test elements*: `BigintTest`, `VectorTest`, `HashTableTest`, ... exercise
+  Click's C++ library classes; they have no meaning for a Rust engine.
+- *missing element class*: classes coo-click does not implement yet; the engine's `Registry`
+  takes them as they are written.
+- *behaviour differs*: the first difference clicktest reported (expected vs. got), or the
+  command that failed and its first error line.
+
+## Our own differential suite
+`tests/click_differential.rs` runs the cases in `tests/fixtures/click/diff/` through coo-click
+and compares with outputs recorded from reference Click (commands in
+`tests/fixtures/click/diff/README.md`); with `COO_BENCH_REFERENCE_CLICK` set it also runs both
+engines live and compares them.
+TAIL
 } > "$DOC"
 echo "wrote $DOC"

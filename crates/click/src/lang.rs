@@ -950,13 +950,11 @@ impl<'a, 'r> Parser<'a, 'r> {
             // `x => (group) => y`: a group's port counts are known, so single portless ends
             // connect as many ports as the group has.
             let group_ports = |e: usize, inputs: bool| match &body.decls[e].class {
-                ClassRef::Compound(c) if c.name == "group" => c.overloads.first().map(|o| {
-                    if inputs {
-                        o.ninputs
-                    } else {
-                        o.noutputs
-                    }
-                }),
+                ClassRef::Compound(c) if c.name == "group" => {
+                    c.overloads
+                        .first()
+                        .map(|o| if inputs { o.ninputs } else { o.noutputs })
+                }
                 _ => None,
             };
             if o.len() == 1 && o[0].1 == usize::MAX && i.len() == 1 && i[0].1 == usize::MAX {

@@ -241,9 +241,10 @@ impl Core {
 
     pub(crate) fn take_deferred_writes_for(&self, idx: usize) -> Vec<(String, String)> {
         let mut all = self.deferred_writes.borrow_mut();
-        let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut *all).into_iter().partition(|(h, _)| {
-            Self::split_handler(h).0.and_then(|e| self.find_element(e)) == Some(idx)
-        });
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut *all).into_iter().partition(|(h, _)| {
+                Self::split_handler(h).0.and_then(|e| self.find_element(e)) == Some(idx)
+            });
         *all = rest;
         mine.into_iter()
             .map(|(h, v)| (Self::split_handler(&h).1.to_string(), v))

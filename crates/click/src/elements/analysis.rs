@@ -199,7 +199,9 @@ impl Element for TimeFilter {
         }
         let ends = [ts("END")?, ts("END_AFTER")?, ts("INTERVAL")?];
         if ends.iter().flatten().count() > 1 {
-            return Err("END, END_AFTER, END_AFTER_INIT, and INTERVAL are mutually exclusive".into());
+            return Err(
+                "END, END_AFTER, END_AFTER_INIT, and INTERVAL are mutually exclusive".into(),
+            );
         }
         match ends {
             [Some(t), _, _] => self.last = t,
@@ -405,7 +407,11 @@ impl AggregateCounter {
         let mut s = format!(
             "!IPAggregate 1.0\n!num_nonzero {}\n!{} {}\n",
             self.counts.values().filter(|c| **c > 0).count(),
-            if self.bytes { "num_bytes" } else { "num_packets" },
+            if self.bytes {
+                "num_bytes"
+            } else {
+                "num_packets"
+            },
             total
         );
         let _ = ctx;

@@ -64,8 +64,7 @@ impl Element for Clipboard {
                 .split_once('/')
                 .filter(|(o, l)| !o.is_empty() && !l.is_empty())
                 .ok_or_else(|| format!("range {i}: expected '/' between offset and length"))?;
-            let (Some(o), Some(l)) = (crate::args::parse_u64(o), crate::args::parse_u64(l))
-            else {
+            let (Some(o), Some(l)) = (crate::args::parse_u64(o), crate::args::parse_u64(l)) else {
                 return Err(format!("range {i}: invalid offset or length"));
             };
             let (o, l) = (o as usize, l as usize);

@@ -906,7 +906,9 @@ impl Script {
                                 ctx.schedule_timer(TIMER, at);
                                 self.pos -= 1;
                             }
-                            None => script_error(ctx, self.error_context(), "syntax error at 'wait'"),
+                            None => {
+                                script_error(ctx, self.error_context(), "syntax error at 'wait'")
+                            }
                         }
                         break;
                     }

@@ -139,21 +139,17 @@ impl Element for StrideSched {
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let a = crate::args::split_args(conf);
         if a.len() != cx.ninputs {
-            return Err(format!(
-                "need {} arguments, one per input port",
-                cx.ninputs
-            ));
+            return Err(format!("need {} arguments, one per input port", cx.ninputs));
         }
         self.clients.clear();
         for (i, t) in a.iter().enumerate() {
-            let t = crate::args::parse_i64(t).ok_or_else(|| {
-                format!("argument {i} should be number of tickets (integer)")
-            })?;
+            let t = crate::args::parse_i64(t)
+                .ok_or_else(|| format!("argument {i} should be number of tickets (integer)"))?;
             if t < 0 {
                 return Err(format!("argument {i} (number of tickets) must be >= 0"));
             }
             let t = (t as u32).min(Self::MAX_TICKETS);
-            let stride = if t > 0 { Self::STRIDE1 / t } else { 0 };
+            let stride = Self::STRIDE1.checked_div(t).unwrap_or(0);
             self.clients.push((stride, stride));
         }
         self.list.clear();
@@ -286,10 +282,10 @@ impl TokenBucket {
         let need = t.saturating_mul(self.scale);
         if self.tokens >= need {
             0
-        } else if self.per_tick == 0 {
-            i64::MAX / 4
+        } else if let Some(n) = std::num::NonZeroU64::new(self.per_tick) {
+            (need - self.tokens).div_ceil(n.get()) as i64
         } else {
-            ((need - self.tokens + self.per_tick - 1) / self.per_tick) as i64
+            i64::MAX / 4
         }
     }
 }
@@ -546,7 +542,10 @@ impl Element for Shaper {
                 } else {
                     v.trim().parse::<f64>().ok()
                 };
-                Some(r.map(|r| self.rate = r).ok_or_else(|| "expected rate".into()))
+                Some(
+                    r.map(|r| self.rate = r)
+                        .ok_or_else(|| "expected rate".into()),
+                )
             }
             "reset" => {
                 self.start = None;

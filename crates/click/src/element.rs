@@ -180,6 +180,8 @@ pub struct ConfigureCx<'a> {
     pub elements: &'a [(String, String, String)],
     /// Warnings to print (without failing).
     pub warnings: Vec<String>,
+    /// Plain messages to print in the element's "While configuring" context (Message).
+    pub messages: Vec<String>,
 }
 
 impl ConfigureCx<'_> {

@@ -773,6 +773,7 @@ impl Router {
                 addrs: &addrs,
                 elements: &infos,
                 warnings: Vec::new(),
+                messages: Vec::new(),
             };
             if let Err(m) = elems[i].configure(&flat.elements[i].config, &mut cx) {
                 errors.push(format!(
@@ -784,6 +785,14 @@ impl Router {
             }
             for w in cx.warnings {
                 warnings.push(format!("{}: warning: {}", flat.elements[i].landmark, w));
+            }
+            for m in cx.messages {
+                let body: String = m.lines().map(|l| format!("\n  {l}")).collect();
+                warnings.push(format!(
+                    "{}: While configuring {}:{body}",
+                    flat.elements[i].landmark,
+                    decl(i)
+                ));
             }
         }
         let mut env = opts.env;

@@ -180,6 +180,8 @@ pub struct ConfigureCx<'a> {
     pub elements: &'a [(String, String, String)],
     /// Warnings to print (without failing).
     pub warnings: Vec<String>,
+    /// Plain messages to print in the element's "While configuring" context (Message).
+    pub messages: Vec<String>,
 }
 
 impl ConfigureCx<'_> {
@@ -326,6 +328,11 @@ impl<'a> Ctx<'a> {
     /// Call a write handler from element code.
     pub fn call_write(&mut self, handler: &str, value: &str) -> Result<(), String> {
         self.core.call_write(handler, value, Some(self.idx))
+    }
+    /// Take the writes to this element's own handlers that were deferred because the element
+    /// was busy (e.g. a Script it called back wrote one); the element applies them itself.
+    pub fn take_own_deferred_writes(&mut self) -> Vec<(String, String)> {
+        self.core.take_deferred_writes_for(self.idx)
     }
     /// Number of connected inputs of this element.
     pub fn ninputs(&self) -> usize {

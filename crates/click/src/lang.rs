@@ -151,6 +151,9 @@ struct Lexer<'a> {
     pos: usize,
     line: u32,
     file: String,
+    /// A file named by a line directive inside a configuration string: it takes effect at
+    /// the next token, after the element being declared got its landmark.
+    pending_file: Option<String>,
     peeked: Option<(Tok, u32)>,
 }
 
@@ -188,22 +191,7 @@ impl<'a> Lexer<'a> {
                     self.pos += 1;
                 }
                 let l = String::from_utf8_lossy(&self.s[start + 1..self.pos]).to_string();
-                let mut w = l.split_whitespace();
-                let first = w.next().unwrap_or("");
-                let first = if first == "line" {
-                    w.next().unwrap_or("")
-                } else {
-                    first
-                };
-                if let Ok(n) = first.parse::<u32>() {
-                    self.line = n.saturating_sub(1);
-                    if let Some(f) = w.next() {
-                        let f = f.trim_matches('"');
-                        if !f.is_empty() {
-                            self.file = f.to_string();
-                        }
-                    }
-                }
+                self.line_directive(&l);
             } else {
                 return;
             }
@@ -226,6 +214,9 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex(&mut self) -> (Tok, u32) {
+        if let Some(f) = self.pending_file.take() {
+            self.file = f;
+        }
         self.skip_space();
         let line = self.line;
         let s = self.s;
@@ -297,17 +288,51 @@ impl<'a> Lexer<'a> {
         (t, line)
     }
 
-    /// Raw text up to the matching `close` (after the opening one was consumed).
+    /// A cpp line directive (`# 12 "file"`, `#line 12`; text after the `#`): the next line
+    /// is line 12 of that file.
+    fn line_directive(&mut self, l: &str) {
+        let mut w = l.split_whitespace();
+        let first = w.next().unwrap_or("");
+        let first = if first == "line" {
+            w.next().unwrap_or("")
+        } else {
+            first
+        };
+        if let Ok(n) = first.parse::<u32>() {
+            self.line = n.saturating_sub(1);
+            if let Some(f) = w.next() {
+                let f = f.trim_matches('"');
+                if !f.is_empty() {
+                    self.file = f.to_string();
+                }
+            }
+        }
+    }
+
+    /// Raw text up to the matching `close` (after the opening one was consumed). Line
+    /// directives inside it are applied and left out of the text, as in Click.
     fn raw_until(&mut self, open: u8, close: u8) -> Result<String, ()> {
         debug_assert!(self.peeked.is_none());
         let s = self.s;
-        let start = self.pos;
+        let mut seg = self.pos;
+        let mut text: Vec<u8> = Vec::new();
         let mut depth = 0;
         let mut quote = 0u8;
         while self.pos < s.len() {
             let c = s[self.pos];
             if c == b'\n' {
                 self.line += 1;
+            }
+            if quote == 0 && c == b'#' && self.pos > 0 && s[self.pos - 1] == b'\n' {
+                text.extend_from_slice(&s[seg..self.pos]);
+                let d = self.pos;
+                while self.pos < s.len() && s[self.pos] != b'\n' {
+                    self.pos += 1;
+                }
+                let l = String::from_utf8_lossy(&s[d + 1..self.pos]).to_string();
+                self.line_directive(&l);
+                seg = self.pos;
+                continue;
             }
             if quote != 0 {
                 if c == b'\\' && quote == b'"' {
@@ -336,9 +361,9 @@ impl<'a> Lexer<'a> {
                 depth += 1;
             } else if c == close {
                 if depth == 0 {
-                    let v = String::from_utf8_lossy(&s[start..self.pos]).to_string();
+                    text.extend_from_slice(&s[seg..self.pos]);
                     self.pos += 1;
-                    return Ok(v);
+                    return Ok(String::from_utf8_lossy(&text).into_owned());
                 }
                 depth -= 1;
             }
@@ -668,7 +693,12 @@ impl<'a, 'r> Parser<'a, 'r> {
     fn opt_config(&mut self, line: u32) -> String {
         if *self.lx.peek() == Tok::LParen {
             self.lx.next();
-            match self.lx.raw_until(b'(', b')') {
+            let file = self.lx.file.clone();
+            let r = self.lx.raw_until(b'(', b')');
+            if self.lx.file != file {
+                self.lx.pending_file = Some(std::mem::replace(&mut self.lx.file, file));
+            }
+            match r {
                 Ok(c) => return c.trim().to_string(),
                 Err(()) => self.err(line, "unterminated configuration string"),
             }
@@ -947,6 +977,24 @@ impl<'a, 'r> Parser<'a, 'r> {
         let mut o = expand(&outs);
         let mut i = expand(&ins);
         if many {
+            // `x => (group) => y`: a group's port counts are known, so single portless ends
+            // connect as many ports as the group has.
+            let group_ports = |e: usize, inputs: bool| match &body.decls[e].class {
+                ClassRef::Compound(c) if c.name == "group" => {
+                    c.overloads
+                        .first()
+                        .map(|o| if inputs { o.ninputs } else { o.noutputs })
+                }
+                _ => None,
+            };
+            if o.len() == 1 && o[0].1 == usize::MAX && i.len() == 1 && i[0].1 == usize::MAX {
+                let n = group_ports(i[0].0, true)
+                    .or_else(|| group_ports(o[0].0, false))
+                    .unwrap_or(1)
+                    .max(1);
+                o = (0..n).map(|p| (o[0].0, p)).collect();
+                i = (0..n).map(|p| (i[0].0, p)).collect();
+            }
             // `=>`: with a single portless end, assign [0..n).
             if o.len() == 1 && o[0].1 == usize::MAX && i.len() > 1 {
                 o = (0..i.len()).map(|p| (o[0].0, p)).collect();
@@ -1144,6 +1192,7 @@ pub fn parse_with_defines(
             pos: 0,
             line: 1,
             file: file.to_string(),
+            pending_file: None,
             peeked: None,
         },
         is_class,
@@ -1305,9 +1354,21 @@ fn expand_one(
     let vars = Rc::new(vars);
     let prefix = list[i].name.clone();
     let base = list.len();
+    // A group `( ... )` is no scope in Click: its named elements belong to the enclosing
+    // compound (anonymous ones keep the group prefix so their numbers cannot collide).
+    let outer = match prefix.rfind('/') {
+        Some(k) => format!("{}/", &prefix[..k]),
+        None => String::new(),
+    };
+    let is_group = def.name == "group";
     for d in &ov.body.decls {
+        let name = if is_group && !d.pseudo && !d.name.contains('@') {
+            format!("{outer}{}", d.name)
+        } else {
+            format!("{prefix}/{}", d.name)
+        };
         list.push(Pending {
-            name: format!("{prefix}/{}", d.name),
+            name,
             class: d.class.clone(),
             config: substitute(&d.config, &vars),
             landmark: d.landmark.clone(),

@@ -20,6 +20,8 @@ pub const PAINT_ANNO_OFFSET: usize = 16;
 pub const ICMP_PARAMPROB_ANNO_OFFSET: usize = 17;
 /// Click's FIX_IP_SRC_ANNO_OFFSET.
 pub const FIX_IP_SRC_ANNO_OFFSET: usize = 19;
+/// Click's AGGREGATE_ANNO offset (a 4-byte flow/aggregate number).
+pub const AGGREGATE_ANNO_OFFSET: usize = 20;
 /// Click's VLAN_TCI_ANNO_OFFSET.
 pub const VLAN_TCI_ANNO_OFFSET: usize = 20;
 /// Click's EXTRA_PACKETS_ANNO_OFFSET.

@@ -239,6 +239,18 @@ impl Core {
         }
     }
 
+    pub(crate) fn take_deferred_writes_for(&self, idx: usize) -> Vec<(String, String)> {
+        let mut all = self.deferred_writes.borrow_mut();
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut *all).into_iter().partition(|(h, _)| {
+                Self::split_handler(h).0.and_then(|e| self.find_element(e)) == Some(idx)
+            });
+        *all = rest;
+        mine.into_iter()
+            .map(|(h, v)| (Self::split_handler(&h).1.to_string(), v))
+            .collect()
+    }
+
     fn split_handler(name: &str) -> (Option<&str>, &str) {
         match name.rfind('.') {
             Some(i) => (Some(&name[..i]), &name[i + 1..]),
@@ -761,6 +773,7 @@ impl Router {
                 addrs: &addrs,
                 elements: &infos,
                 warnings: Vec::new(),
+                messages: Vec::new(),
             };
             if let Err(m) = elems[i].configure(&flat.elements[i].config, &mut cx) {
                 errors.push(format!(
@@ -772,6 +785,14 @@ impl Router {
             }
             for w in cx.warnings {
                 warnings.push(format!("{}: warning: {}", flat.elements[i].landmark, w));
+            }
+            for m in cx.messages {
+                let body: String = m.lines().map(|l| format!("\n  {l}")).collect();
+                warnings.push(format!(
+                    "{}: While configuring {}:{body}",
+                    flat.elements[i].landmark,
+                    decl(i)
+                ));
             }
         }
         let mut env = opts.env;

@@ -108,8 +108,13 @@ impl Element for Message {
         let msg = a.first().map(|m| args::unquote(m)).unwrap_or_default();
         match a.get(1).map(|t| t.trim().to_ascii_lowercase()) {
             Some(t) if t == "error" => Err(msg),
-            _ => {
+            Some(t) if t == "warning" => {
                 cx.warnings.push(msg);
+                Ok(())
+            }
+            // Click's default type is a plain message.
+            _ => {
+                cx.messages.push(msg);
                 Ok(())
             }
         }

@@ -136,6 +136,7 @@ fn build_ipsum_packet(
     let mut ecn: Option<u8> = None;
     let mut ip_hl: Option<usize> = None;
     let mut tcp_off: Option<usize> = None;
+    let mut aggregate: Option<u32> = None;
     for (f, v) in fields.iter().zip(vals) {
         let v = v.as_str();
         if v == "-" {
@@ -191,6 +192,7 @@ fn build_ipsum_packet(
                 ecn = Some(e);
             }
             "icmp_code" => icmp = Some((icmp.map(|x| x.0).unwrap_or(0), v.parse().ok()?)),
+            "aggregate" => aggregate = Some(v.parse().ok()?),
             _ => {}
         }
     }
@@ -210,6 +212,11 @@ fn build_ipsum_packet(
             }
             _ => 0,
         }
+    };
+    // An explicit ip_len shorter than the headers cuts the packet there, as in Click.
+    let thl = match (ip_len, &payload) {
+        (Some(l), None) => thl.min(l.saturating_sub(ip_hl.unwrap_or(20))),
+        _ => thl,
     };
     let pl = payload
         .as_ref()
@@ -295,6 +302,9 @@ fn build_ipsum_packet(
         pkt.anno[PAINT_ANNO_OFFSET] = c;
     }
     pkt.set_dst_ip_anno(dst.to_be_bytes());
+    if let Some(a) = aggregate {
+        pkt.set_anno_u32(crate::packet::AGGREGATE_ANNO_OFFSET, a);
+    }
     Some((pkt, count.max(1)))
 }
 

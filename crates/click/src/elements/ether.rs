@@ -743,6 +743,8 @@ pub struct ARPQuerier {
     table: HashMap<[u8; 4], ([u8; 6], Timestamp)>,
     pending: HashMap<[u8; 4], Vec<Packet>>,
     capacity: usize,
+    /// Packets held per unresolved address (0: only the total CAPACITY limits).
+    entry_capacity: usize,
     queries: u64,
     responses: u64,
     drops: u64,
@@ -852,10 +854,8 @@ impl Element for ARPQuerier {
             }
         };
         self.eth = eth_arg(&b, "ETH", cx)?;
-        self.capacity = b
-            .u64("CAPACITY")?
-            .or(b.u64("ENTRY_PACKET_CAPACITY")?)
-            .unwrap_or(2048) as usize;
+        self.capacity = b.u64("CAPACITY")?.unwrap_or(2048) as usize;
+        self.entry_capacity = b.u64("ENTRY_PACKET_CAPACITY")?.unwrap_or(0) as usize;
         self.broadcast_poll = b.bool("BROADCAST_POLL")?.unwrap_or(false);
         self.timeout = b.time("TIMEOUT")?.unwrap_or(300.0);
         self.poll_timeout = b.time("POLL_TIMEOUT")?.unwrap_or(60.0);
@@ -939,7 +939,10 @@ impl Element for ARPQuerier {
                 None => {
                     let p_ts = p.timestamp;
                     let total: usize = self.pending.values().map(|v| v.len()).sum();
-                    if total >= self.capacity {
+                    let held = self.pending.get(&nh).map_or(0, |v| v.len());
+                    if total >= self.capacity
+                        || (self.entry_capacity > 0 && held >= self.entry_capacity)
+                    {
                         // a table drop in Click (`stats`, not the `drops` handler)
                         self.table_drops += 1;
                     } else {

@@ -193,6 +193,63 @@ pub fn parse_port(s: &str) -> Option<u16> {
     Some(v)
 }
 
+/// A TCP/UDP port as an element in `cx`'s scope reads it: a number, a name declared by a
+/// `PortInfo` in the element's compound or an enclosing one (innermost wins), or a
+/// well-known name. `proto` is `"tcp"` or `"udp"`.
+pub fn parse_port_in(s: &str, proto: &str, cx: &crate::ConfigureCx<'_>) -> Option<u16> {
+    let s = s.trim();
+    if let Some(v) = crate::args::parse_u64(s) {
+        return u16::try_from(v).ok();
+    }
+    let mut scope = cx.name;
+    loop {
+        scope = match scope.rfind('/') {
+            Some(i) => &scope[..i],
+            None => "",
+        };
+        for (name, class, conf) in cx.elements {
+            let parent = name.rfind('/').map_or("", |i| &name[..i]);
+            if class != "PortInfo" || parent != scope {
+                continue;
+            }
+            if let Some(p) = portinfo_lookup(conf, s, proto) {
+                return Some(p);
+            }
+        }
+        if scope.is_empty() {
+            return parse_port(s);
+        }
+    }
+}
+
+/// `NAME PORT[/PROTO] [COMMENT]` entries of a PortInfo configuration; `#` starts a comment.
+fn portinfo_lookup(conf: &str, want: &str, proto: &str) -> Option<u16> {
+    for arg in crate::args::split_args(conf) {
+        let w = crate::args::split_words(&arg);
+        // `NAME PORT[/PROTO] [ALIAS...] [# COMMENT]`
+        let names: Vec<&String> = w
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, n)| n)
+            .take_while(|n| !n.starts_with('#'))
+            .collect();
+        if w.len() < 2 || !names.iter().any(|n| *n == want) {
+            continue;
+        }
+        let (num, p) = match w[1].split_once('/') {
+            Some((n, p)) => (n, Some(p)),
+            None => (w[1].as_str(), None),
+        };
+        if p.is_none_or(|p| p.eq_ignore_ascii_case(proto)) {
+            if let Some(v) = crate::args::parse_u64(num).and_then(|v| u16::try_from(v).ok()) {
+                return Some(v);
+            }
+        }
+    }
+    None
+}
+
 /// IPv4 address from 4 bytes at `off` of `b` (None when out of range).
 pub fn ip_at(b: &[u8], off: usize) -> Option<Ipv4Addr> {
     let s = b.get(off..off.checked_add(4)?)?;

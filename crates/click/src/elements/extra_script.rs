@@ -75,6 +75,9 @@ enum Done {
 /// Script / DriverManager element.
 pub struct Script {
     driver_class: bool,
+    /// Steps run by the driver itself (a DriverManager's start and stop requests) report
+    /// errors without Click's "While executing" context.
+    bare_errors: bool,
     ty: Type,
     insns: Vec<Insn>,
     vars: Vec<(String, String)>,
@@ -96,6 +99,7 @@ impl Script {
     pub fn new(driver: bool) -> Self {
         Script {
             driver_class: driver,
+            bare_errors: false,
             ty: Type::Active,
             insns: Vec::new(),
             vars: Vec::new(),
@@ -263,7 +267,7 @@ impl Script {
                 Ok(v) => Some(v),
                 Err(e) => {
                     let (_, m) = call_error(&e, h, false);
-                    script_error(ctx, self.class_name(), &m);
+                    script_error(ctx, self.error_context(), &m);
                     Some(String::new())
                 }
             };
@@ -812,7 +816,7 @@ impl Script {
                     match created {
                         Ok(w) => self.stdout = Some(w),
                         Err(e) => {
-                            script_error(ctx, self.class_name(), &format!("stdout: {e}"));
+                            script_error(ctx, self.error_context(), &format!("stdout: {e}"));
                             return;
                         }
                     }
@@ -843,7 +847,7 @@ impl Script {
                                 self.files.len() - 1
                             }
                             Err(e) => {
-                                script_error(ctx, self.class_name(), &format!("{file}: {e}"));
+                                script_error(ctx, self.error_context(), &format!("{file}: {e}"));
                                 return;
                             }
                         }
@@ -902,7 +906,9 @@ impl Script {
                                 ctx.schedule_timer(TIMER, at);
                                 self.pos -= 1;
                             }
-                            None => script_error(ctx, self.class_name(), "syntax error at 'wait'"),
+                            None => {
+                                script_error(ctx, self.error_context(), "syntax error at 'wait'")
+                            }
                         }
                         break;
                     }
@@ -963,7 +969,7 @@ impl Script {
                                 } else {
                                     format!("While calling '{}':\n  {m}", call.trim())
                                 };
-                                script_error(ctx, self.class_name(), &m);
+                                script_error(ctx, self.error_context(), &m);
                                 None
                             }
                         }
@@ -1003,7 +1009,7 @@ impl Script {
                             } else {
                                 format!("While calling '{}':\n  {m}", call.trim())
                             };
-                            script_error(ctx, self.class_name(), &m);
+                            script_error(ctx, self.error_context(), &m);
                         }
                     }
                 }
@@ -1025,7 +1031,7 @@ impl Script {
                                 self.write_status = -22;
                                 format!("While calling '{}':\n  {m}", call.trim())
                             };
-                            script_error(ctx, self.class_name(), &m);
+                            script_error(ctx, self.error_context(), &m);
                         }
                     }
                 }
@@ -1054,7 +1060,7 @@ impl Script {
                             None => {
                                 script_error(
                                     ctx,
-                                    self.class_name(),
+                                    self.error_context(),
                                     &format!("bad condition '{}'", cond.trim()),
                                 );
                                 false
@@ -1084,7 +1090,7 @@ impl Script {
                         msg = unquote(&msg);
                     }
                     if !msg.trim().is_empty() {
-                        script_error(ctx, self.class_name(), msg.trim());
+                        script_error(ctx, self.error_context(), msg.trim());
                     }
                     self.pos -= 1;
                     return (jumps + 1, true);
@@ -1107,6 +1113,10 @@ impl Script {
         (jumps + 1, false)
     }
 
+    fn error_context(&self) -> Option<&'static str> {
+        (!self.bare_errors).then(|| self.class_name())
+    }
+
     fn packet_port(&mut self, port: usize, ctx: &mut Ctx<'_>) -> Option<usize> {
         let i = self.var_index("input", true).unwrap_or(0);
         self.vars[i].1 = port.to_string();
@@ -1118,8 +1128,12 @@ impl Script {
     }
 }
 
-/// Report a run-time script error the way Click does.
-fn script_error(ctx: &mut Ctx<'_>, class: &str, msg: &str) {
+/// Report a run-time script error the way Click does (`class` None: no context line).
+fn script_error(ctx: &mut Ctx<'_>, class: Option<&str>, msg: &str) {
+    let Some(class) = class else {
+        ctx.chatter(msg);
+        return;
+    };
     let name = ctx.name().to_string();
     let body: String = msg.lines().map(|l| format!("\n  {l}")).collect();
     ctx.chatter(&format!("While executing '{name} :: {class}':{body}"));
@@ -1614,14 +1628,19 @@ impl Element for Script {
     }
     fn run_task(&mut self, ctx: &mut Ctx<'_>) -> bool {
         let mut work = false;
+        self.bare_errors = true;
         while ctx.take_stop_requests(1) {
             work = true;
             let _ = self.run_steps(1, Step::Router, ctx);
         }
+        self.bare_errors = false;
         work
     }
     fn run_timer(&mut self, _id: u32, ctx: &mut Ctx<'_>) {
+        // A DriverManager's first steps run from the driver loop in Click, not a timer.
+        self.bare_errors = self.ty == Type::Driver && self.step_count == 0 && self.pos == 0;
         let _ = self.run_steps(1, Step::Timer, ctx);
+        self.bare_errors = false;
     }
     fn push(&mut self, port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
         let n = ctx.noutputs();

@@ -26,6 +26,7 @@ pub fn register(r: &mut Registry) {
         "LinearIPLookup",
         "RadixIPLookup",
         "DirectIPLookup",
+        "RangeIPLookup",
     ] {
         r.register(c, move || Box::new(IPLookup::new(c)));
     }
@@ -758,7 +759,20 @@ impl Element for IPLookup {
                     .iter()
                     .position(|x| x.addr == r.addr && x.mask == r.mask);
                 match (exists, name) {
-                    (Some(_), "add") => return Err("conflict with existing route".into()),
+                    (Some(i), "add") => {
+                        let x = &self.routes[i];
+                        let gw = if x.gw != 0 {
+                            Ipv4Addr::from(x.gw).to_string()
+                        } else {
+                            "-".into()
+                        };
+                        return Err(format!(
+                            "conflict with existing route '{}/{} {gw} {}'",
+                            Ipv4Addr::from(x.addr & x.mask),
+                            x.mask.count_ones(),
+                            x.out
+                        ));
+                    }
                     (Some(i), _) => self.routes[i] = r,
                     (None, _) => self.routes.push(r),
                 }
@@ -926,8 +940,13 @@ impl Element for IPEncap {
             let (d, anno) = ip_or_anno(b.str("DST"))?;
             self.dst = d.unwrap_or_default();
             self.use_dst_anno = anno;
-            self.sport = b.u64("SPORT")?.unwrap_or(0) as u16;
-            self.dport = b.u64("DPORT")?.unwrap_or(0) as u16;
+            let port = |k: &str| -> Result<u16, String> {
+                let v = b.str(k).unwrap_or("0");
+                super::extra::parse_port_in(v, "udp", cx)
+                    .ok_or_else(|| format!("{k}: invalid port '{v}'"))
+            };
+            self.sport = port("SPORT")?;
+            self.dport = port("DPORT")?;
             self.cksum = b.bool("CHECKSUM")?.unwrap_or(true);
         } else {
             let b = bind(
@@ -1509,8 +1528,7 @@ fn ip_pair(ip: &[u8]) -> (Ipv4Addr, Ipv4Addr) {
     )
 }
 
-/// Click's AGGREGATE_ANNO offset.
-const AGGREGATE_ANNO_OFFSET: usize = 20;
+use crate::packet::AGGREGATE_ANNO_OFFSET;
 
 impl Element for IPPrint {
     fn class_name(&self) -> &'static str {

@@ -3,7 +3,10 @@
 use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
 
+pub mod analysis;
+pub mod bypass;
 pub mod classify;
+pub mod clipboard;
 pub mod conf_b_misc;
 pub mod dumps;
 pub mod ether;
@@ -15,6 +18,7 @@ pub mod extra_script;
 pub mod extra_vlan;
 pub mod ip;
 pub mod rewriter;
+pub mod shaping;
 pub mod standard;
 
 /// Register every built-in class.
@@ -27,6 +31,10 @@ pub fn register_all(r: &mut Registry) {
     rewriter::register(r);
     extra::register(r);
     conf_b_misc::register(r);
+    shaping::register(r);
+    analysis::register(r);
+    r.register("Bypass", || Box::<bypass::Bypass>::default());
+    r.register("Clipboard", || Box::<clipboard::Clipboard>::default());
 }
 
 /// Split `batch` in place: packets for which `keep` returns false are removed and returned.

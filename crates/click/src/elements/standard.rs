@@ -38,6 +38,7 @@ pub fn register(r: &mut Registry) {
     ] {
         r.register(c, move || Box::new(Queue::new(c)));
     }
+    r.register("MixedQueue", || Box::new(Queue::new("MixedQueue")));
     r.register("Unqueue", || Box::new(Unqueue::new(false)));
     r.register("RatedUnqueue", || Box::new(Unqueue::new(true)));
     r.register("Tee", || Box::<Tee>::default());
@@ -868,7 +869,11 @@ impl Element for Queue {
         self.class
     }
     fn port_count(&self) -> &'static str {
-        "1/1-2"
+        if self.class == "MixedQueue" {
+            "2/1-2"
+        } else {
+            "1/1-2"
+        }
     }
     fn processing(&self) -> &'static str {
         "h/lh"
@@ -887,10 +892,20 @@ impl Element for Queue {
             "Queue" | "FullNoteQueue" | "ThreadSafeQueue" | "QuickNoteQueue"
         )
     }
-    fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
+    fn push(&mut self, port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
         let mut dropped = Vec::new();
+        // MixedQueue's input 1 is LIFO: packets go to the front, and a full queue drops
+        // its tail instead of the newcomer.
+        let lifo = port == 1;
         for p in batch {
-            if self.q.len() < self.capacity {
+            if lifo {
+                self.q.push_front(p);
+                if self.q.len() > self.capacity {
+                    if let Some(old) = self.q.pop_back() {
+                        dropped.push(old);
+                    }
+                }
+            } else if self.q.len() < self.capacity {
                 self.q.push_back(p);
             } else if self.front_drop && self.capacity > 0 {
                 if let Some(old) = self.q.pop_front() {

@@ -401,7 +401,7 @@ fn fake_click(dir: &Path) -> PathBuf {
         &script,
         "#!/bin/sh\n\
          [ \"$1\" = -q ] || { echo \"expected -q, got $1\" >&2; exit 3; }\n\
-         grep -q 'FromDevice(coo-port0)' \"$2\" || { echo \"not rewritten: $(cat \"$2\")\" >&2; exit 3; }\n\
+         grep -q 'FromDevice(coo-port0, METHOD LINUX' \"$2\" || { echo \"not rewritten: $(cat \"$2\")\" >&2; exit 3; }\n\
          if grep -q Frob \"$2\"; then\n\
            echo \"$2:2: unknown element class 'Frob'\" >&2\n\
            echo 'Router could not be initialized!' >&2\n\

@@ -27,6 +27,9 @@ pub struct GraphArgs {
     /// Write the DOT text here instead of stdout.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Print only JSON on stdout: `{path, links, dot}` (errors as `validate --json`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -39,6 +42,9 @@ pub struct ImportPycooArgs {
     /// Overwrite an existing output file.
     #[arg(long)]
     pub force: bool,
+    /// Print only JSON on stdout: `{output, vnfs, links, script}` (errors as `validate --json`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn report_errors(path: &Path, errors: &LoadErrors, json: bool) -> ExitCode {
@@ -117,14 +123,19 @@ pub fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
 pub fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
     let topo = match topology::load(&args.path) {
         Ok(t) => t,
-        Err(errors) => return Ok(report_errors(&args.path, &errors, false)),
+        Err(errors) => return Ok(report_errors(&args.path, &errors, args.json)),
     };
     let dot = topology::graph::to_dot(&topo);
     match &args.output {
         Some(out) => {
-            std::fs::write(out, dot).with_context(|| format!("writing {}", out.display()))?
+            std::fs::write(out, &dot).with_context(|| format!("writing {}", out.display()))?
         }
-        None => print!("{dot}"),
+        None if !args.json => print!("{dot}"),
+        None => {}
+    }
+    if args.json {
+        let doc = serde_json::json!({ "path": args.path, "links": topo.links, "dot": dot });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -133,7 +144,7 @@ pub fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
 pub fn import_pycoo(args: ImportPycooArgs) -> anyhow::Result<ExitCode> {
     let topo = match topology::load(&args.dir) {
         Ok(t) => t,
-        Err(errors) => return Ok(report_errors(&args.dir, &errors, false)),
+        Err(errors) => return Ok(report_errors(&args.dir, &errors, args.json)),
     };
     if topo.format != topology::SourceFormat::Pycoo {
         eprintln!(
@@ -165,6 +176,15 @@ pub fn import_pycoo(args: ImportPycooArgs) -> anyhow::Result<ExitCode> {
         back.links == topo.links && back.vnfs.len() == topo.vnfs.len(),
         "the written file describes a different chain"
     );
+    if args.json {
+        let summary = serde_json::json!({
+            "output": args.output.display().to_string(),
+            "vnfs": topo.vnfs.len(),
+            "links": topo.links.len(),
+            "script": topo.script.is_some(),
+        });
+        println!("{summary}");
+    }
     eprintln!(
         "wrote {} ({} VNFs, {} links){}",
         args.output.display(),

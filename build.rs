@@ -30,11 +30,14 @@ fn main() {
         }
         if let Some(common) = git(&["rev-parse", "--git-common-dir"]) {
             let common = Path::new(env!("CARGO_MANIFEST_DIR")).join(common);
-            println!("cargo:rerun-if-changed={}", common.join("refs/heads").display());
+            println!(
+                "cargo:rerun-if-changed={}",
+                common.join("refs/heads").display()
+            );
         }
     }
-    let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
-        .is_some_and(|s| !s.is_empty());
+    let dirty =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
     let rev = if dirty { format!("{rev}-dirty") } else { rev };
     println!("cargo:rustc-env=COO_BENCH_GIT_REVISION={rev}");
 }

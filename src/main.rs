@@ -8,7 +8,9 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "coo-bench", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 success, 1 runtime failure, 2 invalid input (see each command's --help and docs/exit-codes.md).")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 runtime failure, 2 invalid input (see each command's --help and docs/exit-codes.md)."
+)]
 struct Cli {
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `coo_bench=debug`; overrides -v/-q.
     #[arg(long, global = true, env = "COO_BENCH_LOG")]

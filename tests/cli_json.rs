@@ -170,7 +170,13 @@ fn unprivileged_commands_print_only_json() {
     assert!(md.contains("| coo-click | 64 | ndr |"), "{md}");
 
     let cal = tmp.path().join("cal");
-    let reports = format!("{},{},{},{}", a.display(), b.display(), b.display(), a.display());
+    let reports = format!(
+        "{},{},{},{}",
+        a.display(),
+        b.display(),
+        b.display(),
+        a.display()
+    );
     let out = coo_bench(&runs)
         .args([
             "calibrate",
@@ -192,13 +198,18 @@ fn unprivileged_commands_print_only_json() {
     assert_eq!(out.status.code(), Some(0));
     let pages = json_of("man", &out);
     let pages = pages.as_array().unwrap();
-    assert!(pages.iter().any(|p| p.as_str().unwrap().ends_with("coo-bench-run.1")));
+    assert!(pages
+        .iter()
+        .any(|p| p.as_str().unwrap().ends_with("coo-bench-run.1")));
     for p in pages {
         let text = std::fs::read_to_string(p.as_str().unwrap()).unwrap();
         assert!(text.contains(".TH"), "{p} is not a man page");
     }
 
-    let out = coo_bench(&runs).args(["status", "--json"]).output().unwrap();
+    let out = coo_bench(&runs)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     json_of("status", &out);
 }
@@ -289,7 +300,10 @@ fn testbed_commands_print_only_json() {
     let up = json_of("up", &out);
     let run_id = up["run_id"].as_str().unwrap().to_string();
 
-    let out = coo_bench(&runs).args(["status", "--json"]).output().unwrap();
+    let out = coo_bench(&runs)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let status = json_of("status", &out).to_string();
     assert!(status.contains(&run_id), "{status}");

@@ -32,12 +32,7 @@ fn declared(manifest: &str) -> (Vec<String>, Vec<String>) {
             deps.push(name.to_string());
         }
         if section == "[package.metadata.cargo-machete]" && line.starts_with("ignored") {
-            ignored.extend(
-                line.split('"')
-                    .skip(1)
-                    .step_by(2)
-                    .map(str::to_string),
-            );
+            ignored.extend(line.split('"').skip(1).step_by(2).map(str::to_string));
         }
     }
     (deps, ignored)
@@ -66,9 +61,11 @@ fn mentions(text: &str, name: &str) -> bool {
     text.match_indices(name).any(|(i, _)| {
         let before = text[..i].chars().next_back();
         let after = text[i + name.len()..].chars().next();
-        !before.is_some_and(is_word_char) && !before.is_some_and(|c| c == ':' || c == '.')
+        !before.is_some_and(is_word_char)
+            && !before.is_some_and(|c| c == ':' || c == '.')
             && !after.is_some_and(is_word_char)
-            && (text[i + name.len()..].starts_with("::") || text[..i].ends_with("use ")
+            && (text[i + name.len()..].starts_with("::")
+                || text[..i].ends_with("use ")
                 || text[..i].ends_with("crate "))
     })
 }
@@ -116,7 +113,10 @@ fn the_parser_finds_dependencies_and_uses() {
     assert_eq!(deps, ["serde", "hyper-util"]);
     assert_eq!(ignored, ["libc"]);
     assert!(mentions("use serde::Serialize;", "serde"));
-    assert!(mentions("let x = hyper_util::rt::TokioIo::new(s);", "hyper_util"));
+    assert!(mentions(
+        "let x = hyper_util::rt::TokioIo::new(s);",
+        "hyper_util"
+    ));
     assert!(!mentions("let serde_json = 1; serde_json::x", "serde"));
     assert!(!mentions("self.serde::x", "serde"));
 }

@@ -89,9 +89,7 @@ fn install_signal_handlers() -> Arc<AtomicBool> {
 }
 
 fn interrupted() -> bool {
-    INTERRUPTED
-        .get()
-        .is_some_and(|f| f.load(Ordering::SeqCst))
+    INTERRUPTED.get().is_some_and(|f| f.load(Ordering::SeqCst))
 }
 
 /// Removes the testbed when dropped (normal end, error, or interruption).

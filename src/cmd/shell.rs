@@ -45,8 +45,7 @@ pub fn completions(args: CompletionsArgs, cmd: &mut clap::Command) -> anyhow::Re
 
 /// `coo-bench man DIR`: `coo-bench.1` plus `coo-bench-<command>.1` for every command.
 pub fn man(args: ManArgs, cmd: clap::Command) -> anyhow::Result<ExitCode> {
-    std::fs::create_dir_all(&args.dir)
-        .with_context(|| format!("create {}", args.dir.display()))?;
+    std::fs::create_dir_all(&args.dir).with_context(|| format!("create {}", args.dir.display()))?;
     let mut written = Vec::new();
     let mut write = |name: String, page: clap::Command| -> anyhow::Result<()> {
         let path = args.dir.join(format!("{name}.1"));

@@ -350,7 +350,11 @@ fn engines(h: &mut String, r: &Report) {
                 escape(r.host.engines.get(engine).map_or("–", String::as_str)),
                 escape(v.functions.get(vnf).map_or("–", String::as_str)),
                 escape(run.map_or("–", |e| e.io.as_str())),
-                run.map_or("–", |e| if e.polls { "busy-polls" } else { "sleeps when idle" }),
+                run.map_or("–", |e| if e.polls {
+                    "busy-polls"
+                } else {
+                    "sleeps when idle"
+                }),
                 escape(run.and_then(|e| e.cpus.as_deref()).unwrap_or("–")),
                 run.and_then(|e| e.config.as_deref())
                     .map_or("–".to_string(), |c| format!(
@@ -366,12 +370,7 @@ fn engines(h: &mut String, r: &Report) {
 
 fn host(h: &mut String, r: &Report) {
     let host = &r.host;
-    let cpus = |v: &[usize]| {
-        v.iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+    let cpus = |v: &[usize]| v.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
     let _ = writeln!(
         h,
         "<h2 id=\"host\">Host and placement</h2>\n<table id=\"host-table\">\n\
@@ -495,7 +494,10 @@ mod tests {
 
     #[test]
     fn escapes_markup() {
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 
     #[test]

@@ -84,7 +84,10 @@ pub fn comparison_markdown(cmp: &Comparison, a_label: &str, b_label: &str) -> St
                 value(m.a, &m.unit),
                 value(m.b, &m.unit),
                 m.diff_pct,
-                m.ci.map_or("–".into(), |c| format!("[{:+.2}, {:+.2}] %", c.low, c.high)),
+                m.ci.map_or("–".into(), |c| format!(
+                    "[{:+.2}, {:+.2}] %",
+                    c.low, c.high
+                )),
                 m.noise_pct,
                 verdict(m.verdict),
             );

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use measure::latency::{new_histogram, LatencySummary};
 use measure::report::{
-    EngineRun, FrameSizeResult, HostFingerprint, LatencyPoint, Repetition, RunSettings,
-    ToolInfo, VariantReport, VariantStatus,
+    EngineRun, FrameSizeResult, HostFingerprint, LatencyPoint, Repetition, RunSettings, ToolInfo,
+    VariantReport, VariantStatus,
 };
 use measure::search::run_search;
 use measure::sim::SimulatedDevice;
@@ -120,7 +120,9 @@ fn sample() -> Report {
         skipped,
         failed,
     ]);
-    r.host.engines.insert("coo-click".into(), "coo-click 0.1.0".into());
+    r.host
+        .engines
+        .insert("coo-click".into(), "coo-click 0.1.0".into());
     r.latency_loads = Some(CommonLoads {
         frame_size: FrameSize::Bytes(64),
         reference_variant: "coo-click".into(),
@@ -151,7 +153,11 @@ fn the_page_shows_every_variant_plots_engines_and_flags() {
     assert!(html.contains("broken &lt;variant&gt;") && !html.contains("broken <variant>"));
     assert!(html.contains("a note with &lt;markup&gt;"));
     // Throughput and latency plots inline, without XML declarations.
-    assert_eq!(html.matches("<svg").count(), 2, "throughput + one latency CDF");
+    assert_eq!(
+        html.matches("<svg").count(),
+        2,
+        "throughput + one latency CDF"
+    );
     assert!(!html.contains("<?xml"));
     // The engine configuration, its version and the link to the kept configuration.
     assert!(html.contains("TPACKET_V2 ring 4096 × 2 KiB, burst 64"));
@@ -234,7 +240,10 @@ fn a_headless_browser_renders_every_variant() {
     let dom = String::from_utf8_lossy(&out.stdout);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "chromium failed: {log}");
-    assert!(dom.contains("id=\"summary-table\""), "no summary in the DOM");
+    assert!(
+        dom.contains("id=\"summary-table\""),
+        "no summary in the DOM"
+    );
     for v in &r.variants {
         let attr = format!("data-variant=\"{}\"", measure::html::escape(&v.name));
         assert!(dom.contains(&attr), "{} not rendered", v.name);

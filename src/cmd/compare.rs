@@ -47,6 +47,10 @@ pub struct CompareArgs {
     /// `coo-bench calibrate`).
     #[arg(long)]
     pub calibrate: bool,
+    /// Also write the comparison as Markdown to FILE (for a CI job summary, e.g.
+    /// `--markdown "$GITHUB_STEP_SUMMARY"`).
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
 }
 
 pub(crate) fn read_report(path: &Path) -> Result<Report, String> {
@@ -117,6 +121,14 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
         });
         reasons
     });
+    if let Some(path) = &args.markdown {
+        let md = measure::markdown::comparison_markdown(
+            &cmp,
+            &args.a.display().to_string(),
+            &b_path.display().to_string(),
+        );
+        std::fs::write(path, md).with_context(|| format!("write {}", path.display()))?;
+    }
     if args.json {
         println!(
             "{}",

@@ -2,8 +2,10 @@
 pub mod calibrate;
 pub mod compare;
 pub mod exec;
+pub mod exit_codes;
 pub mod functions;
 pub mod run;
+pub mod shell;
 pub mod testbed;
 pub mod validate;
 pub mod vm;

@@ -74,24 +74,26 @@ pub struct RunArgs {
     /// `traffic/tcp.json`; recorded in the report's settings.
     #[arg(long, value_name = "FILE")]
     pub traffic: Option<PathBuf>,
+    /// Print only the report (report.json's content) on stdout; the table goes to stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
-/// Set by SIGINT/SIGTERM; checked between trials.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Set by SIGINT/SIGTERM (signal-hook); checked between trials, and `testbed::up`'s cancel flag.
+static INTERRUPTED: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
 
-extern "C" fn on_signal(_: libc::c_int) {
-    INTERRUPTED.store(true, Ordering::SeqCst);
-}
-
-fn install_signal_handlers() {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) };
+fn install_signal_handlers() -> Arc<AtomicBool> {
+    let flag = INTERRUPTED.get_or_init(Arc::default).clone();
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(sig, flag.clone()) {
+            eprintln!("warning: cannot handle signal {sig}: {e}");
+        }
     }
+    flag
 }
 
 fn interrupted() -> bool {
-    INTERRUPTED.load(Ordering::SeqCst)
+    INTERRUPTED.get().is_some_and(|f| f.load(Ordering::SeqCst))
 }
 
 /// Removes the testbed when dropped (normal end, error, or interruption).
@@ -136,7 +138,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         traffic: args.traffic.clone(),
         ..Default::default()
     };
-    let topo = match crate::cmd::validate::load_checked_with(&args.path, false, &opts) {
+    let topo = match crate::cmd::validate::load_checked_with(&args.path, args.json, &opts) {
         Ok(checked) => {
             crate::cmd::validate::print_warnings(&checked.warnings);
             checked.topology
@@ -159,7 +161,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     settings.run.placement = placement.clone();
-    install_signal_handlers();
+    let cancel = install_signal_handlers();
     let started_at = chrono::Utc::now();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -167,19 +169,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("tokio runtime")?;
 
-    let cancel = Arc::new(AtomicBool::new(false));
-    let watcher = {
-        let cancel = cancel.clone();
-        std::thread::spawn(move || {
-            // Forwards the signal flag to testbed::up's cancel flag while up is running.
-            while !cancel.load(Ordering::SeqCst) {
-                if interrupted() {
-                    cancel.store(true, Ordering::SeqCst);
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        })
-    };
     let up_opts = testbed::UpOptions {
         cancel: Some(cancel.clone()),
         io_mode: args.io_mode.clone(),
@@ -188,8 +177,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     eprintln!("bringing up {} ...", topo.id.as_str());
     let up = testbed::up(&topo, &up_opts);
-    cancel.store(true, Ordering::SeqCst);
-    let _ = watcher.join();
     let tb = up.with_context(|| format!("testbed up for {}", topo.id.as_str()))?;
     let guard = DownGuard {
         run_id: tb.run_id.clone(),
@@ -309,17 +296,23 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         notes: ratio_notes(&outcome.variants, notes),
     };
     write_report(&report, &dir)?;
-    print!("{}", measure::table::variants_table(&report));
+    let mut summary = measure::table::variants_table(&report);
     let chain = linear_chain(&topo);
     let attribution = measure::table::attribution_along(&report, chain.as_deref());
     if !attribution.is_empty() {
-        println!("loss attribution (trial just above NDR):");
-        print!("{attribution}");
+        summary.push_str("loss attribution (trial just above NDR):\n");
+        summary.push_str(&attribution);
     }
     for n in &report.notes {
-        println!("note: {n}");
+        summary.push_str(&format!("note: {n}\n"));
     }
-    println!("report: {}", dir.join("report.json").display());
+    summary.push_str(&format!("report: {}\n", dir.join("report.json").display()));
+    if args.json {
+        eprint!("{summary}");
+        println!("{}", report.to_json()?);
+    } else {
+        print!("{summary}");
+    }
     let problems = outcome.problems();
     if problems.is_empty() {
         return Ok(ExitCode::SUCCESS);
@@ -745,21 +738,10 @@ fn driver_label(tb: &Testbed) -> String {
     }
 }
 
+/// The source revision this binary was built from (recorded by build.rs; `None` outside a
+/// git checkout), not whatever repository the current directory is in.
 fn git_revision() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "--short=12", "HEAD"])
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
-    }
-    let rev = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let dirty = std::process::Command::new("git")
-        .args(["status", "--porcelain", "--untracked-files=no"])
-        .output()
-        .map(|o| !o.stdout.is_empty())
-        .unwrap_or(false);
-    Some(if dirty { format!("{rev}-dirty") } else { rev })
+    option_env!("COO_BENCH_GIT_REVISION").map(String::from)
 }
 
 fn write_report(report: &Report, dir: &Path) -> anyhow::Result<()> {
@@ -770,6 +752,7 @@ fn write_report(report: &Report, dir: &Path) -> anyhow::Result<()> {
     };
     write("report.json", &report.to_json()?)?;
     write("report.csv", &measure::csv::to_csv(report))?;
+    write("report.html", &measure::html::report_html(report))?;
     match measure::plot::throughput_svg(report) {
         Ok(svg) => write("throughput.svg", &svg)?,
         Err(e) => eprintln!("warning: {e}"),

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,25 +80,12 @@ pub struct CleanArgs {
     pub domains: bool,
 }
 
-static CANCEL: AtomicPtr<AtomicBool> = AtomicPtr::new(std::ptr::null_mut());
-
-extern "C" fn on_signal(_: libc::c_int) {
-    let p = CANCEL.load(Ordering::SeqCst);
-    if !p.is_null() {
-        // SAFETY: `p` comes from a leaked Arc that lives for the rest of the process.
-        unsafe { (*p).store(true, Ordering::SeqCst) };
-    }
-}
-
-/// SIGINT/SIGTERM set the returned flag; `up` then removes what it made and fails.
+/// SIGINT/SIGTERM set the returned flag (signal-hook); `up` then removes what it made and fails.
 fn cancel_on_signals() -> Arc<AtomicBool> {
     let flag = Arc::new(AtomicBool::new(false));
-    let leaked = Arc::into_raw(flag.clone()) as *mut AtomicBool;
-    CANCEL.store(leaked, Ordering::SeqCst);
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler only does an atomic load and store.
-        unsafe {
-            libc::signal(sig, on_signal as *const () as libc::sighandler_t);
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(sig, flag.clone()) {
+            eprintln!("warning: cannot handle signal {sig}: {e}");
         }
     }
     flag

@@ -31,6 +31,9 @@ pub struct GraphArgs {
     /// (else the DOT text, with a note).
     #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
     pub format: GraphFormat,
+    /// Print only JSON on stdout: `{path, links, dot}` (errors as `validate --json`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,6 +82,9 @@ pub struct ImportPycooArgs {
     /// Overwrite an existing output file.
     #[arg(long)]
     pub force: bool,
+    /// Print only JSON on stdout: `{output, vnfs, links, script}` (errors as `validate --json`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn report_errors(path: &Path, errors: &LoadErrors, json: bool) -> ExitCode {
@@ -166,7 +172,7 @@ pub fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
 pub fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
     let topo = match topology::load(&args.path) {
         Ok(t) => t,
-        Err(errors) => return Ok(report_errors(&args.path, &errors, false)),
+        Err(errors) => return Ok(report_errors(&args.path, &errors, args.json)),
     };
     let dot = topology::graph::to_dot(&topo);
     let format = match args.format {
@@ -194,14 +200,20 @@ pub fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
     };
     match &output {
         Some(out) => {
-            std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?
+            std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?
         }
+        None if args.json => {}
         None => {
             use std::io::Write;
             std::io::stdout()
                 .write_all(&bytes)
                 .context("writing to stdout")?;
         }
+    }
+    if args.json {
+        let dot = topology::graph::to_dot(&topo);
+        let doc = serde_json::json!({ "path": args.path, "links": topo.links, "dot": dot });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -210,7 +222,7 @@ pub fn graph(args: GraphArgs) -> anyhow::Result<ExitCode> {
 pub fn import_pycoo(args: ImportPycooArgs) -> anyhow::Result<ExitCode> {
     let topo = match topology::load(&args.dir) {
         Ok(t) => t,
-        Err(errors) => return Ok(report_errors(&args.dir, &errors, false)),
+        Err(errors) => return Ok(report_errors(&args.dir, &errors, args.json)),
     };
     if topo.format != topology::SourceFormat::Pycoo {
         eprintln!(
@@ -242,6 +254,15 @@ pub fn import_pycoo(args: ImportPycooArgs) -> anyhow::Result<ExitCode> {
         back.links == topo.links && back.vnfs.len() == topo.vnfs.len(),
         "the written file describes a different chain"
     );
+    if args.json {
+        let summary = serde_json::json!({
+            "output": args.output.display().to_string(),
+            "vnfs": topo.vnfs.len(),
+            "links": topo.links.len(),
+            "script": topo.script.is_some(),
+        });
+        println!("{summary}");
+    }
     eprintln!(
         "wrote {} ({} VNFs, {} links){}",
         args.output.display(),

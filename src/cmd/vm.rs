@@ -49,6 +49,9 @@ pub struct ImageBuildArgs {
     /// management address) for testing disk-image VNFs; `--print-path` prints its path.
     #[arg(long)]
     pub disk: bool,
+    /// Print only JSON on stdout: `{dir, disk, built_now, manifest}`.
+    #[arg(long, conflicts_with = "print_path")]
+    pub json: bool,
     /// Cache root (default /var/cache/coo-bench).
     #[arg(long, env = "COO_BENCH_CACHE")]
     pub cache_dir: Option<PathBuf>,
@@ -100,6 +103,16 @@ pub fn image(args: ImageArgs) -> anyhow::Result<ExitCode> {
     };
     if a.print_path {
         println!("{}", disk.as_ref().unwrap_or(&img.dir).display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if a.json {
+        let out = serde_json::json!({
+            "dir": img.dir,
+            "disk": disk,
+            "built_now": img.built_now,
+            "manifest": img.manifest,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(d) = &disk {

@@ -4,13 +4,17 @@
 //! - [`trial`]: one trial's record and its soundness flags.
 //! - [`latency`]: HDR-histogram summaries (p50, p90, p99, p99.9, max) and CDF points.
 //! - [`stats`]: median, spread, seeded bootstrap confidence intervals.
-//! - [`report`]: the versioned report schema; [`csv`], [`plot`] (SVG), [`table`] render it.
-//! - [`compare`]: per-metric difference with a confidence interval and a verdict.
+//! - [`report`]: the versioned report schema; [`csv`], [`plot`] (SVG), [`table`], [`html`]
+//!   (self-contained page) render it.
+//! - [`compare`]: per-metric difference with a confidence interval and a verdict; [`markdown`]
+//!   renders one for a CI job summary.
 //! - [`sim`]: a seeded simulated device to test the search against.
 
 pub mod compare;
 pub mod csv;
+pub mod html;
 pub mod latency;
+pub mod markdown;
 pub mod plot;
 pub mod report;
 pub mod search;

@@ -1,0 +1,258 @@
+//! The self-contained HTML page of a report: structure, content, escaping; and, when Debian's
+//! chromium is installed, that a real headless browser renders every variant.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use measure::latency::{new_histogram, LatencySummary};
+use measure::report::{
+    EngineRun, FrameSizeResult, HostFingerprint, LatencyPoint, Repetition, RunSettings, ToolInfo,
+    VariantReport, VariantStatus,
+};
+use measure::search::run_search;
+use measure::sim::SimulatedDevice;
+use measure::{CommonLoads, FrameSize, Goal, Report, SearchConfig, SCHEMA_VERSION};
+
+// Fixture: simulated variants, as in report_compare.rs.
+fn latency(base_us: u64) -> LatencySummary {
+    let mut h = new_histogram();
+    for i in 0..1000u64 {
+        h.record(base_us * 1000 + i * 10).unwrap();
+    }
+    LatencySummary::from_histogram(&h).unwrap()
+}
+
+fn variant(name: &str, capacity: f64, reps: usize, seed: u64, lat_us: u64) -> VariantReport {
+    let cfg = SearchConfig::default();
+    let repetitions: Vec<Repetition> = (0..reps)
+        .map(|i| {
+            let mut dev = SimulatedDevice::new(capacity, seed + i as u64).with_noise(0.002);
+            let (o, trials) = run_search(cfg.clone(), |r| dev.trial(r)).unwrap();
+            Repetition {
+                ndr: o.goal(Goal::Ndr).cloned(),
+                pdr: o.goal(Goal::Pdr).cloned(),
+                trials,
+            }
+        })
+        .collect();
+    let lat = vec![LatencyPoint {
+        load_pct: 50.0,
+        rate_pps: capacity / 2.0,
+        probe: Some(latency(lat_us)),
+        load: Some(latency(lat_us)),
+        trial: Default::default(),
+    }];
+    VariantReport {
+        name: name.into(),
+        role: Default::default(),
+        status: VariantStatus::Measured,
+        engines: BTreeMap::from([("fw".into(), "coo-click".into())]),
+        functions: BTreeMap::new(),
+        engine_runs: BTreeMap::new(),
+        results: vec![FrameSizeResult::new(FrameSize::Bytes(64), repetitions, lat)],
+        notes: vec![],
+    }
+}
+
+fn report(variants: Vec<VariantReport>) -> Report {
+    Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: "coo-bench".into(),
+            version: "0.1.0".into(),
+            git_revision: None,
+        },
+        topology: "fw-nat".into(),
+        topology_path: "topologies/fw-nat.json".into(),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        finished_at: "2026-01-01T00:01:00Z".into(),
+        host: HostFingerprint {
+            cpu_model: "sim".into(),
+            cpu_count: 2,
+            ..Default::default()
+        },
+        settings: RunSettings {
+            mode: "ndr-pdr".into(),
+            frame_sizes: vec![FrameSize::Bytes(64)],
+            repetitions: 5,
+            warmup_s: 1.0,
+            quick: false,
+            search: SearchConfig::default(),
+            io_mode: None,
+            trial: Default::default(),
+            placement: None,
+            latency: Default::default(),
+            order: vec![],
+            traffic: None,
+        },
+        baseline: Some("kernel-forward".into()),
+        latency_loads: None,
+        variants,
+        notes: vec![],
+    }
+}
+
+fn sample() -> Report {
+    let mut skipped = variant("reference-click", 1.0e6, 0, 0, 10);
+    skipped.status = VariantStatus::Skipped {
+        reason: "COO_BENCH_REFERENCE_CLICK not set".into(),
+    };
+    skipped.results.clear();
+    let mut failed = variant("broken <variant>", 1.0e6, 0, 0, 10);
+    failed.status = VariantStatus::Failed {
+        error: "agent did not start".into(),
+    };
+    failed.results.clear();
+    let mut click = variant("coo-click", 0.6e6, 3, 10, 20);
+    click.engine_runs.insert(
+        "fw".into(),
+        EngineRun {
+            engine: "coo-click".into(),
+            io: "TPACKET_V2 ring 4096 × 2 KiB, burst 64".into(),
+            polls: false,
+            cpus: Some("1".into()),
+            config: Some("configs/coo-click/fw.click".into()),
+        },
+    );
+    let mut r = report(vec![
+        variant("kernel-forward", 1.0e6, 3, 1, 10),
+        click,
+        skipped,
+        failed,
+    ]);
+    r.host
+        .engines
+        .insert("coo-click".into(), "coo-click 0.1.0".into());
+    r.latency_loads = Some(CommonLoads {
+        frame_size: FrameSize::Bytes(64),
+        reference_variant: "coo-click".into(),
+        reference_ndr_pps: 0.6e6,
+        loads: vec![(50.0, 0.3e6)],
+    });
+    r.notes.push("a note with <markup>".into());
+    r
+}
+
+#[test]
+fn the_page_shows_every_variant_plots_engines_and_flags() {
+    let r = sample();
+    let html = measure::html::report_html(&r);
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.trim_end().ends_with("</html>"));
+    // Self-contained: no external resource, no script.
+    for bad in ["<script", "src=\"http", "href=\"http", "<link", "@import"] {
+        assert!(!html.contains(bad), "page contains {bad}");
+    }
+    for v in &r.variants {
+        let attr = format!("data-variant=\"{}\"", measure::html::escape(&v.name));
+        assert!(html.contains(&attr), "{} missing from the summary", v.name);
+    }
+    assert!(html.contains("COO_BENCH_REFERENCE_CLICK not set"));
+    assert!(html.contains("agent did not start"));
+    // Markup in names and notes is escaped, never interpreted.
+    assert!(html.contains("broken &lt;variant&gt;") && !html.contains("broken <variant>"));
+    assert!(html.contains("a note with &lt;markup&gt;"));
+    // Throughput and latency plots inline, without XML declarations.
+    assert_eq!(
+        html.matches("<svg").count(),
+        2,
+        "throughput + one latency CDF"
+    );
+    assert!(!html.contains("<?xml"));
+    // The engine configuration, its version and the link to the kept configuration.
+    assert!(html.contains("TPACKET_V2 ring 4096 × 2 KiB, burst 64"));
+    assert!(html.contains("coo-click 0.1.0"));
+    assert!(html.contains("<a href=\"configs/coo-click/fw.click\">"));
+    // Verdicts with confidence intervals (3 rounds give one).
+    assert!(html.contains("class=\"l sound\">sound</td>"));
+    assert!(html.matches("[0.").count() >= 2, "CIs shown");
+    assert!(html.contains("generator-shortfall"));
+    println!("report.html of the fixture: {} bytes", html.len());
+}
+
+#[test]
+fn loss_attribution_names_the_dropping_nf() {
+    let mut r = sample();
+    // The page attributes the last round's trial just above its NDR.
+    let rep = r.variants[1].results[0].repetitions.last_mut().unwrap();
+    let upper = rep.ndr.as_ref().unwrap().upper_pps.unwrap();
+    let t = rep
+        .trials
+        .iter_mut()
+        .rev()
+        .find(|t| (t.requested_rate_pps - upper).abs() < 1e-6)
+        .unwrap();
+    let lost = t.lost;
+    assert!(lost > 1);
+    t.nf_counters = vec![measure::NfCounters {
+        vnf: "nat".into(),
+        packets_in: t.sent,
+        packets_out: t.sent - lost + 1,
+        dropped: lost - 1,
+        source: "click-handlers".into(),
+        ..Default::default()
+    }];
+    let html = measure::html::report_html(&r);
+    assert!(
+        html.contains(&format!("nat: {} dropped", lost - 1)),
+        "attribution missing"
+    );
+    // One frame no NF counted: "elsewhere".
+    assert!(html.contains("<td>1</td></tr>"));
+}
+
+/// Loads the page in Debian's chromium (headless) and checks the rendered DOM lists every
+/// variant; skipped with a reason when chromium is not installed.
+#[test]
+fn a_headless_browser_renders_every_variant() {
+    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|c| {
+            std::process::Command::new(c)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+    else {
+        println!("skip: no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    let r = sample();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    std::fs::write(&page, measure::html::report_html(&r)).unwrap();
+    let profile = dir.path().join("profile");
+    let out = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "chromium failed: {log}");
+    assert!(
+        dom.contains("id=\"summary-table\""),
+        "no summary in the DOM"
+    );
+    for v in &r.variants {
+        let attr = format!("data-variant=\"{}\"", measure::html::escape(&v.name));
+        assert!(dom.contains(&attr), "{} not rendered", v.name);
+    }
+    assert!(dom.contains("<svg"), "plots not rendered");
+    // Console messages are logged as `CONSOLE(...)`/`Uncaught`; the page has no script.
+    assert!(
+        !log.contains("Uncaught") && !log.contains(":CONSOLE("),
+        "console errors: {log}"
+    );
+}

@@ -286,7 +286,7 @@ fn testbed_commands_print_only_json() {
   "incoming": {{ "id": "src", "link": "in" }},
   "outgoing": [{{ "id": "sink", "link": "out" }}],
   "connections": [{{ "from": "src", "to": "fw" }}, {{ "from": "fw", "to": "sink" }}],
-  "benchmark": {{ "frame_sizes": [64], "max_rate_pps": 20000, "min_rate_pps": 1000 }}
+  "benchmark": {{ "max_rate_pps": 20000, "min_rate_pps": 1000 }}
 }}"#
         ),
     )

@@ -29,7 +29,7 @@ fn quick_run_writes_a_report_and_tears_down() {
   "incoming": {{ "id": "src", "link": "in" }},
   "outgoing": [{{ "id": "sink", "link": "out" }}],
   "connections": [{{ "from": "src", "to": "fw" }}, {{ "from": "fw", "to": "sink" }}],
-  "benchmark": {{ "frame_sizes": [64], "max_rate_pps": 20000, "min_rate_pps": 1000 }}
+  "benchmark": {{ "max_rate_pps": 20000, "min_rate_pps": 1000 }}
 }}"#
         ),
     )

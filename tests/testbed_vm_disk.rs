@@ -242,7 +242,7 @@ fn run_topology_file(dir: &Path, image: &Path) -> PathBuf {
             { "from": "IP", "to": "y" },
             { "from": "y", "to": "OP1" }
         ],
-        "benchmark": { "mode": "ndr", "frame_sizes": [64], "min_rate_pps": 100,
+        "benchmark": { "mode": "ndr", "min_rate_pps": 100,
                        "max_rate_pps": 2000 }
     });
     let p = dir.join("byo-run.json");

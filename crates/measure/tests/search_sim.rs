@@ -176,7 +176,8 @@ proptest! {
         prop_assert!(ndr.flags.is_empty(), "{:?}", ndr.flags);
         let pdr = outcome.goal(Goal::Pdr).unwrap().rate_pps.unwrap();
         prop_assert!(within(pdr, dev.true_rate(0.1), tol), "pdr {} truth {}", pdr, dev.true_rate(0.1));
-        prop_assert!(trials.len() <= 34, "{} trials", trials.len());
+        // A budget, not a timing: a noisy knee near the NDR threshold can take a few more.
+        prop_assert!(trials.len() <= 40, "{} trials", trials.len());
     }
 }
 

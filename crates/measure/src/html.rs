@@ -265,55 +265,38 @@ fn attribution(h: &mut String, r: &Report) {
          (links, bridges, the sink).</p>\n",
     );
     let mut rows = String::new();
-    for v in r
-        .variants
-        .iter()
-        .filter(|v| v.status == VariantStatus::Measured)
-    {
-        for fr in &v.results {
-            let Some(rep) = fr.repetitions.last() else {
-                continue;
-            };
-            let Some(upper) = rep.ndr.as_ref().and_then(|g| g.upper_pps) else {
-                continue;
-            };
-            let Some(t) = rep.trials.iter().rev().find(|t| {
-                t.is_valid() && (t.requested_rate_pps - upper).abs() < 1e-6 && t.lost > 0
-            }) else {
-                continue;
-            };
-            let nf_drops: u64 = t.nf_counters.iter().map(|n| n.dropped).sum();
-            let per_nf: Vec<String> = t
-                .nf_counters
-                .iter()
-                .map(|n| {
-                    format!(
-                        "{}: {} dropped (in {}, out {}; {})",
-                        escape(&n.vnf),
-                        n.dropped,
-                        n.packets_in,
-                        n.packets_out,
-                        escape(&n.source)
-                    )
-                })
-                .collect();
-            let _ = writeln!(
-                rows,
-                "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3} %</td>\
-                 <td class=\"l\">{}</td><td>{}</td></tr>",
-                escape(&v.name),
-                fr.frame_size,
-                mpps(t.requested_rate_pps),
-                t.lost,
-                t.loss_pct(),
-                if per_nf.is_empty() {
-                    "–".to_string()
-                } else {
-                    per_nf.join("<br>")
-                },
-                t.lost.saturating_sub(nf_drops)
-            );
-        }
+    for (v, fr, t) in crate::table::trials_above_ndr(r) {
+        let nf_drops: u64 = t.nf_counters.iter().map(|n| n.dropped).sum();
+        let per_nf: Vec<String> = t
+            .nf_counters
+            .iter()
+            .map(|n| {
+                format!(
+                    "{}: {} dropped (in {}, out {}; {})",
+                    escape(&n.vnf),
+                    n.dropped,
+                    n.packets_in,
+                    n.packets_out,
+                    escape(&n.source)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            rows,
+            "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.3} %</td>\
+             <td class=\"l\">{}</td><td>{}</td></tr>",
+            escape(&v.name),
+            fr.frame_size,
+            mpps(t.requested_rate_pps),
+            t.lost,
+            t.loss_pct(),
+            if per_nf.is_empty() {
+                "–".to_string()
+            } else {
+                per_nf.join("<br>")
+            },
+            t.lost.saturating_sub(nf_drops)
+        );
     }
     if rows.is_empty() {
         h.push_str("<p class=\"muted\">No trial above an NDR lost frames.</p>\n");

@@ -2,7 +2,8 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{Report, VariantReport, VariantRole, VariantStatus};
+use crate::report::{FrameSizeResult, Report, VariantReport, VariantRole, VariantStatus};
+use crate::trial::TrialRecord;
 
 fn mpps(pps: f64) -> String {
     format!("{:.3}", pps / 1e6)
@@ -188,51 +189,54 @@ pub fn attribution(report: &Report) -> String {
     attribution_along(report, None)
 }
 
+/// For every measured (variant, frame size): the lossy trial just above its NDR (at the last
+/// repetition's upper bound), the one loss attribution looks at.
+pub fn trials_above_ndr(
+    report: &Report,
+) -> impl Iterator<Item = (&VariantReport, &FrameSizeResult, &TrialRecord)> {
+    report
+        .variants
+        .iter()
+        .filter(|v| v.status == VariantStatus::Measured)
+        .flat_map(|v| v.results.iter().map(move |r| (v, r)))
+        .filter_map(|(v, r)| {
+            let rep = r.repetitions.last()?;
+            let upper = rep.ndr.as_ref().and_then(|g| g.upper_pps)?;
+            let t = rep.trials.iter().rev().find(|t| {
+                t.is_valid() && (t.requested_rate_pps - upper).abs() < 1e-6 && t.lost > 0
+            })?;
+            Some((v, r, t))
+        })
+}
+
 /// [`attribution`], and when `chain` names the VNFs of a linear chain in traffic order, the
 /// frames each hop lost between one counter and the next (source → first VNF, VNF → VNF,
 /// last VNF → sink): which link a loss that no NF counted happened on.
 pub fn attribution_along(report: &Report, chain: Option<&[String]>) -> String {
     let mut out = String::new();
-    for v in report
-        .variants
-        .iter()
-        .filter(|v| v.status == VariantStatus::Measured)
-    {
-        for r in &v.results {
-            let Some(rep) = r.repetitions.last() else {
-                continue;
-            };
-            let Some(upper) = rep.ndr.as_ref().and_then(|g| g.upper_pps) else {
-                continue;
-            };
-            let Some(t) = rep.trials.iter().rev().find(|t| {
-                t.is_valid() && (t.requested_rate_pps - upper).abs() < 1e-6 && t.lost > 0
-            }) else {
-                continue;
-            };
-            let nf_drops: u64 = t.nf_counters.iter().map(|n| n.dropped).sum();
-            let parts: Vec<String> = t
-                .nf_counters
-                .iter()
-                .map(|n| format!("{} {}", n.vnf, n.dropped))
-                .collect();
-            let links = chain
-                .and_then(|c| hop_losses(t, c))
-                .filter(|h| !h.is_empty())
-                .map(|h| format!("; on links: {}", h.join(", ")))
-                .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "{} {} B at {} Mpps: lost {} ({:.3}%): dropped by NF: {}; elsewhere (links, bridges, sink): {}{links}",
-                v.name,
-                r.frame_size,
-                mpps(t.requested_rate_pps),
-                t.lost,
-                t.loss_pct(),
-                if parts.is_empty() { "-".to_string() } else { parts.join(", ") },
-                t.lost.saturating_sub(nf_drops)
-            );
-        }
+    for (v, r, t) in trials_above_ndr(report) {
+        let nf_drops: u64 = t.nf_counters.iter().map(|n| n.dropped).sum();
+        let parts: Vec<String> = t
+            .nf_counters
+            .iter()
+            .map(|n| format!("{} {}", n.vnf, n.dropped))
+            .collect();
+        let links = chain
+            .and_then(|c| hop_losses(t, c))
+            .filter(|h| !h.is_empty())
+            .map(|h| format!("; on links: {}", h.join(", ")))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{} {} B at {} Mpps: lost {} ({:.3}%): dropped by NF: {}; elsewhere (links, bridges, sink): {}{links}",
+            v.name,
+            r.frame_size,
+            mpps(t.requested_rate_pps),
+            t.lost,
+            t.loss_pct(),
+            if parts.is_empty() { "-".to_string() } else { parts.join(", ") },
+            t.lost.saturating_sub(nf_drops)
+        );
     }
     out
 }

@@ -985,6 +985,22 @@ fn rx_packets(netns: &str, ifname: &str) -> u64 {
 
 /// Forwards frames through an agent in the VNF namespace; returns the agent's counters.
 fn forward_through(engine: &str, function: &str) -> vnf_client::Counters {
+    forward_with(
+        engine,
+        function,
+        &topology::EngineOptions::default(),
+        |_, _| {},
+    )
+}
+
+/// Forwards 200 frames through `engine` started with `options`; `check(netns, configuration
+/// the engine was given)` runs while the engine runs.
+fn forward_with(
+    engine: &str,
+    function: &str,
+    options: &topology::EngineOptions,
+    check: impl FnOnce(&str, &str),
+) -> vnf_client::Counters {
     let dir = tempfile::tempdir().unwrap();
     let (ns, p) = make_netns();
     let (nf, src, dst) = (&ns.names[0], &ns.names[1], &ns.names[2]);
@@ -1001,9 +1017,13 @@ fn forward_through(engine: &str, function: &str) -> vnf_client::Counters {
     );
     rt().block_on(async {
         let c = agent.client();
+        c.set_engine_options(options).await.unwrap();
+        assert_eq!(&c.get_engine_options().await.unwrap(), options);
         if let Err(e) = c.start().await {
             panic!("start {engine}: {e}; log: {:?}", c.log().await);
         }
+        let running = dir.path().join("vnf-work/running/vnf.click");
+        check(nf, &std::fs::read_to_string(running).unwrap_or_default());
         let before = rx_packets(dst, &format!("{p}d0"));
         const N: usize = 200;
         send_frames(src, &format!("{p}s0"), N);
@@ -1065,6 +1085,82 @@ fn netns_reference_click_forward() {
         .filter_map(|e| e.handlers.get("count")?.parse::<u64>().ok())
         .sum();
     assert!(from >= 200, "FromDevice counts {k:?}");
+}
+
+/// Receive buffers (`rb`) of the packet sockets in `netns`, from `ss -0 -m`.
+fn packet_socket_rcvbufs(netns: &str) -> Vec<u64> {
+    let out = Command::new("ip")
+        .args(["netns", "exec", netns, "ss", "-0", "-m"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split("skmem:(")
+        .skip(1)
+        .filter_map(|s| {
+            let rb = s.split(',').find_map(|f| f.strip_prefix("rb"))?;
+            rb.parse().ok()
+        })
+        .collect()
+}
+
+#[test]
+fn netns_reference_click_runs_the_options_it_is_given() {
+    if let Some(why) = root_reason() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let Some(click) = reference_click() else {
+        eprintln!("skipped: COO_BENCH_REFERENCE_CLICK is not set to an existing binary");
+        return;
+    };
+    // Equal buffers: the agent forces Click's packet sockets to the size asked for (Click
+    // has no option for it); the burst reaches FromDevice/ToDevice.
+    let options = topology::EngineOptions {
+        burst: Some(16),
+        rx_buffer_kib: Some(1024),
+        ..Default::default()
+    };
+    let (mut rcvbufs, mut config) = (Vec::new(), String::new());
+    forward_with(
+        &click,
+        &format!("{HEADER_A}{FORWARD}"),
+        &options,
+        |ns, c| {
+            rcvbufs = packet_socket_rcvbufs(ns);
+            config = c.to_owned();
+        },
+    );
+    assert_eq!(
+        rcvbufs,
+        [1 << 20, 1 << 20],
+        "SO_RCVBUF of Click's two packet sockets"
+    );
+    assert_eq!(config.matches("BURST 16").count(), 4, "{config}");
+}
+
+#[test]
+fn engine_options_out_of_range_or_for_the_wrong_engine_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("vnf.click"), FORWARD).unwrap();
+    let agent = spawn_agent(dir.path(), "vnf", "kernel-forward", &[], &[], &[]);
+    rt().block_on(async {
+        let c = agent.client();
+        let bad = raw(&c, "PUT", "/v1/engine/options", Some(br#"{"burst": 0}"#)).await;
+        assert_error(&bad, 422);
+        let unknown = raw(&c, "PUT", "/v1/engine/options", Some(br#"{"bursts": 2}"#)).await;
+        assert_error(&unknown, 422);
+        // Kernel forwarding runs no engine process: a burst means nothing there.
+        let opts = topology::EngineOptions {
+            burst: Some(8),
+            ..Default::default()
+        };
+        c.set_engine_options(&opts).await.unwrap();
+        let err = c.start().await.unwrap_err().to_string();
+        assert!(
+            err.contains("burst") && err.contains("kernel-forward"),
+            "{err}"
+        );
+    });
 }
 
 #[test]
@@ -1234,6 +1330,8 @@ fn openapi_documents_every_route() {
         ("/v1/function", "put"),
         ("/v1/engine", "get"),
         ("/v1/engine", "post"),
+        ("/v1/engine/options", "get"),
+        ("/v1/engine/options", "put"),
     ];
     for (path, method) in routes {
         assert!(

@@ -161,6 +161,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     };
     settings.run.placement = placement.clone();
+    if let Some(e) = unavailable_engine_cpus(&plans, &available_cpus()) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(INVALID));
+    }
     let cancel = install_signal_handlers();
     let started_at = chrono::Utc::now();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -334,27 +338,31 @@ fn engine_runs(
 ) -> BTreeMap<String, measure::report::EngineRun> {
     plan.vnfs
         .iter()
-        .filter_map(|(id, engine, _)| {
+        .filter_map(|vnf| {
+            let (id, engine) = (vnf.id.as_str(), &vnf.engine);
             let spec = engine
                 .to_string()
                 .parse::<agent::engine::EngineSpec>()
                 .ok()?;
-            let profile = agent::profile::io_profile(&spec, io_mode);
+            let profile = agent::profile::io_profile(&spec, io_mode, &vnf.options);
             let config = campaign::real::ConfigArchive::relative(&plan.name, id);
+            let placed = placement.filter(|_| !vm).map(|p| p.nfs.clone());
+            let cpus = match &vnf.options.cpus {
+                Some(c) => Some(c.iter().map(|c| *c as usize).collect()),
+                None => placed,
+            };
             Some((
-                id.clone(),
+                id.to_owned(),
                 measure::report::EngineRun {
                     engine: engine.to_string(),
                     io: profile.io,
                     polls: profile.polls,
-                    cpus: placement.filter(|_| !vm).map(|p| {
-                        p.nfs
-                            .iter()
-                            .map(usize::to_string)
-                            .collect::<Vec<_>>()
-                            .join(",")
+                    cpus: cpus.map(|c: Vec<usize>| {
+                        c.iter().map(usize::to_string).collect::<Vec<_>>().join(",")
                     }),
                     config: dir.join(&config).is_file().then_some(config),
+                    rx_buffer_kib: profile.rx_buffer_kib,
+                    options: (!vnf.options.is_empty()).then(|| vnf.options.describe()),
                 },
             ))
         })
@@ -391,6 +399,23 @@ fn ratio_notes(variants: &[measure::report::VariantReport], mut notes: Vec<Strin
 }
 
 /// CPUs this process may run on.
+/// `engine_options.cpus` naming a CPU this run may not use (a named error, before anything
+/// is created).
+fn unavailable_engine_cpus(plans: &[VariantPlan], available: &[usize]) -> Option<String> {
+    plans.iter().flat_map(|p| p.vnfs.iter().map(move |v| (p, v))).find_map(|(p, v)| {
+        let missing = v
+            .options
+            .cpus
+            .iter()
+            .flatten()
+            .find(|c| !available.contains(&(**c as usize)))?;
+        Some(format!(
+            "engine-option-cpu-unavailable: variant `{}`, VNF `{}`: CPU {missing} is not available to this run (available: {available:?})",
+            p.name, v.id
+        ))
+    })
+}
+
 fn available_cpus() -> Vec<usize> {
     match nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)) {
         Ok(set) => (0..nix::sched::CpuSet::count())
@@ -579,12 +604,11 @@ fn variant_plans(topo: &Topology, args: &RunArgs) -> anyhow::Result<Vec<VariantP
             vnfs: topo
                 .vnfs
                 .iter()
-                .map(|v| {
-                    (
-                        v.id.as_str().to_string(),
-                        EngineSpec::KernelForward,
-                        v.function.clone(),
-                    )
+                .map(|v| topology::ResolvedVnf {
+                    id: v.id.clone(),
+                    engine: EngineSpec::KernelForward,
+                    function: v.function.clone(),
+                    options: Default::default(),
                 })
                 .collect(),
             skip: None,
@@ -610,17 +634,13 @@ fn variant_plans(topo: &Topology, args: &RunArgs) -> anyhow::Result<Vec<VariantP
         if v.name == BASELINE || v.name == CEILING {
             bail!("variant name {:?} is reserved", v.name);
         }
-        let vnfs: Vec<(String, EngineSpec, PathBuf)> = topo
-            .resolve(v)
-            .into_iter()
-            .map(|r| (r.id.as_str().to_string(), r.engine, r.function))
-            .collect();
+        let vnfs = topo.resolve(v);
         let vm = args
             .driver
             .map(crate::cmd::testbed::DriverArg::kind)
             .or(topo.driver)
             == Some(topology::DriverKind::Vm);
-        let skip = vnfs.iter().find_map(|(_, e, _)| engine_missing(e, vm));
+        let skip = vnfs.iter().find_map(|v| engine_missing(&v.engine, vm));
         plans.push(VariantPlan {
             name: v.name.clone(),
             role: VariantRole::Variant,

@@ -133,6 +133,7 @@ impl From<AgentError> for ApiError {
                 StatusCode::CONFLICT
             }
             AgentError::EngineNotAllowed(_) => StatusCode::FORBIDDEN,
+            AgentError::Options(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AgentError::Start(s) => match s {
                 StartError::EarlyExit { .. } | StartError::Config(_) => {
                     StatusCode::UNPROCESSABLE_ENTITY
@@ -393,6 +394,25 @@ async fn set_engine(
     .into_response())
 }
 
+async fn get_engine_options(State(s): State<Shared>) -> Response {
+    axum::Json(s.agent.options().await).into_response()
+}
+
+async fn set_engine_options(
+    State(s): State<Shared>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body_or_error(body)?;
+    let options: coo_api::EngineOptions = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("engine options: {e}"),
+        )
+    })?;
+    s.agent.set_options(options.clone()).await?;
+    Ok(axum::Json(options).into_response())
+}
+
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "Not found")
 }
@@ -515,6 +535,10 @@ pub fn router_with(state: Shared, limits: Limits) -> Router {
         )
         .route(routes::FUNCTION, get(get_function).put(put_function))
         .route(routes::ENGINE, get(get_engine).post(set_engine))
+        .route(
+            routes::ENGINE_OPTIONS,
+            get(get_engine_options).put(set_engine_options),
+        )
         .route_layer(middleware::from_fn_with_state(state.clone(), auth))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -46,6 +46,10 @@ pub struct Args {
     /// coo-click I/O mode (throughput|latency), passed as --io-mode.
     #[arg(long)]
     pub io_mode: Option<String>,
+    /// Engine options for the first start, JSON (`{"burst": 32, "rx_buffer_kib": 8192}`);
+    /// `PUT /v1/engine/options` replaces them.
+    #[arg(long, value_name = "JSON", value_parser = parse_engine_options)]
+    pub engine_options: Option<coo_api::EngineOptions>,
     /// Directory for the engine's control socket, log and config snapshot
     /// (default: a fresh directory under $TMPDIR, removed at exit).
     #[arg(long)]
@@ -88,6 +92,12 @@ pub fn validate_ifname(name: &str) -> Result<(), String> {
     } else {
         Err(format!("invalid interface name {name:?}"))
     }
+}
+
+fn parse_engine_options(text: &str) -> Result<coo_api::EngineOptions, String> {
+    let o: coo_api::EngineOptions = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    o.check().map_err(|e| e.to_string())?;
+    Ok(o)
 }
 
 #[cfg(test)]

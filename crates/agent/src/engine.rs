@@ -121,6 +121,22 @@ pub struct Launch<'a> {
     pub user: Option<&'a EngineUser>,
     /// Working directory of the engine (its own directory).
     pub cwd: Option<&'a Path>,
+    /// CPUs the engine may run on (None: the agent's own affinity).
+    pub cpus: Option<Vec<u32>>,
+}
+
+/// The CPU set of `cpus` (numbers past CPU_SETSIZE are ignored; validation keeps them out).
+fn cpu_set(cpus: &[u32]) -> libc::cpu_set_t {
+    // SAFETY: cpu_set_t is plain data; all zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &c in cpus
+        .iter()
+        .filter(|c| (**c as usize) < libc::CPU_SETSIZE as usize)
+    {
+        // SAFETY: c < CPU_SETSIZE.
+        unsafe { libc::CPU_SET(c as usize, &mut set) };
+    }
+    set
 }
 
 /// Reads the tail of the engine log (bounded, for error messages).
@@ -150,6 +166,7 @@ impl ProcessEngine {
             .stderr(log2)
             .kill_on_drop(true);
         let agent_pid = std::process::id() as libc::pid_t;
+        let cpuset = l.cpus.as_deref().map(cpu_set);
         // SAFETY: only async-signal-safe calls (credential syscalls, prctl, getppid, _exit) run
         // between fork and exec.
         unsafe {
@@ -157,6 +174,11 @@ impl ProcessEngine {
                 // Before the death signal: changing credentials clears it.
                 if let Some(u) = &user {
                     u.become_in_child()?;
+                }
+                if let Some(set) = &cpuset {
+                    if libc::sched_setaffinity(0, std::mem::size_of_val(set), set) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
                 }
                 // The engine must not outlive the agent, even on SIGKILL of the agent.
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
@@ -289,6 +311,7 @@ mod tests {
             ready_timeout: Duration::from_secs(5),
             user: None,
             cwd: None,
+            cpus: None,
         })
         .await
         .unwrap_err();
@@ -309,6 +332,7 @@ mod tests {
             ready_timeout: Duration::from_millis(200),
             user: None,
             cwd: None,
+            cpus: None,
         })
         .await
         .unwrap_err();

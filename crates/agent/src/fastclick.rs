@@ -19,7 +19,8 @@ pub const PREFIX: &str = "coo-";
 /// EAL memory without hugepages, MiB (FastClick needs ≥ 320).
 pub const EAL_MEMORY_MB: u32 = 512;
 
-/// Frames per af_packet ring (the PMD's default 512 drops at line rate).
+/// Frames per af_packet ring by default (the PMD's default 512 drops at line rate): 4096 of
+/// 2 KiB, the same 8 MiB every engine gets by default.
 pub const FRAMECNT: u32 = 4096;
 
 /// Path of the FastClick binary: `COO_BENCH_FASTCLICK`, else `fastclick` in PATH.
@@ -57,8 +58,38 @@ pub fn first_allowed_cpu() -> usize {
     0
 }
 
-/// EAL arguments, up to and including the `--` that separates them from Click's.
-pub fn eal_args(interfaces: &[String], cpu: usize) -> Vec<String> {
+/// EAL arguments, up to and including the `--` that separates them from Click's: one lcore
+/// `cpu`, one af_packet vdev per interface in order with `framecnt` frames of 2 KiB each.
+pub fn eal_args(interfaces: &[String], cpu: usize, framecnt: u32) -> Vec<String> {
+    let vdevs = interfaces
+        .iter()
+        .enumerate()
+        .map(|(i, ifname)| format!("--vdev=net_af_packet{i},iface={ifname},framecnt={framecnt}"));
+    eal(cpu, &file_prefix(interfaces), &[], vdevs)
+}
+
+/// af_packet frames for a receive buffer of `bytes` (frames of 2 KiB, as the PMD's default
+/// frame size), at least the PMD's own default of 512.
+pub fn framecnt_for(bytes: usize) -> u32 {
+    u32::try_from(bytes / 2048).unwrap_or(u32::MAX).max(512)
+}
+
+/// EAL arguments for checking a configuration without interfaces (`click -q` after them):
+/// `ports` null devices stand for the VNF's interfaces, so FastClick configures and
+/// initialises FromDPDKDevice(N)/ToDPDKDevice(N) exactly as it would run them. The caller
+/// removes `/var/run/dpdk/<prefix>` afterwards ([`remove_runtime_prefix`]).
+pub fn check_args(ports: usize, prefix: &str) -> Vec<String> {
+    let vdevs = (0..ports).map(|i| format!("--vdev=net_null{i}"));
+    eal(first_allowed_cpu(), prefix, &["--log-level=error"], vdevs)
+}
+
+/// The EAL arguments every FastClick start shares (no hugepages, no PCI, its own prefix).
+fn eal(
+    cpu: usize,
+    prefix: &str,
+    extra: &[&str],
+    vdevs: impl Iterator<Item = String>,
+) -> Vec<String> {
     let mut args = vec![
         "--dpdk".to_owned(),
         "-l".to_owned(),
@@ -68,35 +99,10 @@ pub fn eal_args(interfaces: &[String], cpu: usize) -> Vec<String> {
         EAL_MEMORY_MB.to_string(),
         "--no-pci".to_owned(),
         "--no-shconf".to_owned(),
-        format!("--file-prefix={}", file_prefix(interfaces)),
-    ];
-    for (i, ifname) in interfaces.iter().enumerate() {
-        args.push(format!(
-            "--vdev=net_af_packet{i},iface={ifname},framecnt={FRAMECNT}"
-        ));
-    }
-    args.push("--".to_owned());
-    args
-}
-
-/// EAL arguments for checking a configuration without interfaces (`click -q` after them):
-/// `ports` null devices stand for the VNF's interfaces, so FastClick configures and
-/// initialises FromDPDKDevice(N)/ToDPDKDevice(N) exactly as it would run them. The caller
-/// removes `/var/run/dpdk/<prefix>` afterwards ([`remove_runtime_prefix`]).
-pub fn check_args(ports: usize, prefix: &str) -> Vec<String> {
-    let mut args = vec![
-        "--dpdk".to_owned(),
-        "-l".to_owned(),
-        first_allowed_cpu().to_string(),
-        "--no-huge".to_owned(),
-        "-m".to_owned(),
-        EAL_MEMORY_MB.to_string(),
-        "--no-pci".to_owned(),
-        "--no-shconf".to_owned(),
         format!("--file-prefix={prefix}"),
-        "--log-level=error".to_owned(),
     ];
-    args.extend((0..ports).map(|i| format!("--vdev=net_null{i}")));
+    args.extend(extra.iter().map(|e| (*e).to_owned()));
+    args.extend(vdevs);
     args.push("--".to_owned());
     args
 }
@@ -124,7 +130,7 @@ mod tests {
     #[test]
     fn vdevs_follow_the_interfaces_in_order() {
         let ifs = vec!["cb12ab-fw-0".to_owned(), "cb12ab-fw-1".to_owned()];
-        let a = eal_args(&ifs, 1);
+        let a = eal_args(&ifs, 1, FRAMECNT);
         assert_eq!(&a[..3], ["--dpdk", "-l", "1"]);
         assert!(a.contains(&"--no-huge".to_owned()));
         assert!(a.contains(&"--file-prefix=coo-cb12ab-fw-0".to_owned()));

@@ -20,6 +20,7 @@ pub mod profile;
 pub mod query;
 pub mod rewrite;
 pub mod service;
+pub mod sockbuf;
 pub mod sysinfo;
 
 use std::io::Write;
@@ -186,6 +187,7 @@ async fn run(args: cli::Args) -> anyhow::Result<()> {
         function,
         interfaces: args.interfaces.clone(),
         io_mode: args.io_mode.clone(),
+        initial_options: args.engine_options.clone().unwrap_or_default(),
         workdir,
         start_timeout: Duration::from_millis(args.start_timeout_ms),
         call_timeout: Duration::from_millis(args.call_timeout_ms),

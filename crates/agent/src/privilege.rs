@@ -80,8 +80,10 @@ pub fn running_as_root() -> bool {
 /// only FastClick's EAL gets), giving them
 /// their directory (CHOWN, FOWNER), reaching, signalling and removing what they own
 /// (DAC_OVERRIDE, DAC_READ_SEARCH, KILL), kernel forwarding through `tc` (NET_ADMIN) and a
-/// low listen port (NET_BIND_SERVICE). Everything else (SYS_ADMIN, SYS_MODULE, SYS_PTRACE,
-/// ...) leaves the bounding set, so neither the agent nor anything it runs can regain it.
+/// low listen port (NET_BIND_SERVICE), and SYS_PTRACE held in the permitted set only, raised
+/// on one thread just to size reference Click's packet sockets (`sockbuf`). Everything else
+/// (SYS_ADMIN, SYS_MODULE, ...) leaves the bounding set, so neither the agent nor anything it
+/// runs can regain it.
 pub const AGENT_KEEPS: &[Capability] = &[
     Capability::CAP_SETUID,
     Capability::CAP_SETGID,
@@ -95,7 +97,11 @@ pub const AGENT_KEEPS: &[Capability] = &[
     Capability::CAP_NET_RAW,
     Capability::CAP_IPC_LOCK,
     Capability::CAP_NET_BIND_SERVICE,
+    Capability::CAP_SYS_PTRACE,
 ];
+
+/// Kept but not effective: raised only around the call that needs it.
+pub const AGENT_RAISES_ON_DEMAND: &[Capability] = &[Capability::CAP_SYS_PTRACE];
 
 /// Drops every capability of this process outside [`AGENT_KEEPS`] (bounding, permitted,
 /// effective; inheritable cleared). Called once, before any other thread exists
@@ -109,7 +115,12 @@ pub fn drop_agent_capabilities() -> Result<(), caps::errors::CapsError> {
     }
     let have = caps::read(None, CapSet::Permitted)?;
     let kept: CapsHashSet = have.intersection(&keep).copied().collect();
-    caps::set(None, CapSet::Effective, &kept)?;
+    let effective: CapsHashSet = kept
+        .iter()
+        .filter(|c| !AGENT_RAISES_ON_DEMAND.contains(c))
+        .copied()
+        .collect();
+    caps::set(None, CapSet::Effective, &effective)?;
     caps::set(None, CapSet::Permitted, &kept)?;
     caps::clear(None, CapSet::Inheritable)
 }

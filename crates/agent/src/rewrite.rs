@@ -101,6 +101,41 @@ fn replacement(element: &str, ifname: &str, args: &[&str]) -> String {
 
 /// Rewrites `config` for the given interfaces.
 pub fn rewrite_dpdk(config: &str, interfaces: &[String]) -> Result<String, RewriteError> {
+    map_dpdk(config, |name, args| {
+        let first = args.first().copied().unwrap_or("");
+        let port: usize = first.parse().map_err(|_| RewriteError::BadPort {
+            element: name,
+            arg: first.to_owned(),
+        })?;
+        let ifname = interfaces.get(port).ok_or(RewriteError::PortOutOfRange {
+            element: name,
+            port,
+            count: interfaces.len(),
+        })?;
+        Ok(replacement(name, ifname, args))
+    })
+}
+
+/// Sets `BURST burst` on every configured FromDPDKDevice/ToDPDKDevice of `config` (replacing
+/// the function's own), so every engine runs the burst a topology asks for.
+pub fn set_burst(config: &str, burst: u32) -> Result<String, RewriteError> {
+    map_dpdk(config, |name, args| {
+        let mut kept: Vec<String> = args
+            .iter()
+            .filter(|a| !a.is_empty() && keyword(a).is_none_or(|(k, _)| k != "BURST"))
+            .map(|a| (*a).to_owned())
+            .collect();
+        kept.push(format!("BURST {burst}"));
+        Ok(format!("{name}({})", kept.join(", ")))
+    })
+}
+
+/// Replaces every configured `FromDPDKDevice(…)`/`ToDPDKDevice(…)` of `config` by what
+/// `replace(element, args)` returns; everything else is copied unchanged.
+fn map_dpdk(
+    config: &str,
+    mut replace: impl FnMut(&'static str, &[&str]) -> Result<String, RewriteError>,
+) -> Result<String, RewriteError> {
     let bytes = config.as_bytes();
     let mut out = String::with_capacity(config.len() + 64);
     let mut i = 0;
@@ -137,17 +172,7 @@ pub fn rewrite_dpdk(config: &str, interfaces: &[String]) -> Result<String, Rewri
                 return Err(RewriteError::Unbalanced { element: name });
             }
             let args = split_args(&config[args_start..k - 1]);
-            let first = args.first().copied().unwrap_or("");
-            let port: usize = first.parse().map_err(|_| RewriteError::BadPort {
-                element: name,
-                arg: first.to_owned(),
-            })?;
-            let ifname = interfaces.get(port).ok_or(RewriteError::PortOutOfRange {
-                element: name,
-                port,
-                count: interfaces.len(),
-            })?;
-            out.push_str(&replacement(name, ifname, &args));
+            out.push_str(&replace(name, &args)?);
             i = k;
             continue 'outer;
         }
@@ -185,6 +210,23 @@ mod tests {
             "in :: FromDevice(veth1, METHOD LINUX, SNIFFER false, BURST 8, PROMISC true); \
              out::Queue(256) -> ToDevice(veth0, BURST 4)"
         );
+    }
+
+    #[test]
+    fn burst_is_set_on_every_device_element() {
+        let c = "in :: FromDPDKDevice(1, BURST 8, PROMISC true) -> ToDPDKDevice(0);";
+        let set = set_burst(c, 64).unwrap();
+        assert_eq!(
+            set,
+            "in :: FromDPDKDevice(1, PROMISC true, BURST 64) -> ToDPDKDevice(0, BURST 64);"
+        );
+        // The reference-Click rewrite then carries it through.
+        let click = rewrite_dpdk(&set, &ifs()).unwrap();
+        assert!(
+            click.contains("SNIFFER false, BURST 64, PROMISC true)"),
+            "{click}"
+        );
+        assert!(click.contains("ToDevice(veth0, BURST 64)"), "{click}");
     }
 
     #[test]

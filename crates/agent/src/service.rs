@@ -17,14 +17,18 @@ use crate::header::{self, VnfHeader};
 use crate::kernel_forward::{KernelForward, TcOps};
 use crate::privilege::EngineUser;
 use crate::rewrite;
+use crate::sockbuf;
 use crate::sysinfo;
 use caps::Capability;
+use coo_api::EngineOptions;
 
 /// Fixed settings of one agent.
 pub struct AgentConfig {
     pub function: PathBuf,
     pub interfaces: Vec<String>,
     pub io_mode: Option<String>,
+    /// Engine options until the API sets others.
+    pub initial_options: EngineOptions,
     pub workdir: PathBuf,
     pub start_timeout: Duration,
     pub call_timeout: Duration,
@@ -57,6 +61,8 @@ pub enum AgentError {
     EngineNotAllowed(#[from] EngineNotAllowed),
     #[error("error while stopping: {0}")]
     Stop(String),
+    #[error("engine options: {0}")]
+    Options(String),
 }
 
 /// `vnf_identification` states, as COO distinguishes them.
@@ -98,6 +104,8 @@ enum Running {
 
 struct Slot {
     engine: EngineSpec,
+    /// Applied at the next start.
+    options: EngineOptions,
     running: Option<Running>,
     header: Option<VnfHeader>,
     generation: u64,
@@ -151,10 +159,12 @@ fn now_ms() -> i64 {
 
 impl Agent {
     pub fn new(cfg: AgentConfig, engine: EngineSpec) -> Self {
+        let options = cfg.initial_options.clone();
         Agent {
             cfg,
             slot: tokio::sync::Mutex::new(Slot {
                 engine,
+                options,
                 running: None,
                 header: None,
                 generation: 0,
@@ -245,6 +255,24 @@ impl Agent {
         Ok(())
     }
 
+    pub async fn options(&self) -> EngineOptions {
+        self.slot.lock().await.options.clone()
+    }
+
+    /// Sets the engine options for the next start; refused while an engine runs.
+    pub async fn set_options(&self, options: EngineOptions) -> Result<(), AgentError> {
+        options
+            .check()
+            .map_err(|e| AgentError::Options(e.to_string()))?;
+        let mut slot = self.slot.lock().await;
+        Self::refresh(&mut slot);
+        if slot.running.is_some() {
+            return Err(AgentError::Busy);
+        }
+        slot.options = options;
+        Ok(())
+    }
+
     fn read_function_bytes(&self) -> Result<Vec<u8>, AgentError> {
         std::fs::read(&self.cfg.function).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -303,6 +331,12 @@ impl Agent {
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let header = header::parse(&text);
         let engine = slot.engine.clone();
+        let options = slot.options.clone();
+        if let Some((name, why)) = options.unsupported_by(&engine.to_string()) {
+            return Err(AgentError::Options(format!(
+                "`{name}` does not apply: {why}"
+            )));
+        }
         let running = match &engine {
             EngineSpec::KernelForward => {
                 let ifs = self.cfg.interfaces.clone();
@@ -313,7 +347,7 @@ impl Agent {
                     .map_err(StartError::KernelForward)?;
                 Running::Kernel(kf)
             }
-            spec => Running::Process(self.launch(spec, &bytes).await?),
+            spec => Running::Process(self.launch(spec, &bytes, &options).await?),
         };
         let pid = match &running {
             Running::Process(p) => p.pid(),
@@ -351,6 +385,7 @@ impl Agent {
         &self,
         spec: &EngineSpec,
         function: &[u8],
+        options: &EngineOptions,
     ) -> Result<ProcessEngine, StartError> {
         std::fs::create_dir_all(&self.cfg.workdir)
             .map_err(|e| StartError::Io(format!("workdir {}: {e}", self.cfg.workdir.display())))?;
@@ -380,6 +415,17 @@ impl Agent {
         // The engine runs a snapshot, so write_file during a run cannot change it under it.
         // In its own directory: the function file itself may live in the workdir.
         let snapshot = engine_dir.join(&name);
+        let burst_set;
+        let function = match options.burst {
+            Some(burst) => {
+                let text = std::str::from_utf8(function)
+                    .map_err(|_| StartError::Config("function is not valid UTF-8".into()))?;
+                burst_set = rewrite::set_burst(text, burst)
+                    .map_err(|e| StartError::Config(e.to_string()))?;
+                burst_set.as_bytes()
+            }
+            None => function,
+        };
         let (binary, contents, mut args) = match spec {
             EngineSpec::CooClick => {
                 let mut args = Vec::new();
@@ -387,9 +433,14 @@ impl Agent {
                     args.push("--ports".to_owned());
                     args.push(self.cfg.interfaces.join(","));
                 }
-                if let Some(m) = &self.cfg.io_mode {
+                let io = options.io.map(|m| m.to_string());
+                if let Some(m) = io.as_ref().or(self.cfg.io_mode.as_ref()) {
                     args.push("--io-mode".to_owned());
                     args.push(m.clone());
+                }
+                if let Some(kib) = options.rx_buffer_kib {
+                    args.push("--rx-buffer-kib".to_owned());
+                    args.push(kib.to_string());
                 }
                 // A configuration is code: its file outputs stay in the engine's directory.
                 args.push("--confine-files".to_owned());
@@ -408,8 +459,14 @@ impl Agent {
                 (binary, rewritten.into_bytes(), Vec::new())
             }
             EngineSpec::FastClick => {
-                let cpu = fastclick::first_allowed_cpu();
-                let args = fastclick::eal_args(&self.cfg.interfaces, cpu);
+                let cpu = options
+                    .cpus
+                    .as_ref()
+                    .and_then(|c| c.first())
+                    .map(|c| *c as usize)
+                    .unwrap_or_else(fastclick::first_allowed_cpu);
+                let framecnt = fastclick::framecnt_for(options.rx_buffer_bytes());
+                let args = fastclick::eal_args(&self.cfg.interfaces, cpu, framecnt);
                 (fastclick::binary(), function.to_vec(), args)
             }
             EngineSpec::KernelForward => {
@@ -428,7 +485,7 @@ impl Agent {
         args.push(socket.display().to_string());
         args.push(snapshot.display().to_string());
         tracing::info!(binary = %binary.display(), ?args, "starting engine");
-        ProcessEngine::launch(Launch {
+        let engine = ProcessEngine::launch(Launch {
             binary,
             args,
             socket: &socket,
@@ -436,8 +493,22 @@ impl Agent {
             ready_timeout: self.cfg.start_timeout,
             user: user.as_ref(),
             cwd: Some(&engine_dir),
+            cpus: options.cpus.clone(),
         })
-        .await
+        .await?;
+        if matches!(spec, EngineSpec::ReferenceClick | EngineSpec::External(_))
+            && !self.cfg.interfaces.is_empty()
+        {
+            // Click's packet sockets get the same buffer the other engines' rings have.
+            let (pid, bytes) = (engine.pid(), options.rx_buffer_bytes());
+            let forced =
+                tokio::task::spawn_blocking(move || sockbuf::force_packet_buffers(pid, bytes))
+                    .await
+                    .map_err(|e| StartError::Config(e.to_string()))?
+                    .map_err(|e| StartError::Config(format!("socket buffers: {e}")))?;
+            tracing::info!(?forced, "packet socket buffers set");
+        }
+        Ok(engine)
     }
 
     /// Stops the engine (SIGTERM, then SIGKILL) or removes kernel forwarding.
@@ -821,6 +892,7 @@ mod tests {
             function: dir.path().join("func.click"),
             interfaces: Vec::new(),
             io_mode: None,
+            initial_options: EngineOptions::default(),
             workdir: dir.path().to_owned(),
             start_timeout: Duration::from_secs(1),
             call_timeout: Duration::from_secs(1),

@@ -21,11 +21,10 @@ mod rounds;
 pub mod sim;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use measure::report::{FrameSize, RunSettings, VariantReport, VariantRole};
 use measure::{CommonLoads, LatencySummary, SoundnessLimits, TrialPurpose, TrialRecord};
-use topology::EngineSpec;
+use topology::ResolvedVnf;
 use vnf_client::Counters;
 
 pub use placement::{plan_placement, PlacementError};
@@ -41,8 +40,8 @@ pub const CEILING: &str = "ceiling";
 pub struct VariantPlan {
     pub name: String,
     pub role: VariantRole,
-    /// (VNF id, engine, function file); empty for the ceiling.
-    pub vnfs: Vec<(String, EngineSpec, PathBuf)>,
+    /// Engine, function and engine options of each VNF; empty for the ceiling.
+    pub vnfs: Vec<ResolvedVnf>,
     /// Why this variant cannot run here (engine not installed, ...): reported as skipped.
     pub skip: Option<String>,
 }

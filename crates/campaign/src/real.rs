@@ -193,9 +193,9 @@ impl Agents for VnfAgents<'_> {
             .rt
             .block_on(configure(&self.clients, &self.coo_only, variant))?;
         if let Some(archive) = &self.configs {
-            for (id, engine, _) in &variant.vnfs {
-                if *engine != EngineSpec::KernelForward {
-                    archive.keep(&variant.name, id);
+            for vnf in &variant.vnfs {
+                if vnf.engine != EngineSpec::KernelForward {
+                    archive.keep(&variant.name, vnf.id.as_str());
                 }
             }
         }
@@ -250,7 +250,8 @@ async fn configure(
     plan: &VariantPlan,
 ) -> Result<BTreeMap<String, String>, String> {
     let mut versions = BTreeMap::new();
-    for (id, engine, function) in &plan.vnfs {
+    for vnf in &plan.vnfs {
+        let (id, engine, function) = (vnf.id.as_str(), &vnf.engine, &vnf.function);
         let c = clients
             .get(id)
             .ok_or_else(|| format!("VNF {id}: no agent"))?;
@@ -263,6 +264,9 @@ async fn configure(
         c.set_engine(&spec)
             .await
             .map_err(|e| format!("VNF {id}: select engine {spec}: {e}"))?;
+        c.set_engine_options(&vnf.options)
+            .await
+            .map_err(|e| format!("VNF {id}: engine options {}: {e}", vnf.options.describe()))?;
         if *engine != EngineSpec::KernelForward {
             let text = std::fs::read_to_string(function)
                 .map_err(|e| format!("VNF {id}: read {}: {e}", function.display()))?;

@@ -125,12 +125,12 @@ fn initial_state(ctx: &Ctx<'_>, plan: &VariantPlan) -> State {
     let engines = plan
         .vnfs
         .iter()
-        .map(|(id, e, _)| (id.clone(), e.to_string()))
+        .map(|v| (v.id.to_string(), v.engine.to_string()))
         .collect();
     let functions = plan
         .vnfs
         .iter()
-        .map(|(id, _, f)| (id.clone(), f.display().to_string()))
+        .map(|v| (v.id.to_string(), v.function.display().to_string()))
         .collect();
     let mut report = VariantReport {
         name: plan.name.clone(),
@@ -142,10 +142,15 @@ fn initial_state(ctx: &Ctx<'_>, plan: &VariantPlan) -> State {
         results: Vec::new(),
         notes: Vec::new(),
     };
-    let coo_conflict = plan.vnfs.iter().find_map(|(id, e, _)| {
-        (ctx.coo_only.contains(id) && *e != topology::EngineSpec::CooClick).then(|| {
-            format!("VNF {id} boots its own image (COO API only): engine {e} cannot be selected")
-        })
+    let coo_conflict = plan.vnfs.iter().find_map(|v| {
+        (ctx.coo_only.contains(v.id.as_str()) && v.engine != topology::EngineSpec::CooClick).then(
+            || {
+                format!(
+                    "VNF {} boots its own image (COO API only): engine {} cannot be selected",
+                    v.id, v.engine
+                )
+            },
+        )
     });
     let mut active = true;
     if let Some(reason) = plan.skip.clone().or(coo_conflict) {
@@ -154,10 +159,11 @@ fn initial_state(ctx: &Ctx<'_>, plan: &VariantPlan) -> State {
         report.status = VariantStatus::Skipped { reason };
         active = false;
     }
-    for (id, _, _) in plan
+    for id in plan
         .vnfs
         .iter()
-        .filter(|(id, _, _)| ctx.coo_only.contains(id))
+        .map(|v| v.id.as_str())
+        .filter(|id| ctx.coo_only.contains(*id))
     {
         report.notes.push(format!(
             "VNF {id} boots its own image (COO API only): its engine is the image's; no per-NF counters"

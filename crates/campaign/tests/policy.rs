@@ -48,15 +48,16 @@ fn plan(name: &str, role: VariantRole) -> VariantPlan {
     VariantPlan {
         name: name.into(),
         role,
-        vnfs: vec![(
-            "nf".into(),
-            if role == VariantRole::Baseline {
+        vnfs: vec![topology::ResolvedVnf {
+            id: topology::NodeId::new("nf"),
+            engine: if role == VariantRole::Baseline {
                 EngineSpec::KernelForward
             } else {
                 EngineSpec::CooClick
             },
-            PathBuf::from("f.click"),
-        )],
+            function: PathBuf::from("f.click"),
+            options: Default::default(),
+        }],
         skip: None,
     }
 }

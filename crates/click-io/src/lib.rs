@@ -32,7 +32,7 @@ pub use elements::{
 };
 pub use error::IoError;
 pub use ifname::IfName;
-pub use mode::{IoMode, UnknownIoMode};
+pub use mode::{describe as describe_io, IoMode, UnknownIoMode};
 pub use rx::{PacketRx, RxConfig, RxCounters, RxFrame, RxRing};
 pub use sys::wait_readable;
 pub use tx::{PacketTx, TxConfig, TxCounters};

@@ -41,22 +41,31 @@ pub struct RxConfig {
 }
 
 impl RxConfig {
-    /// Defaults for a mode: V3 with 256 blocks of 64 KiB (16 MiB) for throughput, V2 with
-    /// 4096 slots of 2 KiB (8 MiB) for balanced and latency.
+    /// Defaults for a mode: V3 blocks of 64 KiB or V2 slots of 2 KiB, 8 MiB in all (the
+    /// receive buffer every engine gets by default, `coo_api::options::DEFAULT_RX_BUFFER_KIB`).
     pub fn for_mode(mode: IoMode) -> Self {
+        RxConfig::sized(mode, None)
+    }
+
+    /// A ring of about `bytes` (None: the default 8 MiB) for `mode`.
+    pub fn sized(mode: IoMode, bytes: Option<usize>) -> Self {
+        let bytes = bytes.unwrap_or(coo_api::options::DEFAULT_RX_BUFFER_KIB as usize * 1024);
+        let units = |unit: usize, min: usize| {
+            u32::try_from((bytes / unit).max(min)).unwrap_or(u32::MAX / 2)
+        };
         let ring = match mode {
             // Many small blocks: at low rates the 1 ms retire timer hands over blocks that are
-            // mostly empty, so the ring's time capacity is block_count x 1 ms (256 ms here);
-            // at high rates it is 16 MiB of frames (~10k of 1500 B). Either must cover the
-            // reader being descheduled on a busy machine.
+            // mostly empty, so the ring's time capacity is block_count x 1 ms (128 ms at the
+            // default size); at high rates it is all its bytes of frames. Either must cover
+            // the reader being descheduled on a busy machine.
             IoMode::Throughput => RxRing::V3 {
                 block_size: 1 << 16,
-                block_count: 256,
+                block_count: units(1 << 16, 4),
                 retire_tov_ms: 1,
             },
             IoMode::Balanced | IoMode::Latency => RxRing::V2 {
                 frame_size: 2048,
-                frame_count: 4096,
+                frame_count: units(2048, 64),
             },
         };
         RxConfig {

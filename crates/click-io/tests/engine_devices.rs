@@ -20,6 +20,7 @@ fn registry(ports: &[&str], mode: IoMode) -> Registry {
     let opts = IoOptions {
         ports: ports.iter().map(|p| IfName::new(p).unwrap()).collect(),
         mode,
+        rx_bytes: None,
     };
     register_elements(&mut reg, &opts);
     reg

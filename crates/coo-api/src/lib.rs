@@ -5,10 +5,12 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod auth;
+pub mod options;
 pub mod routes;
 pub mod types;
 
 pub use auth::{BadToken, Token, TokenDigest};
+pub use options::{EngineOptionError, EngineOptions, IoMode, UnknownIoMode};
 pub use types::{
     Counters, ElementCounters, EngineReply, FunctionWritten, HandlerWritten, Health,
     InterfaceCounters, Metric, Metrics, StartOutcome, StopOutcome, VnfIdentification,

@@ -15,6 +15,8 @@ pub const COUNTERS: &str = "/v1/counters";
 pub const HANDLERS: &str = "/v1/handlers";
 pub const FUNCTION: &str = "/v1/function";
 pub const ENGINE: &str = "/v1/engine";
+/// `PUT` JSON `EngineOptions` (applied at the next start), `GET` them back.
+pub const ENGINE_OPTIONS: &str = "/v1/engine/options";
 
 /// Reads that are always open: liveness and readiness probes, which reveal nothing a
 /// neighbour could use.

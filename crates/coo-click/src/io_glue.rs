@@ -58,7 +58,26 @@ impl Glue {
             .iter()
             .map(|p| IfName::new(p.trim()).map_err(|e| format!("--ports: {e}")))
             .collect::<Result<Vec<_>, _>>()?;
-        click_io::register_elements(registry, &IoOptions { ports, mode });
+        let rx_bytes = match opts.rx_buffer_kib.as_deref() {
+            None => None,
+            Some(k) => {
+                let kib: u32 = k
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|k| coo_api::options::RX_BUFFER_KIB_RANGE.contains(k))
+                    .ok_or_else(|| format!("--rx-buffer-kib {k}: expected KiB in 64..=1048576"))?;
+                Some(kib as usize * 1024)
+            }
+        };
+        click_io::register_elements(
+            registry,
+            &IoOptions {
+                ports,
+                mode,
+                rx_bytes,
+            },
+        );
         let mut cli_endpoints = Vec::new();
         if let Some(p) = &opts.control_port {
             cli_endpoints.push(tcp_endpoint(p)?);

@@ -24,6 +24,8 @@ pub struct IoCli {
     pub ports: Vec<String>,
     /// `--io-mode balanced|throughput|latency`.
     pub io_mode: Option<String>,
+    /// `--rx-buffer-kib N`: receive ring size per device.
+    pub rx_buffer_kib: Option<String>,
     /// `-p PORT` ControlSocket TCP port.
     pub control_port: Option<String>,
     /// `-u PATH` ControlSocket UNIX socket.
@@ -84,6 +86,7 @@ Options:
       --ports IF0,IF1,...       Interface for FromDPDKDevice(N)/ToDPDKDevice(N).
       --io-mode MODE            balanced (default: per-frame ring, sleeps when idle),
                                 throughput (1 ms blocks) or latency (busy-poll).
+      --rx-buffer-kib N         Receive ring per device, KiB (default 8192).
       --confine-files DIR       Elements may write files only inside DIR.
   -C, --clickpath PATH          Ignored (no dynamic packages).
   -j, --threads N               Ignored (one thread).
@@ -146,6 +149,7 @@ pub fn parse_args(args: &[String]) -> Result<Cli, String> {
                         .collect()
                 }
                 "io-mode" => cli.io.io_mode = Some(need(&mut i)?),
+                "rx-buffer-kib" => cli.io.rx_buffer_kib = Some(need(&mut i)?),
                 "confine-files" => cli.confine_files = Some(need(&mut i)?),
                 "clickpath" | "threads" | "cpu" | "affinity" => {
                     need(&mut i)?;

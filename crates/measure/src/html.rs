@@ -317,7 +317,8 @@ fn engines(h: &mut String, r: &Report) {
          under <code>configs/</code> next to this page.</p>\n<table id=\"engines-table\">\n\
          <tr><th class=\"l\">variant</th><th class=\"l\">VNF</th><th class=\"l\">engine</th>\
          <th class=\"l\">version</th><th class=\"l\">function</th><th class=\"l\">I/O</th>\
-         <th class=\"l\">polls</th><th class=\"l\">CPUs</th><th class=\"l\">configuration</th></tr>\n",
+         <th class=\"l\">polls</th><th class=\"l\">CPUs</th><th>rx buffer KiB</th>\
+         <th class=\"l\">engine options</th><th class=\"l\">configuration</th></tr>\n",
     );
     for v in r.variants.iter().filter(|v| v.role == VariantRole::Variant) {
         for (vnf, engine) in &v.engines {
@@ -326,7 +327,8 @@ fn engines(h: &mut String, r: &Report) {
                 h,
                 "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td>\
                  <td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td>\
-                 <td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td></tr>",
+                 <td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td class=\"l\">{}</td>\
+                 <td class=\"l\">{}</td></tr>",
                 escape(&v.name),
                 escape(vnf),
                 escape(engine),
@@ -339,6 +341,9 @@ fn engines(h: &mut String, r: &Report) {
                     "sleeps when idle"
                 }),
                 escape(run.and_then(|e| e.cpus.as_deref()).unwrap_or("–")),
+                run.and_then(|e| e.rx_buffer_kib)
+                    .map_or("–".to_string(), |k| k.to_string()),
+                escape(run.and_then(|e| e.options.as_deref()).unwrap_or("–")),
                 run.and_then(|e| e.config.as_deref())
                     .map_or("–".to_string(), |c| format!(
                         "<a href=\"{}\">{}</a>",

@@ -364,6 +364,13 @@ pub struct EngineRun {
     /// (`configs/<variant>/<vnf>.click`); None when it could not be read (VM guests).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<String>,
+    /// Kernel receive buffer per interface the engine ran with, KiB (ring or forced
+    /// SO_RCVBUF: the same for every engine of a run unless the topology says otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rx_buffer_kib: Option<u32>,
+    /// The topology's engine options for this VNF in this variant, in words (`burst 32, …`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<String>,
 }
 
 /// The whole report.

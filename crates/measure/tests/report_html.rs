@@ -113,6 +113,8 @@ fn sample() -> Report {
             polls: false,
             cpus: Some("1".into()),
             config: Some("configs/coo-click/fw.click".into()),
+            rx_buffer_kib: Some(8192),
+            options: Some("burst 32".into()),
         },
     );
     let mut r = report(vec![
@@ -164,6 +166,10 @@ fn the_page_shows_every_variant_plots_engines_and_flags() {
     assert!(html.contains("TPACKET_V2 ring 4096 × 2 KiB, burst 64"));
     assert!(html.contains("coo-click 0.1.0"));
     assert!(html.contains("<a href=\"configs/coo-click/fw.click\">"));
+    assert!(
+        html.contains("<td>8192</td><td class=\"l\">burst 32</td>"),
+        "rx buffer and options shown"
+    );
     // Verdicts with confidence intervals (3 rounds give one).
     assert!(html.contains("class=\"l sound\">sound</td>"));
     assert!(html.matches("[0.").count() >= 2, "CIs shown");

@@ -104,6 +104,11 @@ impl Launcher for ProcessLauncher {
         if let Some(m) = &self.io_mode {
             cmd.arg("--io-mode").arg(m);
         }
+        if !spec.engine_options.is_empty() {
+            let json = serde_json::to_string(&spec.engine_options)
+                .map_err(|e| UpError::Io(format!("engine options: {e}")))?;
+            cmd.arg("--engine-options").arg(json);
+        }
         cmd.current_dir(&spec.workdir)
             .stdin(Stdio::null())
             .stdout(log)

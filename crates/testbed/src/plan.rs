@@ -134,6 +134,9 @@ pub struct AgentSpec {
     /// The run's token file (`<run_dir>/agent.token`), set by `up` (the plan is pure).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_file: Option<PathBuf>,
+    /// The variant's engine options for this VNF (`--engine-options`).
+    #[serde(default, skip_serializing_if = "topology::EngineOptions::is_empty")]
+    pub engine_options: topology::EngineOptions,
 }
 
 /// The actions and the testbed they yield (agent pids still unknown).
@@ -594,6 +597,7 @@ fn plan_driver(
             log: workdir.join("agent.log"),
             allow_engines: external_engines_of(topo, v.id.as_str()),
             token_file: None,
+            engine_options: r.options.clone(),
         };
         vnfs.push(VnfInstance {
             id: v.id.to_string(),

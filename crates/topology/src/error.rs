@@ -346,6 +346,15 @@ pub enum ErrorKind {
     UnsupportedMode { mode: String },
     #[error("{field}: address {address} is outside the benchmarking range 198.18.0.0/15")]
     AddressOutsideBenchmarkRange { field: String, address: String },
+    #[error("{what}: engine option {reason}")]
+    EngineOptionRange { what: String, reason: String },
+    #[error("{what}: engine option `{option}` does not apply to engine {engine}: {why}")]
+    EngineOptionUnsupported {
+        what: String,
+        option: String,
+        engine: String,
+        why: String,
+    },
     #[error("VNF `{vnf}` has {memory_mib} MiB / {vcpus} vCPUs; both must be > 0")]
     InvalidResources {
         vnf: String,
@@ -460,6 +469,8 @@ impl ErrorKind {
             UnsupportedMode { .. } => "unsupported-mode",
             AddressOutsideBenchmarkRange { .. } => "address-outside-benchmark-range",
             InvalidResources { .. } => "invalid-resources",
+            EngineOptionRange { .. } => "engine-option-range",
+            EngineOptionUnsupported { .. } => "engine-option-unsupported",
             ClickSyntax { .. } => "click-syntax",
             ClickUnknownClass { .. } => "click-unknown-class",
             ClickElementConfig { .. } => "click-element-config",

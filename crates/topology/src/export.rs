@@ -81,6 +81,7 @@ pub fn to_unified(topology: &Topology, out_dir: &Path) -> TopologyFile {
                 management_mac: v.management_mac.map(|m| m.to_string()),
                 image: v.image.as_ref().map(|p| path_text(p, out_dir)),
                 cpu_model: v.cpu_model.clone(),
+                engine_options: some_options(&v.engine_options),
             })
             .collect(),
         incoming: point(ip.id.as_str(), ip.link.as_str(), link_mac(&ip.link)),
@@ -114,6 +115,7 @@ pub fn to_unified(topology: &Topology, out_dir: &Path) -> TopologyFile {
         variants: if topology.variants.len() == 1
             && topology.variants[0].name == "default"
             && topology.variants[0].vnfs.is_empty()
+            && topology.variants[0].engine_options.is_empty()
         {
             Vec::new()
         } else {
@@ -123,6 +125,7 @@ pub fn to_unified(topology: &Topology, out_dir: &Path) -> TopologyFile {
                 .map(|v| VariantEntry {
                     name: v.name.clone(),
                     description: v.description.clone(),
+                    engine_options: some_options(&v.engine_options),
                     vnfs: v
                         .vnfs
                         .iter()
@@ -132,6 +135,7 @@ pub fn to_unified(topology: &Topology, out_dir: &Path) -> TopologyFile {
                                 OverrideEntry {
                                     engine: o.engine.as_ref().map(|e| engine_text(e, out_dir)),
                                     function: o.function.as_ref().map(|f| path_text(f, out_dir)),
+                                    engine_options: some_options(&o.engine_options),
                                 },
                             )
                         })
@@ -141,6 +145,10 @@ pub fn to_unified(topology: &Topology, out_dir: &Path) -> TopologyFile {
         },
         benchmark: (topology.benchmark != Default::default()).then(|| topology.benchmark.clone()),
     }
+}
+
+fn some_options(o: &crate::model::EngineOptions) -> Option<crate::model::EngineOptions> {
+    (!o.is_empty()).then(|| o.clone())
 }
 
 /// Pretty JSON text of [`to_unified`] with a trailing newline.

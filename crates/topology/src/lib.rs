@@ -36,8 +36,8 @@ pub use error::{ErrorKind, LoadError, LoadErrors, Location, Warning, WarningKind
 pub use ids::{LinkName, MacAddr, MacParseError, NodeId, TopologyId};
 pub use load::DEFAULT_PYCOO_FUNCTION;
 pub use model::{
-    CpuModel, Direction, DriverKind, EngineSpec, Impairment, Link, Point, ResolvedVnf,
-    SourceFormat, Topology, Variant, Vnf, VnfInterface, VnfOverride,
+    CpuModel, Direction, DriverKind, EngineOptions, EngineSpec, Impairment, IoMode, Link, Point,
+    ResolvedVnf, SourceFormat, Topology, Variant, Vnf, VnfInterface, VnfOverride,
 };
 pub use script::{Action, Script, ScriptEntry};
 pub use traffic::TrafficProfile;

@@ -273,6 +273,7 @@ pub(crate) fn unified_spec(src: SourceText) -> Result<Spec, LoadErrors> {
                     management_mac: v.management_mac.clone(),
                     image: v.image.clone(),
                     cpu_model: v.cpu_model.clone(),
+                    engine_options: v.engine_options.clone().unwrap_or_default(),
                     descriptor: None,
                 })
                 .collect(),
@@ -459,6 +460,7 @@ fn empty_vnf(id: Option<String>) -> SpecVnf {
         management_mac: None,
         image: None,
         cpu_model: None,
+        engine_options: Default::default(),
         descriptor: None,
     }
 }

@@ -1,5 +1,6 @@
 //! The validated topology model: what every other crate consumes.
 
+pub use coo_api::{EngineOptions, IoMode};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -112,6 +113,9 @@ pub struct Vnf {
     pub cpu_model: Option<CpuModel>,
     /// Data interfaces; `interfaces[n].port == n`.
     pub interfaces: Vec<VnfInterface>,
+    /// Engine options in every variant (a variant may override them field by field).
+    #[serde(skip_serializing_if = "EngineOptions::is_empty")]
+    pub engine_options: EngineOptions,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -291,6 +295,9 @@ pub(crate) fn engine_schema() -> Schema {
 pub struct Variant {
     pub name: String,
     pub description: Option<String>,
+    /// Engine options for every VNF of the variant.
+    #[serde(skip_serializing_if = "EngineOptions::is_empty")]
+    pub engine_options: EngineOptions,
     /// Per-VNF overrides; VNFs not listed keep their defaults.
     pub vnfs: BTreeMap<NodeId, VnfOverride>,
 }
@@ -300,6 +307,8 @@ pub struct VnfOverride {
     pub engine: Option<EngineSpec>,
     /// Absolute after validation.
     pub function: Option<PathBuf>,
+    #[serde(skip_serializing_if = "EngineOptions::is_empty")]
+    pub engine_options: EngineOptions,
 }
 
 /// Engine and function a VNF runs in one variant.
@@ -308,6 +317,8 @@ pub struct ResolvedVnf {
     pub id: NodeId,
     pub engine: EngineSpec,
     pub function: PathBuf,
+    /// The VNF's options, over them the variant's, over those the variant's for this VNF.
+    pub options: EngineOptions,
 }
 
 impl Topology {
@@ -337,6 +348,10 @@ impl Topology {
                     function: over
                         .and_then(|o| o.function.clone())
                         .unwrap_or_else(|| vnf.function.clone()),
+                    options: vnf
+                        .engine_options
+                        .overlay(&variant.engine_options)
+                        .overlay(&over.map(|o| o.engine_options.clone()).unwrap_or_default()),
                 }
             })
             .collect()

@@ -94,6 +94,7 @@ pub(crate) struct SpecVnf {
     pub management_mac: Option<String>,
     pub image: Option<String>,
     pub cpu_model: Option<crate::model::CpuModel>,
+    pub engine_options: coo_api::EngineOptions,
     /// The PyCOO VNF descriptor the management MAC came from.
     pub descriptor: Option<SourceText>,
 }

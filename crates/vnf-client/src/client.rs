@@ -483,6 +483,31 @@ impl VnfClient {
         Ok(v.engine)
     }
 
+    /// `GET /v1/engine/options`.
+    pub async fn get_engine_options(&self) -> Result<coo_api::EngineOptions, ClientError> {
+        self.get_json(routes::ENGINE_OPTIONS).await
+    }
+
+    /// `PUT /v1/engine/options`: burst, buffers, I/O mode and CPUs for the next start (the
+    /// engine must be stopped; 422 for options the selected engine has no meaning for at start).
+    pub async fn set_engine_options(
+        &self,
+        options: &coo_api::EngineOptions,
+    ) -> Result<coo_api::EngineOptions, ClientError> {
+        let body = serde_json::to_vec(options)
+            .map_err(|_| self.unexpected(routes::ENGINE_OPTIONS, b""))?;
+        let r = self
+            .call(
+                "PUT",
+                routes::ENGINE_OPTIONS,
+                Some(body),
+                Some("application/json"),
+            )
+            .await?;
+        serde_json::from_slice(&r.body)
+            .map_err(|_| self.unexpected(routes::ENGINE_OPTIONS, &r.body))
+    }
+
     /// `POST /v1/engine`: a built-in engine (`coo-click`, `click`, `kernel-forward`) or a name
     /// or path of the agent's `--allow-engine` list (403 otherwise); the engine must be stopped.
     pub async fn set_engine(&self, spec: &str) -> Result<String, ClientError> {

@@ -62,11 +62,12 @@ impl FromDeviceElement {
     /// `dpdk`: the FromDPDKDevice flavour (port number into `opts.ports`).
     pub fn new(dpdk: bool, opts: Arc<IoOptions>) -> Self {
         let mode = opts.mode;
+        let rx_cfg = RxConfig::sized(mode, opts.rx_bytes);
         FromDeviceElement {
             dpdk,
             opts,
             ifname: None,
-            rx_cfg: RxConfig::for_mode(mode),
+            rx_cfg,
             burst: default_burst(mode),
             timestamp: true,
             headroom: click::packet::DEFAULT_HEADROOM,

@@ -24,6 +24,8 @@ pub struct IoOptions {
     pub ports: Vec<IfName>,
     /// Throughput or latency mode for every device element.
     pub mode: IoMode,
+    /// Receive ring bytes per device (None: the mode's default, 8 MiB).
+    pub rx_bytes: Option<usize>,
 }
 
 /// Registers FromDevice, ToDevice, FromDPDKDevice, ToDPDKDevice and ControlSocket.

@@ -1,5 +1,6 @@
 //! The unified topology file (docs/topology-format.md). Paths are relative to the file.
 
+use coo_api::EngineOptions;
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -72,6 +73,9 @@ pub struct VnfEntry {
     /// default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_model: Option<CpuModel>,
+    /// Engine options of this VNF in every variant (a variant may override them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_options: Option<EngineOptions>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -145,6 +149,9 @@ pub struct VariantEntry {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Engine options for every VNF of this variant (over each VNF's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_options: Option<EngineOptions>,
     /// Per-VNF overrides, keyed by VNF id.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vnfs: BTreeMap<String, OverrideEntry>,
@@ -158,6 +165,9 @@ pub struct OverrideEntry {
     /// Click function file (relative to the topology file).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<String>,
+    /// Engine options of this VNF in this variant (over the variant's and the VNF's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_options: Option<EngineOptions>,
 }
 
 /// Parses unified topology text (strict).

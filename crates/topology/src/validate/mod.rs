@@ -16,6 +16,7 @@
 //! Every independent error is collected. Graph-wide checks (reachability, cycles) and derived
 //! names run only when the structure is sound, because they would just repeat its errors.
 
+mod engine_options;
 mod files;
 mod graph;
 mod macs;
@@ -160,6 +161,7 @@ pub(crate) fn validate(mut spec: Spec, opts: &LoadOptions) -> Result<Topology, L
     }
     let per_vnf = files::per_vnf(&mut ck, parts);
     let variants = variants::variants(&mut ck, parts, &ids);
+    engine_options::engine_options(&mut ck, parts, &per_vnf.engines, &variants);
     settings::impairments(&mut ck, parts.conns);
     settings::settings(&mut ck);
 

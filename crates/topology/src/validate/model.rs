@@ -102,6 +102,7 @@ pub(super) fn build(
                 image,
                 cpu_model: vnf.cpu_model.clone(),
                 interfaces,
+                engine_options: vnf.engine_options.clone(),
             }
         })
         .collect();

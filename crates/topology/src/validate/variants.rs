@@ -50,12 +50,17 @@ pub(super) fn variants(ck: &mut Checker<'_>, parts: Parts<'_>, ids: &Ids) -> Vec
             });
             overrides.insert(
                 NodeId::new(vnf_id.as_str()),
-                VnfOverride { engine, function },
+                VnfOverride {
+                    engine,
+                    function,
+                    engine_options: over.engine_options.clone().unwrap_or_default(),
+                },
             );
         }
         variants.push(Variant {
             name: entry.name.clone(),
             description: entry.description.clone(),
+            engine_options: entry.engine_options.clone().unwrap_or_default(),
             vnfs: overrides,
         });
     }
@@ -63,6 +68,7 @@ pub(super) fn variants(ck: &mut Checker<'_>, parts: Parts<'_>, ids: &Ids) -> Vec
         variants.push(Variant {
             name: "default".to_owned(),
             description: None,
+            engine_options: Default::default(),
             vnfs: BTreeMap::new(),
         });
     }

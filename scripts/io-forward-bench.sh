@@ -21,7 +21,9 @@
 # is absent are skipped with a reason), COO_CLICK (default target/release/coo-click),
 # SECONDS_PER_RUN (5), REPS (3), SIZE (60 = 64 B with FCS), NF_CPU (1), GEN_CPU (0), PRIO (-10),
 # ONLY (kinds, comma-separated), LOAD_PCT (50), LOAD_OF (coo-click:balanced), IO_BENCH (a built
-# io-bench binary: skips the build).
+# io-bench binary: skips the build), RX_BUFFER_KIB (8192: every engine's receive buffer per
+# interface, as the agent gives it: coo-click's ring, FastClick's framecnt, reference Click's
+# packet sockets forced by the agent's `sockbuf` after start).
 # Namespaces are named cbtXXXX* and removed on exit; no address is configured anywhere.
 set -euo pipefail
 
@@ -38,6 +40,8 @@ COO=${COO_CLICK:-$ROOT/target/release/coo-click}
 ONLY=${ONLY:-refclick,coo-click:balanced,coo-click:throughput,coo-click:latency,fastclick}
 LOAD_PCT=${LOAD_PCT:-50}
 LOAD_OF=${LOAD_OF:-coo-click:balanced}
+RXKIB=${RX_BUFFER_KIB:-8192}
+FRAMECNT=$((RXKIB / 2))
 
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root" >&2; exit 0; }
 
@@ -46,6 +50,8 @@ if [ -z "${IO_BENCH:-}" ]; then
   echo "building io-bench (release)..." >&2
   (cd "$ROOT" && cargo build --release -q -p click-io --example io-bench)
 fi
+SOCKBUF=${SOCKBUF:-$ROOT/target/release/examples/sockbuf}
+[ -x "$SOCKBUF" ] || (cd "$ROOT" && cargo build --release -q -p agent --example sockbuf)
 
 P=cbt$(od -An -N2 -tx1 /dev/urandom | tr -d ' \n')
 G=${P}g N=${P}n S=${P}s
@@ -82,15 +88,20 @@ start_nf() { # kind
   local run=(ip netns exec "$N" nice -n "$PRIO" taskset -c "$NF_CPU")
   case $1 in
     refclick) "${run[@]}" "$REF" -e "$REFCFG" >/dev/null 2>&1 & ;;
-    coo-click:*) "${run[@]}" "$COO" --io-mode "${1#coo-click:}" --ports ${P}n0,${P}n1 -e "$FUNC" >/dev/null 2>&1 & ;;
+    coo-click:*) "${run[@]}" "$COO" --io-mode "${1#coo-click:}" --rx-buffer-kib "$RXKIB" --ports ${P}n0,${P}n1 -e "$FUNC" >/dev/null 2>&1 & ;;
     fastclick) "${run[@]}" "$FC" --dpdk -l "$NF_CPU" --no-huge -m 512 --no-pci --no-shconf --file-prefix="coo-$P" \
-                 --vdev=net_af_packet0,iface=${P}n0,framecnt=4096 --vdev=net_af_packet1,iface=${P}n1,framecnt=4096 \
+                 --vdev=net_af_packet0,iface=${P}n0,framecnt=$FRAMECNT --vdev=net_af_packet1,iface=${P}n1,framecnt=$FRAMECNT \
                  -- -e "$FUNC" >/dev/null 2>&1 & ;;
     raw) "${run[@]}" "$BENCH" fwd --in ${P}n0 --out ${P}n1 --mode throughput --seconds 3600 >/dev/null 2>&1 & ;;
   esac
   NF_PID=$!
   sleep 1.5
   kill -0 "$NF_PID" 2>/dev/null || { echo "NF $1 failed to start" >&2; NF_PID=; return 1; }
+  if [ "$1" = refclick ]; then
+    # The same kernel buffer as the other engines (Click has no option for it).
+    local click_pid; click_pid=$(pgrep -P "$NF_PID" -x click || pgrep -P "$NF_PID" || echo "$NF_PID")
+    "$SOCKBUF" "$click_pid" $((RXKIB * 1024)) >/dev/null || { echo "refclick: could not set its socket buffers" >&2; return 1; }
+  fi
 }
 stop_nf() { [ -n "$NF_PID" ] && { kill "$NF_PID" 2>/dev/null; wait "$NF_PID" 2>/dev/null || true; NF_PID=; }; }
 

@@ -194,26 +194,30 @@ pub fn vm_progress(mode: Mode) -> Option<testbed::VmProgress> {
     }
     let started = Instant::now();
     let per_vnf: Mutex<BTreeMap<String, ProgressBar>> = Mutex::default();
-    Some(testbed::VmProgress(Arc::new(move |e: &testbed::VmEvent| {
-        let at = duration(started.elapsed().as_secs_f64());
-        if mode == Mode::Lines {
-            eprintln!("progress: VM {}: {} (after {at})", e.vnf, e.stage);
-            return;
-        }
-        let mut map = per_vnf.lock().unwrap_or_else(|p| p.into_inner());
-        let bar = map.entry(e.vnf.clone()).or_insert_with(|| {
-            let b = bars().add(ProgressBar::new_spinner());
-            b.set_style(style("{spinner} [{elapsed_precise}] VM {prefix}: {wide_msg}"));
-            b.set_prefix(e.vnf.clone());
-            b.enable_steady_tick(Duration::from_millis(200));
-            b
-        });
-        if e.stage == testbed::VmStage::Configured {
-            bar.finish_with_message(format!("ready after {at}"));
-        } else {
-            bar.set_message(e.stage.to_string());
-        }
-    })))
+    Some(testbed::VmProgress(Arc::new(
+        move |e: &testbed::VmEvent| {
+            let at = duration(started.elapsed().as_secs_f64());
+            if mode == Mode::Lines {
+                eprintln!("progress: VM {}: {} (after {at})", e.vnf, e.stage);
+                return;
+            }
+            let mut map = per_vnf.lock().unwrap_or_else(|p| p.into_inner());
+            let bar = map.entry(e.vnf.clone()).or_insert_with(|| {
+                let b = bars().add(ProgressBar::new_spinner());
+                b.set_style(style(
+                    "{spinner} [{elapsed_precise}] VM {prefix}: {wide_msg}",
+                ));
+                b.set_prefix(e.vnf.clone());
+                b.enable_steady_tick(Duration::from_millis(200));
+                b
+            });
+            if e.stage == testbed::VmStage::Configured {
+                bar.finish_with_message(format!("ready after {at}"));
+            } else {
+                bar.set_message(e.stage.to_string());
+            }
+        },
+    )))
 }
 
 /// Steps of `image build`: a bar of [`vmdriver::image::BuildStep::COUNT`] steps.
@@ -229,6 +233,7 @@ impl ImageBuild {
             b.set_style(style(
                 "{spinner} [{elapsed_precise}] image step {pos}/{len}: {wide_msg}",
             ));
+            b.set_message("finding the kernel package (apt)");
             b.enable_steady_tick(Duration::from_millis(200));
             b
         });
@@ -269,7 +274,11 @@ mod tests {
         assert_eq!(mode_for(0, 0, true, true), Mode::Silent, "--json");
         assert_eq!(mode_for(1, 0, true, true), Mode::Lines, "--json -v");
         assert_eq!(mode_for(0, 0, false, false), Mode::Silent, "not a terminal");
-        assert_eq!(mode_for(1, 0, false, false), Mode::Lines, "-v, not a terminal");
+        assert_eq!(
+            mode_for(1, 0, false, false),
+            Mode::Lines,
+            "-v, not a terminal"
+        );
     }
 
     #[test]

@@ -96,9 +96,8 @@ pub fn image(args: ImageArgs) -> anyhow::Result<ExitCode> {
     let ImageCommand::Build(a) = args.command;
     let opts = build_options(&a)?;
     // --print-path prints one line for scripts: no bars then either.
-    let bar = crate::cmd::progress::ImageBuild::new(crate::cmd::progress::mode(
-        a.json || a.print_path,
-    ));
+    let bar =
+        crate::cmd::progress::ImageBuild::new(crate::cmd::progress::mode(a.json || a.print_path));
     let img = image::build_with(&opts, &|s| bar.step(s)).context("building the guest image");
     bar.finish();
     let img = img?;

@@ -45,7 +45,10 @@ impl Estimator {
     pub fn new(search: &SearchConfig, planned: Work) -> Estimator {
         // Bisection from the full range down to the final precision, plus a couple of
         // full-length trials per goal at the final bounds.
-        let halvings = (100.0 / search.precision_pct.max(1e-3)).log2().ceil().max(1.0);
+        let halvings = (100.0 / search.precision_pct.max(1e-3))
+            .log2()
+            .ceil()
+            .max(1.0);
         Estimator {
             started: Instant::now(),
             first_trial_s: search.final_duration_s.max(0.1),

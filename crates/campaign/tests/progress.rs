@@ -96,7 +96,12 @@ fn check_stream(events: &[TrialProgress], total: usize) {
     assert_eq!(events.len(), total, "one event per trial");
     for (i, e) in events.iter().enumerate() {
         assert_eq!(e.trial, i + 1, "trials are numbered in order");
-        assert!(e.trials_about >= e.trial, "about {} < n {}", e.trials_about, e.trial);
+        assert!(
+            e.trials_about >= e.trial,
+            "about {} < n {}",
+            e.trials_about,
+            e.trial
+        );
         assert!(
             e.seconds_left.is_finite() && e.seconds_left >= 0.0,
             "time left {}",
@@ -104,7 +109,10 @@ fn check_stream(events: &[TrialProgress], total: usize) {
         );
     }
     let last = events.last().unwrap();
-    assert_eq!(last.trials_about, total, "the estimate is exact at the last trial");
+    assert_eq!(
+        last.trials_about, total,
+        "the estimate is exact at the last trial"
+    );
 }
 
 #[test]
@@ -182,5 +190,8 @@ fn a_failed_and_a_crashed_variant_shrink_the_estimate() {
     assert_eq!(out.problems().len(), 2, "{:?}", out.problems());
     let events = rec.0.into_inner();
     check_stream(&events, trials_in_log(&sim).values().sum());
-    assert!(events.iter().all(|e| e.variant != "a"), "a never ran a trial");
+    assert!(
+        events.iter().all(|e| e.variant != "a"),
+        "a never ran a trial"
+    );
 }

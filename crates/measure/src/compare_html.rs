@@ -66,9 +66,11 @@ pub fn comparison_html(cmp: &Comparison, a: &Side<'_>, b: &Side<'_>) -> String {
          <title>{0}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{0}</h1>\n",
         escape(&title)
     );
-    h.push_str("<table id=\"sides\">\n<tr><th class=\"l\">side</th><th class=\"l\">report</th>\
+    h.push_str(
+        "<table id=\"sides\">\n<tr><th class=\"l\">side</th><th class=\"l\">report</th>\
                 <th class=\"l\">topology</th><th class=\"l\">started</th><th class=\"l\">host</th>\
-                <th class=\"l\">tool</th></tr>\n");
+                <th class=\"l\">tool</th></tr>\n",
+    );
     for (name, s) in [("A", a), ("B", b)] {
         let r = s.report;
         let _ = writeln!(
@@ -187,7 +189,10 @@ fn row(h: &mut String, m: &MetricComparison) {
         escape(&fmt_value(m.a, &m.unit)),
         escape(&fmt_value(m.b, &m.unit)),
         m.diff_pct,
-        m.ci.map_or("–".into(), |c| format!("[{:+.2}, {:+.2}] %", c.low, c.high)),
+        m.ci.map_or("–".into(), |c| format!(
+            "[{:+.2}, {:+.2}] %",
+            c.low, c.high
+        )),
         m.noise_pct,
         escape(&m.method),
         class(m.verdict),

@@ -272,7 +272,11 @@ fn compare_page(a: &Report, b: &Report) -> (measure::Comparison, String) {
 fn compare_page_has_every_metric_the_plot_and_the_verdicts() {
     let (a, b) = two_runs();
     let (cmp, html) = compare_page(&a, &b);
-    println!("compare page: {} bytes, {} metrics", html.len(), cmp.metrics.len());
+    println!(
+        "compare page: {} bytes, {} metrics",
+        html.len(),
+        cmp.metrics.len()
+    );
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("id=\"compare-table\""));
     assert_eq!(
@@ -306,7 +310,10 @@ fn compare_page_shows_a_failed_gate_and_no_common_metric() {
     let (a, mut b) = two_runs();
     b.variants.retain(|v| v.name != "coo-click");
     let (_, html) = compare_page(&a, &b);
-    assert!(html.contains("Gate failed"), "missing variant must fail the gate");
+    assert!(
+        html.contains("Gate failed"),
+        "missing variant must fail the gate"
+    );
     let empty = report(vec![]);
     let (cmp, html) = compare_page(&empty, &empty);
     assert!(cmp.metrics.is_empty());
@@ -333,7 +340,11 @@ fn a_headless_browser_renders_the_compare_page() {
     assert_eq!(out.dom.matches("data-metric=").count(), cmp.metrics.len());
     for m in cmp.metrics.iter().filter(|m| m.variant == "coo-click") {
         let attr = format!("data-variant=\"coo-click\" data-metric=\"{}\"", m.metric);
-        assert!(out.dom.contains(&attr), "coo-click {} not rendered", m.metric);
+        assert!(
+            out.dom.contains(&attr),
+            "coo-click {} not rendered",
+            m.metric
+        );
     }
     assert!(out.dom.contains("<svg"), "plot not rendered");
     assert_eq!(out.console_errors(), Vec::<&str>::new(), "console errors");

@@ -58,7 +58,10 @@ pub fn render(chromium: &str, page: &Path, scratch: &Path) -> Rendered {
     // user namespaces it needs; the page is our own local file.
     cmd.arg("--no-sandbox");
     let mut child = cmd
-        .arg(format!("--user-data-dir={}", scratch.join("profile").display()))
+        .arg(format!(
+            "--user-data-dir={}",
+            scratch.join("profile").display()
+        ))
         .arg("--dump-dom")
         .arg(format!("file://{}", page.display()))
         .stdin(Stdio::null())

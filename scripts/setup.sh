@@ -6,8 +6,9 @@ export DEBIAN_FRONTEND=noninteractive
 # iproute2: ip/tc for namespaces, veths, kernel-forward; libvirt-dev + pkg-config: the `virt`
 # crate links libvirt; iperf3: the generator-vs-iperf3 benchmark script; nftables: the
 # reliability suite's random-loss fault (this kernel has no netem); graphviz: `coo-bench graph
-# --format svg|png`.
-pkgs=(iproute2 pkg-config libvirt-dev iperf3 nftables graphviz)
+# --format svg|png`; chromium: the headless-browser tests of report.html and compare's page
+# (crates/measure/tests/report_html.rs, compare_html.rs).
+pkgs=(iproute2 pkg-config libvirt-dev iperf3 nftables graphviz chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

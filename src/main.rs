@@ -85,9 +85,10 @@ fn main() -> ExitCode {
         .log
         .clone()
         .unwrap_or_else(|| cmd::shell::log_level(cli.verbose, cli.quiet).to_string());
+    cmd::progress::set_verbosity(cli.verbose, cli.quiet);
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+        .with_writer(|| cmd::progress::LogWriter)
         .init();
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Validate(a) => cmd::validate::validate(a),

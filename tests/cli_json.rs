@@ -151,6 +151,7 @@ fn unprivileged_commands_print_only_json() {
     std::fs::write(&a, sim_report(1.0e6, 1).to_json().unwrap()).unwrap();
     std::fs::write(&b, sim_report(1.0e6, 100).to_json().unwrap()).unwrap();
     let md = tmp.path().join("summary.md");
+    let page = tmp.path().join("compare.html");
     let out = coo_bench(&runs)
         .args([
             "compare",
@@ -160,6 +161,8 @@ fn unprivileged_commands_print_only_json() {
             "--calibrate",
             "--markdown",
             md.to_str().unwrap(),
+            "--html",
+            page.to_str().unwrap(),
         ])
         .output()
         .unwrap();
@@ -169,6 +172,8 @@ fn unprivileged_commands_print_only_json() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("A/A calibration"));
     let md = std::fs::read_to_string(&md).unwrap();
     assert!(md.contains("| coo-click | 64 | ndr |"), "{md}");
+    let page = std::fs::read_to_string(&page).unwrap();
+    assert!(page.contains("id=\"compare-table\"") && page.contains("<svg"));
 
     let cal = tmp.path().join("cal");
     let reports = format!(

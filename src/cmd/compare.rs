@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use measure::compare::{compare_pairs, compare_side_by_side, Calibration, GateResult};
+use measure::compare_html::Side;
 use measure::{CompareOptions, Report};
 
 const INVALID: u8 = 2;
@@ -51,6 +52,10 @@ pub struct CompareArgs {
     /// `--markdown "$GITHUB_STEP_SUMMARY"`).
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Also write the comparison as a self-contained HTML page to FILE (table with verdicts
+    /// and confidence intervals, plot of every metric's change; styled like report.html).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 pub(crate) fn read_report(path: &Path) -> Result<Report, String> {
@@ -128,6 +133,22 @@ pub fn compare(args: CompareArgs) -> anyhow::Result<ExitCode> {
             &b_path.display().to_string(),
         );
         std::fs::write(path, md).with_context(|| format!("write {}", path.display()))?;
+    }
+    if let Some(path) = &args.html {
+        let (a_label, b_label) = (args.a.display().to_string(), b_path.display().to_string());
+        let page = measure::compare_html::comparison_html(
+            &cmp,
+            &Side {
+                label: &a_label,
+                report: &a,
+            },
+            &Side {
+                label: &b_label,
+                report: &b,
+            },
+        );
+        std::fs::write(path, page).with_context(|| format!("write {}", path.display()))?;
+        tracing::info!(path = %path.display(), "comparison page written");
     }
     if args.json {
         println!(

@@ -4,6 +4,7 @@ pub mod compare;
 pub mod exec;
 pub mod exit_codes;
 pub mod functions;
+pub mod progress;
 pub mod run;
 pub mod shell;
 pub mod testbed;

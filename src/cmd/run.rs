@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use campaign::{Settings, VariantPlan, BASELINE, CEILING};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::cmd::progress;
 use measure::report::{
     CpuPlacement, HostFingerprint, LatencySettings, RunSettings, ToolInfo, TrialSettings,
     VariantRole,
@@ -113,25 +114,6 @@ impl Drop for DownGuard {
     }
 }
 
-/// The campaign's progress on a spinner (plain lines when stderr is not a terminal).
-struct Bar(ProgressBar);
-
-impl campaign::Progress for Bar {
-    fn status(&self, msg: &str) {
-        self.0.set_message(msg.to_string());
-    }
-    fn line(&self, msg: &str) {
-        if self.0.is_hidden() {
-            eprintln!("{msg}");
-        } else {
-            self.0.println(msg);
-        }
-    }
-    fn interrupted(&self) -> bool {
-        interrupted()
-    }
-}
-
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     // Validation first (with the Click functions): nothing is created for an invalid topology.
     let opts = topology::LoadOptions {
@@ -173,13 +155,18 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("tokio runtime")?;
 
+    let mode = progress::mode(args.json);
     let up_opts = testbed::UpOptions {
         cancel: Some(cancel.clone()),
         io_mode: args.io_mode.clone(),
         driver: args.driver.map(crate::cmd::testbed::DriverArg::kind),
+        vm_progress: progress::vm_progress(mode),
         ..Default::default()
     };
-    eprintln!("bringing up {} ...", topo.id.as_str());
+    tracing::info!(topology = topo.id.as_str(), "bringing up the testbed");
+    if mode != progress::Mode::Silent {
+        progress::println(&format!("bringing up {} ...", topo.id.as_str()));
+    }
     let up = testbed::up(&topo, &up_opts);
     let tb = up.with_context(|| format!("testbed up for {}", topo.id.as_str()))?;
     let guard = DownGuard {
@@ -230,12 +217,6 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .map(|v| v.id.clone())
         .collect();
     let mut host = host_fingerprint(&tb);
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(200));
     let mut runner = traffic_runner(&topo, &tb, placement.as_ref(), &settings, pids);
     let dir = args.out.join(format!(
         "{}-{}",
@@ -256,9 +237,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 .collect(),
         }),
     };
-    let progress = Bar(bar);
-    let outcome = campaign::run_campaign(&settings, &plans, &mut runner, &mut agents, &progress);
-    progress.0.finish_and_clear();
+    let bar = progress::Campaign::new(mode, interrupted);
+    let outcome = campaign::run_campaign(&settings, &plans, &mut runner, &mut agents, &bar);
+    bar.finish();
     drop(guard);
 
     host.engines = outcome.engines.clone();

@@ -270,6 +270,8 @@ pub fn up(args: UpArgs) -> anyhow::Result<ExitCode> {
         io_mode: args.io_mode,
         cancel: Some(cancel_on_signals()),
         driver,
+        // Only the vm driver reports boots (they take seconds to minutes).
+        vm_progress: crate::cmd::progress::vm_progress(crate::cmd::progress::mode(args.json)),
         ..Default::default()
     };
     if let Some(ms) = args.timeout_ms {

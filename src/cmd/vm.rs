@@ -95,7 +95,12 @@ fn build_options(a: &ImageBuildArgs) -> anyhow::Result<BuildOptions> {
 pub fn image(args: ImageArgs) -> anyhow::Result<ExitCode> {
     let ImageCommand::Build(a) = args.command;
     let opts = build_options(&a)?;
-    let img = image::build(&opts).context("building the guest image")?;
+    // --print-path prints one line for scripts: no bars then either.
+    let bar =
+        crate::cmd::progress::ImageBuild::new(crate::cmd::progress::mode(a.json || a.print_path));
+    let img = image::build_with(&opts, &|s| bar.step(s)).context("building the guest image");
+    bar.finish();
+    let img = img?;
     let disk = if a.disk {
         Some(image::disk::build_disk(&img).context("packaging the guest as a disk image")?)
     } else {

@@ -505,6 +505,23 @@ async fn query_limit(req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
+/// One event per request: method, path (never the query: it may carry a handler value),
+/// status and time, at debug (`coo-vnf --log debug`); refusals (4xx/5xx) at info.
+async fn log_request(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let t = std::time::Instant::now();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16();
+    let ms = t.elapsed().as_millis() as u64;
+    if resp.status().is_client_error() || resp.status().is_server_error() {
+        tracing::info!(%method, %path, status, ms, "request refused");
+    } else {
+        tracing::debug!(%method, %path, status, ms, "request");
+    }
+    resp
+}
+
 /// The full router with the default [`Limits`].
 pub fn router(state: Shared) -> Router {
     router_with(state, Limits::default())
@@ -545,6 +562,7 @@ pub fn router_with(state: Shared, limits: Limits) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(middleware::from_fn_with_state(guard, guard_limits))
         .layer(middleware::from_fn(query_limit))
+        .layer(middleware::from_fn(log_request))
         .with_state(state)
 }
 

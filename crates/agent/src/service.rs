@@ -251,6 +251,7 @@ impl Agent {
             )
             .into());
         }
+        tracing::info!(engine = %spec, "engine selected");
         slot.engine = spec;
         Ok(())
     }
@@ -317,7 +318,9 @@ impl Agent {
         // Rename is atomic: the file always holds one writer's whole content.
         tmp.persist(path)
             .map(|_| ())
-            .map_err(|e| io(e.error.to_string()))
+            .map_err(|e| io(e.error.to_string()))?;
+        tracing::debug!(path = %path.display(), bytes = content.len(), "function replaced");
+        Ok(())
     }
 
     /// Starts the selected engine on the current function file.
@@ -353,6 +356,7 @@ impl Agent {
             Running::Process(p) => p.pid(),
             Running::Kernel(_) => std::process::id(),
         };
+        tracing::info!(%engine, pid, "engine started");
         slot.generation += 1;
         slot.header = header;
         slot.running = Some(running);
@@ -533,6 +537,7 @@ impl Agent {
                 .map_err(|e| AgentError::Stop(e.to_string()))?
                 .map_err(AgentError::Stop)?,
         }
+        tracing::info!(engine = %slot.engine, "engine stopped");
         Ok(StopOutcome::Stopped)
     }
 

@@ -13,6 +13,7 @@
 //! - [`Agents`] configures the VNFs and reads their counters (real: [`real::VnfAgents`] over
 //!   `vnf-client`).
 
+mod estimate;
 mod judge;
 mod nf;
 pub mod placement;
@@ -126,12 +127,34 @@ pub trait Agents {
     }
 }
 
-/// Where the campaign reports progress and asks whether to stop.
+/// Where a trial stands in the whole campaign, reported just before it runs: "variant v,
+/// frame f, trial n of about m, time left".
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialProgress {
+    pub variant: String,
+    pub frame_size: FrameSize,
+    pub purpose: TrialPurpose,
+    /// Round from 1; 0 in the latency phase (after the rounds).
+    pub round: u32,
+    pub rounds: u32,
+    /// This trial's number in the campaign, from 1.
+    pub trial: usize,
+    /// Estimated trials of the whole campaign (≥ `trial`; searches end when they converge,
+    /// so the estimate is refined as searches finish).
+    pub trials_about: usize,
+    /// Estimated seconds until the campaign ends (finite, ≥ 0), from the mean time per trial.
+    pub seconds_left: f64,
+}
+
+/// Where the campaign reports progress and asks whether to stop. The campaign renders
+/// nothing itself: the binary draws bars or prints lines.
 pub trait Progress {
     /// A status line that replaces the previous one.
     fn status(&self, _msg: &str) {}
     /// A line worth keeping (a variant's result, a failure).
     fn line(&self, _msg: &str) {}
+    /// A trial is about to run.
+    fn trial(&self, _at: &TrialProgress) {}
     /// True when the user asked to stop (SIGINT/SIGTERM): checked between trials.
     fn interrupted(&self) -> bool {
         false

@@ -8,11 +8,12 @@ use measure::report::{
 use measure::search::{Search, Step};
 use measure::{CommonLoads, Goal, SoundnessFlag, TrialPurpose, TrialRecord};
 
+use crate::estimate::{Estimator, Work};
 use crate::judge::{classify_limits, reference_ndr};
 use crate::nf::{answered, nf_deltas, nf_faults};
 use crate::{
-    Agents, Outcome, Progress, Settings, TrafficPath, TrialInput, TrialOutput, TrialRunner,
-    VariantPlan,
+    Agents, Outcome, Progress, Settings, TrafficPath, TrialInput, TrialOutput, TrialProgress,
+    TrialRunner, VariantPlan,
 };
 
 /// Extra attempts at a latency point the host disturbed.
@@ -36,6 +37,20 @@ struct Ctx<'a> {
     /// First VNF fault seen in the current variant (agent gone, engine exited).
     nf_fault: Option<String>,
     engines: BTreeMap<String, String>,
+    est: Estimator,
+    /// (round from 1, rounds) for progress; (0, rounds) in the latency phase.
+    round: (u32, u32),
+}
+
+/// The campaign's work per variant, for the estimate of how long it takes.
+fn work_per_variant(settings: &Settings, rounds: u32) -> Work {
+    let rounds = rounds as usize;
+    Work {
+        searches: rounds * settings.run.frame_sizes.len(),
+        // One per round, one before the latency points.
+        warmups: rounds + 1,
+        latency: settings.run.latency.loads_pct.len(),
+    }
 }
 
 /// Runs the whole campaign over `plans` (measured in this order in every round).
@@ -47,6 +62,7 @@ pub fn run_campaign(
     progress: &dyn Progress,
 ) -> Outcome {
     let coo_only = agents.coo_only();
+    let rounds = settings.run.repetitions.max(1);
     let mut ctx = Ctx {
         settings,
         runner,
@@ -55,12 +71,24 @@ pub fn run_campaign(
         coo_only,
         nf_fault: None,
         engines: BTreeMap::new(),
+        est: Estimator::new(&settings.run.search, Work::default()),
+        round: (1, rounds),
     };
     let mut states: Vec<State> = plans.iter().map(|p| initial_state(&ctx, p)).collect();
+    let active = states.iter().filter(|s| s.active).count();
+    let per_variant = work_per_variant(settings, rounds);
+    ctx.est = Estimator::new(
+        &settings.run.search,
+        Work {
+            searches: per_variant.searches * active,
+            warmups: per_variant.warmups * active,
+            latency: per_variant.latency * active,
+        },
+    );
     let mut notes = Vec::new();
-    let rounds = settings.run.repetitions.max(1);
     let mut interrupted = false;
     'rounds: for round in 0..rounds {
+        ctx.round = (round + 1, rounds);
         for (plan, st) in plans.iter().zip(states.iter_mut()) {
             if !st.active {
                 continue;
@@ -99,15 +127,26 @@ pub fn run_campaign(
             );
             st.report.results.push(r);
         }
+        log_verdicts(&st.report);
     }
     let mut latency_loads = None;
     if !interrupted {
         latency_loads = common_loads(settings, &states);
+        ctx.round = (0, rounds);
         match &latency_loads {
             Some(loads) => measure_latency(&mut ctx, plans, &mut states, loads),
-            None => notes.push(
-                "latency not measured: no variant has a sound NDR at the latency frame size".into(),
-            ),
+            None => {
+                let active = states.iter().filter(|s| s.active).count();
+                ctx.est.forget(Work {
+                    searches: 0,
+                    warmups: active,
+                    latency: per_variant.latency * active,
+                });
+                notes.push(
+                    "latency not measured: no variant has a sound NDR at the latency frame size"
+                        .into(),
+                )
+            }
         }
         interrupted = ctx.progress.interrupted();
     }
@@ -154,6 +193,7 @@ fn initial_state(ctx: &Ctx<'_>, plan: &VariantPlan) -> State {
     });
     let mut active = true;
     if let Some(reason) = plan.skip.clone().or(coo_conflict) {
+        tracing::info!(variant = %plan.name, %reason, "variant skipped");
         ctx.progress
             .line(&format!("variant {}: skipped: {reason}", plan.name));
         report.status = VariantStatus::Skipped { reason };
@@ -188,6 +228,8 @@ fn path_of(plan: &VariantPlan) -> TrafficPath {
 /// engines must not compete for the CPUs) and warms up. Err = the variant failed.
 fn prepare(ctx: &mut Ctx<'_>, plan: &VariantPlan) -> Result<Option<TrialRecord>, String> {
     ctx.nf_fault = None;
+    // Counted as started: the estimate then holds for a configure that fails.
+    ctx.est.warmup_started();
     ctx.progress
         .status(&format!("{}: configuring engines", plan.name));
     if plan.role == VariantRole::Ceiling {
@@ -208,6 +250,7 @@ fn prepare(ctx: &mut Ctx<'_>, plan: &VariantPlan) -> Result<Option<TrialRecord>,
     let warm = |ctx: &mut Ctx<'_>, duration_s: f64| {
         trial(
             ctx,
+            &plan.name,
             TrialInput {
                 path: path_of(plan),
                 frame_size: size,
@@ -248,7 +291,10 @@ fn prepare(ctx: &mut Ctx<'_>, plan: &VariantPlan) -> Result<Option<TrialRecord>,
     Ok(Some(warmup))
 }
 
-fn fail(ctx: &mut Ctx<'_>, st: &mut State, error: String) {
+/// The variant failed; `unfinished` is the work it will no longer do.
+fn fail(ctx: &mut Ctx<'_>, st: &mut State, error: String, unfinished: Work) {
+    tracing::info!(variant = %st.report.name, %error, "variant failed");
+    ctx.est.forget(unfinished);
     ctx.progress
         .line(&format!("variant {}: failed: {error}", st.report.name));
     // No rate of a failed variant counts (earlier rounds included); its trials stay.
@@ -272,14 +318,25 @@ fn fail(ctx: &mut Ctx<'_>, st: &mut State, error: String) {
 
 /// One round of one variant: prepare, then one search per frame size.
 fn measure_round(ctx: &mut Ctx<'_>, plan: &VariantPlan, st: &mut State, round: u32, rounds: u32) {
+    let sizes = ctx.settings.run.frame_sizes.len();
+    // What this variant will not do when it fails after `done` searches of this round.
+    let unfinished = |done: usize| {
+        let later_rounds = (rounds - round - 1) as usize;
+        Work {
+            searches: sizes - done + later_rounds * sizes,
+            warmups: later_rounds + 1,
+            latency: ctx.settings.run.latency.loads_pct.len(),
+        }
+    };
     let mut warmup = match prepare(ctx, plan) {
         Ok(w) => w,
         Err(e) => {
-            fail(ctx, st, e);
+            let left = unfinished(0);
+            fail(ctx, st, e, left);
             return;
         }
     };
-    for size in ctx.settings.run.frame_sizes.clone() {
+    for (done, size) in ctx.settings.run.frame_sizes.clone().into_iter().enumerate() {
         if ctx.progress.interrupted() {
             return;
         }
@@ -289,10 +346,12 @@ fn measure_round(ctx: &mut Ctx<'_>, plan: &VariantPlan, st: &mut State, round: u
         }
         st.reps.entry(size).or_default().push(rep);
         if let Some(fault) = ctx.nf_fault.clone() {
+            let left = unfinished(done + 1);
             fail(
                 ctx,
                 st,
                 format!("VNF fault during the {size} B search trials: {fault}"),
+                left,
             );
             return;
         }
@@ -348,6 +407,7 @@ fn search_once(
                 let probe = probe_for(req.rate_pps, s.run.trial.probe_pps);
                 let out = trial(
                     ctx,
+                    &plan.name,
                     TrialInput {
                         path: path_of(plan),
                         frame_size: size,
@@ -364,6 +424,7 @@ fn search_once(
                 search.record(out.record);
             }
             Step::Done(outcome) => {
+                ctx.est.search_done();
                 return Repetition {
                     ndr: outcome.goal(Goal::Ndr).cloned(),
                     pdr: outcome.goal(Goal::Pdr).cloned(),
@@ -372,6 +433,7 @@ fn search_once(
             }
         }
     }
+    ctx.est.search_done();
     Repetition {
         ndr: None,
         pdr: None,
@@ -392,10 +454,22 @@ pub(crate) fn broken_record(rate: f64, duration: f64, reason: &str) -> TrialReco
 
 /// One trial with the agents' counters read before and after (not for the ceiling, whose
 /// path has no NF), faults turned into flags, soundness assessed.
-fn trial(ctx: &mut Ctx<'_>, input: TrialInput) -> TrialOutput {
+fn trial(ctx: &mut Ctx<'_>, variant: &str, input: TrialInput) -> TrialOutput {
+    let (trial, trials_about, seconds_left) = ctx.est.trial_starts(input.purpose);
+    ctx.progress.trial(&TrialProgress {
+        variant: variant.to_string(),
+        frame_size: input.frame_size,
+        purpose: input.purpose,
+        round: ctx.round.0,
+        rounds: ctx.round.1,
+        trial,
+        trials_about,
+        seconds_left,
+    });
     let with_nfs = input.path == TrafficPath::Chain;
     let before = with_nfs.then(|| ctx.agents.counters());
     let mut out = ctx.runner.run(&input);
+    ctx.est.trial_done(input.purpose);
     out.record.purpose = Some(input.purpose);
     out.record.requested_rate_pps = input.offered_pps();
     out.record.requested_duration_s = input.duration_s;
@@ -416,7 +490,37 @@ fn trial(ctx: &mut Ctx<'_>, input: TrialInput) -> TrialOutput {
     if input.purpose != TrialPurpose::Warmup {
         measure::assess(&mut out.record, &ctx.settings.limits);
     }
+    let r = &out.record;
+    tracing::debug!(
+        variant,
+        frame = %input.frame_size,
+        purpose = ?input.purpose,
+        offered_pps = input.offered_pps(),
+        duration_s = input.duration_s,
+        sent = r.sent,
+        received = r.received,
+        lost = r.lost,
+        flags = ?r.flags,
+        "trial {trial} done"
+    );
     out
+}
+
+/// One info event per (variant, frame size): the verdict a reader of the table would see.
+fn log_verdicts(v: &measure::report::VariantReport) {
+    for r in &v.results {
+        match (&r.ndr, &r.limit) {
+            (None, _) => tracing::info!(variant = %v.name, frame = %r.frame_size, "no sound NDR"),
+            (Some(ndr), limit) => tracing::info!(
+                variant = %v.name,
+                frame = %r.frame_size,
+                ndr_mpps = ndr.median / 1e6,
+                ci_mpps = ?ndr.ci.map(|c| (c.low / 1e6, c.high / 1e6)),
+                limit = limit.as_ref().map_or("none", |l| l.short_name()),
+                "variant verdict"
+            ),
+        }
+    }
 }
 
 /// The loads every variant's latency is measured at: fractions of the lowest sound NDR.
@@ -454,17 +558,30 @@ fn measure_latency(
         if !st.active || ctx.progress.interrupted() {
             continue;
         }
+        let loads_n = loads.loads.len();
         if let Err(e) = prepare(ctx, plan) {
-            fail(ctx, st, e);
+            fail(
+                ctx,
+                st,
+                e,
+                Work {
+                    latency: loads_n,
+                    ..Work::default()
+                },
+            );
             continue;
         }
         let mut points = Vec::new();
+        // Latency points this variant got through (measured or without a probe).
+        let mut handled = 0;
         for (pct, offered) in &loads.loads {
             if ctx.progress.interrupted() {
                 break;
             }
+            handled += 1;
             let probe = probe_for(*offered, s.run.latency.probe_pps);
             if probe <= 0.0 {
+                ctx.est.latency_point_done();
                 continue;
             }
             // 2 % more probe frames than asked, so a p99.9 rests on ≥ 10 samples even when a
@@ -484,15 +601,16 @@ fn measure_latency(
                 duration_s,
                 purpose: TrialPurpose::Latency,
             };
-            let mut out = trial(ctx, input.clone());
+            let mut out = trial(ctx, &plan.name, input.clone());
             // A point disturbed by the host is measured again (a few times at most).
             for _ in 0..LATENCY_RETRIES {
                 let disturbed = out.record.flags.iter().any(|f| f.is_disturbance());
                 if !disturbed || ctx.nf_fault.is_some() || ctx.progress.interrupted() {
                     break;
                 }
-                out = trial(ctx, input.clone());
+                out = trial(ctx, &plan.name, input.clone());
             }
+            ctx.est.latency_point_done();
             let valid = out.record.is_valid();
             points.push(LatencyPoint {
                 load_pct: *pct,
@@ -514,10 +632,15 @@ fn measure_latency(
             r.latency = points;
         }
         if let Some(fault) = ctx.nf_fault.clone() {
+            let left = Work {
+                latency: loads_n.saturating_sub(handled),
+                ..Work::default()
+            };
             fail(
                 ctx,
                 st,
                 format!("VNF fault during the latency trials: {fault}"),
+                left,
             );
         }
     }

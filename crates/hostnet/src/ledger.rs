@@ -188,7 +188,10 @@ impl Ledger {
     ) -> Result<T, E> {
         let seq = self.record(object)?;
         match f() {
-            Ok(v) => Ok(v),
+            Ok(v) => {
+                tracing::debug!(%object, "created");
+                Ok(v)
+            }
             Err(e) => {
                 // A process we could not start, or a name the kernel refused: nothing to
                 // remove later (and the name may belong to someone else).
@@ -302,9 +305,13 @@ pub fn teardown(
         match res {
             Ok(()) => {
                 ledger.mark_removed(e.seq)?;
+                tracing::debug!(object = %e.object, "removed");
                 report.removed.push(e.object.clone());
             }
-            Err(err) => report.errors.push((e.object.clone(), err)),
+            Err(err) => {
+                tracing::debug!(object = %e.object, error = %err, "not removed");
+                report.errors.push((e.object.clone(), err))
+            }
         }
     }
     Ok(report)

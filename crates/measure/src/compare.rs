@@ -151,7 +151,7 @@ impl MetricComparison {
         }
     }
 
-    fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         let mut s = match &self.b_variant {
             Some(b) => format!("{}→{b}", self.variant),
             None => self.variant.clone(),
@@ -334,7 +334,7 @@ fn pairs_of(a: &Report, pairs: &[(String, String)]) -> Vec<(String, String)> {
     }
 }
 
-fn fmt_value(v: f64, unit: &str) -> String {
+pub(crate) fn fmt_value(v: f64, unit: &str) -> String {
     match unit {
         "pps" => format!("{:.4} Mpps", v / 1e6),
         "us" => format!("{v:.1} µs"),

@@ -36,7 +36,8 @@ fn us(ns: u64) -> String {
     format!("{:.1}", ns as f64 / 1e3)
 }
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;max-width:80em;color:#222}\
+pub(crate) const STYLE: &str =
+    "body{font-family:system-ui,sans-serif;margin:2em;max-width:80em;color:#222}\
 table{border-collapse:collapse;margin:.5em 0 1.5em}\
 th,td{border:1px solid #ccc;padding:.25em .5em;text-align:right;vertical-align:top}\
 th{background:#f0f0f0}td.l,th.l{text-align:left}\
@@ -251,7 +252,7 @@ fn plots(h: &mut String, r: &Report) {
 }
 
 /// Inline SVG must not carry an XML declaration.
-fn strip_xml_declaration(svg: &str) -> &str {
+pub(crate) fn strip_xml_declaration(svg: &str) -> &str {
     match svg.strip_prefix("<?xml") {
         Some(rest) => rest.find("?>").map_or(svg, |i| rest[i + 2..].trim_start()),
         None => svg,

@@ -11,6 +11,7 @@
 //! - [`sim`]: a seeded simulated device to test the search against.
 
 pub mod compare;
+pub mod compare_html;
 pub mod csv;
 pub mod html;
 pub mod latency;

@@ -228,3 +228,123 @@ pub fn latency_cdf_svg(
     }
     Ok(svg)
 }
+
+/// Colour of a comparison verdict (the page's table uses the same meaning).
+fn verdict_color(v: crate::compare::Verdict) -> RGBColor {
+    use crate::compare::Verdict;
+    match v {
+        Verdict::Better => RGBColor(26, 127, 55),
+        Verdict::Worse => RGBColor(207, 34, 46),
+        Verdict::NoSignificantDifference => RGBColor(90, 90, 90),
+        Verdict::Inconclusive | Verdict::Limited => RGBColor(154, 103, 0),
+    }
+}
+
+/// Per-metric change of B vs A (`(b − a) / a`, percent), one row per compared metric: the
+/// point is the difference, the bar its confidence interval (when the method has one), the
+/// grey band ±the metric's noise threshold; colour = verdict. Rows read top to bottom in the
+/// comparison's order.
+pub fn change_svg(cmp: &crate::compare::Comparison) -> Result<String, PlotError> {
+    let rows: Vec<(String, &crate::compare::MetricComparison)> = cmp
+        .metrics
+        .iter()
+        .map(|m| {
+            let arrow = if m.higher_is_better { "↑" } else { "↓" };
+            let who = match &m.b_variant {
+                Some(b) => format!("{}→{b}", m.variant),
+                None => m.variant.clone(),
+            };
+            let label = format!("{who} {} B {} {arrow}", m.frame_size, m.metric);
+            (shorten(&label, 50), m)
+        })
+        .collect();
+    let n = rows.len().max(1);
+    // The x range holds every point, interval and noise band, and 0.
+    let (lo, hi) = rows.iter().fold((0.0f64, 0.0f64), |(lo, hi), (_, m)| {
+        let (cl, ch) = m.ci.map_or((m.diff_pct, m.diff_pct), |c| (c.low, c.high));
+        let lo = lo.min(cl).min(m.diff_pct).min(-m.noise_pct);
+        let hi = hi.max(ch).max(m.diff_pct).max(m.noise_pct);
+        (lo, hi)
+    });
+    let (lo, hi) = if lo.is_finite() && hi.is_finite() && hi > lo {
+        let pad = (hi - lo) * 0.08;
+        (lo - pad, hi + pad)
+    } else {
+        (-5.0, 5.0)
+    };
+    let label_px = 330;
+    let height = 110 + 26 * n as u32;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption("change of B vs A per metric", ("sans-serif", 20))
+            .margin(15)
+            .margin_left(label_px)
+            .x_label_area_size(40)
+            .build_cartesian_2d(lo..hi, -0.5f64..(n as f64 - 0.5))
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(WHITE)
+            .y_labels(0)
+            .x_desc("(B − A) / A, % (↑ higher is better, ↓ lower is better)")
+            .draw()
+            .map_err(err)?;
+        let y_of = |i: usize| (n - 1 - i) as f64;
+        let mut bands = Vec::new();
+        let mut bars = Vec::new();
+        let mut points = Vec::new();
+        for (i, (_, m)) in rows.iter().enumerate() {
+            let y = y_of(i);
+            let color = verdict_color(m.verdict);
+            bands.push(Rectangle::new(
+                [(-m.noise_pct, y - 0.35), (m.noise_pct, y + 0.35)],
+                RGBColor(225, 225, 225).filled(),
+            ));
+            if let Some(c) = m.ci {
+                bars.push(PathElement::new(
+                    vec![(c.low, y), (c.high, y)],
+                    color.stroke_width(2),
+                ));
+                for x in [c.low, c.high] {
+                    bars.push(PathElement::new(
+                        vec![(x, y - 0.2), (x, y + 0.2)],
+                        color.stroke_width(2),
+                    ));
+                }
+            }
+            points.push(Circle::new((m.diff_pct, y), 5, color.filled()));
+        }
+        chart.draw_series(bands).map_err(err)?;
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(0.0, -0.5), (0.0, n as f64 - 0.5)],
+                BLACK,
+            )))
+            .map_err(err)?;
+        chart.draw_series(bars).map_err(err)?;
+        chart.draw_series(points).map_err(err)?;
+        // Row labels left of the plotting area, at each row's height.
+        let font = ("sans-serif", 13).into_font().color(&BLACK);
+        for (i, (label, _)) in rows.iter().enumerate() {
+            let (_, py) = chart.backend_coord(&(lo, y_of(i)));
+            root.draw(&Text::new(label.clone(), (10, py - 7), font.clone()))
+                .map_err(err)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// `s` cut to `max` characters with an ellipsis (row labels must fit their area).
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}

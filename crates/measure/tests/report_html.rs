@@ -1,7 +1,11 @@
-//! The self-contained HTML page of a report: structure, content, escaping; and, when Debian's
-//! chromium is installed, that a real headless browser renders every variant.
+//! The self-contained HTML pages of a report and of a comparison (`compare --html`): structure,
+//! content, escaping; and, when Debian's chromium is installed, that a real headless browser
+//! renders every variant and every compared metric without console errors.
 
 #![allow(clippy::unwrap_used)]
+
+#[path = "support/browser.rs"]
+mod browser;
 
 use std::collections::BTreeMap;
 
@@ -212,53 +216,142 @@ fn loss_attribution_names_the_dropping_nf() {
 /// variant; skipped with a reason when chromium is not installed.
 #[test]
 fn a_headless_browser_renders_every_variant() {
-    let Some(chromium) = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|c| {
-            std::process::Command::new(c)
-                .arg("--version")
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-    else {
-        println!("skip: no chromium on PATH (apt-get install chromium)");
+    let Some(chromium) = browser::find() else {
+        println!("skip: no chromium on PATH (scripts/setup.sh installs Debian's chromium)");
         return;
     };
     let r = sample();
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("report.html");
     std::fs::write(&page, measure::html::report_html(&r)).unwrap();
-    let profile = dir.path().join("profile");
-    let out = std::process::Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .unwrap();
-    let dom = String::from_utf8_lossy(&out.stdout);
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "chromium failed: {log}");
+    let out = browser::render(chromium, &page, dir.path());
     assert!(
-        dom.contains("id=\"summary-table\""),
+        out.dom.contains("id=\"summary-table\""),
         "no summary in the DOM"
     );
     for v in &r.variants {
         let attr = format!("data-variant=\"{}\"", measure::html::escape(&v.name));
-        assert!(dom.contains(&attr), "{} not rendered", v.name);
+        assert!(out.dom.contains(&attr), "{} not rendered", v.name);
     }
-    assert!(dom.contains("<svg"), "plots not rendered");
-    // Console messages are logged as `CONSOLE(...)`/`Uncaught`; the page has no script.
-    assert!(
-        !log.contains("Uncaught") && !log.contains(":CONSOLE("),
-        "console errors: {log}"
+    assert!(out.dom.contains("<svg"), "plots not rendered");
+    assert_eq!(out.console_errors(), Vec::<&str>::new(), "console errors");
+}
+
+/// Two runs of the same topology: B's coo-click is clearly faster, its baseline unchanged.
+fn two_runs() -> (Report, Report) {
+    let a = report(vec![
+        variant("kernel-forward", 1.0e6, 5, 1, 10),
+        variant("coo-click", 0.6e6, 5, 10, 20),
+        variant("x<y>&\"z", 0.5e6, 5, 30, 20),
+    ]);
+    let mut b = report(vec![
+        variant("kernel-forward", 1.0e6, 5, 101, 10),
+        variant("coo-click", 0.7e6, 5, 110, 20),
+        variant("x<y>&\"z", 0.5e6, 5, 130, 20),
+    ]);
+    b.started_at = "2026-01-02T00:00:00Z".into();
+    (a, b)
+}
+
+fn compare_page(a: &Report, b: &Report) -> (measure::Comparison, String) {
+    let mut cmp = measure::compare(a, b, &measure::CompareOptions::default());
+    let reasons = cmp.gate(a, b, 5.0);
+    cmp.gate = Some(measure::compare::GateResult {
+        fail_if_worse_pct: 5.0,
+        reasons,
+    });
+    let html = measure::compare_html::comparison_html(
+        &cmp,
+        &measure::compare_html::Side {
+            label: "a/report.json",
+            report: a,
+        },
+        &measure::compare_html::Side {
+            label: "b/report.json",
+            report: b,
+        },
     );
+    (cmp, html)
+}
+
+#[test]
+fn compare_page_has_every_metric_the_plot_and_the_verdicts() {
+    let (a, b) = two_runs();
+    let (cmp, html) = compare_page(&a, &b);
+    println!(
+        "compare page: {} bytes, {} metrics",
+        html.len(),
+        cmp.metrics.len()
+    );
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("id=\"compare-table\""));
+    assert_eq!(
+        html.matches("<tr data-variant=").count(),
+        cmp.metrics.len(),
+        "one row per compared metric"
+    );
+    let ndr = cmp
+        .metrics
+        .iter()
+        .find(|m| m.variant == "coo-click" && m.metric == "ndr")
+        .unwrap();
+    assert_eq!(ndr.verdict, measure::Verdict::Better);
+    assert!(html.contains("<td class=\"l sound\">better</td>"));
+    assert!(html.contains("id=\"gate\" class=\"sound\">Gate passed"));
+    // The plot: one point per metric, inline.
+    assert!(html.contains("<svg"));
+    assert!(html.contains("change of B vs A per metric"));
+    assert!(!html.contains("<?xml"));
+    // Self-contained: nothing fetched, nothing run.
+    for needle in ["<script", "<link", " src=", "@import", "url("] {
+        assert!(!html.contains(needle), "page contains {needle}");
+    }
+    // Names are escaped everywhere.
+    assert!(!html.contains("x<y>"));
+    assert!(html.contains("x&lt;y&gt;&amp;&quot;z"));
+}
+
+#[test]
+fn compare_page_shows_a_failed_gate_and_no_common_metric() {
+    let (a, mut b) = two_runs();
+    b.variants.retain(|v| v.name != "coo-click");
+    let (_, html) = compare_page(&a, &b);
+    assert!(
+        html.contains("Gate failed"),
+        "missing variant must fail the gate"
+    );
+    let empty = report(vec![]);
+    let (cmp, html) = compare_page(&empty, &empty);
+    assert!(cmp.metrics.is_empty());
+    assert!(html.contains("No measured (variant, frame size) in common."));
+    assert!(!html.contains("<svg"));
+}
+
+/// compare's page in the real browser: every metric row and the plot are rendered.
+#[test]
+fn a_headless_browser_renders_the_compare_page() {
+    let Some(chromium) = browser::find() else {
+        println!("skip: no chromium on PATH (scripts/setup.sh installs Debian's chromium)");
+        return;
+    };
+    let (a, b) = two_runs();
+    let (cmp, html) = compare_page(&a, &b);
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("compare.html");
+    std::fs::write(&page, html).unwrap();
+    let out = browser::render(chromium, &page, dir.path());
+    assert!(out.dom.contains("id=\"compare-table\""));
+    // The serializer may escape attribute values differently from ours: count the rows, and
+    // look plain names up exactly.
+    assert_eq!(out.dom.matches("data-metric=").count(), cmp.metrics.len());
+    for m in cmp.metrics.iter().filter(|m| m.variant == "coo-click") {
+        let attr = format!("data-variant=\"coo-click\" data-metric=\"{}\"", m.metric);
+        assert!(
+            out.dom.contains(&attr),
+            "coo-click {} not rendered",
+            m.metric
+        );
+    }
+    assert!(out.dom.contains("<svg"), "plot not rendered");
+    assert_eq!(out.console_errors(), Vec::<&str>::new(), "console errors");
 }

@@ -49,6 +49,7 @@ fn start_vm(
             return Err(UpError::Vm(format!("start {domain}: {e}")));
         }
     };
+    tracing::debug!(%domain, "domain created");
     // libvirt opened the taps in the host namespace; QEMU keeps their fds while the
     // devices move to the switch namespace, where the bridges are.
     let sw = &start.switch_netns;
@@ -120,6 +121,7 @@ pub fn apply(
                 // teardown stopping every process inside the VNF's namespace.
                 let id = launcher.start(spec)?;
                 ledger.record(&Object::process(id, format!("agent {}", spec.vnf)))?;
+                tracing::debug!(vnf = %spec.vnf, pid = id.pid, "agent started");
                 out.agents.push((spec.clone(), id));
             }
             Action::CreateTap { name } => {

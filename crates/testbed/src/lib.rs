@@ -139,6 +139,61 @@ pub struct UpOptions {
     /// vm driver: how long to wait for every guest agent (TCG boots take seconds per VM and
     /// VMs share the host's cores). `ready_timeout` is for the netns driver.
     pub vm_ready_timeout: Duration,
+    /// vm driver: told as each VNF's VM moves on (a boot takes seconds to minutes).
+    pub vm_progress: Option<VmProgress>,
+}
+
+/// Where a VNF's VM is in `up` (vm driver).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VmStage {
+    /// Its libvirt domain is about to be defined and started.
+    Defining,
+    /// The domain runs; the guest boots until its agent answers.
+    Booting,
+    /// The guest's agent answers.
+    AgentAnswering,
+    /// Function and engine pushed: the VNF is ready.
+    Configured,
+}
+
+impl std::fmt::Display for VmStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            VmStage::Defining => "defining domain",
+            VmStage::Booting => "booting",
+            VmStage::AgentAnswering => "agent answering",
+            VmStage::Configured => "configured",
+        })
+    }
+}
+
+/// One step of one VNF's VM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmEvent {
+    pub vnf: String,
+    pub stage: VmStage,
+}
+
+/// Callback for [`VmEvent`]s (called from `up`'s threads, one per VM while they boot).
+#[derive(Clone)]
+pub struct VmProgress(pub Arc<dyn Fn(&VmEvent) + Send + Sync>);
+
+impl std::fmt::Debug for VmProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VmProgress(..)")
+    }
+}
+
+impl UpOptions {
+    fn vm_event(&self, vnf: &str, stage: VmStage) {
+        tracing::debug!(vnf, %stage, "vm");
+        if let Some(p) = &self.vm_progress {
+            (p.0)(&VmEvent {
+                vnf: vnf.to_owned(),
+                stage,
+            });
+        }
+    }
 }
 
 impl UpOptions {
@@ -161,6 +216,7 @@ impl Default for UpOptions {
             cancel: None,
             driver: None,
             vm_ready_timeout: Duration::from_secs(180),
+            vm_progress: None,
         }
     }
 }
@@ -306,12 +362,14 @@ fn finish_vms(
                         .wait_ready(vm, mgmt, opts.vm_ready_timeout, cancel, coo_only)
                         .map_err(fail)?;
                     let ready_ms = t0.elapsed().as_millis() as u64;
+                    opts.vm_event(&start.vnf, VmStage::AgentAnswering);
                     let function = fs::read_to_string(&start.function)
                         .map_err(|e| UpError::Io(format!("{}: {e}", start.function.display())))?;
                     let engine = (!coo_only).then_some(start.spec.engine.as_str());
                     host.agents
                         .configure(vm, mgmt, &function, engine, opts.autostart, token)
                         .map_err(fail)?;
+                    opts.vm_event(&start.vnf, VmStage::Configured);
                     Ok(ready_ms)
                 })
             })
@@ -407,6 +465,11 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
             Some(vmh) => start_dhcp(&p.testbed, vm_actions, vmh)?,
             None => None,
         };
+        for a in vm_actions {
+            if let Action::StartVm(start) = a {
+                opts.vm_event(&start.vnf, VmStage::Defining);
+            }
+        }
         let more = apply::apply(
             vm_actions,
             host.net,
@@ -416,6 +479,9 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
             cancel,
         )
         .inspect_err(|_| drop(ledger))?;
+        for (start, _, _) in &more.vms {
+            opts.vm_event(&start.vnf, VmStage::Booting);
+        }
         applied.agents.extend(more.agents);
         applied.vms.extend(more.vms);
         let agents = applied.agents;

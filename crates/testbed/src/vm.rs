@@ -92,6 +92,7 @@ pub fn destroy_domains(
         match driver.destroy(d) {
             Ok(()) => {
                 removed += 1;
+                tracing::debug!(domain = %d, "domain removed");
                 if let Err(e) = append(run_dir, &DomainLine::Removed { domain: d.clone() }) {
                     errors.push(e.to_string());
                 }

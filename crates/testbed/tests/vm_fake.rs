@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use hostnet::fake::{Call, RecordingNetOps, RecordingProcesses};
 use testbed::{
-    plan_vm, Action, DriverKind, FakeAgents, FakeLauncher, Host, UpError, UpOptions, VmHost,
+    plan_vm, Action, DriverKind, FakeAgents, FakeLauncher, Host, UpError, UpOptions, VmEvent,
+    VmHost, VmProgress, VmStage,
 };
 use vmdriver::accel::{Accel, ProbeOutcome};
 use vmdriver::fake::RecordingVmDriver;
@@ -542,4 +543,50 @@ fn disk_image_vnf_up_down_with_fakes() {
     assert!(!disk.overlay.exists());
     assert!(!root.path().join(&tb.run_id).exists());
     assert_eq!(std::fs::read(&image).unwrap(), before);
+}
+
+#[test]
+fn vm_up_reports_every_vnf_through_each_stage_in_order() {
+    use std::sync::Mutex;
+    let t = topo();
+    let fakes = Fakes::new(FakeAgents::default());
+    let host = fakes.host();
+    let root = tempfile::tempdir().unwrap();
+    let events: Arc<Mutex<Vec<VmEvent>>> = Arc::default();
+    let sink = events.clone();
+    let o = UpOptions {
+        vm_progress: Some(VmProgress(Arc::new(move |e: &VmEvent| {
+            sink.lock().unwrap().push(e.clone())
+        }))),
+        ..opts(root.path())
+    };
+    let tb = testbed::up_with(&t, &o, &host).unwrap();
+    let events = events.lock().unwrap().clone();
+    assert_eq!(events.len(), 4 * t.vnfs.len(), "{events:?}");
+    for v in &t.vnfs {
+        let stages: Vec<VmStage> = events
+            .iter()
+            .filter(|e| e.vnf == v.id.as_str())
+            .map(|e| e.stage)
+            .collect();
+        assert_eq!(
+            stages,
+            [
+                VmStage::Defining,
+                VmStage::Booting,
+                VmStage::AgentAnswering,
+                VmStage::Configured
+            ],
+            "{}",
+            v.id.as_str()
+        );
+    }
+    testbed::down_with_vm(
+        root.path(),
+        &tb.run_id,
+        &fakes.net,
+        &fakes.procs,
+        Some(fakes.vmd.as_ref()),
+    )
+    .unwrap();
 }

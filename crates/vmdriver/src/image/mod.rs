@@ -167,17 +167,68 @@ struct Entry {
     is_static: Option<bool>,
 }
 
+/// A step of [`build_with`], reported as it starts (for a progress display).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildStep {
+    /// Fetching (or finding cached) the kernel package.
+    Kernel { package: String },
+    /// Resolving the guest's kernel modules.
+    Modules,
+    /// Packing this many binaries with their libraries.
+    Binaries { count: usize },
+    /// The inputs hash to an image already in the cache.
+    Cached { hash: String },
+    /// Writing kernel and initramfs of a new image.
+    Initramfs { hash: String },
+}
+
+impl BuildStep {
+    /// Steps of a build that is not cached (for "step i of N").
+    pub const COUNT: usize = 4;
+
+    /// 1-based position among the [`BuildStep::COUNT`] steps.
+    pub fn index(&self) -> usize {
+        match self {
+            BuildStep::Kernel { .. } => 1,
+            BuildStep::Modules => 2,
+            BuildStep::Binaries { .. } => 3,
+            BuildStep::Cached { .. } | BuildStep::Initramfs { .. } => 4,
+        }
+    }
+}
+
+impl std::fmt::Display for BuildStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildStep::Kernel { package } => write!(f, "kernel package {package}"),
+            BuildStep::Modules => f.write_str("kernel modules"),
+            BuildStep::Binaries { count } => write!(f, "{count} binaries and their libraries"),
+            BuildStep::Cached { hash } => write!(f, "image {hash} is cached"),
+            BuildStep::Initramfs { hash } => write!(f, "writing image {hash}"),
+        }
+    }
+}
+
 /// Builds the image, or returns the cached one when the inputs are unchanged.
 pub fn build(opts: &BuildOptions) -> Result<Image, ImageError> {
+    build_with(opts, &|_| {})
+}
+
+/// [`build`], calling `step` as each step starts.
+pub fn build_with(opts: &BuildOptions, step: &dyn Fn(&BuildStep)) -> Result<Image, ImageError> {
     let package = match &opts.kernel_package {
         Some(p) => p.clone(),
         None => kernel::current_package()?,
     };
+    step(&BuildStep::Kernel {
+        package: package.clone(),
+    });
     let kpkg = kernel::fetch(&package, &opts.cache_root.join("kernel"))?;
     let scratch = opts.cache_root.join("tmp");
     std::fs::create_dir_all(&scratch).map_err(|e| ImageError::io(&scratch, e))?;
 
     // Modules, dependencies first.
+    step(&BuildStep::Modules);
     let available = modules::index(&kpkg.modules_dir.join("kernel"))?;
     let builtin = std::fs::read_to_string(kpkg.modules_dir.join("modules.builtin"))
         .map(|t| modules::builtin_set(&t))
@@ -205,6 +256,7 @@ pub fn build(opts: &BuildOptions) -> Result<Image, ImageError> {
     for b in &opts.extra_bins {
         bins.push((b.to_string_lossy().into_owned(), b.as_path()));
     }
+    step(&BuildStep::Binaries { count: bins.len() });
     for (guest_path, src) in &bins {
         let packed = binaries::pack(src)?;
         libs.extend(packed.libs.iter().cloned());
@@ -269,6 +321,7 @@ pub fn build(opts: &BuildOptions) -> Result<Image, ImageError> {
     if let Ok(text) = std::fs::read_to_string(&manifest_path) {
         if let Ok(manifest) = serde_json::from_str::<Manifest>(&text) {
             if vmlinuz.is_file() && initramfs.is_file() {
+                step(&BuildStep::Cached { hash: hash.clone() });
                 return Ok(Image {
                     boot_kernel: boot_kernel(&dir),
                     dir,
@@ -281,6 +334,7 @@ pub fn build(opts: &BuildOptions) -> Result<Image, ImageError> {
         }
     }
 
+    step(&BuildStep::Initramfs { hash: hash.clone() });
     // Build into a per-process temporary directory, then rename: readers never see a half
     // image and two concurrent builds of the same image do not collide.
     let tmp = opts

@@ -242,7 +242,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     bar.finish();
     drop(guard);
 
-    host.engines = outcome.engines.clone();
+    host.engines = engine_builds(outcome.engines.keys(), vm);
     notes.extend(outcome.notes.iter().cloned());
     let finished_at = chrono::Utc::now();
     let baseline = outcome
@@ -741,6 +741,44 @@ fn driver_label(tb: &Testbed) -> String {
 
 /// The source revision this binary was built from (recorded by build.rs; `None` outside a
 /// git checkout), not whatever repository the current directory is in.
+/// What each engine that ran is, for the report: name → version and build (the agents' own
+/// version answer is the COO API's, not the engine's). Under the VM driver coo-click runs the
+/// guest image's build of this revision.
+fn engine_builds<'a>(
+    names: impl Iterator<Item = &'a String>,
+    vm: bool,
+) -> BTreeMap<String, String> {
+    names
+        .map(|name| {
+            let info = match name.parse::<agent::engine::EngineSpec>() {
+                Ok(agent::engine::EngineSpec::CooClick) => format!(
+                    "coo-click {} (revision {}){}",
+                    env!("CARGO_PKG_VERSION"),
+                    git_revision().unwrap_or_else(|| "unknown".into()),
+                    if vm { ", in the guest image" } else { "" }
+                ),
+                Ok(agent::engine::EngineSpec::ReferenceClick) => {
+                    agent::build_info::describe(&agent::engine::reference_click_path())
+                }
+                Ok(agent::engine::EngineSpec::FastClick) => {
+                    agent::build_info::describe(&agent::fastclick::binary())
+                }
+                Ok(agent::engine::EngineSpec::External(path)) => agent::build_info::describe(&path),
+                Ok(agent::engine::EngineSpec::KernelForward) | Err(_) => {
+                    format!("Linux {} (tc mirred)", kernel_release())
+                }
+            };
+            (name.clone(), info)
+        })
+        .collect()
+}
+
+fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 fn git_revision() -> Option<String> {
     option_env!("COO_BENCH_GIT_REVISION").map(String::from)
 }

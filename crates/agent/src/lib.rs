@@ -7,6 +7,7 @@
 
 pub mod allow;
 pub mod api;
+pub mod build_info;
 pub mod cli;
 pub mod control;
 pub mod engine;

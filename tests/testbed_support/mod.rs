@@ -96,18 +96,6 @@ pub fn agent_call(tb: &Testbed, vnf: &str, method: &str, path: &str, body: &str)
     (status, body)
 }
 
-fn checksum(data: &[u8]) -> u16 {
-    let mut sum = 0u32;
-    for c in data.chunks(2) {
-        let w = u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]);
-        sum += u32::from(w);
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
 /// An Ethernet/IPv4/UDP frame from the source to the sink carrying `marker`.
 pub fn udp_frame(tb: &Testbed, marker: &[u8]) -> Vec<u8> {
     let sink = &tb.sinks[0];
@@ -133,7 +121,7 @@ pub fn udp_frame(tb: &Testbed, marker: &[u8]) -> Vec<u8> {
     ];
     ip.extend_from_slice(&tb.source.ip.addr.octets());
     ip.extend_from_slice(&sink.ip.addr.octets());
-    let c = checksum(&ip);
+    let c = netwire::checksum::checksum(&ip);
     ip[10] = (c >> 8) as u8;
     ip[11] = c as u8;
     f.extend_from_slice(&ip);
@@ -211,7 +199,7 @@ pub fn tcp_frame(tb: &Testbed, marker: &[u8]) -> Vec<u8> {
     f[14 + 9] = 6;
     f[14 + 10] = 0;
     f[14 + 11] = 0;
-    let c = checksum(&f[14..34]);
+    let c = netwire::checksum::checksum(&f[14..34]);
     f[14 + 10] = (c >> 8) as u8;
     f[14 + 11] = c as u8;
     // ports 1024 → 5001, seq 1, ack 1, data offset 5, flags ACK, window 64 KiB.

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use netsys::{RxConfig, RxRing};
+
 /// How device I/O trades batching against delay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum IoMode {
@@ -31,10 +33,19 @@ impl IoMode {
         }
     }
 
+    /// The receive ring of this mode: blocks (TPACKET_V3) for throughput, per-frame slots
+    /// (TPACKET_V2) for balanced and latency.
+    pub fn rx_config(self) -> RxConfig {
+        match self {
+            IoMode::Throughput => RxConfig::blocks(),
+            IoMode::Balanced | IoMode::Latency => RxConfig::per_frame(),
+        }
+    }
+
     /// Receive ring, burst and idle behaviour in words (for reports).
     pub fn describe(self) -> String {
-        let ring = match crate::rx::RxConfig::for_mode(self).ring {
-            crate::rx::RxRing::V3 {
+        let ring = match self.rx_config().ring {
+            RxRing::V3 {
                 block_size,
                 block_count,
                 retire_tov_ms,
@@ -42,7 +53,7 @@ impl IoMode {
                 "TPACKET_V3 ring {block_count} x {} KiB, block timer {retire_tov_ms} ms",
                 block_size / 1024
             ),
-            crate::rx::RxRing::V2 {
+            RxRing::V2 {
                 frame_size,
                 frame_count,
             } => format!("TPACKET_V2 ring {frame_count} x {} KiB", frame_size / 1024),

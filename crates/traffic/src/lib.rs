@@ -2,7 +2,7 @@
 //!
 //! [`run_trial`] runs one trial: sinks start first (each on its own thread, inside its
 //! namespace, with a TPACKET_V3 ring), then the generator (own thread, own namespace, sendmmsg
-//! batches paced by a token bucket) sends a warm-up phase and the measured phase; every frame
+//! batches paced by a token bucket); rings and sendmmsg are `netsys`'s, shared with coo-click sends a warm-up phase and the measured phase; every frame
 //! carries a trial tag, a stream id, a sequence number and a CLOCK_MONOTONIC TX timestamp. A
 //! low-rate latency stream (stream 255) runs beside the load; the generator records how well it
 //! kept to its schedule ([`GeneratorTiming`]). After the generator's last frame, the trial
@@ -20,14 +20,15 @@ pub mod error;
 pub mod frame;
 pub mod generator;
 pub mod host;
-pub mod ring;
 pub mod sink;
 pub mod sys;
 mod trial;
 
 pub use accounting::StreamStats;
 pub use error::{Result, TrafficError};
-pub use frame::{Distribution, FlowField, FlowSpec, FrameSizes, MacAddr, Protocol};
+pub use frame::{Distribution, FlowField, FlowSpec, FrameSizes, Protocol};
 pub use generator::GeneratorTiming;
 pub use host::{HostSampler, HostUsage};
 pub use trial::{run_trial, Attach, TrialResult, TrialSpec};
+// In TrialSpec::dst_mac.
+pub use netwire::MacAddr;

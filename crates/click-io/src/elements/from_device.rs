@@ -9,9 +9,9 @@ use click::packet::PacketType;
 use click::{ConfigureCx, Ctx, Element, HandlerSpec, Packet, Timestamp};
 
 use super::{resolve_device, IoOptions};
-use crate::ifname::IfName;
 use crate::mode::IoMode;
-use crate::rx::{PacketRx, RxConfig};
+use netsys::IfName;
+use netsys::{PacketRx, RxConfig};
 
 /// Receives frames with a TPACKET ring and pushes them out of output 0 in batches.
 pub struct FromDeviceElement {
@@ -66,7 +66,7 @@ impl FromDeviceElement {
             dpdk,
             opts,
             ifname: None,
-            rx_cfg: RxConfig::for_mode(mode),
+            rx_cfg: mode.rx_config(),
             burst: default_burst(mode),
             timestamp: true,
             headroom: click::packet::DEFAULT_HEADROOM,

@@ -1,16 +1,16 @@
 //! Receiving frames from an interface through a memory-mapped AF_PACKET ring.
 //!
-//! Throughput mode uses a TPACKET_V3 ring: the kernel fills whole blocks and hands each
+//! A TPACKET_V3 ring ([`RxConfig::blocks`]): the kernel fills whole blocks and hands each
 //! one over when it is full or its retire timer fires, so one wake-up yields many frames.
-//! Latency mode uses a TPACKET_V2 ring: every frame slot is handed over as soon as it is
-//! written, so a busy-polling reader sees a frame about a microsecond after it was sent.
+//! A TPACKET_V2 ring ([`RxConfig::per_frame`]): every frame slot is handed over as soon as it
+//! is written, so a busy-polling reader sees a frame about a microsecond after it was sent.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use netwire::IfName;
+
 use crate::error::IoError;
-use crate::ifname::IfName;
-use crate::mode::IoMode;
 use crate::sys::{self, Mmap};
 
 /// Ring layout for a receiver.
@@ -41,24 +41,31 @@ pub struct RxConfig {
 }
 
 impl RxConfig {
-    /// Defaults for a mode: V3 with 256 blocks of 64 KiB (16 MiB) for throughput, V2 with
-    /// 4096 slots of 2 KiB (8 MiB) for balanced and latency.
-    pub fn for_mode(mode: IoMode) -> Self {
-        let ring = match mode {
-            // Many small blocks: at low rates the 1 ms retire timer hands over blocks that are
-            // mostly empty, so the ring's time capacity is block_count x 1 ms (256 ms here);
-            // at high rates it is 16 MiB of frames (~10k of 1500 B). Either must cover the
-            // reader being descheduled on a busy machine.
-            IoMode::Throughput => RxRing::V3 {
-                block_size: 1 << 16,
-                block_count: 256,
-                retire_tov_ms: 1,
-            },
-            IoMode::Balanced | IoMode::Latency => RxRing::V2 {
-                frame_size: 2048,
-                frame_count: 4096,
-            },
-        };
+    /// Block ring: TPACKET_V3 with 256 blocks of 64 KiB (16 MiB) and a 1 ms block timer; the
+    /// fewest wake-ups under heavy load, up to 1 ms of added delay at low load.
+    pub fn blocks() -> Self {
+        // Many small blocks: at low rates the 1 ms retire timer hands over blocks that are
+        // mostly empty, so the ring's time capacity is block_count x 1 ms (256 ms here);
+        // at high rates it is 16 MiB of frames (~10k of 1500 B). Either must cover the
+        // reader being descheduled on a busy machine.
+        Self::with_ring(RxRing::V3 {
+            block_size: 1 << 16,
+            block_count: 256,
+            retire_tov_ms: 1,
+        })
+    }
+
+    /// Per-frame ring: TPACKET_V2 with 4096 slots of 2 KiB (8 MiB); a frame is visible as
+    /// soon as the kernel wrote it.
+    pub fn per_frame() -> Self {
+        Self::with_ring(RxRing::V2 {
+            frame_size: 2048,
+            frame_count: 4096,
+        })
+    }
+
+    /// `ring`, without promiscuous mode, ignoring this host's own outgoing frames.
+    pub fn with_ring(ring: RxRing) -> Self {
         RxConfig {
             ring,
             promisc: false,
@@ -133,7 +140,7 @@ struct V2Ring {
 impl PacketRx {
     /// Opens a ring on `ifname` and starts receiving.
     pub fn open(ifname: &IfName, cfg: &RxConfig) -> Result<Self, IoError> {
-        let ifindex = ifname.index()?;
+        let ifindex = sys::ifindex(ifname)?;
         let fd = sys::packet_socket(ifname)?;
         let ring = match cfg.ring {
             RxRing::V3 {

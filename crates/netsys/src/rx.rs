@@ -88,6 +88,18 @@ pub struct RxCounters {
     pub truncated: u64,
 }
 
+impl RxCounters {
+    /// One frame handed over: `delivered` bytes of a `wire_len`-byte frame.
+    #[inline]
+    fn count(&mut self, delivered: usize, wire_len: u32) {
+        self.packets += 1;
+        self.bytes += u64::from(wire_len);
+        if (delivered as u32) < wire_len {
+            self.truncated += 1;
+        }
+    }
+}
+
 const PAGE: u32 = 4096;
 
 /// One received frame, borrowed from the ring for the duration of a callback.
@@ -255,6 +267,35 @@ unsafe fn status_word<'a>(p: *mut u8) -> &'a AtomicU32 {
     unsafe { &*(p.cast::<AtomicU32>()) }
 }
 
+/// Sets the ring `version`, asks for the ring `req` (a `tpacket_req` or `tpacket_req3`) and
+/// maps its `len` bytes.
+fn map_ring<T>(
+    fd: &OwnedFd,
+    ifname: &IfName,
+    version: libc::tpacket_versions,
+    req: &T,
+    len: usize,
+) -> Result<Mmap, IoError> {
+    let version = version as libc::c_int;
+    sys::setsockopt(
+        fd,
+        libc::SOL_PACKET,
+        libc::PACKET_VERSION,
+        &version,
+        "setsockopt(PACKET_VERSION)",
+        ifname,
+    )?;
+    sys::setsockopt(
+        fd,
+        libc::SOL_PACKET,
+        libc::PACKET_RX_RING,
+        req,
+        "setsockopt(PACKET_RX_RING)",
+        ifname,
+    )?;
+    Mmap::ring(fd, len, ifname)
+}
+
 impl V3Ring {
     fn setup(
         fd: &OwnedFd,
@@ -268,15 +309,6 @@ impl V3Ring {
                 "TPACKET_V3 block size {block_size} must be a power of two >= 4096, block count {block_count} > 0"
             )));
         }
-        let version = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
-        sys::setsockopt(
-            fd,
-            libc::SOL_PACKET,
-            libc::PACKET_VERSION,
-            &version,
-            "setsockopt(PACKET_VERSION)",
-            ifname,
-        )?;
         // The frame fields only have to be consistent for V3 (frames are variable-sized).
         let frame_size = 2048u32;
         let req = libc::tpacket_req3 {
@@ -288,16 +320,8 @@ impl V3Ring {
             tp_sizeof_priv: 0,
             tp_feature_req_word: 0,
         };
-        sys::setsockopt(
-            fd,
-            libc::SOL_PACKET,
-            libc::PACKET_RX_RING,
-            &req,
-            "setsockopt(PACKET_RX_RING v3)",
-            ifname,
-        )?;
         let len = block_size as usize * block_count as usize;
-        let map = Mmap::ring(fd, len, ifname)?;
+        let map = map_ring(fd, ifname, libc::tpacket_versions::TPACKET_V3, &req, len)?;
         Ok(V3Ring {
             map,
             block_size: block_size as usize,
@@ -369,11 +393,7 @@ impl V3Ring {
                     h.tp_len,
                 )
             };
-            c.packets += 1;
-            c.bytes += u64::from(wire_len);
-            if (frame.data.len() as u32) < wire_len {
-                c.truncated += 1;
-            }
+            c.count(frame.data.len(), wire_len);
             f(frame);
             *n += 1;
             self.left -= 1;
@@ -409,15 +429,6 @@ impl V2Ring {
                 "TPACKET_V2 frame size {frame_size} must be a power of two in 256..=65536, count {frame_count} > 0"
             )));
         }
-        let version = libc::tpacket_versions::TPACKET_V2 as libc::c_int;
-        sys::setsockopt(
-            fd,
-            libc::SOL_PACKET,
-            libc::PACKET_VERSION,
-            &version,
-            "setsockopt(PACKET_VERSION)",
-            ifname,
-        )?;
         // Blocks of at least one page holding a whole number of frames.
         let block_size = frame_size.max(PAGE);
         let per_block = block_size / frame_size;
@@ -428,16 +439,8 @@ impl V2Ring {
             tp_frame_size: frame_size,
             tp_frame_nr: block_count * per_block,
         };
-        sys::setsockopt(
-            fd,
-            libc::SOL_PACKET,
-            libc::PACKET_RX_RING,
-            &req,
-            "setsockopt(PACKET_RX_RING v2)",
-            ifname,
-        )?;
         let len = block_size as usize * block_count as usize;
-        let map = Mmap::ring(fd, len, ifname)?;
+        let map = map_ring(fd, ifname, libc::tpacket_versions::TPACKET_V2, &req, len)?;
         Ok(V2Ring {
             map,
             frame_size: frame_size as usize,
@@ -484,11 +487,7 @@ impl V2Ring {
                     h.tp_len,
                 )
             };
-            c.packets += 1;
-            c.bytes += u64::from(wire_len);
-            if (frame.data.len() as u32) < wire_len {
-                c.truncated += 1;
-            }
+            c.count(frame.data.len(), wire_len);
             f(frame);
             *n += 1;
             // SAFETY: as in slot_ready.

@@ -2,7 +2,7 @@
 //!
 //! [`run_trial`] runs one trial: sinks start first (each on its own thread, inside its
 //! namespace, with a TPACKET_V3 ring), then the generator (own thread, own namespace, sendmmsg
-//! batches paced by a token bucket); rings and sendmmsg are `netsys`'s, shared with coo-click sends a warm-up phase and the measured phase; every frame
+//! batches paced by a token bucket) sends a warm-up phase and the measured phase; every frame
 //! carries a trial tag, a stream id, a sequence number and a CLOCK_MONOTONIC TX timestamp. A
 //! low-rate latency stream (stream 255) runs beside the load; the generator records how well it
 //! kept to its schedule ([`GeneratorTiming`]). After the generator's last frame, the trial
@@ -12,7 +12,8 @@
 //! and checked against the generator's counts and the kernel's interface counters.
 //!
 //! [`host`] samples /proc around a trial ([`host::HostSampler`]): steal, softirq, per-CPU busy
-//! time and the CPU time of processes that are not ours. [`sys`] has the affinity helpers
+//! time and the CPU time of processes that are not ours. Namespace threads, rings and sendmmsg
+//! are `netsys`'s, the same code coo-click's devices use. [`sys`] has the affinity helpers
 //! ([`sys::pin_to_cpus`], [`sys::set_process_affinity`]).
 
 pub mod accounting;

@@ -258,6 +258,32 @@ const fn align16(x: usize) -> usize {
     (x + 15) & !15
 }
 
+/// The frame described by the ring header `H` at `hdr`: `mac` bytes after the header start,
+/// `snaplen` long but clamped to the `room` bytes from `hdr`; the packet type of the
+/// `sockaddr_ll` that follows the header at TPACKET_ALIGN(sizeof(H)); the kernel time.
+///
+/// # Safety
+/// `hdr` must point to a user-owned ring header with `room` bytes behind it in a live mapping.
+#[inline]
+unsafe fn frame_at<'a, H>(
+    hdr: *mut u8,
+    room: usize,
+    mac: u16,
+    snaplen: u32,
+    (sec, nsec): (u32, u32),
+) -> RxFrame<'a> {
+    let len = (snaplen as usize).min(room.saturating_sub(usize::from(mac)));
+    let sll = align16(std::mem::size_of::<H>());
+    // SAFETY: guaranteed by the caller; the slice and the sockaddr_ll lie inside `room`.
+    unsafe {
+        RxFrame {
+            data: std::slice::from_raw_parts(hdr.add(usize::from(mac)), len),
+            pkttype: *hdr.add(sll + SLL_PKTTYPE),
+            timestamp_ns: i64::from(sec) * 1_000_000_000 + i64::from(nsec),
+        }
+    }
+}
+
 /// The status word at `p`, shared with the kernel.
 ///
 /// # Safety
@@ -377,21 +403,17 @@ impl V3Ring {
             let b = self.block_ptr(self.block);
             // SAFETY: `offset` came from the kernel's block layout, inside this user-owned
             // block; the header is a tpacket3_hdr and the frame lies at tp_mac within the block.
-            // The sockaddr_ll follows the header at TPACKET_ALIGN(sizeof(tpacket3_hdr)).
             let (next, frame, wire_len) = unsafe {
-                let h = &*(b.add(self.offset).cast::<libc::tpacket3_hdr>());
-                let start = self.offset + h.tp_mac as usize;
-                let len = (h.tp_snaplen as usize).min(self.block_size.saturating_sub(start));
-                let sll = self.offset + align16(std::mem::size_of::<libc::tpacket3_hdr>());
-                (
-                    h.tp_next_offset as usize,
-                    RxFrame {
-                        data: std::slice::from_raw_parts(b.add(start), len),
-                        pkttype: *b.add(sll + SLL_PKTTYPE),
-                        timestamp_ns: i64::from(h.tp_sec) * 1_000_000_000 + i64::from(h.tp_nsec),
-                    },
-                    h.tp_len,
-                )
+                let hdr = b.add(self.offset);
+                let h = &*(hdr.cast::<libc::tpacket3_hdr>());
+                let frame = frame_at::<libc::tpacket3_hdr>(
+                    hdr,
+                    self.block_size.saturating_sub(self.offset),
+                    h.tp_mac,
+                    h.tp_snaplen,
+                    (h.tp_sec, h.tp_nsec),
+                );
+                (h.tp_next_offset as usize, frame, h.tp_len)
             };
             c.count(frame.data.len(), wire_len);
             f(frame);
@@ -472,20 +494,16 @@ impl V2Ring {
             let p = self.slot_ptr(self.next);
             // SAFETY: the slot is user-owned (acquire load above) and holds a tpacket2_hdr;
             // the frame lies at tp_mac, clamped to the slot.
-            // The sockaddr_ll follows the header at TPACKET_ALIGN(sizeof(tpacket2_hdr)).
             let (frame, wire_len) = unsafe {
                 let h = &*(p.cast::<libc::tpacket2_hdr>());
-                let start = h.tp_mac as usize;
-                let len = (h.tp_snaplen as usize).min(self.frame_size.saturating_sub(start));
-                let sll = align16(std::mem::size_of::<libc::tpacket2_hdr>());
-                (
-                    RxFrame {
-                        data: std::slice::from_raw_parts(p.add(start), len),
-                        pkttype: *p.add(sll + SLL_PKTTYPE),
-                        timestamp_ns: i64::from(h.tp_sec) * 1_000_000_000 + i64::from(h.tp_nsec),
-                    },
-                    h.tp_len,
-                )
+                let frame = frame_at::<libc::tpacket2_hdr>(
+                    p,
+                    self.frame_size,
+                    h.tp_mac,
+                    h.tp_snaplen,
+                    (h.tp_sec, h.tp_nsec),
+                );
+                (frame, h.tp_len)
             };
             c.count(frame.data.len(), wire_len);
             f(frame);

@@ -930,43 +930,25 @@ fn make_netns() -> (Netns, String) {
 
 /// Sends `n` broadcast frames of a local-experimental EtherType out of `ifname` in `netns`.
 fn send_frames(netns: &str, ifname: &str, n: usize) {
-    let netns = netns.to_owned();
-    let ifname = ifname.to_owned();
-    std::thread::spawn(move || unsafe {
-        let f = std::fs::File::open(format!("/run/netns/{netns}")).unwrap();
-        use std::os::fd::AsRawFd;
-        assert_eq!(libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET), 0);
-        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0);
-        assert!(fd >= 0);
-        let name = std::ffi::CString::new(ifname).unwrap();
-        let idx = libc::if_nametoindex(name.as_ptr());
-        assert!(idx > 0);
-        let mut addr: libc::sockaddr_ll = std::mem::zeroed();
-        addr.sll_family = libc::AF_PACKET as u16;
-        addr.sll_ifindex = idx as i32;
-        addr.sll_halen = 6;
-        addr.sll_addr[..6].copy_from_slice(&[0xff; 6]);
+    let path = std::path::PathBuf::from(format!("/run/netns/{netns}"));
+    let ifname = netsys::IfName::new(ifname).unwrap();
+    let sent = netsys::netns::run_in(Some(&path), move || {
+        let mut tx = netsys::PacketTx::open(&ifname, &netsys::TxConfig::default()).unwrap();
         let mut frame = [0u8; 60];
         frame[..6].copy_from_slice(&[0xff; 6]);
         frame[6..12].copy_from_slice(&[0x02, 0, 0, 0xcb, 0x7e, 0x01]);
         frame[12..14].copy_from_slice(&[0x88, 0xb5]);
         for i in 0..n {
             frame[14] = i as u8;
-            let r = libc::sendto(
-                fd,
-                frame.as_ptr().cast(),
-                frame.len(),
-                0,
-                (&addr as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as u32,
-            );
-            assert_eq!(r, frame.len() as isize);
+            while tx.send_batch(&[frame]) == 0 {
+                tx.wait_writable(10);
+            }
             std::thread::sleep(Duration::from_millis(2));
         }
-        libc::close(fd);
+        tx.counters().packets
     })
-    .join()
     .unwrap();
+    assert_eq!(sent, n as u64);
 }
 
 fn rx_packets(netns: &str, ifname: &str) -> u64 {

@@ -7,17 +7,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn checksum(bytes: &[u8]) -> u16 {
-    let mut sum: u32 = bytes
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
 /// 64-byte Ethernet/IPv4 frame (without FCS) from `src` to 198.19.0.1, port 1024 → 5001.
 fn frame(src: [u8; 4], proto: u8) -> Vec<u8> {
     let payload = [0u8; 18];
@@ -32,7 +21,7 @@ fn frame(src: [u8; 4], proto: u8) -> Vec<u8> {
     ip.extend([0, 0, 0, 0, 64, proto, 0, 0]);
     ip.extend(src);
     ip.extend([198, 19, 0, 1]);
-    let sum = checksum(&ip);
+    let sum = netwire::checksum::checksum(&ip);
     ip[10..12].copy_from_slice(&sum.to_be_bytes());
     let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
     f.extend(ip);

@@ -96,18 +96,6 @@ pub fn agent_call(tb: &Testbed, vnf: &str, method: &str, path: &str, body: &str)
     (status, body)
 }
 
-fn checksum(data: &[u8]) -> u16 {
-    let mut sum = 0u32;
-    for c in data.chunks(2) {
-        let w = u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]);
-        sum += u32::from(w);
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
 /// An Ethernet/IPv4/UDP frame from the source to the sink carrying `marker`.
 pub fn udp_frame(tb: &Testbed, marker: &[u8]) -> Vec<u8> {
     let sink = &tb.sinks[0];
@@ -133,7 +121,7 @@ pub fn udp_frame(tb: &Testbed, marker: &[u8]) -> Vec<u8> {
     ];
     ip.extend_from_slice(&tb.source.ip.addr.octets());
     ip.extend_from_slice(&sink.ip.addr.octets());
-    let c = checksum(&ip);
+    let c = netwire::checksum::checksum(&ip);
     ip[10] = (c >> 8) as u8;
     ip[11] = c as u8;
     f.extend_from_slice(&ip);
@@ -149,48 +137,6 @@ pub fn udp_frame(tb: &Testbed, marker: &[u8]) -> Vec<u8> {
     ]);
     f.extend_from_slice(marker);
     f
-}
-
-fn packet_socket(ifname: &str) -> std::io::Result<i32> {
-    // SAFETY: plain socket syscalls on values we own; the fd is closed by the caller.
-    unsafe {
-        let fd = libc::socket(
-            libc::AF_PACKET,
-            libc::SOCK_RAW,
-            (libc::ETH_P_ALL as u16).to_be() as i32,
-        );
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let cname = std::ffi::CString::new(ifname).unwrap();
-        let idx = libc::if_nametoindex(cname.as_ptr());
-        let mut sll: libc::sockaddr_ll = std::mem::zeroed();
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
-        sll.sll_ifindex = idx as i32;
-        if libc::bind(
-            fd,
-            &sll as *const _ as *const libc::sockaddr,
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        ) != 0
-        {
-            let e = std::io::Error::last_os_error();
-            libc::close(fd);
-            return Err(e);
-        }
-        let tv = libc::timeval {
-            tv_sec: 0,
-            tv_usec: 200_000,
-        };
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            &tv as *const _ as *const libc::c_void,
-            std::mem::size_of::<libc::timeval>() as u32,
-        );
-        Ok(fd)
-    }
 }
 
 /// Send `count` TCP frames carrying `marker` from the source namespace; count how many arrive
@@ -211,7 +157,7 @@ pub fn tcp_frame(tb: &Testbed, marker: &[u8]) -> Vec<u8> {
     f[14 + 9] = 6;
     f[14 + 10] = 0;
     f[14 + 11] = 0;
-    let c = checksum(&f[14..34]);
+    let c = netwire::checksum::checksum(&f[14..34]);
     f[14 + 10] = (c >> 8) as u8;
     f[14 + 11] = c as u8;
     // ports 1024 → 5001, seq 1, ack 1, data offset 5, flags ACK, window 64 KiB.
@@ -236,43 +182,33 @@ pub fn send_frame_through_chain(
     let m = marker.to_vec();
     let recv = std::thread::spawn(move || {
         hostnet::netns::run_in(Some(&sink.netns), move || {
-            let fd = packet_socket(sink.ifname.as_str()).unwrap();
+            let mut rx =
+                netsys::PacketRx::open(&sink.ifname, &netsys::RxConfig::per_frame()).unwrap();
             tx.send(()).unwrap();
             let deadline = std::time::Instant::now() + wait;
             let mut got = 0;
-            let mut buf = [0u8; 2048];
-            while std::time::Instant::now() < deadline {
-                // SAFETY: reading into our own buffer.
-                let n =
-                    unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
-                if n > 0
-                    && buf[..n as usize]
-                        .windows(m.len())
-                        .any(|w| w == m.as_slice())
-                {
-                    got += 1;
-                    if got == count {
-                        break;
+            while got < count && std::time::Instant::now() < deadline {
+                rx.wait(200);
+                rx.recv_batch(64, |f| {
+                    if f.windows(m.len()).any(|w| w == m.as_slice()) {
+                        got += 1;
                     }
-                }
+                });
             }
-            // SAFETY: closing the fd we opened.
-            unsafe { libc::close(fd) };
-            got
+            got.min(count)
         })
         .unwrap()
     });
     rx.recv().unwrap();
     let src = tb.source.clone();
     hostnet::netns::run_in(Some(&src.netns), move || {
-        let fd = packet_socket(src.ifname.as_str()).unwrap();
+        let mut tx = netsys::PacketTx::open(&src.ifname, &netsys::TxConfig::default()).unwrap();
         for _ in 0..count {
-            // SAFETY: sending from our own buffer on a bound packet socket.
-            unsafe { libc::send(fd, frame.as_ptr() as *const libc::c_void, frame.len(), 0) };
+            while tx.send_batch(&[&frame]) == 0 {
+                tx.wait_writable(10);
+            }
             std::thread::sleep(Duration::from_millis(5));
         }
-        // SAFETY: closing the fd we opened.
-        unsafe { libc::close(fd) };
     })
     .unwrap();
     recv.join().unwrap()

@@ -78,20 +78,11 @@ pub struct Args {
     pub log: String,
 }
 
-/// Interface names as the kernel accepts them (≤ 15 bytes, no '/', ':' or whitespace).
+/// Interface names as the kernel accepts them (the shared rules of `netwire::IfName`).
 pub fn validate_ifname(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 15
-        && name != "."
-        && name != ".."
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b'/' && b != b':' && b != b',');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("invalid interface name {name:?}"))
-    }
+    click_io::IfName::new(name)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn parse_engine_options(text: &str) -> Result<coo_api::EngineOptions, String> {

@@ -48,16 +48,15 @@ fn plan(name: &str, role: VariantRole) -> VariantPlan {
     VariantPlan {
         name: name.into(),
         role,
-        vnfs: vec![topology::ResolvedVnf {
-            id: topology::NodeId::new("nf"),
-            engine: if role == VariantRole::Baseline {
+        vnfs: vec![topology::ResolvedVnf::new(
+            "nf",
+            if role == VariantRole::Baseline {
                 EngineSpec::KernelForward
             } else {
                 EngineSpec::CooClick
             },
-            function: PathBuf::from("f.click"),
-            options: Default::default(),
-        }],
+            PathBuf::from("f.click"),
+        )],
         skip: None,
     }
 }

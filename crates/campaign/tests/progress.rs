@@ -59,7 +59,11 @@ fn plan(name: &str, role: VariantRole) -> VariantPlan {
     VariantPlan {
         name: name.into(),
         role,
-        vnfs: vec![("nf".into(), EngineSpec::CooClick, PathBuf::from("f.click"))],
+        vnfs: vec![topology::ResolvedVnf::new(
+            "nf",
+            EngineSpec::CooClick,
+            PathBuf::from("f.click"),
+        )],
         skip: None,
     }
 }

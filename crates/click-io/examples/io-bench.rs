@@ -7,7 +7,6 @@
 //!
 //! All output is one JSON object per line on stdout.
 
-use std::fs::File;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -165,7 +164,7 @@ fn gen(dev: &str, seconds: f64, size: usize, batch: usize, pps: u64) -> Result<(
 }
 
 fn fwd(input: &str, output: &str, mode: IoMode, seconds: f64, burst: usize) -> Result<()> {
-    let mut rx = PacketRx::open(&IfName::new(input)?, &RxConfig::for_mode(mode))?;
+    let mut rx = PacketRx::open(&IfName::new(input)?, &click_io::rx_config(mode, None))?;
     let mut tx = PacketTx::open(
         &IfName::new(output)?,
         &TxConfig {
@@ -233,8 +232,7 @@ fn now_ns() -> u64 {
 }
 
 fn enter(ns: &str, cpu: Option<usize>) -> Result<()> {
-    let f = File::open(format!("/run/netns/{ns}")).with_context(|| format!("netns {ns}"))?;
-    nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET).context("setns")?;
+    netsys::netns::enter(std::path::Path::new(&format!("/run/netns/{ns}")))?;
     if let Some(c) = cpu {
         let mut set = nix::sched::CpuSet::new();
         set.set(c)?;
@@ -261,7 +259,7 @@ fn latency(a: LatencyArgs) -> Result<()> {
             &IfName::new(&sink_dev)?,
             &RxConfig {
                 ethertype: Some(0x0800),
-                ..RxConfig::for_mode(IoMode::Latency)
+                ..click_io::rx_config(IoMode::Latency, None)
             },
         )?;
         let _ = ready_tx.send(());

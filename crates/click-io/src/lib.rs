@@ -1,8 +1,8 @@
 //! Packet I/O and control sockets for coo-click.
 //!
 //! - [`PacketRx`] / [`PacketTx`]: batched AF_PACKET I/O on a Linux interface of the calling
-//!   thread's network namespace (TPACKET_V3 or V2 receive rings, `sendmmsg` sends), with
-//!   throughput and latency modes ([`IoMode`]).
+//!   thread's network namespace (TPACKET_V3 or V2 receive rings, `sendmmsg` sends; written
+//!   once in `netsys` and re-exported here), with throughput and latency modes ([`IoMode`]).
 //! - [`controlsocket`]: Click's ControlSocket text protocol as a poll-driven server over
 //!   TCP and UNIX sockets, generic over a [`controlsocket::HandlerHost`].
 //! - [`register_elements`]: FromDevice, ToDevice, FromDPDKDevice, ToDPDKDevice (port N of
@@ -16,23 +16,18 @@
 pub mod controlsocket;
 mod driver;
 mod elements;
-mod error;
-mod ifname;
 mod mode;
 mod router_host;
-mod rx;
-mod sys;
 pub mod testnet;
-mod tx;
 
 pub use driver::{IoDriver, DEFAULT_SPIN};
 pub use elements::{
     register_elements, ControlSocketElement, ControlSocketSpec, FromDeviceElement, IoOptions,
     ToDeviceElement,
 };
-pub use error::IoError;
-pub use ifname::IfName;
-pub use mode::{describe as describe_io, IoMode, UnknownIoMode};
-pub use rx::{PacketRx, RxConfig, RxCounters, RxFrame, RxRing};
-pub use sys::wait_readable;
-pub use tx::{PacketTx, TxConfig, TxCounters};
+pub use mode::{describe as describe_io, rx_config, IoMode, UnknownIoMode};
+// The packet sockets are part of this crate's API (devices are opened with them).
+pub use netsys::{
+    ifindex, wait_readable, IfName, IoError, PacketRx, PacketTx, RxConfig, RxCounters, RxFrame,
+    RxRing, TxConfig, TxCounters,
+};

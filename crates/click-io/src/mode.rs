@@ -3,12 +3,23 @@
 
 pub use coo_api::{IoMode, UnknownIoMode};
 
-use crate::rx::{RxConfig, RxRing};
+use netsys::{RxConfig, RxRing};
+
+/// The receive ring of `mode` with about `rx_bytes` of memory (None: the default 8 MiB, the
+/// receive buffer every engine gets by default, `coo_api::options::DEFAULT_RX_BUFFER_KIB`):
+/// blocks (TPACKET_V3) for throughput, per-frame slots (TPACKET_V2) for balanced and latency.
+pub fn rx_config(mode: IoMode, rx_bytes: Option<usize>) -> RxConfig {
+    let bytes = rx_bytes.unwrap_or(coo_api::options::DEFAULT_RX_BUFFER_KIB as usize * 1024);
+    match mode {
+        IoMode::Throughput => RxConfig::blocks_of(bytes),
+        IoMode::Balanced | IoMode::Latency => RxConfig::per_frame_of(bytes),
+    }
+}
 
 /// Receive ring, burst and idle behaviour of `mode` with `rx_bytes` of ring (None: the
 /// default size), in words for reports.
 pub fn describe(mode: IoMode, rx_bytes: Option<usize>) -> String {
-    let ring = match RxConfig::sized(mode, rx_bytes).ring {
+    let ring = match rx_config(mode, rx_bytes).ring {
         RxRing::V3 {
             block_size,
             block_count,

@@ -85,28 +85,24 @@ impl Netns {
 
     /// Runs `f` on a new thread that has joined this namespace and returns its result.
     pub fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> io::Result<T> {
-        let h = self.spawn(f)?;
-        h.join()
-            .map_err(|_| io::Error::other("thread in namespace panicked"))
+        Ok(netsys::netns::run_in(Some(self.path().as_ref()), f)?)
     }
 
-    /// Spawns a thread that joins this namespace, then runs `f`.
+    /// Spawns a thread that joins this namespace, then runs `f` (a namespace that cannot be
+    /// joined panics that thread: a test helper on a namespace it just created).
     pub fn spawn<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> io::Result<std::thread::JoinHandle<T>> {
-        let file = File::open(self.path())?;
-        let h = std::thread::Builder::new()
+        let path = std::path::PathBuf::from(self.path());
+        std::thread::Builder::new()
             .name(format!("netns-{}", self.name))
             .spawn(move || {
-                // setns only affects the calling thread, which is ours alone.
-                if let Err(e) = nix::sched::setns(&file, nix::sched::CloneFlags::CLONE_NEWNET) {
-                    panic!("setns: {e}");
+                if let Err(e) = netsys::netns::enter(&path) {
+                    panic!("{e}");
                 }
-                drop(file);
                 f()
-            })?;
-        Ok(h)
+            })
     }
 }
 
@@ -161,14 +157,8 @@ pub fn udp_frame(len: usize, seq: u64) -> Vec<u8> {
     ip[9] = 17;
     ip[12..16].copy_from_slice(&[198, 18, 0, 1]);
     ip[16..20].copy_from_slice(&[198, 19, 0, 1]);
-    let mut sum: u32 = 0;
-    for c in ip.chunks(2) {
-        sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    ip[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+    let sum = netwire::checksum::checksum(ip);
+    ip[10..12].copy_from_slice(&sum.to_be_bytes());
     let udp_len = ip_len - 20;
     let udp = &mut f[34..42];
     udp[0..2].copy_from_slice(&1024u16.to_be_bytes());
@@ -223,14 +213,14 @@ impl Chain {
     /// Sends `n` numbered UDP frames from gen (in batches of 32, paced) and returns how many
     /// distinct ones reached the sink within 10 s.
     pub fn blast(&self, n: u64) -> io::Result<usize> {
-        use crate::{IfName, IoMode, PacketRx, PacketTx, RxConfig, TxConfig};
+        use crate::{IfName, IoMode, PacketRx, PacketTx, TxConfig};
         use std::time::{Duration, Instant};
         let to_io = |e: crate::IoError| io::Error::other(e.to_string());
-        let s0 = IfName::new(&format!("{}s0", self.prefix)).map_err(to_io)?;
-        let g0 = IfName::new(&format!("{}g0", self.prefix)).map_err(to_io)?;
+        let s0 = IfName::new(format!("{}s0", self.prefix)).map_err(io::Error::other)?;
+        let g0 = IfName::new(format!("{}g0", self.prefix)).map_err(io::Error::other)?;
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let sink = self.sink.spawn(move || -> io::Result<usize> {
-            let rx = PacketRx::open(&s0, &RxConfig::for_mode(IoMode::Latency));
+            let rx = PacketRx::open(&s0, &crate::rx_config(IoMode::Latency, None));
             let mut rx = rx.map_err(to_io)?;
             let _ = ready_tx.send(());
             let mut seen = std::collections::BTreeSet::new();
@@ -285,14 +275,7 @@ mod tests {
         let f = udp_frame(64, 42);
         assert_eq!(f.len(), 64);
         assert_eq!(udp_frame_seq(&f), Some(42));
-        // The IPv4 header sums to 0xffff with its checksum.
-        let mut sum: u32 = 0;
-        for c in f[14..34].chunks(2) {
-            sum += u32::from(u16::from_be_bytes([c[0], c[1]]));
-        }
-        while sum > 0xffff {
-            sum = (sum & 0xffff) + (sum >> 16);
-        }
-        assert_eq!(sum, 0xffff);
+        // The IPv4 header verifies: its checksum over itself is 0.
+        assert_eq!(netwire::checksum::checksum(&f[14..34]), 0);
     }
 }

@@ -82,7 +82,8 @@ fn send_and_receive(p: &Pair, rx_cfg: RxConfig, n: u64, len: usize) -> (BTreeSet
 #[test]
 fn v3_ring_receives_every_frame() {
     let Some(p) = pair() else { return };
-    let (seen, drops) = send_and_receive(&p, RxConfig::for_mode(IoMode::Throughput), 5000, 60);
+    let (seen, drops) =
+        send_and_receive(&p, click_io::rx_config(IoMode::Throughput, None), 5000, 60);
     assert_eq!(drops, 0);
     assert_eq!(seen.len(), 5000);
     assert_eq!(seen.iter().next_back(), Some(&4999));
@@ -91,7 +92,7 @@ fn v3_ring_receives_every_frame() {
 #[test]
 fn v2_ring_receives_every_frame_including_large_ones() {
     let Some(p) = pair() else { return };
-    let (seen, _) = send_and_receive(&p, RxConfig::for_mode(IoMode::Latency), 3000, 1514);
+    let (seen, _) = send_and_receive(&p, click_io::rx_config(IoMode::Latency, None), 3000, 1514);
     assert_eq!(seen.len(), 3000);
 }
 
@@ -119,7 +120,7 @@ fn ignore_outgoing_hides_own_transmissions() {
     let (own, other) =
         p.a.run(move || {
             let open = |ignore| {
-                let mut cfg = RxConfig::for_mode(IoMode::Latency);
+                let mut cfg = click_io::rx_config(IoMode::Latency, None);
                 cfg.ignore_outgoing = ignore;
                 PacketRx::open(&dev, &cfg).unwrap()
             };
@@ -154,7 +155,7 @@ fn missing_interface_is_a_clear_error() {
     }
     let err = PacketRx::open(
         &IfName::new("cbtnosuch0").unwrap(),
-        &RxConfig::for_mode(IoMode::Throughput),
+        &click_io::rx_config(IoMode::Throughput, None),
     )
     .err()
     .unwrap();

@@ -18,7 +18,7 @@ use click_io::{register_elements, IfName, IoDriver, IoMode, IoOptions};
 fn registry(ports: &[&str], mode: IoMode) -> Registry {
     let mut reg = Registry::standard();
     let opts = IoOptions {
-        ports: ports.iter().map(|p| IfName::new(p).unwrap()).collect(),
+        ports: ports.iter().map(|p| IfName::new(*p).unwrap()).collect(),
         mode,
         rx_bytes: None,
     };

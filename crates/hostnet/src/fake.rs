@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::sync::Mutex;
 
-use crate::names::{IfName, Ipv4Cidr, Mac, NetnsName};
+use crate::names::{IfName, Ipv4Cidr, MacAddr, NetnsName};
 use crate::ops::{AddrState, LinkState, NetError, NetOps, Netem, RouteState, VethEnd};
 use crate::process::{ProcId, ProcessOps};
 
@@ -17,11 +17,11 @@ pub enum Call {
     CreateNetns(NetnsName),
     DeleteNetns(NetnsName),
     SetSysctl(Ns, String, String),
-    CreateBridge(Ns, IfName, Option<Mac>),
+    CreateBridge(Ns, IfName, Option<MacAddr>),
     CreateVeth(VethEnd, VethEnd),
     CreateTap(Ns, IfName),
     DeleteLink(Ns, IfName),
-    SetMac(Ns, IfName, Mac),
+    SetMac(Ns, IfName, MacAddr),
     SetMtu(Ns, IfName, u32),
     SetUp(Ns, IfName),
     SetDown(Ns, IfName),
@@ -71,7 +71,7 @@ struct FakeLink {
     peer: Option<(Ns, IfName)>,
     up: bool,
     master: Option<IfName>,
-    mac: Option<Mac>,
+    mac: Option<MacAddr>,
     kind: &'static str,
 }
 
@@ -203,7 +203,7 @@ impl NetOps for RecordingNetOps {
         &self,
         ns: Option<&NetnsName>,
         name: &IfName,
-        mac: Option<Mac>,
+        mac: Option<MacAddr>,
     ) -> Result<(), NetError> {
         let call = Call::CreateBridge(ns.cloned(), name.clone(), mac);
         self.run(call.clone(), |s| {
@@ -278,7 +278,7 @@ impl NetOps for RecordingNetOps {
         Ok(self.lock().links.contains_key(&(ns.cloned(), name.clone())))
     }
 
-    fn set_mac(&self, ns: Option<&NetnsName>, name: &IfName, mac: Mac) -> Result<(), NetError> {
+    fn set_mac(&self, ns: Option<&NetnsName>, name: &IfName, mac: MacAddr) -> Result<(), NetError> {
         self.run(Call::SetMac(ns.cloned(), name.clone(), mac), |s| {
             link_mut(s, &ns.cloned(), name)?.mac = Some(mac);
             Ok(())

@@ -1,20 +1,21 @@
-//! Newtypes for kernel object names and addresses, validated on construction.
+//! Newtypes for kernel object names and addresses, validated on construction. Interface
+//! names and MAC addresses are the shared vocabulary's (`netwire`), re-exported here because
+//! the [`crate::NetOps`] API takes them.
 
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::str::FromStr;
 
+pub use netwire::{IfName, IfNameError, MacAddr};
 use serde::{Deserialize, Serialize};
 
 /// Why a name or address was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
-    #[error("interface name {0:?} must be 1..=15 bytes of [A-Za-z0-9_.-]")]
-    IfName(String),
+    #[error(transparent)]
+    IfName(#[from] IfNameError),
     #[error("namespace name {0:?} must be 1..=64 bytes of [A-Za-z0-9_.-], not starting with '.'")]
     Netns(String),
-    #[error("MAC address {0:?} is not six ':'-separated hex bytes")]
-    Mac(String),
     #[error("IPv4 prefix {0:?} is not A.B.C.D/LEN")]
     Cidr(String),
 }
@@ -22,24 +23,6 @@ pub enum NameError {
 fn name_chars_ok(s: &str) -> bool {
     s.bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
-}
-
-/// A network interface name: at most 15 bytes (IFNAMSIZ - 1), no '/' or whitespace.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct IfName(String);
-
-impl IfName {
-    pub fn new(s: impl Into<String>) -> Result<Self, NameError> {
-        let s = s.into();
-        if s.is_empty() || s.len() > 15 || !name_chars_ok(&s) || s == "." || s == ".." {
-            return Err(NameError::IfName(s));
-        }
-        Ok(Self(s))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// A named network namespace, i.e. a bind mount at `/run/netns/<name>`.
@@ -90,64 +73,7 @@ macro_rules! string_newtype_impls {
         }
     };
 }
-string_newtype_impls!(IfName);
 string_newtype_impls!(NetnsName);
-
-/// An Ethernet address; displays as `52:54:00:6c:22:13`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Mac(pub [u8; 6]);
-
-impl Mac {
-    /// A locally administered unicast address (bit 1 of the first byte set, bit 0 clear).
-    pub fn local(bytes: [u8; 5]) -> Self {
-        Mac([0x02, bytes[0], bytes[1], bytes[2], bytes[3], bytes[4]])
-    }
-    pub fn octets(&self) -> [u8; 6] {
-        self.0
-    }
-}
-
-impl fmt::Display for Mac {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            b[0], b[1], b[2], b[3], b[4], b[5]
-        )
-    }
-}
-
-impl FromStr for Mac {
-    type Err = NameError;
-    fn from_str(s: &str) -> Result<Self, NameError> {
-        let mut out = [0u8; 6];
-        let mut parts = s.split(':');
-        for slot in &mut out {
-            let part = parts.next().ok_or_else(|| NameError::Mac(s.to_owned()))?;
-            if part.len() != 2 {
-                return Err(NameError::Mac(s.to_owned()));
-            }
-            *slot = u8::from_str_radix(part, 16).map_err(|_| NameError::Mac(s.to_owned()))?;
-        }
-        if parts.next().is_some() {
-            return Err(NameError::Mac(s.to_owned()));
-        }
-        Ok(Mac(out))
-    }
-}
-impl TryFrom<String> for Mac {
-    type Error = NameError;
-    fn try_from(s: String) -> Result<Self, NameError> {
-        s.parse()
-    }
-}
-impl From<Mac> for String {
-    fn from(m: Mac) -> String {
-        m.to_string()
-    }
-}
 
 /// An IPv4 interface address with its prefix length, e.g. `198.18.0.1/15`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -206,27 +132,6 @@ impl From<Ipv4Cidr> for String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ifname_limits() {
-        assert!(IfName::new("cb1a2b0p0").is_ok());
-        assert!(IfName::new("123456789012345").is_ok());
-        assert!(IfName::new("1234567890123456").is_err());
-        assert!(IfName::new("").is_err());
-        assert!(IfName::new("a/b").is_err());
-        assert!(IfName::new("a b").is_err());
-    }
-
-    #[test]
-    fn mac_roundtrip() {
-        let m: Mac = "52:54:00:6c:22:13".parse().unwrap();
-        assert_eq!(m.to_string(), "52:54:00:6c:22:13");
-        assert!("52:54:00:6c:22".parse::<Mac>().is_err());
-        assert!("52:54:00:6c:22:13:00".parse::<Mac>().is_err());
-        assert!("zz:54:00:6c:22:13".parse::<Mac>().is_err());
-        let l = Mac::local([1, 2, 3, 4, 5]);
-        assert_eq!(l.0[0] & 0x03, 0x02);
-    }
 
     #[test]
     fn cidr_parse_contains() {

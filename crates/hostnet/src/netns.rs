@@ -4,13 +4,13 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
 
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
-use nix::sched::{setns, unshare, CloneFlags};
+use nix::sched::{unshare, CloneFlags};
 
 use crate::names::NetnsName;
 
@@ -131,18 +131,8 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    let file = match netns {
-        Some(n) => Some(open(n)?),
-        None => None,
-    };
-    std::thread::spawn(move || -> io::Result<R> {
-        if let Some(file) = file {
-            setns(file.as_fd(), CloneFlags::CLONE_NEWNET)?;
-        }
-        Ok(f())
-    })
-    .join()
-    .map_err(|_| io::Error::other("in-namespace thread panicked"))?
+    let path = netns.map(NetnsName::path);
+    Ok(netsys::netns::run_in(path.as_deref(), f)?)
 }
 
 /// Make `cmd` join `netns` between fork and exec. The namespace file stays open in the
@@ -151,14 +141,9 @@ pub fn command_in(cmd: &mut Command, netns: &NetnsName) -> io::Result<File> {
     let file = open(netns)?;
     let fd: RawFd = file.as_raw_fd();
     // SAFETY: the closure runs in the forked child before exec and only calls the
-    // async-signal-safe setns(2) on an fd that the parent keeps open.
+    // async-signal-safe setns(2) (netsys::netns::setns_fd) on an fd the parent keeps open.
     unsafe {
-        cmd.pre_exec(move || {
-            if libc::setns(fd, libc::CLONE_NEWNET) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
+        cmd.pre_exec(move || netsys::netns::setns_fd(fd));
     }
     Ok(file)
 }

@@ -5,7 +5,7 @@ use std::io;
 
 use serde::{Deserialize, Serialize};
 
-use crate::names::{IfName, Ipv4Cidr, Mac, NetnsName};
+use crate::names::{IfName, Ipv4Cidr, MacAddr, NetnsName};
 
 /// A failed network operation.
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +64,7 @@ pub(crate) fn ns_label(ns: &Option<NetnsName>) -> String {
 pub struct VethEnd {
     pub name: IfName,
     pub netns: Option<NetnsName>,
-    pub mac: Option<Mac>,
+    pub mac: Option<MacAddr>,
 }
 
 /// Link impairment applied with `tc qdisc replace dev X root netem ...` (egress of X).
@@ -107,7 +107,7 @@ pub struct LinkState {
     pub name: String,
     pub index: u32,
     pub up: bool,
-    pub mac: Option<Mac>,
+    pub mac: Option<MacAddr>,
     /// Name of the bridge this link is a port of.
     pub master: Option<String>,
     pub kind: Option<String>,
@@ -156,7 +156,7 @@ pub trait NetOps: Send + Sync {
         &self,
         netns: Option<&NetnsName>,
         name: &IfName,
-        mac: Option<Mac>,
+        mac: Option<MacAddr>,
     ) -> Result<(), NetError>;
     /// Both ends are created directly in their namespaces, down.
     fn create_veth(&self, a: &VethEnd, b: &VethEnd) -> Result<(), NetError>;
@@ -164,7 +164,12 @@ pub trait NetOps: Send + Sync {
     fn create_tap(&self, netns: Option<&NetnsName>, name: &IfName) -> Result<(), NetError>;
     fn delete_link(&self, netns: Option<&NetnsName>, name: &IfName) -> Result<(), NetError>;
     fn link_exists(&self, netns: Option<&NetnsName>, name: &IfName) -> Result<bool, NetError>;
-    fn set_mac(&self, netns: Option<&NetnsName>, name: &IfName, mac: Mac) -> Result<(), NetError>;
+    fn set_mac(
+        &self,
+        netns: Option<&NetnsName>,
+        name: &IfName,
+        mac: MacAddr,
+    ) -> Result<(), NetError>;
     fn set_mtu(&self, netns: Option<&NetnsName>, name: &IfName, mtu: u32) -> Result<(), NetError>;
     fn set_up(&self, netns: Option<&NetnsName>, name: &IfName) -> Result<(), NetError>;
     fn set_down(&self, netns: Option<&NetnsName>, name: &IfName) -> Result<(), NetError>;

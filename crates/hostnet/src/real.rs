@@ -21,7 +21,7 @@ use netlink_packet_route::route::{RouteAddress, RouteAttribute};
 use netlink_packet_route::RouteNetlinkMessage;
 use rtnetlink::{Handle, IpVersion};
 
-use crate::names::{IfName, Ipv4Cidr, Mac, NetnsName};
+use crate::names::{IfName, Ipv4Cidr, MacAddr, NetnsName};
 use crate::netns;
 use crate::ops::{AddrState, LinkState, NetError, NetOps, Netem, RouteState, VethEnd};
 
@@ -210,7 +210,7 @@ impl NetOps for RtNetOps {
         &self,
         ns: Option<&NetnsName>,
         name: &IfName,
-        mac: Option<Mac>,
+        mac: Option<MacAddr>,
     ) -> Result<(), NetError> {
         let h = self.handle(ns)?;
         let mut req = h.link().add();
@@ -306,7 +306,7 @@ impl NetOps for RtNetOps {
             .map_err(|e| NetError::os("look up", obj(ns, name.as_str()), e))
     }
 
-    fn set_mac(&self, ns: Option<&NetnsName>, name: &IfName, mac: Mac) -> Result<(), NetError> {
+    fn set_mac(&self, ns: Option<&NetnsName>, name: &IfName, mac: MacAddr) -> Result<(), NetError> {
         self.set_link("set MAC of", ns, name, |r| r.address(mac.0.to_vec()))
     }
 
@@ -460,7 +460,7 @@ impl NetOps for RtNetOps {
                     LinkAttribute::Address(b) if b.len() == 6 => {
                         let mut mac = [0u8; 6];
                         mac.copy_from_slice(b);
-                        st.mac = Some(Mac(mac));
+                        st.mac = Some(MacAddr(mac));
                     }
                     LinkAttribute::Controller(i) => st.master = names.get(i).cloned(),
                     LinkAttribute::LinkInfo(infos) => {

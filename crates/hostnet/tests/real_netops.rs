@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use hostnet::ledger::{self, Ledger, Object};
-use hostnet::{IfName, Ipv4Cidr, Mac, NetOps, NetnsName, RealProcesses, RtNetOps, VethEnd};
+use hostnet::{IfName, Ipv4Cidr, MacAddr, NetOps, NetnsName, RealProcesses, RtNetOps, VethEnd};
 
 fn root_or_skip() -> bool {
     if !nix::unistd::geteuid().is_root() {
@@ -67,7 +67,7 @@ fn bridge_veth_address_in_namespaces() {
     )
     .unwrap();
     net.disable_bridge_netfilter(Some(&sw), &br).unwrap();
-    let mac: Mac = "02:cb:00:00:00:01".parse().unwrap();
+    let mac: MacAddr = "02:cb:00:00:00:01".parse().unwrap();
     let va = VethEnd {
         name: IfName::new(format!("{p}a0")).unwrap(),
         netns: Some(a.clone()),

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use hostnet::{IfName, Ipv4Cidr, Mac, NetnsName};
+use hostnet::{IfName, Ipv4Cidr, MacAddr, NetnsName};
 use serde::{Deserialize, Serialize};
 
 /// Version of the testbed.json format.
@@ -147,7 +147,7 @@ pub struct InterfaceInfo {
     /// Name inside the VNF namespace; its bridge port in the switch namespace has the same name.
     pub name: IfName,
     pub port: usize,
-    pub mac: Mac,
+    pub mac: MacAddr,
     /// Bridge (prefixed name) in the switch namespace.
     pub bridge: IfName,
     /// Link name in the topology.
@@ -184,7 +184,7 @@ pub struct Attachment {
     pub netns: NetnsName,
     pub netns_path: PathBuf,
     pub ifname: IfName,
-    pub mac: Mac,
+    pub mac: MacAddr,
     pub ip: Ipv4Cidr,
     pub bridge: IfName,
 }

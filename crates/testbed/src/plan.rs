@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
-use hostnet::{IfName, Ipv4Cidr, Mac, NameError, Netem, NetnsName, VethEnd};
+use hostnet::{IfName, Ipv4Cidr, MacAddr, NameError, Netem, NetnsName, VethEnd};
 use serde::{Deserialize, Serialize};
 use topology::{Direction, DriverKind, LinkName, NodeId, Point, ResolvedVnf, Topology, Variant};
 
@@ -61,7 +61,7 @@ pub enum Action {
     CreateBridge {
         netns: NetnsName,
         name: IfName,
-        mac: Option<Mac>,
+        mac: Option<MacAddr>,
     },
     DisableBridgeNetfilter {
         netns: NetnsName,
@@ -217,9 +217,12 @@ pub fn check_socket_paths(topo: &Topology, run_dir: &Path) -> Result<(), PlanErr
     Ok(())
 }
 
-fn name_err(what: impl Into<String>) -> impl FnOnce(NameError) -> PlanError {
+fn name_err<E: Into<NameError>>(what: impl Into<String>) -> impl FnOnce(E) -> PlanError {
     let what = what.into();
-    move |source| PlanError::Name { what, source }
+    move |source| PlanError::Name {
+        what,
+        source: source.into(),
+    }
 }
 
 /// The two bytes behind a prefix `cbHHHH`.
@@ -239,12 +242,8 @@ const ROLE_SOURCE: u8 = 0x01;
 const ROLE_SINK: u8 = 0x02;
 const ROLE_MGMT: u8 = 0x03;
 
-fn gen_mac(pb: [u8; 2], role: u8, node: usize, port: usize) -> Mac {
-    Mac::local([pb[0], pb[1], role, node as u8, port as u8])
-}
-
-fn conv_mac(m: &topology::MacAddr) -> Mac {
-    Mac(m.octets())
+fn gen_mac(pb: [u8; 2], role: u8, node: usize, port: usize) -> MacAddr {
+    MacAddr::local([pb[0], pb[1], role, node as u8, port as u8])
 }
 
 struct Builder<'a> {
@@ -311,7 +310,7 @@ impl Builder<'_> {
         &mut self,
         ns: &NetnsName,
         name: &IfName,
-        mac: Mac,
+        mac: MacAddr,
         bridge: &IfName,
     ) -> Result<(), PlanError> {
         self.claim(&format!("if:{name}"))?;
@@ -348,7 +347,7 @@ impl Builder<'_> {
         &mut self,
         point: &Point,
         ns: &NetnsName,
-        mac: Mac,
+        mac: MacAddr,
         ip: Ipv4Addr,
     ) -> Result<Attachment, PlanError> {
         let name = self.ifname(&point.id, 0)?;
@@ -484,7 +483,7 @@ fn plan_driver(
         b.actions.push(Action::CreateBridge {
             netns: sw.clone(),
             name: name.clone(),
-            mac: l.bridge_mac.as_ref().map(conv_mac),
+            mac: l.bridge_mac,
         });
         b.actions.push(Action::DisableBridgeNetfilter {
             netns: sw.clone(),
@@ -563,8 +562,6 @@ fn plan_driver(
             let bridge = b.bridge_of(v.id.as_str(), &itf.link)?;
             let mac = itf
                 .mac
-                .as_ref()
-                .map(conv_mac)
                 .unwrap_or_else(|| gen_mac(pb, ROLE_VNF, i, itf.port));
             b.veth(ns, &name, mac, &bridge)?;
             ifs.push(InterfaceInfo {
@@ -756,10 +753,7 @@ fn plan_one_vm(
         mgmt_addr: (mgmt_ip, MGMT_PREFIX_LEN),
         mgmt_dhcp: disk.is_some(),
         precreated_taps: true,
-        mgmt_mac: v
-            .management_mac
-            .as_ref()
-            .map(|m| vmdriver::MacAddr(m.octets())),
+        mgmt_mac: v.management_mac,
         data: Vec::new(),
         engine: r.engine.to_string(),
         run_dir: run_dir.to_owned(),
@@ -781,11 +775,8 @@ fn plan_one_vm(
         let bridge = b.bridge_of(v.id.as_str(), &itf.link)?;
         let mac = itf
             .mac
-            .as_ref()
-            .map(conv_mac)
             .unwrap_or_else(|| gen_mac(pb, ROLE_VNF, i, itf.port));
-        spec.data
-            .push((bridge.to_string(), vmdriver::MacAddr(mac.octets())));
+        spec.data.push((bridge.to_string(), mac));
         let t = tap(k + 1, &spec)?;
         taps.push((t.clone(), bridge.clone()));
         ifs.push(InterfaceInfo {

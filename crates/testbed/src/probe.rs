@@ -41,7 +41,7 @@ pub fn agent_answers(socket: &Path) -> bool {
 /// `GET /click_plugin/version` with 200.
 pub fn vm_agent_answers(netns_path: &Path, addr: std::net::SocketAddr) -> bool {
     matches!(
-        vmdriver::ready::in_netns(Some(netns_path), move || {
+        netsys::netns::run_in(Some(netns_path), move || {
             vmdriver::ready::http_get(addr, "/click_plugin/version", Duration::from_secs(1))
         }),
         Ok(Ok((200, _)))

@@ -601,7 +601,7 @@ mod tests {
         let mut r = Registry::standard();
         let ports = ["v0", "v1"]
             .iter()
-            .map(|n| click_io::IfName::new(n).unwrap())
+            .map(|n| click_io::IfName::new(*n).unwrap())
             .collect();
         click_io::register_elements(
             &mut r,

@@ -1,12 +1,11 @@
-//! Newtypes for the identifiers and addresses of a topology.
+//! Newtypes for the identifiers of a topology (and its MAC addresses, from `netwire`).
 
 use std::fmt;
-use std::str::FromStr;
 
 use schemars::gen::SchemaGenerator;
-use schemars::schema::{InstanceType, Schema, SchemaObject, StringValidation};
+use schemars::schema::Schema;
 use schemars::JsonSchema;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 macro_rules! string_newtype {
     ($(#[$doc:meta])* $name:ident) => {
@@ -69,126 +68,10 @@ string_newtype!(
     TopologyId
 );
 
-/// An Ethernet MAC address, written `52:54:00:6c:22:13`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct MacAddr(pub [u8; 6]);
-
-impl MacAddr {
-    pub fn octets(&self) -> [u8; 6] {
-        self.0
-    }
-    /// Group bit set (multicast or broadcast).
-    pub fn is_multicast(&self) -> bool {
-        self.0[0] & 1 == 1
-    }
-    pub fn is_zero(&self) -> bool {
-        self.0 == [0; 6]
-    }
-    /// Usable as a NIC address: not multicast/broadcast and not all zeros.
-    pub fn is_unicast(&self) -> bool {
-        !self.is_multicast() && !self.is_zero()
-    }
-}
-
-impl fmt::Display for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            b[0], b[1], b[2], b[3], b[4], b[5]
-        )
-    }
-}
-
-/// Error for a string that is not `xx:xx:xx:xx:xx:xx` (hex, either case).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a MAC address (expected six hex pairs separated by `:`)")]
-pub struct MacParseError(pub String);
-
-impl FromStr for MacAddr {
-    type Err = MacParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut out = [0u8; 6];
-        let mut parts = s.split(':');
-        for byte in &mut out {
-            let part = parts.next().ok_or_else(|| MacParseError(s.to_owned()))?;
-            if part.len() != 2 || !part.bytes().all(|c| c.is_ascii_hexdigit()) {
-                return Err(MacParseError(s.to_owned()));
-            }
-            *byte = u8::from_str_radix(part, 16).map_err(|_| MacParseError(s.to_owned()))?;
-        }
-        if parts.next().is_some() {
-            return Err(MacParseError(s.to_owned()));
-        }
-        Ok(MacAddr(out))
-    }
-}
-
-impl Serialize for MacAddr {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for MacAddr {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// Schema pattern shared by every MAC-valued field.
-pub(crate) const MAC_PATTERN: &str = "^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$";
-
-impl JsonSchema for MacAddr {
-    fn schema_name() -> String {
-        "MacAddr".to_owned()
-    }
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        mac_schema()
-    }
-}
-
-pub(crate) fn mac_schema() -> Schema {
-    Schema::Object(SchemaObject {
-        instance_type: Some(InstanceType::String.into()),
-        string: Some(Box::new(StringValidation {
-            pattern: Some(MAC_PATTERN.to_owned()),
-            ..Default::default()
-        })),
-        ..Default::default()
-    })
-}
+// MAC addresses are the shared vocabulary's; the schema hooks below are for raw fields.
+pub use netwire::{MacAddr, MacParseError};
 
 /// Schema hook for raw `Option<String>` MAC fields (checked later, so errors can be collected).
-pub(crate) fn optional_mac_schema(_: &mut SchemaGenerator) -> Schema {
-    mac_schema()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mac_round_trip_and_classes() {
-        let mac: MacAddr = "52:54:00:6C:22:13".parse().unwrap();
-        assert_eq!(mac.to_string(), "52:54:00:6c:22:13");
-        assert!(mac.is_unicast());
-        assert!("01:00:5e:00:00:01"
-            .parse::<MacAddr>()
-            .unwrap()
-            .is_multicast());
-        assert!(!"00:00:00:00:00:00".parse::<MacAddr>().unwrap().is_unicast());
-        for bad in [
-            "",
-            "52:54:00:6c:22",
-            "52:54:00:6c:22:13:00",
-            "5254.006c.2213",
-            "g2:54:00:6c:22:13",
-            "2:54:00:6c:22:13",
-        ] {
-            assert!(bad.parse::<MacAddr>().is_err(), "{bad}");
-        }
-    }
+pub(crate) fn optional_mac_schema(gen: &mut SchemaGenerator) -> Schema {
+    MacAddr::json_schema(gen)
 }

@@ -321,6 +321,18 @@ pub struct ResolvedVnf {
     pub options: EngineOptions,
 }
 
+impl ResolvedVnf {
+    /// `engine` running `function` on VNF `id` with no engine options.
+    pub fn new(id: &str, engine: EngineSpec, function: impl Into<PathBuf>) -> Self {
+        ResolvedVnf {
+            id: NodeId::new(id),
+            engine,
+            function: function.into(),
+            options: EngineOptions::default(),
+        }
+    }
+}
+
 impl Topology {
     pub fn vnf(&self, id: &str) -> Option<&Vnf> {
         self.vnfs.iter().find(|v| v.id.as_str() == id)

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::ids::{LinkName, NodeId};
 
 /// Linux `IFNAMSIZ - 1`.
-pub const IFNAME_MAX: usize = 15;
+pub const IFNAME_MAX: usize = netwire::IfName::MAX_LEN;
 /// Longest namespace name we create.
 pub const NETNS_MAX: usize = 64;
 /// `cb` + 4 hex digits.

@@ -1,15 +1,13 @@
-use std::path::PathBuf;
-
 /// Errors of the traffic generator and sink.
 #[derive(Debug, thiserror::Error)]
 pub enum TrafficError {
     #[error("invalid trial specification: {0}")]
     Spec(String),
-    #[error("cannot enter network namespace {path}: {source}")]
-    Netns {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Netns(#[from] netsys::NetnsError),
+    /// Opening or driving a packet socket.
+    #[error(transparent)]
+    Packet(#[from] netsys::IoError),
     #[error("interface {ifname}: {source}")]
     Interface {
         ifname: String,
@@ -27,11 +25,3 @@ pub enum TrafficError {
 }
 
 pub type Result<T, E = TrafficError> = std::result::Result<T, E>;
-
-/// Wraps the last OS error with a short description.
-pub(crate) fn os(what: &'static str) -> TrafficError {
-    TrafficError::Os {
-        what,
-        source: std::io::Error::last_os_error(),
-    }
-}

@@ -4,10 +4,9 @@
 //! Frame sizes follow RFC 2544: they count the 4-byte FCS, so a 64-byte frame is 60 bytes
 //! handed to the kernel (Ethernet 14 + IPv4 20 + UDP 8 + 18 bytes payload).
 
-use std::fmt;
 use std::net::Ipv4Addr;
-use std::str::FromStr;
 
+use netwire::{checksum, MacAddr};
 use serde::{Deserialize, Serialize};
 
 use crate::error::TrafficError;
@@ -23,58 +22,10 @@ pub const MAX_FRAME: u16 = 1518;
 const ETH_LEN: usize = 14;
 const IP_LEN: usize = 20;
 
-/// An Ethernet MAC address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct MacAddr(pub [u8; 6]);
-
-impl MacAddr {
-    pub const BROADCAST: MacAddr = MacAddr([0xff; 6]);
-    /// Locally administered unicast address no interface owns: receivers see test frames as
-    /// PACKET_OTHERHOST, so kernel IP stacks along the path drop them at their first check
-    /// instead of routing every frame; bridges flood them to their (single) other port.
-    pub const UNOWNED: MacAddr = MacAddr([0x02, 0xc0, 0xb5, 0x00, 0x00, 0x01]);
-}
-
-impl fmt::Display for MacAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            b[0], b[1], b[2], b[3], b[4], b[5]
-        )
-    }
-}
-
-impl FromStr for MacAddr {
-    type Err = TrafficError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut out = [0u8; 6];
-        let parts: Vec<&str> = s.split(':').collect();
-        if parts.len() != 6 {
-            return Err(TrafficError::Spec(format!("bad MAC address {s:?}")));
-        }
-        for (o, p) in out.iter_mut().zip(parts) {
-            *o = u8::from_str_radix(p, 16)
-                .map_err(|_| TrafficError::Spec(format!("bad MAC address {s:?}")))?;
-        }
-        Ok(MacAddr(out))
-    }
-}
-
-impl TryFrom<String> for MacAddr {
-    type Error = TrafficError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<MacAddr> for String {
-    fn from(m: MacAddr) -> String {
-        m.to_string()
-    }
-}
+/// Locally administered unicast address no interface owns: receivers see test frames as
+/// PACKET_OTHERHOST, so kernel IP stacks along the path drop them at their first check
+/// instead of routing every frame; bridges flood them to their (single) other port.
+pub const UNOWNED_MAC: MacAddr = MacAddr([0x02, 0xc0, 0xb5, 0x00, 0x00, 0x01]);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -238,7 +189,7 @@ impl Template {
             }
             Protocol::Icmp => {
                 buf[l4 + 2..l4 + 4].fill(0);
-                let sum = checksum(&buf[l4..self.len], 0);
+                let sum = checksum::checksum(&buf[l4..self.len]);
                 buf[l4 + 2..l4 + 4].copy_from_slice(&sum.to_be_bytes());
             }
         }
@@ -246,35 +197,11 @@ impl Template {
     }
 }
 
-fn sum16(data: &[u8], mut acc: u32) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        acc += u32::from(u16::from_be_bytes([c[0], c[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        acc += u32::from(*last) << 8;
-    }
-    acc
-}
-
-fn fold(mut acc: u32) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
-}
-
-/// Internet checksum of `data` with an initial partial sum.
-pub fn checksum(data: &[u8], initial: u32) -> u16 {
-    fold(sum16(data, initial))
-}
-
 /// TCP/UDP checksum over the pseudo header, given the IPv4 packet.
 fn l4_checksum(ip: &[u8], proto: u8) -> u16 {
     let l4 = &ip[IP_LEN..];
-    let mut acc = sum16(&ip[12..20], 0);
-    acc += u32::from(proto) + l4.len() as u32;
-    fold(sum16(l4, acc))
+    let acc = checksum::add(0, &ip[12..20]) + u32::from(proto) + l4.len() as u32;
+    !checksum::fold(checksum::add(acc, l4))
 }
 
 fn offset_ip(ip: Ipv4Addr, by: u32) -> Ipv4Addr {
@@ -313,7 +240,7 @@ pub fn build_template(
     h.extend_from_slice(&[0, 0, 0x40, 0, 64, proto.number(), 0, 0]);
     h.extend_from_slice(&src_ip.octets());
     h.extend_from_slice(&dst_ip.octets());
-    let ip_sum = checksum(&h[ETH_LEN..ETH_LEN + IP_LEN], 0);
+    let ip_sum = checksum::checksum(&h[ETH_LEN..ETH_LEN + IP_LEN]);
     h[ETH_LEN + 10..ETH_LEN + 12].copy_from_slice(&ip_sum.to_be_bytes());
     match proto {
         Protocol::Udp => {
@@ -400,7 +327,7 @@ mod tests {
         let f = &buf[..n];
         assert_eq!(&f[12..14], &[0x08, 0x00]);
         assert_eq!(
-            checksum(&f[14..34], 0),
+            checksum::checksum(&f[14..34]),
             0,
             "IPv4 header checksum must verify"
         );
@@ -431,10 +358,10 @@ mod tests {
             };
             let n = t.fill(&mut buf, &th);
             let f = &buf[..n];
-            assert_eq!(checksum(&f[14..34], 0), 0);
+            assert_eq!(checksum::checksum(&f[14..34]), 0);
             match proto {
                 Protocol::Tcp => assert_eq!(l4_checksum(&f[14..], 6), 0),
-                _ => assert_eq!(checksum(&f[34..], 0), 0),
+                _ => assert_eq!(checksum::checksum(&f[34..]), 0),
             }
             assert_eq!(parse_test_header(f), Some(th));
         }

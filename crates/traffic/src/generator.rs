@@ -1,15 +1,15 @@
 //! The paced generator: prebuilt templates, sendmmsg batches, a per-batch token bucket.
 
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use netsys::PacketTx;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{os, Result, TrafficError};
+use crate::error::{Result, TrafficError};
 use crate::frame::{Distribution, Template, TestHeader, LATENCY_STREAM, MAX_LOAD_STREAMS};
-use crate::sys::{monotonic_ns, PacketSocket};
+use crate::sys::monotonic_ns;
 
 /// Largest batch handed to one sendmmsg call.
 pub const MAX_BATCH: usize = 64;
@@ -62,16 +62,36 @@ pub struct GenStats {
     pub timing: GeneratorTiming,
 }
 
-/// The generator's reusable state: socket, templates and slot buffers.
+/// One frame buffer of a batch and the length of the frame in it.
+#[derive(Clone)]
+struct Slot {
+    buf: [u8; SLOT],
+    len: usize,
+}
+
+impl Slot {
+    const EMPTY: Slot = Slot {
+        buf: [0; SLOT],
+        len: 0,
+    };
+}
+
+impl AsRef<[u8]> for Slot {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// The generator's reusable state: sender, templates and slot buffers.
 pub struct Generator {
-    sock: PacketSocket,
+    tx: PacketTx,
     /// templates[flow][size index]
     templates: Vec<Vec<Template>>,
     /// Size indices in send order (IMIX cycle or a single size).
     cycle: Vec<usize>,
     distribution: Distribution,
-    slots: Vec<[u8; SLOT]>,
-    lat_slot: [u8; SLOT],
+    slots: Vec<Slot>,
+    lat_slot: Slot,
     rng: u64,
 }
 
@@ -106,7 +126,7 @@ fn wait_until(due_ns: u64) -> bool {
 
 impl Generator {
     pub fn new(
-        sock: PacketSocket,
+        tx: PacketTx,
         templates: Vec<Vec<Template>>,
         cycle: Vec<usize>,
         distribution: Distribution,
@@ -117,18 +137,18 @@ impl Generator {
         // SAFETY: prctl with plain integer arguments; a 1 ns slack makes short sleeps precise.
         unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1, 0, 0, 0) };
         Ok(Generator {
-            sock,
+            tx,
             templates,
             cycle,
             distribution,
-            slots: vec![[0u8; SLOT]; MAX_BATCH],
-            lat_slot: [0u8; SLOT],
+            slots: vec![Slot::EMPTY; MAX_BATCH],
+            lat_slot: Slot::EMPTY,
             rng: 0x9e37_79b9_7f4a_7c15,
         })
     }
 
-    pub fn socket(&self) -> &PacketSocket {
-        &self.sock
+    pub fn sender(&self) -> &PacketTx {
+        &self.tx
     }
 
     /// Sends one phase at its rate; returns what was sent.
@@ -158,11 +178,6 @@ impl Generator {
         let mut next_lat = start;
         let mut k: u64 = 0;
         let mut slot_stream = [0u8; MAX_BATCH];
-        let mut iov: Vec<libc::iovec> = Vec::with_capacity(MAX_BATCH);
-        // SAFETY: mmsghdr is plain old data; zeroed is a valid initial value.
-        let mut msgs: Vec<libc::mmsghdr> = (0..MAX_BATCH)
-            .map(|_| unsafe { std::mem::zeroed() })
-            .collect();
         while k < phase.frames {
             let due = start + (k as f64 * ns_per_frame) as u64;
             let waited = wait_until(due);
@@ -204,7 +219,6 @@ impl Generator {
             } else {
                 burst = 0;
             }
-            iov.clear();
             let tx_ns = monotonic_ns();
             for (j, (slot, slot_stream)) in self
                 .slots
@@ -228,36 +242,27 @@ impl Generator {
                 };
                 seq[usize::from(stream)] = seq[usize::from(stream)].wrapping_add(1);
                 *slot_stream = stream;
-                let len = self.templates[flow][size].fill(slot, &th);
-                iov.push(libc::iovec {
-                    iov_base: slot.as_mut_ptr().cast(),
-                    iov_len: len,
-                });
+                slot.len = self.templates[flow][size].fill(&mut slot.buf, &th);
                 stats.sent_per_stream[usize::from(stream)] += 1;
-            }
-            for (m, v) in msgs.iter_mut().zip(iov.iter_mut()) {
-                m.msg_hdr.msg_iov = v;
-                m.msg_hdr.msg_iovlen = 1;
-                m.msg_len = 0;
             }
             let mut done = 0usize;
             while done < n {
-                // SAFETY: msgs[done..n] point at live iovecs and slot buffers.
-                let rc = unsafe {
-                    libc::sendmmsg(
-                        self.sock.as_raw_fd(),
-                        msgs[done..].as_mut_ptr(),
-                        (n - done) as u32,
-                        0,
-                    )
+                let err = match self.tx.try_send(&self.slots[done..n]) {
+                    Ok(sent) if sent > 0 => {
+                        done += sent;
+                        continue;
+                    }
+                    Ok(_) => None,
+                    Err(e) => Some(e),
                 };
-                if rc > 0 {
-                    done += rc as usize;
-                    continue;
-                }
-                let err = std::io::Error::last_os_error();
-                match err.raw_os_error() {
-                    Some(libc::ENOBUFS) | Some(libc::EAGAIN) | Some(libc::EINTR) => {
+                match err {
+                    Some(e) if !netsys::is_busy(&e) => {
+                        return Err(TrafficError::Os {
+                            what: "sendmmsg",
+                            source: e,
+                        })
+                    }
+                    _ => {
                         stats.retries += 1;
                         if monotonic_ns() > deadline {
                             // Frames not sent must not count as sent.
@@ -268,12 +273,6 @@ impl Generator {
                             break;
                         }
                         std::thread::yield_now();
-                    }
-                    _ => {
-                        return Err(TrafficError::Os {
-                            what: "sendmmsg",
-                            source: err,
-                        })
                     }
                 }
             }
@@ -307,19 +306,23 @@ impl Generator {
             seq: seq[stream],
             tx_ns: monotonic_ns(),
         };
-        let len = self.templates[0][self.cycle[0]].fill(&mut self.lat_slot, &th);
-        // SAFETY: lat_slot holds `len` initialised bytes.
-        let rc =
-            unsafe { libc::send(self.sock.as_raw_fd(), self.lat_slot.as_ptr().cast(), len, 0) };
-        if rc < 0 {
-            let err = std::io::Error::last_os_error();
-            return match err.raw_os_error() {
-                Some(libc::ENOBUFS) | Some(libc::EAGAIN) | Some(libc::EINTR) => {
-                    stats.retries += 1;
-                    Ok(())
-                }
-                _ => Err(os("send(latency frame)")),
-            };
+        self.lat_slot.len = self.templates[0][self.cycle[0]].fill(&mut self.lat_slot.buf, &th);
+        match self.tx.try_send(std::slice::from_ref(&self.lat_slot)) {
+            Ok(1) => {}
+            Ok(_) => {
+                stats.retries += 1;
+                return Ok(());
+            }
+            Err(e) if netsys::is_busy(&e) => {
+                stats.retries += 1;
+                return Ok(());
+            }
+            Err(e) => {
+                return Err(TrafficError::Os {
+                    what: "send(latency frame)",
+                    source: e,
+                })
+            }
         }
         seq[stream] = seq[stream].wrapping_add(1);
         stats.sent_per_stream[stream] += 1;

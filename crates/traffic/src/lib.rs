@@ -12,7 +12,8 @@
 //! and checked against the generator's counts and the kernel's interface counters.
 //!
 //! [`host`] samples /proc around a trial ([`host::HostSampler`]): steal, softirq, per-CPU busy
-//! time and the CPU time of processes that are not ours. [`sys`] has the affinity helpers
+//! time and the CPU time of processes that are not ours. Namespace threads, rings and sendmmsg
+//! are `netsys`'s, the same code coo-click's devices use. [`sys`] has the affinity helpers
 //! ([`sys::pin_to_cpus`], [`sys::set_process_affinity`]).
 
 pub mod accounting;
@@ -20,14 +21,15 @@ pub mod error;
 pub mod frame;
 pub mod generator;
 pub mod host;
-pub mod ring;
 pub mod sink;
 pub mod sys;
 mod trial;
 
 pub use accounting::StreamStats;
 pub use error::{Result, TrafficError};
-pub use frame::{Distribution, FlowField, FlowSpec, FrameSizes, MacAddr, Protocol};
+pub use frame::{Distribution, FlowField, FlowSpec, FrameSizes, Protocol};
 pub use generator::GeneratorTiming;
 pub use host::{HostSampler, HostUsage};
 pub use trial::{run_trial, Attach, TrialResult, TrialSpec};
+// In TrialSpec::dst_mac.
+pub use netwire::MacAddr;

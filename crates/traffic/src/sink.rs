@@ -1,17 +1,28 @@
 //! The sink: a TPACKET_V3 ring, per-stream accounting and one-way latency histograms.
 
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
+use netsys::{IfName, PacketRx, RxConfig, RxRing};
 
 use crate::accounting::SeqTracker;
 use crate::error::Result;
 use crate::frame::{parse_test_header, LATENCY_STREAM};
-use crate::ring::{RingConfig, RxRing};
-use crate::sys::{monotonic_ns, realtime_ns, PacketSocket};
+use crate::sys::{monotonic_ns, realtime_ns};
+
+/// A partly filled ring block is handed over after this many milliseconds.
+const RETIRE_MS: u32 = 2;
+/// The sink's ring: 64 blocks of 1 MiB (64 MiB, ~500k 64-byte frames) so a sink thread that
+/// is descheduled for a while on a busy host loses nothing.
+const RING: RxRing = RxRing::V3 {
+    block_size: 1 << 20,
+    block_count: 64,
+    retire_tov_ms: RETIRE_MS,
+};
+/// Most frames handled between two looks at the trial's progress.
+const BURST: usize = 1024;
 
 /// A latency histogram: 1 ns .. 100 s, 3 significant digits.
 pub fn new_histogram() -> Histogram<u64> {
@@ -79,10 +90,8 @@ pub struct SinkStats {
 
 /// A ready sink: ring set up and bound.
 pub struct Sink {
-    sock: PacketSocket,
-    ring: RxRing,
+    rx: PacketRx,
     tag: u8,
-    retire_ms: u32,
     progress: Arc<TrialProgress>,
     late_after_ns: u64,
 }
@@ -101,16 +110,14 @@ impl Sink {
         progress: Arc<TrialProgress>,
         late_after: Duration,
     ) -> Result<Sink> {
-        let sock = PacketSocket::open(ifname, true)?;
-        let cfg = RingConfig::default();
-        let ring = RxRing::new(&sock, cfg)?;
-        // Frames queued before the trial started are stale; forget the counters too.
-        let _ = sock.take_drops()?;
+        let ifname = IfName::new(ifname).map_err(netsys::IoError::from)?;
+        // The kernel leaves out this host's own outgoing frames (PACKET_IGNORE_OUTGOING).
+        let mut rx = PacketRx::open(&ifname, &RxConfig::with_ring(RING))?;
+        // Drops before the trial started are not the trial's.
+        rx.reset_counters();
         Ok(Sink {
-            sock,
-            ring,
+            rx,
             tag,
-            retire_ms: cfg.retire_ms,
             progress,
             late_after_ns: u64::try_from(late_after.as_nanos()).unwrap_or(u64::MAX),
         })
@@ -132,7 +139,7 @@ impl Sink {
         let mut stop_at: Option<u64> = None;
         let tag = self.tag;
         loop {
-            // Realtime − monotonic, refreshed per block: kernel stamps are realtime.
+            // Realtime − monotonic, refreshed per burst: kernel stamps are realtime.
             let offset = realtime_ns() as i128 - monotonic_ns() as i128;
             // Known before any frame of the last batch exists, so a frame processed while it
             // is unknown arrived before the generator's end (see TrialResult::late_frames).
@@ -140,8 +147,8 @@ impl Sink {
                 .progress
                 .generator_end_ns()
                 .map_or(u64::MAX, |e| e.saturating_add(self.late_after_ns));
-            let mut block_last: u64 = 0;
-            let n = self.ring.drain_block(|f| {
+            let mut burst_last: u64 = 0;
+            let n = self.rx.recv_frames(BURST, |f| {
                 let Some(th) = parse_test_header(f.data) else {
                     st.other += 1;
                     return;
@@ -151,9 +158,9 @@ impl Sink {
                     return;
                 }
                 st.streams[usize::from(th.stream)].record(th.seq);
-                let rx_mono = f.rx_realtime_ns as i128 - offset;
+                let rx_mono = i128::from(f.timestamp_ns) - offset;
                 let rx = u64::try_from(rx_mono).unwrap_or(0);
-                block_last = block_last.max(rx);
+                burst_last = burst_last.max(rx);
                 if rx > late_from {
                     st.late += 1;
                 }
@@ -168,29 +175,24 @@ impl Sink {
                     st.bad_timestamps += 1;
                 }
             });
-            if block_last > 0 {
-                self.progress.record_rx(block_last);
-                st.last_rx_ns = st.last_rx_ns.max(Some(block_last));
+            if burst_last > 0 {
+                self.progress.record_rx(burst_last);
+                st.last_rx_ns = st.last_rx_ns.max(Some(burst_last));
             }
             if n > 0 {
                 continue;
             }
             if stop.load(Ordering::Acquire) {
                 let now = monotonic_ns();
-                let until = *stop_at.get_or_insert(now + u64::from(self.retire_ms) * 3_000_000);
+                let until = *stop_at.get_or_insert(now + u64::from(RETIRE_MS) * 3_000_000);
                 if now >= until {
                     break;
                 }
             }
-            let mut pfd = libc::pollfd {
-                fd: self.sock.as_raw_fd(),
-                events: libc::POLLIN | libc::POLLERR,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd; a short timeout keeps the stop flag responsive.
-            unsafe { libc::poll(&mut pfd, 1, 5) };
+            // A short timeout keeps the stop flag responsive.
+            self.rx.wait(5);
         }
-        st.drops = self.sock.take_drops()?;
+        st.drops = self.rx.counters().kernel_drops;
         Ok(st)
     }
 }

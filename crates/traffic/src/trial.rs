@@ -8,14 +8,16 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
+use netsys::{IfName, PacketTx, TxConfig};
+use netwire::MacAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::accounting::{SeqTracker, StreamStats};
 use crate::error::{Result, TrafficError};
-use crate::frame::{build_template, FlowSpec, FrameSizes, MacAddr, Template};
-use crate::generator::{GenStats, Generator, GeneratorTiming, Phase};
+use crate::frame::{build_template, FlowSpec, FrameSizes, Template, UNOWNED_MAC};
+use crate::generator::{GenStats, Generator, GeneratorTiming, Phase, MAX_BATCH};
 use crate::sink::{new_histogram, Sink, SinkStats, TrialProgress};
-use crate::sys::{enter_netns, if_counters, monotonic_ns, pin_to_cpus, PacketSocket};
+use crate::sys::{if_counters, monotonic_ns, pin_to_cpus};
 
 /// Where a generator or sink attaches: an interface inside a network namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,7 +45,7 @@ pub struct TrialSpec {
     pub warmup: Duration,
     /// Rate of the latency stream beside the load (0 = none).
     pub latency_stream_pps: f64,
-    /// Destination MAC of test frames; None = [`MacAddr::UNOWNED`].
+    /// Destination MAC of test frames; None = [`UNOWNED_MAC`].
     pub dst_mac: Option<MacAddr>,
     /// Longest wait for frames still in flight after the generator's last frame.
     pub drain: Duration,
@@ -170,7 +172,7 @@ fn validate(spec: &TrialSpec) -> Result<()> {
 
 fn enter(attach: &Attach) -> Result<()> {
     if let Some(ns) = &attach.netns {
-        enter_netns(ns)?;
+        netsys::netns::enter(ns)?;
     }
     if !attach.cpus.is_empty() {
         pin_to_cpus(&attach.cpus)?;
@@ -314,7 +316,7 @@ fn templates(spec: &TrialSpec, src_mac: MacAddr) -> Result<(Vec<Vec<Template>>, 
         .iter()
         .filter_map(|s| sizes.iter().position(|x| x == s))
         .collect();
-    let dst = spec.dst_mac.unwrap_or(MacAddr::UNOWNED);
+    let dst = spec.dst_mac.unwrap_or(UNOWNED_MAC);
     let mut all = Vec::with_capacity(spec.flows.count as usize);
     for flow in 0..spec.flows.count {
         let per_size = sizes
@@ -328,11 +330,18 @@ fn templates(spec: &TrialSpec, src_mac: MacAddr) -> Result<(Vec<Vec<Template>>, 
 
 fn generate(spec: &TrialSpec, tag: u8, end_cell: Arc<AtomicU64>) -> Result<GenOutcome> {
     enter(&spec.source)?;
-    let sock = PacketSocket::open(&spec.source.ifname, false)?;
-    sock.bypass_qdisc()?;
-    let src_mac = sock.mac()?;
+    let ifname = IfName::new(spec.source.ifname.as_str()).map_err(netsys::IoError::from)?;
+    // Qdisc bypass: straight to the driver, drops surface as ENOBUFS (retried).
+    let tx = PacketTx::open(
+        &ifname,
+        &TxConfig {
+            batch: MAX_BATCH,
+            qdisc_bypass: true,
+        },
+    )?;
+    let src_mac = tx.hw_addr()?;
     let (tpl, cycle) = templates(spec, src_mac)?;
-    let mut gen = Generator::new(sock, tpl, cycle, spec.flows.distribution)?;
+    let mut gen = Generator::new(tx, tpl, cycle, spec.flows.distribution)?;
     // A generator that cannot keep up stops near the nominal end and reports what it sent
     // (its shortfall is then visible as a lower achieved rate).
     let deadline = |d: Duration| d + d / 10 + Duration::from_millis(50);

@@ -5,13 +5,12 @@
 mod common;
 
 use std::collections::VecDeque;
-use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::VethPair;
-use traffic::sys::PacketSocket;
+use netsys::{IfName, PacketRx, PacketTx, RxConfig, TxConfig};
 use traffic::{run_trial, FlowSpec, FrameSizes, Protocol, TrialSpec};
 
 #[test]
@@ -200,33 +199,18 @@ fn delay_relay(
 ) -> std::thread::JoinHandle<()> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let h = std::thread::spawn(move || {
-        traffic::sys::enter_netns(std::path::Path::new(&format!("/run/netns/{ns}"))).unwrap();
-        let rx = PacketSocket::open(&from, true).unwrap();
-        rx.bind_all().unwrap();
-        let tx = PacketSocket::open(&to, false).unwrap();
+        netsys::netns::enter(std::path::Path::new(&format!("/run/netns/{ns}"))).unwrap();
+        let mut rx = PacketRx::open(&IfName::new(from).unwrap(), &RxConfig::per_frame()).unwrap();
+        let mut tx = PacketTx::open(&IfName::new(to).unwrap(), &TxConfig::default()).unwrap();
         ready_tx.send(()).unwrap();
         let mut queue: VecDeque<(Instant, Vec<u8>)> = VecDeque::new();
-        let mut buf = [0u8; 2048];
         while !stop.load(Ordering::Acquire) {
-            loop {
-                // SAFETY: buf is a valid writable buffer of its length.
-                let n = unsafe {
-                    libc::recv(
-                        rx.as_raw_fd(),
-                        buf.as_mut_ptr().cast(),
-                        buf.len(),
-                        libc::MSG_DONTWAIT,
-                    )
-                };
-                if n <= 0 {
-                    break;
-                }
-                queue.push_back((Instant::now() + delay, buf[..n as usize].to_vec()));
-            }
+            rx.recv_batch(usize::MAX, |f| {
+                queue.push_back((Instant::now() + delay, f.to_vec()));
+            });
             while queue.front().is_some_and(|(due, _)| *due <= Instant::now()) {
                 let (_, frame) = queue.pop_front().unwrap();
-                // SAFETY: frame is a valid buffer of its length.
-                unsafe { libc::send(tx.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
+                tx.send_batch(&[frame]);
             }
             std::thread::sleep(Duration::from_micros(200));
         }

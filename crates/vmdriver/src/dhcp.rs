@@ -11,8 +11,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::dhcp_wire::{bound_socket, decode, encode, reply, ACK};
-use crate::mac::MacAddr;
-use crate::ready::in_netns;
+use netwire::MacAddr;
 
 /// A running server; stops (and joins its thread) on drop.
 pub struct DhcpServer {
@@ -41,7 +40,7 @@ impl DhcpServer {
         let ifname = ifname.to_string();
         let mask = crate::guest::netmask(prefix_len);
         let thread = std::thread::spawn(move || {
-            let r = in_netns(Some(&ns), move || {
+            let r = netsys::netns::run_in(Some(&ns), move || {
                 let s = match bound_socket(&ifname, 67) {
                     Ok(s) => s,
                     Err(e) => {

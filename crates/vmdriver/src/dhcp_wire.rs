@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use crate::mac::MacAddr;
+use netwire::MacAddr;
 
 pub const DISCOVER: u8 = 1;
 pub const OFFER: u8 = 2;

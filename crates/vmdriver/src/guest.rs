@@ -9,7 +9,7 @@
 
 use std::net::Ipv4Addr;
 
-use crate::mac::MacAddr;
+use netwire::MacAddr;
 
 /// Serial console marker the guest init prints once the agent accepts connections.
 pub const READY_MARKER: &str = "COO-GUEST-READY";

@@ -1,7 +1,7 @@
 //! VM driver for coo-bench: every VNF a transient libvirt domain booting our guest image.
 //!
 //! Parts (each a small module):
-//! - [`mac`]: the `MacAddr` newtype used in domain specs and the guest command line.
+//! - [`mac`]: the stable MAC addresses of VM NICs (the type, [`MacAddr`], is `netwire`'s).
 //! - [`guest`]: the kernel command line contract between host and guest init (pure).
 //! - [`xml`]: domain XML generation from a [`xml::DomainSpec`] (pure).
 //! - [`driver`]: the [`VmDriver`] trait, the libvirt implementation (`libvirt` module, calls run on
@@ -35,4 +35,5 @@ pub mod xml;
 
 pub use accel::Accel;
 pub use driver::{DomainInfo, DomainState, VmDriver, VmError};
-pub use mac::MacAddr;
+// In domain specs and the guest command line.
+pub use netwire::MacAddr;

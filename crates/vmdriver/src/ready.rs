@@ -3,48 +3,20 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Errors reaching an agent.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadyError {
-    #[error("cannot enter network namespace {path}: {message}")]
-    Netns { path: String, message: String },
+    #[error(transparent)]
+    Netns(#[from] netsys::NetnsError),
     #[error("agent at {addr} not ready after {waited:?}: {last}")]
     Timeout {
         addr: SocketAddr,
         waited: Duration,
         last: String,
     },
-    #[error("thread failed: {0}")]
-    Thread(String),
-}
-
-/// Runs `f` on a fresh thread that first joins the network namespace at `netns` (None = the
-/// current one). Thread-local: the caller's namespace never changes.
-pub fn in_netns<T: Send + 'static>(
-    netns: Option<&Path>,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ReadyError> {
-    let path = netns.map(Path::to_path_buf);
-    std::thread::spawn(move || -> Result<T, ReadyError> {
-        if let Some(p) = &path {
-            let err = |message: String| ReadyError::Netns {
-                path: p.display().to_string(),
-                message,
-            };
-            let file = std::fs::File::open(p).map_err(|e| err(e.to_string()))?;
-            // SAFETY: valid fd; setns affects only this thread.
-            if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-                return Err(err(std::io::Error::last_os_error().to_string()));
-            }
-        }
-        Ok(f())
-    })
-    .join()
-    .map_err(|_| ReadyError::Thread("panicked".into()))?
 }
 
 /// One HTTP/1.1 GET; returns (status, body).
@@ -81,7 +53,7 @@ pub fn wait_agent_ready(
     addr: SocketAddr,
     timeout: Duration,
 ) -> Result<Duration, ReadyError> {
-    in_netns(netns, move || {
+    netsys::netns::run_in(netns, move || {
         let start = Instant::now();
         let mut last = String::from("no attempt");
         while start.elapsed() < timeout {

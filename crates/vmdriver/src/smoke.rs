@@ -15,9 +15,9 @@ use crate::driver::{destroy_all, VmDriver};
 use crate::guest::READY_MARKER;
 use crate::image::{self, BuildOptions, Image, ImageError};
 use crate::libvirt::{LibvirtDriver, DEFAULT_URI};
-use crate::mac::MacAddr;
-use crate::ready::{http_get, in_netns};
+use crate::ready::http_get;
 use crate::vnf::{mgmt_mac_of, start_vnf, tap_name, wait_ready, VnfVmSpec};
+use netwire::MacAddr;
 
 /// Why the smoke test did not run or failed.
 #[derive(Debug, thiserror::Error)]
@@ -274,7 +274,12 @@ pub fn run_chain(agent: &Path, click: &Path, o: &ChainOptions) -> Result<SmokeRe
             mgmt_mac: None,
             data: data_br[i..=i + 1]
                 .iter()
-                .map(|b| (b.clone(), MacAddr::derived(format!("{b}/{i}").as_bytes())))
+                .map(|b| {
+                    (
+                        b.clone(),
+                        crate::mac::derived(format!("{b}/{i}").as_bytes()),
+                    )
+                })
                 .collect(),
             engine: "coo-click".into(),
             run_dir: run_dir.clone(),
@@ -357,7 +362,7 @@ pub fn run_chain(agent: &Path, click: &Path, o: &ChainOptions) -> Result<SmokeRe
     }
     let boot_to_ready = started.elapsed();
     let ep = vms[0].1.endpoint;
-    let (code, version_body) = in_netns(Some(&netns_path), move || {
+    let (code, version_body) = netsys::netns::run_in(Some(&netns_path), move || {
         http_get(ep, "/click_plugin/version", Duration::from_secs(5))
     })
     .map_err(|e| fail(e.to_string()))?

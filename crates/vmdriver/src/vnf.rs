@@ -11,9 +11,9 @@ use crate::accel::{qemu_binary, Accel, ProbeOutcome};
 use crate::driver::{VmDriver, VmError};
 use crate::guest::{GuestConfig, AGENT_PORT};
 use crate::image::Image;
-use crate::mac::MacAddr;
 use crate::ready::{wait_agent_ready, ReadyError};
 use crate::xml::{BootSpec, DomainSpec, NicAttach, NicSpec};
+use netwire::MacAddr;
 
 /// Everything the testbed needs once per run for `--driver vm`: a driver, the guest image and
 /// the accelerator (probed once, cached; record `accel` in every report).
@@ -164,7 +164,7 @@ pub fn tap_name(spec: &VnfVmSpec, nic: usize) -> String {
 /// The management MAC of a VNF VM (given, or derived from prefix and VNF id).
 pub fn mgmt_mac_of(spec: &VnfVmSpec) -> MacAddr {
     spec.mgmt_mac.unwrap_or_else(|| {
-        MacAddr::derived(format!("{}/{}/mgmt", spec.prefix, spec.vnf_id).as_bytes())
+        crate::mac::derived(format!("{}/{}/mgmt", spec.prefix, spec.vnf_id).as_bytes())
     })
 }
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::accel::Accel;
-use crate::mac::MacAddr;
+use netwire::MacAddr;
 
 /// How a NIC's tap reaches its bridge.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

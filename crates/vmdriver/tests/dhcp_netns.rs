@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
+use netsys::netns::run_in;
 use vmdriver::dhcp::DhcpServer;
 use vmdriver::dhcp_wire::client_acquire;
-use vmdriver::ready::in_netns;
 use vmdriver::smoke::test_prefix;
 use vmdriver::MacAddr;
 
@@ -68,7 +68,7 @@ fn server_leases_table_address_to_client_in_other_netns() {
     )
     .unwrap();
     let b2 = b.clone();
-    let got = in_netns(
+    let got = run_in(
         Some(&PathBuf::from(format!("/run/netns/{}", cli.0))),
         move || client_acquire(&b2, mac, Duration::from_secs(10)),
     )

@@ -9,7 +9,6 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -20,17 +19,8 @@ fn connect_blocking(
     addr: SocketAddr,
     timeout: Duration,
 ) -> io::Result<std::net::TcpStream> {
-    let ns = std::fs::File::open(netns_path)
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", netns_path.display())))?;
-    // SAFETY: `ns` is an open namespace fd; setns changes only the calling thread, which
-    // exits right after this function.
-    if unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-        let e = io::Error::last_os_error();
-        return Err(io::Error::new(
-            e.kind(),
-            format!("setns {}: {e}", netns_path.display()),
-        ));
-    }
+    // This thread is ours alone and exits right after this function.
+    netsys::netns::enter(netns_path)?;
     let s = std::net::TcpStream::connect_timeout(&addr, timeout)?;
     s.set_nodelay(true)?;
     s.set_nonblocking(true)?;

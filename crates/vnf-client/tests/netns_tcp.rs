@@ -2,7 +2,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
 use std::process::Command;
 use std::time::Duration;
 
@@ -28,9 +27,7 @@ fn serve_once_in(ns: &str) -> u16 {
     let path = format!("/run/netns/{ns}");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let f = std::fs::File::open(&path).unwrap();
-        // SAFETY: valid namespace fd; affects this thread only.
-        assert_eq!(unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) }, 0);
+        netsys::netns::enter(std::path::Path::new(&path)).unwrap();
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         tx.send(l.local_addr().unwrap().port()).unwrap();
         let (mut s, _) = l.accept().unwrap();

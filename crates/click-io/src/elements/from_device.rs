@@ -9,9 +9,9 @@ use click::packet::PacketType;
 use click::{ConfigureCx, Ctx, Element, HandlerSpec, Packet, Timestamp};
 
 use super::{resolve_device, IoOptions};
-use crate::ifname::IfName;
 use crate::mode::IoMode;
-use crate::rx::{PacketRx, RxConfig};
+use netsys::IfName;
+use netsys::{PacketRx, RxConfig};
 
 /// Receives frames with a TPACKET ring and pushes them out of output 0 in batches.
 pub struct FromDeviceElement {
@@ -62,7 +62,7 @@ impl FromDeviceElement {
     /// `dpdk`: the FromDPDKDevice flavour (port number into `opts.ports`).
     pub fn new(dpdk: bool, opts: Arc<IoOptions>) -> Self {
         let mode = opts.mode;
-        let rx_cfg = RxConfig::sized(mode, opts.rx_bytes);
+        let rx_cfg = crate::mode::rx_config(mode, opts.rx_bytes);
         FromDeviceElement {
             dpdk,
             opts,

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use click::Registry;
 
-use crate::ifname::IfName;
 use crate::mode::IoMode;
+use netsys::IfName;
 
 pub use control::{ControlSocketElement, ControlSocketSpec};
 pub(crate) use from_device::default_burst;

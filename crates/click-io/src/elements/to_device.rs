@@ -9,8 +9,8 @@ use click::{ConfigureCx, Ctx, Element, HandlerSpec, Packet};
 
 use super::from_device::default_burst;
 use super::{resolve_device, IoOptions};
-use crate::ifname::IfName;
-use crate::tx::{PacketTx, TxConfig};
+use netsys::IfName;
+use netsys::{PacketTx, TxConfig};
 
 /// Sends frames with `sendmmsg`. ToDevice pulls from its input (Click's `l`); ToDPDKDevice
 /// takes pushes (Click's `h`) and keeps up to IQUEUE frames while the device is busy.

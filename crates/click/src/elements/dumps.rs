@@ -288,7 +288,7 @@ fn build_ipsum_packet(
         if fragoff == 0 && proto == 1 && d.len() >= h + 8 {
             d[h + 2] = 0;
             d[h + 3] = 0;
-            let c = super::ip::checksum(&d[h..]);
+            let c = netwire::checksum::checksum(&d[h..]);
             d[h + 2..h + 4].copy_from_slice(&c.to_be_bytes());
         }
     }

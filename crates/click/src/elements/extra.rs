@@ -5,6 +5,7 @@
 use crate::element::Ctx;
 use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
+use netwire::checksum;
 use std::net::Ipv4Addr;
 
 /// Makes a fresh element.
@@ -92,40 +93,11 @@ pub fn register(r: &mut Registry) {
     }
 }
 
-/// One's-complement sum of `data` (not yet folded or inverted).
-pub fn csum_add(mut sum: u32, data: &[u8]) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        sum = sum.wrapping_add(u16::from_be_bytes([c[0], c[1]]) as u32);
-    }
-    if let [b] = chunks.remainder() {
-        sum = sum.wrapping_add((*b as u32) << 8);
-    }
-    sum
-}
-
-/// Fold a 32-bit one's-complement sum to 16 bits.
-pub fn csum_fold(mut sum: u32) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    sum as u16
-}
-
-/// Internet checksum of `data` (Click `click_in_cksum`).
-pub fn in_cksum(data: &[u8]) -> u16 {
-    !csum_fold(csum_add(0, data))
-}
-
 /// Transport checksum over `seg` (checksum field already zeroed) with the IPv4 pseudo-header.
 /// Like Click, a result of 0 is stored as 0.
 pub fn transport_cksum(src: [u8; 4], dst: [u8; 4], proto: u8, seg: &[u8]) -> u16 {
-    let mut s = csum_add(0, &src);
-    s = csum_add(s, &dst);
-    s = s
-        .wrapping_add(proto as u32)
-        .wrapping_add(seg.len() as u32 & 0xffff);
-    !csum_fold(csum_add(s, seg))
+    let s = checksum::pseudo_header(src, dst, proto, seg.len() as u16);
+    !checksum::fold(checksum::add(s, seg))
 }
 
 /// Recompute the IPv4 header checksum in place (`ip` starts at the header).
@@ -136,7 +108,7 @@ pub fn set_ip_cksum(ip: &mut [u8]) {
     let hl = (((ip[0] & 0x0f) as usize) * 4).clamp(20, ip.len());
     ip[10] = 0;
     ip[11] = 0;
-    let c = in_cksum(&ip[..hl]);
+    let c = checksum::checksum(&ip[..hl]);
     ip[10..12].copy_from_slice(&c.to_be_bytes());
 }
 
@@ -372,7 +344,7 @@ mod tests {
             0x45, 0, 0, 0x1c, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
         ];
         set_ip_cksum(&mut ip);
-        assert_eq!(in_cksum(&ip), 0);
+        assert_eq!(checksum::checksum(&ip), 0);
         assert_eq!(parse_ip_proto("UDP"), Some(17));
         assert_eq!(parse_ip_proto("300"), None);
         assert_eq!(parse_port("www"), Some(80));

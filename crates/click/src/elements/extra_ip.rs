@@ -4,7 +4,7 @@
 //! All header access goes through bounds-checked slices; a packet whose headers do not fit is
 //! treated as malformed (rejected or dropped), never read past its end.
 
-use super::extra::{csum_fold, in_cksum, reject, set_ip_cksum};
+use super::extra::{reject, set_ip_cksum};
 use crate::any_impl;
 use crate::args::{bind, parse_ip, split_words, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
@@ -12,15 +12,11 @@ use crate::packet::{
     Packet, PacketBatch, PacketType, FIX_IP_SRC_ANNO_OFFSET, ICMP_PARAMPROB_ANNO_OFFSET,
 };
 use crate::simple_push_pull;
+use netwire::checksum;
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU16, Ordering};
 
 const PROTO_ICMP: u8 = 1;
-
-/// RFC 1624 incremental checksum update for one 16-bit word.
-fn update_cksum(sum: u16, old: u16, new: u16) -> u16 {
-    !csum_fold((!sum as u32) + (!old as u32) + new as u32)
-}
 
 /// (IP header, IP header length) of an annotated packet, when the header is all there.
 fn ip_view(p: &Packet) -> Option<(&[u8], usize)> {
@@ -82,7 +78,7 @@ impl IcmpIpEncap {
                 d[26..28].copy_from_slice(&self.ip_id.to_be_bytes());
             }
             set_ip_cksum(&mut d[..20]);
-            let c = in_cksum(&d[20..]);
+            let c = checksum::checksum(&d[20..]);
             d[22..24].copy_from_slice(&c.to_be_bytes());
             p.set_dst_ip_anno(self.dst);
             p.set_network_header(0, 20);
@@ -359,7 +355,7 @@ impl IcmpError {
         let xlen = room.min(ip.len());
         d[icmp + 8..icmp + 8 + xlen].copy_from_slice(&ip[..xlen]);
         d.truncate(icmp + 8 + xlen);
-        let c = in_cksum(&d[icmp..]);
+        let c = checksum::checksum(&d[icmp..]);
         d[icmp + 2..icmp + 4].copy_from_slice(&c.to_be_bytes());
         let total = d.len() as u16;
         d[2..4].copy_from_slice(&total.to_be_bytes());
@@ -485,19 +481,19 @@ impl IcmpPingResponder {
         for i in 0..4 {
             ip.swap(12 + i, 16 + i);
         }
-        sum = update_cksum(sum, u16::from_be_bytes([ip[6], ip[7]]), 0);
+        sum = checksum::update(sum, u16::from_be_bytes([ip[6], ip[7]]), 0);
         ip[6] = 0;
         ip[7] = 0;
         let old = u16::from_be_bytes([ip[8], ip[9]]);
         ip[8] = 255;
-        sum = update_cksum(sum, old, u16::from_be_bytes([ip[8], ip[9]]));
+        sum = checksum::update(sum, old, u16::from_be_bytes([ip[8], ip[9]]));
         ip[10..12].copy_from_slice(&sum.to_be_bytes());
         let dst = [ip[16], ip[17], ip[18], ip[19]];
         let icmp = &mut ip[hl..];
         let old = u16::from_be_bytes([icmp[0], icmp[1]]);
         icmp[0] = 0;
         icmp[1] = 0;
-        let c = update_cksum(u16::from_be_bytes([icmp[2], icmp[3]]), old, 0);
+        let c = checksum::update(u16::from_be_bytes([icmp[2], icmp[3]]), old, 0);
         icmp[2..4].copy_from_slice(&c.to_be_bytes());
         p.set_dst_ip_anno(dst);
         p.timestamp = now;
@@ -913,7 +909,7 @@ impl IpInputCombo {
         }
         let hl = ((d[0] & 0x0f) as usize) * 4;
         let len = u16::from_be_bytes([d[2], d[3]]) as usize;
-        if hl < 20 || len > d.len() || len < hl || in_cksum(&d[..hl]) != 0 {
+        if hl < 20 || len > d.len() || len < hl || checksum::checksum(&d[..hl]) != 0 {
             return false;
         }
         let (src, dst) = ([d[12], d[13], d[14], d[15]], [d[16], d[17], d[18], d[19]]);

@@ -329,10 +329,6 @@ impl Element for Pad {
 
 // ---------------------------------------------------------------- SetIPDSCP / MarkIPCE
 
-fn update_cksum(sum: u16, old: u16, new: u16) -> u16 {
-    !super::extra::csum_fold((!sum as u32) + (!old as u32) + new as u32)
-}
-
 /// Rewrite the IP TOS byte, keeping the header checksum valid (incremental update).
 fn set_tos(p: &mut Packet, f: impl Fn(u8) -> u8) -> bool {
     let Some(ip) = p.network_header_mut() else {
@@ -344,7 +340,7 @@ fn set_tos(p: &mut Packet, f: impl Fn(u8) -> u8) -> bool {
     let old = u16::from_be_bytes([ip[0], ip[1]]);
     ip[1] = f(ip[1]);
     let new = u16::from_be_bytes([ip[0], ip[1]]);
-    let c = update_cksum(u16::from_be_bytes([ip[10], ip[11]]), old, new);
+    let c = netwire::checksum::update(u16::from_be_bytes([ip[10], ip[11]]), old, new);
     ip[10..12].copy_from_slice(&c.to_be_bytes());
     true
 }

@@ -6,6 +6,7 @@ use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteRe
 use crate::packet::{Packet, PacketBatch, PacketType, FIX_IP_SRC_ANNO_OFFSET};
 use crate::registry::Registry;
 use crate::{any_impl, filter_push_pull, simple_push_pull};
+use netwire::checksum::{add, checksum, fold, update};
 use std::net::Ipv4Addr;
 
 /// Register the IP classes.
@@ -56,33 +57,6 @@ pub fn register(r: &mut Registry) {
     }
 }
 
-/// Internet checksum of `data` (one's complement sum, folded, complemented).
-pub fn checksum(data: &[u8]) -> u16 {
-    !fold(sum16(data, 0))
-}
-
-/// One's complement partial sum.
-#[inline]
-pub fn sum16(data: &[u8], mut acc: u32) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for c in &mut chunks {
-        acc += u16::from_be_bytes([c[0], c[1]]) as u32;
-    }
-    if let [b] = chunks.remainder() {
-        acc += (*b as u32) << 8;
-    }
-    acc
-}
-
-/// Fold a 32-bit one's complement sum into 16 bits.
-#[inline]
-pub fn fold(mut acc: u32) -> u16 {
-    while acc >> 16 != 0 {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    acc as u16
-}
-
 /// Recompute the IPv4 header checksum in place (`ip` starts at the header).
 #[inline]
 pub fn set_ip_checksum(ip: &mut [u8]) {
@@ -120,9 +94,9 @@ pub fn set_transport_checksum(ip: &mut [u8]) {
     let t = &mut rest[..tlen];
     t[off] = 0;
     t[off + 1] = 0;
-    let mut acc = sum16(&hdr[12..20], 0);
+    let mut acc = add(0, &hdr[12..20]);
     acc += proto as u32 + tlen as u32;
-    acc = sum16(t, acc);
+    acc = add(acc, t);
     let mut c = !fold(acc);
     if proto == 17 && c == 0 {
         c = 0xffff;
@@ -137,7 +111,7 @@ pub fn update_checksum(sum: &mut [u8], old: u16, new: u16) {
         return;
     }
     let hc = u16::from_be_bytes([sum[0], sum[1]]);
-    let r = !fold((!hc) as u32 + (!old) as u32 + new as u32);
+    let r = update(hc, old, new);
     sum[0..2].copy_from_slice(&r.to_be_bytes());
 }
 
@@ -193,7 +167,7 @@ impl CheckIPHeader {
         if len < hl || len > ip.len() {
             return Err(3);
         }
-        if self.checksum && fold(sum16(&ip[..hl], 0)) != 0xffff {
+        if self.checksum && fold(add(0, &ip[..hl])) != 0xffff {
             return Err(4);
         }
         let src = u32::from_be_bytes([ip[12], ip[13], ip[14], ip[15]]);
@@ -1683,9 +1657,9 @@ impl CheckTransport {
         }
         let mut acc = 0u32;
         if self.proto != 1 {
-            acc = sum16(&ip[12..20], 0) + self.proto as u32 + t.len() as u32;
+            acc = add(0, &ip[12..20]) + self.proto as u32 + t.len() as u32;
         }
-        fold(sum16(t, acc)) == 0xffff
+        fold(add(acc, t)) == 0xffff
     }
 }
 impl Element for CheckTransport {
@@ -1737,12 +1711,12 @@ mod tests {
             0x45u8, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
         ];
         set_ip_checksum(&mut h);
-        assert_eq!(fold(sum16(&h, 0)), 0xffff);
+        assert_eq!(fold(add(0, &h)), 0xffff);
         let old = u16::from_be_bytes([h[8], h[9]]);
         h[8] -= 1;
         let new = u16::from_be_bytes([h[8], h[9]]);
         let (_, rest) = h.split_at_mut(10);
         update_checksum(&mut rest[..2], old, new);
-        assert_eq!(fold(sum16(&h, 0)), 0xffff);
+        assert_eq!(fold(add(0, &h)), 0xffff);
     }
 }

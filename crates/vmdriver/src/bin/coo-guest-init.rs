@@ -3,7 +3,7 @@
 //! order, configures the management NIC from the kernel command line, starts the `coo-vnf`
 //! agent, prints a ready marker on the serial console and then reaps children forever.
 //!
-//! Only std + libc (plus the shared command-line contract), so it links statically.
+//! Only std + libc (plus the shared command-line contract and `netwire`), so it links statically.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -13,9 +13,6 @@ mod dhcp_wire;
 #[path = "../guest.rs"]
 #[allow(dead_code)]
 mod guest;
-#[path = "../mac.rs"]
-#[allow(dead_code)]
-mod mac;
 
 use std::ffi::CString;
 use std::net::{Ipv4Addr, TcpStream};
@@ -24,7 +21,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use guest::GuestConfig;
-use mac::MacAddr;
+use netwire::MacAddr;
 
 fn log(msg: &str) {
     println!("coo-guest-init: [{:.3}] {msg}", uptime());

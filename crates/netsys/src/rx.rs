@@ -1,16 +1,16 @@
 //! Receiving frames from an interface through a memory-mapped AF_PACKET ring.
 //!
-//! Throughput mode uses a TPACKET_V3 ring: the kernel fills whole blocks and hands each
+//! A TPACKET_V3 ring ([`RxConfig::blocks`]): the kernel fills whole blocks and hands each
 //! one over when it is full or its retire timer fires, so one wake-up yields many frames.
-//! Latency mode uses a TPACKET_V2 ring: every frame slot is handed over as soon as it is
-//! written, so a busy-polling reader sees a frame about a microsecond after it was sent.
+//! A TPACKET_V2 ring ([`RxConfig::per_frame`]): every frame slot is handed over as soon as it
+//! is written, so a busy-polling reader sees a frame about a microsecond after it was sent.
 
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use netwire::IfName;
+
 use crate::error::IoError;
-use crate::ifname::IfName;
-use crate::mode::IoMode;
 use crate::sys::{self, Mmap};
 
 /// Ring layout for a receiver.
@@ -41,33 +41,41 @@ pub struct RxConfig {
 }
 
 impl RxConfig {
-    /// Defaults for a mode: V3 blocks of 64 KiB or V2 slots of 2 KiB, 8 MiB in all (the
-    /// receive buffer every engine gets by default, `coo_api::options::DEFAULT_RX_BUFFER_KIB`).
-    pub fn for_mode(mode: IoMode) -> Self {
-        RxConfig::sized(mode, None)
+    /// Block ring: TPACKET_V3 with 256 blocks of 64 KiB (16 MiB) and a 1 ms block timer; the
+    /// fewest wake-ups under heavy load, up to 1 ms of added delay at low load.
+    pub fn blocks() -> Self {
+        Self::blocks_of(16 << 20)
     }
 
-    /// A ring of about `bytes` (None: the default 8 MiB) for `mode`.
-    pub fn sized(mode: IoMode, bytes: Option<usize>) -> Self {
-        let bytes = bytes.unwrap_or(coo_api::options::DEFAULT_RX_BUFFER_KIB as usize * 1024);
-        let units = |unit: usize, min: usize| {
-            u32::try_from((bytes / unit).max(min)).unwrap_or(u32::MAX / 2)
-        };
-        let ring = match mode {
-            // Many small blocks: at low rates the 1 ms retire timer hands over blocks that are
-            // mostly empty, so the ring's time capacity is block_count x 1 ms (128 ms at the
-            // default size); at high rates it is all its bytes of frames. Either must cover
-            // the reader being descheduled on a busy machine.
-            IoMode::Throughput => RxRing::V3 {
-                block_size: 1 << 16,
-                block_count: units(1 << 16, 4),
-                retire_tov_ms: 1,
-            },
-            IoMode::Balanced | IoMode::Latency => RxRing::V2 {
-                frame_size: 2048,
-                frame_count: units(2048, 64),
-            },
-        };
+    /// A block ring of about `bytes` (64 KiB blocks, at least 4).
+    pub fn blocks_of(bytes: usize) -> Self {
+        // Many small blocks: at low rates the 1 ms retire timer hands over blocks that are
+        // mostly empty, so the ring's time capacity is block_count x 1 ms; at high rates it
+        // is all its bytes of frames. Either must cover the reader being descheduled on a
+        // busy machine.
+        Self::with_ring(RxRing::V3 {
+            block_size: 1 << 16,
+            block_count: units(bytes, 1 << 16, 4),
+            retire_tov_ms: 1,
+        })
+    }
+
+    /// Per-frame ring: TPACKET_V2 with 4096 slots of 2 KiB (8 MiB); a frame is visible as
+    /// soon as the kernel wrote it.
+    pub fn per_frame() -> Self {
+        Self::per_frame_of(8 << 20)
+    }
+
+    /// A per-frame ring of about `bytes` (2 KiB slots, at least 64).
+    pub fn per_frame_of(bytes: usize) -> Self {
+        Self::with_ring(RxRing::V2 {
+            frame_size: 2048,
+            frame_count: units(bytes, 2048, 64),
+        })
+    }
+
+    /// `ring`, without promiscuous mode, ignoring this host's own outgoing frames.
+    pub fn with_ring(ring: RxRing) -> Self {
         RxConfig {
             ring,
             promisc: false,
@@ -75,6 +83,11 @@ impl RxConfig {
             ethertype: None,
         }
     }
+}
+
+/// `bytes / unit`, at least `min`.
+fn units(bytes: usize, unit: usize, min: usize) -> u32 {
+    u32::try_from((bytes / unit).max(min)).unwrap_or(u32::MAX / 2)
 }
 
 /// Receive-side counters.
@@ -88,6 +101,18 @@ pub struct RxCounters {
     pub kernel_drops: u64,
     /// Frames longer than a ring slot (delivered truncated).
     pub truncated: u64,
+}
+
+impl RxCounters {
+    /// One frame handed over: `delivered` bytes of a `wire_len`-byte frame.
+    #[inline]
+    fn count(&mut self, delivered: usize, wire_len: u32) {
+        self.packets += 1;
+        self.bytes += u64::from(wire_len);
+        if (delivered as u32) < wire_len {
+            self.truncated += 1;
+        }
+    }
 }
 
 const PAGE: u32 = 4096;
@@ -142,7 +167,7 @@ struct V2Ring {
 impl PacketRx {
     /// Opens a ring on `ifname` and starts receiving.
     pub fn open(ifname: &IfName, cfg: &RxConfig) -> Result<Self, IoError> {
-        let ifindex = ifname.index()?;
+        let ifindex = sys::ifindex(ifname)?;
         let fd = sys::packet_socket(ifname)?;
         let ring = match cfg.ring {
             RxRing::V3 {
@@ -248,6 +273,32 @@ const fn align16(x: usize) -> usize {
     (x + 15) & !15
 }
 
+/// The frame described by the ring header `H` at `hdr`: `mac` bytes after the header start,
+/// `snaplen` long but clamped to the `room` bytes from `hdr`; the packet type of the
+/// `sockaddr_ll` that follows the header at TPACKET_ALIGN(sizeof(H)); the kernel time.
+///
+/// # Safety
+/// `hdr` must point to a user-owned ring header with `room` bytes behind it in a live mapping.
+#[inline]
+unsafe fn frame_at<'a, H>(
+    hdr: *mut u8,
+    room: usize,
+    mac: u16,
+    snaplen: u32,
+    (sec, nsec): (u32, u32),
+) -> RxFrame<'a> {
+    let len = (snaplen as usize).min(room.saturating_sub(usize::from(mac)));
+    let sll = align16(std::mem::size_of::<H>());
+    // SAFETY: guaranteed by the caller; the slice and the sockaddr_ll lie inside `room`.
+    unsafe {
+        RxFrame {
+            data: std::slice::from_raw_parts(hdr.add(usize::from(mac)), len),
+            pkttype: *hdr.add(sll + SLL_PKTTYPE),
+            timestamp_ns: i64::from(sec) * 1_000_000_000 + i64::from(nsec),
+        }
+    }
+}
+
 /// The status word at `p`, shared with the kernel.
 ///
 /// # Safety
@@ -255,6 +306,35 @@ const fn align16(x: usize) -> usize {
 unsafe fn status_word<'a>(p: *mut u8) -> &'a AtomicU32 {
     // SAFETY: guaranteed by the caller; AtomicU32 has the layout of u32.
     unsafe { &*(p.cast::<AtomicU32>()) }
+}
+
+/// Sets the ring `version`, asks for the ring `req` (a `tpacket_req` or `tpacket_req3`) and
+/// maps its `len` bytes.
+fn map_ring<T>(
+    fd: &OwnedFd,
+    ifname: &IfName,
+    version: libc::tpacket_versions,
+    req: &T,
+    len: usize,
+) -> Result<Mmap, IoError> {
+    let version = version as libc::c_int;
+    sys::setsockopt(
+        fd,
+        libc::SOL_PACKET,
+        libc::PACKET_VERSION,
+        &version,
+        "setsockopt(PACKET_VERSION)",
+        ifname,
+    )?;
+    sys::setsockopt(
+        fd,
+        libc::SOL_PACKET,
+        libc::PACKET_RX_RING,
+        req,
+        "setsockopt(PACKET_RX_RING)",
+        ifname,
+    )?;
+    Mmap::ring(fd, len, ifname)
 }
 
 impl V3Ring {
@@ -270,15 +350,6 @@ impl V3Ring {
                 "TPACKET_V3 block size {block_size} must be a power of two >= 4096, block count {block_count} > 0"
             )));
         }
-        let version = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
-        sys::setsockopt(
-            fd,
-            libc::SOL_PACKET,
-            libc::PACKET_VERSION,
-            &version,
-            "setsockopt(PACKET_VERSION)",
-            ifname,
-        )?;
         // The frame fields only have to be consistent for V3 (frames are variable-sized).
         let frame_size = 2048u32;
         let req = libc::tpacket_req3 {
@@ -290,16 +361,8 @@ impl V3Ring {
             tp_sizeof_priv: 0,
             tp_feature_req_word: 0,
         };
-        sys::setsockopt(
-            fd,
-            libc::SOL_PACKET,
-            libc::PACKET_RX_RING,
-            &req,
-            "setsockopt(PACKET_RX_RING v3)",
-            ifname,
-        )?;
         let len = block_size as usize * block_count as usize;
-        let map = Mmap::ring(fd, len, ifname)?;
+        let map = map_ring(fd, ifname, libc::tpacket_versions::TPACKET_V3, &req, len)?;
         Ok(V3Ring {
             map,
             block_size: block_size as usize,
@@ -355,27 +418,19 @@ impl V3Ring {
             let b = self.block_ptr(self.block);
             // SAFETY: `offset` came from the kernel's block layout, inside this user-owned
             // block; the header is a tpacket3_hdr and the frame lies at tp_mac within the block.
-            // The sockaddr_ll follows the header at TPACKET_ALIGN(sizeof(tpacket3_hdr)).
             let (next, frame, wire_len) = unsafe {
-                let h = &*(b.add(self.offset).cast::<libc::tpacket3_hdr>());
-                let start = self.offset + h.tp_mac as usize;
-                let len = (h.tp_snaplen as usize).min(self.block_size.saturating_sub(start));
-                let sll = self.offset + align16(std::mem::size_of::<libc::tpacket3_hdr>());
-                (
-                    h.tp_next_offset as usize,
-                    RxFrame {
-                        data: std::slice::from_raw_parts(b.add(start), len),
-                        pkttype: *b.add(sll + SLL_PKTTYPE),
-                        timestamp_ns: i64::from(h.tp_sec) * 1_000_000_000 + i64::from(h.tp_nsec),
-                    },
-                    h.tp_len,
-                )
+                let hdr = b.add(self.offset);
+                let h = &*(hdr.cast::<libc::tpacket3_hdr>());
+                let frame = frame_at::<libc::tpacket3_hdr>(
+                    hdr,
+                    self.block_size.saturating_sub(self.offset),
+                    h.tp_mac,
+                    h.tp_snaplen,
+                    (h.tp_sec, h.tp_nsec),
+                );
+                (h.tp_next_offset as usize, frame, h.tp_len)
             };
-            c.packets += 1;
-            c.bytes += u64::from(wire_len);
-            if (frame.data.len() as u32) < wire_len {
-                c.truncated += 1;
-            }
+            c.count(frame.data.len(), wire_len);
             f(frame);
             *n += 1;
             self.left -= 1;
@@ -411,15 +466,6 @@ impl V2Ring {
                 "TPACKET_V2 frame size {frame_size} must be a power of two in 256..=65536, count {frame_count} > 0"
             )));
         }
-        let version = libc::tpacket_versions::TPACKET_V2 as libc::c_int;
-        sys::setsockopt(
-            fd,
-            libc::SOL_PACKET,
-            libc::PACKET_VERSION,
-            &version,
-            "setsockopt(PACKET_VERSION)",
-            ifname,
-        )?;
         // Blocks of at least one page holding a whole number of frames.
         let block_size = frame_size.max(PAGE);
         let per_block = block_size / frame_size;
@@ -430,16 +476,8 @@ impl V2Ring {
             tp_frame_size: frame_size,
             tp_frame_nr: block_count * per_block,
         };
-        sys::setsockopt(
-            fd,
-            libc::SOL_PACKET,
-            libc::PACKET_RX_RING,
-            &req,
-            "setsockopt(PACKET_RX_RING v2)",
-            ifname,
-        )?;
         let len = block_size as usize * block_count as usize;
-        let map = Mmap::ring(fd, len, ifname)?;
+        let map = map_ring(fd, ifname, libc::tpacket_versions::TPACKET_V2, &req, len)?;
         Ok(V2Ring {
             map,
             frame_size: frame_size as usize,
@@ -471,26 +509,18 @@ impl V2Ring {
             let p = self.slot_ptr(self.next);
             // SAFETY: the slot is user-owned (acquire load above) and holds a tpacket2_hdr;
             // the frame lies at tp_mac, clamped to the slot.
-            // The sockaddr_ll follows the header at TPACKET_ALIGN(sizeof(tpacket2_hdr)).
             let (frame, wire_len) = unsafe {
                 let h = &*(p.cast::<libc::tpacket2_hdr>());
-                let start = h.tp_mac as usize;
-                let len = (h.tp_snaplen as usize).min(self.frame_size.saturating_sub(start));
-                let sll = align16(std::mem::size_of::<libc::tpacket2_hdr>());
-                (
-                    RxFrame {
-                        data: std::slice::from_raw_parts(p.add(start), len),
-                        pkttype: *p.add(sll + SLL_PKTTYPE),
-                        timestamp_ns: i64::from(h.tp_sec) * 1_000_000_000 + i64::from(h.tp_nsec),
-                    },
-                    h.tp_len,
-                )
+                let frame = frame_at::<libc::tpacket2_hdr>(
+                    p,
+                    self.frame_size,
+                    h.tp_mac,
+                    h.tp_snaplen,
+                    (h.tp_sec, h.tp_nsec),
+                );
+                (frame, h.tp_len)
             };
-            c.packets += 1;
-            c.bytes += u64::from(wire_len);
-            if (frame.data.len() as u32) < wire_len {
-                c.truncated += 1;
-            }
+            c.count(frame.data.len(), wire_len);
             f(frame);
             *n += 1;
             // SAFETY: as in slot_ready.

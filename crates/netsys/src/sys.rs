@@ -1,11 +1,26 @@
 //! Thin, checked wrappers around the few system calls the packet sockets need.
 
+use std::ffi::CString;
 use std::mem;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr::NonNull;
 
 use crate::error::IoError;
-use crate::ifname::IfName;
+use netwire::IfName;
+
+/// The index of interface `ifname` in the calling thread's network namespace.
+pub fn ifindex(ifname: &IfName) -> Result<u32, IoError> {
+    // IfName holds no NUL (printable ASCII only), so this cannot fail.
+    let c =
+        CString::new(ifname.as_str()).map_err(|_| IoError::NoSuchInterface(ifname.to_string()))?;
+    // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if idx == 0 {
+        Err(IoError::NoSuchInterface(ifname.to_string()))
+    } else {
+        Ok(idx)
+    }
+}
 
 /// `ETH_P_ALL` in network byte order, as `bind` and `socket` want it.
 pub(crate) const ETH_P_ALL_BE: u16 = (libc::ETH_P_ALL as u16).to_be();

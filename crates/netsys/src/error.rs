@@ -1,4 +1,4 @@
-//! Errors of the packet I/O layer.
+//! Errors of the packet sockets.
 
 use std::io;
 
@@ -6,8 +6,8 @@ use std::io;
 #[derive(Debug, thiserror::Error)]
 pub enum IoError {
     /// The interface name is not a valid Linux interface name.
-    #[error("invalid interface name {name:?}: {reason}")]
-    InvalidIfName { name: String, reason: &'static str },
+    #[error(transparent)]
+    InvalidIfName(#[from] netwire::IfNameError),
     /// No interface of that name exists in the current network namespace.
     #[error("no interface named {0:?} in this network namespace")]
     NoSuchInterface(String),

@@ -3,8 +3,9 @@
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
+use netwire::{IfName, MacAddr};
+
 use crate::error::IoError;
-use crate::ifname::IfName;
 use crate::sys;
 
 /// How to open a sender.
@@ -55,7 +56,7 @@ unsafe impl Send for PacketTx {}
 impl PacketTx {
     /// Opens a send-only packet socket on `ifname` (bound with protocol 0: it receives nothing).
     pub fn open(ifname: &IfName, cfg: &TxConfig) -> Result<Self, IoError> {
-        let ifindex = ifname.index()?;
+        let ifindex = sys::ifindex(ifname)?;
         let fd = sys::packet_socket(ifname)?;
         if cfg.qdisc_bypass {
             let one: libc::c_int = 1;
@@ -102,7 +103,7 @@ impl PacketTx {
         let mut done = 0;
         while done < frames.len() {
             let chunk = &frames[done..frames.len().min(done + self.batch)];
-            match self.send_chunk(chunk, &data) {
+            match self.try_send_with(chunk, &data) {
                 Ok(0) => break,
                 Ok(n) => done += n,
                 Err(e) if is_busy(&e) => {
@@ -120,7 +121,20 @@ impl PacketTx {
         done
     }
 
-    fn send_chunk<T>(&mut self, chunk: &[T], data: &impl Fn(&T) -> &[u8]) -> io::Result<usize> {
+    /// One `sendmmsg` call with up to `batch()` leading frames of `frames`: how many the
+    /// kernel took, or its error (busy: [`is_busy`]; else the first frame was refused). For
+    /// callers with their own retry policy; counters count what was sent.
+    pub fn try_send<T: AsRef<[u8]>>(&mut self, frames: &[T]) -> io::Result<usize> {
+        self.try_send_with(frames, |f| f.as_ref())
+    }
+
+    /// [`try_send`](Self::try_send) for items whose bytes `data` extracts.
+    pub fn try_send_with<T>(
+        &mut self,
+        frames: &[T],
+        data: impl Fn(&T) -> &[u8],
+    ) -> io::Result<usize> {
+        let chunk = &frames[..frames.len().min(self.batch)];
         self.iov.clear();
         self.msgs.clear();
         for f in chunk {
@@ -157,6 +171,28 @@ impl PacketTx {
         Ok(n)
     }
 
+    /// The interface's MAC address (`SIOCGIFHWADDR`).
+    pub fn hw_addr(&self) -> Result<MacAddr, IoError> {
+        // SAFETY: ifreq is plain old data; all-zero is valid.
+        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+        // IfName is at most 15 bytes, so the name and its NUL fit ifr_name (16).
+        for (d, s) in req.ifr_name.iter_mut().zip(self.ifname.as_str().bytes()) {
+            *d = s as libc::c_char;
+        }
+        // SAFETY: SIOCGIFHWADDR fills ifr_hwaddr of a valid ifreq.
+        let rc = unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::SIOCGIFHWADDR, &mut req) };
+        if rc < 0 {
+            return Err(IoError::sys("ioctl(SIOCGIFHWADDR)", self.ifname.as_str()));
+        }
+        // SAFETY: the kernel filled the hwaddr member of the union.
+        let sa = unsafe { req.ifr_ifru.ifru_hwaddr };
+        let mut mac = [0u8; 6];
+        for (m, b) in mac.iter_mut().zip(sa.sa_data.iter()) {
+            *m = *b as u8;
+        }
+        Ok(MacAddr(mac))
+    }
+
     /// Blocks up to `timeout_ms` until the socket can take more frames.
     pub fn wait_writable(&self, timeout_ms: i32) -> bool {
         let mut pfd = libc::pollfd {
@@ -185,7 +221,8 @@ impl AsRawFd for PacketTx {
     }
 }
 
-fn is_busy(e: &io::Error) -> bool {
+/// True for the errors that mean "device busy, try again" (`EAGAIN`, `ENOBUFS`, `EINTR`).
+pub fn is_busy(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
         Some(libc::EAGAIN) | Some(libc::ENOBUFS) | Some(libc::EINTR)

@@ -181,7 +181,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let guard = DownGuard {
         run_id: tb.run_id.clone(),
     };
-    let vm = tb.driver == "vm";
+    let vm = tb.driver == testbed::DriverKind::Vm;
     let mut notes = Vec::new();
     if vm {
         settings.warmup_retries = 10;
@@ -733,8 +733,8 @@ fn host_fingerprint(tb: &Testbed) -> HostFingerprint {
 /// `netns`, or `vm (tcg)` / `vm (kvm)`.
 fn driver_label(tb: &Testbed) -> String {
     match &tb.accelerator {
-        Some(accel) if tb.driver == "vm" => format!("vm ({accel})"),
-        _ => tb.driver.clone(),
+        Some(accel) if tb.driver == testbed::DriverKind::Vm => format!("vm ({accel})"),
+        _ => tb.driver.to_string(),
     }
 }
 

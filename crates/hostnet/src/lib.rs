@@ -15,7 +15,7 @@ pub mod process;
 mod real;
 mod tap;
 
-pub use ledger::{Ledger, LedgerError, Object};
+pub use ledger::{DomainHost, DomainOps, DomainRef, Ledger, LedgerError, NoDomains, Object};
 pub use names::{IfName, Ipv4Cidr, Mac, NameError, NetnsName};
 pub use ops::{AddrState, LinkState, NetError, NetOps, Netem, RouteState, VethEnd};
 pub use process::{ProcId, ProcessOps, RealProcesses};

@@ -32,6 +32,9 @@ pub enum NetError {
     Tc { command: String, stderr: String },
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),
+    /// A ledger's VM domain could not be destroyed (the VM driver's message).
+    #[error("{0}")]
+    Domain(String),
 }
 
 impl NetError {

@@ -22,7 +22,7 @@ pub struct Testbed {
     /// Per-run name prefix, `cb` + 4 hex digits.
     pub prefix: String,
     /// `netns` or `vm`.
-    pub driver: String,
+    pub driver: topology::DriverKind,
     /// `tcg` or `kvm` (driver `vm` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accelerator: Option<String>,

@@ -698,7 +698,7 @@ fn plan_driver(
         topology_source: topo.source.clone(),
         variant: variant.name.clone(),
         prefix: prefix.to_owned(),
-        driver: if vm { "vm" } else { "netns" }.into(),
+        driver,
         accelerator: None,
         mgmt,
         run_dir: run_dir.to_owned(),

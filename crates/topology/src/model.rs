@@ -97,6 +97,15 @@ pub enum DriverKind {
     Vm,
 }
 
+impl std::fmt::Display for DriverKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DriverKind::Netns => "netns",
+            DriverKind::Vm => "vm",
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Vnf {
     pub id: NodeId,

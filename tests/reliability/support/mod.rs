@@ -345,7 +345,7 @@ pub fn snapshot(root: &Path, run_id: &str) -> Snapshot {
 /// libvirt domains named `<prefix>-…` (none when libvirt is not running here).
 pub fn domains_with_prefix(prefix: &str) -> Vec<String> {
     use vmdriver::VmDriver;
-    if !Path::new(testbed::LIBVIRT_SOCKET).exists() {
+    if !Path::new(vmdriver::libvirt::SOCKET).exists() {
         return Vec::new();
     }
     match vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI) {

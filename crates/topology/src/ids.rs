@@ -68,6 +68,10 @@ string_newtype!(
     /// Id of a topology (PyCOO's SFC `ID`).
     TopologyId
 );
+string_newtype!(
+    /// Name of a host (a machine VNFs run on) in a topology's `hosts`.
+    HostName
+);
 
 /// An Ethernet MAC address, written `52:54:00:6c:22:13`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

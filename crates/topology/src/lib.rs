@@ -33,10 +33,10 @@ use std::path::{Path, PathBuf};
 
 pub use bench::{BenchmarkMode, BenchmarkSettings};
 pub use error::{ErrorKind, LoadError, LoadErrors, Location, Warning, WarningKind};
-pub use ids::{LinkName, MacAddr, MacParseError, NodeId, TopologyId};
+pub use ids::{HostName, LinkName, MacAddr, MacParseError, NodeId, TopologyId};
 pub use load::DEFAULT_PYCOO_FUNCTION;
 pub use model::{
-    CpuModel, Direction, DriverKind, EngineSpec, Impairment, Link, Point, ResolvedVnf,
+    CpuModel, Direction, DriverKind, EngineSpec, Host, Impairment, Link, Point, ResolvedVnf,
     SourceFormat, Topology, Variant, Vnf, VnfInterface, VnfOverride,
 };
 pub use script::{Action, Script, ScriptEntry};

@@ -261,6 +261,7 @@ pub(crate) fn unified_spec(src: SourceText) -> Result<Spec, LoadErrors> {
         base_dir,
         id: Some(file.id.clone()),
         driver: file.driver,
+        hosts: file.hosts.clone(),
         vnfs: Some(
             file.vnfs
                 .iter()
@@ -273,6 +274,7 @@ pub(crate) fn unified_spec(src: SourceText) -> Result<Spec, LoadErrors> {
                     management_mac: v.management_mac.clone(),
                     image: v.image.clone(),
                     cpu_model: v.cpu_model.clone(),
+                    host: v.host.clone(),
                     descriptor: None,
                 })
                 .collect(),
@@ -382,6 +384,7 @@ fn pycoo_from_parts(
         base_dir: dir.to_owned(),
         id: sfc.id.clone(),
         driver: None,
+        hosts: Vec::new(),
         vnfs: sfc.vnfs.as_ref().map(|_| vnfs),
         ip: sfc.ip.as_ref().map(point),
         ops: sfc.ops.as_ref().map(|ops| ops.iter().map(point).collect()),
@@ -459,6 +462,7 @@ fn empty_vnf(id: Option<String>) -> SpecVnf {
         management_mac: None,
         image: None,
         cpu_model: None,
+        host: None,
         descriptor: None,
     }
 }

@@ -17,6 +17,8 @@ mod tap;
 
 pub use ledger::{DomainHost, DomainOps, DomainRef, Ledger, LedgerError, NoDomains, Object};
 pub use names::{IfName, Ipv4Cidr, Mac, NameError, NetnsName};
-pub use ops::{AddrState, LinkState, NetError, NetOps, Netem, RouteState, VethEnd};
+pub use ops::{
+    AddrState, LinkState, NetError, NetOps, Netem, RouteState, VethEnd, Vxlan, VXLAN_OVERHEAD,
+};
 pub use process::{ProcId, ProcessOps, RealProcesses};
 pub use real::{find_in_path, RtNetOps};

@@ -65,12 +65,36 @@ pub fn apply(
                 net.add_address(Some(netns), link, *addr)?
             }
             Action::SetNetem { netns, link, netem } => net.set_netem(Some(netns), link, netem)?,
-            Action::CreateTap { name } => {
+            Action::CreateTap { name, netns } => {
                 let obj = Object::Link {
-                    netns: None,
+                    netns: netns.clone(),
                     name: name.clone(),
                 };
-                ledger.create_with(&obj, || net.create_tap(None, name).map_err(UpError::from))?;
+                ledger.create_with(&obj, || {
+                    net.create_tap(netns.as_ref(), name).map_err(UpError::from)
+                })?;
+            }
+            Action::CreateVxlan {
+                netns,
+                vxlan,
+                switch_netns,
+                bridge,
+                mtu,
+            } => {
+                // Recorded where it is made: a crash before the move leaves it there; after
+                // the move, deleting the switch namespace takes it.
+                let obj = Object::Link {
+                    netns: netns.clone(),
+                    name: vxlan.name.clone(),
+                };
+                ledger.create_with(&obj, || {
+                    net.create_vxlan(netns.as_ref(), vxlan)
+                        .map_err(UpError::from)
+                })?;
+                net.move_link(netns.as_ref(), &vxlan.name, Some(switch_netns))?;
+                net.set_mtu(Some(switch_netns), &vxlan.name, *mtu)?;
+                net.set_bridge_port(Some(switch_netns), &vxlan.name, bridge)?;
+                net.set_up(Some(switch_netns), &vxlan.name)?;
             }
             Action::StartAgent(_) | Action::StartVm(_) => start_vnf(action, net, ledger)?,
         }

@@ -64,6 +64,9 @@ impl Driver for NetnsDriver<'_> {
     }
 
     fn check(&self, topo: &Topology, run_dir: &Path) -> Result<(), UpError> {
+        if !topo.hosts.is_empty() {
+            return Err(UpError::HostsNeedVmDriver);
+        }
         // Agent socket paths must fit in `sun_path`.
         Ok(plan::check_socket_paths(topo, run_dir)?)
     }
@@ -112,8 +115,13 @@ impl Driver for NetnsDriver<'_> {
 
 /// VNFs as libvirt domains booting the guest image (or a VNF's own disk image).
 pub struct VmDriver<'a> {
+    /// Guest image and accelerator; its driver is the local hypervisor's.
     pub backend: &'a VmBackend,
     pub agents: &'a dyn GuestAgents,
+    /// The hypervisors of a topology's `hosts` (by URI).
+    pub vms: &'a dyn vmdriver::Hypervisors,
+    /// Where the controller and each host meet (needed with `hosts`; see [`crate::hosts`]).
+    pub underlay: Option<crate::hosts::Underlay>,
 }
 
 impl Driver for VmDriver<'_> {
@@ -133,7 +141,11 @@ impl Driver for VmDriver<'_> {
         run_id: &str,
         run_dir: &Path,
     ) -> Result<Plan, PlanError> {
-        plan::plan_vm(topo, variant, prefix, run_id, run_dir)
+        let p = plan::plan_vm(topo, variant, prefix, run_id, run_dir)?;
+        if topo.hosts.is_empty() {
+            return Ok(p);
+        }
+        crate::hosts::spread(p, topo, prefix, self.underlay.as_ref())
     }
 
     fn start_vnfs(
@@ -183,19 +195,30 @@ impl VmDriver<'_> {
         })?;
         let domain = Object::Domain {
             name: format!("{}-{}", start.spec.prefix, start.spec.vnf_id),
-            host: None,
+            host: start.host.clone(),
         };
         let t = Instant::now();
         let started = ledger.create_with(&domain, || {
-            self.backend
-                .start(&start.spec)
-                .map_err(|e| UpError::Vm(format!("start {domain}: {e}")))
+            let fail = |e: vmdriver::VmError| UpError::Vm(format!("start {domain}: {e}"));
+            match &start.host {
+                None => self.backend.start(&start.spec).map_err(fail),
+                Some(h) => {
+                    let driver = self.vms.on(Some(&h.uri)).map_err(fail)?;
+                    vmdriver::vnf::start_vnf(
+                        driver.as_ref(),
+                        &self.backend.image,
+                        self.backend.accel.accel,
+                        &start.spec,
+                    )
+                    .map_err(fail)
+                }
+            }
         })?;
         // libvirt opened the taps in the host namespace; QEMU keeps their fds while the
         // devices move to the switch namespace, where the bridges are.
         let sw = &start.switch_netns;
         for (tap, bridge) in &start.taps {
-            net.move_link(None, tap, Some(sw))?;
+            net.move_link(start.tap_netns.as_ref(), tap, Some(sw))?;
             net.set_bridge_port(Some(sw), tap, bridge)?;
             net.set_up(Some(sw), tap)?;
         }

@@ -16,6 +16,7 @@
 pub mod agents;
 pub mod apply;
 pub mod driver;
+pub mod hosts;
 pub mod layout;
 pub mod plan;
 pub mod probe;
@@ -37,9 +38,10 @@ use topology::Topology;
 
 pub use agents::{find_agent_binary, FakeLauncher, Launcher, ProcessLauncher};
 pub use driver::{DomainTeardown, Driver, NetnsDriver, StartContext, VmDriver};
+pub use hosts::Underlay;
 pub use layout::{
-    AgentInfo, Attachment, BridgeInfo, CeilingLink, InterfaceInfo, MgmtInfo, Testbed, VmDiskInfo,
-    VmInfo, VnfInstance,
+    AgentInfo, Attachment, BridgeInfo, CeilingLink, HostInfo, InterfaceInfo, MgmtInfo, Testbed,
+    TunnelInfo, VmDiskInfo, VmInfo, VnfInstance,
 };
 pub use plan::{plan, plan_vm, Action, AgentSpec, Plan, PlanError, VmStart};
 pub use runs::run_root;
@@ -100,6 +102,8 @@ pub enum UpError {
     BadTestbedJson { run: String, msg: String },
     #[error("vm driver: {0}")]
     Vm(String),
+    #[error("the topology has `hosts`: VNFs on several machines need the vm driver")]
+    HostsNeedVmDriver,
     /// `up_with` was given a driver other than the one the options and topology ask for.
     #[error("the run asks for the {wanted:?} driver but was given the {given:?} driver")]
     DriverMismatch {
@@ -261,11 +265,20 @@ pub fn up(topo: &Topology, opts: &UpOptions) -> Result<Testbed, UpError> {
                 .vms
                 .on(None)
                 .map_err(|e| UpError::LibvirtUnavailable(e.to_string()))?;
-            vm::check_host_memory(topo.vnfs.iter().map(|v| v.memory_mib))?;
+            // VNFs on other hosts use their memory (`hosts[].memory_mib`, checked by the
+            // topology's placement).
+            vm::check_host_memory(
+                topo.vnfs
+                    .iter()
+                    .filter(|v| v.host.is_none())
+                    .map(|v| v.memory_mib),
+            )?;
             let backend = vm::prepare_backend(conn, &external_engines(topo, opts))?;
             let driver = VmDriver {
                 backend: &backend,
                 agents: &RestAgents,
+                vms: ops.vms,
+                underlay: None,
             };
             up_with(topo, opts, &ops, &driver)
         }

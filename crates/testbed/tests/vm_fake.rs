@@ -87,6 +87,8 @@ impl Fakes {
         VmDriver {
             backend: &self.be,
             agents: &self.agents,
+            vms: &self.hyp,
+            underlay: None,
         }
     }
 }
@@ -148,7 +150,7 @@ fn plan_vm_layout() {
             let tap_pos = p
                 .actions
                 .iter()
-                .position(|a| matches!(a, Action::CreateTap { name } if name == tap))
+                .position(|a| matches!(a, Action::CreateTap { name, .. } if name == tap))
                 .unwrap();
             assert!(tap_pos < start_pos);
             assert!(tap.as_str().len() <= 15);

@@ -843,10 +843,11 @@ fn vm_agent_status(v: &VnfInstance, info: &VmInfo, domains: &[DomainStatus]) -> 
     }
 }
 
-/// Namespaces of a testbed (switch, VNFs or management, source, sinks), e.g. for safety
-/// checks.
+/// Namespaces of a testbed (switch, the hosts' switches, VNFs or management, source,
+/// sinks), e.g. for safety checks.
 pub fn namespaces(tb: &Testbed) -> Vec<NetnsName> {
     let mut v = vec![tb.switch_netns.clone()];
+    v.extend(tb.hosts.iter().map(|h| h.switch_netns.clone()));
     for x in &tb.vnfs {
         if !v.contains(&x.netns) {
             v.push(x.netns.clone());

@@ -102,16 +102,17 @@ pub fn spread(
             .unwrap_or(0)
     };
     let tunnel_mtu = ul.mtu.saturating_sub(VXLAN_OVERHEAD);
-    let pb = u32::from(
-        u16::from_str_radix(&prefix[2..], 16)
-            .map_err(|_| PlanError::BadPrefix(prefix.to_owned()))?,
-    );
+    // VNIs carry the run's prefix (`cbHHHH`): two runs on one underlay never share one.
+    let pb = prefix
+        .strip_prefix("cb")
+        .and_then(|h| u16::from_str_radix(h, 16).ok())
+        .map(u32::from)
+        .ok_or_else(|| PlanError::BadPrefix(prefix.to_owned()))?;
     let vni = |n: u32| (pb << 8) | n;
 
     // Which sites each bridge (by name) lives on; the management bridge on all.
     let mut bridge_sites: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
-    for (bi, l) in plan.testbed.bridges.iter().enumerate() {
-        let _ = bi;
+    for l in &plan.testbed.bridges {
         let set = bridge_sites.entry(l.name.to_string()).or_default();
         for link in topo.links.iter().filter(|x| x.name.as_str() == l.link) {
             set.insert(site_of_node(link.from.as_str()));

@@ -615,11 +615,12 @@ fn variant_plans(topo: &Topology, args: &RunArgs) -> anyhow::Result<Vec<VariantP
             .into_iter()
             .map(|r| (r.id.as_str().to_string(), r.engine, r.function))
             .collect();
-        let vm = args
-            .driver
-            .map(crate::cmd::testbed::DriverArg::kind)
-            .or(topo.driver)
-            == Some(topology::DriverKind::Vm);
+        let vm = testbed::UpOptions {
+            driver: args.driver.map(crate::cmd::testbed::DriverArg::kind),
+            ..Default::default()
+        }
+        .driver_for(topo)
+            == topology::DriverKind::Vm;
         let skip = vnfs.iter().find_map(|(_, e, _)| engine_missing(e, vm));
         plans.push(VariantPlan {
             name: v.name.clone(),

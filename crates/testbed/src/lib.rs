@@ -149,7 +149,7 @@ pub struct UpOptions {
     pub ready_timeout: Duration,
     /// Set (e.g. from SIGINT/SIGTERM) to abort `up`; what was made is removed.
     pub cancel: Option<Arc<AtomicBool>>,
-    /// netns or vm; default: the topology's `driver`, else netns.
+    /// netns or vm; default: the topology's `driver`, else vm with `hosts`, else netns.
     pub driver: Option<DriverKind>,
     /// vm driver: how long to wait for every guest agent (TCG boots take seconds per VM and
     /// VMs share the host's cores). `ready_timeout` is for the netns driver.
@@ -157,9 +157,16 @@ pub struct UpOptions {
 }
 
 impl UpOptions {
-    /// The driver `up` uses for `topo`.
+    /// The driver `up` uses for `topo`: the option, else the topology's, else vm for a
+    /// topology with `hosts` (VNFs on other machines are VMs) and netns otherwise.
     pub fn driver_for(&self, topo: &Topology) -> DriverKind {
-        self.driver.or(topo.driver).unwrap_or(DriverKind::Netns)
+        self.driver
+            .or(topo.driver)
+            .unwrap_or(if topo.hosts.is_empty() {
+                DriverKind::Netns
+            } else {
+                DriverKind::Vm
+            })
     }
 }
 

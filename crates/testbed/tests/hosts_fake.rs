@@ -294,6 +294,12 @@ fn multi_host_errors_are_named_and_leave_nothing() {
         .all(|c| !matches!(c, Call::CreateNetns(_))));
     assert_eq!(net.live_objects().0, sims);
     assert!(testbed::runs::list_runs(root.path()).unwrap().is_empty());
+    // `hosts` without a driver means the vm driver; without `hosts` netns stays the default.
+    let mut t = topo();
+    t.driver = None;
+    assert_eq!(UpOptions::default().driver_for(&t), DriverKind::Vm);
+    t.hosts.clear();
+    assert_eq!(UpOptions::default().driver_for(&t), DriverKind::Netns);
     // The netns driver refuses a topology with hosts by name.
     let launcher = testbed::FakeLauncher::default();
     let mut o = opts(root.path());

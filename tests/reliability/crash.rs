@@ -677,11 +677,11 @@ fn reliability_vm_sigkill_up_then_clean() {
     }
     let _serial = vm_serial();
     let t0 = Instant::now();
-    // Ledger of x→y→z as VMs: 4 namespaces (lines 1–4), 5 bridges (5–9), 3 veths
-    // (10–12), then per VM its 3 taps and its domain (x: 13–16, y: 17–20, z: 21–24), the
+    // Ledger of x→y→z as VMs: 4 namespaces (lines 1–4), 5 bridges (5–9), 4 veths
+    // (10–13), then per VM its 3 taps and its domain (x: 14–17, y: 18–21, z: 22–25), the
     // domain line written right before the domain's creation.
     let mut points: Vec<VmKill> = if long_mode() {
-        (0..=24).map(VmKill::Net).collect()
+        (0..=25).map(VmKill::Net).collect()
     } else {
         [0, 1, 4, 9, 12, 17, 23]
             .into_iter()
@@ -745,7 +745,7 @@ fn reliability_vm_sigkill_down_midway_then_clean() {
         let mut v: Vec<VmKill> = [0, 300, 600].map(VmKill::Ms).to_vec();
         v.extend((1..=3).map(VmKill::QemuGone));
         v.extend((1..=3).map(VmKill::Dom));
-        // Lines 1–3 are the domains' `removed` lines, 4–24 the network objects.
+        // Lines 1–3 are the domains' `removed` lines, 4–25 the network objects.
         v.extend([4, 8, 12, 16, 20, 23].map(VmKill::Net));
         v
     } else {

@@ -98,8 +98,9 @@ pub fn spread(
     let site_of_node = |node: &str| -> usize {
         topo.vnf(node)
             .and_then(|v| v.host.as_ref())
-            .and_then(|h| sites.iter().position(|s| s.name == h.as_str()))
-            .unwrap_or(0)
+            // Hosts are sites 1..; a host may well be named like the controller's site.
+            .and_then(|h| sites[1..].iter().position(|s| s.name == h.as_str()))
+            .map_or(0, |i| i + 1)
     };
     let tunnel_mtu = ul.mtu.saturating_sub(VXLAN_OVERHEAD);
     // VNIs carry the run's prefix (`cbHHHH`): two runs on one underlay never share one.

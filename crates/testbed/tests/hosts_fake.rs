@@ -315,3 +315,41 @@ fn multi_host_errors_are_named_and_leave_nothing() {
     .unwrap_err();
     assert!(matches!(err, UpError::HostsNeedVmDriver), "{err}");
 }
+
+/// A host may be named like the controller's end of tunnels (`controller`): it is still a
+/// host of its own.
+#[test]
+fn a_host_named_controller_is_a_host() {
+    let mut t = topo();
+    t.hosts[0].name = topology::HostName::new("controller");
+    t.vnfs[0].host = Some(topology::HostName::new("controller"));
+    let root = tempfile::tempdir().unwrap();
+    let net = RecordingNetOps::default();
+    simulated_hosts(&net);
+    let procs = RecordingProcesses::default();
+    let hyp = FakeHypervisors::new();
+    let be = backend(&hyp);
+    let agents = FakeAgents::default();
+    let ops = Ops {
+        net: &net,
+        procs: &procs,
+        vms: &hyp,
+    };
+    let mut ul = underlay();
+    let a = ul.host_netns.remove("a").unwrap();
+    ul.host_netns.insert("controller".into(), a);
+    let driver = VmDriver {
+        backend: &be,
+        agents: &agents,
+        vms: &hyp,
+        underlay: Some(ul),
+    };
+    let tb = testbed::up_with(&t, &opts(root.path()), &ops, &driver).unwrap();
+    assert_eq!(hyp.remote(URI_A).domains(), [format!("{}-x", tb.prefix)]);
+    assert_eq!(
+        tb.vnfs[0].vm.as_ref().unwrap().host.as_deref(),
+        Some("controller")
+    );
+    assert_eq!(tb.hosts.len(), 2);
+    testbed::down_with(root.path(), &tb.run_id, &ops).unwrap();
+}

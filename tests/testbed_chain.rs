@@ -118,9 +118,7 @@ fn testbed_two_concurrent_testbeds_of_one_topology() {
         .iter()
         .all(|r| r.state == "up" && r.agents.iter().all(|g| g.alive && g.answers)));
     let (pa, pb) = (a.tb.prefix.clone(), b.tb.prefix.clone());
-    let net = hostnet::RtNetOps::new().unwrap();
-    let procs = hostnet::RealProcesses::default();
-    testbed::down_with(root.path(), &a.tb.run_id, &net, &procs).unwrap();
+    testbed::down_in(root.path(), &a.tb.run_id).unwrap();
     assert!(netns_with_prefix(&pa).is_empty());
     assert_eq!(netns_with_prefix(&pb).len(), 6, "down of A touched B");
     drop(b);

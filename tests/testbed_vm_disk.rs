@@ -200,14 +200,7 @@ fn disk_image_vnf_dhcp_coo_api_traffic_down() {
         .iter()
         .flat_map(|v| v.vm.as_ref().unwrap().taps.iter().map(|t| t.to_string()))
         .collect();
-    let net = hostnet::RtNetOps::new().unwrap();
-    testbed::down_with(
-        root.path(),
-        &run_id,
-        &net,
-        &hostnet::RealProcesses::default(),
-    )
-    .unwrap();
+    testbed::down_in(root.path(), &run_id).unwrap();
     std::mem::forget(up);
     let lv = vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI).unwrap();
     assert!(lv.list(&format!("{prefix}-")).unwrap().is_empty());

@@ -172,7 +172,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let guard = DownGuard {
         run_id: tb.run_id.clone(),
     };
-    let vm = tb.driver == "vm";
+    let vm = tb.driver == testbed::DriverKind::Vm;
     let mut notes = Vec::new();
     if vm {
         settings.warmup_retries = 10;
@@ -616,11 +616,12 @@ fn variant_plans(topo: &Topology, args: &RunArgs) -> anyhow::Result<Vec<VariantP
             bail!("variant name {:?} is reserved", v.name);
         }
         let vnfs = topo.resolve(v);
-        let vm = args
-            .driver
-            .map(crate::cmd::testbed::DriverArg::kind)
-            .or(topo.driver)
-            == Some(topology::DriverKind::Vm);
+        let vm = testbed::UpOptions {
+            driver: args.driver.map(crate::cmd::testbed::DriverArg::kind),
+            ..Default::default()
+        }
+        .driver_for(topo)
+            == topology::DriverKind::Vm;
         let skip = vnfs.iter().find_map(|v| engine_missing(&v.engine, vm));
         plans.push(VariantPlan {
             name: v.name.clone(),
@@ -734,8 +735,8 @@ fn host_fingerprint(tb: &Testbed) -> HostFingerprint {
 /// `netns`, or `vm (tcg)` / `vm (kvm)`.
 fn driver_label(tb: &Testbed) -> String {
     match &tb.accelerator {
-        Some(accel) if tb.driver == "vm" => format!("vm ({accel})"),
-        _ => tb.driver.clone(),
+        Some(accel) if tb.driver == testbed::DriverKind::Vm => format!("vm ({accel})"),
+        _ => tb.driver.to_string(),
     }
 }
 

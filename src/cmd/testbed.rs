@@ -121,10 +121,29 @@ fn print_table(tb: &Testbed) {
             m.bridge,
             tb.accelerator.as_deref().unwrap_or("?")
         );
+        for h in &tb.hosts {
+            println!(
+                "host {}: {} (underlay {}), bridges in netns {}",
+                h.name, h.uri, h.underlay, h.switch_netns
+            );
+        }
+        for b in &tb.bridges {
+            for t in &b.tunnels {
+                println!(
+                    "  link {} crosses hosts {} -> {}: VXLAN {} (VNI {}, MTU {})",
+                    b.link, t.from_host, t.to_host, t.device, t.vni, t.mtu
+                );
+            }
+        }
         for v in &tb.vnfs {
             if let Some(vm) = &v.vm {
+                let on = vm
+                    .host
+                    .as_ref()
+                    .map(|h| format!(" on host {h}"))
+                    .unwrap_or_default();
                 println!(
-                    "  VM {}: domain {}, {} MiB, {} vCPU, mgmt {}, ready after {} ms, console {}",
+                    "  VM {}{on}: domain {}, {} MiB, {} vCPU, mgmt {}, ready after {} ms, console {}",
                     v.id,
                     vm.domain,
                     vm.memory_mib,
@@ -331,8 +350,13 @@ pub fn status(args: StatusArgs) -> anyhow::Result<ExitCode> {
         if r.testbed.is_none() {
             // An incomplete VM run: no agents to show, but its domains may stand.
             for d in &r.domains {
+                let on = d
+                    .host
+                    .as_ref()
+                    .map(|h| format!(" on host {h}"))
+                    .unwrap_or_default();
                 println!(
-                    "  domain {} ({})",
+                    "  domain {}{on} ({})",
                     d.domain,
                     d.state.as_deref().unwrap_or("state unknown")
                 );

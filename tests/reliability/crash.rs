@@ -10,9 +10,8 @@
 //! first 500 ms, `up --start` (agents with running engines), 3 rounds of every `down` line.
 //!
 //! The VM driver (`reliability_vm_*`, root + libvirt + QEMU, skipped with the reason
-//! otherwise; they take turns): `up --driver vm` killed at hostnet ledger lines, at each
-//! line of `<run>/domains` (written before each domain is created) and while the guests
-//! boot; `down` of a VM testbed killed midway; `run --driver vm` killed during its `up` and
+//! otherwise; they take turns): `up --driver vm` killed at ledger lines, at each domain
+//! line of the ledger (written before each domain is created) and while the guests boot; `down` of a VM testbed killed midway; `run --driver vm` killed during its `up` and
 //! its trials. Residue also covers libvirt: no domain with the run's prefix, no QEMU
 //! process for one, no libvirt state file of one, no tap.
 #![allow(clippy::unwrap_used)]
@@ -300,18 +299,18 @@ fn vm_serial() -> std::sync::MutexGuard<'static, ()> {
 /// Where a command working on a VM testbed is SIGKILLed.
 #[derive(Clone, Copy, Debug)]
 enum VmKill {
-    /// The run's hostnet ledger has at least this many lines.
+    /// The run's ledger has at least this many lines.
     Net(usize),
-    /// `<run>/domains` has at least this many lines (a `create` line is written right
+    /// The ledger has at least this many domain lines (a `create` line is written right
     /// before the domain is created, `removed` right after it is destroyed).
     Dom(usize),
-    /// This many ms after `<run>/domains` got this many lines: inside libvirt's create
+    /// This many ms after the ledger got this many domain lines: inside libvirt's create
     /// call (~0.8 s) of that domain.
     DomAfter(usize, u64),
     /// This many ms after the spawn.
     Ms(u64),
-    /// This many ms after `<run>/domains` got its 3rd line: every guest created, booting,
-    /// its agent awaited.
+    /// This many ms after the ledger got its 3rd domain line: every guest created,
+    /// booting, its agent awaited.
     Booting(u64),
     /// This many ms after testbed.json appeared (`run`: the testbed is up, trials start).
     Up(u64),
@@ -335,17 +334,19 @@ fn wait_until(child: &mut Child, cond: impl Fn() -> bool) {
 
 fn kill_vm(mut child: Child, dir: &Path, at: VmKill) -> Killed {
     let ledger = dir.join("ledger");
-    let domains = dir.join("domains");
     match at {
         VmKill::Net(k) => kill_at(child, &ledger, Trigger::Lines(k)),
-        VmKill::Dom(k) => kill_at(child, &domains, Trigger::Lines(k)),
+        VmKill::Dom(k) => {
+            wait_until(&mut child, || domain_lines(&ledger) >= k);
+            kill_at(child, &ledger, Trigger::Delay(Duration::ZERO))
+        }
         VmKill::DomAfter(k, ms) => {
-            wait_until(&mut child, || ledger_lines(&domains) >= k);
+            wait_until(&mut child, || domain_lines(&ledger) >= k);
             kill_at(child, &ledger, Trigger::Delay(Duration::from_millis(ms)))
         }
         VmKill::Ms(ms) => kill_at(child, &ledger, Trigger::Delay(Duration::from_millis(ms))),
         VmKill::Booting(ms) => {
-            wait_until(&mut child, || ledger_lines(&domains) >= 3);
+            wait_until(&mut child, || domain_lines(&ledger) >= 3);
             kill_at(child, &ledger, Trigger::Delay(Duration::from_millis(ms)))
         }
         VmKill::Up(ms) => {
@@ -366,7 +367,7 @@ fn kill_vm(mut child: Child, dir: &Path, at: VmKill) -> Killed {
 struct VmOutcome {
     at: String,
     finished_first: bool,
-    /// Hostnet ledger / domain ledger lines right after the kill.
+    /// Ledger lines / its domain lines right after the kill.
     net_lines: usize,
     dom_lines: usize,
     /// Domains of the run libvirt listed right after the kill.
@@ -378,9 +379,9 @@ struct VmOutcome {
     last: String,
 }
 
-/// For a VM run: `domains` lists exactly the domains of `<run>/domains` not marked
-/// removed, each `gone` iff libvirt does not list it (also for an `incomplete` run, which
-/// has no agents to show); for a run that is `up`, each agent's `domain_state` agrees too.
+/// For a VM run: `domains` lists exactly the ledger's domains not marked removed, each
+/// `gone` iff libvirt does not list it (also for an `incomplete` run, which has no agents
+/// to show); for a run that is `up`, each agent's `domain_state` agrees too.
 fn check_status_vm(root: &Path, run_id: &str, prefix: &str) {
     let st = status_json(root);
     let Some(entry) = st
@@ -392,7 +393,7 @@ fn check_status_vm(root: &Path, run_id: &str, prefix: &str) {
         return;
     };
     let listed = domains_with_prefix(prefix);
-    let ledgered = live_domain_lines(&root.join(run_id).join("domains"));
+    let ledgered = live_domain_lines(&root.join(run_id).join("ledger"));
     let shown: Vec<(String, String)> = entry["domains"]
         .as_array()
         .map(|a| {
@@ -434,23 +435,45 @@ fn check_status_vm(root: &Path, run_id: &str, prefix: &str) {
     }
 }
 
-/// Domains of a domain ledger created and not yet marked failed or removed, in order
-/// (read here, independently of `testbed::vm::live_domains`).
-fn live_domain_lines(path: &Path) -> Vec<String> {
+/// The ledger's lines that are about domains: each domain's `create` line and the
+/// `failed`/`removed` line of its sequence number.
+fn domain_line_values(path: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    let mut live: Vec<String> = Vec::new();
+    let mut seqs = BTreeSet::new();
+    let mut out = Vec::new();
     for line in text.lines() {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
-        let dom = v["domain"].as_str().unwrap_or_default().to_owned();
-        if v["op"] == "create" {
-            live.push(dom);
-        } else {
-            live.retain(|d| *d != dom);
+        let seq = v["seq"].as_u64();
+        if v["op"] == "create" && v["object"]["kind"] == "domain" {
+            seqs.extend(seq);
+            out.push(v);
+        } else if seq.is_some_and(|s| seqs.contains(&s)) {
+            out.push(v);
         }
     }
-    live
+    out
+}
+
+fn domain_lines(path: &Path) -> usize {
+    domain_line_values(path).len()
+}
+
+/// Domains of the ledger created and not yet marked failed or removed, in order (read
+/// here, independently of the ledger code).
+fn live_domain_lines(path: &Path) -> Vec<String> {
+    let mut live: Vec<(u64, String)> = Vec::new();
+    for v in domain_line_values(path) {
+        let seq = v["seq"].as_u64().unwrap_or(u64::MAX);
+        if v["op"] == "create" {
+            let dom = v["object"]["name"].as_str().unwrap_or_default().to_owned();
+            live.push((seq, dom));
+        } else {
+            live.retain(|(s, _)| *s != seq);
+        }
+    }
+    live.into_iter().map(|(_, d)| d).collect()
 }
 
 /// After a kill: status, then `clean`, then zero residue (domains, QEMU, taps, namespaces,
@@ -466,7 +489,7 @@ fn vm_after_kill(
 ) -> VmOutcome {
     let dir = root.join(run_id);
     let net_lines = ledger_lines(&dir.join("ledger"));
-    let dom_lines = ledger_lines(&dir.join("domains"));
+    let dom_lines = domain_lines(&dir.join("ledger"));
     // `down`: the snapshot taken while the testbed was complete (namespace inodes).
     let snap = snap.unwrap_or_else(|| snapshot(root, run_id));
     let domains_standing = snap
@@ -545,7 +568,7 @@ fn vm_down_kill_trial(at: VmKill) -> VmOutcome {
     );
     let (net0, dom0) = (
         ledger_lines(&dir.join("ledger")),
-        ledger_lines(&dir.join("domains")),
+        domain_lines(&dir.join("ledger")),
     );
     let t0 = Instant::now();
     let child = cmd(rr.path())
@@ -654,13 +677,13 @@ fn reliability_vm_sigkill_up_then_clean() {
     }
     let _serial = vm_serial();
     let t0 = Instant::now();
-    // Hostnet ledger of x→y→z as VMs: 4 namespaces (lines 1–4), 5 bridges (5–9), 3 veths
-    // (10–12), then per VM its 3 taps (x: 13–15, y: 16–18, z: 19–21), each followed by
-    // its line in `<run>/domains` and the domain's creation.
+    // Ledger of x→y→z as VMs: 4 namespaces (lines 1–4), 5 bridges (5–9), 4 veths
+    // (10–13), then per VM its 3 taps and its domain (x: 14–17, y: 18–21, z: 22–25), the
+    // domain line written right before the domain's creation.
     let mut points: Vec<VmKill> = if long_mode() {
-        (0..=21).map(VmKill::Net).collect()
+        (0..=25).map(VmKill::Net).collect()
     } else {
-        [0, 1, 4, 9, 12, 16, 21]
+        [0, 1, 4, 9, 12, 17, 23]
             .into_iter()
             .map(VmKill::Net)
             .collect()
@@ -716,20 +739,21 @@ fn reliability_vm_sigkill_down_midway_then_clean() {
     }
     let _serial = vm_serial();
     let t0 = Instant::now();
-    // `down` destroys the domains (in parallel, then a pass that writes a `removed` line
-    // per domain), then the 21 hostnet objects newest first.
+    // `down` destroys the domains (in parallel, then a `removed` line per domain), then
+    // the 21 network objects newest first.
     let points: Vec<VmKill> = if long_mode() {
         let mut v: Vec<VmKill> = [0, 300, 600].map(VmKill::Ms).to_vec();
         v.extend((1..=3).map(VmKill::QemuGone));
         v.extend((1..=3).map(VmKill::Dom));
-        v.extend([1, 5, 9, 13, 17, 20].map(VmKill::Net));
+        // Lines 1–3 are the domains' `removed` lines, 4–25 the network objects.
+        v.extend([4, 8, 12, 16, 20, 23].map(VmKill::Net));
         v
     } else {
         vec![
             VmKill::QemuGone(1),
             VmKill::Dom(1),
-            VmKill::Net(1),
-            VmKill::Net(12),
+            VmKill::Net(4),
+            VmKill::Net(15),
         ]
     };
     let outcomes: Vec<VmOutcome> = points.into_iter().map(vm_down_kill_trial).collect();

@@ -37,14 +37,7 @@ pub struct Up {
 
 impl Drop for Up {
     fn drop(&mut self) {
-        if let Ok(net) = hostnet::RtNetOps::new() {
-            let _ = testbed::down_with(
-                &self.root,
-                &self.tb.run_id,
-                &net,
-                &hostnet::RealProcesses::default(),
-            );
-        }
+        let _ = testbed::down_in(&self.root, &self.tb.run_id);
     }
 }
 

@@ -20,6 +20,7 @@ pub enum Call {
     CreateBridge(Ns, IfName, Option<MacAddr>),
     CreateVeth(VethEnd, VethEnd),
     CreateTap(Ns, IfName),
+    CreateVxlan(Ns, crate::ops::Vxlan),
     DeleteLink(Ns, IfName),
     SetMac(Ns, IfName, MacAddr),
     SetMtu(Ns, IfName, u32),
@@ -42,6 +43,7 @@ impl Call {
             Call::CreateBridge(_, n, _) => format!("create_bridge {n}"),
             Call::CreateVeth(a, _) => format!("create_veth {}", a.name),
             Call::CreateTap(_, n) => format!("create_tap {n}"),
+            Call::CreateVxlan(_, v) => format!("create_vxlan {}", v.name),
             Call::DeleteLink(_, n) => format!("delete_link {n}"),
             Call::SetMac(_, n, _) => format!("set_mac {n}"),
             Call::SetMtu(_, n, _) => format!("set_mtu {n}"),
@@ -264,6 +266,20 @@ impl NetOps for RecordingNetOps {
                 kind: "tun",
             };
             add_link(s, &call, (ns.cloned(), name.clone()), link)
+        })
+    }
+
+    fn create_vxlan(&self, ns: Option<&NetnsName>, vx: &crate::ops::Vxlan) -> Result<(), NetError> {
+        let call = Call::CreateVxlan(ns.cloned(), vx.clone());
+        self.run(call.clone(), |s| {
+            let link = FakeLink {
+                peer: None,
+                up: false,
+                master: None,
+                mac: None,
+                kind: "vxlan",
+            };
+            add_link(s, &call, (ns.cloned(), vx.name.clone()), link)
         })
     }
 

@@ -34,6 +34,48 @@ pub enum Object {
         start_time: u64,
         label: String,
     },
+    /// A VM (libvirt domain) on the hypervisor `host` (absent: the local one). Removed
+    /// through a [`DomainOps`], which the VM driver provides.
+    Domain {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<DomainHost>,
+    },
+}
+
+/// The hypervisor a domain was made on: the topology's host name and its libvirt URI, so
+/// `down`/`clean` reach it without the topology (also after a SIGKILL of `up`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainHost {
+    pub name: String,
+    pub uri: String,
+}
+
+/// A domain of the ledger, as [`DomainOps`] receives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainRef {
+    pub name: String,
+    pub host: Option<DomainHost>,
+}
+
+/// Removes the ledger objects this crate does not make itself: VM domains.
+pub trait DomainOps {
+    /// Destroy `domains` (at once where the driver can); a domain already gone is removed.
+    /// One result per domain, in order.
+    fn destroy(&self, domains: &[DomainRef]) -> Vec<Result<(), String>>;
+}
+
+/// For ledgers without domains: a domain entry is an error (left for a `clean` that can).
+pub struct NoDomains;
+
+impl DomainOps for NoDomains {
+    fn destroy(&self, domains: &[DomainRef]) -> Vec<Result<(), String>> {
+        domains
+            .iter()
+            .map(|d| Err(format!("no VM driver to destroy domain {}", d.name)))
+            .collect()
+    }
 }
 
 impl Object {
@@ -57,6 +99,11 @@ impl std::fmt::Display for Object {
             } => write!(f, "link {name} in netns {n}"),
             Object::Link { netns: None, name } => write!(f, "link {name}"),
             Object::Process { pid, label, .. } => write!(f, "process {pid} ({label})"),
+            Object::Domain { name, host: None } => write!(f, "domain {name}"),
+            Object::Domain {
+                name,
+                host: Some(h),
+            } => write!(f, "domain {name} on host {} ({})", h.name, h.uri),
         }
     }
 }
@@ -258,14 +305,63 @@ pub struct TeardownReport {
 /// Remove every object still standing in the ledger at `path`, newest first. Objects that
 /// are already gone count as removed. Links inside a namespace that this ledger also
 /// removes are not deleted one by one: deleting the namespace takes them with it.
-/// Continues past errors and reports them all.
+/// Continues past errors and reports them all. Domains (none here) are an error.
 pub fn teardown(
     path: &Path,
     net: &dyn NetOps,
     procs: &dyn ProcessOps,
 ) -> Result<TeardownReport, LedgerError> {
+    teardown_with(path, net, procs, &NoDomains)
+}
+
+/// [`teardown`] with VM domains: every domain goes first, in one call to `domains` (QEMU
+/// holds the taps in the namespaces that go later, and domains go down faster together).
+/// If a domain cannot be destroyed, nothing else is removed (its taps stay with it).
+pub fn teardown_with(
+    path: &Path,
+    net: &dyn NetOps,
+    procs: &dyn ProcessOps,
+    domains: &dyn DomainOps,
+) -> Result<TeardownReport, LedgerError> {
     let live = entries(path)?;
     let mut ledger = Ledger::open(path)?;
+    let mut report = TeardownReport::default();
+    let doms: Vec<(&Entry, DomainRef)> = live
+        .iter()
+        .rev()
+        .filter_map(|e| match &e.object {
+            Object::Domain { name, host } => Some((
+                e,
+                DomainRef {
+                    name: name.clone(),
+                    host: host.clone(),
+                },
+            )),
+            _ => None,
+        })
+        .collect();
+    if !doms.is_empty() {
+        let refs: Vec<DomainRef> = doms.iter().map(|(_, d)| d.clone()).collect();
+        let results = domains.destroy(&refs);
+        for (i, (e, _)) in doms.iter().enumerate() {
+            match results.get(i) {
+                Some(Ok(())) => {
+                    ledger.mark_removed(e.seq)?;
+                    report.removed.push(e.object.clone());
+                }
+                Some(Err(m)) => report
+                    .errors
+                    .push((e.object.clone(), NetError::Domain(m.clone()))),
+                None => report.errors.push((
+                    e.object.clone(),
+                    NetError::Domain("the VM driver gave no result".into()),
+                )),
+            }
+        }
+        if !report.errors.is_empty() {
+            return Ok(report);
+        }
+    }
     let dying: BTreeSet<NetnsName> = live
         .iter()
         .filter_map(|e| match &e.object {
@@ -285,9 +381,9 @@ pub fn teardown(
             });
         }
     }
-    let mut report = TeardownReport::default();
     for e in live.iter().rev() {
         let res = match &e.object {
+            Object::Domain { .. } => continue,
             Object::Process {
                 pid, start_time, ..
             } => procs.stop(&ProcId {
@@ -449,5 +545,98 @@ mod tests {
                 name: ns("cbt0004-a")
             }
         );
+    }
+
+    /// Records the domains it is asked to destroy; fails those named in `fail`.
+    struct Doms {
+        asked: std::sync::Mutex<Vec<Vec<DomainRef>>>,
+        fail: Vec<String>,
+    }
+
+    impl DomainOps for Doms {
+        fn destroy(&self, domains: &[DomainRef]) -> Vec<Result<(), String>> {
+            self.asked.lock().unwrap().push(domains.to_vec());
+            domains
+                .iter()
+                .map(|d| {
+                    if self.fail.contains(&d.name) {
+                        Err(format!("{} refused", d.name))
+                    } else {
+                        Ok(())
+                    }
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn domains_go_first_in_one_call_and_a_failure_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ledger");
+        let mut l = Ledger::create(&p).unwrap();
+        let host = DomainHost {
+            name: "b".into(),
+            uri: "qemu+tcp://198.18.0.2/system".into(),
+        };
+        l.record(&Object::Netns {
+            name: ns("cbt0005"),
+        })
+        .unwrap();
+        l.record(&Object::Domain {
+            name: "cbt0005-x".into(),
+            host: None,
+        })
+        .unwrap();
+        l.record(&Object::Domain {
+            name: "cbt0005-y".into(),
+            host: Some(host.clone()),
+        })
+        .unwrap();
+        // The host is recorded (and read back) with the domain.
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains(r#""host":{"name":"b","uri":"qemu+tcp://198.18.0.2/system"}"#));
+        let net = RecordingNetOps::default();
+        let procs = RecordingProcesses::default();
+        let failing = Doms {
+            asked: Default::default(),
+            fail: vec!["cbt0005-y".into()],
+        };
+        let rep = teardown_with(&p, &net, &procs, &failing).unwrap();
+        assert_eq!(
+            failing.asked.lock().unwrap().clone(),
+            [vec![
+                DomainRef {
+                    name: "cbt0005-y".into(),
+                    host: Some(host)
+                },
+                DomainRef {
+                    name: "cbt0005-x".into(),
+                    host: None
+                }
+            ]]
+        );
+        assert_eq!(rep.errors.len(), 1);
+        assert!(net.calls().is_empty(), "the namespace stays with y's taps");
+        assert_eq!(entries(&p).unwrap().len(), 2);
+        // Next time y goes, then the namespace.
+        let ok = Doms {
+            asked: Default::default(),
+            fail: vec![],
+        };
+        let rep = teardown_with(&p, &net, &procs, &ok).unwrap();
+        assert!(rep.errors.is_empty());
+        assert_eq!(ok.asked.lock().unwrap()[0].len(), 1);
+        assert_eq!(net.calls(), vec![Call::DeleteNetns(ns("cbt0005"))]);
+        assert!(entries(&p).unwrap().is_empty());
+        // Without a VM driver a domain is an error, not silently dropped.
+        let mut l = Ledger::open(&p).unwrap();
+        l.record(&Object::Domain {
+            name: "cbt0005-z".into(),
+            host: None,
+        })
+        .unwrap();
+        let rep = teardown(&p, &net, &procs).unwrap();
+        assert_eq!(rep.errors.len(), 1);
+        assert_eq!(entries(&p).unwrap().len(), 1);
     }
 }

@@ -15,8 +15,10 @@ pub mod process;
 mod real;
 mod tap;
 
-pub use ledger::{Ledger, LedgerError, Object};
-pub use names::{IfName, IfNameError, Ipv4Cidr, MacAddr, NameError, NetnsName};
-pub use ops::{AddrState, LinkState, NetError, NetOps, Netem, RouteState, VethEnd};
+pub use ledger::{DomainHost, DomainOps, DomainRef, Ledger, LedgerError, NoDomains, Object};
+pub use names::{IfName, Ipv4Cidr, Mac, NameError, NetnsName};
+pub use ops::{
+    AddrState, LinkState, NetError, NetOps, Netem, RouteState, VethEnd, Vxlan, VXLAN_OVERHEAD,
+};
 pub use process::{ProcId, ProcessOps, RealProcesses};
 pub use real::{find_in_path, RtNetOps};

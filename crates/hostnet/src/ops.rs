@@ -32,6 +32,9 @@ pub enum NetError {
     Tc { command: String, stderr: String },
     #[error(transparent)]
     Ledger(#[from] crate::ledger::LedgerError),
+    /// A ledger's VM domain could not be destroyed (the VM driver's message).
+    #[error("{0}")]
+    Domain(String),
 }
 
 impl NetError {
@@ -66,6 +69,26 @@ pub struct VethEnd {
     pub netns: Option<NetnsName>,
     pub mac: Option<MacAddr>,
 }
+
+/// A VXLAN tunnel end: Ethernet frames of one link carried in UDP between two hosts'
+/// underlay addresses (RFC 7348).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vxlan {
+    pub name: IfName,
+    /// One per link.
+    pub vni: u32,
+    /// This end's underlay address (the namespace the device is made in has it).
+    pub local: std::net::Ipv4Addr,
+    /// The other end's underlay address.
+    pub remote: std::net::Ipv4Addr,
+    /// UDP destination port (IANA: 4789).
+    pub port: u16,
+}
+
+/// Bytes a VXLAN over IPv4 adds to each frame: outer IPv4 (20), UDP (8), VXLAN (8) headers
+/// and the inner Ethernet header (14), which the underlay MTU does not count otherwise.
+pub const VXLAN_OVERHEAD: u32 = 50;
 
 /// Link impairment applied with `tc qdisc replace dev X root netem ...` (egress of X).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -162,6 +185,9 @@ pub trait NetOps: Send + Sync {
     fn create_veth(&self, a: &VethEnd, b: &VethEnd) -> Result<(), NetError>;
     /// A persistent tap device (IFF_TAP | IFF_NO_PI), down.
     fn create_tap(&self, netns: Option<&NetnsName>, name: &IfName) -> Result<(), NetError>;
+    /// A VXLAN device, down. Its UDP socket stays in `netns` (where the underlay address
+    /// is) when the device is moved to another namespace.
+    fn create_vxlan(&self, netns: Option<&NetnsName>, vxlan: &Vxlan) -> Result<(), NetError>;
     fn delete_link(&self, netns: Option<&NetnsName>, name: &IfName) -> Result<(), NetError>;
     fn link_exists(&self, netns: Option<&NetnsName>, name: &IfName) -> Result<bool, NetError>;
     fn set_mac(

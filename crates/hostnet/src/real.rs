@@ -23,7 +23,7 @@ use rtnetlink::{Handle, IpVersion};
 
 use crate::names::{IfName, Ipv4Cidr, MacAddr, NetnsName};
 use crate::netns;
-use crate::ops::{AddrState, LinkState, NetError, NetOps, Netem, RouteState, VethEnd};
+use crate::ops::{AddrState, LinkState, NetError, NetOps, Netem, RouteState, VethEnd, Vxlan};
 
 /// The real implementation.
 pub struct RtNetOps {
@@ -273,6 +273,21 @@ impl NetOps for RtNetOps {
         netns::run_in(ns, move || crate::tap::create_persistent_tap(&n))
             .and_then(|r| r)
             .map_err(|e| NetError::os("create tap", obj(ns, name.as_str()), e))
+    }
+
+    fn create_vxlan(&self, ns: Option<&NetnsName>, vx: &Vxlan) -> Result<(), NetError> {
+        let h = self.handle(ns)?;
+        let req = h
+            .link()
+            .add()
+            .vxlan(vx.name.to_string(), vx.vni)
+            .local(vx.local)
+            .remote(vx.remote)
+            .port(vx.port)
+            .learning(true);
+        self.rt
+            .block_on(req.execute())
+            .map_err(|e| nl_err("create vxlan", obj(ns, vx.name.as_str()), e))
     }
 
     fn delete_link(&self, ns: Option<&NetnsName>, name: &IfName) -> Result<(), NetError> {

@@ -22,7 +22,7 @@ pub struct Testbed {
     /// Per-run name prefix, `cb` + 4 hex digits.
     pub prefix: String,
     /// `netns` or `vm`.
-    pub driver: String,
+    pub driver: topology::DriverKind,
     /// `tcg` or `kvm` (driver `vm` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accelerator: Option<String>,
@@ -43,6 +43,37 @@ pub struct Testbed {
     /// ceiling of a run).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ceiling: Option<CeilingLink>,
+    /// Several hosts: each host's part of the testbed (empty: everything on this machine).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostInfo>,
+}
+
+/// One host of a testbed spread over several machines.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostInfo {
+    pub name: String,
+    /// libvirt URI its domains were made through.
+    pub uri: String,
+    pub underlay: std::net::Ipv4Addr,
+    /// Its switch namespace: the bridges of its VNFs' links and its management bridge.
+    pub switch_netns: NetnsName,
+    /// The namespace standing in for the host's own (a simulated host); None: this machine's.
+    pub netns: Option<NetnsName>,
+}
+
+/// A link whose ends are on different hosts (the controller, where source and sinks are,
+/// counts as one): a VXLAN tunnel between their underlay addresses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TunnelInfo {
+    pub vni: u32,
+    /// The ends' hosts (`controller` for the controller).
+    pub from_host: String,
+    pub to_host: String,
+    /// Device name at both ends (each in its end's switch namespace).
+    pub device: IfName,
+    pub mtu: u32,
 }
 
 /// A veth pair straight from the source namespace to the first sink namespace.
@@ -65,6 +96,9 @@ pub struct BridgeInfo {
     pub to: String,
     /// netem on the `to` end's bridge port, if the link has an impairment.
     pub netem: Option<hostnet::Netem>,
+    /// Several hosts: the tunnels carrying this link between hosts (empty: it crosses none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tunnels: Vec<TunnelInfo>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -123,6 +157,9 @@ pub struct VmInfo {
     pub console_log: PathBuf,
     /// From the domain create call to the agent answering.
     pub boot_to_ready_ms: Option<u64>,
+    /// Several hosts: the host it runs on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// The VNF boots its own disk image (through an overlay) and takes its management
     /// address by DHCP.
     #[serde(default, skip_serializing_if = "Option::is_none")]

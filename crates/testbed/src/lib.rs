@@ -2,16 +2,21 @@
 //! `coo-vnf` agents (`up`), describe it (`testbed.json`, `status`), and remove exactly what
 //! was made (`down`, `clean`) from the cleanup ledger.
 //!
-//! Flow: [`plan()`] (pure) → [`apply::apply`] over [`hostnet::NetOps`] and an
-//! [`agents::Launcher`] → wait for every agent → `testbed.json`. All functions block; from
-//! async code call them through `spawn_blocking`.
+//! Flow: checks and plan (pure, by the [`Driver`]) → [`apply::apply`] of the network part
+//! over [`hostnet::NetOps`] → the driver starts the VNFs and waits for every agent →
+//! `testbed.json`. All functions block; from async code call them through `spawn_blocking`.
 //!
-//! With [`DriverKind::Vm`] ([`UpOptions::driver`], else the topology's `driver`) every VNF is
-//! a transient libvirt domain instead ([`plan_vm`], [`vm`]): same bridges, source and sinks,
-//! agents reached over TCP from the management namespace `<prefix>-mgmt`.
+//! Drivers ([`driver`]): [`NetnsDriver`] (an [`agents::Launcher`] starts `coo-vnf` in each
+//! VNF namespace) and, with [`DriverKind::Vm`] ([`UpOptions::driver`], else the topology's
+//! `driver`), [`VmDriver`]: every VNF a transient libvirt domain ([`plan_vm`], [`vm`]) with
+//! the same bridges, source and sinks, agents reached over TCP from the management
+//! namespace `<prefix>-mgmt`. Every object made, domains too, is in the run's one ledger;
+//! `down`, `clean` and `status` read it and need no driver.
 
 pub mod agents;
 pub mod apply;
+pub mod driver;
+pub mod hosts;
 pub mod layout;
 pub mod plan;
 pub mod probe;
@@ -32,14 +37,16 @@ use serde::Serialize;
 use topology::Topology;
 
 pub use agents::{find_agent_binary, FakeLauncher, Launcher, ProcessLauncher};
+pub use driver::{DomainTeardown, Driver, NetnsDriver, StartContext, VmDriver};
+pub use hosts::Underlay;
 pub use layout::{
-    AgentInfo, Attachment, BridgeInfo, CeilingLink, InterfaceInfo, MgmtInfo, Testbed, VmDiskInfo,
-    VmInfo, VnfInstance,
+    AgentInfo, Attachment, BridgeInfo, CeilingLink, HostInfo, InterfaceInfo, MgmtInfo, Testbed,
+    TunnelInfo, VmDiskInfo, VmInfo, VnfInstance,
 };
 pub use plan::{plan, plan_vm, Action, AgentSpec, Plan, PlanError, VmStart};
 pub use runs::run_root;
 pub use topology::DriverKind;
-pub use vm::{DhcpLeases, FakeAgents, GuestAgents, RestAgents, VmHost};
+pub use vm::{DhcpLeases, FakeAgents, GuestAgents, RestAgents};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpError {
@@ -95,6 +102,14 @@ pub enum UpError {
     BadTestbedJson { run: String, msg: String },
     #[error("vm driver: {0}")]
     Vm(String),
+    #[error("the topology has `hosts`: VNFs on several machines need the vm driver")]
+    HostsNeedVmDriver,
+    /// `up_with` was given a driver other than the one the options and topology ask for.
+    #[error("the run asks for the {wanted:?} driver but was given the {given:?} driver")]
+    DriverMismatch {
+        wanted: DriverKind,
+        given: DriverKind,
+    },
     #[error(
         "not enough memory for the VMs: they need {need_mib} MiB ({vms} VM(s): memory_mib plus \
          QEMU overhead and a host margin), the host has {available_mib} MiB available \
@@ -134,7 +149,7 @@ pub struct UpOptions {
     pub ready_timeout: Duration,
     /// Set (e.g. from SIGINT/SIGTERM) to abort `up`; what was made is removed.
     pub cancel: Option<Arc<AtomicBool>>,
-    /// netns or vm; default: the topology's `driver`, else netns.
+    /// netns or vm; default: the topology's `driver`, else vm with `hosts`, else netns.
     pub driver: Option<DriverKind>,
     /// vm driver: how long to wait for every guest agent (TCG boots take seconds per VM and
     /// VMs share the host's cores). `ready_timeout` is for the netns driver.
@@ -185,7 +200,7 @@ impl std::fmt::Debug for VmProgress {
 }
 
 impl UpOptions {
-    fn vm_event(&self, vnf: &str, stage: VmStage) {
+    pub(crate) fn vm_event(&self, vnf: &str, stage: VmStage) {
         tracing::debug!(vnf, %stage, "vm");
         if let Some(p) = &self.vm_progress {
             (p.0)(&VmEvent {
@@ -197,9 +212,16 @@ impl UpOptions {
 }
 
 impl UpOptions {
-    /// The driver `up` uses for `topo`.
+    /// The driver `up` uses for `topo`: the option, else the topology's, else vm for a
+    /// topology with `hosts` (VNFs on other machines are VMs) and netns otherwise.
     pub fn driver_for(&self, topo: &Topology) -> DriverKind {
-        self.driver.or(topo.driver).unwrap_or(DriverKind::Netns)
+        self.driver
+            .or(topo.driver)
+            .unwrap_or(if topo.hosts.is_empty() {
+                DriverKind::Netns
+            } else {
+                DriverKind::Vm
+            })
     }
 }
 
@@ -221,13 +243,39 @@ impl Default for UpOptions {
     }
 }
 
-/// The privileged back-ends; real ones from [`Host::real`], fakes in tests.
-pub struct Host<'a> {
+/// The privileged back-ends every testbed operation goes through: real ones from
+/// [`RealOps`], recording fakes in tests.
+pub struct Ops<'a> {
     pub net: &'a dyn NetOps,
     pub procs: &'a dyn ProcessOps,
-    pub launcher: &'a dyn Launcher,
-    /// Needed for the vm driver.
-    pub vm: Option<VmHost<'a>>,
+    /// The hypervisors a run's domains live on (connected on first use).
+    pub vms: &'a dyn vmdriver::Hypervisors,
+}
+
+/// The real back-ends: rtnetlink, processes, libvirt.
+pub struct RealOps {
+    net: RtNetOps,
+    procs: RealProcesses,
+    vms: vmdriver::hosts::LibvirtHosts,
+}
+
+impl RealOps {
+    /// Opens the netlink socket; libvirt is connected only when a run needs it.
+    pub fn new() -> Result<Self, UpError> {
+        Ok(RealOps {
+            net: RtNetOps::new()?,
+            procs: RealProcesses::default(),
+            vms: vmdriver::hosts::LibvirtHosts::new(),
+        })
+    }
+
+    pub fn ops(&self) -> Ops<'_> {
+        Ops {
+            net: &self.net,
+            procs: &self.procs,
+            vms: &self.vms,
+        }
+    }
 }
 
 fn is_root() -> bool {
@@ -240,36 +288,64 @@ pub fn up(topo: &Topology, opts: &UpOptions) -> Result<Testbed, UpError> {
     if !is_root() {
         return Err(UpError::NotRoot);
     }
-    let net = RtNetOps::new()?;
-    let procs = RealProcesses::default();
-    if opts.driver_for(topo) == DriverKind::Vm {
-        return up_vm(topo, opts, &net, &procs);
+    let real = RealOps::new()?;
+    let ops = real.ops();
+    match opts.driver_for(topo) {
+        DriverKind::Netns => {
+            let binary = match &opts.agent_binary {
+                Some(b) => b.clone(),
+                None => find_agent_binary()?,
+            };
+            if !binary.is_file() {
+                return Err(UpError::AgentMissing(binary));
+            }
+            // Agents start with their workdir as cwd: a relative path would resolve there.
+            let binary = std::fs::canonicalize(&binary)
+                .map_err(|e| UpError::Io(format!("{}: {e}", binary.display())))?;
+            let launcher = ProcessLauncher {
+                binary,
+                autostart: opts.autostart,
+                io_mode: opts.io_mode.clone(),
+            };
+            up_with(
+                topo,
+                opts,
+                &ops,
+                &NetnsDriver {
+                    launcher: &launcher,
+                },
+            )
+        }
+        DriverKind::Vm => {
+            // Checked before anything is created: nothing to undo on failure.
+            if !ops.vms.local_may_run() {
+                return Err(UpError::LibvirtUnavailable(format!(
+                    "{} absent (libvirtd not running)",
+                    vmdriver::libvirt::SOCKET
+                )));
+            }
+            let conn = ops
+                .vms
+                .on(None)
+                .map_err(|e| UpError::LibvirtUnavailable(e.to_string()))?;
+            // VNFs on other hosts use their memory (`hosts[].memory_mib`, checked by the
+            // topology's placement).
+            vm::check_host_memory(
+                topo.vnfs
+                    .iter()
+                    .filter(|v| v.host.is_none())
+                    .map(|v| v.memory_mib),
+            )?;
+            let backend = vm::prepare_backend(conn, &external_engines(topo, opts))?;
+            let driver = VmDriver {
+                backend: &backend,
+                agents: &RestAgents,
+                vms: ops.vms,
+                underlay: None,
+            };
+            up_with(topo, opts, &ops, &driver)
+        }
     }
-    let binary = match &opts.agent_binary {
-        Some(b) => b.clone(),
-        None => find_agent_binary()?,
-    };
-    if !binary.is_file() {
-        return Err(UpError::AgentMissing(binary));
-    }
-    // Agents start with their workdir as cwd: a relative path would resolve there.
-    let binary = std::fs::canonicalize(&binary)
-        .map_err(|e| UpError::Io(format!("{}: {e}", binary.display())))?;
-    let launcher = ProcessLauncher {
-        binary,
-        autostart: opts.autostart,
-        io_mode: opts.io_mode.clone(),
-    };
-    up_with(
-        topo,
-        opts,
-        &Host {
-            net: &net,
-            procs: &procs,
-            launcher: &launcher,
-            vm: None,
-        },
-    )
 }
 
 /// External engine binaries the variant names: they must be in the guest image.
@@ -289,120 +365,6 @@ fn external_engines(topo: &Topology, opts: &UpOptions) -> Vec<PathBuf> {
         .collect()
 }
 
-fn up_vm(
-    topo: &Topology,
-    opts: &UpOptions,
-    net: &RtNetOps,
-    procs: &RealProcesses,
-) -> Result<Testbed, UpError> {
-    // Checked before anything is created: nothing to undo on failure.
-    if !libvirt_may_run() {
-        return Err(UpError::LibvirtUnavailable(format!(
-            "{LIBVIRT_SOCKET} absent (libvirtd not running)"
-        )));
-    }
-    let conn = vmdriver::libvirt::LibvirtDriver::connect(&libvirt_uri())
-        .map_err(|e| UpError::LibvirtUnavailable(e.to_string()))?;
-    vm::check_host_memory(topo.vnfs.iter().map(|v| v.memory_mib))?;
-    let backend = vm::prepare_backend(Arc::new(conn), &external_engines(topo, opts))?;
-    // The vm plan starts no host agents; the launcher is never called.
-    let launcher = FakeLauncher::default();
-    up_with(
-        topo,
-        opts,
-        &Host {
-            net,
-            procs,
-            launcher: &launcher,
-            vm: Some(VmHost {
-                backend: &backend,
-                agents: &RestAgents,
-            }),
-        },
-    )
-}
-
-/// Wait for every VM agent (in parallel), then push each VNF's function and engine.
-fn finish_vms(
-    tb: &mut Testbed,
-    vms: &[(VmStart, vmdriver::vnf::VnfVm, std::time::Instant)],
-    host: &VmHost<'_>,
-    opts: &UpOptions,
-) -> Result<(), UpError> {
-    let mgmt = tb
-        .mgmt
-        .as_ref()
-        .ok_or_else(|| UpError::Vm("vm testbed without management network".into()))?
-        .netns_path
-        .clone();
-    let cancel = opts.cancel.as_deref();
-    let token = agent_token(tb)?;
-    let token = token.as_ref();
-    let accel = host.backend.accel.accel.to_string();
-    let results: Vec<Result<u64, UpError>> = std::thread::scope(|sc| {
-        let handles: Vec<_> = vms
-            .iter()
-            .map(|(start, vm, t0)| {
-                let mgmt = &mgmt;
-                sc.spawn(move || {
-                    let fail = |m: String| {
-                        let console = fs::read_to_string(&vm.console_log).unwrap_or_default();
-                        let tail: Vec<&str> = console.lines().rev().take(12).collect();
-                        let tail: Vec<&str> = tail.into_iter().rev().collect();
-                        UpError::Vm(format!(
-                            "{}: {m}; console {}:\n{}",
-                            vm.domain,
-                            vm.console_log.display(),
-                            tail.join("\n")
-                        ))
-                    };
-                    // A disk image's agent is managed through the COO API only.
-                    let coo_only = start.spec.disk.is_some();
-                    host.agents
-                        .wait_ready(vm, mgmt, opts.vm_ready_timeout, cancel, coo_only)
-                        .map_err(fail)?;
-                    let ready_ms = t0.elapsed().as_millis() as u64;
-                    opts.vm_event(&start.vnf, VmStage::AgentAnswering);
-                    let function = fs::read_to_string(&start.function)
-                        .map_err(|e| UpError::Io(format!("{}: {e}", start.function.display())))?;
-                    let engine = (!coo_only).then_some(start.spec.engine.as_str());
-                    host.agents
-                        .configure(vm, mgmt, &function, engine, opts.autostart, token)
-                        .map_err(fail)?;
-                    opts.vm_event(&start.vnf, VmStage::Configured);
-                    Ok(ready_ms)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(UpError::Vm("agent thread panicked".into())))
-            })
-            .collect()
-    });
-    if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst)) {
-        return Err(UpError::Interrupted);
-    }
-    tb.accelerator = Some(accel.clone());
-    for ((start, vm, _), r) in vms.iter().zip(results) {
-        let ms = r?;
-        if let Some(info) = tb
-            .vnfs
-            .iter_mut()
-            .find(|v| v.id == start.vnf)
-            .and_then(|v| v.vm.as_mut())
-        {
-            info.accelerator = accel.clone();
-            info.boot_to_ready_ms = Some(ms);
-            info.domain = vm.domain.clone();
-            info.console_log = vm.console_log.clone();
-        }
-    }
-    Ok(())
-}
-
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -410,8 +372,13 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// [`up`] over the given back-ends.
-pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Testbed, UpError> {
+/// [`up`] over the given back-ends and driver.
+pub fn up_with(
+    topo: &Topology,
+    opts: &UpOptions,
+    ops: &Ops<'_>,
+    driver: &dyn Driver,
+) -> Result<Testbed, UpError> {
     let variant = match &opts.variant {
         None => topo.variants.first(),
         Some(n) => topo.variant(n),
@@ -420,89 +387,53 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
         name: opts.variant.clone().unwrap_or_default(),
         available: topo.variants.iter().map(|v| v.name.clone()).collect(),
     })?;
-    let driver = opts.driver_for(topo);
-    if driver == DriverKind::Vm && host.vm.is_none() {
-        return Err(UpError::Vm("no VM back-end given".into()));
-    }
-    if driver == DriverKind::Vm {
-        check_images(topo)?;
+    let wanted = opts.driver_for(topo);
+    if wanted != driver.kind() {
+        return Err(UpError::DriverMismatch {
+            wanted,
+            given: driver.kind(),
+        });
     }
     let root = opts.run_root.clone().unwrap_or_else(run_root);
-    if driver == DriverKind::Netns {
-        // Agent socket paths must fit in `sun_path`: checked before anything is created,
-        // on a run dir name as long as the one `allocate` will make.
-        let id = opts
-            .run_id
-            .clone()
-            .unwrap_or_else(|| format!("{}-0000", topo.id));
-        plan::check_socket_paths(topo, &root.join(id))?;
-    }
-    let run = runs::allocate(&root, topo.id.as_str(), opts.run_id.as_deref(), host.net)?;
+    // Checked before anything is created, on a run dir name as long as the one `allocate`
+    // will make.
+    let id = opts
+        .run_id
+        .clone()
+        .unwrap_or_else(|| format!("{}-0000", topo.id));
+    driver.check(topo, &root.join(id))?;
+    let run = runs::allocate(&root, topo.id.as_str(), opts.run_id.as_deref(), ops.net)?;
     let result = (|| {
-        let mut p = match driver {
-            DriverKind::Netns => plan(topo, variant, &run.prefix, &run.run_id, &run.dir)?,
-            DriverKind::Vm => plan_vm(topo, variant, &run.prefix, &run.run_id, &run.dir)?,
-        };
+        let mut p = driver.plan(topo, variant, &run.prefix, &run.run_id, &run.dir)?;
         give_agents_a_token(&mut p.actions, &run.dir)?;
         let mut ledger = hostnet::Ledger::create(&run.dir.join(runs::LEDGER))?;
-        let cancel = opts.cancel.as_deref();
-        // VMs start last; a DHCP server for disk-image guests must answer before the first.
-        let first_vm = p
+        let first_vnf = p
             .actions
             .iter()
-            .position(|a| matches!(a, Action::StartVm(_)))
+            .position(driver::starts_vnf)
             .unwrap_or(p.actions.len());
-        let (net_actions, vm_actions) = p.actions.split_at(first_vm);
-        let mut applied = apply::apply(
+        let (net_actions, vnf_actions) = p.actions.split_at(first_vnf);
+        apply::apply(
             net_actions,
-            host.net,
-            host.launcher,
-            host.vm.as_ref(),
+            ops.net,
             &mut ledger,
-            cancel,
+            opts.cancel.as_deref(),
+            &mut |a, _, _| {
+                Err(UpError::Io(format!(
+                    "VNF action before the VNF part: {a:?}"
+                )))
+            },
         )?;
-        let dhcp = match &host.vm {
-            Some(vmh) => start_dhcp(&p.testbed, vm_actions, vmh)?,
-            None => None,
-        };
-        for a in vm_actions {
-            if let Action::StartVm(start) = a {
-                opts.vm_event(&start.vnf, VmStage::Defining);
-            }
-        }
-        let more = apply::apply(
-            vm_actions,
-            host.net,
-            host.launcher,
-            host.vm.as_ref(),
-            &mut ledger,
-            cancel,
-        )
-        .inspect_err(|_| drop(ledger))?;
-        for (start, _, _) in &more.vms {
-            opts.vm_event(&start.vnf, VmStage::Booting);
-        }
-        applied.agents.extend(more.agents);
-        applied.vms.extend(more.vms);
-        let agents = applied.agents;
-        host.launcher
-            .wait_ready(&agents, opts.ready_timeout, cancel)?;
         let mut tb = p.testbed;
-        if let Some(vmh) = &host.vm {
-            if !applied.vms.is_empty() {
-                finish_vms(&mut tb, &applied.vms, vmh, opts)?;
-            }
-        }
-        // Every guest is up: leases are infinite, the server is no longer needed.
-        if let Some(d) = dhcp {
-            record_acks(&mut tb, &d.acked());
-        }
-        for (spec, id) in &agents {
-            if let Some(v) = tb.vnfs.iter_mut().find(|v| v.id == spec.vnf) {
-                v.agent.pid = Some(id.pid);
-                v.agent.start_time = Some(id.start_time);
-            }
-        }
+        driver.start_vnfs(
+            &mut tb,
+            vnf_actions,
+            &mut StartContext {
+                net: ops.net,
+                ledger: &mut ledger,
+                opts,
+            },
+        )?;
         tb.created_unix_ms = now_ms();
         write_testbed(&run.dir, &tb)?;
         Ok(tb)
@@ -510,17 +441,13 @@ pub fn up_with(topo: &Topology, opts: &UpOptions, host: &Host<'_>) -> Result<Tes
     match result {
         Ok(tb) => Ok(tb),
         Err(e) => {
-            if let Some(vmh) = &host.vm {
-                let (_, errs) =
-                    vm::destroy_domains(&run.dir, &run.prefix, vmh.backend.driver.as_ref());
-                if !errs.is_empty() {
-                    tracing::warn!("rollback left domains: {errs:?}");
-                    return Err(e);
-                }
-            }
             let lp = run.dir.join(runs::LEDGER);
             if lp.exists() {
-                if let Ok(rep) = ledger::teardown(&lp, host.net, host.procs) {
+                let domains = DomainTeardown {
+                    vms: ops.vms,
+                    prefix: Some(run.prefix.clone()),
+                };
+                if let Ok(rep) = ledger::teardown_with(&lp, ops.net, ops.procs, &domains) {
                     if !rep.errors.is_empty() {
                         tracing::warn!("rollback left objects: {:?}", rep.errors);
                         return Err(e);
@@ -566,67 +493,6 @@ pub fn agent_token(tb: &Testbed) -> Result<Option<coo_api::Token>, UpError> {
         .map_err(|e| UpError::Io(e.to_string()))
 }
 
-/// Every disk image a vm topology names must be a readable file: checked before anything is
-/// created.
-fn check_images(topo: &Topology) -> Result<(), UpError> {
-    for v in &topo.vnfs {
-        let Some(image) = &v.image else { continue };
-        let err = |reason: String| UpError::DiskImage {
-            vnf: v.id.to_string(),
-            image: image.clone(),
-            reason,
-        };
-        let f = fs::File::open(image).map_err(|e| err(e.to_string()))?;
-        let meta = f.metadata().map_err(|e| err(e.to_string()))?;
-        if !meta.is_file() {
-            return Err(err("not a regular file".into()));
-        }
-    }
-    Ok(())
-}
-
-/// Starts the management DHCP server when a VM of `vm_actions` takes its address by DHCP:
-/// static table management MAC → planned address.
-fn start_dhcp(
-    tb: &Testbed,
-    vm_actions: &[Action],
-    vmh: &VmHost<'_>,
-) -> Result<Option<Box<dyn vm::DhcpLeases>>, UpError> {
-    let table: std::collections::BTreeMap<vmdriver::MacAddr, std::net::Ipv4Addr> = vm_actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::StartVm(s) if s.spec.mgmt_dhcp => {
-                Some((vmdriver::vnf::mgmt_mac_of(&s.spec), s.spec.mgmt_addr.0))
-            }
-            _ => None,
-        })
-        .collect();
-    if table.is_empty() {
-        return Ok(None);
-    }
-    let mgmt = tb
-        .mgmt
-        .as_ref()
-        .ok_or_else(|| UpError::Vm("vm testbed without management network".into()))?;
-    vmh.agents
-        .serve_dhcp(mgmt, table)
-        .map(Some)
-        .map_err(UpError::Dhcp)
-}
-
-/// Notes in testbed.json which disk-image VM got its address acknowledged.
-fn record_acks(tb: &mut Testbed, acked: &[(vmdriver::MacAddr, std::net::Ipv4Addr)]) {
-    for info in tb.vnfs.iter_mut().filter_map(|v| v.vm.as_mut()) {
-        let Some(disk) = info.disk.as_mut() else {
-            continue;
-        };
-        disk.dhcp_ack = acked
-            .iter()
-            .find(|(m, _)| m.to_string() == info.mgmt_mac)
-            .map(|(_, ip)| *ip);
-    }
-}
-
 fn write_testbed(dir: &Path, tb: &Testbed) -> Result<(), UpError> {
     let tmp = dir.join("testbed.json.tmp");
     let text = serde_json::to_string_pretty(tb).map_err(|e| UpError::Io(e.to_string()))?;
@@ -661,88 +527,22 @@ pub struct DownReport {
     pub removed: usize,
 }
 
-/// Destroy the run's domains (before its namespaces: QEMU holds the taps). `vm` None =
-/// connect to libvirt only when the run recorded domains.
-fn teardown_domains(
-    dir: &Path,
-    run: &str,
-    vm_driver: Option<&dyn vmdriver::VmDriver>,
-) -> Result<usize, UpError> {
-    if !dir.join(vm::DOMAIN_LEDGER).exists() {
-        return Ok(0);
-    }
-    let prefix = runs::read_prefix_of(dir).ok_or_else(|| UpError::Teardown {
-        run: run.to_owned(),
-        errors: vec!["run has domains but no prefix file".into()],
-    })?;
-    let live = vm::live_domains(dir);
-    let owned;
-    let driver: &dyn vmdriver::VmDriver = match vm_driver {
-        Some(d) => d,
-        None => match vmdriver::libvirt::LibvirtDriver::connect(&libvirt_uri()) {
-            Ok(d) => {
-                owned = d;
-                &owned
-            }
-            // Nothing recorded still standing: nothing libvirt would have to destroy.
-            Err(_) if live.is_empty() => return Ok(0),
-            Err(e) => {
-                return Err(UpError::Teardown {
-                    run: run.to_owned(),
-                    errors: vec![format!("domains {live:?}: {e}")],
-                })
-            }
-        },
-    };
-    // A real libvirt connection (ours or the one `clean` passes): destroy in parallel first.
-    if let Some(uri) = driver.libvirt_uri() {
-        destroy_in_parallel(uri, &live);
-    }
-    let (n, errors) = vm::destroy_domains(dir, &prefix, driver);
-    if !errors.is_empty() {
-        return Err(UpError::Teardown {
-            run: run.to_owned(),
-            errors,
-        });
-    }
-    Ok(n)
-}
-
-/// A libvirt connection serializes its calls and destroying a TCG guest takes a second or
-/// two: one connection per domain lets them go down at once. Failures are left to the
-/// sequential pass that follows (which also records the removals).
-fn destroy_in_parallel(uri: &str, domains: &[String]) {
-    if domains.len() < 2 {
-        return;
-    }
-    std::thread::scope(|sc| {
-        for d in domains {
-            sc.spawn(move || {
-                if let Ok(c) = vmdriver::libvirt::LibvirtDriver::connect(uri) {
-                    let _ = vmdriver::VmDriver::destroy(&c, d);
-                }
-            });
-        }
-    });
-}
-
-fn teardown_run(
-    root: &Path,
-    run: &str,
-    host_net: &dyn NetOps,
-    procs: &dyn ProcessOps,
-    vm_driver: Option<&dyn vmdriver::VmDriver>,
-) -> Result<TeardownReport, UpError> {
+fn teardown_run(root: &Path, run: &str, ops: &Ops<'_>) -> Result<TeardownReport, UpError> {
     let dir = root.join(run);
-    teardown_domains(&dir, run, vm_driver)?;
-    if let Some(prefix) = runs::read_prefix_of(&dir) {
+    let lp = dir.join(runs::LEDGER);
+    vm::adopt_legacy_domains(&dir, &lp)?;
+    let prefix = runs::read_prefix_of(&dir);
+    if let Some(prefix) = &prefix {
         for base in DPDK_RUNTIME {
-            remove_dpdk_runtime(Path::new(base), &prefix);
+            remove_dpdk_runtime(Path::new(base), prefix);
         }
     }
-    let lp = dir.join(runs::LEDGER);
     let rep = if lp.exists() {
-        ledger::teardown(&lp, host_net, procs)?
+        let domains = DomainTeardown {
+            vms: ops.vms,
+            prefix,
+        };
+        ledger::teardown_with(&lp, ops.net, ops.procs, &domains)?
     } else {
         TeardownReport::default()
     };
@@ -780,37 +580,25 @@ fn remove_dpdk_runtime(base: &Path, run_prefix: &str) {
 
 /// Remove a testbed: exactly what its ledger lists, newest first, then its run directory.
 pub fn down(id: &str) -> Result<DownReport, UpError> {
+    down_in(&run_root(), id)
+}
+
+/// [`down`] of a run under `root`, with the real back-ends.
+pub fn down_in(root: &Path, id: &str) -> Result<DownReport, UpError> {
     if !is_root() {
         return Err(UpError::NeedsRoot("down"));
     }
-    let net = RtNetOps::new()?;
-    down_with(&run_root(), id, &net, &RealProcesses::default())
+    down_with(root, id, &RealOps::new()?.ops())
 }
 
-pub fn down_with(
-    root: &Path,
-    id: &str,
-    net: &dyn NetOps,
-    procs: &dyn ProcessOps,
-) -> Result<DownReport, UpError> {
-    down_with_vm(root, id, net, procs, None)
-}
-
-/// [`down_with`] with a VM driver for the run's domains (None: libvirt, connected only when
-/// the run has domains).
-pub fn down_with_vm(
-    root: &Path,
-    id: &str,
-    net: &dyn NetOps,
-    procs: &dyn ProcessOps,
-    vm_driver: Option<&dyn vmdriver::VmDriver>,
-) -> Result<DownReport, UpError> {
+/// [`down`] over the given back-ends.
+pub fn down_with(root: &Path, id: &str, ops: &Ops<'_>) -> Result<DownReport, UpError> {
     let run = runs::resolve(root, id)?;
     let dir = root.join(&run);
     let _lock = runs::try_lock(&dir)
         .map_err(|e| UpError::Io(e.to_string()))?
         .ok_or_else(|| UpError::Busy(run.clone()))?;
-    let rep = teardown_run(root, &run, net, procs, vm_driver)?;
+    let rep = teardown_run(root, &run, ops)?;
     Ok(DownReport {
         run_id: run,
         removed: rep.removed.len(),
@@ -827,9 +615,9 @@ pub struct CleanReport {
     pub failed: Vec<String>,
     /// `cb????`-looking namespaces that no ledger lists: not ours to remove.
     pub foreign_netns: Vec<String>,
-    /// coo-bench-named domains (`cb…-`, `cbt…-`) that no ledger here lists: reported, not
-    /// touched (they may belong to a testbed under another run root, e.g. a test's), unless
-    /// `clean` was asked to destroy them.
+    /// coo-bench-named domains (`cb…-`, `cbt…-`) of the local hypervisor that no ledger
+    /// here lists: reported, not touched (they may belong to a testbed under another run
+    /// root, e.g. a test's), unless `clean` was asked to destroy them.
     pub foreign_domains: Vec<String>,
     /// Foreign domains destroyed (`coo-bench clean --domains`).
     pub leftover_domains: Vec<String>,
@@ -844,69 +632,17 @@ pub fn clean() -> Result<CleanReport, UpError> {
 }
 
 /// [`clean`]; `destroy_foreign_domains`: also destroy coo-bench-named domains no ledger here
-/// lists (`vmdriver::driver::clean_leftovers`, minus runs in progress).
+/// lists (minus runs in progress).
 pub fn clean_opts(destroy_foreign_domains: bool) -> Result<CleanReport, UpError> {
     if !is_root() {
         return Err(UpError::NeedsRoot("clean"));
     }
-    let net = RtNetOps::new()?;
-    let procs = RealProcesses::default();
-    if !libvirt_may_run() {
-        let mut rep = clean_with_vm(&run_root(), &net, &procs, None, false)?;
-        rep.notes.push(format!(
-            "libvirt not running ({LIBVIRT_SOCKET} absent): no domain check"
-        ));
-        return Ok(rep);
-    }
-    match vmdriver::libvirt::LibvirtDriver::connect(&libvirt_uri()) {
-        Ok(d) => clean_with_vm(&run_root(), &net, &procs, Some(&d), destroy_foreign_domains),
-        Err(e) => {
-            let mut rep = clean_with_vm(&run_root(), &net, &procs, None, false)?;
-            rep.notes
-                .push(format!("libvirt unreachable ({e}): no domain check"));
-            Ok(rep)
-        }
-    }
+    clean_with(&run_root(), &RealOps::new()?.ops(), destroy_foreign_domains)
 }
 
-/// libvirtd's socket; absent = libvirt not installed or not running.
-pub const LIBVIRT_SOCKET: &str = vmdriver::libvirt::SOCKET;
-
-/// Environment override of the libvirt URI (e.g. `qemu:///system?socket=/path`).
-pub const LIBVIRT_URI_ENV: &str = "COO_BENCH_LIBVIRT_URI";
-
-/// The libvirt URI the vm driver uses: `$COO_BENCH_LIBVIRT_URI`, else `qemu:///system`.
-pub fn libvirt_uri() -> String {
-    std::env::var(LIBVIRT_URI_ENV)
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| vmdriver::libvirt::DEFAULT_URI.to_owned())
-}
-
-/// Whether libvirt may be reachable: an overridden URI is always tried; the default one
-/// only when libvirtd's socket exists.
-fn libvirt_may_run() -> bool {
-    std::env::var(LIBVIRT_URI_ENV).is_ok_and(|u| !u.is_empty())
-        || Path::new(LIBVIRT_SOCKET).exists()
-}
-
-pub fn clean_with(
-    root: &Path,
-    net: &dyn NetOps,
-    procs: &dyn ProcessOps,
-) -> Result<CleanReport, UpError> {
-    clean_with_vm(root, net, procs, None, false)
-}
-
-/// [`clean_with`] with a VM driver (run teardown, foreign domain report); `leftovers`: also
-/// destroy coo-bench domains no busy run owns.
-pub fn clean_with_vm(
-    root: &Path,
-    net: &dyn NetOps,
-    procs: &dyn ProcessOps,
-    vm_driver: Option<&dyn vmdriver::VmDriver>,
-    leftovers: bool,
-) -> Result<CleanReport, UpError> {
+/// [`clean`] of the runs under `root` over the given back-ends; `leftovers`: also destroy
+/// coo-bench domains of the local hypervisor no busy run owns.
+pub fn clean_with(root: &Path, ops: &Ops<'_>, leftovers: bool) -> Result<CleanReport, UpError> {
     let mut rep = CleanReport::default();
     for run in runs::list_runs(root).map_err(|e| UpError::Io(e.to_string()))? {
         let dir = root.join(&run);
@@ -921,7 +657,7 @@ pub fn clean_with_vm(
                 continue;
             }
         };
-        match teardown_run(root, &run, net, procs, vm_driver) {
+        match teardown_run(root, &run, ops) {
             Ok(t) => {
                 rep.objects_removed += t.removed.len();
                 rep.removed_runs.push(run);
@@ -941,38 +677,51 @@ pub fn clean_with_vm(
             _ => None,
         })
         .collect();
-    for n in net.list_netns()? {
+    for n in ops.net.list_netns()? {
         if looks_like_ours(n.as_str()) && !known.contains(&n.to_string()) {
             rep.foreign_netns.push(n.to_string());
         }
     }
-    if let Some(d) = vm_driver {
-        let busy: Vec<String> = rep
-            .busy_runs
-            .iter()
-            .filter_map(|r| runs::read_prefix_of(&root.join(r)))
-            .map(|p| format!("{p}-"))
-            .collect();
-        match d.list("cb") {
-            Ok(list) => {
-                for dom in list {
-                    if !vmdriver::driver::is_coo_bench_domain(&dom.name)
-                        || busy.iter().any(|p| dom.name.starts_with(p))
-                    {
-                        continue;
-                    }
-                    if !leftovers {
-                        rep.foreign_domains.push(dom.name);
-                        continue;
-                    }
-                    match d.destroy(&dom.name) {
-                        Ok(()) => rep.leftover_domains.push(dom.name),
-                        Err(e) => rep.failed.push(format!("domain {}: {e}", dom.name)),
-                    }
+    if !ops.vms.local_may_run() {
+        rep.notes.push(format!(
+            "libvirt not running ({} absent): no domain check",
+            vmdriver::libvirt::SOCKET
+        ));
+        return Ok(rep);
+    }
+    let d = match ops.vms.on(None) {
+        Ok(d) => d,
+        Err(e) => {
+            rep.notes
+                .push(format!("libvirt unreachable ({e}): no domain check"));
+            return Ok(rep);
+        }
+    };
+    let busy: Vec<String> = rep
+        .busy_runs
+        .iter()
+        .filter_map(|r| runs::read_prefix_of(&root.join(r)))
+        .map(|p| format!("{p}-"))
+        .collect();
+    match d.list("cb") {
+        Ok(list) => {
+            for dom in list {
+                if !vmdriver::driver::is_coo_bench_domain(&dom.name)
+                    || busy.iter().any(|p| dom.name.starts_with(p))
+                {
+                    continue;
+                }
+                if !leftovers {
+                    rep.foreign_domains.push(dom.name);
+                    continue;
+                }
+                match d.destroy(&dom.name) {
+                    Ok(()) => rep.leftover_domains.push(dom.name),
+                    Err(e) => rep.failed.push(format!("domain {}: {e}", dom.name)),
                 }
             }
-            Err(e) => rep.failed.push(format!("list domains: {e}")),
         }
+        Err(e) => rep.failed.push(format!("list domains: {e}")),
     }
     Ok(rep)
 }
@@ -1000,10 +749,13 @@ pub struct AgentStatus {
     pub endpoint: String,
 }
 
-/// One domain of the run's domain ledger (`<run>/domains`) in `status`.
+/// One domain of the run's ledger in `status`.
 #[derive(Debug, Serialize)]
 pub struct DomainStatus {
     pub domain: String,
+    /// The host it was made on (absent: the local hypervisor).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     /// libvirt's state (`running`, `shutoff`, `gone`, …); absent when libvirt was not asked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
@@ -1031,22 +783,15 @@ pub fn status() -> Result<Vec<RunStatus>, UpError> {
     status_in(&run_root())
 }
 
+/// [`status`] of the runs under `root`, asking libvirt (when it runs) for domain states.
 pub fn status_in(root: &Path) -> Result<Vec<RunStatus>, UpError> {
-    let mut libvirt = None;
-    let needs_libvirt = runs::list_runs(root)
-        .unwrap_or_default()
-        .iter()
-        .any(|r| root.join(r).join(vm::DOMAIN_LEDGER).exists());
-    if needs_libvirt && libvirt_may_run() {
-        libvirt = vmdriver::libvirt::LibvirtDriver::connect(&libvirt_uri()).ok();
-    }
-    status_in_vm(root, libvirt.as_ref().map(|d| d as &dyn vmdriver::VmDriver))
+    status_with(root, &vmdriver::hosts::LibvirtHosts::new())
 }
 
-/// [`status_in`] with a VM driver for domain states (None: states unknown).
-pub fn status_in_vm(
+/// [`status_in`] over the given hypervisors (connected only for runs with domains).
+pub fn status_with(
     root: &Path,
-    vm_driver: Option<&dyn vmdriver::VmDriver>,
+    vms: &dyn vmdriver::Hypervisors,
 ) -> Result<Vec<RunStatus>, UpError> {
     let mut out = Vec::new();
     for run in runs::list_runs(root).map_err(|e| UpError::Io(e.to_string()))? {
@@ -1063,12 +808,27 @@ pub fn status_in_vm(
                 _ => None,
             })
             .collect();
-        // Each live domain's state, asked of libvirt once (the agents' lines reuse it).
-        let domains: Vec<DomainStatus> = vm::live_domains(&dir)
+        let mut refs = vm::ledger_domains(&entries);
+        refs.extend(
+            vm::legacy_domains(&dir)
+                .into_iter()
+                .map(|name| hostnet::DomainRef { name, host: None }),
+        );
+        // Each live domain's state, asked of its hypervisor once (the agents' lines reuse it).
+        let domains: Vec<DomainStatus> = refs
             .into_iter()
-            .map(|d| DomainStatus {
-                state: vm_driver.map(|drv| domain_state(drv, &d)),
-                domain: d,
+            .map(|d| {
+                let uri = d.host.as_ref().map(|h| h.uri.as_str());
+                let may_run = uri.is_some() || vms.local_may_run();
+                let state = may_run
+                    .then(|| vms.on(uri).ok())
+                    .flatten()
+                    .map(|drv| domain_state(drv.as_ref(), &d.name));
+                DomainStatus {
+                    state,
+                    host: d.host.map(|h| h.name),
+                    domain: d.name,
+                }
             })
             .collect();
         let agents = testbed
@@ -1076,7 +836,7 @@ pub fn status_in_vm(
             .flat_map(|tb| tb.vnfs.iter())
             .map(|v| {
                 if let Some(info) = &v.vm {
-                    return vm_agent_status(v, info, vm_driver, &domains);
+                    return vm_agent_status(v, info, &domains);
                 }
                 let alive = match (v.agent.pid, v.agent.start_time) {
                     (Some(pid), Some(start_time)) => ProcId { pid, start_time }.alive(),
@@ -1126,15 +886,12 @@ fn domain_state(driver: &dyn vmdriver::VmDriver, domain: &str) -> String {
     }
 }
 
-fn vm_agent_status(
-    v: &VnfInstance,
-    info: &VmInfo,
-    vm_driver: Option<&dyn vmdriver::VmDriver>,
-    domains: &[DomainStatus],
-) -> AgentStatus {
+/// A VM agent's line: its domain's state as the run's ledger lines have it (a domain no
+/// longer in the ledger was removed: `gone`).
+fn vm_agent_status(v: &VnfInstance, info: &VmInfo, domains: &[DomainStatus]) -> AgentStatus {
     let state = match domains.iter().find(|d| d.domain == info.domain) {
         Some(d) => d.state.clone(),
-        None => vm_driver.map(|d| domain_state(d, &info.domain)),
+        None => Some("gone".to_owned()),
     };
     let alive = state.as_deref().is_none_or(|s| s == "running");
     let addr = v.agent.tcp_in_netns.parse().ok();
@@ -1149,10 +906,11 @@ fn vm_agent_status(
     }
 }
 
-/// Namespaces of a testbed (switch, VNFs or management, source, sinks), e.g. for safety
-/// checks.
+/// Namespaces of a testbed (switch, the hosts' switches, VNFs or management, source,
+/// sinks), e.g. for safety checks.
 pub fn namespaces(tb: &Testbed) -> Vec<NetnsName> {
     let mut v = vec![tb.switch_netns.clone()];
+    v.extend(tb.hosts.iter().map(|h| h.switch_netns.clone()));
     for x in &tb.vnfs {
         if !v.contains(&x.netns) {
             v.push(x.netns.clone());
@@ -1187,18 +945,21 @@ mod up_front_tests {
         let net = RecordingNetOps::default();
         let procs = RecordingProcesses::default();
         let launcher = FakeLauncher::default();
-        let host = Host {
+        let vms = vmdriver::fake::FakeHypervisors::new();
+        let ops = Ops {
             net: &net,
             procs: &procs,
-            launcher: &launcher,
-            vm: None,
+            vms: &vms,
         };
         let root = tmp.path().join("d".repeat(100)).join("run");
         let opts = UpOptions {
             run_root: Some(root.clone()),
             ..Default::default()
         };
-        let err = up_with(&topo, &opts, &host).unwrap_err();
+        let driver = NetnsDriver {
+            launcher: &launcher,
+        };
+        let err = up_with(&topo, &opts, &ops, &driver).unwrap_err();
         assert!(
             matches!(
                 &err,

@@ -88,9 +88,21 @@ pub enum Action {
     },
     StartAgent(AgentSpec),
     /// vm driver: a persistent tap in the host namespace (libvirt opens it unmanaged and the
-    /// VM start moves it into the switch namespace).
+    /// VM start moves it into the switch namespace); `netns`: a simulated host's namespace.
     CreateTap {
         name: IfName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        netns: Option<NetnsName>,
+    },
+    /// Several hosts: one end of a link's VXLAN tunnel, made in the namespace holding the
+    /// site's underlay address (None: the host namespace), then moved onto the link's bridge
+    /// in `switch_netns` with `mtu`.
+    CreateVxlan {
+        netns: Option<NetnsName>,
+        vxlan: hostnet::Vxlan,
+        switch_netns: NetnsName,
+        bridge: IfName,
+        mtu: u32,
     },
     /// vm driver: start a VNF VM, then move its taps onto their bridges.
     StartVm(VmStart),
@@ -104,6 +116,12 @@ pub struct VmStart {
     pub spec: vmdriver::vnf::VnfVmSpec,
     /// Switch namespace holding the bridges.
     pub switch_netns: NetnsName,
+    /// Several hosts: where the taps are made (the simulated host's namespace; None: the
+    /// host namespace) and the host the domain runs on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tap_netns: Option<NetnsName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<hostnet::DomainHost>,
     /// (tap, bridge): NIC 0 = management, then the data NICs in PyCOO order.
     pub taps: Vec<(IfName, IfName)>,
     pub function_source: PathBuf,
@@ -162,6 +180,20 @@ pub enum PlanError {
     Collision(String),
     #[error("the vm driver supports at most {MAX_VMS} VNFs, the topology has {0}")]
     TooManyVms(usize),
+    #[error("the topology has `hosts`, but no underlay was given (where the controller and each host meet: see docs/vm-driver.md, several hosts)")]
+    NoUnderlay,
+    #[error("host {0}: its network part cannot be made from here (only simulated hosts, namespaces of this machine, are supported); see docs/vm-driver.md, several hosts")]
+    HostUnreachable(String),
+    #[error("{0} shares its underlay namespace with another host: every host needs its own")]
+    SharedUnderlayNamespace(String),
+    #[error("{0} links are more than the VXLAN numbering of a run takes (about 250)")]
+    TooManyTunnels(usize),
+    #[error("frame size {frame} B does not fit through a VXLAN tunnel between hosts: at most {max} B (FCS included) over an underlay MTU of {underlay_mtu} (50 B go to the tunnel's headers); use smaller frames or a larger underlay MTU")]
+    FrameTooLargeForTunnel {
+        frame: u16,
+        max: u32,
+        underlay_mtu: u32,
+    },
     #[error("VNF {vnf}: disk image path {image} is not absolute")]
     ImageNotAbsolute { vnf: String, image: String },
     #[error(
@@ -504,6 +536,7 @@ fn plan_driver(
                 loss_pct: i.loss_pct,
                 rate_mbit: i.rate_mbit.map(f64::from).unwrap_or(0.0),
             }),
+            tunnels: Vec::new(),
         });
     }
 
@@ -699,7 +732,7 @@ fn plan_driver(
         topology_source: topo.source.clone(),
         variant: variant.name.clone(),
         prefix: prefix.to_owned(),
-        driver: if vm { "vm" } else { "netns" }.into(),
+        driver,
         accelerator: None,
         mgmt,
         run_dir: run_dir.to_owned(),
@@ -710,6 +743,7 @@ fn plan_driver(
         source,
         sinks,
         ceiling,
+        hosts: Vec::new(),
     };
     Ok(Plan {
         actions: b.actions,
@@ -792,7 +826,10 @@ fn plan_one_vm(
     }
     for (t, _) in &taps {
         b.claim(&format!("if:{t}"))?;
-        actions.push(Action::CreateTap { name: t.clone() });
+        actions.push(Action::CreateTap {
+            name: t.clone(),
+            netns: None,
+        });
     }
     let ds =
         vmdriver::vnf::domain_spec(&spec, Path::new("-"), Path::new("-"), vmdriver::Accel::Tcg);
@@ -829,6 +866,7 @@ fn plan_one_vm(
             taps: taps.iter().map(|(t, _)| t.clone()).collect(),
             console_log: ds.console_log,
             boot_to_ready_ms: None,
+            host: None,
             disk: disk.map(|d| VmDiskInfo {
                 image: d.image,
                 overlay: d.overlay,
@@ -840,6 +878,8 @@ fn plan_one_vm(
         vnf: v.id.to_string(),
         spec,
         switch_netns: b.sw.clone(),
+        tap_netns: None,
+        host: None,
         taps,
         function_source: r.function.clone(),
         function,

@@ -1,77 +1,44 @@
-//! The vm driver's pieces beyond the plan: the domain ledger, reaching guest agents from the
-//! management namespace, and the back-ends (`VmBackend` for domains, [`GuestAgents`] for the
-//! REST side) with a recording fake for tests without libvirt.
+//! The vm driver's pieces beyond the plan: reaching guest agents from the management
+//! namespace ([`GuestAgents`], with a recording fake for tests without libvirt), the
+//! management DHCP server, memory checks, and reading runs made before domains were ledger
+//! objects.
 
 use std::collections::BTreeMap;
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use vmdriver::vnf::{VmBackend, VnfVm};
 use vmdriver::MacAddr;
 use vnf_client::{Endpoint, Options, VnfClient};
 
-use crate::{MgmtInfo, UpError};
+use crate::plan::{Action, VmStart};
+use crate::{MgmtInfo, Testbed, UpError, UpOptions};
 
-/// File under the run directory listing every domain, written before it is created.
-pub const DOMAIN_LEDGER: &str = "domains";
+/// Where runs made before domains were ledger objects listed their domains.
+pub const LEGACY_DOMAIN_LEDGER: &str = "domains";
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
-enum DomainLine {
+enum LegacyLine {
     Create { domain: String },
     Failed { domain: String },
     Removed { domain: String },
 }
 
-fn append(run_dir: &Path, line: &DomainLine) -> Result<(), UpError> {
-    let path = run_dir.join(DOMAIN_LEDGER);
-    let io = |e: std::io::Error| UpError::Io(format!("{}: {e}", path.display()));
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(io)?;
-    let mut buf = serde_json::to_vec(line).map_err(|e| UpError::Io(e.to_string()))?;
-    buf.push(b'\n');
-    f.write_all(&buf).map_err(io)?;
-    f.sync_data().map_err(io)
-}
-
-/// Record `domain` as about to be created.
-pub fn record_domain(run_dir: &Path, domain: &str) -> Result<(), UpError> {
-    append(
-        run_dir,
-        &DomainLine::Create {
-            domain: domain.to_owned(),
-        },
-    )
-}
-
-/// The creation of `domain` failed: nothing to destroy.
-pub fn domain_failed(run_dir: &Path, domain: &str) -> Result<(), UpError> {
-    append(
-        run_dir,
-        &DomainLine::Failed {
-            domain: domain.to_owned(),
-        },
-    )
-}
-
-/// Domains recorded and neither failed nor removed, in creation order.
-pub fn live_domains(run_dir: &Path) -> Vec<String> {
-    let text = fs::read_to_string(run_dir.join(DOMAIN_LEDGER)).unwrap_or_default();
+/// Domains of a run's legacy domain ledger neither failed nor removed, in creation order.
+pub fn legacy_domains(run_dir: &Path) -> Vec<String> {
+    let text = fs::read_to_string(run_dir.join(LEGACY_DOMAIN_LEDGER)).unwrap_or_default();
     let mut live: Vec<String> = Vec::new();
     // A torn last line (crash) is skipped: its domain was not created yet.
     for line in text.lines().filter_map(|l| serde_json::from_str(l).ok()) {
         match line {
-            DomainLine::Create { domain } => live.push(domain),
-            DomainLine::Failed { domain } | DomainLine::Removed { domain } => {
+            LegacyLine::Create { domain } => live.push(domain),
+            LegacyLine::Failed { domain } | LegacyLine::Removed { domain } => {
                 live.retain(|d| *d != domain)
             }
         }
@@ -79,33 +46,36 @@ pub fn live_domains(run_dir: &Path) -> Vec<String> {
     live
 }
 
-/// Destroy every live domain of the run (newest first), then anything else carrying its
-/// prefix; marks each removed. Errors are collected, not fatal.
-pub fn destroy_domains(
-    run_dir: &Path,
-    prefix: &str,
-    driver: &dyn vmdriver::VmDriver,
-) -> (usize, Vec<String>) {
-    let mut errors = Vec::new();
-    let mut removed = 0;
-    for d in live_domains(run_dir).iter().rev() {
-        match driver.destroy(d) {
-            Ok(()) => {
-                removed += 1;
-                tracing::debug!(domain = %d, "domain removed");
-                if let Err(e) = append(run_dir, &DomainLine::Removed { domain: d.clone() }) {
-                    errors.push(e.to_string());
-                }
-            }
-            Err(e) => errors.push(format!("domain {d}: {e}")),
-        }
+/// Moves a legacy domain ledger's live domains into the run's ledger (as local domains),
+/// then removes it, so teardown has one ledger.
+pub fn adopt_legacy_domains(run_dir: &Path, ledger_path: &Path) -> Result<(), UpError> {
+    let legacy = run_dir.join(LEGACY_DOMAIN_LEDGER);
+    if !legacy.exists() {
+        return Ok(());
     }
-    // Domain names are `<prefix>-<vnf>`: the `-` keeps `cb12ab` from matching `cb12abc…`.
-    match vmdriver::driver::destroy_all(driver, &format!("{prefix}-")) {
-        Ok(extra) => removed += extra.len(),
-        Err(e) => errors.push(format!("domains {prefix}-*: {e}")),
+    let mut ledger = if ledger_path.exists() {
+        hostnet::Ledger::open(ledger_path)?
+    } else {
+        hostnet::Ledger::create(ledger_path)?
+    };
+    for name in legacy_domains(run_dir) {
+        ledger.record(&hostnet::Object::Domain { name, host: None })?;
     }
-    (removed, errors)
+    fs::remove_file(&legacy).map_err(|e| UpError::Io(format!("{}: {e}", legacy.display())))
+}
+
+/// Domains of a ledger still standing, in creation order.
+pub fn ledger_domains(entries: &[hostnet::ledger::Entry]) -> Vec<hostnet::DomainRef> {
+    entries
+        .iter()
+        .filter_map(|e| match &e.object {
+            hostnet::Object::Domain { name, host } => Some(hostnet::DomainRef {
+                name: name.clone(),
+                host: host.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A running management DHCP server (stops when dropped).
@@ -367,12 +337,6 @@ impl GuestAgents for FakeAgents {
     }
 }
 
-/// The vm driver's back-ends for one `up`.
-pub struct VmHost<'a> {
-    pub backend: &'a VmBackend,
-    pub agents: &'a dyn GuestAgents,
-}
-
 /// Prepare the real backend: libvirt connection, guest image (built or cached; with the
 /// variant's external engine binaries), accelerator probe.
 pub fn prepare_backend(
@@ -390,6 +354,130 @@ pub fn prepare_backend(
             "{e}\n(build the guest image with `coo-bench image build`, or prepare the host with `coo-bench doctor --fix`)"
         ))
     })
+}
+
+/// Wait for every VM agent (in parallel), then push each VNF's function and engine.
+pub(crate) fn finish_vms(
+    tb: &mut Testbed,
+    vms: &[(VmStart, vmdriver::vnf::VnfVm, std::time::Instant)],
+    backend: &vmdriver::vnf::VmBackend,
+    agents: &dyn GuestAgents,
+    opts: &UpOptions,
+) -> Result<(), UpError> {
+    let mgmt = tb
+        .mgmt
+        .as_ref()
+        .ok_or_else(|| UpError::Vm("vm testbed without management network".into()))?
+        .netns_path
+        .clone();
+    let cancel = opts.cancel.as_deref();
+    let token = crate::agent_token(tb)?;
+    let token = token.as_ref();
+    let accel = backend.accel.accel.to_string();
+    let results: Vec<Result<u64, UpError>> = std::thread::scope(|sc| {
+        let handles: Vec<_> = vms
+            .iter()
+            .map(|(start, vm, t0)| {
+                let mgmt = &mgmt;
+                sc.spawn(move || {
+                    let fail = |m: String| {
+                        let console = fs::read_to_string(&vm.console_log).unwrap_or_default();
+                        let tail: Vec<&str> = console.lines().rev().take(12).collect();
+                        let tail: Vec<&str> = tail.into_iter().rev().collect();
+                        UpError::Vm(format!(
+                            "{}: {m}; console {}:\n{}",
+                            vm.domain,
+                            vm.console_log.display(),
+                            tail.join("\n")
+                        ))
+                    };
+                    // A disk image's agent is managed through the COO API only.
+                    let coo_only = start.spec.disk.is_some();
+                    agents
+                        .wait_ready(vm, mgmt, opts.vm_ready_timeout, cancel, coo_only)
+                        .map_err(fail)?;
+                    let ready_ms = t0.elapsed().as_millis() as u64;
+                    opts.vm_event(&start.vnf, crate::VmStage::AgentAnswering);
+                    let function = fs::read_to_string(&start.function)
+                        .map_err(|e| UpError::Io(format!("{}: {e}", start.function.display())))?;
+                    let engine = (!coo_only).then_some(start.spec.engine.as_str());
+                    agents
+                        .configure(vm, mgmt, &function, engine, opts.autostart, token)
+                        .map_err(fail)?;
+                    opts.vm_event(&start.vnf, crate::VmStage::Configured);
+                    Ok(ready_ms)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(UpError::Vm("agent thread panicked".into())))
+            })
+            .collect()
+    });
+    if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst)) {
+        return Err(UpError::Interrupted);
+    }
+    tb.accelerator = Some(accel.clone());
+    for ((start, vm, _), r) in vms.iter().zip(results) {
+        let ms = r?;
+        if let Some(info) = tb
+            .vnfs
+            .iter_mut()
+            .find(|v| v.id == start.vnf)
+            .and_then(|v| v.vm.as_mut())
+        {
+            info.accelerator = accel.clone();
+            info.boot_to_ready_ms = Some(ms);
+            info.domain = vm.domain.clone();
+            info.console_log = vm.console_log.clone();
+        }
+    }
+    Ok(())
+}
+
+/// Starts the management DHCP server when a VM of `vm_actions` takes its address by DHCP:
+/// static table management MAC → planned address.
+pub(crate) fn start_dhcp(
+    tb: &Testbed,
+    vm_actions: &[Action],
+    agents: &dyn GuestAgents,
+) -> Result<Option<Box<dyn DhcpLeases>>, UpError> {
+    let table: std::collections::BTreeMap<vmdriver::MacAddr, std::net::Ipv4Addr> = vm_actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::StartVm(s) if s.spec.mgmt_dhcp => {
+                Some((vmdriver::vnf::mgmt_mac_of(&s.spec), s.spec.mgmt_addr.0))
+            }
+            _ => None,
+        })
+        .collect();
+    if table.is_empty() {
+        return Ok(None);
+    }
+    let mgmt = tb
+        .mgmt
+        .as_ref()
+        .ok_or_else(|| UpError::Vm("vm testbed without management network".into()))?;
+    agents
+        .serve_dhcp(mgmt, table)
+        .map(Some)
+        .map_err(UpError::Dhcp)
+}
+
+/// Notes in testbed.json which disk-image VM got its address acknowledged.
+pub(crate) fn record_acks(tb: &mut Testbed, acked: &[(vmdriver::MacAddr, std::net::Ipv4Addr)]) {
+    for info in tb.vnfs.iter_mut().filter_map(|v| v.vm.as_mut()) {
+        let Some(disk) = info.disk.as_mut() else {
+            continue;
+        };
+        disk.dhcp_ack = acked
+            .iter()
+            .find(|(m, _)| m.to_string() == info.mgmt_mac)
+            .map(|(_, ip)| *ip);
+    }
 }
 
 /// Per-VM QEMU overhead beyond the guest's RAM (device model, TCG translation cache), MiB.

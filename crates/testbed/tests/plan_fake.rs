@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use hostnet::fake::{Call, RecordingNetOps, RecordingProcesses};
 use hostnet::ledger;
-use testbed::{plan, Action, FakeLauncher, Host, UpError, UpOptions};
+use testbed::{plan, Action, FakeLauncher, NetnsDriver, Ops, UpError, UpOptions};
+use vmdriver::fake::FakeHypervisors;
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/pycoo/ClickOnOSvManager")
@@ -171,13 +172,16 @@ fn up_then_down_with_fakes_leaves_nothing() {
     let net = RecordingNetOps::default();
     let procs = RecordingProcesses::default();
     let launcher = FakeLauncher::default();
-    let host = Host {
-        vm: None,
+    let vms = FakeHypervisors::new();
+    let ops = Ops {
         net: &net,
         procs: &procs,
+        vms: &vms,
+    };
+    let host = NetnsDriver {
         launcher: &launcher,
     };
-    let tb = testbed::up_with(&topo, &opts(root.path()), &host).unwrap();
+    let tb = testbed::up_with(&topo, &opts(root.path()), &ops, &host).unwrap();
     assert!(tb.run_id.starts_with("sfc-"));
     assert_eq!(launcher.started().len(), 3);
     // Every agent gets the run's token file (0600), which clients read back.
@@ -203,7 +207,7 @@ fn up_then_down_with_fakes_leaves_nothing() {
     assert_eq!(st.len(), 1);
     assert_eq!(st[0].state, "up");
 
-    let rep = testbed::down_with(root.path(), &tb.run_id, &net, &procs).unwrap();
+    let rep = testbed::down_with(root.path(), &tb.run_id, &ops).unwrap();
     assert!(rep.removed > 0);
     let (ns, links) = net.live_objects();
     assert!(ns.is_empty() && links.is_empty(), "{ns:?} {links:?}");
@@ -232,17 +236,20 @@ fn failure_mid_up_rolls_back() {
     let net = RecordingNetOps::default();
     let procs = RecordingProcesses::default();
     let launcher = FakeLauncher::default();
-    let host = Host {
-        vm: None,
+    let vms = FakeHypervisors::new();
+    let ops = Ops {
         net: &net,
         procs: &procs,
+        vms: &vms,
+    };
+    let host = NetnsDriver {
         launcher: &launcher,
     };
     // The prefix is random: fail the sink's address (late in the plan) under every prefix.
     for hex in 0..=0xffffu32 {
         net.fail_on(&format!("add_address cb{hex:04x}-OP1-0"));
     }
-    let err = testbed::up_with(&topo, &opts(root.path()), &host).unwrap_err();
+    let err = testbed::up_with(&topo, &opts(root.path()), &ops, &host).unwrap_err();
     assert!(matches!(err, UpError::Net(_)), "{err}");
     let (ns, links) = net.live_objects();
     assert!(ns.is_empty() && links.is_empty(), "{ns:?} {links:?}");
@@ -256,15 +263,18 @@ fn cancel_flag_aborts_and_cleans() {
     let net = RecordingNetOps::default();
     let procs = RecordingProcesses::default();
     let launcher = FakeLauncher::default();
-    let host = Host {
-        vm: None,
+    let vms = FakeHypervisors::new();
+    let ops = Ops {
         net: &net,
         procs: &procs,
+        vms: &vms,
+    };
+    let host = NetnsDriver {
         launcher: &launcher,
     };
     let mut o = opts(root.path());
     o.cancel = Some(Arc::new(AtomicBool::new(true)));
-    let err = testbed::up_with(&topo, &o, &host).unwrap_err();
+    let err = testbed::up_with(&topo, &o, &ops, &host).unwrap_err();
     assert!(matches!(err, UpError::Interrupted));
     assert!(net.live_objects().0.is_empty());
     assert!(testbed::runs::list_runs(root.path()).unwrap().is_empty());
@@ -277,14 +287,17 @@ fn two_runs_of_one_topology_get_distinct_prefixes_and_clean_removes_both() {
     let net = RecordingNetOps::default();
     let procs = RecordingProcesses::default();
     let launcher = FakeLauncher::default();
-    let host = Host {
-        vm: None,
+    let vms = FakeHypervisors::new();
+    let ops = Ops {
         net: &net,
         procs: &procs,
+        vms: &vms,
+    };
+    let host = NetnsDriver {
         launcher: &launcher,
     };
-    let a = testbed::up_with(&topo, &opts(root.path()), &host).unwrap();
-    let b = testbed::up_with(&topo, &opts(root.path()), &host).unwrap();
+    let a = testbed::up_with(&topo, &opts(root.path()), &ops, &host).unwrap();
+    let b = testbed::up_with(&topo, &opts(root.path()), &ops, &host).unwrap();
     assert_ne!(a.prefix, b.prefix);
     assert_ne!(a.run_id, b.run_id);
     // The topology id is now ambiguous.
@@ -293,7 +306,7 @@ fn two_runs_of_one_topology_get_distinct_prefixes_and_clean_removes_both() {
         Err(UpError::Ambiguous { .. })
     ));
     assert_eq!(net.live_objects().0.len(), 12);
-    let rep = testbed::clean_with(root.path(), &net, &procs).unwrap();
+    let rep = testbed::clean_with(root.path(), &ops, false).unwrap();
     assert_eq!(rep.removed_runs.len(), 2);
     assert!(rep.failed.is_empty());
     assert!(net.live_objects().0.is_empty());

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use hostnet::fake::{Call, RecordingNetOps, RecordingProcesses};
 use testbed::{
-    plan_vm, Action, DriverKind, FakeAgents, FakeLauncher, Host, UpError, UpOptions, VmEvent,
-    VmHost, VmProgress, VmStage,
+    plan_vm, Action, DriverKind, FakeAgents, FakeLauncher, NetnsDriver, Ops, UpError, UpOptions,
+    VmDriver,
 };
 use vmdriver::accel::{Accel, ProbeOutcome};
-use vmdriver::fake::RecordingVmDriver;
+use vmdriver::fake::{FakeHypervisors, RecordingVmDriver};
 use vmdriver::image::{Image, Manifest};
 use vmdriver::vnf::VmBackend;
 
@@ -49,11 +49,12 @@ fn backend(driver: Arc<RecordingVmDriver>) -> VmBackend {
     }
 }
 
-/// The recording fakes of a VM `up`, and the `Host` over them.
+/// The recording fakes of a VM `up`, the back-ends and the driver over them.
 struct Fakes {
     net: RecordingNetOps,
     procs: RecordingProcesses,
     launcher: FakeLauncher,
+    hyp: FakeHypervisors,
     vmd: Arc<RecordingVmDriver>,
     be: VmBackend,
     agents: FakeAgents,
@@ -61,26 +62,33 @@ struct Fakes {
 
 impl Fakes {
     fn new(agents: FakeAgents) -> Self {
-        let vmd = Arc::new(RecordingVmDriver::new());
+        let hyp = FakeHypervisors::new();
+        let vmd = hyp.local.clone();
         Fakes {
             net: RecordingNetOps::default(),
             procs: RecordingProcesses::default(),
             launcher: FakeLauncher::default(),
             be: backend(vmd.clone()),
+            hyp,
             vmd,
             agents,
         }
     }
 
-    fn host(&self) -> Host<'_> {
-        Host {
+    fn ops(&self) -> Ops<'_> {
+        Ops {
             net: &self.net,
             procs: &self.procs,
-            launcher: &self.launcher,
-            vm: Some(VmHost {
-                backend: &self.be,
-                agents: &self.agents,
-            }),
+            vms: &self.hyp,
+        }
+    }
+
+    fn driver(&self) -> VmDriver<'_> {
+        VmDriver {
+            backend: &self.be,
+            agents: &self.agents,
+            vms: &self.hyp,
+            underlay: None,
         }
     }
 }
@@ -142,7 +150,7 @@ fn plan_vm_layout() {
             let tap_pos = p
                 .actions
                 .iter()
-                .position(|a| matches!(a, Action::CreateTap { name } if name == tap))
+                .position(|a| matches!(a, Action::CreateTap { name, .. } if name == tap))
                 .unwrap();
             assert!(tap_pos < start_pos);
             assert!(tap.as_str().len() <= 15);
@@ -167,7 +175,7 @@ fn plan_vm_layout() {
     assert_eq!(x.spec.data[1].1.to_string(), "52:54:00:6c:22:14");
     assert_eq!(x.spec.mgmt_mac.unwrap().to_string(), "52:54:01:6c:22:01");
     let tb = &p.testbed;
-    assert_eq!(tb.driver, "vm");
+    assert_eq!(tb.driver, DriverKind::Vm);
     let m = tb.mgmt.as_ref().unwrap();
     assert_eq!(m.address.to_string(), "198.19.0.1/16");
     assert_eq!(m.netns_path, PathBuf::from("/run/netns/cb1a2b-mgmt"));
@@ -204,20 +212,39 @@ fn vm_up_then_down_with_fakes_leaves_nothing() {
     let f = Fakes::new(FakeAgents::default());
     let Fakes {
         net,
-        procs,
         launcher,
         vmd,
         agents,
         ..
     } = &f;
-    let host = f.host();
-    let tb = testbed::up_with(&t, &opts(root.path()), &host).unwrap();
+    let tb = testbed::up_with(&t, &opts(root.path()), &f.ops(), &f.driver()).unwrap();
     assert!(launcher.started().is_empty(), "no host agents for VMs");
     let p = &tb.prefix;
     assert_eq!(
         vmd.domains(),
         [format!("{p}-x"), format!("{p}-y"), format!("{p}-z")]
     );
+    // The domains are objects of the run's one ledger (local: no host), after the taps
+    // they hold.
+    let entries = hostnet::ledger::entries(&root.path().join(&tb.run_id).join("ledger")).unwrap();
+    let doms: Vec<(usize, String)> = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match &e.object {
+            hostnet::Object::Domain { name, host: None } => Some((i, name.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        doms.iter().map(|d| d.1.clone()).collect::<Vec<_>>(),
+        [format!("{p}-x"), format!("{p}-y"), format!("{p}-z")]
+    );
+    let first_tap = entries
+        .iter()
+        .position(|e| matches!(&e.object, hostnet::Object::Link { netns: None, .. }))
+        .unwrap();
+    assert!(first_tap < doms[0].0);
+    assert!(!root.path().join(&tb.run_id).join("domains").exists());
     // Every tap ended in the switch namespace on its bridge.
     let (ns, links) = net.live_objects();
     assert_eq!(ns.len(), 4);
@@ -262,7 +289,7 @@ fn vm_up_then_down_with_fakes_leaves_nothing() {
         .iter()
         .all(|v| v.vm.as_ref().unwrap().boot_to_ready_ms.is_some()));
     assert_eq!(testbed::load_in(root.path(), &tb.run_id).unwrap(), tb);
-    let st = testbed::status_in_vm(root.path(), Some(vmd.as_ref())).unwrap();
+    let st = testbed::status_with(root.path(), &f.hyp).unwrap();
     assert_eq!(st[0].agents.len(), 3);
     assert!(st[0]
         .agents
@@ -276,7 +303,7 @@ fn vm_up_then_down_with_fakes_leaves_nothing() {
         .iter()
         .all(|d| d.state.as_deref() == Some("running")));
 
-    testbed::down_with_vm(root.path(), &tb.run_id, net, procs, Some(vmd.as_ref())).unwrap();
+    testbed::down_with(root.path(), &tb.run_id, &f.ops()).unwrap();
     assert!(vmd.domains().is_empty());
     let (ns, links) = net.live_objects();
     assert!(ns.is_empty() && links.is_empty(), "{ns:?} {links:?}");
@@ -298,8 +325,7 @@ fn vm_agent_failure_mid_up_rolls_back() {
     let root = tempfile::tempdir().unwrap();
     let f = Fakes::new(FakeAgents::failing_ready_of("-y"));
     let Fakes { net, vmd, .. } = &f;
-    let host = f.host();
-    let err = testbed::up_with(&t, &opts(root.path()), &host).unwrap_err();
+    let err = testbed::up_with(&t, &opts(root.path()), &f.ops(), &f.driver()).unwrap_err();
     assert!(
         matches!(&err, UpError::Vm(m) if m.contains("injected")),
         "{err}"
@@ -316,12 +342,11 @@ fn vm_tap_failure_mid_up_rolls_back() {
     let root = tempfile::tempdir().unwrap();
     let f = Fakes::new(FakeAgents::default());
     let Fakes { net, vmd, .. } = &f;
-    let host = f.host();
     // Moving z's first data tap fails (after x and y are up and z's domain exists).
     for hex in 0..=0xffffu32 {
         net.fail_on(&format!("move_link cb{hex:04x}v2n1"));
     }
-    let err = testbed::up_with(&t, &opts(root.path()), &host).unwrap_err();
+    let err = testbed::up_with(&t, &opts(root.path()), &f.ops(), &f.driver()).unwrap_err();
     assert!(matches!(err, UpError::Net(_)), "{err}");
     assert_eq!(
         vmd.calls()
@@ -337,20 +362,32 @@ fn vm_tap_failure_mid_up_rolls_back() {
 }
 
 #[test]
-fn vm_up_without_backend_is_an_error() {
+fn vm_up_with_a_netns_driver_is_an_error() {
     let t = topo();
     let root = tempfile::tempdir().unwrap();
     let net = RecordingNetOps::default();
     let procs = RecordingProcesses::default();
     let launcher = FakeLauncher::default();
-    let host = Host {
+    let hyp = FakeHypervisors::new();
+    let ops = Ops {
         net: &net,
         procs: &procs,
-        launcher: &launcher,
-        vm: None,
+        vms: &hyp,
     };
-    let err = testbed::up_with(&t, &opts(root.path()), &host).unwrap_err();
-    assert!(matches!(err, UpError::Vm(_)), "{err}");
+    let driver = NetnsDriver {
+        launcher: &launcher,
+    };
+    let err = testbed::up_with(&t, &opts(root.path()), &ops, &driver).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            UpError::DriverMismatch {
+                wanted: DriverKind::Vm,
+                given: DriverKind::Netns
+            }
+        ),
+        "{err}"
+    );
     assert!(net.calls().is_empty());
 }
 
@@ -359,11 +396,8 @@ fn clean_tears_down_vm_runs_and_only_reports_foreign_domains() {
     let t = topo();
     let root = tempfile::tempdir().unwrap();
     let f = Fakes::new(FakeAgents::default());
-    let Fakes {
-        net, procs, vmd, ..
-    } = &f;
-    let host = f.host();
-    let tb = testbed::up_with(&t, &opts(root.path()), &host).unwrap();
+    let Fakes { net, vmd, .. } = &f;
+    let tb = testbed::up_with(&t, &opts(root.path()), &f.ops(), &f.driver()).unwrap();
     // A domain of some other testbed (another run root): clean must not touch it.
     let foreign = vmdriver::xml::DomainSpec {
         cpu: None,
@@ -384,7 +418,7 @@ fn clean_tears_down_vm_runs_and_only_reports_foreign_domains() {
         )
     };
     vmdriver::VmDriver::start(vmd.as_ref(), &foreign).unwrap();
-    let rep = testbed::clean_with_vm(root.path(), net, procs, Some(vmd.as_ref()), false).unwrap();
+    let rep = testbed::clean_with(root.path(), &f.ops(), false).unwrap();
     assert_eq!(rep.removed_runs, std::slice::from_ref(&tb.run_id));
     assert_eq!(rep.foreign_domains, ["cbt0bad-x"]);
     assert!(rep.leftover_domains.is_empty());
@@ -392,7 +426,7 @@ fn clean_tears_down_vm_runs_and_only_reports_foreign_domains() {
     let (ns, links) = net.live_objects();
     assert!(ns.is_empty() && links.is_empty(), "{ns:?} {links:?}");
     // Asked to, it destroys them.
-    let rep = testbed::clean_with_vm(root.path(), net, procs, Some(vmd.as_ref()), true).unwrap();
+    let rep = testbed::clean_with(root.path(), &f.ops(), true).unwrap();
     assert_eq!(rep.leftover_domains, ["cbt0bad-x"]);
     assert!(vmd.domains().is_empty());
 }
@@ -460,8 +494,7 @@ fn missing_disk_image_is_named_and_leaves_nothing() {
     let root = tempfile::tempdir().unwrap();
     let f = Fakes::new(FakeAgents::default());
     let Fakes { net, vmd, .. } = &f;
-    let host = f.host();
-    let err = testbed::up_with(&t, &opts(root.path()), &host).unwrap_err();
+    let err = testbed::up_with(&t, &opts(root.path()), &f.ops(), &f.driver()).unwrap_err();
     assert!(
         matches!(&err, UpError::DiskImage { vnf, .. } if vnf == "x"),
         "{err}"
@@ -495,15 +528,8 @@ fn disk_image_vnf_up_down_with_fakes() {
     t.vnfs[1].image = Some(image.clone());
     let root = tempfile::tempdir().unwrap();
     let f = Fakes::new(FakeAgents::default());
-    let Fakes {
-        net,
-        procs,
-        vmd,
-        agents,
-        ..
-    } = &f;
-    let host = f.host();
-    let tb = testbed::up_with(&t, &opts(root.path()), &host).unwrap();
+    let Fakes { vmd, agents, .. } = &f;
+    let tb = testbed::up_with(&t, &opts(root.path()), &f.ops(), &f.driver()).unwrap();
     let y = tb.vnfs[1].vm.as_ref().unwrap();
     let disk = y.disk.as_ref().unwrap();
     // The overlay exists in the run directory, backed by the image, which is unchanged.
@@ -539,54 +565,97 @@ fn disk_image_vnf_up_down_with_fakes() {
         .unwrap();
     assert!(xml.contains(&disk.overlay.display().to_string()) && !xml.contains("<kernel>"));
 
-    testbed::down_with_vm(root.path(), &tb.run_id, net, procs, Some(vmd.as_ref())).unwrap();
+    testbed::down_with(root.path(), &tb.run_id, &f.ops()).unwrap();
     assert!(!disk.overlay.exists());
     assert!(!root.path().join(&tb.run_id).exists());
     assert_eq!(std::fs::read(&image).unwrap(), before);
 }
 
+/// A run made before domains were ledger objects (`<run>/domains`): `status` shows its
+/// domains and `down` destroys them.
 #[test]
-fn vm_up_reports_every_vnf_through_each_stage_in_order() {
-    use std::sync::Mutex;
+fn legacy_domain_ledger_is_still_torn_down() {
     let t = topo();
-    let fakes = Fakes::new(FakeAgents::default());
-    let host = fakes.host();
     let root = tempfile::tempdir().unwrap();
-    let events: Arc<Mutex<Vec<VmEvent>>> = Arc::default();
-    let sink = events.clone();
-    let o = UpOptions {
-        vm_progress: Some(VmProgress(Arc::new(move |e: &VmEvent| {
-            sink.lock().unwrap().push(e.clone())
-        }))),
-        ..opts(root.path())
-    };
-    let tb = testbed::up_with(&t, &o, &host).unwrap();
-    let events = events.lock().unwrap().clone();
-    assert_eq!(events.len(), 4 * t.vnfs.len(), "{events:?}");
-    for v in &t.vnfs {
-        let stages: Vec<VmStage> = events
-            .iter()
-            .filter(|e| e.vnf == v.id.as_str())
-            .map(|e| e.stage)
-            .collect();
-        assert_eq!(
-            stages,
-            [
-                VmStage::Defining,
-                VmStage::Booting,
-                VmStage::AgentAnswering,
-                VmStage::Configured
-            ],
-            "{}",
-            v.id.as_str()
-        );
-    }
-    testbed::down_with_vm(
-        root.path(),
-        &tb.run_id,
-        &fakes.net,
-        &fakes.procs,
-        Some(fakes.vmd.as_ref()),
+    let f = Fakes::new(FakeAgents::default());
+    let tb = testbed::up_with(&t, &opts(root.path()), &f.ops(), &f.driver()).unwrap();
+    let dir = root.path().join(&tb.run_id);
+    // Rewrite the ledger as an old `up` wrote it: no domain objects, a `domains` file.
+    let ledger = dir.join("ledger");
+    let text = std::fs::read_to_string(&ledger).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains(r#""kind":"domain""#))
+        .collect();
+    std::fs::write(&ledger, kept.join("\n") + "\n").unwrap();
+    let p = &tb.prefix;
+    std::fs::write(
+        dir.join("domains"),
+        format!(
+            "{{\"op\":\"create\",\"domain\":\"{p}-x\"}}\n{{\"op\":\"create\",\"domain\":\"{p}-y\"}}\n{{\"op\":\"create\",\"domain\":\"{p}-z\"}}\n{{\"op\":\"removed\",\"domain\":\"{p}-z\"}}\n"
+        ),
     )
     .unwrap();
+    let st = testbed::status_with(root.path(), &f.hyp).unwrap();
+    let doms: Vec<_> = st[0].domains.iter().map(|d| d.domain.clone()).collect();
+    assert_eq!(doms, [format!("{p}-x"), format!("{p}-y")]);
+    testbed::down_with(root.path(), &tb.run_id, &f.ops()).unwrap();
+    assert!(f.vmd.domains().is_empty(), "{:?}", f.vmd.domains());
+    let destroyed: Vec<String> = f
+        .vmd
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            vmdriver::fake::Call::Destroy { name } => Some(name),
+            _ => None,
+        })
+        .collect();
+    // The legacy ledger's live domains (newest first), then z by the prefix sweep.
+    assert_eq!(
+        destroyed,
+        [format!("{p}-y"), format!("{p}-x"), format!("{p}-z")]
+    );
+    let (ns, links) = f.net.live_objects();
+    assert!(ns.is_empty() && links.is_empty(), "{ns:?} {links:?}");
+    assert!(!dir.exists());
+}
+
+/// A domain whose hypervisor cannot be reached stays in the ledger, and so do the
+/// namespaces holding its taps: `clean` can finish later.
+#[test]
+fn unreachable_hypervisor_keeps_the_run_for_a_later_clean() {
+    let t = topo();
+    let root = tempfile::tempdir().unwrap();
+    let f = Fakes::new(FakeAgents::default());
+    let tb = testbed::up_with(&t, &opts(root.path()), &f.ops(), &f.driver()).unwrap();
+    let dir = root.path().join(&tb.run_id);
+    // Move z onto a host whose URI does not answer.
+    let ledger = dir.join("ledger");
+    let text = std::fs::read_to_string(&ledger).unwrap().replace(
+        &format!(r#""name":"{}-z"}}"#, tb.prefix),
+        &format!(
+            r#""name":"{}-z","host":{{"name":"b","uri":"qemu+tcp://198.18.0.2/system"}}}}"#,
+            tb.prefix
+        ),
+    );
+    std::fs::write(&ledger, text).unwrap();
+    f.hyp.make_unreachable("qemu+tcp://198.18.0.2/system");
+    let st = testbed::status_with(root.path(), &f.hyp).unwrap();
+    let z = st[0].domains.iter().find(|d| d.host.is_some()).unwrap();
+    assert_eq!(z.host.as_deref(), Some("b"));
+    assert_eq!(z.state, None, "unreachable host: state unknown");
+    let err = testbed::down_with(root.path(), &tb.run_id, &f.ops()).unwrap_err();
+    assert!(
+        matches!(&err, UpError::Teardown { errors, .. } if errors.iter().any(|e| e.contains("qemu+tcp://198.18.0.2/system"))),
+        "{err}"
+    );
+    assert!(dir.exists());
+    let (ns, _) = f.net.live_objects();
+    assert_eq!(ns.len(), 4, "namespaces stay while a domain holds taps");
+    let left: Vec<_> = hostnet::ledger::entries(&ledger)
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e.object, hostnet::Object::Domain { .. }))
+        .collect();
+    assert_eq!(left.len(), 1, "only z is left: {left:?}");
 }

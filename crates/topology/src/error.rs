@@ -362,6 +362,37 @@ pub enum ErrorKind {
         vcpus: i64,
     },
 
+    // ---- Hosts (several machines; validate::hosts) --------------------------------------------
+    #[error("host `{host}`: {reason}")]
+    InvalidHost { host: String, reason: String },
+    #[error("host {what} `{value}` is declared twice")]
+    DuplicateHost { what: String, value: String },
+    #[error("VNF `{vnf}` names host `{host}`, which {}", if known.is_empty() { "is not declared (the topology has no `hosts`)".to_owned() } else { format!("is not among the declared hosts {}", quoted(known)) })]
+    UnknownHost {
+        vnf: String,
+        host: String,
+        known: Vec<String>,
+    },
+    #[error("`hosts` needs the vm driver (VNFs on other machines are libvirt domains); the topology says `driver: \"{driver}\"`")]
+    HostsNeedVmDriver { driver: String },
+    #[error("host `{host}` is given VNFs {} needing {memory_mib} MiB and {vcpus} vCPUs; it declares {host_memory_mib} MiB and {host_cpus} CPUs", quoted(vnfs))]
+    HostOvercommitted {
+        host: String,
+        vnfs: Vec<String>,
+        memory_mib: u64,
+        vcpus: u64,
+        host_memory_mib: u32,
+        host_cpus: u32,
+    },
+    #[error("VNF `{vnf}` ({memory_mib} MiB, {vcpus} vCPUs) fits on no host: what is left is {}", left.join(", "))]
+    PlacementImpossible {
+        vnf: String,
+        memory_mib: u32,
+        vcpus: u32,
+        /// `<host>: <MiB> MiB, <n> CPUs` per host.
+        left: Vec<String>,
+    },
+
     // ---- Click functions (crate::function; located in the function file) ----------------------
     #[error("{what}: {message}")]
     ClickSyntax { what: String, message: String },
@@ -471,6 +502,12 @@ impl ErrorKind {
             InvalidResources { .. } => "invalid-resources",
             EngineOptionRange { .. } => "engine-option-range",
             EngineOptionUnsupported { .. } => "engine-option-unsupported",
+            InvalidHost { .. } => "invalid-host",
+            DuplicateHost { .. } => "duplicate-host",
+            UnknownHost { .. } => "unknown-host",
+            HostsNeedVmDriver { .. } => "hosts-need-vm-driver",
+            HostOvercommitted { .. } => "host-overcommitted",
+            PlacementImpossible { .. } => "placement-impossible",
             ClickSyntax { .. } => "click-syntax",
             ClickUnknownClass { .. } => "click-unknown-class",
             ClickElementConfig { .. } => "click-element-config",

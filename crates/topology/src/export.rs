@@ -69,6 +69,17 @@ pub fn to_unified(topology: &Topology, out_dir: &Path) -> TopologyFile {
         id: topology.id.to_string(),
         description: None,
         driver: topology.driver,
+        hosts: topology
+            .hosts
+            .iter()
+            .map(|h| crate::raw::unified::HostEntry {
+                name: h.name.to_string(),
+                uri: h.uri.clone(),
+                underlay: h.underlay,
+                cpus: h.cpus,
+                memory_mib: h.memory_mib,
+            })
+            .collect(),
         vnfs: topology
             .vnfs
             .iter()
@@ -82,6 +93,7 @@ pub fn to_unified(topology: &Topology, out_dir: &Path) -> TopologyFile {
                 image: v.image.as_ref().map(|p| path_text(p, out_dir)),
                 cpu_model: v.cpu_model.clone(),
                 engine_options: some_options(&v.engine_options),
+                host: v.host.as_ref().map(|h| h.to_string()),
             })
             .collect(),
         incoming: point(ip.id.as_str(), ip.link.as_str(), link_mac(&ip.link)),

@@ -67,6 +67,10 @@ string_newtype!(
     /// Id of a topology (PyCOO's SFC `ID`).
     TopologyId
 );
+string_newtype!(
+    /// Name of a host (a machine VNFs run on) in a topology's `hosts`.
+    HostName
+);
 
 // MAC addresses are the shared vocabulary's; the schema hooks below are for raw fields.
 pub use netwire::{MacAddr, MacParseError};

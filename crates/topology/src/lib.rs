@@ -33,11 +33,11 @@ use std::path::{Path, PathBuf};
 
 pub use bench::{BenchmarkMode, BenchmarkSettings};
 pub use error::{ErrorKind, LoadError, LoadErrors, Location, Warning, WarningKind};
-pub use ids::{LinkName, MacAddr, MacParseError, NodeId, TopologyId};
+pub use ids::{HostName, LinkName, MacAddr, MacParseError, NodeId, TopologyId};
 pub use load::DEFAULT_PYCOO_FUNCTION;
 pub use model::{
-    CpuModel, Direction, DriverKind, EngineOptions, EngineSpec, Impairment, IoMode, Link, Point,
-    ResolvedVnf, SourceFormat, Topology, Variant, Vnf, VnfInterface, VnfOverride,
+    CpuModel, Direction, DriverKind, EngineOptions, EngineSpec, Host, Impairment, IoMode, Link,
+    Point, ResolvedVnf, SourceFormat, Topology, Variant, Vnf, VnfInterface, VnfOverride,
 };
 pub use script::{Action, Script, ScriptEntry};
 pub use traffic::TrafficProfile;

@@ -261,6 +261,7 @@ pub(crate) fn unified_spec(src: SourceText) -> Result<Spec, LoadErrors> {
         base_dir,
         id: Some(file.id.clone()),
         driver: file.driver,
+        hosts: file.hosts.clone(),
         vnfs: Some(
             file.vnfs
                 .iter()
@@ -274,6 +275,7 @@ pub(crate) fn unified_spec(src: SourceText) -> Result<Spec, LoadErrors> {
                     image: v.image.clone(),
                     cpu_model: v.cpu_model.clone(),
                     engine_options: v.engine_options.clone().unwrap_or_default(),
+                    host: v.host.clone(),
                     descriptor: None,
                 })
                 .collect(),
@@ -383,6 +385,7 @@ fn pycoo_from_parts(
         base_dir: dir.to_owned(),
         id: sfc.id.clone(),
         driver: None,
+        hosts: Vec::new(),
         vnfs: sfc.vnfs.as_ref().map(|_| vnfs),
         ip: sfc.ip.as_ref().map(point),
         ops: sfc.ops.as_ref().map(|ops| ops.iter().map(point).collect()),
@@ -461,6 +464,7 @@ fn empty_vnf(id: Option<String>) -> SpecVnf {
         image: None,
         cpu_model: None,
         engine_options: Default::default(),
+        host: None,
         descriptor: None,
     }
 }

@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::bench::BenchmarkSettings;
-use crate::ids::{LinkName, MacAddr, NodeId, TopologyId};
+use crate::ids::{HostName, LinkName, MacAddr, NodeId, TopologyId};
 use crate::script::Script;
 use crate::traffic::TrafficProfile;
 
@@ -27,6 +27,8 @@ pub struct Topology {
     pub source: PathBuf,
     pub format: SourceFormat,
     pub driver: Option<DriverKind>,
+    /// Machines the VNFs run on, in the file's order; empty: everything on this machine.
+    pub hosts: Vec<Host>,
     /// VNFs in PyCOO `VNFS` order.
     pub vnfs: Vec<Vnf>,
     pub incoming: Point,
@@ -98,6 +100,15 @@ pub enum DriverKind {
     Vm,
 }
 
+impl std::fmt::Display for DriverKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DriverKind::Netns => "netns",
+            DriverKind::Vm => "vm",
+        })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Vnf {
     pub id: NodeId,
@@ -111,11 +122,32 @@ pub struct Vnf {
     pub image: Option<PathBuf>,
     /// CPU model of its VM (None: the driver's default for the accelerator and boot).
     pub cpu_model: Option<CpuModel>,
+    /// The host it runs on: given or placed (always set when the topology has `hosts`).
+    pub host: Option<HostName>,
     /// Data interfaces; `interfaces[n].port == n`.
     pub interfaces: Vec<VnfInterface>,
     /// Engine options in every variant (a variant may override them field by field).
     #[serde(skip_serializing_if = "EngineOptions::is_empty")]
     pub engine_options: EngineOptions,
+}
+
+/// A machine VNFs run on: a libvirt hypervisor reached by `uri`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Host {
+    pub name: HostName,
+    /// libvirt URI (`qemu:///system`, `qemu+ssh://…`, `qemu+tcp://…`, `qemu+tls://…`).
+    pub uri: String,
+    /// Endpoint of the VXLAN tunnels of links between hosts.
+    pub underlay: std::net::Ipv4Addr,
+    pub cpus: u32,
+    pub memory_mib: u32,
+}
+
+impl Topology {
+    /// The host `name` of `hosts`.
+    pub fn host(&self, name: &HostName) -> Option<&Host> {
+        self.hosts.iter().find(|h| &h.name == name)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -67,6 +67,8 @@ pub(crate) struct Spec {
     pub main: SourceText,
     pub id: Option<String>,
     pub driver: Option<DriverKind>,
+    /// Machines VNFs run on (unified format only; empty: this machine).
+    pub hosts: Vec<crate::raw::unified::HostEntry>,
     pub vnfs: Option<Vec<SpecVnf>>,
     pub ip: Option<SpecPoint>,
     pub ops: Option<Vec<SpecPoint>>,
@@ -95,6 +97,8 @@ pub(crate) struct SpecVnf {
     pub image: Option<String>,
     pub cpu_model: Option<crate::model::CpuModel>,
     pub engine_options: coo_api::EngineOptions,
+    /// Host name the VNF asks for (unified format only).
+    pub host: Option<String>,
     /// The PyCOO VNF descriptor the management MAC came from.
     pub descriptor: Option<SourceText>,
 }

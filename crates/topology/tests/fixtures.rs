@@ -159,3 +159,39 @@ fn valid_fixtures_load() {
     let fan = topology::load(&dir.join("fan-out.json")).unwrap();
     assert_eq!(fan.vnf("lb").unwrap().interfaces.len(), 3);
 }
+
+/// `hosts`: a VNF naming its host keeps it, the others fill the hosts in order; the
+/// placement survives an export round trip; without `hosts` no VNF has a host.
+#[test]
+fn hosts_are_loaded_and_vnfs_placed() {
+    let dir = fixtures().join("valid");
+    let t = topology::load(&dir.join("hosts.json")).unwrap();
+    let names: Vec<&str> = t.hosts.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let b = t.host(&topology::HostName::new("b")).unwrap();
+    assert_eq!(b.uri, "qemu+tcp://198.18.100.2/system");
+    assert_eq!(b.underlay, std::net::Ipv4Addr::new(198, 18, 100, 2));
+    assert_eq!((b.cpus, b.memory_mib), (4, 4096));
+    let placed: Vec<&str> = t
+        .vnfs
+        .iter()
+        .map(|v| v.host.as_ref().unwrap().as_str())
+        .collect();
+    assert_eq!(placed, ["a", "b"]);
+    let dir = std::fs::canonicalize(&dir).unwrap();
+    let text = topology::export::to_unified_json(&t, &dir);
+    let again = topology::parse_unified(&text, &dir.join("exported.json"), &Default::default())
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(again.hosts, t.hosts);
+    assert_eq!(
+        again
+            .vnfs
+            .iter()
+            .map(|v| v.host.clone())
+            .collect::<Vec<_>>(),
+        t.vnfs.iter().map(|v| v.host.clone()).collect::<Vec<_>>()
+    );
+    // Without `hosts` nothing changes: no VNF is placed anywhere.
+    let minimal = topology::load(&dir.join("minimal.json")).unwrap();
+    assert!(minimal.hosts.is_empty() && minimal.vnfs.iter().all(|v| v.host.is_none()));
+}

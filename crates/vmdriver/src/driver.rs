@@ -55,10 +55,10 @@ pub trait VmDriver: Send + Sync {
     fn state(&self, name: &str) -> Result<DomainState, VmError>;
     /// Serial console log of a domain started by this driver.
     fn console_log(&self, name: &str) -> Option<PathBuf>;
-    /// The libvirt URI when this is a real libvirt connection (callers may then open more
-    /// connections to the same daemon, e.g. to destroy domains in parallel); `None` for fakes.
-    fn libvirt_uri(&self) -> Option<&str> {
-        None
+    /// [`VmDriver::destroy`] of several domains, one result per name in order; a driver may
+    /// destroy them at once (libvirt: one connection each, a TCG guest takes seconds to die).
+    fn destroy_many(&self, names: &[String]) -> Vec<Result<(), VmError>> {
+        names.iter().map(|n| self.destroy(n)).collect()
     }
 }
 

@@ -115,3 +115,56 @@ impl VmDriver for RecordingVmDriver {
         self.lock().domains.get(name).map(|(_, p)| p.clone())
     }
 }
+
+/// [`crate::Hypervisors`] over recording drivers: `local` for the local hypervisor, one
+/// more per remote URI (made on first use; see [`FakeHypervisors::remote`]).
+#[derive(Default)]
+pub struct FakeHypervisors {
+    pub local: std::sync::Arc<RecordingVmDriver>,
+    remote: Mutex<BTreeMap<String, std::sync::Arc<RecordingVmDriver>>>,
+    /// URIs whose connection fails.
+    unreachable: Mutex<Vec<String>>,
+}
+
+impl FakeHypervisors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// The recording driver of `uri` (made now if no call reached it yet).
+    pub fn remote(&self, uri: &str) -> std::sync::Arc<RecordingVmDriver> {
+        self.remote
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(uri.to_owned())
+            .or_default()
+            .clone()
+    }
+    /// Connections to `uri` fail from now on.
+    pub fn make_unreachable(&self, uri: &str) {
+        self.unreachable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(uri.to_owned());
+    }
+}
+
+impl crate::Hypervisors for FakeHypervisors {
+    fn on(&self, uri: Option<&str>) -> Result<std::sync::Arc<dyn VmDriver>, VmError> {
+        let Some(uri) = uri else {
+            return Ok(self.local.clone());
+        };
+        if self
+            .unreachable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|u| u == uri)
+        {
+            return Err(VmError::Connect {
+                uri: uri.to_owned(),
+                message: "injected: unreachable".into(),
+            });
+        }
+        Ok(self.remote(uri))
+    }
+}

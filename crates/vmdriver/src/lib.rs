@@ -6,6 +6,7 @@
 //! - [`xml`]: domain XML generation from a [`xml::DomainSpec`] (pure).
 //! - [`driver`]: the [`VmDriver`] trait, the libvirt implementation (`libvirt` module, calls run on
 //!   a dedicated thread) and a recording fake ([`fake::RecordingVmDriver`]).
+//! - [`hosts`]: connections to the local and remote hypervisors ([`hosts::Hypervisors`]).
 //! - [`accel`]: accelerator probe (KVM only when a guest really boots, else TCG).
 //! - [`dhcp`], [`dhcp_wire`]: static-table DHCP server (management netns) and guest client.
 //! - [`disk`]: qcow2 overlays for "bring your own image" VNFs.
@@ -25,6 +26,7 @@ pub mod doctor;
 pub mod driver;
 pub mod fake;
 pub mod guest;
+pub mod hosts;
 pub mod image;
 pub mod libvirt;
 pub mod mac;
@@ -35,5 +37,5 @@ pub mod xml;
 
 pub use accel::Accel;
 pub use driver::{DomainInfo, DomainState, VmDriver, VmError};
-// In domain specs and the guest command line.
-pub use netwire::MacAddr;
+pub use hosts::Hypervisors;
+pub use mac::MacAddr;

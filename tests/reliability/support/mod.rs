@@ -265,6 +265,8 @@ pub enum Standing {
     Netns(String),
     Link(Option<String>, String),
     Process(i32, u64),
+    /// A VM domain (vm driver), by name.
+    Domain(String),
 }
 
 /// Standing objects of a ledger: creates minus failed/removed; a torn line is skipped.
@@ -291,6 +293,7 @@ pub fn standing(ledger: &Path) -> Vec<Standing> {
                         o["pid"].as_i64().unwrap() as i32,
                         o["start_time"].as_u64().unwrap(),
                     ),
+                    "domain" => Standing::Domain(o["name"].as_str().unwrap().to_owned()),
                     k => panic!("unknown ledger object kind {k}"),
                 };
                 live.insert(seq, s);
@@ -345,7 +348,7 @@ pub fn snapshot(root: &Path, run_id: &str) -> Snapshot {
 /// libvirt domains named `<prefix>-…` (none when libvirt is not running here).
 pub fn domains_with_prefix(prefix: &str) -> Vec<String> {
     use vmdriver::VmDriver;
-    if !Path::new(testbed::LIBVIRT_SOCKET).exists() {
+    if !Path::new(vmdriver::libvirt::SOCKET).exists() {
         return Vec::new();
     }
     match vmdriver::libvirt::LibvirtDriver::connect(vmdriver::libvirt::DEFAULT_URI) {

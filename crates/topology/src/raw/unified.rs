@@ -26,6 +26,11 @@ pub struct TopologyFile {
     /// How VNFs are instantiated: `netns` (default) or `vm`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver: Option<DriverKind>,
+    /// Machines the VNFs run on (vm driver): each a libvirt hypervisor reached by its URI.
+    /// Absent: everything on this machine. A VNF without `host` goes on the first host with
+    /// room for it, in this order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<HostEntry>,
     /// VNFs in PyCOO `VNFS` order (this order, with `connections` order, fixes the Click ports).
     pub vnfs: Vec<VnfEntry>,
     /// The Incoming Point: where the traffic generator attaches.
@@ -76,6 +81,27 @@ pub struct VnfEntry {
     /// Engine options of this VNF in every variant (a variant may override them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine_options: Option<EngineOptions>,
+    /// The host (of `hosts`) this VNF runs on; default: placed by the hosts' order and room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+/// One machine VNFs run on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostEntry {
+    /// Host name (letters, digits, `_`, `-`), used by VNFs' `host`.
+    pub name: String,
+    /// libvirt URI of its hypervisor: `qemu:///system` (this machine), `qemu+ssh://root@a/system`,
+    /// `qemu+tcp://10.0.0.2/system`, `qemu+tls://…`.
+    pub uri: String,
+    /// The host's address on the network between hosts: the endpoint of the VXLAN tunnels
+    /// carrying links between VNFs on different hosts.
+    pub underlay: std::net::Ipv4Addr,
+    /// CPUs available for VNFs (their `vcpus` add up to at most this).
+    pub cpus: u32,
+    /// Memory available for VNFs in MiB (their `memory_mib` add up to at most this).
+    pub memory_mib: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -8,6 +8,7 @@
 //! - [`macs`]: MAC syntax, unicast, uniqueness (-6);
 //! - [`graph`]: PyCOO's graph rules (-7..-11), one bridge per link, reachability and cycles;
 //! - [`files`]: engines, Click function files, images and resources of each VNF;
+//! - [`hosts`]: the machines VNFs run on and the placement of VNFs that name none;
 //! - [`variants`]: variant names and their per-VNF overrides;
 //! - [`settings`]: link impairments, traffic and benchmark settings;
 //! - Click functions: [`crate::function`], run on the validated model with the function texts
@@ -19,6 +20,7 @@
 mod engine_options;
 mod files;
 mod graph;
+mod hosts;
 mod macs;
 mod model;
 mod naming;
@@ -160,6 +162,7 @@ pub(crate) fn validate(mut spec: Spec, opts: &LoadOptions) -> Result<Topology, L
         naming::derived_names(&mut ck, parts, &ids, &conn_links);
     }
     let per_vnf = files::per_vnf(&mut ck, parts);
+    let placed = hosts::hosts(&mut ck, parts);
     let variants = variants::variants(&mut ck, parts, &ids);
     engine_options::engine_options(&mut ck, parts, &per_vnf.engines, &variants);
     settings::impairments(&mut ck, parts.conns);
@@ -168,7 +171,7 @@ pub(crate) fn validate(mut spec: Spec, opts: &LoadOptions) -> Result<Topology, L
     if !ck.errors.is_empty() {
         return Err(LoadErrors(ck.errors));
     }
-    Ok(model::build(&spec, parts, &macs, per_vnf, variants))
+    Ok(model::build(&spec, parts, &macs, per_vnf, placed, variants))
 }
 
 #[cfg(test)]

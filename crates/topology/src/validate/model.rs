@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use super::files::PerVnf;
 use super::{Parts, DEFAULT_MEMORY_MIB, DEFAULT_VCPUS};
-use crate::ids::{LinkName, MacAddr, NodeId, TopologyId};
-use crate::model::{Direction, Link, Point, Topology, Variant, Vnf, VnfInterface};
+use crate::ids::{HostName, LinkName, MacAddr, NodeId, TopologyId};
+use crate::model::{Direction, Host, Link, Point, Topology, Variant, Vnf, VnfInterface};
 use crate::spec::Spec;
 
 pub(super) fn build(
@@ -13,6 +13,7 @@ pub(super) fn build(
     parts: Parts<'_>,
     macs: &HashMap<String, MacAddr>,
     per_vnf: PerVnf,
+    placed: Vec<Option<String>>,
     variants: Vec<Variant>,
 ) -> Topology {
     let mac = |text: &Option<String>| text.as_ref().and_then(|t| macs.get(t).copied());
@@ -59,7 +60,8 @@ pub(super) fn build(
         .zip(per_vnf.functions)
         .zip(per_vnf.engines)
         .zip(per_vnf.images)
-        .map(|(((vnf, function), engine), image)| {
+        .zip(placed)
+        .map(|((((vnf, function), engine), image), host)| {
             let id = NodeId::new(vnf.id.clone().unwrap_or_default());
             let mut interfaces = Vec::new();
             // (interface, explicit port) in connection order.
@@ -101,6 +103,7 @@ pub(super) fn build(
                 management_mac: mac(&vnf.management_mac),
                 image,
                 cpu_model: vnf.cpu_model.clone(),
+                host: host.map(HostName::new),
                 interfaces,
                 engine_options: vnf.engine_options.clone(),
             }
@@ -112,6 +115,17 @@ pub(super) fn build(
         source: spec.source.clone(),
         format: spec.format,
         driver: spec.driver,
+        hosts: spec
+            .hosts
+            .iter()
+            .map(|h| Host {
+                name: HostName::new(h.name.clone()),
+                uri: h.uri.clone(),
+                underlay: h.underlay,
+                cpus: h.cpus,
+                memory_mib: h.memory_mib,
+            })
+            .collect(),
         vnfs: model_vnfs,
         incoming: ip_point,
         outgoing,

@@ -1,0 +1,376 @@
+//! A vm testbed over several hosts: the one-machine plan, spread. The controller (where
+//! `coo-bench` runs: source, sinks, management namespace) keeps the switch namespace
+//! `<prefix>`; each host with VNFs gets its own switch namespace `<prefix>-h<k>` holding the
+//! bridges of its VNFs' links and a management bridge; its taps are made where its QEMU
+//! runs. A link whose ends are on different hosts becomes a VXLAN tunnel between their
+//! underlay addresses (one VNI per link), and so does each host's management bridge, so the
+//! management namespace reaches every guest with no address outside the testbed's
+//! namespaces.
+//!
+//! Network objects on a host are made in the namespace that stands for it
+//! ([`Underlay::host_netns`]): simulated hosts are namespaces of this machine. Making them
+//! on a real remote machine would need something running there; not done here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
+
+use hostnet::{DomainHost, IfName, NetnsName, Vxlan, VXLAN_OVERHEAD};
+use topology::Topology;
+
+use crate::layout::{HostInfo, TunnelInfo};
+use crate::plan::{Action, Plan, PlanError};
+
+/// Name of the controller as a tunnel end.
+pub const CONTROLLER: &str = "controller";
+/// IANA's VXLAN port.
+pub const VXLAN_PORT: u16 = 4789;
+/// Underlay MTU when none is given (Ethernet).
+pub const DEFAULT_UNDERLAY_MTU: u32 = 1500;
+
+/// Where the controller and each host meet the network between hosts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Underlay {
+    /// The namespace holding the controller's underlay address (None: the host namespace,
+    /// where a real underlay NIC is).
+    pub controller_netns: Option<NetnsName>,
+    pub controller_addr: Ipv4Addr,
+    /// Per host name: the namespace standing for that host (simulated hosts).
+    pub host_netns: BTreeMap<String, NetnsName>,
+    /// MTU of the underlay; tunnels carry `mtu - 50` bytes of payload per frame.
+    pub mtu: u32,
+}
+
+/// A place network objects go: the controller (site 0) or a host.
+struct Site {
+    name: String,
+    /// Where its underlay address is (tunnel sockets, taps).
+    root: Option<NetnsName>,
+    addr: Ipv4Addr,
+    switch: NetnsName,
+    domain_host: Option<DomainHost>,
+}
+
+/// The one-machine vm `plan` of `topo`, spread over its hosts (`topo.hosts` not empty).
+pub fn spread(
+    plan: Plan,
+    topo: &Topology,
+    prefix: &str,
+    ul: Option<&Underlay>,
+) -> Result<Plan, PlanError> {
+    let ul = ul.ok_or(PlanError::NoUnderlay)?;
+    let name_err = |what: String| move |source| PlanError::Name { what, source };
+    let controller = Site {
+        name: CONTROLLER.to_owned(),
+        root: ul.controller_netns.clone(),
+        addr: ul.controller_addr,
+        switch: plan.testbed.switch_netns.clone(),
+        domain_host: None,
+    };
+    let mut sites = vec![controller];
+    // Hosts with VNFs, in the topology's order.
+    for (k, h) in topo.hosts.iter().enumerate() {
+        if !topo.vnfs.iter().any(|v| v.host.as_ref() == Some(&h.name)) {
+            continue;
+        }
+        let root = ul
+            .host_netns
+            .get(h.name.as_str())
+            .cloned()
+            .ok_or_else(|| PlanError::HostUnreachable(h.name.to_string()))?;
+        sites.push(Site {
+            name: h.name.to_string(),
+            root: Some(root),
+            addr: h.underlay,
+            switch: NetnsName::new(format!("{prefix}-h{k}"))
+                .map_err(name_err(format!("switch namespace of host {}", h.name)))?,
+            domain_host: Some(DomainHost {
+                name: h.name.to_string(),
+                uri: h.uri.clone(),
+            }),
+        });
+    }
+    let mut roots = BTreeSet::new();
+    for s in &sites {
+        if !roots.insert(s.root.clone()) {
+            return Err(PlanError::SharedUnderlayNamespace(s.name.clone()));
+        }
+    }
+    let site_of_node = |node: &str| -> usize {
+        topo.vnf(node)
+            .and_then(|v| v.host.as_ref())
+            // Hosts are sites 1..; a host may well be named like the controller's site.
+            .and_then(|h| sites[1..].iter().position(|s| s.name == h.as_str()))
+            .map_or(0, |i| i + 1)
+    };
+    let tunnel_mtu = ul.mtu.saturating_sub(VXLAN_OVERHEAD);
+    // VNIs carry the run's prefix (`cbHHHH`): two runs on one underlay never share one.
+    let pb = prefix
+        .strip_prefix("cb")
+        .and_then(|h| u16::from_str_radix(h, 16).ok())
+        .map(u32::from)
+        .ok_or_else(|| PlanError::BadPrefix(prefix.to_owned()))?;
+    let vni = |n: u32| (pb << 8) | n;
+
+    // Which sites each bridge (by name) lives on; the management bridge on all.
+    let mut bridge_sites: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    for l in &plan.testbed.bridges {
+        let set = bridge_sites.entry(l.name.to_string()).or_default();
+        for link in topo.links.iter().filter(|x| x.name.as_str() == l.link) {
+            set.insert(site_of_node(link.from.as_str()));
+            set.insert(site_of_node(link.to.as_str()));
+        }
+    }
+    let mgmt_bridge = plan
+        .testbed
+        .mgmt
+        .as_ref()
+        .map(|m| m.bridge.to_string())
+        .ok_or(PlanError::NoUnderlay)?;
+    bridge_sites.insert(mgmt_bridge.clone(), (0..sites.len()).collect());
+
+    // Tunnels: one per topology link crossing sites (VNI low byte 1..), one per host for
+    // management (VNI low byte 255 - host site).
+    struct Tunnel {
+        vni: u32,
+        a: usize,
+        b: usize,
+        bridge: IfName,
+        device: IfName,
+        link: Option<String>,
+    }
+    let mut tunnels = Vec::new();
+    for (j, l) in topo.links.iter().enumerate() {
+        let (a, b) = (site_of_node(l.from.as_str()), site_of_node(l.to.as_str()));
+        if a == b {
+            continue;
+        }
+        let n = u32::try_from(j + 1).unwrap_or(u32::MAX);
+        if n >= 255 - sites.len() as u32 {
+            return Err(PlanError::TooManyTunnels(topo.links.len()));
+        }
+        let bridge = plan
+            .testbed
+            .bridges
+            .iter()
+            .find(|x| x.link == l.name.as_str())
+            .map(|x| x.name.clone())
+            .ok_or_else(|| PlanError::UnknownLink {
+                node: l.from.to_string(),
+                link: l.name.to_string(),
+            })?;
+        tunnels.push(Tunnel {
+            vni: vni(n),
+            a,
+            b,
+            bridge,
+            device: IfName::new(format!("{prefix}x{n}"))
+                .map_err(name_err(format!("tunnel of link {}", l.name)))?,
+            link: Some(l.name.to_string()),
+        });
+    }
+    for s in 1..sites.len() {
+        let n = 255 - s as u32;
+        tunnels.push(Tunnel {
+            vni: vni(n),
+            a: 0,
+            b: s,
+            bridge: IfName::new(mgmt_bridge.clone()).map_err(name_err("management".into()))?,
+            device: IfName::new(format!("{prefix}x{n}"))
+                .map_err(name_err("management tunnel".into()))?,
+            link: None,
+        });
+    }
+    // Frames must fit the tunnels: frame sizes count the FCS, which the tunnel does not
+    // carry, and the inner Ethernet header is in VXLAN_OVERHEAD.
+    if tunnels.iter().any(|t| t.link.is_some()) {
+        let max = tunnel_mtu + 14 + 4;
+        if let Some(&f) = topo
+            .traffic
+            .frame_sizes
+            .sizes()
+            .iter()
+            .find(|&&f| u32::from(f) > max)
+        {
+            return Err(PlanError::FrameTooLargeForTunnel {
+                frame: f,
+                max,
+                underlay_mtu: ul.mtu,
+            });
+        }
+    }
+
+    // Which VM (by its taps) runs where.
+    let mut tap_site: BTreeMap<String, usize> = BTreeMap::new();
+    let mut vm_site: BTreeMap<String, usize> = BTreeMap::new();
+    for a in &plan.actions {
+        if let Action::StartVm(s) = a {
+            let site = site_of_node(&s.vnf);
+            vm_site.insert(s.vnf.clone(), site);
+            for (t, _) in &s.taps {
+                tap_site.insert(t.to_string(), site);
+            }
+        }
+    }
+
+    let sw0 = sites[0].switch.clone();
+    let is_bridge_action = |a: &Action| -> Option<String> {
+        match a {
+            Action::CreateBridge { netns, name, .. }
+            | Action::DisableBridgeNetfilter {
+                netns,
+                bridge: name,
+            }
+            | Action::LinkUp { netns, name }
+                if *netns == sw0 && bridge_sites.contains_key(name.as_str()) =>
+            {
+                Some(name.to_string())
+            }
+            _ => None,
+        }
+    };
+    let mut out: Vec<Action> = Vec::new();
+    let mut sites_made = false;
+    let mut tunnels_made = false;
+    for a in plan.actions {
+        // The hosts' switch namespaces, before the first bridge.
+        if !sites_made && matches!(a, Action::CreateBridge { .. }) {
+            sites_made = true;
+            for s in &sites[1..] {
+                out.extend(switch_namespace(&s.switch)?);
+            }
+        }
+        // The tunnels, once every bridge exists (before the first tap).
+        if !tunnels_made && matches!(a, Action::CreateTap { .. } | Action::StartVm(_)) {
+            tunnels_made = true;
+            for t in &tunnels {
+                for (me, other) in [(t.a, t.b), (t.b, t.a)] {
+                    out.push(Action::CreateVxlan {
+                        netns: sites[me].root.clone(),
+                        vxlan: Vxlan {
+                            name: t.device.clone(),
+                            vni: t.vni,
+                            local: sites[me].addr,
+                            remote: sites[other].addr,
+                            port: VXLAN_PORT,
+                        },
+                        switch_netns: sites[me].switch.clone(),
+                        bridge: t.bridge.clone(),
+                        mtu: tunnel_mtu,
+                    });
+                }
+            }
+        }
+        if let Some(bridge) = is_bridge_action(&a) {
+            for &s in &bridge_sites[&bridge] {
+                out.push(in_netns(&a, &sites[s].switch));
+            }
+            continue;
+        }
+        match a {
+            Action::CreateTap { name, .. } => {
+                let s = tap_site.get(name.as_str()).copied().unwrap_or(0);
+                out.push(Action::CreateTap {
+                    name,
+                    netns: sites[s].root.clone(),
+                });
+            }
+            Action::StartVm(mut start) => {
+                let s = vm_site.get(&start.vnf).copied().unwrap_or(0);
+                start.switch_netns = sites[s].switch.clone();
+                start.tap_netns = sites[s].root.clone();
+                start.host = sites[s].domain_host.clone();
+                out.push(Action::StartVm(start));
+            }
+            Action::SetNetem { link, netem, .. } => {
+                // The `to` end's port: on the site of the VM owning that tap.
+                let s = tap_site.get(link.as_str()).copied().unwrap_or(0);
+                out.push(Action::SetNetem {
+                    netns: sites[s].switch.clone(),
+                    link,
+                    netem,
+                });
+            }
+            other => out.push(other),
+        }
+    }
+
+    let mut tb = plan.testbed;
+    for t in &tunnels {
+        let info = TunnelInfo {
+            vni: t.vni,
+            from_host: sites[t.a].name.clone(),
+            to_host: sites[t.b].name.clone(),
+            device: t.device.clone(),
+            mtu: tunnel_mtu,
+        };
+        if let Some(link) = &t.link {
+            if let Some(b) = tb.bridges.iter_mut().find(|b| &b.link == link) {
+                b.tunnels.push(info);
+            }
+        }
+    }
+    for v in tb.vnfs.iter_mut() {
+        let s = vm_site.get(&v.id).copied().unwrap_or(0);
+        if let Some(info) = v.vm.as_mut() {
+            info.host = (s > 0).then(|| sites[s].name.clone());
+        }
+    }
+    tb.hosts = sites[1..]
+        .iter()
+        .filter_map(|s| {
+            let h = s.domain_host.as_ref()?;
+            let underlay = s.addr;
+            Some(HostInfo {
+                name: h.name.clone(),
+                uri: h.uri.clone(),
+                underlay,
+                switch_netns: s.switch.clone(),
+                netns: s.root.clone(),
+            })
+        })
+        .collect();
+    Ok(Plan {
+        actions: out,
+        testbed: tb,
+    })
+}
+
+/// `a` (a bridge action of the controller's switch namespace) in `netns`.
+fn in_netns(a: &Action, netns: &NetnsName) -> Action {
+    let mut a = a.clone();
+    match &mut a {
+        Action::CreateBridge { netns: n, .. }
+        | Action::DisableBridgeNetfilter { netns: n, .. }
+        | Action::LinkUp { netns: n, .. } => *n = netns.clone(),
+        _ => {}
+    }
+    a
+}
+
+/// A switch namespace as the one-machine plan makes `<prefix>`: no IPv6, loopback up, no
+/// netfilter on bridged frames.
+fn switch_namespace(ns: &NetnsName) -> Result<Vec<Action>, PlanError> {
+    let mut v = vec![Action::CreateNetns { name: ns.clone() }];
+    for k in ["all", "default"] {
+        v.push(Action::Sysctl {
+            netns: ns.clone(),
+            key: format!("net/ipv6/conf/{k}/disable_ipv6"),
+            value: "1".into(),
+        });
+    }
+    v.push(Action::LinkUp {
+        netns: ns.clone(),
+        name: IfName::new("lo").map_err(|source| PlanError::Name {
+            what: "lo".into(),
+            source,
+        })?,
+    });
+    for k in ["iptables", "ip6tables", "arptables"] {
+        v.push(Action::Sysctl {
+            netns: ns.clone(),
+            key: format!("net/bridge/bridge-nf-call-{k}"),
+            value: "0".into(),
+        });
+    }
+    Ok(v)
+}

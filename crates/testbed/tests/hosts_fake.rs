@@ -1,0 +1,355 @@
+//! A vm testbed spread over two hosts, against the recording fakes (hostnet, one recording
+//! libvirt per host URI, agents): no root, no libvirt.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::Path;
+
+use hostnet::fake::{Call, RecordingNetOps, RecordingProcesses};
+use hostnet::NetnsName;
+use testbed::{DriverKind, FakeAgents, Ops, PlanError, Underlay, UpError, UpOptions, VmDriver};
+use vmdriver::accel::{Accel, ProbeOutcome};
+use vmdriver::fake::FakeHypervisors;
+use vmdriver::image::{Image, Manifest};
+use vmdriver::vnf::VmBackend;
+
+const URI_A: &str = "qemu+tcp://198.18.200.2/system";
+const URI_B: &str = "qemu+tcp://198.18.200.3/system";
+
+fn topo() -> topology::Topology {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../topologies/pycoo-xyz-two-hosts.json");
+    topology::load(&p).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn ns(s: &str) -> NetnsName {
+    NetnsName::new(s).unwrap()
+}
+
+fn underlay() -> Underlay {
+    Underlay {
+        controller_netns: Some(ns("coosim-c")),
+        controller_addr: Ipv4Addr::new(198, 18, 200, 1),
+        host_netns: BTreeMap::from([("a".into(), ns("coosim-a")), ("b".into(), ns("coosim-b"))]),
+        mtu: 1500,
+    }
+}
+
+fn backend(hyp: &FakeHypervisors) -> VmBackend {
+    VmBackend {
+        driver: hyp.local.clone(),
+        image: Image {
+            dir: "/nonexistent".into(),
+            vmlinuz: "/nonexistent/vmlinuz".into(),
+            boot_kernel: "/nonexistent/vmlinuz".into(),
+            initramfs: "/nonexistent/initramfs.img".into(),
+            manifest: Manifest {
+                format: "fake".into(),
+                hash: "0".into(),
+                kernel_package: "fake".into(),
+                kernel_release: "fake".into(),
+                modules: vec![],
+                files: vec![],
+                initramfs_bytes: 0,
+            },
+            built_now: false,
+        },
+        accel: ProbeOutcome {
+            accel: Accel::Tcg,
+            reason: "fake".into(),
+            kvm_boot_ms: None,
+            key: "fake".into(),
+        },
+    }
+}
+
+/// The simulated hosts' and the controller's underlay namespaces (the fixture's, not the
+/// run's).
+fn simulated_hosts(net: &RecordingNetOps) -> Vec<NetnsName> {
+    use hostnet::NetOps;
+    let v = vec![ns("coosim-a"), ns("coosim-b"), ns("coosim-c")];
+    for n in &v {
+        net.create_netns(n).unwrap();
+    }
+    v
+}
+
+fn opts(root: &Path) -> UpOptions {
+    UpOptions {
+        run_root: Some(root.to_owned()),
+        driver: Some(DriverKind::Vm),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn two_hosts_up_down_with_fakes() {
+    let t = topo();
+    let root = tempfile::tempdir().unwrap();
+    let net = RecordingNetOps::default();
+    let sims = simulated_hosts(&net);
+    let procs = RecordingProcesses::default();
+    let hyp = FakeHypervisors::new();
+    let be = backend(&hyp);
+    let agents = FakeAgents::default();
+    let ops = Ops {
+        net: &net,
+        procs: &procs,
+        vms: &hyp,
+    };
+    let driver = VmDriver {
+        backend: &be,
+        agents: &agents,
+        vms: &hyp,
+        underlay: Some(underlay()),
+    };
+    let tb = testbed::up_with(&t, &opts(root.path()), &ops, &driver).unwrap();
+    let p = tb.prefix.clone();
+    // Each domain on its host's hypervisor; none on the local one.
+    assert!(hyp.local.domains().is_empty());
+    assert_eq!(hyp.remote(URI_A).domains(), [format!("{p}-x")]);
+    assert_eq!(
+        hyp.remote(URI_B).domains(),
+        [format!("{p}-y"), format!("{p}-z")]
+    );
+    // The ledger records the host of every domain.
+    let entries = hostnet::ledger::entries(&tb.run_dir.join("ledger")).unwrap();
+    let doms: Vec<(String, String)> = entries
+        .iter()
+        .filter_map(|e| match &e.object {
+            hostnet::Object::Domain {
+                name,
+                host: Some(h),
+            } => Some((name.clone(), h.uri.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        doms,
+        [
+            (format!("{p}-x"), URI_A.to_owned()),
+            (format!("{p}-y"), URI_B.to_owned()),
+            (format!("{p}-z"), URI_B.to_owned())
+        ]
+    );
+    // Tunnels: IP→x (controller–a), x→y (a–b), z→OP1 (b–controller), and management to a
+    // and b; y→z stays on b. Two ends each, made where the underlay address is.
+    let vx: Vec<(Option<String>, hostnet::Vxlan)> = net
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            Call::CreateVxlan(n, v) => Some((n.map(|n| n.to_string()), v)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(vx.len(), 10, "{vx:?}");
+    let pb = u32::from_str_radix(&p[2..], 16).unwrap();
+    let mut vnis: Vec<u32> = vx.iter().map(|(_, v)| v.vni).collect();
+    vnis.dedup();
+    assert_eq!(
+        vnis,
+        [
+            pb << 8 | 1,
+            pb << 8 | 2,
+            pb << 8 | 4,
+            pb << 8 | 254,
+            pb << 8 | 253
+        ]
+    );
+    let x_y: Vec<_> = vx.iter().filter(|(_, v)| v.vni == pb << 8 | 2).collect();
+    assert_eq!(x_y[0].0.as_deref(), Some("coosim-a"));
+    assert_eq!(
+        (x_y[0].1.local, x_y[0].1.remote),
+        (
+            Ipv4Addr::new(198, 18, 200, 2),
+            Ipv4Addr::new(198, 18, 200, 3)
+        )
+    );
+    assert_eq!(x_y[1].0.as_deref(), Some("coosim-b"));
+    assert!(
+        vx.iter().all(|(n, _)| n.is_some()),
+        "none in the host namespace"
+    );
+    // Every tunnel ends in a switch namespace with the underlay MTU minus 50.
+    assert!(net
+        .calls()
+        .iter()
+        .any(|c| matches!(c, Call::SetMtu(Some(n), d, 1450) if n.as_str() == format!("{p}-h0") && d == &x_y[0].1.name)));
+    // Taps where each VM's QEMU runs, then in that host's switch namespace.
+    let (nss, links) = net.live_objects();
+    for v in &tb.vnfs {
+        let host = v.vm.as_ref().unwrap().host.clone().unwrap();
+        let sw = tb
+            .hosts
+            .iter()
+            .find(|h| h.name == host)
+            .unwrap()
+            .switch_netns
+            .clone();
+        for tap in &v.vm.as_ref().unwrap().taps {
+            assert!(
+                links.contains(&(Some(sw.clone()), tap.clone())),
+                "{tap} not in {sw}"
+            );
+        }
+    }
+    assert!(
+        links.iter().all(|(n, _)| n.is_some()),
+        "host namespace holds {links:?}"
+    );
+    assert!(nss.iter().any(|n| n.as_str() == format!("{p}-h0")));
+    // testbed.json says which links crossed hosts.
+    let crossed: Vec<(&str, usize)> = tb
+        .bridges
+        .iter()
+        .map(|b| (b.link.as_str(), b.tunnels.len()))
+        .collect();
+    assert_eq!(crossed, [("br0", 1), ("br1", 1), ("br2", 0), ("br3", 1)]);
+    assert_eq!(tb.bridges[1].tunnels[0].from_host, "a");
+    assert_eq!(tb.bridges[1].tunnels[0].to_host, "b");
+    assert_eq!(testbed::load_in(root.path(), &tb.run_id).unwrap(), tb);
+    // status shows each domain's host.
+    let st = testbed::status_with(root.path(), &hyp).unwrap();
+    let hosts: Vec<Option<String>> = st[0].domains.iter().map(|d| d.host.clone()).collect();
+    assert_eq!(
+        hosts,
+        [Some("a".into()), Some("b".into()), Some("b".into())]
+    );
+    assert!(st[0]
+        .domains
+        .iter()
+        .all(|d| d.state.as_deref() == Some("running")));
+
+    testbed::down_with(root.path(), &tb.run_id, &ops).unwrap();
+    assert!(hyp.remote(URI_A).domains().is_empty() && hyp.remote(URI_B).domains().is_empty());
+    let (nss, links) = net.live_objects();
+    assert!(nss == sims && links.is_empty(), "{nss:?} {links:?}");
+    assert!(!tb.run_dir.exists());
+}
+
+/// Frames larger than a tunnel carries, a missing underlay and a host without a namespace
+/// are named errors before anything is made.
+#[test]
+fn multi_host_errors_are_named_and_leave_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let net = RecordingNetOps::default();
+    let sims = simulated_hosts(&net);
+    let procs = RecordingProcesses::default();
+    let hyp = FakeHypervisors::new();
+    let be = backend(&hyp);
+    let agents = FakeAgents::default();
+    let ops = Ops {
+        net: &net,
+        procs: &procs,
+        vms: &hyp,
+    };
+    let up = |t: &topology::Topology, ul: Option<Underlay>| {
+        let driver = VmDriver {
+            backend: &be,
+            agents: &agents,
+            vms: &hyp,
+            underlay: ul,
+        };
+        testbed::up_with(t, &opts(root.path()), &ops, &driver).unwrap_err()
+    };
+    let mut big = topo();
+    big.traffic.frame_sizes = serde_json::from_str("[64, 1518]").unwrap();
+    let err = up(&big, Some(underlay()));
+    assert!(
+        matches!(
+            err,
+            UpError::Plan(PlanError::FrameTooLargeForTunnel {
+                frame: 1518,
+                max: 1468,
+                underlay_mtu: 1500
+            })
+        ),
+        "{err}"
+    );
+    // A jumbo underlay carries them.
+    let mut jumbo = underlay();
+    jumbo.mtu = 9000;
+    let driver = VmDriver {
+        backend: &be,
+        agents: &agents,
+        vms: &hyp,
+        underlay: Some(jumbo),
+    };
+    let tb = testbed::up_with(&big, &opts(root.path()), &ops, &driver).unwrap();
+    testbed::down_with(root.path(), &tb.run_id, &ops).unwrap();
+    let calls_before = net.calls().len();
+    let err = up(&topo(), None);
+    assert!(matches!(err, UpError::Plan(PlanError::NoUnderlay)), "{err}");
+    let mut half = underlay();
+    half.host_netns.remove("b");
+    let err = up(&topo(), Some(half));
+    assert!(
+        matches!(&err, UpError::Plan(PlanError::HostUnreachable(h)) if h == "b"),
+        "{err}"
+    );
+    // Nothing made after the successful run went down: only the run directories' reservation
+    // checks.
+    assert!(net.calls()[calls_before..]
+        .iter()
+        .all(|c| !matches!(c, Call::CreateNetns(_))));
+    assert_eq!(net.live_objects().0, sims);
+    assert!(testbed::runs::list_runs(root.path()).unwrap().is_empty());
+    // `hosts` without a driver means the vm driver; without `hosts` netns stays the default.
+    let mut t = topo();
+    t.driver = None;
+    assert_eq!(UpOptions::default().driver_for(&t), DriverKind::Vm);
+    t.hosts.clear();
+    assert_eq!(UpOptions::default().driver_for(&t), DriverKind::Netns);
+    // The netns driver refuses a topology with hosts by name.
+    let launcher = testbed::FakeLauncher::default();
+    let mut o = opts(root.path());
+    o.driver = Some(DriverKind::Netns);
+    let err = testbed::up_with(
+        &topo(),
+        &o,
+        &ops,
+        &testbed::NetnsDriver {
+            launcher: &launcher,
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, UpError::HostsNeedVmDriver), "{err}");
+}
+
+/// A host may be named like the controller's end of tunnels (`controller`): it is still a
+/// host of its own.
+#[test]
+fn a_host_named_controller_is_a_host() {
+    let mut t = topo();
+    t.hosts[0].name = topology::HostName::new("controller");
+    t.vnfs[0].host = Some(topology::HostName::new("controller"));
+    let root = tempfile::tempdir().unwrap();
+    let net = RecordingNetOps::default();
+    simulated_hosts(&net);
+    let procs = RecordingProcesses::default();
+    let hyp = FakeHypervisors::new();
+    let be = backend(&hyp);
+    let agents = FakeAgents::default();
+    let ops = Ops {
+        net: &net,
+        procs: &procs,
+        vms: &hyp,
+    };
+    let mut ul = underlay();
+    let a = ul.host_netns.remove("a").unwrap();
+    ul.host_netns.insert("controller".into(), a);
+    let driver = VmDriver {
+        backend: &be,
+        agents: &agents,
+        vms: &hyp,
+        underlay: Some(ul),
+    };
+    let tb = testbed::up_with(&t, &opts(root.path()), &ops, &driver).unwrap();
+    assert_eq!(hyp.remote(URI_A).domains(), [format!("{}-x", tb.prefix)]);
+    assert_eq!(
+        tb.vnfs[0].vm.as_ref().unwrap().host.as_deref(),
+        Some("controller")
+    );
+    assert_eq!(tb.hosts.len(), 2);
+    testbed::down_with(root.path(), &tb.run_id, &ops).unwrap();
+}

@@ -14,7 +14,9 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use hostnet::{IfName, Ipv4Cidr, Mac, NetOps, NetnsName, Object, RealProcesses, RtNetOps, VethEnd};
+use hostnet::{
+    IfName, Ipv4Cidr, MacAddr, NetOps, NetnsName, Object, RealProcesses, RtNetOps, VethEnd,
+};
 use testbed::{Attachment, DriverKind, FakeAgents, Ops, Testbed, Underlay, UpOptions, VmDriver};
 use testbed_support::*;
 use vmdriver::accel::{Accel, ProbeOutcome};
@@ -193,7 +195,7 @@ fn probe(sim: &SimHosts, i: u8, switch: &NetnsName, bridge: &IfName) -> Attachme
     let pns = sim.ns(&format!("p{i}"));
     net.create_netns(&pns).unwrap();
     let name = ifn(&format!("{}p{i}", sim.tag));
-    let mac = Mac([0x02, 0xcc, 0, 0, 0, i]);
+    let mac = MacAddr([0x02, 0xcc, 0, 0, 0, i]);
     net.create_veth(
         &VethEnd {
             name: name.clone(),
@@ -326,7 +328,7 @@ fn testbed_two_simulated_hosts_vxlan_frames_and_zero_residue() {
         netns: mgmt.netns.clone(),
         netns_path: mgmt.netns_path.clone(),
         ifname: mgmt.veth.clone(),
-        mac: Mac([0x02, 0xcc, 0, 0, 1, 0]),
+        mac: MacAddr([0x02, 0xcc, 0, 0, 1, 0]),
         ip: mgmt.address,
         bridge: mgmt.bridge.clone(),
     };

@@ -16,7 +16,7 @@ mod real;
 mod tap;
 
 pub use ledger::{DomainHost, DomainOps, DomainRef, Ledger, LedgerError, NoDomains, Object};
-pub use names::{IfName, Ipv4Cidr, Mac, NameError, NetnsName};
+pub use names::{IfName, IfNameError, Ipv4Cidr, MacAddr, NameError, NetnsName};
 pub use ops::{
     AddrState, LinkState, NetError, NetOps, Netem, RouteState, VethEnd, Vxlan, VXLAN_OVERHEAD,
 };

@@ -18,7 +18,7 @@ use hostnet::{DomainHost, IfName, NetnsName, Vxlan, VXLAN_OVERHEAD};
 use topology::Topology;
 
 use crate::layout::{HostInfo, TunnelInfo};
-use crate::plan::{Action, Plan, PlanError};
+use crate::plan::{name_err, Action, Plan, PlanError};
 
 /// Name of the controller as a tunnel end.
 pub const CONTROLLER: &str = "controller";
@@ -58,7 +58,6 @@ pub fn spread(
     ul: Option<&Underlay>,
 ) -> Result<Plan, PlanError> {
     let ul = ul.ok_or(PlanError::NoUnderlay)?;
-    let name_err = |what: String| move |source| PlanError::Name { what, source };
     let controller = Site {
         name: CONTROLLER.to_owned(),
         root: ul.controller_netns.clone(),
@@ -174,9 +173,8 @@ pub fn spread(
             vni: vni(n),
             a: 0,
             b: s,
-            bridge: IfName::new(mgmt_bridge.clone()).map_err(name_err("management".into()))?,
-            device: IfName::new(format!("{prefix}x{n}"))
-                .map_err(name_err("management tunnel".into()))?,
+            bridge: IfName::new(mgmt_bridge.clone()).map_err(name_err("management"))?,
+            device: IfName::new(format!("{prefix}x{n}")).map_err(name_err("management tunnel"))?,
             link: None,
         });
     }
@@ -360,10 +358,7 @@ fn switch_namespace(ns: &NetnsName) -> Result<Vec<Action>, PlanError> {
     }
     v.push(Action::LinkUp {
         netns: ns.clone(),
-        name: IfName::new("lo").map_err(|source| PlanError::Name {
-            what: "lo".into(),
-            source,
-        })?,
+        name: IfName::new("lo").map_err(name_err("lo"))?,
     });
     for k in ["iptables", "ip6tables", "arptables"] {
         v.push(Action::Sysctl {

@@ -249,7 +249,7 @@ pub fn check_socket_paths(topo: &Topology, run_dir: &Path) -> Result<(), PlanErr
     Ok(())
 }
 
-fn name_err<E: Into<NameError>>(what: impl Into<String>) -> impl FnOnce(E) -> PlanError {
+pub(crate) fn name_err<E: Into<NameError>>(what: impl Into<String>) -> impl FnOnce(E) -> PlanError {
     let what = what.into();
     move |source| PlanError::Name {
         what,

@@ -38,4 +38,4 @@ pub mod xml;
 pub use accel::Accel;
 pub use driver::{DomainInfo, DomainState, VmDriver, VmError};
 pub use hosts::Hypervisors;
-pub use mac::MacAddr;
+pub use netwire::MacAddr;

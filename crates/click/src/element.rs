@@ -358,6 +358,12 @@ impl<'a> Ctx<'a> {
     pub fn element_name(&self, i: usize) -> Option<&str> {
         self.core.names.get(i).map(|s| s.as_str())
     }
+    /// Run `f` on element `i` (another element sharing state, e.g. a rewriter's flow table);
+    /// None when it is busy (it is pushing into this element) or out of range.
+    pub fn with_element<R>(&self, i: usize, f: impl FnOnce(&mut dyn Element) -> R) -> Option<R> {
+        let mut e = self.core.elems.get(i)?.try_borrow_mut().ok()?;
+        Some(f(&mut **e))
+    }
     /// Is the router's clock simulated?
     pub fn simulated_time(&self) -> bool {
         self.core.clock.is_simulated()

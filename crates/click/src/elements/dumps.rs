@@ -324,11 +324,17 @@ pub struct FromTrace {
     burst: usize,
     /// Inline dump text (`DATA`), used instead of FILENAME.
     data: Option<String>,
+    /// TIMING: emit each packet when the clock has advanced as far as the trace did since
+    /// its first packet (the offset is fixed at the first packet).
+    timing: bool,
+    timing_offset: Option<i64>,
 }
 
 impl FromTrace {
     fn new(pcap: bool) -> Self {
         FromTrace {
+            timing: false,
+            timing_offset: None,
             pcap,
             file: String::new(),
             stop: false,
@@ -503,6 +509,7 @@ impl Element for FromTrace {
         self.active = b.bool("ACTIVE")?.unwrap_or(true);
         self.force_ip = b.bool("FORCE_IP")?.unwrap_or(false);
         self.checksum = b.bool("CHECKSUM")?.unwrap_or(false);
+        self.timing = b.bool("TIMING")?.unwrap_or(false);
         if let Some(p) = b.str("PROTO") {
             self.default_proto = proto_of(p.trim()).ok_or("PROTO: bad protocol")?;
         }
@@ -538,6 +545,12 @@ impl Element for FromTrace {
     fn has_task(&self) -> bool {
         true
     }
+    fn run_timer(&mut self, _id: u32, ctx: &mut Ctx<'_>) {
+        // TIMING: the next packet is due.
+        if self.active && self.pushing {
+            ctx.reschedule();
+        }
+    }
     fn run_task(&mut self, ctx: &mut Ctx<'_>) -> bool {
         if !self.active || !self.pushing {
             return false;
@@ -545,6 +558,17 @@ impl Element for FromTrace {
         if self.packets.is_empty() {
             self.finish(ctx);
             return false;
+        }
+        if self.timing {
+            if let Some(ts) = self.packets.front().map(|p| p.timestamp) {
+                let now = ctx.now();
+                let off = *self.timing_offset.get_or_insert(now.0 - ts.0);
+                let due = Timestamp(ts.0 + off);
+                if now < due {
+                    ctx.schedule_timer(0, due);
+                    return false;
+                }
+            }
         }
         // One packet per run keeps the interleaving of several sources Click-like.
         let n = 1.min(self.packets.len());

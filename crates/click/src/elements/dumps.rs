@@ -133,6 +133,7 @@ fn build_ipsum_packet(
     let mut fragoff = 0u16;
     let mut mf = false;
     let mut icmp: Option<(u8, u8)> = None;
+    let (mut icmp_id, mut icmp_seq) = (0u16, 0u16);
     let mut ecn: Option<u8> = None;
     let mut ip_hl: Option<usize> = None;
     let mut tcp_off: Option<usize> = None;
@@ -178,7 +179,11 @@ fn build_ipsum_packet(
                 mf = plus;
             }
             "ip_frag" if v == "F" => mf = true,
-            "icmp_type" => icmp = Some((icmp_type_of(v)?, icmp.map(|x| x.1).unwrap_or(0))),
+            "icmp_type" | "icmp_type_name" => {
+                icmp = Some((icmp_type_of(v)?, icmp.map(|x| x.1).unwrap_or(0)))
+            }
+            "icmp_flowid" => icmp_id = v.parse().ok()?,
+            "icmp_seq" => icmp_seq = v.parse().ok()?,
             "ip_hl" => ip_hl = Some(v.parse::<usize>().ok()?.clamp(20, 60) & !3),
             "tcp_off" => tcp_off = Some(v.parse::<usize>().ok()?.clamp(20, 60) & !3),
             "ip_ecn" => {
@@ -271,6 +276,8 @@ fn build_ipsum_packet(
                 d[h] = t;
                 d[h + 1] = c;
             }
+            d[h + 4..h + 6].copy_from_slice(&icmp_id.to_be_bytes());
+            d[h + 6..h + 8].copy_from_slice(&icmp_seq.to_be_bytes());
         }
         _ => {}
     }

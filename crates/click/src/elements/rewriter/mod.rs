@@ -1,9 +1,11 @@
 //! The rewriter family, as Click's elements/ip and elements/tcpudp rewriters: input specs and
 //! patterns (`spec`), the flow table with its capacity, guarantees and expiry (`table`), the
 //! port-rewriting NAPT elements (`napt`: IPRewriter, TCPRewriter, UDPRewriter,
-//! ICMPPingRewriter) and the address-only rewriters (`addr`).
+//! ICMPPingRewriter), ICMPRewriter for ICMP errors about mapped flows (`icmp_error`) and the
+//! address-only rewriters (`addr`).
 
 pub mod addr;
+pub mod icmp_error;
 pub mod napt;
 pub mod spec;
 pub mod table;
@@ -15,6 +17,9 @@ pub fn register(r: &mut Registry) {
     for c in napt::Class::ALL {
         r.register(c.name(), move || Box::new(napt::Rewriter::new(c)));
     }
+    r.register("ICMPRewriter", || {
+        Box::<icmp_error::ICMPRewriter>::default()
+    });
     for (c, m) in [
         ("IPAddrRewriter", addr::Mode::Addr),
         ("IPAddrPairRewriter", addr::Mode::Pair),

@@ -46,7 +46,7 @@ fn jiffies(t: Timestamp) -> Jiffies {
 }
 
 /// Click adds 1 to the ICMP identifier in network byte order (x86 reference).
-fn ident_plus1(x: u16) -> u16 {
+pub(super) fn ident_plus1(x: u16) -> u16 {
     x.swap_bytes().wrapping_add(1).swap_bytes()
 }
 
@@ -155,6 +155,16 @@ impl Rewriter {
         Ok(true)
     }
 
+    /// The flow table and the map holding `proto` flows (for ICMPRewriter).
+    pub fn map_for(&self, proto: u8) -> Option<(Rc<RefCell<FlowTable>>, u32)> {
+        let ok = match self.class {
+            Class::Ip => matches!(proto, 6 | 17),
+            Class::Tcp | Class::Udp => true,
+            Class::IcmpPing => proto == 1,
+        };
+        ok.then(|| (self.table.clone(), self.map_id(proto)))
+    }
+
     fn map_id(&self, proto: u8) -> u32 {
         let udp = self.class == Class::Ip && proto != 6;
         (self.id as u32) * 2 + u32::from(udp)
@@ -229,7 +239,8 @@ impl Rewriter {
             return NewFlow::Drop;
         };
         let (kind, timeouts) = self.kind(proto);
-        let flow = Flow::new(self.id, port, map, f, to, outs, kind, timeouts, now);
+        let mut flow = Flow::new(self.id, port, map, f, to, outs, kind, timeouts, now);
+        flow.ip_p = proto;
         match table.store(flow, now) {
             Some(i) => NewFlow::Flow(i),
             None => {

@@ -49,6 +49,8 @@ pub struct Flow {
     pub expiry: Jiffies,
     pub guaranteed: bool,
     pub kind: FlowKind,
+    /// IP protocol of the packet that created the flow.
+    pub ip_p: u8,
     pub tflags: u8,
     pub reply_anno: u8,
     pub timeouts: Timeouts,
@@ -84,6 +86,7 @@ impl Flow {
             expiry: now + t,
             guaranteed,
             kind,
+            ip_p: 0,
             tflags: 0,
             reply_anno: 0,
             timeouts,

@@ -148,6 +148,11 @@ pub trait Element: Any {
         let _ = (name, value, ctx);
         None
     }
+    /// Hot swap: take over state from `old`, the element of the same name and class in the
+    /// router being replaced (Click's take_state). Called after initialize.
+    fn take_state(&mut self, old: &mut dyn Element, ctx: &mut Ctx<'_>) {
+        let _ = (old, ctx);
+    }
     /// Router is being torn down or stopped (flush output files).
     fn cleanup(&mut self, ctx: &mut Ctx<'_>) {
         let _ = ctx;

@@ -4,6 +4,7 @@ use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
 
 pub mod analysis;
+pub mod arp;
 pub mod bypass;
 pub mod classify;
 pub mod clipboard;
@@ -26,6 +27,7 @@ pub fn register_all(r: &mut Registry) {
     standard::register(r);
     classify::register(r);
     ether::register(r);
+    arp::register(r);
     ip::register(r);
     dumps::register(r);
     rewriter::register(r);

@@ -18,6 +18,7 @@ pub mod extra_sched;
 pub mod extra_script;
 pub mod extra_vlan;
 pub mod ip;
+pub mod reassembly;
 pub mod rewriter;
 pub mod shaping;
 pub mod standard;
@@ -31,6 +32,7 @@ pub fn register_all(r: &mut Registry) {
     ip::register(r);
     dumps::register(r);
     rewriter::register(r);
+    reassembly::register(r);
     extra::register(r);
     conf_b_misc::register(r);
     shaping::register(r);

@@ -424,6 +424,8 @@ struct Parser<'a, 'r> {
     /// Compound class scopes (innermost last).
     classes: Vec<HashMap<String, ClassRef>>,
     anon_compounds: usize,
+    /// Library files already read by `require(library FILE)` (each is read once).
+    libraries: std::collections::HashSet<std::path::PathBuf>,
 }
 
 type Ends = Vec<(usize, Vec<usize>)>; // (decl index, ports)
@@ -476,6 +478,11 @@ impl<'a, 'r> Parser<'a, 'r> {
                     };
                     if k == "require" {
                         for a in crate::args::split_args(&conf) {
+                            if let Some(lib) = a.strip_prefix("library") {
+                                if lib.starts_with(char::is_whitespace) {
+                                    self.library(&crate::args::unquote(lib.trim()), line, body);
+                                }
+                            }
                             body.requires.push(a);
                         }
                     } else if k == "define" {
@@ -490,6 +497,54 @@ impl<'a, 'r> Parser<'a, 'r> {
                 _ => self.connection(body),
             }
         }
+    }
+
+    /// `require(library FILE)`: read FILE (relative to this file's directory) for its element
+    /// classes and requirements, as Click's lexer does.
+    fn library(&mut self, lib: &str, line: u32, body: &mut Body) {
+        let path = std::path::Path::new(&self.lx.file)
+            .parent()
+            .unwrap_or(std::path::Path::new(""))
+            .join(lib);
+        let key = path.canonicalize().unwrap_or_else(|_| path.clone());
+        if !self.libraries.insert(key) {
+            return;
+        }
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.err(line, format!("library {lib}: {e}"));
+                return;
+            }
+        };
+        let mut sub = Parser {
+            lx: Lexer {
+                s: text.as_bytes(),
+                pos: 0,
+                line: 1,
+                file: path.display().to_string(),
+                pending_file: None,
+                peeked: None,
+            },
+            is_class: self.is_class,
+            errors: Vec::new(),
+            classes: std::mem::take(&mut self.classes),
+            anon_compounds: self.anon_compounds,
+            libraries: std::mem::take(&mut self.libraries),
+        };
+        let mut lib_body = Body::default();
+        loop {
+            sub.stmts(&mut lib_body);
+            match sub.lx.next() {
+                (Tok::Eof, _) => break,
+                (t, l) => sub.err(l, format!("syntax error near '{}'", tok_text(&t))),
+            }
+        }
+        self.classes = sub.classes;
+        self.anon_compounds = sub.anon_compounds;
+        self.libraries = sub.libraries;
+        self.errors.extend(sub.errors);
+        body.requires.extend(lib_body.requires);
     }
 
     fn elementclass(&mut self, line: u32) {
@@ -1199,6 +1254,7 @@ pub fn parse_with_defines(
         errors: Vec::new(),
         classes: vec![HashMap::new()],
         anon_compounds: 0,
+        libraries: Default::default(),
     };
     let mut top = Body::default();
     loop {

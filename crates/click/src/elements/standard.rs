@@ -139,7 +139,7 @@ impl Element for RandomSeed {
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let a = args::split_args(conf);
         let seed = a.iter().find_map(|x| match args::split_keyword(x) {
-            Some((k, v)) if k == "SEED" => Some(v.to_string()),
+            Some(("SEED", v)) => Some(v.to_string()),
             Some(_) => None,
             None => Some(x.clone()),
         });

@@ -410,8 +410,7 @@ pub fn parse_spec(spec: &str, cx: &ConfigureCx<'_>) -> Result<InputSpec, String>
     })
 }
 
-/// Choose the variation (source port for NAPT, else source address) so that the reply
-
+/// The pattern NAME defines in an IPRewriterPatterns element.
 fn named_patterns(name: &str, cx: &ConfigureCx<'_>) -> Result<Vec<Pattern>, String> {
     for (_, class, conf) in cx.elements {
         if class == "IPRewriterPatterns" {

@@ -288,6 +288,10 @@ impl FlowTable {
         let Some(f) = self.flows.get_mut(i).and_then(Option::as_mut) else {
             return;
         };
+        // Packets of a flow within the same millisecond leave the heaps as they are.
+        if f.guaranteed == guaranteed && f.expiry == expiry {
+            return;
+        }
         self.heaps[usize::from(f.guaranteed)].remove(&(f.expiry, f.seq, i));
         f.guaranteed = guaranteed;
         f.expiry = expiry;

@@ -126,6 +126,8 @@ fn build_ipsum_packet(
     let mut ts = Timestamp::ZERO;
     let mut flags: Option<u16> = None;
     let (mut seq, mut ack, mut win) = (0u32, 0u32, 0u16);
+    let mut urp = 0u16;
+    let mut tcp_opt: Option<Vec<u8>> = None;
     let mut payload: Option<Vec<u8>> = None;
     let mut payload_len: Option<usize> = None;
     let mut paint: Option<u8> = None;
@@ -160,6 +162,8 @@ fn build_ipsum_packet(
             "tcp_seq" => seq = v.parse().ok()?,
             "tcp_ack" => ack = v.parse().ok()?,
             "tcp_window" => win = v.parse().ok()?,
+            "tcp_urp" => urp = v.parse().ok()?,
+            "tcp_opt" if v != "." => tcp_opt = Some(super::tcp_options::parse(v)?),
             "payload" => payload = Some(args::parse_data(v)),
             "payload_len" => payload_len = Some(v.parse().ok()?),
             "link" | "direction" | "paint" => {
@@ -206,7 +210,7 @@ fn build_ipsum_packet(
         0
     } else {
         match proto {
-            6 => tcp_off.unwrap_or(20),
+            6 => tcp_off.unwrap_or(20 + tcp_opt.as_ref().map_or(0, |o| o.len().div_ceil(4) * 4)),
             17 => 8,
             1 => {
                 if payload.is_some() && icmp.is_none() {
@@ -266,6 +270,11 @@ fn build_ipsum_packet(
             d[h + 13] = fl as u8;
             d[h + 12] |= ((fl >> 8) & 1) as u8;
             d[h + 14..h + 16].copy_from_slice(&win.to_be_bytes());
+            d[h + 18..h + 20].copy_from_slice(&urp.to_be_bytes());
+            if let Some(o) = &tcp_opt {
+                let n = o.len().min(thl - 20);
+                d[h + 20..h + 20 + n].copy_from_slice(&o[..n]);
+            }
         }
         17 if thl == 8 => {
             let ul = (total.saturating_sub(h)) as u16;
@@ -705,7 +714,8 @@ impl ToTrace {
         let proto = ipv.map(|i| i[9]).unwrap_or(0);
         let frag_first = ipv.is_some_and(|i| u16::from_be_bytes([i[6], i[7]]) & 0x1fff == 0);
         let t = ipv.and_then(|i| i.get(hl..)).filter(|_| frag_first);
-        let ports = matches!(proto, 6 | 17) && t.is_some_and(|t| t.len() >= 4);
+        // Each port is shown when its own two bytes were captured.
+        let ports = matches!(proto, 6 | 17) && t.is_some();
         let dash = || "-".to_string();
         let u16at = |b: &[u8], o: usize| b.get(o..o + 2).map(|s| u16::from_be_bytes([s[0], s[1]]));
         let u32at = |b: &[u8], o: usize| {
@@ -827,6 +837,22 @@ impl ToTrace {
             "tcp_off" => tcp
                 .map(|t| ((t[12] >> 4) * 4).to_string())
                 .unwrap_or_else(dash),
+            "tcp_urp" => tcp
+                .and_then(|t| u16at(t, 18))
+                .map(|v| v.to_string())
+                .unwrap_or_else(dash),
+            // Options only when the whole header is there.
+            "tcp_opt" if proto != 6 => ".".into(),
+            "tcp_opt" => match tcp {
+                Some(t) if t.len() >= 20 => {
+                    let off = ((t[12] >> 4) as usize) * 4;
+                    match t.get(20..off.max(20)) {
+                        Some(o) => super::tcp_options::unparse(o),
+                        None => dash(),
+                    }
+                }
+                _ => dash(),
+            },
             "icmp_type" => {
                 if proto == 1 {
                     t.and_then(|t| t.first())
@@ -902,7 +928,7 @@ impl ToTrace {
                 1 => "<".into(),
                 n => n.to_string(),
             },
-            "ip_opt" | "tcp_opt" | "tcp_sack" | "tcp_ntopt" => {
+            "ip_opt" | "tcp_sack" | "tcp_ntopt" => {
                 if f == "ip_opt" && hl <= 20
                     || f != "ip_opt" && tcp.is_none_or(|t| (t[12] >> 4) <= 5)
                 {

@@ -22,6 +22,7 @@ pub mod reassembly;
 pub mod rewriter;
 pub mod shaping;
 pub mod standard;
+pub mod tcp_options;
 
 /// Register every built-in class.
 pub fn register_all(r: &mut Registry) {

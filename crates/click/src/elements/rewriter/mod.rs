@@ -2,9 +2,10 @@
 //! patterns (`spec`), the flow table with its capacity, guarantees and expiry (`table`), the
 //! port-rewriting NAPT elements (`napt`: IPRewriter, TCPRewriter, UDPRewriter,
 //! ICMPPingRewriter), ICMPRewriter for ICMP errors about mapped flows (`icmp_error`) and the
-//! address-only rewriters (`addr`).
+//! address-only rewriters (`addr`), and FTPPortMapper for FTP `PORT` commands (`ftp`).
 
 pub mod addr;
+pub mod ftp;
 pub mod icmp_error;
 pub mod napt;
 pub mod spec;
@@ -20,6 +21,7 @@ pub fn register(r: &mut Registry) {
     r.register("ICMPRewriter", || {
         Box::<icmp_error::ICMPRewriter>::default()
     });
+    r.register("FTPPortMapper", || Box::<ftp::FTPPortMapper>::default());
     for (c, m) in [
         ("IPAddrRewriter", addr::Mode::Addr),
         ("IPAddrPairRewriter", addr::Mode::Pair),

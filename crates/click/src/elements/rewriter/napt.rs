@@ -41,7 +41,7 @@ impl Class {
 const SEC: Jiffies = 1000;
 const TIMER_REAP: u32 = 0;
 
-fn jiffies(t: Timestamp) -> Jiffies {
+pub(crate) fn jiffies(t: Timestamp) -> Jiffies {
     t.0.div_euclid(1_000_000)
 }
 
@@ -346,6 +346,34 @@ impl Rewriter {
         Some(out)
     }
 
+    /// FTPPortMapper's view of the control connection: the TCP flow `f` belongs to (index and
+    /// direction), without creating one.
+    pub fn tcp_flow(&self, f: &FlowId) -> Option<(usize, bool)> {
+        self.table.borrow().lookup(self.map_id(6), f)
+    }
+
+    /// The TCP mapping for `f`, created through input `port`'s spec when missing; returns its
+    /// flow index and the rewritten flow.
+    pub fn tcp_mapping(&mut self, port: usize, f: FlowId, now: Jiffies) -> Option<(usize, FlowId)> {
+        let map = self.map_id(6);
+        let table_rc = self.table.clone();
+        let mut table = table_rc.borrow_mut();
+        let (i, dir) = match table.lookup(map, &f) {
+            Some(x) => x,
+            None => match self.new_flow(&mut table, port, map, f, 6, now, Some) {
+                NewFlow::Flow(i) => (i, false),
+                _ => return None,
+            },
+        };
+        let to = table.flow(i)?.rewritten(dir);
+        Some((i, to))
+    }
+
+    /// Run `f` on flow `i` of this rewriter's table.
+    pub fn with_flow<R>(&self, i: usize, f: impl FnOnce(&mut Flow) -> R) -> Option<R> {
+        self.table.borrow_mut().flow_mut(i).map(f)
+    }
+
     fn table_text(&self, now: Jiffies, map: u32) -> String {
         let t = self.table.borrow();
         let mut s = String::new();
@@ -364,6 +392,10 @@ impl Rewriter {
                 ));
             } else {
                 s.push_str(&format!("{k} => {r}"));
+                let d = f.seq_delta(dir);
+                if d != 0 {
+                    s.push_str(&format!(" seq {}{d}", if d > 0 { "+" } else { "" }));
+                }
             }
             s.push_str(&f.unparse_ports(dir, now));
             s.push('\n');
@@ -483,6 +515,10 @@ fn apply(ip: &mut [u8], hl: usize, from: &FlowId, to: &FlowId, fl: &mut Flow, di
             if have_payload {
                 fl.tflags |= TCP_FORWARD_DATA << shift;
             }
+            if off < 20 || tlen < off {
+                return;
+            }
+            apply_seq_deltas(&mut t[..off], fl, dir);
         }
         FlowKind::Udp => {
             t[0..2].copy_from_slice(&to.sport.to_be_bytes());
@@ -497,6 +533,62 @@ fn apply(ip: &mut [u8], hl: usize, from: &FlowId, to: &FlowId, fl: &mut Flow, di
             }
             if fl.tflags < 6 {
                 fl.tflags += 2;
+            }
+        }
+    }
+}
+
+/// Shift sequence and acknowledgement numbers (and SACK blocks) by the flow's deltas.
+fn apply_seq_deltas(t: &mut [u8], fl: &mut Flow, dir: bool) {
+    let word = |t: &[u8], o: usize| u32::from_be_bytes([t[o], t[o + 1], t[o + 2], t[o + 3]]);
+    let set = |t: &mut [u8], o: usize, new: u32| {
+        let old = word(t, o);
+        t[o..o + 4].copy_from_slice(&new.to_be_bytes());
+        for (a, b) in [
+            ((old >> 16) as u16, (new >> 16) as u16),
+            (old as u16, new as u16),
+        ] {
+            if a != b {
+                update_checksum(&mut t[16..18], a, b);
+            }
+        }
+    };
+    fl.expire_seq_triggers(dir, word(t, 4));
+    if fl.shifts(dir) {
+        let seq = fl.new_seq(dir, word(t, 4));
+        set(t, 4, seq);
+    }
+    if !fl.shifts(!dir) {
+        return;
+    }
+    let ack = fl.new_ack(dir, word(t, 8));
+    set(t, 8, ack);
+    // SACK blocks acknowledge the other direction too (skipped for the common
+    // NOP NOP timestamp-only header).
+    let off = t.len();
+    if off < 32 || (off == 32 && word(t, 20) == 0x0101_080A) {
+        return;
+    }
+    let mut i = 20;
+    while i < off {
+        match t[i] {
+            0 => break,
+            1 => i += 1,
+            kind => {
+                let Some(&len) = t.get(i + 1) else { break };
+                let len = len as usize;
+                if len < 2 || i + len > off {
+                    break;
+                }
+                if kind == 5 && len % 8 == 2 {
+                    for k in (i + 2..i + len).step_by(8) {
+                        let a = fl.new_ack(dir, word(t, k));
+                        set(t, k, a);
+                        let b = fl.new_ack(dir, word(t, k + 4));
+                        set(t, k + 4, b);
+                    }
+                }
+                i += len;
             }
         }
     }

@@ -35,6 +35,11 @@ pub const TCP_REPLY_DONE: u8 = 2;
 pub const TCP_FORWARD_DATA: u8 = 4;
 pub const TCP_REPLY_DATA: u8 = 8;
 
+/// TCP sequence order: `a` is at or after `b`.
+pub fn seq_geq(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) >= 0
+}
+
 /// One mapping: entry 0 is the original flow, entry 1 the reply flow (the rewritten flow
 /// reversed).
 #[derive(Clone, Debug)]
@@ -52,6 +57,11 @@ pub struct Flow {
     /// IP protocol of the packet that created the flow.
     pub ip_p: u8,
     pub tflags: u8,
+    /// TCP sequence number shifts per direction, (trigger, delta) oldest first: packets at or
+    /// after the trigger move by delta (FTPPortMapper changed a payload's length).
+    pub seq_deltas: [Vec<(u32, i32)>; 2],
+    /// The shift for sequence numbers before every trigger (triggers 1G behind are dropped).
+    pub seq_base: [i32; 2],
     pub reply_anno: u8,
     pub timeouts: Timeouts,
     seq: u64,
@@ -88,6 +98,8 @@ impl Flow {
             kind,
             ip_p: 0,
             tflags: 0,
+            seq_deltas: [Vec::new(), Vec::new()],
+            seq_base: [0, 0],
             reply_anno: 0,
             timeouts,
             seq: 0,
@@ -117,6 +129,63 @@ impl Flow {
     /// When a guaranteed flow expires once its guarantee has run out.
     pub fn best_effort_expiry(&self) -> Jiffies {
         self.expiry + self.flow_timeout() - self.timeouts.guarantee
+    }
+
+    /// Shift sequence numbers of direction `dir` by `d` more from `trigger` on.
+    pub fn add_seq_delta(&mut self, dir: bool, trigger: u32, d: i32) {
+        let base = self.seq_base[usize::from(dir)];
+        let v = &mut self.seq_deltas[usize::from(dir)];
+        let prev = v.last().map_or(base, |x| x.1);
+        match v.last_mut() {
+            Some(last) if last.0 == trigger => last.1 = prev + d,
+            _ => v.push((trigger, prev + d)),
+        }
+    }
+
+    /// The current sequence shift of direction `dir` (for the table text).
+    pub fn seq_delta(&self, dir: bool) -> i32 {
+        let base = self.seq_base[usize::from(dir)];
+        self.seq_deltas[usize::from(dir)]
+            .last()
+            .map_or(base, |x| x.1)
+    }
+
+    /// Once a direction's sequence numbers are 1G past its latest trigger, the shift applies
+    /// to every sequence number (Click drops the trigger).
+    pub fn expire_seq_triggers(&mut self, dir: bool, seq: u32) {
+        let d = usize::from(dir);
+        if let Some(&(t, delta)) = self.seq_deltas[d].last() {
+            if seq_geq(seq, t.wrapping_add(1 << 30)) {
+                self.seq_base[d] = delta;
+                self.seq_deltas[d].clear();
+            }
+        }
+    }
+
+    /// Whether sequence numbers of direction `dir` move at all.
+    pub fn shifts(&self, dir: bool) -> bool {
+        let d = usize::from(dir);
+        !self.seq_deltas[d].is_empty() || self.seq_base[d] != 0
+    }
+
+    /// Click's new_seq: `seq` of a packet in direction `dir` after the shifts.
+    pub fn new_seq(&self, dir: bool, seq: u32) -> u32 {
+        let d = self.seq_deltas[usize::from(dir)]
+            .iter()
+            .rev()
+            .find(|(t, _)| seq_geq(seq, *t))
+            .map_or(self.seq_base[usize::from(dir)], |x| x.1);
+        seq.wrapping_add(d as u32)
+    }
+
+    /// Click's new_ack: an acknowledgement in direction `dir` of the other direction's data.
+    pub fn new_ack(&self, dir: bool, ack: u32) -> u32 {
+        let d = self.seq_deltas[usize::from(!dir)]
+            .iter()
+            .rev()
+            .find(|(t, d)| seq_geq(ack.wrapping_sub(*d as u32), *t))
+            .map_or(self.seq_base[usize::from(!dir)], |x| x.1);
+        ack.wrapping_sub(d as u32)
     }
 
     /// The flow seen by entry `dir` rewritten: what its packets become.
@@ -401,5 +470,19 @@ mod tests {
         assert_eq!(t.lookup(0, &id(2)).map(|(_, d)| d), Some(false));
         t.shrink(0, true);
         assert_eq!(t.size(), 0);
+    }
+
+    #[test]
+    fn sequence_shifts_follow_triggers_and_expire_after_1g() {
+        let mut f = flow(1, 0, 0);
+        f.add_seq_delta(false, 30, 6);
+        assert_eq!(f.new_seq(false, 29), 29);
+        assert_eq!(f.new_seq(false, 30), 36);
+        // the reply direction's acks are shifted back
+        assert_eq!(f.new_ack(true, 36), 30);
+        assert_eq!(f.new_ack(true, 10), 10);
+        f.expire_seq_triggers(false, 30 + (1 << 30));
+        assert!(f.seq_deltas[0].is_empty());
+        assert_eq!(f.new_seq(false, 0), 6);
     }
 }

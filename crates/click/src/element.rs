@@ -148,6 +148,11 @@ pub trait Element: Any {
         let _ = (name, value, ctx);
         None
     }
+    /// Hot swap: take over state from `old`, the element of the same name and class in the
+    /// router being replaced (Click's take_state). Called after initialize.
+    fn take_state(&mut self, old: &mut dyn Element, ctx: &mut Ctx<'_>) {
+        let _ = (old, ctx);
+    }
     /// Router is being torn down or stopped (flush output files).
     fn cleanup(&mut self, ctx: &mut Ctx<'_>) {
         let _ = ctx;
@@ -357,6 +362,12 @@ impl<'a> Ctx<'a> {
     /// Name of element `i`.
     pub fn element_name(&self, i: usize) -> Option<&str> {
         self.core.names.get(i).map(|s| s.as_str())
+    }
+    /// Run `f` on element `i` (another element sharing state, e.g. a rewriter's flow table);
+    /// None when it is busy (it is pushing into this element) or out of range.
+    pub fn with_element<R>(&self, i: usize, f: impl FnOnce(&mut dyn Element) -> R) -> Option<R> {
+        let mut e = self.core.elems.get(i)?.try_borrow_mut().ok()?;
+        Some(f(&mut **e))
     }
     /// Is the router's clock simulated?
     pub fn simulated_time(&self) -> bool {

@@ -415,6 +415,8 @@ struct Body {
     defines: Vec<(String, String)>,
     requires: Vec<String>,
     names: HashMap<String, usize>,
+    /// Element classes defined inside this body (their formals' scope is this body's).
+    nested: Vec<Rc<CompoundDef>>,
 }
 
 struct Parser<'a, 'r> {
@@ -424,6 +426,8 @@ struct Parser<'a, 'r> {
     /// Compound class scopes (innermost last).
     classes: Vec<HashMap<String, ClassRef>>,
     anon_compounds: usize,
+    /// Library files already read by `require(library FILE)` (each is read once).
+    libraries: std::collections::HashSet<std::path::PathBuf>,
 }
 
 type Ends = Vec<(usize, Vec<usize>)>; // (decl index, ports)
@@ -476,6 +480,11 @@ impl<'a, 'r> Parser<'a, 'r> {
                     };
                     if k == "require" {
                         for a in crate::args::split_args(&conf) {
+                            if let Some(lib) = a.strip_prefix("library") {
+                                if lib.starts_with(char::is_whitespace) {
+                                    self.library(&crate::args::unquote(lib.trim()), line, body);
+                                }
+                            }
                             body.requires.push(a);
                         }
                     } else if k == "define" {
@@ -490,6 +499,54 @@ impl<'a, 'r> Parser<'a, 'r> {
                 _ => self.connection(body),
             }
         }
+    }
+
+    /// `require(library FILE)`: read FILE (relative to this file's directory) for its element
+    /// classes and requirements, as Click's lexer does.
+    fn library(&mut self, lib: &str, line: u32, body: &mut Body) {
+        let path = std::path::Path::new(&self.lx.file)
+            .parent()
+            .unwrap_or(std::path::Path::new(""))
+            .join(lib);
+        let key = path.canonicalize().unwrap_or_else(|_| path.clone());
+        if !self.libraries.insert(key) {
+            return;
+        }
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.err(line, format!("library {lib}: {e}"));
+                return;
+            }
+        };
+        let mut sub = Parser {
+            lx: Lexer {
+                s: text.as_bytes(),
+                pos: 0,
+                line: 1,
+                file: path.display().to_string(),
+                pending_file: None,
+                peeked: None,
+            },
+            is_class: self.is_class,
+            errors: Vec::new(),
+            classes: std::mem::take(&mut self.classes),
+            anon_compounds: self.anon_compounds,
+            libraries: std::mem::take(&mut self.libraries),
+        };
+        let mut lib_body = Body::default();
+        loop {
+            sub.stmts(&mut lib_body);
+            match sub.lx.next() {
+                (Tok::Eof, _) => break,
+                (t, l) => sub.err(l, format!("syntax error near '{}'", tok_text(&t))),
+            }
+        }
+        self.classes = sub.classes;
+        self.anon_compounds = sub.anon_compounds;
+        self.libraries = sub.libraries;
+        self.errors.extend(sub.errors);
+        body.requires.extend(lib_body.requires);
     }
 
     fn elementclass(&mut self, line: u32) {
@@ -558,7 +615,15 @@ impl<'a, 'r> Parser<'a, 'r> {
                     });
                 }
                 self.stmts(&mut body);
-                self.classes.pop();
+                if let Some(scope) = self.classes.pop() {
+                    body.nested = scope
+                        .into_values()
+                        .filter_map(|c| match c {
+                            ClassRef::Compound(d) => Some(d),
+                            ClassRef::Primitive(_) => None,
+                        })
+                        .collect();
+                }
                 let ninputs = body
                     .conns
                     .iter()
@@ -1166,9 +1231,14 @@ struct Pending {
     config: String,
     landmark: String,
     vars: Rc<HashMap<String, String>>,
+    /// The variables in force where each enclosing compound defined its nested classes
+    /// (keyed by class identity): formals are scoped lexically, as in Click.
+    class_envs: ClassEnvs,
     dead: bool,
     pseudo: bool,
 }
+
+type ClassEnvs = Rc<Vec<(*const CompoundDef, Rc<HashMap<String, String>>)>>;
 
 /// Parse and flatten configuration text. `is_class` says which primitive classes exist.
 pub fn parse(
@@ -1199,6 +1269,7 @@ pub fn parse_with_defines(
         errors: Vec::new(),
         classes: vec![HashMap::new()],
         anon_compounds: 0,
+        libraries: Default::default(),
     };
     let mut top = Body::default();
     loop {
@@ -1221,6 +1292,18 @@ pub fn parse_with_defines(
     let mut conns: Vec<(usize, usize, usize, usize, String)> = Vec::new();
     let mut requirements = top.requires.clone();
     let base = list.len();
+    // Classes defined at the top level see the top-level defines wherever they are used.
+    let top_envs: ClassEnvs = Rc::new(
+        p.classes
+            .first()
+            .into_iter()
+            .flat_map(|scope| scope.values())
+            .filter_map(|c| match c {
+                ClassRef::Compound(d) => Some((Rc::as_ptr(d), vars.clone())),
+                ClassRef::Primitive(_) => None,
+            })
+            .collect(),
+    );
     for d in &top.decls {
         list.push(Pending {
             name: d.name.clone(),
@@ -1228,6 +1311,7 @@ pub fn parse_with_defines(
             config: substitute(&d.config, &vars),
             landmark: d.landmark.clone(),
             vars: vars.clone(),
+            class_envs: top_envs.clone(),
             dead: false,
             pseudo: d.pseudo,
         });
@@ -1343,7 +1427,14 @@ fn expand_one(
         ));
         return;
     };
-    let mut vars = (*list[i].vars).clone();
+    // Lexical scope: the variables where this class was defined, not where it is used.
+    let envs = list[i].class_envs.clone();
+    let defined_in = envs
+        .iter()
+        .rev()
+        .find(|(k, _)| std::ptr::eq(*k, Rc::as_ptr(def)))
+        .map(|(_, v)| v.clone());
+    let mut vars = (*defined_in.unwrap_or_else(|| list[i].vars.clone())).clone();
     for d in &ov.body.defines {
         vars.insert(d.0.clone(), substitute(&d.1, &vars));
     }
@@ -1352,6 +1443,13 @@ fn expand_one(
     }
     requirements.extend(ov.body.requires.iter().cloned());
     let vars = Rc::new(vars);
+    let class_envs: ClassEnvs = if ov.body.nested.is_empty() {
+        envs
+    } else {
+        let mut e = (*envs).clone();
+        e.extend(ov.body.nested.iter().map(|d| (Rc::as_ptr(d), vars.clone())));
+        Rc::new(e)
+    };
     let prefix = list[i].name.clone();
     let base = list.len();
     // A group `( ... )` is no scope in Click: its named elements belong to the enclosing
@@ -1373,6 +1471,7 @@ fn expand_one(
             config: substitute(&d.config, &vars),
             landmark: d.landmark.clone(),
             vars: vars.clone(),
+            class_envs: class_envs.clone(),
             dead: false,
             pseudo: d.pseudo,
         });
@@ -1476,6 +1575,21 @@ mod tests {
             f.unparse(),
             "a :: InfiniteSource(LIMIT 5);\nCounter@2 :: Counter;\nd :: Discard;\nIdle@4 :: Idle;\nDiscard@5 :: Discard;\n\na -> Counter@2\n    -> d;\nIdle@4 -> Discard@5;\n"
         );
+    }
+
+    #[test]
+    fn formals_are_scoped_lexically() {
+        // Bar uses Foo's $a even when Baz, whose own $a differs, instantiates it.
+        let text = "
+elementclass Foo { $a |
+   elementclass Bar { $b | Print($a) }
+   elementclass Baz { $a | Bar($a) }
+   Baz(inner);
+}
+Foo(outer);
+";
+        let f = parse(text, "config", &classes).unwrap();
+        assert!(f.unparse().contains(":: Print(outer);"), "{}", f.unparse());
     }
 
     #[test]

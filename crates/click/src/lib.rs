@@ -48,6 +48,7 @@ pub mod elements;
 pub mod env;
 pub mod lang;
 pub mod packet;
+pub mod random;
 pub mod registry;
 pub mod router;
 

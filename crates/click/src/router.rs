@@ -1296,6 +1296,31 @@ impl Router {
             .collect()
     }
 
+    /// Hot swap: let each element take over the state of the element with the same name and
+    /// class in `old` (the router this one replaces).
+    pub fn take_state_from(&mut self, old: &Router) {
+        for i in 0..self.core.elems.len() {
+            let Some(j) = old.element_index(&self.core.names[i]) else {
+                continue;
+            };
+            if old.core.classes.get(j) != self.core.classes.get(i) {
+                continue;
+            }
+            let (Ok(mut e), Ok(mut o)) = (
+                self.core.elems[i].try_borrow_mut(),
+                old.core.elems[j].try_borrow_mut(),
+            ) else {
+                continue;
+            };
+            let mut cx = Ctx {
+                core: &self.core,
+                idx: i,
+            };
+            e.take_state(&mut **o, &mut cx);
+        }
+        self.core.flush_deferred();
+    }
+
     /// Run `f` on element `idx` with a context (for I/O drivers and tests).
     pub fn with_element<R>(
         &self,

@@ -373,7 +373,12 @@ pub fn drive(
                     }
                 };
                 match Router::with_options(&text, "hotconfig", registry, opts) {
-                    Ok(new) => {
+                    Ok(mut new) => {
+                        // Simulated time goes on across the swap, as Click's.
+                        if new.simulated_time() && router.now() > new.now() {
+                            new.advance_clock(router.now());
+                        }
+                        new.take_state_from(router);
                         router.cleanup();
                         *router = new;
                         if let Err(e) = glue.start(router, &cli.io) {

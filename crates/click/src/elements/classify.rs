@@ -252,6 +252,8 @@ impl Element for Classifier {
 enum Base {
     Ip,
     Transport,
+    /// The Ethernet header before the IP header (`src 0:1:2:3:4:5`).
+    Ether,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -309,6 +311,7 @@ fn read_be(d: &[u8], off: usize, len: u8) -> Option<u32> {
 
 /// Per-packet view used during evaluation.
 struct View<'a> {
+    ether: Option<&'a [u8]>,
     ip: &'a [u8],
     transport: Option<&'a [u8]>,
     proto: u8,
@@ -327,6 +330,7 @@ impl<'a> View<'a> {
             None
         };
         View {
+            ether: p.mac_header().filter(|m| m.len() >= 14),
             ip,
             transport,
             proto,
@@ -352,6 +356,7 @@ fn check_value(c: &Check, v: &View<'_>) -> Option<u32> {
     let d = match c.base {
         Base::Ip => v.ip,
         Base::Transport => v.transport?,
+        Base::Ether => v.ether?,
     };
     read_be(d, c.offset, c.len).map(|x| x & c.mask)
 }
@@ -551,8 +556,8 @@ fn tokenize(s: &str) -> Vec<String> {
 }
 
 const QUALIFIERS: &[&str] = &[
-    "src", "dst", "ip", "tcp", "udp", "icmp", "host", "net", "port", "proto", "tos", "ttl", "dscp",
-    "vers", "hl", "id", "len", "type", "opt", "ect", "ce", "win",
+    "src", "dst", "ip", "tcp", "udp", "icmp", "tcpudp", "host", "net", "port", "proto", "tos",
+    "ttl", "dscp", "vers", "hl", "id", "len", "type", "opt", "ect", "ce", "win",
 ];
 
 impl ExprParser<'_> {
@@ -633,6 +638,10 @@ impl ExprParser<'_> {
         }
         let mut quals: Vec<String> = Vec::new();
         while let Some(t) = self.peek() {
+            // `proto icmp`: the protocol after `proto` is its value, not a qualifier.
+            if quals.last().is_some_and(|q| q == "proto") {
+                break;
+            }
             if QUALIFIERS.contains(&t)
                 || (quals.last().is_some_and(|q| q == "src" || q == "dst")
                     && (t == "or" || t == "and")
@@ -796,6 +805,24 @@ impl ExprParser<'_> {
             None => ProtoReq::TcpUdp,
         };
         let e = match kind.as_str() {
+            "host" if val.contains(':') && args::parse_eth(&val, self.ai).is_some() => {
+                // An Ethernet address: compare the MAC header (dst at 0, src at 6).
+                let e = args::parse_eth(&val, self.ai).unwrap_or_default();
+                let hi = u32::from_be_bytes([e[0], e[1], e[2], e[3]]);
+                let lo = u16::from_be_bytes([e[4], e[5]]) as u32;
+                sides(&|s| {
+                    let o = if s { 6 } else { 0 };
+                    let parts = vec![
+                        chk(Base::Ether, o, 4, u32::MAX, op, hi, ProtoReq::Any),
+                        chk(Base::Ether, o + 4, 2, 0xffff, op, lo, ProtoReq::Any),
+                    ];
+                    if op == Op::Ne {
+                        Expr::Or(parts)
+                    } else {
+                        Expr::And(parts)
+                    }
+                })
+            }
             "host" | "net" => {
                 let (addr, mask) = if kind == "host" && !val.contains('/') {
                     let a = args::parse_ip(&val, self.ai)
@@ -1024,6 +1051,8 @@ fn expr_ranges(e: &Expr, out: &mut Vec<(usize, usize)>) -> bool {
         let (base, lim) = match c.base {
             Base::Ip => (0usize, 40usize),
             Base::Transport => (40, 24),
+            // not in the decision cache's key
+            Base::Ether => return false,
         };
         if c.offset + c.len as usize > lim {
             return false;

@@ -126,6 +126,8 @@ fn build_ipsum_packet(
     let mut ts = Timestamp::ZERO;
     let mut flags: Option<u16> = None;
     let (mut seq, mut ack, mut win) = (0u32, 0u32, 0u16);
+    let mut urp = 0u16;
+    let mut tcp_opt: Option<Vec<u8>> = None;
     let mut payload: Option<Vec<u8>> = None;
     let mut payload_len: Option<usize> = None;
     let mut paint: Option<u8> = None;
@@ -133,6 +135,7 @@ fn build_ipsum_packet(
     let mut fragoff = 0u16;
     let mut mf = false;
     let mut icmp: Option<(u8, u8)> = None;
+    let (mut icmp_id, mut icmp_seq) = (0u16, 0u16);
     let mut ecn: Option<u8> = None;
     let mut ip_hl: Option<usize> = None;
     let mut tcp_off: Option<usize> = None;
@@ -159,6 +162,8 @@ fn build_ipsum_packet(
             "tcp_seq" => seq = v.parse().ok()?,
             "tcp_ack" => ack = v.parse().ok()?,
             "tcp_window" => win = v.parse().ok()?,
+            "tcp_urp" => urp = v.parse().ok()?,
+            "tcp_opt" if v != "." => tcp_opt = Some(super::tcp_options::parse(v)?),
             "payload" => payload = Some(args::parse_data(v)),
             "payload_len" => payload_len = Some(v.parse().ok()?),
             "link" | "direction" | "paint" => {
@@ -178,7 +183,11 @@ fn build_ipsum_packet(
                 mf = plus;
             }
             "ip_frag" if v == "F" => mf = true,
-            "icmp_type" => icmp = Some((icmp_type_of(v)?, icmp.map(|x| x.1).unwrap_or(0))),
+            "icmp_type" | "icmp_type_name" => {
+                icmp = Some((icmp_type_of(v)?, icmp.map(|x| x.1).unwrap_or(0)))
+            }
+            "icmp_flowid" => icmp_id = v.parse().ok()?,
+            "icmp_seq" => icmp_seq = v.parse().ok()?,
             "ip_hl" => ip_hl = Some(v.parse::<usize>().ok()?.clamp(20, 60) & !3),
             "tcp_off" => tcp_off = Some(v.parse::<usize>().ok()?.clamp(20, 60) & !3),
             "ip_ecn" => {
@@ -201,7 +210,7 @@ fn build_ipsum_packet(
         0
     } else {
         match proto {
-            6 => tcp_off.unwrap_or(20),
+            6 => tcp_off.unwrap_or(20 + tcp_opt.as_ref().map_or(0, |o| o.len().div_ceil(4) * 4)),
             17 => 8,
             1 => {
                 if payload.is_some() && icmp.is_none() {
@@ -261,6 +270,11 @@ fn build_ipsum_packet(
             d[h + 13] = fl as u8;
             d[h + 12] |= ((fl >> 8) & 1) as u8;
             d[h + 14..h + 16].copy_from_slice(&win.to_be_bytes());
+            d[h + 18..h + 20].copy_from_slice(&urp.to_be_bytes());
+            if let Some(o) = &tcp_opt {
+                let n = o.len().min(thl - 20);
+                d[h + 20..h + 20 + n].copy_from_slice(&o[..n]);
+            }
         }
         17 if thl == 8 => {
             let ul = (total.saturating_sub(h)) as u16;
@@ -271,6 +285,8 @@ fn build_ipsum_packet(
                 d[h] = t;
                 d[h + 1] = c;
             }
+            d[h + 4..h + 6].copy_from_slice(&icmp_id.to_be_bytes());
+            d[h + 6..h + 8].copy_from_slice(&icmp_seq.to_be_bytes());
         }
         _ => {}
     }
@@ -324,11 +340,17 @@ pub struct FromTrace {
     burst: usize,
     /// Inline dump text (`DATA`), used instead of FILENAME.
     data: Option<String>,
+    /// TIMING: emit each packet when the clock has advanced as far as the trace did since
+    /// its first packet (the offset is fixed at the first packet).
+    timing: bool,
+    timing_offset: Option<i64>,
 }
 
 impl FromTrace {
     fn new(pcap: bool) -> Self {
         FromTrace {
+            timing: false,
+            timing_offset: None,
             pcap,
             file: String::new(),
             stop: false,
@@ -503,6 +525,7 @@ impl Element for FromTrace {
         self.active = b.bool("ACTIVE")?.unwrap_or(true);
         self.force_ip = b.bool("FORCE_IP")?.unwrap_or(false);
         self.checksum = b.bool("CHECKSUM")?.unwrap_or(false);
+        self.timing = b.bool("TIMING")?.unwrap_or(false);
         if let Some(p) = b.str("PROTO") {
             self.default_proto = proto_of(p.trim()).ok_or("PROTO: bad protocol")?;
         }
@@ -538,6 +561,12 @@ impl Element for FromTrace {
     fn has_task(&self) -> bool {
         true
     }
+    fn run_timer(&mut self, _id: u32, ctx: &mut Ctx<'_>) {
+        // TIMING: the next packet is due.
+        if self.active && self.pushing {
+            ctx.reschedule();
+        }
+    }
     fn run_task(&mut self, ctx: &mut Ctx<'_>) -> bool {
         if !self.active || !self.pushing {
             return false;
@@ -545,6 +574,17 @@ impl Element for FromTrace {
         if self.packets.is_empty() {
             self.finish(ctx);
             return false;
+        }
+        if self.timing {
+            if let Some(ts) = self.packets.front().map(|p| p.timestamp) {
+                let now = ctx.now();
+                let off = *self.timing_offset.get_or_insert(now.0 - ts.0);
+                let due = Timestamp(ts.0 + off);
+                if now < due {
+                    ctx.schedule_timer(0, due);
+                    return false;
+                }
+            }
         }
         // One packet per run keeps the interleaving of several sources Click-like.
         let n = 1.min(self.packets.len());
@@ -674,7 +714,8 @@ impl ToTrace {
         let proto = ipv.map(|i| i[9]).unwrap_or(0);
         let frag_first = ipv.is_some_and(|i| u16::from_be_bytes([i[6], i[7]]) & 0x1fff == 0);
         let t = ipv.and_then(|i| i.get(hl..)).filter(|_| frag_first);
-        let ports = matches!(proto, 6 | 17) && t.is_some_and(|t| t.len() >= 4);
+        // Each port is shown when its own two bytes were captured.
+        let ports = matches!(proto, 6 | 17) && t.is_some();
         let dash = || "-".to_string();
         let u16at = |b: &[u8], o: usize| b.get(o..o + 2).map(|s| u16::from_be_bytes([s[0], s[1]]));
         let u32at = |b: &[u8], o: usize| {
@@ -796,6 +837,22 @@ impl ToTrace {
             "tcp_off" => tcp
                 .map(|t| ((t[12] >> 4) * 4).to_string())
                 .unwrap_or_else(dash),
+            "tcp_urp" => tcp
+                .and_then(|t| u16at(t, 18))
+                .map(|v| v.to_string())
+                .unwrap_or_else(dash),
+            // Options only when the whole header is there.
+            "tcp_opt" if proto != 6 => ".".into(),
+            "tcp_opt" => match tcp {
+                Some(t) if t.len() >= 20 => {
+                    let off = ((t[12] >> 4) as usize) * 4;
+                    match t.get(20..off.max(20)) {
+                        Some(o) => super::tcp_options::unparse(o),
+                        None => dash(),
+                    }
+                }
+                _ => dash(),
+            },
             "icmp_type" => {
                 if proto == 1 {
                     t.and_then(|t| t.first())
@@ -871,7 +928,7 @@ impl ToTrace {
                 1 => "<".into(),
                 n => n.to_string(),
             },
-            "ip_opt" | "tcp_opt" | "tcp_sack" | "tcp_ntopt" => {
+            "ip_opt" | "tcp_sack" | "tcp_ntopt" => {
                 if f == "ip_opt" && hl <= 20
                     || f != "ip_opt" && tcp.is_none_or(|t| (t[12] >> 4) <= 5)
                 {

@@ -38,6 +38,7 @@ pub fn register(r: &mut Registry) {
     r.register("SetTCPChecksum", || Box::new(SetChecksum { which: 6 }));
     r.register("IPPrint", || Box::<IPPrint>::default());
     r.register("StripIPHeader", || Box::new(StripIPHeader));
+    r.register("UnstripIPHeader", || Box::new(UnstripIPHeader));
     r.register("StoreIPAddress", || Box::<StoreIPAddress>::default());
     r.register("SetIPAddress", || Box::<SetIPAddress>::default());
     r.register("StripToNetworkHeader", || Box::new(StripToNetworkHeader));
@@ -344,6 +345,31 @@ impl StripIPHeader {
 impl Element for StripIPHeader {
     fn class_name(&self) -> &'static str {
         "StripIPHeader"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    simple_push_pull!();
+    any_impl!();
+}
+
+/// UnstripIPHeader: push the data back to the IP header (undoes StripIPHeader).
+pub struct UnstripIPHeader;
+impl UnstripIPHeader {
+    #[inline]
+    fn process(&mut self, batch: &mut PacketBatch, _ctx: &mut Ctx<'_>) {
+        for p in batch.iter_mut() {
+            if let Some(o) = p.network_header_offset() {
+                if o < 0 {
+                    p.push(o.unsigned_abs());
+                }
+            }
+        }
+    }
+}
+impl Element for UnstripIPHeader {
+    fn class_name(&self) -> &'static str {
+        "UnstripIPHeader"
     }
     fn port_count(&self) -> &'static str {
         "1/1"

@@ -4,6 +4,7 @@ use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
 
 pub mod analysis;
+pub mod arp;
 pub mod bypass;
 pub mod classify;
 pub mod clipboard;
@@ -17,18 +18,22 @@ pub mod extra_sched;
 pub mod extra_script;
 pub mod extra_vlan;
 pub mod ip;
+pub mod reassembly;
 pub mod rewriter;
 pub mod shaping;
 pub mod standard;
+pub mod tcp_options;
 
 /// Register every built-in class.
 pub fn register_all(r: &mut Registry) {
     standard::register(r);
     classify::register(r);
     ether::register(r);
+    arp::register(r);
     ip::register(r);
     dumps::register(r);
     rewriter::register(r);
+    reassembly::register(r);
     extra::register(r);
     conf_b_misc::register(r);
     shaping::register(r);

@@ -24,6 +24,73 @@ pub fn register(r: &mut Registry) {
     r.register("TimedSink", || Box::<TimedSink>::default());
     r.register("StrideSched", || Box::<StrideSched>::default());
     r.register("DelayShaper", || Box::<DelayShaper>::default());
+    r.register("DelayUnqueue", || Box::<DelayUnqueue>::default());
+}
+
+/// DelayUnqueue(DELAY): pulls packets and pushes each out DELAY after its timestamp (set to
+/// now when it has none), one at a time, like Click's.
+#[derive(Default)]
+pub struct DelayUnqueue {
+    delay: Timestamp,
+    held: Option<Packet>,
+}
+
+impl Element for DelayUnqueue {
+    fn class_name(&self) -> &'static str {
+        "DelayUnqueue"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1"
+    }
+    fn processing(&self) -> &'static str {
+        "l/h"
+    }
+    fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(conf, &[("DELAY", Kind::Mp)])?;
+        let d = b.time("DELAY")?.ok_or("missing mandatory DELAY argument")?;
+        self.delay = Timestamp::from_secs_f64(d);
+        Ok(())
+    }
+    fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        ctx.reschedule();
+        Ok(())
+    }
+    fn has_task(&self) -> bool {
+        true
+    }
+    fn run_task(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        let mut worked = false;
+        loop {
+            if self.held.is_none() {
+                if let Some(mut p) = ctx.pull(0, 1).pop() {
+                    if p.timestamp.sec() == 0 {
+                        p.timestamp = ctx.now();
+                    }
+                    p.timestamp = p.timestamp + self.delay;
+                    self.held = Some(p);
+                }
+            }
+            let Some(due) = self.held.as_ref().map(|p| p.timestamp) else {
+                if ctx.upstream_active() {
+                    ctx.reschedule();
+                }
+                return worked;
+            };
+            if due <= ctx.now() {
+                if let Some(p) = self.held.take() {
+                    ctx.output(0, vec![p]);
+                }
+                worked = true;
+                continue;
+            }
+            ctx.schedule_timer(0, due);
+            return worked;
+        }
+    }
+    fn run_timer(&mut self, _id: u32, ctx: &mut Ctx<'_>) {
+        ctx.reschedule();
+    }
+    any_impl!();
 }
 
 /// DelayShaper(DELAY): a pull element holding each packet until DELAY after its timestamp

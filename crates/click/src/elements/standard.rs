@@ -78,7 +78,7 @@ pub fn register(r: &mut Registry) {
     });
     r.register("ScheduleInfo", || Box::new(Info("ScheduleInfo")));
     r.register("PortInfo", || Box::new(Info("PortInfo")));
-    r.register("RandomSeed", || Box::new(Info("RandomSeed")));
+    r.register("RandomSeed", || Box::<RandomSeed>::default());
     r.register("StaticThreadSched", || Box::new(Info("StaticThreadSched")));
     r.register("Truncate", || Box::<Truncate>::default());
     r.register("FastUDPFlows", || Box::<FastUDPFlows>::default());
@@ -124,6 +124,29 @@ impl Element for Info {
         self.0
     }
     fn configure(&mut self, _conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        Ok(())
+    }
+    any_impl!();
+}
+
+/// RandomSeed([SEED]): seeds Click's random generator (from the clock when no seed is given).
+#[derive(Default)]
+pub struct RandomSeed;
+impl Element for RandomSeed {
+    fn class_name(&self) -> &'static str {
+        "RandomSeed"
+    }
+    fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let a = args::split_args(conf);
+        let seed = a.iter().find_map(|x| match args::split_keyword(x) {
+            Some(("SEED", v)) => Some(v.to_string()),
+            Some(_) => None,
+            None => Some(x.clone()),
+        });
+        if let Some(s) = seed {
+            let v = args::parse_u64(s.trim()).ok_or("SEED: expected unsigned integer")?;
+            crate::random::srandom(v as u32);
+        }
         Ok(())
     }
     any_impl!();

@@ -1,0 +1,12 @@
+//! ARP: the ARP table (Click's ARPTable, shared or owned) and ARPQuerier.
+
+pub mod querier;
+pub mod table;
+
+use crate::registry::Registry;
+
+/// Register the ARP classes.
+pub fn register(r: &mut Registry) {
+    r.register("ARPQuerier", || Box::<querier::ARPQuerier>::default());
+    r.register("ARPTable", || Box::<table::ARPTableElement>::default());
+}

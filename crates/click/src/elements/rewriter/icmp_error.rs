@@ -8,8 +8,9 @@ use super::table::FlowTable;
 use crate::any_impl;
 use crate::args;
 use crate::element::{ConfigureCx, Ctx, Element};
-use crate::elements::ip::{checksum, update_checksum};
+use crate::elements::ip::update_checksum;
 use crate::packet::{Packet, PacketBatch};
+use netwire::checksum::checksum;
 use std::cell::RefCell;
 use std::rc::Rc;
 

@@ -10,8 +10,9 @@ use super::table::{
 use crate::any_impl;
 use crate::args;
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
-use crate::elements::ip::{checksum, update_checksum};
+use crate::elements::ip::update_checksum;
 use crate::packet::{Packet, PacketBatch, Timestamp};
+use netwire::checksum::checksum;
 use std::cell::RefCell;
 use std::net::Ipv4Addr;
 use std::rc::Rc;

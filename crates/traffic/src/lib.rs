@@ -20,6 +20,7 @@ pub mod error;
 pub mod frame;
 pub mod generator;
 pub mod host;
+pub mod learn;
 pub mod ring;
 pub mod sink;
 pub mod sys;
@@ -27,7 +28,7 @@ mod trial;
 
 pub use accounting::StreamStats;
 pub use error::{Result, TrafficError};
-pub use frame::{Distribution, FlowField, FlowSpec, FrameSizes, MacAddr, Protocol};
+pub use frame::{Distribution, FlowField, FlowSpec, FlowTuple, FrameSizes, MacAddr, Protocol};
 pub use generator::GeneratorTiming;
 pub use host::{HostSampler, HostUsage};
-pub use trial::{run_trial, Attach, TrialResult, TrialSpec};
+pub use trial::{run_trial, Attach, ReverseSpec, TrialResult, TrialSpec};

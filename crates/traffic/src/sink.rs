@@ -9,7 +9,8 @@ use hdrhistogram::Histogram;
 
 use crate::accounting::SeqTracker;
 use crate::error::Result;
-use crate::frame::{parse_test_header, LATENCY_STREAM};
+use crate::frame::{parse_flow, parse_test_header, LATENCY_STREAM};
+use crate::learn::FlowLearner;
 use crate::ring::{RingConfig, RxRing};
 use crate::sys::{monotonic_ns, realtime_ns, PacketSocket};
 
@@ -85,6 +86,8 @@ pub struct Sink {
     retire_ms: u32,
     progress: Arc<TrialProgress>,
     late_after_ns: u64,
+    /// Records the flows of this trial's warm-up frames (tag | 0x80) for the reply direction.
+    learner: Option<Arc<FlowLearner>>,
 }
 
 impl Sink {
@@ -113,7 +116,14 @@ impl Sink {
             retire_ms: cfg.retire_ms,
             progress,
             late_after_ns: u64::try_from(late_after.as_nanos()).unwrap_or(u64::MAX),
+            learner: None,
         })
+    }
+
+    /// Also records the flows of this trial's warm-up frames in `learner`.
+    pub fn learning(mut self, learner: Option<Arc<FlowLearner>>) -> Sink {
+        self.learner = learner;
+        self
     }
 
     /// Receives until `stop` is set, then sweeps the ring for a few retire periods more.
@@ -131,6 +141,7 @@ impl Sink {
         };
         let mut stop_at: Option<u64> = None;
         let tag = self.tag;
+        let learner = self.learner.clone();
         loop {
             // Realtime − monotonic, refreshed per block: kernel stamps are realtime.
             let offset = realtime_ns() as i128 - monotonic_ns() as i128;
@@ -147,6 +158,11 @@ impl Sink {
                     return;
                 };
                 if th.tag != tag {
+                    if let (Some(l), true) = (&learner, th.tag == tag | 0x80) {
+                        if let Some(t) = parse_flow(f.data) {
+                            l.record(t);
+                        }
+                    }
                     st.foreign += 1;
                     return;
                 }

@@ -541,6 +541,7 @@ fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
         .unwrap_or_default();
     Ok(Settings {
         run: RunSettings {
+            direction: Default::default(),
             mode,
             frame_sizes: sizes,
             repetitions,

@@ -72,6 +72,7 @@ mod tests {
         let reps = ndrs
             .iter()
             .map(|n| Repetition {
+                directions: None,
                 ndr: Some(GoalResult {
                     goal: Goal::Ndr,
                     loss_threshold_pct: 0.001,

@@ -317,6 +317,7 @@ fn search_once(
         Ok(x) => x,
         Err(e) => {
             return Repetition {
+                directions: None,
                 ndr: None,
                 pdr: None,
                 trials: vec![broken_record(0.0, 0.0, &e)],
@@ -359,6 +360,7 @@ fn search_once(
             }
             Step::Done(outcome) => {
                 return Repetition {
+                    directions: None,
                     ndr: outcome.goal(Goal::Ndr).cloned(),
                     pdr: outcome.goal(Goal::Pdr).cloned(),
                     trials,
@@ -367,6 +369,7 @@ fn search_once(
         }
     }
     Repetition {
+        directions: None,
         ndr: None,
         pdr: None,
         trials,
@@ -489,6 +492,7 @@ fn measure_latency(
             }
             let valid = out.record.is_valid();
             points.push(LatencyPoint {
+                reverse: None,
                 load_pct: *pct,
                 rate_pps: *offered,
                 probe: if valid { out.probe } else { None },

@@ -16,6 +16,7 @@ use topology::EngineSpec;
 fn settings(rounds: u32) -> Settings {
     Settings {
         run: RunSettings {
+            direction: Default::default(),
             mode: "ndr-pdr".into(),
             frame_sizes: vec![FrameSize::Bytes(64)],
             repetitions: rounds,

@@ -30,6 +30,7 @@ fn variant(name: &str, capacity: f64, reps: usize, seed: u64, lat_us: u64) -> Va
             let mut dev = SimulatedDevice::new(capacity, seed + i as u64).with_noise(0.002);
             let (o, trials) = run_search(cfg.clone(), |r| dev.trial(r)).unwrap();
             Repetition {
+                directions: None,
                 ndr: o.goal(Goal::Ndr).cloned(),
                 pdr: o.goal(Goal::Pdr).cloned(),
                 trials,
@@ -37,6 +38,7 @@ fn variant(name: &str, capacity: f64, reps: usize, seed: u64, lat_us: u64) -> Va
         })
         .collect();
     let lat = vec![LatencyPoint {
+        reverse: None,
         load_pct: 50.0,
         rate_pps: capacity / 2.0,
         probe: Some(latency(lat_us)),
@@ -73,6 +75,7 @@ fn report(variants: Vec<VariantReport>) -> Report {
             ..Default::default()
         },
         settings: RunSettings {
+            direction: Default::default(),
             mode: "ndr-pdr".into(),
             frame_sizes: vec![FrameSize::Bytes(64)],
             repetitions: 5,

@@ -407,10 +407,7 @@ fn direction_results(reps: &[Repetition]) -> Option<Directions<DirectionResult>>
     let one = |d: Direction| {
         let goals: Vec<&DirectionGoals> = judged.iter().map(|x| x.get(d)).collect();
         let rates = |pick: fn(&DirectionGoals) -> Option<&GoalResult>| -> Vec<f64> {
-            goals
-                .iter()
-                .filter_map(|g| pick(g)?.rate_pps)
-                .collect()
+            goals.iter().filter_map(|g| pick(g)?.rate_pps).collect()
         };
         let losses: Vec<f64> = goals.iter().filter_map(|g| g.loss_at_ndr_pct).collect();
         DirectionResult {

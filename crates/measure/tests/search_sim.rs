@@ -378,7 +378,10 @@ fn a_bidirectional_search_stops_at_the_worse_direction_and_judges_each_alone() {
     let back = search.direction(Direction::Reverse).unwrap();
     let back_ndr = back.ndr.unwrap();
     assert!(same(back_ndr.rate_pps.unwrap(), both), "{back_ndr:?}");
-    assert!(back_ndr.upper_pps.is_some(), "the reverse direction failed above");
+    assert!(
+        back_ndr.upper_pps.is_some(),
+        "the reverse direction failed above"
+    );
     assert_eq!(back.loss_at_ndr_pct, Some(0.0));
     // The forward direction never failed at the loads tried: its NDR is at least the
     // highest of them and has no upper bound.

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounting::{SeqTracker, StreamStats};
 use crate::error::{Result, TrafficError};
-use crate::frame::{build_template, Distribution, FlowSpec, FlowTuple, FrameSizes, MacAddr, Template};
+use crate::frame::{
+    build_template, Distribution, FlowSpec, FlowTuple, FrameSizes, MacAddr, Template,
+};
 use crate::generator::{GenStats, Generator, GeneratorTiming, Phase};
 use crate::learn::FlowLearner;
 use crate::sink::{new_histogram, Sink, SinkStats, TrialProgress};
@@ -382,18 +384,15 @@ pub fn run_trial(spec: &TrialSpec) -> Result<TrialResult> {
         let flows = Flows::Profile(gen_spec.flows.clone());
         generate(&gen_spec, &gen_spec.source, &flows, tag, end_cell)
     });
-    let reply_gen = reverse
-        .as_ref()
-        .filter(|r| !r.replies.is_empty())
-        .map(|r| {
-            let gen_spec = spec.clone();
-            let source = r.spec.source.clone();
-            let flows = Flows::Replies(r.replies.clone());
-            let (rtag, end_cell) = (r.tag, r.progress.generator_end_cell());
-            spawn("coo-gen-reverse", move || {
-                generate(&gen_spec, &source, &flows, rtag, end_cell)
-            })
-        });
+    let reply_gen = reverse.as_ref().filter(|r| !r.replies.is_empty()).map(|r| {
+        let gen_spec = spec.clone();
+        let source = r.spec.source.clone();
+        let flows = Flows::Replies(r.replies.clone());
+        let (rtag, end_cell) = (r.tag, r.progress.generator_end_cell());
+        spawn("coo-gen-reverse", move || {
+            generate(&gen_spec, &source, &flows, rtag, end_cell)
+        })
+    });
     let gen_result = join_generator(forward);
     let reply_result = reply_gen.map(join_generator);
     let mut drain = Duration::ZERO;

@@ -160,6 +160,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(INVALID));
         }
     };
+    let placement = placement.map(|mut p| {
+        if settings.run.direction == measure::TrafficDirection::Both {
+            p.rationale.push_str(
+                "; bidirectional: the reply generator shares the generator's CPUs and the reply \
+                 sink the sinks' (the ceiling is measured with one generator only)",
+            );
+        }
+        p
+    });
     settings.run.placement = placement.clone();
     let cancel = install_signal_handlers();
     let started_at = chrono::Utc::now();
@@ -435,6 +444,15 @@ fn traffic_runner(
                 .collect(),
         ),
         ceiling,
+        // Replies start at the (single, as validation checks) Outgoing Point and end at the
+        // Incoming Point.
+        reverse: match (topo.traffic.direction, tb.sinks.first()) {
+            (topology::TrafficDirection::Both, Some(first)) => Some(traffic::ReverseSpec {
+                source: attach(&first.netns_path, first.ifname.as_str(), &gen_cpus),
+                sink: attach(&src.netns_path, src.ifname.as_str(), &sink_cpus),
+            }),
+            _ => None,
+        },
         flows: flows(topo),
         trial: settings.run.trial.clone(),
         pids,
@@ -541,7 +559,10 @@ fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
         .unwrap_or_default();
     Ok(Settings {
         run: RunSettings {
-            direction: Default::default(),
+            direction: match topo.traffic.direction {
+                topology::TrafficDirection::Forward => measure::TrafficDirection::Forward,
+                topology::TrafficDirection::Both => measure::TrafficDirection::Both,
+            },
             mode,
             frame_sizes: sizes,
             repetitions,

@@ -162,6 +162,7 @@ pub(crate) fn validate(mut spec: Spec, opts: &LoadOptions) -> Result<Topology, L
     let variants = variants::variants(&mut ck, parts, &ids);
     settings::impairments(&mut ck, parts.conns);
     settings::settings(&mut ck);
+    settings::direction(&mut ck, parts.ops.len());
 
     if !ck.errors.is_empty() {
         return Err(LoadErrors(ck.errors));

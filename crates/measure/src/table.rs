@@ -2,8 +2,10 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{FrameSizeResult, Report, VariantReport, VariantRole, VariantStatus};
-use crate::trial::TrialRecord;
+use crate::report::{
+    FrameSizeResult, LatencyPoint, Report, VariantReport, VariantRole, VariantStatus,
+};
+use crate::trial::{Direction, TrialRecord};
 
 fn mpps(pps: f64) -> String {
     format!("{:.3}", pps / 1e6)
@@ -120,6 +122,9 @@ pub fn variants_table(report: &Report) -> String {
                     notes.push(format!("no vs-base: {} (a lower bound)", l.short_name()));
                 }
             }
+            if r.directions.is_some() {
+                notes.insert(0, "both directions (the worse decides; load per direction)".into());
+            }
             rows.push(vec![
                 variant_label(v),
                 r.frame_size.to_string(),
@@ -137,9 +142,47 @@ pub fn variants_table(report: &Report) -> String {
                 probe.map_or("-".into(), |p| us(p.max_ns)),
                 notes.join(" "),
             ]);
+            rows.extend(direction_rows(r, lat));
         }
     }
     render(&header, &rows)
+}
+
+/// One row per direction under a bidirectional result: that direction's own NDR (`≥` when it
+/// never failed at the loads tried), PDR, latency at the same load as the main row, and its
+/// loss at the NDR of both directions.
+fn direction_rows(r: &FrameSizeResult, lat: Option<&LatencyPoint>) -> Vec<Vec<String>> {
+    let Some(dirs) = &r.directions else {
+        return Vec::new();
+    };
+    Direction::BOTH
+        .iter()
+        .map(|d| {
+            let x = dirs.get(*d);
+            let probe = lat.and_then(|l| l.probe_of(*d));
+            let ge = if x.ndr_is_lower_bound { "≥ " } else { "" };
+            vec![
+                format!("  {}", d.name()),
+                r.frame_size.to_string(),
+                x.ndr
+                    .as_ref()
+                    .map_or("-".into(), |a| format!("{ge}{}", ndr_with_ci(a))),
+                x.ndr
+                    .as_ref()
+                    .map_or("-".into(), |a| format!("{:.1}%", a.spread_pct)),
+                "-".into(),
+                "-".into(),
+                x.pdr.as_ref().map_or("-".into(), |a| mpps(a.median)),
+                lat.map_or("-".into(), |l| format!("{}%", l.load_pct)),
+                probe.map_or("-".into(), |p| us(p.p50_ns)),
+                probe.map_or("-".into(), |p| us(p.p99_ns)),
+                probe.map_or("-".into(), |p| us(p.p999_ns)),
+                probe.map_or("-".into(), |p| us(p.max_ns)),
+                x.loss_at_ndr_pct
+                    .map_or(String::new(), |l| format!("loss at NDR {l:.4}%")),
+            ]
+        })
+        .collect()
 }
 
 fn row_with_note(name: &str, ncol: usize, note: String) -> Vec<String> {

@@ -123,7 +123,10 @@ pub fn variants_table(report: &Report) -> String {
                 }
             }
             if r.directions.is_some() {
-                notes.insert(0, "both directions (the worse decides; load per direction)".into());
+                notes.insert(
+                    0,
+                    "both directions (the worse decides; load per direction)".into(),
+                );
             }
             rows.push(vec![
                 variant_label(v),

@@ -323,7 +323,10 @@ fn a_bidirectional_result_shows_each_direction_in_table_csv_and_page() {
     let table = measure::table::variants_table(&r);
     let fwd_line = table.lines().find(|l| l.starts_with("  forward")).unwrap();
     let rev_line = table.lines().find(|l| l.starts_with("  reverse")).unwrap();
-    assert!(rev_line.contains(" 75.0 ") && fwd_line.contains(" 25.0 "), "{table}");
+    assert!(
+        rev_line.contains(" 75.0 ") && fwd_line.contains(" 25.0 "),
+        "{table}"
+    );
     assert!(table.contains("both directions"), "{table}");
 
     let csv = measure::csv::to_csv(&r);

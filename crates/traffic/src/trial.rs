@@ -143,6 +143,9 @@ pub struct TrialResult {
     /// The reply direction of a bidirectional trial (its own counts, latency and anomalies);
     /// the fields above are then the forward direction's.
     pub reverse: Option<Box<TrialResult>>,
+    /// In a reply direction's result: the flows it answered, as they left the chain forward
+    /// (after any NAT); empty otherwise.
+    pub replied_to: Vec<FlowTuple>,
 }
 
 impl TrialResult {
@@ -418,7 +421,7 @@ pub fn run_trial(spec: &TrialSpec) -> Result<TrialResult> {
     }
     let mut result = combine(spec, gen, sink_stats);
     result.drain = drain;
-    if reverse.is_some() {
+    if let Some(r) = reverse {
         let mut back = match reply_result {
             Some(g) => combine(spec, g?, reverse_stats),
             None => {
@@ -432,6 +435,7 @@ pub fn run_trial(spec: &TrialSpec) -> Result<TrialResult> {
             }
         };
         back.drain = reverse_drain;
+        back.replied_to = r.replies;
         result.reverse = Some(Box::new(back));
     }
     Ok(result)
@@ -675,5 +679,6 @@ fn combine(spec: &TrialSpec, gen: GenOutcome, sinks: Vec<SinkStats>) -> TrialRes
         generator: gen.stats.timing.clone(),
         anomalies,
         reverse: None,
+        replied_to: Vec::new(),
     }
 }

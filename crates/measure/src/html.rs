@@ -313,6 +313,8 @@ fn attribution(h: &mut String, r: &Report) {
     let mut rows = String::new();
     for (v, fr, t) in crate::table::trials_above_ndr(r) {
         let nf_drops: u64 = t.nf_counters.iter().map(|n| n.dropped).sum();
+        // NF counters count both directions of a bidirectional trial: so does the loss here.
+        let (lost, loss_pct) = crate::table::lost_both_ways(t);
         let per_nf: Vec<String> = t
             .nf_counters
             .iter()
@@ -334,14 +336,14 @@ fn attribution(h: &mut String, r: &Report) {
             escape(&v.name),
             fr.frame_size,
             mpps(t.requested_rate_pps),
-            t.lost,
-            t.loss_pct(),
+            lost,
+            loss_pct,
             if per_nf.is_empty() {
                 "–".to_string()
             } else {
                 per_nf.join("<br>")
             },
-            t.lost.saturating_sub(nf_drops)
+            lost.saturating_sub(nf_drops)
         );
     }
     if rows.is_empty() {

@@ -249,7 +249,9 @@ pub fn trials_above_ndr(
             let rep = r.repetitions.last()?;
             let upper = rep.ndr.as_ref().and_then(|g| g.upper_pps)?;
             let t = rep.trials.iter().rev().find(|t| {
-                t.is_valid() && (t.requested_rate_pps - upper).abs() < 1e-6 && t.lost > 0
+                t.is_valid()
+                    && (t.requested_rate_pps - upper).abs() < 1e-6
+                    && t.total_sent_lost().1 > 0
             })?;
             Some((v, r, t))
         })
@@ -262,12 +264,16 @@ pub fn attribution_along(report: &Report, chain: Option<&[String]>) -> String {
     let mut out = String::new();
     for (v, r, t) in trials_above_ndr(report) {
         let nf_drops: u64 = t.nf_counters.iter().map(|n| n.dropped).sum();
+        // NF counters count both directions of a bidirectional trial: so does the loss here.
+        let (lost, loss_pct) = lost_both_ways(t);
         let parts: Vec<String> = t
             .nf_counters
             .iter()
             .map(|n| format!("{} {}", n.vnf, n.dropped))
             .collect();
+        // Hop losses follow the forward path; with replies in the counters they would not add up.
         let links = chain
+            .filter(|_| !t.is_bidirectional())
             .and_then(|c| hop_losses(t, c))
             .filter(|h| !h.is_empty())
             .map(|h| format!("; on links: {}", h.join(", ")))
@@ -278,13 +284,25 @@ pub fn attribution_along(report: &Report, chain: Option<&[String]>) -> String {
             v.name,
             r.frame_size,
             mpps(t.requested_rate_pps),
-            t.lost,
-            t.loss_pct(),
+            lost,
+            loss_pct,
             if parts.is_empty() { "-".to_string() } else { parts.join(", ") },
-            t.lost.saturating_sub(nf_drops)
+            lost.saturating_sub(nf_drops)
         );
     }
     out
+}
+
+/// Frames lost by a trial and its loss percentage, both directions together (the forward
+/// direction's alone for a forward-only trial).
+pub fn lost_both_ways(t: &TrialRecord) -> (u64, f64) {
+    let (sent, lost) = t.total_sent_lost();
+    let pct = if sent == 0 {
+        100.0
+    } else {
+        100.0 * lost as f64 / sent as f64
+    };
+    (lost, pct)
 }
 
 /// Frames that went missing on each hop of `chain` in trial `t` (`a→b N`, hops with a loss

@@ -319,7 +319,7 @@ fn a_bidirectional_trial_counts_each_direction_in_its_own_sequence_space() {
         assert_eq!(d.received, d.sent, "{name}: {d:?}");
         assert_eq!((d.lost, d.duplicated), (0, 0), "{name}");
         assert!(d.anomalies.is_empty(), "{name}: {:?}", d.anomalies);
-        assert!(d.latency.len() > 0, "{name}: latency stream ran");
+        assert!(!d.latency.is_empty(), "{name}: latency stream ran");
     }
     // Replies answer the learned flows: one reply flow per forward flow (no NAT here, so
     // addresses are the forward ones swapped), spread over 16 streams.

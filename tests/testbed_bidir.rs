@@ -66,16 +66,18 @@ fn testbed_bidirectional_trial_through_the_nat_of_fw_nat() {
     }
     let r = last.unwrap();
     let back = r.reverse.as_deref().unwrap();
-    eprintln!(
-        "forward: sent {} received {} lost {}; reverse: sent {} received {} lost {}; {} flows answered",
-        r.sent,
-        r.received,
-        r.lost,
-        back.sent,
-        back.received,
-        back.lost,
-        back.replied_to.len()
-    );
+    for (name, d) in [("forward", &r), ("reverse", back)] {
+        eprintln!(
+            "{name}: sent {} received {} lost {}; latency stream p50 {:.1} µs p99 {:.1} µs ({} samples)",
+            d.sent,
+            d.received,
+            d.lost,
+            d.latency.value_at_quantile(0.5) as f64 / 1e3,
+            d.latency.value_at_quantile(0.99) as f64 / 1e3,
+            d.latency.len()
+        );
+    }
+    eprintln!("{} flows answered", back.replied_to.len());
     assert!(r.received > 0, "no forward frame crossed fw and NAT: {r:?}");
     assert!(back.received > 0, "no reply crossed the NAT back: {back:?}");
     // The replies went to the NAT's public address (functions/nat.click: 198.18.100.1), one

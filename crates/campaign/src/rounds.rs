@@ -63,9 +63,9 @@ pub fn run_campaign(
         notes.push(
             "bidirectional: every chain trial also sends replies from the Outgoing to the \
              Incoming Point; offered loads and NDR/PDR are per direction (a load passes only when \
-             both directions pass); the ceiling is measured forward only (one generator), so a \
-             result near it is labelled at-ceiling and a reply generator that falls short is \
-             flagged generator-shortfall like the forward one"
+             both directions pass); the ceiling is measured forward only (one generator): a \
+             result whose two directions together come near it is labelled at-ceiling, and a \
+             reply generator that falls short is flagged generator-shortfall like the forward one"
                 .to_string(),
         );
     }

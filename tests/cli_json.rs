@@ -49,6 +49,7 @@ fn sim_report(capacity: f64, seed: u64) -> Report {
             let mut dev = SimulatedDevice::new(capacity, seed + i).with_noise(0.002);
             let (o, trials) = run_search(SearchConfig::default(), |r| dev.trial(r)).unwrap();
             Repetition {
+                directions: None,
                 ndr: o.goal(Goal::Ndr).cloned(),
                 pdr: o.goal(Goal::Pdr).cloned(),
                 trials,
@@ -68,6 +69,7 @@ fn sim_report(capacity: f64, seed: u64) -> Report {
         finished_at: "2026-01-01T00:00:10Z".into(),
         host: HostFingerprint::default(),
         settings: RunSettings {
+            direction: Default::default(),
             mode: "ndr-pdr".into(),
             frame_sizes: vec![FrameSize::Bytes(64)],
             repetitions: 3,

@@ -25,6 +25,7 @@ fn report_of(variants: &[(&str, f64)], seed: u64) -> Report {
                 let mut dev = SimulatedDevice::new(capacity, seed + 1000 * k + i).with_noise(0.002);
                 let (o, trials) = run_search(SearchConfig::default(), |r| dev.trial(r)).unwrap();
                 Repetition {
+                    directions: None,
                     ndr: o.goal(Goal::Ndr).cloned(),
                     pdr: o.goal(Goal::Pdr).cloned(),
                     trials,
@@ -55,6 +56,7 @@ fn report_of(variants: &[(&str, f64)], seed: u64) -> Report {
         finished_at: "2026-01-01T00:00:10Z".into(),
         host: HostFingerprint::default(),
         settings: RunSettings {
+            direction: Default::default(),
             mode: "ndr-pdr".into(),
             frame_sizes: vec![FrameSize::Bytes(64)],
             repetitions: 5,

@@ -142,6 +142,15 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(INVALID));
         }
     };
+    let placement = placement.map(|mut p| {
+        if settings.run.direction == measure::TrafficDirection::Both {
+            p.rationale.push_str(
+                "; bidirectional: the reply generator shares the generator's CPUs and the reply \
+                 sink the sinks' (the ceiling is measured with one generator only)",
+            );
+        }
+        p
+    });
     settings.run.placement = placement.clone();
     if let Some(e) = unavailable_engine_cpus(&plans, &available_cpus()) {
         eprintln!("error: {e}");
@@ -441,6 +450,15 @@ fn traffic_runner(
                 .collect(),
         ),
         ceiling,
+        // Replies start at the (single, as validation checks) Outgoing Point and end at the
+        // Incoming Point.
+        reverse: match (topo.traffic.direction, tb.sinks.first()) {
+            (topology::TrafficDirection::Both, Some(first)) => Some(traffic::ReverseSpec {
+                source: attach(&first.netns_path, first.ifname.as_str(), &gen_cpus),
+                sink: attach(&src.netns_path, src.ifname.as_str(), &sink_cpus),
+            }),
+            _ => None,
+        },
         flows: flows(topo),
         trial: settings.run.trial.clone(),
         pids,
@@ -547,6 +565,10 @@ fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
         .unwrap_or_default();
     Ok(Settings {
         run: RunSettings {
+            direction: match topo.traffic.direction {
+                topology::TrafficDirection::Forward => measure::TrafficDirection::Forward,
+                topology::TrafficDirection::Both => measure::TrafficDirection::Both,
+            },
             mode,
             frame_sizes: sizes,
             repetitions,

@@ -44,7 +44,10 @@ pub(crate) fn classify_limits(
         });
     }
     let ceiling = ceiling_ndr?;
-    (median >= ceiling * (1.0 - margin_pct / 100.0)).then_some(Limit::Ceiling {
+    // The ceiling is one generator's; a bidirectional result had the generator CPUs send its
+    // rate both ways, so the frames they sent in total are compared with it.
+    let ways = if r.directions.is_some() { 2.0 } else { 1.0 };
+    (median * ways >= ceiling * (1.0 - margin_pct / 100.0)).then_some(Limit::Ceiling {
         ceiling_pps: ceiling,
         margin_pct,
     })
@@ -72,6 +75,7 @@ mod tests {
         let reps = ndrs
             .iter()
             .map(|n| Repetition {
+                directions: None,
                 ndr: Some(GoalResult {
                     goal: Goal::Ndr,
                     loss_threshold_pct: 0.001,
@@ -112,5 +116,30 @@ mod tests {
         );
         // The ceiling itself is never a denominator.
         assert!(classify_limits(&r, VariantRole::Ceiling, None, 5.0).is_some());
+    }
+
+    #[test]
+    fn a_bidirectional_result_counts_both_generators_against_the_ceiling() {
+        use measure::report::{DirectionResult, Directions};
+        let one = DirectionResult {
+            ndr: None,
+            pdr: None,
+            ndr_is_lower_bound: false,
+            loss_at_ndr_pct: None,
+        };
+        let mut r = result(&[0.5e6, 0.5e6, 0.5e6], vec![]);
+        assert_eq!(
+            classify_limits(&r, VariantRole::Variant, Some(1.0e6), 5.0),
+            None
+        );
+        // 0.5 Mpps each way = 1 Mpps from the generator CPUs: what one generator reached.
+        r.directions = Some(Directions {
+            forward: one.clone(),
+            reverse: one,
+        });
+        assert!(matches!(
+            classify_limits(&r, VariantRole::Variant, Some(1.0e6), 5.0),
+            Some(Limit::Ceiling { .. })
+        ));
     }
 }

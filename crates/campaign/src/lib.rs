@@ -23,7 +23,7 @@ pub mod sim;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use measure::report::{FrameSize, RunSettings, VariantReport, VariantRole};
+use measure::report::{DirectionLatency, FrameSize, RunSettings, VariantReport, VariantRole};
 use measure::{CommonLoads, LatencySummary, SoundnessLimits, TrialPurpose, TrialRecord};
 use topology::ResolvedVnf;
 use vnf_client::Counters;
@@ -81,7 +81,8 @@ pub enum TrafficPath {
     Ceiling,
 }
 
-/// One trial to run. The offered load is `load_pps + probe_pps`.
+/// One trial to run. The offered load is `load_pps + probe_pps` (per direction when the runner
+/// sends both ways).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrialInput {
     pub path: TrafficPath,
@@ -99,12 +100,15 @@ impl TrialInput {
 }
 
 /// What a trial measured: the record (soundness not yet assessed, no NF counters) and the
-/// latency of the probe stream and of the load.
+/// latency of the probe stream and of the load. A bidirectional trial (the runner sends
+/// replies on the chain path) carries the reverse direction in `record.reverse` and its
+/// latency in `reverse`; the rest is then the forward direction's.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TrialOutput {
     pub record: TrialRecord,
     pub probe: Option<LatencySummary>,
     pub load: Option<LatencySummary>,
+    pub reverse: Option<DirectionLatency>,
 }
 
 /// Runs trials (real: AF_PACKET generator and sinks; fake: a simulated device).

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use measure::report::{FrameSize, TrialSettings};
+use measure::report::{DirectionLatency, FrameSize, TrialSettings};
 use measure::{GeneratorTiming, HostUsage, LatencySummary, SoundnessFlag, TrialRecord};
 use topology::EngineSpec;
 use vnf_client::{Counters, VnfClient};
@@ -20,6 +20,9 @@ pub struct TrafficRunner {
     /// Generator and sink on the direct ceiling veth (None: no ceiling link).
     pub ceiling: Option<(traffic::Attach, traffic::Attach)>,
     pub flows: traffic::FlowSpec,
+    /// Bidirectional runs: where the reply generator (Outgoing Point) and the reply sink
+    /// (Incoming Point) attach; chain trials then send both ways (the ceiling stays forward).
+    pub reverse: Option<traffic::ReverseSpec>,
     pub trial: TrialSettings,
     /// Processes of the measurement (agents; their engines are found as descendants), so the
     /// host sampler can tell other processes' CPU use apart.
@@ -62,57 +65,27 @@ impl TrialRunner for TrafficRunner {
         spec.drain = Duration::from_secs_f64(self.trial.drain_max_s);
         spec.quiet = Duration::from_secs_f64(self.trial.drain_quiet_ms / 1e3);
         spec.late_after = Duration::from_secs_f64(self.trial.late_after_ms / 1e3);
+        if input.path == TrafficPath::Chain {
+            spec.reverse = self.reverse.clone();
+        }
         let sampler = traffic::host::HostSampler::start(self.pids.clone()).ok();
         let result = traffic::run_trial(&spec);
         let host = sampler.and_then(|s| s.finish().ok()).map(host_usage);
         match result {
             Ok(r) => {
-                let elapsed = r.elapsed.as_secs_f64();
-                let mut record = TrialRecord {
-                    sent: r.sent,
-                    received: r.received,
-                    lost: r.lost,
-                    duplicated: r.duplicated,
-                    reordered: r.reordered,
-                    sink_drops: r.sink_drops,
-                    // Offered load = load + probe: both count against the request.
-                    achieved_tx_pps: if elapsed > 0.0 {
-                        r.sent as f64 / elapsed
-                    } else {
-                        0.0
-                    },
-                    elapsed_s: elapsed,
-                    late_frames: r.late_frames,
-                    drain_s: r.drain.as_secs_f64(),
-                    generator: Some(GeneratorTiming {
-                        max_lateness_us: r.generator.max_lateness_ns as f64 / 1e3,
-                        max_burst_frames: r.generator.max_burst_frames,
-                        catchup_frames: r.generator.catchup_frames,
-                        stalls_over_1ms: r.generator.stalls_over_1ms,
-                    }),
-                    host,
-                    ..Default::default()
-                };
-                if r.late_frames > 0 {
-                    // A frame still queued that long after the last send means the queues grew
-                    // during the trial: the chain did not forward the offered load. Counting it
-                    // as received would make the NDR depend on buffer depth and trial length.
-                    let late = r.late_frames.min(record.received);
-                    record.received -= late;
-                    record.lost += late;
-                    record.warnings.push(format!(
-                        "{} frames arrived more than {} ms after the last frame was sent: counted as lost",
-                        r.late_frames, self.trial.late_after_ms
-                    ));
-                }
-                for a in &r.anomalies {
-                    record
-                        .flags
-                        .push(SoundnessFlag::CountersDisagree { detail: a.clone() });
-                }
+                let mut record = self.record_of(&r);
+                record.host = host;
+                record.reverse = r
+                    .reverse
+                    .as_deref()
+                    .map(|back| Box::new(self.record_of(back)));
                 TrialOutput {
                     probe: LatencySummary::from_histogram(&r.latency),
                     load: LatencySummary::from_histogram(&r.load_latency),
+                    reverse: r.reverse.as_deref().map(|back| DirectionLatency {
+                        probe: LatencySummary::from_histogram(&back.latency),
+                        load: LatencySummary::from_histogram(&back.load_latency),
+                    }),
                     record,
                 }
             }
@@ -129,6 +102,55 @@ impl TrialRunner for TrafficRunner {
                 }
             }
         }
+    }
+}
+
+impl TrafficRunner {
+    /// One direction's record (no host usage: the caller adds it once per trial).
+    fn record_of(&self, r: &traffic::TrialResult) -> TrialRecord {
+        let elapsed = r.elapsed.as_secs_f64();
+        let mut record = TrialRecord {
+            sent: r.sent,
+            received: r.received,
+            lost: r.lost,
+            duplicated: r.duplicated,
+            reordered: r.reordered,
+            sink_drops: r.sink_drops,
+            // Offered load = load + probe: both count against the request.
+            achieved_tx_pps: if elapsed > 0.0 {
+                r.sent as f64 / elapsed
+            } else {
+                0.0
+            },
+            elapsed_s: elapsed,
+            late_frames: r.late_frames,
+            drain_s: r.drain.as_secs_f64(),
+            generator: Some(GeneratorTiming {
+                max_lateness_us: r.generator.max_lateness_ns as f64 / 1e3,
+                max_burst_frames: r.generator.max_burst_frames,
+                catchup_frames: r.generator.catchup_frames,
+                stalls_over_1ms: r.generator.stalls_over_1ms,
+            }),
+            ..Default::default()
+        };
+        if r.late_frames > 0 {
+            // A frame still queued that long after the last send means the queues grew
+            // during the trial: the chain did not forward the offered load. Counting it
+            // as received would make the NDR depend on buffer depth and trial length.
+            let late = r.late_frames.min(record.received);
+            record.received -= late;
+            record.lost += late;
+            record.warnings.push(format!(
+                "{} frames arrived more than {} ms after the last frame was sent: counted as lost",
+                r.late_frames, self.trial.late_after_ms
+            ));
+        }
+        for a in &r.anomalies {
+            record
+                .flags
+                .push(SoundnessFlag::CountersDisagree { detail: a.clone() });
+        }
+        record
     }
 }
 

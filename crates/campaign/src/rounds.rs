@@ -3,10 +3,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use measure::report::{
-    FrameSize, FrameSizeResult, LatencyPoint, Repetition, VariantReport, VariantRole, VariantStatus,
+    Directions, FrameSize, FrameSizeResult, LatencyPoint, Repetition, TrafficDirection,
+    VariantReport, VariantRole, VariantStatus,
 };
 use measure::search::{Search, Step};
-use measure::{CommonLoads, Goal, SoundnessFlag, TrialPurpose, TrialRecord};
+use measure::{CommonLoads, Direction, Goal, SoundnessFlag, TrialPurpose, TrialRecord};
 
 use crate::estimate::{Estimator, Work};
 use crate::judge::{classify_limits, reference_ndr};
@@ -86,6 +87,16 @@ pub fn run_campaign(
         },
     );
     let mut notes = Vec::new();
+    if settings.run.direction == TrafficDirection::Both {
+        notes.push(
+            "bidirectional: every chain trial also sends replies from the Outgoing to the \
+             Incoming Point; offered loads and NDR/PDR are per direction (a load passes only when \
+             both directions pass); the ceiling is measured forward only (one generator): a \
+             result whose two directions together come near it is labelled at-ceiling, and a \
+             reply generator that falls short is flagged generator-shortfall like the forward one"
+                .to_string(),
+        );
+    }
     let mut interrupted = false;
     'rounds: for round in 0..rounds {
         ctx.round = (round + 1, rounds);
@@ -382,6 +393,7 @@ fn search_once(
         Ok(x) => x,
         Err(e) => {
             return Repetition {
+                directions: None,
                 ndr: None,
                 pdr: None,
                 trials: vec![broken_record(0.0, 0.0, &e)],
@@ -425,7 +437,15 @@ fn search_once(
             }
             Step::Done(outcome) => {
                 ctx.est.search_done();
+                let directions = match (
+                    search.direction(Direction::Forward),
+                    search.direction(Direction::Reverse),
+                ) {
+                    (Some(forward), Some(reverse)) => Some(Directions { forward, reverse }),
+                    _ => None,
+                };
                 return Repetition {
+                    directions,
                     ndr: outcome.goal(Goal::Ndr).cloned(),
                     pdr: outcome.goal(Goal::Pdr).cloned(),
                     trials,
@@ -435,6 +455,7 @@ fn search_once(
     }
     ctx.est.search_done();
     Repetition {
+        directions: None,
         ndr: None,
         pdr: None,
         trials,
@@ -474,6 +495,13 @@ fn trial(ctx: &mut Ctx<'_>, variant: &str, input: TrialInput) -> TrialOutput {
     out.record.requested_rate_pps = input.offered_pps();
     out.record.requested_duration_s = input.duration_s;
     out.record.probe_pps = input.probe_pps;
+    if let Some(back) = out.record.reverse.as_mut() {
+        // The offered load is per direction.
+        back.purpose = Some(input.purpose);
+        back.requested_rate_pps = input.offered_pps();
+        back.requested_duration_s = input.duration_s;
+        back.probe_pps = input.probe_pps;
+    }
     if let Some(before) = before {
         let after = ctx.agents.counters();
         let faults = nf_faults(&before, &after);
@@ -613,6 +641,7 @@ fn measure_latency(
             ctx.est.latency_point_done();
             let valid = out.record.is_valid();
             points.push(LatencyPoint {
+                reverse: if valid { out.reverse } else { None },
                 load_pct: *pct,
                 rate_pps: *offered,
                 probe: if valid { out.probe } else { None },

@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use measure::report::DirectionLatency;
 use measure::search::TrialRequest;
 use measure::sim::SimulatedDevice;
 use measure::{Goal, LatencySummary};
@@ -16,6 +17,8 @@ use crate::{Agents, TrafficPath, TrialInput, TrialOutput, TrialRunner, VariantPl
 #[derive(Default)]
 struct Shared {
     devices: BTreeMap<String, SimulatedDevice>,
+    /// Reply paths of variants measured both ways (chain trials of these send replies).
+    reverse: BTreeMap<String, SimulatedDevice>,
     ceiling: Option<SimulatedDevice>,
     current: Option<String>,
     /// Every configure / stop / trial, in order ("configure NAME", "stop", "trial NAME").
@@ -43,6 +46,16 @@ impl SimChain {
         self.shared
             .borrow_mut()
             .devices
+            .insert(name.to_string(), device);
+        self
+    }
+
+    /// The reply path of `variant`: its chain trials then go both ways (the ceiling stays
+    /// forward, as with real traffic).
+    pub fn reverse(self, name: &str, device: SimulatedDevice) -> Self {
+        self.shared
+            .borrow_mut()
+            .reverse
             .insert(name.to_string(), device);
         self
     }
@@ -111,13 +124,20 @@ impl TrialRunner for SimRunner {
                 ..Default::default()
             };
         };
-        let record = device.trial(&TrialRequest {
+        let request = TrialRequest {
             rate_pps: input.offered_pps(),
             duration_s: input.duration_s,
             goal: Goal::Ndr,
-        });
+        };
+        let mut record = device.trial(&request);
+        let capacity = device.capacity_pps;
+        if input.path == TrafficPath::Chain {
+            if let Some(back) = sh.reverse.get_mut(&name) {
+                record.reverse = Some(Box::new(back.trial(&request)));
+            }
+        }
         // A fixed, load-dependent latency so latency points can be checked.
-        let us = 10 + (input.offered_pps() / device.capacity_pps * 100.0) as u64;
+        let us = 10 + (input.offered_pps() / capacity * 100.0) as u64;
         let lat = LatencySummary {
             samples: (input.probe_pps * input.duration_s) as u64,
             min_ns: us * 1000,
@@ -129,10 +149,22 @@ impl TrialRunner for SimRunner {
             mean_ns: (us * 1000) as f64,
             cdf: Vec::new(),
         };
+        // Replies take twice as long, so the two directions' latencies can be told apart.
+        let reverse = record.reverse.is_some().then(|| {
+            let slow = LatencySummary {
+                p50_ns: 2 * lat.p50_ns,
+                ..lat.clone()
+            };
+            DirectionLatency {
+                probe: Some(slow.clone()),
+                load: Some(slow),
+            }
+        });
         TrialOutput {
             record,
             probe: Some(lat.clone()),
             load: Some(lat),
+            reverse,
         }
     }
 }

@@ -2,64 +2,18 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::PathBuf;
+mod support;
 
 use campaign::sim::SimChain;
 use campaign::{run_campaign, Settings, Silent, VariantPlan, BASELINE};
-use measure::report::{
-    FrameSize, LatencySettings, Limit, RunSettings, TrialSettings, VariantRole, VariantStatus,
-};
+use measure::report::{FrameSize, Limit, VariantRole, VariantStatus};
 use measure::sim::SimulatedDevice;
-use measure::{SearchConfig, SoundnessLimits};
-use topology::EngineSpec;
 
 fn settings(rounds: u32) -> Settings {
-    Settings {
-        run: RunSettings {
-            mode: "ndr-pdr".into(),
-            frame_sizes: vec![FrameSize::Bytes(64)],
-            repetitions: rounds,
-            warmup_s: 0.5,
-            quick: false,
-            search: SearchConfig {
-                max_rate_pps: 2.0e6,
-                initial_duration_s: 0.25,
-                final_duration_s: 1.0,
-                ..SearchConfig::default()
-            },
-            io_mode: None,
-            trial: TrialSettings::default(),
-            placement: None,
-            latency: LatencySettings {
-                loads_pct: vec![10.0, 50.0, 90.0],
-                ..LatencySettings::default()
-            },
-            order: vec![],
-            traffic: None,
-        },
-        warmup_rate_pps: 10_000.0,
-        limits: SoundnessLimits::default(),
-        ceiling_margin_pct: 5.0,
-        warmup_retries: 0,
-    }
+    support::settings(rounds, vec![FrameSize::Bytes(64)])
 }
 
-fn plan(name: &str, role: VariantRole) -> VariantPlan {
-    VariantPlan {
-        name: name.into(),
-        role,
-        vnfs: vec![topology::ResolvedVnf::new(
-            "nf",
-            if role == VariantRole::Baseline {
-                EngineSpec::KernelForward
-            } else {
-                EngineSpec::CooClick
-            },
-            PathBuf::from("f.click"),
-        )],
-        skip: None,
-    }
-}
+use support::plan;
 
 /// Runs the campaign over `plans` on the simulated chain, silently.
 fn measure_all(sim: &SimChain, rounds: u32, plans: &[VariantPlan]) -> campaign::Outcome {
@@ -244,4 +198,60 @@ fn sporadic_stalls_do_not_make_runs_disagree() {
         "spread {:.1}%: {medians:?}",
         100.0 * (max / min - 1.0)
     );
+}
+
+#[test]
+fn a_bidirectional_variant_passes_a_load_only_when_both_directions_do() {
+    use measure::Direction;
+    // Variant a: forward 400 kpps, replies only 250 kpps (a slow reverse path).
+    let sim = chain(11).reverse("a", SimulatedDevice::new(250_000.0, 99).with_noise(0.002));
+    let mut s = settings(2);
+    s.run.direction = measure::TrafficDirection::Both;
+    let out = run_campaign(&s, &plans(), &mut sim.runner(), &mut sim.agents(), &Silent);
+    assert!(
+        out.notes.iter().any(|n| n.contains("forward only")),
+        "{:?}",
+        out.notes
+    );
+    let a = out.variants.iter().find(|v| v.name == "a").unwrap();
+    let r = &a.results[0];
+    let both = r.ndr.as_ref().unwrap().median;
+    assert!(
+        (both / 250_000.0 - 1.0).abs() < 0.02,
+        "the worse direction decides: {both}"
+    );
+    let dirs = r.directions.as_ref().expect("per-direction results");
+    let back = dirs.reverse.ndr.as_ref().unwrap().median;
+    assert!((back / both - 1.0).abs() < 1e-9, "{back} vs {both}");
+    assert!(!dirs.reverse.ndr_is_lower_bound);
+    let fwd = dirs.forward.ndr.as_ref().unwrap().median;
+    assert!(fwd >= both, "{fwd}");
+    assert_eq!(dirs.forward.loss_at_ndr_pct, Some(0.0));
+    for rep in &r.repetitions {
+        let search_trials = rep
+            .trials
+            .iter()
+            .filter(|t| t.purpose == Some(measure::TrialPurpose::Search));
+        for t in search_trials {
+            let b = t
+                .direction(Direction::Reverse)
+                .expect("every chain trial went both ways");
+            assert_eq!(
+                b.requested_rate_pps, t.requested_rate_pps,
+                "load per direction"
+            );
+        }
+    }
+    // Latency per direction at the common loads.
+    for p in &r.latency {
+        let (f, b) = (
+            p.probe_of(Direction::Forward),
+            p.probe_of(Direction::Reverse),
+        );
+        assert!(b.unwrap().p50_ns > f.unwrap().p50_ns, "{p:?}");
+    }
+    // Variants without a reply path, and the ceiling, stay forward only.
+    for v in out.variants.iter().filter(|v| v.name != "a") {
+        assert!(v.results[0].directions.is_none(), "{}", v.name);
+    }
 }

@@ -4,16 +4,16 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use campaign::sim::SimChain;
-use campaign::{run_campaign, Progress, Settings, TrialProgress, VariantPlan, BASELINE};
-use measure::report::{FrameSize, LatencySettings, RunSettings, TrialSettings, VariantRole};
+use campaign::{run_campaign, Progress, TrialProgress, VariantPlan, BASELINE};
+use measure::report::{FrameSize, VariantRole};
 use measure::sim::SimulatedDevice;
-use measure::{SearchConfig, SoundnessLimits, TrialPurpose};
-use topology::EngineSpec;
+use measure::TrialPurpose;
 
 #[derive(Default)]
 struct Recorder(RefCell<Vec<TrialProgress>>);
@@ -24,49 +24,7 @@ impl Progress for Recorder {
     }
 }
 
-fn settings(rounds: u32, sizes: Vec<FrameSize>) -> Settings {
-    Settings {
-        run: RunSettings {
-            mode: "ndr-pdr".into(),
-            frame_sizes: sizes,
-            repetitions: rounds,
-            warmup_s: 0.5,
-            quick: false,
-            search: SearchConfig {
-                max_rate_pps: 2.0e6,
-                initial_duration_s: 0.25,
-                final_duration_s: 1.0,
-                ..SearchConfig::default()
-            },
-            io_mode: None,
-            trial: TrialSettings::default(),
-            placement: None,
-            latency: LatencySettings {
-                loads_pct: vec![10.0, 50.0, 90.0],
-                ..LatencySettings::default()
-            },
-            order: vec![],
-            traffic: None,
-        },
-        warmup_rate_pps: 10_000.0,
-        limits: SoundnessLimits::default(),
-        ceiling_margin_pct: 5.0,
-        warmup_retries: 0,
-    }
-}
-
-fn plan(name: &str, role: VariantRole) -> VariantPlan {
-    VariantPlan {
-        name: name.into(),
-        role,
-        vnfs: vec![topology::ResolvedVnf::new(
-            "nf",
-            EngineSpec::CooClick,
-            PathBuf::from("f.click"),
-        )],
-        skip: None,
-    }
-}
+use support::{plan, settings};
 
 fn chain() -> SimChain {
     SimChain::new()

@@ -6,6 +6,7 @@
 use std::fmt::Write as _;
 
 use crate::report::{Report, VariantRole, VariantStatus};
+use crate::trial::Direction;
 
 /// Renders the CSV text (header included).
 pub fn to_csv(report: &Report) -> String {
@@ -51,6 +52,26 @@ pub fn to_csv(report: &Report) -> String {
                 row("pdr", pdr.median, "pps");
                 row("pdr_l1", r.frame_size.wire_bps(pdr.median), "bps");
             }
+            if let Some(dirs) = &r.directions {
+                for d in Direction::BOTH {
+                    let x = dirs.get(d);
+                    let name = d.name();
+                    if let Some(ndr) = &x.ndr {
+                        row(&format!("{name}_ndr"), ndr.median, "pps");
+                        row(
+                            &format!("{name}_ndr_is_lower_bound"),
+                            f64::from(u8::from(x.ndr_is_lower_bound)),
+                            "bool",
+                        );
+                    }
+                    if let Some(pdr) = &x.pdr {
+                        row(&format!("{name}_pdr"), pdr.median, "pps");
+                    }
+                    if let Some(loss) = x.loss_at_ndr_pct {
+                        row(&format!("{name}_loss_at_ndr"), loss, "pct");
+                    }
+                }
+            }
             let common: Option<Vec<f64>> = report
                 .latency_loads
                 .as_ref()
@@ -63,33 +84,29 @@ pub fn to_csv(report: &Report) -> String {
                 {
                     continue;
                 }
-                let Some(s) = &l.probe else { continue };
-                let load = l.load_pct;
-                row(
-                    &format!("latency_{load}pct_p50"),
-                    s.p50_ns as f64 / 1e3,
-                    "us",
-                );
-                row(
-                    &format!("latency_{load}pct_p90"),
-                    s.p90_ns as f64 / 1e3,
-                    "us",
-                );
-                row(
-                    &format!("latency_{load}pct_p99"),
-                    s.p99_ns as f64 / 1e3,
-                    "us",
-                );
-                row(
-                    &format!("latency_{load}pct_p99.9"),
-                    s.p999_ns as f64 / 1e3,
-                    "us",
-                );
-                row(
-                    &format!("latency_{load}pct_max"),
-                    s.max_ns as f64 / 1e3,
-                    "us",
-                );
+                for d in Direction::BOTH {
+                    // Forward-only reports keep their metric names; bidirectional ones add
+                    // the reverse direction's with a `reverse_` prefix.
+                    let Some(s) = l.probe_of(d) else { continue };
+                    let prefix = match d {
+                        Direction::Forward => "",
+                        Direction::Reverse => "reverse_",
+                    };
+                    let load = l.load_pct;
+                    for (q, ns) in [
+                        ("p50", s.p50_ns),
+                        ("p90", s.p90_ns),
+                        ("p99", s.p99_ns),
+                        ("p99.9", s.p999_ns),
+                        ("max", s.max_ns),
+                    ] {
+                        row(
+                            &format!("{prefix}latency_{load}pct_{q}"),
+                            ns as f64 / 1e3,
+                            "us",
+                        );
+                    }
+                }
             }
         }
     }

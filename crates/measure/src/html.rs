@@ -10,7 +10,7 @@ use crate::plot;
 use crate::report::{FrameSizeResult, Report, VariantReport, VariantRole, VariantStatus};
 use crate::search::ResultFlag;
 use crate::table::variant_label;
-use crate::trial::SoundnessFlag;
+use crate::trial::{Direction, SoundnessFlag};
 
 /// Escapes text for HTML element content and double-quoted attributes.
 pub fn escape(s: &str) -> String {
@@ -107,6 +107,15 @@ fn header(h: &mut String, r: &Report) {
                 escape(m)
             )),
     );
+    if !r.settings.direction.is_forward() {
+        h.push_str(
+            "<p id=\"bidirectional\">Bidirectional: every chain trial also sent replies from the \
+             Outgoing to the Incoming Point. Offered loads are <b>per direction</b>; a load passes \
+             only when both directions pass (NDR/PDR rows), and each direction is also judged \
+             alone (indented rows: <i>≥</i> = that direction never failed at the loads tried). \
+             The ceiling is measured forward only.</p>\n",
+        );
+    }
 }
 
 /// (css class, text) of a frame-size result's verdict.
@@ -210,6 +219,43 @@ fn summary_row(h: &mut String, r: &Report, v: &VariantReport, fr: &FrameSizeResu
         probe.map_or_else(dash, |p| us(p.p999_ns)),
         escape(&flags.join(" ")),
     );
+    let Some(dirs) = &fr.directions else {
+        return;
+    };
+    // Bidirectional: the row above is both directions (the worse decides); one row each.
+    for d in Direction::BOTH {
+        let x = dirs.get(d);
+        let probe = lat.and_then(|l| l.probe_of(d));
+        let ge = if x.ndr_is_lower_bound { "≥ " } else { "" };
+        let _ = writeln!(
+            h,
+            "<tr data-variant=\"{}\" data-direction=\"{}\"><td class=\"l\">&nbsp;&nbsp;{}</td>\
+             <td class=\"l muted\">one direction</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+            escape(&v.name),
+            d.name(),
+            d.name(),
+            fr.frame_size,
+            x.ndr
+                .as_ref()
+                .map_or_else(dash, |a| format!("{ge}{}", mpps(a.median))),
+            x.ndr
+                .as_ref()
+                .and_then(|a| a.ci.as_ref())
+                .map_or_else(dash, |ci| format!("[{}, {}]", mpps(ci.low), mpps(ci.high))),
+            x.ndr
+                .as_ref()
+                .map_or_else(dash, |a| format!("{:.1} %", a.spread_pct)),
+            dash(),
+            x.pdr.as_ref().map_or_else(dash, |a| mpps(a.median)),
+            lat.map_or_else(dash, |l| format!("{} %", l.load_pct)),
+            probe.map_or_else(dash, |p| us(p.p50_ns)),
+            probe.map_or_else(dash, |p| us(p.p99_ns)),
+            probe.map_or_else(dash, |p| us(p.p999_ns)),
+            x.loss_at_ndr_pct
+                .map_or(String::new(), |l| format!("loss at NDR {l:.4} %")),
+        );
+    }
 }
 
 fn plots(h: &mut String, r: &Report) {
@@ -268,6 +314,8 @@ fn attribution(h: &mut String, r: &Report) {
     let mut rows = String::new();
     for (v, fr, t) in crate::table::trials_above_ndr(r) {
         let nf_drops: u64 = t.nf_counters.iter().map(|n| n.dropped).sum();
+        // NF counters count both directions of a bidirectional trial: so does the loss here.
+        let (lost, loss_pct) = crate::table::lost_both_ways(t);
         let per_nf: Vec<String> = t
             .nf_counters
             .iter()
@@ -289,14 +337,14 @@ fn attribution(h: &mut String, r: &Report) {
             escape(&v.name),
             fr.frame_size,
             mpps(t.requested_rate_pps),
-            t.lost,
-            t.loss_pct(),
+            lost,
+            loss_pct,
             if per_nf.is_empty() {
                 "–".to_string()
             } else {
                 per_nf.join("<br>")
             },
-            t.lost.saturating_sub(nf_drops)
+            lost.saturating_sub(nf_drops)
         );
     }
     if rows.is_empty() {

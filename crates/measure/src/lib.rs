@@ -27,13 +27,14 @@ pub mod trial;
 pub use compare::{compare, CompareOptions, Comparison, Verdict};
 pub use latency::LatencySummary;
 pub use report::{
-    CommonLoads, CpuPlacement, FrameSize, LatencySettings, Limit, Report, TrialSettings,
-    VariantRole, SCHEMA_VERSION,
+    CommonLoads, CpuPlacement, DirectionLatency, DirectionResult, Directions, FrameSize,
+    LatencySettings, Limit, Report, TrafficDirection, TrialSettings, VariantRole, SCHEMA_VERSION,
 };
 pub use search::{
-    Goal, GoalResult, ResultFlag, Search, SearchConfig, SearchOutcome, Step, TrialRequest,
+    DirectionGoals, Goal, GoalResult, ResultFlag, Search, SearchConfig, SearchOutcome, Step,
+    TrialRequest,
 };
 pub use trial::{
-    assess, GeneratorTiming, HostUsage, NfCounters, SoundnessFlag, SoundnessLimits, TrialPurpose,
-    TrialRecord,
+    assess, Direction, GeneratorTiming, HostUsage, NfCounters, SoundnessFlag, SoundnessLimits,
+    TrialPurpose, TrialRecord,
 };

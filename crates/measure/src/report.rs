@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::latency::LatencySummary;
-use crate::search::{GoalResult, SearchConfig};
+use crate::search::{DirectionGoals, GoalResult, SearchConfig};
 use crate::stats::Aggregate;
-use crate::trial::TrialRecord;
+use crate::trial::{Direction, TrialRecord};
 
 /// Bump on any incompatible change; readers refuse other versions.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -114,6 +114,65 @@ pub struct RunSettings {
     /// topology's `traffic` file), or `topology` (inline in the topology, or the default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traffic: Option<String>,
+    /// `forward`, or `both` (bidirectional: every chain trial also sends replies from the
+    /// Outgoing to the Incoming Point; offered loads are per direction; the ceiling is
+    /// measured forward only).
+    #[serde(default, skip_serializing_if = "TrafficDirection::is_forward")]
+    pub direction: TrafficDirection,
+}
+
+/// Which way the run's traffic flowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrafficDirection {
+    #[default]
+    Forward,
+    Both,
+}
+
+impl TrafficDirection {
+    pub fn is_forward(&self) -> bool {
+        *self == TrafficDirection::Forward
+    }
+}
+
+/// A value per direction of a bidirectional run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Directions<T> {
+    pub forward: T,
+    pub reverse: T,
+}
+
+impl<T> Directions<T> {
+    pub fn get(&self, d: Direction) -> &T {
+        match d {
+            Direction::Forward => &self.forward,
+            Direction::Reverse => &self.reverse,
+        }
+    }
+}
+
+/// One direction's results at one frame size, over the repetitions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectionResult {
+    /// Median and spread of this direction's own NDR (among the loads the search tried).
+    pub ndr: Option<Aggregate>,
+    pub pdr: Option<Aggregate>,
+    /// True when, in some repetition, no tried load failed for this direction: its NDR is then
+    /// a lower bound (the other direction stopped the search first).
+    pub ndr_is_lower_bound: bool,
+    /// Median over repetitions of this direction's loss at the NDR of both directions.
+    pub loss_at_ndr_pct: Option<f64>,
+}
+
+/// Latency of the reverse direction at one latency point.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectionLatency {
+    pub probe: Option<LatencySummary>,
+    pub load: Option<LatencySummary>,
 }
 
 /// Trial mechanics that decide what counts as lost.
@@ -250,6 +309,10 @@ pub struct Repetition {
     pub pdr: Option<GoalResult>,
     /// Every trial of this repetition, in order (warm-up included).
     pub trials: Vec<TrialRecord>,
+    /// Each direction judged alone (bidirectional runs; `ndr`/`pdr` above are both
+    /// directions': the worse direction decides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directions: Option<Directions<DirectionGoals>>,
 }
 
 /// Latency at a fixed fraction of NDR.
@@ -263,6 +326,19 @@ pub struct LatencyPoint {
     /// Latency over all load frames.
     pub load: Option<LatencySummary>,
     pub trial: TrialRecord,
+    /// The reverse direction's latency (bidirectional runs; `probe`/`load` are then forward).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverse: Option<DirectionLatency>,
+}
+
+impl LatencyPoint {
+    /// The probe latency of one direction.
+    pub fn probe_of(&self, d: Direction) -> Option<&LatencySummary> {
+        match d {
+            Direction::Forward => self.probe.as_ref(),
+            Direction::Reverse => self.reverse.as_ref()?.probe.as_ref(),
+        }
+    }
 }
 
 /// Results for one frame size of one variant.
@@ -280,6 +356,9 @@ pub struct FrameSizeResult {
     /// used as the denominator of a ratio nor presented as a difference between engines.
     #[serde(default)]
     pub limit: Option<Limit>,
+    /// Per-direction results of a bidirectional run (None: forward only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directions: Option<Directions<DirectionResult>>,
 }
 
 impl FrameSizeResult {
@@ -297,6 +376,7 @@ impl FrameSizeResult {
             .iter()
             .filter_map(|r| r.pdr.as_ref()?.rate_pps)
             .collect();
+        let directions = direction_results(&repetitions);
         FrameSizeResult {
             frame_size,
             ndr: Aggregate::of(&ndr),
@@ -304,6 +384,7 @@ impl FrameSizeResult {
             repetitions,
             latency,
             limit: None,
+            directions,
         }
     }
 
@@ -314,6 +395,36 @@ impl FrameSizeResult {
         }
         Some(self.ndr.as_ref()?.median)
     }
+}
+
+/// Per-direction aggregates over the repetitions that judged directions (None when none did).
+fn direction_results(reps: &[Repetition]) -> Option<Directions<DirectionResult>> {
+    let judged: Vec<&Directions<DirectionGoals>> =
+        reps.iter().filter_map(|r| r.directions.as_ref()).collect();
+    if judged.is_empty() {
+        return None;
+    }
+    let one = |d: Direction| {
+        let goals: Vec<&DirectionGoals> = judged.iter().map(|x| x.get(d)).collect();
+        let rates = |pick: fn(&DirectionGoals) -> Option<&GoalResult>| -> Vec<f64> {
+            goals.iter().filter_map(|g| pick(g)?.rate_pps).collect()
+        };
+        let losses: Vec<f64> = goals.iter().filter_map(|g| g.loss_at_ndr_pct).collect();
+        DirectionResult {
+            ndr: Aggregate::of(&rates(|g| g.ndr.as_ref())),
+            pdr: Aggregate::of(&rates(|g| g.pdr.as_ref())),
+            ndr_is_lower_bound: goals.iter().any(|g| {
+                g.ndr
+                    .as_ref()
+                    .is_some_and(|n| n.rate_pps.is_some() && n.upper_pps.is_none())
+            }),
+            loss_at_ndr_pct: crate::stats::median(&losses),
+        }
+    };
+    Some(Directions {
+        forward: one(Direction::Forward),
+        reverse: one(Direction::Reverse),
+    })
 }
 
 /// One variant (a set of engine/function choices for the chain's VNFs).

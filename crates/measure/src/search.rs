@@ -21,10 +21,16 @@
 //! lowers the *ceiling* (the highest rate this setup can measure); a result that ends at the
 //! ceiling says so. Broken trials and disturbed trials (the host or the generator stalled) are
 //! retried at the same load, each with its own in-a-row budget.
+//!
+//! Bidirectional trials: a trial fails when either direction lost more than the threshold
+//! (the worse direction decides), so the NDR is the highest load both directions pass. After
+//! the search, [`Search::direction`] judges the same trials one direction at a time: each
+//! direction's own NDR/PDR among the loads the search visited (a lower bound when that
+//! direction never failed there) and its loss at the NDR of both.
 
 use serde::{Deserialize, Serialize};
 
-use crate::trial::{SoundnessFlag, TrialRecord};
+use crate::trial::{Direction, SoundnessFlag, TrialRecord};
 
 /// The two RFC 2544 throughput goals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -204,7 +210,8 @@ pub struct GoalResult {
     pub rate_pps: Option<f64>,
     /// Lowest load judged an upper bound (from full-length trials).
     pub upper_pps: Option<f64>,
-    /// Loss over all full-length trials at `rate_pps` (lost / sent).
+    /// Loss over all full-length trials at `rate_pps` (lost / sent; both directions together
+    /// in a bidirectional search).
     pub loss_pct: Option<f64>,
     #[serde(default)]
     pub flags: Vec<ResultFlag>,
@@ -315,6 +322,25 @@ impl Verdict {
     }
 }
 
+/// Which direction(s) decide whether a trial failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Judged {
+    /// The worse direction (what the search steers by).
+    Worse,
+    Only(Direction),
+}
+
+/// One direction's results, judged from the trials of a finished (bidirectional) search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectionGoals {
+    /// This direction's NDR among the loads tried (flags as the search's own result).
+    pub ndr: Option<GoalResult>,
+    pub pdr: Option<GoalResult>,
+    /// This direction's loss over the full-length trials at the NDR of both directions.
+    pub loss_at_ndr_pct: Option<f64>,
+}
+
 /// Everything the valid trials say about one load, for one goal.
 #[derive(Debug, Clone)]
 struct Load {
@@ -328,6 +354,17 @@ struct Load {
     full_lost: u64,
     /// Received rate of the newest trial at this load.
     rx_pps: f64,
+}
+
+impl Load {
+    /// Loss over the load's full-length trials (lost / sent).
+    fn loss_pct(&self) -> f64 {
+        if self.full_sent == 0 {
+            0.0
+        } else {
+            100.0 * self.full_lost as f64 / self.full_sent as f64
+        }
+    }
 }
 
 impl Search {
@@ -456,6 +493,80 @@ impl Search {
 
     /// Judges every load at or below the ceiling from the valid trials, for one threshold.
     fn loads(&self, thr: f64) -> Vec<Load> {
+        self.loads_judged(thr, Judged::Worse)
+    }
+
+    /// One direction's verdict on the goal, from the trials recorded so far (None when no
+    /// trial carried that direction).
+    fn direction_goal(&self, goal: Goal, dir: Direction) -> Option<GoalResult> {
+        let thr = self.config.threshold_pct(goal);
+        let loads = self.loads_judged(thr, Judged::Only(dir));
+        if loads.is_empty() {
+            return None;
+        }
+        let upper = loads
+            .iter()
+            .filter(|l| l.verdict == Verdict::Upper)
+            .min_by(|a, b| a.rate.total_cmp(&b.rate));
+        let lower = loads
+            .iter()
+            .filter(|l| l.verdict == Verdict::Lower)
+            .filter(|l| upper.is_none_or(|u| l.rate < u.rate))
+            .max_by(|a, b| a.rate.total_cmp(&b.rate));
+        let flags = self
+            .results
+            .iter()
+            .find(|r| r.goal == goal)
+            .map(|r| r.flags.clone())
+            .unwrap_or_default();
+        Some(GoalResult {
+            goal,
+            loss_threshold_pct: thr,
+            rate_pps: lower.map(|l| l.rate),
+            upper_pps: upper.map(|u| u.rate),
+            loss_pct: lower.map(Load::loss_pct),
+            flags,
+            lower_trials: lower.map_or(0, |l| l.full_trials),
+            lower_failed_trials: lower.map_or(0, |l| l.full_failed),
+            upper_trials: upper.map_or(0, |u| u.full_trials),
+            upper_failed_trials: upper.map_or(0, |u| u.full_failed),
+        })
+    }
+
+    /// One direction's results of a bidirectional search (None when no trial carried that
+    /// direction, e.g. the reverse of a forward-only search).
+    pub fn direction(&self, dir: Direction) -> Option<DirectionGoals> {
+        let goals = &self.config.goals;
+        let ndr = goals
+            .contains(&Goal::Ndr)
+            .then(|| self.direction_goal(Goal::Ndr, dir))
+            .flatten();
+        let pdr = goals
+            .contains(&Goal::Pdr)
+            .then(|| self.direction_goal(Goal::Pdr, dir))
+            .flatten();
+        if ndr.is_none() && pdr.is_none() {
+            return None;
+        }
+        let both_ndr = self
+            .results
+            .iter()
+            .find(|r| r.goal == Goal::Ndr)
+            .and_then(|r| r.rate_pps);
+        let loss_at_ndr_pct = both_ndr.and_then(|rate| {
+            let thr = self.config.threshold_pct(Goal::Ndr);
+            let loads = self.loads_judged(thr, Judged::Only(dir));
+            let l = loads.iter().find(|l| same_rate(l.rate, rate))?;
+            (l.full_trials > 0).then(|| l.loss_pct())
+        });
+        Some(DirectionGoals {
+            ndr,
+            pdr,
+            loss_at_ndr_pct,
+        })
+    }
+
+    fn loads_judged(&self, thr: f64, judged: Judged) -> Vec<Load> {
         let cfg = &self.config;
         let sum = cfg.duration_sum();
         let e = cfg.exceed_ratio;
@@ -468,6 +579,16 @@ impl Search {
             if !d.record.is_valid() || rate > self.ceiling * (1.0 + REL_EPS) {
                 continue;
             }
+            let (loss_pct, sent, lost) = match judged {
+                Judged::Worse => {
+                    let (sent, lost) = d.record.total_sent_lost();
+                    (d.record.verdict_loss_pct(), sent, lost)
+                }
+                Judged::Only(dir) => match d.record.direction(dir) {
+                    Some(r) => (r.loss_pct(), r.sent, r.lost),
+                    None => continue,
+                },
+            };
             let k = match loads.iter().position(|l| same_rate(l.rate, rate)) {
                 Some(k) => k,
                 None => {
@@ -485,13 +606,13 @@ impl Search {
                     loads.len() - 1
                 }
             };
-            let failed = d.record.loss_pct() > thr;
+            let failed = loss_pct > thr;
             let (l, a) = (&mut loads[k], &mut acc[k]);
             l.rx_pps = d.record.rx_pps();
             if self.is_final(d) {
                 l.full_trials += 1;
-                l.full_sent += d.record.sent;
-                l.full_lost += d.record.lost;
+                l.full_sent += sent;
+                l.full_lost += lost;
                 if failed {
                     l.full_failed += 1;
                     a.1 += d.request.duration_s;
@@ -543,13 +664,7 @@ impl Search {
                 loss_threshold_pct: thr,
                 rate_pps: lower.map(|l| l.rate),
                 upper_pps: upper.map(|u| u.rate),
-                loss_pct: lower.map(|l| {
-                    if l.full_sent == 0 {
-                        0.0
-                    } else {
-                        100.0 * l.full_lost as f64 / l.full_sent as f64
-                    }
-                }),
+                loss_pct: lower.map(Load::loss_pct),
                 flags,
                 lower_trials: lower.map_or(0, |l| l.full_trials),
                 lower_failed_trials: lower.map_or(0, |l| l.full_failed),

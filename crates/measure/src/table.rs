@@ -2,8 +2,10 @@
 
 use std::fmt::Write as _;
 
-use crate::report::{FrameSizeResult, Report, VariantReport, VariantRole, VariantStatus};
-use crate::trial::TrialRecord;
+use crate::report::{
+    FrameSizeResult, LatencyPoint, Report, VariantReport, VariantRole, VariantStatus,
+};
+use crate::trial::{Direction, TrialRecord};
 
 fn mpps(pps: f64) -> String {
     format!("{:.3}", pps / 1e6)
@@ -120,6 +122,12 @@ pub fn variants_table(report: &Report) -> String {
                     notes.push(format!("no vs-base: {} (a lower bound)", l.short_name()));
                 }
             }
+            if r.directions.is_some() {
+                notes.insert(
+                    0,
+                    "both directions (the worse decides; load per direction)".into(),
+                );
+            }
             rows.push(vec![
                 variant_label(v),
                 r.frame_size.to_string(),
@@ -137,9 +145,47 @@ pub fn variants_table(report: &Report) -> String {
                 probe.map_or("-".into(), |p| us(p.max_ns)),
                 notes.join(" "),
             ]);
+            rows.extend(direction_rows(r, lat));
         }
     }
     render(&header, &rows)
+}
+
+/// One row per direction under a bidirectional result: that direction's own NDR (`≥` when it
+/// never failed at the loads tried), PDR, latency at the same load as the main row, and its
+/// loss at the NDR of both directions.
+fn direction_rows(r: &FrameSizeResult, lat: Option<&LatencyPoint>) -> Vec<Vec<String>> {
+    let Some(dirs) = &r.directions else {
+        return Vec::new();
+    };
+    Direction::BOTH
+        .iter()
+        .map(|d| {
+            let x = dirs.get(*d);
+            let probe = lat.and_then(|l| l.probe_of(*d));
+            let ge = if x.ndr_is_lower_bound { "≥ " } else { "" };
+            vec![
+                format!("  {}", d.name()),
+                r.frame_size.to_string(),
+                x.ndr
+                    .as_ref()
+                    .map_or("-".into(), |a| format!("{ge}{}", ndr_with_ci(a))),
+                x.ndr
+                    .as_ref()
+                    .map_or("-".into(), |a| format!("{:.1}%", a.spread_pct)),
+                "-".into(),
+                "-".into(),
+                x.pdr.as_ref().map_or("-".into(), |a| mpps(a.median)),
+                lat.map_or("-".into(), |l| format!("{}%", l.load_pct)),
+                probe.map_or("-".into(), |p| us(p.p50_ns)),
+                probe.map_or("-".into(), |p| us(p.p99_ns)),
+                probe.map_or("-".into(), |p| us(p.p999_ns)),
+                probe.map_or("-".into(), |p| us(p.max_ns)),
+                x.loss_at_ndr_pct
+                    .map_or(String::new(), |l| format!("loss at NDR {l:.4}%")),
+            ]
+        })
+        .collect()
 }
 
 fn row_with_note(name: &str, ncol: usize, note: String) -> Vec<String> {
@@ -203,7 +249,9 @@ pub fn trials_above_ndr(
             let rep = r.repetitions.last()?;
             let upper = rep.ndr.as_ref().and_then(|g| g.upper_pps)?;
             let t = rep.trials.iter().rev().find(|t| {
-                t.is_valid() && (t.requested_rate_pps - upper).abs() < 1e-6 && t.lost > 0
+                t.is_valid()
+                    && (t.requested_rate_pps - upper).abs() < 1e-6
+                    && t.total_sent_lost().1 > 0
             })?;
             Some((v, r, t))
         })
@@ -216,12 +264,16 @@ pub fn attribution_along(report: &Report, chain: Option<&[String]>) -> String {
     let mut out = String::new();
     for (v, r, t) in trials_above_ndr(report) {
         let nf_drops: u64 = t.nf_counters.iter().map(|n| n.dropped).sum();
+        // NF counters count both directions of a bidirectional trial: so does the loss here.
+        let (lost, loss_pct) = lost_both_ways(t);
         let parts: Vec<String> = t
             .nf_counters
             .iter()
             .map(|n| format!("{} {}", n.vnf, n.dropped))
             .collect();
+        // Hop losses follow the forward path; with replies in the counters they would not add up.
         let links = chain
+            .filter(|_| !t.is_bidirectional())
             .and_then(|c| hop_losses(t, c))
             .filter(|h| !h.is_empty())
             .map(|h| format!("; on links: {}", h.join(", ")))
@@ -232,13 +284,25 @@ pub fn attribution_along(report: &Report, chain: Option<&[String]>) -> String {
             v.name,
             r.frame_size,
             mpps(t.requested_rate_pps),
-            t.lost,
-            t.loss_pct(),
+            lost,
+            loss_pct,
             if parts.is_empty() { "-".to_string() } else { parts.join(", ") },
-            t.lost.saturating_sub(nf_drops)
+            lost.saturating_sub(nf_drops)
         );
     }
     out
+}
+
+/// Frames lost by a trial and its loss percentage, both directions together (the forward
+/// direction's alone for a forward-only trial).
+pub fn lost_both_ways(t: &TrialRecord) -> (u64, f64) {
+    let (sent, lost) = t.total_sent_lost();
+    let pct = if sent == 0 {
+        100.0
+    } else {
+        100.0 * lost as f64 / sent as f64
+    };
+    (lost, pct)
 }
 
 /// Frames that went missing on each hop of `chain` in trial `t` (`a→b N`, hops with a loss

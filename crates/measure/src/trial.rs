@@ -125,6 +125,33 @@ pub struct TrialRecord {
     /// Observations that do not invalidate the trial.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The reverse direction (Outgoing → Incoming Point) of a bidirectional trial: its own
+    /// counts, timing and flags. The fields above are then the forward direction's, and
+    /// [`assess`] copies the reverse flags up (prefixed `reverse:`), so a trial is valid only
+    /// when both directions are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverse: Option<Box<TrialRecord>>,
+}
+
+/// One way through the chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Incoming Point → Outgoing Point.
+    Forward,
+    /// Outgoing Point → Incoming Point (replies).
+    Reverse,
+}
+
+impl Direction {
+    pub const BOTH: [Direction; 2] = [Direction::Forward, Direction::Reverse];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Forward => "forward",
+            Direction::Reverse => "reverse",
+        }
+    }
 }
 
 /// The generator's punctuality over one trial.
@@ -168,6 +195,33 @@ impl TrialRecord {
             return 100.0;
         }
         100.0 * self.lost as f64 / self.sent as f64
+    }
+
+    /// The record of one direction (forward = this record; reverse only for bidirectional
+    /// trials).
+    pub fn direction(&self, d: Direction) -> Option<&TrialRecord> {
+        match d {
+            Direction::Forward => Some(self),
+            Direction::Reverse => self.reverse.as_deref(),
+        }
+    }
+
+    /// True when the trial sent traffic both ways.
+    pub fn is_bidirectional(&self) -> bool {
+        self.reverse.is_some()
+    }
+
+    /// The loss that decides the trial: the worse direction's (a load passes only when both
+    /// directions pass).
+    pub fn verdict_loss_pct(&self) -> f64 {
+        let back = self.reverse.as_ref().map_or(0.0, |r| r.loss_pct());
+        self.loss_pct().max(back)
+    }
+
+    /// Frames sent and lost, both directions together.
+    pub fn total_sent_lost(&self) -> (u64, u64) {
+        let (s, l) = self.reverse.as_ref().map_or((0, 0), |r| (r.sent, r.lost));
+        (self.sent + s, self.lost + l)
     }
 
     /// Received frame rate over the generator's sending window.
@@ -230,6 +284,15 @@ impl Default for SoundnessLimits {
 /// Adds the flags that follow from the record's own numbers (keeps flags already present,
 /// e.g. ones the traffic layer set from kernel counters).
 pub fn assess(record: &mut TrialRecord, limits: &SoundnessLimits) {
+    if let Some(back) = record.reverse.as_mut() {
+        assess(back, limits);
+        let lifted: Vec<SoundnessFlag> = back.flags.iter().map(reverse_flag).collect();
+        for flag in lifted {
+            if !record_has(&record.flags, &flag) {
+                record.flags.push(flag);
+            }
+        }
+    }
     let mut add = |flag: SoundnessFlag| {
         if !record_has(&record.flags, &flag) {
             record.flags.push(flag);
@@ -310,6 +373,22 @@ pub fn assess(record: &mut TrialRecord, limits: &SoundnessLimits) {
                 record.elapsed_s, record.requested_duration_s
             ),
         });
+    }
+}
+
+/// A reverse-direction flag as the whole trial carries it (sentences say which direction).
+fn reverse_flag(flag: &SoundnessFlag) -> SoundnessFlag {
+    match flag {
+        SoundnessFlag::CountersDisagree { detail } => SoundnessFlag::CountersDisagree {
+            detail: format!("reverse: {detail}"),
+        },
+        SoundnessFlag::Broken { reason } => SoundnessFlag::Broken {
+            reason: format!("reverse: {reason}"),
+        },
+        SoundnessFlag::HostDisturbed { detail } => SoundnessFlag::HostDisturbed {
+            detail: format!("reverse: {detail}"),
+        },
+        other => other.clone(),
     }
 }
 
@@ -467,6 +546,38 @@ mod tests {
         )
         .unwrap();
         assert_eq!(l, SoundnessLimits::default());
+    }
+
+    #[test]
+    fn a_bidirectional_trial_is_judged_by_its_worse_direction_and_both_must_be_sound() {
+        let limits = SoundnessLimits::default();
+        let mut r = clean();
+        r.lost = 0;
+        r.received = 1000;
+        let mut back = clean();
+        back.lost = 50;
+        back.received = 950;
+        r.reverse = Some(Box::new(back.clone()));
+        assess(&mut r, &limits);
+        assert!(r.is_valid(), "{:?}", r.flags);
+        assert!((r.verdict_loss_pct() - 5.0).abs() < 1e-9);
+        assert_eq!(r.loss_pct(), 0.0, "the record's own numbers stay forward");
+        assert_eq!(r.total_sent_lost(), (2000, 50));
+        assert_eq!(r.direction(Direction::Reverse).map(|b| b.lost), Some(50));
+        // A reverse direction that received nothing makes the whole trial unsound.
+        back.received = 0;
+        back.lost = 1000;
+        r.reverse = Some(Box::new(back));
+        r.flags.clear();
+        assess(&mut r, &limits);
+        let SoundnessFlag::Broken { reason } = &r.flags[0] else {
+            panic!("{:?}", r.flags);
+        };
+        assert!(reason.starts_with("reverse: "), "{reason}");
+        // A forward-only record has no reverse and serializes as before.
+        let plain = clean();
+        assert!(!serde_json::to_string(&plain).unwrap().contains("reverse"));
+        assert_eq!(plain.verdict_loss_pct(), plain.loss_pct());
     }
 
     #[test]

@@ -31,6 +31,7 @@ fn variant(name: &str, capacity: f64, reps: usize, seed: u64, lat_us: u64) -> Va
             let mut dev = SimulatedDevice::new(capacity, seed + i as u64).with_noise(0.002);
             let (o, trials) = run_search(cfg.clone(), |r| dev.trial(r)).unwrap();
             Repetition {
+                directions: None,
                 ndr: o.goal(Goal::Ndr).cloned(),
                 pdr: o.goal(Goal::Pdr).cloned(),
                 trials,
@@ -38,6 +39,7 @@ fn variant(name: &str, capacity: f64, reps: usize, seed: u64, lat_us: u64) -> Va
         })
         .collect();
     let lat = vec![LatencyPoint {
+        reverse: None,
         load_pct: 50.0,
         rate_pps: capacity / 2.0,
         probe: Some(latency(lat_us)),
@@ -74,6 +76,7 @@ fn report(variants: Vec<VariantReport>) -> Report {
             ..Default::default()
         },
         settings: RunSettings {
+            direction: Default::default(),
             mode: "ndr-pdr".into(),
             frame_sizes: vec![FrameSize::Bytes(64)],
             repetitions: 5,
@@ -579,6 +582,7 @@ fn drifting(name: &str, caps: &[f64], seed: u64) -> VariantReport {
             let mut dev = SimulatedDevice::new(c, seed + i as u64).with_noise(0.002);
             let (o, trials) = run_search(SearchConfig::default(), |r| dev.trial(r)).unwrap();
             Repetition {
+                directions: None,
                 ndr: o.goal(Goal::Ndr).cloned(),
                 pdr: o.goal(Goal::Pdr).cloned(),
                 trials,

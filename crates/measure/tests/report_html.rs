@@ -34,6 +34,7 @@ fn variant(name: &str, capacity: f64, reps: usize, seed: u64, lat_us: u64) -> Va
             let mut dev = SimulatedDevice::new(capacity, seed + i as u64).with_noise(0.002);
             let (o, trials) = run_search(cfg.clone(), |r| dev.trial(r)).unwrap();
             Repetition {
+                directions: None,
                 ndr: o.goal(Goal::Ndr).cloned(),
                 pdr: o.goal(Goal::Pdr).cloned(),
                 trials,
@@ -41,6 +42,7 @@ fn variant(name: &str, capacity: f64, reps: usize, seed: u64, lat_us: u64) -> Va
         })
         .collect();
     let lat = vec![LatencyPoint {
+        reverse: None,
         load_pct: 50.0,
         rate_pps: capacity / 2.0,
         probe: Some(latency(lat_us)),
@@ -77,6 +79,7 @@ fn report(variants: Vec<VariantReport>) -> Report {
             ..Default::default()
         },
         settings: RunSettings {
+            direction: Default::default(),
             mode: "ndr-pdr".into(),
             frame_sizes: vec![FrameSize::Bytes(64)],
             repetitions: 5,
@@ -354,4 +357,95 @@ fn a_headless_browser_renders_the_compare_page() {
     }
     assert!(out.dom.contains("<svg"), "plot not rendered");
     assert_eq!(out.console_errors(), Vec::<&str>::new(), "console errors");
+}
+
+/// A bidirectional variant: forward 800 kpps, replies 500 kpps, searched by the worse direction.
+fn bidirectional_variant() -> VariantReport {
+    use measure::report::{DirectionLatency, Directions};
+    use measure::search::{Search, Step};
+    use measure::{assess, Direction, SoundnessLimits};
+    let repetitions: Vec<Repetition> = (0..3u64)
+        .map(|i| {
+            let mut fwd = SimulatedDevice::new(800_000.0, 40 + i);
+            let mut back = SimulatedDevice::new(500_000.0, 50 + i);
+            let mut search = Search::new(SearchConfig::default()).unwrap();
+            let mut trials = Vec::new();
+            let outcome = loop {
+                match search.next_step() {
+                    Step::Trial(req) => {
+                        let mut t = fwd.trial(&req);
+                        t.reverse = Some(Box::new(back.trial(&req)));
+                        assess(&mut t, &SoundnessLimits::default());
+                        trials.push(t.clone());
+                        search.record(t);
+                    }
+                    Step::Done(o) => break o,
+                }
+            };
+            Repetition {
+                ndr: outcome.goal(Goal::Ndr).cloned(),
+                pdr: outcome.goal(Goal::Pdr).cloned(),
+                trials,
+                directions: Some(Directions {
+                    forward: search.direction(Direction::Forward).unwrap(),
+                    reverse: search.direction(Direction::Reverse).unwrap(),
+                }),
+            }
+        })
+        .collect();
+    let lat = vec![LatencyPoint {
+        load_pct: 50.0,
+        rate_pps: 250_000.0,
+        probe: Some(latency(20)),
+        load: Some(latency(20)),
+        trial: Default::default(),
+        reverse: Some(DirectionLatency {
+            probe: Some(latency(70)),
+            load: Some(latency(70)),
+        }),
+    }];
+    let mut v = variant("nat-both", 1.0, 0, 0, 0);
+    v.results = vec![FrameSizeResult::new(FrameSize::Bytes(64), repetitions, lat)];
+    v
+}
+
+#[test]
+fn a_bidirectional_result_shows_each_direction_in_table_csv_and_page() {
+    let mut r = report(vec![bidirectional_variant()]);
+    r.settings.direction = measure::TrafficDirection::Both;
+    let fr = &r.variants[0].results[0];
+    let dirs = fr.directions.as_ref().unwrap();
+    let both = fr.ndr.as_ref().unwrap().median;
+    assert!((dirs.reverse.ndr.as_ref().unwrap().median - both).abs() < 1.0);
+    assert!(dirs.forward.ndr.as_ref().unwrap().median >= both);
+
+    let table = measure::table::variants_table(&r);
+    let fwd_line = table.lines().find(|l| l.starts_with("  forward")).unwrap();
+    let rev_line = table.lines().find(|l| l.starts_with("  reverse")).unwrap();
+    assert!(
+        rev_line.contains(" 75.0 ") && fwd_line.contains(" 25.0 "),
+        "{table}"
+    );
+    assert!(table.contains("both directions"), "{table}");
+
+    let csv = measure::csv::to_csv(&r);
+    for metric in [
+        ",forward_ndr,",
+        ",reverse_ndr,",
+        ",reverse_loss_at_ndr,",
+        ",latency_50pct_p50,",
+        ",reverse_latency_50pct_p50,",
+    ] {
+        assert!(csv.contains(metric), "{metric} missing:\n{csv}");
+    }
+
+    let html = measure::html::report_html(&r);
+    assert!(html.contains("data-direction=\"reverse\""), "{html}");
+    assert!(html.contains("id=\"bidirectional\""));
+
+    // The report round-trips, and a forward-only report has none of it.
+    let back = Report::from_json(&r.to_json().unwrap()).unwrap();
+    assert_eq!(back, r);
+    let plain = sample().to_json().unwrap();
+    assert!(!plain.contains("directions") && !plain.contains("\"reverse\""));
 }

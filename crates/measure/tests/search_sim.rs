@@ -354,3 +354,49 @@ fn one_sporadic_full_length_failure_is_outvoted() {
             >= 2
     );
 }
+
+#[test]
+fn a_bidirectional_search_stops_at_the_worse_direction_and_judges_each_alone() {
+    use measure::{assess, search::Search, search::Step, Direction, SoundnessLimits};
+    // Replies are slower than the forward path (a NAT's reverse lookup, say).
+    let mut forward = SimulatedDevice::new(1_000_000.0, 3);
+    let mut reverse = SimulatedDevice::new(400_000.0, 4);
+    let mut search = Search::new(config()).unwrap();
+    let outcome = loop {
+        match search.next_step() {
+            Step::Trial(req) => {
+                let mut record = forward.trial(&req);
+                record.reverse = Some(Box::new(reverse.trial(&req)));
+                assess(&mut record, &SoundnessLimits::default());
+                search.record(record);
+            }
+            Step::Done(o) => break o,
+        }
+    };
+    let both = outcome.goal(Goal::Ndr).unwrap().rate_pps.unwrap();
+    assert!(within(both, reverse.true_rate(0.001), 0.5), "{both}");
+    let back = search.direction(Direction::Reverse).unwrap();
+    let back_ndr = back.ndr.unwrap();
+    assert!(same(back_ndr.rate_pps.unwrap(), both), "{back_ndr:?}");
+    assert!(
+        back_ndr.upper_pps.is_some(),
+        "the reverse direction failed above"
+    );
+    assert_eq!(back.loss_at_ndr_pct, Some(0.0));
+    // The forward direction never failed at the loads tried: its NDR is at least the
+    // highest of them and has no upper bound.
+    let fwd = search.direction(Direction::Forward).unwrap();
+    let fwd_ndr = fwd.ndr.unwrap();
+    assert!(fwd_ndr.rate_pps.unwrap() >= both, "{fwd_ndr:?}");
+    assert_eq!(fwd.loss_at_ndr_pct, Some(0.0));
+    // A forward-only search has no reverse direction.
+    let mut plain = Search::new(config()).unwrap();
+    while let Step::Trial(req) = plain.next_step() {
+        plain.record(forward.trial(&req));
+    }
+    assert!(plain.direction(Direction::Reverse).is_none());
+}
+
+fn same(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-6 * a.max(b)
+}

@@ -40,7 +40,7 @@ pub use model::{
     Point, ResolvedVnf, SourceFormat, Topology, Variant, Vnf, VnfInterface, VnfOverride,
 };
 pub use script::{Action, Script, ScriptEntry};
-pub use traffic::TrafficProfile;
+pub use traffic::{TrafficDirection, TrafficProfile};
 
 /// Options for loading. [`LoadOptions::default`] is what `coo-bench validate` uses.
 #[derive(Clone, Debug)]

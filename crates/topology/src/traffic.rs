@@ -19,6 +19,22 @@ pub struct TrafficProfile {
     pub rate: Rate,
     /// Traffic sent before measuring each variant, seconds.
     pub warmup_s: f64,
+    /// `forward` (Incoming → Outgoing Point only) or `both` (replies sent back from the
+    /// Outgoing Point too, so a NAT's reply path is exercised). The offered load is per direction.
+    pub direction: TrafficDirection,
+}
+
+/// Which way test traffic flows between the Incoming and the Outgoing Point.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TrafficDirection {
+    /// Incoming Point → Outgoing Point only.
+    #[default]
+    Forward,
+    /// Both ways: the reverse stream answers the forward flows as they left the chain
+    /// (addresses and ports as translated by a NAT), from the Outgoing Point to the Incoming
+    /// Point.
+    Both,
 }
 
 impl Default for TrafficProfile {
@@ -29,6 +45,7 @@ impl Default for TrafficProfile {
             flows: Flows::default(),
             rate: Rate::default(),
             warmup_s: 1.0,
+            direction: TrafficDirection::Forward,
         }
     }
 }

@@ -237,3 +237,21 @@ fn explicit_ports_keep_the_wiring_when_connections_are_reordered() {
     let implicit = topology::parse_unified(&text, &path, &Default::default()).unwrap();
     assert_eq!(links(&implicit, "nat"), ["out", "fw-nat"]);
 }
+
+#[test]
+fn the_bidirectional_profile_loads_and_an_unknown_direction_is_an_error() {
+    let opts = topology::LoadOptions {
+        traffic: Some(repo().join("traffic/fw-nat-bidir.json")),
+        ..Default::default()
+    };
+    let topo = topology::load_with(&repo().join("topologies/fw-nat.json"), &opts)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(topo.traffic.direction, topology::TrafficDirection::Both);
+    // Without the field, traffic flows forward only.
+    let plain = topology::load(&repo().join("topologies/fw-nat.json")).unwrap();
+    assert_eq!(plain.traffic.direction, topology::TrafficDirection::Forward);
+    let bad: Result<topology::TrafficProfile, _> =
+        serde_json::from_str(r#"{"direction": "reverse"}"#);
+    let err = bad.unwrap_err().to_string();
+    assert!(err.contains("unknown variant `reverse`"), "{err}");
+}

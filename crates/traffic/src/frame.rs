@@ -27,7 +27,9 @@ const IP_LEN: usize = 20;
 /// instead of routing every frame; bridges flood them to their (single) other port.
 pub const UNOWNED_MAC: MacAddr = MacAddr([0x02, 0xc0, 0xb5, 0x00, 0x00, 0x01]);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
     #[default]
@@ -272,6 +274,71 @@ pub fn build_template(
     })
 }
 
+/// The addresses and ports of a received test frame as it left the chain (after any NAT).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FlowTuple {
+    pub protocol: Protocol,
+    pub src_ip: Ipv4Addr,
+    pub dst_ip: Ipv4Addr,
+    /// Ports (0 for ICMP).
+    pub src_port: u16,
+    pub dst_port: u16,
+}
+
+impl FlowTuple {
+    /// The single flow that answers this one: addresses and ports swapped.
+    pub fn reply(&self) -> FlowSpec {
+        FlowSpec {
+            protocol: self.protocol,
+            count: 1,
+            src_ip: self.dst_ip,
+            dst_ip: self.src_ip,
+            src_port: self.dst_port,
+            dst_port: self.src_port,
+            vary: Vec::new(),
+            distribution: Distribution::RoundRobin,
+        }
+    }
+}
+
+/// The flow tuple of a received IPv4 UDP/TCP/ICMP frame (one 802.1Q tag accepted).
+pub fn parse_flow(frame: &[u8]) -> Option<FlowTuple> {
+    let mut off = 12;
+    if u16::from_be_bytes([*frame.get(off)?, *frame.get(off + 1)?]) == 0x8100 {
+        off += 4;
+    }
+    if u16::from_be_bytes([*frame.get(off)?, *frame.get(off + 1)?]) != 0x0800 {
+        return None;
+    }
+    let ip = off + 2;
+    let ihl = usize::from(frame.get(ip)? & 0x0f) * 4;
+    let protocol = match *frame.get(ip + 9)? {
+        17 => Protocol::Udp,
+        6 => Protocol::Tcp,
+        1 => Protocol::Icmp,
+        _ => return None,
+    };
+    let addr = |at: usize| -> Option<Ipv4Addr> {
+        let b = frame.get(at..at + 4)?;
+        Some(Ipv4Addr::new(b[0], b[1], b[2], b[3]))
+    };
+    let l4 = ip + ihl;
+    let port = |at: usize| -> Option<u16> {
+        Some(u16::from_be_bytes([*frame.get(at)?, *frame.get(at + 1)?]))
+    };
+    let (src_port, dst_port) = match protocol {
+        Protocol::Icmp => (0, 0),
+        _ => (port(l4)?, port(l4 + 2)?),
+    };
+    Some(FlowTuple {
+        protocol,
+        src_ip: addr(ip + 12)?,
+        dst_ip: addr(ip + 16)?,
+        src_port,
+        dst_port,
+    })
+}
+
 /// Finds the test header in a received frame (any L2/L3 rewriting by NFs is fine: the
 /// payload is located by parsing IPv4 and the L4 header). Accepts one 802.1Q tag.
 pub fn parse_test_header(frame: &[u8]) -> Option<TestHeader> {
@@ -390,6 +457,33 @@ mod tests {
             MacAddr::BROADCAST
         )
         .is_ok());
+    }
+
+    #[test]
+    fn a_flow_tuple_is_parsed_and_its_reply_swaps_addresses_and_ports() {
+        let t =
+            build_template(&FlowSpec::default(), 5, 64, MacAddr::BROADCAST, UNOWNED_MAC).unwrap();
+        let mut buf = vec![0u8; 1514];
+        let th = TestHeader {
+            tag: 1,
+            stream: 5,
+            seq: 0,
+            tx_ns: 1,
+        };
+        let n = t.fill(&mut buf, &th);
+        let tuple = parse_flow(&buf[..n]).unwrap();
+        assert_eq!(tuple.src_port, 1029);
+        assert_eq!(tuple.dst_port, 5001);
+        assert_eq!(tuple.src_ip, Ipv4Addr::new(198, 18, 0, 1));
+        let reply = tuple.reply();
+        let r = build_template(&reply, 0, 64, MacAddr::BROADCAST, UNOWNED_MAC).unwrap();
+        let n = r.fill(&mut buf, &th);
+        let back = parse_flow(&buf[..n]).unwrap();
+        assert_eq!(
+            (back.src_ip, back.dst_ip, back.src_port, back.dst_port),
+            (tuple.dst_ip, tuple.src_ip, tuple.dst_port, tuple.src_port)
+        );
+        assert_eq!(parse_flow(&[0u8; 60]), None);
     }
 
     #[test]

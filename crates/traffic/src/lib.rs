@@ -21,15 +21,16 @@ pub mod error;
 pub mod frame;
 pub mod generator;
 pub mod host;
+pub mod learn;
 pub mod sink;
 pub mod sys;
 mod trial;
 
 pub use accounting::StreamStats;
 pub use error::{Result, TrafficError};
-pub use frame::{Distribution, FlowField, FlowSpec, FrameSizes, Protocol};
+pub use frame::{Distribution, FlowField, FlowSpec, FlowTuple, FrameSizes, Protocol};
 pub use generator::GeneratorTiming;
 pub use host::{HostSampler, HostUsage};
-pub use trial::{run_trial, Attach, TrialResult, TrialSpec};
+pub use trial::{run_trial, Attach, ReverseSpec, TrialResult, TrialSpec};
 // In TrialSpec::dst_mac.
 pub use netwire::MacAddr;

@@ -9,7 +9,8 @@ use netsys::{IfName, PacketRx, RxConfig, RxRing};
 
 use crate::accounting::SeqTracker;
 use crate::error::Result;
-use crate::frame::{parse_test_header, LATENCY_STREAM};
+use crate::frame::{parse_flow, parse_test_header, LATENCY_STREAM};
+use crate::learn::FlowLearner;
 use crate::sys::{monotonic_ns, realtime_ns};
 
 /// A partly filled ring block is handed over after this many milliseconds.
@@ -94,6 +95,8 @@ pub struct Sink {
     tag: u8,
     progress: Arc<TrialProgress>,
     late_after_ns: u64,
+    /// Records the flows of this trial's warm-up frames (tag | 0x80) for the reply direction.
+    learner: Option<Arc<FlowLearner>>,
 }
 
 impl Sink {
@@ -120,7 +123,14 @@ impl Sink {
             tag,
             progress,
             late_after_ns: u64::try_from(late_after.as_nanos()).unwrap_or(u64::MAX),
+            learner: None,
         })
+    }
+
+    /// Also records the flows of this trial's warm-up frames in `learner`.
+    pub fn learning(mut self, learner: Option<Arc<FlowLearner>>) -> Sink {
+        self.learner = learner;
+        self
     }
 
     /// Receives until `stop` is set, then sweeps the ring for a few retire periods more.
@@ -138,6 +148,7 @@ impl Sink {
         };
         let mut stop_at: Option<u64> = None;
         let tag = self.tag;
+        let learner = self.learner.clone();
         loop {
             // Realtime − monotonic, refreshed per burst: kernel stamps are realtime.
             let offset = realtime_ns() as i128 - monotonic_ns() as i128;
@@ -154,6 +165,11 @@ impl Sink {
                     return;
                 };
                 if th.tag != tag {
+                    if let (Some(l), true) = (&learner, th.tag == tag | 0x80) {
+                        if let Some(t) = parse_flow(f.data) {
+                            l.record(t);
+                        }
+                    }
                     st.foreign += 1;
                     return;
                 }

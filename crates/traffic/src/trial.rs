@@ -14,8 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounting::{SeqTracker, StreamStats};
 use crate::error::{Result, TrafficError};
-use crate::frame::{build_template, FlowSpec, FrameSizes, Template, UNOWNED_MAC};
+use crate::frame::{
+    build_template, Distribution, FlowSpec, FlowTuple, FrameSizes, Template, UNOWNED_MAC,
+};
 use crate::generator::{GenStats, Generator, GeneratorTiming, Phase, MAX_BATCH};
+use crate::learn::FlowLearner;
 use crate::sink::{new_histogram, Sink, SinkStats, TrialProgress};
 use crate::sys::{if_counters, monotonic_ns, pin_to_cpus};
 
@@ -55,6 +58,24 @@ pub struct TrialSpec {
     /// A frame arriving more than this after the generator's last frame counts as late
     /// ([`TrialResult::late_frames`]; a fixed drain of this length would have called it lost).
     pub late_after: Duration,
+    /// Send replies back too (bidirectional trial); None = forward only.
+    #[serde(default)]
+    pub reverse: Option<ReverseSpec>,
+}
+
+/// The reverse direction of a bidirectional trial. Before the measured phases, the forward
+/// generator sends every flow twice at a low rate (a warm-up tag, so it is not counted) and the
+/// forward sinks record the flows as they arrive (addresses and ports after any NAT); the
+/// reverse generator then answers exactly those flows (addresses and ports swapped), at the
+/// same rate, frame size and latency-stream rate as the forward direction, with a trial tag
+/// (sequence space) of its own, while the forward measured phase runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReverseSpec {
+    /// The reply generator: at the Outgoing Point (where a forward sink attaches).
+    pub source: Attach,
+    /// The reply sink: at the Incoming Point (where the forward generator attaches).
+    pub sink: Attach,
 }
 
 impl TrialSpec {
@@ -73,6 +94,7 @@ impl TrialSpec {
             drain: Duration::from_secs(2),
             quiet: Duration::from_millis(100),
             late_after: Duration::from_millis(100),
+            reverse: None,
         }
     }
 }
@@ -120,6 +142,12 @@ pub struct TrialResult {
     pub generator: GeneratorTiming,
     /// Counters that disagree (each a human-readable sentence).
     pub anomalies: Vec<String>,
+    /// The reply direction of a bidirectional trial (its own counts, latency and anomalies);
+    /// the fields above are then the forward direction's.
+    pub reverse: Option<Box<TrialResult>>,
+    /// In a reply direction's result: the flows it answered, as they left the chain forward
+    /// (after any NAT); empty otherwise.
+    pub replied_to: Vec<FlowTuple>,
 }
 
 impl TrialResult {
@@ -198,29 +226,45 @@ struct GenOutcome {
     tx_delta: Option<u64>,
 }
 
-/// Runs one trial (blocking; call it from a thread of its own or `spawn_blocking`).
-pub fn run_trial(spec: &TrialSpec) -> Result<TrialResult> {
-    validate(spec)?;
-    let tag = next_tag();
-    let stop = Arc::new(AtomicBool::new(false));
-    let progress = TrialProgress::new();
+impl GenOutcome {
+    /// A generator that never ran.
+    fn nothing() -> GenOutcome {
+        GenOutcome {
+            stats: GenStats {
+                sent_per_stream: vec![0; 256],
+                ..Default::default()
+            },
+            tx_delta: None,
+        }
+    }
+}
 
-    // Sinks first, so they see the first frame.
-    let mut sinks: Vec<JoinHandle<Result<SinkStats>>> = Vec::new();
+type SinkHandle = JoinHandle<Result<SinkStats>>;
+
+/// Starts one sink per attach point and waits until each is ready (or stops them all).
+fn start_sinks(
+    attaches: &[Attach],
+    tag: u8,
+    progress: &Arc<TrialProgress>,
+    late_after: Duration,
+    learner: Option<Arc<FlowLearner>>,
+    stop: &Arc<AtomicBool>,
+) -> Result<Vec<SinkHandle>> {
+    let mut sinks: Vec<SinkHandle> = Vec::new();
     let (ready_tx, ready_rx) = mpsc::channel::<Result<()>>();
-    for attach in &spec.sinks {
+    for attach in attaches {
         let attach = attach.clone();
         let stop = stop.clone();
         let ready = ready_tx.clone();
         let progress = progress.clone();
-        let late_after = spec.late_after;
+        let learner = learner.clone();
         sinks.push(spawn("coo-sink", move || {
             let opened = enter(&attach)
                 .and_then(|_| Sink::open_shared(&attach.ifname, tag, progress, late_after));
             match opened {
                 Ok(sink) => {
                     let _ = ready.send(Ok(()));
-                    sink.run(stop)
+                    sink.learning(learner).run(stop)
                 }
                 Err(e) => {
                     let _ = ready.send(Err(TrafficError::SinkNotReady(format!(
@@ -234,7 +278,7 @@ pub fn run_trial(spec: &TrialSpec) -> Result<TrialResult> {
     }
     drop(ready_tx);
     let mut startup_error = None;
-    for _ in 0..spec.sinks.len() {
+    for _ in 0..attaches.len() {
         match ready_rx.recv_timeout(Duration::from_secs(10)) {
             Ok(Ok(())) => {}
             Ok(Err(e)) => startup_error = Some(e),
@@ -248,29 +292,129 @@ pub fn run_trial(spec: &TrialSpec) -> Result<TrialResult> {
         }
         return Err(e);
     }
+    Ok(sinks)
+}
+
+fn join_sinks(sinks: Vec<SinkHandle>, stats: &mut Vec<SinkStats>) -> Option<TrafficError> {
+    let mut error = None;
+    for s in sinks {
+        match s.join() {
+            Ok(Ok(st)) => stats.push(st),
+            Ok(Err(e)) => error = Some(e),
+            Err(_) => error = Some(TrafficError::Panicked("sink")),
+        }
+    }
+    error
+}
+
+fn join_generator(h: Result<JoinHandle<Result<GenOutcome>>>) -> Result<GenOutcome> {
+    h.and_then(|h| {
+        h.join()
+            .map_err(|_| TrafficError::Panicked("generator"))
+            .and_then(|r| r)
+    })
+}
+
+/// The reply direction while it runs: its tag, progress, sinks and what to answer.
+struct Reverse {
+    spec: ReverseSpec,
+    tag: u8,
+    progress: Arc<TrialProgress>,
+    sinks: Vec<SinkHandle>,
+    replies: Vec<FlowTuple>,
+}
+
+/// Runs one trial (blocking; call it from a thread of its own or `spawn_blocking`).
+pub fn run_trial(spec: &TrialSpec) -> Result<TrialResult> {
+    validate(spec)?;
+    let tag = next_tag();
+    let stop = Arc::new(AtomicBool::new(false));
+    let progress = TrialProgress::new();
+    let learner = spec
+        .reverse
+        .as_ref()
+        .map(|_| Arc::new(FlowLearner::default()));
+
+    // Sinks first, so they see the first frame.
+    let sinks = start_sinks(
+        &spec.sinks,
+        tag,
+        &progress,
+        spec.late_after,
+        learner.clone(),
+        &stop,
+    )?;
+    let mut reverse = None;
+    if let Some(r) = &spec.reverse {
+        let rtag = next_tag();
+        let rprogress = TrialProgress::new();
+        match start_sinks(
+            std::slice::from_ref(&r.sink),
+            rtag,
+            &rprogress,
+            spec.late_after,
+            None,
+            &stop,
+        ) {
+            Ok(rsinks) => {
+                reverse = Some(Reverse {
+                    spec: r.clone(),
+                    tag: rtag,
+                    progress: rprogress,
+                    sinks: rsinks,
+                    replies: Vec::new(),
+                })
+            }
+            Err(e) => {
+                let _ = join_sinks(sinks, &mut Vec::new());
+                return Err(e);
+            }
+        }
+    }
+    if let (Some(r), Some(learner)) = (&mut reverse, &learner) {
+        match learn_replies(spec, tag, learner) {
+            Ok(replies) => r.replies = replies,
+            Err(e) => {
+                stop.store(true, Ordering::Release);
+                let _ = join_sinks(sinks, &mut Vec::new());
+                let _ = join_sinks(std::mem::take(&mut r.sinks), &mut Vec::new());
+                return Err(e);
+            }
+        }
+    }
 
     let gen_spec = spec.clone();
     let end_cell = progress.generator_end_cell();
-    let generator = spawn("coo-gen", move || generate(&gen_spec, tag, end_cell));
-    let gen_result = match generator {
-        Ok(h) => h
-            .join()
-            .map_err(|_| TrafficError::Panicked("generator"))
-            .and_then(|r| r),
-        Err(e) => Err(e),
-    };
+    let forward = spawn("coo-gen", move || {
+        let flows = Flows::Profile(gen_spec.flows.clone());
+        generate(&gen_spec, &gen_spec.source, &flows, tag, end_cell)
+    });
+    let reply_gen = reverse.as_ref().filter(|r| !r.replies.is_empty()).map(|r| {
+        let gen_spec = spec.clone();
+        let source = r.spec.source.clone();
+        let flows = Flows::Replies(r.replies.clone());
+        let (rtag, end_cell) = (r.tag, r.progress.generator_end_cell());
+        spawn("coo-gen-reverse", move || {
+            generate(&gen_spec, &source, &flows, rtag, end_cell)
+        })
+    });
+    let gen_result = join_generator(forward);
+    let reply_result = reply_gen.map(join_generator);
     let mut drain = Duration::ZERO;
     if let Ok(g) = &gen_result {
         drain = drain_until_quiet(spec, g.stats.last_send_ns, &progress);
     }
+    let mut reverse_drain = Duration::ZERO;
+    if let (Some(r), Some(Ok(g))) = (&reverse, &reply_result) {
+        reverse_drain = drain_until_quiet(spec, g.stats.last_send_ns, &r.progress);
+    }
     stop.store(true, Ordering::Release);
     let mut sink_stats = Vec::new();
-    let mut sink_error = None;
-    for s in sinks {
-        match s.join() {
-            Ok(Ok(st)) => sink_stats.push(st),
-            Ok(Err(e)) => sink_error = Some(e),
-            Err(_) => sink_error = Some(TrafficError::Panicked("sink")),
+    let mut sink_error = join_sinks(sinks, &mut sink_stats);
+    let mut reverse_stats = Vec::new();
+    if let Some(r) = &mut reverse {
+        if let Some(e) = join_sinks(std::mem::take(&mut r.sinks), &mut reverse_stats) {
+            sink_error = Some(e);
         }
     }
     let gen = gen_result?;
@@ -279,7 +423,73 @@ pub fn run_trial(spec: &TrialSpec) -> Result<TrialResult> {
     }
     let mut result = combine(spec, gen, sink_stats);
     result.drain = drain;
+    if let Some(r) = reverse {
+        let mut back = match reply_result {
+            Some(g) => combine(spec, g?, reverse_stats),
+            None => {
+                let mut none = combine(spec, GenOutcome::nothing(), reverse_stats);
+                none.anomalies.push(
+                    "no forward frame reached an Outgoing Point while learning the flows to \
+                     answer: no reply was sent"
+                        .into(),
+                );
+                none
+            }
+        };
+        back.drain = reverse_drain;
+        back.replied_to = r.replies;
+        result.reverse = Some(Box::new(back));
+    }
     Ok(result)
+}
+
+/// Rate and rounds of the learning phase of a bidirectional trial: low enough that a chain
+/// which forwards anything at all passes it, two rounds so a single lost frame costs no flow.
+const LEARN_PPS: f64 = 20_000.0;
+const LEARN_ROUNDS: u64 = 2;
+
+/// Sends every flow [`LEARN_ROUNDS`] times (warm-up tag) and returns the flows the forward
+/// sinks saw, waiting until all arrived or nothing new came for 200 ms (at most 2 s).
+fn learn_replies(spec: &TrialSpec, tag: u8, learner: &FlowLearner) -> Result<Vec<FlowTuple>> {
+    let gen_spec = spec.clone();
+    let handle = spawn("coo-gen-learn", move || {
+        let flows = Flows::Profile(gen_spec.flows.clone());
+        let mut gen = open_generator(
+            &gen_spec,
+            &gen_spec.source,
+            &flows,
+            Distribution::RoundRobin,
+        )?;
+        let frames = u64::from(gen_spec.flows.count) * LEARN_ROUNDS;
+        let rate = gen_spec.rate_pps.min(LEARN_PPS);
+        gen.run(&Phase {
+            tag: tag | 0x80,
+            rate_pps: rate,
+            frames,
+            latency_pps: 0.0,
+            deadline: Duration::from_secs_f64(frames as f64 / rate * 2.0 + 1.0),
+            end_ns: None,
+        })
+        .map(|stats| GenOutcome {
+            stats,
+            tx_delta: None,
+        })
+    });
+    join_generator(handle)?;
+    let want = spec.flows.count as usize;
+    let start = monotonic_ns();
+    let (mut seen, mut changed) = (learner.len(), start);
+    loop {
+        let now = monotonic_ns();
+        if seen >= want || now - changed > 200_000_000 || now - start > 2_000_000_000 {
+            return Ok(learner.flows());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        let n = learner.len();
+        if n != seen {
+            (seen, changed) = (n, monotonic_ns());
+        }
+    }
 }
 
 /// Waits until no test frame has arrived for `spec.quiet` (counted from the later of the
@@ -307,7 +517,17 @@ fn drain_until_quiet(spec: &TrialSpec, gen_end_ns: u64, progress: &TrialProgress
     }
 }
 
-fn templates(spec: &TrialSpec, src_mac: MacAddr) -> Result<(Vec<Vec<Template>>, Vec<usize>)> {
+/// What a generator sends: the profile's flows, or replies to learned flows.
+enum Flows {
+    Profile(FlowSpec),
+    Replies(Vec<FlowTuple>),
+}
+
+fn templates(
+    spec: &TrialSpec,
+    flows: &Flows,
+    src_mac: MacAddr,
+) -> Result<(Vec<Vec<Template>>, Vec<usize>)> {
     let cycle = spec.frame_size.cycle();
     let mut sizes: Vec<u16> = cycle.clone();
     sizes.sort_unstable();
@@ -317,20 +537,30 @@ fn templates(spec: &TrialSpec, src_mac: MacAddr) -> Result<(Vec<Vec<Template>>, 
         .filter_map(|s| sizes.iter().position(|x| x == s))
         .collect();
     let dst = spec.dst_mac.unwrap_or(UNOWNED_MAC);
-    let mut all = Vec::with_capacity(spec.flows.count as usize);
-    for flow in 0..spec.flows.count {
+    let per_flow: Vec<(FlowSpec, u32)> = match flows {
+        Flows::Profile(f) => (0..f.count).map(|i| (f.clone(), i)).collect(),
+        Flows::Replies(tuples) => tuples.iter().map(|t| (t.reply(), 0)).collect(),
+    };
+    let mut all = Vec::with_capacity(per_flow.len());
+    for (flow, index) in &per_flow {
         let per_size = sizes
             .iter()
-            .map(|s| build_template(&spec.flows, flow, *s, src_mac, dst))
+            .map(|s| build_template(flow, *index, *s, src_mac, dst))
             .collect::<Result<Vec<_>>>()?;
         all.push(per_size);
     }
     Ok((all, index))
 }
 
-fn generate(spec: &TrialSpec, tag: u8, end_cell: Arc<AtomicU64>) -> Result<GenOutcome> {
-    enter(&spec.source)?;
-    let ifname = IfName::new(spec.source.ifname.as_str()).map_err(netsys::IoError::from)?;
+/// Enters `source`'s namespace (the calling thread's) and opens a generator of `flows` there.
+fn open_generator(
+    spec: &TrialSpec,
+    source: &Attach,
+    flows: &Flows,
+    distribution: Distribution,
+) -> Result<Generator> {
+    enter(source)?;
+    let ifname = IfName::new(source.ifname.as_str()).map_err(netsys::IoError::from)?;
     // Qdisc bypass: straight to the driver, drops surface as ENOBUFS (retried).
     let tx = PacketTx::open(
         &ifname,
@@ -340,8 +570,18 @@ fn generate(spec: &TrialSpec, tag: u8, end_cell: Arc<AtomicU64>) -> Result<GenOu
         },
     )?;
     let src_mac = tx.hw_addr()?;
-    let (tpl, cycle) = templates(spec, src_mac)?;
-    let mut gen = Generator::new(tx, tpl, cycle, spec.flows.distribution)?;
+    let (tpl, cycle) = templates(spec, flows, src_mac)?;
+    Generator::new(tx, tpl, cycle, distribution)
+}
+
+fn generate(
+    spec: &TrialSpec,
+    source: &Attach,
+    flows: &Flows,
+    tag: u8,
+    end_cell: Arc<AtomicU64>,
+) -> Result<GenOutcome> {
+    let mut gen = open_generator(spec, source, flows, spec.flows.distribution)?;
     // A generator that cannot keep up stops near the nominal end and reports what it sent
     // (its shortfall is then visible as a lower achieved rate).
     let deadline = |d: Duration| d + d / 10 + Duration::from_millis(50);
@@ -356,7 +596,7 @@ fn generate(spec: &TrialSpec, tag: u8, end_cell: Arc<AtomicU64>) -> Result<GenOu
             end_ns: None,
         })?;
     }
-    let before = if_counters(&spec.source.ifname).ok();
+    let before = if_counters(&source.ifname).ok();
     let frames = (spec.rate_pps * spec.duration.as_secs_f64())
         .round()
         .max(1.0) as u64;
@@ -368,7 +608,7 @@ fn generate(spec: &TrialSpec, tag: u8, end_cell: Arc<AtomicU64>) -> Result<GenOu
         deadline: deadline(spec.duration),
         end_ns: Some(end_cell),
     })?;
-    let after = if_counters(&spec.source.ifname).ok();
+    let after = if_counters(&source.ifname).ok();
     let tx_delta = match (before, after) {
         (Some(b), Some(a)) => Some(a.tx_packets.saturating_sub(b.tx_packets)),
         _ => None,
@@ -457,5 +697,7 @@ fn combine(spec: &TrialSpec, gen: GenOutcome, sinks: Vec<SinkStats>) -> TrialRes
             .map(|t| Duration::from_nanos(t.saturating_sub(gen.stats.last_send_ns))),
         generator: gen.stats.timing.clone(),
         anomalies,
+        reverse: None,
+        replied_to: Vec::new(),
     }
 }

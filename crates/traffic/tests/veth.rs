@@ -278,3 +278,40 @@ fn frames_delayed_past_late_after_are_counted_late_not_lost() {
         r.drain
     );
 }
+
+#[test]
+fn a_bidirectional_trial_counts_each_direction_in_its_own_sequence_space() {
+    let Some(pair) = VethPair::create() else {
+        return;
+    };
+    let mut spec = TrialSpec::new(
+        pair.a(),
+        vec![pair.b()],
+        20_000.0,
+        Duration::from_millis(300),
+    );
+    spec.flows.count = 16;
+    spec.latency_stream_pps = 500.0;
+    spec.reverse = Some(traffic::ReverseSpec {
+        source: pair.b(),
+        sink: pair.a(),
+    });
+    let r = run_trial(&spec).unwrap();
+    let back = r.reverse.as_deref().expect("a reverse result");
+    for (name, d) in [("forward", &r), ("reverse", back)] {
+        assert!(d.sent >= 6_000, "{name}: {d:?}");
+        assert_eq!(d.received, d.sent, "{name}: {d:?}");
+        assert_eq!((d.lost, d.duplicated), (0, 0), "{name}");
+        assert!(d.anomalies.is_empty(), "{name}: {:?}", d.anomalies);
+        assert!(!d.latency.is_empty(), "{name}: latency stream ran");
+    }
+    // Replies answer the learned flows: one reply flow per forward flow (no NAT here, so
+    // addresses are the forward ones swapped), spread over 16 streams.
+    let load_streams = back.streams.iter().filter(|s| s.stream != 255).count();
+    assert_eq!(load_streams, 16, "{:?}", back.streams);
+    assert!(
+        r.foreign_frames >= 32,
+        "learning frames carry the warm-up tag: {}",
+        r.foreign_frames
+    );
+}

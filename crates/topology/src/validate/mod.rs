@@ -167,6 +167,7 @@ pub(crate) fn validate(mut spec: Spec, opts: &LoadOptions) -> Result<Topology, L
     engine_options::engine_options(&mut ck, parts, &per_vnf.engines, &variants);
     settings::impairments(&mut ck, parts.conns);
     settings::settings(&mut ck);
+    settings::direction(&mut ck, parts.ops.len());
 
     if !ck.errors.is_empty() {
         return Err(LoadErrors(ck.errors));

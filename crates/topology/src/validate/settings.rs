@@ -6,7 +6,7 @@ use super::Checker;
 use crate::bench::BenchmarkMode;
 use crate::error::ErrorKind;
 use crate::spec::SpecConn;
-use crate::traffic::FrameSize;
+use crate::traffic::{FrameSize, TrafficDirection};
 
 pub(super) fn impairments(ck: &mut Checker<'_>, conns: &[SpecConn]) {
     for (index, conn) in conns.iter().enumerate() {
@@ -169,6 +169,29 @@ pub(super) fn settings(ck: &mut Checker<'_>) {
     }
 }
 
+/// Replies start at the Outgoing Point: a bidirectional profile needs exactly one.
+pub(super) fn direction(ck: &mut Checker<'_>, outgoing_points: usize) {
+    if ck.spec.traffic.direction != TrafficDirection::Both || outgoing_points <= 1 {
+        return;
+    }
+    let src = ck
+        .spec
+        .traffic_source
+        .clone()
+        .unwrap_or_else(|| ck.spec.main.clone());
+    let at = src.find_key("direction", 0);
+    ck.push(
+        ErrorKind::InvalidSetting {
+            field: "traffic.direction".to_owned(),
+            reason: format!(
+                "\"both\" needs exactly one Outgoing Point (replies start there); this chain has \
+                 {outgoing_points}"
+            ),
+        },
+        at,
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::{good_with, rules, GOOD};
@@ -178,6 +201,7 @@ mod tests {
         rules(json, |ck, parts| {
             impairments(ck, parts.conns);
             settings(ck);
+            direction(ck, parts.ops.len());
         })
     }
 
@@ -193,6 +217,21 @@ mod tests {
             r#""link": "ab", "impairment": {"jitter_us": 5}}"#,
         );
         assert_eq!(all(&json), ["invalid-impairment"]);
+    }
+
+    #[test]
+    fn replies_need_exactly_one_outgoing_point() {
+        let both = good_with(
+            r#""connections""#,
+            r#""traffic": {"direction": "both"}, "connections""#,
+        );
+        assert_eq!(all(&both), Vec::<String>::new());
+        let two = both.replacen(
+            r#""outgoing": [{"id": "sink", "link": "out"}]"#,
+            r#""outgoing": [{"id": "sink", "link": "out"}, {"id": "s2", "link": "o2"}]"#,
+            1,
+        );
+        assert_eq!(all(&two), ["invalid-setting"]);
     }
 
     #[test]

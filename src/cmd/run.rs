@@ -328,20 +328,16 @@ fn engine_runs(
 ) -> BTreeMap<String, measure::report::EngineRun> {
     plan.vnfs
         .iter()
-        .filter_map(|vnf| {
+        .map(|vnf| {
             let (id, engine) = (vnf.id.as_str(), &vnf.engine);
-            let spec = engine
-                .to_string()
-                .parse::<agent::engine::EngineSpec>()
-                .ok()?;
-            let profile = agent::profile::io_profile(&spec, io_mode, &vnf.options);
+            let profile = agent::profile::io_profile(engine, io_mode, &vnf.options);
             let config = campaign::real::ConfigArchive::relative(&plan.name, id);
             let placed = placement.filter(|_| !vm).map(|p| p.nfs.clone());
             let cpus = match &vnf.options.cpus {
                 Some(c) => Some(c.iter().map(|c| *c as usize).collect()),
                 None => placed,
             };
-            Some((
+            (
                 id.to_owned(),
                 measure::report::EngineRun {
                     engine: engine.to_string(),
@@ -354,7 +350,7 @@ fn engine_runs(
                     rx_buffer_kib: profile.rx_buffer_kib,
                     options: (!vnf.options.is_empty()).then(|| vnf.options.describe()),
                 },
-            ))
+            )
         })
         .collect()
 }

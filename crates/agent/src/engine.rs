@@ -2,10 +2,8 @@
 //! Click-compatible binary). Each child gets a ControlSocket on a UNIX socket in the workdir,
 //! its stdout+stderr go to a log file, and it dies with the agent (PR_SET_PDEATHSIG).
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
@@ -13,54 +11,8 @@ use tokio::process::{Child, Command};
 use crate::control::ControlClient;
 use crate::privilege::EngineUser;
 
-/// Which engine runs the VNF's function.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EngineSpec {
-    /// Our Rust engine, started with `--ports`.
-    CooClick,
-    /// Reference C++ Click (`COO_BENCH_REFERENCE_CLICK`, else `click` in PATH).
-    ReferenceClick,
-    /// No user-space NF: the kernel joins the two data interfaces.
-    KernelForward,
-    /// FastClick (`COO_BENCH_FASTCLICK`) on DPDK's af_packet PMD: the function runs unchanged.
-    FastClick,
-    /// Any Click-compatible binary (gets a config rewritten to FromDevice/ToDevice).
-    External(PathBuf),
-}
-
-/// Engine names are `coo-click`, `click`, `kernel-forward`, or a path containing `/`.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown engine {0:?}: expected coo-click, click, fastclick, kernel-forward or a path containing '/'")]
-pub struct BadEngine(pub String);
-
-impl FromStr for EngineSpec {
-    type Err = BadEngine;
-    fn from_str(s: &str) -> Result<Self, BadEngine> {
-        let s = s.trim();
-        match s {
-            "coo-click" => Ok(EngineSpec::CooClick),
-            "click" => Ok(EngineSpec::ReferenceClick),
-            "kernel-forward" => Ok(EngineSpec::KernelForward),
-            "fastclick" => Ok(EngineSpec::FastClick),
-            p if p.contains('/') && !p.contains('\0') && !p.contains('\n') => {
-                Ok(EngineSpec::External(PathBuf::from(p)))
-            }
-            other => Err(BadEngine(other.to_owned())),
-        }
-    }
-}
-
-impl fmt::Display for EngineSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            EngineSpec::CooClick => f.write_str("coo-click"),
-            EngineSpec::ReferenceClick => f.write_str("click"),
-            EngineSpec::KernelForward => f.write_str("kernel-forward"),
-            EngineSpec::FastClick => f.write_str("fastclick"),
-            EngineSpec::External(p) => write!(f, "{}", p.display()),
-        }
-    }
-}
+/// Which engine runs the VNF's function (the one definition, shared with the topology).
+pub use coo_api::{EngineParseError as BadEngine, EngineSpec};
 
 /// Path of the coo-click binary: `COO_BENCH_COO_CLICK`, else next to the current executable.
 pub fn coo_click_path() -> PathBuf {

@@ -335,7 +335,7 @@ impl Agent {
         let header = header::parse(&text);
         let engine = slot.engine.clone();
         let options = slot.options.clone();
-        if let Some((name, why)) = options.unsupported_by(&engine.to_string()) {
+        if let Some((name, why)) = options.unsupported_by(&engine) {
             return Err(AgentError::Options(format!(
                 "`{name}` does not apply: {why}"
             )));

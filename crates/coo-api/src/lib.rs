@@ -5,11 +5,13 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod auth;
+pub mod engine;
 pub mod options;
 pub mod routes;
 pub mod types;
 
 pub use auth::{BadToken, Token, TokenDigest};
+pub use engine::{EngineParseError, EngineSpec};
 pub use options::{EngineOptionError, EngineOptions, IoMode, UnknownIoMode};
 pub use types::{
     Counters, ElementCounters, EngineReply, FunctionWritten, HandlerWritten, Health,

@@ -8,6 +8,8 @@ use std::str::FromStr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::engine::EngineSpec;
+
 /// How device I/O trades batching against delay (coo-click's I/O modes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum IoMode {
@@ -167,12 +169,11 @@ impl EngineOptions {
         Ok(())
     }
 
-    /// The first option engine `engine` (a built-in name, or anything else for a Click
-    /// binary by path) has no meaning for, with why: `("io", "…")`.
-    pub fn unsupported_by(&self, engine: &str) -> Option<(&'static str, &'static str)> {
+    /// The first option `engine` has no meaning for, with why: `("io", "…")`.
+    pub fn unsupported_by(&self, engine: &EngineSpec) -> Option<(&'static str, &'static str)> {
         match engine {
-            "coo-click" => None,
-            "kernel-forward" => {
+            EngineSpec::CooClick => None,
+            EngineSpec::KernelForward => {
                 let set = [
                     ("io", self.io.is_some()),
                     ("burst", self.burst.is_some()),
@@ -186,7 +187,7 @@ impl EngineOptions {
                     )
                 })
             }
-            "fastclick" => self.io.map(|_| {
+            EngineSpec::FastClick => self.io.map(|_| {
                 (
                     "io",
                     "FastClick always busy-polls its lcore; it has no I/O modes",
@@ -259,16 +260,24 @@ mod tests {
             io: Some(IoMode::Latency),
             ..Default::default()
         };
-        assert_eq!(io.unsupported_by("coo-click"), None);
-        assert_eq!(io.unsupported_by("click").map(|u| u.0), Some("io"));
-        assert_eq!(io.unsupported_by("fastclick").map(|u| u.0), Some("io"));
+        assert_eq!(io.unsupported_by(&EngineSpec::CooClick), None);
+        assert_eq!(
+            io.unsupported_by(&EngineSpec::ReferenceClick).map(|u| u.0),
+            Some("io")
+        );
+        assert_eq!(
+            io.unsupported_by(&EngineSpec::FastClick).map(|u| u.0),
+            Some("io")
+        );
         let burst = EngineOptions {
             burst: Some(64),
             ..Default::default()
         };
-        assert_eq!(burst.unsupported_by("click"), None);
+        assert_eq!(burst.unsupported_by(&EngineSpec::ReferenceClick), None);
         assert_eq!(
-            burst.unsupported_by("kernel-forward").map(|u| u.0),
+            burst
+                .unsupported_by(&EngineSpec::KernelForward)
+                .map(|u| u.0),
             Some("burst")
         );
     }

@@ -44,7 +44,7 @@ pub(super) fn engine_options(
                     what,
                     reason: e.to_string(),
                 }
-            } else if let Some((option, why)) = options.unsupported_by(&engine.as_str()) {
+            } else if let Some((option, why)) = options.unsupported_by(&engine) {
                 ErrorKind::EngineOptionUnsupported {
                     what,
                     option: option.to_owned(),

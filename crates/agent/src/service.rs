@@ -510,7 +510,11 @@ impl Agent {
                     .await
                     .map_err(|e| StartError::Config(e.to_string()))?
                     .map_err(|e| StartError::Config(format!("socket buffers: {e}")))?;
-            tracing::info!(?forced, "packet socket buffers set");
+            if forced.sockets == 0 {
+                tracing::warn!(pid, "engine opened no packet socket: no buffer to size");
+            } else {
+                tracing::info!(?forced, "packet socket buffers set");
+            }
         }
         Ok(engine)
     }

@@ -13,12 +13,14 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use caps::{CapSet, Capability};
 
-/// What forcing the buffers did.
+/// What forcing the buffers did (no socket: an engine that opened no packet socket, such as
+/// a Click binary given a function without devices).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forced {
     /// Packet sockets found and resized.
     pub sockets: usize,
-    /// SO_RCVBUF the kernel reports afterwards (bytes, the smallest over the sockets).
+    /// SO_RCVBUF the kernel reports afterwards (bytes, the smallest over the sockets; 0
+    /// without sockets).
     pub rcvbuf: usize,
 }
 
@@ -30,8 +32,6 @@ pub enum SockBufError {
         what: &'static str,
         source: std::io::Error,
     },
-    #[error("engine {pid} has no packet socket to size")]
-    NoPacketSocket { pid: u32 },
 }
 
 fn os(pid: u32, what: &'static str) -> impl FnOnce(std::io::Error) -> SockBufError {
@@ -159,7 +159,7 @@ pub fn force_packet_buffers(pid: u32, bytes: usize) -> Result<Forced, SockBufErr
         forced.rcvbuf = forced.rcvbuf.min(usize::try_from(got).unwrap_or(0));
     }
     if forced.sockets == 0 {
-        return Err(SockBufError::NoPacketSocket { pid });
+        forced.rcvbuf = 0;
     }
     Ok(forced)
 }

@@ -44,7 +44,10 @@ struct SimHosts {
 
 impl SimHosts {
     fn new() -> Self {
-        let tag = format!("cs{:04x}", std::process::id() & 0xffff);
+        // Unique per test too: the tests of this file run in parallel threads.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) & 0xf;
+        let tag = format!("cs{:03x}{n:x}", std::process::id() & 0xfff);
         let ledger_dir = tempfile::tempdir().unwrap();
         let sim = SimHosts { tag, ledger_dir };
         let net = RtNetOps::new().unwrap();

@@ -88,6 +88,7 @@ fn app(token: bool) -> axum::Router {
         function,
         interfaces: vec!["cbfz0-x-0".into(), "cbfz0-x-1".into()],
         io_mode: None,
+        initial_options: Default::default(),
         workdir: e.dir.clone(),
         start_timeout: Duration::from_millis(200),
         call_timeout: Duration::from_millis(200),

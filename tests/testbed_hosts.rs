@@ -19,9 +19,7 @@ use hostnet::{
 };
 use testbed::{Attachment, DriverKind, FakeAgents, Ops, Testbed, Underlay, UpOptions, VmDriver};
 use testbed_support::*;
-use vmdriver::accel::{Accel, ProbeOutcome};
 use vmdriver::fake::FakeHypervisors;
-use vmdriver::image::{Image, Manifest};
 use vmdriver::vnf::VmBackend;
 
 const URI_A: &str = "qemu+tcp://198.18.200.2/system";
@@ -130,31 +128,7 @@ impl Drop for SimHosts {
 }
 
 fn backend(hyp: &FakeHypervisors) -> VmBackend {
-    VmBackend {
-        driver: hyp.local.clone(),
-        image: Image {
-            dir: "/nonexistent".into(),
-            vmlinuz: "/nonexistent/vmlinuz".into(),
-            boot_kernel: "/nonexistent/vmlinuz".into(),
-            initramfs: "/nonexistent/initramfs.img".into(),
-            manifest: Manifest {
-                format: "fake".into(),
-                hash: "0".into(),
-                kernel_package: "fake".into(),
-                kernel_release: "fake".into(),
-                modules: vec![],
-                files: vec![],
-                initramfs_bytes: 0,
-            },
-            built_now: false,
-        },
-        accel: ProbeOutcome {
-            accel: Accel::Tcg,
-            reason: "fake".into(),
-            kvm_boot_ms: None,
-            key: "fake".into(),
-        },
-    }
+    vmdriver::fake::backend(hyp.local.clone())
 }
 
 fn two_hosts() -> topology::Topology {

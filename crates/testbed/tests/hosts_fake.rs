@@ -9,9 +9,7 @@ use std::path::Path;
 use hostnet::fake::{Call, RecordingNetOps, RecordingProcesses};
 use hostnet::NetnsName;
 use testbed::{DriverKind, FakeAgents, Ops, PlanError, Underlay, UpError, UpOptions, VmDriver};
-use vmdriver::accel::{Accel, ProbeOutcome};
 use vmdriver::fake::FakeHypervisors;
-use vmdriver::image::{Image, Manifest};
 use vmdriver::vnf::VmBackend;
 
 const URI_A: &str = "qemu+tcp://198.18.200.2/system";
@@ -36,31 +34,7 @@ fn underlay() -> Underlay {
 }
 
 fn backend(hyp: &FakeHypervisors) -> VmBackend {
-    VmBackend {
-        driver: hyp.local.clone(),
-        image: Image {
-            dir: "/nonexistent".into(),
-            vmlinuz: "/nonexistent/vmlinuz".into(),
-            boot_kernel: "/nonexistent/vmlinuz".into(),
-            initramfs: "/nonexistent/initramfs.img".into(),
-            manifest: Manifest {
-                format: "fake".into(),
-                hash: "0".into(),
-                kernel_package: "fake".into(),
-                kernel_release: "fake".into(),
-                modules: vec![],
-                files: vec![],
-                initramfs_bytes: 0,
-            },
-            built_now: false,
-        },
-        accel: ProbeOutcome {
-            accel: Accel::Tcg,
-            reason: "fake".into(),
-            kvm_boot_ms: None,
-            key: "fake".into(),
-        },
-    }
+    vmdriver::fake::backend(hyp.local.clone())
 }
 
 /// The simulated hosts' and the controller's underlay namespaces (the fixture's, not the

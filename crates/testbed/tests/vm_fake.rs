@@ -11,9 +11,8 @@ use testbed::{
     plan_vm, Action, DriverKind, FakeAgents, FakeLauncher, NetnsDriver, Ops, UpError, UpOptions,
     VmDriver,
 };
-use vmdriver::accel::{Accel, ProbeOutcome};
+use vmdriver::accel::Accel;
 use vmdriver::fake::{FakeHypervisors, RecordingVmDriver};
-use vmdriver::image::{Image, Manifest};
 use vmdriver::vnf::VmBackend;
 
 fn topo() -> topology::Topology {
@@ -22,31 +21,7 @@ fn topo() -> topology::Topology {
 }
 
 fn backend(driver: Arc<RecordingVmDriver>) -> VmBackend {
-    VmBackend {
-        driver,
-        image: Image {
-            dir: "/nonexistent".into(),
-            vmlinuz: "/nonexistent/vmlinuz".into(),
-            boot_kernel: "/nonexistent/vmlinuz".into(),
-            initramfs: "/nonexistent/initramfs.img".into(),
-            manifest: Manifest {
-                format: "fake".into(),
-                hash: "0".into(),
-                kernel_package: "fake".into(),
-                kernel_release: "fake".into(),
-                modules: vec![],
-                files: vec![],
-                initramfs_bytes: 0,
-            },
-            built_now: false,
-        },
-        accel: ProbeOutcome {
-            accel: Accel::Tcg,
-            reason: "fake".into(),
-            kvm_boot_ms: None,
-            key: "fake".into(),
-        },
-    }
+    vmdriver::fake::backend(driver)
 }
 
 /// The recording fakes of a VM `up`, the back-ends and the driver over them.

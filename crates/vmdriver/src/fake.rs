@@ -168,3 +168,33 @@ impl crate::Hypervisors for FakeHypervisors {
         Ok(self.remote(uri))
     }
 }
+
+/// A VM backend over `driver` with a made-up image and TCG, for orchestration tests that
+/// never boot anything.
+pub fn backend(driver: std::sync::Arc<dyn VmDriver>) -> crate::vnf::VmBackend {
+    crate::vnf::VmBackend {
+        driver,
+        image: crate::image::Image {
+            dir: "/nonexistent".into(),
+            vmlinuz: "/nonexistent/vmlinuz".into(),
+            boot_kernel: "/nonexistent/vmlinuz".into(),
+            initramfs: "/nonexistent/initramfs.img".into(),
+            manifest: crate::image::Manifest {
+                format: "fake".into(),
+                hash: "0".into(),
+                kernel_package: "fake".into(),
+                kernel_release: "fake".into(),
+                modules: vec![],
+                files: vec![],
+                initramfs_bytes: 0,
+            },
+            built_now: false,
+        },
+        accel: crate::accel::ProbeOutcome {
+            accel: crate::Accel::Tcg,
+            reason: "fake".into(),
+            kvm_boot_ms: None,
+            key: "fake".into(),
+        },
+    }
+}

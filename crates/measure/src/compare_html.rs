@@ -117,13 +117,7 @@ pub fn comparison_html(cmp: &Comparison, a: &Side<'_>, b: &Side<'_>) -> String {
             }
         }
     }
-    if !cmp.warnings.is_empty() {
-        h.push_str("<h2 id=\"warnings\">Warnings</h2>\n<ul>\n");
-        for w in &cmp.warnings {
-            let _ = writeln!(h, "<li>{}</li>", escape(w));
-        }
-        h.push_str("</ul>\n");
-    }
+    crate::html::list_section(&mut h, "warnings", "Warnings", &cmp.warnings);
     h.push_str("<h2 id=\"verdicts\">Verdicts</h2>\n<dl>\n");
     for (term, meaning) in VERDICTS {
         let _ = writeln!(h, "<dt>{term}</dt><dd>{meaning}</dd>");

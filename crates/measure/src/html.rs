@@ -65,15 +65,21 @@ pub fn report_html(report: &Report) -> String {
     engines(&mut h, report);
     host(&mut h, report);
     flags(&mut h, report);
-    if !report.notes.is_empty() {
-        h.push_str("<h2 id=\"notes\">Notes</h2>\n<ul>\n");
-        for n in &report.notes {
-            let _ = writeln!(h, "<li>{}</li>", escape(n));
-        }
-        h.push_str("</ul>\n");
-    }
+    list_section(&mut h, "notes", "Notes", &report.notes);
     h.push_str("</body>\n</html>\n");
     h
+}
+
+/// `<h2 id=ID>TITLE</h2>` and a list of `items` (nothing when there are none).
+pub(crate) fn list_section(h: &mut String, id: &str, title: &str, items: &[String]) {
+    if items.is_empty() {
+        return;
+    }
+    let _ = writeln!(h, "<h2 id=\"{id}\">{title}</h2>\n<ul>");
+    for item in items {
+        let _ = writeln!(h, "<li>{}</li>", escape(item));
+    }
+    h.push_str("</ul>\n");
 }
 
 fn header(h: &mut String, r: &Report) {

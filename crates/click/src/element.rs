@@ -339,6 +339,12 @@ impl<'a> Ctx<'a> {
     pub fn take_own_deferred_writes(&mut self) -> Vec<(String, String)> {
         self.core.take_deferred_writes_for(self.idx)
     }
+    /// Make this element a pass-through that the router crosses without calling it (Click's
+    /// Bypass rewiring): a push into input `i` continues at output `push[i]`, a pull from
+    /// output `o` continues at input `pull[o]`. Call again to change the routes.
+    pub fn set_port_route(&mut self, push: &[usize], pull: &[usize]) {
+        self.core.set_route(self.idx, push, pull);
+    }
     /// Number of connected inputs of this element.
     pub fn ninputs(&self) -> usize {
         self.core.port_counts(self.idx).0

@@ -93,6 +93,12 @@ pub(crate) struct Core {
     scheduled: Vec<Cell<bool>>,
     has_task: Vec<bool>,
     signal: Vec<Cell<bool>>,
+    /// Port routes of pass-through elements (Bypass): packets cross a routed element without
+    /// calling it, like Click's Bypass rewiring its neighbours' ports. Per element: input →
+    /// output for push, output → input for pull.
+    routed: Vec<Cell<bool>>,
+    push_route: Vec<Vec<Cell<u32>>>,
+    pull_route: Vec<Vec<Cell<u32>>>,
     listeners: Vec<Vec<u32>>,
     sources: Vec<Vec<u32>>,
     /// Non-full signals of full-notifier queues, their listening push tasks, and each push
@@ -117,9 +123,19 @@ pub(crate) struct Core {
 impl Core {
     #[inline]
     pub(crate) fn push_to(&self, from: usize, port: usize, batch: PacketBatch) {
-        let Some(&(e, p)) = self.out_peer[from].get(port) else {
+        let Some(&(mut e, mut p)) = self.out_peer[from].get(port) else {
             return;
         };
+        let mut hops = 0;
+        while e != NONE && self.routed[e as usize].get() {
+            let o = self.push_route[e as usize][p as usize].get() as usize;
+            hops += 1;
+            match self.out_peer[e as usize].get(o) {
+                // A loop of routed elements only: the packet has nowhere to go.
+                Some(&next) if hops <= self.elems.len() => (e, p) = next,
+                _ => return,
+            }
+        }
         if e == NONE {
             return;
         }
@@ -137,9 +153,18 @@ impl Core {
 
     #[inline]
     pub(crate) fn pull_from(&self, to: usize, port: usize, max: usize) -> PacketBatch {
-        let Some(&(e, p)) = self.in_peer[to].get(port) else {
+        let Some(&(mut e, mut p)) = self.in_peer[to].get(port) else {
             return Vec::new();
         };
+        let mut hops = 0;
+        while e != NONE && self.routed[e as usize].get() {
+            let i = self.pull_route[e as usize][p as usize].get() as usize;
+            hops += 1;
+            match self.in_peer[e as usize].get(i) {
+                Some(&next) if hops <= self.elems.len() => (e, p) = next,
+                _ => return Vec::new(),
+            }
+        }
         if e == NONE {
             return Vec::new();
         }
@@ -153,6 +178,18 @@ impl Core {
             }
             Err(_) => Vec::new(),
         }
+    }
+
+    /// Make element `idx` a pass-through: a push into input `i` continues at output
+    /// `push[i]`, a pull from output `o` continues at input `pull[o]`.
+    pub(crate) fn set_route(&self, idx: usize, push: &[usize], pull: &[usize]) {
+        for (c, &o) in self.push_route[idx].iter().zip(push) {
+            c.set(o as u32);
+        }
+        for (c, &i) in self.pull_route[idx].iter().zip(pull) {
+            c.set(i as u32);
+        }
+        self.routed[idx].set(true);
     }
 
     pub(crate) fn port_counts(&self, idx: usize) -> (usize, usize) {
@@ -1068,6 +1105,13 @@ impl Router {
         }
         let mut class_list = registry.class_names();
         class_list.sort();
+        let route = |counts: &[usize]| -> Vec<Vec<Cell<u32>>> {
+            counts
+                .iter()
+                .map(|&k| (0..k).map(|_| Cell::new(0)).collect())
+                .collect()
+        };
+        let (push_route, pull_route) = (route(&ninputs), route(&noutputs));
         let core = Core {
             names: flat.elements.iter().map(|e| e.name.clone()).collect(),
             classes: elems.iter().map(|e| e.class_name()).collect(),
@@ -1082,6 +1126,9 @@ impl Router {
             scheduled: (0..n).map(|_| Cell::new(false)).collect(),
             has_task: has_task.clone(),
             signal: (0..n).map(|_| Cell::new(false)).collect(),
+            routed: (0..n).map(|_| Cell::new(false)).collect(),
+            push_route,
+            pull_route,
             listeners,
             sources,
             nonfull: (0..n).map(|_| Cell::new(true)).collect(),

@@ -161,3 +161,20 @@ fn malformed_packets_do_not_panic() {
     let mut r = sim(cfg, MemEnv::default()).unwrap();
     assert!(r.run_to_completion(10_000));
 }
+
+#[test]
+fn bypass_detour_through_itself_in_pull_mode() {
+    // The detour b[1] -> d -> [1]b pulls back through the same Bypass; switching it on from
+    // inside a pull (COUNT_CALL) must route the next packets through the detour, once each.
+    let mut r = sim(
+        "s :: InfiniteSource(LIMIT 4, STOP true) -> PullNull \
+         -> Counter(COUNT_CALL 3 b.active true) -> b :: Bypass -> main :: Counter -> Discard; \
+         b[1] -> detour :: Counter -> [1]b;",
+        MemEnv::default(),
+    )
+    .unwrap();
+    assert!(r.run_to_completion(10_000));
+    assert_eq!(r.read_handler("main.count").unwrap(), "4");
+    assert_eq!(r.read_handler("detour.count").unwrap(), "1");
+    assert_eq!(r.read_handler("b.active").unwrap(), "true");
+}

@@ -12,6 +12,22 @@ pub struct Bypass {
     active: bool,
 }
 
+impl Bypass {
+    /// Like Click's `Bypass::fix`, take this element out of the packet path: the router
+    /// follows its current routes, so a detour that pulls or pushes back through this
+    /// Bypass (its input 1 fed from its output 1) never re-enters it.
+    fn fix(&self, ctx: &mut Ctx<'_>) {
+        let (nin, nout) = (ctx.ninputs(), ctx.noutputs());
+        let push: Vec<usize> = (0..nin)
+            .map(|i| usize::from(i == 0 && self.active && nout > 1))
+            .collect();
+        let pull: Vec<usize> = (0..nout)
+            .map(|o| usize::from(o == 0 && self.active && nin > 1))
+            .collect();
+        ctx.set_port_route(&push, &pull);
+    }
+}
+
 impl Element for Bypass {
     fn class_name(&self) -> &'static str {
         "Bypass"
@@ -22,6 +38,10 @@ impl Element for Bypass {
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("ACTIVE", Kind::P)])?;
         self.active = b.bool("ACTIVE")?.unwrap_or(false);
+        Ok(())
+    }
+    fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        self.fix(ctx);
         Ok(())
     }
     fn push(&mut self, port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
@@ -46,8 +66,13 @@ impl Element for Bypass {
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         (name == "active").then(|| Ok(super::bool_str(self.active)))
     }
-    fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
-        (name == "active").then(|| super::parse_bool_h(v).map(|b| self.active = b))
+    fn write_handler(&mut self, name: &str, v: &str, ctx: &mut Ctx<'_>) -> WriteResult {
+        (name == "active").then(|| {
+            super::parse_bool_h(v).map(|b| {
+                self.active = b;
+                self.fix(ctx);
+            })
+        })
     }
     any_impl!();
 }

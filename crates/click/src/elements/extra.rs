@@ -46,7 +46,13 @@ pub fn classes() -> Vec<(&'static str, Make)> {
             Box::new(super::extra_sched::Sched::new(true))
         }),
         ("PullSwitch", || {
-            Box::<super::extra_sched::PullSwitch>::default()
+            Box::new(super::extra_sched::PullSwitch::new("PullSwitch"))
+        }),
+        ("SimplePullSwitch", || {
+            Box::new(super::extra_sched::PullSwitch::new("SimplePullSwitch"))
+        }),
+        ("InputSwitch", || {
+            Box::new(super::extra_sched::PullSwitch::new("InputSwitch"))
         }),
         ("PullTee", || Box::<super::extra_sched::PullTee>::default()),
         ("PaintTee", || {

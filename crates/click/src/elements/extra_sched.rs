@@ -79,21 +79,39 @@ impl Element for Sched {
 
 // ---------------------------------------------------------------- PullSwitch
 
-/// PullSwitch([INPUT]): pulls only from the selected input (-1 = none); `switch` handler.
-#[derive(Default)]
+/// PullSwitch([INPUT]) and SimplePullSwitch([INPUT]): pull only from the selected input
+/// (-1 = none); InputSwitch([INPUT]) is the push form, dropping packets from the other inputs.
+/// `switch` handler.
 pub struct PullSwitch {
+    class: &'static str,
     input: i64,
+}
+
+impl PullSwitch {
+    /// `class` is "PullSwitch", "SimplePullSwitch" or "InputSwitch".
+    pub fn new(class: &'static str) -> Self {
+        PullSwitch { class, input: 0 }
+    }
 }
 
 impl Element for PullSwitch {
     fn class_name(&self) -> &'static str {
-        "PullSwitch"
+        self.class
     }
     fn port_count(&self) -> &'static str {
         "-/1"
     }
     fn processing(&self) -> &'static str {
-        "l"
+        if self.class == "InputSwitch" {
+            "h"
+        } else {
+            "l"
+        }
+    }
+    fn push(&mut self, port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        if port as i64 == self.input {
+            ctx.output(0, batch);
+        }
     }
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("INPUT", Kind::P)])?;

@@ -13,9 +13,9 @@ use std::collections::VecDeque;
 pub fn register(r: &mut Registry) {
     r.register("Idle", || Box::<Idle>::default());
     r.register("Discard", || Box::new(Discard::new()));
-    r.register("Null", || Box::<Null>::default());
-    r.register("PushNull", || Box::<Null>::default());
-    r.register("PullNull", || Box::<Null>::default());
+    r.register("Null", || Box::new(Null::new("Null", "a")));
+    r.register("PushNull", || Box::new(Null::new("PushNull", "h")));
+    r.register("PullNull", || Box::new(Null::new("PullNull", "l")));
     r.register("InfiniteSource", || {
         Box::new(InfiniteSource::new("InfiniteSource"))
     });
@@ -189,15 +189,26 @@ impl Element for Idle {
     any_impl!();
 }
 
-/// Null: 1/1 pass-through.
-#[derive(Default)]
-pub struct Null;
+/// Null, PushNull, PullNull: 1/1 pass-through (agnostic, push-only, pull-only).
+pub struct Null {
+    class: &'static str,
+    processing: &'static str,
+}
+impl Null {
+    /// `processing` is the Click processing code of `class`.
+    pub fn new(class: &'static str, processing: &'static str) -> Self {
+        Null { class, processing }
+    }
+}
 impl Element for Null {
     fn class_name(&self) -> &'static str {
-        "Null"
+        self.class
     }
     fn port_count(&self) -> &'static str {
         "1/1"
+    }
+    fn processing(&self) -> &'static str {
+        self.processing
     }
     fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
         ctx.output(0, batch);

@@ -1,5 +1,6 @@
 //! IPv4 elements: header checks and marks, TTL, lookups, encapsulation, checksums, IPPrint.
 
+use super::standard::classify_out;
 use super::{bool_str, split_batch};
 use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
@@ -653,11 +654,9 @@ impl Element for IPLookup {
             Err(errs.join("\n"))
         }
     }
-    fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
-        let n = self.n;
-        let mut outs: Vec<usize> = Vec::with_capacity(batch.len());
+    fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
         let mut cache = self.cache;
-        for p in batch.iter_mut() {
+        classify_out(batch, self.n, ctx, |p| {
             let dst = u32::from_be_bytes(p.dst_ip_anno());
             let ri = match cache {
                 Some((d, r)) if d == dst => Some(r),
@@ -675,27 +674,12 @@ impl Element for IPLookup {
                     if route.gw != 0 {
                         p.set_dst_ip_anno(route.gw.to_be_bytes());
                     }
-                    outs.push(route.out);
+                    route.out
                 }
-                None => outs.push(usize::MAX),
+                None => usize::MAX,
             }
-        }
+        });
         self.cache = cache;
-        if outs.iter().all(|&o| o == outs[0]) {
-            if outs.first().is_some_and(|&o| o < n) {
-                ctx.output(outs[0], batch);
-            }
-            return;
-        }
-        let mut buckets: Vec<PacketBatch> = (0..n).map(|_| Vec::new()).collect();
-        for (p, o) in batch.into_iter().zip(outs) {
-            if o < n {
-                buckets[o].push(p);
-            }
-        }
-        for (o, b) in buckets.into_iter().enumerate() {
-            ctx.output(o, b);
-        }
     }
     fn handlers(&self) -> Vec<HandlerSpec> {
         vec![

@@ -1370,25 +1370,27 @@ impl Element for PaintSwitch {
 }
 
 /// Send each packet to output `f(p)` (dropped when ≥ `n`), batching runs of equal outputs.
+/// `f` sees the packets in order and may rewrite them (rewriters, route lookups).
 #[inline]
 pub fn classify_out(
-    batch: PacketBatch,
+    mut batch: PacketBatch,
     n: usize,
     ctx: &mut Ctx<'_>,
-    mut f: impl FnMut(&Packet) -> usize,
+    mut f: impl FnMut(&mut Packet) -> usize,
 ) {
     if batch.is_empty() {
         return;
     }
-    let first = f(&batch[0]);
+    let first = f(&mut batch[0]);
     // fast path: all packets to the same output
     let mut outs: Vec<usize> = Vec::new();
     let mut same = true;
-    for (i, p) in batch.iter().enumerate().skip(1) {
+    let len = batch.len();
+    for (i, p) in batch.iter_mut().enumerate().skip(1) {
         let o = f(p);
         if same && o != first {
             same = false;
-            outs.reserve(batch.len());
+            outs.reserve(len);
             outs.extend(std::iter::repeat_n(first, i));
         }
         if !same {

@@ -5,6 +5,7 @@ use crate::any_impl;
 use crate::args;
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
 use crate::elements::ip::{set_ip_checksum, update_checksum};
+use crate::elements::standard::classify_out;
 use crate::packet::{Packet, PacketBatch};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -448,27 +449,9 @@ impl Element for AddrRewriter {
             Err(errs.join("\n"))
         }
     }
-    fn push(&mut self, port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
+    fn push(&mut self, port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
         let n = self.n;
-        let mut outs: Vec<usize> = Vec::with_capacity(batch.len());
-        for p in batch.iter_mut() {
-            outs.push(self.handle(port, p));
-        }
-        if outs.iter().all(|&o| o == outs[0]) {
-            if outs.first().is_some_and(|&o| o < n) {
-                ctx.output(outs[0], batch);
-            }
-            return;
-        }
-        let mut buckets: Vec<PacketBatch> = (0..n).map(|_| Vec::new()).collect();
-        for (p, o) in batch.into_iter().zip(outs) {
-            if o < n {
-                buckets[o].push(p);
-            }
-        }
-        for (o, b) in buckets.into_iter().enumerate() {
-            ctx.output(o, b);
-        }
+        classify_out(batch, n, ctx, |p| self.handle(port, p));
     }
     fn handlers(&self) -> Vec<HandlerSpec> {
         vec![

@@ -1,45 +1,48 @@
-//! Built-in element classes.
+//! Built-in element classes, one folder per domain (see `README.md` in this folder for where a
+//! new class goes):
+//!
+//! - [`standard`]: sources, sinks, counters, paint, switches and tees, length edits, Print,
+//!   timestamps, Bypass, Clipboard, configuration-only classes (AddressInfo, ...).
+//! - [`queues`]: queues, Unqueue, pull schedulers and switches, rate shaping.
+//! - [`classification`]: Classifier, IPClassifier, IPFilter.
+//! - [`ip`]: IPv4 headers, route lookups, encapsulation, checksums, IPPrint, options,
+//!   fragmentation and reassembly, DSCP/ECN.
+//! - [`icmp`]: ICMPError, ICMPIPEncap, ICMPPingResponder.
+//! - [`tcpudp`]: TCP/UDP header checks.
+//! - [`rewriting`]: the NAT rewriters (IPRewriter, TCPRewriter, UDPRewriter, ICMPPingRewriter,
+//!   ICMPRewriter, IPAddrRewriter, ...) and FTPPortMapper.
+//! - [`ethernet`]: Ethernet encapsulation and checks, VLANs, ARP.
+//! - [`analysis`]: trace files (pcap and IP summary dumps) and trace tools.
+//! - [`scripting`]: Script and DriverManager.
+//! - [`shared`]: helpers several domains use (batch dispatch, checksums, protocol names).
 
 use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
 
 pub mod analysis;
-pub mod arp;
-pub mod bypass;
-pub mod classify;
-pub mod clipboard;
-pub mod conf_b_misc;
-pub mod dumps;
-pub mod ether;
-pub mod extra;
-pub mod extra_arp;
-pub mod extra_ip;
-pub mod extra_sched;
-pub mod extra_script;
-pub mod extra_vlan;
+pub mod classification;
+pub mod ethernet;
+pub mod icmp;
 pub mod ip;
-pub mod reassembly;
-pub mod rewriter;
-pub mod shaping;
+pub mod queues;
+pub mod rewriting;
+pub mod scripting;
+pub mod shared;
 pub mod standard;
-pub mod tcp_options;
+pub mod tcpudp;
 
 /// Register every built-in class.
 pub fn register_all(r: &mut Registry) {
     standard::register(r);
-    classify::register(r);
-    ether::register(r);
-    arp::register(r);
+    queues::register(r);
+    classification::register(r);
     ip::register(r);
-    dumps::register(r);
-    rewriter::register(r);
-    reassembly::register(r);
-    extra::register(r);
-    conf_b_misc::register(r);
-    shaping::register(r);
+    icmp::register(r);
+    tcpudp::register(r);
+    rewriting::register(r);
+    ethernet::register(r);
     analysis::register(r);
-    r.register("Bypass", || Box::<bypass::Bypass>::default());
-    r.register("Clipboard", || Box::<clipboard::Clipboard>::default());
+    scripting::register(r);
 }
 
 /// Split `batch` in place: packets for which `keep` returns false are removed and returned.

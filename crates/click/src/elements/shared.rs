@@ -1,101 +1,60 @@
-//! Second batch of element classes (Script/DriverManager, ICMP errors and ping replies, IP
-//! options, fragmentation, ...) and the small helpers they share. Every class registers only when the registry does not already hold one of
-//! that name, so a core implementation always wins.
+//! Helpers shared by elements of several domains: sending a batch to outputs by a per-packet
+//! choice (`classify_out`) or a check (`filter_batch`, `reject`), IP/transport checksums,
+//! protocol and port names (with PortInfo), and bounds-checked header field reads.
 
 use crate::element::Ctx;
 use crate::packet::{Packet, PacketBatch};
-use crate::registry::Registry;
 use netwire::checksum;
 use std::net::Ipv4Addr;
 
-/// Makes a fresh element.
-pub type Make = fn() -> Box<dyn crate::Element>;
-
-/// The classes of this batch, by name.
-pub fn classes() -> Vec<(&'static str, Make)> {
-    vec![
-        ("Script", || {
-            Box::new(super::extra_script::Script::new(false))
-        }),
-        ("DriverManager", || {
-            Box::new(super::extra_script::Script::new(true))
-        }),
-        ("ICMPError", || Box::<super::extra_ip::IcmpError>::default()),
-        ("ICMPIPEncap", || {
-            Box::<super::extra_ip::IcmpIpEncap>::default()
-        }),
-        ("ICMPPingResponder", || {
-            Box::<super::extra_ip::IcmpPingResponder>::default()
-        }),
-        ("IPGWOptions", || {
-            Box::<super::extra_ip::IpGwOptions>::default()
-        }),
-        ("IPFragmenter", || {
-            Box::<super::extra_ip::IpFragmenter>::default()
-        }),
-        ("IPInputCombo", || {
-            Box::<super::extra_ip::IpInputCombo>::default()
-        }),
-        ("IPOutputCombo", || {
-            Box::<super::extra_ip::IpOutputCombo>::default()
-        }),
-        ("RoundRobinSched", || {
-            Box::new(super::extra_sched::Sched::new(false))
-        }),
-        ("PrioSched", || {
-            Box::new(super::extra_sched::Sched::new(true))
-        }),
-        ("PullSwitch", || {
-            Box::new(super::extra_sched::PullSwitch::new("PullSwitch"))
-        }),
-        ("SimplePullSwitch", || {
-            Box::new(super::extra_sched::PullSwitch::new("SimplePullSwitch"))
-        }),
-        ("InputSwitch", || {
-            Box::new(super::extra_sched::PullSwitch::new("InputSwitch"))
-        }),
-        ("PullTee", || Box::<super::extra_sched::PullTee>::default()),
-        ("PaintTee", || {
-            Box::<super::extra_sched::PaintTee>::default()
-        }),
-        ("CheckLength", || {
-            Box::<super::extra_sched::CheckLength>::default()
-        }),
-        ("Pad", || Box::<super::extra_sched::Pad>::default()),
-        ("SetIPDSCP", || {
-            Box::<super::extra_sched::SetIpDscp>::default()
-        }),
-        ("MarkIPCE", || {
-            Box::<super::extra_sched::MarkIpCe>::default()
-        }),
-        ("TimestampAccum", || {
-            Box::<super::extra_sched::TimestampAccum>::default()
-        }),
-        ("VLANEncap", || {
-            Box::<super::extra_vlan::VlanEncap>::default()
-        }),
-        ("VLANDecap", || {
-            Box::<super::extra_vlan::VlanDecap>::default()
-        }),
-        ("SetVLANAnno", || {
-            Box::<super::extra_vlan::SetVlanAnno>::default()
-        }),
-        ("EtherVLANEncap", || {
-            Box::<super::extra_vlan::EtherVlanEncap>::default()
-        }),
-        ("ARPPrint", || Box::<super::extra_arp::ArpPrint>::default()),
-        ("StripEtherVLANHeader", || {
-            Box::<super::extra_vlan::StripEtherVlanHeader>::default()
-        }),
-    ]
-}
-
-/// Register the classes of the second batch that are still missing from `r`.
-pub fn register(r: &mut Registry) {
-    for (name, f) in classes() {
-        if !r.contains(name) {
-            r.register(name, f);
+/// Send each packet to output `f(p)` (dropped when ≥ `n`), batching runs of equal outputs.
+/// `f` sees the packets in order and may rewrite them (rewriters, route lookups).
+#[inline]
+pub fn classify_out(
+    mut batch: PacketBatch,
+    n: usize,
+    ctx: &mut Ctx<'_>,
+    mut f: impl FnMut(&mut Packet) -> usize,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    let first = f(&mut batch[0]);
+    // fast path: all packets to the same output
+    let mut outs: Vec<usize> = Vec::new();
+    let mut same = true;
+    let len = batch.len();
+    for (i, p) in batch.iter_mut().enumerate().skip(1) {
+        let o = f(p);
+        if same && o != first {
+            same = false;
+            outs.reserve(len);
+            outs.extend(std::iter::repeat_n(first, i));
         }
+        if !same {
+            outs.push(o);
+        }
+    }
+    if same {
+        if first < n {
+            ctx.output(first, batch);
+        }
+        return;
+    }
+    outs.insert(0, first);
+    outs.truncate(batch.len());
+    if outs.len() < batch.len() {
+        let l = outs.len();
+        outs.extend(std::iter::repeat_n(first, batch.len() - l));
+    }
+    let mut buckets: Vec<PacketBatch> = (0..n).map(|_| Vec::new()).collect();
+    for (p, o) in batch.into_iter().zip(outs) {
+        if o < n {
+            buckets[o].push(p);
+        }
+    }
+    for (o, b) in buckets.into_iter().enumerate() {
+        ctx.output(o, b);
     }
 }
 
@@ -280,7 +239,7 @@ pub fn filter_batch(
 macro_rules! extra_filter_push_pull {
     () => {
         fn push(&mut self, _port: usize, batch: $crate::PacketBatch, ctx: &mut $crate::Ctx<'_>) {
-            let keep = $crate::elements::extra::filter_batch(batch, ctx, |p, c| self.check(p, c));
+            let keep = $crate::elements::shared::filter_batch(batch, ctx, |p, c| self.check(p, c));
             ctx.output(0, keep);
         }
         fn pull(
@@ -293,7 +252,7 @@ macro_rules! extra_filter_push_pull {
             if batch.is_empty() {
                 return batch;
             }
-            $crate::elements::extra::filter_batch(batch, ctx, |p, c| self.check(p, c))
+            $crate::elements::shared::filter_batch(batch, ctx, |p, c| self.check(p, c))
         }
     };
 }
@@ -307,31 +266,21 @@ pub fn first_word(s: &str) -> (&str, &str) {
     }
 }
 
-/// Test helpers shared by the extra_* element tests.
+/// Test helpers shared by element tests.
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 pub(crate) mod test_util {
     use crate::{MemEnv, Registry, Router, RouterOptions, SimClock};
 
-    /// The standard registry with this batch's implementations forced in (so their tests
-    /// exercise them even where a core implementation of the same class exists).
-    pub(crate) fn own_registry() -> Registry {
-        let mut r = Registry::standard();
-        for (name, f) in super::classes() {
-            r.register(name, f);
-        }
-        r
-    }
-
-    /// A router on simulated time whose chatter and files go to `env`, built with
-    /// [`own_registry`].
+    /// A router on simulated time whose chatter and files go to `env`, with every built-in
+    /// class.
     pub(crate) fn sim_router(conf: &str, env: &MemEnv) -> Router {
         let opts = RouterOptions {
             clock: Box::new(SimClock::default()),
             env: Box::new(env.clone()),
             defines: Vec::new(),
         };
-        match Router::with_options(conf, "test", &own_registry(), opts) {
+        match Router::with_options(conf, "test", &Registry::standard(), opts) {
             Ok(r) => r,
             Err(e) => panic!("config failed: {e}"),
         }

@@ -1,9 +1,9 @@
 //! Trace files: FromIPSummaryDump/ToIPSummaryDump (text) and FromDump/ToDump (pcap).
 
-use super::ip::{set_ip_checksum, set_transport_checksum};
 use crate::any_impl;
 use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
+use crate::elements::ip::{set_ip_checksum, set_transport_checksum};
 use crate::packet::{Packet, PacketBatch, Timestamp, EXTRA_LENGTH_ANNO_OFFSET, PAINT_ANNO_OFFSET};
 use crate::registry::Registry;
 use std::io::Write;
@@ -616,7 +616,7 @@ impl Element for FromTrace {
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         Some(Ok(match name {
             "count" => self.count.to_string(),
-            "active" => super::bool_str(self.active),
+            "active" => crate::elements::bool_str(self.active),
             "filename" => self.file.clone(),
             _ => return None,
         }))
@@ -628,7 +628,7 @@ impl Element for FromTrace {
         ctx: &mut Ctx<'_>,
     ) -> crate::element::WriteResult {
         (name == "active").then(|| {
-            self.active = super::parse_bool_h(v)?;
+            self.active = crate::elements::parse_bool_h(v)?;
             if self.active {
                 ctx.reschedule();
             }

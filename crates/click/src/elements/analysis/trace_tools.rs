@@ -231,13 +231,13 @@ impl Element for TimeFilter {
         Ok(())
     }
     fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
-        let out = super::split_batch(&mut batch, |p| self.keep(p, ctx));
+        let out = crate::elements::split_batch(&mut batch, |p| self.keep(p, ctx));
         ctx.output(0, batch);
         ctx.output(1, out);
     }
     fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
         let mut batch = ctx.pull(0, max);
-        let out = super::split_batch(&mut batch, |p| self.keep(p, ctx));
+        let out = crate::elements::split_batch(&mut batch, |p| self.keep(p, ctx));
         ctx.output(1, out);
         batch
     }
@@ -360,7 +360,7 @@ impl Element for TimeSortedSched {
         vec![HandlerSpec::r("well_ordered")]
     }
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
-        (name == "well_ordered").then(|| Ok(super::bool_str(self.well_ordered)))
+        (name == "well_ordered").then(|| Ok(crate::elements::bool_str(self.well_ordered)))
     }
     fn cleanup(&mut self, _ctx: &mut Ctx<'_>) {
         self.held.clear();
@@ -475,7 +475,7 @@ impl Element for AggregateCounter {
     }
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         Some(Ok(match name {
-            "active" => super::bool_str(self.active),
+            "active" => crate::elements::bool_str(self.active),
             "nnz" => self.counts.values().filter(|c| **c > 0).count().to_string(),
             _ => return None,
         }))
@@ -495,7 +495,7 @@ impl Element for AggregateCounter {
                 self.counts.clear();
                 Some(Ok(()))
             }
-            "active" => Some(super::parse_bool_h(v).map(|b| self.active = b)),
+            "active" => Some(crate::elements::parse_bool_h(v).map(|b| self.active = b)),
             _ => None,
         }
     }

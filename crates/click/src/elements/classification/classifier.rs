@@ -3,10 +3,10 @@
 //! Expressions compile to small check lists evaluated without allocation; a batch whose
 //! packets all go to one output is forwarded whole.
 
-use super::standard::classify_out;
 use crate::any_impl;
 use crate::args::{self, AddressInfo};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
+use crate::elements::shared::classify_out;
 use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
 

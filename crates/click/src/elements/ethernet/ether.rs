@@ -1,8 +1,8 @@
 //! Ethernet and ARP elements.
 
-use super::split_batch;
 use crate::args::{self, bind, fmt_eth, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::elements::split_batch;
 use crate::packet::{Packet, PacketBatch, PacketType};
 use crate::registry::Registry;
 use crate::{any_impl, simple_push_pull};

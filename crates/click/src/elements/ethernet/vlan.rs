@@ -1,10 +1,10 @@
 //! 802.1Q elements: VLANEncap, VLANDecap, SetVLANAnno, EtherVLANEncap, StripEtherVLANHeader. The VLAN TCI annotation
 //! holds the TCI in network byte order at Click's VLAN_TCI_ANNO_OFFSET.
 
-use super::parse_u64_h;
 use crate::any_impl;
 use crate::args::{bind, fmt_eth, parse_eth, parse_i64, parse_u64, AddressInfo, Bound, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::elements::parse_u64_h;
 use crate::packet::{Packet, PacketBatch, VLAN_TCI_ANNO_OFFSET};
 use crate::simple_push_pull;
 
@@ -478,7 +478,7 @@ impl Element for StripEtherVlanHeader {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::super::extra::test_util::sim_router;
+    use crate::elements::shared::test_util::sim_router;
     use crate::MemEnv;
 
     #[test]

@@ -3,10 +3,10 @@
 //! datagrams are dropped after 30 s of silence, or oldest first above HIMEM bytes; with a
 //! second output they leave there instead, holding what had arrived.
 
-use super::ip::set_ip_checksum;
 use crate::any_impl;
 use crate::args::{bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element};
+use crate::elements::ip::set_ip_checksum;
 use crate::packet::{Packet, PacketBatch, Timestamp, DEFAULT_HEADROOM};
 use std::collections::HashMap;
 

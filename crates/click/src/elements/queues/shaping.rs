@@ -2,9 +2,9 @@
 //! Shaper/BandwidthShaper and LinkUnqueue (on a token bucket that refills in whole 1 ms ticks
 //! like Click's), TimedSink and StrideSched.
 
-use super::bool_str;
 use crate::args::{bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::elements::bool_str;
 use crate::packet::{PacketBatch, Timestamp, EXTRA_LENGTH_ANNO_OFFSET};
 use crate::registry::Registry;
 use crate::{any_impl, Packet};
@@ -456,7 +456,7 @@ impl Element for BandwidthRatedUnqueue {
     }
     fn write_handler(&mut self, name: &str, v: &str, ctx: &mut Ctx<'_>) -> WriteResult {
         (name == "active").then(|| {
-            self.active = super::parse_bool_h(v)?;
+            self.active = crate::elements::parse_bool_h(v)?;
             if self.active {
                 ctx.reschedule();
             }
@@ -489,7 +489,7 @@ pub struct BandwidthRatedSplitter {
 impl BandwidthRatedSplitter {
     fn split(&mut self, batch: &mut PacketBatch, ctx: &mut Ctx<'_>) -> PacketBatch {
         let now = ctx.now();
-        super::split_batch(batch, |p| {
+        crate::elements::split_batch(batch, |p| {
             self.tb.refill(now);
             if self.tb.contains(BANDWIDTH_THRESH) {
                 self.tb.remove(p.len() as u64);

@@ -5,7 +5,7 @@ use crate::any_impl;
 use crate::args;
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
 use crate::elements::ip::{set_ip_checksum, update_checksum};
-use crate::elements::standard::classify_out;
+use crate::elements::shared::classify_out;
 use crate::packet::{Packet, PacketBatch};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

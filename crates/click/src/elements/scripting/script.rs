@@ -5,12 +5,12 @@
 //! other elements wake its task, which steps the script once per request; the router stops
 //! only when such a step ends the script (or reaches `stop`).
 
-use super::extra::first_word;
 use crate::any_impl;
 use crate::args::{
     parse_bool, parse_i64, parse_time, split_args, split_keyword, split_words, unquote,
 };
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::elements::shared::first_word;
 use crate::packet::{PacketBatch, Timestamp};
 use std::io::Write;
 
@@ -282,7 +282,7 @@ impl Script {
             "$" => Some(std::process::id().to_string()),
             "0" => Some(self.run_name.clone()),
             "#" => Some(split_words(&args).len().to_string()),
-            "write" => Some(super::bool_str(self.run_write)),
+            "write" => Some(crate::elements::bool_str(self.run_write)),
             n if n
                 .as_bytes()
                 .first()
@@ -574,11 +574,11 @@ impl Script {
                         "le" => ord != Greater,
                         _ => ord != Less,
                     };
-                    Ok(super::bool_str(v))
+                    Ok(crate::elements::bool_str(v))
                 }
             }
             "not" => match parse_bool(params) {
-                Some(v) => Ok(super::bool_str(!v)),
+                Some(v) => Ok(crate::elements::bool_str(!v)),
                 None => Err("expected boolean".into()),
             },
             "and" | "or" | "nand" | "nor" => {
@@ -591,7 +591,7 @@ impl Script {
                             "nand" => !v.iter().all(|x| *x),
                             _ => !v.iter().any(|x| *x),
                         };
-                        Ok(super::bool_str(r))
+                        Ok(crate::elements::bool_str(r))
                     }
                     None => Err("expected list of booleans".into()),
                 }
@@ -604,7 +604,7 @@ impl Script {
                 }),
                 _ => Err("expected BOOL THEN ELSE".into()),
             },
-            "in" => Ok(super::bool_str(
+            "in" => Ok(crate::elements::bool_str(
                 words.first().is_some_and(|f| words[1..].contains(f)),
             )),
             "sprintf" => sprintf(&words),
@@ -659,7 +659,7 @@ impl Script {
                         })
                     });
                 }
-                Ok(super::bool_str(ok))
+                Ok(crate::elements::bool_str(ok))
             }
             "now" => Ok(ctx.now().to_string()),
             "cat" | "catq" => match ctx.env().read_file(params.trim()) {
@@ -1709,8 +1709,8 @@ impl Element for Script {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::super::extra::test_util::sim_router;
     use super::{fmt_g, sprintf};
+    use crate::elements::shared::test_util::sim_router;
     use crate::MemEnv;
 
     fn stdout(env: &MemEnv) -> String {
@@ -1856,7 +1856,7 @@ mod tests {
 
     #[test]
     fn extra_script_config_errors() {
-        let reg = super::super::extra::test_util::own_registry();
+        let reg = crate::Registry::standard();
         for (c, m) in [
             ("Script(frobnicate)", "syntax error at 'frobnicate'"),
             ("Script(goto nowhere)", "no such label 'nowhere'"),

@@ -64,11 +64,11 @@ impl Element for Bypass {
         vec![HandlerSpec::rw("active")]
     }
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
-        (name == "active").then(|| Ok(super::bool_str(self.active)))
+        (name == "active").then(|| Ok(crate::elements::bool_str(self.active)))
     }
     fn write_handler(&mut self, name: &str, v: &str, ctx: &mut Ctx<'_>) -> WriteResult {
         (name == "active").then(|| {
-            super::parse_bool_h(v).map(|b| {
+            crate::elements::parse_bool_h(v).map(|b| {
                 self.active = b;
                 self.fix(ctx);
             })

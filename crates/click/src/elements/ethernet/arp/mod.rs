@@ -1,5 +1,6 @@
-//! ARP: the ARP table (Click's ARPTable, shared or owned) and ARPQuerier.
+//! ARP: the ARP table (Click's ARPTable, shared or owned), ARPQuerier and ARPPrint.
 
+pub mod print;
 pub mod querier;
 pub mod table;
 
@@ -9,4 +10,5 @@ use crate::registry::Registry;
 pub fn register(r: &mut Registry) {
     r.register("ARPQuerier", || Box::<querier::ARPQuerier>::default());
     r.register("ARPTable", || Box::<table::ARPTableElement>::default());
+    r.register("ARPPrint", || Box::<print::ArpPrint>::default());
 }

@@ -51,7 +51,7 @@ impl ArpPrint {
     /// The line for `p`, or None when Click prints nothing.
     fn line(&self, p: &Packet) -> Option<String> {
         let net = p.network_header()?;
-        let mut s = super::ip::print_prefix(&self.label, self.timestamp, p);
+        let mut s = crate::elements::ip::print::print_prefix(&self.label, self.timestamp, p);
         if self.ether {
             let noff = p.network_header_offset().unwrap_or(0);
             let moff = p.mac_header_offset().unwrap_or(0);
@@ -171,10 +171,10 @@ impl Element for ArpPrint {
         vec![HandlerSpec::rw("active")]
     }
     fn read_handler(&mut self, name: &str, _param: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
-        (name == "active").then(|| Ok(super::bool_str(self.active)))
+        (name == "active").then(|| Ok(crate::elements::bool_str(self.active)))
     }
     fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
-        (name == "active").then(|| super::parse_bool_h(value).map(|v| self.active = v))
+        (name == "active").then(|| crate::elements::parse_bool_h(value).map(|v| self.active = v))
     }
     fn cleanup(&mut self, _ctx: &mut Ctx<'_>) {
         if let Some(w) = self.out.as_mut() {
@@ -187,7 +187,7 @@ impl Element for ArpPrint {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::super::extra::test_util::sim_router;
+    use crate::elements::shared::test_util::sim_router;
     use crate::MemEnv;
 
     #[test]

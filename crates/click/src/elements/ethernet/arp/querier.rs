@@ -6,7 +6,7 @@ use super::table::{jiffies, schedule_expiry, table_keywords, ARPTableElement, Ap
 use crate::any_impl;
 use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
-use crate::elements::ether::{arp_packet, eth_arg};
+use crate::elements::ethernet::ether::{arp_packet, eth_arg};
 use crate::packet::{Packet, PacketBatch, VLAN_TCI_ANNO_OFFSET};
 use std::cell::RefCell;
 use std::net::Ipv4Addr;

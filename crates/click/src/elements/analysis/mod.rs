@@ -1,0 +1,15 @@
+//! Trace analysis and dumps: FromDump/ToDump (pcap) and FromIPSummaryDump/ToIPSummaryDump
+//! (`dumps`, with the TCP option text of IP summary dumps in `tcp_options`), and trace tools
+//! (`trace_tools`: TimeFilter, TimeSortedSched, AggregateCounter, SetTimestampDelta).
+
+pub mod dumps;
+pub mod tcp_options;
+pub mod trace_tools;
+
+use crate::registry::Registry;
+
+/// Register the analysis and dump classes.
+pub fn register(r: &mut Registry) {
+    dumps::register(r);
+    trace_tools::register(r);
+}

@@ -1,0 +1,337 @@
+//! Output choosers: Tee, Switch and its variants (StaticSwitch, RoundRobinSwitch, HashSwitch,
+//! RandomSwitch), Hub, RandomSample, RatedSplitter.
+
+use crate::any_impl;
+use crate::args::{self, bind, Kind};
+use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::elements::shared::classify_out;
+use crate::elements::split_batch;
+use crate::packet::{PacketBatch, Timestamp};
+
+/// Tee: copies each packet to every output.
+#[derive(Default)]
+pub struct Tee {
+    n: usize,
+}
+impl Element for Tee {
+    fn class_name(&self) -> &'static str {
+        "Tee"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1-"
+    }
+    fn processing(&self) -> &'static str {
+        "h"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(conf, &[("N", Kind::P)])?;
+        self.n = cx.noutputs;
+        if let Some(n) = b.u64("N")? {
+            if n as usize != cx.noutputs {
+                return Err(format!(
+                    "{} outputs implies {} arms",
+                    cx.noutputs, cx.noutputs
+                ));
+            }
+        }
+        Ok(())
+    }
+    fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        // Click's order: clones to outputs 0..n-1, the original to the last one.
+        let last = self.n.max(1) - 1;
+        for o in 0..last {
+            ctx.output(o, batch.to_vec());
+        }
+        ctx.output(last, batch);
+    }
+    any_impl!();
+}
+
+/// Switch, StaticSwitch, RoundRobinSwitch, HashSwitch, RandomSwitch.
+pub struct Switch {
+    class: &'static str,
+    out: i64,
+    n: usize,
+    rr: usize,
+    offset: usize,
+    length: usize,
+    seed: u64,
+}
+impl Switch {
+    pub(crate) fn new(class: &'static str) -> Self {
+        Switch {
+            class,
+            out: 0,
+            n: 0,
+            rr: 0,
+            offset: 0,
+            length: 0,
+            seed: 0x9E37_79B9_7F4A_7C15,
+        }
+    }
+}
+impl Element for Switch {
+    fn class_name(&self) -> &'static str {
+        self.class
+    }
+    fn port_count(&self) -> &'static str {
+        "1/-"
+    }
+    fn processing(&self) -> &'static str {
+        "h"
+    }
+    fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        self.n = cx.noutputs;
+        match self.class {
+            "Switch" | "StaticSwitch" => {
+                let b = bind(conf, &[("OUTPUT", Kind::P)])?;
+                self.out = b.i64("OUTPUT")?.unwrap_or(0);
+            }
+            "HashSwitch" => {
+                let b = bind(conf, &[("OFFSET", Kind::Mp), ("LENGTH", Kind::Mp)])?;
+                self.offset = b.u64("OFFSET")?.unwrap_or(0) as usize;
+                self.length = b.u64("LENGTH")?.unwrap_or(0) as usize;
+                if self.length == 0 {
+                    return Err("length must be > 0".into());
+                }
+            }
+            _ => {
+                bind(conf, &[])?;
+            }
+        }
+        Ok(())
+    }
+    fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        let n = self.n.max(1);
+        match self.class {
+            "Switch" | "StaticSwitch" => {
+                if self.out >= 0 {
+                    ctx.output(self.out as usize, batch);
+                }
+            }
+            "RoundRobinSwitch" => {
+                let mut rr = self.rr;
+                classify_out(batch, self.n, ctx, |_| {
+                    let o = rr;
+                    rr = (rr + 1) % n;
+                    o
+                });
+                self.rr = rr;
+            }
+            "HashSwitch" => {
+                let (off, len) = (self.offset, self.length);
+                classify_out(batch, self.n, ctx, |p| {
+                    let d = p.data();
+                    let mut h: u32 = 0;
+                    if off + len <= d.len() {
+                        for &b in &d[off..off + len] {
+                            h = h.wrapping_mul(31).wrapping_add(b as u32);
+                        }
+                    }
+                    h as usize % n
+                });
+            }
+            _ => {
+                let mut s = self.seed;
+                classify_out(batch, self.n, ctx, |_| {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    (s % n as u64) as usize
+                });
+                self.seed = s;
+            }
+        }
+    }
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        if self.class == "Switch" {
+            vec![HandlerSpec::rw("switch")]
+        } else {
+            Vec::new()
+        }
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        (name == "switch" && self.class == "Switch").then(|| Ok(self.out.to_string()))
+    }
+    fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
+        (name == "switch" && self.class == "Switch").then(|| {
+            let o = args::parse_i64(v).ok_or("expected integer")?;
+            self.out = if o >= self.n as i64 { -1 } else { o };
+            Ok(())
+        })
+    }
+    any_impl!();
+}
+
+/// RandomSample(P [, DROP]) — keeps packets with probability P (out1 gets the rest).
+#[derive(Default)]
+pub struct RandomSample {
+    p: f64,
+    drop: bool,
+    seed: u64,
+    sampled: u64,
+}
+impl Element for RandomSample {
+    fn class_name(&self) -> &'static str {
+        "RandomSample"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/1-2"
+    }
+    fn processing(&self) -> &'static str {
+        "h"
+    }
+    fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(
+            conf,
+            &[
+                ("P", Kind::P),
+                ("SAMPLE", Kind::K),
+                ("DROP", Kind::K),
+                ("ACTIVE", Kind::K),
+            ],
+        )?;
+        let p = b.f64("P")?.or(b.f64("SAMPLE")?);
+        self.drop = b.f64("DROP")?.is_some();
+        self.p = match (p, b.f64("DROP")?) {
+            (Some(p), _) => p,
+            (None, Some(d)) => 1.0 - d,
+            _ => return Err("missing mandatory P argument".into()),
+        };
+        self.seed = 0x2545_F491_4F6C_DD1D;
+        Ok(())
+    }
+    fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        let mut s = self.seed;
+        let p = self.p;
+        let rest = split_batch(&mut batch, |_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64 <= p
+        });
+        self.seed = s;
+        self.sampled += batch.len() as u64;
+        ctx.output(0, batch);
+        ctx.output(1, rest);
+    }
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![HandlerSpec::rw("sampling_prob")]
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        (name == "sampling_prob").then(|| Ok(format!("{}", self.p)))
+    }
+    any_impl!();
+}
+
+/// RatedSplitter(RATE): up to RATE packets/s → out0, the rest → out1.
+#[derive(Default)]
+pub struct RatedSplitter {
+    rate: f64,
+    burst: Option<f64>,
+    tokens: f64,
+    last: Option<Timestamp>,
+}
+impl Element for RatedSplitter {
+    fn class_name(&self) -> &'static str {
+        "RatedSplitter"
+    }
+    fn port_count(&self) -> &'static str {
+        "1/2"
+    }
+    fn processing(&self) -> &'static str {
+        "h"
+    }
+    fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        let b = bind(
+            conf,
+            &[
+                ("RATE", Kind::Mp),
+                ("BURST_SIZE", Kind::K),
+                ("BURST_DURATION", Kind::K),
+            ],
+        )?;
+        self.rate = b.f64("RATE")?.unwrap_or(0.0);
+        self.tokens = 1.0;
+        // A burst makes the bucket start full with that many tokens.
+        let burst = match (b.f64("BURST_SIZE")?, b.f64("BURST_DURATION")?) {
+            (Some(s), _) => Some(s),
+            (None, Some(d)) => Some(d * self.rate),
+            _ => None,
+        };
+        if let Some(s) = burst {
+            self.burst = Some(s.max(1.0));
+            self.tokens = s.max(1.0);
+        }
+        Ok(())
+    }
+    fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        let now = ctx.now();
+        let dt = self
+            .last
+            .map(|l| (now - l).as_secs_f64().max(0.0))
+            .unwrap_or(0.0);
+        self.last = Some(now);
+        let cap = self.burst.unwrap_or(self.rate.max(1.0));
+        self.tokens = (self.tokens + dt * self.rate).min(cap);
+        let mut tokens = self.tokens;
+        let rest = split_batch(&mut batch, |_| {
+            if tokens >= 1.0 {
+                tokens -= 1.0;
+                true
+            } else {
+                false
+            }
+        });
+        self.tokens = tokens;
+        ctx.output(0, batch);
+        ctx.output(1, rest);
+    }
+    fn handlers(&self) -> Vec<HandlerSpec> {
+        vec![HandlerSpec::rw("rate")]
+    }
+    fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
+        (name == "rate").then(|| Ok(format!("{}", self.rate)))
+    }
+    fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
+        (name == "rate").then(|| {
+            v.trim()
+                .parse::<f64>()
+                .map(|r| self.rate = r)
+                .map_err(|_| "expected rate".to_string())
+        })
+    }
+    any_impl!();
+}
+
+/// Hub: a packet arriving on input i is copied to every output except output i.
+#[derive(Default)]
+pub struct Hub {
+    n: usize,
+}
+impl Element for Hub {
+    fn class_name(&self) -> &'static str {
+        "Hub"
+    }
+    fn port_count(&self) -> &'static str {
+        "-/="
+    }
+    fn processing(&self) -> &'static str {
+        "h"
+    }
+    fn configure(&mut self, _conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+        self.n = cx.noutputs;
+        Ok(())
+    }
+    fn push(&mut self, port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
+        let outs: Vec<usize> = (0..self.n).filter(|&o| o != port).collect();
+        let Some((&last, rest)) = outs.split_last() else {
+            return;
+        };
+        for &o in rest {
+            ctx.output(o, batch.to_vec());
+        }
+        ctx.output(last, batch);
+    }
+    any_impl!();
+}

@@ -3,7 +3,7 @@
 
 use crate::args::AddressInfo;
 use crate::packet::{PacketBatch, Timestamp};
-use crate::router::Core;
+use crate::runtime::Core;
 use std::any::Any;
 
 /// Push or pull, as resolved for one port.

@@ -51,6 +51,7 @@ pub mod packet;
 pub mod random;
 pub mod registry;
 pub mod router;
+pub(crate) mod runtime;
 
 pub use element::{ConfigureCx, Ctx, Element, HandlerSpec, Processing};
 pub use env::{Clock, ConfinedEnv, Env, MemEnv, SimClock, StdEnv, SystemClock};

@@ -1,0 +1,689 @@
+//! Building a router from a flattened configuration, in Click's order: instantiate the
+//! elements, count their ports, configure them, check the connections against the port
+//! ranges, resolve push/pull, wire the ports (reuse and unused-port checks), link notifiers,
+//! and initialize. Each step reports Click-style `file:line: message` errors.
+
+use super::{ConfigError, Router, RouterOptions};
+use crate::args::AddressInfo;
+use crate::element::{ConfigureCx, Ctx, Element};
+use crate::env::Env;
+use crate::lang::{FlatConfig, FlatConnection};
+use crate::registry::Registry;
+use crate::runtime::{Core, Timers, NONE};
+use std::cell::{Cell, RefCell};
+
+/// Resolved push/pull of one port while resolving.
+const P_PUSH: u8 = 1;
+const P_PULL: u8 = 2;
+const P_AGN: u8 = 0;
+
+/// Port counts of every element (index = element).
+pub(super) struct PortCounts {
+    pub(super) ninputs: Vec<usize>,
+    pub(super) noutputs: Vec<usize>,
+}
+
+/// Push (true) or pull (false) of every input and output port.
+pub(super) struct PushPull {
+    pub(super) in_push: Vec<Vec<bool>>,
+    pub(super) out_push: Vec<Vec<bool>>,
+}
+
+/// The peer of every push output and every pull input (`(NONE, 0)` = none).
+pub(super) struct Wiring {
+    pub(super) out_peer: Vec<Vec<(u32, u32)>>,
+    pub(super) in_peer: Vec<Vec<(u32, u32)>>,
+}
+
+/// Who wakes whom: upstream empty-notifiers of pulling tasks, downstream full-notifiers of
+/// pushing tasks, and the reverse listener lists.
+pub(super) struct NotifierLinks {
+    sources: Vec<Vec<u32>>,
+    listeners: Vec<Vec<u32>>,
+    full_sinks: Vec<Vec<u32>>,
+    full_listeners: Vec<Vec<u32>>,
+}
+
+impl Router {
+    pub(super) fn build(
+        text: &str,
+        file_name: &str,
+        registry: &Registry,
+        opts: RouterOptions,
+        initialize: bool,
+    ) -> Result<Router, ConfigError> {
+        let flat = Router::flatten(text, file_name, registry, &opts.defines)?;
+        let mut elems = instantiate(&flat, registry)?;
+        let ports = count_ports(&flat, &elems);
+        let mut env = opts.env;
+        let mut errors = configure(&flat, &mut elems, &ports, env.as_mut());
+        let conns = check_port_ranges(&flat, &ports, &mut errors);
+        fail_during_init(errors)?;
+        let push_pull = resolve_push_pull(&flat, &elems, &conns, &ports)?;
+        let wiring = wire_ports(&flat, &conns, &ports, &push_pull)?;
+        let links = link_notifiers(&elems, &push_pull, &wiring);
+        let mut class_list = registry.class_names();
+        class_list.sort();
+        let has_task: Vec<bool> = elems.iter().map(|e| e.has_task()).collect();
+        let core = new_core(
+            text, flat, elems, ports, push_pull, wiring, links, &has_task, class_list, env,
+            opts.clock,
+        );
+        if !initialize {
+            // Nothing was initialized, so nothing needs cleaning up.
+            return Ok(Router {
+                core,
+                tasks: Vec::new(),
+                cleaned: true,
+            });
+        }
+        initialize_elements(&core)?;
+        let tasks = (0..has_task.len()).filter(|&i| has_task[i]).collect();
+        Ok(Router {
+            core,
+            tasks,
+            cleaned: false,
+        })
+    }
+}
+
+/// `'name :: Class'`, as Click names an element in errors.
+fn decl(flat: &FlatConfig, i: usize) -> String {
+    format!("'{} :: {}'", flat.elements[i].name, flat.elements[i].class)
+}
+
+fn fail_during_init(errors: Vec<String>) -> Result<(), ConfigError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError {
+            messages: errors,
+            during_init: true,
+        })
+    }
+}
+
+/// Step 1: one fresh element per declaration; unknown classes are errors (with suggestions).
+pub(super) fn instantiate(
+    flat: &FlatConfig,
+    registry: &Registry,
+) -> Result<Vec<Box<dyn Element>>, ConfigError> {
+    let mut errors = Vec::new();
+    let mut elems: Vec<Box<dyn Element>> = Vec::with_capacity(flat.elements.len());
+    for e in &flat.elements {
+        match registry.create(&e.class) {
+            Some(el) => elems.push(el),
+            None => {
+                let sugg = registry.suggestions(&e.class);
+                let mut m = format!("{}: unknown element class '{}'", e.landmark, e.class);
+                if !sugg.is_empty() {
+                    m.push_str(&format!(
+                        " (did you mean {}?)",
+                        sugg.iter()
+                            .map(|s| format!("'{s}'"))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    ));
+                }
+                errors.push(m);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(elems)
+    } else {
+        Err(ConfigError {
+            messages: errors,
+            during_init: false,
+        })
+    }
+}
+
+/// Step 2: each element gets as many ports as its connections use, clamped to the range its
+/// port-count spec allows (`=` outputs follow the inputs).
+pub(super) fn count_ports(flat: &FlatConfig, elems: &[Box<dyn Element>]) -> PortCounts {
+    let n = elems.len();
+    let mut nin = vec![0usize; n];
+    let mut nout = vec![0usize; n];
+    for c in &flat.connections {
+        nout[c.from] = nout[c.from].max(c.from_port + 1);
+        nin[c.to] = nin[c.to].max(c.to_port + 1);
+    }
+    let mut ninputs = vec![0usize; n];
+    let mut noutputs = vec![0usize; n];
+    for i in 0..n {
+        let pc = parse_port_count(elems[i].port_count());
+        ninputs[i] = nin[i].clamp(pc.in_lo, pc.in_hi.max(pc.in_lo));
+        noutputs[i] = match pc.out_eq {
+            Some(plus) => ninputs[i] + plus,
+            None => nout[i].clamp(pc.out_lo, pc.out_hi.max(pc.out_lo)),
+        };
+    }
+    PortCounts { ninputs, noutputs }
+}
+
+/// Step 3: configure every element (AddressInfo tables first, like Click's configure order).
+/// Warnings and Message texts go to `env` at once; errors are returned.
+fn configure(
+    flat: &FlatConfig,
+    elems: &mut [Box<dyn Element>],
+    ports: &PortCounts,
+    env: &mut dyn Env,
+) -> Vec<String> {
+    let mut errors = Vec::new();
+    let mut addrs = AddressInfo::default();
+    for (i, e) in flat.elements.iter().enumerate() {
+        if e.class == "AddressInfo" {
+            if let Err(m) = crate::elements::standard::parse_address_info(&e.config, &mut addrs) {
+                errors.push(format!(
+                    "{}: While configuring {}:",
+                    e.landmark,
+                    decl(flat, i)
+                ));
+                errors.extend(m.lines().map(|l| format!("  {l}")));
+            }
+        }
+    }
+    let infos: Vec<(String, String, String)> = flat
+        .elements
+        .iter()
+        .map(|e| (e.name.clone(), e.class.clone(), e.config.clone()))
+        .collect();
+    let mut warnings = Vec::new();
+    for (i, el) in elems.iter_mut().enumerate() {
+        let fe = &flat.elements[i];
+        let mut cx = ConfigureCx {
+            name: &fe.name,
+            ninputs: ports.ninputs[i],
+            noutputs: ports.noutputs[i],
+            addrs: &addrs,
+            elements: &infos,
+            warnings: Vec::new(),
+            messages: Vec::new(),
+        };
+        if let Err(m) = el.configure(&fe.config, &mut cx) {
+            errors.push(format!(
+                "{}: While configuring {}:",
+                fe.landmark,
+                decl(flat, i)
+            ));
+            errors.extend(m.lines().map(|l| format!("  {l}")));
+        }
+        for w in cx.warnings {
+            warnings.push(format!("{}: warning: {}", fe.landmark, w));
+        }
+        for m in cx.messages {
+            let body: String = m.lines().map(|l| format!("\n  {l}")).collect();
+            warnings.push(format!(
+                "{}: While configuring {}:{body}",
+                fe.landmark,
+                decl(flat, i)
+            ));
+        }
+    }
+    for w in &warnings {
+        env.chatter(w);
+    }
+    errors
+}
+
+/// Step 4: connections to ports an element does not have are errors; the others are returned.
+fn check_port_ranges(
+    flat: &FlatConfig,
+    ports: &PortCounts,
+    errors: &mut Vec<String>,
+) -> Vec<FlatConnection> {
+    let mut conns = Vec::new();
+    for (k, c) in flat.connections.iter().enumerate() {
+        let mut ok = true;
+        if c.from_port >= ports.noutputs[c.from] {
+            errors.push(format!(
+                "{}: {} has no output {}",
+                flat.connection_landmarks[k],
+                decl(flat, c.from),
+                c.from_port
+            ));
+            ok = false;
+        }
+        if c.to_port >= ports.ninputs[c.to] {
+            errors.push(format!(
+                "{}: {} has no input {}",
+                flat.connection_landmarks[k],
+                decl(flat, c.to),
+                c.to_port
+            ));
+            ok = false;
+        }
+        if ok {
+            conns.push(*c);
+        }
+    }
+    conns
+}
+
+/// Step 5: push/pull of every port, by Click's algorithm: spread the known modes through the
+/// connections and, inside agnostic elements, through their flow codes until nothing changes;
+/// a push port meeting a pull port is an error.
+pub(super) fn resolve_push_pull(
+    flat: &FlatConfig,
+    elems: &[Box<dyn Element>],
+    conns: &[FlatConnection],
+    ports: &PortCounts,
+) -> Result<PushPull, ConfigError> {
+    let n = elems.len();
+    let mut errors = Vec::new();
+    let mut ipers: Vec<Vec<u8>> = Vec::with_capacity(n);
+    let mut opers: Vec<Vec<u8>> = Vec::with_capacity(n);
+    for (i, el) in elems.iter().enumerate() {
+        let (ic, oc) = processing_codes(el.processing());
+        let conv = |c: u8| match c {
+            b'h' => P_PUSH,
+            b'l' => P_PULL,
+            _ => P_AGN,
+        };
+        ipers.push(
+            (0..ports.ninputs[i])
+                .map(|p| conv(code_at(ic, p)))
+                .collect(),
+        );
+        opers.push(
+            (0..ports.noutputs[i])
+                .map(|p| conv(code_at(oc, p)))
+                .collect(),
+        );
+    }
+    // (from elem, from port, to elem, to port, is_internal)
+    let mut all: Vec<(usize, usize, usize, usize, bool)> = conns
+        .iter()
+        .map(|c| (c.from, c.from_port, c.to, c.to_port, false))
+        .collect();
+    for (i, el) in elems.iter().enumerate() {
+        let (fi, fo) = processing_codes(el.flow_code());
+        for (ip, &ipc) in ipers[i].iter().enumerate() {
+            if ipc != P_AGN {
+                continue;
+            }
+            for (op, &opc) in opers[i].iter().enumerate() {
+                if opc == P_AGN && flow_linked(fi, fo, ip, op) {
+                    all.push((i, op, i, ip, true));
+                }
+            }
+        }
+    }
+    let mut bad = vec![false; all.len()];
+    loop {
+        let mut changed = false;
+        for (k, c) in all.iter().enumerate() {
+            if bad[k] {
+                continue;
+            }
+            let pf = opers[c.0][c.1];
+            let pt = ipers[c.2][c.3];
+            if pt == P_AGN {
+                if pf != P_AGN {
+                    ipers[c.2][c.3] = pf;
+                    changed = true;
+                }
+            } else if pf == P_AGN {
+                opers[c.0][c.1] = pt;
+                changed = true;
+            } else if pf != pt {
+                let (t1, t2) = if pf == P_PUSH {
+                    ("push", "pull")
+                } else {
+                    ("pull", "push")
+                };
+                if !c.4 {
+                    errors.push(format!(
+                        "{} {} output {} connected to {} {} input {}",
+                        decl(flat, c.0),
+                        t1,
+                        c.1,
+                        decl(flat, c.2),
+                        t2,
+                        c.3
+                    ));
+                } else {
+                    errors.push(format!(
+                        "agnostic {} in mixed context: {} input {}, {} output {}",
+                        decl(flat, c.0),
+                        t2,
+                        c.3,
+                        t1,
+                        c.1
+                    ));
+                }
+                bad[k] = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    fail_during_init(errors)?;
+    let to_push = |v: &Vec<Vec<u8>>| -> Vec<Vec<bool>> {
+        v.iter()
+            .map(|v| v.iter().map(|&p| p != P_PULL).collect())
+            .collect()
+    };
+    Ok(PushPull {
+        in_push: to_push(&ipers),
+        out_push: to_push(&opers),
+    })
+}
+
+/// Step 6: a push output or a pull input has exactly one peer, and every port is used.
+pub(super) fn wire_ports(
+    flat: &FlatConfig,
+    conns: &[FlatConnection],
+    ports: &PortCounts,
+    pp: &PushPull,
+) -> Result<Wiring, ConfigError> {
+    let n = flat.elements.len();
+    let mut errors = Vec::new();
+    let mut out_peer: Vec<Vec<(u32, u32)>> =
+        (0..n).map(|i| vec![(NONE, 0); ports.noutputs[i]]).collect();
+    let mut in_peer: Vec<Vec<(u32, u32)>> =
+        (0..n).map(|i| vec![(NONE, 0); ports.ninputs[i]]).collect();
+    let mut in_used: Vec<Vec<bool>> = (0..n).map(|i| vec![false; ports.ninputs[i]]).collect();
+    let mut out_used: Vec<Vec<bool>> = (0..n).map(|i| vec![false; ports.noutputs[i]]).collect();
+    let mut sorted = conns.to_vec();
+    sorted.sort_by_key(|c| (c.to, c.to_port, c.from, c.from_port));
+    for c in &sorted {
+        if !pp.in_push[c.to][c.to_port] {
+            if in_used[c.to][c.to_port] {
+                errors.push(format!(
+                    "{}: illegal reuse of {} pull input {}",
+                    flat.elements[c.to].landmark,
+                    decl(flat, c.to),
+                    c.to_port
+                ));
+            }
+            in_peer[c.to][c.to_port] = (c.from as u32, c.from_port as u32);
+        }
+        in_used[c.to][c.to_port] = true;
+    }
+    sorted.sort_by_key(|c| (c.from, c.from_port, c.to, c.to_port));
+    for c in &sorted {
+        if pp.out_push[c.from][c.from_port] {
+            if out_used[c.from][c.from_port] {
+                errors.push(format!(
+                    "{}: illegal reuse of {} push output {}",
+                    flat.elements[c.from].landmark,
+                    decl(flat, c.from),
+                    c.from_port
+                ));
+            }
+            out_peer[c.from][c.from_port] = (c.to as u32, c.to_port as u32);
+        }
+        out_used[c.from][c.from_port] = true;
+    }
+    for i in 0..n {
+        for (p, used) in in_used[i].iter().enumerate() {
+            if !used {
+                errors.push(format!(
+                    "{}: {} input {} unused",
+                    flat.elements[i].landmark,
+                    decl(flat, i),
+                    p
+                ));
+            }
+        }
+        for (p, used) in out_used[i].iter().enumerate() {
+            if !used {
+                errors.push(format!(
+                    "{}: {} output {} unused",
+                    flat.elements[i].landmark,
+                    decl(flat, i),
+                    p
+                ));
+            }
+        }
+    }
+    errors.dedup();
+    fail_during_init(errors)?;
+    Ok(Wiring { out_peer, in_peer })
+}
+
+/// Step 7: a pulling task listens to the empty-notifiers (queues) upstream of it, a pushing
+/// task to the full-notifiers downstream of it (`NONE` = a path without one, which never
+/// sleeps).
+fn link_notifiers(elems: &[Box<dyn Element>], pp: &PushPull, w: &Wiring) -> NotifierLinks {
+    let n = elems.len();
+    let notifier: Vec<bool> = elems.iter().map(|e| e.is_empty_notifier()).collect();
+    let has_task: Vec<bool> = elems.iter().map(|e| e.has_task()).collect();
+    let mut sources: Vec<Vec<u32>> = vec![Vec::new(); n];
+    let mut listeners: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for i in 0..n {
+        if !has_task[i] || pp.in_push[i].iter().all(|&p| p) {
+            continue;
+        }
+        let mut stack: Vec<usize> = w.in_peer[i]
+            .iter()
+            .filter(|p| p.0 != NONE)
+            .map(|p| p.0 as usize)
+            .collect();
+        let mut seen = vec![false; n];
+        while let Some(s) = stack.pop() {
+            if seen[s] {
+                continue;
+            }
+            seen[s] = true;
+            if notifier[s] {
+                sources[i].push(s as u32);
+                listeners[s].push(i as u32);
+            } else if w.in_peer[s].iter().any(|p| p.0 != NONE) {
+                stack.extend(
+                    w.in_peer[s]
+                        .iter()
+                        .filter(|p| p.0 != NONE)
+                        .map(|p| p.0 as usize),
+                );
+            } else {
+                sources[i].push(NONE);
+            }
+        }
+    }
+    // Full-notifier sinks for pushing tasks (Click's downstream nonfull signal).
+    let full_notifier: Vec<bool> = elems.iter().map(|e| e.is_full_notifier()).collect();
+    let mut full_sinks: Vec<Vec<u32>> = vec![Vec::new(); n];
+    let mut full_listeners: Vec<Vec<u32>> = vec![Vec::new(); n];
+    if full_notifier.iter().any(|&f| f) {
+        let push_peers = |s: usize| -> Vec<usize> {
+            w.out_peer[s]
+                .iter()
+                .zip(&pp.out_push[s])
+                .filter(|(p, &push)| push && p.0 != NONE)
+                .map(|(p, _)| p.0 as usize)
+                .collect()
+        };
+        for i in 0..n {
+            if !has_task[i] || !pp.out_push[i].iter().any(|&p| p) {
+                continue;
+            }
+            let mut stack = push_peers(i);
+            let mut seen = vec![false; n];
+            while let Some(s) = stack.pop() {
+                if seen[s] {
+                    continue;
+                }
+                seen[s] = true;
+                if full_notifier[s] {
+                    full_sinks[i].push(s as u32);
+                    full_listeners[s].push(i as u32);
+                    continue;
+                }
+                let next = push_peers(s);
+                if next.is_empty() {
+                    full_sinks[i].push(NONE);
+                }
+                stack.extend(next);
+            }
+        }
+    }
+    NotifierLinks {
+        sources,
+        listeners,
+        full_sinks,
+        full_listeners,
+    }
+}
+
+/// The run-time state of the checked configuration.
+#[allow(clippy::too_many_arguments)]
+fn new_core(
+    text: &str,
+    flat: FlatConfig,
+    elems: Vec<Box<dyn Element>>,
+    ports: PortCounts,
+    pp: PushPull,
+    w: Wiring,
+    links: NotifierLinks,
+    has_task: &[bool],
+    class_list: Vec<String>,
+    env: Box<dyn Env>,
+    clock: Box<dyn crate::env::Clock>,
+) -> Core {
+    let n = elems.len();
+    let route = |counts: &[usize]| -> Vec<Vec<Cell<u32>>> {
+        counts
+            .iter()
+            .map(|&k| (0..k).map(|_| Cell::new(0)).collect())
+            .collect()
+    };
+    let (push_route, pull_route) = (route(&ports.ninputs), route(&ports.noutputs));
+    Core {
+        names: flat.elements.iter().map(|e| e.name.clone()).collect(),
+        classes: elems.iter().map(|e| e.class_name()).collect(),
+        configs: flat.elements.iter().map(|e| e.config.clone()).collect(),
+        elems: elems.into_iter().map(RefCell::new).collect(),
+        out_peer: w.out_peer,
+        in_peer: w.in_peer,
+        ninputs: ports.ninputs,
+        noutputs: ports.noutputs,
+        in_push: pp.in_push,
+        out_push: pp.out_push,
+        scheduled: (0..n).map(|_| Cell::new(false)).collect(),
+        has_task: has_task.to_vec(),
+        signal: (0..n).map(|_| Cell::new(false)).collect(),
+        routed: (0..n).map(|_| Cell::new(false)).collect(),
+        push_route,
+        pull_route,
+        listeners: links.listeners,
+        sources: links.sources,
+        nonfull: (0..n).map(|_| Cell::new(true)).collect(),
+        full_listeners: links.full_listeners,
+        full_sinks: links.full_sinks,
+        timers: RefCell::new(Timers::default()),
+        deferred: RefCell::new(Vec::new()),
+        deferred_writes: RefCell::new(Vec::new()),
+        stop: Cell::new(false),
+        driver: Cell::new(None),
+        stop_requests: Cell::new(0),
+        clock,
+        env: RefCell::new(env),
+        flat,
+        config_text: text.to_string(),
+        class_list,
+        hotconfig: RefCell::new(None),
+    }
+}
+
+/// Step 8: initialize every element in order; all failures are reported.
+fn initialize_elements(core: &Core) -> Result<(), ConfigError> {
+    let mut errors = Vec::new();
+    for i in 0..core.elems.len() {
+        let r = {
+            let mut e = core.elems[i].borrow_mut();
+            let mut cx = Ctx { core, idx: i };
+            e.initialize(&mut cx)
+        };
+        if let Err(m) = r {
+            errors.push(format!(
+                "{}: While initializing '{} :: {}':",
+                core.flat.elements[i].landmark, core.names[i], core.classes[i]
+            ));
+            errors.extend(m.lines().map(|l| format!("  {l}")));
+        }
+    }
+    fail_during_init(errors)
+}
+
+/// Parsed port-count spec: input range, output range, or outputs = inputs + `out_eq`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct PortCount {
+    pub(super) in_lo: usize,
+    pub(super) in_hi: usize,
+    pub(super) out_lo: usize,
+    pub(super) out_hi: usize,
+    pub(super) out_eq: Option<usize>,
+}
+
+fn parse_range(s: &str) -> (usize, usize) {
+    let s = s.trim();
+    if s == "-" {
+        return (0, usize::MAX);
+    }
+    match s.split_once('-') {
+        Some((a, b)) => {
+            let lo = a.parse().unwrap_or(0);
+            let hi = if b.is_empty() {
+                usize::MAX
+            } else {
+                b.parse().unwrap_or(usize::MAX)
+            };
+            (lo, hi)
+        }
+        None => {
+            let n = s.parse().unwrap_or(0);
+            (n, n)
+        }
+    }
+}
+
+pub(super) fn parse_port_count(s: &str) -> PortCount {
+    let (i, o) = match s.split_once('/') {
+        Some((i, o)) => (i, o),
+        None => (s, s),
+    };
+    let (in_lo, in_hi) = parse_range(i);
+    if let Some(rest) = o.strip_prefix('=') {
+        let plus = rest.chars().filter(|c| *c == '+').count();
+        return PortCount {
+            in_lo,
+            in_hi,
+            out_lo: 0,
+            out_hi: usize::MAX,
+            out_eq: Some(plus),
+        };
+    }
+    let (out_lo, out_hi) = parse_range(o);
+    PortCount {
+        in_lo,
+        in_hi,
+        out_lo,
+        out_hi,
+        out_eq: None,
+    }
+}
+
+fn code_at(code: &str, port: usize) -> u8 {
+    let b = code.as_bytes();
+    if b.is_empty() {
+        return b'a';
+    }
+    b[port.min(b.len() - 1)]
+}
+
+fn processing_codes(p: &str) -> (&str, &str) {
+    match p.split_once('/') {
+        Some((i, o)) => (i, o),
+        None => (p, p),
+    }
+}
+
+fn flow_linked(fi: &str, fo: &str, ip: usize, op: usize) -> bool {
+    let a = code_at(fi, ip);
+    let b = code_at(fo, op);
+    a == b || a == b'#' && b == b'#' && ip == op
+}

@@ -1,0 +1,512 @@
+//! The run-time state of a built router ([`Core`]): elements in their cells, port tables,
+//! push/pull dispatch (with Bypass routes and deferred re-entrant pushes), task and notifier
+//! flags, timers, and handler calls. [`crate::Router`] owns one; every [`Ctx`] borrows it.
+
+use crate::element::{Ctx, Element, HandlerSpec};
+use crate::env::{Clock, Env};
+use crate::lang::FlatConfig;
+use crate::packet::{PacketBatch, Timestamp};
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+/// Version reported by the `version` handler and `--version`.
+pub const CLICK_VERSION: &str = "2.1";
+
+/// "No peer" in the port tables.
+pub(crate) const NONE: u32 = u32::MAX;
+
+/// Pending timers: a heap ordered by expiry, and the live (element, timer id) entries that
+/// make stale heap entries skippable.
+#[derive(Default)]
+pub(crate) struct Timers {
+    pub(crate) heap: BinaryHeap<Reverse<(i64, u64, u32, u32)>>,
+    pub(crate) live: HashMap<(u32, u32), (i64, u64)>,
+    pub(crate) seq: u64,
+}
+
+/// Shared run-time state. Elements sit in `RefCell`s so a push can call into the next element
+/// while the caller is still borrowed; a re-entrant push into a busy element is deferred.
+pub(crate) struct Core {
+    pub(crate) elems: Vec<RefCell<Box<dyn Element>>>,
+    pub(crate) names: Vec<String>,
+    pub(crate) classes: Vec<&'static str>,
+    pub(crate) configs: Vec<String>,
+    pub(crate) out_peer: Vec<Vec<(u32, u32)>>,
+    pub(crate) in_peer: Vec<Vec<(u32, u32)>>,
+    pub(crate) ninputs: Vec<usize>,
+    pub(crate) noutputs: Vec<usize>,
+    pub(crate) in_push: Vec<Vec<bool>>,
+    pub(crate) out_push: Vec<Vec<bool>>,
+    pub(crate) scheduled: Vec<Cell<bool>>,
+    pub(crate) has_task: Vec<bool>,
+    pub(crate) signal: Vec<Cell<bool>>,
+    /// Port routes of pass-through elements (Bypass): packets cross a routed element without
+    /// calling it, like Click's Bypass rewiring its neighbours' ports. Per element: input →
+    /// output for push, output → input for pull.
+    pub(crate) routed: Vec<Cell<bool>>,
+    pub(crate) push_route: Vec<Vec<Cell<u32>>>,
+    pub(crate) pull_route: Vec<Vec<Cell<u32>>>,
+    pub(crate) listeners: Vec<Vec<u32>>,
+    pub(crate) sources: Vec<Vec<u32>>,
+    /// Non-full signals of full-notifier queues, their listening push tasks, and each push
+    /// task's downstream full-notifiers (NONE = a path that never fills).
+    pub(crate) nonfull: Vec<Cell<bool>>,
+    pub(crate) full_listeners: Vec<Vec<u32>>,
+    pub(crate) full_sinks: Vec<Vec<u32>>,
+    pub(crate) timers: RefCell<Timers>,
+    pub(crate) deferred: RefCell<Vec<(u32, u32, PacketBatch)>>,
+    pub(crate) deferred_writes: RefCell<Vec<(String, String)>>,
+    pub(crate) stop: Cell<bool>,
+    pub(crate) driver: Cell<Option<usize>>,
+    pub(crate) stop_requests: Cell<u32>,
+    pub(crate) clock: Box<dyn Clock>,
+    pub(crate) env: RefCell<Box<dyn Env>>,
+    pub(crate) flat: FlatConfig,
+    pub(crate) config_text: String,
+    pub(crate) class_list: Vec<String>,
+    pub(crate) hotconfig: RefCell<Option<String>>,
+}
+
+impl Core {
+    #[inline]
+    pub(crate) fn push_to(&self, from: usize, port: usize, batch: PacketBatch) {
+        let Some(&(mut e, mut p)) = self.out_peer[from].get(port) else {
+            return;
+        };
+        let mut hops = 0;
+        while e != NONE && self.routed[e as usize].get() {
+            let o = self.push_route[e as usize][p as usize].get() as usize;
+            hops += 1;
+            match self.out_peer[e as usize].get(o) {
+                // A loop of routed elements only: the packet has nowhere to go.
+                Some(&next) if hops <= self.elems.len() => (e, p) = next,
+                _ => return,
+            }
+        }
+        if e == NONE {
+            return;
+        }
+        match self.elems[e as usize].try_borrow_mut() {
+            Ok(mut el) => {
+                let mut cx = Ctx {
+                    core: self,
+                    idx: e as usize,
+                };
+                el.push(p as usize, batch, &mut cx);
+            }
+            Err(_) => self.deferred.borrow_mut().push((e, p, batch)),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn pull_from(&self, to: usize, port: usize, max: usize) -> PacketBatch {
+        let Some(&(mut e, mut p)) = self.in_peer[to].get(port) else {
+            return Vec::new();
+        };
+        let mut hops = 0;
+        while e != NONE && self.routed[e as usize].get() {
+            let i = self.pull_route[e as usize][p as usize].get() as usize;
+            hops += 1;
+            match self.in_peer[e as usize].get(i) {
+                Some(&next) if hops <= self.elems.len() => (e, p) = next,
+                _ => return Vec::new(),
+            }
+        }
+        if e == NONE {
+            return Vec::new();
+        }
+        match self.elems[e as usize].try_borrow_mut() {
+            Ok(mut el) => {
+                let mut cx = Ctx {
+                    core: self,
+                    idx: e as usize,
+                };
+                el.pull(p as usize, max, &mut cx)
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Make element `idx` a pass-through: a push into input `i` continues at output
+    /// `push[i]`, a pull from output `o` continues at input `pull[o]`.
+    pub(crate) fn set_route(&self, idx: usize, push: &[usize], pull: &[usize]) {
+        for (c, &o) in self.push_route[idx].iter().zip(push) {
+            c.set(o as u32);
+        }
+        for (c, &i) in self.pull_route[idx].iter().zip(pull) {
+            c.set(i as u32);
+        }
+        self.routed[idx].set(true);
+    }
+
+    pub(crate) fn port_counts(&self, idx: usize) -> (usize, usize) {
+        (self.ninputs[idx], self.noutputs[idx])
+    }
+    pub(crate) fn port_is_pull(&self, idx: usize, output: bool, port: usize) -> bool {
+        let v = if output {
+            &self.out_push[idx]
+        } else {
+            &self.in_push[idx]
+        };
+        v.get(port).is_some_and(|p| !p)
+    }
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+    #[inline]
+    pub(crate) fn schedule(&self, idx: usize) {
+        if let Some(s) = self.scheduled.get(idx) {
+            s.set(true);
+        }
+    }
+    pub(crate) fn unschedule(&self, idx: usize) {
+        if let Some(s) = self.scheduled.get(idx) {
+            s.set(false);
+        }
+    }
+    pub(crate) fn is_scheduled(&self, idx: usize) -> bool {
+        self.scheduled.get(idx).is_some_and(|s| s.get())
+    }
+    pub(crate) fn schedule_timer(&self, idx: usize, id: u32, at: Timestamp) {
+        let mut t = self.timers.borrow_mut();
+        t.seq += 1;
+        let seq = t.seq;
+        t.live.insert((idx as u32, id), (at.0, seq));
+        t.heap.push(Reverse((at.0, seq, idx as u32, id)));
+    }
+    pub(crate) fn unschedule_timer(&self, idx: usize, id: u32) {
+        self.timers.borrow_mut().live.remove(&(idx as u32, id));
+    }
+    pub(crate) fn timer_pending(&self, idx: usize, id: u32) -> bool {
+        self.timers.borrow().live.contains_key(&(idx as u32, id))
+    }
+    #[inline]
+    pub(crate) fn set_signal(&self, idx: usize, active: bool) {
+        let s = &self.signal[idx];
+        if active && !s.get() {
+            for &l in &self.listeners[idx] {
+                self.scheduled[l as usize].set(true);
+            }
+        }
+        s.set(active);
+    }
+    pub(crate) fn set_nonfull(&self, idx: usize, nonfull: bool) {
+        let s = &self.nonfull[idx];
+        if nonfull && !s.get() {
+            for &l in &self.full_listeners[idx] {
+                self.scheduled[l as usize].set(true);
+            }
+        }
+        s.set(nonfull);
+    }
+    pub(crate) fn downstream_nonfull(&self, idx: usize) -> bool {
+        let sinks = &self.full_sinks[idx];
+        sinks.is_empty()
+            || sinks
+                .iter()
+                .any(|&s| s == NONE || self.nonfull[s as usize].get())
+    }
+    pub(crate) fn upstream_active(&self, idx: usize) -> bool {
+        let src = &self.sources[idx];
+        src.is_empty()
+            || src
+                .iter()
+                .any(|&s| s == NONE || self.signal[s as usize].get())
+    }
+    pub(crate) fn request_stop(&self) {
+        match self.driver.get() {
+            Some(d) => {
+                self.stop_requests.set(self.stop_requests.get() + 1);
+                self.schedule(d);
+            }
+            None => self.stop.set(true),
+        }
+    }
+
+    pub(crate) fn take_deferred_writes_for(&self, idx: usize) -> Vec<(String, String)> {
+        let mut all = self.deferred_writes.borrow_mut();
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut *all).into_iter().partition(|(h, _)| {
+                Self::split_handler(h).0.and_then(|e| self.find_element(e)) == Some(idx)
+            });
+        *all = rest;
+        mine.into_iter()
+            .map(|(h, v)| (Self::split_handler(&h).1.to_string(), v))
+            .collect()
+    }
+
+    pub(crate) fn split_handler(name: &str) -> (Option<&str>, &str) {
+        match name.rfind('.') {
+            Some(i) => (Some(&name[..i]), &name[i + 1..]),
+            None => (None, name),
+        }
+    }
+
+    pub(crate) fn find_element(&self, name: &str) -> Option<usize> {
+        if let Some(i) = self.names.iter().position(|n| n == name) {
+            return Some(i);
+        }
+        // Click also accepts 1-based element numbers.
+        name.parse::<usize>()
+            .ok()
+            .filter(|&n| n >= 1 && n <= self.names.len())
+            .map(|n| n - 1)
+    }
+
+    pub(crate) fn generic_handlers(&self, i: usize) -> Vec<HandlerSpec> {
+        let mut v = vec![
+            HandlerSpec::r("name"),
+            HandlerSpec::r("class"),
+            HandlerSpec::r("config"),
+            HandlerSpec::r("ports"),
+            HandlerSpec::r("handlers"),
+        ];
+        if self.has_task[i] {
+            v.push(HandlerSpec::r("scheduled"));
+            v.push(HandlerSpec::rw("tickets"));
+        }
+        v
+    }
+
+    pub(crate) fn element_handlers(&self, i: usize) -> Vec<HandlerSpec> {
+        let mut v = match self.elems[i].try_borrow() {
+            Ok(e) => e.handlers(),
+            Err(_) => Vec::new(),
+        };
+        v.extend(self.generic_handlers(i));
+        v
+    }
+
+    pub(crate) fn ports_text(&self, i: usize) -> String {
+        let mut s = String::new();
+        let side = |n: usize, push: &Vec<bool>, what: &str, peers: Vec<String>| {
+            let mut s = format!("{} {}{}\n", n, what, if n == 1 { "" } else { "s" });
+            for p in 0..n {
+                s.push_str(if push.get(p).copied().unwrap_or(true) {
+                    "push"
+                } else {
+                    "pull"
+                });
+                s.push('\t');
+                s.push_str(peers.get(p).map(|x| x.as_str()).unwrap_or(""));
+                s.push('\n');
+            }
+            s
+        };
+        let ins: Vec<String> = (0..self.ninputs[i])
+            .map(|p| {
+                let mut v = Vec::new();
+                for (e, outs) in self.out_peer.iter().enumerate() {
+                    for (q, &(t, tp)) in outs.iter().enumerate() {
+                        if t as usize == i && tp as usize == p {
+                            v.push(format!("{} [{}]", self.names[e], q));
+                        }
+                    }
+                }
+                for (e, ins) in self.in_peer.iter().enumerate() {
+                    let _ = (e, ins);
+                }
+                if let Some(&(e, q)) = self.in_peer[i].get(p) {
+                    if e != NONE {
+                        v.push(format!("{} [{}]", self.names[e as usize], q));
+                    }
+                }
+                v.join(", ")
+            })
+            .collect();
+        let outs: Vec<String> = (0..self.noutputs[i])
+            .map(|p| {
+                let mut v = Vec::new();
+                if let Some(&(e, q)) = self.out_peer[i].get(p) {
+                    if e != NONE {
+                        v.push(format!("[{}] {}", q, self.names[e as usize]));
+                    }
+                }
+                for (e, ins) in self.in_peer.iter().enumerate() {
+                    for (q, &(t, tp)) in ins.iter().enumerate() {
+                        if t as usize == i && tp as usize == p {
+                            v.push(format!("[{}] {}", q, self.names[e]));
+                        }
+                    }
+                }
+                v.join(", ")
+            })
+            .collect();
+        s.push_str(&side(self.ninputs[i], &self.in_push[i], "input", ins));
+        s.push_str(&side(self.noutputs[i], &self.out_push[i], "output", outs));
+        s
+    }
+
+    pub(crate) fn call_read(
+        &self,
+        handler: &str,
+        param: &str,
+        _caller: Option<usize>,
+    ) -> Result<String, String> {
+        let (elem, h) = Self::split_handler(handler);
+        let Some(elem) = elem else {
+            return match h {
+                "version" => Ok(format!("{CLICK_VERSION}\n")),
+                "config" => Ok(self.flat.unparse()),
+                "flatconfig" => Ok(self.flat.unparse()),
+                "list" => {
+                    let mut s = format!("{}\n", self.names.len());
+                    for n in &self.names {
+                        s.push_str(n);
+                        s.push('\n');
+                    }
+                    Ok(s)
+                }
+                "classes" => Ok(self.class_list.iter().map(|c| format!("{c}\n")).collect()),
+                "requirements" => Ok(self
+                    .flat
+                    .requirements
+                    .iter()
+                    .map(|c| format!("{c}\n"))
+                    .collect()),
+                "packages" => Ok(String::new()),
+                "handlers" => Ok([
+                    "version\tr",
+                    "config\tr",
+                    "flatconfig\tr",
+                    "list\tr",
+                    "classes\tr",
+                    "requirements\tr",
+                    "packages\tr",
+                    "stop\tw",
+                    "hotconfig\tw",
+                ]
+                .iter()
+                .map(|s| format!("{s}\n"))
+                .collect()),
+                "stop" | "hotconfig" => Err(format!("'{h}' not a read handler")),
+                _ => Err(format!("no global handler '{h}'")),
+            };
+        };
+        let Some(i) = self.find_element(elem) else {
+            return Err(format!("no element named '{elem}'"));
+        };
+        match h {
+            // As reference Click: no trailing newline (the `-h` printer adds one; a
+            // ControlSocket READ returns exactly these bytes).
+            "name" => return Ok(self.names[i].clone()),
+            "class" => return Ok(self.classes[i].to_string()),
+            "config" => {
+                // An element may report a live-reconfigured configuration.
+                if let Ok(mut e) = self.elems[i].try_borrow_mut() {
+                    let mut cx = Ctx { core: self, idx: i };
+                    if let Some(Ok(c)) = e.read_handler("config", "", &mut cx) {
+                        return Ok(c);
+                    }
+                }
+                return Ok(self.configs[i].clone());
+            }
+            "ports" => return Ok(self.ports_text(i)),
+            "scheduled" if self.has_task[i] => return Ok(format!("{}\n", self.scheduled[i].get())),
+            "tickets" if self.has_task[i] => return Ok("1024\n".into()),
+            "handlers" => {
+                let mut s = String::new();
+                for hs in self.element_handlers(i) {
+                    let perm = match (hs.read, hs.write) {
+                        (true, true) => "rw",
+                        (true, false) => "r",
+                        _ => "w",
+                    };
+                    s.push_str(&format!("{}\t{}\n", hs.name, perm));
+                }
+                return Ok(s);
+            }
+            _ => {}
+        }
+        let Ok(mut e) = self.elems[i].try_borrow_mut() else {
+            return Err(format!("element '{elem}' is busy"));
+        };
+        let mut cx = Ctx { core: self, idx: i };
+        match e.read_handler(h, param, &mut cx) {
+            Some(r) => r,
+            None => {
+                let hs = e.handlers();
+                if hs.iter().any(|x| x.name == h) {
+                    Err(format!("'{handler}' not a read handler"))
+                } else {
+                    Err(format!("no handler '{handler}'"))
+                }
+            }
+        }
+    }
+
+    pub(crate) fn call_write(
+        &self,
+        handler: &str,
+        value: &str,
+        _caller: Option<usize>,
+    ) -> Result<(), String> {
+        let (elem, h) = Self::split_handler(handler);
+        let Some(elem) = elem else {
+            return match h {
+                "stop" => {
+                    self.request_stop();
+                    Ok(())
+                }
+                "hotconfig" => {
+                    *self.hotconfig.borrow_mut() = Some(value.to_string());
+                    Ok(())
+                }
+                _ => Err(format!("'{h}' not a write handler")),
+            };
+        };
+        let Some(i) = self.find_element(elem) else {
+            return Err(format!("no element named '{elem}'"));
+        };
+        if h == "tickets" && self.has_task[i] {
+            return Ok(());
+        }
+        let Ok(mut e) = self.elems[i].try_borrow_mut() else {
+            // The element is on the call stack (its handler is written from downstream code):
+            // deliver the write as soon as the current call returns.
+            self.deferred_writes
+                .borrow_mut()
+                .push((handler.to_string(), value.to_string()));
+            return Ok(());
+        };
+        let mut cx = Ctx { core: self, idx: i };
+        match e.write_handler(h, value, &mut cx) {
+            Some(r) => r,
+            None => {
+                if e.handlers().iter().any(|x| x.name == h)
+                    || ["name", "class", "config", "ports", "handlers"].contains(&h)
+                {
+                    Err(format!("'{handler}' not a write handler"))
+                } else {
+                    Err(format!("no handler '{handler}'"))
+                }
+            }
+        }
+    }
+
+    pub(crate) fn flush_deferred(&self) {
+        loop {
+            let w = std::mem::take(&mut *self.deferred_writes.borrow_mut());
+            for (h, v) in w {
+                let _ = self.call_write(&h, &v, None);
+            }
+            let d = std::mem::take(&mut *self.deferred.borrow_mut());
+            if d.is_empty() {
+                if self.deferred_writes.borrow().is_empty() {
+                    return;
+                }
+                continue;
+            }
+            for (e, p, b) in d {
+                if let Ok(mut el) = self.elems[e as usize].try_borrow_mut() {
+                    let mut cx = Ctx {
+                        core: self,
+                        idx: e as usize,
+                    };
+                    el.push(p as usize, b, &mut cx);
+                }
+            }
+        }
+    }
+}

@@ -161,13 +161,64 @@ pub trait Element: Any {
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
-/// Implements `as_any_mut` for an element type.
+/// Implements `as_any_mut` for an element type (included in [`element_class!`]).
 #[macro_export]
 macro_rules! any_impl {
     () => {
         fn as_any_mut(&mut self) -> &mut dyn ::std::any::Any {
             self
         }
+    };
+}
+
+/// What the router asks every element about its class, defined in one place inside
+/// `impl Element for T { ... }`: the Click class name, then optionally the port counts, the
+/// processing code and the flow code (defaults `"0/0"`, `"a"`, `"x/x"`), plus `as_any_mut`.
+///
+/// ```
+/// use click::{element_class, Element};
+///
+/// struct Sink;
+/// impl Element for Sink {
+///     element_class!(class: "MySink", ports: "1/0", processing: "h");
+/// }
+///
+/// // One type serving several classes reads its own fields after `self =>`.
+/// struct Pass {
+///     class: &'static str,
+/// }
+/// impl Element for Pass {
+///     element_class!(self => class: self.class, ports: "1/1");
+/// }
+///
+/// assert_eq!((Sink.class_name(), Sink.port_count(), Sink.processing()), ("MySink", "1/0", "h"));
+/// let p = Pass { class: "PushPass" };
+/// assert_eq!((p.class_name(), p.port_count(), p.flow_code()), ("PushPass", "1/1", "x/x"));
+/// ```
+#[macro_export]
+macro_rules! element_class {
+    ($s:ident => class: $class:expr $(, ports: $ports:expr)? $(, processing: $proc:expr)?
+        $(, flow: $flow:expr)? $(,)?) => {
+        fn class_name(&$s) -> &'static str {
+            $class
+        }
+        $(fn port_count(&$s) -> &'static str {
+            $ports
+        })?
+        $(fn processing(&$s) -> &'static str {
+            $proc
+        })?
+        $(fn flow_code(&$s) -> &'static str {
+            $flow
+        })?
+        fn as_any_mut(&mut self) -> &mut dyn ::std::any::Any {
+            self
+        }
+    };
+    (class: $class:expr $(, ports: $ports:expr)? $(, processing: $proc:expr)?
+        $(, flow: $flow:expr)? $(,)?) => {
+        $crate::element_class!(self => class: $class $(, ports: $ports)? $(, processing: $proc)?
+            $(, flow: $flow)?);
     };
 }
 

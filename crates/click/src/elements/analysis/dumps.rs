@@ -1,8 +1,8 @@
 //! Trace files: FromIPSummaryDump/ToIPSummaryDump (text) and FromDump/ToDump (pcap).
 
-use crate::any_impl;
 use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
+use crate::element_class;
 use crate::elements::ip::{set_ip_checksum, set_transport_checksum};
 use crate::packet::{Packet, PacketBatch, Timestamp, EXTRA_LENGTH_ANNO_OFFSET, PAINT_ANNO_OFFSET};
 use crate::registry::Registry;
@@ -481,15 +481,10 @@ impl FromTrace {
 }
 
 impl Element for FromTrace {
-    fn class_name(&self) -> &'static str {
-        if self.pcap {
-            "FromDump"
-        } else {
-            "FromIPSummaryDump"
-        }
-    }
-    fn port_count(&self) -> &'static str {
-        "0/1"
+    element_class! {
+        self =>
+        class: if self.pcap { "FromDump" } else { "FromIPSummaryDump" },
+        ports: "0/1",
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = args::bind_rest(
@@ -635,7 +630,6 @@ impl Element for FromTrace {
             Ok(())
         })
     }
-    any_impl!();
 }
 
 /// ToIPSummaryDump / ToDump.
@@ -984,23 +978,12 @@ impl ToTrace {
 }
 
 impl Element for ToTrace {
-    fn class_name(&self) -> &'static str {
-        if self.pcap {
-            "ToDump"
-        } else {
-            "ToIPSummaryDump"
-        }
-    }
-    fn port_count(&self) -> &'static str {
-        "1/0-1"
-    }
-    fn processing(&self) -> &'static str {
+    element_class! {
+        self =>
+        class: if self.pcap { "ToDump" } else { "ToIPSummaryDump" },
+        ports: "1/0-1",
         // ToIPSummaryDump pushes its (optional) output even when its input pulls.
-        if self.pcap {
-            "a"
-        } else {
-            "a/h"
-        }
+        processing: if self.pcap { "a" } else { "a/h" },
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
@@ -1117,5 +1100,4 @@ impl Element for ToTrace {
             _ => return None,
         }))
     }
-    any_impl!();
 }

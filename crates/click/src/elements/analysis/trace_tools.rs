@@ -4,7 +4,7 @@ use crate::args::{bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
 use crate::packet::{PacketBatch, Timestamp, AGGREGATE_ANNO_OFFSET};
 use crate::registry::Registry;
-use crate::{any_impl, Packet};
+use crate::{element_class, Packet};
 use std::collections::BTreeMap;
 
 /// Register the analysis classes.
@@ -34,12 +34,7 @@ impl SetTimestampDelta {
 }
 
 impl Element for SetTimestampDelta {
-    fn class_name(&self) -> &'static str {
-        "SetTimestampDelta"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "SetTimestampDelta", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("TYPE", Kind::P)])?;
         match b.str("TYPE").map(str::trim) {
@@ -60,7 +55,6 @@ impl Element for SetTimestampDelta {
             Ok(())
         })
     }
-    any_impl!();
 }
 
 fn parse_ts(s: &str) -> Option<Timestamp> {
@@ -162,12 +156,7 @@ impl TimeFilter {
 }
 
 impl Element for TimeFilter {
-    fn class_name(&self) -> &'static str {
-        "TimeFilter"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
+    element_class!(class: "TimeFilter", ports: "1/1-2");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -260,7 +249,6 @@ impl Element for TimeFilter {
     fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
         self.write(name, v)
     }
-    any_impl!();
 }
 
 /// TimeSortedSched([BUFFER, STOP]): pulls from every input and emits the packet with the
@@ -327,15 +315,7 @@ impl TimeSortedSched {
 }
 
 impl Element for TimeSortedSched {
-    fn class_name(&self) -> &'static str {
-        "TimeSortedSched"
-    }
-    fn port_count(&self) -> &'static str {
-        "-/1"
-    }
-    fn processing(&self) -> &'static str {
-        "l/l"
-    }
+    element_class!(class: "TimeSortedSched", ports: "-/1", processing: "l/l");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("STOP", Kind::K), ("BUFFER", Kind::K)])?;
         self.stop = b.bool("STOP")?.unwrap_or(false);
@@ -365,7 +345,6 @@ impl Element for TimeSortedSched {
     fn cleanup(&mut self, _ctx: &mut Ctx<'_>) {
         self.held.clear();
     }
-    any_impl!();
 }
 
 /// AggregateCounter: counts packets (and bytes) per aggregate annotation; `write_text_file`
@@ -425,15 +404,7 @@ impl AggregateCounter {
 }
 
 impl Element for AggregateCounter {
-    fn class_name(&self) -> &'static str {
-        "AggregateCounter"
-    }
-    fn port_count(&self) -> &'static str {
-        "1-2/1-2"
-    }
-    fn flow_code(&self) -> &'static str {
-        "#/#"
-    }
+    element_class!(class: "AggregateCounter", ports: "1-2/1-2", flow: "#/#");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -499,7 +470,6 @@ impl Element for AggregateCounter {
             _ => None,
         }
     }
-    any_impl!();
 }
 
 use std::io::Write as _;

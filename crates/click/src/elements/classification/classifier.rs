@@ -3,9 +3,9 @@
 //! Expressions compile to small check lists evaluated without allocation; a batch whose
 //! packets all go to one output is forwarded whole.
 
-use crate::any_impl;
 use crate::args::{self, AddressInfo};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
+use crate::element_class;
 use crate::elements::shared::classify_out;
 use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
@@ -167,15 +167,7 @@ fn term_match(t: &Term, d: &[u8]) -> bool {
 }
 
 impl Element for Classifier {
-    fn class_name(&self) -> &'static str {
-        "Classifier"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/-"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(class: "Classifier", ports: "1/-", processing: "h");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let pats = args::split_args(conf);
         self.n = cx.noutputs;
@@ -242,7 +234,6 @@ impl Element for Classifier {
             Ok(s)
         })
     }
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- IP expressions
@@ -1095,18 +1086,11 @@ fn view_key(v: &View<'_>, mask: &[u64; 8]) -> ([u64; 8], usize) {
 }
 
 impl Element for IpFilter {
-    fn class_name(&self) -> &'static str {
-        if self.filter {
-            "IPFilter"
-        } else {
-            "IPClassifier"
-        }
-    }
-    fn port_count(&self) -> &'static str {
-        "1/-"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
+    element_class! {
+        self =>
+        class: if self.filter { "IPFilter" } else { "IPClassifier" },
+        ports: "1/-",
+        processing: "h",
     }
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let pats = args::split_args(conf);
@@ -1200,7 +1184,6 @@ impl Element for IpFilter {
             Ok(s)
         })
     }
-    any_impl!();
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteRe
 use crate::elements::split_batch;
 use crate::packet::{Packet, PacketBatch, PacketType};
 use crate::registry::Registry;
-use crate::{any_impl, simple_push_pull};
+use crate::{element_class, simple_push_pull};
 use std::net::Ipv4Addr;
 
 /// Register the Ethernet classes.
@@ -41,12 +41,7 @@ impl EtherEncap {
     }
 }
 impl Element for EtherEncap {
-    fn class_name(&self) -> &'static str {
-        "EtherEncap"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "EtherEncap", ports: "1/1");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -98,7 +93,6 @@ impl Element for EtherEncap {
             _ => return None,
         })
     }
-    any_impl!();
 }
 
 /// EtherRewrite(SRC, DST): overwrite the MAC header (at the data start when none is marked).
@@ -127,12 +121,7 @@ impl EtherRewrite {
     }
 }
 impl Element for EtherRewrite {
-    fn class_name(&self) -> &'static str {
-        "EtherRewrite"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "EtherRewrite", ports: "1/1");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("SRC", Kind::Mp), ("DST", Kind::Mp)])?;
         self.src = eth_arg(&b, "SRC", cx)?;
@@ -162,7 +151,6 @@ impl Element for EtherRewrite {
             _ => return None,
         })
     }
-    any_impl!();
 }
 
 /// EtherMirror: swap source and destination MACs.
@@ -179,14 +167,8 @@ impl EtherMirror {
     }
 }
 impl Element for EtherMirror {
-    fn class_name(&self) -> &'static str {
-        "EtherMirror"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "EtherMirror", ports: "1/1");
     simple_push_pull!();
-    any_impl!();
 }
 
 /// StoreEtherAddress(ADDR | ANNO, OFFSET|src|dst): packets too short for the address go to
@@ -220,15 +202,7 @@ impl StoreEtherAddress {
     }
 }
 impl Element for StoreEtherAddress {
-    fn class_name(&self) -> &'static str {
-        "StoreEtherAddress"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "a/ah"
-    }
+    element_class!(class: "StoreEtherAddress", ports: "1/1-2", processing: "a/ah");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -272,7 +246,6 @@ impl Element for StoreEtherAddress {
             Ok(())
         })
     }
-    any_impl!();
 }
 
 /// MarkMACHeader([OFFSET, LENGTH]).
@@ -289,19 +262,13 @@ impl MarkMACHeader {
     }
 }
 impl Element for MarkMACHeader {
-    fn class_name(&self) -> &'static str {
-        "MarkMACHeader"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "MarkMACHeader", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("OFFSET", Kind::P), ("LENGTH", Kind::P)])?;
         self.offset = b.u64("OFFSET")?.unwrap_or(0) as usize;
         Ok(())
     }
     simple_push_pull!();
-    any_impl!();
 }
 
 /// HostEtherFilter(ETH [, DROP_OWN, DROP_OTHER]): sets the packet type annotation and drops
@@ -341,15 +308,7 @@ impl HostEtherFilter {
     }
 }
 impl Element for HostEtherFilter {
-    fn class_name(&self) -> &'static str {
-        "HostEtherFilter"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(class: "HostEtherFilter", ports: "1/1-2", processing: "h");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -371,7 +330,6 @@ impl Element for HostEtherFilter {
         ctx.output(0, batch);
         ctx.output(1, bad);
     }
-    any_impl!();
 }
 
 /// Why CheckARPHeader drops a packet (Click's reason texts).
@@ -430,15 +388,7 @@ impl CheckARPHeader {
     }
 }
 impl Element for CheckARPHeader {
-    fn class_name(&self) -> &'static str {
-        "CheckARPHeader"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "a/ah"
-    }
+    element_class!(class: "CheckARPHeader", ports: "1/1-2", processing: "a/ah");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -472,7 +422,6 @@ impl Element for CheckARPHeader {
             _ => None,
         }
     }
-    any_impl!();
 }
 
 pub(crate) fn arp_packet(
@@ -632,15 +581,7 @@ impl ARPResponder {
     }
 }
 impl Element for ARPResponder {
-    fn class_name(&self) -> &'static str {
-        "ARPResponder"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(class: "ARPResponder", ports: "1/1-2", processing: "h");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         self.addrs = cx.addrs.clone();
         let (v, w) = self.parse_config(conf)?;
@@ -728,5 +669,4 @@ impl Element for ARPResponder {
             _ => None,
         }
     }
-    any_impl!();
 }

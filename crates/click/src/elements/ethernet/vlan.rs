@@ -1,9 +1,9 @@
 //! 802.1Q elements: VLANEncap, VLANDecap, SetVLANAnno, EtherVLANEncap, StripEtherVLANHeader. The VLAN TCI annotation
 //! holds the TCI in network byte order at Click's VLAN_TCI_ANNO_OFFSET.
 
-use crate::any_impl;
 use crate::args::{bind, fmt_eth, parse_eth, parse_i64, parse_u64, AddressInfo, Bound, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::element_class;
 use crate::elements::parse_u64_h;
 use crate::packet::{Packet, PacketBatch, VLAN_TCI_ANNO_OFFSET};
 use crate::simple_push_pull;
@@ -177,12 +177,7 @@ impl VlanEncap {
 }
 
 impl Element for VlanEncap {
-    fn class_name(&self) -> &'static str {
-        "VLANEncap"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "VLANEncap", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -209,7 +204,6 @@ impl Element for VlanEncap {
     fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
         self.vlan.write(name, value)
     }
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- VLANDecap
@@ -249,12 +243,7 @@ impl VlanDecap {
 }
 
 impl Element for VlanDecap {
-    fn class_name(&self) -> &'static str {
-        "VLANDecap"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "VLANDecap", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("ANNO", Kind::P), ("ETHERTYPE", Kind::K)])?;
         self.anno = b.bool("ANNO")?.unwrap_or(true);
@@ -263,7 +252,6 @@ impl Element for VlanDecap {
         Ok(())
     }
     simple_push_pull!();
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- SetVLANAnno
@@ -283,12 +271,7 @@ impl SetVlanAnno {
 }
 
 impl Element for SetVlanAnno {
-    fn class_name(&self) -> &'static str {
-        "SetVLANAnno"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "SetVLANAnno", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -314,7 +297,6 @@ impl Element for SetVlanAnno {
     fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
         self.vlan.write(name, value)
     }
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- EtherVLANEncap
@@ -355,12 +337,7 @@ impl EtherVlanEncap {
 }
 
 impl Element for EtherVlanEncap {
-    fn class_name(&self) -> &'static str {
-        "EtherVLANEncap"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "EtherVLANEncap", ports: "1/1");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -421,7 +398,6 @@ impl Element for EtherVlanEncap {
             n => self.vlan.write(n, value),
         }
     }
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- StripEtherVLANHeader
@@ -453,15 +429,7 @@ impl StripEtherVlanHeader {
 }
 
 impl Element for StripEtherVlanHeader {
-    fn class_name(&self) -> &'static str {
-        "StripEtherVLANHeader"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "a/ah"
-    }
+    element_class!(class: "StripEtherVLANHeader", ports: "1/1-2", processing: "a/ah");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("NATIVE_VLAN", Kind::P)])?;
         let n = b.i64("NATIVE_VLAN")?.unwrap_or(0);
@@ -472,7 +440,6 @@ impl Element for StripEtherVlanHeader {
         Ok(())
     }
     crate::extra_filter_push_pull!();
-    any_impl!();
 }
 
 #[cfg(test)]

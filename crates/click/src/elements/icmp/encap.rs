@@ -1,9 +1,9 @@
 //! ICMPIPEncap: wraps packets in an IP header and an ICMP header of a given type/code.
 
 use super::error::{icmp_code, icmp_type};
-use crate::any_impl;
 use crate::args::{bind, parse_ip, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
+use crate::element_class;
 use crate::elements::ip::gateway::PROTO_ICMP;
 use crate::elements::shared::set_ip_cksum;
 use crate::packet::PacketBatch;
@@ -71,12 +71,7 @@ impl IcmpIpEncap {
 }
 
 impl Element for IcmpIpEncap {
-    fn class_name(&self) -> &'static str {
-        "ICMPIPEncap"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "ICMPIPEncap", ports: "1/1");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -131,7 +126,6 @@ impl Element for IcmpIpEncap {
                 .ok_or_else(|| "syntax error".to_string()),
         )
     }
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- ICMPError

@@ -1,8 +1,8 @@
 //! ICMPError: the ICMP error about a packet, with Click's rules on when none is sent.
 
-use crate::any_impl;
 use crate::args::{bind, parse_ip, split_words, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
+use crate::element_class;
 use crate::elements::ip::gateway::{ip_view, PROTO_ICMP};
 use crate::elements::shared::set_ip_cksum;
 use crate::packet::{
@@ -235,12 +235,7 @@ impl IcmpError {
 }
 
 impl Element for IcmpError {
-    fn class_name(&self) -> &'static str {
-        "ICMPError"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "ICMPError", ports: "1/1");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -313,7 +308,6 @@ impl Element for IcmpError {
         };
         Some(r)
     }
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- ICMPPingResponder

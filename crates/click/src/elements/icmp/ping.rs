@@ -1,7 +1,7 @@
 //! ICMPPingResponder: turns echo requests into echo replies.
 
-use crate::any_impl;
 use crate::element::{Ctx, Element};
+use crate::element_class;
 use crate::elements::ip::gateway::{ip_view, PROTO_ICMP};
 use crate::packet::Packet;
 use netwire::checksum;
@@ -49,17 +49,8 @@ impl IcmpPingResponder {
 }
 
 impl Element for IcmpPingResponder {
-    fn class_name(&self) -> &'static str {
-        "ICMPPingResponder"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "a/ah"
-    }
+    element_class!(class: "ICMPPingResponder", ports: "1/1-2", processing: "a/ah");
     crate::extra_filter_push_pull!();
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- IPGWOptions

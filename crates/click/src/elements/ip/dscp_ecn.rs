@@ -1,8 +1,8 @@
 //! The IP TOS byte: SetIPDSCP and MarkIPCE.
 
-use crate::any_impl;
 use crate::args::{bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::element_class;
 use crate::elements::{bool_str, parse_u64_h};
 use crate::packet::{Packet, PacketBatch};
 use crate::simple_push_pull;
@@ -40,12 +40,7 @@ impl SetIpDscp {
 }
 
 impl Element for SetIpDscp {
-    fn class_name(&self) -> &'static str {
-        "SetIPDSCP"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "SetIPDSCP", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("DSCP", Kind::Mp)])?;
         let d = b.u64("DSCP")?.unwrap_or(0);
@@ -72,7 +67,6 @@ impl Element for SetIpDscp {
             Err(e) => Err(e),
         })
     }
-    any_impl!();
 }
 
 /// MarkIPCE([FORCE]): marks ECN-capable IP packets Congestion Experienced; non-ECT packets are
@@ -104,12 +98,7 @@ impl MarkIpCe {
 }
 
 impl Element for MarkIpCe {
-    fn class_name(&self) -> &'static str {
-        "MarkIPCE"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "MarkIPCE", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("FORCE", Kind::P)])?;
         self.force = b.bool("FORCE")?.unwrap_or(false);
@@ -126,7 +115,6 @@ impl Element for MarkIpCe {
             _ => None,
         }
     }
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- TimestampAccum

@@ -4,9 +4,9 @@
 //! All header access goes through bounds-checked slices; a packet whose headers do not fit is
 //! treated as malformed (rejected or dropped), never read past its end.
 
-use crate::any_impl;
 use crate::args::{bind, parse_ip, split_words, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
+use crate::element_class;
 use crate::elements::shared::{reject, set_ip_cksum};
 use crate::packet::{
     Packet, PacketBatch, PacketType, FIX_IP_SRC_ANNO_OFFSET, ICMP_PARAMPROB_ANNO_OFFSET,
@@ -145,15 +145,7 @@ impl IpGwOptions {
 }
 
 impl Element for IpGwOptions {
-    fn class_name(&self) -> &'static str {
-        "IPGWOptions"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "a/ah"
-    }
+    element_class!(class: "IPGWOptions", ports: "1/1-2", processing: "a/ah");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("MYADDR", Kind::Mp), ("OTHERADDRS", Kind::P)])?;
         self.preferred = b
@@ -178,7 +170,6 @@ impl Element for IpGwOptions {
     fn read_handler(&mut self, name: &str, _param: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         (name == "drops").then(|| Ok(self.drops.to_string()))
     }
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- IPFragmenter
@@ -325,15 +316,7 @@ impl IpFragmenter {
 }
 
 impl Element for IpFragmenter {
-    fn class_name(&self) -> &'static str {
-        "IPFragmenter"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(class: "IPFragmenter", ports: "1/1-2", processing: "h");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -380,7 +363,6 @@ impl Element for IpFragmenter {
             _ => None,
         }
     }
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- IPInputCombo / IPOutputCombo
@@ -452,12 +434,7 @@ impl IpInputCombo {
 }
 
 impl Element for IpInputCombo {
-    fn class_name(&self) -> &'static str {
-        "IPInputCombo"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "IPInputCombo", ports: "1/1");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -492,7 +469,6 @@ impl Element for IpInputCombo {
     fn read_handler(&mut self, name: &str, _param: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         (name == "drops").then(|| Ok(self.drops.to_string()))
     }
-    any_impl!();
 }
 
 /// IPOutputCombo(COLOR, IPADDR, MTU): DropBroadcasts + PaintTee + IPGWOptions + FixIPSrc +
@@ -541,15 +517,7 @@ impl IpOutputCombo {
 }
 
 impl Element for IpOutputCombo {
-    fn class_name(&self) -> &'static str {
-        "IPOutputCombo"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/5"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(class: "IPOutputCombo", ports: "1/5", processing: "h");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -592,7 +560,6 @@ impl Element for IpOutputCombo {
         ctx.output(4, o4);
         ctx.output(0, o0);
     }
-    any_impl!();
 }
 
 #[cfg(test)]

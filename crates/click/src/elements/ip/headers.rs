@@ -5,7 +5,7 @@ use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
 use crate::elements::split_batch;
 use crate::packet::{Packet, PacketBatch, PacketType, FIX_IP_SRC_ANNO_OFFSET};
-use crate::{any_impl, filter_push_pull, simple_push_pull};
+use crate::{element_class, filter_push_pull, simple_push_pull};
 use netwire::checksum::{add, checksum, fold, update};
 use std::net::Ipv4Addr;
 
@@ -138,15 +138,7 @@ impl CheckIPHeader {
     }
 }
 impl Element for CheckIPHeader {
-    fn class_name(&self) -> &'static str {
-        self.class
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "a/ah"
-    }
+    element_class!(self => class: self.class, ports: "1/1-2", processing: "a/ah");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -219,7 +211,6 @@ impl Element for CheckIPHeader {
             _ => None,
         }
     }
-    any_impl!();
 }
 impl CheckIPHeader {
     /// Check every packet; returns the rejected ones (counted, reported like Click).
@@ -265,19 +256,13 @@ impl MarkIPHeader {
     }
 }
 impl Element for MarkIPHeader {
-    fn class_name(&self) -> &'static str {
-        "MarkIPHeader"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "MarkIPHeader", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("OFFSET", Kind::P)])?;
         self.offset = b.u64("OFFSET")?.unwrap_or(0) as usize;
         Ok(())
     }
     simple_push_pull!();
-    any_impl!();
 }
 
 /// StripIPHeader: strip up to the transport header.
@@ -294,14 +279,8 @@ impl StripIPHeader {
     }
 }
 impl Element for StripIPHeader {
-    fn class_name(&self) -> &'static str {
-        "StripIPHeader"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "StripIPHeader", ports: "1/1");
     simple_push_pull!();
-    any_impl!();
 }
 
 /// UnstripIPHeader: push the data back to the IP header (undoes StripIPHeader).
@@ -319,14 +298,8 @@ impl UnstripIPHeader {
     }
 }
 impl Element for UnstripIPHeader {
-    fn class_name(&self) -> &'static str {
-        "UnstripIPHeader"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "UnstripIPHeader", ports: "1/1");
     simple_push_pull!();
-    any_impl!();
 }
 
 /// GetIPAddress(OFFSET) or GetIPAddress(IP src|dst): set the destination IP annotation.
@@ -356,12 +329,7 @@ impl GetIPAddress {
     }
 }
 impl Element for GetIPAddress {
-    fn class_name(&self) -> &'static str {
-        "GetIPAddress"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "GetIPAddress", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let a = args::split_args(conf);
         match a.first().map(|s| s.as_str()) {
@@ -375,7 +343,6 @@ impl Element for GetIPAddress {
         Ok(())
     }
     simple_push_pull!();
-    any_impl!();
 }
 
 /// DecIPTTL: decrement TTL (incremental checksum); expired packets → output 1.
@@ -408,22 +375,13 @@ impl DecIPTTL {
     }
 }
 impl Element for DecIPTTL {
-    fn class_name(&self) -> &'static str {
-        "DecIPTTL"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "a/ah"
-    }
+    element_class!(class: "DecIPTTL", ports: "1/1-2", processing: "a/ah");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("MULTICAST", Kind::K), ("ACTIVE", Kind::K)])?;
         self.multicast = b.bool("MULTICAST")?.unwrap_or(true);
         Ok(())
     }
     filter_push_pull!(dec);
-    any_impl!();
 }
 
 /// FixIPSrc(IP): rewrite the source of packets with the FIX_IP_SRC annotation.
@@ -447,12 +405,7 @@ impl FixIPSrc {
     }
 }
 impl Element for FixIPSrc {
-    fn class_name(&self) -> &'static str {
-        "FixIPSrc"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "FixIPSrc", ports: "1/1");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("IPADDR", Kind::Mp)])?;
         self.ip = b
@@ -462,7 +415,6 @@ impl Element for FixIPSrc {
         Ok(())
     }
     simple_push_pull!();
-    any_impl!();
 }
 
 /// DropBroadcasts: drop link-level broadcast/multicast packets.
@@ -470,12 +422,7 @@ pub struct DropBroadcasts {
     pub(crate) drops: u64,
 }
 impl Element for DropBroadcasts {
-    fn class_name(&self) -> &'static str {
-        "DropBroadcasts"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "DropBroadcasts", ports: "1/1");
     fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
         let bad = split_batch(&mut batch, |p| {
             !matches!(p.packet_type, PacketType::Broadcast | PacketType::Multicast)
@@ -497,7 +444,6 @@ impl Element for DropBroadcasts {
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         (name == "drops").then(|| Ok(self.drops.to_string()))
     }
-    any_impl!();
 }
 
 /// IPEncap(PROTO, SRC, DST, ...) and UDPIPEncap(SRC, SPORT, DST, DPORT [, CHECKSUM]).
@@ -575,16 +521,7 @@ impl IPEncap {
     }
 }
 impl Element for IPEncap {
-    fn class_name(&self) -> &'static str {
-        if self.udp {
-            "UDPIPEncap"
-        } else {
-            "IPEncap"
-        }
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(self => class: if self.udp { "UDPIPEncap" } else { "IPEncap" }, ports: "1/1");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let ip_or_anno = |s: Option<&str>| -> Result<(Option<[u8; 4]>, bool), String> {
             match s.map(|s| s.trim()) {
@@ -708,7 +645,6 @@ impl Element for IPEncap {
             _ => return None,
         })
     }
-    any_impl!();
 }
 
 /// SetIPChecksum / SetUDPChecksum / SetTCPChecksum.
@@ -735,21 +671,15 @@ impl SetChecksum {
     }
 }
 impl Element for SetChecksum {
-    fn class_name(&self) -> &'static str {
-        match self.which {
-            0 => "SetIPChecksum",
-            17 => "SetUDPChecksum",
-            _ => "SetTCPChecksum",
-        }
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
+    element_class! {
+        self =>
+        class: match self.which { 0 => "SetIPChecksum", 17 => "SetUDPChecksum", _ => "SetTCPChecksum", },
+        ports: "1/1",
     }
     fn configure(&mut self, _conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         Ok(())
     }
     simple_push_pull!();
-    any_impl!();
 }
 
 /// StoreIPAddress(OFFSET) / StoreIPAddress(ADDR, OFFSET): write the dst annotation (or ADDR)
@@ -800,12 +730,7 @@ impl SetIPAddress {
     }
 }
 impl Element for SetIPAddress {
-    fn class_name(&self) -> &'static str {
-        "SetIPAddress"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "SetIPAddress", ports: "1/1");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let a = args::split_args(conf);
         let [one] = a.as_slice() else {
@@ -817,15 +742,9 @@ impl Element for SetIPAddress {
         Ok(())
     }
     simple_push_pull!();
-    any_impl!();
 }
 impl Element for StoreIPAddress {
-    fn class_name(&self) -> &'static str {
-        "StoreIPAddress"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "StoreIPAddress", ports: "1/1");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let a = args::split_args(conf);
         let named = |o: &str| match o {
@@ -860,7 +779,6 @@ impl Element for StoreIPAddress {
         Ok(())
     }
     simple_push_pull!();
-    any_impl!();
 }
 
 /// StripToNetworkHeader: drop bytes in front of the network header.
@@ -877,14 +795,8 @@ impl StripToNetworkHeader {
     }
 }
 impl Element for StripToNetworkHeader {
-    fn class_name(&self) -> &'static str {
-        "StripToNetworkHeader"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "StripToNetworkHeader", ports: "1/1");
     simple_push_pull!();
-    any_impl!();
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! Route lookups: StaticIPLookup, LinearIPLookup, RadixIPLookup, DirectIPLookup, RangeIPLookup
 //! (longest prefix match with the table/lookup/add/set/remove/ctrl/flush handlers).
 
-use crate::any_impl;
 use crate::args::{self};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::element_class;
 use crate::elements::shared::classify_out;
 use crate::packet::PacketBatch;
 use std::net::Ipv4Addr;
@@ -78,15 +78,7 @@ impl IPLookup {
     }
 }
 impl Element for IPLookup {
-    fn class_name(&self) -> &'static str {
-        self.class
-    }
-    fn port_count(&self) -> &'static str {
-        "1/-"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(self => class: self.class, ports: "1/-", processing: "h");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         self.n = cx.noutputs;
         let mut errs = Vec::new();
@@ -261,5 +253,4 @@ impl Element for IPLookup {
         self.sort();
         Some(r)
     }
-    any_impl!();
 }

@@ -5,7 +5,7 @@ use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
 use crate::elements::bool_str;
 use crate::packet::AGGREGATE_ANNO_OFFSET;
 use crate::packet::{Packet, PacketBatch};
-use crate::{any_impl, simple_push_pull};
+use crate::{element_class, simple_push_pull};
 use std::net::Ipv4Addr;
 
 /// IPPrint([LABEL], CONTENTS, TIMESTAMP, ...): tcpdump-like lines.
@@ -352,12 +352,7 @@ fn ip_pair(ip: &[u8]) -> (Ipv4Addr, Ipv4Addr) {
 }
 
 impl Element for IPPrint {
-    fn class_name(&self) -> &'static str {
-        "IPPrint"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "IPPrint", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -437,7 +432,6 @@ impl Element for IPPrint {
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         (name == "active").then(|| Ok(bool_str(self.active)))
     }
-    any_impl!();
 }
 
 /// `LABEL: ` and `TIMESTAMP: `, each when set: how IPPrint and ARPPrint start a line.

@@ -3,9 +3,9 @@
 //! datagrams are dropped after 30 s of silence, or oldest first above HIMEM bytes; with a
 //! second output they leave there instead, holding what had arrived.
 
-use crate::any_impl;
 use crate::args::{bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element};
+use crate::element_class;
 use crate::elements::ip::set_ip_checksum;
 use crate::packet::{Packet, PacketBatch, Timestamp, DEFAULT_HEADROOM};
 use std::collections::HashMap;
@@ -196,15 +196,7 @@ impl IPReassembler {
 }
 
 impl Element for IPReassembler {
-    fn class_name(&self) -> &'static str {
-        "IPReassembler"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "a/ah"
-    }
+    element_class!(class: "IPReassembler", ports: "1/1-2", processing: "a/ah");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("HIMEM", Kind::K), ("MAX_MTU_ANNO", Kind::K)])?;
         if let Some(h) = b.u64("HIMEM")? {
@@ -231,7 +223,6 @@ impl Element for IPReassembler {
         self.reap(now, ctx);
         out
     }
-    any_impl!();
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! Queue and its variants (SimpleQueue, NotifierQueue, FullNoteQueue, ThreadSafeQueue,
 //! QuickNoteQueue, FrontDropQueue, MixedQueue): push in, pull out, with empty/full notifiers.
 
-use crate::any_impl;
 use crate::args::{bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::element_class;
 use crate::elements::parse_u64_h;
 use crate::packet::{Packet, PacketBatch};
 use std::collections::VecDeque;
@@ -33,18 +33,11 @@ impl Queue {
     }
 }
 impl Element for Queue {
-    fn class_name(&self) -> &'static str {
-        self.class
-    }
-    fn port_count(&self) -> &'static str {
-        if self.class == "MixedQueue" {
-            "2/1-2"
-        } else {
-            "1/1-2"
-        }
-    }
-    fn processing(&self) -> &'static str {
-        "h/lh"
+    element_class! {
+        self =>
+        class: self.class,
+        ports: if self.class == "MixedQueue" { "2/1-2" } else { "1/1-2" },
+        processing: "h/lh",
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("CAPACITY", Kind::P)])?;
@@ -156,5 +149,4 @@ impl Element for Queue {
             _ => None,
         }
     }
-    any_impl!();
 }

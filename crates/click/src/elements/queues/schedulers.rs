@@ -1,9 +1,9 @@
 //! Pull-side schedulers and switches: RoundRobinSched, PrioSched, PullSwitch (with
 //! SimplePullSwitch, InputSwitch) and PullTee.
 
-use crate::any_impl;
 use crate::args::{bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::element_class;
 use crate::packet::PacketBatch;
 
 // ---------------------------------------------------------------- RoundRobinSched / PrioSched
@@ -23,18 +23,11 @@ impl Sched {
 }
 
 impl Element for Sched {
-    fn class_name(&self) -> &'static str {
-        if self.prio {
-            "PrioSched"
-        } else {
-            "RoundRobinSched"
-        }
-    }
-    fn port_count(&self) -> &'static str {
-        "-/1"
-    }
-    fn processing(&self) -> &'static str {
-        "l"
+    element_class! {
+        self =>
+        class: if self.prio { "PrioSched" } else { "RoundRobinSched" },
+        ports: "-/1",
+        processing: "l",
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         // Click's RoundRobinSched accepts an optional MAX_CHUNK; neither needs more.
@@ -72,7 +65,6 @@ impl Element for Sched {
         }
         out
     }
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- PullSwitch
@@ -93,18 +85,11 @@ impl PullSwitch {
 }
 
 impl Element for PullSwitch {
-    fn class_name(&self) -> &'static str {
-        self.class
-    }
-    fn port_count(&self) -> &'static str {
-        "-/1"
-    }
-    fn processing(&self) -> &'static str {
-        if self.class == "InputSwitch" {
-            "h"
-        } else {
-            "l"
-        }
+    element_class! {
+        self =>
+        class: self.class,
+        ports: "-/1",
+        processing: if self.class == "InputSwitch" { "h" } else { "l" },
     }
     fn push(&mut self, port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
         if port as i64 == self.input {
@@ -144,7 +129,6 @@ impl Element for PullSwitch {
             None => Err("expected integer".into()),
         })
     }
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- PullTee
@@ -154,15 +138,7 @@ impl Element for PullSwitch {
 pub struct PullTee;
 
 impl Element for PullTee {
-    fn class_name(&self) -> &'static str {
-        "PullTee"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-"
-    }
-    fn processing(&self) -> &'static str {
-        "l/lh"
-    }
+    element_class!(class: "PullTee", ports: "1/1-", processing: "l/lh");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("N", Kind::P)])?;
         if let Some(n) = b.u64("N")? {
@@ -181,7 +157,6 @@ impl Element for PullTee {
         }
         b
     }
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- PaintTee

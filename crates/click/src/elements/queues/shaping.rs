@@ -7,7 +7,7 @@ use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteRe
 use crate::elements::bool_str;
 use crate::packet::{PacketBatch, Timestamp, EXTRA_LENGTH_ANNO_OFFSET};
 use crate::registry::Registry;
-use crate::{any_impl, Packet};
+use crate::{element_class, Packet};
 use std::collections::VecDeque;
 
 /// Register the shaping classes.
@@ -36,15 +36,7 @@ pub struct DelayUnqueue {
 }
 
 impl Element for DelayUnqueue {
-    fn class_name(&self) -> &'static str {
-        "DelayUnqueue"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
-    fn processing(&self) -> &'static str {
-        "l/h"
-    }
+    element_class!(class: "DelayUnqueue", ports: "1/1", processing: "l/h");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("DELAY", Kind::Mp)])?;
         let d = b.time("DELAY")?.ok_or("missing mandatory DELAY argument")?;
@@ -90,7 +82,6 @@ impl Element for DelayUnqueue {
     fn run_timer(&mut self, _id: u32, ctx: &mut Ctx<'_>) {
         ctx.reschedule();
     }
-    any_impl!();
 }
 
 /// DelayShaper(DELAY): a pull element holding each packet until DELAY after its timestamp
@@ -103,15 +94,7 @@ pub struct DelayShaper {
 }
 
 impl Element for DelayShaper {
-    fn class_name(&self) -> &'static str {
-        "DelayShaper"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
-    fn processing(&self) -> &'static str {
-        "l/l"
-    }
+    element_class!(class: "DelayShaper", ports: "1/1", processing: "l/l");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("DELAY", Kind::Mp)])?;
         self.delay = Timestamp::from_secs_f64(b.time("DELAY")?.unwrap_or(0.0));
@@ -164,7 +147,6 @@ impl Element for DelayShaper {
     fn cleanup(&mut self, _ctx: &mut Ctx<'_>) {
         self.held = None;
     }
-    any_impl!();
 }
 
 /// StrideSched(TICKETS0, TICKETS1, ...): pulls from its inputs in proportion to their tickets
@@ -194,15 +176,7 @@ impl StrideSched {
 }
 
 impl Element for StrideSched {
-    fn class_name(&self) -> &'static str {
-        "StrideSched"
-    }
-    fn port_count(&self) -> &'static str {
-        "1-/1"
-    }
-    fn processing(&self) -> &'static str {
-        "l/l"
-    }
+    element_class!(class: "StrideSched", ports: "1-/1", processing: "l/l");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let a = crate::args::split_args(conf);
         if a.len() != cx.ninputs {
@@ -250,7 +224,6 @@ impl Element for StrideSched {
         }
         out
     }
-    any_impl!();
 }
 
 /// TimedSink([INTERVAL]): pulls and drops one packet every INTERVAL (default 0.5 s).
@@ -260,15 +233,7 @@ pub struct TimedSink {
 }
 
 impl Element for TimedSink {
-    fn class_name(&self) -> &'static str {
-        "TimedSink"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/0"
-    }
-    fn processing(&self) -> &'static str {
-        "l"
-    }
+    element_class!(class: "TimedSink", ports: "1/0", processing: "l");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("INTERVAL", Kind::P)])?;
         self.interval = Timestamp::from_secs_f64(b.time("INTERVAL")?.unwrap_or(0.5));
@@ -282,7 +247,6 @@ impl Element for TimedSink {
         drop(ctx.pull(0, 1));
         ctx.schedule_timer(0, ctx.now() + self.interval);
     }
-    any_impl!();
 }
 
 /// Bandwidth elements send while the bucket holds this many bytes (Click's
@@ -394,15 +358,7 @@ pub struct BandwidthRatedUnqueue {
 }
 
 impl Element for BandwidthRatedUnqueue {
-    fn class_name(&self) -> &'static str {
-        "BandwidthRatedUnqueue"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
-    fn processing(&self) -> &'static str {
-        "l/h"
-    }
+    element_class!(class: "BandwidthRatedUnqueue", ports: "1/1", processing: "l/h");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         self.tb = bandwidth_bucket(conf)?;
         let b = args_active(conf)?;
@@ -463,7 +419,6 @@ impl Element for BandwidthRatedUnqueue {
             Ok(())
         })
     }
-    any_impl!();
 }
 
 fn args_active(conf: &str) -> Result<bool, String> {
@@ -502,15 +457,7 @@ impl BandwidthRatedSplitter {
 }
 
 impl Element for BandwidthRatedSplitter {
-    fn class_name(&self) -> &'static str {
-        "BandwidthRatedSplitter"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(class: "BandwidthRatedSplitter", ports: "1/1-2", processing: "h");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         self.tb = bandwidth_bucket(conf)?;
         Ok(())
@@ -526,7 +473,6 @@ impl Element for BandwidthRatedSplitter {
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         (name == "rate").then(|| Ok(format!("{}Bps", self.tb.rate)))
     }
-    any_impl!();
 }
 
 /// Shaper(RATE) / BandwidthShaper(RATE): a pull element letting at most RATE packets (bytes)
@@ -556,18 +502,11 @@ impl Shaper {
 }
 
 impl Element for Shaper {
-    fn class_name(&self) -> &'static str {
-        if self.bandwidth {
-            "BandwidthShaper"
-        } else {
-            "Shaper"
-        }
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "l"
+    element_class! {
+        self =>
+        class: if self.bandwidth { "BandwidthShaper" } else { "Shaper" },
+        ports: "1/1-2",
+        processing: "l",
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("RATE", Kind::Mp)])?;
@@ -622,7 +561,6 @@ impl Element for Shaper {
             _ => None,
         }
     }
-    any_impl!();
 }
 
 /// LinkUnqueue(LATENCY, BANDWIDTH): emulates a serial link: each packet leaves LATENCY after
@@ -646,15 +584,7 @@ impl LinkUnqueue {
 }
 
 impl Element for LinkUnqueue {
-    fn class_name(&self) -> &'static str {
-        "LinkUnqueue"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
-    fn processing(&self) -> &'static str {
-        "l/h"
-    }
+    element_class!(class: "LinkUnqueue", ports: "1/1", processing: "l/h");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("LATENCY", Kind::Mp), ("BANDWIDTH", Kind::Mp)])?;
         self.latency = Timestamp::from_secs_f64(b.time("LATENCY")?.unwrap_or(0.0));
@@ -723,7 +653,6 @@ impl Element for LinkUnqueue {
     fn cleanup(&mut self, _ctx: &mut Ctx<'_>) {
         self.link.clear();
     }
-    any_impl!();
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! Unqueue and RatedUnqueue: a task pulls from input and pushes to output.
 
-use crate::any_impl;
 use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::element_class;
 use crate::elements::{bool_str, parse_bool_h, parse_u64_h};
 use crate::packet::Timestamp;
 
@@ -34,18 +34,11 @@ impl Unqueue {
     }
 }
 impl Element for Unqueue {
-    fn class_name(&self) -> &'static str {
-        if self.rated {
-            "RatedUnqueue"
-        } else {
-            "Unqueue"
-        }
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
-    fn processing(&self) -> &'static str {
-        "l/h"
+    element_class! {
+        self =>
+        class: if self.rated { "RatedUnqueue" } else { "Unqueue" },
+        ports: "1/1",
+        processing: "l/h",
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         if self.rated {
@@ -190,5 +183,4 @@ impl Element for Unqueue {
         ctx.reschedule();
         Some(r)
     }
-    any_impl!();
 }

@@ -1,9 +1,9 @@
 //! IPAddrRewriter and IPAddrPairRewriter: address-only NAT (ports are never changed).
 
 use super::spec::{parse_spec, FlowId, InputSpec};
-use crate::any_impl;
 use crate::args;
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
+use crate::element_class;
 use crate::elements::ip::{set_ip_checksum, update_checksum};
 use crate::elements::shared::classify_out;
 use crate::packet::{Packet, PacketBatch};
@@ -380,15 +380,7 @@ fn apply(p: &mut Packet, from: &Flow, to: &Flow, hl: usize, ports: bool) {
 }
 
 impl Element for AddrRewriter {
-    fn class_name(&self) -> &'static str {
-        self.class
-    }
-    fn port_count(&self) -> &'static str {
-        "1-/1-"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(self => class: self.class, ports: "1-/1-", processing: "h");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let all = args::split_args(conf);
         self.spec_text = all
@@ -512,5 +504,4 @@ impl Element for AddrRewriter {
             _ => return None,
         }))
     }
-    any_impl!();
 }

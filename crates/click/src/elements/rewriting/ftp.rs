@@ -5,9 +5,9 @@
 
 use super::napt::{jiffies, Rewriter};
 use super::spec::FlowId;
-use crate::any_impl;
 use crate::args::{bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element};
+use crate::element_class;
 use crate::elements::ip::{set_ip_checksum, set_transport_checksum};
 use crate::packet::{Packet, PacketBatch};
 
@@ -137,12 +137,7 @@ impl FTPPortMapper {
 }
 
 impl Element for FTPPortMapper {
-    fn class_name(&self) -> &'static str {
-        "FTPPortMapper"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "FTPPortMapper", ports: "1/1");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -188,7 +183,6 @@ impl Element for FTPPortMapper {
         let b = ctx.pull(0, max);
         b.into_iter().map(|p| self.rewrite(p, ctx)).collect()
     }
-    any_impl!();
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@
 use super::napt::{ident_plus1, Rewriter};
 use super::spec::FlowId;
 use super::table::FlowTable;
-use crate::any_impl;
 use crate::args;
 use crate::element::{ConfigureCx, Ctx, Element};
+use crate::element_class;
 use crate::elements::ip::update_checksum;
 use crate::packet::{Packet, PacketBatch};
 use netwire::checksum::checksum;
@@ -177,15 +177,7 @@ impl ICMPRewriter {
 }
 
 impl Element for ICMPRewriter {
-    fn class_name(&self) -> &'static str {
-        "ICMPRewriter"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(class: "ICMPRewriter", ports: "1/1-", processing: "h");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         self.dst_anno = true;
         let mut maps = None;
@@ -272,5 +264,4 @@ impl Element for ICMPRewriter {
             }
         }
     }
-    any_impl!();
 }

@@ -7,9 +7,9 @@ use super::table::{
     Flow, FlowKind, FlowTable, Jiffies, Timeouts, TCP_FORWARD_DATA, TCP_FORWARD_DONE,
     TCP_REPLY_DONE,
 };
-use crate::any_impl;
 use crate::args;
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::element_class;
 use crate::elements::ip::update_checksum;
 use crate::packet::{Packet, PacketBatch, Timestamp};
 use netwire::checksum::checksum;
@@ -596,15 +596,7 @@ fn apply_seq_deltas(t: &mut [u8], fl: &mut Flow, dir: bool) {
 }
 
 impl Element for Rewriter {
-    fn class_name(&self) -> &'static str {
-        self.class.name()
-    }
-    fn port_count(&self) -> &'static str {
-        "1-/1-"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(self => class: self.class.name(), ports: "1-/1-", processing: "h");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         if self.class == Class::Tcp || self.class == Class::IcmpPing {
             self.main.best_effort = 300 * SEC;
@@ -810,5 +802,4 @@ impl Element for Rewriter {
             }
         }
     }
-    any_impl!();
 }

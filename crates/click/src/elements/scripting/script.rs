@@ -5,11 +5,11 @@
 //! other elements wake its task, which steps the script once per request; the router stops
 //! only when such a step ends the script (or reaches `stop`).
 
-use crate::any_impl;
 use crate::args::{
     parse_bool, parse_i64, parse_time, split_args, split_keyword, split_words, unquote,
 };
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::element_class;
 use crate::elements::shared::first_word;
 use crate::packet::{PacketBatch, Timestamp};
 use std::io::Write;
@@ -1481,22 +1481,11 @@ const LOCAL_READS: [&str; 33] = [
 ];
 
 impl Element for Script {
-    fn class_name(&self) -> &'static str {
-        if self.driver_class {
-            "DriverManager"
-        } else {
-            "Script"
-        }
-    }
-    fn port_count(&self) -> &'static str {
-        if self.driver_class {
-            "0/0"
-        } else {
-            "-/-"
-        }
-    }
-    fn processing(&self) -> &'static str {
-        "ah/ah"
+    element_class! {
+        self =>
+        class: if self.driver_class { "DriverManager" } else { "Script" },
+        ports: if self.driver_class { "0/0" } else { "-/-" },
+        processing: "ah/ah",
     }
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let mut ty: Option<Type> = None;
@@ -1703,7 +1692,6 @@ impl Element for Script {
             let _ = w.flush();
         }
     }
-    any_impl!();
 }
 
 #[cfg(test)]

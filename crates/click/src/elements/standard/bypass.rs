@@ -1,9 +1,9 @@
 //! Bypass([ACTIVE]): while inactive, input 0 goes straight to output 0; while active, input 0
 //! goes to output 1 (the detour) and input 1 (its return) to output 0. Push or pull.
 
-use crate::any_impl;
 use crate::args::{bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::element_class;
 use crate::packet::PacketBatch;
 
 /// See the module docs.
@@ -29,12 +29,7 @@ impl Bypass {
 }
 
 impl Element for Bypass {
-    fn class_name(&self) -> &'static str {
-        "Bypass"
-    }
-    fn port_count(&self) -> &'static str {
-        "1-2/1-2"
-    }
+    element_class!(class: "Bypass", ports: "1-2/1-2");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("ACTIVE", Kind::P)])?;
         self.active = b.bool("ACTIVE")?.unwrap_or(false);
@@ -74,5 +69,4 @@ impl Element for Bypass {
             })
         })
     }
-    any_impl!();
 }

@@ -3,7 +3,7 @@
 
 use crate::element::{ConfigureCx, Ctx, Element};
 use crate::packet::PacketBatch;
-use crate::{any_impl, Packet};
+use crate::{element_class, Packet};
 
 /// See the module docs. Input `i` flows to output `i`.
 #[derive(Default)]
@@ -49,15 +49,7 @@ impl Clipboard {
 }
 
 impl Element for Clipboard {
-    fn class_name(&self) -> &'static str {
-        "Clipboard"
-    }
-    fn port_count(&self) -> &'static str {
-        "2/2"
-    }
-    fn flow_code(&self) -> &'static str {
-        "#/#"
-    }
+    element_class!(class: "Clipboard", ports: "2/2", flow: "#/#");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         for (i, a) in crate::args::split_args(conf).iter().enumerate() {
             let (o, l) = a
@@ -83,5 +75,4 @@ impl Element for Clipboard {
         self.process(port, &mut b);
         b
     }
-    any_impl!();
 }

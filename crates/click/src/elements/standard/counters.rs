@@ -3,7 +3,7 @@
 use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
 use crate::packet::{PacketBatch, Timestamp};
-use crate::{any_impl, simple_push_pull};
+use crate::{element_class, simple_push_pull};
 
 /// Counter.
 #[derive(Default)]
@@ -49,12 +49,7 @@ impl Counter {
     }
 }
 impl Element for Counter {
-    fn class_name(&self) -> &'static str {
-        "Counter"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "Counter", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -132,7 +127,6 @@ impl Element for Counter {
             _ => None,
         }
     }
-    any_impl!();
 }
 
 /// AverageCounter: rate between the first and the last packet.
@@ -163,12 +157,7 @@ impl AverageCounter {
     }
 }
 impl Element for AverageCounter {
-    fn class_name(&self) -> &'static str {
-        "AverageCounter"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "AverageCounter", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("IGNORE", Kind::P)])?;
         self.ignore = b.time("IGNORE")?.unwrap_or(0.0);
@@ -213,5 +202,4 @@ impl Element for AverageCounter {
             Ok(())
         })
     }
-    any_impl!();
 }

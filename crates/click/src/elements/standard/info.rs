@@ -1,9 +1,9 @@
 //! Configuration-only classes (AddressInfo, PortInfo, ScheduleInfo, ...; AddressInfo's table is
 //! read by the router before configuring) and RandomSeed.
 
-use crate::any_impl;
 use crate::args::{self, AddressInfo};
 use crate::element::{ConfigureCx, Element};
+use crate::element_class;
 
 /// Parse `AddressInfo(name addr/prefix eth ..., ...)` into `ai`.
 pub fn parse_address_info(conf: &str, ai: &mut AddressInfo) -> Result<(), String> {
@@ -41,22 +41,17 @@ pub fn parse_address_info(conf: &str, ai: &mut AddressInfo) -> Result<(), String
 /// Elements with no ports that only carry configuration (AddressInfo, ...).
 pub struct Info(pub &'static str);
 impl Element for Info {
-    fn class_name(&self) -> &'static str {
-        self.0
-    }
+    element_class!(self => class: self.0);
     fn configure(&mut self, _conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         Ok(())
     }
-    any_impl!();
 }
 
 /// RandomSeed([SEED]): seeds Click's random generator (from the clock when no seed is given).
 #[derive(Default)]
 pub struct RandomSeed;
 impl Element for RandomSeed {
-    fn class_name(&self) -> &'static str {
-        "RandomSeed"
-    }
+    element_class!(class: "RandomSeed");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let a = args::split_args(conf);
         let seed = a.iter().find_map(|x| match args::split_keyword(x) {
@@ -70,5 +65,4 @@ impl Element for RandomSeed {
         }
         Ok(())
     }
-    any_impl!();
 }

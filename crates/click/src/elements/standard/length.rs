@@ -5,7 +5,7 @@ use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
 use crate::elements::parse_u64_h;
 use crate::packet::{Packet, PacketBatch, EXTRA_LENGTH_ANNO_OFFSET};
-use crate::{any_impl, simple_push_pull};
+use crate::{element_class, simple_push_pull};
 
 /// Strip(N) / Unstrip(N).
 pub struct Strip {
@@ -27,23 +27,13 @@ impl Strip {
     }
 }
 impl Element for Strip {
-    fn class_name(&self) -> &'static str {
-        if self.unstrip {
-            "Unstrip"
-        } else {
-            "Strip"
-        }
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(self => class: if self.unstrip { "Unstrip" } else { "Strip" }, ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("LENGTH", Kind::Mp)])?;
         self.n = b.u64("LENGTH")?.unwrap_or(0) as usize;
         Ok(())
     }
     simple_push_pull!();
-    any_impl!();
 }
 
 /// Truncate(LENGTH).
@@ -68,12 +58,7 @@ impl Truncate {
     }
 }
 impl Element for Truncate {
-    fn class_name(&self) -> &'static str {
-        "Truncate"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "Truncate", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("LENGTH", Kind::Mp), ("EXTRA_LENGTH", Kind::K)])?;
         self.n = b.u64("LENGTH")?.unwrap_or(0) as usize;
@@ -81,7 +66,6 @@ impl Element for Truncate {
         Ok(())
     }
     simple_push_pull!();
-    any_impl!();
 }
 
 /// CheckLength(LENGTH): packets longer than LENGTH go to output 1 (or are dropped).
@@ -97,15 +81,7 @@ impl CheckLength {
 }
 
 impl Element for CheckLength {
-    fn class_name(&self) -> &'static str {
-        "CheckLength"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "a/ah"
-    }
+    element_class!(class: "CheckLength", ports: "1/1-2", processing: "a/ah");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("LENGTH", Kind::Mp)])?;
         self.max = b.u64("LENGTH")?.unwrap_or(0) as usize;
@@ -121,7 +97,6 @@ impl Element for CheckLength {
     fn write_handler(&mut self, name: &str, value: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
         (name == "length").then(|| parse_u64_h(value).map(|v| self.max = v as usize))
     }
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- Pad
@@ -156,12 +131,7 @@ impl Pad {
 }
 
 impl Element for Pad {
-    fn class_name(&self) -> &'static str {
-        "Pad"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "Pad", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("LENGTH", Kind::P), ("ZERO", Kind::K)])?;
         self.len = b.u64("LENGTH")?.unwrap_or(0) as usize;
@@ -169,7 +139,6 @@ impl Element for Pad {
         Ok(())
     }
     simple_push_pull!();
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- SetIPDSCP / MarkIPCE
@@ -197,12 +166,7 @@ impl Resize {
     }
 }
 impl Element for Resize {
-    fn class_name(&self) -> &'static str {
-        "Resize"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "Resize", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = args::bind(conf, &[("HEAD", args::Kind::P), ("TAIL", args::Kind::P)])?;
         self.head = b.i64("HEAD")?.unwrap_or(0);
@@ -210,5 +174,4 @@ impl Element for Resize {
         Ok(())
     }
     simple_push_pull!();
-    any_impl!();
 }

@@ -5,7 +5,7 @@ use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteRe
 use crate::elements::shared::classify_out;
 use crate::elements::{parse_u64_h, split_batch};
 use crate::packet::PacketBatch;
-use crate::{any_impl, simple_push_pull};
+use crate::{element_class, simple_push_pull};
 
 /// Paint(COLOR [, ANNO]).
 #[derive(Default)]
@@ -34,12 +34,7 @@ fn parse_anno(b: &args::Bound) -> Result<usize, String> {
     }
 }
 impl Element for Paint {
-    fn class_name(&self) -> &'static str {
-        "Paint"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "Paint", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("COLOR", Kind::Mp), ("ANNO", Kind::P)])?;
         self.color = b.u64("COLOR")?.unwrap_or(0) as u8;
@@ -56,7 +51,6 @@ impl Element for Paint {
     fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
         (name == "color").then(|| parse_u64_h(v).map(|c| self.color = c as u8))
     }
-    any_impl!();
 }
 
 /// CheckPaint(COLOR): painted packets → out0, others → out1 (or dropped).
@@ -66,15 +60,7 @@ pub struct CheckPaint {
     anno: usize,
 }
 impl Element for CheckPaint {
-    fn class_name(&self) -> &'static str {
-        "CheckPaint"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(class: "CheckPaint", ports: "1/1-2", processing: "h");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("COLOR", Kind::Mp), ("ANNO", Kind::P)])?;
         self.color = b.u64("COLOR")?.unwrap_or(0) as u8;
@@ -93,7 +79,6 @@ impl Element for CheckPaint {
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         (name == "color").then(|| Ok(self.color.to_string()))
     }
-    any_impl!();
 }
 
 /// PaintSwitch([ANNO]): output = paint value.
@@ -103,15 +88,7 @@ pub struct PaintSwitch {
     n: usize,
 }
 impl Element for PaintSwitch {
-    fn class_name(&self) -> &'static str {
-        "PaintSwitch"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/-"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(class: "PaintSwitch", ports: "1/-", processing: "h");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("ANNO", Kind::P)])?;
         self.anno = parse_anno(&b)?;
@@ -122,7 +99,6 @@ impl Element for PaintSwitch {
         let off = self.anno;
         classify_out(batch, self.n, ctx, |p| p.anno[off] as usize);
     }
-    any_impl!();
 }
 
 /// PaintTee(COLOR [, ANNO]): copies packets painted COLOR to output 1; all go to output 0.
@@ -143,15 +119,7 @@ impl PaintTee {
 }
 
 impl Element for PaintTee {
-    fn class_name(&self) -> &'static str {
-        "PaintTee"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/2"
-    }
-    fn processing(&self) -> &'static str {
-        "a/ah"
-    }
+    element_class!(class: "PaintTee", ports: "1/2", processing: "a/ah");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("COLOR", Kind::Mp), ("ANNO", Kind::P)])?;
         self.color =
@@ -189,7 +157,6 @@ impl Element for PaintTee {
                 .map(|v| self.color = v)
         })
     }
-    any_impl!();
 }
 
 // ---------------------------------------------------------------- CheckLength

@@ -4,7 +4,7 @@ use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
 use crate::elements::{bool_str, parse_bool_h};
 use crate::packet::PacketBatch;
-use crate::{any_impl, simple_push_pull};
+use crate::{element_class, simple_push_pull};
 
 /// Print([LABEL, MAXLENGTH], CONTENTS, TIMESTAMP, ACTIVE, HEADROOM).
 pub struct Print {
@@ -80,12 +80,7 @@ impl Print {
     }
 }
 impl Element for Print {
-    fn class_name(&self) -> &'static str {
-        "Print"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "Print", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -129,19 +124,13 @@ impl Element for Print {
     fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
         (name == "active").then(|| parse_bool_h(v).map(|b| self.active = b))
     }
-    any_impl!();
 }
 
 /// Message(MESSAGE [, TYPE]): reports MESSAGE while the router is configured; no ports.
 #[derive(Default)]
 pub struct Message;
 impl Element for Message {
-    fn class_name(&self) -> &'static str {
-        "Message"
-    }
-    fn port_count(&self) -> &'static str {
-        "0/0"
-    }
+    element_class!(class: "Message", ports: "0/0");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let a = args::split_args(conf);
         let msg = a.first().map(|m| args::unquote(m)).unwrap_or_default();
@@ -158,5 +147,4 @@ impl Element for Message {
             }
         }
     }
-    any_impl!();
 }

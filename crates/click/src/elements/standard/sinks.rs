@@ -1,8 +1,8 @@
 //! Idle (never produces, an always-empty notifier) and Discard.
 
-use crate::any_impl;
 use crate::args::{bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::element_class;
 use crate::elements::{bool_str, parse_bool_h};
 use crate::packet::PacketBatch;
 
@@ -10,16 +10,10 @@ use crate::packet::PacketBatch;
 #[derive(Default)]
 pub struct Idle;
 impl Element for Idle {
-    fn class_name(&self) -> &'static str {
-        "Idle"
-    }
-    fn port_count(&self) -> &'static str {
-        "-/-"
-    }
+    element_class!(class: "Idle", ports: "-/-");
     fn is_empty_notifier(&self) -> bool {
         true
     }
-    any_impl!();
 }
 
 /// Discard: drops packets; pulls with a task when its input is pull.
@@ -40,12 +34,7 @@ impl Discard {
     }
 }
 impl Element for Discard {
-    fn class_name(&self) -> &'static str {
-        "Discard"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/0"
-    }
+    element_class!(class: "Discard", ports: "1/0");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("ACTIVE", Kind::P), ("BURST", Kind::K)])?;
         self.active = b.bool("ACTIVE")?.unwrap_or(true);
@@ -107,5 +96,4 @@ impl Element for Discard {
             _ => None,
         }
     }
-    any_impl!();
 }

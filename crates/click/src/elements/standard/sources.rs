@@ -1,8 +1,8 @@
 //! Packet sources: InfiniteSource, RatedSource, TimedSource and FastUDPFlows.
 
-use crate::any_impl;
 use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::element_class;
 use crate::elements::{bool_str, parse_bool_h, parse_u64_h};
 use crate::packet::{Packet, PacketBatch, Timestamp};
 
@@ -95,12 +95,7 @@ impl InfiniteSource {
 }
 
 impl Element for InfiniteSource {
-    fn class_name(&self) -> &'static str {
-        self.class
-    }
-    fn port_count(&self) -> &'static str {
-        "0/1"
-    }
+    element_class!(self => class: self.class, ports: "0/1");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let _ = cx;
         let b = match self.class {
@@ -359,7 +354,6 @@ impl Element for InfiniteSource {
         }
         Some(r)
     }
-    any_impl!();
 }
 
 /// FastUDPFlows(RATE, LIMIT, LEN, SRCETH, SRCIP, DSTETH, DSTIP, FLOWS, FLOWSIZE [, CHECKSUM, ACTIVE]):
@@ -399,15 +393,7 @@ impl FastUDPFlows {
     }
 }
 impl Element for FastUDPFlows {
-    fn class_name(&self) -> &'static str {
-        "FastUDPFlows"
-    }
-    fn port_count(&self) -> &'static str {
-        "0/1"
-    }
-    fn processing(&self) -> &'static str {
-        "l"
-    }
+    element_class!(class: "FastUDPFlows", ports: "0/1", processing: "l");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -498,5 +484,4 @@ impl Element for FastUDPFlows {
     fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
         (name == "active").then(|| parse_bool_h(v).map(|b| self.active = b))
     }
-    any_impl!();
 }

@@ -1,9 +1,9 @@
 //! Output choosers: Tee, Switch and its variants (StaticSwitch, RoundRobinSwitch, HashSwitch,
 //! RandomSwitch), Hub, RandomSample, RatedSplitter.
 
-use crate::any_impl;
 use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::element_class;
 use crate::elements::shared::classify_out;
 use crate::elements::split_batch;
 use crate::packet::{PacketBatch, Timestamp};
@@ -14,15 +14,7 @@ pub struct Tee {
     n: usize,
 }
 impl Element for Tee {
-    fn class_name(&self) -> &'static str {
-        "Tee"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(class: "Tee", ports: "1/1-", processing: "h");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("N", Kind::P)])?;
         self.n = cx.noutputs;
@@ -44,7 +36,6 @@ impl Element for Tee {
         }
         ctx.output(last, batch);
     }
-    any_impl!();
 }
 
 /// Switch, StaticSwitch, RoundRobinSwitch, HashSwitch, RandomSwitch.
@@ -71,15 +62,7 @@ impl Switch {
     }
 }
 impl Element for Switch {
-    fn class_name(&self) -> &'static str {
-        self.class
-    }
-    fn port_count(&self) -> &'static str {
-        "1/-"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(self => class: self.class, ports: "1/-", processing: "h");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         self.n = cx.noutputs;
         match self.class {
@@ -160,7 +143,6 @@ impl Element for Switch {
             Ok(())
         })
     }
-    any_impl!();
 }
 
 /// RandomSample(P [, DROP]) — keeps packets with probability P (out1 gets the rest).
@@ -172,15 +154,7 @@ pub struct RandomSample {
     sampled: u64,
 }
 impl Element for RandomSample {
-    fn class_name(&self) -> &'static str {
-        "RandomSample"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(class: "RandomSample", ports: "1/1-2", processing: "h");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -221,7 +195,6 @@ impl Element for RandomSample {
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         (name == "sampling_prob").then(|| Ok(format!("{}", self.p)))
     }
-    any_impl!();
 }
 
 /// RatedSplitter(RATE): up to RATE packets/s → out0, the rest → out1.
@@ -233,15 +206,7 @@ pub struct RatedSplitter {
     last: Option<Timestamp>,
 }
 impl Element for RatedSplitter {
-    fn class_name(&self) -> &'static str {
-        "RatedSplitter"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/2"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(class: "RatedSplitter", ports: "1/2", processing: "h");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -301,7 +266,6 @@ impl Element for RatedSplitter {
                 .map_err(|_| "expected rate".to_string())
         })
     }
-    any_impl!();
 }
 
 /// Hub: a packet arriving on input i is copied to every output except output i.
@@ -310,15 +274,7 @@ pub struct Hub {
     n: usize,
 }
 impl Element for Hub {
-    fn class_name(&self) -> &'static str {
-        "Hub"
-    }
-    fn port_count(&self) -> &'static str {
-        "-/="
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
+    element_class!(class: "Hub", ports: "-/=", processing: "h");
     fn configure(&mut self, _conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         self.n = cx.noutputs;
         Ok(())
@@ -333,5 +289,4 @@ impl Element for Hub {
         }
         ctx.output(last, batch);
     }
-    any_impl!();
 }

@@ -4,7 +4,7 @@ use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
 use crate::packet::FIRST_TIMESTAMP_ANNO_OFFSET;
 use crate::packet::{PacketBatch, Timestamp};
-use crate::{any_impl, simple_push_pull};
+use crate::{element_class, simple_push_pull};
 
 /// SetTimestamp([TIMESTAMP]): set the timestamp annotation to now (or a fixed time).
 #[derive(Default)]
@@ -20,12 +20,7 @@ impl SetTimestamp {
     }
 }
 impl Element for SetTimestamp {
-    fn class_name(&self) -> &'static str {
-        "SetTimestamp"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "SetTimestamp", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -45,7 +40,6 @@ impl Element for SetTimestamp {
         Ok(())
     }
     simple_push_pull!();
-    any_impl!();
 }
 
 /// TimestampAccum: accumulates, per packet, the time elapsed since its timestamp annotation.
@@ -69,12 +63,7 @@ impl TimestampAccum {
 }
 
 impl Element for TimestampAccum {
-    fn class_name(&self) -> &'static str {
-        "TimestampAccum"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "TimestampAccum", ports: "1/1");
     simple_push_pull!();
     fn handlers(&self) -> Vec<HandlerSpec> {
         vec![
@@ -103,7 +92,6 @@ impl Element for TimestampAccum {
             Ok(())
         })
     }
-    any_impl!();
 }
 
 /// AdjustTimestamp([TIME, FIRST, ALL]): adds TIME (may be negative) to each packet's nonzero
@@ -134,12 +122,7 @@ impl AdjustTimestamp {
     }
 }
 impl Element for AdjustTimestamp {
-    fn class_name(&self) -> &'static str {
-        "AdjustTimestamp"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "AdjustTimestamp", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = args::bind(
             conf,
@@ -181,5 +164,4 @@ impl Element for AdjustTimestamp {
             Ok(())
         })
     }
-    any_impl!();
 }

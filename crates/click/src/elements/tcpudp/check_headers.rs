@@ -4,7 +4,7 @@
 use crate::args::{bind, Kind};
 use crate::element::{ConfigureCx, Element};
 use crate::packet::Packet;
-use crate::{any_impl, filter_push_pull};
+use crate::{element_class, filter_push_pull};
 use netwire::checksum::{add, fold};
 
 /// CheckTCPHeader / CheckUDPHeader / CheckICMPHeader: length and checksum checks on the
@@ -53,15 +53,7 @@ impl CheckTransport {
     }
 }
 impl Element for CheckTransport {
-    fn class_name(&self) -> &'static str {
-        self.class
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "a/ah"
-    }
+    element_class!(self => class: self.class, ports: "1/1-2", processing: "a/ah");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -75,5 +67,4 @@ impl Element for CheckTransport {
         Ok(())
     }
     filter_push_pull!(ok);
-    any_impl!();
 }

@@ -1,8 +1,8 @@
 //! ARPPrint: prints ARP packets tcpdump-style.
 
-use crate::any_impl;
 use crate::args::{bind, fmt_eth, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::element_class;
 use crate::packet::{Packet, PacketBatch};
 use crate::simple_push_pull;
 use std::io::Write;
@@ -135,12 +135,7 @@ impl ArpPrint {
 }
 
 impl Element for ArpPrint {
-    fn class_name(&self) -> &'static str {
-        "ARPPrint"
-    }
-    fn port_count(&self) -> &'static str {
-        "1/1"
-    }
+    element_class!(class: "ARPPrint", ports: "1/1");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -181,7 +176,6 @@ impl Element for ArpPrint {
             let _ = w.flush();
         }
     }
-    any_impl!();
 }
 
 #[cfg(test)]

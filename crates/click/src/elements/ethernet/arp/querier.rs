@@ -3,9 +3,9 @@
 //! or the ARPTable element named by `TABLE`); input 1 takes ARP replies.
 
 use super::table::{jiffies, schedule_expiry, table_keywords, ARPTableElement, Append, ArpTable};
-use crate::any_impl;
 use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::element_class;
 use crate::elements::ethernet::ether::{arp_packet, eth_arg};
 use crate::packet::{Packet, PacketBatch, VLAN_TCI_ANNO_OFFSET};
 use std::cell::RefCell;
@@ -165,18 +165,7 @@ impl ARPQuerier {
 }
 
 impl Element for ARPQuerier {
-    fn class_name(&self) -> &'static str {
-        "ARPQuerier"
-    }
-    fn port_count(&self) -> &'static str {
-        "2/1-2"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
-    }
-    fn flow_code(&self) -> &'static str {
-        "xy/x"
-    }
+    element_class!(class: "ARPQuerier", ports: "2/1-2", processing: "h", flow: "xy/x");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let mut spec = vec![("IP", Kind::Mp), ("ETH", Kind::Mp)];
         spec.extend(table_keywords());
@@ -355,5 +344,4 @@ impl Element for ARPQuerier {
             _ => return None,
         })
     }
-    any_impl!();
 }

@@ -2,9 +2,9 @@
 //! unresolved address, entry/packet capacities (slimmed oldest first) and a timeout. Used by
 //! ARPQuerier (its own table, or a shared ARPTable element named by `TABLE`).
 
-use crate::any_impl;
 use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
+use crate::element_class;
 use crate::packet::{Packet, Timestamp};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -369,9 +369,7 @@ pub struct ARPTableElement {
 }
 
 impl Element for ARPTableElement {
-    fn class_name(&self) -> &'static str {
-        "ARPTable"
-    }
+    element_class!(class: "ARPTable");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &table_keywords())?;
         self.table.borrow_mut().configure(&b)
@@ -419,7 +417,6 @@ impl Element for ARPTableElement {
         // Packets released by an insert have no querier to go to here: Click drops them too.
         Some(self.table.borrow_mut().write(name, v, now)?.map(|_| ()))
     }
-    any_impl!();
 }
 
 /// The table keywords (ARPQuerier passes them through to its own table).

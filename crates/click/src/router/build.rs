@@ -682,8 +682,182 @@ fn processing_codes(p: &str) -> (&str, &str) {
     }
 }
 
+/// Does input `ip` flow to output `op` under flow code `fi/fo`? Equal letters link, except
+/// `#`, which links an input only to the output of the same number (Click's port_flow).
 fn flow_linked(fi: &str, fo: &str, ip: usize, op: usize) -> bool {
     let a = code_at(fi, ip);
     let b = code_at(fo, op);
-    a == b || a == b'#' && b == b'#' && ip == op
+    a == b && (a != b'#' || ip == op)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MemEnv, SimClock};
+
+    fn flat(conf: &str) -> FlatConfig {
+        match Router::flatten(conf, "t.click", &Registry::standard(), &[]) {
+            Ok(f) => f,
+            Err(e) => panic!("{conf}: {e}"),
+        }
+    }
+
+    fn steps_until_push_pull(conf: &str) -> (FlatConfig, PortCounts, Result<PushPull, ConfigError>) {
+        let f = flat(conf);
+        let elems = match instantiate(&f, &Registry::standard()) {
+            Ok(e) => e,
+            Err(e) => panic!("{e}"),
+        };
+        let ports = count_ports(&f, &elems);
+        let conns = f.connections.clone();
+        let pp = resolve_push_pull(&f, &elems, &conns, &ports);
+        (f, ports, pp)
+    }
+
+    fn index(f: &FlatConfig, name: &str) -> usize {
+        match f.elements.iter().position(|e| e.name == name) {
+            Some(i) => i,
+            None => panic!("no element {name}"),
+        }
+    }
+
+    #[test]
+    fn port_count_specs_parse_like_click() {
+        let pc = parse_port_count("1/1-2");
+        assert_eq!((pc.in_lo, pc.in_hi, pc.out_lo, pc.out_hi), (1, 1, 1, 2));
+        let pc = parse_port_count("-/-");
+        assert_eq!((pc.in_lo, pc.in_hi, pc.out_lo, pc.out_hi), (0, usize::MAX, 0, usize::MAX));
+        let pc = parse_port_count("1-/=");
+        assert_eq!((pc.in_lo, pc.in_hi, pc.out_eq), (1, usize::MAX, Some(0)));
+        assert_eq!(parse_port_count("1/=+").out_eq, Some(1));
+        // One number applies to both sides.
+        let pc = parse_port_count("2");
+        assert_eq!((pc.in_lo, pc.in_hi, pc.out_lo, pc.out_hi), (2, 2, 2, 2));
+    }
+
+    #[test]
+    fn processing_and_flow_codes_repeat_their_last_letter() {
+        assert_eq!(processing_codes("h/l"), ("h", "l"));
+        assert_eq!(processing_codes("a"), ("a", "a"));
+        assert_eq!(code_at("ah", 0), b'a');
+        assert_eq!(code_at("ah", 5), b'h');
+        assert_eq!(code_at("", 3), b'a');
+        assert!(flow_linked("x", "x", 0, 1));
+        assert!(!flow_linked("xy", "x", 1, 0));
+        assert!(flow_linked("#", "#", 2, 2) && !flow_linked("#", "#", 0, 1));
+    }
+
+    #[test]
+    fn ports_are_counted_from_connections_within_the_spec() {
+        let (f, ports, _) = steps_until_push_pull(
+            "s :: InfiniteSource -> t :: Tee; t[0] -> Discard; t[2] -> Discard; \
+             t[1] -> Discard; q :: Queue; Idle -> q -> Discard;",
+        );
+        let (t, q) = (index(&f, "t"), index(&f, "q"));
+        assert_eq!((ports.ninputs[t], ports.noutputs[t]), (1, 3));
+        // Queue is "1/1-2": one used output is within range.
+        assert_eq!((ports.ninputs[q], ports.noutputs[q]), (1, 1));
+        // A source with nothing connected still gets the spec's minimum.
+        let (f, ports, _) = steps_until_push_pull("s :: InfiniteSource -> Discard; d :: Discard;");
+        assert_eq!(ports.ninputs[index(&f, "d")], 1);
+    }
+
+    #[test]
+    fn push_pull_spreads_through_agnostic_elements() {
+        let (f, _, pp) = steps_until_push_pull(
+            "s :: InfiniteSource -> a :: Null -> q :: Queue -> b :: Null -> u :: Unqueue -> d :: Discard;",
+        );
+        let pp = match pp {
+            Ok(pp) => pp,
+            Err(e) => panic!("{e}"),
+        };
+        let (a, b, d) = (index(&f, "a"), index(&f, "b"), index(&f, "d"));
+        assert!(pp.in_push[a][0] && pp.out_push[a][0], "Null before the queue pushes");
+        assert!(!pp.in_push[b][0] && !pp.out_push[b][0], "Null after the queue pulls");
+        assert!(pp.in_push[d][0], "Discard after Unqueue is pushed to");
+    }
+
+    #[test]
+    fn push_meeting_pull_is_an_error() {
+        let (_, _, pp) = steps_until_push_pull("Idle -> PushNull -> PullNull -> Discard;");
+        let e = match pp {
+            Ok(_) => panic!("no error"),
+            Err(e) => e,
+        };
+        assert!(e.during_init);
+        assert_eq!(
+            e.messages,
+            ["'PushNull@2 :: PushNull' push output 0 connected to 'PullNull@3 :: PullNull' pull input 0"]
+        );
+    }
+
+    #[test]
+    fn wiring_rejects_reused_push_outputs_and_unused_ports() {
+        let err = |conf: &str| match Router::check(conf, "config", &Registry::standard()) {
+            Ok(()) => panic!("{conf}: no error"),
+            Err(e) => e.messages,
+        };
+        // Messages as reference Click 2.1 prints them.
+        assert_eq!(
+            err("s :: InfiniteSource; s -> Discard; s -> Discard;"),
+            ["config:1: illegal reuse of 's :: InfiniteSource' push output 0"]
+        );
+        assert_eq!(
+            err("Idle -> t :: Tee; t[1] -> Discard"),
+            ["config:1: 't :: Tee' output 0 unused"]
+        );
+        assert_eq!(
+            err("Idle -> Unstrip(2)[1] -> Discard"),
+            ["config:1: 'Unstrip@2 :: Unstrip' has no output 1"]
+        );
+    }
+
+    #[test]
+    fn pulling_tasks_listen_to_the_queues_upstream() {
+        let f = flat(
+            "src :: InfiniteSource(LIMIT 3, STOP false) -> q :: Queue -> n :: Null -> u :: Unqueue -> Discard; \
+             Idle -> u2 :: Unqueue -> Discard;",
+        );
+        let reg = Registry::standard();
+        let elems = match instantiate(&f, &reg) {
+            Ok(e) => e,
+            Err(e) => panic!("{e}"),
+        };
+        let ports = count_ports(&f, &elems);
+        let pp = match resolve_push_pull(&f, &elems, &f.connections, &ports) {
+            Ok(pp) => pp,
+            Err(e) => panic!("{e}"),
+        };
+        let w = match wire_ports(&f, &f.connections, &ports, &pp) {
+            Ok(w) => w,
+            Err(e) => panic!("{e}"),
+        };
+        let links = link_notifiers(&elems, &pp, &w);
+        let (q, u, u2) = (index(&f, "q"), index(&f, "u"), index(&f, "u2"));
+        assert_eq!(links.sources[u], [q as u32], "through Null to the queue");
+        assert_eq!(links.listeners[q], [u as u32]);
+        // Idle is an (always empty) notifier too.
+        assert_eq!(links.sources[u2], [index(&f, "Idle@6") as u32]);
+    }
+
+    #[test]
+    fn initialize_failures_name_the_element() {
+        let opts = RouterOptions {
+            clock: Box::new(SimClock::default()),
+            env: Box::new(MemEnv::default()),
+            defines: Vec::new(),
+        };
+        let e = match Router::with_options(
+            "f :: FromDump(/nonexistent/x.pcap) -> Discard;",
+            "config",
+            &Registry::standard(),
+            opts,
+        ) {
+            Ok(_) => panic!("no error"),
+            Err(e) => e,
+        };
+        assert!(e.during_init);
+        assert_eq!(e.messages[0], "config:1: While initializing 'f :: FromDump':");
+        assert!(e.messages.len() > 1 && e.messages[1].starts_with("  "));
+    }
 }

@@ -702,7 +702,9 @@ mod tests {
         }
     }
 
-    fn steps_until_push_pull(conf: &str) -> (FlatConfig, PortCounts, Result<PushPull, ConfigError>) {
+    fn steps_until_push_pull(
+        conf: &str,
+    ) -> (FlatConfig, PortCounts, Result<PushPull, ConfigError>) {
         let f = flat(conf);
         let elems = match instantiate(&f, &Registry::standard()) {
             Ok(e) => e,
@@ -726,7 +728,10 @@ mod tests {
         let pc = parse_port_count("1/1-2");
         assert_eq!((pc.in_lo, pc.in_hi, pc.out_lo, pc.out_hi), (1, 1, 1, 2));
         let pc = parse_port_count("-/-");
-        assert_eq!((pc.in_lo, pc.in_hi, pc.out_lo, pc.out_hi), (0, usize::MAX, 0, usize::MAX));
+        assert_eq!(
+            (pc.in_lo, pc.in_hi, pc.out_lo, pc.out_hi),
+            (0, usize::MAX, 0, usize::MAX)
+        );
         let pc = parse_port_count("1-/=");
         assert_eq!((pc.in_lo, pc.in_hi, pc.out_eq), (1, usize::MAX, Some(0)));
         assert_eq!(parse_port_count("1/=+").out_eq, Some(1));
@@ -772,8 +777,14 @@ mod tests {
             Err(e) => panic!("{e}"),
         };
         let (a, b, d) = (index(&f, "a"), index(&f, "b"), index(&f, "d"));
-        assert!(pp.in_push[a][0] && pp.out_push[a][0], "Null before the queue pushes");
-        assert!(!pp.in_push[b][0] && !pp.out_push[b][0], "Null after the queue pulls");
+        assert!(
+            pp.in_push[a][0] && pp.out_push[a][0],
+            "Null before the queue pushes"
+        );
+        assert!(
+            !pp.in_push[b][0] && !pp.out_push[b][0],
+            "Null after the queue pulls"
+        );
         assert!(pp.in_push[d][0], "Discard after Unqueue is pushed to");
     }
 
@@ -857,7 +868,10 @@ mod tests {
             Err(e) => e,
         };
         assert!(e.during_init);
-        assert_eq!(e.messages[0], "config:1: While initializing 'f :: FromDump':");
+        assert_eq!(
+            e.messages[0],
+            "config:1: While initializing 'f :: FromDump':"
+        );
         assert!(e.messages.len() > 1 && e.messages[1].starts_with("  "));
     }
 }

@@ -150,7 +150,6 @@ impl Element for Switch {
 pub struct RandomSample {
     p: f64,
     drop: bool,
-    seed: u64,
     sampled: u64,
 }
 impl Element for RandomSample {
@@ -172,19 +171,16 @@ impl Element for RandomSample {
             (None, Some(d)) => 1.0 - d,
             _ => return Err("missing mandatory P argument".into()),
         };
-        self.seed = 0x2545_F491_4F6C_DD1D;
         Ok(())
     }
     fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
-        let mut s = self.seed;
-        let p = self.p;
+        // As Click: a 28-bit fixed-point probability against Click's generator, so RandomSeed
+        // gives reference Click's choices.
+        const SHIFT: u32 = 28;
+        let threshold = (self.p * f64::from(1u32 << SHIFT)).round() as u32;
         let rest = split_batch(&mut batch, |_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 11) as f64 / (1u64 << 53) as f64 <= p
+            (crate::random::random() & ((1 << SHIFT) - 1)) < threshold
         });
-        self.seed = s;
         self.sampled += batch.len() as u64;
         ctx.output(0, batch);
         ctx.output(1, rest);

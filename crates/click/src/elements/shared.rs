@@ -293,7 +293,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn extra_checksums() {
+    fn shared_checksums_and_names() {
         // RFC 1071 example-ish: header with a known checksum.
         let mut ip = [
             0x45, 0, 0, 0x1c, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
@@ -310,7 +310,7 @@ mod tests {
     /// Malformed packets (random bytes, truncated headers, lying length fields) pass through
     /// every class of this batch without a panic.
     #[test]
-    fn extra_malformed_packets_never_panic() {
+    fn malformed_packets_never_panic() {
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = move || {
             seed ^= seed << 13;

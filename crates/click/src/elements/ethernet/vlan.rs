@@ -449,7 +449,7 @@ mod tests {
     use crate::MemEnv;
 
     #[test]
-    fn extra_vlan_encap_decap_roundtrip() {
+    fn vlan_encap_decap_roundtrip() {
         let env = MemEnv::default();
         let conf =
             "InfiniteSource(DATA \\<060708090a0b 000102030405 0800 45000014>, LIMIT 1, STOP true)
@@ -484,7 +484,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_vlan_strip_ether_vlan_header() {
+    fn vlan_strip_ether_vlan_header() {
         // Expected lines are those of Click's own test/ethernet/EtherVLANEncap-01.
         let env = MemEnv::default();
         let conf = "InfiniteSource(DATA \\<AAABACAD>, LIMIT 1, STOP true)

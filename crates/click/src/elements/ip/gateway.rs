@@ -583,7 +583,7 @@ mod tests {
         "\\<45000024 00070000 400166d0 0a000001 0a000002 08005435 12340001 61626364 65666768>";
 
     #[test]
-    fn extra_ip_ping_responder_and_icmp_error() {
+    fn ip_ping_responder_and_icmp_error() {
         let env = MemEnv::default();
         let conf = format!(
             "InfiniteSource(DATA {PING}, LIMIT 1, STOP true) -> MarkIPHeader -> t :: Tee;
@@ -606,7 +606,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_ip_icmp_error_rules() {
+    fn ip_icmp_error_rules() {
         let env = MemEnv::default();
         // No errors about ICMP errors, broadcasts, or non-first fragments.
         let conf = "InfiniteSource(DATA \\<45000024 00070000 400166d0 0a000001 0a000002 0b000000 12340001 61626364 65666768>, LIMIT 1) -> MarkIPHeader -> e :: ICMPError(1.1.1.1, unreachable, host) -> c :: Counter -> Discard;
@@ -630,7 +630,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_ip_fragmenter_matches_reference() {
+    fn ip_fragmenter_matches_reference() {
         let env = MemEnv::default();
         // 60-byte TCP packet (checksums as reference Click's FromIPSummaryDump made them).
         let conf = "InfiniteSource(DATA \\<4500003c 00010000 400666b9 0a000001 0a000002 04d20050 00000000 00000000 50000000 96ac0000 00000000 00000000 00000000 00000000 00000000>, LIMIT 1, STOP true)
@@ -655,7 +655,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_ip_gw_options_record_route() {
+    fn ip_gw_options_record_route() {
         let env = MemEnv::default();
         let conf = "InfiniteSource(DATA \\<4800002c 00010000 40060000 0a000001 0a000002 07070400 00000000 0a0b0c0d 0e0f1011 12131415 16171819>, LIMIT 1)
               -> MarkIPHeader -> SetIPChecksum -> CheckIPHeader -> g :: IPGWOptions(9.9.9.9) -> Print(ok, -1) -> Discard; g[1] -> Print(bad, -1) -> Discard;
@@ -669,7 +669,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_ip_input_output_combo_matches_reference() {
+    fn ip_input_output_combo_matches_reference() {
         let env = MemEnv::default();
         // Ethernet frames: TCP TTL 64 (forwarded), UDP 100 bytes (> MTU 60), TCP TTL 1 (expired).
         let conf = "InfiniteSource(DATA \\<060708090a0b000102030405 0800 4500003c 00010000 400666b9 0a000001 0a000002 04d20050 00000000 00000000 50000000 96ac0000 00000000 00000000 00000000 00000000 00000000>, LIMIT 1)

@@ -168,7 +168,7 @@ mod tests {
     use crate::MemEnv;
 
     #[test]
-    fn extra_sched_round_robin_and_prio() {
+    fn sched_round_robin_and_prio() {
         let env = MemEnv::default();
         // Reference Click gives the same counts: RoundRobinSched alternates, PrioSched drains
         // input 0 first.
@@ -187,7 +187,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_sched_tees_checklength_pad_dscp_ce() {
+    fn sched_tees_checklength_pad_dscp_ce() {
         let env = MemEnv::default();
         let conf = "InfiniteSource(DATA \\<45000014 00000000 40110000 0a000001 0a000002>, LIMIT 3, STOP true) -> MarkIPHeader -> SetIPChecksum
               -> Paint(3) -> pt :: PaintTee(3) -> cl :: CheckLength(19) -> Discard;
@@ -207,7 +207,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_sched_pull_switch_and_pull_tee() {
+    fn sched_pull_switch_and_pull_tee() {
         let env = MemEnv::default();
         let conf = "InfiniteSource(LIMIT 3, STOP false) -> q0 :: Queue; InfiniteSource(LIMIT 5, STOP false) -> q1 :: Queue;
             sw :: PullSwitch(1); q0 -> [0]sw; q1 -> [1]sw; sw -> t :: PullTee(2) -> Unqueue -> a :: Counter -> Discard;
@@ -224,7 +224,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_sched_timestamp_accum() {
+    fn sched_timestamp_accum() {
         let env = MemEnv::default();
         let conf = "InfiniteSource(LIMIT 4, STOP false) -> SetTimestamp -> q :: Queue -> Unqueue -> t :: TimestampAccum -> Discard;";
         let mut r = sim_router(conf, &env);

@@ -1713,7 +1713,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_script_loop_print_stop() {
+    fn script_loop_print_stop() {
         let env = MemEnv::default();
         let mut r = sim_router(
             "Script(set x 0, label begin_loop, print $x, set x $(add $x 1), goto begin_loop $(lt $x 5), print \"done, $x\", stop)",
@@ -1724,7 +1724,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_script_wait_read_write_handlers() {
+    fn script_wait_read_write_handlers() {
         let env = MemEnv::default();
         let conf = "src :: InfiniteSource(LIMIT 5, ACTIVE false) -> c :: Counter -> Discard;
             Script(wait 1s, write src.active true, wait 10ms, read c.count, print c.count, write c.reset, print $(c.count), write nosuch.h, print $?, stop)";
@@ -1741,7 +1741,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_script_passive_run_and_arith_handlers() {
+    fn script_passive_run_and_arith_handlers() {
         let env = MemEnv::default();
         let conf = "c1 :: Counter -> Discard; c2 :: Counter -> Discard; Idle -> c1; Idle -> c2;
             s :: Script(TYPE PASSIVE, return $(add $1 $2 10));
@@ -1787,7 +1787,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_script_pause_step_goto_and_init() {
+    fn script_pause_step_goto_and_init() {
         let env = MemEnv::default();
         // `print WORD` calls a read handler; quoted text is printed.
         let conf = "s :: Script(init n 7, print \"start $n\", pause, print \"stepped\", pause 2, print \"twice\", label l, print \"at_l\", end)";
@@ -1806,7 +1806,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_script_packet_type_routes_by_return() {
+    fn script_packet_type_routes_by_return() {
         let env = MemEnv::default();
         let conf = "InfiniteSource(LIMIT 4, STOP true) -> Paint(2) -> s :: Script(TYPE PACKET, return $(mod $(c0.count) 2));
             s[0] -> c0 :: Counter -> Discard; s[1] -> c1 :: Counter -> Discard;";
@@ -1818,7 +1818,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_script_driver_manager_finishes_after_stop() {
+    fn script_driver_manager_finishes_after_stop() {
         let env = MemEnv::default();
         let conf = "InfiniteSource(LIMIT 3, STOP true) -> c :: Counter -> Discard;
             DriverManager(pause, wait 5ms, print \"count $(c.count)\", stop)";
@@ -1843,7 +1843,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_script_config_errors() {
+    fn script_config_errors() {
         let reg = crate::Registry::standard();
         for (c, m) in [
             ("Script(frobnicate)", "syntax error at 'frobnicate'"),
@@ -1867,7 +1867,7 @@ mod tests {
     }
 
     #[test]
-    fn extra_script_formatting_helpers() {
+    fn script_formatting_helpers() {
         assert_eq!(fmt_g(3.5, 12), "3.5");
         assert_eq!(fmt_g(1e20, 12), "1e+20");
         assert_eq!(fmt_g(0.0001, 12), "0.0001");

@@ -185,7 +185,7 @@ mod tests {
     use crate::MemEnv;
 
     #[test]
-    fn extra_arp_print_lines() {
+    fn arp_print_lines() {
         let env = MemEnv::default();
         // Same lines as reference Click 2.1 for these packets.
         let conf = "InfiniteSource(DATA \\<ffffffffffff 000102030405 0806 0001 0800 06 04 0001 000102030405 0a000001 000000000000 0a000007>, LIMIT 1, STOP false)

@@ -510,3 +510,99 @@ impl Core {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::element::{ConfigureCx, Ctx, Element};
+    use crate::packet::Timestamp;
+    use crate::{element_class, MemEnv, Registry, Router, RouterOptions, SimClock};
+
+    /// Schedules timers from its configuration (`ID@MICROSECONDS` words) and chatters
+    /// `fired ID` when one fires; timer 9 reschedules timer 1 to a later time.
+    #[derive(Default)]
+    struct TimerProbe {
+        plan: Vec<(u32, i64)>,
+    }
+
+    impl Element for TimerProbe {
+        element_class!(class: "TimerProbe");
+        fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
+            for w in conf.split_whitespace() {
+                let (id, us) = w.split_once('@').ok_or("expected ID@US")?;
+                let id = id.parse().map_err(|_| "bad id")?;
+                let us = us.parse().map_err(|_| "bad time")?;
+                self.plan.push((id, us));
+            }
+            Ok(())
+        }
+        fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
+            let t0 = ctx.now().0;
+            for &(id, us) in &self.plan {
+                ctx.schedule_timer(id, Timestamp(t0 + us * 1000));
+            }
+            Ok(())
+        }
+        fn run_timer(&mut self, id: u32, ctx: &mut Ctx<'_>) {
+            ctx.chatter(&format!("fired {id}"));
+            if id == 9 {
+                let later = Timestamp(ctx.now().0 + 1_000_000);
+                ctx.schedule_timer(1, later);
+            }
+        }
+    }
+
+    fn router(conf: &str, env: &MemEnv) -> Router {
+        let mut reg = Registry::standard();
+        reg.register("TimerProbe", || Box::<TimerProbe>::default());
+        let opts = RouterOptions {
+            clock: Box::new(SimClock::default()),
+            env: Box::new(env.clone()),
+            defines: Vec::new(),
+        };
+        match Router::with_options(conf, "t.click", &reg, opts) {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn timers_fire_in_expiry_order_and_rescheduling_moves_them() {
+        let env = MemEnv::default();
+        // Timer 1 (at 30 µs) is moved to 1 s later by timer 9 (at 10 µs) before it fires;
+        // timers 2 and 3 keep their order although scheduled in reverse.
+        let mut r = router("TimerProbe(3@50 2@20 1@30 9@10)", &env);
+        r.run_to_completion(1000);
+        let fired: Vec<String> = env.chatter.borrow().lines().map(String::from).collect();
+        assert_eq!(fired, ["fired 9", "fired 2", "fired 3", "fired 1"]);
+        assert!(r.next_timer().is_none());
+    }
+
+    #[test]
+    fn global_handlers_describe_the_router() {
+        let env = MemEnv::default();
+        let mut r = router(
+            "InfiniteSource(LIMIT 1, STOP true) -> q :: Queue -> Discard",
+            &env,
+        );
+        let read = |r: &mut Router, h: &str| match r.read_handler(h) {
+            Ok(v) => v,
+            Err(e) => panic!("{h}: {e}"),
+        };
+        assert_eq!(read(&mut r, "list"), "3\nInfiniteSource@1\nq\nDiscard@3\n");
+        assert_eq!(read(&mut r, "version"), "2.1\n");
+        assert_eq!(read(&mut r, "q.class"), "Queue");
+        // Elements also answer to their 1-based number.
+        assert_eq!(read(&mut r, "2.name"), "q");
+        assert!(read(&mut r, "classes").lines().any(|c| c == "TimerProbe"));
+        assert!(matches!(
+            r.read_handler("nosuch.count"),
+            Err(crate::HandlerError::NoElement(e)) if e == "nosuch"
+        ));
+        assert!(matches!(
+            r.read_handler("q.nosuch"),
+            Err(crate::HandlerError::NoHandler(h)) if h == "q.nosuch"
+        ));
+        assert!(r.write_handler("stop", "").is_ok());
+        assert!(r.stopped());
+    }
+}

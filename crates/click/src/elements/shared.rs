@@ -65,18 +65,6 @@ pub fn transport_cksum(src: [u8; 4], dst: [u8; 4], proto: u8, seg: &[u8]) -> u16
     !checksum::fold(checksum::add(s, seg))
 }
 
-/// Recompute the IPv4 header checksum in place (`ip` starts at the header).
-pub fn set_ip_cksum(ip: &mut [u8]) {
-    if ip.len() < 20 {
-        return;
-    }
-    let hl = (((ip[0] & 0x0f) as usize) * 4).clamp(20, ip.len());
-    ip[10] = 0;
-    ip[11] = 0;
-    let c = checksum::checksum(&ip[..hl]);
-    ip[10..12].copy_from_slice(&c.to_be_bytes());
-}
-
 /// IP protocol names Click knows (NameInfo T_IP_PROTO), or a number.
 pub fn parse_ip_proto(s: &str) -> Option<u8> {
     let s = s.trim();
@@ -298,7 +286,7 @@ mod tests {
         let mut ip = [
             0x45, 0, 0, 0x1c, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
         ];
-        set_ip_cksum(&mut ip);
+        crate::elements::ip::set_ip_checksum(&mut ip);
         assert_eq!(checksum::checksum(&ip), 0);
         assert_eq!(parse_ip_proto("UDP"), Some(17));
         assert_eq!(parse_ip_proto("300"), None);

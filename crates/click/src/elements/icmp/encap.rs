@@ -5,7 +5,7 @@ use crate::args::{bind, parse_ip, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
 use crate::element_class;
 use crate::elements::ip::gateway::PROTO_ICMP;
-use crate::elements::shared::set_ip_cksum;
+use crate::elements::ip::set_ip_checksum;
 use crate::packet::PacketBatch;
 use crate::simple_push_pull;
 use netwire::checksum;
@@ -58,7 +58,7 @@ impl IcmpIpEncap {
                 d[24..26].copy_from_slice(&self.icmp_id.to_be_bytes());
                 d[26..28].copy_from_slice(&self.ip_id.to_be_bytes());
             }
-            set_ip_cksum(&mut d[..20]);
+            set_ip_checksum(&mut d[..20]);
             let c = checksum::checksum(&d[20..]);
             d[22..24].copy_from_slice(&c.to_be_bytes());
             p.set_dst_ip_anno(self.dst);

@@ -4,7 +4,7 @@ use crate::args::{bind, parse_ip, split_words, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
 use crate::element_class;
 use crate::elements::ip::gateway::{ip_view, PROTO_ICMP};
-use crate::elements::shared::set_ip_cksum;
+use crate::elements::ip::set_ip_checksum;
 use crate::packet::{
     Packet, PacketBatch, PacketType, FIX_IP_SRC_ANNO_OFFSET, ICMP_PARAMPROB_ANNO_OFFSET,
 };
@@ -217,7 +217,7 @@ impl IcmpError {
         d[icmp + 2..icmp + 4].copy_from_slice(&c.to_be_bytes());
         let total = d.len() as u16;
         d[2..4].copy_from_slice(&total.to_be_bytes());
-        set_ip_cksum(&mut d[..nhl]);
+        set_ip_checksum(&mut d[..nhl]);
         let mut q = Packet::from_data(&d);
         q.set_network_header(0, nhl);
         q.set_dst_ip_anno(isrc);

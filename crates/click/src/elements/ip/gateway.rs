@@ -7,7 +7,8 @@
 use crate::args::{bind, parse_ip, split_words, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
 use crate::element_class;
-use crate::elements::shared::{reject, set_ip_cksum};
+use crate::elements::ip::set_ip_checksum;
+use crate::elements::shared::reject;
 use crate::packet::{
     Packet, PacketBatch, PacketType, FIX_IP_SRC_ANNO_OFFSET, ICMP_PARAMPROB_ANNO_OFFSET,
 };
@@ -121,7 +122,7 @@ impl IpGwOptions {
             oi += xlen;
         }
         if changed {
-            set_ip_cksum(&mut ip[..hl]);
+            set_ip_checksum(&mut ip[..hl]);
         }
         Ok(())
     }
@@ -275,7 +276,7 @@ impl IpFragmenter {
         let had_mf = off_field & 0x2000 != 0;
         ip[2..4].copy_from_slice(&((hl + first_dlen) as u16).to_be_bytes());
         ip[6..8].copy_from_slice(&(off_field | 0x2000).to_be_bytes());
-        set_ip_cksum(&mut ip[..hl]);
+        set_ip_checksum(&mut ip[..hl]);
         let base: Vec<u8> = ip[..20].to_vec();
         let mut first = p.clone();
         first.set_len(noff + hl + first_dlen);
@@ -302,7 +303,7 @@ impl IpFragmenter {
             }
             d[6..8].copy_from_slice(&fo.to_be_bytes());
             d[2..4].copy_from_slice(&((out_hlen + out_dlen) as u16).to_be_bytes());
-            set_ip_cksum(&mut d[..out_hlen]);
+            set_ip_checksum(&mut d[..out_hlen]);
             let mut q = Packet::make(self.headroom, &d, 0);
             q.set_network_header(0, out_hlen);
             q.anno = p.anno;
@@ -499,7 +500,7 @@ impl IpOutputCombo {
         let ip = p.network_header_mut()?;
         if fix {
             ip[12..16].copy_from_slice(&my);
-            set_ip_cksum(&mut ip[..hl]);
+            set_ip_checksum(&mut ip[..hl]);
         }
         if ip[8] <= 1 {
             return Some(3);

@@ -50,9 +50,7 @@ impl ControlSocketElement {
 }
 
 impl Element for ControlSocketElement {
-    fn class_name(&self) -> &'static str {
-        "ControlSocket"
-    }
+    click::element_class!(class: "ControlSocket");
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         // Click names the second argument PORT or FILENAME depending on TYPE.
         let conf = conf
@@ -114,5 +112,4 @@ impl Element for ControlSocketElement {
             _ => None,
         }
     }
-    click::any_impl!();
 }

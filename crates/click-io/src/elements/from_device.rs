@@ -122,18 +122,11 @@ fn packet_type(t: u8) -> PacketType {
 }
 
 impl Element for FromDeviceElement {
-    fn class_name(&self) -> &'static str {
-        if self.dpdk {
-            "FromDPDKDevice"
-        } else {
-            "FromDevice"
-        }
-    }
-    fn port_count(&self) -> &'static str {
-        "0/1"
-    }
-    fn processing(&self) -> &'static str {
-        "h"
+    click::element_class! {
+        self =>
+        class: if self.dpdk { "FromDPDKDevice" } else { "FromDevice" },
+        ports: "0/1",
+        processing: "h",
     }
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let spec = if self.dpdk {
@@ -296,5 +289,4 @@ impl Element for FromDeviceElement {
         }
         Some(Ok(()))
     }
-    click::any_impl!();
 }

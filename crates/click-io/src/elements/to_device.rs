@@ -123,22 +123,11 @@ impl ToDeviceElement {
 }
 
 impl Element for ToDeviceElement {
-    fn class_name(&self) -> &'static str {
-        if self.dpdk {
-            "ToDPDKDevice"
-        } else {
-            "ToDevice"
-        }
-    }
-    fn port_count(&self) -> &'static str {
-        "1/0"
-    }
-    fn processing(&self) -> &'static str {
-        if self.dpdk {
-            "h"
-        } else {
-            "l"
-        }
+    click::element_class! {
+        self =>
+        class: if self.dpdk { "ToDPDKDevice" } else { "ToDevice" },
+        ports: "1/0",
+        processing: if self.dpdk { "h" } else { "l" },
     }
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = if self.dpdk {
@@ -268,5 +257,4 @@ impl Element for ToDeviceElement {
     fn cleanup(&mut self, _ctx: &mut Ctx<'_>) {
         self.flush();
     }
-    click::any_impl!();
 }

@@ -47,10 +47,12 @@ pub mod element;
 pub mod elements;
 pub mod env;
 pub mod lang;
+mod neighborhood;
 pub mod packet;
 pub mod random;
 pub mod registry;
 pub mod router;
+pub mod token_bucket;
 
 pub use element::{ConfigureCx, Ctx, Element, HandlerSpec, Processing};
 pub use env::{Clock, ConfinedEnv, Env, MemEnv, SimClock, StdEnv, SystemClock};

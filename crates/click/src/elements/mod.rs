@@ -23,6 +23,7 @@ pub mod rewriter;
 pub mod shaping;
 pub mod standard;
 pub mod tcp_options;
+pub mod unit_tests;
 
 /// Register every built-in class.
 pub fn register_all(r: &mut Registry) {
@@ -40,6 +41,7 @@ pub fn register_all(r: &mut Registry) {
     analysis::register(r);
     r.register("Bypass", || Box::<bypass::Bypass>::default());
     r.register("Clipboard", || Box::<clipboard::Clipboard>::default());
+    unit_tests::register(r);
 }
 
 /// Split `batch` in place: packets for which `keep` returns false are removed and returned.

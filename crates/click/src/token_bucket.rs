@@ -177,10 +177,11 @@ impl TokenBucket {
         let need = self.scaled(t)?;
         if need <= self.tokens || self.until_full == 0 {
             Some(0)
-        } else if self.per_tick == 0 {
-            None
         } else {
-            Some((need - self.tokens - 1) / self.per_tick + 1)
+            // An idle bucket (no tokens per tick) never fills.
+            (need - self.tokens - 1)
+                .checked_div(self.per_tick)
+                .map(|t| t + 1)
         }
     }
 }

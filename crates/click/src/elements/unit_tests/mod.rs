@@ -6,6 +6,7 @@
 //! - TokenBucketTest: [`crate::token_bucket::TokenBucket`], the shapers' bucket.
 //! - NeighborhoodTest: the router's upstream/downstream walk ([`crate::Ctx::neighborhood`]).
 //! - TimerTest: element timers ([`crate::Ctx::schedule_timer`]) under the router's clock.
+//! - CryptoTest: the MD5 digests in [`crate::digest`] (ToIPSummaryDump's `payload_md5`).
 //!
 //! The other test elements of Click exercise C++ library classes coo-click does not have
 //! (docs/conformance.md lists them with the reason).
@@ -24,6 +25,7 @@ pub fn register(r: &mut Registry) {
         Box::<neighborhood::NeighborhoodTest>::default()
     });
     r.register("TimerTest", || Box::<timer::TimerTest>::default());
+    r.register("CryptoTest", || Box::<crypto::CryptoTest>::default());
 }
 
 /// Click's message when all checks pass.
@@ -55,6 +57,7 @@ macro_rules! check {
 }
 
 mod conf_parse;
+mod crypto;
 mod neighborhood;
 mod timer;
 mod token_bucket;
@@ -94,7 +97,7 @@ mod tests {
 
     #[test]
     fn parser_and_token_bucket_checks_pass() {
-        for class in ["ConfParseTest", "TokenBucketTest"] {
+        for class in ["ConfParseTest", "TokenBucketTest", "CryptoTest"] {
             let env = MemEnv::default();
             let _r = router(&format!("AddressInfo(ip4_addr 1.2.3.4); {class}"), &env);
             let chatter = env.chatter.borrow().clone();

@@ -70,7 +70,6 @@ reason() {
             FunctionTest) printf 'cxx\t%s tests C++ type traits and bit helpers (ffs_msb, int_sqrt); coo-click uses Rust integer methods from std\n' "$cls" ;;
             ErrorTest) printf 'cxx\t%s tests the C++ ErrorHandler (<N> levels, {context:} annotations, %%p{} conversions); coo-click errors are plain strings the router prefixes with landmark and context\n' "$cls" ;;
             CLPTest) printf 'cxx\t%s tests Click'"'"'s generic option-table parser (CLP: prefix matching, Unicode short options); coo-click parses its fixed option set directly\n' "$cls" ;;
-            CryptoTest) printf 'cxx\t%s tests Click'"'"'s MD5; coo-click computes no digests (it has no payload_md5 field)\n' "$cls" ;;
             QueueYankTest) printf 'cxx\t%s tests Queue yank/yank1; coo-click queues have no yank (no element uses one)\n' "$cls" ;;
             NotifierTest) printf 'cxx\t%s tests the C++ NotifierSignal algebra (busy + overderived); coo-click notifiers are per-queue flags, not combinable signal values\n' "$cls" ;;
             NotifierDebug) printf 'cxx\t%s prints the C++ notifier signal bitmap (router-internal word/mask)\n' "$cls" ;;
@@ -147,17 +146,17 @@ HEAD
   `ConfParseTest` (the parsers in `crates/click/src/args.rs`: comments, argument splitting,
   unquoting, integers, times, bandwidths, IP prefixes, keyword binding, and `Timestamp`),
   `TokenBucketTest` (`crates/click/src/token_bucket.rs`, the bandwidth shapers' bucket),
-  `NeighborhoodTest` (the router's upstream/downstream walk, `Ctx::neighborhood`) and
-  `TimerTest` (element timers; timer-02). The C++ checks of API we do not have (saturating
-  and bounded integer readers, fixed-point reals, IPv6, Click's `String`) are left out. The
-  rest are skipped, each with its reason in the table above: the container tests
-  (`BigintTest`, `BitvectorTest`, `DequeTest`, `HashTableTest`, `HeapTest`, `ListTest`,
-  `SortTest`, `VectorTest`) and `FunctionTest` would test Rust's std, not our code;
-  `ErrorTest`, `CLPTest`, `CryptoTest`, `QueueYankTest` and `NotifierTest` test C++
-  components coo-click has no counterpart of; `NotifierDebug` prints a notifier signal as
-  Click stores it (a word index and bit mask in the router's signal array), which a Rust
-  engine has no reason to reproduce; timer-01 expects a warning of Click's C++ `Timer`
-  class.
+  `NeighborhoodTest` (the router's upstream/downstream walk, `Ctx::neighborhood`),
+  `TimerTest` (element timers; timer-02) and `CryptoTest` (the MD5 digests of
+  `crates/click/src/digest.rs` that ToIPSummaryDump writes for `payload_md5`). C++ checks of
+  API we do not have (saturating and bounded integer readers, fixed-point reals, IPv6, Click's
+  `String`) are left out. The rest are skipped, each with its reason in the table above: the
+  container tests (`BigintTest`, `BitvectorTest`, `DequeTest`, `HashTableTest`, `HeapTest`,
+  `ListTest`, `SortTest`, `VectorTest`) and `FunctionTest` would test Rust's std, not our
+  code; `ErrorTest`, `CLPTest`, `QueueYankTest` and `NotifierTest` test C++ components
+  coo-click has no counterpart of; `NotifierDebug` prints a notifier signal as Click stores it
+  (a word index and bit mask in the router's signal array), which a Rust engine has no reason
+  to reproduce; timer-01 expects a warning of Click's C++ `Timer` class.
 - *`program` handler dumps* (IPFilter-04/05/06/07, Classifier-01): Click prints its compiled
   and optimised decision tree; coo-click evaluates the filter expression directly, so only the
   classification (tested by the other IPFilter/Classifier tests) is comparable.

@@ -69,7 +69,7 @@ impl Element for TimerTest {
     }
     fn read_handler(&mut self, name: &str, _p: &str, ctx: &mut Ctx<'_>) -> ReadResult {
         match name {
-            "scheduled" => Some(Ok(super::super::bool_str(ctx.timer_scheduled(TIMER)))),
+            "scheduled" => Some(Ok(crate::elements::bool_str(ctx.timer_scheduled(TIMER)))),
             "expiry" => Some(Ok(self.expiry.to_string())),
             _ => None,
         }

@@ -5,10 +5,12 @@ use crate::element::{Ctx, Element, HandlerSpec};
 use crate::runtime::Core;
 
 mod build;
+
 use crate::env::{Clock, Env, StdEnv, SystemClock};
 use crate::lang::{self, FlatConfig};
 use crate::packet::Timestamp;
 use crate::registry::Registry;
+pub(crate) use build::{flow_linked, processing_codes};
 use std::cmp::Reverse;
 use std::fmt;
 

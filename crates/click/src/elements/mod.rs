@@ -14,6 +14,7 @@
 //! - [`ethernet`]: Ethernet encapsulation and checks, VLANs, ARP.
 //! - [`analysis`]: trace files (pcap and IP summary dumps) and trace tools.
 //! - [`scripting`]: Script and DriverManager.
+//! - [`unit_tests`]: Click's C++ unit-test elements, run against our own components.
 //! - [`shared`]: helpers several domains use (batch dispatch, checksums, protocol names).
 
 use crate::packet::{Packet, PacketBatch};
@@ -30,6 +31,7 @@ pub mod scripting;
 pub mod shared;
 pub mod standard;
 pub mod tcpudp;
+pub mod unit_tests;
 
 /// Register every built-in class.
 pub fn register_all(r: &mut Registry) {
@@ -43,6 +45,7 @@ pub fn register_all(r: &mut Registry) {
     ethernet::register(r);
     analysis::register(r);
     scripting::register(r);
+    unit_tests::register(r);
 }
 
 /// Split `batch` in place: packets for which `keep` returns false are removed and returned.

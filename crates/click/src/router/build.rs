@@ -675,7 +675,7 @@ fn code_at(code: &str, port: usize) -> u8 {
     b[port.min(b.len() - 1)]
 }
 
-fn processing_codes(p: &str) -> (&str, &str) {
+pub(crate) fn processing_codes(p: &str) -> (&str, &str) {
     match p.split_once('/') {
         Some((i, o)) => (i, o),
         None => (p, p),
@@ -684,7 +684,7 @@ fn processing_codes(p: &str) -> (&str, &str) {
 
 /// Does input `ip` flow to output `op` under flow code `fi/fo`? Equal letters link, except
 /// `#`, which links an input only to the output of the same number (Click's port_flow).
-fn flow_linked(fi: &str, fo: &str, ip: usize, op: usize) -> bool {
+pub(crate) fn flow_linked(fi: &str, fo: &str, ip: usize, op: usize) -> bool {
     let a = code_at(fi, ip);
     let b = code_at(fo, op);
     a == b && (a != b'#' || ip == op)

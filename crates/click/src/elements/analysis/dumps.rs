@@ -880,7 +880,7 @@ impl ToTrace {
                     dash()
                 }
             }
-            "payload" | "payload_len" => {
+            "payload" | "payload_len" | "payload_md5" | "payload_md5_hex" => {
                 let ip_len = ipv
                     .and_then(|i| u16at(i, 2))
                     .map(|v| v as usize)
@@ -898,6 +898,10 @@ impl ToTrace {
                     .unwrap_or(&[]);
                 if f == "payload_len" {
                     ip_len.saturating_sub(start).to_string()
+                } else if f == "payload_md5" {
+                    crate::digest::md5_text(pl)
+                } else if f == "payload_md5_hex" {
+                    crate::digest::md5_hex(pl)
                 } else {
                     let mut s = String::from("\"");
                     for &b in pl {

@@ -891,10 +891,15 @@ impl ToTrace {
                     .and_then(|i| u16at(i, 2))
                     .map(|v| v as usize)
                     .unwrap_or(0);
+                // As Click's payload_info: only first fragments skip a transport header, and
+                // only TCP's and UDP's (an ICMP header counts as payload).
+                let first_frag = ipv.and_then(|i| u16at(i, 6)).unwrap_or(0) & 0x1fff == 0;
                 let th = match (proto, t) {
-                    (6, Some(t)) if t.len() >= 13 => ((t[12] >> 4) as usize) * 4,
-                    (17, Some(_)) => 8,
-                    (1, Some(_)) => 8,
+                    (6, Some(t)) if first_frag => match t.get(12) {
+                        Some(off) if ((off >> 4) as usize) * 4 >= 20 => ((off >> 4) as usize) * 4,
+                        _ => 20,
+                    },
+                    (17, Some(_)) if first_frag => 8,
                     _ => 0,
                 };
                 let start = hl + th;

@@ -84,7 +84,7 @@ fn run_case(bin: &Path, case: &Path) -> Outputs {
         stderr: case
             .join("STDERR")
             .exists()
-            .then(|| String::from_utf8_lossy(&out.stderr).into_owned()),
+            .then(|| engine_stderr(&String::from_utf8_lossy(&out.stderr))),
         files: output_files(&dir),
     }
 }
@@ -127,6 +127,15 @@ fn output_files(dir: &Path) -> Vec<(String, String)> {
     files
 }
 
+/// Standard error without reference Click's buffer-allocation warnings ("expensive
+/// Packet::push; have 0 wanted 4"): they report its packet headroom, not element behaviour.
+fn engine_stderr(s: &str) -> String {
+    s.lines()
+        .filter(|l| !l.starts_with("expensive Packet::"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 fn strip_comments(s: &str) -> String {
     s.lines()
         .filter(|l| !l.starts_with('!') && !l.trim().is_empty())
@@ -149,7 +158,10 @@ fn recorded(case: &Path) -> Outputs {
     let read = |n: &str| std::fs::read_to_string(case.join(n)).unwrap_or_default();
     Outputs {
         stdout: read("expected.stdout"),
-        stderr: case.join("STDERR").exists().then(|| read("expected.stderr")),
+        stderr: case
+            .join("STDERR")
+            .exists()
+            .then(|| engine_stderr(&read("expected.stderr"))),
         files: output_files(case),
     }
 }

@@ -904,11 +904,18 @@ impl ToTrace {
                 };
                 let start = hl + th;
                 let end = ip_len.min(ipv.map(|i| i.len()).unwrap_or(0));
-                let pl = ipv
-                    .and_then(|i| i.get(start..end.max(start)))
-                    .unwrap_or(&[]);
+                let pl = match ip {
+                    // Without an IP header Click's payload is the whole packet.
+                    None => p.data(),
+                    Some(_) => ipv
+                        .and_then(|i| i.get(start..end.max(start)))
+                        .unwrap_or(&[]),
+                };
                 if f == "payload_len" {
-                    ip_len.saturating_sub(start).to_string()
+                    match ip {
+                        None => p.data().len().to_string(),
+                        Some(_) => ip_len.saturating_sub(start).to_string(),
+                    }
                 } else {
                     let mut s = String::from("\"");
                     for &b in pl {

@@ -244,7 +244,6 @@ fn excluded_classes() -> Vec<(String, String)> {
 }
 
 #[test]
-#[ignore = "cases for the remaining classes are being recorded"]
 fn every_class_has_a_case() {
     let registry = registered_classes();
     let mut covered = std::collections::BTreeSet::new();

@@ -652,6 +652,8 @@ pub struct ToTrace {
     linktype: u32,
     /// Count EXTRA_LENGTH_ANNO in each record's wire length (ToDump's EXTRA_LENGTH).
     extra_length: bool,
+    /// Nanosecond pcap timestamps (ToDump's NANO).
+    nano: bool,
     burst: usize,
 }
 
@@ -703,6 +705,7 @@ impl ToTrace {
             snaplen: 2000,
             linktype: 1,
             extra_length: true,
+            nano: false,
             burst: 32,
         }
     }
@@ -976,7 +979,11 @@ impl ToTrace {
                 };
                 for v in [
                     p.timestamp.sec() as u32,
-                    p.timestamp.usec() as u32,
+                    if self.nano {
+                        p.timestamp.nsec() as u32
+                    } else {
+                        p.timestamp.usec() as u32
+                    },
                     cap as u32,
                     (d.len() as u32).saturating_add(extra),
                 ] {
@@ -1034,9 +1041,12 @@ impl Element for ToTrace {
                 ("USE_ENCAP_FROM", Kind::K),
                 ("EXTRA_LENGTH", Kind::K),
                 ("UNBUFFERED", Kind::K),
+                ("NANO", Kind::K),
             ],
         )?;
         self.file = b.string("FILENAME")?.unwrap_or_default();
+        // Microsecond pcap unless asked: the format every pcap reader knows.
+        self.nano = b.bool("NANO")?.unwrap_or(false);
         let f = b
             .str("FIELDS")
             .or(b.str("CONTENTS"))
@@ -1065,7 +1075,8 @@ impl Element for ToTrace {
             .map_err(|e| format!("{}: {}", self.file, e))?;
         if self.pcap {
             let mut h = Vec::new();
-            h.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
+            let magic: u32 = if self.nano { 0xa1b23c4d } else { 0xa1b2c3d4 };
+            h.extend_from_slice(&magic.to_le_bytes());
             h.extend_from_slice(&2u16.to_le_bytes());
             h.extend_from_slice(&4u16.to_le_bytes());
             h.extend_from_slice(&0u32.to_le_bytes());

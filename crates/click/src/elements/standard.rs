@@ -1766,8 +1766,8 @@ fn sampling_fixed(v: &str) -> Option<u32> {
 }
 impl RandomSample {
     fn keep(&mut self) -> bool {
-        let keep = !self.active
-            || (crate::random::random() & ((1 << SAMPLING_SHIFT) - 1)) < self.prob;
+        let keep =
+            !self.active || (crate::random::random() & ((1 << SAMPLING_SHIFT) - 1)) < self.prob;
         if !keep {
             self.drops += 1;
         }
@@ -1851,7 +1851,8 @@ impl Element for RandomSample {
     }
     fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
         let prob = || {
-            sampling_fixed(v).ok_or_else(|| "Must be given a number between 0.0 and 1.0".to_string())
+            sampling_fixed(v)
+                .ok_or_else(|| "Must be given a number between 0.0 and 1.0".to_string())
         };
         Some(match name {
             "sampling_prob" => prob().map(|p| self.prob = p),

@@ -953,7 +953,12 @@ impl Element for Queue {
         self.highwater = self.highwater.max(self.q.len());
         if !dropped.is_empty() {
             if self.drops == 0 && ctx.noutputs() < 2 {
-                ctx.chatter(&format!("{}: overflow", ctx.name()));
+                // Click's "%p{element}": the declaration, where FullNoteQueue calls itself Queue.
+                let class = match self.class {
+                    "FullNoteQueue" => "Queue",
+                    c => c,
+                };
+                ctx.chatter(&format!("{} :: {class}: overflow", ctx.name()));
             }
             self.drops += dropped.len() as u64;
             ctx.output(1, dropped);
@@ -1631,7 +1636,6 @@ pub struct Switch {
     rr: usize,
     offset: usize,
     length: usize,
-    seed: u64,
 }
 impl Switch {
     fn new(class: &'static str) -> Self {
@@ -1642,7 +1646,6 @@ impl Switch {
             rr: 0,
             offset: 0,
             length: 0,
-            seed: 0x9E37_79B9_7F4A_7C15,
         }
     }
 }
@@ -1708,14 +1711,10 @@ impl Element for Switch {
                 });
             }
             _ => {
-                let mut s = self.seed;
+                // RandomSwitch: Click's click_random(0, n - 1), one draw per packet.
                 classify_out(batch, self.n, ctx, |_| {
-                    s ^= s << 13;
-                    s ^= s >> 7;
-                    s ^= s << 17;
-                    (s % n as u64) as usize
+                    crate::random::random_range(0, n as u32 - 1) as usize
                 });
-                self.seed = s;
             }
         }
     }
@@ -1739,13 +1738,41 @@ impl Element for Switch {
     any_impl!();
 }
 
-/// RandomSample(P [, DROP]) — keeps packets with probability P (out1 gets the rest).
-#[derive(Default)]
+/// RandomSample(P | SAMPLE | DROP, ACTIVE) — keeps packets with probability P (out1 gets the
+/// rest). As Click: P is fixed point with 28 fraction bits and each packet draws one
+/// `click_random()`, so a seeded run samples exactly the reference's packets.
 pub struct RandomSample {
-    p: f64,
-    drop: bool,
-    seed: u64,
-    sampled: u64,
+    /// Sampling probability out of `1 << SAMPLING_SHIFT`.
+    prob: u32,
+    active: bool,
+    drops: u64,
+}
+const SAMPLING_SHIFT: u32 = 28;
+impl Default for RandomSample {
+    fn default() -> Self {
+        RandomSample {
+            prob: 1 << SAMPLING_SHIFT,
+            active: true,
+            drops: 0,
+        }
+    }
+}
+fn sampling_fixed(v: &str) -> Option<u32> {
+    let p = v.trim().parse::<f64>().ok()?;
+    let f = (p * f64::from(1u32 << SAMPLING_SHIFT)).round();
+    (0.0..=f64::from(1u32 << SAMPLING_SHIFT))
+        .contains(&f)
+        .then_some(f as u32)
+}
+impl RandomSample {
+    fn keep(&mut self) -> bool {
+        let keep =
+            !self.active || (crate::random::random() & ((1 << SAMPLING_SHIFT) - 1)) < self.prob;
+        if !keep {
+            self.drops += 1;
+        }
+        keep
+    }
 }
 impl Element for RandomSample {
     fn class_name(&self) -> &'static str {
@@ -1755,7 +1782,7 @@ impl Element for RandomSample {
         "1/1-2"
     }
     fn processing(&self) -> &'static str {
-        "h"
+        "a/ah"
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
@@ -1767,35 +1794,72 @@ impl Element for RandomSample {
                 ("ACTIVE", Kind::K),
             ],
         )?;
-        let p = b.f64("P")?.or(b.f64("SAMPLE")?);
-        self.drop = b.f64("DROP")?.is_some();
-        self.p = match (p, b.f64("DROP")?) {
-            (Some(p), _) => p,
-            (None, Some(d)) => 1.0 - d,
-            _ => return Err("missing mandatory P argument".into()),
+        let bad = || "sampling probability must be between 0 and 1".to_string();
+        let sample = match b.str("SAMPLE").or(b.str("P")) {
+            Some(v) => Some(sampling_fixed(v).ok_or_else(bad)?),
+            None => None,
         };
-        self.seed = 0x2545_F491_4F6C_DD1D;
+        let drop = match b.str("DROP") {
+            Some(v) => Some(sampling_fixed(v).ok_or_else(bad)?),
+            None => None,
+        };
+        self.prob = match (sample, drop) {
+            (Some(_), Some(_)) if b.str("SAMPLE").is_some() => {
+                return Err("give at most one of SAMPLE and DROP".into())
+            }
+            (_, Some(d)) => (1 << SAMPLING_SHIFT) - d,
+            (Some(p), None) => p,
+            (None, None) => 1 << SAMPLING_SHIFT,
+        };
+        self.active = b.bool("ACTIVE")?.unwrap_or(true);
         Ok(())
     }
     fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
-        let mut s = self.seed;
-        let p = self.p;
-        let rest = split_batch(&mut batch, |_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 11) as f64 / (1u64 << 53) as f64 <= p
-        });
-        self.seed = s;
-        self.sampled += batch.len() as u64;
+        let rest = split_batch(&mut batch, |_| self.keep());
         ctx.output(0, batch);
-        ctx.output(1, rest);
+        if ctx.noutputs() > 1 {
+            ctx.output(1, rest);
+        }
+    }
+    fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
+        let mut batch = ctx.pull(0, max);
+        let rest = split_batch(&mut batch, |_| self.keep());
+        if !rest.is_empty() && ctx.noutputs() > 1 {
+            ctx.output(1, rest);
+        }
+        batch
     }
     fn handlers(&self) -> Vec<HandlerSpec> {
-        vec![HandlerSpec::rw("sampling_prob")]
+        vec![
+            HandlerSpec::rw("sampling_prob"),
+            HandlerSpec::rw("drop_prob"),
+            HandlerSpec::rw("active"),
+            HandlerSpec::r("drops"),
+            HandlerSpec::r("config"),
+        ]
     }
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
-        (name == "sampling_prob").then(|| Ok(format!("{}", self.p)))
+        let real = |v: u32| args::unparse_real2(v, SAMPLING_SHIFT);
+        Some(Ok(match name {
+            "sampling_prob" => real(self.prob),
+            "drop_prob" => real((1 << SAMPLING_SHIFT) - self.prob),
+            "active" => bool_str(self.active),
+            "drops" => self.drops.to_string(),
+            "config" => format!("SAMPLE {}, ACTIVE {}", real(self.prob), self.active),
+            _ => return None,
+        }))
+    }
+    fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
+        let prob = || {
+            sampling_fixed(v)
+                .ok_or_else(|| "Must be given a number between 0.0 and 1.0".to_string())
+        };
+        Some(match name {
+            "sampling_prob" => prob().map(|p| self.prob = p),
+            "drop_prob" => prob().map(|p| self.prob = (1 << SAMPLING_SHIFT) - p),
+            "active" => parse_bool_h(v).map(|a| self.active = a),
+            _ => return None,
+        })
     }
     any_impl!();
 }
@@ -1931,15 +1995,12 @@ pub struct FastUDPFlows {
     flowsize: u64,
     count: u64,
     active: bool,
-    seed: u64,
     cksum: bool,
 }
 impl FastUDPFlows {
+    /// Click's draws: `click_random()`, so a RandomSeed run gives the reference's ports.
     fn rnd(&mut self) -> u64 {
-        self.seed ^= self.seed << 13;
-        self.seed ^= self.seed >> 7;
-        self.seed ^= self.seed << 17;
-        self.seed
+        u64::from(crate::random::random())
     }
     fn set_ports(&mut self, i: usize) {
         let sp = (self.rnd() >> 2) % 0xffff;
@@ -1948,8 +2009,9 @@ impl FastUDPFlows {
         let p = &mut self.flows[i].0;
         let d = p.data_mut();
         if d.len() >= 42 {
-            d[34..36].copy_from_slice(&(sp as u16).to_be_bytes());
-            d[36..38].copy_from_slice(&(dp as u16).to_be_bytes());
+            // Click stores the random ports without htons: host (little-endian) byte order.
+            d[34..36].copy_from_slice(&(sp as u16).to_le_bytes());
+            d[36..38].copy_from_slice(&(dp as u16).to_le_bytes());
             d[40] = 0;
             d[41] = 0;
             if ck {
@@ -2001,7 +2063,6 @@ impl Element for FastUDPFlows {
             .map(|a| a.octets())
             .unwrap_or_default();
         let n = b.u64("FLOWS")?.unwrap_or(1).max(1) as usize;
-        self.seed = 0x853c_49e6_748f_ea9b;
         let mut d = vec![0u8; len];
         d[0..6].copy_from_slice(&de);
         d[6..12].copy_from_slice(&se);
@@ -2014,12 +2075,18 @@ impl Element for FastUDPFlows {
         d[30..34].copy_from_slice(&di);
         d[38..40].copy_from_slice(&((len - 34) as u16).to_be_bytes());
         super::ip::set_ip_checksum(&mut d[14..34]);
-        for i in 0..n {
+        for _ in 0..n {
             let mut p = Packet::from_data(&d);
             p.set_network_header(14, 20);
             p.set_mac_header(0);
             p.set_dst_ip_anno(di);
             self.flows.push((p, 0));
+        }
+        Ok(())
+    }
+    fn initialize(&mut self, _ctx: &mut Ctx<'_>) -> Result<(), String> {
+        // Click draws the first ports when initialising, after every RandomSeed configured.
+        for i in 0..self.flows.len() {
             self.set_ports(i);
         }
         Ok(())

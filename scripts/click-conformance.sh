@@ -169,7 +169,9 @@ HEAD
 `tests/click_differential.rs` runs the cases in `tests/fixtures/click/diff/` through coo-click
 and compares with outputs recorded from reference Click (commands in
 `tests/fixtures/click/diff/README.md`); with `COO_BENCH_REFERENCE_CLICK` set it also runs both
-engines live and compares them.
+engines live and compares them. `every_class_has_a_case` fails when an element class coo-click
+registers appears in no case (only the device and control-socket classes are excluded, with
+reasons in that README); cases still known to differ carry an `XFAIL` file saying how.
 TAIL
 } > "$DOC"
 echo "wrote $DOC"

@@ -356,6 +356,36 @@ pub fn parse_u64(s: &str) -> Option<u64> {
     }
 }
 
+/// Click's `cp_unparse_real2`: a fixed-point value with `frac_bits` fraction bits as the
+/// shortest decimal that reads back to the same value (Knuth's print_scaled).
+pub fn unparse_real2(real: u32, frac_bits: u32) -> String {
+    let mut s = (real >> frac_bits).to_string();
+    let one: u32 = 1 << frac_bits;
+    let mut real = real & (one - 1);
+    if real == 0 {
+        return s;
+    }
+    s.push('.');
+    // Unsigned wrap-around as in the C original.
+    real = real.wrapping_mul(10).wrapping_add(5);
+    let mut allowable_inaccuracy: u32 = 10;
+    let mut inaccuracy_rounder: u32 = 5;
+    while inaccuracy_rounder < (one >> 1) {
+        inaccuracy_rounder = inaccuracy_rounder.wrapping_mul(10);
+    }
+    loop {
+        if allowable_inaccuracy > one {
+            real = real.wrapping_add((one >> 1).wrapping_sub(inaccuracy_rounder));
+        }
+        s.push(char::from(b'0' + (real >> frac_bits) as u8));
+        real = (real & (one - 1)).wrapping_mul(10);
+        allowable_inaccuracy = allowable_inaccuracy.wrapping_mul(10);
+        if real <= allowable_inaccuracy {
+            return s;
+        }
+    }
+}
+
 /// Signed integers.
 pub fn parse_i64(s: &str) -> Option<i64> {
     let s = s.trim();
@@ -665,6 +695,18 @@ pub fn fmt_eth(e: &[u8; 6]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unparse_real2_reads_back_like_click() {
+        // Values reference Click prints for RandomSample probabilities (28 fraction bits).
+        let fixed = |v: f64| (v * f64::from(1u32 << 28)).round() as u32;
+        assert_eq!(unparse_real2(fixed(0.1), 28), "0.1");
+        assert_eq!(unparse_real2(fixed(0.333), 28), "0.333");
+        assert_eq!(unparse_real2(fixed(0.25), 28), "0.25");
+        assert_eq!(unparse_real2(fixed(0.9), 28), "0.9");
+        assert_eq!(unparse_real2(1 << 28, 28), "1");
+        assert_eq!(unparse_real2(0, 28), "0");
+    }
 
     #[test]
     fn split_and_bind() {

@@ -1091,7 +1091,7 @@ impl<'a, 'r> Parser<'a, 'r> {
         }
         let fix = |p: usize| if p == usize::MAX { 0 } else { p };
         if o.len() > 1 && i.len() > 1 {
-            self.err(line, "syntax error: many-to-many connections need '=>'");
+            self.err(line, "syntax error: many-to-many connections require '=>'");
             return;
         }
         for a in &o {

@@ -488,6 +488,8 @@ struct ExprParser<'a> {
     toks: Vec<String>,
     pos: usize,
     ai: &'a AddressInfo,
+    /// Port names declared by PortInfo elements in scope (`proto` is "tcp" or "udp").
+    ports: &'a dyn Fn(&str, &str) -> Option<u16>,
     /// Last primitive's qualifiers, for value elision (`src host A or B`).
     last: Option<Vec<String>>,
 }
@@ -795,6 +797,20 @@ impl ExprParser<'_> {
             Some(p) => ProtoReq::One(p),
             None => ProtoReq::TcpUdp,
         };
+        // Port names: built-in services, then PortInfo names for the pattern's protocol.
+        let port_of = |v: &str| -> Option<u32> {
+            port_number(v).or_else(|| {
+                let protos: &[&str] = match proto_q {
+                    Some(6) => &["tcp"],
+                    Some(17) => &["udp"],
+                    _ => &["tcp", "udp"],
+                };
+                protos
+                    .iter()
+                    .find_map(|p| (self.ports)(v, p))
+                    .map(u32::from)
+            })
+        };
         let e = match kind.as_str() {
             "host" if val.contains(':') && args::parse_eth(&val, self.ai).is_some() => {
                 // An Ethernet address: compare the MAC header (dst at 0, src at 6).
@@ -848,7 +864,7 @@ impl ExprParser<'_> {
             "port" => {
                 if let Some((lo, hi)) = val
                     .split_once('-')
-                    .and_then(|(a, b)| Some((port_number(a)?, port_number(b)?)))
+                    .and_then(|(a, b)| Some((port_of(a)?, port_of(b)?)))
                 {
                     sides(&|s| {
                         Expr::Range(
@@ -866,7 +882,7 @@ impl ExprParser<'_> {
                         )
                     })
                 } else {
-                    let p = port_number(&val).ok_or_else(|| format!("bad port '{val}'"))?;
+                    let p = port_of(&val).ok_or_else(|| format!("bad port '{val}'"))?;
                     sides(&|s| {
                         chk(
                             Base::Transport,
@@ -992,7 +1008,11 @@ fn parse_num(s: &str) -> Result<u32, String> {
 }
 
 /// Parse one IPClassifier/IPFilter expression.
-fn parse_expr(s: &str, ai: &AddressInfo) -> Result<Expr, String> {
+fn parse_expr(
+    s: &str,
+    ai: &AddressInfo,
+    ports: &dyn Fn(&str, &str) -> Option<u16>,
+) -> Result<Expr, String> {
     let toks = tokenize(s);
     if toks.is_empty() {
         return Err("empty pattern".into());
@@ -1001,6 +1021,7 @@ fn parse_expr(s: &str, ai: &AddressInfo) -> Result<Expr, String> {
         toks,
         pos: 0,
         ai,
+        ports,
         last: None,
     };
     let e = p.expr()?;
@@ -1124,7 +1145,9 @@ impl Element for IpFilter {
             } else {
                 body
             };
-            match parse_expr(&body, cx.addrs) {
+            let ports =
+                |name: &str, proto: &str| crate::elements::shared::parse_port_in(name, proto, cx);
+            match parse_expr(&body, cx.addrs, &ports) {
                 Ok(e) => self.rules.push((e, out)),
                 Err(e) => errs.push(format!("pattern {i}: {e}")),
             }
@@ -1215,7 +1238,7 @@ mod tests {
     }
 
     fn m(expr: &str, p: &Packet) -> bool {
-        let e = parse_expr(expr, &AddressInfo::default()).unwrap();
+        let e = parse_expr(expr, &AddressInfo::default(), &|_, _| None).unwrap();
         eval(&e, &View::new(p))
     }
 

@@ -157,7 +157,15 @@ impl Element for IPLookup {
                     } else {
                         "-".into()
                     };
-                    s.push_str(&format!("{pfx}\t{gw}\t{}\n", r.out));
+                    // Click's IPRoute::unparse: a second tab keeps short columns aligned.
+                    let pad = |col: &str, width: usize| {
+                        if col.len() + 1 < width {
+                            format!("{col}\t\t")
+                        } else {
+                            format!("{col}\t")
+                        }
+                    };
+                    s.push_str(&format!("{}{}{}\n", pad(&pfx, 17), pad(&gw, 9), r.out));
                 }
                 Some(Ok(s))
             }

@@ -29,6 +29,9 @@ pub struct IPPrint {
     payload: bool,
     /// Most bytes dumped (MAXLENGTH; negative = all).
     max_bytes: i64,
+    /// OUTFILE: lines go there instead of to the chatter.
+    outfile: Option<String>,
+    out: Option<Box<dyn std::io::Write>>,
 }
 
 /// Click's names for ICMP codes (ipnameinfo), by (type, code).
@@ -337,8 +340,12 @@ impl IPPrint {
             return;
         }
         for p in batch.iter() {
-            if let Some(s) = self.line(p) {
-                ctx.chatter(&s);
+            let Some(s) = self.line(p) else { continue };
+            match self.out.as_mut() {
+                Some(w) => {
+                    let _ = std::io::Write::write_fmt(w, format_args!("{s}\n"));
+                }
+                None => ctx.chatter(&s),
             }
         }
     }
@@ -423,7 +430,20 @@ impl Element for IPPrint {
             self.contents = payload;
             self.payload = true;
         }
+        self.outfile = b.string("OUTFILE")?;
         Ok(())
+    }
+    fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        if let Some(f) = &self.outfile {
+            let w = ctx.env().create_file(f).map_err(|e| format!("{f}: {e}"))?;
+            self.out = Some(w);
+        }
+        Ok(())
+    }
+    fn cleanup(&mut self, _ctx: &mut Ctx<'_>) {
+        if let Some(w) = self.out.as_mut() {
+            let _ = std::io::Write::flush(w);
+        }
     }
     simple_push_pull!();
     fn handlers(&self) -> Vec<HandlerSpec> {

@@ -80,7 +80,12 @@ impl Element for Queue {
         self.highwater = self.highwater.max(self.q.len());
         if !dropped.is_empty() {
             if self.drops == 0 && ctx.noutputs() < 2 {
-                ctx.chatter(&format!("{}: overflow", ctx.name()));
+                // Click's "%p{element}": the declaration, where FullNoteQueue calls itself Queue.
+                let class = match self.class {
+                    "FullNoteQueue" => "Queue",
+                    c => c,
+                };
+                ctx.chatter(&format!("{} :: {class}: overflow", ctx.name()));
             }
             self.drops += dropped.len() as u64;
             ctx.output(1, dropped);

@@ -365,15 +365,12 @@ pub struct FastUDPFlows {
     flowsize: u64,
     count: u64,
     active: bool,
-    seed: u64,
     cksum: bool,
 }
 impl FastUDPFlows {
+    /// Click's draws: `click_random()`, so a RandomSeed run gives the reference's ports.
     fn rnd(&mut self) -> u64 {
-        self.seed ^= self.seed << 13;
-        self.seed ^= self.seed >> 7;
-        self.seed ^= self.seed << 17;
-        self.seed
+        u64::from(crate::random::random())
     }
     fn set_ports(&mut self, i: usize) {
         let sp = (self.rnd() >> 2) % 0xffff;
@@ -382,8 +379,9 @@ impl FastUDPFlows {
         let p = &mut self.flows[i].0;
         let d = p.data_mut();
         if d.len() >= 42 {
-            d[34..36].copy_from_slice(&(sp as u16).to_be_bytes());
-            d[36..38].copy_from_slice(&(dp as u16).to_be_bytes());
+            // Click stores the random ports without htons: host (little-endian) byte order.
+            d[34..36].copy_from_slice(&(sp as u16).to_le_bytes());
+            d[36..38].copy_from_slice(&(dp as u16).to_le_bytes());
             d[40] = 0;
             d[41] = 0;
             if ck {
@@ -427,7 +425,6 @@ impl Element for FastUDPFlows {
             .map(|a| a.octets())
             .unwrap_or_default();
         let n = b.u64("FLOWS")?.unwrap_or(1).max(1) as usize;
-        self.seed = 0x853c_49e6_748f_ea9b;
         let mut d = vec![0u8; len];
         d[0..6].copy_from_slice(&de);
         d[6..12].copy_from_slice(&se);
@@ -440,12 +437,18 @@ impl Element for FastUDPFlows {
         d[30..34].copy_from_slice(&di);
         d[38..40].copy_from_slice(&((len - 34) as u16).to_be_bytes());
         crate::elements::ip::set_ip_checksum(&mut d[14..34]);
-        for i in 0..n {
+        for _ in 0..n {
             let mut p = Packet::from_data(&d);
             p.set_network_header(14, 20);
             p.set_mac_header(0);
             p.set_dst_ip_anno(di);
             self.flows.push((p, 0));
+        }
+        Ok(())
+    }
+    fn initialize(&mut self, _ctx: &mut Ctx<'_>) -> Result<(), String> {
+        // Click draws the first ports when initialising, after every RandomSeed configured.
+        for i in 0..self.flows.len() {
             self.set_ports(i);
         }
         Ok(())

@@ -5,7 +5,7 @@ use crate::args::{self, bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
 use crate::element_class;
 use crate::elements::shared::classify_out;
-use crate::elements::split_batch;
+use crate::elements::{bool_str, parse_bool_h, split_batch};
 use crate::packet::{PacketBatch, Timestamp};
 
 /// Tee: copies each packet to every output.
@@ -46,7 +46,6 @@ pub struct Switch {
     rr: usize,
     offset: usize,
     length: usize,
-    seed: u64,
 }
 impl Switch {
     pub(crate) fn new(class: &'static str) -> Self {
@@ -57,7 +56,6 @@ impl Switch {
             rr: 0,
             offset: 0,
             length: 0,
-            seed: 0x9E37_79B9_7F4A_7C15,
         }
     }
 }
@@ -115,14 +113,10 @@ impl Element for Switch {
                 });
             }
             _ => {
-                let mut s = self.seed;
+                // RandomSwitch: Click's click_random(0, n - 1), one draw per packet.
                 classify_out(batch, self.n, ctx, |_| {
-                    s ^= s << 13;
-                    s ^= s >> 7;
-                    s ^= s << 17;
-                    (s % n as u64) as usize
+                    crate::random::random_range(0, n as u32 - 1) as usize
                 });
-                self.seed = s;
             }
         }
     }
@@ -145,15 +139,44 @@ impl Element for Switch {
     }
 }
 
-/// RandomSample(P [, DROP]) — keeps packets with probability P (out1 gets the rest).
-#[derive(Default)]
+/// RandomSample(P | SAMPLE | DROP, ACTIVE) — keeps packets with probability P (out1 gets the
+/// rest). As Click: P is fixed point with 28 fraction bits and each packet draws one
+/// `click_random()`, so a seeded run samples exactly the reference's packets.
 pub struct RandomSample {
-    p: f64,
-    drop: bool,
-    sampled: u64,
+    /// Sampling probability out of `1 << SAMPLING_SHIFT`.
+    prob: u32,
+    active: bool,
+    drops: u64,
+}
+const SAMPLING_SHIFT: u32 = 28;
+impl Default for RandomSample {
+    fn default() -> Self {
+        RandomSample {
+            prob: 1 << SAMPLING_SHIFT,
+            active: true,
+            drops: 0,
+        }
+    }
+}
+fn sampling_fixed(v: &str) -> Option<u32> {
+    let p = v.trim().parse::<f64>().ok()?;
+    let f = (p * f64::from(1u32 << SAMPLING_SHIFT)).round();
+    (0.0..=f64::from(1u32 << SAMPLING_SHIFT))
+        .contains(&f)
+        .then_some(f as u32)
+}
+impl RandomSample {
+    fn keep(&mut self) -> bool {
+        let keep =
+            !self.active || (crate::random::random() & ((1 << SAMPLING_SHIFT) - 1)) < self.prob;
+        if !keep {
+            self.drops += 1;
+        }
+        keep
+    }
 }
 impl Element for RandomSample {
-    element_class!(class: "RandomSample", ports: "1/1-2", processing: "h");
+    element_class!(class: "RandomSample", ports: "1/1-2", processing: "a/ah");
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
             conf,
@@ -164,32 +187,72 @@ impl Element for RandomSample {
                 ("ACTIVE", Kind::K),
             ],
         )?;
-        let p = b.f64("P")?.or(b.f64("SAMPLE")?);
-        self.drop = b.f64("DROP")?.is_some();
-        self.p = match (p, b.f64("DROP")?) {
-            (Some(p), _) => p,
-            (None, Some(d)) => 1.0 - d,
-            _ => return Err("missing mandatory P argument".into()),
+        let bad = || "sampling probability must be between 0 and 1".to_string();
+        let sample = match b.str("SAMPLE").or(b.str("P")) {
+            Some(v) => Some(sampling_fixed(v).ok_or_else(bad)?),
+            None => None,
         };
+        let drop = match b.str("DROP") {
+            Some(v) => Some(sampling_fixed(v).ok_or_else(bad)?),
+            None => None,
+        };
+        self.prob = match (sample, drop) {
+            (Some(_), Some(_)) if b.str("SAMPLE").is_some() => {
+                return Err("give at most one of SAMPLE and DROP".into())
+            }
+            (_, Some(d)) => (1 << SAMPLING_SHIFT) - d,
+            (Some(p), None) => p,
+            (None, None) => 1 << SAMPLING_SHIFT,
+        };
+        self.active = b.bool("ACTIVE")?.unwrap_or(true);
         Ok(())
     }
     fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
-        // As Click: a 28-bit fixed-point probability against Click's generator, so RandomSeed
-        // gives reference Click's choices.
-        const SHIFT: u32 = 28;
-        let threshold = (self.p * f64::from(1u32 << SHIFT)).round() as u32;
-        let rest = split_batch(&mut batch, |_| {
-            (crate::random::random() & ((1 << SHIFT) - 1)) < threshold
-        });
-        self.sampled += batch.len() as u64;
+        let rest = split_batch(&mut batch, |_| self.keep());
         ctx.output(0, batch);
-        ctx.output(1, rest);
+        if ctx.noutputs() > 1 {
+            ctx.output(1, rest);
+        }
+    }
+    fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
+        let mut batch = ctx.pull(0, max);
+        let rest = split_batch(&mut batch, |_| self.keep());
+        if !rest.is_empty() && ctx.noutputs() > 1 {
+            ctx.output(1, rest);
+        }
+        batch
     }
     fn handlers(&self) -> Vec<HandlerSpec> {
-        vec![HandlerSpec::rw("sampling_prob")]
+        vec![
+            HandlerSpec::rw("sampling_prob"),
+            HandlerSpec::rw("drop_prob"),
+            HandlerSpec::rw("active"),
+            HandlerSpec::r("drops"),
+            HandlerSpec::r("config"),
+        ]
     }
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
-        (name == "sampling_prob").then(|| Ok(format!("{}", self.p)))
+        let real = |v: u32| args::unparse_real2(v, SAMPLING_SHIFT);
+        Some(Ok(match name {
+            "sampling_prob" => real(self.prob),
+            "drop_prob" => real((1 << SAMPLING_SHIFT) - self.prob),
+            "active" => bool_str(self.active),
+            "drops" => self.drops.to_string(),
+            "config" => format!("SAMPLE {}, ACTIVE {}", real(self.prob), self.active),
+            _ => return None,
+        }))
+    }
+    fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
+        let prob = || {
+            sampling_fixed(v)
+                .ok_or_else(|| "Must be given a number between 0.0 and 1.0".to_string())
+        };
+        Some(match name {
+            "sampling_prob" => prob().map(|p| self.prob = p),
+            "drop_prob" => prob().map(|p| self.prob = (1 << SAMPLING_SHIFT) - p),
+            "active" => parse_bool_h(v).map(|a| self.active = a),
+            _ => return None,
+        })
     }
 }
 

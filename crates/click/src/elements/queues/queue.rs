@@ -79,7 +79,8 @@ impl Element for Queue {
         }
         self.highwater = self.highwater.max(self.q.len());
         if !dropped.is_empty() {
-            if self.drops == 0 && ctx.noutputs() < 2 {
+            // Click warns on the first drop whether or not output 1 takes the drops.
+            if self.drops == 0 && self.capacity > 0 {
                 // Click's "%p{element}": the declaration, where FullNoteQueue calls itself Queue.
                 let class = match self.class {
                     "FullNoteQueue" => "Queue",

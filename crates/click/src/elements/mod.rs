@@ -9,6 +9,7 @@ pub mod bypass;
 pub mod classify;
 pub mod clipboard;
 pub mod conf_b_misc;
+pub mod dynamic_udp_ip_encap;
 pub mod dumps;
 pub mod ether;
 pub mod extra;
@@ -22,6 +23,7 @@ pub mod reassembly;
 pub mod rewriter;
 pub mod shaping;
 pub mod standard;
+pub mod store_data;
 pub mod tcp_options;
 
 /// Register every built-in class.
@@ -40,6 +42,10 @@ pub fn register_all(r: &mut Registry) {
     analysis::register(r);
     r.register("Bypass", || Box::<bypass::Bypass>::default());
     r.register("Clipboard", || Box::<clipboard::Clipboard>::default());
+    r.register("StoreData", || Box::<store_data::StoreData>::default());
+    r.register("DynamicUDPIPEncap", || {
+        Box::<dynamic_udp_ip_encap::DynamicUdpIpEncap>::default()
+    });
 }
 
 /// Split `batch` in place: packets for which `keep` returns false are removed and returned.

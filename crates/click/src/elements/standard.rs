@@ -1378,39 +1378,46 @@ pub fn classify_out(
     ctx: &mut Ctx<'_>,
     mut f: impl FnMut(&mut Packet) -> usize,
 ) {
-    if batch.is_empty() {
+    let len = batch.len();
+    if len == 0 {
         return;
     }
     let first = f(&mut batch[0]);
     // fast path: all packets to the same output
-    let mut outs: Vec<usize> = Vec::new();
-    let mut same = true;
-    let len = batch.len();
+    let mut diverge = None;
     for (i, p) in batch.iter_mut().enumerate().skip(1) {
         let o = f(p);
-        if same && o != first {
-            same = false;
-            outs.reserve(len);
-            outs.extend(std::iter::repeat_n(first, i));
-        }
-        if !same {
-            outs.push(o);
+        if o != first {
+            diverge = Some((i, o));
+            break;
         }
     }
-    if same {
+    let Some((i, o)) = diverge else {
         if first < n {
             ctx.output(first, batch);
         }
         return;
+    };
+    let mut outs: Vec<usize> = Vec::with_capacity(len);
+    outs.resize(i, first);
+    outs.push(o);
+    for p in &mut batch[i + 1..] {
+        outs.push(f(p));
     }
-    outs.insert(0, first);
-    outs.truncate(batch.len());
-    if outs.len() < batch.len() {
-        let l = outs.len();
-        outs.extend(std::iter::repeat_n(first, batch.len() - l));
+    split_to_outputs(batch, &outs, n, ctx);
+}
+
+/// Send packet `k` of `batch` to output `outs[k]` (dropped when ≥ `n`), one batch per output
+/// in output order. Sub-batches are allocated once at their final size.
+fn split_to_outputs(batch: PacketBatch, outs: &[usize], n: usize, ctx: &mut Ctx<'_>) {
+    let mut counts = vec![0usize; n];
+    for &o in outs {
+        if o < n {
+            counts[o] += 1;
+        }
     }
-    let mut buckets: Vec<PacketBatch> = (0..n).map(|_| Vec::new()).collect();
-    for (p, o) in batch.into_iter().zip(outs) {
+    let mut buckets: Vec<PacketBatch> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
+    for (p, &o) in batch.into_iter().zip(outs) {
         if o < n {
             buckets[o].push(p);
         }

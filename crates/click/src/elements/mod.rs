@@ -7,6 +7,7 @@ pub mod analysis;
 pub mod arp;
 pub mod bypass;
 pub mod classify;
+pub mod classify_words;
 pub mod clipboard;
 pub mod conf_b_misc;
 pub mod dynamic_udp_ip_encap;

@@ -1398,34 +1398,81 @@ pub fn classify_out(
         }
         return;
     };
-    let mut outs: Vec<usize> = Vec::with_capacity(len);
-    outs.resize(i, first);
-    outs.push(o);
-    for p in &mut batch[i + 1..] {
-        outs.push(f(p));
+    // Typical batches fit on the stack; no allocation for the per-packet outputs.
+    let mut small = [0usize; SMALL_BATCH];
+    let mut big = Vec::new();
+    let outs: &mut [usize] = if len <= SMALL_BATCH {
+        &mut small[..len]
+    } else {
+        big.resize(len, 0);
+        &mut big
+    };
+    outs[..i].fill(first);
+    outs[i] = o;
+    for (slot, p) in outs[i + 1..].iter_mut().zip(&mut batch[i + 1..]) {
+        *slot = f(p);
     }
-    split_to_outputs(batch, &outs, n, ctx);
+    split_to_outputs(batch, outs, n, ctx);
 }
 
+const SMALL_BATCH: usize = 64;
+
 /// Send packet `k` of `batch` to output `outs[k]` (dropped when ≥ `n`), one batch per output
-/// in output order. Sub-batches are allocated once at their final size.
-fn split_to_outputs(batch: PacketBatch, outs: &[usize], n: usize, ctx: &mut Ctx<'_>) {
-    let mut counts = vec![0usize; n];
+/// in output order. The most used output keeps `batch`'s allocation; the others get one
+/// allocation each, at their final size.
+fn split_to_outputs(mut batch: PacketBatch, outs: &[usize], n: usize, ctx: &mut Ctx<'_>) {
+    let mut small = [0usize; SMALL_BATCH];
+    let mut big_counts = Vec::new();
+    let counts: &mut [usize] = if n <= SMALL_BATCH {
+        &mut small[..n]
+    } else {
+        big_counts.resize(n, 0);
+        &mut big_counts
+    };
     for &o in outs {
         if o < n {
             counts[o] += 1;
         }
     }
-    let mut buckets: Vec<PacketBatch> = counts.iter().map(|&c| Vec::with_capacity(c)).collect();
-    for (p, &o) in batch.into_iter().zip(outs) {
-        if o < n {
-            buckets[o].push(p);
+    let Some((big, _)) = counts.iter().enumerate().filter(|c| *c.1 > 0).max_by_key(|c| *c.1)
+    else {
+        return; // every packet dropped
+    };
+    let mut few: [PacketBatch; FEW_OUTPUTS] = Default::default();
+    let mut many = Vec::new();
+    let buckets: &mut [PacketBatch] = if n <= FEW_OUTPUTS {
+        &mut few[..n]
+    } else {
+        many.resize_with(n, Vec::new);
+        &mut many
+    };
+    let mut moved = outs.iter().copied().filter(|&o| o != big);
+    let mut k = 0;
+    for p in batch.extract_if(.., |_| {
+        k += 1;
+        outs[k - 1] != big
+    }) {
+        match moved.next() {
+            Some(o) if o < n => {
+                let b = &mut buckets[o];
+                if b.capacity() == 0 {
+                    b.reserve_exact(counts[o]);
+                }
+                b.push(p);
+            }
+            _ => {} // dropped
         }
     }
-    for (o, b) in buckets.into_iter().enumerate() {
-        ctx.output(o, b);
+    for (o, b) in buckets.iter_mut().enumerate() {
+        if o == big {
+            ctx.output(o, std::mem::take(&mut batch));
+        } else {
+            ctx.output(o, std::mem::take(b));
+        }
     }
 }
+
+const FEW_OUTPUTS: usize = 16;
 
 /// Strip(N) / Unstrip(N).
 pub struct Strip {

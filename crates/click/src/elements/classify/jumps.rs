@@ -42,9 +42,18 @@ struct Node {
     on_false: Target,
 }
 
-/// The compiled rules.
+/// The compiled rules: one program per class of IP protocols, in which every test whose
+/// protocol requirement the class fails is already skipped (Click's trees test the protocol
+/// once, too).
 #[derive(Clone, Debug)]
 pub(super) struct Jumps {
+    programs: Vec<Program>,
+    /// Program for each IP protocol number.
+    by_proto: Vec<u8>,
+}
+
+#[derive(Clone, Debug)]
+struct Program {
     nodes: Vec<Node>,
     entry: Target,
 }
@@ -73,21 +82,25 @@ impl Test {
         })
     }
 
-    /// Same result as `eval` on the packet: a field that is not there fails the test.
+    fn proto_ok(&self, proto: u8) -> bool {
+        match self.proto {
+            ProtoReq::Any => true,
+            ProtoReq::One(p) => proto == p,
+            ProtoReq::TcpUdp => matches!(proto, 6 | 17 | 132 | 33),
+        }
+    }
+
+    /// Same result as `eval` on the packet, for a packet whose protocol passed `proto_ok`: a
+    /// field that is not there fails the test.
     #[inline(always)]
     fn eval(&self, kb: &[u8; KB], ip_len: usize, t_len: Option<usize>) -> bool {
-        let proto_ok = match self.proto {
-            ProtoReq::Any => true,
-            ProtoReq::One(p) => kb[9] == p,
-            ProtoReq::TcpUdp => matches!(kb[9], 6 | 17 | 132 | 33),
-        };
         let end = self.at + self.len;
         let present = if self.transport {
             t_len.is_some_and(|t| end - 40 <= t)
         } else {
             end <= ip_len
         };
-        if !proto_ok || !present {
+        if !present {
             return false;
         }
         let mut w = [0u8; 4];
@@ -109,7 +122,47 @@ impl Jumps {
         for (e, o) in rules.iter().rev() {
             next = compile(e, Target::Out(*o), next, &mut nodes)?;
         }
-        Some(Jumps { nodes, entry: next })
+        // Protocols for which the same tests pass share a program.
+        let mut classes: Vec<Vec<bool>> = Vec::new();
+        let mut by_proto = Vec::with_capacity(256);
+        for proto in 0..=255u8 {
+            let pass: Vec<bool> = nodes.iter().map(|n| n.test.proto_ok(proto)).collect();
+            let c = match classes.iter().position(|c| *c == pass) {
+                Some(c) => c,
+                None => {
+                    classes.push(pass);
+                    classes.len() - 1
+                }
+            };
+            by_proto.push(u8::try_from(c).ok()?);
+        }
+        let programs = classes
+            .iter()
+            .map(|pass| {
+                // Targets are always earlier nodes, so skipping failed tests terminates.
+                let skip = |mut t: Target| {
+                    while let Target::Node(i) = t {
+                        if pass[i as usize] {
+                            break;
+                        }
+                        t = nodes[i as usize].on_false;
+                    }
+                    t
+                };
+                Program {
+                    nodes: nodes
+                        .iter()
+                        .map(|n| Node {
+                            test: n.test.clone(),
+                            on_true: skip(n.on_true),
+                            on_false: skip(n.on_false),
+                        })
+                        .collect(),
+                    entry: skip(next),
+                }
+            })
+            .collect();
+        Some(Jumps { programs, by_proto })
     }
 
     /// The output for a packet whose decision key is `key` and whose lengths are `lens`
@@ -122,12 +175,15 @@ impl Jumps {
         }
         let ip_len = lens & 0xff;
         let t_len = (lens >> 8).checked_sub(1);
-        let mut at = self.entry;
+        let Some(prog) = self.programs.get(usize::from(self.by_proto[usize::from(kb[9])])) else {
+            return usize::MAX;
+        };
+        let mut at = prog.entry;
         loop {
             match at {
                 Target::Out(o) => return o,
                 Target::Node(i) => {
-                    let n = &self.nodes[i as usize];
+                    let n = &prog.nodes[i as usize];
                     at = if n.test.eval(&kb, ip_len, t_len) {
                         n.on_true
                     } else {

@@ -26,21 +26,21 @@ impl DynamicUdpIpEncap {
     fn encap(&mut self, p: &mut Packet) {
         p.push(28);
         let len = p.len();
+        // Built on the stack and copied once: fixed-size writes, no per-byte bounds checks.
+        let mut h = [0u8; 28];
+        h[0] = 0x45;
+        h[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        h[4..6].copy_from_slice(&self.id.to_be_bytes());
+        h[8] = 250;
+        h[9] = 17;
+        h[12..16].copy_from_slice(&self.src);
+        h[16..20].copy_from_slice(&self.dst);
+        set_ip_checksum(&mut h[..20]);
+        h[20..22].copy_from_slice(&self.sport.to_be_bytes());
+        h[22..24].copy_from_slice(&self.dport.to_be_bytes());
+        h[24..26].copy_from_slice(&((len - 20) as u16).to_be_bytes());
         let d = p.data_mut();
-        d[0] = 0x45;
-        d[1] = 0;
-        d[2..4].copy_from_slice(&(len as u16).to_be_bytes());
-        d[4..6].copy_from_slice(&self.id.to_be_bytes());
-        d[6..8].fill(0);
-        d[8] = 250;
-        d[9] = 17;
-        d[12..16].copy_from_slice(&self.src);
-        d[16..20].copy_from_slice(&self.dst);
-        set_ip_checksum(&mut d[..20]);
-        d[20..22].copy_from_slice(&self.sport.to_be_bytes());
-        d[22..24].copy_from_slice(&self.dport.to_be_bytes());
-        d[24..26].copy_from_slice(&((len - 20) as u16).to_be_bytes());
-        d[26..28].fill(0);
+        d[..28].copy_from_slice(&h);
         if self.cksum {
             set_transport_checksum(d);
         }

@@ -64,7 +64,12 @@ pub fn extend_with_copies(batch: &mut PacketBatch, data: &[u8], n: usize) {
                 .as_mut()
                 .and_then(|p| p.pop())
                 .unwrap_or_else(|| vec![0u8; POOL_BUF_MIN]);
-            batch.push(Packet::in_buf(buf, DEFAULT_HEADROOM, data, DEFAULT_TAILROOM));
+            batch.push(Packet::in_buf(
+                buf,
+                DEFAULT_HEADROOM,
+                data,
+                DEFAULT_TAILROOM,
+            ));
         }
     });
 }

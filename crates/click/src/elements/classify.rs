@@ -4,13 +4,13 @@
 //! packets all go to one output is forwarded whole.
 
 use super::classify_words::{key_eq, TermBytes, WordRules};
-use jumps::Jumps;
 use super::standard::classify_out;
 use crate::any_impl;
 use crate::args::{self, AddressInfo};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
 use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
+use jumps::Jumps;
 
 mod jumps;
 

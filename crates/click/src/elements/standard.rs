@@ -1434,7 +1434,11 @@ fn split_to_outputs(mut batch: PacketBatch, outs: &[usize], n: usize, ctx: &mut 
             counts[o] += 1;
         }
     }
-    let Some((big, _)) = counts.iter().enumerate().filter(|c| *c.1 > 0).max_by_key(|c| *c.1)
+    let Some((big, _)) = counts
+        .iter()
+        .enumerate()
+        .filter(|c| *c.1 > 0)
+        .max_by_key(|c| *c.1)
     else {
         return; // every packet dropped
     };

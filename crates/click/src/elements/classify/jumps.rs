@@ -175,7 +175,10 @@ impl Jumps {
         }
         let ip_len = lens & 0xff;
         let t_len = (lens >> 8).checked_sub(1);
-        let Some(prog) = self.programs.get(usize::from(self.by_proto[usize::from(kb[9])])) else {
+        let Some(prog) = self
+            .programs
+            .get(usize::from(self.by_proto[usize::from(kb[9])]))
+        else {
             return usize::MAX;
         };
         let mut at = prog.entry;
@@ -293,6 +296,9 @@ mod tests {
             assert_eq!(jumps.eval(&k, l), want, "packet {:02x?}", p.data());
             outs.insert(want);
         }
-        assert!(outs.len() >= 5, "the packets exercise several rules: {outs:?}");
+        assert!(
+            outs.len() >= 5,
+            "the packets exercise several rules: {outs:?}"
+        );
     }
 }

@@ -44,6 +44,7 @@
 
 pub mod args;
 pub mod digest;
+pub mod batch_pool;
 pub mod element;
 pub mod elements;
 pub mod env;

@@ -43,6 +43,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod args;
+pub mod batch_pool;
 pub mod digest;
 pub mod element;
 pub mod elements;

@@ -16,47 +16,105 @@ pub fn classify_out(
     ctx: &mut Ctx<'_>,
     mut f: impl FnMut(&mut Packet) -> usize,
 ) {
-    if batch.is_empty() {
+    let len = batch.len();
+    if len == 0 {
         return;
     }
     let first = f(&mut batch[0]);
     // fast path: all packets to the same output
-    let mut outs: Vec<usize> = Vec::new();
-    let mut same = true;
-    let len = batch.len();
+    let mut diverge = None;
     for (i, p) in batch.iter_mut().enumerate().skip(1) {
         let o = f(p);
-        if same && o != first {
-            same = false;
-            outs.reserve(len);
-            outs.extend(std::iter::repeat_n(first, i));
-        }
-        if !same {
-            outs.push(o);
+        if o != first {
+            diverge = Some((i, o));
+            break;
         }
     }
-    if same {
+    let Some((i, o)) = diverge else {
         if first < n {
             ctx.output(first, batch);
         }
         return;
+    };
+    // Typical batches fit on the stack; no allocation for the per-packet outputs.
+    let mut small = [0usize; SMALL_BATCH];
+    let mut big = Vec::new();
+    let outs: &mut [usize] = if len <= SMALL_BATCH {
+        &mut small[..len]
+    } else {
+        big.resize(len, 0);
+        &mut big
+    };
+    outs[..i].fill(first);
+    outs[i] = o;
+    for (slot, p) in outs[i + 1..].iter_mut().zip(&mut batch[i + 1..]) {
+        *slot = f(p);
     }
-    outs.insert(0, first);
-    outs.truncate(batch.len());
-    if outs.len() < batch.len() {
-        let l = outs.len();
-        outs.extend(std::iter::repeat_n(first, batch.len() - l));
-    }
-    let mut buckets: Vec<PacketBatch> = (0..n).map(|_| Vec::new()).collect();
-    for (p, o) in batch.into_iter().zip(outs) {
+    split_to_outputs(batch, outs, n, ctx);
+}
+
+const SMALL_BATCH: usize = 64;
+
+/// Send packet `k` of `batch` to output `outs[k]` (dropped when ≥ `n`), one batch per output
+/// in output order. The most used output keeps `batch`'s allocation; the others get one
+/// allocation each, at their final size.
+fn split_to_outputs(mut batch: PacketBatch, outs: &[usize], n: usize, ctx: &mut Ctx<'_>) {
+    let mut small = [0usize; SMALL_BATCH];
+    let mut big_counts = Vec::new();
+    let counts: &mut [usize] = if n <= SMALL_BATCH {
+        &mut small[..n]
+    } else {
+        big_counts.resize(n, 0);
+        &mut big_counts
+    };
+    for &o in outs {
         if o < n {
-            buckets[o].push(p);
+            counts[o] += 1;
         }
     }
-    for (o, b) in buckets.into_iter().enumerate() {
-        ctx.output(o, b);
+    let Some((big, _)) = counts
+        .iter()
+        .enumerate()
+        .filter(|c| *c.1 > 0)
+        .max_by_key(|c| *c.1)
+    else {
+        return; // every packet dropped
+    };
+    let mut few: [PacketBatch; FEW_OUTPUTS] = Default::default();
+    let mut many = Vec::new();
+    let buckets: &mut [PacketBatch] = if n <= FEW_OUTPUTS {
+        &mut few[..n]
+    } else {
+        many.resize_with(n, Vec::new);
+        &mut many
+    };
+    let mut moved = outs.iter().copied().filter(|&o| o != big);
+    let mut k = 0;
+    for p in batch.extract_if(.., |_| {
+        k += 1;
+        outs[k - 1] != big
+    }) {
+        match moved.next() {
+            Some(o) if o < n => {
+                let b = &mut buckets[o];
+                if b.capacity() == 0 {
+                    *b = crate::batch_pool::batch_with_capacity(counts[o]);
+                }
+                b.push(p);
+            }
+            _ => {} // dropped
+        }
+    }
+    for (o, b) in buckets.iter_mut().enumerate() {
+        if o == big {
+            ctx.output(o, std::mem::take(&mut batch));
+        } else {
+            ctx.output(o, std::mem::take(b));
+        }
     }
 }
+
+const FEW_OUTPUTS: usize = 16;
 
 /// Transport checksum over `seg` (checksum field already zeroed) with the IPv4 pseudo-header.
 /// Like Click, a result of 0 is stored as 0.

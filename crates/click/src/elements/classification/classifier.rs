@@ -3,12 +3,16 @@
 //! Expressions compile to small check lists evaluated without allocation; a batch whose
 //! packets all go to one output is forwarded whole.
 
+use super::words::{key_eq, TermBytes, WordRules};
 use crate::args::{self, AddressInfo};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
 use crate::element_class;
 use crate::elements::shared::classify_out;
 use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
+use jumps::Jumps;
+
+mod jumps;
 
 /// Register the classifier classes.
 pub fn register(r: &mut Registry) {
@@ -38,6 +42,8 @@ pub struct Classifier {
     patterns: Vec<String>,
     key_mask: Option<[u64; 8]>,
     last: Option<([u64; 8], usize, usize)>,
+    /// The patterns as checks on the key's words (when the key covers them).
+    words: Option<WordRules>,
 }
 
 const KEY_BYTES: usize = 64;
@@ -190,6 +196,17 @@ impl Element for Classifier {
                 .iter()
                 .flat_map(|(t, _)| t.iter().map(|t| (t.offset, t.value.len()))),
         );
+        if self.key_mask.is_some() {
+            self.words = WordRules::compile(self.rules.iter().map(|(terms, o)| {
+                let t = terms.iter().map(|t| TermBytes {
+                    offset: t.offset,
+                    value: &t.value,
+                    mask: &t.mask,
+                    negate: t.negate,
+                });
+                (t.collect(), *o)
+            }));
+        }
         if errs.is_empty() {
             Ok(())
         } else {
@@ -198,23 +215,24 @@ impl Element for Classifier {
     }
     fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
         let rules = &self.rules;
+        let words = self.words.as_ref();
         let mask = self.key_mask;
         let mut last = self.last;
         classify_out(batch, self.n, ctx, |p| {
             let d = p.data();
             let key = mask.map(|m| (masked_key(d, &m), d.len().min(KEY_BYTES)));
-            if let (Some((k, l)), Some((lk, ll, out))) = (key, last) {
-                if k == lk && l == ll {
-                    return out;
+            if let (Some((k, l)), Some((lk, ll, out))) = (&key, &last) {
+                if key_eq(k, lk) && l == ll {
+                    return *out;
                 }
             }
-            let mut out = usize::MAX;
-            for (terms, o) in rules {
-                if terms.iter().all(|t| term_match(t, d)) {
-                    out = *o;
-                    break;
-                }
-            }
+            let out = match (words, &key) {
+                (Some(w), Some((k, l))) => w.classify(k, *l),
+                _ => rules
+                    .iter()
+                    .find(|(terms, _)| terms.iter().all(|t| term_match(t, d)))
+                    .map_or(usize::MAX, |(_, o)| *o),
+            };
             if let Some((k, l)) = key {
                 last = Some((k, l, out));
             }
@@ -1042,6 +1060,8 @@ pub struct IpFilter {
     patterns: Vec<String>,
     key_mask: Option<[u64; 8]>,
     last: Option<([u64; 8], usize, usize)>,
+    /// The rules compiled to run on the key (when the key covers them).
+    jumps: Option<Jumps>,
 }
 
 impl IpFilter {
@@ -1053,6 +1073,7 @@ impl IpFilter {
             patterns: Vec::new(),
             key_mask: None,
             last: None,
+            jumps: None,
         }
     }
 }
@@ -1162,6 +1183,9 @@ impl Element for IpFilter {
         if self.rules.iter().all(|(e, _)| expr_ranges(e, &mut ranges)) {
             self.key_mask = build_mask(ranges.into_iter());
         }
+        if self.key_mask.is_some() {
+            self.jumps = Jumps::compile(&self.rules);
+        }
         self.patterns = pats;
         if errs.is_empty() {
             Ok(())
@@ -1171,23 +1195,24 @@ impl Element for IpFilter {
     }
     fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
         let rules = &self.rules;
+        let jumps = self.jumps.as_ref();
         let mask = self.key_mask;
         let mut last = self.last;
         classify_out(batch, self.n, ctx, |p| {
             let v = View::new(p);
             let key = mask.map(|m| view_key(&v, &m));
-            if let (Some((k, l)), Some((lk, ll, out))) = (key, last) {
-                if k == lk && l == ll {
-                    return out;
+            if let (Some((k, l)), Some((lk, ll, out))) = (&key, &last) {
+                if key_eq(k, lk) && l == ll {
+                    return *out;
                 }
             }
-            let mut out = usize::MAX;
-            for (e, o) in rules {
-                if eval(e, &v) {
-                    out = *o;
-                    break;
-                }
-            }
+            let out = match (jumps, &key) {
+                (Some(j), Some((k, l))) => j.eval(k, *l),
+                _ => rules
+                    .iter()
+                    .find(|(e, _)| eval(e, &v))
+                    .map_or(usize::MAX, |(_, o)| *o),
+            };
             if let Some((k, l)) = key {
                 last = Some((k, l, out));
             }

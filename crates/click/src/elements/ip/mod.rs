@@ -4,6 +4,7 @@
 //! (`reassembly`). ICMP and TCP/UDP have their own domains.
 
 pub mod dscp_ecn;
+pub mod dynamic_udp_ip_encap;
 pub mod gateway;
 pub mod headers;
 pub mod lookup;
@@ -11,6 +12,7 @@ pub mod print;
 pub mod reassembly;
 
 pub use dscp_ecn::{MarkIpCe, SetIpDscp};
+pub use dynamic_udp_ip_encap::DynamicUdpIpEncap;
 pub use gateway::{IpFragmenter, IpGwOptions, IpInputCombo, IpOutputCombo};
 pub use headers::*;
 pub use lookup::IPLookup;
@@ -57,5 +59,6 @@ pub fn register(r: &mut Registry) {
     r.register("IPOutputCombo", || Box::<IpOutputCombo>::default());
     r.register("SetIPDSCP", || Box::<SetIpDscp>::default());
     r.register("MarkIPCE", || Box::<MarkIpCe>::default());
+    r.register("DynamicUDPIPEncap", || Box::<DynamicUdpIpEncap>::default());
     reassembly::register(r);
 }

@@ -12,6 +12,7 @@ pub mod pass_through;
 pub mod print;
 pub mod sinks;
 pub mod sources;
+pub mod store_data;
 pub mod switches;
 pub mod timestamps;
 
@@ -25,6 +26,7 @@ pub use pass_through::{Null, PassThrough};
 pub use print::{Message, Print};
 pub use sinks::{Discard, Idle};
 pub use sources::{FastUDPFlows, InfiniteSource};
+pub use store_data::StoreData;
 pub use switches::{Hub, RandomSample, RatedSplitter, Switch, Tee};
 pub use timestamps::{AdjustTimestamp, SetTimestamp, TimestampAccum};
 
@@ -99,6 +101,7 @@ pub fn register(r: &mut Registry) {
     r.register("TimestampAccum", || Box::<TimestampAccum>::default());
     r.register("Bypass", || Box::<Bypass>::default());
     r.register("Clipboard", || Box::<Clipboard>::default());
+    r.register("StoreData", || Box::<StoreData>::default());
 }
 
 /// Each expected value below is what reference Click 2.1 prints for the same configuration.

@@ -51,6 +51,7 @@ impl Element for Discard {
     #[inline]
     fn push(&mut self, _port: usize, batch: PacketBatch, _ctx: &mut Ctx<'_>) {
         self.count += batch.len() as u64;
+        crate::batch_pool::recycle(batch);
     }
     fn has_task(&self) -> bool {
         true

@@ -50,19 +50,18 @@ impl InfiniteSource {
     }
 
     fn make_packets(&mut self, n: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
-        let mut b = Vec::with_capacity(n);
+        let mut b = crate::batch_pool::batch_with_capacity(n);
         let ts = if self.timestamp {
             ctx.now()
         } else {
             Timestamp::ZERO
         };
         let sim = ctx.simulated_time();
-        for i in 0..n {
-            let mut p = Packet::from_data(&self.data);
-            if self.timestamp {
+        crate::packet::extend_with_copies(&mut b, &self.data, n);
+        if self.timestamp {
+            for (i, p) in b.iter_mut().enumerate() {
                 p.timestamp = if sim && i > 0 { ctx.now() } else { ts };
             }
-            b.push(p);
         }
         self.count += n as u64;
         b

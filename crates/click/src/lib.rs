@@ -43,8 +43,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod args;
-pub mod digest;
 pub mod batch_pool;
+pub mod digest;
 pub mod element;
 pub mod elements;
 pub mod env;

@@ -260,7 +260,7 @@ mod tests {
         ]
         .iter()
         .enumerate()
-        .filter_map(|(i, s)| parse_expr(s, &ai).ok().map(|e| (e, i)))
+        .filter_map(|(i, s)| parse_expr(s, &ai, &|_, _| None).ok().map(|e| (e, i)))
         .collect();
         assert!(rules.len() >= 7, "the test rules parse");
         // key mask as IpFilter builds it: everything the rules read

@@ -265,8 +265,10 @@ fn expand_handlers(router: &Router, specs: &[String]) -> Vec<String> {
         let mut found = false;
         for (i, n) in names.iter().enumerate() {
             let class = router.element_class(i).unwrap_or("");
-            if glob_match(e, n) || class == e {
-                out.push(format!("{n}.{h}"));
+            // Like Click, a glob or class name selects only elements with that handler.
+            let name = format!("{n}.{h}");
+            if (glob_match(e, n) || class == e) && router.handler_flags(&name).is_some() {
+                out.push(name);
                 found = true;
             }
         }

@@ -46,6 +46,68 @@ fn canonical(f: &str) -> &str {
 
 const FLAGS: &[u8] = b"FSRPAUECN";
 
+/// Click's payload_info: offset (from the packet data) and length of the payload. Past the
+/// IP header only the TCP and UDP headers are skipped (an ICMP payload includes its
+/// header), and the length comes from `ip_len`. `None` when a packet claims a payload
+/// shorter than its headers (Click would wrap around).
+fn payload_info(p: &Packet) -> Option<(usize, usize)> {
+    let Some(ip) = p.network_header().filter(|i| i.len() >= 20) else {
+        return Some((0, p.data().len()));
+    };
+    let nh_off = p.network_header_offset()?;
+    let hl = ((ip[0] & 0xf) as usize) * 4;
+    let ip_len = u16::from_be_bytes([ip[2], ip[3]]) as usize;
+    let first_frag = u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff == 0;
+    let th = match ip[9] {
+        6 if first_frag => match ip.get(hl + 12) {
+            Some(b) if ip.len() - hl >= 13 && ((b >> 4) as usize) * 4 >= 20 => {
+                ((b >> 4) as usize) * 4
+            }
+            _ => 20,
+        },
+        17 | 136 if first_frag => 8,
+        _ => 0,
+    };
+    let off = hl + th;
+    let start = usize::try_from(nh_off + off as isize).ok()?;
+    Some((start, ip_len.checked_sub(off)?))
+}
+
+/// A payload as Click's cp_quote prints it.
+fn quote_payload(pl: &[u8]) -> String {
+    let mut s = String::from("\"");
+    for &b in pl {
+        match b {
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            32..=126 => s.push(b as char),
+            _ => s.push_str(&format!("\\{b:03o}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
+/// Click's md5_finish_text: the digest in 6-bit groups, least significant bits first.
+fn md5_text_digest(digest: &[u8; 16]) -> String {
+    const CHARS: &[u8; 64] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@";
+    let mut s = String::with_capacity(22);
+    let mut bit = 0;
+    while bit < 128 {
+        let first = bit / 8;
+        let mut val = (digest[first] as usize) >> (bit % 8);
+        if bit + 8 > (first + 1) * 8 && first < 15 {
+            val += (digest[first + 1] as usize) << (8 - bit % 8);
+        }
+        s.push(CHARS[val & 0x3f] as char);
+        bit += 6;
+    }
+    s
+}
+
 /// Click's ICMP type names (ipnameinfo), by type number.
 const ICMP_TYPE_NAMES: &[(&str, u8)] = &[
     ("echo-reply", 0),
@@ -886,39 +948,34 @@ impl ToTrace {
                     dash()
                 }
             }
-            "payload" | "payload_len" => {
-                let ip_len = ipv
-                    .and_then(|i| u16at(i, 2))
-                    .map(|v| v as usize)
-                    .unwrap_or(0);
-                let th = match (proto, t) {
-                    (6, Some(t)) if t.len() >= 13 => ((t[12] >> 4) as usize) * 4,
-                    (17, Some(_)) => 8,
-                    (1, Some(_)) => 8,
-                    _ => 0,
+            "payload" | "payload_len" | "payload_md5" | "payload_md5_hex" => {
+                let Some((start, len)) = payload_info(p) else {
+                    return dash();
                 };
-                let start = hl + th;
-                let end = ip_len.min(ipv.map(|i| i.len()).unwrap_or(0));
-                let pl = ipv
-                    .and_then(|i| i.get(start..end.max(start)))
-                    .unwrap_or(&[]);
                 if f == "payload_len" {
-                    ip_len.saturating_sub(start).to_string()
-                } else {
-                    let mut s = String::from("\"");
-                    for &b in pl {
-                        match b {
-                            b'"' => s.push_str("\\\""),
-                            b'\\' => s.push_str("\\\\"),
-                            b'\n' => s.push_str("\\n"),
-                            b'\r' => s.push_str("\\r"),
-                            b'\t' => s.push_str("\\t"),
-                            32..=126 => s.push(b as char),
-                            _ => s.push_str(&format!("\\{b:03o}")),
-                        }
+                    return len.to_string();
+                }
+                let d = p.data();
+                // Click prints '-' when a non-empty payload starts past the captured bytes.
+                if len != 0 && start >= d.len() {
+                    return dash();
+                }
+                let pl = d
+                    .get(start..start.saturating_add(len).min(d.len()))
+                    .unwrap_or(&[]);
+                match f {
+                    "payload" => quote_payload(pl),
+                    "payload_md5_hex" => {
+                        use md5::Digest;
+                        md5::Md5::digest(pl)
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect()
                     }
-                    s.push('"');
-                    s
+                    _ => {
+                        use md5::Digest;
+                        md5_text_digest(&md5::Md5::digest(pl).into())
+                    }
                 }
             }
             "count" => "1".into(),

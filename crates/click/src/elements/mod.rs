@@ -7,6 +7,8 @@ pub mod analysis;
 pub mod arp;
 pub mod bypass;
 pub mod classify;
+#[cfg(test)]
+mod classify_oracle;
 pub mod clipboard;
 pub mod conf_b_misc;
 pub mod dumps;

@@ -979,6 +979,7 @@ impl ToTrace {
                 }
             }
             "count" => "1".into(),
+            "aggregate" => p.anno_u32(crate::packet::AGGREGATE_ANNO_OFFSET).to_string(),
             "link" | "paint" => p.anno[PAINT_ANNO_OFFSET].to_string(),
             "direction" => match p.anno[PAINT_ANNO_OFFSET] {
                 0 => ">".into(),

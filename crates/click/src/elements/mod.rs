@@ -3,6 +3,7 @@
 use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
 
+pub mod aggregate_ip_flows;
 pub mod analysis;
 pub mod arp;
 pub mod bypass;
@@ -40,6 +41,7 @@ pub fn register_all(r: &mut Registry) {
     conf_b_misc::register(r);
     shaping::register(r);
     analysis::register(r);
+    aggregate_ip_flows::register(r);
     r.register("Bypass", || Box::<bypass::Bypass>::default());
     r.register("Clipboard", || Box::<clipboard::Clipboard>::default());
 }

@@ -128,7 +128,7 @@ pub fn compile(conf: &[String], align_offset: u32) -> Result<Program, Vec<String
                     m &= ((mv1 << 4) | mv2) & ((mm1 << 4) | mm2);
                     mpos = Some(mp + 2);
                 }
-                if first || offset % 4 == 0 {
+                if first || offset.is_multiple_of(4) {
                     prog.add_insn(&mut tree, ((offset / 4) * 4) as i32, 0, 0);
                     first = false;
                     empty = false;

@@ -926,10 +926,8 @@ impl Primitive {
                 }
                 finish_srcdst(p, tree);
             }
-            TYPE_PROTO => {
-                if self.transp_proto < 256 {
-                    self.add_comparison_exprs(p, tree, OFFSET_NET + 8, 16, true);
-                }
+            TYPE_PROTO if self.transp_proto < 256 => {
+                self.add_comparison_exprs(p, tree, OFFSET_NET + 8, 16, true);
             }
             TYPE_IPFRAG => {
                 p.add_insn(tree, OFFSET_NET + 4, 0, 0x0000_3FFF);

@@ -5,6 +5,9 @@
 //!
 //! Masks and values are kept as big-endian numbers (`mask >> 24` is the byte at `offset`).
 
+// Index loops mirror Click's code (states are indices that jumps refer to).
+#![allow(clippy::needless_range_loop)]
+
 use std::fmt::Write;
 
 /// Output meaning "drop the packet".

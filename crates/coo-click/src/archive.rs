@@ -65,18 +65,21 @@ pub fn config(bytes: &[u8]) -> Option<Result<String, String>> {
 
 #[cfg(test)]
 mod tests {
+    /// A member as click-fastclassifier writes it (BSD `#1/LEN` names when long).
     fn member(name: &str, data: &str) -> Vec<u8> {
+        let (field, body) = if name.len() > 15 {
+            (format!("#1/{}", name.len()), format!("{name}{data}"))
+        } else {
+            (name.to_string(), data.to_string())
+        };
+        let size = body.len();
         let mut v = format!(
-            "{name:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
-            0,
-            0,
-            0,
-            644,
-            data.len()
+            "{field:<16}{:<12}{:<6}{:<6}{:<8}{size:<10}`\n",
+            0, 0, 0, 644
         )
         .into_bytes();
-        v.extend_from_slice(data.as_bytes());
-        if data.len() % 2 == 1 {
+        v.extend_from_slice(body.as_bytes());
+        if size % 2 == 1 {
             v.push(b'\n');
         }
         v

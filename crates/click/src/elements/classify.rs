@@ -156,7 +156,8 @@ impl Element for Classifier {
 /// Where a packet's headers are, in the program's offset space (Ethernet 0.., IP 256..,
 /// transport 512..).
 pub(crate) struct IpView<'a> {
-    mac: Option<&'a [u8]>,
+    /// The packet, for the Ethernet header (only Ethernet patterns read it).
+    packet: &'a Packet,
     ip: &'a [u8],
     transport: &'a [u8],
     /// Click's packet length in program offsets (decides which words are short).
@@ -177,7 +178,7 @@ impl<'a> IpView<'a> {
             (&[], ip_pattern::OFFSET_NET as usize + ip.len())
         };
         IpView {
-            mac: p.mac_header(),
+            packet: p,
             ip,
             transport,
             length,
@@ -205,7 +206,7 @@ impl<'a> IpView<'a> {
             be(self.ip, off - ip_pattern::OFFSET_NET as usize)
         } else {
             // Offset 2 is the Ethernet header's first byte.
-            let mac = self.mac.unwrap_or(&[]);
+            let mac = self.packet.mac_header().unwrap_or(&[]);
             let mut w = [0u8; 4];
             for (k, b) in w.iter_mut().enumerate() {
                 if let Some(i) = (off + k).checked_sub(2) {

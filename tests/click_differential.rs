@@ -36,7 +36,14 @@ fn run_case(bin: &Path, case: &Path) -> (String, Vec<(String, String)>) {
         tmp.path().join("flows.ipsum"),
     )
     .unwrap();
-    std::fs::copy(case.join("config.click"), dir.join("config.click")).unwrap();
+    // The configuration and any case-specific inputs; not the recorded outputs.
+    for e in std::fs::read_dir(case).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().to_string();
+        if !name.starts_with("out") && !name.starts_with("expected.") {
+            std::fs::copy(&p, dir.join(&name)).unwrap();
+        }
+    }
     let args = std::fs::read_to_string(case.join("ARGS")).unwrap_or_else(|_| "--simtime".into());
     let out = Command::new(bin)
         .current_dir(&dir)

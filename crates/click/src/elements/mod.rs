@@ -3,11 +3,13 @@
 use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
 
+pub mod aggregate_ip_flows;
 pub mod analysis;
 pub mod arp;
 pub mod bypass;
 pub mod classify;
-pub mod classify_words;
+#[cfg(test)]
+mod classify_oracle;
 pub mod clipboard;
 pub mod conf_b_misc;
 pub mod dumps;
@@ -42,6 +44,7 @@ pub fn register_all(r: &mut Registry) {
     conf_b_misc::register(r);
     shaping::register(r);
     analysis::register(r);
+    aggregate_ip_flows::register(r);
     r.register("Bypass", || Box::<bypass::Bypass>::default());
     r.register("Clipboard", || Box::<clipboard::Clipboard>::default());
     unit_tests::register(r);

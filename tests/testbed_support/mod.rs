@@ -251,3 +251,5 @@ pub fn up_vm(topo: &topology::Topology, root: &Path) -> (Up, Duration) {
         up_time,
     )
 }
+
+pub mod sim_hosts;

@@ -181,15 +181,55 @@ impl SimLibvirtd {
     /// Starts it in `site` of `sim` and waits until its TCP socket answers.
     pub fn start(sim: &SimHosts, site: &str) -> Result<Self, String> {
         let addr = site_addr(site);
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let conf = dir.path().join("libvirtd.conf");
         // TCP without TLS or auth: only on the simulated underlay address, inside namespaces
         // this test made.
+        let conf = format!(
+            "listen_tls = 0\nlisten_tcp = 1\nlisten_addr = \"{addr}\"\nauth_tcp = \"none\"\n"
+        );
+        Self::spawn(
+            Some(&sim.ns(site)),
+            site,
+            &conf,
+            |_| format!("qemu+tcp://{addr}/system"),
+            Some(sim.ns("c").path()),
+        )
+    }
+
+    /// One in this machine's network namespace (a one-machine testbed's hypervisor), the
+    /// same kind as the simulated hosts' but reached on a UNIX socket of its own (URI
+    /// `qemu:///system?socket=…`), so the machine's own libvirtd is neither needed nor
+    /// touched.
+    pub fn start_local() -> Result<Self, String> {
+        Self::spawn(
+            None,
+            "local",
+            "listen_tls = 0\nlisten_tcp = 0\n",
+            |dir| {
+                format!(
+                    "qemu:///system?socket={}/libvirt-sock",
+                    dir.join("sock").display()
+                )
+            },
+            None,
+        )
+    }
+
+    fn spawn(
+        netns: Option<&NetnsName>,
+        site: &str,
+        listen: &str,
+        uri: impl FnOnce(&Path) -> String,
+        connect_from: Option<PathBuf>,
+    ) -> Result<Self, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let sock = dir.path().join("sock");
+        std::fs::create_dir(&sock).map_err(|e| e.to_string())?;
+        let conf = dir.path().join("libvirtd.conf");
         std::fs::write(
             &conf,
             format!(
-                "listen_tls = 0\nlisten_tcp = 1\nlisten_addr = \"{addr}\"\nauth_tcp = \"none\"\n\
-                 auth_unix_rw = \"none\"\n"
+                "{listen}unix_sock_dir = \"{}\"\nauth_unix_rw = \"none\"\n",
+                sock.display()
             ),
         )
         .map_err(|e| e.to_string())?;
@@ -219,32 +259,41 @@ impl SimLibvirtd {
         ));
         let log = std::fs::File::create(dir.path().join("log")).map_err(|e| e.to_string())?;
         // Every step execs the next: the child's pid is libvirtd's.
-        let child = Command::new("ip")
-            .args(["netns", "exec", sim.ns(site).as_str()])
-            .args(["unshare", "--mount", "--propagation", "private"])
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns.as_str(), "unshare"]);
+                c
+            }
+            None => Command::new("unshare"),
+        };
+        let child = cmd
+            .args(["--mount", "--propagation", "private"])
             .args(["sh", "-c", &script])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .map_err(|e| format!("ip netns exec … libvirtd: {e}"))?;
+            .map_err(|e| format!("libvirtd for {site}: {e}"))?;
         let mut d = SimLibvirtd {
             site: site.to_owned(),
-            uri: format!("qemu+tcp://{addr}/system"),
+            uri: uri(dir.path()),
             child,
             _dir: dir,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
-        let from = sim.ns("c").path();
         loop {
-            match vmdriver::libvirt::LibvirtDriver::connect_from(&d.uri, Some(&from)) {
+            match vmdriver::libvirt::LibvirtDriver::connect_from(&d.uri, connect_from.as_deref())
+            {
                 Ok(_) => return Ok(d),
                 Err(e) => {
                     let exited = d.child.try_wait().ok().flatten();
                     if exited.is_some() || Instant::now() > deadline {
                         let log = std::fs::read_to_string(d._dir.path().join("log"))
                             .unwrap_or_default();
-                        return Err(format!("libvirtd in {site}: {e}; exit {exited:?}; log:\n{log}"));
+                        return Err(format!(
+                            "libvirtd for {site}: {e}; exit {exited:?}; log:\n{log}"
+                        ));
                     }
                     std::thread::sleep(Duration::from_millis(100));
                 }

@@ -362,6 +362,13 @@ fn vm_chain_split_over_two_simulated_libvirt_hosts() {
         );
     }
     assert!(!Path::new(vmdriver::staging::POOL_DIR).exists());
+    let staged_kernel = std::fs::read_dir(lv_b.path(vmdriver::staging::POOL_DIR))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with("-initramfs.img"))
+        .unwrap();
+    let staged_at = std::fs::metadata(&staged_kernel).unwrap().modified().unwrap();
     // Network safety: the host namespace got no address or route.
     assert_eq!(host_addresses_and_routes(), before);
     // status asks each host's libvirtd for its domains.
@@ -437,6 +444,13 @@ fn vm_chain_split_over_two_simulated_libvirt_hosts() {
     assert_no_residue(&sim, &hyp, &[&lv_a, &lv_b], &kp, "after SIGKILL + clean");
     assert_eq!(std::fs::read_dir(kill_root.path()).unwrap().count(), 0);
     assert_eq!(host_addresses_and_routes(), before);
+    // The second `up` found the image on host b and did not send it again.
+    assert_eq!(
+        std::fs::metadata(&staged_kernel).unwrap().modified().unwrap(),
+        staged_at,
+        "{} was copied again",
+        staged_kernel.display()
+    );
 
     eprintln!(
         "split over 2 simulated hosts: up (to every agent ready) {:.1} s, boot-to-ready {:?} ms, down {:.1} s; NDR {} / {} ({split_trials} trials, 74 B, 0.1 % loss, TCG)",
@@ -463,7 +477,12 @@ fn vm_chain_split_over_two_simulated_libvirt_hosts() {
         fmt_ndr(one_ndr),
         fmt_ndr(one_ndr2),
     );
-    drop(up);
+    let (one_prefix, one_run) = (up.tb.prefix.clone(), up.tb.run_id.clone());
+    std::mem::forget(up);
+    testbed::down_in(root.path(), &one_run).unwrap();
+    let local = LibvirtHosts::new();
+    assert!(domains(&local, &lv_local.uri, &one_prefix).is_empty());
+    assert!(netns_with_prefix(&one_prefix).is_empty());
     drop(lv_local);
     eprintln!("test total: {:.0} s", t_all.elapsed().as_secs_f64());
     drop(lv_b);

@@ -13,10 +13,9 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use hostnet::{
-    IfName, Ipv4Cidr, MacAddr, NetOps, NetnsName, RealProcesses, RtNetOps, VethEnd,
-};
+use hostnet::{IfName, Ipv4Cidr, MacAddr, NetOps, NetnsName, RealProcesses, RtNetOps, VethEnd};
 use testbed::{Attachment, DriverKind, FakeAgents, Ops, Testbed, UpOptions, VmDriver};
+use testbed_support::ndr;
 use testbed_support::sim_hosts::{ifn, SimHosts};
 use testbed_support::*;
 use vmdriver::fake::FakeHypervisors;
@@ -24,7 +23,6 @@ use vmdriver::vnf::VmBackend;
 
 const URI_A: &str = "qemu+tcp://198.18.200.2/system";
 const URI_B: &str = "qemu+tcp://198.18.200.3/system";
-
 
 fn backend(hyp: &FakeHypervisors) -> VmBackend {
     vmdriver::fake::backend(hyp.local.clone())
@@ -185,6 +183,17 @@ fn testbed_two_simulated_hosts_vxlan_frames_and_zero_residue() {
         Duration::from_secs(3),
     );
     assert_eq!(got, 5, "source → host a over VXLAN");
+    // NDR of the bare network path (no VNF): source → host a's br0 over the tunnel vs source
+    // → a veth on the controller's own br0 (a local bridge). Both attached during both
+    // searches, so each sees the same flooding.
+    let local = probe(&sim, 4, &tb.switch_netns, &tb.bridges[0].name);
+    let flows = ndr::flows(&two_hosts());
+    let over_vxlan = ndr::short_ndr(&tb.source, &t.sinks[0], flows.clone(), 3e6);
+    let over_bridge = ndr::short_ndr(&tb.source, &local, flows, 3e6);
+    eprintln!(
+        "NDR source → bridge, no VNF (74 B, 0.1 % loss): across the VXLAN {over_vxlan}, local bridge {over_bridge}"
+    );
+    assert!(over_vxlan.pps.is_some() && over_bridge.pps.is_some());
     let from_b = probe(&sim, 2, &hb.switch_netns, &tb.bridges[3].name);
     let mut t = tb.clone();
     t.source = from_b;
@@ -240,7 +249,7 @@ fn testbed_two_simulated_hosts_vxlan_frames_and_zero_residue() {
     }
     assert!(hyp.remote(URI_A).domains().is_empty() && hyp.remote(URI_B).domains().is_empty());
     assert_eq!(address_snapshot(), before);
-    for i in 1..=3 {
+    for i in 1..=4 {
         let _ = net.delete_netns(&sim.ns(&format!("p{i}")));
     }
 

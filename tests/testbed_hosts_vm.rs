@@ -18,8 +18,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use hostnet::{NetOps, RealProcesses, RtNetOps};
-use measure::{Goal, SearchConfig, TrialRecord};
 use testbed::{DriverKind, Ops, RestAgents, Testbed, UpOptions, VmDriver};
+use testbed_support::ndr;
 use testbed_support::sim_hosts::{SimHosts, SimLibvirtd};
 use testbed_support::*;
 use vmdriver::hosts::LibvirtHosts;
@@ -41,7 +41,9 @@ fn missing_piece() -> Option<String> {
         ));
     }
     if let Err(e) = vmdriver::image::binaries::locate("coo-guest-init", "COO_BENCH_GUEST_INIT") {
-        return Some(format!("{e} (cargo build -p vmdriver --bin coo-guest-init)"));
+        return Some(format!(
+            "{e} (cargo build -p vmdriver --bin coo-guest-init)"
+        ));
     }
     None
 }
@@ -64,7 +66,9 @@ fn guest_image() -> Result<(), String> {
 }
 
 fn topo(file: &str) -> topology::Topology {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("topologies").join(file);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("topologies")
+        .join(file);
     topology::load(&p).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -78,11 +82,7 @@ fn options(root: &Path) -> UpOptions {
 }
 
 /// `up` of the split chain on the simulated hosts with real libvirt and VMs.
-fn up_split(
-    sim: &SimHosts,
-    root: &Path,
-    hyp: &LibvirtHosts,
-) -> Result<Testbed, testbed::UpError> {
+fn up_split(sim: &SimHosts, root: &Path, hyp: &LibvirtHosts) -> Result<Testbed, testbed::UpError> {
     let net = RtNetOps::new().unwrap();
     let procs = RealProcesses::default();
     // Every VNF is on a host: the backend's own driver (local starts) is never used, so it
@@ -102,7 +102,12 @@ fn up_split(
         vms: hyp,
         underlay: Some(sim.underlay()),
     };
-    testbed::up_with(&topo("pycoo-xyz-two-hosts.json"), &options(root), &ops, &driver)
+    testbed::up_with(
+        &topo("pycoo-xyz-two-hosts.json"),
+        &options(root),
+        &ops,
+        &driver,
+    )
 }
 
 fn sim_uri(site: &str) -> String {
@@ -167,7 +172,11 @@ fn assert_no_residue(
             std::thread::sleep(Duration::from_millis(200));
             left = sim.processes_in(&d.site, &[d.pid()]);
         }
-        assert!(left.is_empty(), "{when}: processes left on host {}: {left:?}", d.site);
+        assert!(
+            left.is_empty(),
+            "{when}: processes left on host {}: {left:?}",
+            d.site
+        );
     }
     for site in ["a", "b", "c"] {
         assert!(
@@ -183,73 +192,10 @@ fn assert_no_residue(
     );
 }
 
-/// The flows of the topology's traffic profile.
-fn flows(topo: &topology::Topology) -> traffic::FlowSpec {
-    use topology::traffic as t;
-    let f = &topo.traffic.flows;
-    traffic::FlowSpec {
-        protocol: match topo.traffic.protocol {
-            t::Protocol::Udp => traffic::Protocol::Udp,
-            t::Protocol::Tcp => traffic::Protocol::Tcp,
-            t::Protocol::Icmp => traffic::Protocol::Icmp,
-        },
-        count: f.count,
-        src_ip: f.src_ip,
-        dst_ip: f.dst_ip,
-        src_port: f.src_port,
-        dst_port: f.dst_port,
-        vary: vec![traffic::FlowField::SrcPort],
-        distribution: traffic::Distribution::RoundRobin,
-    }
-}
-
-/// A short NDR search (`run --quick`-like: 0.2 s / 0.5 s trials, 5 % precision) from the
-/// testbed's source to its sink; None when no load passed.
-fn short_ndr(tb: &Testbed, topo: &topology::Topology) -> (Option<f64>, usize) {
-    let attach = |netns: &Path, ifname: &str| traffic::Attach {
-        netns: Some(netns.to_path_buf()),
-        ifname: ifname.to_owned(),
-        cpus: Vec::new(),
-    };
-    let source = attach(&tb.source.netns_path, tb.source.ifname.as_str());
-    let sink = attach(&tb.sinks[0].netns_path, tb.sinks[0].ifname.as_str());
-    let config = SearchConfig {
-        min_rate_pps: 500.0,
-        max_rate_pps: 400_000.0,
-        ndr_loss_pct: 0.1,
-        precision_pct: 5.0,
-        coarse_precision_pct: 12.5,
-        initial_duration_s: 0.2,
-        final_duration_s: 0.5,
-        goals: vec![Goal::Ndr],
-        max_trials: 24,
-        ..SearchConfig::default()
-    };
-    let (outcome, records) = measure::search::run_search(config, |req| {
-        let mut spec = traffic::TrialSpec::new(
-            source.clone(),
-            vec![sink.clone()],
-            req.rate_pps,
-            Duration::from_secs_f64(req.duration_s),
-        );
-        spec.flows = flows(topo);
-        spec.frame_size = traffic::FrameSizes::Fixed(74);
-        spec.drain = Duration::from_secs(1);
-        match traffic::run_trial(&spec) {
-            Ok(r) => TrialRecord {
-                sent: r.sent,
-                received: r.received,
-                lost: r.lost,
-                achieved_tx_pps: r.sent as f64 / r.elapsed.as_secs_f64().max(1e-9),
-                elapsed_s: r.elapsed.as_secs_f64(),
-                ..Default::default()
-            },
-            Err(e) => panic!("trial at {} pps: {e}", req.rate_pps),
-        }
-    })
-    .unwrap();
-    let ndr = outcome.goal(Goal::Ndr).and_then(|g| g.rate_pps);
-    (ndr, records.len())
+/// A short NDR search of the chain (source to its first sink).
+fn short_ndr(tb: &Testbed, topo: &topology::Topology) -> ndr::Ndr {
+    // TCG guests forward tens of kpps at most.
+    ndr::short_ndr(&tb.source, &tb.sinks[0], ndr::flows(topo), 400_000.0)
 }
 
 /// Starts the pushed function with our Click engine on every VM. A start is retried: under
@@ -302,10 +248,6 @@ fn ready_ms(tb: &Testbed) -> Vec<u64> {
         .iter()
         .map(|v| v.vm.as_ref().unwrap().boot_to_ready_ms.unwrap_or(0))
         .collect()
-}
-
-fn fmt_ndr(n: Option<f64>) -> String {
-    n.map_or("none".into(), |p| format!("{:.1} kpps", p / 1e3))
 }
 
 #[test]
@@ -368,7 +310,10 @@ fn vm_chain_split_over_two_simulated_libvirt_hosts() {
         .map(|e| e.path())
         .find(|p| p.to_string_lossy().ends_with("-initramfs.img"))
         .unwrap();
-    let staged_at = std::fs::metadata(&staged_kernel).unwrap().modified().unwrap();
+    let staged_at = std::fs::metadata(&staged_kernel)
+        .unwrap()
+        .modified()
+        .unwrap();
     // Network safety: the host namespace got no address or route.
     assert_eq!(host_addresses_and_routes(), before);
     // status asks each host's libvirtd for its domains.
@@ -383,10 +328,12 @@ fn vm_chain_split_over_two_simulated_libvirt_hosts() {
     );
 
     // Frames across the tunnels, through the VMs; then a short measurement.
-    assert!(frames_cross(&tb, "split") >= 1, "no frame crossed the split chain");
+    assert!(
+        frames_cross(&tb, "split") >= 1,
+        "no frame crossed the split chain"
+    );
     let two = topo("pycoo-xyz-two-hosts.json");
-    let (split_ndr, split_trials) = short_ndr(&tb, &two);
-    let (split_ndr2, _) = short_ndr(&tb, &two);
+    let split_ndr = [short_ndr(&tb, &two), short_ndr(&tb, &two)];
 
     // down: nothing on either host.
     let net = RtNetOps::new().unwrap();
@@ -414,7 +361,12 @@ fn vm_chain_split_over_two_simulated_libvirt_hosts() {
         .unwrap();
     let run_prefix = || -> Option<String> {
         let run = std::fs::read_dir(kill_root.path()).ok()?.flatten().next()?;
-        Some(std::fs::read_to_string(run.path().join("prefix")).ok()?.trim().to_owned())
+        Some(
+            std::fs::read_to_string(run.path().join("prefix"))
+                .ok()?
+                .trim()
+                .to_owned(),
+        )
     };
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut killed_with = Vec::new();
@@ -446,19 +398,22 @@ fn vm_chain_split_over_two_simulated_libvirt_hosts() {
     assert_eq!(host_addresses_and_routes(), before);
     // The second `up` found the image on host b and did not send it again.
     assert_eq!(
-        std::fs::metadata(&staged_kernel).unwrap().modified().unwrap(),
+        std::fs::metadata(&staged_kernel)
+            .unwrap()
+            .modified()
+            .unwrap(),
         staged_at,
         "{} was copied again",
         staged_kernel.display()
     );
 
     eprintln!(
-        "split over 2 simulated hosts: up (to every agent ready) {:.1} s, boot-to-ready {:?} ms, down {:.1} s; NDR {} / {} ({split_trials} trials, 74 B, 0.1 % loss, TCG)",
+        "split over 2 simulated hosts: up (to every agent ready) {:.1} s, boot-to-ready {:?} ms, down {:.1} s; NDR (74 B, 0.1 % loss) {} / {}",
         split_up.as_secs_f64(),
         ready_ms(&tb),
         split_down.as_secs_f64(),
-        fmt_ndr(split_ndr),
-        fmt_ndr(split_ndr2),
+        split_ndr[0],
+        split_ndr[1],
     );
 
     // The same chain on one machine (local bridges only), on a libvirtd of the same kind.
@@ -468,14 +423,13 @@ fn vm_chain_split_over_two_simulated_libvirt_hosts() {
     let one = topo("pycoo-xyz.json");
     let (up, one_up) = up_vm_autostart(&one, root.path());
     assert!(frames_cross(&up.tb, "one-host") >= 1);
-    let (one_ndr, one_trials) = short_ndr(&up.tb, &one);
-    let (one_ndr2, _) = short_ndr(&up.tb, &one);
+    let one_ndr = [short_ndr(&up.tb, &one), short_ndr(&up.tb, &one)];
     eprintln!(
-        "same chain on one machine: up {:.1} s, boot-to-ready {:?} ms; NDR {} / {} ({one_trials} trials)",
+        "same chain on one machine: up {:.1} s, boot-to-ready {:?} ms; NDR {} / {}",
         one_up.as_secs_f64(),
         ready_ms(&up.tb),
-        fmt_ndr(one_ndr),
-        fmt_ndr(one_ndr2),
+        one_ndr[0],
+        one_ndr[1],
     );
     let (one_prefix, one_run) = (up.tb.prefix.clone(), up.tb.run_id.clone());
     std::mem::forget(up);

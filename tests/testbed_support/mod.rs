@@ -252,4 +252,5 @@ pub fn up_vm(topo: &topology::Topology, root: &Path) -> (Up, Duration) {
     )
 }
 
+pub mod ndr;
 pub mod sim_hosts;

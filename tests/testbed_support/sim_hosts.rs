@@ -2,7 +2,7 @@
 //! `<tag>-b` (hosts), each a network namespace with a veth onto the bridge of `<tag>-u` (the
 //! underlay network), addresses 198.18.200.{1,2,3}/24 inside those namespaces only. A host
 //! may run its own libvirtd ([`SimLibvirtd`]): a private mount namespace over libvirt's
-//! run/state/cache/log directories and qemu.conf, listening for `qemu+tcp://` (no auth) on
+//! configuration, run, state, cache and log directories, listening for `qemu+tcp://` (no auth) on
 //! its underlay address only.
 
 use std::collections::BTreeMap;
@@ -157,8 +157,8 @@ impl Drop for SimHosts {
 }
 
 /// A libvirtd of its own in a simulated host: its network namespace, a private mount
-/// namespace (tmpfs over /run/libvirt, /var/lib/libvirt, /var/cache/libvirt,
-/// /var/log/libvirt; a qemu.conf of its own), `qemu+tcp://<underlay>/system` with no auth,
+/// namespace (tmpfs over /etc/libvirt with a qemu.conf of its own, /run/libvirt,
+/// /var/lib/libvirt, /var/cache/libvirt, /var/log/libvirt), `qemu+tcp://<underlay>/system` with no auth,
 /// reachable only inside the simulated underlay. Stopped on drop (its QEMUs too).
 pub struct SimLibvirtd {
     pub site: String,
@@ -172,7 +172,9 @@ impl SimLibvirtd {
     pub fn missing() -> Option<String> {
         for bin in ["libvirtd", "unshare", "ip"] {
             if hostnet::find_in_path(bin).is_none() {
-                return Some(format!("{bin} not found in PATH (bash scripts/vm-setup.sh)"));
+                return Some(format!(
+                    "{bin} not found in PATH (bash scripts/vm-setup.sh)"
+                ));
             }
         }
         None
@@ -250,8 +252,10 @@ impl SimLibvirtd {
         ] {
             script.push_str(&format!("mkdir -p {d} && mount -t tmpfs coo-sim {d} && "));
         }
+        // /etc/libvirt too: persistent networks or pools of the machine's own libvirt (e.g. an
+        // autostarted `default` network with its 192.168.122.1) must not start here.
         script.push_str(&format!(
-            "touch /etc/libvirt/qemu.conf && mount --bind {} /etc/libvirt/qemu.conf && \
+            "mount -t tmpfs coo-sim /etc/libvirt && cp {} /etc/libvirt/qemu.conf && \
              exec libvirtd --listen --config {} --pid-file {}",
             qemu_conf.display(),
             conf.display(),
@@ -283,14 +287,13 @@ impl SimLibvirtd {
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            match vmdriver::libvirt::LibvirtDriver::connect_from(&d.uri, connect_from.as_deref())
-            {
+            match vmdriver::libvirt::LibvirtDriver::connect_from(&d.uri, connect_from.as_deref()) {
                 Ok(_) => return Ok(d),
                 Err(e) => {
                     let exited = d.child.try_wait().ok().flatten();
                     if exited.is_some() || Instant::now() > deadline {
-                        let log = std::fs::read_to_string(d._dir.path().join("log"))
-                            .unwrap_or_default();
+                        let log =
+                            std::fs::read_to_string(d._dir.path().join("log")).unwrap_or_default();
                         return Err(format!(
                             "libvirtd for {site}: {e}; exit {exited:?}; log:\n{log}"
                         ));

@@ -133,9 +133,7 @@ fn stage_file(
     file: &Path,
 ) -> Result<(PathBuf, bool), VmError> {
     let what = file.display().to_string();
-    let bytes = std::fs::metadata(file)
-        .map_err(|e| io_err(&what, e))?
-        .len();
+    let bytes = std::fs::metadata(file).map_err(|e| io_err(&what, e))?.len();
     let done = format!("{name}{DONE_SUFFIX}");
     if let Ok(vol) = StorageVol::lookup_by_name(pool, name) {
         let complete = StorageVol::lookup_by_name(pool, &done).is_ok()
@@ -173,12 +171,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_are_content_addressed_and_xml_escapes_nothing_unsafe() {
-        let n = volume_name("ae1e2572", Path::new("/var/cache/coo-bench/images/ae/vmlinux"));
+    fn volume_names_are_content_addressed() {
+        let n = volume_name(
+            "ae1e2572",
+            Path::new("/var/cache/coo-bench/images/ae/vmlinux"),
+        );
         assert_eq!(n, "ae1e2572-vmlinux");
         let x = volume_xml(&n, 53_243_444);
         assert!(x.contains("<name>ae1e2572-vmlinux</name>"), "{x}");
-        assert!(x.contains("<capacity unit='bytes'>53243444</capacity>"), "{x}");
+        assert!(
+            x.contains("<capacity unit='bytes'>53243444</capacity>"),
+            "{x}"
+        );
         let p = pool_xml();
         assert!(p.contains(POOL_DIR) && p.contains(POOL_NAME), "{p}");
     }

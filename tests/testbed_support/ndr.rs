@@ -103,11 +103,16 @@ pub fn short_ndr(
             .iter()
             .map(|r| r.achieved_tx_pps)
             .fold(0.0, f64::max),
+        log: records
+            .iter()
+            .map(|r| format!("{:.0}:{}/{}", r.requested_rate_pps, r.received, r.sent))
+            .collect::<Vec<_>>()
+            .join(" "),
     }
 }
 
 /// What [`short_ndr`] found.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Ndr {
     /// None: no load passed.
     pub pps: Option<f64>,
@@ -116,12 +121,14 @@ pub struct Ndr {
     pub trials: usize,
     /// The highest rate the generator offered in any trial.
     pub best_offered_pps: f64,
+    /// Every trial as `requested pps:received/sent`, printed when no load passed.
+    pub log: String,
 }
 
 impl std::fmt::Display for Ndr {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.pps {
-            None => write!(f, "none")?,
+            None => write!(f, "none (trials {})", self.log)?,
             Some(p) => write!(f, "{:.1} kpps", p / 1e3)?,
         }
         if self.limited {

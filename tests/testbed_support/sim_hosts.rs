@@ -252,6 +252,10 @@ impl SimLibvirtd {
         ] {
             script.push_str(&format!("mkdir -p {d} && mount -t tmpfs coo-sim {d} && "));
         }
+        // A sysfs of its own without the cgroup mounts, as `ip netns exec` makes for the
+        // simulated hosts: no daemon puts its QEMUs into cgroups, so the simulated hosts' and
+        // the local daemon's guests share this test's cgroup and compete for the CPUs alike.
+        script.push_str("umount -l /sys && mount -t sysfs coo-sim /sys && ");
         // /etc/libvirt too: persistent networks or pools of the machine's own libvirt (e.g. an
         // autostarted `default` network with its 192.168.122.1) must not start here.
         script.push_str(&format!(

@@ -14,7 +14,7 @@
 
 mod testbed_support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use hostnet::{NetOps, RealProcesses, RtNetOps};
@@ -276,6 +276,12 @@ fn vm_chain_split_over_two_simulated_libvirt_hosts() {
     // up: x on host a, y and z on host b.
     let t0 = Instant::now();
     let tb = up_split(&sim, root.path(), &hyp).unwrap();
+    // Declared after the daemons: a failing assertion downs the run while they still answer.
+    let guard = DownOnDrop {
+        root: root.path().to_owned(),
+        run_id: tb.run_id.clone(),
+        controller_netns: sim.ns("c").path(),
+    };
     let split_up = t0.elapsed();
     let p = tb.prefix.clone();
     assert_eq!(domains(&hyp, &lv_a.uri, &p), [format!("{p}-x")]);
@@ -345,6 +351,7 @@ fn vm_chain_split_over_two_simulated_libvirt_hosts() {
         vms: &hyp,
     };
     let t1 = Instant::now();
+    std::mem::forget(guard);
     testbed::down_with(root.path(), &tb.run_id, &ops).unwrap();
     let split_down = t1.elapsed();
     assert_no_residue(&sim, &hyp, &[&lv_a, &lv_b], &p, "after down");
@@ -386,9 +393,11 @@ fn vm_chain_split_over_two_simulated_libvirt_hosts() {
     }
     let _ = child.kill();
     child.wait().unwrap();
-    let kp = run_prefix().expect("the child made a run");
-    assert!(!killed_with.is_empty(), "killed before any domain started");
+    let kp = run_prefix();
+    // Cleaned before any assertion: a failure must not leave the killed run behind.
     let rep = testbed::clean_with(kill_root.path(), &ops, false).unwrap();
+    let kp = kp.expect("the child made a run");
+    assert!(!killed_with.is_empty(), "killed before any domain started");
     assert!(rep.failed.is_empty(), "{:?}", rep.failed);
     eprintln!(
         "SIGKILL with domains {killed_with:?} running: clean removed {} object(s)",
@@ -419,7 +428,7 @@ fn vm_chain_split_over_two_simulated_libvirt_hosts() {
     // SAFETY (edition 2021: safe fn): no other thread of this test reads the environment now.
     std::env::set_var(vmdriver::hosts::URI_ENV, &lv_local.uri);
     let one = topo("pycoo-xyz.json");
-    let (up, one_up) = up_vm_autostart(&one, root.path());
+    let (up, one_up) = up_one_machine(&one, root.path());
     assert!(frames_cross(&up.tb, "one-host") >= 1);
     let one_ndr = [short_ndr(&up.tb, &one), short_ndr(&up.tb, &one)];
     eprintln!(
@@ -442,8 +451,30 @@ fn vm_chain_split_over_two_simulated_libvirt_hosts() {
     drop(sim);
 }
 
-/// `up` of `topo` on this machine's libvirtd with engines started (a guard downs it).
-fn up_vm_autostart(topo: &topology::Topology, root: &Path) -> (Up, Duration) {
+/// Downs a split run when a test fails before its own `down` (then forgotten).
+struct DownOnDrop {
+    root: PathBuf,
+    run_id: String,
+    controller_netns: PathBuf,
+}
+
+impl Drop for DownOnDrop {
+    fn drop(&mut self) {
+        let (Ok(net), procs) = (RtNetOps::new(), RealProcesses::default()) else {
+            return;
+        };
+        let hyp = LibvirtHosts::new().with_remote_netns(self.controller_netns.clone());
+        let ops = Ops {
+            net: &net,
+            procs: &procs,
+            vms: &hyp,
+        };
+        let _ = testbed::down_with(&self.root, &self.run_id, &ops);
+    }
+}
+
+/// `up` of `topo` on the local hypervisor (`COO_BENCH_LIBVIRT_URI`); the guard downs it.
+fn up_one_machine(topo: &topology::Topology, root: &Path) -> (Up, Duration) {
     let t0 = Instant::now();
     let tb = testbed::up(topo, &options(root)).unwrap();
     (

@@ -9,123 +9,20 @@
 
 mod testbed_support;
 
-use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use hostnet::{
-    IfName, Ipv4Cidr, MacAddr, NetOps, NetnsName, Object, RealProcesses, RtNetOps, VethEnd,
-};
-use testbed::{Attachment, DriverKind, FakeAgents, Ops, Testbed, Underlay, UpOptions, VmDriver};
+use hostnet::{IfName, Ipv4Cidr, MacAddr, NetOps, NetnsName, RealProcesses, RtNetOps, VethEnd};
+use testbed::{Attachment, DriverKind, FakeAgents, Ops, Testbed, UpOptions, VmDriver};
+use testbed_support::ndr;
+use testbed_support::sim_hosts::{ifn, SimHosts};
 use testbed_support::*;
 use vmdriver::fake::FakeHypervisors;
 use vmdriver::vnf::VmBackend;
 
 const URI_A: &str = "qemu+tcp://198.18.200.2/system";
 const URI_B: &str = "qemu+tcp://198.18.200.3/system";
-
-fn ns(s: &str) -> NetnsName {
-    NetnsName::new(s).unwrap()
-}
-fn ifn(s: &str) -> IfName {
-    IfName::new(s).unwrap()
-}
-
-/// The simulated machines: `<tag>-c` (controller underlay), `<tag>-a`, `<tag>-b` (hosts),
-/// each with a veth onto the bridge of `<tag>-u` (the underlay network). Removed on drop
-/// through its own ledger.
-struct SimHosts {
-    tag: String,
-    ledger_dir: tempfile::TempDir,
-}
-
-impl SimHosts {
-    fn new() -> Self {
-        // Unique per test too: the tests of this file run in parallel threads.
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) & 0xf;
-        let tag = format!("cs{:03x}{n:x}", std::process::id() & 0xfff);
-        let ledger_dir = tempfile::tempdir().unwrap();
-        let sim = SimHosts { tag, ledger_dir };
-        let net = RtNetOps::new().unwrap();
-        let mut l = hostnet::Ledger::create(&sim.ledger_dir.path().join("ledger")).unwrap();
-        let u = sim.ns("u");
-        l.create_with(&Object::Netns { name: u.clone() }, || net.create_netns(&u))
-            .unwrap();
-        net.create_bridge(Some(&u), &ifn("ul"), None).unwrap();
-        net.set_up(Some(&u), &ifn("ul")).unwrap();
-        for (site, addr) in [("c", 1), ("a", 2), ("b", 3)] {
-            let n = sim.ns(site);
-            l.create_with(&Object::Netns { name: n.clone() }, || net.create_netns(&n))
-                .unwrap();
-            net.set_up(Some(&n), &ifn("lo")).unwrap();
-            let port = ifn(&format!("ul{site}"));
-            net.create_veth(
-                &VethEnd {
-                    name: port.clone(),
-                    netns: Some(n.clone()),
-                    mac: None,
-                },
-                &VethEnd {
-                    name: port.clone(),
-                    netns: Some(u.clone()),
-                    mac: None,
-                },
-            )
-            .unwrap();
-            net.set_bridge_port(Some(&u), &port, &ifn("ul")).unwrap();
-            net.set_up(Some(&u), &port).unwrap();
-            net.add_address(
-                Some(&n),
-                &port,
-                Ipv4Cidr {
-                    addr: Ipv4Addr::new(198, 18, 200, addr),
-                    prefix_len: 24,
-                },
-            )
-            .unwrap();
-            net.set_up(Some(&n), &port).unwrap();
-        }
-        sim
-    }
-
-    fn ns(&self, site: &str) -> NetnsName {
-        ns(&format!("{}-{site}", self.tag))
-    }
-
-    fn underlay(&self) -> Underlay {
-        Underlay {
-            controller_netns: Some(self.ns("c")),
-            controller_addr: Ipv4Addr::new(198, 18, 200, 1),
-            host_netns: BTreeMap::from([("a".into(), self.ns("a")), ("b".into(), self.ns("b"))]),
-            mtu: 1500,
-        }
-    }
-
-    /// Links of a simulated machine other than its own (`lo`, the underlay veth).
-    fn foreign_links(&self, site: &str) -> Vec<String> {
-        let net = RtNetOps::new().unwrap();
-        net.list_links(Some(&self.ns(site)))
-            .unwrap()
-            .into_iter()
-            .map(|l| l.name)
-            .filter(|n| n != "lo" && *n != format!("ul{site}"))
-            .collect()
-    }
-}
-
-impl Drop for SimHosts {
-    fn drop(&mut self) {
-        if let Ok(net) = RtNetOps::new() {
-            let _ = hostnet::ledger::teardown(
-                &self.ledger_dir.path().join("ledger"),
-                &net,
-                &RealProcesses::default(),
-            );
-        }
-    }
-}
 
 fn backend(hyp: &FakeHypervisors) -> VmBackend {
     vmdriver::fake::backend(hyp.local.clone())
@@ -286,6 +183,17 @@ fn testbed_two_simulated_hosts_vxlan_frames_and_zero_residue() {
         Duration::from_secs(3),
     );
     assert_eq!(got, 5, "source → host a over VXLAN");
+    // NDR of the bare network path (no VNF): source → host a's br0 over the tunnel vs source
+    // → a veth on the controller's own br0 (a local bridge). Both attached during both
+    // searches, so each sees the same flooding.
+    let local = probe(&sim, 4, &tb.switch_netns, &tb.bridges[0].name);
+    let flows = ndr::flows(&two_hosts());
+    let over_vxlan = ndr::short_ndr(&tb.source, &t.sinks[0], flows.clone(), 3e6);
+    let over_bridge = ndr::short_ndr(&tb.source, &local, flows, 3e6);
+    eprintln!(
+        "NDR source → bridge, no VNF (74 B, 0.1 % loss): across the VXLAN {over_vxlan}, local bridge {over_bridge}"
+    );
+    assert!(over_vxlan.pps.is_some() && over_bridge.pps.is_some());
     let from_b = probe(&sim, 2, &hb.switch_netns, &tb.bridges[3].name);
     let mut t = tb.clone();
     t.source = from_b;
@@ -341,7 +249,7 @@ fn testbed_two_simulated_hosts_vxlan_frames_and_zero_residue() {
     }
     assert!(hyp.remote(URI_A).domains().is_empty() && hyp.remote(URI_B).domains().is_empty());
     assert_eq!(address_snapshot(), before);
-    for i in 1..=3 {
+    for i in 1..=4 {
         let _ = net.delete_netns(&sim.ns(&format!("p{i}")));
     }
 
@@ -381,10 +289,7 @@ fn testbed_hosts_child_up_then_hang() {
     ) else {
         return; // only when the parent test runs it
     };
-    let sim = SimHosts {
-        tag,
-        ledger_dir: tempfile::tempdir().unwrap(),
-    };
+    let sim = SimHosts::attach(tag);
     let hyp = FakeHypervisors::new();
     let _ = up_split(&sim, Path::new(&root), &hyp);
     std::mem::forget(sim); // the parent owns the simulated hosts

@@ -251,3 +251,6 @@ pub fn up_vm(topo: &topology::Topology, root: &Path) -> (Up, Duration) {
         up_time,
     )
 }
+
+pub mod ndr;
+pub mod sim_hosts;

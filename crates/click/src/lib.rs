@@ -44,6 +44,7 @@
 
 pub mod args;
 pub mod batch_pool;
+pub mod classification;
 pub mod digest;
 pub mod element;
 pub mod elements;

@@ -8,6 +8,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod archive;
 pub mod io_glue;
 
 use click::{
@@ -210,11 +211,20 @@ fn read_config(cli: &Cli) -> Result<(String, String), String> {
             let mut s = Vec::new();
             std::io::Read::read_to_end(&mut std::io::stdin(), &mut s)
                 .map_err(|e| format!("<stdin>: {e}"))?;
-            Ok((String::from_utf8_lossy(&s).into_owned(), "<stdin>".into()))
+            Ok((config_text(&s, "<stdin>")?, "<stdin>".into()))
         }
-        Some(f) => std::fs::read(f)
-            .map(|s| (String::from_utf8_lossy(&s).into_owned(), f.to_string()))
-            .map_err(|e| format!("{f}: {e}")),
+        Some(f) => {
+            let s = std::fs::read(f).map_err(|e| format!("{f}: {e}"))?;
+            Ok((config_text(&s, f)?, f.to_string()))
+        }
+    }
+}
+
+/// A configuration file's text; archives give their `config` member.
+fn config_text(bytes: &[u8], name: &str) -> Result<String, String> {
+    match archive::config(bytes) {
+        Some(r) => r.map_err(|e| format!("{name}: {e}")),
+        None => Ok(String::from_utf8_lossy(bytes).into_owned()),
     }
 }
 
@@ -265,8 +275,10 @@ fn expand_handlers(router: &Router, specs: &[String]) -> Vec<String> {
         let mut found = false;
         for (i, n) in names.iter().enumerate() {
             let class = router.element_class(i).unwrap_or("");
-            if glob_match(e, n) || class == e {
-                out.push(format!("{n}.{h}"));
+            // Like Click, a glob or class name selects only elements with that handler.
+            let name = format!("{n}.{h}");
+            if (glob_match(e, n) || class == e) && router.handler_flags(&name).is_some() {
+                out.push(name);
                 found = true;
             }
         }

@@ -206,9 +206,19 @@ impl VmDriver<'_> {
                 None => self.backend.start(&start.spec).map_err(fail),
                 Some(h) => {
                     let driver = self.vms.on(Some(&h.uri)).map_err(fail)?;
+                    // The boot files must be on that host: copied once, then found there.
+                    let staged = driver.stage_image(&self.backend.image).map_err(fail)?;
+                    if !staged.uploaded.is_empty() {
+                        tracing::info!(host = %h.name, files = ?staged.uploaded, "guest image copied");
+                    }
+                    let image = vmdriver::image::Image {
+                        boot_kernel: staged.kernel,
+                        initramfs: staged.initramfs,
+                        ..self.backend.image.clone()
+                    };
                     vmdriver::vnf::start_vnf(
                         driver.as_ref(),
-                        &self.backend.image,
+                        &image,
                         self.backend.accel.accel,
                         &start.spec,
                     )

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::image::Image;
+use crate::staging::StagedBoot;
 use crate::xml::DomainSpec;
 
 /// Errors of a VM driver.
@@ -21,6 +23,8 @@ pub enum VmError {
     WorkerGone,
     #[error("domain name {0:?} does not start with the run prefix {1:?}")]
     NotOurs(String, String),
+    #[error("cannot copy the guest image ({what}) to the host: {message}")]
+    Stage { what: String, message: String },
 }
 
 /// Life-cycle state of a domain (libvirt's, reduced).
@@ -59,6 +63,12 @@ pub trait VmDriver: Send + Sync {
     /// destroy them at once (libvirt: one connection each, a TCG guest takes seconds to die).
     fn destroy_many(&self, names: &[String]) -> Vec<Result<(), VmError>> {
         names.iter().map(|n| self.destroy(n)).collect()
+    }
+    /// Where `image`'s boot files are for this hypervisor's domains. A hypervisor on another
+    /// machine gets them copied once (see [`crate::staging`]); the default is the files
+    /// where they are (local hypervisor, fakes).
+    fn stage_image(&self, image: &Image) -> Result<StagedBoot, VmError> {
+        Ok(StagedBoot::local(image))
     }
 }
 

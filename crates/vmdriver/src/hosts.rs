@@ -3,7 +3,7 @@
 //! first use and kept, so a run holds one connection per host.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::driver::{VmDriver, VmError};
@@ -34,6 +34,8 @@ pub trait Hypervisors: Send + Sync {
 /// Real libvirt connections.
 pub struct LibvirtHosts {
     local: String,
+    /// Where connections to other URIs are opened from (None: the host namespace).
+    remote_netns: Option<PathBuf>,
     conns: Mutex<BTreeMap<String, Arc<LibvirtDriver>>>,
 }
 
@@ -48,8 +50,16 @@ impl LibvirtHosts {
     pub fn new() -> Self {
         LibvirtHosts {
             local: local_uri(),
+            remote_netns: None,
             conns: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Opens connections to other hosts' URIs from inside network namespace `netns` (where
+    /// the controller's underlay address is, when it is not in the host namespace).
+    pub fn with_remote_netns(mut self, netns: PathBuf) -> Self {
+        self.remote_netns = Some(netns);
+        self
     }
 }
 
@@ -60,7 +70,10 @@ impl Hypervisors for LibvirtHosts {
         if let Some(c) = conns.get(&uri) {
             return Ok(c.clone());
         }
-        let c = Arc::new(LibvirtDriver::connect(&uri)?);
+        let from = (uri != self.local)
+            .then_some(self.remote_netns.as_deref())
+            .flatten();
+        let c = Arc::new(LibvirtDriver::connect_from(&uri, from)?);
         conns.insert(uri, c.clone());
         Ok(c)
     }

@@ -13,6 +13,7 @@
 //! - [`image`]: the guest image builder (Debian cloud kernel + our initramfs), cached by content hash.
 //! - [`ready`]: reaching a guest agent from the management namespace; boot-to-ready timing.
 //! - [`vnf`]: one call to start a VNF VM on given bridges and get its management endpoint.
+//! - [`staging`]: the guest image copied once to another host over its libvirt connection.
 //! - [`doctor`]: host checks for `coo-bench doctor`.
 //! - [`smoke`]: end-to-end boot-and-reach check shared by the tests.
 
@@ -32,6 +33,7 @@ pub mod libvirt;
 pub mod mac;
 pub mod ready;
 pub mod smoke;
+pub mod staging;
 pub mod vnf;
 pub mod xml;
 

@@ -3,7 +3,7 @@
 //! so they never run on a tokio worker, and the connection is used from one thread only.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, Sender};
 use std::sync::Mutex;
 
@@ -13,6 +13,8 @@ use virt::error::ErrorNumber;
 use virt::sys;
 
 use crate::driver::{DomainInfo, DomainState, VmDriver, VmError};
+use crate::image::Image;
+use crate::staging::StagedBoot;
 use crate::xml::{domain_xml, DomainSpec};
 
 /// The system QEMU driver URI (root; no session daemon).
@@ -27,6 +29,8 @@ pub struct LibvirtDriver {
     jobs: Mutex<Sender<Job>>,
     consoles: Mutex<BTreeMap<String, PathBuf>>,
     uri: String,
+    /// The network namespace the connection was opened from (None: this thread's).
+    netns: Option<PathBuf>,
     /// Joined on drop: the worker must finish `virConnectClose` before the process exits, or
     /// libvirt's own teardown races it (seen as "double free or corruption" at exit).
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -49,15 +53,29 @@ impl Drop for LibvirtDriver {
 impl LibvirtDriver {
     /// Connects to `uri` (e.g. [`DEFAULT_URI`]) on a new worker thread.
     pub fn connect(uri: &str) -> Result<Self, VmError> {
+        Self::connect_from(uri, None)
+    }
+
+    /// [`LibvirtDriver::connect`] from inside network namespace `netns`: the worker thread
+    /// joins it before opening, so a remote URI's socket reaches an address that exists only
+    /// there (a controller's underlay kept out of the host namespace).
+    pub fn connect_from(uri: &str, netns: Option<&Path>) -> Result<Self, VmError> {
         // libvirt prints every error to stderr by default ("Domain not found" on idempotent
         // destroys); errors reach callers as `VmError`s anyway.
         virt::error::clear_error_callback();
         let (tx, rx) = channel::<Job>();
         let (ready_tx, ready_rx) = channel::<Result<(), String>>();
         let uri_owned = uri.to_string();
+        let ns = netns.map(Path::to_path_buf);
         let worker = std::thread::Builder::new()
             .name("libvirt".into())
             .spawn(move || {
+                if let Some(ns) = &ns {
+                    if let Err(e) = netsys::netns::enter(ns) {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                }
                 let mut conn = match Connect::open(Some(&uri_owned)) {
                     Ok(c) => {
                         let _ = ready_tx.send(Ok(()));
@@ -83,6 +101,7 @@ impl LibvirtDriver {
                 jobs: Mutex::new(tx),
                 consoles: Mutex::new(BTreeMap::new()),
                 uri: uri.into(),
+                netns: netns.map(Path::to_path_buf),
                 worker: Mutex::new(Some(worker)),
             }),
             Ok(Err(message)) => Err(VmError::Connect {
@@ -163,7 +182,7 @@ impl VmDriver for LibvirtDriver {
                         if i == 0 {
                             return self.destroy(n);
                         }
-                        match LibvirtDriver::connect(&self.uri) {
+                        match LibvirtDriver::connect_from(&self.uri, self.netns.as_deref()) {
                             Ok(c) => c.destroy(n),
                             Err(_) => self.destroy(n),
                         }
@@ -259,5 +278,11 @@ impl VmDriver for LibvirtDriver {
 
     fn console_log(&self, name: &str) -> Option<PathBuf> {
         self.consoles.lock().ok()?.get(name).cloned()
+    }
+
+    /// Always copies (once, content-addressed): call it for hypervisors of other machines.
+    fn stage_image(&self, image: &Image) -> Result<StagedBoot, VmError> {
+        let image = image.clone();
+        self.call(move |c| crate::staging::stage_on(c, &image))
     }
 }

@@ -46,6 +46,51 @@ fn canonical(f: &str) -> &str {
 
 const FLAGS: &[u8] = b"FSRPAUECN";
 
+/// Click's payload_info: offset (from the packet data) and length of the payload. Past the
+/// IP header only the TCP and UDP headers are skipped (an ICMP payload includes its
+/// header), and the length comes from `ip_len`. `None` when a packet claims a payload
+/// shorter than its headers (Click would wrap around).
+fn payload_info(p: &Packet) -> Option<(usize, usize)> {
+    let Some(ip) = p.network_header().filter(|i| i.len() >= 20) else {
+        return Some((0, p.data().len()));
+    };
+    let nh_off = p.network_header_offset()?;
+    let hl = ((ip[0] & 0xf) as usize) * 4;
+    let ip_len = u16::from_be_bytes([ip[2], ip[3]]) as usize;
+    let first_frag = u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff == 0;
+    let th = match ip[9] {
+        6 if first_frag => match ip.get(hl + 12) {
+            Some(b) if ip.len() - hl >= 13 && ((b >> 4) as usize) * 4 >= 20 => {
+                ((b >> 4) as usize) * 4
+            }
+            _ => 20,
+        },
+        17 | 136 if first_frag => 8,
+        _ => 0,
+    };
+    let off = hl + th;
+    let start = usize::try_from(nh_off + off as isize).ok()?;
+    Some((start, ip_len.checked_sub(off)?))
+}
+
+/// A payload as Click's cp_quote prints it.
+fn quote_payload(pl: &[u8]) -> String {
+    let mut s = String::from("\"");
+    for &b in pl {
+        match b {
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            32..=126 => s.push(b as char),
+            _ => s.push_str(&format!("\\{b:03o}")),
+        }
+    }
+    s.push('"');
+    s
+}
+
 /// Click's ICMP type names (ipnameinfo), by type number.
 const ICMP_TYPE_NAMES: &[(&str, u8)] = &[
     ("echo-reply", 0),
@@ -884,57 +929,28 @@ impl ToTrace {
                 }
             }
             "payload" | "payload_len" | "payload_md5" | "payload_md5_hex" => {
-                let ip_len = ipv
-                    .and_then(|i| u16at(i, 2))
-                    .map(|v| v as usize)
-                    .unwrap_or(0);
-                // As Click's payload_info: only first fragments skip a transport header, and
-                // only TCP's and UDP's (an ICMP header counts as payload).
-                let first_frag = ipv.and_then(|i| u16at(i, 6)).unwrap_or(0) & 0x1fff == 0;
-                let th = match (proto, t) {
-                    (6, Some(t)) if first_frag => match t.get(12) {
-                        Some(off) if ((off >> 4) as usize) * 4 >= 20 => ((off >> 4) as usize) * 4,
-                        _ => 20,
-                    },
-                    (17, Some(_)) if first_frag => 8,
-                    _ => 0,
-                };
-                let start = hl + th;
-                let end = ip_len.min(ipv.map(|i| i.len()).unwrap_or(0));
-                let pl = match ip {
-                    // Without an IP header Click's payload is the whole packet.
-                    None => p.data(),
-                    Some(_) => ipv
-                        .and_then(|i| i.get(start..end.max(start)))
-                        .unwrap_or(&[]),
+                let Some((start, len)) = payload_info(p) else {
+                    return dash();
                 };
                 if f == "payload_len" {
-                    match ip {
-                        None => p.data().len().to_string(),
-                        Some(_) => ip_len.saturating_sub(start).to_string(),
-                    }
-                } else if f == "payload_md5" {
-                    crate::digest::md5_text(pl)
-                } else if f == "payload_md5_hex" {
-                    crate::digest::md5_hex(pl)
-                } else {
-                    let mut s = String::from("\"");
-                    for &b in pl {
-                        match b {
-                            b'"' => s.push_str("\\\""),
-                            b'\\' => s.push_str("\\\\"),
-                            b'\n' => s.push_str("\\n"),
-                            b'\r' => s.push_str("\\r"),
-                            b'\t' => s.push_str("\\t"),
-                            32..=126 => s.push(b as char),
-                            _ => s.push_str(&format!("\\{b:03o}")),
-                        }
-                    }
-                    s.push('"');
-                    s
+                    return len.to_string();
+                }
+                let d = p.data();
+                // Click prints '-' when a non-empty payload starts past the captured bytes.
+                if len != 0 && start >= d.len() {
+                    return dash();
+                }
+                let pl = d
+                    .get(start..start.saturating_add(len).min(d.len()))
+                    .unwrap_or(&[]);
+                match f {
+                    "payload" => quote_payload(pl),
+                    "payload_md5_hex" => crate::digest::md5_hex(pl),
+                    _ => crate::digest::md5_text(pl),
                 }
             }
             "count" => "1".into(),
+            "aggregate" => p.anno_u32(crate::packet::AGGREGATE_ANNO_OFFSET).to_string(),
             "link" | "paint" => p.anno[PAINT_ANNO_OFFSET].to_string(),
             "direction" => match p.anno[PAINT_ANNO_OFFSET] {
                 0 => ">".into(),

@@ -1,18 +1,17 @@
 //! Classifier (byte patterns), IPClassifier and IPFilter (tcpdump-like expressions).
 //!
-//! Expressions compile to small check lists evaluated without allocation; a batch whose
-//! packets all go to one output is forwarded whole.
+//! Patterns compile to Click's optimised wordwise decision program
+//! (`crate::classification`), which classifies packets and is what the `program` handler
+//! prints. A batch whose packets all go to one output is forwarded whole.
 
-use super::words::{key_eq, TermBytes, WordRules};
-use crate::args::{self, AddressInfo};
+use crate::args;
+use crate::classification::wordwise::{CompressedProgram, Program};
+use crate::classification::{byte_pattern, ip_pattern};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
 use crate::element_class;
 use crate::elements::shared::classify_out;
 use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
-use jumps::Jumps;
-
-mod jumps;
 
 /// Register the classifier classes.
 pub fn register(r: &mut Registry) {
@@ -21,30 +20,7 @@ pub fn register(r: &mut Registry) {
     r.register("IPFilter", || Box::new(IpFilter::new(true)));
 }
 
-// ---------------------------------------------------------------- Classifier
-
-#[derive(Clone, Debug)]
-struct Term {
-    offset: usize,
-    value: Vec<u8>,
-    mask: Vec<u8>,
-    negate: bool,
-}
-
-/// Classifier(PATTERN, ...): `offset/hex[%mask]` terms, `!` negation, `-` = everything.
-///
-/// Decisions are cached on the bytes the patterns look at (a masked key of the first 64
-/// bytes plus the length), so runs of packets with equal headers classify once.
-#[derive(Default)]
-pub struct Classifier {
-    rules: Vec<(Vec<Term>, usize)>,
-    n: usize,
-    patterns: Vec<String>,
-    key_mask: Option<[u64; 8]>,
-    last: Option<([u64; 8], usize, usize)>,
-    /// The patterns as checks on the key's words (when the key covers them).
-    words: Option<WordRules>,
-}
+// ---------------------------------------------------------------- decision cache
 
 const KEY_BYTES: usize = 64;
 
@@ -76,13 +52,15 @@ fn masked_key(d: &[u8], mask: &[u64; 8]) -> [u64; 8] {
     k
 }
 
-fn build_mask(ranges: impl Iterator<Item = (usize, usize)>) -> Option<[u64; 8]> {
+/// Key mask from (byte offset in the 64-byte key, 4-byte word mask) pairs; `None` when a
+/// test reads past the key.
+fn build_mask(words: impl Iterator<Item = (usize, u32)>) -> Option<[u64; 8]> {
     let mut bytes = [0u8; KEY_BYTES];
-    for (off, len) in ranges {
-        if off + len > KEY_BYTES {
+    for (off, m) in words {
+        if off + 4 > KEY_BYTES {
             return None;
         }
-        bytes[off..off + len].fill(0xff);
+        bytes[off..off + 4].copy_from_slice(&m.to_be_bytes());
     }
     let mut m = [0u64; 8];
     for (i, c) in bytes.chunks(8).enumerate() {
@@ -91,85 +69,28 @@ fn build_mask(ranges: impl Iterator<Item = (usize, usize)>) -> Option<[u64; 8]> 
     Some(m)
 }
 
-fn parse_hex_nibbles(s: &str) -> Option<(Vec<u8>, Vec<u8>)> {
-    // '?' is a nibble wildcard
-    if s.is_empty() || !s.len().is_multiple_of(2) {
-        return None;
-    }
-    let b = s.as_bytes();
-    let mut v = Vec::new();
-    let mut m = Vec::new();
-    for ch in b.chunks(2) {
-        let mut byte = 0u8;
-        let mut mask = 0u8;
-        for (k, &c) in ch.iter().enumerate() {
-            let shift = if k == 0 { 4 } else { 0 };
-            if c == b'?' {
-                continue;
-            }
-            let d = (c as char).to_digit(16)? as u8;
-            byte |= d << shift;
-            mask |= 0xf << shift;
-        }
-        v.push(byte);
-        m.push(mask);
-    }
-    Some((v, m))
-}
-
-fn parse_classifier_pattern(pat: &str) -> Result<Vec<Term>, String> {
-    let mut terms = Vec::new();
-    for w in pat.split_whitespace() {
-        if w == "-" {
-            continue;
-        }
-        let (neg, w) = match w.strip_prefix('!') {
-            Some(r) => (true, r),
-            None => (false, w),
-        };
-        let Some((off, rest)) = w.split_once('/') else {
-            return Err(format!("expected 'OFFSET/VALUE', got '{w}'"));
-        };
-        let offset = off
-            .parse::<usize>()
-            .map_err(|_| format!("bad offset in '{w}'"))?;
-        let (val, mask) = match rest.split_once('%') {
-            Some((v, m)) => (v, Some(m)),
-            None => (rest, None),
-        };
-        let (value, mut vmask) =
-            parse_hex_nibbles(val).ok_or_else(|| format!("bad value in '{w}'"))?;
-        if let Some(m) = mask {
-            let (mv, _) = parse_hex_nibbles(m).ok_or_else(|| format!("bad mask in '{w}'"))?;
-            if mv.len() != value.len() {
-                return Err(format!("mask and value lengths differ in '{w}'"));
-            }
-            for (a, b) in vmask.iter_mut().zip(mv) {
-                *a &= b;
-            }
-        }
-        let value = value.iter().zip(&vmask).map(|(v, m)| v & m).collect();
-        terms.push(Term {
-            offset,
-            value,
-            mask: vmask,
-            negate: neg,
-        });
-    }
-    Ok(terms)
-}
-
+/// Click's "drop" output becomes out of range (classify_out drops it).
 #[inline]
-fn term_match(t: &Term, d: &[u8]) -> bool {
-    let end = t.offset + t.value.len();
-    let m = end <= d.len() && {
-        let s = &d[t.offset..end];
-        s.iter()
-            .zip(&t.mask)
-            .zip(&t.value)
-            .all(|((b, m), v)| b & m == *v)
-    };
-    m != t.negate
+fn output(o: i32, n: usize) -> usize {
+    if o >= 0 && (o as usize) < n {
+        o as usize
+    } else {
+        usize::MAX
+    }
+}
+
+// ---------------------------------------------------------------- Classifier
+
+/// Classifier(PATTERN, ...): `offset/hex[%mask]` terms, `!` negation, `-` = everything.
+///
+/// Decisions are cached on the bytes the program looks at (a masked key of the first 64
+/// bytes plus the length), so runs of packets with equal headers classify once.
+#[derive(Default)]
+pub struct Classifier {
+    prog: Program,
+    n: usize,
+    key_mask: Option<[u64; 8]>,
+    last: Option<([u64; 8], usize, usize)>,
 }
 
 impl Element for Classifier {
@@ -183,56 +104,29 @@ impl Element for Classifier {
                 cx.noutputs
             ));
         }
-        let mut errs = Vec::new();
-        for (i, p) in pats.iter().enumerate() {
-            match parse_classifier_pattern(p) {
-                Ok(t) => self.rules.push((t, i)),
-                Err(e) => errs.push(format!("pattern {i}: {e}")),
-            }
+        let prog = byte_pattern::compile(&pats, 0).map_err(|e| e.join("\n"))?;
+        for o in prog.unused_outputs(cx.noutputs) {
+            cx.warnings.push(format!("output {o} matches no packets"));
         }
-        self.patterns = pats;
-        self.key_mask = build_mask(
-            self.rules
-                .iter()
-                .flat_map(|(t, _)| t.iter().map(|t| (t.offset, t.value.len()))),
-        );
-        if self.key_mask.is_some() {
-            self.words = WordRules::compile(self.rules.iter().map(|(terms, o)| {
-                let t = terms.iter().map(|t| TermBytes {
-                    offset: t.offset,
-                    value: &t.value,
-                    mask: &t.mask,
-                    negate: t.negate,
-                });
-                (t.collect(), *o)
-            }));
-        }
-        if errs.is_empty() {
-            Ok(())
-        } else {
-            Err(errs.join("\n"))
-        }
+        self.key_mask = build_mask(prog.insns().iter().map(|i| (i.offset as usize, i.mask)));
+        self.prog = prog;
+        self.last = None;
+        Ok(())
     }
     fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
-        let rules = &self.rules;
-        let words = self.words.as_ref();
+        let prog = &self.prog;
         let mask = self.key_mask;
+        let n = self.n;
         let mut last = self.last;
-        classify_out(batch, self.n, ctx, |p| {
+        classify_out(batch, n, ctx, |p| {
             let d = p.data();
             let key = mask.map(|m| (masked_key(d, &m), d.len().min(KEY_BYTES)));
-            if let (Some((k, l)), Some((lk, ll, out))) = (&key, &last) {
-                if key_eq(k, lk) && l == ll {
-                    return *out;
+            if let (Some((k, l)), Some((lk, ll, out))) = (key, last) {
+                if k == lk && l == ll {
+                    return out;
                 }
             }
-            let out = match (words, &key) {
-                (Some(w), Some((k, l))) => w.classify(k, *l),
-                _ => rules
-                    .iter()
-                    .find(|(terms, _)| terms.iter().all(|t| term_match(t, d)))
-                    .map_or(usize::MAX, |(_, o)| *o),
-            };
+            let out = output(prog.match_data(d), n);
             if let Some((k, l)) = key {
                 last = Some((k, l, out));
             }
@@ -244,887 +138,137 @@ impl Element for Classifier {
         vec![HandlerSpec::r("program")]
     }
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
-        (name == "program").then(|| {
-            let mut s = String::new();
-            for (i, p) in self.patterns.iter().enumerate() {
-                s.push_str(&format!("{i}: {p}\n"));
-            }
-            Ok(s)
-        })
+        (name == "program").then(|| Ok(self.prog.unparse()))
     }
 }
 
-// ---------------------------------------------------------------- IP expressions
+// ---------------------------------------------------------------- IPFilter
 
-/// Where a field lives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Base {
-    Ip,
-    Transport,
-    /// The Ethernet header before the IP header (`src 0:1:2:3:4:5`).
-    Ether,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Op {
-    Eq,
-    Ne,
-    Lt,
-    Gt,
-    Le,
-    Ge,
-}
-
-/// A compiled primitive: read `len` bytes at `offset` from `base`, mask, compare.
-#[derive(Clone, Debug)]
-struct Check {
-    base: Base,
-    offset: usize,
-    len: u8,
-    mask: u32,
-    op: Op,
-    value: u32,
-    /// Transport-layer checks need this IP protocol set (0 = any) and an unfragmented packet.
-    proto: ProtoReq,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum ProtoReq {
-    Any,
-    One(u8),
-    TcpUdp,
-}
-
-#[derive(Clone, Debug)]
-enum Expr {
-    True,
-    False,
-    Check(Check),
-    Range(Box<Check>, u32, u32),
-    Not(Box<Expr>),
-    And(Vec<Expr>),
-    Or(Vec<Expr>),
-}
-
-#[inline]
-fn read_be(d: &[u8], off: usize, len: u8) -> Option<u32> {
-    let l = len as usize;
-    let s = d.get(off..off + l)?;
-    Some(match l {
-        1 => s[0] as u32,
-        2 => u16::from_be_bytes([s[0], s[1]]) as u32,
-        4 => u32::from_be_bytes([s[0], s[1], s[2], s[3]]),
-        _ => s.iter().fold(0u32, |a, b| a << 8 | *b as u32),
-    })
-}
-
-/// Per-packet view used during evaluation.
-struct View<'a> {
-    ether: Option<&'a [u8]>,
+/// Where a packet's headers are, in the program's offset space (Ethernet 0.., IP 256..,
+/// transport 512..).
+pub(crate) struct IpView<'a> {
+    /// The packet, for the Ethernet header (only Ethernet patterns read it).
+    packet: &'a Packet,
     ip: &'a [u8],
-    transport: Option<&'a [u8]>,
-    proto: u8,
+    transport: &'a [u8],
+    /// Click's packet length in program offsets (decides which words are short).
+    length: usize,
 }
 
-impl<'a> View<'a> {
+impl<'a> IpView<'a> {
     #[inline]
-    fn new(p: &'a Packet) -> Self {
+    pub(crate) fn new(p: &'a Packet) -> Self {
         let ip = p.network_header().unwrap_or(p.data());
-        let proto = ip.get(9).copied().unwrap_or(0);
-        let unfrag = ip.len() >= 8 && (u16::from_be_bytes([ip[6], ip[7]]) & 0x1fff) == 0;
         let hl = ip.first().map(|b| ((b & 0xf) as usize) * 4).unwrap_or(0);
-        let transport = if unfrag && hl >= 20 && hl <= ip.len() {
-            Some(&ip[hl..])
+        let (transport, length): (&[u8], usize) = if ip.len() > hl {
+            (
+                &ip[hl..],
+                ip_pattern::OFFSET_TRANSP as usize + ip.len() - hl,
+            )
         } else {
-            None
+            (&[], ip_pattern::OFFSET_NET as usize + ip.len())
         };
-        View {
-            ether: p.mac_header().filter(|m| m.len() >= 14),
+        IpView {
+            packet: p,
             ip,
             transport,
-            proto,
-        }
-    }
-}
-
-#[inline]
-fn check_value(c: &Check, v: &View<'_>) -> Option<u32> {
-    match c.proto {
-        ProtoReq::Any => {}
-        ProtoReq::One(p) => {
-            if v.proto != p {
-                return None;
-            }
-        }
-        ProtoReq::TcpUdp => {
-            if !matches!(v.proto, 6 | 17 | 132 | 33) {
-                return None;
-            }
-        }
-    }
-    let d = match c.base {
-        Base::Ip => v.ip,
-        Base::Transport => v.transport?,
-        Base::Ether => v.ether?,
-    };
-    read_be(d, c.offset, c.len).map(|x| x & c.mask)
-}
-
-#[inline]
-fn cmp(op: Op, a: u32, b: u32) -> bool {
-    match op {
-        Op::Eq => a == b,
-        Op::Ne => a != b,
-        Op::Lt => a < b,
-        Op::Gt => a > b,
-        Op::Le => a <= b,
-        Op::Ge => a >= b,
-    }
-}
-
-fn eval(e: &Expr, v: &View<'_>) -> bool {
-    match e {
-        Expr::True => true,
-        Expr::False => false,
-        Expr::Check(c) => match check_value(c, v) {
-            Some(x) => cmp(c.op, x, c.value),
-            // Missing layer: only `!=` style checks can't be decided; Click says false.
-            None => false,
-        },
-        Expr::Range(c, lo, hi) => check_value(c, v).is_some_and(|x| x >= *lo && x <= *hi),
-        Expr::Not(x) => !eval(x, v),
-        Expr::And(xs) => xs.iter().all(|x| eval(x, v)),
-        Expr::Or(xs) => xs.iter().any(|x| eval(x, v)),
-    }
-}
-
-fn proto_number(s: &str) -> Option<u8> {
-    Some(match s {
-        "icmp" => 1,
-        "igmp" => 2,
-        "ipip" => 4,
-        "tcp" => 6,
-        "udp" => 17,
-        "gre" => 47,
-        "esp" => 50,
-        "ah" => 51,
-        "icmp6" => 58,
-        "sctp" => 132,
-        "dccp" => 33,
-        _ => return args::parse_u64(s).filter(|v| *v < 256).map(|v| v as u8),
-    })
-}
-
-fn port_number(s: &str) -> Option<u32> {
-    Some(match s {
-        "echo" => 7,
-        "discard" => 9,
-        "daytime" => 13,
-        "ftp-data" => 20,
-        "ftp" => 21,
-        "ssh" => 22,
-        "telnet" => 23,
-        "smtp" => 25,
-        "time" => 37,
-        "domain" | "dns" => 53,
-        "bootps" => 67,
-        "bootpc" => 68,
-        "tftp" => 69,
-        "finger" => 79,
-        "www" | "http" => 80,
-        "pop3" => 110,
-        "sunrpc" => 111,
-        "auth" => 113,
-        "nntp" => 119,
-        "ntp" => 123,
-        "imap" => 143,
-        "snmp" => 161,
-        "snmp-trap" => 162,
-        "bgp" => 179,
-        "irc" => 194,
-        "imap3" => 220,
-        "https" => 443,
-        "rip" => 520,
-        "netbios-ns" => 137,
-        "netbios-dgm" => 138,
-        "netbios-ssn" => 139,
-        "ldap" => 389,
-        "syslog" => 514,
-        "submission" => 587,
-        _ => return args::parse_u64(s).filter(|v| *v < 65536).map(|v| v as u32),
-    })
-}
-
-fn icmp_type(s: &str) -> Option<u32> {
-    Some(match s {
-        "echo-reply" => 0,
-        "unreachable" => 3,
-        "sourcequench" => 4,
-        "redirect" => 5,
-        "echo" => 8,
-        "routeradvert" => 9,
-        "routersolicit" => 10,
-        "timxceed" | "time-exceeded" => 11,
-        "paramprob" | "parameterproblem" => 12,
-        "timestamp" => 13,
-        "timestamp-reply" => 14,
-        "inforeq" => 15,
-        "inforeq-reply" => 16,
-        "maskreq" => 17,
-        "maskreq-reply" => 18,
-        _ => return args::parse_u64(s).filter(|v| *v < 256).map(|v| v as u32),
-    })
-}
-
-fn tcp_flag(s: &str) -> Option<u32> {
-    Some(match s {
-        "fin" => 1,
-        "syn" => 2,
-        "rst" => 4,
-        "psh" => 8,
-        "ack" => 16,
-        "urg" => 32,
-        "ece" => 64,
-        "cwr" => 128,
-        _ => return None,
-    })
-}
-
-fn chk(base: Base, offset: usize, len: u8, mask: u32, op: Op, value: u32, proto: ProtoReq) -> Expr {
-    Expr::Check(Check {
-        base,
-        offset,
-        len,
-        mask,
-        op,
-        value,
-        proto,
-    })
-}
-
-struct ExprParser<'a> {
-    toks: Vec<String>,
-    pos: usize,
-    ai: &'a AddressInfo,
-    /// Port names declared by PortInfo elements in scope (`proto` is "tcp" or "udp").
-    ports: &'a dyn Fn(&str, &str) -> Option<u16>,
-    /// Last primitive's qualifiers, for value elision (`src host A or B`).
-    last: Option<Vec<String>>,
-}
-
-fn tokenize(s: &str) -> Vec<String> {
-    let mut v = Vec::new();
-    let mut cur = String::new();
-    let flush = |cur: &mut String, v: &mut Vec<String>| {
-        if !cur.is_empty() {
-            v.push(std::mem::take(cur));
-        }
-    };
-    let cs: Vec<char> = s.chars().collect();
-    let mut i = 0;
-    while i < cs.len() {
-        let c = cs[i];
-        if c.is_whitespace() {
-            flush(&mut cur, &mut v);
-        } else if c == '(' || c == ')' {
-            flush(&mut cur, &mut v);
-            v.push(c.to_string());
-        } else if c == '[' {
-            // keep ip[..] together
-            while i < cs.len() && cs[i] != ']' {
-                cur.push(cs[i]);
-                i += 1;
-            }
-            if i < cs.len() {
-                cur.push(']');
-            }
-            flush(&mut cur, &mut v);
-        } else if (c == '&' || c == '|') && i + 1 < cs.len() && cs[i + 1] == c {
-            flush(&mut cur, &mut v);
-            v.push(if c == '&' { "and".into() } else { "or".into() });
-            i += 1;
-        } else if c == '&' {
-            flush(&mut cur, &mut v);
-            v.push("&".into());
-        } else if c == '!' && !(i + 1 < cs.len() && cs[i + 1] == '=') {
-            flush(&mut cur, &mut v);
-            v.push("not".into());
-        } else if matches!(c, '<' | '>' | '=' | '!') {
-            flush(&mut cur, &mut v);
-            let mut op = c.to_string();
-            if i + 1 < cs.len() && cs[i + 1] == '=' {
-                op.push('=');
-                i += 1;
-            }
-            v.push(op);
-        } else {
-            cur.push(c);
-        }
-        i += 1;
-    }
-    flush(&mut cur, &mut v);
-    v
-}
-
-const QUALIFIERS: &[&str] = &[
-    "src", "dst", "ip", "tcp", "udp", "icmp", "tcpudp", "host", "net", "port", "proto", "tos",
-    "ttl", "dscp", "vers", "hl", "id", "len", "type", "opt", "ect", "ce", "win",
-];
-
-impl ExprParser<'_> {
-    fn peek(&self) -> Option<&str> {
-        self.toks.get(self.pos).map(|s| s.as_str())
-    }
-    fn next(&mut self) -> Option<String> {
-        let t = self.toks.get(self.pos).cloned();
-        self.pos += 1;
-        t
-    }
-    fn expr(&mut self) -> Result<Expr, String> {
-        let mut v = vec![self.and_expr()?];
-        while self.peek() == Some("or") {
-            self.next();
-            v.push(self.and_expr()?);
-        }
-        Ok(if v.len() == 1 {
-            v.pop().unwrap_or(Expr::False)
-        } else {
-            Expr::Or(v)
-        })
-    }
-    fn and_expr(&mut self) -> Result<Expr, String> {
-        let mut v = vec![self.factor()?];
-        loop {
-            match self.peek() {
-                Some("and") => {
-                    self.next();
-                    v.push(self.factor()?);
-                }
-                Some("or") | Some(")") | None => break,
-                Some("?") | Some(":") => break,
-                Some(_) => v.push(self.factor()?),
-            }
-        }
-        Ok(if v.len() == 1 {
-            v.pop().unwrap_or(Expr::False)
-        } else {
-            Expr::And(v)
-        })
-    }
-    fn factor(&mut self) -> Result<Expr, String> {
-        match self.peek() {
-            Some("not") => {
-                self.next();
-                Ok(Expr::Not(Box::new(self.factor()?)))
-            }
-            Some("(") => {
-                self.next();
-                let e = self.expr()?;
-                if self.next().as_deref() != Some(")") {
-                    return Err("missing ')'".into());
-                }
-                Ok(e)
-            }
-            Some(_) => self.primitive(),
-            None => Err("missing expression".into()),
+            length,
         }
     }
 
-    fn primitive(&mut self) -> Result<Expr, String> {
-        let first = self.peek().unwrap_or("").to_string();
-        match first.as_str() {
-            "true" | "any" | "all" | "-" => {
-                self.next();
-                return Ok(Expr::True);
-            }
-            "false" | "none" => {
-                self.next();
-                return Ok(Expr::False);
-            }
-            _ => {}
-        }
-        if first.starts_with("ip[") || first.starts_with("transp[") {
-            self.next();
-            return self.offset_expr(&first);
-        }
-        let mut quals: Vec<String> = Vec::new();
-        while let Some(t) = self.peek() {
-            // `proto icmp`: the protocol after `proto` is its value, not a qualifier.
-            if quals.last().is_some_and(|q| q == "proto") {
-                break;
-            }
-            if QUALIFIERS.contains(&t)
-                || (quals.last().is_some_and(|q| q == "src" || q == "dst")
-                    && (t == "or" || t == "and")
-                    && matches!(
-                        self.toks.get(self.pos + 1).map(|s| s.as_str()),
-                        Some("src") | Some("dst")
-                    ))
-            {
-                let t = t.to_string();
-                self.next();
-                quals.push(t);
-            } else {
-                break;
-            }
-        }
-        // bare keywords
-        if let Some(t) = self.peek() {
-            if quals.iter().all(|q| q == "ip") && (t == "frag" || t == "unfrag") {
-                let t = t.to_string();
-                self.next();
-                let op = if t == "frag" { Op::Ne } else { Op::Eq };
-                return Ok(chk(Base::Ip, 6, 2, 0x3fff, op, 0, ProtoReq::Any));
-            }
-            if let Some(f) = tcp_flag(t) {
-                if quals.iter().all(|q| q == "tcp" || q == "opt") {
-                    self.next();
-                    return Ok(chk(Base::Transport, 13, 1, f, Op::Ne, 0, ProtoReq::One(6)));
-                }
-            }
-        }
-        if quals.is_empty()
-            && (args::parse_prefix(&first, self.ai).is_some() && first.contains(['.', '/']))
-        {
-            // a bare address or prefix means `host`/`net`
-            quals.push(if first.contains('/') {
-                "net".into()
-            } else {
-                "host".into()
-            });
-        }
-        if quals.is_empty() {
-            // value elision: reuse the last qualifiers
-            if let Some(l) = self.last.clone() {
-                quals = l;
-            } else {
-                return Err(format!("unknown primitive '{first}'"));
-            }
-        }
-        // protocol-only primitive: "tcp", "udp", "icmp", "ip proto tcp" handled below
-        let has_value_qual = quals.iter().any(|q| {
-            matches!(
-                q.as_str(),
-                "host"
-                    | "net"
-                    | "port"
-                    | "proto"
-                    | "tos"
-                    | "ttl"
-                    | "dscp"
-                    | "vers"
-                    | "hl"
-                    | "id"
-                    | "len"
-                    | "type"
-                    | "opt"
-                    | "win"
-            )
-        });
-        let proto_q = quals.iter().find_map(|q| match q.as_str() {
-            "tcp" => Some(6u8),
-            "udp" => Some(17),
-            "icmp" => Some(1),
-            _ => None,
-        });
-        if !has_value_qual && !quals.iter().any(|q| q == "src" || q == "dst") {
-            if let Some(p) = proto_q {
-                // `tcp` alone
-                let next_is_value = self.peek().is_some_and(|t| {
-                    !matches!(t, "and" | "or" | ")" | "not")
-                        && !QUALIFIERS.contains(&t)
-                        && tcp_flag(t).is_none()
-                });
-                if !next_is_value {
-                    self.last = Some(quals.clone());
-                    return Ok(chk(Base::Ip, 9, 1, 0xff, Op::Eq, p as u32, ProtoReq::Any));
-                }
-            }
-        }
-        // optional relational operator
-        let mut op = Op::Eq;
-        if let Some(t) = self.peek() {
-            let o = match t {
-                "=" | "==" => Some(Op::Eq),
-                "!=" => Some(Op::Ne),
-                "<" => Some(Op::Lt),
-                ">" => Some(Op::Gt),
-                "<=" => Some(Op::Le),
-                ">=" => Some(Op::Ge),
-                _ => None,
-            };
-            if let Some(o) = o {
-                op = o;
-                self.next();
-            }
-        }
-        let val = self
-            .next()
-            .ok_or_else(|| format!("missing value after '{}'", quals.join(" ")))?;
-        self.last = Some(quals.clone());
-        let src = quals.iter().any(|q| q == "src");
-        let dst = quals.iter().any(|q| q == "dst");
-        let both_and = quals.iter().any(|q| q == "and");
-        let sides = |mk: &dyn Fn(bool) -> Expr| -> Expr {
-            match (src, dst) {
-                (true, false) => mk(true),
-                (false, true) => mk(false),
-                _ => {
-                    if both_and {
-                        Expr::And(vec![mk(true), mk(false)])
-                    } else {
-                        Expr::Or(vec![mk(true), mk(false)])
+    #[inline]
+    fn word(&self, off: usize) -> u32 {
+        #[inline(always)]
+        fn be(d: &[u8], o: usize) -> u32 {
+            match d.get(o..o + 4) {
+                Some(w) => u32::from_be_bytes([w[0], w[1], w[2], w[3]]),
+                None => {
+                    let mut w = [0u8; 4];
+                    for (k, b) in w.iter_mut().enumerate() {
+                        *b = d.get(o + k).copied().unwrap_or(0);
                     }
+                    u32::from_be_bytes(w)
                 }
             }
-        };
-        let kind = quals
-            .iter()
-            .rev()
-            .find(|q| {
-                matches!(
-                    q.as_str(),
-                    "host"
-                        | "net"
-                        | "port"
-                        | "proto"
-                        | "tos"
-                        | "ttl"
-                        | "dscp"
-                        | "vers"
-                        | "hl"
-                        | "id"
-                        | "len"
-                        | "type"
-                        | "opt"
-                        | "win"
-                )
-            })
-            .cloned()
-            .unwrap_or_else(|| {
-                // `src 1.2.3.4` = host/net; `tcp 80`? treat digits as port when a proto was named
-                if proto_q.is_some() && !val.contains('.') {
-                    "port".into()
-                } else if val.contains('/') {
-                    "net".into()
-                } else {
-                    "host".into()
-                }
-            });
-        let preq_tcpudp = match proto_q {
-            Some(p) => ProtoReq::One(p),
-            None => ProtoReq::TcpUdp,
-        };
-        // Port names: built-in services, then PortInfo names for the pattern's protocol.
-        let port_of = |v: &str| -> Option<u32> {
-            port_number(v).or_else(|| {
-                let protos: &[&str] = match proto_q {
-                    Some(6) => &["tcp"],
-                    Some(17) => &["udp"],
-                    _ => &["tcp", "udp"],
-                };
-                protos
-                    .iter()
-                    .find_map(|p| (self.ports)(v, p))
-                    .map(u32::from)
-            })
-        };
-        let e = match kind.as_str() {
-            "host" if val.contains(':') && args::parse_eth(&val, self.ai).is_some() => {
-                // An Ethernet address: compare the MAC header (dst at 0, src at 6).
-                let e = args::parse_eth(&val, self.ai).unwrap_or_default();
-                let hi = u32::from_be_bytes([e[0], e[1], e[2], e[3]]);
-                let lo = u16::from_be_bytes([e[4], e[5]]) as u32;
-                sides(&|s| {
-                    let o = if s { 6 } else { 0 };
-                    let parts = vec![
-                        chk(Base::Ether, o, 4, u32::MAX, op, hi, ProtoReq::Any),
-                        chk(Base::Ether, o + 4, 2, 0xffff, op, lo, ProtoReq::Any),
-                    ];
-                    if op == Op::Ne {
-                        Expr::Or(parts)
-                    } else {
-                        Expr::And(parts)
-                    }
-                })
-            }
-            "host" | "net" => {
-                let (addr, mask) = if kind == "host" && !val.contains('/') {
-                    let a = args::parse_ip(&val, self.ai)
-                        .or_else(|| args::parse_prefix(&val, self.ai).map(|x| x.0))
-                        .ok_or_else(|| format!("bad IP address '{val}'"))?;
-                    // AddressInfo names with a prefix are nets when used with `net`
-                    (a, std::net::Ipv4Addr::new(255, 255, 255, 255))
-                } else {
-                    args::parse_prefix(&val, self.ai)
-                        .ok_or_else(|| format!("bad IP prefix '{val}'"))?
-                };
-                let (a, m) = (u32::from(addr), u32::from(mask));
-                let e = sides(&|s| {
-                    chk(
-                        Base::Ip,
-                        if s { 12 } else { 16 },
-                        4,
-                        m,
-                        op,
-                        a & m,
-                        ProtoReq::Any,
-                    )
-                });
-                match proto_q {
-                    Some(p) => Expr::And(vec![
-                        chk(Base::Ip, 9, 1, 0xff, Op::Eq, p as u32, ProtoReq::Any),
-                        e,
-                    ]),
-                    None => e,
-                }
-            }
-            "port" => {
-                if let Some((lo, hi)) = val
-                    .split_once('-')
-                    .and_then(|(a, b)| Some((port_of(a)?, port_of(b)?)))
-                {
-                    sides(&|s| {
-                        Expr::Range(
-                            Box::new(Check {
-                                base: Base::Transport,
-                                offset: if s { 0 } else { 2 },
-                                len: 2,
-                                mask: 0xffff,
-                                op: Op::Eq,
-                                value: 0,
-                                proto: preq_tcpudp,
-                            }),
-                            lo,
-                            hi,
-                        )
-                    })
-                } else {
-                    let p = port_of(&val).ok_or_else(|| format!("bad port '{val}'"))?;
-                    sides(&|s| {
-                        chk(
-                            Base::Transport,
-                            if s { 0 } else { 2 },
-                            2,
-                            0xffff,
-                            op,
-                            p,
-                            preq_tcpudp,
-                        )
-                    })
-                }
-            }
-            "proto" => {
-                let p = proto_number(&val).ok_or_else(|| format!("bad protocol '{val}'"))?;
-                chk(Base::Ip, 9, 1, 0xff, op, p as u32, ProtoReq::Any)
-            }
-            "tos" => chk(Base::Ip, 1, 1, 0xff, op, parse_num(&val)?, ProtoReq::Any),
-            "dscp" => chk(
-                Base::Ip,
-                1,
-                1,
-                0xfc,
-                op,
-                parse_num(&val)? << 2,
-                ProtoReq::Any,
-            ),
-            "ttl" => chk(Base::Ip, 8, 1, 0xff, op, parse_num(&val)?, ProtoReq::Any),
-            "vers" => chk(
-                Base::Ip,
-                0,
-                1,
-                0xf0,
-                op,
-                parse_num(&val)? << 4,
-                ProtoReq::Any,
-            ),
-            "hl" => chk(
-                Base::Ip,
-                0,
-                1,
-                0x0f,
-                op,
-                parse_num(&val)? / 4,
-                ProtoReq::Any,
-            ),
-            "id" => chk(Base::Ip, 4, 2, 0xffff, op, parse_num(&val)?, ProtoReq::Any),
-            "len" => chk(Base::Ip, 2, 2, 0xffff, op, parse_num(&val)?, ProtoReq::Any),
-            "win" => chk(
-                Base::Transport,
-                14,
-                2,
-                0xffff,
-                op,
-                parse_num(&val)?,
-                ProtoReq::One(6),
-            ),
-            "type" => {
-                let t = icmp_type(&val).ok_or_else(|| format!("bad ICMP type '{val}'"))?;
-                chk(Base::Transport, 0, 1, 0xff, op, t, ProtoReq::One(1))
-            }
-            "opt" => {
-                let f = tcp_flag(&val).ok_or_else(|| format!("bad TCP option '{val}'"))?;
-                chk(Base::Transport, 13, 1, f, Op::Ne, 0, ProtoReq::One(6))
-            }
-            _ => return Err(format!("unknown primitive '{}'", quals.join(" "))),
-        };
-        Ok(e)
-    }
-
-    fn offset_expr(&mut self, tok: &str) -> Result<Expr, String> {
-        let (base, inner) = if let Some(r) = tok.strip_prefix("ip[") {
-            (Base::Ip, r.trim_end_matches(']'))
+        }
+        if off >= ip_pattern::OFFSET_TRANSP as usize {
+            be(self.transport, off - ip_pattern::OFFSET_TRANSP as usize)
+        } else if off >= ip_pattern::OFFSET_NET as usize {
+            be(self.ip, off - ip_pattern::OFFSET_NET as usize)
         } else {
-            (
-                Base::Transport,
-                tok.trim_start_matches("transp[").trim_end_matches(']'),
-            )
-        };
-        let (off, len) = match inner.split_once(':') {
-            Some((o, l)) => (parse_num(o)? as usize, parse_num(l)? as u8),
-            None => (parse_num(inner)? as usize, 1),
-        };
-        if !(1..=4).contains(&len) {
-            return Err("field length must be 1-4".into());
-        }
-        let full = if len == 4 {
-            u32::MAX
-        } else {
-            (1u32 << (8 * len as u32)) - 1
-        };
-        let mut mask = full;
-        if self.peek() == Some("&") {
-            self.next();
-            mask = parse_num(&self.next().unwrap_or_default())? & full;
-        }
-        let mut op = Op::Eq;
-        if let Some(t) = self.peek() {
-            let o = match t {
-                "=" | "==" => Some(Op::Eq),
-                "!=" => Some(Op::Ne),
-                "<" => Some(Op::Lt),
-                ">" => Some(Op::Gt),
-                "<=" => Some(Op::Le),
-                ">=" => Some(Op::Ge),
-                _ => None,
-            };
-            if let Some(o) = o {
-                op = o;
-                self.next();
+            // Offset 2 is the Ethernet header's first byte.
+            let mac = self.packet.mac_header().unwrap_or(&[]);
+            let mut w = [0u8; 4];
+            for (k, b) in w.iter_mut().enumerate() {
+                if let Some(i) = (off + k).checked_sub(2) {
+                    *b = mac.get(i).copied().unwrap_or(0);
+                }
             }
-        }
-        let v = parse_num(&self.next().ok_or("missing value")?)?;
-        Ok(chk(base, off, len, mask, op, v & mask, ProtoReq::Any))
-    }
-}
-
-fn parse_num(s: &str) -> Result<u32, String> {
-    args::parse_u64(s)
-        .filter(|v| *v <= u32::MAX as u64)
-        .map(|v| v as u32)
-        .ok_or_else(|| format!("bad number '{s}'"))
-}
-
-/// Parse one IPClassifier/IPFilter expression.
-fn parse_expr(
-    s: &str,
-    ai: &AddressInfo,
-    ports: &dyn Fn(&str, &str) -> Option<u16>,
-) -> Result<Expr, String> {
-    let toks = tokenize(s);
-    if toks.is_empty() {
-        return Err("empty pattern".into());
-    }
-    let mut p = ExprParser {
-        toks,
-        pos: 0,
-        ai,
-        ports,
-        last: None,
-    };
-    let e = p.expr()?;
-    if p.pos < p.toks.len() {
-        return Err(format!("garbage after expression at '{}'", p.toks[p.pos]));
-    }
-    Ok(e)
-}
-
-/// IPClassifier / IPFilter.
-///
-/// Decisions are cached on the header bytes the rules read (masked IP header and first
-/// transport bytes plus lengths), so runs of same-flow packets classify once.
-pub struct IpFilter {
-    filter: bool,
-    rules: Vec<(Expr, usize)>,
-    n: usize,
-    patterns: Vec<String>,
-    key_mask: Option<[u64; 8]>,
-    last: Option<([u64; 8], usize, usize)>,
-    /// The rules compiled to run on the key (when the key covers them).
-    jumps: Option<Jumps>,
-}
-
-impl IpFilter {
-    fn new(filter: bool) -> Self {
-        IpFilter {
-            filter,
-            rules: Vec::new(),
-            n: 0,
-            patterns: Vec::new(),
-            key_mask: None,
-            last: None,
-            jumps: None,
+            u32::from_be_bytes(w)
         }
     }
-}
 
-/// Bytes an expression reads: IP header offsets in 0..40, transport offsets mapped to 40..64.
-fn expr_ranges(e: &Expr, out: &mut Vec<(usize, usize)>) -> bool {
-    let check = |c: &Check, out: &mut Vec<(usize, usize)>| -> bool {
-        let (base, lim) = match c.base {
-            Base::Ip => (0usize, 40usize),
-            Base::Transport => (40, 24),
-            // not in the decision cache's key
-            Base::Ether => return false,
-        };
-        if c.offset + c.len as usize > lim {
-            return false;
-        }
-        out.push((base + c.offset, c.len as usize));
-        true
-    };
-    match e {
-        Expr::True | Expr::False => true,
-        Expr::Check(c) => check(c, out),
-        Expr::Range(c, _, _) => check(c, out),
-        Expr::Not(x) => expr_ranges(x, out),
-        Expr::And(xs) | Expr::Or(xs) => xs.iter().all(|x| expr_ranges(x, out)),
+    /// Run a compiled program on this packet.
+    #[inline]
+    pub(crate) fn classify(&self, prog: &CompressedProgram) -> i32 {
+        prog.run(self.length, |off| self.word(off))
     }
 }
 
-/// Key of a packet for the decision cache: masked words of the IP header (bytes 0..40) and
-/// of the transport header (bytes 0..24, key words 5..8), plus the available lengths (which
-/// decide whether fields exist).
+/// Key bytes: the IP header's first 40 bytes at 0..40, the transport header's first 24 at
+/// 40..64.
+fn ip_key_offset(off: usize) -> Option<usize> {
+    let net = ip_pattern::OFFSET_NET as usize;
+    let tr = ip_pattern::OFFSET_TRANSP as usize;
+    if off >= tr {
+        (off - tr + 4 <= 24).then_some(40 + off - tr)
+    } else if off >= net {
+        (off - net + 4 <= 40).then_some(off - net)
+    } else {
+        None
+    }
+}
+
+/// Key of a packet for the decision cache: the masked words, plus the lengths (which decide
+/// whether words exist).
 #[inline]
-fn view_key(v: &View<'_>, mask: &[u64; 8]) -> ([u64; 8], usize) {
+fn view_key(v: &IpView<'_>, mask: &[u64; 8]) -> ([u64; 8], usize) {
     let mut k = [0u64; 8];
     for i in 0..5 {
         if mask[i] != 0 {
             k[i] = load8(v.ip, i * 8) & mask[i];
         }
     }
-    let tl = match v.transport {
-        Some(t) => {
-            for i in 5..8 {
-                if mask[i] != 0 {
-                    k[i] = load8(t, (i - 5) * 8) & mask[i];
-                }
-            }
-            t.len().min(24) + 1
+    for i in 5..8 {
+        if mask[i] != 0 {
+            k[i] = load8(v.transport, (i - 5) * 8) & mask[i];
         }
-        None => 0,
-    };
-    (k, v.ip.len().min(40) | tl << 8)
+    }
+    (k, v.ip.len().min(64) | v.transport.len().min(24) << 8)
+}
+
+/// IPClassifier / IPFilter.
+///
+/// Decisions are cached on the header bytes the program reads (masked IP header and first
+/// transport bytes plus lengths), so runs of same-flow packets classify once.
+pub struct IpFilter {
+    filter: bool,
+    prog: CompressedProgram,
+    n: usize,
+    key_mask: Option<[u64; 8]>,
+    last: Option<([u64; 8], usize, usize)>,
+}
+
+impl IpFilter {
+    fn new(filter: bool) -> Self {
+        IpFilter {
+            filter,
+            prog: CompressedProgram::default(),
+            n: 0,
+            key_mask: None,
+            last: None,
+        }
+    }
 }
 
 impl Element for IpFilter {
@@ -1135,84 +279,65 @@ impl Element for IpFilter {
         processing: "h",
     }
     fn configure(&mut self, conf: &str, cx: &mut ConfigureCx<'_>) -> Result<(), String> {
-        let pats = args::split_args(conf);
+        let mut pats = args::split_args(conf);
         self.n = cx.noutputs;
-        let mut errs = Vec::new();
-        for (i, p) in pats.iter().enumerate() {
-            let (out, body) = if self.filter {
-                let (act, rest) = p
-                    .split_once(char::is_whitespace)
-                    .unwrap_or((p.as_str(), ""));
-                let out = match act {
-                    "allow" => 0,
-                    "deny" | "drop" => usize::MAX,
-                    n => match n.parse::<usize>() {
-                        Ok(n) => n,
-                        Err(_) => {
-                            errs.push(format!("pattern {i}: unknown action '{act}'"));
-                            continue;
-                        }
-                    },
-                };
-                if out != usize::MAX && out >= cx.noutputs {
-                    errs.push(format!("pattern {i}: output {out} out of range"));
-                }
-                (out, rest.trim().to_string())
-            } else {
-                (i, p.clone())
-            };
-            let body = if body.is_empty() && self.filter {
-                "all".to_string()
-            } else {
-                body
-            };
-            let ports =
-                |name: &str, proto: &str| crate::elements::shared::parse_port_in(name, proto, cx);
-            match parse_expr(&body, cx.addrs, &ports) {
-                Ok(e) => self.rules.push((e, out)),
-                Err(e) => errs.push(format!("pattern {i}: {e}")),
+        if !self.filter {
+            if pats.len() != cx.noutputs {
+                return Err(format!(
+                    "need {} arguments, one per output port",
+                    cx.noutputs
+                ));
+            }
+            // IPClassifier is IPFilter with one numbered slot per pattern.
+            pats = pats
+                .iter()
+                .enumerate()
+                .map(|(i, p)| format!("{i} {p}"))
+                .collect();
+        }
+        let ports =
+            |name: &str, proto: &str| crate::elements::shared::parse_port_in(name, proto, cx);
+        let compiled =
+            ip_pattern::compile(&pats, cx.noutputs, cx.addrs, &ports).map_err(|e| e.join("\n"))?;
+        cx.warnings.extend(compiled.warnings);
+        if !self.filter {
+            for o in compiled.program.unused_outputs(cx.noutputs) {
+                cx.warnings.push(format!("output {o} matches no packets"));
             }
         }
-        if !self.filter && pats.len() != cx.noutputs {
-            errs.push(format!(
-                "need {} arguments, one per output port",
-                cx.noutputs
-            ));
+        // The cache key must cover every (4-byte) word a test reads; the IP header's
+        // first byte (its length) places the transport header.
+        let mut words = vec![(0usize, 0x0f00_0000u32)];
+        let mut cacheable = true;
+        for (off, m) in compiled.program.tests() {
+            match ip_key_offset(off as usize) {
+                Some(k) => words.push((k, m)),
+                None => cacheable = false,
+            }
         }
-        let mut ranges = vec![(0, 1), (6, 2), (9, 1)];
-        if self.rules.iter().all(|(e, _)| expr_ranges(e, &mut ranges)) {
-            self.key_mask = build_mask(ranges.into_iter());
-        }
-        if self.key_mask.is_some() {
-            self.jumps = Jumps::compile(&self.rules);
-        }
-        self.patterns = pats;
-        if errs.is_empty() {
-            Ok(())
+        self.key_mask = if cacheable {
+            build_mask(words.into_iter())
         } else {
-            Err(errs.join("\n"))
-        }
+            None
+        };
+        self.prog = compiled.program;
+        self.last = None;
+        Ok(())
     }
     fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
-        let rules = &self.rules;
-        let jumps = self.jumps.as_ref();
+        let prog = &self.prog;
         let mask = self.key_mask;
+        let n = self.n;
         let mut last = self.last;
-        classify_out(batch, self.n, ctx, |p| {
-            let v = View::new(p);
+        classify_out(batch, n, ctx, |p| {
+            let v = IpView::new(p);
             let key = mask.map(|m| view_key(&v, &m));
-            if let (Some((k, l)), Some((lk, ll, out))) = (&key, &last) {
-                if key_eq(k, lk) && l == ll {
-                    return *out;
+            if let (Some((k, l)), Some((lk, ll, out))) = (key, last) {
+                if k == lk && l == ll {
+                    return out;
                 }
             }
-            let out = match (jumps, &key) {
-                (Some(j), Some((k, l))) => j.eval(k, *l),
-                _ => rules
-                    .iter()
-                    .find(|(e, _)| eval(e, &v))
-                    .map_or(usize::MAX, |(_, o)| *o),
-            };
+            let out = output(v.classify(prog), n);
             if let Some((k, l)) = key {
                 last = Some((k, l, out));
             }
@@ -1224,19 +349,15 @@ impl Element for IpFilter {
         vec![HandlerSpec::r("program")]
     }
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
-        (name == "program").then(|| {
-            let mut s = String::new();
-            for (i, p) in self.patterns.iter().enumerate() {
-                s.push_str(&format!("{i}: {p}\n"));
-            }
-            Ok(s)
-        })
+        (name == "program").then(|| Ok(self.prog.unparse()))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::oracle::{eval, parse_expr, View};
     use super::*;
+    use crate::args::AddressInfo;
 
     fn ip_packet(
         proto: u8,
@@ -1248,7 +369,6 @@ mod tests {
     ) -> Packet {
         let mut d = vec![0u8; 40];
         d[0] = 0x45;
-        d[2] = 0;
         d[3] = 40;
         d[8] = 64;
         d[9] = proto;
@@ -1262,9 +382,19 @@ mod tests {
         p
     }
 
+    fn compiled(exprs: &[&str]) -> CompressedProgram {
+        let pats: Vec<String> = exprs
+            .iter()
+            .enumerate()
+            .map(|(i, e)| format!("{i} {e}"))
+            .collect();
+        ip_pattern::compile(&pats, exprs.len(), &AddressInfo::default(), &|_, _| None)
+            .unwrap_or_else(|e| panic!("{exprs:?}: {e:?}"))
+            .program
+    }
+
     fn m(expr: &str, p: &Packet) -> bool {
-        let e = parse_expr(expr, &AddressInfo::default(), &|_, _| None).unwrap();
-        eval(&e, &View::new(p))
+        IpView::new(p).classify(&compiled(&[expr])) == 0
     }
 
     #[test]
@@ -1276,25 +406,148 @@ mod tests {
         assert!(m("dst net 192.168.0.0/16", &p));
         assert!(m("tcp dst port 80", &p));
         assert!(m("dst port www and syn", &p));
-        assert!(m("src port 1000-2000", &p));
+        assert!(m("src port >= 1000 and src port <= 2000", &p));
         assert!(m("not icmp && (dst port 81 or dst port 80)", &p));
         assert!(m("src host 1.1.1.1 or 10.0.0.1", &p));
         assert!(m("ip[9] = 6", &p));
         assert!(m("tcp opt ack", &p));
         assert!(!m("tcp opt fin", &p));
         assert!(m("ttl > 10", &p));
-        assert!(m("all", &p));
+        assert!(!m("ttl < 10", &p));
+        assert!(m("true", &p));
+        assert!(!m("false", &p));
+    }
+
+    #[test]
+    fn bad_patterns_are_named_errors() {
+        let ai = AddressInfo::default();
+        for bad in [
+            "allow src",
+            "allow port port",
+            "allow tcp opt 999",
+            "frob all",
+            "allow (tcp",
+        ] {
+            assert!(
+                ip_pattern::compile(&[bad.to_string()], 1, &ai, &|_, _| None).is_err(),
+                "{bad} should not compile"
+            );
+        }
+        assert!(byte_pattern::compile(&["x/1".to_string()], 0).is_err());
+        assert!(byte_pattern::compile(&["12/0".to_string()], 0).is_err());
     }
 
     #[test]
     fn classifier_terms() {
-        let t = parse_classifier_pattern("12/0800 !14/46%ff").unwrap();
+        let pats = ["12/0800 !14/46%ff".to_string(), "-".to_string()];
+        let prog = byte_pattern::compile(&pats, 0).unwrap();
         let mut d = vec![0u8; 20];
         d[12] = 8;
-        assert!(t.iter().all(|t| term_match(t, &d)));
+        assert_eq!(prog.match_data(&d), 0);
         d[14] = 0x46;
-        assert!(!t.iter().all(|t| term_match(t, &d)));
-        assert!(parse_classifier_pattern("12/08?0").is_ok());
-        assert!(parse_classifier_pattern("x/1").is_err());
+        assert_eq!(prog.match_data(&d), 1);
+        // too short for the ethertype: the catch-all
+        assert_eq!(prog.match_data(&d[..10]), 1);
+        assert!(byte_pattern::compile(&["12/08?0".to_string()], 0).is_ok());
+    }
+
+    /// A small deterministic generator (xorshift) for the random packets.
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn pick<T: Copy>(&mut self, v: &[T]) -> T {
+            v[(self.next() % v.len() as u64) as usize]
+        }
+    }
+
+    /// The compiled programs and the independent direct evaluator agree on random packets
+    /// drawn from values the patterns mention (so every branch is exercised).
+    #[test]
+    fn compiled_program_agrees_with_direct_evaluation() {
+        let exprs = [
+            "tcp",
+            "udp or icmp",
+            "src host 10.0.0.1",
+            "dst net 10.0.0.0/8",
+            "tcp dst port 80",
+            "udp src port 53",
+            "dst port 7777 or dst port 8888",
+            "src port > 1023 and dst port < 1024",
+            "tcp opt syn and not tcp opt ack",
+            "(proto tcp and !(syn and !ack)) or (tcpudp port >= 1024)",
+            "icmp type echo",
+            "ttl > 64",
+            "ip[1] & 0xfc = 0x10",
+            "transp[0:2] = 80",
+            "not (src host 10.0.0.1 or dst host 10.0.0.2)",
+            "src net 10.0.0.0/8",
+            "frag",
+            "unfrag and len > 100",
+            "dscp 4",
+            "tcp and src port 1000 and dst host 10.0.0.2",
+        ];
+        let ai = AddressInfo::default();
+        let oracle: Vec<_> = exprs.iter().map(|e| parse_expr(e, &ai).unwrap()).collect();
+        let progs: Vec<_> = exprs.iter().map(|e| compiled(&[e])).collect();
+        // one program with every pattern: the first match wins
+        let all = compiled(&exprs);
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let addrs = [
+            [10, 0, 0, 1],
+            [10, 0, 0, 2],
+            [10, 9, 9, 9],
+            [192, 168, 1, 1],
+        ];
+        let ports = [53u16, 80, 1000, 1023, 1024, 7777, 8888, 40000];
+        for _ in 0..20000 {
+            let proto = rng.pick(&[1u8, 6, 17, 47]);
+            let mut p = ip_packet(
+                proto,
+                rng.pick(&addrs),
+                rng.pick(&addrs),
+                rng.pick(&ports),
+                rng.pick(&ports),
+                rng.next() as u8,
+            );
+            {
+                let d = p.data_mut();
+                d[1] = rng.pick(&[0u8, 0x10, 0x12, 0xff]);
+                d[8] = rng.pick(&[1u8, 64, 65, 255]);
+                let frag = rng.pick(&[0u16, 0x4000, 0x2000, 0x0010]);
+                d[6..8].copy_from_slice(&frag.to_be_bytes());
+                let len = rng.pick(&[40u16, 100, 101, 1500]);
+                d[2..4].copy_from_slice(&len.to_be_bytes());
+                if proto == 1 {
+                    d[20] = rng.pick(&[0u8, 8, 3]);
+                }
+            }
+            let v = IpView::new(&p);
+            let ov = View::new(&p);
+            let mut first = None;
+            for (i, (e, prog)) in oracle.iter().zip(&progs).enumerate() {
+                let want = eval(e, &ov);
+                assert_eq!(
+                    v.classify(prog) == 0,
+                    want,
+                    "{} on {:02x?}",
+                    exprs[i],
+                    p.data()
+                );
+                if want && first.is_none() {
+                    first = Some(i as i32);
+                }
+            }
+            assert_eq!(
+                v.classify(&all),
+                first.unwrap_or(-crate::classification::wordwise::J_NEVER),
+                "combined program on {:02x?}",
+                p.data()
+            );
+        }
     }
 }

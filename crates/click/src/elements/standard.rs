@@ -183,6 +183,10 @@ impl Element for Idle {
     fn port_count(&self) -> &'static str {
         "-/-"
     }
+    /// No packet flows from an input to an output, so push/pull does not propagate across.
+    fn flow_code(&self) -> &'static str {
+        "x/y"
+    }
     fn is_empty_notifier(&self) -> bool {
         true
     }

@@ -1641,6 +1641,55 @@ mod tests {
         );
     }
 
+    fn conns(text: &str) -> Vec<String> {
+        let f = parse(text, "config", &classes).unwrap();
+        let name = |i: usize| f.elements[i].name.clone();
+        let mut v: Vec<String> = f
+            .connections
+            .iter()
+            .map(|c| format!("{}[{}]->[{}]{}", name(c.from), c.from_port, c.to_port, name(c.to)))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn groups_share_the_enclosing_scope() {
+        // `c` and `b` are the outer elements; `x` declared in the group is visible outside.
+        let v = conns("a, b, c, d :: Idle; a [0,1,2] => ( -> c ), ( -> b ), d; (-> x :: Idle); x -> d;");
+        assert_eq!(
+            v,
+            ["a[0]->[0]c", "a[1]->[0]b", "a[2]->[0]d", "x[0]->[0]d"]
+        );
+        let f = parse("a :: Idle; a -> (-> Print(1) ->) -> Discard;", "config", &classes).unwrap();
+        assert!(f.elements.iter().any(|e| e.name.starts_with("Print@")), "{}", f.unparse());
+    }
+
+    #[test]
+    fn connections_expand_ports_as_click() {
+        assert_eq!(
+            conns("a, b, c :: Idle; a => b, c, [0,1] a;"),
+            ["a[0]->[0]b", "a[1]->[0]c", "a[2]->[0]a", "a[3]->[1]a"]
+        );
+        assert_eq!(
+            conns("a, b :: Idle; a [0,] => [1,2,3] b;"),
+            ["a[0]->[1]b", "a[1]->[2]b", "a[2]->[3]b"]
+        );
+        let err = |t: &str| parse(t, "C.click", &classes).unwrap_err().join("\n");
+        assert_eq!(
+            err("a, b :: Idle;\na [0,1] => [0,1,2] b;"),
+            "C.click:2: connection mismatch: 2 outputs connected to 3 inputs"
+        );
+        assert_eq!(
+            err("a, b :: Idle;\na [] => [] b;"),
+            "C.click:2: at most one expandable port allowed per connection"
+        );
+        assert_eq!(
+            err("a, b :: Idle;\na [0,1] -> [0,1] b;"),
+            "C.click:2: syntax error: many-to-many connections require '=>'"
+        );
+    }
+
     #[test]
     fn formals_are_scoped_lexically() {
         // Bar uses Foo's $a even when Baz, whose own $a differs, instantiates it.

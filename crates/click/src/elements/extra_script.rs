@@ -750,15 +750,17 @@ impl Script {
         if depth > 4 {
             return Err("script recursion too deep".into());
         }
+        // The arguments stay set as in Click: a script that waits still sees them when it
+        // resumes from its timer.
+        self.run_args = args.to_string();
         let saved = (
-            std::mem::replace(&mut self.run_args, args.to_string()),
             std::mem::replace(&mut self.run_name, name.to_string()),
             self.run_write,
         );
         self.run_write = write;
         self.pos = 0;
         let done = self.run_steps(0, Step::Jump, ctx);
-        (self.run_args, self.run_name, self.run_write) = saved;
+        (self.run_name, self.run_write) = saved;
         match done {
             Done::Normal(v) => Ok(v.unwrap_or_default()),
             Done::Stop => Ok(String::new()),

@@ -310,6 +310,11 @@ impl<'a> Ctx<'a> {
     }
     /// Ask the driver to stop (Click `please_stop_driver`): stops the router, or, when a
     /// DriverManager/driver Script exists, counts a stop request for its `wait_stop`.
+    /// Call write handler `handler` (e.g. `s.run`) once when the process receives signal
+    /// `signo` (the driver delivers it; see `Router::take_signal_handlers`).
+    pub fn add_signal_handler(&mut self, signo: i32, handler: String) {
+        self.core.add_signal_handler(signo, handler);
+    }
     pub fn stop_router(&mut self) {
         self.core.request_stop();
     }

@@ -107,6 +107,9 @@ pub(crate) struct Core {
     wake_listeners: Vec<Vec<u32>>,
     port_sources: Vec<Vec<Vec<u32>>>,
     pending_wakes: RefCell<Vec<u32>>,
+    /// (signal number, write handler) pairs Scripts of TYPE SIGNAL registered; each is used
+    /// once, as Click's Master::add_signal_handler.
+    signal_handlers: RefCell<Vec<(i32, String)>>,
     /// Non-full signals of full-notifier queues, their listening push tasks, and each push
     /// task's downstream full-notifiers (NONE = a path that never fills).
     nonfull: Vec<Cell<bool>>,
@@ -299,6 +302,12 @@ impl Core {
             || src
                 .iter()
                 .any(|&s| s == NONE || self.signal[s as usize].get())
+    }
+    pub(crate) fn add_signal_handler(&self, signo: i32, handler: String) {
+        let mut all = self.signal_handlers.borrow_mut();
+        if !all.iter().any(|h| h.0 == signo && h.1 == handler) {
+            all.push((signo, handler));
+        }
     }
     pub(crate) fn request_stop(&self) {
         match self.driver.get() {
@@ -1210,6 +1219,7 @@ impl Router {
             wake_listeners,
             port_sources,
             pending_wakes: RefCell::new(Vec::new()),
+            signal_handlers: RefCell::new(Vec::new()),
             nonfull: (0..n).map(|_| Cell::new(true)).collect(),
             full_listeners,
             full_sinks,
@@ -1370,6 +1380,33 @@ impl Router {
     /// Has a stop been requested (DriverManager, Script `stop`, InfiniteSource STOP, `stop` handler)?
     pub fn stopped(&self) -> bool {
         self.core.stop.get()
+    }
+
+    /// Whether any Script TYPE SIGNAL waits for a signal.
+    pub fn has_signal_handlers(&self) -> bool {
+        !self.core.signal_handlers.borrow().is_empty()
+    }
+
+    /// Signal numbers with a registered handler (Script TYPE SIGNAL).
+    pub fn signal_numbers(&self) -> Vec<i32> {
+        let mut v: Vec<i32> = self.core.signal_handlers.borrow().iter().map(|h| h.0).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Remove and return the handlers registered for `signo`: each registration serves one
+    /// signal, and a script that should hear the next one registers again.
+    pub fn take_signal_handlers(&mut self, signo: i32) -> Vec<String> {
+        let mut all = self.core.signal_handlers.borrow_mut();
+        let (mine, rest): (Vec<_>, Vec<_>) = all.drain(..).partition(|h| h.0 == signo);
+        *all = rest;
+        mine.into_iter().map(|h| h.1).collect()
+    }
+
+    /// Whether a stop was requested, including one a DriverManager has not handled yet.
+    pub fn stop_pending(&self) -> bool {
+        self.core.stop.get() || self.core.stop_requests.get() > 0
     }
 
     /// Request a stop.

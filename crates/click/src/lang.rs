@@ -1093,7 +1093,10 @@ impl<'a, 'r> Parser<'a, 'r> {
             }
             let (i, o) = (minp[0], minp[1]);
             if expandable == [0, 0] && i != o {
-                self.err(line, format!("connection mismatch: {o} outputs connected to {i} inputs"));
+                self.err(
+                    line,
+                    format!("connection mismatch: {o} outputs connected to {i} inputs"),
+                );
             } else if expandable[0] == 0 && i < o {
                 self.err(
                     line,
@@ -1117,8 +1120,13 @@ impl<'a, 'r> Parser<'a, 'r> {
                 let ps = &sides[k][it[k]].1;
                 cur[k] = *port[k].get_or_insert(ps.first().copied().unwrap_or(0));
             }
-            body.conns
-                .push((sides[1][it[1]].0, cur[1], sides[0][it[0]].0, cur[0], lm.clone()));
+            body.conns.push((
+                sides[1][it[1]].0,
+                cur[1],
+                sides[0][it[0]].0,
+                cur[0],
+                lm.clone(),
+            ));
             for k in 0..2 {
                 if !step[k] {
                     continue;
@@ -1647,7 +1655,15 @@ mod tests {
         let mut v: Vec<String> = f
             .connections
             .iter()
-            .map(|c| format!("{}[{}]->[{}]{}", name(c.from), c.from_port, c.to_port, name(c.to)))
+            .map(|c| {
+                format!(
+                    "{}[{}]->[{}]{}",
+                    name(c.from),
+                    c.from_port,
+                    c.to_port,
+                    name(c.to)
+                )
+            })
             .collect();
         v.sort();
         v
@@ -1656,13 +1672,21 @@ mod tests {
     #[test]
     fn groups_share_the_enclosing_scope() {
         // `c` and `b` are the outer elements; `x` declared in the group is visible outside.
-        let v = conns("a, b, c, d :: Idle; a [0,1,2] => ( -> c ), ( -> b ), d; (-> x :: Idle); x -> d;");
-        assert_eq!(
-            v,
-            ["a[0]->[0]c", "a[1]->[0]b", "a[2]->[0]d", "x[0]->[0]d"]
+        let v = conns(
+            "a, b, c, d :: Idle; a [0,1,2] => ( -> c ), ( -> b ), d; (-> x :: Idle); x -> d;",
         );
-        let f = parse("a :: Idle; a -> (-> Print(1) ->) -> Discard;", "config", &classes).unwrap();
-        assert!(f.elements.iter().any(|e| e.name.starts_with("Print@")), "{}", f.unparse());
+        assert_eq!(v, ["a[0]->[0]c", "a[1]->[0]b", "a[2]->[0]d", "x[0]->[0]d"]);
+        let f = parse(
+            "a :: Idle; a -> (-> Print(1) ->) -> Discard;",
+            "config",
+            &classes,
+        )
+        .unwrap();
+        assert!(
+            f.elements.iter().any(|e| e.name.starts_with("Print@")),
+            "{}",
+            f.unparse()
+        );
     }
 
     #[test]

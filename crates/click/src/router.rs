@@ -1389,7 +1389,13 @@ impl Router {
 
     /// Signal numbers with a registered handler (Script TYPE SIGNAL).
     pub fn signal_numbers(&self) -> Vec<i32> {
-        let mut v: Vec<i32> = self.core.signal_handlers.borrow().iter().map(|h| h.0).collect();
+        let mut v: Vec<i32> = self
+            .core
+            .signal_handlers
+            .borrow()
+            .iter()
+            .map(|h| h.0)
+            .collect();
         v.sort_unstable();
         v.dedup();
         v

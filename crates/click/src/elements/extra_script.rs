@@ -803,9 +803,9 @@ impl Script {
 
     /// Whether the script stopped at an explicit `end`.
     fn ended_with_end(&self) -> bool {
-        self.insns.get(self.pos).is_some_and(|i| {
-            i.op == Op::End || (i.op == Op::Goto && i.arg == -2)
-        })
+        self.insns
+            .get(self.pos)
+            .is_some_and(|i| i.op == Op::End || (i.op == Op::Goto && i.arg == -2))
     }
 
     fn complete(&self) -> Done {
@@ -1818,8 +1818,13 @@ mod tests {
         }
         // `a` ended with `end` (as a script running off its end does) and waits again;
         // `b` ended with `exit` and does not.
-        assert_eq!(r.take_signal_handlers(libc::SIGUSR1), vec!["a.run".to_string()]);
-        assert!(Router::check("Script(TYPE SIGNAL NOPE, end)", "f", &Registry::standard()).is_err());
+        assert_eq!(
+            r.take_signal_handlers(libc::SIGUSR1),
+            vec!["a.run".to_string()]
+        );
+        assert!(
+            Router::check("Script(TYPE SIGNAL NOPE, end)", "f", &Registry::standard()).is_err()
+        );
     }
 
     #[test]

@@ -498,8 +498,8 @@ impl Core {
                 return Ok(self.configs[i].clone());
             }
             "ports" => return Ok(self.ports_text(i)),
-            "scheduled" if self.has_task[i] => return Ok(format!("{}\n", self.scheduled[i].get())),
-            "tickets" if self.has_task[i] => return Ok("1024\n".into()),
+            "scheduled" if self.has_task[i] => return Ok(self.scheduled[i].get().to_string()),
+            "tickets" if self.has_task[i] => return Ok("1024".into()),
             "handlers" => {
                 let mut s = String::new();
                 for hs in self.element_handlers(i) {

@@ -28,7 +28,17 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("click_engine");
     g.sample_size(10);
     g.throughput(Throughput::Elements(LIMIT));
-    for name in ["counter", "firewall", "nat", "router", "classifier"] {
+    for name in [
+        "counter",
+        "firewall",
+        "nat",
+        "router",
+        "classifier",
+        "classifier-flows",
+        "ipclassifier-flows",
+        "firewall-flows",
+        "router-flows",
+    ] {
         let text = std::fs::read_to_string(dir.join(format!("{name}.click"))).expect("config file");
         // sanity: every packet reaches the final counter
         assert!(

@@ -57,11 +57,23 @@ reason() {
     case " $REF_FAILS " in *" ${t%.clicktest} "*)
         printf 'reference\talso fails with reference Click here\n'; return ;;
     esac
+    # TimerTest has a Rust meaning (crates/click/src/elements/unit_tests/); only timer-01's
+    # C++-object part has none.
+    case "$t" in standard/timer-01.clicktest)
+        printf 'cxx\tTimerTest without DELAY: Click prints the warning its C++ Timer class gives when a timer without a callback is initialised; coo-click timers are ids on an element, there is no callback-less timer object\n'; return ;;
+    esac
     cls=$(grep -oE "(undeclared element|unknown element class) '[A-Za-z0-9_@]+'" "$log" | head -1 | sed -E "s/.*'(.*)'/\1/")
     if [ -n "$cls" ]; then
         case "$cls" in
-            *Test) printf 'cxx\t%s tests C++ library internals\n' "$cls" ;;
+            BigintTest|BitvectorTest|DequeTest|HashTableTest|HeapTest|ListTest|SortTest|VectorTest)
+                printf 'cxx\t%s tests a Click C++ container class; coo-click uses Rust std collections, which are not its code\n' "$cls" ;;
+            FunctionTest) printf 'cxx\t%s tests C++ type traits and bit helpers (ffs_msb, int_sqrt); coo-click uses Rust integer methods from std\n' "$cls" ;;
+            ErrorTest) printf 'cxx\t%s tests the C++ ErrorHandler (<N> levels, {context:} annotations, %%p{} conversions); coo-click errors are plain strings the router prefixes with landmark and context\n' "$cls" ;;
+            CLPTest) printf 'cxx\t%s tests Click'"'"'s generic option-table parser (CLP: prefix matching, Unicode short options); coo-click parses its fixed option set directly\n' "$cls" ;;
+            QueueYankTest) printf 'cxx\t%s tests Queue yank/yank1; coo-click queues have no yank (no element uses one)\n' "$cls" ;;
+            NotifierTest) printf 'cxx\t%s tests the C++ NotifierSignal algebra (busy + overderived); coo-click notifiers are per-queue flags, not combinable signal values\n' "$cls" ;;
             NotifierDebug) printf 'cxx\t%s prints the C++ notifier signal bitmap (router-internal word/mask)\n' "$cls" ;;
+            *Test) printf 'cxx\t%s tests C++ library internals\n' "$cls" ;;
             *) printf 'missing\t%s\n' "$cls" ;;
         esac
         return
@@ -118,7 +130,7 @@ numbers on this machine: 170 passed, 5 failed, 19 skipped.
 HEAD
     section differs "behaviour differs"
     section missing "missing element class"
-    section cxx "Click's C++ unit-test elements (library internals, no Rust meaning)"
+    section cxx "Click's C++ unit-test elements without a Rust meaning (skipped on purpose)"
     section reference "also fails with reference Click here"
     printf '\n### passing tests (%d)\n\n' "$pass"
     grep '^PASS ' "$OUT/results.txt" | sed -E 's/^PASS (.*)/`\1`/' | paste -sd, - | sed 's/,/, /g'
@@ -127,10 +139,24 @@ HEAD
     cat <<'TAIL'
 
 ## Reading the failures
-- *Click's C++ unit-test elements*: `BigintTest`, `VectorTest`, `HashTableTest`, ... exercise
-  Click's C++ library classes; they have no meaning for a Rust engine. `NotifierDebug` prints
-  a notifier signal as Click stores it (a word index and bit mask in the router's signal
-  array), which a Rust engine has no reason to reproduce.
+- *Click's C++ unit-test elements*: 21 tests use elements that check Click's C++ internals.
+  Where coo-click has the same component, the element exists in
+  `crates/click/src/elements/unit_tests/` and runs the C++ element's checks against our code,
+  printing Click's message for the first failed check (so a bug fails the test):
+  `ConfParseTest` (the parsers in `crates/click/src/args.rs`: comments, argument splitting,
+  unquoting, integers, times, bandwidths, IP prefixes, keyword binding, and `Timestamp`),
+  `TokenBucketTest` (`crates/click/src/token_bucket.rs`, the bandwidth shapers' bucket),
+  `NeighborhoodTest` (the router's upstream/downstream walk, `Ctx::neighborhood`),
+  `TimerTest` (element timers; timer-02) and `CryptoTest` (the MD5 digests of
+  `crates/click/src/digest.rs` that ToIPSummaryDump writes for `payload_md5`). C++ checks of
+  API we do not have (saturating and bounded integer readers, fixed-point reals, IPv6, Click's
+  `String`) are left out. The rest are skipped, each with its reason in the table above: the
+  container tests (`BigintTest`, `BitvectorTest`, `DequeTest`, `HashTableTest`, `HeapTest`,
+  `ListTest`, `SortTest`, `VectorTest`) and `FunctionTest` would test Rust's std, not our
+  code; `ErrorTest`, `CLPTest`, `QueueYankTest` and `NotifierTest` test C++ components
+  coo-click has no counterpart of; `NotifierDebug` prints a notifier signal as Click stores it
+  (a word index and bit mask in the router's signal array), which a Rust engine has no reason
+  to reproduce; timer-01 expects a warning of Click's C++ `Timer` class.
 - *`program` handler dumps* (IPFilter-04/05/06/07, Classifier-01): Click prints its compiled
   and optimised decision tree; coo-click evaluates the filter expression directly, so only the
   classification (tested by the other IPFilter/Classifier tests) is comparable.
@@ -143,7 +169,9 @@ HEAD
 `tests/click_differential.rs` runs the cases in `tests/fixtures/click/diff/` through coo-click
 and compares with outputs recorded from reference Click (commands in
 `tests/fixtures/click/diff/README.md`); with `COO_BENCH_REFERENCE_CLICK` set it also runs both
-engines live and compares them.
+engines live and compares them. `every_class_has_a_case` fails when an element class coo-click
+registers appears in no case (only the device and control-socket classes are excluded, with
+reasons in that README); cases still known to differ carry an `XFAIL` file saying how.
 TAIL
 } > "$DOC"
 echo "wrote $DOC"

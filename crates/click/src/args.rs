@@ -14,48 +14,70 @@ pub struct AddressInfo {
     pub eth: HashMap<String, [u8; 6]>,
 }
 
-/// Remove `//` and `/* */` comments outside quotes.
+/// Remove `//` and `/* */` comments outside quotes, as Click's `cp_uncomment`: leading and
+/// trailing space goes, and each comment with the space around it becomes one space.
 pub fn uncomment(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
+    // [left, right) is the text since the last comment, up to its last non-space byte.
+    let (mut left, mut right) = (None::<usize>, 0);
+    let mut after_comment = false;
     let mut i = 0;
-    let mut quote: u8 = 0;
-    let mut start = 0;
     while i < b.len() {
         let c = b[i];
-        if quote != 0 {
-            if c == b'\\' && quote == b'"' {
-                i += 2;
-                continue;
-            }
-            if c == quote {
-                quote = 0;
-            }
+        if c.is_ascii_whitespace() {
             i += 1;
-        } else if c == b'"' || c == b'\'' {
-            quote = c;
-            i += 1;
-        } else if c == b'/' && i + 1 < b.len() && b[i + 1] == b'/' {
-            out.push_str(&s[start..i]);
-            while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
-                i += 1;
-            }
-            start = i;
-        } else if c == b'/' && i + 1 < b.len() && b[i + 1] == b'*' {
-            out.push_str(&s[start..i]);
-            out.push(' ');
-            i += 2;
-            while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                i += 1;
-            }
-            i = (i + 2).min(b.len());
-            start = i;
+        } else if c == b'/' && i + 1 < b.len() && (b[i + 1] == b'/' || b[i + 1] == b'*') {
+            i = skip_comment(b, i);
+            after_comment = true;
         } else {
-            i += 1;
+            match left {
+                None => left = Some(i),
+                Some(l) if after_comment => {
+                    out.push_str(&s[l..right]);
+                    out.push(' ');
+                    left = Some(i);
+                }
+                Some(_) => {}
+            }
+            after_comment = false;
+            i = match c {
+                b'"' | b'\'' => skip_quote(b, i),
+                _ => i + 1,
+            };
+            right = i.min(b.len());
         }
     }
-    out.push_str(&s[start.min(s.len())..]);
+    if let Some(l) = left {
+        out.push_str(&s[l..right]);
+    }
     out
+}
+
+/// End of the comment starting at `b[i]` (`//` to the end of the line, `/* */` inclusive).
+fn skip_comment(b: &[u8], mut i: usize) -> usize {
+    if b[i + 1] == b'/' {
+        while i < b.len() && b[i] != b'\n' && b[i] != b'\r' {
+            i += 1;
+        }
+        i
+    } else {
+        i += 2;
+        while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+            i += 1;
+        }
+        (i + 2).min(b.len())
+    }
+}
+
+/// End of the quoted string starting at `b[i]` (backslash escapes only in double quotes).
+fn skip_quote(b: &[u8], mut i: usize) -> usize {
+    let q = b[i];
+    i += 1;
+    while i < b.len() && b[i] != q {
+        i += if b[i] == b'\\' && q == b'"' { 2 } else { 1 };
+    }
+    (i + 1).min(b.len())
 }
 
 /// Split a configuration string at top-level commas (not inside quotes), trimming each
@@ -334,11 +356,42 @@ pub fn parse_u64(s: &str) -> Option<u64> {
     }
 }
 
+/// Click's `cp_unparse_real2`: a fixed-point value with `frac_bits` fraction bits as the
+/// shortest decimal that reads back to the same value (Knuth's print_scaled).
+pub fn unparse_real2(real: u32, frac_bits: u32) -> String {
+    let mut s = (real >> frac_bits).to_string();
+    let one: u32 = 1 << frac_bits;
+    let mut real = real & (one - 1);
+    if real == 0 {
+        return s;
+    }
+    s.push('.');
+    // Unsigned wrap-around as in the C original.
+    real = real.wrapping_mul(10).wrapping_add(5);
+    let mut allowable_inaccuracy: u32 = 10;
+    let mut inaccuracy_rounder: u32 = 5;
+    while inaccuracy_rounder < (one >> 1) {
+        inaccuracy_rounder = inaccuracy_rounder.wrapping_mul(10);
+    }
+    loop {
+        if allowable_inaccuracy > one {
+            real = real.wrapping_add((one >> 1).wrapping_sub(inaccuracy_rounder));
+        }
+        s.push(char::from(b'0' + (real >> frac_bits) as u8));
+        real = (real & (one - 1)).wrapping_mul(10);
+        allowable_inaccuracy = allowable_inaccuracy.wrapping_mul(10);
+        if real <= allowable_inaccuracy {
+            return s;
+        }
+    }
+}
+
 /// Signed integers.
 pub fn parse_i64(s: &str) -> Option<i64> {
     let s = s.trim();
     if let Some(r) = s.strip_prefix('-') {
-        parse_u64(r).and_then(|v| i64::try_from(v).ok()).map(|v| -v)
+        // Through i128 so that i64::MIN, whose magnitude is no i64, parses.
+        parse_u64(r).and_then(|v| i64::try_from(-i128::from(v)).ok())
     } else {
         parse_u64(s).and_then(|v| i64::try_from(v).ok())
     }
@@ -347,7 +400,7 @@ pub fn parse_i64(s: &str) -> Option<i64> {
 /// Times in seconds; units `s`, `sec`, `ms`, `msec`, `us`, `usec`, `ns`, `nsec`, `m`, `min`, `h`, `hr`, `d`.
 pub fn parse_time(s: &str) -> Option<f64> {
     let s = s.trim();
-    let idx = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
+    let idx = unit_start(s);
     let (num, unit) = s.split_at(idx);
     let v: f64 = num.trim().parse().ok()?;
     let mul = match unit.trim() {
@@ -363,10 +416,26 @@ pub fn parse_time(s: &str) -> Option<f64> {
     Some(v * mul)
 }
 
+/// Where the unit after a real number begins: the first letter that is not the `e` of an
+/// exponent (`3.6e6 msec`).
+fn unit_start(s: &str) -> usize {
+    let b = s.as_bytes();
+    (0..b.len())
+        .find(|&i| {
+            let exponent = (b[i] == b'e' || b[i] == b'E')
+                && i > 0
+                && b[i - 1].is_ascii_digit()
+                && b.get(i + 1)
+                    .is_some_and(|c| c.is_ascii_digit() || *c == b'-' || *c == b'+');
+            b[i].is_ascii_alphabetic() && !exponent
+        })
+        .unwrap_or(b.len())
+}
+
 /// Bandwidth in bytes per second.
 pub fn parse_bandwidth(s: &str) -> Option<f64> {
     let s = s.trim();
-    let idx = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
+    let idx = unit_start(s);
     let (num, unit) = s.split_at(idx);
     let v: f64 = num.trim().parse().ok()?;
     let (mul, rest) = match unit.chars().next() {
@@ -383,9 +452,10 @@ pub fn parse_bandwidth(s: &str) -> Option<f64> {
     Some(v * mul * per)
 }
 
-/// Remove one level of quotes and process C escapes in double quotes.
+/// Remove comments and one level of quotes, processing C escapes in double quotes (Click's
+/// `cp_unquote`).
 pub fn unquote(s: &str) -> String {
-    String::from_utf8_lossy(&parse_data(s)).into_owned()
+    String::from_utf8_lossy(&parse_data(&uncomment(s))).into_owned()
 }
 
 /// Parse Click data: concatenation of bare words, `"..."` (C escapes, `\<hex>`), `'...'` and
@@ -567,6 +637,14 @@ pub fn parse_prefix(s: &str, ai: &AddressInfo) -> Option<(Ipv4Addr, Ipv4Addr)> {
             len_to_mask(l)
         }
     };
+    // Like Click, a mask longer than the address as written (`18.26.4/28`) is an error.
+    if m.is_some()
+        && !ai.ip.contains_key(a)
+        && implied < 32
+        && u32::from(mask) & !u32::from(len_to_mask(implied)) != 0
+    {
+        return None;
+    }
     Some((addr, mask))
 }
 
@@ -617,6 +695,18 @@ pub fn fmt_eth(e: &[u8; 6]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unparse_real2_reads_back_like_click() {
+        // Values reference Click prints for RandomSample probabilities (28 fraction bits).
+        let fixed = |v: f64| (v * f64::from(1u32 << 28)).round() as u32;
+        assert_eq!(unparse_real2(fixed(0.1), 28), "0.1");
+        assert_eq!(unparse_real2(fixed(0.333), 28), "0.333");
+        assert_eq!(unparse_real2(fixed(0.25), 28), "0.25");
+        assert_eq!(unparse_real2(fixed(0.9), 28), "0.9");
+        assert_eq!(unparse_real2(1 << 28, 28), "1");
+        assert_eq!(unparse_real2(0, 28), "0");
+    }
 
     #[test]
     fn split_and_bind() {

@@ -394,6 +394,32 @@ impl<'a> Ctx<'a> {
         let mut e = self.core.elems.get(i)?.try_borrow_mut().ok()?;
         Some(f(&mut **e))
     }
+    /// Elements within `diameter` connections downstream of this element's outputs (or
+    /// upstream of its inputs): all ports, or only `port`; in the order a breadth-first walk
+    /// reaches them (Click's `visit_downstream`/`visit_upstream`). The walk crosses elements
+    /// along their flow codes; `own_flow_code` stands for this element's, which cannot be
+    /// asked while it runs.
+    pub fn neighborhood(
+        &self,
+        downstream: bool,
+        port: Option<usize>,
+        diameter: usize,
+        own_flow_code: &'static str,
+    ) -> Vec<usize> {
+        let flow_code = |i: usize| {
+            if i == self.idx {
+                own_flow_code
+            } else {
+                self.with_element(i, |e| e.flow_code()).unwrap_or("x/x")
+            }
+        };
+        let graph = crate::neighborhood::Graph {
+            connections: &self.core.flat.connections,
+            ports: &|i| self.core.port_counts(i),
+            flow_code: &flow_code,
+        };
+        graph.neighborhood(self.idx, downstream, port, diameter)
+    }
     /// Is the router's clock simulated?
     pub fn simulated_time(&self) -> bool {
         self.core.clock.is_simulated()

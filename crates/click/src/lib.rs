@@ -43,14 +43,18 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod args;
+pub mod batch_pool;
+pub mod digest;
 pub mod element;
 pub mod elements;
 pub mod env;
 pub mod lang;
+mod neighborhood;
 pub mod packet;
 pub mod random;
 pub mod registry;
 pub mod router;
+pub mod token_bucket;
 
 pub use element::{ConfigureCx, Ctx, Element, HandlerSpec, Processing};
 pub use env::{Clock, ConfinedEnv, Env, MemEnv, SimClock, StdEnv, SystemClock};

@@ -49,6 +49,45 @@ fn pool_get(size: usize) -> Vec<u8> {
     vec![0u8; size]
 }
 
+/// Append `n` packets holding copies of `data` (default headroom) to `batch`, taking their
+/// buffers from the pool under one borrow (a source makes a whole burst at once).
+pub fn extend_with_copies(batch: &mut PacketBatch, data: &[u8], n: usize) {
+    let need = DEFAULT_HEADROOM + data.len() + DEFAULT_TAILROOM;
+    if need > POOL_BUF_MIN {
+        batch.extend((0..n).map(|_| Packet::from_data(data)));
+        return;
+    }
+    POOL.with(|pool| {
+        let mut pool = pool.try_borrow_mut().ok();
+        for _ in 0..n {
+            let buf = pool
+                .as_mut()
+                .and_then(|p| p.pop())
+                .unwrap_or_else(|| vec![0u8; POOL_BUF_MIN]);
+            batch.push(Packet::in_buf(
+                buf,
+                DEFAULT_HEADROOM,
+                data,
+                DEFAULT_TAILROOM,
+            ));
+        }
+    });
+}
+
+/// Drop the packets of `batch`, returning their buffers to the pool under one borrow.
+pub fn drop_all(batch: &mut PacketBatch) {
+    POOL.with(|pool| {
+        if let Ok(mut pool) = pool.try_borrow_mut() {
+            for p in batch.iter_mut() {
+                if p.buf.len() == POOL_BUF_MIN && pool.len() < POOL_MAX {
+                    pool.push(std::mem::take(&mut p.buf));
+                }
+            }
+        }
+    });
+    batch.clear();
+}
+
 fn pool_put(buf: Vec<u8>) {
     if buf.len() == POOL_BUF_MIN {
         POOL.with(|p| {
@@ -204,7 +243,13 @@ impl Packet {
     /// A packet holding a copy of `data`, with `headroom` bytes before and `tailroom` after.
     pub fn make(headroom: usize, data: &[u8], tailroom: usize) -> Packet {
         let need = headroom + data.len() + tailroom;
-        let mut buf = pool_get(need);
+        Packet::in_buf(pool_get(need), headroom, data, tailroom)
+    }
+
+    /// `make` in a buffer taken from the pool already.
+    #[inline]
+    fn in_buf(mut buf: Vec<u8>, headroom: usize, data: &[u8], tailroom: usize) -> Packet {
+        let need = headroom + data.len() + tailroom;
         if buf.len() < need {
             buf.resize(need, 0);
         }

@@ -123,7 +123,7 @@ pub(crate) struct Core {
     pub(crate) stop_requests: Cell<u32>,
     pub(crate) clock: Box<dyn Clock>,
     pub(crate) env: RefCell<Box<dyn Env>>,
-    flat: FlatConfig,
+    pub(crate) flat: FlatConfig,
     config_text: String,
     class_list: Vec<String>,
     hotconfig: RefCell<Option<String>>,
@@ -685,7 +685,7 @@ fn code_at(code: &str, port: usize) -> u8 {
     b[port.min(b.len() - 1)]
 }
 
-fn processing_codes(p: &str) -> (&str, &str) {
+pub(crate) fn processing_codes(p: &str) -> (&str, &str) {
     match p.split_once('/') {
         Some((i, o)) => (i, o),
         None => (p, p),
@@ -1646,7 +1646,7 @@ fn decl_of(core: &Core, i: usize) -> String {
     format!("'{} :: {}'", core.names[i], core.classes[i])
 }
 
-fn flow_linked(fi: &str, fo: &str, ip: usize, op: usize) -> bool {
+pub(crate) fn flow_linked(fi: &str, fo: &str, ip: usize, op: usize) -> bool {
     let a = code_at(fi, ip);
     let b = code_at(fo, op);
     a == b || a == b'#' && b == b'#' && ip == op

@@ -419,16 +419,10 @@ impl AggregateCounter {
     }
 
     fn text(&self, ctx: &Ctx<'_>) -> String {
-        let total: u64 = self.counts.values().sum();
+        // Click's write_file banner: the format line and the number of nonzero aggregates.
         let mut s = format!(
-            "!IPAggregate 1.0\n!num_nonzero {}\n!{} {}\n",
+            "!IPAggregate 1.0\n!num_nonzero {}\n",
             self.counts.values().filter(|c| **c > 0).count(),
-            if self.bytes {
-                "num_bytes"
-            } else {
-                "num_packets"
-            },
-            total
         );
         let _ = ctx;
         for (a, c) in &self.counts {

@@ -3,12 +3,16 @@
 //! Expressions compile to small check lists evaluated without allocation; a batch whose
 //! packets all go to one output is forwarded whole.
 
+use super::classify_words::{key_eq, TermBytes, WordRules};
 use super::standard::classify_out;
 use crate::any_impl;
 use crate::args::{self, AddressInfo};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult};
 use crate::packet::{Packet, PacketBatch};
 use crate::registry::Registry;
+use jumps::Jumps;
+
+mod jumps;
 
 /// Register the classifier classes.
 pub fn register(r: &mut Registry) {
@@ -38,6 +42,8 @@ pub struct Classifier {
     patterns: Vec<String>,
     key_mask: Option<[u64; 8]>,
     last: Option<([u64; 8], usize, usize)>,
+    /// The patterns as checks on the key's words (when the key covers them).
+    words: Option<WordRules>,
 }
 
 const KEY_BYTES: usize = 64;
@@ -198,6 +204,17 @@ impl Element for Classifier {
                 .iter()
                 .flat_map(|(t, _)| t.iter().map(|t| (t.offset, t.value.len()))),
         );
+        if self.key_mask.is_some() {
+            self.words = WordRules::compile(self.rules.iter().map(|(terms, o)| {
+                let t = terms.iter().map(|t| TermBytes {
+                    offset: t.offset,
+                    value: &t.value,
+                    mask: &t.mask,
+                    negate: t.negate,
+                });
+                (t.collect(), *o)
+            }));
+        }
         if errs.is_empty() {
             Ok(())
         } else {
@@ -206,23 +223,24 @@ impl Element for Classifier {
     }
     fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
         let rules = &self.rules;
+        let words = self.words.as_ref();
         let mask = self.key_mask;
         let mut last = self.last;
         classify_out(batch, self.n, ctx, |p| {
             let d = p.data();
             let key = mask.map(|m| (masked_key(d, &m), d.len().min(KEY_BYTES)));
-            if let (Some((k, l)), Some((lk, ll, out))) = (key, last) {
-                if k == lk && l == ll {
-                    return out;
+            if let (Some((k, l)), Some((lk, ll, out))) = (&key, &last) {
+                if key_eq(k, lk) && l == ll {
+                    return *out;
                 }
             }
-            let mut out = usize::MAX;
-            for (terms, o) in rules {
-                if terms.iter().all(|t| term_match(t, d)) {
-                    out = *o;
-                    break;
-                }
-            }
+            let out = match (words, &key) {
+                (Some(w), Some((k, l))) => w.classify(k, *l),
+                _ => rules
+                    .iter()
+                    .find(|(terms, _)| terms.iter().all(|t| term_match(t, d)))
+                    .map_or(usize::MAX, |(_, o)| *o),
+            };
             if let Some((k, l)) = key {
                 last = Some((k, l, out));
             }
@@ -497,6 +515,8 @@ struct ExprParser<'a> {
     toks: Vec<String>,
     pos: usize,
     ai: &'a AddressInfo,
+    /// Port names declared by PortInfo elements in scope (`proto` is "tcp" or "udp").
+    ports: &'a dyn Fn(&str, &str) -> Option<u16>,
     /// Last primitive's qualifiers, for value elision (`src host A or B`).
     last: Option<Vec<String>>,
 }
@@ -804,6 +824,20 @@ impl ExprParser<'_> {
             Some(p) => ProtoReq::One(p),
             None => ProtoReq::TcpUdp,
         };
+        // Port names: built-in services, then PortInfo names for the pattern's protocol.
+        let port_of = |v: &str| -> Option<u32> {
+            port_number(v).or_else(|| {
+                let protos: &[&str] = match proto_q {
+                    Some(6) => &["tcp"],
+                    Some(17) => &["udp"],
+                    _ => &["tcp", "udp"],
+                };
+                protos
+                    .iter()
+                    .find_map(|p| (self.ports)(v, p))
+                    .map(u32::from)
+            })
+        };
         let e = match kind.as_str() {
             "host" if val.contains(':') && args::parse_eth(&val, self.ai).is_some() => {
                 // An Ethernet address: compare the MAC header (dst at 0, src at 6).
@@ -857,7 +891,7 @@ impl ExprParser<'_> {
             "port" => {
                 if let Some((lo, hi)) = val
                     .split_once('-')
-                    .and_then(|(a, b)| Some((port_number(a)?, port_number(b)?)))
+                    .and_then(|(a, b)| Some((port_of(a)?, port_of(b)?)))
                 {
                     sides(&|s| {
                         Expr::Range(
@@ -875,7 +909,7 @@ impl ExprParser<'_> {
                         )
                     })
                 } else {
-                    let p = port_number(&val).ok_or_else(|| format!("bad port '{val}'"))?;
+                    let p = port_of(&val).ok_or_else(|| format!("bad port '{val}'"))?;
                     sides(&|s| {
                         chk(
                             Base::Transport,
@@ -1001,7 +1035,11 @@ fn parse_num(s: &str) -> Result<u32, String> {
 }
 
 /// Parse one IPClassifier/IPFilter expression.
-fn parse_expr(s: &str, ai: &AddressInfo) -> Result<Expr, String> {
+fn parse_expr(
+    s: &str,
+    ai: &AddressInfo,
+    ports: &dyn Fn(&str, &str) -> Option<u16>,
+) -> Result<Expr, String> {
     let toks = tokenize(s);
     if toks.is_empty() {
         return Err("empty pattern".into());
@@ -1010,6 +1048,7 @@ fn parse_expr(s: &str, ai: &AddressInfo) -> Result<Expr, String> {
         toks,
         pos: 0,
         ai,
+        ports,
         last: None,
     };
     let e = p.expr()?;
@@ -1030,6 +1069,8 @@ pub struct IpFilter {
     patterns: Vec<String>,
     key_mask: Option<[u64; 8]>,
     last: Option<([u64; 8], usize, usize)>,
+    /// The rules compiled to run on the key (when the key covers them).
+    jumps: Option<Jumps>,
 }
 
 impl IpFilter {
@@ -1041,6 +1082,7 @@ impl IpFilter {
             patterns: Vec::new(),
             key_mask: None,
             last: None,
+            jumps: None,
         }
     }
 }
@@ -1140,7 +1182,8 @@ impl Element for IpFilter {
             } else {
                 body
             };
-            match parse_expr(&body, cx.addrs) {
+            let ports = |name: &str, proto: &str| super::extra::parse_port_in(name, proto, cx);
+            match parse_expr(&body, cx.addrs, &ports) {
                 Ok(e) => self.rules.push((e, out)),
                 Err(e) => errs.push(format!("pattern {i}: {e}")),
             }
@@ -1155,6 +1198,9 @@ impl Element for IpFilter {
         if self.rules.iter().all(|(e, _)| expr_ranges(e, &mut ranges)) {
             self.key_mask = build_mask(ranges.into_iter());
         }
+        if self.key_mask.is_some() {
+            self.jumps = Jumps::compile(&self.rules);
+        }
         self.patterns = pats;
         if errs.is_empty() {
             Ok(())
@@ -1164,23 +1210,24 @@ impl Element for IpFilter {
     }
     fn push(&mut self, _port: usize, batch: PacketBatch, ctx: &mut Ctx<'_>) {
         let rules = &self.rules;
+        let jumps = self.jumps.as_ref();
         let mask = self.key_mask;
         let mut last = self.last;
         classify_out(batch, self.n, ctx, |p| {
             let v = View::new(p);
             let key = mask.map(|m| view_key(&v, &m));
-            if let (Some((k, l)), Some((lk, ll, out))) = (key, last) {
-                if k == lk && l == ll {
-                    return out;
+            if let (Some((k, l)), Some((lk, ll, out))) = (&key, &last) {
+                if key_eq(k, lk) && l == ll {
+                    return *out;
                 }
             }
-            let mut out = usize::MAX;
-            for (e, o) in rules {
-                if eval(e, &v) {
-                    out = *o;
-                    break;
-                }
-            }
+            let out = match (jumps, &key) {
+                (Some(j), Some((k, l))) => j.eval(k, *l),
+                _ => rules
+                    .iter()
+                    .find(|(e, _)| eval(e, &v))
+                    .map_or(usize::MAX, |(_, o)| *o),
+            };
             if let Some((k, l)) = key {
                 last = Some((k, l, out));
             }
@@ -1232,7 +1279,7 @@ mod tests {
     }
 
     fn m(expr: &str, p: &Packet) -> bool {
-        let e = parse_expr(expr, &AddressInfo::default()).unwrap();
+        let e = parse_expr(expr, &AddressInfo::default(), &|_, _| None).unwrap();
         eval(&e, &View::new(p))
     }
 

@@ -663,6 +663,8 @@ pub struct ToTrace {
     linktype: u32,
     /// Count EXTRA_LENGTH_ANNO in each record's wire length (ToDump's EXTRA_LENGTH).
     extra_length: bool,
+    /// Nanosecond pcap timestamps (ToDump's NANO).
+    nano: bool,
     burst: usize,
 }
 
@@ -714,6 +716,7 @@ impl ToTrace {
             snaplen: 2000,
             linktype: 1,
             extra_length: true,
+            nano: false,
             burst: 32,
         }
     }
@@ -897,24 +900,40 @@ impl ToTrace {
                     dash()
                 }
             }
-            "payload" | "payload_len" => {
+            "payload" | "payload_len" | "payload_md5" | "payload_md5_hex" => {
                 let ip_len = ipv
                     .and_then(|i| u16at(i, 2))
                     .map(|v| v as usize)
                     .unwrap_or(0);
+                // As Click's payload_info: only first fragments skip a transport header, and
+                // only TCP's and UDP's (an ICMP header counts as payload).
+                let first_frag = ipv.and_then(|i| u16at(i, 6)).unwrap_or(0) & 0x1fff == 0;
                 let th = match (proto, t) {
-                    (6, Some(t)) if t.len() >= 13 => ((t[12] >> 4) as usize) * 4,
-                    (17, Some(_)) => 8,
-                    (1, Some(_)) => 8,
+                    (6, Some(t)) if first_frag => match t.get(12) {
+                        Some(off) if ((off >> 4) as usize) * 4 >= 20 => ((off >> 4) as usize) * 4,
+                        _ => 20,
+                    },
+                    (17, Some(_)) if first_frag => 8,
                     _ => 0,
                 };
                 let start = hl + th;
                 let end = ip_len.min(ipv.map(|i| i.len()).unwrap_or(0));
-                let pl = ipv
-                    .and_then(|i| i.get(start..end.max(start)))
-                    .unwrap_or(&[]);
+                let pl = match ip {
+                    // Without an IP header Click's payload is the whole packet.
+                    None => p.data(),
+                    Some(_) => ipv
+                        .and_then(|i| i.get(start..end.max(start)))
+                        .unwrap_or(&[]),
+                };
                 if f == "payload_len" {
-                    ip_len.saturating_sub(start).to_string()
+                    match ip {
+                        None => p.data().len().to_string(),
+                        Some(_) => ip_len.saturating_sub(start).to_string(),
+                    }
+                } else if f == "payload_md5" {
+                    crate::digest::md5_text(pl)
+                } else if f == "payload_md5_hex" {
+                    crate::digest::md5_hex(pl)
                 } else {
                     let mut s = String::from("\"");
                     for &b in pl {
@@ -975,7 +994,11 @@ impl ToTrace {
                 };
                 for v in [
                     p.timestamp.sec() as u32,
-                    p.timestamp.usec() as u32,
+                    if self.nano {
+                        p.timestamp.nsec() as u32
+                    } else {
+                        p.timestamp.usec() as u32
+                    },
                     cap as u32,
                     (d.len() as u32).saturating_add(extra),
                 ] {
@@ -1033,9 +1056,12 @@ impl Element for ToTrace {
                 ("USE_ENCAP_FROM", Kind::K),
                 ("EXTRA_LENGTH", Kind::K),
                 ("UNBUFFERED", Kind::K),
+                ("NANO", Kind::K),
             ],
         )?;
         self.file = b.string("FILENAME")?.unwrap_or_default();
+        // Microsecond pcap unless asked: the format every pcap reader knows.
+        self.nano = b.bool("NANO")?.unwrap_or(false);
         let f = b
             .str("FIELDS")
             .or(b.str("CONTENTS"))
@@ -1064,7 +1090,8 @@ impl Element for ToTrace {
             .map_err(|e| format!("{}: {}", self.file, e))?;
         if self.pcap {
             let mut h = Vec::new();
-            h.extend_from_slice(&0xa1b2c3d4u32.to_le_bytes());
+            let magic: u32 = if self.nano { 0xa1b23c4d } else { 0xa1b2c3d4 };
+            h.extend_from_slice(&magic.to_le_bytes());
             h.extend_from_slice(&2u16.to_le_bytes());
             h.extend_from_slice(&4u16.to_le_bytes());
             h.extend_from_slice(&0u32.to_le_bytes());

@@ -707,7 +707,15 @@ impl Element for IPLookup {
                     } else {
                         "-".into()
                     };
-                    s.push_str(&format!("{pfx}\t{gw}\t{}\n", r.out));
+                    // Click's IPRoute::unparse: a second tab keeps short columns aligned.
+                    let pad = |col: &str, width: usize| {
+                        if col.len() + 1 < width {
+                            format!("{col}\t\t")
+                        } else {
+                            format!("{col}\t")
+                        }
+                    };
+                    s.push_str(&format!("{}{}{}\n", pad(&pfx, 17), pad(&gw, 9), r.out));
                 }
                 Some(Ok(s))
             }
@@ -1190,6 +1198,9 @@ pub struct IPPrint {
     payload: bool,
     /// Most bytes dumped (MAXLENGTH; negative = all).
     max_bytes: i64,
+    /// OUTFILE: lines go there instead of to the chatter.
+    outfile: Option<String>,
+    out: Option<Box<dyn std::io::Write>>,
 }
 
 /// Click's names for ICMP codes (ipnameinfo), by (type, code).
@@ -1498,8 +1509,12 @@ impl IPPrint {
             return;
         }
         for p in batch.iter() {
-            if let Some(s) = self.line(p) {
-                ctx.chatter(&s);
+            let Some(s) = self.line(p) else { continue };
+            match self.out.as_mut() {
+                Some(w) => {
+                    let _ = std::io::Write::write_fmt(w, format_args!("{s}\n"));
+                }
+                None => ctx.chatter(&s),
             }
         }
     }
@@ -1591,7 +1606,20 @@ impl Element for IPPrint {
             self.contents = payload;
             self.payload = true;
         }
+        self.outfile = b.string("OUTFILE")?;
         Ok(())
+    }
+    fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        if let Some(f) = &self.outfile {
+            let w = ctx.env().create_file(f).map_err(|e| format!("{f}: {e}"))?;
+            self.out = Some(w);
+        }
+        Ok(())
+    }
+    fn cleanup(&mut self, _ctx: &mut Ctx<'_>) {
+        if let Some(w) = self.out.as_mut() {
+            let _ = std::io::Write::flush(w);
+        }
     }
     simple_push_pull!();
     fn handlers(&self) -> Vec<HandlerSpec> {

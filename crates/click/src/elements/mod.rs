@@ -7,9 +7,11 @@ pub mod analysis;
 pub mod arp;
 pub mod bypass;
 pub mod classify;
+pub mod classify_words;
 pub mod clipboard;
 pub mod conf_b_misc;
 pub mod dumps;
+pub mod dynamic_udp_ip_encap;
 pub mod ether;
 pub mod extra;
 pub mod extra_arp;
@@ -22,7 +24,9 @@ pub mod reassembly;
 pub mod rewriter;
 pub mod shaping;
 pub mod standard;
+pub mod store_data;
 pub mod tcp_options;
+pub mod unit_tests;
 
 /// Register every built-in class.
 pub fn register_all(r: &mut Registry) {
@@ -40,6 +44,11 @@ pub fn register_all(r: &mut Registry) {
     analysis::register(r);
     r.register("Bypass", || Box::<bypass::Bypass>::default());
     r.register("Clipboard", || Box::<clipboard::Clipboard>::default());
+    unit_tests::register(r);
+    r.register("StoreData", || Box::<store_data::StoreData>::default());
+    r.register("DynamicUDPIPEncap", || {
+        Box::<dynamic_udp_ip_encap::DynamicUdpIpEncap>::default()
+    });
 }
 
 /// Split `batch` in place: packets for which `keep` returns false are removed and returned.

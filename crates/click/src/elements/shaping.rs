@@ -7,6 +7,7 @@ use crate::args::{bind, Kind};
 use crate::element::{ConfigureCx, Ctx, Element, HandlerSpec, ReadResult, WriteResult};
 use crate::packet::{PacketBatch, Timestamp, EXTRA_LENGTH_ANNO_OFFSET};
 use crate::registry::Registry;
+use crate::token_bucket::{TokenBucket, NS_PER_TICK};
 use crate::{any_impl, Packet};
 use std::collections::VecDeque;
 
@@ -289,74 +290,6 @@ impl Element for TimedSink {
 /// `RatedUnqueue::tb_bandwidth_thresh`), then remove the packet's length.
 const BANDWIDTH_THRESH: u64 = 131072;
 
-const NS_PER_TICK: i64 = 1_000_000;
-
-/// Click's TokenBucket, in its fixed-point arithmetic (the rounding decides which packet
-/// passes): tokens scaled so that `u32::MAX` is a full bucket, refilled per 1 ms tick. It
-/// starts empty at time 0, so the first refill fills it.
-#[derive(Clone, Debug, Default)]
-struct TokenBucket {
-    /// Configured rate in tokens/s (for the `rate` handler).
-    rate: u64,
-    scale: u64,
-    per_tick: u64,
-    until_full: i64,
-    tokens: u64,
-    tick: i64,
-}
-
-impl TokenBucket {
-    const MAX: u64 = u32::MAX as u64;
-
-    fn assign(&mut self, rate: u64, capacity: u64) {
-        let (rate, mut capacity) = if capacity == 0 {
-            (0, Self::MAX)
-        } else {
-            (rate, capacity)
-        };
-        if rate != 0 {
-            capacity = capacity.max((rate - 1) / 1000 + 1);
-        }
-        self.rate = rate;
-        self.scale = Self::MAX / capacity;
-        if rate != 0 {
-            self.per_tick = ((rate * self.scale) / 1000).max(1);
-            self.until_full = ((Self::MAX - 1) / self.per_tick + 1) as i64;
-        } else {
-            self.per_tick = 0;
-            self.until_full = i64::MAX;
-        }
-    }
-    fn refill(&mut self, now: Timestamp) {
-        let tick = now.0.div_euclid(NS_PER_TICK);
-        let diff = tick - self.tick;
-        if diff >= self.until_full {
-            self.tokens = Self::MAX;
-        } else if diff > 0 {
-            self.tokens = (self.tokens + diff as u64 * self.per_tick).min(Self::MAX);
-        }
-        self.tick = tick;
-    }
-    fn contains(&self, t: u64) -> bool {
-        t.checked_mul(self.scale)
-            .is_some_and(|need| need <= Self::MAX && self.tokens >= need)
-    }
-    fn remove(&mut self, t: u64) {
-        self.tokens = self.tokens.saturating_sub(t.saturating_mul(self.scale));
-    }
-    /// Ticks until the bucket holds `t` tokens.
-    fn ticks_until(&self, t: u64) -> i64 {
-        let need = t.saturating_mul(self.scale);
-        if self.tokens >= need {
-            0
-        } else if let Some(n) = std::num::NonZeroU64::new(self.per_tick) {
-            (need - self.tokens).div_ceil(n.get()) as i64
-        } else {
-            i64::MAX / 4
-        }
-    }
-}
-
 /// RATE, BURST_DURATION and BURST_BYTES of the bandwidth elements, as Click sizes the bucket.
 fn bandwidth_bucket(conf: &str) -> Result<TokenBucket, String> {
     let b = bind(
@@ -425,7 +358,14 @@ impl Element for BandwidthRatedUnqueue {
         let now = ctx.now();
         self.tb.refill(now);
         if !self.tb.contains(BANDWIDTH_THRESH) {
-            let at = now + Timestamp(self.tb.ticks_until(BANDWIDTH_THRESH) * NS_PER_TICK);
+            let ticks = self
+                .tb
+                .time_until_contains(BANDWIDTH_THRESH)
+                .unwrap_or(u64::MAX);
+            let wait = i64::try_from(ticks)
+                .unwrap_or(i64::MAX)
+                .saturating_mul(NS_PER_TICK);
+            let at = now + Timestamp(wait);
             ctx.schedule_timer(0, at);
             return false;
         }
@@ -450,7 +390,7 @@ impl Element for BandwidthRatedUnqueue {
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
         Some(Ok(match name {
             "active" => bool_str(self.active),
-            "rate" => format!("{}Bps", self.tb.rate),
+            "rate" => format!("{}Bps", self.tb.configured_rate()),
             _ => return None,
         }))
     }
@@ -524,7 +464,7 @@ impl Element for BandwidthRatedSplitter {
         vec![HandlerSpec::r("rate")]
     }
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
-        (name == "rate").then(|| Ok(format!("{}Bps", self.tb.rate)))
+        (name == "rate").then(|| Ok(format!("{}Bps", self.tb.configured_rate())))
     }
     any_impl!();
 }
@@ -724,25 +664,4 @@ impl Element for LinkUnqueue {
         self.link.clear();
     }
     any_impl!();
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_bucket_fills_on_first_refill_and_refills_per_tick() {
-        let mut tb = TokenBucket::default();
-        tb.assign(200, 131076);
-        tb.refill(Timestamp::new(1_000_000_000, 0));
-        assert!(tb.contains(131076));
-        tb.remove(100);
-        assert!(!tb.contains(BANDWIDTH_THRESH));
-        // Click's rounding: 96 bytes at 200 B/s take 481 ticks, not 480.
-        assert_eq!(tb.ticks_until(BANDWIDTH_THRESH), 481);
-        tb.refill(Timestamp::new(1_000_000_000, 481_000_000));
-        assert!(tb.contains(BANDWIDTH_THRESH));
-        tb.remove(u64::from(u32::MAX));
-        assert_eq!(tb.tokens, 0);
-    }
 }

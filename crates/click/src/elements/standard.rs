@@ -263,6 +263,7 @@ impl Element for Discard {
     #[inline]
     fn push(&mut self, _port: usize, batch: PacketBatch, _ctx: &mut Ctx<'_>) {
         self.count += batch.len() as u64;
+        crate::batch_pool::recycle(batch);
     }
     fn has_task(&self) -> bool {
         true
@@ -355,19 +356,18 @@ impl InfiniteSource {
     }
 
     fn make_packets(&mut self, n: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
-        let mut b = Vec::with_capacity(n);
+        let mut b = crate::batch_pool::batch_with_capacity(n);
         let ts = if self.timestamp {
             ctx.now()
         } else {
             Timestamp::ZERO
         };
         let sim = ctx.simulated_time();
-        for i in 0..n {
-            let mut p = Packet::from_data(&self.data);
-            if self.timestamp {
+        crate::packet::extend_with_copies(&mut b, &self.data, n);
+        if self.timestamp {
+            for (i, p) in b.iter_mut().enumerate() {
                 p.timestamp = if sim && i > 0 { ctx.now() } else { ts };
             }
-            b.push(p);
         }
         self.count += n as u64;
         b
@@ -975,7 +975,12 @@ impl Element for Queue {
         self.highwater = self.highwater.max(self.q.len());
         if !dropped.is_empty() {
             if self.drops == 0 && ctx.noutputs() < 2 {
-                ctx.chatter(&format!("{}: overflow", ctx.name()));
+                // Click's "%p{element}": the declaration, where FullNoteQueue calls itself Queue.
+                let class = match self.class {
+                    "FullNoteQueue" => "Queue",
+                    c => c,
+                };
+                ctx.chatter(&format!("{} :: {class}: overflow", ctx.name()));
             }
             self.drops += dropped.len() as u64;
             ctx.output(1, dropped);
@@ -1409,47 +1414,105 @@ pub fn classify_out(
     ctx: &mut Ctx<'_>,
     mut f: impl FnMut(&mut Packet) -> usize,
 ) {
-    if batch.is_empty() {
+    let len = batch.len();
+    if len == 0 {
         return;
     }
     let first = f(&mut batch[0]);
     // fast path: all packets to the same output
-    let mut outs: Vec<usize> = Vec::new();
-    let mut same = true;
-    let len = batch.len();
+    let mut diverge = None;
     for (i, p) in batch.iter_mut().enumerate().skip(1) {
         let o = f(p);
-        if same && o != first {
-            same = false;
-            outs.reserve(len);
-            outs.extend(std::iter::repeat_n(first, i));
-        }
-        if !same {
-            outs.push(o);
+        if o != first {
+            diverge = Some((i, o));
+            break;
         }
     }
-    if same {
+    let Some((i, o)) = diverge else {
         if first < n {
             ctx.output(first, batch);
         }
         return;
+    };
+    // Typical batches fit on the stack; no allocation for the per-packet outputs.
+    let mut small = [0usize; SMALL_BATCH];
+    let mut big = Vec::new();
+    let outs: &mut [usize] = if len <= SMALL_BATCH {
+        &mut small[..len]
+    } else {
+        big.resize(len, 0);
+        &mut big
+    };
+    outs[..i].fill(first);
+    outs[i] = o;
+    for (slot, p) in outs[i + 1..].iter_mut().zip(&mut batch[i + 1..]) {
+        *slot = f(p);
     }
-    outs.insert(0, first);
-    outs.truncate(batch.len());
-    if outs.len() < batch.len() {
-        let l = outs.len();
-        outs.extend(std::iter::repeat_n(first, batch.len() - l));
-    }
-    let mut buckets: Vec<PacketBatch> = (0..n).map(|_| Vec::new()).collect();
-    for (p, o) in batch.into_iter().zip(outs) {
+    split_to_outputs(batch, outs, n, ctx);
+}
+
+const SMALL_BATCH: usize = 64;
+
+/// Send packet `k` of `batch` to output `outs[k]` (dropped when ≥ `n`), one batch per output
+/// in output order. The most used output keeps `batch`'s allocation; the others get one
+/// allocation each, at their final size.
+fn split_to_outputs(mut batch: PacketBatch, outs: &[usize], n: usize, ctx: &mut Ctx<'_>) {
+    let mut small = [0usize; SMALL_BATCH];
+    let mut big_counts = Vec::new();
+    let counts: &mut [usize] = if n <= SMALL_BATCH {
+        &mut small[..n]
+    } else {
+        big_counts.resize(n, 0);
+        &mut big_counts
+    };
+    for &o in outs {
         if o < n {
-            buckets[o].push(p);
+            counts[o] += 1;
         }
     }
-    for (o, b) in buckets.into_iter().enumerate() {
-        ctx.output(o, b);
+    let Some((big, _)) = counts
+        .iter()
+        .enumerate()
+        .filter(|c| *c.1 > 0)
+        .max_by_key(|c| *c.1)
+    else {
+        return; // every packet dropped
+    };
+    let mut few: [PacketBatch; FEW_OUTPUTS] = Default::default();
+    let mut many = Vec::new();
+    let buckets: &mut [PacketBatch] = if n <= FEW_OUTPUTS {
+        &mut few[..n]
+    } else {
+        many.resize_with(n, Vec::new);
+        &mut many
+    };
+    let mut moved = outs.iter().copied().filter(|&o| o != big);
+    let mut k = 0;
+    for p in batch.extract_if(.., |_| {
+        k += 1;
+        outs[k - 1] != big
+    }) {
+        match moved.next() {
+            Some(o) if o < n => {
+                let b = &mut buckets[o];
+                if b.capacity() == 0 {
+                    *b = crate::batch_pool::batch_with_capacity(counts[o]);
+                }
+                b.push(p);
+            }
+            _ => {} // dropped
+        }
+    }
+    for (o, b) in buckets.iter_mut().enumerate() {
+        if o == big {
+            ctx.output(o, std::mem::take(&mut batch));
+        } else {
+            ctx.output(o, std::mem::take(b));
+        }
     }
 }
+
+const FEW_OUTPUTS: usize = 16;
 
 /// Strip(N) / Unstrip(N).
 pub struct Strip {
@@ -1662,7 +1725,6 @@ pub struct Switch {
     rr: usize,
     offset: usize,
     length: usize,
-    seed: u64,
 }
 impl Switch {
     fn new(class: &'static str) -> Self {
@@ -1673,7 +1735,6 @@ impl Switch {
             rr: 0,
             offset: 0,
             length: 0,
-            seed: 0x9E37_79B9_7F4A_7C15,
         }
     }
 }
@@ -1739,14 +1800,10 @@ impl Element for Switch {
                 });
             }
             _ => {
-                let mut s = self.seed;
+                // RandomSwitch: Click's click_random(0, n - 1), one draw per packet.
                 classify_out(batch, self.n, ctx, |_| {
-                    s ^= s << 13;
-                    s ^= s >> 7;
-                    s ^= s << 17;
-                    (s % n as u64) as usize
+                    crate::random::random_range(0, n as u32 - 1) as usize
                 });
-                self.seed = s;
             }
         }
     }
@@ -1770,13 +1827,41 @@ impl Element for Switch {
     any_impl!();
 }
 
-/// RandomSample(P [, DROP]) — keeps packets with probability P (out1 gets the rest).
-#[derive(Default)]
+/// RandomSample(P | SAMPLE | DROP, ACTIVE) — keeps packets with probability P (out1 gets the
+/// rest). As Click: P is fixed point with 28 fraction bits and each packet draws one
+/// `click_random()`, so a seeded run samples exactly the reference's packets.
 pub struct RandomSample {
-    p: f64,
-    drop: bool,
-    seed: u64,
-    sampled: u64,
+    /// Sampling probability out of `1 << SAMPLING_SHIFT`.
+    prob: u32,
+    active: bool,
+    drops: u64,
+}
+const SAMPLING_SHIFT: u32 = 28;
+impl Default for RandomSample {
+    fn default() -> Self {
+        RandomSample {
+            prob: 1 << SAMPLING_SHIFT,
+            active: true,
+            drops: 0,
+        }
+    }
+}
+fn sampling_fixed(v: &str) -> Option<u32> {
+    let p = v.trim().parse::<f64>().ok()?;
+    let f = (p * f64::from(1u32 << SAMPLING_SHIFT)).round();
+    (0.0..=f64::from(1u32 << SAMPLING_SHIFT))
+        .contains(&f)
+        .then_some(f as u32)
+}
+impl RandomSample {
+    fn keep(&mut self) -> bool {
+        let keep =
+            !self.active || (crate::random::random() & ((1 << SAMPLING_SHIFT) - 1)) < self.prob;
+        if !keep {
+            self.drops += 1;
+        }
+        keep
+    }
 }
 impl Element for RandomSample {
     fn class_name(&self) -> &'static str {
@@ -1786,7 +1871,7 @@ impl Element for RandomSample {
         "1/1-2"
     }
     fn processing(&self) -> &'static str {
-        "h"
+        "a/ah"
     }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(
@@ -1798,35 +1883,72 @@ impl Element for RandomSample {
                 ("ACTIVE", Kind::K),
             ],
         )?;
-        let p = b.f64("P")?.or(b.f64("SAMPLE")?);
-        self.drop = b.f64("DROP")?.is_some();
-        self.p = match (p, b.f64("DROP")?) {
-            (Some(p), _) => p,
-            (None, Some(d)) => 1.0 - d,
-            _ => return Err("missing mandatory P argument".into()),
+        let bad = || "sampling probability must be between 0 and 1".to_string();
+        let sample = match b.str("SAMPLE").or(b.str("P")) {
+            Some(v) => Some(sampling_fixed(v).ok_or_else(bad)?),
+            None => None,
         };
-        self.seed = 0x2545_F491_4F6C_DD1D;
+        let drop = match b.str("DROP") {
+            Some(v) => Some(sampling_fixed(v).ok_or_else(bad)?),
+            None => None,
+        };
+        self.prob = match (sample, drop) {
+            (Some(_), Some(_)) if b.str("SAMPLE").is_some() => {
+                return Err("give at most one of SAMPLE and DROP".into())
+            }
+            (_, Some(d)) => (1 << SAMPLING_SHIFT) - d,
+            (Some(p), None) => p,
+            (None, None) => 1 << SAMPLING_SHIFT,
+        };
+        self.active = b.bool("ACTIVE")?.unwrap_or(true);
         Ok(())
     }
     fn push(&mut self, _port: usize, mut batch: PacketBatch, ctx: &mut Ctx<'_>) {
-        let mut s = self.seed;
-        let p = self.p;
-        let rest = split_batch(&mut batch, |_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 11) as f64 / (1u64 << 53) as f64 <= p
-        });
-        self.seed = s;
-        self.sampled += batch.len() as u64;
+        let rest = split_batch(&mut batch, |_| self.keep());
         ctx.output(0, batch);
-        ctx.output(1, rest);
+        if ctx.noutputs() > 1 {
+            ctx.output(1, rest);
+        }
+    }
+    fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
+        let mut batch = ctx.pull(0, max);
+        let rest = split_batch(&mut batch, |_| self.keep());
+        if !rest.is_empty() && ctx.noutputs() > 1 {
+            ctx.output(1, rest);
+        }
+        batch
     }
     fn handlers(&self) -> Vec<HandlerSpec> {
-        vec![HandlerSpec::rw("sampling_prob")]
+        vec![
+            HandlerSpec::rw("sampling_prob"),
+            HandlerSpec::rw("drop_prob"),
+            HandlerSpec::rw("active"),
+            HandlerSpec::r("drops"),
+            HandlerSpec::r("config"),
+        ]
     }
     fn read_handler(&mut self, name: &str, _p: &str, _ctx: &mut Ctx<'_>) -> ReadResult {
-        (name == "sampling_prob").then(|| Ok(format!("{}", self.p)))
+        let real = |v: u32| args::unparse_real2(v, SAMPLING_SHIFT);
+        Some(Ok(match name {
+            "sampling_prob" => real(self.prob),
+            "drop_prob" => real((1 << SAMPLING_SHIFT) - self.prob),
+            "active" => bool_str(self.active),
+            "drops" => self.drops.to_string(),
+            "config" => format!("SAMPLE {}, ACTIVE {}", real(self.prob), self.active),
+            _ => return None,
+        }))
+    }
+    fn write_handler(&mut self, name: &str, v: &str, _ctx: &mut Ctx<'_>) -> WriteResult {
+        let prob = || {
+            sampling_fixed(v)
+                .ok_or_else(|| "Must be given a number between 0.0 and 1.0".to_string())
+        };
+        Some(match name {
+            "sampling_prob" => prob().map(|p| self.prob = p),
+            "drop_prob" => prob().map(|p| self.prob = (1 << SAMPLING_SHIFT) - p),
+            "active" => parse_bool_h(v).map(|a| self.active = a),
+            _ => return None,
+        })
     }
     any_impl!();
 }
@@ -1962,15 +2084,12 @@ pub struct FastUDPFlows {
     flowsize: u64,
     count: u64,
     active: bool,
-    seed: u64,
     cksum: bool,
 }
 impl FastUDPFlows {
+    /// Click's draws: `click_random()`, so a RandomSeed run gives the reference's ports.
     fn rnd(&mut self) -> u64 {
-        self.seed ^= self.seed << 13;
-        self.seed ^= self.seed >> 7;
-        self.seed ^= self.seed << 17;
-        self.seed
+        u64::from(crate::random::random())
     }
     fn set_ports(&mut self, i: usize) {
         let sp = (self.rnd() >> 2) % 0xffff;
@@ -1979,8 +2098,9 @@ impl FastUDPFlows {
         let p = &mut self.flows[i].0;
         let d = p.data_mut();
         if d.len() >= 42 {
-            d[34..36].copy_from_slice(&(sp as u16).to_be_bytes());
-            d[36..38].copy_from_slice(&(dp as u16).to_be_bytes());
+            // Click stores the random ports without htons: host (little-endian) byte order.
+            d[34..36].copy_from_slice(&(sp as u16).to_le_bytes());
+            d[36..38].copy_from_slice(&(dp as u16).to_le_bytes());
             d[40] = 0;
             d[41] = 0;
             if ck {
@@ -2032,7 +2152,6 @@ impl Element for FastUDPFlows {
             .map(|a| a.octets())
             .unwrap_or_default();
         let n = b.u64("FLOWS")?.unwrap_or(1).max(1) as usize;
-        self.seed = 0x853c_49e6_748f_ea9b;
         let mut d = vec![0u8; len];
         d[0..6].copy_from_slice(&de);
         d[6..12].copy_from_slice(&se);
@@ -2045,12 +2164,18 @@ impl Element for FastUDPFlows {
         d[30..34].copy_from_slice(&di);
         d[38..40].copy_from_slice(&((len - 34) as u16).to_be_bytes());
         super::ip::set_ip_checksum(&mut d[14..34]);
-        for i in 0..n {
+        for _ in 0..n {
             let mut p = Packet::from_data(&d);
             p.set_network_header(14, 20);
             p.set_mac_header(0);
             p.set_dst_ip_anno(di);
             self.flows.push((p, 0));
+        }
+        Ok(())
+    }
+    fn initialize(&mut self, _ctx: &mut Ctx<'_>) -> Result<(), String> {
+        // Click draws the first ports when initialising, after every RandomSeed configured.
+        for i in 0..self.flows.len() {
             self.set_ports(i);
         }
         Ok(())

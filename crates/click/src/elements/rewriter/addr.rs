@@ -223,7 +223,7 @@ impl AddrRewriter {
             },
         );
         let kr = self.key(to.reverse(), false);
-        self.map.insert(
+        let old = self.map.insert(
             kr,
             Entry {
                 to: from.reverse(),
@@ -232,6 +232,14 @@ impl AddrRewriter {
                 anno: 0,
             },
         );
+        // As Click's store_flow: a new mapping whose reply key is taken destroys the flow
+        // that held it, forward entry included.
+        if let Some(old) = old {
+            let old_forward = self.key(old.to.reverse(), true);
+            if old_forward != kf {
+                self.map.remove(&old_forward);
+            }
+        }
     }
 
     /// Returns output port or usize::MAX to drop.

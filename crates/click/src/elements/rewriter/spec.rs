@@ -388,13 +388,20 @@ pub fn parse_spec(spec: &str, cx: &ConfigureCx<'_>) -> Result<InputSpec, String>
                 } else {
                     pw
                 };
-                if pw.len() < 4 {
+                // `PATTERN FOUTPUT ROUTPUT`, where PATTERN has Click's long (SADDR SPORT DADDR
+                // DPORT) or short (SADDR DADDR) form.
+                let n = pw.len();
+                let ports = n >= 4
+                    && pw[n - 2].parse::<usize>().is_ok()
+                    && pw[n - 1].parse::<usize>().is_ok();
+                let pat = if ports { &pw[..n - 2] } else { &pw[..] };
+                if pat.len() < 2 {
                     return Err(format!("bad mapper pattern '{a}'"));
                 }
-                let mut p = Pattern::parse(&pw[..4], cx.addrs)?;
-                if pw.len() >= 6 {
-                    f = out(pw.get(4))?;
-                    r = out(pw.get(5))?;
+                let mut p = Pattern::parse(pat, cx.addrs)?;
+                if ports {
+                    f = out(pw.get(n - 2))?;
+                    r = out(pw.get(n - 1))?;
                     p.outs = Some((f, r));
                 }
                 pats.push(p);

@@ -101,6 +101,15 @@ pub(crate) struct Core {
     pull_route: Vec<Vec<Cell<u32>>>,
     listeners: Vec<Vec<u32>>,
     sources: Vec<Vec<u32>>,
+    /// Notifier elements without a task that follow their upstream signals (Click's
+    /// wake callbacks): per notifier, the listening elements; per listener, the upstream
+    /// notifiers of each input port; wakes that found the listener busy.
+    wake_listeners: Vec<Vec<u32>>,
+    port_sources: Vec<Vec<Vec<u32>>>,
+    pending_wakes: RefCell<Vec<u32>>,
+    /// (signal number, write handler) pairs Scripts of TYPE SIGNAL registered; each is used
+    /// once, as Click's Master::add_signal_handler.
+    signal_handlers: RefCell<Vec<(i32, String)>>,
     /// Non-full signals of full-notifier queues, their listening push tasks, and each push
     /// task's downstream full-notifiers (NONE = a path that never fills).
     nonfull: Vec<Cell<bool>>,
@@ -237,11 +246,39 @@ impl Core {
     pub(crate) fn set_signal(&self, idx: usize, active: bool) {
         let s = &self.signal[idx];
         if active && !s.get() {
+            s.set(true);
             for &l in &self.listeners[idx] {
                 self.scheduled[l as usize].set(true);
             }
+            for &l in &self.wake_listeners[idx] {
+                self.wake(l as usize);
+            }
         }
         s.set(active);
+    }
+    /// Tell listening notifier `idx` that one of its upstream signals became active; a
+    /// listener busy further up the call chain hears it when the chain has unwound.
+    fn wake(&self, idx: usize) {
+        match self.elems[idx].try_borrow_mut() {
+            Ok(mut el) => {
+                let mut cx = Ctx { core: self, idx };
+                el.upstream_wake(&mut cx);
+            }
+            Err(_) => self.pending_wakes.borrow_mut().push(idx as u32),
+        }
+    }
+    /// Whether any notifier upstream of input `port` of listening element `idx` is active
+    /// (true where no notifier bounds the path, or for elements that do not listen).
+    pub(crate) fn upstream_active_on(&self, idx: usize, port: usize) -> bool {
+        match self.port_sources[idx].get(port) {
+            Some(src) => {
+                src.is_empty()
+                    || src
+                        .iter()
+                        .any(|&s| s == NONE || self.signal[s as usize].get())
+            }
+            None => true,
+        }
     }
     pub(crate) fn set_nonfull(&self, idx: usize, nonfull: bool) {
         let s = &self.nonfull[idx];
@@ -265,6 +302,12 @@ impl Core {
             || src
                 .iter()
                 .any(|&s| s == NONE || self.signal[s as usize].get())
+    }
+    pub(crate) fn add_signal_handler(&self, signo: i32, handler: String) {
+        let mut all = self.signal_handlers.borrow_mut();
+        if !all.iter().any(|h| h.0 == signo && h.1 == handler) {
+            all.push((signo, handler));
+        }
     }
     pub(crate) fn request_stop(&self) {
         match self.driver.get() {
@@ -455,8 +498,8 @@ impl Core {
                 return Ok(self.configs[i].clone());
             }
             "ports" => return Ok(self.ports_text(i)),
-            "scheduled" if self.has_task[i] => return Ok(format!("{}\n", self.scheduled[i].get())),
-            "tickets" if self.has_task[i] => return Ok("1024\n".into()),
+            "scheduled" if self.has_task[i] => return Ok(self.scheduled[i].get().to_string()),
+            "tickets" if self.has_task[i] => return Ok("1024".into()),
             "handlers" => {
                 let mut s = String::new();
                 for hs in self.element_handlers(i) {
@@ -543,9 +586,22 @@ impl Core {
             for (h, v) in w {
                 let _ = self.call_write(&h, &v, None);
             }
+            let wakes = std::mem::take(&mut *self.pending_wakes.borrow_mut());
+            for l in wakes {
+                // Nothing is borrowed here, so a wake cannot be deferred again.
+                if let Ok(mut el) = self.elems[l as usize].try_borrow_mut() {
+                    let mut cx = Ctx {
+                        core: self,
+                        idx: l as usize,
+                    };
+                    el.upstream_wake(&mut cx);
+                }
+            }
             let d = std::mem::take(&mut *self.deferred.borrow_mut());
             if d.is_empty() {
-                if self.deferred_writes.borrow().is_empty() {
+                if self.deferred_writes.borrow().is_empty()
+                    && self.pending_wakes.borrow().is_empty()
+                {
                     return;
                 }
                 continue;
@@ -1034,17 +1090,15 @@ impl Router {
         // notifier sources for pulling tasks
         let notifier: Vec<bool> = elems.iter().map(|e| e.is_empty_notifier()).collect();
         let has_task: Vec<bool> = elems.iter().map(|e| e.has_task()).collect();
+        let listening: Vec<bool> = elems.iter().map(|e| e.listens_upstream()).collect();
         let mut sources: Vec<Vec<u32>> = vec![Vec::new(); n];
         let mut listeners: Vec<Vec<u32>> = vec![Vec::new(); n];
-        for i in 0..n {
-            if !has_task[i] || in_push[i].iter().all(|&p| p) {
-                continue;
-            }
-            let mut stack: Vec<usize> = in_peer[i]
-                .iter()
-                .filter(|p| p.0 != NONE)
-                .map(|p| p.0 as usize)
-                .collect();
+        let mut wake_listeners: Vec<Vec<u32>> = vec![Vec::new(); n];
+        let mut port_sources: Vec<Vec<Vec<u32>>> = vec![Vec::new(); n];
+        // The notifiers upstream of `start` (NONE: a path no notifier bounds).
+        let upstream_notifiers = |start: usize| -> Vec<u32> {
+            let mut found = Vec::new();
+            let mut stack = vec![start];
             let mut seen = vec![false; n];
             while let Some(s) = stack.pop() {
                 if seen[s] {
@@ -1052,8 +1106,7 @@ impl Router {
                 }
                 seen[s] = true;
                 if notifier[s] {
-                    sources[i].push(s as u32);
-                    listeners[s].push(i as u32);
+                    found.push(s as u32);
                 } else if in_peer[s].iter().any(|p| p.0 != NONE) {
                     stack.extend(
                         in_peer[s]
@@ -1062,7 +1115,39 @@ impl Router {
                             .map(|p| p.0 as usize),
                     );
                 } else {
-                    sources[i].push(NONE);
+                    found.push(NONE);
+                }
+            }
+            found
+        };
+        for i in 0..n {
+            let task = has_task[i] && !in_push[i].iter().all(|&p| p);
+            if !task && !listening[i] {
+                continue;
+            }
+            for p in &in_peer[i] {
+                let found = if p.0 == NONE {
+                    Vec::new()
+                } else {
+                    upstream_notifiers(p.0 as usize)
+                };
+                for &s in found.iter().filter(|&&s| s != NONE) {
+                    let l = if task {
+                        &mut listeners[s as usize]
+                    } else {
+                        &mut wake_listeners[s as usize]
+                    };
+                    if !l.contains(&(i as u32)) {
+                        l.push(i as u32);
+                    }
+                }
+                for &s in &found {
+                    if !sources[i].contains(&s) {
+                        sources[i].push(s);
+                    }
+                }
+                if listening[i] {
+                    port_sources[i].push(found);
                 }
             }
         }
@@ -1131,6 +1216,10 @@ impl Router {
             pull_route,
             listeners,
             sources,
+            wake_listeners,
+            port_sources,
+            pending_wakes: RefCell::new(Vec::new()),
+            signal_handlers: RefCell::new(Vec::new()),
             nonfull: (0..n).map(|_| Cell::new(true)).collect(),
             full_listeners,
             full_sinks,
@@ -1203,7 +1292,10 @@ impl Router {
                     let mut cx = Ctx { core, idx: t };
                     work |= e.run_task(&mut cx);
                 }
-                if !core.deferred.borrow().is_empty() || !core.deferred_writes.borrow().is_empty() {
+                if !core.deferred.borrow().is_empty()
+                    || !core.deferred_writes.borrow().is_empty()
+                    || !core.pending_wakes.borrow().is_empty()
+                {
                     core.flush_deferred();
                 }
             }
@@ -1288,6 +1380,39 @@ impl Router {
     /// Has a stop been requested (DriverManager, Script `stop`, InfiniteSource STOP, `stop` handler)?
     pub fn stopped(&self) -> bool {
         self.core.stop.get()
+    }
+
+    /// Whether any Script TYPE SIGNAL waits for a signal.
+    pub fn has_signal_handlers(&self) -> bool {
+        !self.core.signal_handlers.borrow().is_empty()
+    }
+
+    /// Signal numbers with a registered handler (Script TYPE SIGNAL).
+    pub fn signal_numbers(&self) -> Vec<i32> {
+        let mut v: Vec<i32> = self
+            .core
+            .signal_handlers
+            .borrow()
+            .iter()
+            .map(|h| h.0)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Remove and return the handlers registered for `signo`: each registration serves one
+    /// signal, and a script that should hear the next one registers again.
+    pub fn take_signal_handlers(&mut self, signo: i32) -> Vec<String> {
+        let mut all = self.core.signal_handlers.borrow_mut();
+        let (mine, rest): (Vec<_>, Vec<_>) = all.drain(..).partition(|h| h.0 == signo);
+        *all = rest;
+        mine.into_iter().map(|h| h.1).collect()
+    }
+
+    /// Whether a stop was requested, including one a DriverManager has not handled yet.
+    pub fn stop_pending(&self) -> bool {
+        self.core.stop.get() || self.core.stop_requests.get() > 0
     }
 
     /// Request a stop.
@@ -1548,6 +1673,42 @@ mod check_tests {
             },
         );
         assert!(built.is_err_and(|e| e.during_init));
+    }
+
+    fn sim_router(config: &str) -> Router {
+        Router::with_options(
+            config,
+            "f.click",
+            &Registry::standard(),
+            RouterOptions {
+                clock: Box::new(crate::env::SimClock::default()),
+                env: Box::new(crate::env::MemEnv::default()),
+                defines: Vec::new(),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn pullswitch_notifier_follows_its_selected_input() {
+        // Discard sleeps while PullSwitch's selected input (Idle) is empty and is woken
+        // when the switch selects the source, through PullSwitch's notifier (no task).
+        let mut r = sim_router(
+            "s :: InfiniteSource(LIMIT 2) -> [0]ps :: PullSwitch(1); Idle -> [1]ps; ps -> d :: Discard;",
+        );
+        for _ in 0..5 {
+            r.run_tasks_once();
+        }
+        assert_eq!(r.read_handler("d.scheduled").unwrap().trim(), "false");
+        assert_eq!(r.read_handler("d.count").unwrap().trim(), "0");
+        r.write_handler("ps.switch", "0").unwrap();
+        assert_eq!(r.read_handler("d.scheduled").unwrap().trim(), "true");
+        for _ in 0..5 {
+            r.run_tasks_once();
+        }
+        assert_eq!(r.read_handler("d.count").unwrap().trim(), "2");
+        // The source ran dry: its notifier, then PullSwitch's, went off.
+        assert_eq!(r.read_handler("d.scheduled").unwrap().trim(), "false");
     }
 
     #[test]

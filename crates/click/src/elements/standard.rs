@@ -183,6 +183,10 @@ impl Element for Idle {
     fn port_count(&self) -> &'static str {
         "-/-"
     }
+    /// No packet flows from an input to an output, so push/pull does not propagate across.
+    fn flow_code(&self) -> &'static str {
+        "x/y"
+    }
     fn is_empty_notifier(&self) -> bool {
         true
     }
@@ -499,9 +503,16 @@ impl Element for InfiniteSource {
         }
         Ok(())
     }
+    /// Pulled, InfiniteSource tells its puller when it runs dry (Click's ActiveNotifier).
+    fn is_empty_notifier(&self) -> bool {
+        self.class == "InfiniteSource"
+    }
     fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
         self.pushing = !ctx.output_is_pull(0);
         self.last = ctx.now();
+        if self.class == "InfiniteSource" {
+            ctx.set_signal(true);
+        }
         if self.pushing && self.active {
             match self.class {
                 "TimedSource" => {
@@ -569,11 +580,13 @@ impl Element for InfiniteSource {
     }
     fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
         if !self.active {
+            ctx.set_signal(false);
             return Vec::new();
         }
         let n = (max as u64).min(self.remaining()) as usize;
         if n == 0 {
             self.finish(ctx);
+            ctx.set_signal(false);
             return Vec::new();
         }
         self.make_packets(n.min(1).max(if max > 1 { n } else { 1 }), ctx)
@@ -648,6 +661,9 @@ impl Element for InfiniteSource {
             if e.is_empty() {
                 return None;
             }
+        }
+        if self.active && !self.pushing && self.remaining() > 0 {
+            ctx.set_signal(true);
         }
         if self.active && self.pushing {
             if self.class == "TimedSource" {
@@ -884,7 +900,12 @@ pub struct Queue {
     drops: u64,
     highwater: usize,
     front_drop: bool,
+    /// Empty pulls in a row: like Click's NotifierQueue, the empty signal goes off only
+    /// after several, so a source refilling the queue now and then keeps its puller awake.
+    sleepiness: u8,
 }
+/// Click's NotifierQueue::SLEEPINESS_TRIGGER.
+const SLEEPINESS_TRIGGER: u8 = 9;
 impl Queue {
     fn new(class: &'static str) -> Self {
         Queue {
@@ -895,6 +916,7 @@ impl Queue {
             drops: 0,
             highwater: 0,
             front_drop: class == "FrontDropQueue",
+            sleepiness: 0,
         }
     }
 }
@@ -973,8 +995,17 @@ impl Element for Queue {
     fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
         let n = max.min(self.q.len());
         let b: PacketBatch = self.q.drain(..n).collect();
-        if self.q.is_empty() {
+        if self.class == "QuickNoteQueue" {
+            // QuickNoteQueue sleeps as soon as it is empty.
+            if self.q.is_empty() {
+                ctx.set_signal(false);
+            }
+        } else if n > 0 {
+            self.sleepiness = 0;
+        } else if self.sleepiness >= SLEEPINESS_TRIGGER {
             ctx.set_signal(false);
+        } else {
+            self.sleepiness += 1;
         }
         if self.q.len() < self.capacity {
             ctx.set_nonfull(true);

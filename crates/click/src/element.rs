@@ -134,6 +134,15 @@ pub trait Element: Any {
     fn is_full_notifier(&self) -> bool {
         false
     }
+    /// True for a notifier without a task that follows its upstream empty-notifiers (Click's
+    /// wake callback): [`Element::upstream_wake`] runs when one of them becomes active.
+    fn listens_upstream(&self) -> bool {
+        false
+    }
+    /// An upstream notifier of this listening element became active. Default: relay it.
+    fn upstream_wake(&mut self, ctx: &mut Ctx<'_>) {
+        ctx.set_signal(true);
+    }
     /// Element-specific handlers (generic ones are added by the router).
     fn handlers(&self) -> Vec<HandlerSpec> {
         Vec::new()
@@ -335,6 +344,11 @@ impl<'a> Ctx<'a> {
     pub fn upstream_active(&self) -> bool {
         self.core.upstream_active(self.idx)
     }
+    /// Whether the notifiers upstream of input `port` are active (for elements that
+    /// [listen upstream](Element::listens_upstream); true for others).
+    pub fn upstream_active_on(&self, port: usize) -> bool {
+        self.core.upstream_active_on(self.idx, port)
+    }
     /// Set this element's "non-full" signal (full-note queues). A false→true change wakes
     /// the pushing tasks that listen to it.
     pub fn set_nonfull(&mut self, nonfull: bool) {
@@ -347,6 +361,11 @@ impl<'a> Ctx<'a> {
     }
     /// Ask the driver to stop (Click `please_stop_driver`): stops the router, or, when a
     /// DriverManager/driver Script exists, counts a stop request for its `wait_stop`.
+    /// Call write handler `handler` (e.g. `s.run`) once when the process receives signal
+    /// `signo` (the driver delivers it; see `Router::take_signal_handlers`).
+    pub fn add_signal_handler(&mut self, signo: i32, handler: String) {
+        self.core.add_signal_handler(signo, handler);
+    }
     pub fn stop_router(&mut self) {
         self.core.request_stop();
     }

@@ -406,6 +406,9 @@ struct Decl {
     config: String,
     landmark: String,
     pseudo: bool,
+    /// One side of a group `( ... )`: connections through it are joined up after expansion
+    /// (Click's tunnels), so a group is no scope of its own.
+    tunnel: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -431,8 +434,11 @@ struct Parser<'a, 'r> {
 }
 
 type Ends = Vec<(usize, Vec<usize>)>; // (decl index, ports)
-/// (input ports, declaration index, output ports) of one element reference.
-type ElemRef = (Vec<usize>, usize, Vec<usize>);
+/// (input ports, declaration taking the inputs, declaration giving the outputs, output ports)
+/// of one element reference; the two declarations differ only for a group's tunnels.
+type ElemRef = (Vec<usize>, usize, usize, Vec<usize>);
+/// Last entry of a port list ending in `,]` or `[]`: Click's expandable port.
+const EXPANDABLE: usize = usize::MAX;
 
 impl<'a, 'r> Parser<'a, 'r> {
     fn landmark(&self, line: u32) -> String {
@@ -612,6 +618,7 @@ impl<'a, 'r> Parser<'a, 'r> {
                         config: String::new(),
                         landmark: String::new(),
                         pseudo: true,
+                        tunnel: false,
                     });
                 }
                 self.stmts(&mut body);
@@ -697,6 +704,10 @@ impl<'a, 'r> Parser<'a, 'r> {
             return vec![0];
         };
         let raw = crate::args::uncomment(&raw);
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return vec![0, EXPANDABLE];
+        }
         let mut v = Vec::new();
         for part in raw.split(',') {
             let p = part.trim();
@@ -714,6 +725,9 @@ impl<'a, 'r> Parser<'a, 'r> {
                     Err(_) => self.err(line, format!("syntax error: bad port '{p}'")),
                 }
             }
+        }
+        if raw.ends_with(',') || raw.ends_with('-') {
+            v.push(EXPANDABLE);
         }
         v
     }
@@ -746,6 +760,7 @@ impl<'a, 'r> Parser<'a, 'r> {
             config,
             landmark,
             pseudo: false,
+            tunnel: false,
         });
         i
     }
@@ -786,7 +801,7 @@ impl<'a, 'r> Parser<'a, 'r> {
             let pseudo = |n: &str| body.names.get(n).copied().filter(|&i| body.decls[i].pseudo);
             if matches!(self.lx.peek(), Tok::Arrow | Tok::DArrow) {
                 if let Some(i) = pseudo("input") {
-                    return Some((Vec::new(), i, inports));
+                    return Some((Vec::new(), i, i, inports));
                 }
             }
             if matches!(
@@ -794,7 +809,7 @@ impl<'a, 'r> Parser<'a, 'r> {
                 Tok::RParen | Tok::Comma | Tok::Semi | Tok::RBrace | Tok::BarBar
             ) {
                 if let Some(o) = pseudo("output") {
-                    return Some((inports, o, Vec::new()));
+                    return Some((inports, o, o, Vec::new()));
                 }
             }
         }
@@ -877,53 +892,7 @@ impl<'a, 'r> Parser<'a, 'r> {
                 let an = format!("Anonymous{an}");
                 self.declare(body, an, ClassRef::Compound(c), config, line)
             }
-            Tok::LParen => {
-                // group: expands inline as an anonymous compound
-                self.anon_compounds += 1;
-                let mut gbody = Body::default();
-                for p in ["input", "output"] {
-                    gbody.names.insert(p.into(), gbody.decls.len());
-                    gbody.decls.push(Decl {
-                        name: p.into(),
-                        class: ClassRef::Primitive(p.into()),
-                        config: String::new(),
-                        landmark: String::new(),
-                        pseudo: true,
-                    });
-                }
-                self.stmts(&mut gbody);
-                if self.lx.next().0 != Tok::RParen {
-                    self.err(line, "syntax error: expected ')'");
-                }
-                let ninputs = gbody
-                    .conns
-                    .iter()
-                    .filter(|c| c.0 == 0)
-                    .map(|c| c.1 + 1)
-                    .max()
-                    .unwrap_or(0);
-                let noutputs = gbody
-                    .conns
-                    .iter()
-                    .filter(|c| c.2 == 1)
-                    .map(|c| c.3 + 1)
-                    .max()
-                    .unwrap_or(0);
-                let c = Rc::new(CompoundDef {
-                    name: "group".into(),
-                    overloads: vec![Rc::new(Overload {
-                        formals: Vec::new(),
-                        body: gbody,
-                        ninputs,
-                        noutputs,
-                    })],
-                });
-                let an = format!(
-                    "group@{}",
-                    body.decls.iter().filter(|d| !d.pseudo).count() + 1
-                );
-                self.declare(body, an, ClassRef::Compound(c), String::new(), line)
-            }
+            Tok::LParen => return self.group(body, inports, line),
             t => {
                 self.err(line, format!("syntax error near '{}'", tok_text(&t)));
                 return None;
@@ -934,7 +903,54 @@ impl<'a, 'r> Parser<'a, 'r> {
             let (_, l) = self.lx.next();
             outports = self.ports(l);
         }
-        Some((inports, idx, outports))
+        Some((inports, idx, idx, outports))
+    }
+
+    /// A group `( ... )` (the `(` consumed): its statements belong to the enclosing body, as
+    /// in Click; `input`/`output` inside it are two tunnel declarations, and the group's
+    /// ports are implied by the tunnel ports used unless given explicitly.
+    fn group(&mut self, body: &mut Body, mut inports: Vec<usize>, line: u32) -> Option<ElemRef> {
+        let tin = body.decls.len();
+        for side in ["input", "output"] {
+            body.decls.push(Decl {
+                name: format!(";group{tin}/{side}"),
+                class: ClassRef::Primitive(side.into()),
+                config: String::new(),
+                landmark: self.landmark(line),
+                pseudo: true,
+                tunnel: true,
+            });
+        }
+        let tout = tin + 1;
+        let saved_in = body.names.insert("input".into(), tin);
+        let saved_out = body.names.insert("output".into(), tout);
+        self.stmts(body);
+        for (side, saved) in [("input", saved_in), ("output", saved_out)] {
+            match saved {
+                Some(i) => body.names.insert(side.into(), i),
+                None => body.names.remove(side),
+            };
+        }
+        if self.lx.next().0 != Tok::RParen {
+            self.err(line, "syntax error: expected ')'");
+        }
+        let used = |ports: Box<dyn Iterator<Item = usize> + '_>| ports.max().map_or(0, |m| m + 1);
+        let nin = used(Box::new(
+            body.conns.iter().filter(|c| c.0 == tin).map(|c| c.1),
+        ));
+        let nout = used(Box::new(
+            body.conns.iter().filter(|c| c.2 == tout).map(|c| c.3),
+        ));
+        if inports.is_empty() {
+            inports = (0..nin).collect();
+        }
+        let outports = if *self.lx.peek() == Tok::LBrack {
+            let (_, l) = self.lx.next();
+            self.ports(l)
+        } else {
+            (0..nout).collect()
+        };
+        Some((inports, tin, tout, outports))
     }
 
     fn elements(&mut self, body: &mut Body) -> Option<Vec<ElemRef>> {
@@ -949,7 +965,7 @@ impl<'a, 'r> Parser<'a, 'r> {
             }
         }
         for (e, (name, line, idx)) in v.iter_mut().filter(|e| e.1 == usize::MAX).zip(pending) {
-            e.1 = match idx {
+            let decl = match idx {
                 Some(i) => i,
                 None => {
                     self.err(line, format!("undeclared element '{name}'"));
@@ -962,6 +978,7 @@ impl<'a, 'r> Parser<'a, 'r> {
                     )
                 }
             };
+            (e.1, e.2) = (decl, decl);
         }
         Some(v)
     }
@@ -982,7 +999,7 @@ impl<'a, 'r> Parser<'a, 'r> {
         // ends at `output`.
         if left.is_none() {
             if let Some(&i) = body.names.get("input").filter(|&&i| body.decls[i].pseudo) {
-                left = Some(vec![(Vec::new(), i, Vec::new())]);
+                left = Some(vec![(Vec::new(), i, i, Vec::new())]);
             }
         }
         loop {
@@ -997,7 +1014,7 @@ impl<'a, 'r> Parser<'a, 'r> {
                 Tok::RParen | Tok::Comma | Tok::Semi | Tok::RBrace | Tok::BarBar
             );
             let right = match body.names.get("output").filter(|&&i| body.decls[i].pseudo) {
-                Some(&o) if trailing => Some(vec![(Vec::new(), o, Vec::new())]),
+                Some(&o) if trailing => Some(vec![(Vec::new(), o, o, Vec::new())]),
                 _ => self.elements(body),
             };
             let Some(right) = right else {
@@ -1015,6 +1032,10 @@ impl<'a, 'r> Parser<'a, 'r> {
         }
     }
 
+    /// Connect `left`'s outputs to `right`'s inputs with Click's port-matching rules
+    /// (lexer.cc `yconnection_connect_all`): lists of ports step one by one, a missing port
+    /// list counts as one port, `[p,]` expands to as many ports as the other side needs, and
+    /// `=>` treats a single portless end facing several ports as expandable.
     fn connect(
         &mut self,
         body: &mut Body,
@@ -1024,79 +1045,108 @@ impl<'a, 'r> Parser<'a, 'r> {
         line: u32,
     ) {
         let lm = self.landmark(line);
-        let outs: Ends = left.iter().map(|(_, e, o)| (*e, o.clone())).collect();
-        let ins: Ends = right.iter().map(|(i, e, _)| (*e, i.clone())).collect();
-        let expand = |ends: &Ends| -> Vec<(usize, usize)> {
-            let mut v = Vec::new();
-            for (e, ps) in ends {
-                if ps.is_empty() {
-                    v.push((*e, usize::MAX));
-                } else {
-                    for p in ps {
-                        v.push((*e, *p));
+        // side 0 = inputs (right), side 1 = outputs (left), as in Click's code
+        let sides: [Ends; 2] = [
+            right.iter().map(|(i, e, _, _)| (*e, i.clone())).collect(),
+            left.iter().map(|(_, _, e, o)| (*e, o.clone())).collect(),
+        ];
+        let analyze = |ends: &Ends| -> (usize, usize) {
+            let (mut min, mut expandable) = (0, 0);
+            for (_, ps) in ends {
+                match ps.len() {
+                    0 | 1 => min += 1,
+                    n if ps[n - 1] == EXPANDABLE => {
+                        min += n - 1;
+                        expandable += 1;
                     }
+                    n => min += n,
                 }
             }
-            v
+            (min, expandable)
         };
-        let mut o = expand(&outs);
-        let mut i = expand(&ins);
+        let (m0, e0) = analyze(&sides[0]);
+        let (m1, e1) = analyze(&sides[1]);
+        let (minp, mut expandable) = ([m0, m1], [e0, e1]);
+        if expandable[0] + expandable[1] > 1 {
+            self.err(line, "at most one expandable port allowed per connection");
+            expandable[usize::from(minp[0] < minp[1])] = 0;
+        }
         if many {
-            // `x => (group) => y`: a group's port counts are known, so single portless ends
-            // connect as many ports as the group has.
-            let group_ports = |e: usize, inputs: bool| match &body.decls[e].class {
-                ClassRef::Compound(c) if c.name == "group" => {
-                    c.overloads
-                        .first()
-                        .map(|o| if inputs { o.ninputs } else { o.noutputs })
+            for k in 0..2 {
+                let first_portless = sides[k].first().is_some_and(|(_, ps)| ps.is_empty());
+                if minp[k] == 1 && minp[1 - k] > 1 && first_portless {
+                    expandable[k] = 1;
                 }
-                _ => None,
-            };
-            if o.len() == 1 && o[0].1 == usize::MAX && i.len() == 1 && i[0].1 == usize::MAX {
-                let n = group_ports(i[0].0, true)
-                    .or_else(|| group_ports(o[0].0, false))
-                    .unwrap_or(1)
-                    .max(1);
-                o = (0..n).map(|p| (o[0].0, p)).collect();
-                i = (0..n).map(|p| (i[0].0, p)).collect();
             }
-            // `=>`: with a single portless end, assign [0..n).
-            if o.len() == 1 && o[0].1 == usize::MAX && i.len() > 1 {
-                o = (0..i.len()).map(|p| (o[0].0, p)).collect();
+        }
+        let mut step = [false; 2];
+        let mut nexpandable = [0i64; 2];
+        for k in 0..2 {
+            step[k] = minp[k] > 1 || expandable[k] > 0;
+            if expandable[k] > 0 {
+                nexpandable[k] = minp[1 - k] as i64 - minp[k] as i64;
             }
-            if i.len() == 1 && i[0].1 == usize::MAX && o.len() > 1 {
-                i = (0..o.len()).map(|p| (i[0].0, p)).collect();
+        }
+        if step[0] && step[1] {
+            if !many {
+                self.err(line, "syntax error: many-to-many connections require '=>'");
             }
-            if o.len() != i.len() {
+            let (i, o) = (minp[0], minp[1]);
+            if expandable == [0, 0] && i != o {
                 self.err(
                     line,
-                    format!(
-                        "'=>' connection port count mismatch ({} outputs, {} inputs)",
-                        o.len(),
-                        i.len()
-                    ),
+                    format!("connection mismatch: {o} outputs connected to {i} inputs"),
                 );
-                return;
+            } else if expandable[0] == 0 && i < o {
+                self.err(
+                    line,
+                    format!("connection mismatch: {o} or more outputs connected to {i} inputs"),
+                );
+            } else if expandable[1] == 0 && o < i {
+                self.err(
+                    line,
+                    format!("connection mismatch: {o} outputs connected to {i} or more inputs"),
+                );
             }
-            for (a, b) in o.iter().zip(i.iter()) {
-                body.conns.push((
-                    a.0,
-                    if a.1 == usize::MAX { 0 } else { a.1 },
-                    b.0,
-                    if b.1 == usize::MAX { 0 } else { b.1 },
-                    lm.clone(),
-                ));
+        } else if !step[0] && !step[1] {
+            step[0] = true;
+        }
+        let mut it = [0usize; 2];
+        let mut ppos = [0usize; 2];
+        let mut port: [Option<usize>; 2] = [None, None];
+        while it[0] < sides[0].len() && it[1] < sides[1].len() {
+            let mut cur = [0usize; 2];
+            for k in 0..2 {
+                let ps = &sides[k][it[k]].1;
+                cur[k] = *port[k].get_or_insert(ps.first().copied().unwrap_or(0));
             }
-            return;
-        }
-        let fix = |p: usize| if p == usize::MAX { 0 } else { p };
-        if o.len() > 1 && i.len() > 1 {
-            self.err(line, "syntax error: many-to-many connections require '=>'");
-            return;
-        }
-        for a in &o {
-            for b in &i {
-                body.conns.push((a.0, fix(a.1), b.0, fix(b.1), lm.clone()));
+            body.conns.push((
+                sides[1][it[1]].0,
+                cur[1],
+                sides[0][it[0]].0,
+                cur[0],
+                lm.clone(),
+            ));
+            for k in 0..2 {
+                if !step[k] {
+                    continue;
+                }
+                let ps = &sides[k][it[k]].1;
+                let np = ps.len();
+                ppos[k] += 1;
+                if ppos[k] < np && ps[ppos[k]] != EXPANDABLE {
+                    port[k] = Some(ps[ppos[k]]);
+                } else if np >= 2 && ps[np - 1] == EXPANDABLE && nexpandable[k] > 0 {
+                    port[k] = Some(ps[np - 2] + ppos[k] - (np - 2));
+                    nexpandable[k] -= 1;
+                } else if np == 0 && minp[k] == 1 && nexpandable[k] > 0 {
+                    port[k] = Some(ppos[k]);
+                    nexpandable[k] -= 1;
+                } else {
+                    port[k] = None;
+                    ppos[k] = 0;
+                    it[k] += 1;
+                }
             }
         }
     }
@@ -1236,6 +1286,7 @@ struct Pending {
     class_envs: ClassEnvs,
     dead: bool,
     pseudo: bool,
+    tunnel: bool,
 }
 
 type ClassEnvs = Rc<Vec<(*const CompoundDef, Rc<HashMap<String, String>>)>>;
@@ -1314,6 +1365,7 @@ pub fn parse_with_defines(
             class_envs: top_envs.clone(),
             dead: false,
             pseudo: d.pseudo,
+            tunnel: d.tunnel,
         });
     }
     for c in &top.conns {
@@ -1342,6 +1394,7 @@ pub fn parse_with_defines(
     if !errors.is_empty() {
         return Err(errors);
     }
+    join_tunnels(&list, &mut conns);
     // compact
     let mut map = vec![usize::MAX; list.len()];
     let mut out = FlatConfig {
@@ -1452,19 +1505,8 @@ fn expand_one(
     };
     let prefix = list[i].name.clone();
     let base = list.len();
-    // A group `( ... )` is no scope in Click: its named elements belong to the enclosing
-    // compound (anonymous ones keep the group prefix so their numbers cannot collide).
-    let outer = match prefix.rfind('/') {
-        Some(k) => format!("{}/", &prefix[..k]),
-        None => String::new(),
-    };
-    let is_group = def.name == "group";
     for d in &ov.body.decls {
-        let name = if is_group && !d.pseudo && !d.name.contains('@') {
-            format!("{outer}{}", d.name)
-        } else {
-            format!("{prefix}/{}", d.name)
-        };
+        let name = format!("{prefix}/{}", d.name);
         list.push(Pending {
             name,
             class: d.class.clone(),
@@ -1474,6 +1516,7 @@ fn expand_one(
             class_envs: class_envs.clone(),
             dead: false,
             pseudo: d.pseudo,
+            tunnel: d.tunnel,
         });
     }
     let (pin, pout) = (base, base + 1);
@@ -1504,6 +1547,35 @@ fn expand_one(
     conns
         .retain(|c| c.0 != i && c.2 != i && c.0 != pin && c.2 != pout && c.0 != pout && c.2 != pin);
     list[i].dead = true;
+}
+
+/// Join the connections through group tunnels: `a -> [p]T` and `T[p] -> b` become `a -> b`.
+/// Tunnels may lead into tunnels (nested groups), so repeat until none is left.
+fn join_tunnels(list: &[Pending], conns: &mut Vec<(usize, usize, usize, usize, String)>) {
+    let tunnels: Vec<usize> = (0..list.len()).filter(|&k| list[k].tunnel).collect();
+    // Each pass removes every connection of the tunnels it visits; a bound guards cycles.
+    for _ in 0..=tunnels.len() {
+        let mut joined = false;
+        for &t in &tunnels {
+            if !conns.iter().any(|c| c.0 == t || c.2 == t) {
+                continue;
+            }
+            joined = true;
+            let mut through = Vec::new();
+            for a in conns.iter().filter(|c| c.2 == t) {
+                for b in conns.iter().filter(|c| c.0 == t && c.1 == a.3) {
+                    if a.0 != t && b.2 != t {
+                        through.push((a.0, a.1, b.2, b.3, a.4.clone()));
+                    }
+                }
+            }
+            conns.retain(|c| c.0 != t && c.2 != t);
+            conns.extend(through);
+        }
+        if !joined {
+            break;
+        }
+    }
 }
 
 fn bind_formals(
@@ -1574,6 +1646,71 @@ mod tests {
         assert_eq!(
             f.unparse(),
             "a :: InfiniteSource(LIMIT 5);\nCounter@2 :: Counter;\nd :: Discard;\nIdle@4 :: Idle;\nDiscard@5 :: Discard;\n\na -> Counter@2\n    -> d;\nIdle@4 -> Discard@5;\n"
+        );
+    }
+
+    fn conns(text: &str) -> Vec<String> {
+        let f = parse(text, "config", &classes).unwrap();
+        let name = |i: usize| f.elements[i].name.clone();
+        let mut v: Vec<String> = f
+            .connections
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}[{}]->[{}]{}",
+                    name(c.from),
+                    c.from_port,
+                    c.to_port,
+                    name(c.to)
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn groups_share_the_enclosing_scope() {
+        // `c` and `b` are the outer elements; `x` declared in the group is visible outside.
+        let v = conns(
+            "a, b, c, d :: Idle; a [0,1,2] => ( -> c ), ( -> b ), d; (-> x :: Idle); x -> d;",
+        );
+        assert_eq!(v, ["a[0]->[0]c", "a[1]->[0]b", "a[2]->[0]d", "x[0]->[0]d"]);
+        let f = parse(
+            "a :: Idle; a -> (-> Print(1) ->) -> Discard;",
+            "config",
+            &classes,
+        )
+        .unwrap();
+        assert!(
+            f.elements.iter().any(|e| e.name.starts_with("Print@")),
+            "{}",
+            f.unparse()
+        );
+    }
+
+    #[test]
+    fn connections_expand_ports_as_click() {
+        assert_eq!(
+            conns("a, b, c :: Idle; a => b, c, [0,1] a;"),
+            ["a[0]->[0]b", "a[1]->[0]c", "a[2]->[0]a", "a[3]->[1]a"]
+        );
+        assert_eq!(
+            conns("a, b :: Idle; a [0,] => [1,2,3] b;"),
+            ["a[0]->[1]b", "a[1]->[2]b", "a[2]->[3]b"]
+        );
+        let err = |t: &str| parse(t, "C.click", &classes).unwrap_err().join("\n");
+        assert_eq!(
+            err("a, b :: Idle;\na [0,1] => [0,1,2] b;"),
+            "C.click:2: connection mismatch: 2 outputs connected to 3 inputs"
+        );
+        assert_eq!(
+            err("a, b :: Idle;\na [] => [] b;"),
+            "C.click:2: at most one expandable port allowed per connection"
+        );
+        assert_eq!(
+            err("a, b :: Idle;\na [0,1] -> [0,1] b;"),
+            "C.click:2: syntax error: many-to-many connections require '=>'"
         );
     }
 

@@ -173,7 +173,10 @@ impl Router {
                     let mut cx = Ctx { core, idx: t };
                     work |= e.run_task(&mut cx);
                 }
-                if !core.deferred.borrow().is_empty() || !core.deferred_writes.borrow().is_empty() {
+                if !core.deferred.borrow().is_empty()
+                    || !core.deferred_writes.borrow().is_empty()
+                    || !core.pending_wakes.borrow().is_empty()
+                {
                     core.flush_deferred();
                 }
             }
@@ -258,6 +261,39 @@ impl Router {
     /// Has a stop been requested (DriverManager, Script `stop`, InfiniteSource STOP, `stop` handler)?
     pub fn stopped(&self) -> bool {
         self.core.stop.get()
+    }
+
+    /// Whether any Script TYPE SIGNAL waits for a signal.
+    pub fn has_signal_handlers(&self) -> bool {
+        !self.core.signal_handlers.borrow().is_empty()
+    }
+
+    /// Signal numbers with a registered handler (Script TYPE SIGNAL).
+    pub fn signal_numbers(&self) -> Vec<i32> {
+        let mut v: Vec<i32> = self
+            .core
+            .signal_handlers
+            .borrow()
+            .iter()
+            .map(|h| h.0)
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Remove and return the handlers registered for `signo`: each registration serves one
+    /// signal, and a script that should hear the next one registers again.
+    pub fn take_signal_handlers(&mut self, signo: i32) -> Vec<String> {
+        let mut all = self.core.signal_handlers.borrow_mut();
+        let (mine, rest): (Vec<_>, Vec<_>) = all.drain(..).partition(|h| h.0 == signo);
+        *all = rest;
+        mine.into_iter().map(|h| h.1).collect()
+    }
+
+    /// Whether a stop was requested, including one a DriverManager has not handled yet.
+    pub fn stop_pending(&self) -> bool {
+        self.core.stop.get() || self.core.stop_requests.get() > 0
     }
 
     /// Request a stop.
@@ -508,6 +544,42 @@ mod check_tests {
             },
         );
         assert!(built.is_err_and(|e| e.during_init));
+    }
+
+    fn sim_router(config: &str) -> Router {
+        Router::with_options(
+            config,
+            "f.click",
+            &Registry::standard(),
+            RouterOptions {
+                clock: Box::new(crate::env::SimClock::default()),
+                env: Box::new(crate::env::MemEnv::default()),
+                defines: Vec::new(),
+            },
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn pullswitch_notifier_follows_its_selected_input() {
+        // Discard sleeps while PullSwitch's selected input (Idle) is empty and is woken
+        // when the switch selects the source, through PullSwitch's notifier (no task).
+        let mut r = sim_router(
+            "s :: InfiniteSource(LIMIT 2) -> [0]ps :: PullSwitch(1); Idle -> [1]ps; ps -> d :: Discard;",
+        );
+        for _ in 0..5 {
+            r.run_tasks_once();
+        }
+        assert_eq!(r.read_handler("d.scheduled").unwrap().trim(), "false");
+        assert_eq!(r.read_handler("d.count").unwrap().trim(), "0");
+        r.write_handler("ps.switch", "0").unwrap();
+        assert_eq!(r.read_handler("d.scheduled").unwrap().trim(), "true");
+        for _ in 0..5 {
+            r.run_tasks_once();
+        }
+        assert_eq!(r.read_handler("d.count").unwrap().trim(), "2");
+        // The source ran dry: its notifier, then PullSwitch's, went off.
+        assert_eq!(r.read_handler("d.scheduled").unwrap().trim(), "false");
     }
 
     #[test]

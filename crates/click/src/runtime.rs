@@ -49,6 +49,15 @@ pub(crate) struct Core {
     pub(crate) pull_route: Vec<Vec<Cell<u32>>>,
     pub(crate) listeners: Vec<Vec<u32>>,
     pub(crate) sources: Vec<Vec<u32>>,
+    /// Notifier elements without a task that follow their upstream signals (Click's
+    /// wake callbacks): per notifier, the listening elements; per listener, the upstream
+    /// notifiers of each input port; wakes that found the listener busy.
+    pub(crate) wake_listeners: Vec<Vec<u32>>,
+    pub(crate) port_sources: Vec<Vec<Vec<u32>>>,
+    pub(crate) pending_wakes: RefCell<Vec<u32>>,
+    /// (signal number, write handler) pairs Scripts of TYPE SIGNAL registered; each is used
+    /// once, as Click's Master::add_signal_handler.
+    pub(crate) signal_handlers: RefCell<Vec<(i32, String)>>,
     /// Non-full signals of full-notifier queues, their listening push tasks, and each push
     /// task's downstream full-notifiers (NONE = a path that never fills).
     pub(crate) nonfull: Vec<Cell<bool>>,
@@ -185,11 +194,39 @@ impl Core {
     pub(crate) fn set_signal(&self, idx: usize, active: bool) {
         let s = &self.signal[idx];
         if active && !s.get() {
+            s.set(true);
             for &l in &self.listeners[idx] {
                 self.scheduled[l as usize].set(true);
             }
+            for &l in &self.wake_listeners[idx] {
+                self.wake(l as usize);
+            }
         }
         s.set(active);
+    }
+    /// Tell listening notifier `idx` that one of its upstream signals became active; a
+    /// listener busy further up the call chain hears it when the chain has unwound.
+    fn wake(&self, idx: usize) {
+        match self.elems[idx].try_borrow_mut() {
+            Ok(mut el) => {
+                let mut cx = Ctx { core: self, idx };
+                el.upstream_wake(&mut cx);
+            }
+            Err(_) => self.pending_wakes.borrow_mut().push(idx as u32),
+        }
+    }
+    /// Whether any notifier upstream of input `port` of listening element `idx` is active
+    /// (true where no notifier bounds the path, or for elements that do not listen).
+    pub(crate) fn upstream_active_on(&self, idx: usize, port: usize) -> bool {
+        match self.port_sources[idx].get(port) {
+            Some(src) => {
+                src.is_empty()
+                    || src
+                        .iter()
+                        .any(|&s| s == NONE || self.signal[s as usize].get())
+            }
+            None => true,
+        }
     }
     pub(crate) fn set_nonfull(&self, idx: usize, nonfull: bool) {
         let s = &self.nonfull[idx];
@@ -213,6 +250,12 @@ impl Core {
             || src
                 .iter()
                 .any(|&s| s == NONE || self.signal[s as usize].get())
+    }
+    pub(crate) fn add_signal_handler(&self, signo: i32, handler: String) {
+        let mut all = self.signal_handlers.borrow_mut();
+        if !all.iter().any(|h| h.0 == signo && h.1 == handler) {
+            all.push((signo, handler));
+        }
     }
     pub(crate) fn request_stop(&self) {
         match self.driver.get() {
@@ -403,8 +446,8 @@ impl Core {
                 return Ok(self.configs[i].clone());
             }
             "ports" => return Ok(self.ports_text(i)),
-            "scheduled" if self.has_task[i] => return Ok(format!("{}\n", self.scheduled[i].get())),
-            "tickets" if self.has_task[i] => return Ok("1024\n".into()),
+            "scheduled" if self.has_task[i] => return Ok(self.scheduled[i].get().to_string()),
+            "tickets" if self.has_task[i] => return Ok("1024".into()),
             "handlers" => {
                 let mut s = String::new();
                 for hs in self.element_handlers(i) {
@@ -491,9 +534,22 @@ impl Core {
             for (h, v) in w {
                 let _ = self.call_write(&h, &v, None);
             }
+            let wakes = std::mem::take(&mut *self.pending_wakes.borrow_mut());
+            for l in wakes {
+                // Nothing is borrowed here, so a wake cannot be deferred again.
+                if let Ok(mut el) = self.elems[l as usize].try_borrow_mut() {
+                    let mut cx = Ctx {
+                        core: self,
+                        idx: l as usize,
+                    };
+                    el.upstream_wake(&mut cx);
+                }
+            }
             let d = std::mem::take(&mut *self.deferred.borrow_mut());
             if d.is_empty() {
-                if self.deferred_writes.borrow().is_empty() {
+                if self.deferred_writes.borrow().is_empty()
+                    && self.pending_wakes.borrow().is_empty()
+                {
                     return;
                 }
                 continue;

@@ -10,6 +10,7 @@
 
 mod archive;
 pub mod io_glue;
+pub mod signals;
 
 use click::{
     ConfinedEnv, Registry, Router, RouterOptions, SimClock, StdEnv, SystemClock, Timestamp,
@@ -369,9 +370,20 @@ pub fn drive(
     cli: &Cli,
     registry: &Registry,
 ) -> bool {
+    let mut signals = signals::Signals::default();
     loop {
         if router.stopped() {
             break;
+        }
+        if signals.any() || router.has_signal_handlers() {
+            match signals.service(router) {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    eprintln!("coo-click: {e}");
+                    return false;
+                }
+            }
         }
         let mut work = router.run_tasks_once();
         work |= glue.poll(router);
@@ -390,11 +402,20 @@ pub fn drive(
                         if new.simulated_time() && router.now() > new.now() {
                             new.advance_clock(router.now());
                         }
+                        // A stop requested before the swap (the DriverManager that wrote
+                        // hotconfig ended) belongs to the driver, not to the old router: as
+                        // in Click, the new router gets one round of tasks, then the driver
+                        // stops.
+                        let stop_pending = router.stop_pending();
                         new.take_state_from(router);
                         router.cleanup();
                         *router = new;
                         if let Err(e) = glue.start(router, &cli.io) {
                             eprintln!("coo-click: {e}");
+                        }
+                        if stop_pending {
+                            router.run_tasks_once();
+                            router.stop();
                         }
                     }
                     Err(e) => report_config_error(&e),
@@ -426,6 +447,12 @@ pub fn drive(
                 Duration::from_nanos((t - now).0 as u64).min(Duration::from_millis(100))
             }
             None => Duration::from_millis(100),
+        };
+        // A caught signal is noticed between waits.
+        let wait = if signals.any() {
+            wait.min(Duration::from_millis(5))
+        } else {
+            wait
         };
         glue.wait_idle(router, wait);
     }

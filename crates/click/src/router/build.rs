@@ -40,6 +40,8 @@ pub(super) struct Wiring {
 pub(super) struct NotifierLinks {
     sources: Vec<Vec<u32>>,
     listeners: Vec<Vec<u32>>,
+    wake_listeners: Vec<Vec<u32>>,
+    port_sources: Vec<Vec<Vec<u32>>>,
     full_sinks: Vec<Vec<u32>>,
     full_listeners: Vec<Vec<u32>>,
 }
@@ -452,17 +454,15 @@ fn link_notifiers(elems: &[Box<dyn Element>], pp: &PushPull, w: &Wiring) -> Noti
     let n = elems.len();
     let notifier: Vec<bool> = elems.iter().map(|e| e.is_empty_notifier()).collect();
     let has_task: Vec<bool> = elems.iter().map(|e| e.has_task()).collect();
+    let listening: Vec<bool> = elems.iter().map(|e| e.listens_upstream()).collect();
     let mut sources: Vec<Vec<u32>> = vec![Vec::new(); n];
     let mut listeners: Vec<Vec<u32>> = vec![Vec::new(); n];
-    for i in 0..n {
-        if !has_task[i] || pp.in_push[i].iter().all(|&p| p) {
-            continue;
-        }
-        let mut stack: Vec<usize> = w.in_peer[i]
-            .iter()
-            .filter(|p| p.0 != NONE)
-            .map(|p| p.0 as usize)
-            .collect();
+    let mut wake_listeners: Vec<Vec<u32>> = vec![Vec::new(); n];
+    let mut port_sources: Vec<Vec<Vec<u32>>> = vec![Vec::new(); n];
+    // The notifiers upstream of `start` (NONE: a path no notifier bounds).
+    let upstream_notifiers = |start: usize| -> Vec<u32> {
+        let mut found = Vec::new();
+        let mut stack = vec![start];
         let mut seen = vec![false; n];
         while let Some(s) = stack.pop() {
             if seen[s] {
@@ -470,8 +470,7 @@ fn link_notifiers(elems: &[Box<dyn Element>], pp: &PushPull, w: &Wiring) -> Noti
             }
             seen[s] = true;
             if notifier[s] {
-                sources[i].push(s as u32);
-                listeners[s].push(i as u32);
+                found.push(s as u32);
             } else if w.in_peer[s].iter().any(|p| p.0 != NONE) {
                 stack.extend(
                     w.in_peer[s]
@@ -480,7 +479,39 @@ fn link_notifiers(elems: &[Box<dyn Element>], pp: &PushPull, w: &Wiring) -> Noti
                         .map(|p| p.0 as usize),
                 );
             } else {
-                sources[i].push(NONE);
+                found.push(NONE);
+            }
+        }
+        found
+    };
+    for i in 0..n {
+        let task = has_task[i] && !pp.in_push[i].iter().all(|&p| p);
+        if !task && !listening[i] {
+            continue;
+        }
+        for p in &w.in_peer[i] {
+            let found = if p.0 == NONE {
+                Vec::new()
+            } else {
+                upstream_notifiers(p.0 as usize)
+            };
+            for &s in found.iter().filter(|&&s| s != NONE) {
+                let l = if task {
+                    &mut listeners[s as usize]
+                } else {
+                    &mut wake_listeners[s as usize]
+                };
+                if !l.contains(&(i as u32)) {
+                    l.push(i as u32);
+                }
+            }
+            for &s in &found {
+                if !sources[i].contains(&s) {
+                    sources[i].push(s);
+                }
+            }
+            if listening[i] {
+                port_sources[i].push(found);
             }
         }
     }
@@ -524,6 +555,8 @@ fn link_notifiers(elems: &[Box<dyn Element>], pp: &PushPull, w: &Wiring) -> Noti
     NotifierLinks {
         sources,
         listeners,
+        wake_listeners,
+        port_sources,
         full_sinks,
         full_listeners,
     }
@@ -571,6 +604,10 @@ fn new_core(
         pull_route,
         listeners: links.listeners,
         sources: links.sources,
+        wake_listeners: links.wake_listeners,
+        port_sources: links.port_sources,
+        pending_wakes: RefCell::new(Vec::new()),
+        signal_handlers: RefCell::new(Vec::new()),
         nonfull: (0..n).map(|_| Cell::new(true)).collect(),
         full_listeners: links.full_listeners,
         full_sinks: links.full_sinks,

@@ -574,7 +574,13 @@ impl Element for FromTrace {
         }
         Ok(())
     }
+    /// Pulled, the source tells its puller when it is inactive or exhausted (Click's
+    /// ActiveNotifier).
+    fn is_empty_notifier(&self) -> bool {
+        true
+    }
     fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        ctx.set_signal(self.active);
         if let Some(text) = self.data.take() {
             self.load_ipsum(&text)?;
             self.pushing = !ctx.output_is_pull(0);
@@ -636,10 +642,12 @@ impl Element for FromTrace {
     }
     fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
         if !self.active {
+            ctx.set_signal(false);
             return Vec::new();
         }
         if self.packets.is_empty() {
             self.finish(ctx);
+            ctx.set_signal(false);
             return Vec::new();
         }
         let n = max.min(self.packets.len());
@@ -671,6 +679,9 @@ impl Element for FromTrace {
             self.active = crate::elements::parse_bool_h(v)?;
             if self.active {
                 ctx.reschedule();
+                if !self.pushing && !self.packets.is_empty() {
+                    ctx.set_signal(true);
+                }
             }
             Ok(())
         })

@@ -279,14 +279,17 @@ impl TimeSortedSched {
         if self.held.len() != ctx.ninputs() {
             self.held = (0..ctx.ninputs()).map(|_| Vec::new()).collect();
         }
-        let mut pulled_any = false;
+        // Only inputs whose upstream notifiers are active are pulled, and the run stops
+        // (STOP) only when none is: a queue that empties for a moment is not the end.
+        let mut signals_on = false;
         for i in (0..self.held.len()).rev() {
+            if !ctx.upstream_active_on(i) {
+                continue;
+            }
+            signals_on = true;
             while self.held[i].len() < self.buffer {
                 match ctx.pull(i, 1).pop() {
-                    Some(p) => {
-                        self.held[i].push(p);
-                        pulled_any = true;
-                    }
+                    Some(p) => self.held[i].push(p),
                     None => break,
                 }
             }
@@ -298,8 +301,9 @@ impl TimeSortedSched {
             .enumerate()
             .flat_map(|(i, v)| v.iter().enumerate().map(move |(j, p)| (p.timestamp, i, j)))
             .min();
+        ctx.set_signal(best.is_some() || signals_on);
         let Some((ts, i, j)) = best else {
-            if self.stop && !pulled_any {
+            if self.stop && !signals_on {
                 ctx.stop_router();
             }
             return None;
@@ -316,6 +320,18 @@ impl TimeSortedSched {
 
 impl Element for TimeSortedSched {
     element_class!(class: "TimeSortedSched", ports: "-/1", processing: "l/l");
+    /// An empty notifier relaying its inputs' notifiers (Click passes its own notifier as
+    /// their wake target).
+    fn is_empty_notifier(&self) -> bool {
+        true
+    }
+    fn listens_upstream(&self) -> bool {
+        true
+    }
+    fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        ctx.set_signal(true);
+        Ok(())
+    }
     fn configure(&mut self, conf: &str, _cx: &mut ConfigureCx<'_>) -> Result<(), String> {
         let b = bind(conf, &[("STOP", Kind::K), ("BUFFER", Kind::K)])?;
         self.stop = b.bool("STOP")?.unwrap_or(false);

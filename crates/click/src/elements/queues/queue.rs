@@ -18,7 +18,12 @@ pub struct Queue {
     drops: u64,
     highwater: usize,
     front_drop: bool,
+    /// Empty pulls in a row: like Click's NotifierQueue, the empty signal goes off only
+    /// after several, so a source refilling the queue now and then keeps its puller awake.
+    sleepiness: u8,
 }
+/// Click's NotifierQueue::SLEEPINESS_TRIGGER.
+const SLEEPINESS_TRIGGER: u8 = 9;
 impl Queue {
     pub(crate) fn new(class: &'static str) -> Self {
         Queue {
@@ -29,6 +34,7 @@ impl Queue {
             drops: 0,
             highwater: 0,
             front_drop: class == "FrontDropQueue",
+            sleepiness: 0,
         }
     }
 }
@@ -101,8 +107,17 @@ impl Element for Queue {
     fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
         let n = max.min(self.q.len());
         let b: PacketBatch = self.q.drain(..n).collect();
-        if self.q.is_empty() {
+        if self.class == "QuickNoteQueue" {
+            // QuickNoteQueue sleeps as soon as it is empty.
+            if self.q.is_empty() {
+                ctx.set_signal(false);
+            }
+        } else if n > 0 {
+            self.sleepiness = 0;
+        } else if self.sleepiness >= SLEEPINESS_TRIGGER {
             ctx.set_signal(false);
+        } else {
+            self.sleepiness += 1;
         }
         if self.q.len() < self.capacity {
             ctx.set_nonfull(true);

@@ -82,6 +82,12 @@ impl PullSwitch {
     pub fn new(class: &'static str) -> Self {
         PullSwitch { class, input: 0 }
     }
+
+    fn set_notifier(&self, active: bool, ctx: &mut Ctx<'_>) {
+        if self.class == "PullSwitch" {
+            ctx.set_signal(active);
+        }
+    }
 }
 
 impl Element for PullSwitch {
@@ -106,9 +112,34 @@ impl Element for PullSwitch {
     }
     fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
         if self.input < 0 {
+            self.set_notifier(false, ctx);
             return Vec::new();
         }
-        ctx.pull(self.input as usize, max)
+        let b = ctx.pull(self.input as usize, max);
+        if !b.is_empty() {
+            self.set_notifier(true, ctx);
+        } else if !ctx.upstream_active_on(self.input as usize) {
+            self.set_notifier(false, ctx);
+        }
+        b
+    }
+    // PullSwitch (not SimplePullSwitch) is an empty notifier following its selected input.
+    fn is_empty_notifier(&self) -> bool {
+        self.class == "PullSwitch"
+    }
+    fn listens_upstream(&self) -> bool {
+        self.class == "PullSwitch"
+    }
+    fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
+        if self.class == "PullSwitch" {
+            ctx.set_signal(self.input >= 0);
+        }
+        Ok(())
+    }
+    fn upstream_wake(&mut self, ctx: &mut Ctx<'_>) {
+        if self.input >= 0 && ctx.upstream_active_on(self.input as usize) {
+            ctx.set_signal(true);
+        }
     }
     fn handlers(&self) -> Vec<HandlerSpec> {
         vec![HandlerSpec::rw("switch")]
@@ -124,6 +155,11 @@ impl Element for PullSwitch {
                 } else {
                     v
                 };
+                if self.input < 0 {
+                    self.set_notifier(false, ctx);
+                } else if ctx.upstream_active_on(self.input as usize) {
+                    self.set_notifier(true, ctx);
+                }
                 Ok(())
             }
             None => Err("expected integer".into()),

@@ -92,6 +92,8 @@ pub struct Script {
     files: Vec<(String, Box<dyn Write>)>,
     pending_steps: Option<u64>,
     rng: u64,
+    /// TYPE SIGNAL: the signals that run the script.
+    signals: Vec<i32>,
 }
 
 impl Script {
@@ -114,6 +116,7 @@ impl Script {
             files: Vec::new(),
             pending_steps: None,
             rng: 0x2545_f491_4f6c_dd1d,
+            signals: Vec::new(),
         }
     }
 
@@ -662,6 +665,7 @@ impl Script {
                 Ok(crate::elements::bool_str(ok))
             }
             "now" => Ok(ctx.now().to_string()),
+            "kill" => kill(&words).map(|()| String::new()),
             "cat" | "catq" => match ctx.env().read_file(params.trim()) {
                 Ok(d) => {
                     let s = String::from_utf8_lossy(&d).into_owned();
@@ -750,15 +754,21 @@ impl Script {
         if depth > 4 {
             return Err("script recursion too deep".into());
         }
+        // The arguments stay set as in Click: a script that waits still sees them when it
+        // resumes from its timer.
+        self.run_args = args.to_string();
         let saved = (
-            std::mem::replace(&mut self.run_args, args.to_string()),
             std::mem::replace(&mut self.run_name, name.to_string()),
             self.run_write,
         );
         self.run_write = write;
         self.pos = 0;
         let done = self.run_steps(0, Step::Jump, ctx);
-        (self.run_args, self.run_name, self.run_write) = saved;
+        (self.run_name, self.run_write) = saved;
+        // A signal script that ends with `end` hears the next signal too (Click).
+        if self.ended_with_end() {
+            self.listen_for_signals(ctx);
+        }
         match done {
             Done::Normal(v) => Ok(v.unwrap_or_default()),
             Done::Stop => Ok(String::new()),
@@ -782,6 +792,20 @@ impl Script {
             ctx.stop_router_now();
         }
         self.complete()
+    }
+
+    fn listen_for_signals(&self, ctx: &mut Ctx<'_>) {
+        let handler = format!("{}.run", ctx.name());
+        for &s in &self.signals {
+            ctx.add_signal_handler(s, handler.clone());
+        }
+    }
+
+    /// Whether the script stopped at an explicit `end`.
+    fn ended_with_end(&self) -> bool {
+        self.insns
+            .get(self.pos)
+            .is_some_and(|i| i.op == Op::End || (i.op == Op::Goto && i.arg == -2))
     }
 
     fn complete(&self) -> Done {
@@ -1474,11 +1498,58 @@ fn sprintf(words: &[String]) -> Result<String, String> {
     Ok(out)
 }
 
-const LOCAL_READS: [&str; 33] = [
+const LOCAL_READS: [&str; 34] = [
     "add", "sub", "min", "max", "mul", "div", "idiv", "mod", "rem", "neg", "abs", "eq", "ne", "lt",
     "gt", "le", "ge", "not", "and", "or", "nand", "nor", "if", "in", "sprintf", "random", "length",
-    "unquote", "readable", "writable", "now", "cat", "catq",
+    "unquote", "readable", "writable", "now", "cat", "catq", "kill",
 ];
+
+/// Signal number of a name Click's Script knows (`USR1`, also `SIGUSR1` or a number).
+fn signal_number(word: &str) -> Option<i32> {
+    let name = word.strip_prefix("SIG").unwrap_or(word);
+    let known = [
+        ("ABRT", libc::SIGABRT),
+        ("ALRM", libc::SIGALRM),
+        ("HUP", libc::SIGHUP),
+        ("INT", libc::SIGINT),
+        ("IO", libc::SIGIO),
+        ("PIPE", libc::SIGPIPE),
+        ("QUIT", libc::SIGQUIT),
+        ("TERM", libc::SIGTERM),
+        ("TSTP", libc::SIGTSTP),
+        ("USR1", libc::SIGUSR1),
+        ("USR2", libc::SIGUSR2),
+    ];
+    known
+        .iter()
+        .find(|k| k.0 == name)
+        .map(|k| k.1)
+        .or_else(|| parse_i64(word).and_then(|n| i32::try_from(n).ok()))
+        .filter(|&n| n >= 0)
+}
+
+/// Script's `kill SIGNAL PID...` read handler.
+fn kill(words: &[String]) -> Result<(), String> {
+    use nix::sys::signal::Signal;
+    let signo = words
+        .first()
+        .and_then(|w| signal_number(w))
+        .filter(|&s| s <= 32)
+        .ok_or("bad SIGNO")?;
+    // Signal 0 only checks that the process exists.
+    let sig = match signo {
+        0 => None,
+        s => Some(Signal::try_from(s).map_err(|_| "bad SIGNO")?),
+    };
+    for w in &words[1..] {
+        let pid = parse_i64(w)
+            .and_then(|p| i32::try_from(p).ok())
+            .ok_or("bad PID")?;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig)
+            .map_err(|e| format!("kill({pid}, {signo}): {}", e.desc()))?;
+    }
+    Ok(())
+}
 
 impl Element for Script {
     element_class! {
@@ -1500,8 +1571,15 @@ impl Element for Script {
                         (Some("PACKET" | "PUSH"), 1) => Type::Packet,
                         (Some("PROXY"), 1) => Type::Proxy,
                         (Some("DRIVER"), 1) => Type::Driver,
-                        // Signals never reach a sans-IO engine; the script can still be run.
-                        (Some("SIGNAL"), n) if n > 1 => Type::Passive,
+                        // A passive script the driver runs when a signal arrives.
+                        (Some("SIGNAL"), n) if n > 1 => {
+                            self.signals = words[1..]
+                                .iter()
+                                .map(|w| signal_number(w).filter(|&s| s < 32))
+                                .collect::<Option<Vec<_>>>()
+                                .ok_or("bad signal number")?;
+                            Type::Passive
+                        }
                         (Some("SIGNAL"), _) => return Err("bad signal number".into()),
                         _ => return Err("bad TYPE".into()),
                     });
@@ -1605,6 +1683,7 @@ impl Element for Script {
         if self.ty == Type::Driver {
             ctx.become_driver();
         }
+        self.listen_for_signals(ctx);
         if matches!(self.ty, Type::Active | Type::Driver) {
             self.insns[0].arg2 = 1;
             ctx.schedule_timer(TIMER, ctx.now());
@@ -1699,7 +1778,7 @@ impl Element for Script {
 mod tests {
     use super::{fmt_g, sprintf};
     use crate::elements::shared::test_util::sim_router;
-    use crate::MemEnv;
+    use crate::{MemEnv, Registry, Router};
 
     fn stdout(env: &MemEnv) -> String {
         String::from_utf8_lossy(
@@ -1710,6 +1789,30 @@ mod tests {
                 .unwrap_or(b""),
         )
         .into_owned()
+    }
+
+    #[test]
+    fn script_signal_scripts_register_once_and_again_after_end() {
+        let env = MemEnv::default();
+        let mut r = sim_router(
+            "a :: Script(TYPE SIGNAL USR1 INT, print a); b :: Script(TYPE SIGNAL USR1, print b, exit)",
+            &env,
+        );
+        assert_eq!(r.signal_numbers(), vec![libc::SIGINT, libc::SIGUSR1]);
+        let hs = r.take_signal_handlers(libc::SIGUSR1);
+        assert_eq!(hs, vec!["a.run".to_string(), "b.run".to_string()]);
+        for h in &hs {
+            r.write_handler(h, "").unwrap();
+        }
+        // `a` ended with `end` (as a script running off its end does) and waits again;
+        // `b` ended with `exit` and does not.
+        assert_eq!(
+            r.take_signal_handlers(libc::SIGUSR1),
+            vec!["a.run".to_string()]
+        );
+        assert!(
+            Router::check("Script(TYPE SIGNAL NOPE, end)", "f", &Registry::standard()).is_err()
+        );
     }
 
     #[test]

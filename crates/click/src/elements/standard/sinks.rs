@@ -10,7 +10,8 @@ use crate::packet::PacketBatch;
 #[derive(Default)]
 pub struct Idle;
 impl Element for Idle {
-    element_class!(class: "Idle", ports: "-/-");
+    // No packet flows from an input to an output, so push/pull does not propagate across.
+    element_class!(class: "Idle", ports: "-/-", flow: "x/y");
     fn is_empty_notifier(&self) -> bool {
         true
     }

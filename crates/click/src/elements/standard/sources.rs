@@ -192,9 +192,16 @@ impl Element for InfiniteSource {
         }
         Ok(())
     }
+    /// Pulled, InfiniteSource tells its puller when it runs dry (Click's ActiveNotifier).
+    fn is_empty_notifier(&self) -> bool {
+        self.class == "InfiniteSource"
+    }
     fn initialize(&mut self, ctx: &mut Ctx<'_>) -> Result<(), String> {
         self.pushing = !ctx.output_is_pull(0);
         self.last = ctx.now();
+        if self.class == "InfiniteSource" {
+            ctx.set_signal(true);
+        }
         if self.pushing && self.active {
             match self.class {
                 "TimedSource" => {
@@ -262,11 +269,13 @@ impl Element for InfiniteSource {
     }
     fn pull(&mut self, _port: usize, max: usize, ctx: &mut Ctx<'_>) -> PacketBatch {
         if !self.active {
+            ctx.set_signal(false);
             return Vec::new();
         }
         let n = (max as u64).min(self.remaining()) as usize;
         if n == 0 {
             self.finish(ctx);
+            ctx.set_signal(false);
             return Vec::new();
         }
         self.make_packets(n.min(1).max(if max > 1 { n } else { 1 }), ctx)
@@ -341,6 +350,9 @@ impl Element for InfiniteSource {
             if e.is_empty() {
                 return None;
             }
+        }
+        if self.active && !self.pushing && self.remaining() > 0 {
+            ctx.set_signal(true);
         }
         if self.active && self.pushing {
             if self.class == "TimedSource" {

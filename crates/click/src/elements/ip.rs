@@ -89,7 +89,9 @@ pub fn pseudo_header_dst(ip: &[u8]) -> [u8; 4] {
                     break;
                 }
                 if matches!(kind, 131 | 137) && len >= 7 {
-                    return [ip[o + len - 4], ip[o + len - 3], ip[o + len - 2], ip[o + len - 1]];
+                    if let Ok(last) = ip[o + len - 4..o + len].try_into() {
+                        return last;
+                    }
                 }
                 o += len;
             }

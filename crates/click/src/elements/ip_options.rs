@@ -20,7 +20,11 @@ fn integer(s: &[u8], at: usize, base0: bool) -> Option<(u64, usize)> {
     let mut i = at;
     let mut base = 10u32;
     if base0 && i + 2 < s.len() && s[i] == b'0' && matches!(s[i + 1], b'x' | b'X' | b'b' | b'B') {
-        let radix = if matches!(s[i + 1], b'x' | b'X') { 16 } else { 2 };
+        let radix = if matches!(s[i + 1], b'x' | b'X') {
+            16
+        } else {
+            2
+        };
         // "0x" without a digit after it reads as the "0" alone.
         if (s[i + 2] as char).is_digit(radix) {
             base = radix;
@@ -32,7 +36,9 @@ fn integer(s: &[u8], at: usize, base0: bool) -> Option<(u64, usize)> {
     let start = i;
     let mut v = 0u64;
     while let Some(d) = s.get(i).and_then(|c| (*c as char).to_digit(base)) {
-        v = v.saturating_mul(u64::from(base)).saturating_add(u64::from(d));
+        v = v
+            .saturating_mul(u64::from(base))
+            .saturating_add(u64::from(d));
         i += 1;
     }
     (i > start).then_some((v, i))
@@ -444,13 +450,21 @@ mod tests {
     /// Text in, header length and text out, as reference Click 2.1 gave them for
     /// `FromIPSummaryDump -> ToIPSummaryDump(FIELDS ip_hl ip_opt)`.
     const RECORDED: &[(&str, usize, &str)] = &[
-        ("ssrr{128.4.45.60,^1.2.3.4}", 32, "ssrr{128.4.45.60^1.2.3.4}"),
+        (
+            "ssrr{128.4.45.60,^1.2.3.4}",
+            32,
+            "ssrr{128.4.45.60^1.2.3.4}",
+        ),
         ("lsrr{1.2.3.4}", 28, "lsrr{1.2.3.4^}"),
         ("rr{10.0.0.1}+2", 36, "rr{10.0.0.1}+2"),
         ("ts{1,2}", 32, "ts{1,2^}"),
         ("ts{!5}+3", 40, "ts{!5}+3"),
         ("ts.ip{1.2.3.4=5}+1", 40, "ts.ip{1.2.3.4=5}+1"),
-        ("ts.preip{1.2.3.4=5,^5.6.7.8}", 40, "ts.preip{1.2.3.4=5^5.6.7.8}"),
+        (
+            "ts.preip{1.2.3.4=5,^5.6.7.8}",
+            40,
+            "ts.preip{1.2.3.4=5^5.6.7.8}",
+        ),
         ("ts{7}++3", 28, "ts{7^}++3"),
         ("ts{1.2.3.4=9}", 32, "ts.ip{1.2.3.4=9^}"),
         ("nop;130=1:2;eol", 28, "130=1:2"),
@@ -464,7 +478,11 @@ mod tests {
         ),
         ("rr{^}", 24, "rr{}"),
         ("0x82=0x10:010", 24, "130=16:8"),
-        ("ts.preip{^1.2.3.4,5.6.7.8=?}", 40, "ts.preip{^1.2.3.4,5.6.7.8}"),
+        (
+            "ts.preip{^1.2.3.4,5.6.7.8=?}",
+            40,
+            "ts.preip{^1.2.3.4,5.6.7.8}",
+        ),
         ("148=0:0", 24, "148=0:0"),
         ("7", 24, "?"),
         ("7;130=1", 24, "?"),
@@ -499,7 +517,13 @@ mod tests {
 
     #[test]
     fn malformed_text_and_bytes_are_rejected() {
-        for s in ["bogus", "ssrr{1.2.3}", "rr{1.2.3.400}", "ssrr{1.2.3.4", "nop nop"] {
+        for s in [
+            "bogus",
+            "ssrr{1.2.3}",
+            "rr{1.2.3.400}",
+            "ssrr{1.2.3.4",
+            "nop nop",
+        ] {
             assert_eq!(parse(s), None, "{s}");
         }
         // Ten addresses do not fit the 40 option bytes (Click drops the field).

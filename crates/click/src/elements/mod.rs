@@ -22,6 +22,7 @@ pub mod extra_sched;
 pub mod extra_script;
 pub mod extra_vlan;
 pub mod ip;
+pub mod ip_options;
 pub mod reassembly;
 pub mod rewriter;
 pub mod shaping;

@@ -70,7 +70,7 @@ reason() {
             FunctionTest) printf 'cxx\t%s tests C++ type traits and bit helpers (ffs_msb, int_sqrt); coo-click uses Rust integer methods from std\n' "$cls" ;;
             ErrorTest) printf 'cxx\t%s tests the C++ ErrorHandler (<N> levels, {context:} annotations, %%p{} conversions); coo-click errors are plain strings the router prefixes with landmark and context\n' "$cls" ;;
             CLPTest) printf 'cxx\t%s tests Click'"'"'s generic option-table parser (CLP: prefix matching, Unicode short options); coo-click parses its fixed option set directly\n' "$cls" ;;
-            QueueYankTest) printf 'cxx\t%s tests Queue yank/yank1; coo-click queues have no yank (no element uses one)\n' "$cls" ;;
+            QueueYankTest) printf 'cxx\t%s tests SimpleQueue yank/yank1 (taking matching packets out of the middle of a queue), which only Grid'"'"'s DSRRouteTable uses in Click; no coo-click element needs it, so its queues have none\n' "$cls" ;;
             NotifierTest) printf 'cxx\t%s tests the C++ NotifierSignal algebra (busy + overderived); coo-click notifiers are per-queue flags, not combinable signal values\n' "$cls" ;;
             NotifierDebug) printf 'cxx\t%s prints the C++ notifier signal bitmap (router-internal word/mask)\n' "$cls" ;;
             *Test) printf 'cxx\t%s tests C++ library internals\n' "$cls" ;;

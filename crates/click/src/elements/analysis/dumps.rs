@@ -79,6 +79,8 @@ fn quote_payload(pl: &[u8]) -> String {
     for &b in pl {
         match b {
             b'"' => s.push_str("\\\""),
+            // `$` would start a configuration variable where the text is read back.
+            b'$' => s.push_str("\\$"),
             b'\\' => s.push_str("\\\\"),
             b'\n' => s.push_str("\\n"),
             b'\r' => s.push_str("\\r"),
@@ -173,6 +175,7 @@ fn build_ipsum_packet(
     let (mut seq, mut ack, mut win) = (0u32, 0u32, 0u16);
     let mut urp = 0u16;
     let mut tcp_opt: Option<Vec<u8>> = None;
+    let mut ip_opt: Vec<u8> = Vec::new();
     let mut payload: Option<Vec<u8>> = None;
     let mut payload_len: Option<usize> = None;
     let mut paint: Option<u8> = None;
@@ -209,6 +212,8 @@ fn build_ipsum_packet(
             "tcp_window" => win = v.parse().ok()?,
             "tcp_urp" => urp = v.parse().ok()?,
             "tcp_opt" if v != "." => tcp_opt = Some(super::tcp_options::parse(v)?),
+            // Click skips an unreadable ip_opt field, not the line.
+            "ip_opt" => ip_opt = super::ip_options::parse(v).unwrap_or_default(),
             "payload" => payload = Some(args::parse_data(v)),
             "payload_len" => payload_len = Some(v.parse().ok()?),
             "link" | "direction" | "paint" => {
@@ -267,9 +272,11 @@ fn build_ipsum_packet(
             _ => 0,
         }
     };
+    // Options grow the header to hold them (zero padding is EOL), as Click's ip_opt does.
+    let h = ip_hl.unwrap_or(20).max((20 + ip_opt.len() + 3) & !3);
     // An explicit ip_len shorter than the headers cuts the packet there, as in Click.
     let thl = match (ip_len, &payload) {
-        (Some(l), None) => thl.min(l.saturating_sub(ip_hl.unwrap_or(20))),
+        (Some(l), None) => thl.min(l.saturating_sub(h)),
         _ => thl,
     };
     let pl = payload
@@ -277,7 +284,6 @@ fn build_ipsum_packet(
         .map(|p| p.len())
         .or(payload_len)
         .unwrap_or(0);
-    let h = ip_hl.unwrap_or(20);
     let total = ip_len.unwrap_or(h + thl + pl).max(h);
     // With an explicit payload the packet holds header + payload only; ip_len may claim more.
     let mut data_len = match &payload {
@@ -302,6 +308,7 @@ fn build_ipsum_packet(
     d[9] = proto;
     d[12..16].copy_from_slice(&src.to_be_bytes());
     d[16..20].copy_from_slice(&dst.to_be_bytes());
+    d[20..20 + ip_opt.len()].copy_from_slice(&ip_opt);
     if thl >= 4 {
         d[h..h + 2].copy_from_slice(&sport.unwrap_or(0).to_be_bytes());
         d[h + 2..h + 4].copy_from_slice(&dport.unwrap_or(0).to_be_bytes());
@@ -968,10 +975,14 @@ impl ToTrace {
                 1 => "<".into(),
                 n => n.to_string(),
             },
-            "ip_opt" | "tcp_sack" | "tcp_ntopt" => {
-                if f == "ip_opt" && hl <= 20
-                    || f != "ip_opt" && tcp.is_none_or(|t| (t[12] >> 4) <= 5)
-                {
+            "ip_opt" => match ipv {
+                _ if hl <= 20 => ".".into(),
+                // Options only when the whole header is there.
+                Some(i) if i.len() >= hl => super::ip_options::unparse(&i[20..hl]),
+                _ => dash(),
+            },
+            "tcp_sack" | "tcp_ntopt" => {
+                if tcp.is_none_or(|t| (t[12] >> 4) <= 5) {
                     ".".into()
                 } else {
                     "-".into()

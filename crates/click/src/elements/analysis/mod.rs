@@ -1,10 +1,12 @@
 //! Trace analysis and dumps: FromDump/ToDump (pcap) and FromIPSummaryDump/ToIPSummaryDump
-//! (`dumps`, with the TCP option text of IP summary dumps in `tcp_options`), and trace tools
+//! (`dumps`, with the IP and TCP option texts of IP summary dumps in `ip_options` and
+//! `tcp_options`), and trace tools
 //! (`trace_tools`: TimeFilter, TimeSortedSched, AggregateCounter, SetTimestampDelta;
 //! `aggregate_ip_flows`: AggregateIPFlows).
 
 pub mod aggregate_ip_flows;
 pub mod dumps;
+pub mod ip_options;
 pub mod tcp_options;
 pub mod trace_tools;
 

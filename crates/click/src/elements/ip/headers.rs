@@ -22,6 +22,34 @@ pub fn set_ip_checksum(ip: &mut [u8]) {
     ip[10..12].copy_from_slice(&c.to_be_bytes());
 }
 
+/// The destination address a TCP/UDP pseudo header covers: the final destination, i.e. the
+/// last address of a loose or strict source route option when the header has one (RFC 1122
+/// 4.1.3.4 / Click's click_in_cksum_pseudohdr), else the header's destination.
+pub fn pseudo_header_dst(ip: &[u8]) -> [u8; 4] {
+    let dst = [ip[16], ip[17], ip[18], ip[19]];
+    let hl = (((ip[0] & 0xf) as usize) * 4).min(ip.len());
+    let mut o = 20;
+    while o < hl {
+        match ip[o] {
+            0 => break,
+            1 => o += 1,
+            kind => {
+                let len = ip.get(o + 1).map_or(0, |l| *l as usize);
+                if len < 2 || o + len > hl {
+                    break;
+                }
+                if matches!(kind, 131 | 137) && len >= 7 {
+                    if let Ok(last) = ip[o + len - 4..o + len].try_into() {
+                        return last;
+                    }
+                }
+                o += len;
+            }
+        }
+    }
+    dst
+}
+
 /// Recompute the TCP/UDP checksum of an IPv4 packet in place.
 pub fn set_transport_checksum(ip: &mut [u8]) {
     if ip.len() < 20 {
@@ -42,11 +70,12 @@ pub fn set_transport_checksum(ip: &mut [u8]) {
     if tlen < off + 2 {
         return;
     }
+    let dst = pseudo_header_dst(ip);
     let (hdr, rest) = ip.split_at_mut(hl);
     let t = &mut rest[..tlen];
     t[off] = 0;
     t[off + 1] = 0;
-    let mut acc = add(0, &hdr[12..20]);
+    let mut acc = add(add(0, &hdr[12..16]), &dst);
     acc += proto as u32 + tlen as u32;
     acc = add(acc, t);
     let mut c = !fold(acc);
@@ -802,6 +831,39 @@ impl Element for StripToNetworkHeader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pseudo_header_covers_the_source_routes_final_destination() {
+        // 24-byte header: NOP, then LSRR with one address (pointer at its end), then UDP.
+        let mut ip = vec![0u8; 24 + 8];
+        ip[0] = 0x46;
+        ip[2..4].copy_from_slice(&32u16.to_be_bytes());
+        ip[9] = 17;
+        ip[12..16].copy_from_slice(&[198, 18, 0, 1]);
+        ip[16..20].copy_from_slice(&[198, 18, 0, 2]);
+        ip[20..24].copy_from_slice(&[1, 131, 3, 4]);
+        // A route too short for an address leaves the header's destination.
+        assert_eq!(pseudo_header_dst(&ip), [198, 18, 0, 2]);
+        let mut ip = vec![0u8; 28 + 8];
+        ip[0] = 0x47;
+        ip[2..4].copy_from_slice(&36u16.to_be_bytes());
+        ip[9] = 17;
+        ip[12..16].copy_from_slice(&[198, 18, 0, 1]);
+        ip[16..20].copy_from_slice(&[198, 18, 0, 2]);
+        ip[20..28].copy_from_slice(&[131, 7, 4, 198, 19, 0, 9, 0]);
+        assert_eq!(pseudo_header_dst(&ip), [198, 19, 0, 9]);
+        set_transport_checksum(&mut ip);
+        // The checksum verifies against the final destination, not the header's.
+        let udp = &ip[28..];
+        let sum = |dst: [u8; 4]| {
+            fold(add(
+                netwire::checksum::pseudo_header([198, 18, 0, 1], dst, 17, 8),
+                udp,
+            ))
+        };
+        assert_eq!(sum([198, 19, 0, 9]), 0xffff);
+        assert_ne!(sum([198, 18, 0, 2]), 0xffff);
+    }
 
     #[test]
     fn checksums() {

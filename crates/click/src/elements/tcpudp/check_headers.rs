@@ -47,7 +47,11 @@ impl CheckTransport {
         }
         let mut acc = 0u32;
         if self.proto != 1 {
-            acc = add(0, &ip[12..20]) + self.proto as u32 + t.len() as u32;
+            acc = add(
+                add(0, &ip[12..16]),
+                &crate::elements::ip::pseudo_header_dst(ip),
+            ) + self.proto as u32
+                + t.len() as u32;
         }
         fold(add(acc, t)) == 0xffff
     }

@@ -327,3 +327,113 @@ fn a_host_named_controller_is_a_host() {
     assert_eq!(tb.hosts.len(), 2);
     testbed::down_with(root.path(), &tb.run_id, &ops).unwrap();
 }
+
+/// Host b as a real remote host (not simulated: no namespace of this machine stands for it):
+/// everything of its network part goes over ssh to it, ledgered with it; its root namespace
+/// gets tunnel sockets and taps only, never an address; `down`, and the rollback of a failed
+/// `up`, remove exactly it there.
+#[test]
+fn a_real_host_is_reached_over_ssh() {
+    let mut t = topo();
+    let b = hostnet::SshTarget::new("root@198.18.200.3").unwrap();
+    // qemu+tcp: the login is the host's `ssh` field.
+    t.hosts[1].ssh = Some(b.clone());
+    let root = tempfile::tempdir().unwrap();
+    let net = RecordingNetOps::default();
+    let sims = simulated_hosts(&net);
+    let procs = RecordingProcesses::default();
+    let hyp = FakeHypervisors::new();
+    let be = backend(&hyp);
+    let agents = FakeAgents::default();
+    let ops = Ops {
+        net: &net,
+        procs: &procs,
+        vms: &hyp,
+    };
+    let mut ul = underlay();
+    ul.host_netns.remove("b");
+    let driver = VmDriver {
+        backend: &be,
+        agents: &agents,
+        vms: &hyp,
+        underlay: Some(ul.clone()),
+    };
+    let tb = testbed::up_with(&t, &opts(root.path()), &ops, &driver).unwrap();
+    let p = tb.prefix.clone();
+    let hb = format!("{p}-h1");
+    let on_b = net.host(&b);
+    // b's switch namespace, bridges, tunnel ends and taps were made on b.
+    let (b_ns, b_links) = on_b.live_objects();
+    assert_eq!(b_ns, [ns(&hb)]);
+    assert!(
+        b_links
+            .iter()
+            .all(|(n, _)| n.as_ref().map(NetnsName::as_str) == Some(hb.as_str())),
+        "{b_links:?}"
+    );
+    let taps: Vec<_> = tb
+        .vnfs
+        .iter()
+        .filter(|v| v.vm.as_ref().unwrap().host.as_deref() == Some("b"))
+        .flat_map(|v| v.vm.as_ref().unwrap().taps.clone())
+        .collect();
+    assert_eq!(taps.len(), 6, "y and z: management + 2 data NICs each");
+    for tap in &taps {
+        assert!(b_links.contains(&(Some(ns(&hb)), tap.clone())), "{tap}");
+    }
+    let b_calls = on_b.calls();
+    // Tunnel ends: x→y, z→sink and b's management, made in b's root namespace (where its
+    // underlay address is) with b's underlay as the local end.
+    let vx: Vec<_> = b_calls
+        .iter()
+        .filter_map(|c| match c {
+            Call::CreateVxlan(None, v) => Some(v.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(vx.len(), 3, "{b_calls:?}");
+    assert!(vx.iter().all(|v| v.local == Ipv4Addr::new(198, 18, 200, 3)));
+    assert!(
+        !b_calls.iter().any(|c| matches!(c, Call::AddAddress(..))),
+        "no address on b at all"
+    );
+    // Nothing of b's was made on this machine.
+    assert!(!net
+        .calls()
+        .iter()
+        .any(|c| matches!(c, Call::CreateNetns(n) if n.as_str() == hb)));
+    // The ledger names b for each of its objects.
+    let entries = hostnet::ledger::entries(&tb.run_dir.join("ledger")).unwrap();
+    let remote: Vec<&hostnet::Object> = entries
+        .iter()
+        .map(|e| &e.object)
+        .filter(|o| {
+            matches!(o, hostnet::Object::RemoteNetns { host, .. } | hostnet::Object::RemoteLink { host, .. } if *host == b)
+        })
+        .collect();
+    // b's switch namespace, its bridges (br1, br2, br3, management), 3 tunnel ends, 6 taps.
+    assert_eq!(remote.len(), 1 + 4 + 3 + 6, "{remote:?}");
+    assert_eq!(tb.hosts[1].ssh.as_ref(), Some(&b));
+    testbed::down_with(root.path(), &tb.run_id, &ops).unwrap();
+    assert_eq!(on_b.live_objects(), (vec![], vec![]));
+    assert_eq!(net.live_objects(), (sims.clone(), vec![]));
+
+    // A failure on b in the middle of `up` (b's switch namespace made, this machine's
+    // namespaces too) rolls back everything on both.
+    on_b.fail_on("set_sysctl net/ipv6/conf/all/disable_ipv6");
+    let made_on_b = on_b.calls().len();
+    let err = testbed::up_with(&t, &opts(root.path()), &ops, &driver).unwrap_err();
+    assert!(err.to_string().contains("injected failure"), "{err}");
+    assert!(matches!(on_b.calls()[made_on_b], Call::CreateNetns(_)));
+    assert_eq!(on_b.live_objects(), (vec![], vec![]));
+    assert_eq!(net.live_objects(), (sims, vec![]));
+    assert!(testbed::runs::list_runs(root.path()).unwrap().is_empty());
+
+    // Without an `ssh` login and a qemu+tcp URI, b cannot be reached: a named error.
+    t.hosts[1].ssh = None;
+    let err = testbed::up_with(&t, &opts(root.path()), &ops, &driver).unwrap_err();
+    assert!(
+        matches!(&err, UpError::Plan(PlanError::HostUnreachable(h)) if h == "b"),
+        "{err}"
+    );
+}

@@ -44,6 +44,8 @@ pub const MAX_VMS: usize = 245;
 /// One step of instantiation. Creating steps are written to the ledger before they run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+// A plan is a few dozen actions made once per `up`: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Action {
     CreateNetns {
         name: NetnsName,

@@ -330,6 +330,11 @@ pub fn spread(
                 start.tap_netns = sites[s].root.clone();
                 start.host = sites[s].domain_host.clone();
                 start.ssh = sites[s].ssh.clone();
+                if start.ssh.is_some() {
+                    // The run directory is not on a real host: libvirt's log directory is.
+                    start.spec.console_dir =
+                        Some(vmdriver::vnf::REMOTE_CONSOLE_DIR.into());
+                }
                 out.push(Action::StartVm(start));
             }
             Action::SetNetem { link, netem, .. } => {
@@ -364,6 +369,13 @@ pub fn spread(
         let s = vm_site.get(&v.id).copied().unwrap_or(0);
         if let Some(info) = v.vm.as_mut() {
             info.host = (s > 0).then(|| sites[s].name.clone());
+            if sites[s].ssh.is_some() {
+                // On that host, not here.
+                let log = std::path::Path::new(vmdriver::vnf::REMOTE_CONSOLE_DIR)
+                    .join(format!("{}.console.log", info.domain));
+                info.console_log = log.clone();
+                v.agent.log = log;
+            }
         }
     }
     tb.hosts = sites[1..]

@@ -808,6 +808,7 @@ fn plan_one_vm(
         token_sha256: None,
         disk: disk.clone(),
         cpu_model: v.cpu_model.as_ref().map(|m| m.as_str().to_owned()),
+        console_dir: None,
     };
     let tap = |nic: usize, spec: &vmdriver::vnf::VnfVmSpec| {
         let n = vmdriver::vnf::tap_name(spec, nic);

@@ -414,6 +414,31 @@ fn a_real_host_is_reached_over_ssh() {
     // b's switch namespace, its bridges (br1, br2, br3, management), 3 tunnel ends, 6 taps.
     assert_eq!(remote.len(), 1 + 4 + 3 + 6, "{remote:?}");
     assert_eq!(tb.hosts[1].ssh.as_ref(), Some(&b));
+    // b's VMs log their console in libvirt's log directory on b (the run directory is not
+    // there), x's in the run directory.
+    for v in &tb.vnfs {
+        let vm = v.vm.as_ref().unwrap();
+        let dir = vm.console_log.parent().unwrap();
+        if vm.host.as_deref() == Some("b") {
+            assert_eq!(dir, Path::new("/var/log/libvirt/qemu"), "{}", v.id);
+            assert_eq!(v.agent.log, vm.console_log);
+        } else {
+            assert_eq!(dir, tb.run_dir.join("vm"), "{}", v.id);
+        }
+    }
+    let xml_y = hyp
+        .remote(URI_B)
+        .calls()
+        .into_iter()
+        .find_map(|c| match c {
+            vmdriver::fake::Call::Start { name, xml } if name == format!("{p}-y") => Some(xml),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        xml_y.contains(&format!("<source path='/var/log/libvirt/qemu/{p}-y.console.log'/>")),
+        "{xml_y}"
+    );
     testbed::down_with(root.path(), &tb.run_id, &ops).unwrap();
     assert_eq!(on_b.live_objects(), (vec![], vec![]));
     assert_eq!(net.live_objects(), (sims.clone(), vec![]));

@@ -252,6 +252,9 @@ impl SimLibvirtd {
         ] {
             script.push_str(&format!("mkdir -p {d} && mount -t tmpfs coo-sim {d} && "));
         }
+        // libvirt's QEMU log directory, as the libvirt package makes it on a real host (a
+        // remote host's console logs go there).
+        script.push_str("mkdir -p /var/log/libvirt/qemu && ");
         // A sysfs of its own without the cgroup mounts, as `ip netns exec` makes for the
         // simulated hosts: no daemon puts its QEMUs into cgroups, so the simulated hosts' and
         // the local daemon's guests share this test's cgroup and compete for the CPUs alike.
@@ -466,6 +469,11 @@ impl SimSshd {
             }
             std::thread::sleep(Duration::from_millis(200));
         }
+    }
+
+    /// The daemon's pid (its listener).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The `ssh -F` file logging in to it.

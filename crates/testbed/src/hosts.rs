@@ -332,8 +332,7 @@ pub fn spread(
                 start.ssh = sites[s].ssh.clone();
                 if start.ssh.is_some() {
                     // The run directory is not on a real host: libvirt's log directory is.
-                    start.spec.console_dir =
-                        Some(vmdriver::vnf::REMOTE_CONSOLE_DIR.into());
+                    start.spec.console_dir = Some(vmdriver::vnf::REMOTE_CONSOLE_DIR.into());
                 }
                 out.push(Action::StartVm(start));
             }

@@ -436,7 +436,9 @@ fn a_real_host_is_reached_over_ssh() {
         })
         .unwrap();
     assert!(
-        xml_y.contains(&format!("<source path='/var/log/libvirt/qemu/{p}-y.console.log'/>")),
+        xml_y.contains(&format!(
+            "<source path='/var/log/libvirt/qemu/{p}-y.console.log'/>"
+        )),
         "{xml_y}"
     );
     testbed::down_with(root.path(), &tb.run_id, &ops).unwrap();

@@ -248,7 +248,11 @@ pub fn start_vnf(
 ) -> Result<VnfVm, VmError> {
     let ds = domain_spec(spec, &image.boot_kernel, &image.initramfs, accel);
     // A remote host's console directory is libvirt's, there.
-    if let Some(dir) = ds.console_log.parent().filter(|_| spec.console_dir.is_none()) {
+    if let Some(dir) = ds
+        .console_log
+        .parent()
+        .filter(|_| spec.console_dir.is_none())
+    {
         std::fs::create_dir_all(dir).map_err(|e| VmError::Create {
             name: ds.name.clone(),
             message: format!("{}: {e}", dir.display()),

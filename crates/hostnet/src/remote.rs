@@ -448,17 +448,20 @@ impl<S: RemoteShell> NetOps for RemoteNetOps<S> {
         ns: Option<&NetnsName>,
         bridge: &IfName,
     ) -> Result<(), NetError> {
-        let s = format!(
+        let mut s = format!(
             "{} link set dev {bridge} type bridge {BRIDGE_NF_OFF}",
             ip(ns)
         );
-        self.ok("disable netfilter on", what(ns, bridge.as_str()), &s)?;
-        if ns.is_some() {
-            for k in ["iptables", "ip6tables", "arptables"] {
-                // Absent without br_netfilter: nothing to turn off.
-                self.set_sysctl(ns, &format!("net/bridge/bridge-nf-call-{k}"), "0")?;
-            }
+        if let Some(n) = ns {
+            // The namespace's sysctls in the same round trip; absent without br_netfilter:
+            // nothing to turn off then.
+            s.push_str(&format!(
+                " && ip netns exec {n} sh -c 'for k in iptables ip6tables arptables; do \
+                 f=/proc/sys/net/bridge/bridge-nf-call-$k; test -e $f || continue; \
+                 echo 0 > $f || exit 1; done'"
+            ));
         }
+        self.ok("disable netfilter on", what(ns, bridge.as_str()), &s)?;
         Ok(())
     }
 
@@ -629,6 +632,18 @@ mod tests {
                 "test -e /run/netns/cb12ab-h1 || exit 0; ip netns pids cb12ab-h1 | xargs -r kill -9; ip netns del cb12ab-h1",
             ]
         );
+    }
+
+    #[test]
+    fn bridge_netfilter_off_is_one_round_trip() {
+        let net = RemoteNetOps::new(RecordingShell::default());
+        net.disable_bridge_netfilter(Some(&ns("cb12ab-h1")), &ifn("cb12abb1"))
+            .unwrap();
+        let lines = net.shell.lines.lock().unwrap().clone();
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(lines[0]
+            .starts_with("ip -n cb12ab-h1 link set dev cb12abb1 type bridge nf_call_iptables 0"));
+        assert!(lines[0].contains("ip netns exec cb12ab-h1 sh -c 'for k in iptables"));
     }
 
     #[test]

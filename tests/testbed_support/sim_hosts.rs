@@ -483,9 +483,7 @@ impl SimSshd {
 
     /// The shell `coo-bench` uses, with this fixture's configuration and control sockets.
     pub fn shell(&self) -> hostnet::SshShell {
-        let mut s = hostnet::SshShell::new(self.target.clone());
-        s.config = Some(self.client_config());
-        s
+        hostnet::SshShell::with_config(self.target.clone(), Some(self.client_config()))
     }
 
     /// Runs `script` on the simulated host over ssh.

@@ -53,10 +53,24 @@ const CONTROL_PERSIST_S: u32 = 30;
 
 impl SshShell {
     pub fn new(target: SshTarget) -> Self {
+        SshShell::with_config(target, std::env::var_os(SSH_CONFIG_ENV).map(PathBuf::from))
+    }
+
+    /// With `ssh -F config`. Control sockets are per configuration: the same login under
+    /// another configuration (another key, another proxy: possibly another machine) never
+    /// rides on this one's master.
+    pub fn with_config(target: SshTarget, config: Option<PathBuf>) -> Self {
+        use std::hash::{Hash, Hasher};
+        let mut control_dir = PathBuf::from("/run/coo-bench/ssh");
+        if let Some(c) = &config {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            c.hash(&mut h);
+            control_dir.push(format!("{:016x}", h.finish()));
+        }
         SshShell {
             target,
-            config: std::env::var_os(SSH_CONFIG_ENV).map(PathBuf::from),
-            control_dir: PathBuf::from("/run/coo-bench/ssh"),
+            config,
+            control_dir,
         }
     }
 
@@ -717,5 +731,28 @@ mod tests {
         assert_eq!(routes.len(), 2);
         assert!(routes[0].is_default());
         assert_eq!((routes[1].prefix_len, routes[1].table), (32, 255));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod control_tests {
+    use super::*;
+
+    /// Two configurations for one login (e.g. two simulated worlds, or two keys) never share
+    /// a control master; one configuration always finds its own.
+    #[test]
+    fn control_sockets_are_per_configuration() {
+        let t = SshTarget::new("root@198.18.200.3").unwrap();
+        let a = SshShell::with_config(t.clone(), Some("/tmp/a/ssh_config".into()));
+        let b = SshShell::with_config(t.clone(), Some("/tmp/b/ssh_config".into()));
+        let a2 = SshShell::with_config(t.clone(), Some("/tmp/a/ssh_config".into()));
+        let plain = SshShell::with_config(t, None);
+        assert_ne!(a.control_dir, b.control_dir);
+        assert_eq!(a.control_dir, a2.control_dir);
+        assert_eq!(plain.control_dir, PathBuf::from("/run/coo-bench/ssh"));
+        assert!(a.control_dir.starts_with("/run/coo-bench/ssh"));
+        // Short enough for a UNIX socket path with ssh's 40-character %C.
+        assert!(a.control_dir.as_os_str().len() + 41 < 100);
     }
 }

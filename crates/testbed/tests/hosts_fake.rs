@@ -464,3 +464,24 @@ fn a_real_host_is_reached_over_ssh() {
         "{err}"
     );
 }
+
+/// `coo-bench up` with real hosts: the controller's underlay address is the source this
+/// machine's routing picks towards the first host (nothing is sent); every host is reached
+/// over ssh; Ethernet's MTU unless given.
+#[test]
+fn real_underlay_takes_the_routes_source_address() {
+    let mut t = topo();
+    // Loopback stands for an underlay here: its route's source is known.
+    t.hosts[0].underlay = Ipv4Addr::new(127, 0, 0, 2);
+    let u = Underlay::real(&t, None).unwrap();
+    assert!(u.controller_addr.is_loopback(), "{}", u.controller_addr);
+    assert_eq!(u.controller_netns, None);
+    assert!(u.host_netns.is_empty());
+    assert_eq!(u.mtu, 1500);
+    assert_eq!(Underlay::real(&t, Some(9000)).unwrap().mtu, 9000);
+    t.hosts.clear();
+    assert!(matches!(
+        Underlay::real(&t, None),
+        Err(PlanError::NoUnderlay)
+    ));
+}

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use hostnet::{NetOps, RealProcesses, RtNetOps};
 use testbed::{DriverKind, Ops, RestAgents, Testbed, UpOptions, VmDriver};
 use testbed_support::ndr;
-use testbed_support::sim_hosts::{SimHosts, SimLibvirtd};
+use testbed_support::sim_hosts::{SimHosts, SimLibvirtd, SimSshd};
 use testbed_support::*;
 use vmdriver::hosts::LibvirtHosts;
 use vmdriver::Hypervisors;
@@ -83,12 +83,22 @@ fn options(root: &Path) -> UpOptions {
 
 /// `up` of the split chain on the simulated hosts with real libvirt and VMs.
 fn up_split(sim: &SimHosts, root: &Path, hyp: &LibvirtHosts) -> Result<Testbed, testbed::UpError> {
+    up_split_with(root, hyp, &topo("pycoo-xyz-two-hosts.json"), sim.underlay())
+}
+
+/// `up` of `topo` (split over the simulated hosts) through `underlay`.
+fn up_split_with(
+    root: &Path,
+    hyp: &LibvirtHosts,
+    topo: &topology::Topology,
+    underlay: testbed::Underlay,
+) -> Result<Testbed, testbed::UpError> {
     let net = RtNetOps::new().unwrap();
     let procs = RealProcesses::default();
     // Every VNF is on a host: the backend's own driver (local starts) is never used, so it
     // may be host a's, and the machine's own libvirtd need not run.
     let driver = hyp
-        .on(Some(&sim_uri("a")))
+        .on(Some(&topo.hosts[0].uri))
         .map_err(|e| testbed::UpError::LibvirtUnavailable(e.to_string()))?;
     let be = testbed::vm::prepare_backend(driver, &[])?;
     let ops = Ops {
@@ -100,21 +110,9 @@ fn up_split(sim: &SimHosts, root: &Path, hyp: &LibvirtHosts) -> Result<Testbed, 
         backend: &be,
         agents: &RestAgents,
         vms: hyp,
-        underlay: Some(sim.underlay()),
+        underlay: Some(underlay),
     };
-    testbed::up_with(
-        &topo("pycoo-xyz-two-hosts.json"),
-        &options(root),
-        &ops,
-        &driver,
-    )
-}
-
-fn sim_uri(site: &str) -> String {
-    format!(
-        "qemu+tcp://{}/system",
-        testbed_support::sim_hosts::site_addr(site)
-    )
+    testbed::up_with(topo, &options(root), &ops, &driver)
 }
 
 /// Connections to the simulated hosts, opened from the controller's underlay namespace.
@@ -158,6 +156,7 @@ fn assert_no_residue(
     daemons: &[&SimLibvirtd],
     prefix: &str,
     when: &str,
+    keep: &[u32],
 ) {
     for d in daemons {
         assert!(
@@ -167,10 +166,11 @@ fn assert_no_residue(
         );
         // QEMU of a destroyed domain may take a moment to exit under TCG.
         let deadline = Instant::now() + Duration::from_secs(20);
-        let mut left = sim.processes_in(&d.site, &[d.pid()]);
+        let except: Vec<u32> = keep.iter().copied().chain([d.pid()]).collect();
+        let mut left = sim.processes_in(&d.site, &except);
         while !left.is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(200));
-            left = sim.processes_in(&d.site, &[d.pid()]);
+            left = sim.processes_in(&d.site, &except);
         }
         assert!(
             left.is_empty(),
@@ -254,8 +254,12 @@ fn ready_ms(tb: &Testbed) -> Vec<u64> {
         .collect()
 }
 
+/// The VM tests of this file take the machine's CPUs: one at a time.
+static VM_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn vm_chain_split_over_two_simulated_libvirt_hosts() {
+    let _one = VM_TESTS.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(why) = missing_piece() {
         eprintln!("skipped: {why}");
         return;
@@ -354,7 +358,7 @@ fn vm_chain_split_over_two_simulated_libvirt_hosts() {
     std::mem::forget(guard);
     testbed::down_with(root.path(), &tb.run_id, &ops).unwrap();
     let split_down = t1.elapsed();
-    assert_no_residue(&sim, &hyp, &[&lv_a, &lv_b], &p, "after down");
+    assert_no_residue(&sim, &hyp, &[&lv_a, &lv_b], &p, "after down", &[]);
     assert_eq!(host_addresses_and_routes(), before);
 
     // SIGKILL of the controller while the VMs boot, then `clean`: nothing on either host.
@@ -403,7 +407,14 @@ fn vm_chain_split_over_two_simulated_libvirt_hosts() {
         "SIGKILL with domains {killed_with:?} running: clean removed {} object(s)",
         rep.objects_removed
     );
-    assert_no_residue(&sim, &hyp, &[&lv_a, &lv_b], &kp, "after SIGKILL + clean");
+    assert_no_residue(
+        &sim,
+        &hyp,
+        &[&lv_a, &lv_b],
+        &kp,
+        "after SIGKILL + clean",
+        &[],
+    );
     assert_eq!(std::fs::read_dir(kill_root.path()).unwrap().count(), 0);
     assert_eq!(host_addresses_and_routes(), before);
     // The second `up` found the image on host b and did not send it again.
@@ -501,4 +512,92 @@ fn vm_child_up_split_then_hang() {
     let _ = up_split(&sim, Path::new(&root), &hyp);
     std::mem::forget(sim); // the parent owns the simulated hosts
     std::thread::sleep(Duration::from_secs(300));
+}
+
+/// Host b as a real host: its network part (switch namespace, bridges, taps, tunnel ends) made
+/// by its own iproute2 over ssh (an sshd of its own in b's namespace, throw-away keys), its
+/// domains through its libvirtd; x on simulated host a. The split chain of real VMs comes up,
+/// frames cross source → x → y → z → sink, b's guests log their console in libvirt's log
+/// directory on b, and `down` leaves nothing on either host (b asked over ssh).
+#[test]
+fn vm_chain_split_with_host_b_over_ssh() {
+    let _one = VM_TESTS.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(why) = missing_piece().or_else(SimSshd::missing) {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    if let Err(why) = guest_image() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let sim = SimHosts::new();
+    let lv_a = SimLibvirtd::start(&sim, "a").unwrap();
+    let lv_b = SimLibvirtd::start(&sim, "b").unwrap();
+    let sshd = SimSshd::start(&sim, "b").unwrap();
+    // SAFETY (edition 2021: safe fn): the other tests of this binary do not read it.
+    std::env::set_var(hostnet::remote::SSH_CONFIG_ENV, sshd.client_config());
+    let hyp = hypervisors(&sim);
+    let root = tempfile::tempdir().unwrap();
+    let before = host_addresses_and_routes();
+    let mut t = topo("pycoo-xyz-two-hosts.json");
+    t.hosts[1].ssh = Some(sshd.target.clone());
+    let mut ul = sim.underlay();
+    ul.host_netns.remove("b");
+    let t0 = Instant::now();
+    let tb = up_split_with(root.path(), &hyp, &t, ul).unwrap();
+    let guard = DownOnDrop {
+        root: root.path().to_owned(),
+        run_id: tb.run_id.clone(),
+        controller_netns: sim.ns("c").path(),
+    };
+    let up = t0.elapsed();
+    let p = tb.prefix.clone();
+    assert_eq!(domains(&hyp, &lv_a.uri, &p), [format!("{p}-x")]);
+    assert_eq!(
+        domains(&hyp, &lv_b.uri, &p),
+        [format!("{p}-y"), format!("{p}-z")]
+    );
+    let hb = tb.hosts.iter().find(|h| h.name == "b").unwrap();
+    assert_eq!(hb.ssh.as_ref(), Some(&sshd.target));
+    assert!(sshd.netns_list().contains(&hb.switch_netns.to_string()));
+    assert_eq!(frames_cross(&tb, "split, b over ssh"), 5);
+    // y's console log is on b, in libvirt's log directory (b's daemon's private one).
+    let y_log = lv_b.path(&format!("/var/log/libvirt/qemu/{p}-y.console.log"));
+    let y_console = std::fs::read_to_string(&y_log).unwrap_or_default();
+    assert!(
+        !y_console.is_empty(),
+        "{} empty or missing",
+        y_log.display()
+    );
+    assert_eq!(host_addresses_and_routes(), before);
+    let t1 = Instant::now();
+    drop(guard);
+    let down = t1.elapsed();
+    assert!(
+        !root.path().join(&tb.run_id).exists(),
+        "down failed: the run directory stays"
+    );
+    let left: Vec<String> = sshd
+        .netns_list()
+        .into_iter()
+        .filter(|n| n.starts_with(&p))
+        .collect();
+    assert!(left.is_empty(), "on b: {left:?}");
+    // The fixture's sshd stays on b (its session for the control master ends with it).
+    sshd.shell().close();
+    assert_no_residue(
+        &sim,
+        &hyp,
+        &[&lv_a, &lv_b],
+        &p,
+        "down, b over ssh",
+        &[sshd.pid()],
+    );
+    assert_eq!(host_addresses_and_routes(), before);
+    eprintln!(
+        "split chain with b over ssh: up until every agent answers {:.1} s (boot-to-ready x, y, z: {:?} ms), down {:.1} s",
+        up.as_secs_f64(),
+        ready_ms(&tb),
+        down.as_secs_f64()
+    );
 }

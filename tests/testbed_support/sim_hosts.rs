@@ -252,6 +252,9 @@ impl SimLibvirtd {
         ] {
             script.push_str(&format!("mkdir -p {d} && mount -t tmpfs coo-sim {d} && "));
         }
+        // libvirt's QEMU log directory, as the libvirt package makes it on a real host (a
+        // remote host's console logs go there).
+        script.push_str("mkdir -p /var/log/libvirt/qemu && ");
         // A sysfs of its own without the cgroup mounts, as `ip netns exec` makes for the
         // simulated hosts: no daemon puts its QEMUs into cgroups, so the simulated hosts' and
         // the local daemon's guests share this test's cgroup and compete for the CPUs alike.
@@ -331,6 +334,182 @@ impl Drop for SimLibvirtd {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An sshd of its own in a simulated host (the "ssh" mode of the fixture): it runs in that
+/// host's network namespace on its underlay address, with a throw-away host key, a
+/// throw-away client key and its own configuration in a temp dir (never /root/.ssh, never
+/// the system sshd). [`SimSshd::client_config`] is an `ssh -F` file for
+/// [`hostnet::remote::SSH_CONFIG_ENV`] that logs in with that key and, since this machine's
+/// host namespace has no route onto the simulated underlay, goes there through `socat` in the
+/// controller's underlay namespace. Stopped on drop.
+pub struct SimSshd {
+    pub target: hostnet::SshTarget,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+impl SimSshd {
+    /// Why no private sshd can run here, if so.
+    pub fn missing() -> Option<String> {
+        if !Path::new("/usr/sbin/sshd").is_file() {
+            return Some("/usr/sbin/sshd not found (openssh-server: bash scripts/setup.sh)".into());
+        }
+        for bin in ["ssh", "ssh-keygen", "socat", "ip"] {
+            if hostnet::find_in_path(bin).is_none() {
+                return Some(format!("{bin} not found in PATH (bash scripts/setup.sh)"));
+            }
+        }
+        None
+    }
+
+    /// Starts it in `site` of `sim` and waits until a command runs over it.
+    pub fn start(sim: &SimHosts, site: &str) -> Result<Self, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let p = |f: &str| dir.path().join(f);
+        for key in ["host_key", "client_key"] {
+            let out = Command::new("ssh-keygen")
+                .args([
+                    "-q",
+                    "-t",
+                    "ed25519",
+                    "-N",
+                    "",
+                    "-C",
+                    "coo-bench-test",
+                    "-f",
+                ])
+                .arg(p(key))
+                .output()
+                .map_err(|e| format!("ssh-keygen: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "ssh-keygen: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+        }
+        std::fs::copy(p("client_key.pub"), p("authorized_keys")).map_err(|e| e.to_string())?;
+        let addr = site_addr(site);
+        std::fs::write(
+            p("sshd_config"),
+            format!(
+                "ListenAddress {addr}:22\nHostKey {}\nAuthorizedKeysFile {}\n\
+                 PermitRootLogin prohibit-password\nPasswordAuthentication no\n\
+                 KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n\
+                 PidFile {}\nMaxStartups 50\nMaxSessions 50\n",
+                p("host_key").display(),
+                p("authorized_keys").display(),
+                p("sshd.pid").display()
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        let host_pub = std::fs::read_to_string(p("host_key.pub")).map_err(|e| e.to_string())?;
+        let mut kh = host_pub.split_whitespace();
+        std::fs::write(
+            p("known_hosts"),
+            format!(
+                "{addr} {} {}\n",
+                kh.next().unwrap_or_default(),
+                kh.next().unwrap_or_default()
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        std::fs::write(
+            p("ssh_config"),
+            format!(
+                "Host {addr}\n  User root\n  IdentityFile {}\n  IdentitiesOnly yes\n  \
+                 UserKnownHostsFile {}\n  StrictHostKeyChecking yes\n  \
+                 ProxyCommand ip netns exec {} socat - TCP:%h:%p\n",
+                p("client_key").display(),
+                p("known_hosts").display(),
+                sim.ns("c")
+            ),
+        )
+        .map_err(|e| e.to_string())?;
+        // sshd's privilege-separation directory (what the openssh-server unit makes at boot;
+        // an empty root-owned directory on /run's tmpfs).
+        std::fs::create_dir_all("/run/sshd").map_err(|e| format!("/run/sshd: {e}"))?;
+        let log = std::fs::File::create(p("log")).map_err(|e| e.to_string())?;
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                sim.ns(site).as_str(),
+                "/usr/sbin/sshd",
+                "-D",
+                "-e",
+                "-f",
+            ])
+            .arg(p("sshd_config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("sshd for {site}: {e}"))?;
+        let d = SimSshd {
+            target: hostnet::SshTarget::new(&format!("root@{addr}")).map_err(|e| e.to_string())?,
+            child,
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let out = d.ssh("true");
+            if out.as_ref().is_ok_and(|o| o.status == 0) {
+                return Ok(d);
+            }
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(d.dir.path().join("log")).unwrap_or_default();
+                return Err(format!(
+                    "sshd for {site} does not answer: {out:?}; log:\n{log}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// The daemon's pid (its listener).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The `ssh -F` file logging in to it.
+    pub fn client_config(&self) -> PathBuf {
+        self.dir.path().join("ssh_config")
+    }
+
+    /// The shell `coo-bench` uses, with this fixture's configuration and control sockets.
+    pub fn shell(&self) -> hostnet::SshShell {
+        hostnet::SshShell::with_config(self.target.clone(), Some(self.client_config()))
+    }
+
+    /// Runs `script` on the simulated host over ssh.
+    pub fn ssh(&self, script: &str) -> Result<hostnet::remote::ShellOutput, hostnet::NetError> {
+        use hostnet::RemoteShell;
+        self.shell().run(script)
+    }
+
+    /// A namespace the simulated host made over ssh, as this process reaches it: through
+    /// sshd's root (`ip netns exec` gave it a mount namespace of its own), so the path holds
+    /// whether or not its `/run/netns` entries propagate here.
+    pub fn netns_path(&self, name: &str) -> PathBuf {
+        PathBuf::from(format!("/proc/{}/root/run/netns/{name}", self.child.id()))
+    }
+
+    /// Namespaces on the simulated host, as it lists them over ssh.
+    pub fn netns_list(&self) -> Vec<String> {
+        let out = self.ssh("ls -1 /run/netns").unwrap();
+        out.stdout.lines().map(str::to_owned).collect()
+    }
+}
+
+impl Drop for SimSshd {
+    fn drop(&mut self) {
+        // The control master (it would linger ControlPersist seconds), then the daemon.
+        self.shell().close();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -3,11 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::names::{IfName, Ipv4Cidr, MacAddr, NetnsName};
 use crate::ops::{AddrState, LinkState, NetError, NetOps, Netem, RouteState, VethEnd};
 use crate::process::{ProcId, ProcessOps};
+use crate::remote::SshTarget;
 
 type Ns = Option<NetnsName>;
 
@@ -81,6 +82,8 @@ struct FakeLink {
 #[derive(Default)]
 pub struct RecordingNetOps {
     state: Mutex<State>,
+    /// The fakes standing for other hosts ([`NetOps::on_host`]), made on first use.
+    hosts: Mutex<BTreeMap<SshTarget, Arc<RecordingNetOps>>>,
 }
 
 fn fake_err(call: &Call, msg: &str) -> NetError {
@@ -104,6 +107,12 @@ impl RecordingNetOps {
             s.netns.iter().cloned().collect(),
             s.links.keys().cloned().collect(),
         )
+    }
+
+    /// The fake standing for `host` (what was done there).
+    pub fn host(&self, host: &SshTarget) -> Arc<RecordingNetOps> {
+        let mut h = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        h.entry(host.clone()).or_default().clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -159,6 +168,10 @@ fn remove_link(s: &mut State, key: &(Ns, IfName)) {
 }
 
 impl NetOps for RecordingNetOps {
+    fn on_host(&self, host: &SshTarget) -> Result<Arc<dyn NetOps>, NetError> {
+        Ok(self.host(host))
+    }
+
     fn create_netns(&self, name: &NetnsName) -> Result<(), NetError> {
         let call = Call::CreateNetns(name.clone());
         self.run(call.clone(), |s| {

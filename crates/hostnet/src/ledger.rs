@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use crate::names::{IfName, NetnsName};
 use crate::ops::{NetError, NetOps};
 use crate::process::{ProcId, ProcessOps};
+use crate::remote::SshTarget;
+use std::sync::Arc;
 
 /// An object the testbed created.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +42,17 @@ pub enum Object {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         host: Option<DomainHost>,
+    },
+    /// A namespace on another host, made and removed over ssh ([`NetOps::on_host`]).
+    RemoteNetns {
+        host: SshTarget,
+        name: NetnsName,
+    },
+    /// A bridge, tap, veth pair or VXLAN device on another host.
+    RemoteLink {
+        host: SshTarget,
+        netns: Option<NetnsName>,
+        name: IfName,
     },
 }
 
@@ -79,6 +92,23 @@ impl DomainOps for NoDomains {
 }
 
 impl Object {
+    /// This object as made on `host` (`None`: here); namespaces and links only, other kinds
+    /// say where they are themselves.
+    pub fn at(self, host: Option<&SshTarget>) -> Object {
+        match (self, host) {
+            (Object::Netns { name }, Some(h)) => Object::RemoteNetns {
+                host: h.clone(),
+                name,
+            },
+            (Object::Link { netns, name }, Some(h)) => Object::RemoteLink {
+                host: h.clone(),
+                netns,
+                name,
+            },
+            (o, _) => o,
+        }
+    }
+
     /// A process entry for `id`.
     pub fn process(id: ProcId, label: impl Into<String>) -> Self {
         Object::Process {
@@ -104,6 +134,17 @@ impl std::fmt::Display for Object {
                 name,
                 host: Some(h),
             } => write!(f, "domain {name} on host {} ({})", h.name, h.uri),
+            Object::RemoteNetns { host, name } => write!(f, "netns {name} on {host}"),
+            Object::RemoteLink {
+                host,
+                netns: Some(n),
+                name,
+            } => write!(f, "link {name} in netns {n} on {host}"),
+            Object::RemoteLink {
+                host,
+                netns: None,
+                name,
+            } => write!(f, "link {name} on {host}"),
         }
     }
 }
@@ -362,13 +403,24 @@ pub fn teardown_with(
             return Ok(report);
         }
     }
-    let dying: BTreeSet<NetnsName> = live
+    let dying: BTreeSet<(Option<&SshTarget>, &NetnsName)> = live
         .iter()
         .filter_map(|e| match &e.object {
-            Object::Netns { name } => Some(name.clone()),
+            Object::Netns { name } => Some((None, name)),
+            Object::RemoteNetns { host, name } => Some((Some(host), name)),
             _ => None,
         })
         .collect();
+    // One connection per host for all its objects.
+    let mut hosts: BTreeMap<SshTarget, Arc<dyn NetOps>> = BTreeMap::new();
+    let mut on = |h: &SshTarget| -> Result<Arc<dyn NetOps>, NetError> {
+        if let Some(n) = hosts.get(h) {
+            return Ok(n.clone());
+        }
+        let n = net.on_host(h)?;
+        hosts.insert(h.clone(), n.clone());
+        Ok(n)
+    };
     // Signal every process first so they exit in parallel.
     for e in &live {
         if let Object::Process {
@@ -392,8 +444,17 @@ pub fn teardown_with(
             }),
             Object::Link {
                 netns: Some(ns), ..
-            } if dying.contains(ns) => Ok(()),
+            } if dying.contains(&(None, ns)) => Ok(()),
             Object::Link { netns, name } => net.delete_link(netns.as_ref(), name),
+            Object::RemoteLink {
+                host,
+                netns: Some(ns),
+                ..
+            } if dying.contains(&(Some(host), ns)) => Ok(()),
+            Object::RemoteLink { host, netns, name } => {
+                on(host).and_then(|n| n.delete_link(netns.as_ref(), name))
+            }
+            Object::RemoteNetns { host, name } => on(host).and_then(|n| n.delete_netns(name)),
             Object::Netns { name } => procs
                 .stop_all_in_netns(name)
                 .and_then(|()| net.delete_netns(name)),
@@ -638,5 +699,66 @@ mod tests {
         let rep = teardown(&p, &net, &procs).unwrap();
         assert_eq!(rep.errors.len(), 1);
         assert_eq!(entries(&p).unwrap().len(), 1);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod remote_tests {
+    use super::*;
+    use crate::fake::{Call, RecordingNetOps, RecordingProcesses};
+
+    /// Objects made on another host carry it in the ledger; teardown removes each on its
+    /// own host, newest first, leaving links of a dying remote namespace to it.
+    #[test]
+    fn remote_objects_are_removed_on_their_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ledger");
+        let mut l = Ledger::create(&p).unwrap();
+        let h = SshTarget::new("root@198.18.200.3").unwrap();
+        let sw = NetnsName::new("cbt0009-h1").unwrap();
+        let br = IfName::new("cbt0009b1").unwrap();
+        let vx = IfName::new("cbt0009x1").unwrap();
+        l.record(&Object::Netns { name: sw.clone() }.at(Some(&h)))
+            .unwrap();
+        l.record(
+            &Object::Link {
+                netns: Some(sw.clone()),
+                name: br.clone(),
+            }
+            .at(Some(&h)),
+        )
+        .unwrap();
+        // A tunnel end still in the host's root namespace (crash before its move).
+        l.record(
+            &Object::Link {
+                netns: None,
+                name: vx.clone(),
+            }
+            .at(Some(&h)),
+        )
+        .unwrap();
+        l.record(&Object::Link {
+            netns: None,
+            name: vx.clone(),
+        })
+        .unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(
+            text.contains(
+                r#""kind":"remote_netns","host":"root@198.18.200.3","name":"cbt0009-h1""#
+            ),
+            "{text}"
+        );
+        let net = RecordingNetOps::default();
+        let rep = teardown(&p, &net, &RecordingProcesses::default()).unwrap();
+        assert!(rep.errors.is_empty(), "{:?}", rep.errors);
+        assert_eq!(rep.removed.len(), 4);
+        assert_eq!(net.calls(), vec![Call::DeleteLink(None, vx.clone())]);
+        assert_eq!(
+            net.host(&h).calls(),
+            vec![Call::DeleteLink(None, vx), Call::DeleteNetns(sw)]
+        );
+        assert!(entries(&p).unwrap().is_empty());
     }
 }

@@ -13,6 +13,7 @@ pub mod netns;
 mod ops;
 pub mod process;
 mod real;
+pub mod remote;
 mod tap;
 
 pub use ledger::{DomainHost, DomainOps, DomainRef, Ledger, LedgerError, NoDomains, Object};
@@ -22,3 +23,4 @@ pub use ops::{
 };
 pub use process::{ProcId, ProcessOps, RealProcesses};
 pub use real::{find_in_path, RtNetOps};
+pub use remote::{RemoteNetOps, RemoteShell, SshShell, SshTarget};

@@ -5,7 +5,10 @@ use std::io;
 
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use crate::names::{IfName, Ipv4Cidr, MacAddr, NetnsName};
+use crate::remote::{RemoteNetOps, SshShell, SshTarget};
 
 /// A failed network operation.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +38,18 @@ pub enum NetError {
     /// A ledger's VM domain could not be destroyed (the VM driver's message).
     #[error("{0}")]
     Domain(String),
+    /// A command on another host failed (or ssh could not reach it: status 255).
+    #[error("{host}: {op} {object}: `{command}` failed: {stderr}")]
+    Remote {
+        host: String,
+        op: &'static str,
+        object: String,
+        command: String,
+        stderr: String,
+    },
+    /// Network-safety: another host's root namespace gets no address from coo-bench.
+    #[error("{host}: refusing to put an address on {link} in the host's root namespace (testbed addresses go only into namespaces coo-bench made)")]
+    RemoteAddressRefused { host: String, link: IfName },
 }
 
 impl NetError {
@@ -235,4 +250,10 @@ pub trait NetOps: Send + Sync {
     fn list_links(&self, netns: Option<&NetnsName>) -> Result<Vec<LinkState>, NetError>;
     fn list_addresses(&self, netns: Option<&NetnsName>) -> Result<Vec<AddrState>, NetError>;
     fn list_routes(&self, netns: Option<&NetnsName>) -> Result<Vec<RouteState>, NetError>;
+    /// The same operations on another machine, reached over ssh
+    /// ([`crate::remote::RemoteNetOps`] over [`crate::remote::SshShell`]); fakes answer with
+    /// fakes.
+    fn on_host(&self, host: &SshTarget) -> Result<Arc<dyn NetOps>, NetError> {
+        Ok(Arc::new(RemoteNetOps::new(SshShell::new(host.clone()))))
+    }
 }

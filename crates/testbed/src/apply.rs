@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use hostnet::{Ledger, NetOps, Object};
+use hostnet::{Ledger, NetOps, Object, SshTarget};
 
 use crate::plan::Action;
 use crate::UpError;
@@ -26,8 +26,37 @@ pub fn apply(
             return Err(UpError::Interrupted);
         }
         match action {
+            Action::StartAgent(_) | Action::StartVm(_) => start_vnf(action, net, ledger)?,
+            Action::OnHost { host, step } => {
+                if matches!(
+                    **step,
+                    Action::StartAgent(_) | Action::StartVm(_) | Action::OnHost { .. }
+                ) {
+                    return Err(UpError::Io(format!(
+                        "not a network step on host {host}: {step:?}"
+                    )));
+                }
+                let remote = net.on_host(host)?;
+                network_step(step, remote.as_ref(), Some(host), ledger)?;
+            }
+            other => network_step(other, net, None, ledger)?,
+        }
+    }
+    Ok(())
+}
+
+/// One network step on this machine (`host` None) or on `host` through `net`, its objects
+/// ledgered with the host before they are made.
+fn network_step(
+    action: &Action,
+    net: &dyn NetOps,
+    host: Option<&SshTarget>,
+    ledger: &mut Ledger,
+) -> Result<(), UpError> {
+    {
+        match action {
             Action::CreateNetns { name } => {
-                ledger.create_with(&Object::Netns { name: name.clone() }, || {
+                ledger.create_with(&Object::Netns { name: name.clone() }.at(host), || {
                     net.create_netns(name).map_err(UpError::from)
                 })?;
             }
@@ -40,7 +69,8 @@ pub fn apply(
                 let obj = Object::Link {
                     netns: Some(netns.clone()),
                     name: name.clone(),
-                };
+                }
+                .at(host);
                 ledger.create_with(&obj, || {
                     net.create_bridge(Some(netns), name, *mac)
                         .map_err(UpError::from)
@@ -53,7 +83,8 @@ pub fn apply(
                 let obj = Object::Link {
                     netns: a.netns.clone(),
                     name: a.name.clone(),
-                };
+                }
+                .at(host);
                 ledger.create_with(&obj, || net.create_veth(a, b).map_err(UpError::from))?;
             }
             Action::AttachToBridge {
@@ -69,7 +100,8 @@ pub fn apply(
                 let obj = Object::Link {
                     netns: netns.clone(),
                     name: name.clone(),
-                };
+                }
+                .at(host);
                 ledger.create_with(&obj, || {
                     net.create_tap(netns.as_ref(), name).map_err(UpError::from)
                 })?;
@@ -86,7 +118,8 @@ pub fn apply(
                 let obj = Object::Link {
                     netns: netns.clone(),
                     name: vxlan.name.clone(),
-                };
+                }
+                .at(host);
                 ledger.create_with(&obj, || {
                     net.create_vxlan(netns.as_ref(), vxlan)
                         .map_err(UpError::from)
@@ -96,7 +129,9 @@ pub fn apply(
                 net.set_bridge_port(Some(switch_netns), &vxlan.name, bridge)?;
                 net.set_up(Some(switch_netns), &vxlan.name)?;
             }
-            Action::StartAgent(_) | Action::StartVm(_) => start_vnf(action, net, ledger)?,
+            Action::StartAgent(_) | Action::StartVm(_) | Action::OnHost { .. } => {
+                return Err(UpError::Io(format!("not a network step: {action:?}")))
+            }
         }
     }
     Ok(())

@@ -229,6 +229,8 @@ impl VmDriver<'_> {
         // libvirt opened the taps in the host namespace; QEMU keeps their fds while the
         // devices move to the switch namespace, where the bridges are.
         let sw = &start.switch_netns;
+        let remote = start.ssh.as_ref().map(|h| net.on_host(h)).transpose()?;
+        let net = remote.as_deref().unwrap_or(net);
         for (tap, bridge) in &start.taps {
             net.move_link(start.tap_netns.as_ref(), tap, Some(sw))?;
             net.set_bridge_port(Some(sw), tap, bridge)?;

@@ -8,13 +8,14 @@
 //! namespaces.
 //!
 //! Network objects on a host are made in the namespace that stands for it
-//! ([`Underlay::host_netns`]): simulated hosts are namespaces of this machine. Making them
-//! on a real remote machine would need something running there; not done here.
+//! ([`Underlay::host_netns`]: simulated hosts are namespaces of this machine), or, on a
+//! real remote host, by its own iproute2 over ssh ([`Action::OnHost`], the host's
+//! [`topology::Host::ssh_target`]), ledgered with the host.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
-use hostnet::{DomainHost, IfName, NetnsName, Vxlan, VXLAN_OVERHEAD};
+use hostnet::{DomainHost, IfName, NetnsName, SshTarget, Vxlan, VXLAN_OVERHEAD};
 use topology::Topology;
 
 use crate::layout::{HostInfo, TunnelInfo};
@@ -34,10 +35,38 @@ pub struct Underlay {
     /// where a real underlay NIC is).
     pub controller_netns: Option<NetnsName>,
     pub controller_addr: Ipv4Addr,
-    /// Per host name: the namespace standing for that host (simulated hosts).
+    /// Per host name: the namespace standing for that host (simulated hosts); a host not
+    /// listed is a real one, reached over ssh.
     pub host_netns: BTreeMap<String, NetnsName>,
     /// MTU of the underlay; tunnels carry `mtu - 50` bytes of payload per frame.
     pub mtu: u32,
+}
+
+impl Underlay {
+    /// For real hosts: the controller's underlay address is the one this machine's routing
+    /// picks towards the first host's underlay (a connected UDP socket; nothing is sent);
+    /// every host is reached over ssh; the underlay MTU is Ethernet's unless given.
+    pub fn real(topo: &Topology, mtu: Option<u32>) -> Result<Underlay, PlanError> {
+        let first = topo.hosts.first().ok_or(PlanError::NoUnderlay)?;
+        let controller_addr = route_source(first.underlay)
+            .map_err(|e| PlanError::NoRouteToHost(first.name.to_string(), e.to_string()))?;
+        Ok(Underlay {
+            controller_netns: None,
+            controller_addr,
+            host_netns: BTreeMap::new(),
+            mtu: mtu.unwrap_or(DEFAULT_UNDERLAY_MTU),
+        })
+    }
+}
+
+/// The local address the kernel uses towards `to`.
+fn route_source(to: Ipv4Addr) -> std::io::Result<Ipv4Addr> {
+    let s = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
+    s.connect((to, VXLAN_PORT))?;
+    match s.local_addr()?.ip() {
+        std::net::IpAddr::V4(a) if !a.is_unspecified() => Ok(a),
+        other => Err(std::io::Error::other(format!("source address {other}"))),
+    }
 }
 
 /// A place network objects go: the controller (site 0) or a host.
@@ -48,6 +77,21 @@ struct Site {
     addr: Ipv4Addr,
     switch: NetnsName,
     domain_host: Option<DomainHost>,
+    /// A real remote host: its objects are made over ssh (`root` is its root namespace).
+    ssh: Option<SshTarget>,
+}
+
+impl Site {
+    /// `a`, carried out on this site.
+    fn step(&self, a: Action) -> Action {
+        match &self.ssh {
+            Some(h) => Action::OnHost {
+                host: h.clone(),
+                step: Box::new(a),
+            },
+            None => a,
+        }
+    }
 }
 
 /// The one-machine vm `plan` of `topo`, spread over its hosts (`topo.hosts` not empty).
@@ -64,6 +108,7 @@ pub fn spread(
         addr: ul.controller_addr,
         switch: plan.testbed.switch_netns.clone(),
         domain_host: None,
+        ssh: None,
     };
     let mut sites = vec![controller];
     // Hosts with VNFs, in the topology's order.
@@ -71,14 +116,21 @@ pub fn spread(
         if !topo.vnfs.iter().any(|v| v.host.as_ref() == Some(&h.name)) {
             continue;
         }
-        let root = ul
-            .host_netns
-            .get(h.name.as_str())
-            .cloned()
-            .ok_or_else(|| PlanError::HostUnreachable(h.name.to_string()))?;
+        // A simulated host's namespace, else the real host over ssh.
+        let (root, ssh) = match ul.host_netns.get(h.name.as_str()) {
+            Some(ns) => (Some(ns.clone()), None),
+            None => (
+                None,
+                Some(
+                    h.ssh_target()
+                        .ok_or_else(|| PlanError::HostUnreachable(h.name.to_string()))?,
+                ),
+            ),
+        };
         sites.push(Site {
             name: h.name.to_string(),
-            root: Some(root),
+            root,
+            ssh,
             addr: h.underlay,
             switch: NetnsName::new(format!("{prefix}-h{k}"))
                 .map_err(name_err(format!("switch namespace of host {}", h.name)))?,
@@ -90,7 +142,7 @@ pub fn spread(
     }
     let mut roots = BTreeSet::new();
     for s in &sites {
-        if !roots.insert(s.root.clone()) {
+        if !roots.insert((s.ssh.clone(), s.root.clone())) {
             return Err(PlanError::SharedUnderlayNamespace(s.name.clone()));
         }
     }
@@ -234,7 +286,7 @@ pub fn spread(
         if !sites_made && matches!(a, Action::CreateBridge { .. }) {
             sites_made = true;
             for s in &sites[1..] {
-                out.extend(switch_namespace(&s.switch)?);
+                out.extend(switch_namespace(&s.switch)?.into_iter().map(|a| s.step(a)));
             }
         }
         // The tunnels, once every bridge exists (before the first tap).
@@ -242,7 +294,7 @@ pub fn spread(
             tunnels_made = true;
             for t in &tunnels {
                 for (me, other) in [(t.a, t.b), (t.b, t.a)] {
-                    out.push(Action::CreateVxlan {
+                    out.push(sites[me].step(Action::CreateVxlan {
                         netns: sites[me].root.clone(),
                         vxlan: Vxlan {
                             name: t.device.clone(),
@@ -254,39 +306,44 @@ pub fn spread(
                         switch_netns: sites[me].switch.clone(),
                         bridge: t.bridge.clone(),
                         mtu: tunnel_mtu,
-                    });
+                    }));
                 }
             }
         }
         if let Some(bridge) = is_bridge_action(&a) {
             for &s in &bridge_sites[&bridge] {
-                out.push(in_netns(&a, &sites[s].switch));
+                out.push(sites[s].step(in_netns(&a, &sites[s].switch)));
             }
             continue;
         }
         match a {
             Action::CreateTap { name, .. } => {
                 let s = tap_site.get(name.as_str()).copied().unwrap_or(0);
-                out.push(Action::CreateTap {
+                out.push(sites[s].step(Action::CreateTap {
                     name,
                     netns: sites[s].root.clone(),
-                });
+                }));
             }
             Action::StartVm(mut start) => {
                 let s = vm_site.get(&start.vnf).copied().unwrap_or(0);
                 start.switch_netns = sites[s].switch.clone();
                 start.tap_netns = sites[s].root.clone();
                 start.host = sites[s].domain_host.clone();
+                start.ssh = sites[s].ssh.clone();
+                if start.ssh.is_some() {
+                    // The run directory is not on a real host: libvirt's log directory is.
+                    start.spec.console_dir = Some(vmdriver::vnf::REMOTE_CONSOLE_DIR.into());
+                }
                 out.push(Action::StartVm(start));
             }
             Action::SetNetem { link, netem, .. } => {
                 // The `to` end's port: on the site of the VM owning that tap.
                 let s = tap_site.get(link.as_str()).copied().unwrap_or(0);
-                out.push(Action::SetNetem {
+                out.push(sites[s].step(Action::SetNetem {
                     netns: sites[s].switch.clone(),
                     link,
                     netem,
-                });
+                }));
             }
             other => out.push(other),
         }
@@ -311,6 +368,13 @@ pub fn spread(
         let s = vm_site.get(&v.id).copied().unwrap_or(0);
         if let Some(info) = v.vm.as_mut() {
             info.host = (s > 0).then(|| sites[s].name.clone());
+            if sites[s].ssh.is_some() {
+                // On that host, not here.
+                let log = std::path::Path::new(vmdriver::vnf::REMOTE_CONSOLE_DIR)
+                    .join(format!("{}.console.log", info.domain));
+                info.console_log = log.clone();
+                v.agent.log = log;
+            }
         }
     }
     tb.hosts = sites[1..]
@@ -324,6 +388,7 @@ pub fn spread(
                 underlay,
                 switch_netns: s.switch.clone(),
                 netns: s.root.clone(),
+                ssh: s.ssh.clone(),
             })
         })
         .collect();

@@ -58,8 +58,12 @@ pub struct HostInfo {
     pub underlay: std::net::Ipv4Addr,
     /// Its switch namespace: the bridges of its VNFs' links and its management bridge.
     pub switch_netns: NetnsName,
-    /// The namespace standing in for the host's own (a simulated host); None: this machine's.
+    /// The namespace standing in for the host's own (a simulated host); None: the host's
+    /// own root namespace.
     pub netns: Option<NetnsName>,
+    /// A real remote host: the ssh login its network objects were made through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<hostnet::SshTarget>,
 }
 
 /// A link whose ends are on different hosts (the controller, where source and sinks are,

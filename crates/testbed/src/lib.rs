@@ -337,11 +337,17 @@ pub fn up(topo: &Topology, opts: &UpOptions) -> Result<Testbed, UpError> {
                     .map(|v| v.memory_mib),
             )?;
             let backend = vm::prepare_backend(conn, &external_engines(topo, opts))?;
+            // Real hosts: reached over the machine's own underlay and ssh.
+            let underlay = if topo.hosts.is_empty() {
+                None
+            } else {
+                Some(Underlay::real(topo, None)?)
+            };
             let driver = VmDriver {
                 backend: &backend,
                 agents: &RestAgents,
                 vms: ops.vms,
-                underlay: None,
+                underlay,
             };
             up_with(topo, opts, &ops, &driver)
         }

@@ -44,6 +44,8 @@ pub const MAX_VMS: usize = 245;
 /// One step of instantiation. Creating steps are written to the ledger before they run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+// A plan is a few dozen actions made once per `up`: their size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Action {
     CreateNetns {
         name: NetnsName,
@@ -106,6 +108,12 @@ pub enum Action {
     },
     /// vm driver: start a VNF VM, then move its taps onto their bridges.
     StartVm(VmStart),
+    /// Several hosts: `step` (a network step) carried out on a real remote host over ssh
+    /// ([`hostnet::NetOps::on_host`]); its objects are ledgered with the host.
+    OnHost {
+        host: hostnet::SshTarget,
+        step: Box<Action>,
+    },
 }
 
 /// How to start one VNF VM (vm driver).
@@ -122,6 +130,9 @@ pub struct VmStart {
     pub tap_netns: Option<NetnsName>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<hostnet::DomainHost>,
+    /// A real remote host: the ssh login its taps are moved through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<hostnet::SshTarget>,
     /// (tap, bridge): NIC 0 = management, then the data NICs in PyCOO order.
     pub taps: Vec<(IfName, IfName)>,
     pub function_source: PathBuf,
@@ -182,7 +193,9 @@ pub enum PlanError {
     TooManyVms(usize),
     #[error("the topology has `hosts`, but no underlay was given (where the controller and each host meet: see docs/vm-driver.md, several hosts)")]
     NoUnderlay,
-    #[error("host {0}: its network part cannot be made from here (only simulated hosts, namespaces of this machine, are supported); see docs/vm-driver.md, several hosts")]
+    #[error("host {0}: no route from this machine to its underlay address: {1}")]
+    NoRouteToHost(String, String),
+    #[error("host {0}: its network part cannot be made from here: give the host a `qemu+ssh://` URI or an `ssh` login (see docs/multi-host.md)")]
     HostUnreachable(String),
     #[error("{0} shares its underlay namespace with another host: every host needs its own")]
     SharedUnderlayNamespace(String),
@@ -795,6 +808,7 @@ fn plan_one_vm(
         token_sha256: None,
         disk: disk.clone(),
         cpu_model: v.cpu_model.as_ref().map(|m| m.as_str().to_owned()),
+        console_dir: None,
     };
     let tap = |nic: usize, spec: &vmdriver::vnf::VnfVmSpec| {
         let n = vmdriver::vnf::tap_name(spec, nic);
@@ -880,6 +894,7 @@ fn plan_one_vm(
         switch_netns: b.sw.clone(),
         tap_netns: None,
         host: None,
+        ssh: None,
         taps,
         function_source: r.function.clone(),
         function,

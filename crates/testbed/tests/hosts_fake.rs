@@ -327,3 +327,161 @@ fn a_host_named_controller_is_a_host() {
     assert_eq!(tb.hosts.len(), 2);
     testbed::down_with(root.path(), &tb.run_id, &ops).unwrap();
 }
+
+/// Host b as a real remote host (not simulated: no namespace of this machine stands for it):
+/// everything of its network part goes over ssh to it, ledgered with it; its root namespace
+/// gets tunnel sockets and taps only, never an address; `down`, and the rollback of a failed
+/// `up`, remove exactly it there.
+#[test]
+fn a_real_host_is_reached_over_ssh() {
+    let mut t = topo();
+    let b = hostnet::SshTarget::new("root@198.18.200.3").unwrap();
+    // qemu+tcp: the login is the host's `ssh` field.
+    t.hosts[1].ssh = Some(b.clone());
+    let root = tempfile::tempdir().unwrap();
+    let net = RecordingNetOps::default();
+    let sims = simulated_hosts(&net);
+    let procs = RecordingProcesses::default();
+    let hyp = FakeHypervisors::new();
+    let be = backend(&hyp);
+    let agents = FakeAgents::default();
+    let ops = Ops {
+        net: &net,
+        procs: &procs,
+        vms: &hyp,
+    };
+    let mut ul = underlay();
+    ul.host_netns.remove("b");
+    let driver = VmDriver {
+        backend: &be,
+        agents: &agents,
+        vms: &hyp,
+        underlay: Some(ul.clone()),
+    };
+    let tb = testbed::up_with(&t, &opts(root.path()), &ops, &driver).unwrap();
+    let p = tb.prefix.clone();
+    let hb = format!("{p}-h1");
+    let on_b = net.host(&b);
+    // b's switch namespace, bridges, tunnel ends and taps were made on b.
+    let (b_ns, b_links) = on_b.live_objects();
+    assert_eq!(b_ns, [ns(&hb)]);
+    assert!(
+        b_links
+            .iter()
+            .all(|(n, _)| n.as_ref().map(NetnsName::as_str) == Some(hb.as_str())),
+        "{b_links:?}"
+    );
+    let taps: Vec<_> = tb
+        .vnfs
+        .iter()
+        .filter(|v| v.vm.as_ref().unwrap().host.as_deref() == Some("b"))
+        .flat_map(|v| v.vm.as_ref().unwrap().taps.clone())
+        .collect();
+    assert_eq!(taps.len(), 6, "y and z: management + 2 data NICs each");
+    for tap in &taps {
+        assert!(b_links.contains(&(Some(ns(&hb)), tap.clone())), "{tap}");
+    }
+    let b_calls = on_b.calls();
+    // Tunnel ends: x→y, z→sink and b's management, made in b's root namespace (where its
+    // underlay address is) with b's underlay as the local end.
+    let vx: Vec<_> = b_calls
+        .iter()
+        .filter_map(|c| match c {
+            Call::CreateVxlan(None, v) => Some(v.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(vx.len(), 3, "{b_calls:?}");
+    assert!(vx.iter().all(|v| v.local == Ipv4Addr::new(198, 18, 200, 3)));
+    assert!(
+        !b_calls.iter().any(|c| matches!(c, Call::AddAddress(..))),
+        "no address on b at all"
+    );
+    // Nothing of b's was made on this machine.
+    assert!(!net
+        .calls()
+        .iter()
+        .any(|c| matches!(c, Call::CreateNetns(n) if n.as_str() == hb)));
+    // The ledger names b for each of its objects.
+    let entries = hostnet::ledger::entries(&tb.run_dir.join("ledger")).unwrap();
+    let remote: Vec<&hostnet::Object> = entries
+        .iter()
+        .map(|e| &e.object)
+        .filter(|o| {
+            matches!(o, hostnet::Object::RemoteNetns { host, .. } | hostnet::Object::RemoteLink { host, .. } if *host == b)
+        })
+        .collect();
+    // b's switch namespace, its bridges (br1, br2, br3, management), 3 tunnel ends, 6 taps.
+    assert_eq!(remote.len(), 1 + 4 + 3 + 6, "{remote:?}");
+    assert_eq!(tb.hosts[1].ssh.as_ref(), Some(&b));
+    // b's VMs log their console in libvirt's log directory on b (the run directory is not
+    // there), x's in the run directory.
+    for v in &tb.vnfs {
+        let vm = v.vm.as_ref().unwrap();
+        let dir = vm.console_log.parent().unwrap();
+        if vm.host.as_deref() == Some("b") {
+            assert_eq!(dir, Path::new("/var/log/libvirt/qemu"), "{}", v.id);
+            assert_eq!(v.agent.log, vm.console_log);
+        } else {
+            assert_eq!(dir, tb.run_dir.join("vm"), "{}", v.id);
+        }
+    }
+    let xml_y = hyp
+        .remote(URI_B)
+        .calls()
+        .into_iter()
+        .find_map(|c| match c {
+            vmdriver::fake::Call::Start { name, xml } if name == format!("{p}-y") => Some(xml),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        xml_y.contains(&format!(
+            "<source path='/var/log/libvirt/qemu/{p}-y.console.log'/>"
+        )),
+        "{xml_y}"
+    );
+    testbed::down_with(root.path(), &tb.run_id, &ops).unwrap();
+    assert_eq!(on_b.live_objects(), (vec![], vec![]));
+    assert_eq!(net.live_objects(), (sims.clone(), vec![]));
+
+    // A failure on b in the middle of `up` (b's switch namespace made, this machine's
+    // namespaces too) rolls back everything on both.
+    on_b.fail_on("set_sysctl net/ipv6/conf/all/disable_ipv6");
+    let made_on_b = on_b.calls().len();
+    let err = testbed::up_with(&t, &opts(root.path()), &ops, &driver).unwrap_err();
+    assert!(err.to_string().contains("injected failure"), "{err}");
+    assert!(matches!(on_b.calls()[made_on_b], Call::CreateNetns(_)));
+    assert_eq!(on_b.live_objects(), (vec![], vec![]));
+    assert_eq!(net.live_objects(), (sims, vec![]));
+    assert!(testbed::runs::list_runs(root.path()).unwrap().is_empty());
+
+    // Without an `ssh` login and a qemu+tcp URI, b cannot be reached: a named error.
+    t.hosts[1].ssh = None;
+    let err = testbed::up_with(&t, &opts(root.path()), &ops, &driver).unwrap_err();
+    assert!(
+        matches!(&err, UpError::Plan(PlanError::HostUnreachable(h)) if h == "b"),
+        "{err}"
+    );
+}
+
+/// `coo-bench up` with real hosts: the controller's underlay address is the source this
+/// machine's routing picks towards the first host (nothing is sent); every host is reached
+/// over ssh; Ethernet's MTU unless given.
+#[test]
+fn real_underlay_takes_the_routes_source_address() {
+    let mut t = topo();
+    // Loopback stands for an underlay here: its route's source is known.
+    t.hosts[0].underlay = Ipv4Addr::new(127, 0, 0, 2);
+    let u = Underlay::real(&t, None).unwrap();
+    assert!(u.controller_addr.is_loopback(), "{}", u.controller_addr);
+    assert_eq!(u.controller_netns, None);
+    assert!(u.host_netns.is_empty());
+    assert_eq!(u.mtu, 1500);
+    assert_eq!(Underlay::real(&t, Some(9000)).unwrap().mtu, 9000);
+    t.hosts.clear();
+    assert!(matches!(
+        Underlay::real(&t, None),
+        Err(PlanError::NoUnderlay)
+    ));
+}

@@ -76,6 +76,7 @@ pub fn to_unified(topology: &Topology, out_dir: &Path) -> TopologyFile {
                 name: h.name.to_string(),
                 uri: h.uri.clone(),
                 underlay: h.underlay,
+                ssh: h.ssh.clone(),
                 cpus: h.cpus,
                 memory_mib: h.memory_mib,
             })

@@ -138,6 +138,18 @@ pub struct Host {
     pub underlay: std::net::Ipv4Addr,
     pub cpus: u32,
     pub memory_mib: u32,
+    /// ssh login for the host's network objects (see [`Host::ssh_target`]).
+    pub ssh: Option<netwire::SshTarget>,
+}
+
+impl Host {
+    /// How the controller logs in to this host: its `ssh`, else the login of a
+    /// `qemu+ssh://` URI; None: not reachable with ssh.
+    pub fn ssh_target(&self) -> Option<netwire::SshTarget> {
+        self.ssh
+            .clone()
+            .or_else(|| netwire::SshTarget::from_libvirt_uri(&self.uri).ok())
+    }
 }
 
 impl Topology {

@@ -262,6 +262,7 @@ pub fn run_chain(agent: &Path, click: &Path, o: &ChainOptions) -> Result<SmokeRe
     let specs: Vec<VnfVmSpec> = (0..n)
         .map(|i| VnfVmSpec {
             cpu_model: None,
+            console_dir: None,
             prefix: p.clone(),
             vnf_id: format!("vnf{i}"),
             index: i,

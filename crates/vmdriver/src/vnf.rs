@@ -127,7 +127,15 @@ pub struct VnfVmSpec {
     /// CPU model override ([`crate::xml::cpu_element`]); None: the default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_model: Option<String>,
+    /// Where the console log goes on a host that does not share this machine's files (a
+    /// real remote host: [`REMOTE_CONSOLE_DIR`]); None: `<run_dir>/vm` here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console_dir: Option<PathBuf>,
 }
+
+/// The console logs' directory on a remote host: libvirt's own QEMU log directory, which
+/// every libvirt host has and its QEMU may write.
+pub const REMOTE_CONSOLE_DIR: &str = "/var/log/libvirt/qemu";
 
 /// A VNF booting its own disk image ("bring your own image", e.g. click-on-osv.qcow2): the
 /// domain boots `overlay`, a qcow2 backed by `image` (never a copy), from the BIOS. Such a
@@ -217,10 +225,14 @@ pub fn domain_spec(spec: &VnfVmSpec, vmlinuz: &Path, initramfs: &Path, accel: Ac
         vcpus: spec.vcpus,
         boot,
         nics,
-        console_log: spec
-            .run_dir
-            .join("vm")
-            .join(format!("{}.console.log", spec.vnf_id)),
+        // In a host's shared directory the domain name keeps runs apart.
+        console_log: match &spec.console_dir {
+            Some(d) => d.join(format!("{}-{}.console.log", spec.prefix, spec.vnf_id)),
+            None => spec
+                .run_dir
+                .join("vm")
+                .join(format!("{}.console.log", spec.vnf_id)),
+        },
         emulator: qemu_binary(),
         cpu: spec.cpu_model.clone(),
     }
@@ -235,7 +247,12 @@ pub fn start_vnf(
     spec: &VnfVmSpec,
 ) -> Result<VnfVm, VmError> {
     let ds = domain_spec(spec, &image.boot_kernel, &image.initramfs, accel);
-    if let Some(dir) = ds.console_log.parent() {
+    // A remote host's console directory is libvirt's, there.
+    if let Some(dir) = ds
+        .console_log
+        .parent()
+        .filter(|_| spec.console_dir.is_none())
+    {
         std::fs::create_dir_all(dir).map_err(|e| VmError::Create {
             name: ds.name.clone(),
             message: format!("{}: {e}", dir.display()),
@@ -282,6 +299,7 @@ mod tests {
     fn spec() -> VnfVmSpec {
         VnfVmSpec {
             cpu_model: None,
+            console_dir: None,
             prefix: "cb1a2b".into(),
             vnf_id: "vnf1".into(),
             index: 1,
@@ -343,6 +361,16 @@ mod tests {
         assert_eq!(
             ds.console_log,
             PathBuf::from("/run/coo-bench/r1/vm/vnf1.console.log")
+        );
+        // On a remote host: libvirt's log directory there, named by domain.
+        let remote = VnfVmSpec {
+            console_dir: Some(REMOTE_CONSOLE_DIR.into()),
+            ..spec()
+        };
+        let ds = domain_spec(&remote, Path::new("/k"), Path::new("/i"), Accel::Tcg);
+        assert_eq!(
+            ds.console_log,
+            PathBuf::from("/var/log/libvirt/qemu/cb1a2b-vnf1.console.log")
         );
     }
 

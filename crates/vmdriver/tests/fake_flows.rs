@@ -39,6 +39,7 @@ fn chain(run_dir: &std::path::Path) -> Vec<VnfVmSpec> {
         .enumerate()
         .map(|(i, id)| VnfVmSpec {
             cpu_model: None,
+            console_dir: None,
             prefix: "cb00aa".into(),
             vnf_id: (*id).into(),
             index: i,

@@ -102,6 +102,11 @@ pub struct HostEntry {
     pub cpus: u32,
     /// Memory available for VNFs in MiB (their `memory_mib` add up to at most this).
     pub memory_mib: u32,
+    /// `[user@]host[:port]` the controller logs in to with ssh (key login) to make the
+    /// host's bridges and VXLAN ends; default: the one of a `qemu+ssh://` `uri`. Needed for a
+    /// real host reached by `qemu+tcp://` or `qemu+tls://`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<netwire::SshTarget>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]

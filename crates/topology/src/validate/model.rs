@@ -122,6 +122,7 @@ pub(super) fn build(
                 name: HostName::new(h.name.clone()),
                 uri: h.uri.clone(),
                 underlay: h.underlay,
+                ssh: h.ssh.clone(),
                 cpus: h.cpus,
                 memory_mib: h.memory_mib,
             })

@@ -359,22 +359,8 @@ fn testbed_remote_host_sigkill_during_up_then_clean_leaves_nothing_on_it() {
             .lines()
             .filter(|l| l.contains("root@198.18.200.3"))
             .count();
-        let prefix = std::fs::read_dir(root.path())
-            .unwrap()
-            .flatten()
-            .next()
-            .and_then(|r| std::fs::read_to_string(r.path().join("prefix")).ok())
-            .map(|s| s.trim().to_owned());
-        let net = RtNetOps::new().unwrap();
-        let procs = RealProcesses::default();
-        let hyp = FakeHypervisors::new();
-        let ops = Ops {
-            net: &net,
-            procs: &procs,
-            vms: &hyp,
-        };
-        let rep = testbed::clean_with(root.path(), &ops, false).unwrap();
-        assert!(rep.failed.is_empty(), "kill at {k}: {:?}", rep.failed);
+        let prefix = run_prefix(root.path());
+        let rep = clean_real_net(root.path(), &format!("kill at {k}"));
         eprintln!(
             "killed at ledger line {k} (had {had}, {on_b} on b): clean removed {} object(s)",
             rep.objects_removed

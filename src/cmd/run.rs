@@ -455,7 +455,7 @@ fn traffic_runner(
             }),
             _ => None,
         },
-        flows: flows(topo),
+        flows: campaign::real::flow_spec(topo),
         trial: settings.run.trial.clone(),
         pids,
     }
@@ -494,7 +494,7 @@ fn settings(topo: &Topology, args: &RunArgs) -> anyhow::Result<Settings> {
         sizes.push(FrameSize::Bytes(64));
     }
     // TCP headers + the test header do not fit in 64 B: a named error, never another size.
-    let min = u32::from(flows(topo).protocol.min_frame());
+    let min = u32::from(campaign::real::flow_spec(topo).protocol.min_frame());
     for size in &sizes {
         if let FrameSize::Bytes(b) = size {
             if *b < min {
@@ -649,37 +649,6 @@ fn variant_plans(topo: &Topology, args: &RunArgs) -> anyhow::Result<Vec<VariantP
         });
     }
     Ok(plans)
-}
-
-fn flows(topo: &Topology) -> traffic::FlowSpec {
-    use topology::traffic as t;
-    let f = &topo.traffic.flows;
-    traffic::FlowSpec {
-        protocol: match topo.traffic.protocol {
-            t::Protocol::Udp => traffic::Protocol::Udp,
-            t::Protocol::Tcp => traffic::Protocol::Tcp,
-            t::Protocol::Icmp => traffic::Protocol::Icmp,
-        },
-        count: f.count,
-        src_ip: f.src_ip,
-        dst_ip: f.dst_ip,
-        src_port: f.src_port,
-        dst_port: f.dst_port,
-        vary: f
-            .vary
-            .iter()
-            .map(|v| match v {
-                t::FlowField::SrcIp => traffic::FlowField::SrcIp,
-                t::FlowField::DstIp => traffic::FlowField::DstIp,
-                t::FlowField::SrcPort => traffic::FlowField::SrcPort,
-                t::FlowField::DstPort => traffic::FlowField::DstPort,
-            })
-            .collect(),
-        distribution: match f.distribution {
-            t::Distribution::RoundRobin => traffic::Distribution::RoundRobin,
-            t::Distribution::Random => traffic::Distribution::Random,
-        },
-    }
 }
 
 /// Why an engine cannot run here (None = it can).

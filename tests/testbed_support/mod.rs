@@ -254,3 +254,29 @@ pub fn up_vm(topo: &topology::Topology, root: &Path) -> (Up, Duration) {
 
 pub mod ndr;
 pub mod sim_hosts;
+
+/// The name prefix of the one run under `root` (None before `up` wrote it).
+pub fn run_prefix(root: &Path) -> Option<String> {
+    std::fs::read_dir(root)
+        .ok()?
+        .flatten()
+        .next()
+        .and_then(|r| std::fs::read_to_string(r.path().join("prefix")).ok())
+        .map(|s| s.trim().to_owned())
+}
+
+/// `clean` of every run under `root` with the real network and fake libvirt; fails the test
+/// (naming `what`) when clean could not remove an object.
+pub fn clean_real_net(root: &Path, what: &str) -> testbed::CleanReport {
+    let net = hostnet::RtNetOps::new().unwrap();
+    let procs = hostnet::RealProcesses::default();
+    let hyp = vmdriver::fake::FakeHypervisors::new();
+    let ops = testbed::Ops {
+        net: &net,
+        procs: &procs,
+        vms: &hyp,
+    };
+    let rep = testbed::clean_with(root, &ops, false).unwrap();
+    assert!(rep.failed.is_empty(), "{what}: {:?}", rep.failed);
+    rep
+}

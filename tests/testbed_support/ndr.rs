@@ -6,36 +6,9 @@ use std::time::Duration;
 use measure::{Goal, SearchConfig, SoundnessLimits, TrialRecord};
 use testbed::Attachment;
 
-/// The flows of the topology's traffic profile.
+/// The flows of the topology's traffic profile (as `run` makes them).
 pub fn flows(topo: &topology::Topology) -> traffic::FlowSpec {
-    use topology::traffic as t;
-    let f = &topo.traffic.flows;
-    traffic::FlowSpec {
-        protocol: match topo.traffic.protocol {
-            t::Protocol::Udp => traffic::Protocol::Udp,
-            t::Protocol::Tcp => traffic::Protocol::Tcp,
-            t::Protocol::Icmp => traffic::Protocol::Icmp,
-        },
-        count: f.count,
-        src_ip: f.src_ip,
-        dst_ip: f.dst_ip,
-        src_port: f.src_port,
-        dst_port: f.dst_port,
-        vary: f
-            .vary
-            .iter()
-            .map(|v| match v {
-                t::FlowField::SrcIp => traffic::FlowField::SrcIp,
-                t::FlowField::DstIp => traffic::FlowField::DstIp,
-                t::FlowField::SrcPort => traffic::FlowField::SrcPort,
-                t::FlowField::DstPort => traffic::FlowField::DstPort,
-            })
-            .collect(),
-        distribution: match f.distribution {
-            t::Distribution::RoundRobin => traffic::Distribution::RoundRobin,
-            t::Distribution::Random => traffic::Distribution::Random,
-        },
-    }
+    campaign::real::flow_spec(topo)
 }
 
 /// A short NDR search (`run --quick`-like: 0.2 s / 0.5 s trials, 5 % precision, 74 B frames,

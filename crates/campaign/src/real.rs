@@ -13,6 +13,38 @@ use vnf_client::{Counters, VnfClient};
 use crate::nf::CounterReads;
 use crate::{Agents, TrafficPath, TrialInput, TrialOutput, TrialRunner, VariantPlan};
 
+/// The generator's flows for a topology's traffic profile (one conversion for `run` and tests).
+pub fn flow_spec(topo: &topology::Topology) -> traffic::FlowSpec {
+    use topology::traffic as t;
+    let f = &topo.traffic.flows;
+    traffic::FlowSpec {
+        protocol: match topo.traffic.protocol {
+            t::Protocol::Udp => traffic::Protocol::Udp,
+            t::Protocol::Tcp => traffic::Protocol::Tcp,
+            t::Protocol::Icmp => traffic::Protocol::Icmp,
+        },
+        count: f.count,
+        src_ip: f.src_ip,
+        dst_ip: f.dst_ip,
+        src_port: f.src_port,
+        dst_port: f.dst_port,
+        vary: f
+            .vary
+            .iter()
+            .map(|v| match v {
+                t::FlowField::SrcIp => traffic::FlowField::SrcIp,
+                t::FlowField::DstIp => traffic::FlowField::DstIp,
+                t::FlowField::SrcPort => traffic::FlowField::SrcPort,
+                t::FlowField::DstPort => traffic::FlowField::DstPort,
+            })
+            .collect(),
+        distribution: match f.distribution {
+            t::Distribution::RoundRobin => traffic::Distribution::RoundRobin,
+            t::Distribution::Random => traffic::Distribution::Random,
+        },
+    }
+}
+
 /// Where the generator and the sinks attach, and how trials end.
 pub struct TrafficRunner {
     /// Generator on the chain's Incoming Point, sinks on its Outgoing Points.

@@ -26,15 +26,39 @@ fn registry() -> Registry {
 fn bad_arguments_are_config_errors() {
     let reg = registry();
     for (conf, want) in [
-        ("McastSocket(233.252.0.7) -> Discard;", "missing mandatory MCASTPORT"),
-        ("McastSocket(233.252.0.7, foo) -> Discard;", "MCASTPORT: parse error"),
-        ("McastSocket(233.252.0.7, 70000) -> Discard;", "overflow, range 0-65535"),
-        ("McastSocket(nowhere, 1234) -> Discard;", "MCASTIP: parse error"),
-        ("McastSocket(233.252.0.7, 1234, LOOP maybe) -> Discard;", "LOOP: parse error"),
-        ("McastSocket(233.252.0.7, 1234, SNAPLEN 70000) -> Discard;", "SNAPLEN: out of range"),
-        ("McastSocket(233.252.0.7, 1234, 127.0.0.1, 4000, FOO 1) -> Discard;", "FOO: unknown argument"),
+        (
+            "McastSocket(233.252.0.7) -> Discard;",
+            "missing mandatory MCASTPORT",
+        ),
+        (
+            "McastSocket(233.252.0.7, foo) -> Discard;",
+            "MCASTPORT: parse error",
+        ),
+        (
+            "McastSocket(233.252.0.7, 70000) -> Discard;",
+            "overflow, range 0-65535",
+        ),
+        (
+            "McastSocket(nowhere, 1234) -> Discard;",
+            "MCASTIP: parse error",
+        ),
+        (
+            "McastSocket(233.252.0.7, 1234, LOOP maybe) -> Discard;",
+            "LOOP: parse error",
+        ),
+        (
+            "McastSocket(233.252.0.7, 1234, SNAPLEN 70000) -> Discard;",
+            "SNAPLEN: out of range",
+        ),
+        (
+            "McastSocket(233.252.0.7, 1234, 127.0.0.1, 4000, FOO 1) -> Discard;",
+            "FOO: unknown argument",
+        ),
         // Not a multicast group: the receive socket cannot bind to it (Click's message).
-        ("McastSocket(198.18.7.7, 1234) -> Discard;", "bind: Cannot assign requested address"),
+        (
+            "McastSocket(198.18.7.7, 1234) -> Discard;",
+            "bind: Cannot assign requested address",
+        ),
     ] {
         let err = Router::new(conf, "f.click", &reg).unwrap_err().to_string();
         assert!(err.contains(want), "{conf}: {err}");
@@ -136,7 +160,11 @@ fn multicast_on_loopback_push_pull_receive_and_own_filter() {
     let seen = ns.run(move || run(&config, "8")).unwrap();
     // 3 pushed + 2 pulled from the router's other sockets, 3 from outside cut to SNAPLEN.
     assert_eq!(seen.rx_count, "8", "{seen:?}");
-    assert_eq!(seen.rx_bytes, (3 * 6 + 2 * 6 + 3 * 8).to_string(), "{seen:?}");
+    assert_eq!(
+        seen.rx_bytes,
+        (3 * 6 + 2 * 6 + 3 * 8).to_string(),
+        "{seen:?}"
+    );
     // tx drops its own 3 looped-back datagrams (same source address and port).
     assert_eq!(seen.own_count, "5", "{seen:?}");
     let mut heard = seen.heard.clone();

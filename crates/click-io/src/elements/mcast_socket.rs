@@ -398,3 +398,45 @@ fn wait_writable(fd: i32) {
         std::thread::sleep(Duration::from_micros(50));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_read_like_strerror() {
+        let e = io::Error::from_raw_os_error(libc::EADDRNOTAVAIL);
+        assert_eq!(strerror(&e), "Cannot assign requested address");
+        assert_eq!(strerror(&io::Error::other("plain")), "plain");
+    }
+
+    #[test]
+    fn only_a_full_buffer_is_transient() {
+        assert!(is_transient(&io::Error::from_raw_os_error(libc::ENOBUFS)));
+        assert!(is_transient(&io::Error::from_raw_os_error(libc::EAGAIN)));
+        assert!(!is_transient(&io::Error::from_raw_os_error(
+            libc::ENETUNREACH
+        )));
+    }
+
+    #[test]
+    fn size_arguments() {
+        let b = args::bind("RCVBUF -1, SNDBUF 4096, SNAPLEN x", ARGS_FOR_SIZES).unwrap();
+        assert_eq!(size_arg(&b, "RCVBUF", 100_000), Ok(None));
+        assert_eq!(size_arg(&b, "SNDBUF", 100_000), Ok(Some(4096)));
+        assert_eq!(
+            size_arg(&b, "SNDBUF", 1000),
+            Err("SNDBUF: out of range, at most 1000".to_string())
+        );
+        assert_eq!(
+            size_arg(&b, "SNAPLEN", 100_000),
+            Err("SNAPLEN: parse error".to_string())
+        );
+    }
+
+    const ARGS_FOR_SIZES: &[(&str, Kind)] = &[
+        ("RCVBUF", Kind::K),
+        ("SNDBUF", Kind::K),
+        ("SNAPLEN", Kind::K),
+    ];
+}

@@ -6,7 +6,8 @@
 //! - [`controlsocket`]: Click's ControlSocket text protocol as a poll-driven server over
 //!   TCP and UNIX sockets, generic over a [`controlsocket::HandlerHost`].
 //! - [`register_elements`]: FromDevice, ToDevice, FromDPDKDevice, ToDPDKDevice (port N of
-//!   [`IoOptions::ports`]) and ControlSocket for the `click` engine's [`click::Registry`].
+//!   [`IoOptions::ports`]), ControlSocket and McastSocket (multicast UDP) for the `click`
+//!   engine's [`click::Registry`].
 //! - [`IoDriver`]: ControlSocket listeners and device readiness for a running [`click::Router`]
 //!   (which implements [`controlsocket::HandlerHost`]).
 //! - [`testnet`]: throw-away namespaces and veth pairs for tests and benchmarks.
@@ -23,7 +24,7 @@ pub mod testnet;
 pub use driver::{IoDriver, DEFAULT_SPIN};
 pub use elements::{
     register_elements, ControlSocketElement, ControlSocketSpec, FromDeviceElement, IoOptions,
-    ToDeviceElement,
+    McastSocketElement, ToDeviceElement,
 };
 pub use mode::{describe as describe_io, rx_config, IoMode, UnknownIoMode};
 // The packet sockets are part of this crate's API (devices are opened with them).

@@ -84,11 +84,14 @@ pub struct StdEnv;
 
 impl Env for StdEnv {
     fn chatter(&mut self, msg: &str) {
-        let mut e = std::io::stderr().lock();
-        let _ = e.write_all(msg.as_bytes());
+        // One write per message, newline included (as Click): lines of processes sharing a
+        // pipe (clicktest runs two routers into one) then never interleave.
+        let mut line = String::with_capacity(msg.len() + 1);
+        line.push_str(msg);
         if !msg.ends_with('\n') {
-            let _ = e.write_all(b"\n");
+            line.push('\n');
         }
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
     fn read_file(&mut self, path: &str) -> std::io::Result<Vec<u8>> {
         if path == "-" {

@@ -1,8 +1,9 @@
 //! Click element classes backed by real devices: FromDevice, ToDevice, FromDPDKDevice,
-//! ToDPDKDevice (bound to the N-th `--ports` interface) and ControlSocket.
+//! ToDPDKDevice (bound to the N-th `--ports` interface), ControlSocket and McastSocket.
 
 mod control;
 mod from_device;
+mod mcast_socket;
 mod to_device;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use netsys::IfName;
 pub use control::{ControlSocketElement, ControlSocketSpec};
 pub(crate) use from_device::default_burst;
 pub use from_device::FromDeviceElement;
+pub use mcast_socket::McastSocketElement;
 pub use to_device::ToDeviceElement;
 
 /// Options for the device elements of one router.
@@ -28,7 +30,8 @@ pub struct IoOptions {
     pub rx_bytes: Option<usize>,
 }
 
-/// Registers FromDevice, ToDevice, FromDPDKDevice, ToDPDKDevice and ControlSocket.
+/// Registers FromDevice, ToDevice, FromDPDKDevice, ToDPDKDevice, ControlSocket and
+/// McastSocket.
 pub fn register_elements(registry: &mut Registry, opts: &IoOptions) {
     let o = Arc::new(opts.clone());
     let (a, b, c, d) = (o.clone(), o.clone(), o.clone(), o);
@@ -48,6 +51,7 @@ pub fn register_elements(registry: &mut Registry, opts: &IoOptions) {
         "ControlSocket",
         || Box::new(ControlSocketElement::default()),
     );
+    registry.register("McastSocket", || Box::new(McastSocketElement::default()));
 }
 
 /// Resolves a device argument: an interface name, or for the DPDK classes a port number

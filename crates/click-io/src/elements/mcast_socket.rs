@@ -376,7 +376,6 @@ impl Element for McastSocketElement {
         self.socks = None;
         self.pending = None;
     }
-    click::any_impl!();
 }
 
 /// Blocks until `fd` is writable (ENOBUFS reports writable at once, so pause briefly then).

@@ -168,8 +168,14 @@ fn probe_on_b(
     (sshd.netns_path(pns.as_str()), name)
 }
 
+/// The two tests share the machine's /run/netns and start sshds, bridges and tunnels on the
+/// same simulated underlay: run one at a time (in parallel one's teardown raced the other's
+/// namespaces in CI).
+static SSH_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn testbed_remote_host_over_ssh_vxlan_frames_and_zero_residue() {
+    let _one = SSH_TESTS.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(why) = skip_reason() {
         eprintln!("skipped: {why}");
         return;
@@ -309,6 +315,7 @@ fn testbed_hosts_ssh_child_up_then_hang() {
 
 #[test]
 fn testbed_remote_host_sigkill_during_up_then_clean_leaves_nothing_on_it() {
+    let _one = SSH_TESTS.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(why) = skip_reason() {
         eprintln!("skipped: {why}");
         return;

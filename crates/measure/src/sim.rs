@@ -140,6 +140,32 @@ impl SimulatedDevice {
         lo
     }
 
+    /// Like [`SimulatedDevice::true_rate`], but counting whole frames as a noiseless trial of
+    /// `duration_s` does: at a low rate the threshold is a fraction of a frame, and a device
+    /// that loses 0.6 frames on average loses one in the trial — the truth a search of that
+    /// duration can find.
+    pub fn true_rate_in_frames(&self, loss_pct: f64, duration_s: f64) -> f64 {
+        let lost_pct = |rate: f64| {
+            let sent = (rate * duration_s).round();
+            let lost = (sent * self.loss_ratio(rate, self.capacity_pps)).round();
+            if sent > 0.0 {
+                100.0 * lost / sent
+            } else {
+                0.0
+            }
+        };
+        let (mut lo, mut hi) = (0.0, self.capacity_pps * 10.0);
+        for _ in 0..200 {
+            let mid = (lo + hi) / 2.0;
+            if lost_pct(mid) <= loss_pct {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
     /// One standard normal sample (Box–Muller; avoids an extra dependency).
     fn gaussian(&mut self) -> f64 {
         let u1: f64 = self.rng.gen_range(f64::MIN_POSITIVE..1.0);

@@ -5,43 +5,141 @@ use crate::packet::Timestamp;
 use std::cell::Cell;
 use std::io::Write;
 
-/// Time source for a router.
+/// Click's `timewarp`: how router time runs against real time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Warp {
+    /// Router time runs `speed` times as fast as real time (1 = unwarped).
+    Linear(f64),
+    /// Router time jumps to the next timer whenever the router is idle (Click's `nowait`).
+    NoWait,
+}
+
+/// Time source for a router. Clones share one time: a hot-swapped router goes on with its
+/// predecessor's clock (warp and simulated time included), as Click's global clock does.
 pub trait Clock {
     /// Current time. A simulated clock may advance a little on every read (Click does, by 1 µs).
     fn now(&self) -> Timestamp;
-    /// Jump to `t` (only simulated clocks move; real clocks ignore it).
+    /// Jump to `t` (only simulated and `nowait` clocks move; real clocks ignore it).
     fn advance_to(&self, _t: Timestamp) {}
     /// True for simulated time (`--simtime`).
     fn is_simulated(&self) -> bool {
         false
     }
+    /// The timewarp in effect; `None` for simulated time (Click's "simulation").
+    fn warp(&self) -> Option<Warp> {
+        None
+    }
+    /// Change the timewarp (Click's `timewarp` write handler).
+    fn set_warp(&self, _w: Warp) -> Result<(), String> {
+        Err("this clock cannot warp".into())
+    }
+    /// Real time that passes while router time advances by `d`.
+    fn real_wait(&self, d: Timestamp) -> std::time::Duration {
+        std::time::Duration::from_nanos(d.0.max(0) as u64)
+    }
+    /// A handle on the same time.
+    fn share(&self) -> Box<dyn Clock>;
 }
 
-/// Wall-clock time.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
+/// The warp of a [`SystemClock`]: router time is `warped_base + (raw − raw_base) · speed`.
+#[derive(Debug, Clone, Copy)]
+struct WarpState {
+    warp: Warp,
+    raw_base: i64,
+    warped_base: i64,
+}
 
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
+impl Default for WarpState {
+    fn default() -> Self {
+        WarpState {
+            warp: Warp::Linear(1.0),
+            raw_base: 0,
+            warped_base: 0,
+        }
+    }
+}
+
+/// Wall-clock time, warpable as Click's userlevel clock (`timewarp` handler).
+#[derive(Debug, Default, Clone)]
+pub struct SystemClock {
+    state: std::rc::Rc<Cell<WarpState>>,
+}
+
+impl SystemClock {
+    fn raw() -> i64 {
         let d = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        Timestamp(d.as_nanos() as i64)
+        d.as_nanos() as i64
+    }
+
+    fn warped(s: &WarpState, raw: i64) -> i64 {
+        let speed = match s.warp {
+            Warp::Linear(v) => v,
+            Warp::NoWait => 1.0,
+        };
+        if speed == 1.0 {
+            s.warped_base + (raw - s.raw_base)
+        } else {
+            s.warped_base + ((raw - s.raw_base) as f64 * speed) as i64
+        }
+    }
+
+    fn rebase(&self, warp: Warp, warped_now: i64) {
+        self.state.set(WarpState {
+            warp,
+            raw_base: Self::raw(),
+            warped_base: warped_now,
+        });
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(Self::warped(&self.state.get(), Self::raw()))
+    }
+    fn advance_to(&self, t: Timestamp) {
+        let s = self.state.get();
+        if s.warp == Warp::NoWait && t > self.now() {
+            self.rebase(Warp::NoWait, t.0);
+        }
+    }
+    fn warp(&self) -> Option<Warp> {
+        Some(self.state.get().warp)
+    }
+    fn set_warp(&self, w: Warp) -> Result<(), String> {
+        if let Warp::Linear(v) = w {
+            if !(v > 0.0 && v.is_finite()) {
+                return Err("timefactor must be > 0".into());
+            }
+        }
+        self.rebase(w, self.now().0);
+        Ok(())
+    }
+    fn real_wait(&self, d: Timestamp) -> std::time::Duration {
+        let ns = match self.state.get().warp {
+            Warp::Linear(v) => d.0.max(0) as f64 / v,
+            Warp::NoWait => 0.0,
+        };
+        std::time::Duration::from_nanos(ns as u64)
+    }
+    fn share(&self) -> Box<dyn Clock> {
+        Box::new(self.clone())
     }
 }
 
 /// Simulated time as in Click's `--simtime`: starts at 1000000000 s, advances 1 µs per read and
 /// jumps to the next timer when the router is idle.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SimClock {
-    t: Cell<Timestamp>,
+    t: std::rc::Rc<Cell<Timestamp>>,
 }
 
 impl SimClock {
     /// Start at `start`.
     pub fn new(start: Timestamp) -> Self {
         SimClock {
-            t: Cell::new(start),
+            t: std::rc::Rc::new(Cell::new(start)),
         }
     }
 }
@@ -65,6 +163,9 @@ impl Clock for SimClock {
     }
     fn is_simulated(&self) -> bool {
         true
+    }
+    fn share(&self) -> Box<dyn Clock> {
+        Box::new(self.clone())
     }
 }
 
@@ -242,6 +343,51 @@ impl Env for MemEnv {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn warped_clock_runs_at_its_speed_and_clones_share_it() {
+        let c = SystemClock::default();
+        let shared = c.share();
+        c.set_warp(Warp::Linear(4.0)).unwrap_or_default();
+        assert_eq!(shared.warp(), Some(Warp::Linear(4.0)));
+        assert_eq!(
+            shared.real_wait(Timestamp(4_000_000)),
+            std::time::Duration::from_millis(1)
+        );
+        let t0 = std::time::Instant::now();
+        let a = shared.now();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let b = shared.now();
+        let outer = t0.elapsed();
+        // Four times the real time between the reads: at least the sleep, at most the outer
+        // interval.
+        assert!((b - a).0 >= 80_000_000, "{:?}", b - a);
+        assert!(
+            (b - a).0 as u128 <= 4 * outer.as_nanos() + 4,
+            "{:?} {outer:?}",
+            b - a
+        );
+        assert!(c.set_warp(Warp::Linear(0.0)).is_err());
+        assert!(c.set_warp(Warp::Linear(f64::NAN)).is_err());
+        // nowait: advancing jumps, and never backwards.
+        c.set_warp(Warp::NoWait).unwrap_or_default();
+        let later = c.now() + Timestamp(3_600_000_000_000);
+        c.advance_to(later);
+        assert!(shared.now() >= later);
+        c.advance_to(Timestamp(0));
+        assert!(shared.now() >= later);
+        assert_eq!(c.real_wait(Timestamp(5)), std::time::Duration::ZERO);
+    }
+
+    #[test]
+    fn simulated_time_cannot_warp() {
+        let c = SimClock::default();
+        assert_eq!(c.warp(), None);
+        assert!(c.set_warp(Warp::Linear(2.0)).is_err());
+        let s = c.share();
+        c.advance_to(Timestamp::new(1_000_000_005, 0));
+        assert!(s.now() >= Timestamp::new(1_000_000_005, 0));
+    }
 
     #[test]
     #[allow(clippy::unwrap_used)]

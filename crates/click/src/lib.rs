@@ -59,7 +59,7 @@ pub(crate) mod runtime;
 pub mod token_bucket;
 
 pub use element::{ConfigureCx, Ctx, Element, HandlerSpec, Processing};
-pub use env::{Clock, ConfinedEnv, Env, MemEnv, SimClock, StdEnv, SystemClock};
+pub use env::{Clock, ConfinedEnv, Env, MemEnv, SimClock, StdEnv, SystemClock, Warp};
 pub use lang::FlatConfig;
 pub use packet::{Packet, PacketBatch, Timestamp};
 pub use registry::{Factory, Registry};

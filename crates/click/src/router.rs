@@ -62,7 +62,7 @@ pub struct RouterOptions {
 impl Default for RouterOptions {
     fn default() -> Self {
         RouterOptions {
-            clock: Box::new(SystemClock),
+            clock: Box::new(SystemClock::default()),
             env: Box::new(StdEnv),
             defines: Vec::new(),
         }
@@ -251,6 +251,21 @@ impl Router {
     /// Is the clock simulated?
     pub fn simulated_time(&self) -> bool {
         self.core.clock.is_simulated()
+    }
+
+    /// Does router time jump to the next timer when idle (`--simtime`, or `timewarp nowait`)?
+    pub fn time_jumps(&self) -> bool {
+        self.simulated_time() || self.core.clock.warp() == Some(crate::env::Warp::NoWait)
+    }
+
+    /// Real time until router time reaches `t` (zero when it has), under the clock's warp.
+    pub fn real_wait_until(&self, t: Timestamp) -> std::time::Duration {
+        self.core.clock.real_wait(t - self.now())
+    }
+
+    /// A handle on this router's clock, for the router that replaces it (hot swap).
+    pub fn share_clock(&self) -> Box<dyn Clock> {
+        self.core.clock.share()
     }
 
     /// Move a simulated clock forward to `t` (no-op for real time).
@@ -448,6 +463,7 @@ impl Router {
                 "version" | "config" | "flatconfig" | "list" | "classes" | "requirements"
                 | "packages" | "handlers" => Some((true, false)),
                 "stop" | "hotconfig" => Some((false, true)),
+                "timewarp" => Some((true, !self.simulated_time())),
                 _ => None,
             },
         }

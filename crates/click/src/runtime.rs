@@ -409,6 +409,13 @@ impl Core {
                     .map(|c| format!("{c}\n"))
                     .collect()),
                 "packages" => Ok(String::new()),
+                "timewarp" => Ok(match self.clock.warp() {
+                    None => "simulation".into(),
+                    Some(crate::env::Warp::NoWait) => "nowait".into(),
+                    Some(crate::env::Warp::Linear(v)) => {
+                        crate::elements::scripting::script::fmt_g(v, 12)
+                    }
+                }),
                 "handlers" => Ok([
                     "version\tr",
                     "config\tr",
@@ -419,6 +426,11 @@ impl Core {
                     "packages\tr",
                     "stop\tw",
                     "hotconfig\tw",
+                    if self.clock.is_simulated() {
+                        "timewarp\tr"
+                    } else {
+                        "timewarp\trw"
+                    },
                 ]
                 .iter()
                 .map(|s| format!("{s}\n"))
@@ -495,6 +507,16 @@ impl Core {
                 "hotconfig" => {
                     *self.hotconfig.borrow_mut() = Some(value.to_string());
                     Ok(())
+                }
+                "timewarp" if !self.clock.is_simulated() => {
+                    let w = match value.trim() {
+                        "nowait" => crate::env::Warp::NoWait,
+                        v => crate::env::Warp::Linear(
+                            v.parse::<f64>()
+                                .map_err(|_| "expected double".to_string())?,
+                        ),
+                    };
+                    self.clock.set_warp(w)
                 }
                 _ => Err(format!("'{h}' not a write handler")),
             };
@@ -660,5 +682,38 @@ mod tests {
         ));
         assert!(r.write_handler("stop", "").is_ok());
         assert!(r.stopped());
+    }
+
+    #[test]
+    fn timewarp_handler_reads_and_sets_the_clock_speed() {
+        let env = MemEnv::default();
+        let mut sim = router("Idle", &env);
+        assert_eq!(
+            sim.read_handler("timewarp").ok().as_deref(),
+            Some("simulation")
+        );
+        assert!(sim.write_handler("timewarp", "2").is_err());
+        let opts = RouterOptions {
+            clock: Box::new(crate::env::SystemClock::default()),
+            env: Box::new(env.clone()),
+            defines: Vec::new(),
+        };
+        let mut r = match Router::with_options("Idle", "t.click", &Registry::standard(), opts) {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(r.read_handler("timewarp").ok().as_deref(), Some("1"));
+        assert!(r.write_handler("timewarp", "2.5").is_ok());
+        assert_eq!(r.read_handler("timewarp").ok().as_deref(), Some("2.5"));
+        // 5 s of router time are 2 s of real time (less the few ns between the two reads).
+        let wait = r.real_wait_until(r.now() + crate::packet::Timestamp(5_000_000_000));
+        assert!(wait <= std::time::Duration::from_secs(2), "{wait:?}");
+        assert!(wait > std::time::Duration::from_millis(1990), "{wait:?}");
+        for bad in ["0", "-1", "fast"] {
+            assert!(r.write_handler("timewarp", bad).is_err(), "{bad}");
+        }
+        assert!(r.write_handler("timewarp", "nowait").is_ok());
+        assert_eq!(r.read_handler("timewarp").ok().as_deref(), Some("nowait"));
+        assert!(r.time_jumps());
     }
 }

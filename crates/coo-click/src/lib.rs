@@ -240,7 +240,7 @@ fn router_options(cli: &Cli) -> Result<RouterOptions, String> {
     Ok(RouterOptions {
         clock: match cli.simtime {
             Some(t) => Box::new(SimClock::new(Timestamp::from_secs_f64(t))),
-            None => Box::new(SystemClock),
+            None => Box::new(SystemClock::default()),
         },
         env,
         defines: cli.defines.clone(),
@@ -389,19 +389,17 @@ pub fn drive(
         work |= glue.poll(router);
         if let Some(text) = router.take_hotconfig() {
             if cli.hotswap {
-                let opts = match router_options(cli) {
+                let mut opts = match router_options(cli) {
                     Ok(o) => o,
                     Err(e) => {
                         eprintln!("coo-click: {e}");
                         continue;
                     }
                 };
+                // Time (simulated or warped) goes on across the swap, as Click's global clock.
+                opts.clock = router.share_clock();
                 match Router::with_options(&text, "hotconfig", registry, opts) {
                     Ok(mut new) => {
-                        // Simulated time goes on across the swap, as Click's.
-                        if new.simulated_time() && router.now() > new.now() {
-                            new.advance_clock(router.now());
-                        }
                         // A stop requested before the swap (the DriverManager that wrote
                         // hotconfig ended) belongs to the driver, not to the old router: as
                         // in Click, the new router gets one round of tasks, then the driver
@@ -427,10 +425,10 @@ pub fn drive(
             continue;
         }
         let next = router.next_timer();
-        if router.simulated_time() {
+        if router.time_jumps() {
             match next {
                 Some(t) => router.advance_clock(t),
-                None if glue.keeps_alive(router) => {
+                None if glue.keeps_alive(router) || !router.simulated_time() => {
                     glue.wait_idle(router, Duration::from_millis(10))
                 }
                 // Nothing can ever happen again in simulated time.
@@ -440,11 +438,10 @@ pub fn drive(
         }
         let wait = match next {
             Some(t) => {
-                let now = router.now();
-                if t <= now {
+                if t <= router.now() {
                     continue;
                 }
-                Duration::from_nanos((t - now).0 as u64).min(Duration::from_millis(100))
+                router.real_wait_until(t).min(Duration::from_millis(100))
             }
             None => Duration::from_millis(100),
         };

@@ -10,7 +10,7 @@ const LIMIT: u64 = 200_000;
 
 fn run_config(reg: &Registry, text: &str, limit: u64) -> u64 {
     let opts = RouterOptions {
-        clock: Box::new(SystemClock),
+        clock: Box::new(SystemClock::default()),
         env: Box::new(MemEnv::default()),
         defines: vec![("LIMIT".to_string(), limit.to_string())],
     };

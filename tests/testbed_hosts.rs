@@ -10,11 +10,12 @@
 mod testbed_support;
 
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use hostnet::{IfName, Ipv4Cidr, MacAddr, NetOps, NetnsName, RealProcesses, RtNetOps, VethEnd};
 use testbed::{Attachment, DriverKind, FakeAgents, Ops, Testbed, UpOptions, VmDriver};
+use testbed_support::child_up::{self, ChildUp};
 use testbed_support::ndr;
 use testbed_support::sim_hosts::{ifn, SimHosts};
 use testbed_support::*;
@@ -283,15 +284,12 @@ fn testbed_two_simulated_hosts_vxlan_frames_and_zero_residue() {
 /// Child half of the SIGKILL test: `up` of the split chain, then wait to be killed.
 #[test]
 fn testbed_hosts_child_up_then_hang() {
-    let (Ok(tag), Ok(root)) = (
-        std::env::var("COO_SIM_CHILD_TAG"),
-        std::env::var("COO_SIM_CHILD_ROOT"),
-    ) else {
+    let Some((tag, root)) = child_up::child_env() else {
         return; // only when the parent test runs it
     };
     let sim = SimHosts::attach(tag);
     let hyp = FakeHypervisors::new();
-    let _ = up_split(&sim, Path::new(&root), &hyp);
+    let _ = up_split(&sim, &root, &hyp);
     std::mem::forget(sim); // the parent owns the simulated hosts
     std::thread::sleep(Duration::from_secs(60));
 }
@@ -302,42 +300,17 @@ fn testbed_hosts_sigkill_during_up_then_clean_leaves_nothing_on_either_host() {
         return;
     }
     let sim = SimHosts::new();
-    let exe = std::env::current_exe().unwrap();
     // The split chain's ledger (42 lines): 6 namespaces (the controller's switch, management,
     // source and sink, and a switch namespace per host), 14 bridges and veths (7–20), 10
     // tunnel ends (21–30: each made in its simulated host's namespace, then moved), then per
     // VM 3 taps (in its host's namespace) and its domain (31–42). Kill across all of them.
     for k in [4usize, 14, 22, 27, 33, 38, 41] {
         let root = tempfile::tempdir().unwrap();
-        let mut child = std::process::Command::new(&exe)
-            .args(["--exact", "testbed_hosts_child_up_then_hang", "--nocapture"])
-            .env("COO_SIM_CHILD_TAG", &sim.tag)
-            .env("COO_SIM_CHILD_ROOT", root.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let ledger = || -> Option<PathBuf> {
-            let run = std::fs::read_dir(root.path()).ok()?.flatten().next()?;
-            Some(run.path().join("ledger"))
-        };
-        loop {
-            let lines = ledger()
-                .and_then(|l| std::fs::read_to_string(l).ok())
-                .map(|t| t.lines().count())
-                .unwrap_or(0);
-            if lines >= k || Instant::now() > deadline || child.try_wait().unwrap().is_some() {
-                break;
-            }
-            std::thread::sleep(Duration::from_micros(200));
-        }
-        let _ = child.kill();
-        child.wait().unwrap();
-        let lines = ledger()
-            .and_then(|l| std::fs::read_to_string(l).ok())
-            .map(|t| t.lines().count())
-            .unwrap_or(0);
+        let child = ChildUp::spawn("testbed_hosts_child_up_then_hang", &sim.tag, root.path());
+        let lines = child
+            .kill_at_ledger_line(k, Duration::from_secs(30))
+            .lines()
+            .count();
         let prefix = run_prefix(root.path());
         let rep = clean_real_net(root.path(), &format!("kill at {k}"));
         eprintln!(

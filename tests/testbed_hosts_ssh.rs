@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use hostnet::{IfName, NetOps, RealProcesses, RemoteNetOps, RtNetOps, SshShell, VethEnd};
 use testbed::{DriverKind, FakeAgents, Ops, Testbed, Underlay, UpOptions, VmDriver};
+use testbed_support::child_up::{self, ChildUp};
 use testbed_support::sim_hosts::{ifn, ns, SimHosts, SimSshd};
 use testbed_support::*;
 use vmdriver::fake::FakeHypervisors;
@@ -300,15 +301,12 @@ fn testbed_remote_host_over_ssh_vxlan_frames_and_zero_residue() {
 /// Child half of the SIGKILL test: `up` of the split chain, then wait to be killed.
 #[test]
 fn testbed_hosts_ssh_child_up_then_hang() {
-    let (Ok(tag), Ok(root)) = (
-        std::env::var("COO_SIM_CHILD_TAG"),
-        std::env::var("COO_SIM_CHILD_ROOT"),
-    ) else {
+    let Some((tag, root)) = child_up::child_env() else {
         return; // only when the parent test runs it
     };
     let sim = SimHosts::attach(tag);
     let hyp = FakeHypervisors::new();
-    let _ = up_split(&sim, Path::new(&root), &hyp);
+    let _ = up_split(&sim, &root, &hyp);
     std::mem::forget(sim); // the parent owns the simulated hosts
     std::thread::sleep(Duration::from_secs(60));
 }
@@ -325,43 +323,17 @@ fn testbed_remote_host_sigkill_during_up_then_clean_leaves_nothing_on_it() {
     // SAFETY (set_var): see the other test; the child inherits it.
     std::env::set_var(hostnet::remote::SSH_CONFIG_ENV, sshd.client_config());
     let b_before = b_root_state(&sshd);
-    let exe = std::env::current_exe().unwrap();
     // Ledger lines: 6 namespaces (b's switch namespace the 6th), bridges and veths, tunnel
     // ends (b's made over ssh), taps (b's over ssh) and domains: kill across them.
     for k in [6usize, 12, 24, 28, 36, 40] {
         let root = tempfile::tempdir().unwrap();
-        let mut child = std::process::Command::new(&exe)
-            .args([
-                "--exact",
-                "testbed_hosts_ssh_child_up_then_hang",
-                "--nocapture",
-            ])
-            .env("COO_SIM_CHILD_TAG", &sim.tag)
-            .env("COO_SIM_CHILD_ROOT", root.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let ledger = || -> Option<PathBuf> {
-            let run = std::fs::read_dir(root.path()).ok()?.flatten().next()?;
-            Some(run.path().join("ledger"))
-        };
-        let lines = || {
-            ledger()
-                .and_then(|l| std::fs::read_to_string(l).ok())
-                .map(|t| t.lines().count())
-                .unwrap_or(0)
-        };
-        while lines() < k && Instant::now() < deadline && child.try_wait().unwrap().is_none() {
-            std::thread::sleep(Duration::from_micros(200));
-        }
-        let _ = child.kill();
-        child.wait().unwrap();
-        let had = lines();
-        let text = ledger()
-            .and_then(|l| std::fs::read_to_string(l).ok())
-            .unwrap_or_default();
+        let child = ChildUp::spawn(
+            "testbed_hosts_ssh_child_up_then_hang",
+            &sim.tag,
+            root.path(),
+        );
+        let text = child.kill_at_ledger_line(k, Duration::from_secs(60));
+        let had = text.lines().count();
         let on_b = text
             .lines()
             .filter(|l| l.contains("root@198.18.200.3"))

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use hostnet::{NetOps, RealProcesses, RtNetOps};
 use testbed::{DriverKind, Ops, RestAgents, Testbed, UpOptions, VmDriver};
+use testbed_support::child_up::{self, ChildUp};
 use testbed_support::ndr;
 use testbed_support::sim_hosts::{SimHosts, SimLibvirtd, SimSshd};
 use testbed_support::*;
@@ -363,41 +364,23 @@ fn vm_chain_split_over_two_simulated_libvirt_hosts() {
 
     // SIGKILL of the controller while the VMs boot, then `clean`: nothing on either host.
     let kill_root = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "vm_child_up_split_then_hang", "--nocapture"])
-        .env("COO_SIM_VM_CHILD_TAG", &sim.tag)
-        .env("COO_SIM_VM_CHILD_ROOT", kill_root.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let run_prefix = || -> Option<String> {
-        let run = std::fs::read_dir(kill_root.path()).ok()?.flatten().next()?;
-        Some(
-            std::fs::read_to_string(run.path().join("prefix"))
-                .ok()?
-                .trim()
-                .to_owned(),
-        )
-    };
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let child = ChildUp::spawn("vm_child_up_split_then_hang", &sim.tag, kill_root.path());
     let mut killed_with = Vec::new();
-    while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
-        if let Some(kp) = run_prefix() {
-            // Killed once host b runs a domain of the run: VMs on both hosts, agents not
-            // ready yet (a TCG boot takes seconds).
-            let on_b = domains(&hyp, &lv_b.uri, &kp);
-            if !on_b.is_empty() {
-                killed_with = domains(&hyp, &lv_a.uri, &kp);
-                killed_with.extend(on_b);
-                break;
-            }
+    child.kill_when(Duration::from_secs(120), Duration::from_millis(50), |_| {
+        // Killed once host b runs a domain of the run: VMs on both hosts, agents not ready
+        // yet (a TCG boot takes seconds).
+        let Some(kp) = run_prefix(kill_root.path()) else {
+            return false;
+        };
+        let on_b = domains(&hyp, &lv_b.uri, &kp);
+        if on_b.is_empty() {
+            return false;
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    child.wait().unwrap();
-    let kp = run_prefix();
+        killed_with = domains(&hyp, &lv_a.uri, &kp);
+        killed_with.extend(on_b);
+        true
+    });
+    let kp = run_prefix(kill_root.path());
     // Cleaned before any assertion: a failure must not leave the killed run behind.
     let rep = testbed::clean_with(kill_root.path(), &ops, false).unwrap();
     let kp = kp.expect("the child made a run");
@@ -500,16 +483,13 @@ fn up_one_machine(topo: &topology::Topology, root: &Path) -> (Up, Duration) {
 /// Child half of the SIGKILL part: `up` of the split chain, then wait to be killed.
 #[test]
 fn vm_child_up_split_then_hang() {
-    let (Some(tag), Some(root)) = (
-        std::env::var_os("COO_SIM_VM_CHILD_TAG"),
-        std::env::var_os("COO_SIM_VM_CHILD_ROOT"),
-    ) else {
+    let Some((tag, root)) = child_up::child_env() else {
         return; // only when the parent test runs it
     };
     guest_image().unwrap();
-    let sim = SimHosts::attach(tag.to_string_lossy().into_owned());
+    let sim = SimHosts::attach(tag);
     let hyp = hypervisors(&sim);
-    let _ = up_split(&sim, Path::new(&root), &hyp);
+    let _ = up_split(&sim, &root, &hyp);
     std::mem::forget(sim); // the parent owns the simulated hosts
     std::thread::sleep(Duration::from_secs(300));
 }

@@ -252,6 +252,7 @@ pub fn up_vm(topo: &topology::Topology, root: &Path) -> (Up, Duration) {
     )
 }
 
+pub mod child_up;
 pub mod ndr;
 pub mod sim_hosts;
 

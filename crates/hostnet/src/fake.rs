@@ -67,6 +67,10 @@ struct State {
     /// (namespace, name) → (peer, up, master, mac, kind)
     links: BTreeMap<(Ns, IfName), FakeLink>,
     addrs: Vec<(Ns, IfName, Ipv4Cidr)>,
+    /// Index of the first call of the open batch.
+    batch_from: Option<usize>,
+    /// The calls of each ended batch, as ranges of indices into `calls`.
+    batches: Vec<std::ops::Range<usize>>,
 }
 
 #[derive(Clone, Debug)]
@@ -98,6 +102,12 @@ impl RecordingNetOps {
 
     pub fn calls(&self) -> Vec<Call> {
         self.lock().calls.clone()
+    }
+
+    /// The ended batches ([`NetOps::begin_batch`] … [`NetOps::end_batch`]), as ranges of
+    /// indices into [`RecordingNetOps::calls`]. The fake carries out every call at once.
+    pub fn batches(&self) -> Vec<std::ops::Range<usize>> {
+        self.lock().batches.clone()
     }
 
     /// Namespaces and links currently "existing".
@@ -170,6 +180,22 @@ fn remove_link(s: &mut State, key: &(Ns, IfName)) {
 impl NetOps for RecordingNetOps {
     fn on_host(&self, host: &SshTarget) -> Result<Arc<dyn NetOps>, NetError> {
         Ok(self.host(host))
+    }
+
+    fn begin_batch(&self) {
+        let mut s = self.lock();
+        if s.batch_from.is_none() {
+            s.batch_from = Some(s.calls.len());
+        }
+    }
+
+    fn end_batch(&self) -> Result<(), NetError> {
+        let mut s = self.lock();
+        if let Some(from) = s.batch_from.take() {
+            let to = s.calls.len();
+            s.batches.push(from..to);
+        }
+        Ok(())
     }
 
     fn create_netns(&self, name: &NetnsName) -> Result<(), NetError> {

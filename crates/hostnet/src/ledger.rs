@@ -411,16 +411,19 @@ pub fn teardown_with(
             _ => None,
         })
         .collect();
-    // One connection per host for all its objects.
+    // One connection per host for all its objects, and one batch: a remote host's removals
+    // go in one round trip, carried out after this machine's.
     let mut hosts: BTreeMap<SshTarget, Arc<dyn NetOps>> = BTreeMap::new();
     let mut on = |h: &SshTarget| -> Result<Arc<dyn NetOps>, NetError> {
         if let Some(n) = hosts.get(h) {
             return Ok(n.clone());
         }
         let n = net.on_host(h)?;
+        n.begin_batch();
         hosts.insert(h.clone(), n.clone());
         Ok(n)
     };
+    let mut batched: Vec<&Entry> = Vec::new();
     // Signal every process first so they exit in parallel.
     for e in &live {
         if let Object::Process {
@@ -451,10 +454,15 @@ pub fn teardown_with(
                 netns: Some(ns),
                 ..
             } if dying.contains(&(Some(host), ns)) => Ok(()),
-            Object::RemoteLink { host, netns, name } => {
-                on(host).and_then(|n| n.delete_link(netns.as_ref(), name))
+            Object::RemoteLink { .. } | Object::RemoteNetns { .. } => {
+                match remove_remote(&e.object, &mut on) {
+                    Ok(()) => {
+                        batched.push(e);
+                        continue;
+                    }
+                    Err(err) => Err(err),
+                }
             }
-            Object::RemoteNetns { host, name } => on(host).and_then(|n| n.delete_netns(name)),
             Object::Netns { name } => procs
                 .stop_all_in_netns(name)
                 .and_then(|()| net.delete_netns(name)),
@@ -471,7 +479,55 @@ pub fn teardown_with(
             }
         }
     }
+    // A failed batch is retried one object at a time (removals are idempotent), so every
+    // object gets its own verdict.
+    let failed: BTreeSet<&SshTarget> = hosts
+        .iter()
+        .filter_map(|(h, n)| match n.end_batch() {
+            Ok(()) => None,
+            Err(err) => {
+                tracing::debug!(host = %h, error = %err, "batch of removals failed");
+                Some(h)
+            }
+        })
+        .collect();
+    for e in batched {
+        let res = match &e.object {
+            Object::RemoteLink { host, .. } | Object::RemoteNetns { host, .. }
+                if failed.contains(host) =>
+            {
+                remove_remote(&e.object, &mut |h| {
+                    hosts
+                        .get(h)
+                        .cloned()
+                        .ok_or_else(|| NetError::Domain(format!("no connection to {h}")))
+                })
+            }
+            _ => Ok(()),
+        };
+        match res {
+            Ok(()) => {
+                ledger.mark_removed(e.seq)?;
+                report.removed.push(e.object.clone());
+            }
+            Err(err) => report.errors.push((e.object.clone(), err)),
+        }
+    }
     Ok(report)
+}
+
+/// The operations of a remote host, opened on first use.
+type HostOps<'a> = dyn FnMut(&SshTarget) -> Result<Arc<dyn NetOps>, NetError> + 'a;
+
+/// Removes a remote object through its host's operations.
+fn remove_remote(object: &Object, on: &mut HostOps<'_>) -> Result<(), NetError> {
+    match object {
+        Object::RemoteLink { host, netns, name } => {
+            on(host).and_then(|n| n.delete_link(netns.as_ref(), name))
+        }
+        Object::RemoteNetns { host, name } => on(host).and_then(|n| n.delete_netns(name)),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

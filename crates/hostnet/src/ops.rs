@@ -182,7 +182,8 @@ pub trait NetOps: Send + Sync {
     fn delete_netns(&self, name: &NetnsName) -> Result<(), NetError>;
     fn netns_exists(&self, name: &NetnsName) -> bool;
     fn list_netns(&self) -> Result<Vec<NetnsName>, NetError>;
-    /// `key` is a path under /proc/sys. `Ok(false)`: the key does not exist here.
+    /// `key` is a path under /proc/sys. `Ok(false)`: the key does not exist here (inside a
+    /// batch the answer is not known yet: `Ok(true)`, and an absent key is skipped).
     fn set_sysctl(
         &self,
         netns: Option<&NetnsName>,
@@ -250,6 +251,16 @@ pub trait NetOps: Send + Sync {
     fn list_links(&self, netns: Option<&NetnsName>) -> Result<Vec<LinkState>, NetError>;
     fn list_addresses(&self, netns: Option<&NetnsName>) -> Result<Vec<AddrState>, NetError>;
     fn list_routes(&self, netns: Option<&NetnsName>) -> Result<Vec<RouteState>, NetError>;
+    /// From now until [`NetOps::end_batch`], changes (creations, deletions, settings) may be
+    /// deferred and carried out together: a remote host gets them in one round trip instead
+    /// of one each. Queries carry out what was deferred first, so they see its effect. Local
+    /// implementations carry out every change at once (the default).
+    fn begin_batch(&self) {}
+    /// Carries out the deferred changes in order, stopping at the first failure, which is
+    /// returned as that change's own error; ends the batch either way.
+    fn end_batch(&self) -> Result<(), NetError> {
+        Ok(())
+    }
     /// The same operations on another machine, reached over ssh
     /// ([`crate::remote::RemoteNetOps`] over [`crate::remote::SshShell`]); fakes answer with
     /// fakes.

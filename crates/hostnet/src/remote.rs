@@ -135,9 +135,36 @@ impl RemoteShell for SshShell {
 }
 
 /// [`NetOps`] on another host through a [`RemoteShell`]. `None` as a namespace is that
-/// host's root namespace.
+/// host's root namespace. Inside a batch ([`NetOps::begin_batch`]) changes are queued and
+/// sent as one script.
 pub struct RemoteNetOps<S: RemoteShell> {
     pub shell: S,
+    deferred: std::sync::Mutex<Option<Vec<Deferred>>>,
+}
+
+/// A change waiting for the end of its batch.
+struct Deferred {
+    op: &'static str,
+    object: String,
+    script: String,
+}
+
+/// Exit status of a batch script whose change `i` failed; `i` is printed to stderr after
+/// [`BATCH_MARK`].
+const BATCH_FAILED: i32 = 97;
+const BATCH_MARK: &str = "coo-bench-batch-failed:";
+
+/// One script for `changes`: each runs in its own subshell (an `exit 0` inside one ends only
+/// it), and the first failure stops the script, naming its index.
+fn batch_script(changes: &[Deferred]) -> String {
+    let mut s = String::new();
+    for (i, d) in changes.iter().enumerate() {
+        s.push_str(&format!(
+            "( {} ) || {{ echo {BATCH_MARK}{i} >&2; exit {BATCH_FAILED}; }}\n",
+            d.script
+        ));
+    }
+    s
 }
 
 /// `ip`, in a namespace of the host or its root namespace.
@@ -195,11 +222,69 @@ struct IpRoute {
 
 impl<S: RemoteShell> RemoteNetOps<S> {
     pub fn new(shell: S) -> Self {
-        RemoteNetOps { shell }
+        RemoteNetOps {
+            shell,
+            deferred: std::sync::Mutex::new(None),
+        }
     }
 
-    /// `script`, which must succeed.
+    fn queue(&self) -> std::sync::MutexGuard<'_, Option<Vec<Deferred>>> {
+        self.deferred.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A change: queued inside a batch, else carried out now.
+    fn change(&self, op: &'static str, object: String, script: &str) -> Result<(), NetError> {
+        if let Some(q) = self.queue().as_mut() {
+            q.push(Deferred {
+                op,
+                object,
+                script: script.to_owned(),
+            });
+            return Ok(());
+        }
+        self.ok(op, object, script).map(drop)
+    }
+
+    /// Carries out the queued changes (the batch stays open).
+    fn flush(&self) -> Result<(), NetError> {
+        let changes = match self.queue().as_mut() {
+            Some(q) if !q.is_empty() => std::mem::take(q),
+            _ => return Ok(()),
+        };
+        let script = batch_script(&changes);
+        let out = self.shell.run(&script)?;
+        if out.status == 0 {
+            return Ok(());
+        }
+        // The failed change's own error; without the mark (ssh itself failed) the first's.
+        let failed = out
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix(BATCH_MARK)?.trim().parse::<usize>().ok())
+            .filter(|_| out.status == BATCH_FAILED)
+            .and_then(|i| changes.get(i));
+        let stderr: String = out
+            .stderr
+            .lines()
+            .filter(|l| !l.starts_with(BATCH_MARK))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let (op, object, command) = match failed {
+            Some(d) => (d.op, d.object.clone(), d.script.clone()),
+            None => ("run batch", format!("{} changes", changes.len()), script),
+        };
+        Err(NetError::Remote {
+            host: self.shell.label(),
+            op,
+            object,
+            command,
+            stderr: stderr.trim().to_owned(),
+        })
+    }
+
+    /// `script`, which must succeed (queued changes first).
     fn ok(&self, op: &'static str, object: String, script: &str) -> Result<String, NetError> {
+        self.flush()?;
         let out = self.shell.run(script)?;
         if out.status == 0 {
             return Ok(out.stdout);
@@ -215,6 +300,7 @@ impl<S: RemoteShell> RemoteNetOps<S> {
 
     /// Whether `script` exits 0 (1: no; anything else, e.g. ssh's 255, is an error).
     fn test(&self, object: String, script: &str) -> Result<bool, NetError> {
+        self.flush()?;
         let out = self.shell.run(script)?;
         match out.status {
             0 => Ok(true),
@@ -259,13 +345,25 @@ fn what(ns: Option<&NetnsName>, name: &str) -> String {
 const BRIDGE_NF_OFF: &str = "nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0";
 
 impl<S: RemoteShell> NetOps for RemoteNetOps<S> {
+    fn begin_batch(&self) {
+        let mut q = self.queue();
+        if q.is_none() {
+            *q = Some(Vec::new());
+        }
+    }
+
+    fn end_batch(&self) -> Result<(), NetError> {
+        let res = self.flush();
+        *self.queue() = None;
+        res
+    }
+
     fn create_netns(&self, name: &NetnsName) -> Result<(), NetError> {
-        self.ok(
+        self.change(
             "create netns",
             name.to_string(),
             &format!("ip netns add {name}"),
         )
-        .map(drop)
     }
 
     fn delete_netns(&self, name: &NetnsName) -> Result<(), NetError> {
@@ -275,7 +373,7 @@ impl<S: RemoteShell> NetOps for RemoteNetOps<S> {
             "test -e /run/netns/{name} || exit 0; \
              ip netns pids {name} | xargs -r kill -9; ip netns del {name}"
         );
-        self.ok("delete netns", name.to_string(), &s).map(drop)
+        self.change("delete netns", name.to_string(), &s)
     }
 
     fn netns_exists(&self, name: &NetnsName) -> bool {
@@ -311,6 +409,15 @@ impl<S: RemoteShell> NetOps for RemoteNetOps<S> {
             ns,
             &format!("sh -c 'test -e /proc/sys/{key} || exit 3; echo {value} > /proc/sys/{key}'"),
         );
+        if let Some(q) = self.queue().as_mut() {
+            // Batched: an absent key is skipped (exit 3 is success here).
+            q.push(Deferred {
+                op: "set sysctl",
+                object: what(ns, key),
+                script: format!("{s}; r=$?; test $r -eq 3 || exit $r"),
+            });
+            return Ok(true);
+        }
         let out = self.shell.run(&s)?;
         match out.status {
             0 => Ok(true),
@@ -336,8 +443,7 @@ impl<S: RemoteShell> NetOps for RemoteNetOps<S> {
             "{} link add {name}{addr} type bridge {BRIDGE_NF_OFF}",
             ip(ns)
         );
-        self.ok("create bridge", what(ns, name.as_str()), &s)
-            .map(drop)
+        self.change("create bridge", what(ns, name.as_str()), &s)
     }
 
     fn create_veth(&self, a: &VethEnd, b: &VethEnd) -> Result<(), NetError> {
@@ -357,13 +463,12 @@ impl<S: RemoteShell> NetOps for RemoteNetOps<S> {
             mac(&b.mac),
             peer_ns
         );
-        self.ok("create veth", what(a.netns.as_ref(), a.name.as_str()), &s)
-            .map(drop)
+        self.change("create veth", what(a.netns.as_ref(), a.name.as_str()), &s)
     }
 
     fn create_tap(&self, ns: Option<&NetnsName>, name: &IfName) -> Result<(), NetError> {
         let s = format!("{} tuntap add dev {name} mode tap", ip(ns));
-        self.ok("create tap", what(ns, name.as_str()), &s).map(drop)
+        self.change("create tap", what(ns, name.as_str()), &s)
     }
 
     fn create_vxlan(&self, ns: Option<&NetnsName>, vx: &Vxlan) -> Result<(), NetError> {
@@ -376,8 +481,7 @@ impl<S: RemoteShell> NetOps for RemoteNetOps<S> {
             vx.remote,
             vx.port
         );
-        self.ok("create vxlan", what(ns, vx.name.as_str()), &s)
-            .map(drop)
+        self.change("create vxlan", what(ns, vx.name.as_str()), &s)
     }
 
     fn delete_link(&self, ns: Option<&NetnsName>, name: &IfName) -> Result<(), NetError> {
@@ -390,8 +494,7 @@ impl<S: RemoteShell> NetOps for RemoteNetOps<S> {
             "{guard}{ip} link show dev {name} >/dev/null 2>&1 || exit 0; {ip} link del dev {name}",
             ip = ip(ns)
         );
-        self.ok("delete link", what(ns, name.as_str()), &s)
-            .map(drop)
+        self.change("delete link", what(ns, name.as_str()), &s)
     }
 
     fn link_exists(&self, ns: Option<&NetnsName>, name: &IfName) -> Result<bool, NetError> {
@@ -401,22 +504,22 @@ impl<S: RemoteShell> NetOps for RemoteNetOps<S> {
 
     fn set_mac(&self, ns: Option<&NetnsName>, name: &IfName, mac: MacAddr) -> Result<(), NetError> {
         let s = format!("{} link set dev {name} address {mac}", ip(ns));
-        self.ok("set mac of", what(ns, name.as_str()), &s).map(drop)
+        self.change("set mac of", what(ns, name.as_str()), &s)
     }
 
     fn set_mtu(&self, ns: Option<&NetnsName>, name: &IfName, mtu: u32) -> Result<(), NetError> {
         let s = format!("{} link set dev {name} mtu {mtu}", ip(ns));
-        self.ok("set mtu of", what(ns, name.as_str()), &s).map(drop)
+        self.change("set mtu of", what(ns, name.as_str()), &s)
     }
 
     fn set_up(&self, ns: Option<&NetnsName>, name: &IfName) -> Result<(), NetError> {
         let s = format!("{} link set dev {name} up", ip(ns));
-        self.ok("set up", what(ns, name.as_str()), &s).map(drop)
+        self.change("set up", what(ns, name.as_str()), &s)
     }
 
     fn set_down(&self, ns: Option<&NetnsName>, name: &IfName) -> Result<(), NetError> {
         let s = format!("{} link set dev {name} down", ip(ns));
-        self.ok("set down", what(ns, name.as_str()), &s).map(drop)
+        self.change("set down", what(ns, name.as_str()), &s)
     }
 
     fn move_link(
@@ -427,7 +530,7 @@ impl<S: RemoteShell> NetOps for RemoteNetOps<S> {
     ) -> Result<(), NetError> {
         let to = to.map_or_else(|| "1".to_owned(), NetnsName::to_string);
         let s = format!("{} link set dev {name} netns {to}", ip(ns));
-        self.ok("move", what(ns, name.as_str()), &s).map(drop)
+        self.change("move", what(ns, name.as_str()), &s)
     }
 
     fn add_address(
@@ -443,8 +546,7 @@ impl<S: RemoteShell> NetOps for RemoteNetOps<S> {
             });
         };
         let s = format!("ip -n {ns} addr add {addr} dev {name}");
-        self.ok("add address to", what(Some(ns), name.as_str()), &s)
-            .map(drop)
+        self.change("add address to", what(Some(ns), name.as_str()), &s)
     }
 
     fn set_bridge_port(
@@ -454,7 +556,7 @@ impl<S: RemoteShell> NetOps for RemoteNetOps<S> {
         bridge: &IfName,
     ) -> Result<(), NetError> {
         let s = format!("{} link set dev {port} master {bridge}", ip(ns));
-        self.ok("attach", what(ns, port.as_str()), &s).map(drop)
+        self.change("attach", what(ns, port.as_str()), &s)
     }
 
     fn disable_bridge_netfilter(
@@ -475,8 +577,7 @@ impl<S: RemoteShell> NetOps for RemoteNetOps<S> {
                  echo 0 > $f || exit 1; done'"
             ));
         }
-        self.ok("disable netfilter on", what(ns, bridge.as_str()), &s)?;
-        Ok(())
+        self.change("disable netfilter on", what(ns, bridge.as_str()), &s)
     }
 
     fn set_netem(
@@ -492,8 +593,7 @@ impl<S: RemoteShell> NetOps for RemoteNetOps<S> {
                 netem.tc_args().join(" ")
             ),
         );
-        self.ok("set netem on", what(ns, dev.as_str()), &s)
-            .map(drop)
+        self.change("set netem on", what(ns, dev.as_str()), &s)
     }
 
     fn list_links(&self, ns: Option<&NetnsName>) -> Result<Vec<LinkState>, NetError> {
@@ -606,6 +706,94 @@ mod tests {
     }
     fn ifn(s: &str) -> IfName {
         IfName::new(s).unwrap()
+    }
+
+    /// Runs scripts with this machine's `sh` (for the batch mechanics only: no `ip`).
+    struct LocalSh;
+
+    impl RemoteShell for LocalSh {
+        fn label(&self) -> String {
+            "host local-sh".into()
+        }
+        fn run(&self, script: &str) -> Result<ShellOutput, NetError> {
+            let out = Command::new("sh").arg("-c").arg(script).output().unwrap();
+            Ok(ShellOutput {
+                status: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            })
+        }
+    }
+
+    #[test]
+    fn a_batch_is_one_round_trip_and_queries_see_it() {
+        let net = RemoteNetOps::new(RecordingShell::default());
+        let sw = ns("cb12ab-h1");
+        net.begin_batch();
+        net.create_netns(&sw).unwrap();
+        net.create_bridge(Some(&sw), &ifn("cb12abb1"), None)
+            .unwrap();
+        assert!(net
+            .set_sysctl(Some(&sw), "net/ipv6/conf/all/disable_ipv6", "1")
+            .unwrap());
+        assert!(net.shell.lines.lock().unwrap().is_empty(), "deferred");
+        // A query carries out what was deferred first.
+        net.link_exists(Some(&sw), &ifn("cb12abb1")).unwrap();
+        net.set_up(Some(&sw), &ifn("cb12abb1")).unwrap();
+        net.end_batch().unwrap();
+        net.set_down(Some(&sw), &ifn("cb12abb1")).unwrap();
+        let lines = net.shell.lines.lock().unwrap().clone();
+        assert_eq!(lines.len(), 4, "{lines:#?}");
+        let first: Vec<&str> = lines[0].lines().collect();
+        assert_eq!(first.len(), 3);
+        assert!(
+            first[0].starts_with("( ip netns add cb12ab-h1 ) || { echo coo-bench-batch-failed:0")
+        );
+        assert!(first[1].starts_with("( ip -n cb12ab-h1 link add cb12abb1 type bridge"));
+        // An absent sysctl key (exit 3) does not fail the batch.
+        assert!(
+            first[2].contains("r=$?; test $r -eq 3 || exit $r )"),
+            "{}",
+            first[2]
+        );
+        assert!(lines[1].starts_with("ip -n cb12ab-h1 link show dev cb12abb1"));
+        assert!(lines[2].starts_with("( ip -n cb12ab-h1 link set dev cb12abb1 up )"));
+        assert_eq!(lines[3], "ip -n cb12ab-h1 link set dev cb12abb1 down");
+    }
+
+    #[test]
+    fn a_batch_stops_at_its_first_failure_and_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("after");
+        let net = RemoteNetOps::new(LocalSh);
+        net.begin_batch();
+        net.change("first", "a".into(), "true").unwrap();
+        // `exit 0` ends only its own change.
+        net.change("second", "b".into(), "exit 0; false").unwrap();
+        net.change("third", "c".into(), "echo boom >&2; exit 2")
+            .unwrap();
+        net.change("fourth", "d".into(), &format!("touch {}", marker.display()))
+            .unwrap();
+        let err = net.end_batch().unwrap_err();
+        match &err {
+            NetError::Remote {
+                op,
+                object,
+                command,
+                stderr,
+                ..
+            } => {
+                assert_eq!((*op, object.as_str()), ("third", "c"));
+                assert_eq!(command, "echo boom >&2; exit 2");
+                assert_eq!(stderr, "boom");
+            }
+            other => panic!("{other}"),
+        }
+        assert!(!marker.exists(), "nothing after the failure ran");
+        // The batch ended: the next change runs at once.
+        net.change("fifth", "e".into(), &format!("touch {}", marker.display()))
+            .unwrap();
+        assert!(marker.exists());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! it is created. Starting a VNF is the driver's ([`crate::driver::Driver`]).
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use hostnet::{Ledger, NetOps, Object, SshTarget};
 
@@ -21,12 +22,15 @@ pub fn apply(
     cancel: Option<&AtomicBool>,
     start_vnf: &mut StartVnf<'_>,
 ) -> Result<(), UpError> {
+    // A remote host's steps go as one batch (one ssh round trip) until a VNF starts: they
+    // depend on nothing made elsewhere, and every batch is carried out before a VNF starts, so
+    // it finds its host's links made.
+    let mut batches: Vec<(&SshTarget, Arc<dyn NetOps>)> = Vec::new();
     for action in actions {
         if cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
             return Err(UpError::Interrupted);
         }
         match action {
-            Action::StartAgent(_) | Action::StartVm(_) => start_vnf(action, net, ledger)?,
             Action::OnHost { host, step } => {
                 if matches!(
                     **step,
@@ -36,11 +40,31 @@ pub fn apply(
                         "not a network step on host {host}: {step:?}"
                     )));
                 }
-                let remote = net.on_host(host)?;
+                let remote = match batches.iter().find(|(h, _)| *h == host) {
+                    Some((_, r)) => r.clone(),
+                    None => {
+                        let r = net.on_host(host)?;
+                        r.begin_batch();
+                        batches.push((host, r.clone()));
+                        r
+                    }
+                };
                 network_step(step, remote.as_ref(), Some(host), ledger)?;
+            }
+            Action::StartAgent(_) | Action::StartVm(_) => {
+                end_batches(&mut batches)?;
+                start_vnf(action, net, ledger)?
             }
             other => network_step(other, net, None, ledger)?,
         }
+    }
+    end_batches(&mut batches)
+}
+
+/// Carries out every open batch, in the order the hosts were first used.
+fn end_batches(batches: &mut Vec<(&SshTarget, Arc<dyn NetOps>)>) -> Result<(), UpError> {
+    for (_, remote) in batches.drain(..) {
+        remote.end_batch()?;
     }
     Ok(())
 }

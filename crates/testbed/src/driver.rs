@@ -231,11 +231,13 @@ impl VmDriver<'_> {
         let sw = &start.switch_netns;
         let remote = start.ssh.as_ref().map(|h| net.on_host(h)).transpose()?;
         let net = remote.as_deref().unwrap_or(net);
+        net.begin_batch();
         for (tap, bridge) in &start.taps {
             net.move_link(start.tap_netns.as_ref(), tap, Some(sw))?;
             net.set_bridge_port(Some(sw), tap, bridge)?;
             net.set_up(Some(sw), tap)?;
         }
+        net.end_batch()?;
         Ok((started, t))
     }
 }

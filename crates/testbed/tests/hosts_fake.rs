@@ -382,6 +382,17 @@ fn a_real_host_is_reached_over_ssh() {
         assert!(b_links.contains(&(Some(ns(&hb)), tap.clone())), "{tap}");
     }
     let b_calls = on_b.calls();
+    // b's network part went as one batch (one ssh round trip) before the VMs started; then
+    // for each of y and z one for its taps (made before it starts) and one for their moves
+    // to the switch namespace (after libvirt opened them).
+    let batches = on_b.batches();
+    assert_eq!(batches.len(), 5, "{batches:?}");
+    assert_eq!(batches[0].start, 0);
+    assert_eq!(
+        batches.iter().map(|r| r.len()).sum::<usize>(),
+        b_calls.len(),
+        "every change on b was in a batch: {batches:?}"
+    );
     // Tunnel ends: x→y, z→sink and b's management, made in b's root namespace (where its
     // underlay address is) with b's underlay as the local end.
     let vx: Vec<_> = b_calls
@@ -443,6 +454,9 @@ fn a_real_host_is_reached_over_ssh() {
     );
     testbed::down_with(root.path(), &tb.run_id, &ops).unwrap();
     assert_eq!(on_b.live_objects(), (vec![], vec![]));
+    // `down` removed b's objects in one batch.
+    assert_eq!(on_b.batches().len(), 6);
+    assert_eq!(on_b.batches()[5].end, on_b.calls().len());
     assert_eq!(net.live_objects(), (sims.clone(), vec![]));
 
     // A failure on b in the middle of `up` (b's switch namespace made, this machine's

@@ -1,0 +1,87 @@
+//! The SIGKILL tests' two halves: the parent runs one test of its own binary as a child that
+//! brings a chain `up` into a given state directory, and kills it at a chosen moment; the
+//! child test does nothing when run on its own.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TAG: &str = "COO_SIM_CHILD_TAG";
+const ROOT: &str = "COO_SIM_CHILD_ROOT";
+
+/// In the child test: the simulated hosts' tag and the state directory its parent chose, or
+/// `None` when the test runs on its own (then it must return at once).
+pub fn child_env() -> Option<(String, PathBuf)> {
+    Some((
+        std::env::var(TAG).ok()?,
+        PathBuf::from(std::env::var_os(ROOT)?),
+    ))
+}
+
+/// A child process of this test binary running test `name`, which brings a chain up into
+/// `root` and waits to be killed.
+pub struct ChildUp {
+    child: Child,
+    root: PathBuf,
+}
+
+impl ChildUp {
+    pub fn spawn(name: &str, sim_tag: &str, root: &Path) -> Self {
+        let child = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--nocapture"])
+            .env(TAG, sim_tag)
+            .env(ROOT, root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        ChildUp {
+            child,
+            root: root.to_owned(),
+        }
+    }
+
+    /// The run's ledger as written so far (empty before `up` made the run).
+    pub fn ledger(&self) -> String {
+        ChildUp::ledger_of(&self.root)
+    }
+
+    pub fn ledger_lines(&self) -> usize {
+        self.ledger().lines().count()
+    }
+
+    /// Polls `now` every `every` until it is true, the child ended or `patience` passed, then
+    /// SIGKILLs the child and reaps it.
+    pub fn kill_when(
+        mut self,
+        patience: Duration,
+        every: Duration,
+        mut now: impl FnMut(&ChildUp) -> bool,
+    ) {
+        let deadline = Instant::now() + patience;
+        while Instant::now() < deadline && self.child.try_wait().unwrap().is_none() && !now(&self) {
+            std::thread::sleep(every);
+        }
+        let _ = self.child.kill();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGKILLs the child once its ledger has `k` lines (or it ended, or `patience` passed);
+    /// returns the ledger as it was left.
+    pub fn kill_at_ledger_line(self, k: usize, patience: Duration) -> String {
+        let root = self.root.clone();
+        self.kill_when(patience, Duration::from_micros(200), |c| {
+            c.ledger_lines() >= k
+        });
+        ChildUp::ledger_of(&root)
+    }
+
+    fn ledger_of(root: &Path) -> String {
+        std::fs::read_dir(root)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|r| r.ok())
+            .and_then(|r| std::fs::read_to_string(r.path().join("ledger")).ok())
+            .unwrap_or_default()
+    }
+}

@@ -284,14 +284,9 @@ fn testbed_two_simulated_hosts_vxlan_frames_and_zero_residue() {
 /// Child half of the SIGKILL test: `up` of the split chain, then wait to be killed.
 #[test]
 fn testbed_hosts_child_up_then_hang() {
-    let Some((tag, root)) = child_up::child_env() else {
-        return; // only when the parent test runs it
-    };
-    let sim = SimHosts::attach(tag);
-    let hyp = FakeHypervisors::new();
-    let _ = up_split(&sim, &root, &hyp);
-    std::mem::forget(sim); // the parent owns the simulated hosts
-    std::thread::sleep(Duration::from_secs(60));
+    child_up::up_then_hang(Duration::from_secs(60), |sim, root| {
+        let _ = up_split(sim, root, &FakeHypervisors::new());
+    });
 }
 
 #[test]

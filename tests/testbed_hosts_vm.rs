@@ -483,15 +483,10 @@ fn up_one_machine(topo: &topology::Topology, root: &Path) -> (Up, Duration) {
 /// Child half of the SIGKILL part: `up` of the split chain, then wait to be killed.
 #[test]
 fn vm_child_up_split_then_hang() {
-    let Some((tag, root)) = child_up::child_env() else {
-        return; // only when the parent test runs it
-    };
-    guest_image().unwrap();
-    let sim = SimHosts::attach(tag);
-    let hyp = hypervisors(&sim);
-    let _ = up_split(&sim, &root, &hyp);
-    std::mem::forget(sim); // the parent owns the simulated hosts
-    std::thread::sleep(Duration::from_secs(300));
+    child_up::up_then_hang(Duration::from_secs(300), |sim, root| {
+        guest_image().unwrap();
+        let _ = up_split(sim, root, &hypervisors(sim));
+    });
 }
 
 /// Host b as a real host: its network part (switch namespace, bridges, taps, tunnel ends) made

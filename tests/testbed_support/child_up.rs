@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::sim_hosts::SimHosts;
+
 const TAG: &str = "COO_SIM_CHILD_TAG";
 const ROOT: &str = "COO_SIM_CHILD_ROOT";
 
@@ -16,6 +18,19 @@ pub fn child_env() -> Option<(String, PathBuf)> {
         std::env::var(TAG).ok()?,
         PathBuf::from(std::env::var_os(ROOT)?),
     ))
+}
+
+/// The child test's whole body: attach the parent's simulated hosts, bring the chain `up`
+/// with `up` (its result does not matter: the parent kills this process and cleans), then
+/// wait up to `patience` to be killed. Returns at once when the test runs on its own.
+pub fn up_then_hang(patience: Duration, up: impl FnOnce(&SimHosts, &Path)) {
+    let Some((tag, root)) = child_env() else {
+        return;
+    };
+    let sim = SimHosts::attach(tag);
+    up(&sim, &root);
+    std::mem::forget(sim); // the parent owns the simulated hosts
+    std::thread::sleep(patience);
 }
 
 /// A child process of this test binary running test `name`, which brings a chain up into

@@ -208,9 +208,9 @@ HEAD
   coo-click has no counterpart of; `NotifierDebug` prints a notifier signal as Click stores it
   (a word index and bit mask in the router's signal array), which a Rust engine has no reason
   to reproduce; timer-01 expects a warning of Click's C++ `Timer` class.
-- *`program` handler dumps* (IPFilter-04/05/06/07, Classifier-01): Click prints its compiled
-  and optimised decision tree; coo-click evaluates the filter expression directly, so only the
-  classification (tested by the other IPFilter/Classifier tests) is comparable.
+- *`program` handler dumps* (IPFilter-04/05/06/07, Classifier-01, all passing): Click prints
+  its compiled and optimised decision program; coo-click compiles the same program (a port of
+  Click's classification.cc) and classifies with it, so the dumps are byte-identical.
 - *missing element class*: classes coo-click does not implement yet; the engine's `Registry`
   takes them as they are written.
 - *behaviour differs*: the first difference clicktest reported (expected vs. got), or the

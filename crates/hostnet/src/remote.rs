@@ -153,6 +153,9 @@ struct Deferred {
 /// [`BATCH_MARK`].
 const BATCH_FAILED: i32 = 97;
 const BATCH_MARK: &str = "coo-bench-batch-failed:";
+/// Size of a batch script, bytes, above which it is split (Linux takes up to 128 KiB in one
+/// argument).
+const BATCH_BYTES: usize = 64 * 1024;
 
 /// One script for `changes`: each runs in its own subshell (an `exit 0` inside one ends only
 /// it), and the first failure stops the script, naming its index.
@@ -251,12 +254,32 @@ impl<S: RemoteShell> RemoteNetOps<S> {
             Some(q) if !q.is_empty() => std::mem::take(q),
             _ => return Ok(()),
         };
-        let script = batch_script(&changes);
+        // Scripts of at most ~BATCH_BYTES: a command line travels as one argument of
+        // `sh -c` on the host, which Linux limits to 128 KiB.
+        let mut from = 0;
+        while from < changes.len() {
+            // Each change is wrapped in ~60 bytes (see `batch_script`).
+            let size = |d: &Deferred| d.script.len() + 80;
+            let mut to = from + 1;
+            let mut len = size(&changes[from]);
+            while to < changes.len() && len + size(&changes[to]) < BATCH_BYTES {
+                len += size(&changes[to]);
+                to += 1;
+            }
+            self.run_batch(&changes[from..to])?;
+            from = to;
+        }
+        Ok(())
+    }
+
+    /// One script for `changes`; the first failure is returned as that change's error.
+    fn run_batch(&self, changes: &[Deferred]) -> Result<(), NetError> {
+        let script = batch_script(changes);
         let out = self.shell.run(&script)?;
         if out.status == 0 {
             return Ok(());
         }
-        // The failed change's own error; without the mark (ssh itself failed) the first's.
+        // The failed change's own error; without the mark (ssh itself failed) the batch's.
         let failed = out
             .stderr
             .lines()
@@ -759,6 +782,24 @@ mod tests {
         assert!(lines[1].starts_with("ip -n cb12ab-h1 link show dev cb12abb1"));
         assert!(lines[2].starts_with("( ip -n cb12ab-h1 link set dev cb12abb1 up )"));
         assert_eq!(lines[3], "ip -n cb12ab-h1 link set dev cb12abb1 down");
+    }
+
+    #[test]
+    fn a_long_batch_is_split_into_scripts_that_fit_a_command_line() {
+        let net = RemoteNetOps::new(RecordingShell::default());
+        net.begin_batch();
+        for i in 0..2000 {
+            net.create_tap(Some(&ns("cb12ab-h1")), &ifn(&format!("cb12t{i}")))
+                .unwrap();
+        }
+        net.end_batch().unwrap();
+        let lines = net.shell.lines.lock().unwrap().clone();
+        assert!(lines.len() >= 2, "{}", lines.len());
+        assert!(lines.iter().all(|l| l.len() < 128 * 1024));
+        // Every change once, in order.
+        let all: Vec<&str> = lines.iter().flat_map(|l| l.lines()).collect();
+        assert_eq!(all.len(), 2000);
+        assert!(all[0].contains(" cb12t0 ") && all[1999].contains(" cb12t1999 "));
     }
 
     #[test]

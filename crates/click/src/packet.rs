@@ -39,6 +39,7 @@ thread_local! {
     static POOL: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
+#[inline]
 fn pool_get(size: usize) -> Vec<u8> {
     if size <= POOL_BUF_MIN {
         if let Some(b) = POOL.with(|p| p.borrow_mut().pop()) {
@@ -51,6 +52,7 @@ fn pool_get(size: usize) -> Vec<u8> {
 
 /// Append `n` packets holding copies of `data` (default headroom) to `batch`, taking their
 /// buffers from the pool under one borrow (a source makes a whole burst at once).
+#[inline]
 pub fn extend_with_copies(batch: &mut PacketBatch, data: &[u8], n: usize) {
     let need = DEFAULT_HEADROOM + data.len() + DEFAULT_TAILROOM;
     if need > POOL_BUF_MIN {
@@ -75,6 +77,7 @@ pub fn extend_with_copies(batch: &mut PacketBatch, data: &[u8], n: usize) {
 }
 
 /// Drop the packets of `batch`, returning their buffers to the pool under one borrow.
+#[inline]
 pub fn drop_all(batch: &mut PacketBatch) {
     POOL.with(|pool| {
         if let Ok(mut pool) = pool.try_borrow_mut() {
@@ -88,6 +91,7 @@ pub fn drop_all(batch: &mut PacketBatch) {
     batch.clear();
 }
 
+#[inline]
 fn pool_put(buf: Vec<u8>) {
     if buf.len() == POOL_BUF_MIN {
         POOL.with(|p| {

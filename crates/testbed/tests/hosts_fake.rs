@@ -33,19 +33,55 @@ fn underlay() -> Underlay {
     }
 }
 
-fn backend(hyp: &FakeHypervisors) -> VmBackend {
-    vmdriver::fake::backend(hyp.local.clone())
+/// One test's recording fakes: this machine's network with the simulated hosts' and the
+/// controller's underlay namespaces made (the fixture's, not the run's), processes, one
+/// libvirt per host URI, agents, and a run root.
+struct Fakes {
+    root: tempfile::TempDir,
+    net: RecordingNetOps,
+    sims: Vec<NetnsName>,
+    procs: RecordingProcesses,
+    hyp: FakeHypervisors,
+    backend: VmBackend,
+    agents: FakeAgents,
 }
 
-/// The simulated hosts' and the controller's underlay namespaces (the fixture's, not the
-/// run's).
-fn simulated_hosts(net: &RecordingNetOps) -> Vec<NetnsName> {
-    use hostnet::NetOps;
-    let v = vec![ns("coosim-a"), ns("coosim-b"), ns("coosim-c")];
-    for n in &v {
-        net.create_netns(n).unwrap();
+impl Fakes {
+    fn new() -> Self {
+        use hostnet::NetOps;
+        let net = RecordingNetOps::default();
+        let sims = vec![ns("coosim-a"), ns("coosim-b"), ns("coosim-c")];
+        for n in &sims {
+            net.create_netns(n).unwrap();
+        }
+        let hyp = FakeHypervisors::new();
+        Fakes {
+            root: tempfile::tempdir().unwrap(),
+            net,
+            sims,
+            procs: RecordingProcesses::default(),
+            backend: vmdriver::fake::backend(hyp.local.clone()),
+            hyp,
+            agents: FakeAgents::default(),
+        }
     }
-    v
+
+    fn ops(&self) -> Ops<'_> {
+        Ops {
+            net: &self.net,
+            procs: &self.procs,
+            vms: &self.hyp,
+        }
+    }
+
+    fn driver(&self, underlay: Option<Underlay>) -> VmDriver<'_> {
+        VmDriver {
+            backend: &self.backend,
+            agents: &self.agents,
+            vms: &self.hyp,
+            underlay,
+        }
+    }
 }
 
 fn opts(root: &Path) -> UpOptions {
@@ -59,24 +95,10 @@ fn opts(root: &Path) -> UpOptions {
 #[test]
 fn two_hosts_up_down_with_fakes() {
     let t = topo();
-    let root = tempfile::tempdir().unwrap();
-    let net = RecordingNetOps::default();
-    let sims = simulated_hosts(&net);
-    let procs = RecordingProcesses::default();
-    let hyp = FakeHypervisors::new();
-    let be = backend(&hyp);
-    let agents = FakeAgents::default();
-    let ops = Ops {
-        net: &net,
-        procs: &procs,
-        vms: &hyp,
-    };
-    let driver = VmDriver {
-        backend: &be,
-        agents: &agents,
-        vms: &hyp,
-        underlay: Some(underlay()),
-    };
+    let f = Fakes::new();
+    let (root, net, hyp, ops) = (&f.root, &f.net, &f.hyp, f.ops());
+    let sims = f.sims.clone();
+    let driver = f.driver(Some(underlay()));
     let tb = testbed::up_with(&t, &opts(root.path()), &ops, &driver).unwrap();
     let p = tb.prefix.clone();
     // Each domain on its host's hypervisor; none on the local one.
@@ -183,7 +205,7 @@ fn two_hosts_up_down_with_fakes() {
     assert_eq!(tb.bridges[1].tunnels[0].to_host, "b");
     assert_eq!(testbed::load_in(root.path(), &tb.run_id).unwrap(), tb);
     // status shows each domain's host.
-    let st = testbed::status_with(root.path(), &hyp).unwrap();
+    let st = testbed::status_with(root.path(), hyp).unwrap();
     let hosts: Vec<Option<String>> = st[0].domains.iter().map(|d| d.host.clone()).collect();
     assert_eq!(
         hosts,
@@ -205,25 +227,11 @@ fn two_hosts_up_down_with_fakes() {
 /// are named errors before anything is made.
 #[test]
 fn multi_host_errors_are_named_and_leave_nothing() {
-    let root = tempfile::tempdir().unwrap();
-    let net = RecordingNetOps::default();
-    let sims = simulated_hosts(&net);
-    let procs = RecordingProcesses::default();
-    let hyp = FakeHypervisors::new();
-    let be = backend(&hyp);
-    let agents = FakeAgents::default();
-    let ops = Ops {
-        net: &net,
-        procs: &procs,
-        vms: &hyp,
-    };
+    let f = Fakes::new();
+    let (root, net, ops) = (&f.root, &f.net, f.ops());
+    let sims = f.sims.clone();
     let up = |t: &topology::Topology, ul: Option<Underlay>| {
-        let driver = VmDriver {
-            backend: &be,
-            agents: &agents,
-            vms: &hyp,
-            underlay: ul,
-        };
+        let driver = f.driver(ul);
         testbed::up_with(t, &opts(root.path()), &ops, &driver).unwrap_err()
     };
     let mut big = topo();
@@ -243,12 +251,7 @@ fn multi_host_errors_are_named_and_leave_nothing() {
     // A jumbo underlay carries them.
     let mut jumbo = underlay();
     jumbo.mtu = 9000;
-    let driver = VmDriver {
-        backend: &be,
-        agents: &agents,
-        vms: &hyp,
-        underlay: Some(jumbo),
-    };
+    let driver = f.driver(Some(jumbo));
     let tb = testbed::up_with(&big, &opts(root.path()), &ops, &driver).unwrap();
     testbed::down_with(root.path(), &tb.run_id, &ops).unwrap();
     let calls_before = net.calls().len();
@@ -297,27 +300,12 @@ fn a_host_named_controller_is_a_host() {
     let mut t = topo();
     t.hosts[0].name = topology::HostName::new("controller");
     t.vnfs[0].host = Some(topology::HostName::new("controller"));
-    let root = tempfile::tempdir().unwrap();
-    let net = RecordingNetOps::default();
-    simulated_hosts(&net);
-    let procs = RecordingProcesses::default();
-    let hyp = FakeHypervisors::new();
-    let be = backend(&hyp);
-    let agents = FakeAgents::default();
-    let ops = Ops {
-        net: &net,
-        procs: &procs,
-        vms: &hyp,
-    };
+    let f = Fakes::new();
+    let (root, hyp, ops) = (&f.root, &f.hyp, f.ops());
     let mut ul = underlay();
     let a = ul.host_netns.remove("a").unwrap();
     ul.host_netns.insert("controller".into(), a);
-    let driver = VmDriver {
-        backend: &be,
-        agents: &agents,
-        vms: &hyp,
-        underlay: Some(ul),
-    };
+    let driver = f.driver(Some(ul));
     let tb = testbed::up_with(&t, &opts(root.path()), &ops, &driver).unwrap();
     assert_eq!(hyp.remote(URI_A).domains(), [format!("{}-x", tb.prefix)]);
     assert_eq!(
@@ -338,26 +326,12 @@ fn a_real_host_is_reached_over_ssh() {
     let b = hostnet::SshTarget::new("root@198.18.200.3").unwrap();
     // qemu+tcp: the login is the host's `ssh` field.
     t.hosts[1].ssh = Some(b.clone());
-    let root = tempfile::tempdir().unwrap();
-    let net = RecordingNetOps::default();
-    let sims = simulated_hosts(&net);
-    let procs = RecordingProcesses::default();
-    let hyp = FakeHypervisors::new();
-    let be = backend(&hyp);
-    let agents = FakeAgents::default();
-    let ops = Ops {
-        net: &net,
-        procs: &procs,
-        vms: &hyp,
-    };
+    let f = Fakes::new();
+    let (root, net, hyp, ops) = (&f.root, &f.net, &f.hyp, f.ops());
+    let sims = f.sims.clone();
     let mut ul = underlay();
     ul.host_netns.remove("b");
-    let driver = VmDriver {
-        backend: &be,
-        agents: &agents,
-        vms: &hyp,
-        underlay: Some(ul.clone()),
-    };
+    let driver = f.driver(Some(ul.clone()));
     let tb = testbed::up_with(&t, &opts(root.path()), &ops, &driver).unwrap();
     let p = tb.prefix.clone();
     let hb = format!("{p}-h1");

@@ -306,26 +306,12 @@ fn testbed_hosts_sigkill_during_up_then_clean_leaves_nothing_on_either_host() {
             .kill_at_ledger_line(k, Duration::from_secs(30))
             .lines()
             .count();
-        let prefix = run_prefix(root.path());
-        let rep = clean_real_net(root.path(), &format!("kill at {k}"));
-        eprintln!(
-            "killed at ledger line {k} (had {lines}): clean removed {} object(s)",
-            rep.objects_removed
+        child_up::clean_killed_run(
+            root.path(),
+            k,
+            &format!("had {lines}"),
+            &sim,
+            &["a", "b", "c"],
         );
-        if let Some(p) = prefix {
-            assert!(
-                netns_with_prefix(&p).is_empty(),
-                "kill at {k}: {:?}",
-                netns_with_prefix(&p)
-            );
-        }
-        for site in ["a", "b", "c"] {
-            assert!(
-                sim.foreign_links(site).is_empty(),
-                "kill at {k}, host {site}: {:?}",
-                sim.foreign_links(site)
-            );
-        }
-        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
     }
 }

@@ -100,3 +100,33 @@ impl ChildUp {
             .unwrap_or_default()
     }
 }
+
+/// After the kill at ledger line `k`: `clean` the run under `root` (see
+/// [`super::clean_real_net`]), print what it removed (`detail`: what the kill left), then
+/// check nothing of the run is left here — no namespace with its prefix, no run directory, no
+/// foreign link on the simulated `sites`. Returns the run's prefix (`None`: killed before
+/// `up` named the run).
+pub fn clean_killed_run(
+    root: &Path,
+    k: usize,
+    detail: &str,
+    sim: &SimHosts,
+    sites: &[&str],
+) -> Option<String> {
+    let prefix = super::run_prefix(root);
+    let rep = super::clean_real_net(root, &format!("kill at {k}"));
+    eprintln!(
+        "killed at ledger line {k} ({detail}): clean removed {} object(s)",
+        rep.objects_removed
+    );
+    if let Some(p) = &prefix {
+        let left = super::netns_with_prefix(p);
+        assert!(left.is_empty(), "kill at {k}: {left:?}");
+    }
+    for site in sites {
+        let left = sim.foreign_links(site);
+        assert!(left.is_empty(), "kill at {k}, host {site}: {left:?}");
+    }
+    assert_eq!(std::fs::read_dir(root).unwrap().count(), 0);
+    prefix
+}

@@ -451,25 +451,7 @@ impl ExprParser<'_> {
             }
         }
         // protocol-only primitive: "tcp", "udp", "icmp", "ip proto tcp" handled below
-        let has_value_qual = quals.iter().any(|q| {
-            matches!(
-                q.as_str(),
-                "host"
-                    | "net"
-                    | "port"
-                    | "proto"
-                    | "tos"
-                    | "ttl"
-                    | "dscp"
-                    | "vers"
-                    | "hl"
-                    | "id"
-                    | "len"
-                    | "type"
-                    | "opt"
-                    | "win"
-            )
-        });
+        let has_value_qual = quals.iter().any(|q| is_value_qualifier(q));
         let proto_q = quals.iter().find_map(|q| match q.as_str() {
             "tcp" => Some(6u8),
             "udp" => Some(17),
@@ -530,25 +512,7 @@ impl ExprParser<'_> {
         let kind = quals
             .iter()
             .rev()
-            .find(|q| {
-                matches!(
-                    q.as_str(),
-                    "host"
-                        | "net"
-                        | "port"
-                        | "proto"
-                        | "tos"
-                        | "ttl"
-                        | "dscp"
-                        | "vers"
-                        | "hl"
-                        | "id"
-                        | "len"
-                        | "type"
-                        | "opt"
-                        | "win"
-                )
-            })
+            .find(|q| is_value_qualifier(q))
             .cloned()
             .unwrap_or_else(|| {
                 // `src 1.2.3.4` = host/net; `tcp 80`? treat digits as port when a proto was named
@@ -777,4 +741,26 @@ pub(crate) fn parse_expr(s: &str, ai: &AddressInfo) -> Result<Expr, String> {
         return Err(format!("garbage after expression at '{}'", p.toks[p.pos]));
     }
     Ok(e)
+}
+
+/// A qualifier that takes a value (`host 1.2.3.4`, `port 80`, `ttl > 3`…), as opposed to a
+/// protocol-only primitive.
+fn is_value_qualifier(q: &str) -> bool {
+    matches!(
+        q,
+        "host"
+            | "net"
+            | "port"
+            | "proto"
+            | "tos"
+            | "ttl"
+            | "dscp"
+            | "vers"
+            | "hl"
+            | "id"
+            | "len"
+            | "type"
+            | "opt"
+            | "win"
+    )
 }

@@ -128,10 +128,27 @@ impl SimulatedDevice {
     /// The noiseless highest rate with loss ≤ `loss_pct` (the truth a search should find).
     pub fn true_rate(&self, loss_pct: f64) -> f64 {
         let thr = loss_pct / 100.0;
+        self.highest_rate(|rate| self.loss_ratio(rate, self.capacity_pps) <= thr)
+    }
+
+    /// Like [`SimulatedDevice::true_rate`], but counting whole frames as a noiseless trial of
+    /// `duration_s` does: at a low rate the threshold is a fraction of a frame, and a device
+    /// that loses 0.6 frames on average loses one in the trial — the truth a search of that
+    /// duration can find.
+    pub fn true_rate_in_frames(&self, loss_pct: f64, duration_s: f64) -> f64 {
+        self.highest_rate(|rate| {
+            let (sent, lost) = self.frames(rate, self.capacity_pps, duration_s);
+            sent == 0 || 100.0 * lost as f64 / sent as f64 <= loss_pct
+        })
+    }
+
+    /// The highest rate (bisection up to 10 × the capacity) at which `passes` holds; loss
+    /// grows with the rate, so it holds below that rate and not above.
+    fn highest_rate(&self, passes: impl Fn(f64) -> bool) -> f64 {
         let (mut lo, mut hi) = (0.0, self.capacity_pps * 10.0);
         for _ in 0..200 {
             let mid = (lo + hi) / 2.0;
-            if self.loss_ratio(mid, self.capacity_pps) <= thr {
+            if passes(mid) {
                 lo = mid;
             } else {
                 hi = mid;
@@ -140,30 +157,12 @@ impl SimulatedDevice {
         lo
     }
 
-    /// Like [`SimulatedDevice::true_rate`], but counting whole frames as a noiseless trial of
-    /// `duration_s` does: at a low rate the threshold is a fraction of a frame, and a device
-    /// that loses 0.6 frames on average loses one in the trial — the truth a search of that
-    /// duration can find.
-    pub fn true_rate_in_frames(&self, loss_pct: f64, duration_s: f64) -> f64 {
-        let lost_pct = |rate: f64| {
-            let sent = (rate * duration_s).round();
-            let lost = (sent * self.loss_ratio(rate, self.capacity_pps)).round();
-            if sent > 0.0 {
-                100.0 * lost / sent
-            } else {
-                0.0
-            }
-        };
-        let (mut lo, mut hi) = (0.0, self.capacity_pps * 10.0);
-        for _ in 0..200 {
-            let mid = (lo + hi) / 2.0;
-            if lost_pct(mid) <= loss_pct {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
+    /// Frames sent and lost (to the device's loss curve alone) in `duration_s` at `rate`,
+    /// capacity `capacity`: whole frames, as a trial counts them.
+    fn frames(&self, rate: f64, capacity: f64, duration_s: f64) -> (u64, u64) {
+        let sent = (rate * duration_s).round() as u64;
+        let lost = ((sent as f64) * self.loss_ratio(rate, capacity)).round() as u64;
+        (sent, lost)
     }
 
     /// One standard normal sample (Box–Muller; avoids an extra dependency).
@@ -181,8 +180,7 @@ impl SimulatedDevice {
             _ => req.rate_pps,
         };
         let capacity = self.capacity_pps * (1.0 + self.noise * self.gaussian());
-        let sent = (achieved * req.duration_s).round() as u64;
-        let mut lost = ((sent as f64) * self.loss_ratio(achieved, capacity)).round() as u64;
+        let (sent, mut lost) = self.frames(achieved, capacity, req.duration_s);
         // Longer trials are more likely to catch a sporadic loss.
         let p = (self.sporadic * (achieved / self.capacity_pps).powi(4) * req.duration_s).min(1.0);
         if self.sporadic > 0.0 && self.rng.gen_range(0.0..1.0) < p {

@@ -263,9 +263,9 @@ impl Router {
         self.simulated_time() || self.core.clock.warp() == Some(crate::env::Warp::NoWait)
     }
 
-    /// Real time until router time reaches `t` (zero when it has), under the clock's warp.
-    pub fn real_wait_until(&self, t: Timestamp) -> std::time::Duration {
-        self.core.clock.real_wait(t - self.now())
+    /// Real time that passes while router time advances by `d`, under the clock's warp.
+    pub fn real_wait(&self, d: Timestamp) -> std::time::Duration {
+        self.core.clock.real_wait(d)
     }
 
     /// A handle on this router's clock, for the router that replaces it (hot swap).

@@ -438,10 +438,11 @@ pub fn drive(
         }
         let wait = match next {
             Some(t) => {
-                if t <= router.now() {
+                let now = router.now();
+                if t <= now {
                     continue;
                 }
-                router.real_wait_until(t).min(Duration::from_millis(100))
+                router.real_wait(t - now).min(Duration::from_millis(100))
             }
             None => Duration::from_millis(100),
         };
